@@ -1,0 +1,44 @@
+# The daemon's loop: starts, reloads on SIGHUP (refusing a bad file and
+# keeping the old configuration), stops cleanly on SIGTERM and SIGINT.
+. "$ACCORD_SRCDIR/tests/lib.sh"
+plan 10
+make_workdir signals
+log="$work/accordd.log"
+
+"$ACCORDD" -d -c "$work/conf/accordd.xml" >"$log" 2>&1 &
+pid=$!
+check "accordd starts and logs every agreement" wait_for "$log" "started: KZ/MVD"
+check "each partner is logged" wait_for "$log" "config: partner KR "
+check "the pid file is written" [ -s "$work/var/kz/accordd.pid" ]
+
+cp "$work/conf/partners/fr.xml" "$work/fr.xml.good"
+sed -i 's|Europe/Paris|Europe/Atlantis|' "$work/conf/partners/fr.xml"
+kill -HUP $pid
+check "a bad configuration on SIGHUP is refused" \
+	wait_for "$log" "reload refused: 1 error in the new configuration; keeping"
+check "the error is logged with file and line" \
+	wait_for "$log" "partners/fr.xml:[0-9]*: unknown time zone 'Europe/Atlantis'"
+check "the daemon keeps running" kill -0 $pid
+
+cp "$work/fr.xml.good" "$work/conf/partners/fr.xml"
+rm "$work/conf/partners/lt.xml"
+n=$(ls "$work/conf/partners"/*.xml | wc -l)
+kill -HUP $pid
+check "a good configuration on SIGHUP is taken ($n partners)" \
+	wait_for "$log" "configuration reloaded: $n partners"
+
+kill -TERM $pid
+wait_gone $pid 10
+wait $pid; rc=$?
+check "SIGTERM stops it with status 0" [ $rc -eq 0 ]
+check "the pid file is removed" [ ! -e "$work/var/kz/accordd.pid" ]
+
+"$ACCORDD" -d -c "$work/conf/accordd.xml" >"$log" 2>&1 &
+pid=$!
+wait_for "$log" "started: KZ/MVD"
+kill -INT $pid
+wait_gone $pid 10
+wait $pid; rc=$?
+check "SIGINT stops it with status 0" \
+	sh -c '[ $1 -eq 0 ] && grep -q "SIGINT: shutting down" "$2"' _ $rc "$log"
+finish
