@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "clock.h"
+#include "envelope.h"
 #include "log.h"
 
 #ifndef SYSCONFDIR
@@ -81,6 +82,21 @@ accordd_log_partners(const struct config *c)
 	free(buf);
 }
 
+/* The message schemas, compiled once for the daemon's life. */
+static int
+accordd_protocols(void)
+{
+	char *dir = conf_path(conf_datadir(), "protocols");
+	int rc;
+
+	rc = envelope_init(dir);
+	if (rc == -1)
+		log_errx("accordd", "cannot compile the message schemas in %s",
+		    dir);
+	free(dir);
+	return rc;
+}
+
 /* -n: check, print, exit 0 or 1. */
 static int
 accordd_check(const char *file)
@@ -88,6 +104,8 @@ accordd_check(const char *file)
 	struct conf_diag d = { 0 };
 	struct config *c;
 
+	if (accordd_protocols() == -1)
+		return 1;
 	c = config_load(file, clock_now(), &d);
 	if (c == NULL) {
 		conf_diag_print(&d, stderr);
@@ -272,6 +290,8 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	conf_diag_free(&d);
+	if (accordd_protocols() == -1)
+		return 1;
 	if (accordd_state_dir(ad.conf) == -1)
 		return 1;
 
@@ -316,6 +336,7 @@ main(int argc, char *argv[])
 	unlink(ad.pid_file);
 	free(ad.pid_file);
 	config_free(ad.conf);
+	envelope_shutdown();
 	xmlCleanupParser();
 	log_info("accordd", "stopped");
 	return 0;

@@ -98,6 +98,11 @@ conf_diag_print(const struct conf_diag *d, FILE *fp)
 		fprintf(fp, "warning: %s\n", d->warnings[i]);
 }
 
+/*
+ * The installed data directory, unless overridden; a build that was not
+ * installed finds the schemas in its source tree, so that
+ * `accordd -n -c conf/accordd.xml` works straight after `make`.
+ */
 const char *
 conf_datadir(void)
 {
@@ -108,6 +113,11 @@ conf_datadir(void)
 	env = getenv("ACCORD_DATADIR");
 	if (env != NULL && *env != '\0')
 		return env;
+#ifdef ACCORD_SRCDIR
+	if (access(PKGDATADIR "/conf/schema/accordd.xsd", R_OK) == -1 &&
+	    access(ACCORD_SRCDIR "/conf/schema/accordd.xsd", R_OK) == 0)
+		return ACCORD_SRCDIR;
+#endif
 	return PKGDATADIR;
 }
 
