@@ -15,14 +15,14 @@
 #include "config.h"
 #include "conffile.h"
 
-static const char *config_role_names[ROLE_COUNT] = {
+static const char *config_role_names[CONF_ROLE_COUNT] = {
 	"read", "submit", "admin"
 };
 
 const char *
 config_role_name(enum config_role r)
 {
-	if ((int)r < 0 || r >= ROLE_COUNT)
+	if ((int)r < 0 || r >= CONF_ROLE_COUNT)
 		return "?";
 	return config_role_names[r];
 }
@@ -118,7 +118,7 @@ config_read_control(struct config *c, xmlNodePtr n, struct conf_diag *d)
 	xmlNodePtr r;
 	struct role_group *rg;
 	char name[16];
-	int i, granted[ROLE_COUNT] = { 0 };
+	int i, granted[CONF_ROLE_COUNT] = { 0 };
 
 	c->control_socket = config_attr_path(n, "socket", c->dir);
 	conf_attr_buf(n, "group", c->control_group, sizeof(c->control_group));
@@ -136,7 +136,7 @@ config_read_control(struct config *c, xmlNodePtr n, struct conf_diag *d)
 		}
 		rg = &c->roles[c->nroles++];
 		conf_attr_buf(r, "name", name, sizeof(name));
-		for (i = 0; i < ROLE_COUNT; i++)
+		for (i = 0; i < CONF_ROLE_COUNT; i++)
 			if (strcmp(name, config_role_names[i]) == 0)
 				rg->role = i;
 		granted[rg->role] = 1;
@@ -146,7 +146,7 @@ config_read_control(struct config *c, xmlNodePtr n, struct conf_diag *d)
 			conf_diag_warn(d, c->file, conf_line(r), "group '%s' "
 			    "for role %s does not exist", rg->group, name);
 	}
-	for (i = 0; i < ROLE_COUNT; i++)
+	for (i = 0; i < CONF_ROLE_COUNT; i++)
 		if (!granted[i])
 			conf_diag_warn(d, c->file, conf_line(n), "no group holds "
 			    "the role %s: only root may use it",

@@ -21,10 +21,10 @@
 #include "conffile.h"
 
 enum config_role {
-	ROLE_READ = 0,
-	ROLE_SUBMIT,
-	ROLE_ADMIN,
-	ROLE_COUNT
+	CONF_ROLE_READ = 0,
+	CONF_ROLE_SUBMIT,
+	CONF_ROLE_ADMIN,
+	CONF_ROLE_COUNT
 };
 
 #define CONFIG_MAX_ROLE_GROUPS	32

@@ -19,8 +19,9 @@ n=0
 fail=0
 
 if ! command -v xmllint >/dev/null 2>&1; then
-	echo "1..0 # SKIP xmllint not found"
-	exit 0
+	echo "not ok 1 - xmllint not found (Debian package libxml2-utils)"
+	echo "1..1"
+	exit 1
 fi
 
 result() {	# result ok|not-ok description
@@ -70,14 +71,12 @@ for f in "$proto"/examples/invalid/*.xml; do
 	case "$first" in
 	*"expect: SCHEMA_INVALID;"*) ;;
 	*)
-		result ok "$name # SKIP refused before the schema"
-		continue
+		continue	# refused before the schema: test_envelope
 		;;
 	esac
 	case "$first" in
 	*"level: envelope"*)
-		result ok "$name # SKIP rule checked by envelope_parse"
-		continue
+		continue	# checked by envelope_parse: test_envelope
 		;;
 	esac
 	if xmllint --nonet --noout --schema "$schema" "$f" >/dev/null 2>&1
