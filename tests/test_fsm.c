@@ -48,22 +48,9 @@ setup_world(void)
 
 	memset(&ag, 0, sizeof(ag));
 	snprintf(ag.country, sizeof(ag.country), "FR");
-	tl->urgent_working_days = 2;
-	tl->standard_reply_days = 12;
-	tl->extension_min_days = 6;
-	tl->extension_max_days = 60;
-	tl->identification_suspends = 1;
-	tl->transfer_window_days = 90;
+	/* the defaults of DESIGN.md section 1, transfer extension up to 90 */
+	agreement_timelines_default(tl);
 	tl->transfer_extension_max_days = 90;
-	tl->advance_notice_working_days = 3;
-	tl->travel_doc_min_validity_months = 6;
-	tl->travel_doc_extension_min_months = 6;
-	tl->travel_doc_extension_max_months = 12;
-	tl->transit_reply_days = 5;
-	tl->transit_validity_days = 30;
-	tl->silence_means_consent = 1;
-	tl->roll_to_working_day = 1;
-	tl->entry_ban_years = 5;
 	p->present = 1;
 	snprintf(p->name, sizeof(p->name), "KR-VD-2026");
 	p->window_from = ymd(2025, 12, 1);
