@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "clock.h"
+#include "control.h"
 #include "envelope.h"
 #include "log.h"
 
@@ -38,6 +39,8 @@ struct accordd {
 	struct event		*ev_int;
 	struct event		*ev_hup;
 	struct config		*conf;
+	struct control		*control;
+	accord_time_t		 started;
 	const char		*conf_file;
 	char			*pid_file;
 	int			 reloads;
@@ -149,6 +152,7 @@ accordd_reload(struct accordd *ad)
 		config_free(nc);
 		return;
 	}
+	control_set_config(ad->control, nc);
 	config_free(ad->conf);
 	ad->conf = nc;
 	ad->reloads++;
@@ -156,6 +160,139 @@ accordd_reload(struct accordd *ad)
 	    nc->npartners);
 	accordd_log_partners(nc);
 }
+
+/* ---- control commands served by the daemon itself ------------------ */
+
+static const struct control_command accordd_commands[];
+
+static json_t *
+accordd_cmd_help(void *arg, const struct control_caller *who, json_t *args,
+    const char **code, char *text, size_t len)
+{
+	const struct control_command *c;
+	json_t *list = json_array();
+	char *buf = NULL;
+	size_t blen = 0;
+	FILE *fp;
+
+	if ((fp = open_memstream(&buf, &blen)) == NULL)
+		return NULL;
+	for (c = accordd_commands; c->name != NULL; c++) {
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s}",
+		    "name", c->name, "role", c->role & CONTROL_ROLE_ADMIN ?
+		    "admin" : c->role & CONTROL_ROLE_SUBMIT ? "submit" : "read",
+		    "help", c->help));
+		fprintf(fp, "%-10s %-7s %s\n", c->name,
+		    c->role & CONTROL_ROLE_ADMIN ? "admin" :
+		    c->role & CONTROL_ROLE_SUBMIT ? "submit" : "read", c->help);
+	}
+	fclose(fp);
+	return json_pack("{s:o, s:s%}", "commands", list, "text", buf, blen);
+}
+
+static json_t *
+accordd_cmd_ping(void *arg, const struct control_caller *who, json_t *args,
+    const char **code, char *text, size_t len)
+{
+	struct accordd *ad = arg;
+	char now[32], started[32], roles[64];
+
+	clock_format_utc(clock_now(), now, sizeof(now));
+	clock_format_utc(ad->started, started, sizeof(started));
+	control_roles_string(who->roles, roles, sizeof(roles));
+	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:i, s:i}",
+	    "version", PACKAGE_VERSION, "gateway", ad->conf->country,
+	    "now", now, "started", started, "test_clock", clock_is_test(),
+	    "partners", ad->conf->npartners, "roles", roles,
+	    "uid", (int)who->uid, "reloads", ad->reloads);
+}
+
+/* Days from now to t, rounded down (negative once past). */
+static json_int_t
+accordd_days_left(accord_time_t t, accord_time_t now)
+{
+	return (json_int_t)((t - now) / 86400);
+}
+
+static json_t *
+accordd_cmd_partners(void *arg, const struct control_caller *who,
+    json_t *args, const char **code, char *text, size_t len)
+{
+	struct accordd *ad = arg;
+	const struct agreement *a;
+	accord_time_t now = clock_now(), nb, na;
+	json_t *list = json_array(), *p, *certs;
+	char *buf = NULL, tb[32];
+	size_t blen = 0;
+	FILE *fp;
+	int i, j;
+
+	if ((fp = open_memstream(&buf, &blen)) == NULL)
+		return NULL;
+	fprintf(fp, "%-3s %-30s %-18s %s\n", "CC", "AGREEMENT", "ZONE",
+	    "SIGNING CERTIFICATES (days left)");
+	for (i = 0; i < ad->conf->npartners; i++) {
+		a = &ad->conf->partners[i];
+		certs = json_array();
+		fprintf(fp, "%-3s %-30s %-18s", a->country, a->agreement_id,
+		    a->calendar.zone);
+		for (j = 0; j < a->nsigning; j++) {
+			clock_format_utc(a->signing[j].not_after, tb,
+			    sizeof(tb));
+			json_array_append_new(certs, json_pack("{s:s, s:s, "
+			    "s:s, s:I}", "file", a->signing[j].path, "sha256",
+			    a->signing[j].sha256, "not_after", tb, "days_left",
+			    accordd_days_left(a->signing[j].not_after, now)));
+			fprintf(fp, " %lld", (long long)accordd_days_left(
+			    a->signing[j].not_after, now));
+		}
+		fputc('\n', fp);
+		p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "country",
+		    a->country, "authority", a->authority, "agreement",
+		    a->agreement_id, "endpoint", a->endpoint, "zone",
+		    a->calendar.zone, "signing", certs);
+		if (a->tls_ca != NULL && conf_cert_times(a->tls_ca, &nb,
+		    &na) == 0)
+			json_object_set_new(p, "tls_ca_days_left",
+			    json_integer(accordd_days_left(na, now)));
+		json_array_append_new(list, p);
+	}
+	fclose(fp);
+	return json_pack("{s:o, s:s%}", "partners", list, "text", buf, blen);
+}
+
+static void accordd_reload(struct accordd *);
+
+static json_t *
+accordd_cmd_reload(void *arg, const struct control_caller *who,
+    json_t *args, const char **code, char *text, size_t len)
+{
+	struct accordd *ad = arg;
+	int before = ad->reloads;
+
+	log_info("accordd", "reload requested by uid %u", (unsigned)who->uid);
+	accordd_reload(ad);
+	if (ad->reloads == before) {
+		*code = "CONFIG_INVALID";
+		snprintf(text, len, "the new configuration was refused (see "
+		    "the log, or run accordd -n); the old one stays in force");
+		return NULL;
+	}
+	return json_pack("{s:i, s:s}", "partners", ad->conf->npartners,
+	    "text", "configuration reloaded");
+}
+
+static const struct control_command accordd_commands[] = {
+	{ "help", CONTROL_ROLE_READ, accordd_cmd_help,
+	    "list the commands" },
+	{ "ping", CONTROL_ROLE_READ, accordd_cmd_ping,
+	    "daemon version, clock, start time and your roles" },
+	{ "partners", CONTROL_ROLE_READ, accordd_cmd_partners,
+	    "agreements in force and their certificates" },
+	{ "reload", CONTROL_ROLE_ADMIN, accordd_cmd_reload,
+	    "re-read the configuration (as SIGHUP)" },
+	{ NULL, 0, NULL, NULL }
+};
 
 static void
 accordd_signal(evutil_socket_t sig, short what, void *arg)
@@ -322,6 +459,11 @@ main(int argc, char *argv[])
 		return 1;
 	}
 
+	ad.started = clock_now();
+	ad.control = control_start(ad.base, ad.conf, accordd_commands, &ad);
+	if (ad.control == NULL)
+		return 1;
+
 	log_info("accordd", "accordd %s started: %s/%s, %d partners, pid %ld",
 	    PACKAGE_VERSION, ad.conf->country, ad.conf->authority,
 	    ad.conf->npartners, (long)getpid());
@@ -329,6 +471,7 @@ main(int argc, char *argv[])
 
 	event_base_dispatch(ad.base);
 
+	control_stop(ad.control);
 	event_free(ad.ev_term);
 	event_free(ad.ev_int);
 	event_free(ad.ev_hup);

@@ -31,7 +31,7 @@ setup(void **state)
 	const char *src = getenv("ACCORD_SRCDIR");
 	const char *build = getenv("ACCORD_BUILDDIR");
 	const char *pki = getenv("ACCORD_PKI");
-	char cmd[2048];
+	char cmd[4096];
 
 	assert_non_null(src);
 	assert_non_null(build);

@@ -1,0 +1,80 @@
+/*
+ * control.h -- the local control socket: JSON lines over a UNIX stream
+ * socket for operators (accordctl) and back-office systems.
+ *
+ * Protocol (protocols/control.md): the daemon greets each connection with
+ * a hello line; then each request is one JSON object on one line, and each
+ * response one JSON object on one line, in order.  Access: the peer's uid
+ * comes from SO_PEERCRED and its groups from getgrouplist(); configured
+ * groups map to the roles read, submit and admin.  Root holds every role.
+ */
+#ifndef ACCORD_CONTROL_H
+#define ACCORD_CONTROL_H
+
+#include <sys/types.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "config.h"
+
+#define CONTROL_PROTOCOL_VERSION	1
+
+/* Role bits. */
+#define CONTROL_ROLE_READ	(1u << CONF_ROLE_READ)
+#define CONTROL_ROLE_SUBMIT	(1u << CONF_ROLE_SUBMIT)
+#define CONTROL_ROLE_ADMIN	(1u << CONF_ROLE_ADMIN)
+
+struct control;
+struct control_conn;
+
+/* What a command handler learns about its caller. */
+struct control_caller {
+	uid_t		 uid;
+	gid_t		 gid;
+	pid_t		 pid;
+	unsigned	 roles;		/* CONTROL_ROLE_* */
+};
+
+/*
+ * A command: handler returns a new JSON result object on success, or
+ * NULL with *code and *text set (code from protocols/control.md).
+ */
+typedef json_t *(*control_handler)(void *arg, const struct control_caller *,
+    json_t *args, const char **code, char *text, size_t textlen);
+
+struct control_command {
+	const char	*name;
+	unsigned	 role;		/* role needed: CONTROL_ROLE_* */
+	control_handler	 handler;
+	const char	*help;
+};
+
+/*
+ * Roles of a peer: root has every role; otherwise each configured group
+ * the peer belongs to (primary or supplementary) gives its role, and
+ * admin implies submit and read.  groups may be NULL when ngroups is 0.
+ */
+unsigned control_roles(const struct config *c, uid_t uid, gid_t gid,
+    const gid_t *groups, int ngroups);
+
+/* "read,submit" into buf. @return buf. */
+char *control_roles_string(unsigned roles, char *buf, size_t len);
+
+/*
+ * Create the socket at c->control_socket (mode 0660, group
+ * c->control_group), and serve the commands (a table ending with a NULL
+ * name; arg is passed to every handler).  A stale socket file is
+ * replaced; a live one (another daemon answering) is an error.
+ * @return the control, or NULL (logged).
+ */
+struct control *control_start(struct event_base *base,
+    const struct config *c, const struct control_command *cmds, void *arg);
+
+/* Point at a new configuration after a reload (roles, limits). */
+void control_set_config(struct control *ctl, const struct config *c);
+
+/* Close every connection, remove the socket file. */
+void control_stop(struct control *ctl);
+
+#endif
