@@ -56,6 +56,7 @@ struct journal {
 	size_t			 buflen;
 	size_t			 bufcap;
 	uint64_t		 pseq;
+	accord_time_t		 last_time;	/* of the last record appended */
 	uint8_t			 phash[JOURNAL_HASH_LEN];
 	uint64_t		 pcount;	/* records in the batch */
 	uint64_t		 pnoncp;	/* of which not checkpoints */
@@ -109,6 +110,9 @@ static const char *journal_kind_names[] = {
 	"TORN_TAIL_CUT",
 	"CHECKPOINT",
 	"FILE_START",
+	"MESSAGE_STATE",
+	"INBOX_ACK",
+	"PARTNER_PAUSE",
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -909,9 +913,16 @@ journal_add(struct journal *j, enum journal_kind kind, const void *payload,
 		j->pcp = 1;
 	else
 		j->pnoncp++;
+	j->last_time = now;
 	if (seqp != NULL)
 		*seqp = j->pseq;
 	return 0;
+}
+
+accord_time_t
+journal_last_append_time(const struct journal *j)
+{
+	return j->last_time;
 }
 
 int

@@ -99,7 +99,10 @@ enum journal_kind {
 	JOURNAL_TORN_TAIL_CUT,		/* journal's own, see above */
 	JOURNAL_CHECKPOINT,		/* journal's own, signed */
 	JOURNAL_FILE_START,		/* journal's own, first of each file */
-	JOURNAL_KIND_MAX = JOURNAL_FILE_START
+	JOURNAL_MESSAGE_STATE,		/* delivery state of a message */
+	JOURNAL_INBOX_ACK,		/* the back office took a message */
+	JOURNAL_PARTNER_PAUSE,		/* deliveries to a partner paused */
+	JOURNAL_KIND_MAX = JOURNAL_PARTNER_PAUSE
 };
 
 /* Tunables; journal_params_default() fills in the defaults. */
@@ -194,6 +197,9 @@ int64_t journal_commit(struct journal *j);
 /* Ask for a checkpoint in the next commit, whether due or not.
  * @return 0, or -1 when the journal has no signing key. */
 int journal_checkpoint_request(struct journal *j);
+
+/* The time stamped on the record appended last (its header's time). */
+accord_time_t journal_last_append_time(const struct journal *j);
 
 /* Last committed sequence number (0 if none). */
 uint64_t journal_committed_seq(const struct journal *j);

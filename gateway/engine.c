@@ -1,0 +1,1697 @@
+/*
+ * engine.c -- the glue: inputs to fsm decisions, journal records, store.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <openssl/evp.h>
+
+#include "calendar.h"
+#include "clock.h"
+#include "conffile.h"
+#include "engine.h"
+#include "envelope.h"
+#include "journal.h"
+#include "log.h"
+#include "record.h"
+#include "store.h"
+#include "xmlsig.h"
+
+#define ETAG		"engine"
+#define CATCHUP_BATCH	512
+
+/* One record appended in the current batch. */
+struct engine_pending {
+	int		 type;		/* enum rec_type */
+	uint64_t	 seq;
+	accord_time_t	 time;
+	char		*payload;
+	size_t		 len;
+};
+
+/* A case as the pending batch left it (the overlay). */
+struct engine_pcase {
+	char		 partner[RECORD_PARTNER_MAX];
+	char		 case_id[RECORD_ID_MAX];
+	struct fsm_case	 c;
+};
+
+/* The facts of a message we sent, kept until its receipt comes back. */
+struct engine_sent {
+	char		 partner[RECORD_PARTNER_MAX];
+	char		 message_id[RECORD_ID_MAX];
+	struct fsm_event ev;
+};
+
+#define ENGINE_SENT_MAX	4096
+
+/* A message seen in the pending batch (for duplicates). */
+struct engine_pmsg {
+	char		 partner[RECORD_PARTNER_MAX];
+	char		 message_id[RECORD_ID_MAX];
+	enum record_dir	 dir;
+	char		 sha256[RECORD_SHA256_HEX];
+	char		*answer;	/* the receipt or Error we gave */
+	size_t		 answer_len;
+};
+
+struct engine {
+	const struct config	*conf;
+	struct journal		*journal;
+	struct store		*store;
+	struct xmlsig_signer	*signer;
+	EVP_PKEY		*journal_key;
+	char			*journal_dir;
+	char			*store_path;
+	int			 store_behind;	/* apply failed: catch up */
+
+	struct engine_pending	*pending;
+	size_t			 npending;
+	size_t			 cappending;
+	struct engine_pcase	*pcases;
+	size_t			 npcases;
+	struct engine_pmsg	*pmsgs;
+	size_t			 npmsgs;
+
+	struct engine_sent	*sent;		/* ring of ENGINE_SENT_MAX */
+	size_t			 nsent;
+};
+
+/* ---- journal kinds and record types ---------------------------------- */
+
+static int
+engine_rec_type(unsigned kind)
+{
+	switch (kind) {
+	case JOURNAL_MESSAGE_RECEIVED:	return REC_MESSAGE_RECEIVED;
+	case JOURNAL_MESSAGE_SENT:	return REC_MESSAGE_SENT;
+	case JOURNAL_RECEIPT_GIVEN:	return REC_RECEIPT_GIVEN;
+	case JOURNAL_RECEIPT_GOT:	return REC_RECEIPT_GOT;
+	case JOURNAL_DECISION:		return REC_DECISION;
+	case JOURNAL_REFUSAL:		return REC_REFUSAL;
+	case JOURNAL_DEADLINE_FIRED:	return REC_DEADLINE_FIRED;
+	case JOURNAL_OPERATOR_COMMAND:	return REC_OPERATOR_COMMAND;
+	case JOURNAL_CONFIG_LOAD:	return REC_CONFIG_LOAD;
+	case JOURNAL_MESSAGE_STATE:	return REC_MESSAGE_STATE;
+	case JOURNAL_INBOX_ACK:		return REC_INBOX_ACK;
+	case JOURNAL_PARTNER_PAUSE:	return REC_PARTNER_PAUSE;
+	default:			return REC_OTHER;
+	}
+}
+
+static enum journal_kind
+engine_journal_kind(int type)
+{
+	switch (type) {
+	case REC_MESSAGE_RECEIVED:	return JOURNAL_MESSAGE_RECEIVED;
+	case REC_MESSAGE_SENT:		return JOURNAL_MESSAGE_SENT;
+	case REC_RECEIPT_GIVEN:		return JOURNAL_RECEIPT_GIVEN;
+	case REC_RECEIPT_GOT:		return JOURNAL_RECEIPT_GOT;
+	case REC_DECISION:		return JOURNAL_DECISION;
+	case REC_REFUSAL:		return JOURNAL_REFUSAL;
+	case REC_DEADLINE_FIRED:	return JOURNAL_DEADLINE_FIRED;
+	case REC_OPERATOR_COMMAND:	return JOURNAL_OPERATOR_COMMAND;
+	case REC_CONFIG_LOAD:		return JOURNAL_CONFIG_LOAD;
+	case REC_MESSAGE_STATE:		return JOURNAL_MESSAGE_STATE;
+	case REC_INBOX_ACK:		return JOURNAL_INBOX_ACK;
+	case REC_PARTNER_PAUSE:		return JOURNAL_PARTNER_PAUSE;
+	default:
+		/* a type without a journal kind is a bug in this file */
+		log_errx(ETAG, "record type %d has no journal kind", type);
+		abort();
+	}
+}
+
+/* ---- the pending batch ------------------------------------------------ */
+
+static void
+engine_pending_clear(struct engine *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->npending; i++)
+		free(e->pending[i].payload);
+	for (i = 0; i < e->npmsgs; i++)
+		free(e->pmsgs[i].answer);
+	e->npending = 0;
+	free(e->pcases);
+	e->pcases = NULL;
+	e->npcases = 0;
+	free(e->pmsgs);
+	e->pmsgs = NULL;
+	e->npmsgs = 0;
+}
+
+/* Append one record to the journal and remember it for the store.  The
+ * payload is taken over (freed here). */
+static int
+engine_append(struct engine *e, int type, char *payload, size_t len)
+{
+	struct engine_pending *p;
+	uint64_t seq;
+
+	if (e->npending == e->cappending) {
+		size_t n = e->cappending ? e->cappending * 2 : 16;
+		p = reallocarray(e->pending, n, sizeof(*p));
+		if (p == NULL) {
+			free(payload);
+			return -1;
+		}
+		e->pending = p;
+		e->cappending = n;
+	}
+	if (journal_append(e->journal, engine_journal_kind(type), payload, len,
+	    &seq) == -1) {
+		free(payload);
+		return -1;
+	}
+	p = &e->pending[e->npending++];
+	p->type = type;
+	p->seq = seq;
+	p->time = journal_last_append_time(e->journal);
+	p->payload = payload;
+	p->len = len;
+	return 0;
+}
+
+static void
+engine_overlay_case(struct engine *e, const char *partner,
+    const char *case_id, const struct fsm_case *c)
+{
+	struct engine_pcase *pc;
+	size_t i;
+
+	for (i = 0; i < e->npcases; i++)
+		if (strcmp(e->pcases[i].partner, partner) == 0 &&
+		    strcmp(e->pcases[i].case_id, case_id) == 0) {
+			e->pcases[i].c = *c;
+			return;
+		}
+	pc = reallocarray(e->pcases, e->npcases + 1, sizeof(*pc));
+	if (pc == NULL)
+		abort();
+	e->pcases = pc;
+	pc = &e->pcases[e->npcases++];
+	snprintf(pc->partner, sizeof(pc->partner), "%s", partner);
+	snprintf(pc->case_id, sizeof(pc->case_id), "%s", case_id);
+	pc->c = *c;
+}
+
+static void
+engine_overlay_msg(struct engine *e, const char *partner,
+    const char *message_id, enum record_dir dir, const char *sha256,
+    const char *answer, size_t answer_len)
+{
+	struct engine_pmsg *pm;
+
+	pm = reallocarray(e->pmsgs, e->npmsgs + 1, sizeof(*pm));
+	if (pm == NULL)
+		abort();
+	e->pmsgs = pm;
+	pm = &e->pmsgs[e->npmsgs++];
+	memset(pm, 0, sizeof(*pm));
+	snprintf(pm->partner, sizeof(pm->partner), "%s", partner);
+	snprintf(pm->message_id, sizeof(pm->message_id), "%s", message_id);
+	pm->dir = dir;
+	snprintf(pm->sha256, sizeof(pm->sha256), "%s", sha256);
+	if (answer != NULL && (pm->answer = malloc(answer_len)) != NULL) {
+		memcpy(pm->answer, answer, answer_len);
+		pm->answer_len = answer_len;
+	}
+}
+
+int
+engine_case_get(struct engine *e, const char *partner, const char *case_id,
+    struct fsm_case *out)
+{
+	size_t i;
+
+	for (i = 0; i < e->npcases; i++)
+		if (strcmp(e->pcases[i].partner, partner) == 0 &&
+		    strcmp(e->pcases[i].case_id, case_id) == 0) {
+			*out = e->pcases[i].c;
+			return 1;
+		}
+	return store_case_get(e->store, partner, case_id, out);
+}
+
+/* Apply every journalled record the store has not seen. */
+static int
+engine_catch_up(struct engine *e)
+{
+	struct journal_reader *r;
+	struct journal_rec rec;
+	struct store_record *batch;
+	char **copies;
+	uint64_t last;
+	size_t n = 0, i;
+	int rc = 0, got;
+
+	last = store_last_applied(e->store);
+	if (last >= journal_committed_seq(e->journal)) {
+		e->store_behind = 0;
+		return 0;
+	}
+	if ((r = journal_reader_open(e->journal_dir)) == NULL)
+		return -1;
+	batch = calloc(CATCHUP_BATCH, sizeof(*batch));
+	copies = calloc(CATCHUP_BATCH, sizeof(*copies));
+	if (batch == NULL || copies == NULL)
+		abort();
+	for (;;) {
+		got = journal_reader_next(r, &rec);
+		if (got == -1) {
+			rc = -1;
+			break;
+		}
+		if (got == 1 && rec.seq > last) {
+			/* the reader's buffer moves on: keep a copy */
+			if ((copies[n] = malloc(rec.len + 1)) == NULL)
+				abort();
+			memcpy(copies[n], rec.payload, rec.len);
+			batch[n].type = engine_rec_type(rec.kind);
+			batch[n].seq = rec.seq;
+			batch[n].time = rec.time;
+			batch[n].payload = copies[n];
+			batch[n].len = rec.len;
+			n++;
+		}
+		if (n == CATCHUP_BATCH || (got == 0 && n > 0)) {
+			if (store_apply_batch(e->store, batch, n) == -1)
+				rc = -1;
+			for (i = 0; i < n; i++)
+				free(copies[i]);
+			n = 0;
+			if (rc == -1)
+				break;
+		}
+		if (got == 0)
+			break;
+	}
+	for (i = 0; i < n; i++)
+		free(copies[i]);
+	free(batch);
+	free(copies);
+	journal_reader_close(r);
+	if (rc == 0) {
+		e->store_behind = 0;
+		log_info(ETAG, "store caught up to journal seq %llu",
+		    (unsigned long long)store_last_applied(e->store));
+	}
+	return rc;
+}
+
+int
+engine_flush(struct engine *e)
+{
+	struct store_record *recs;
+	size_t i;
+	int rc = 0;
+
+	if (e->npending == 0)
+		return 0;
+	if (journal_commit(e->journal) == -1) {
+		log_errx(ETAG, "journal commit failed: %zu records of this "
+		    "batch are void", e->npending);
+		engine_pending_clear(e);
+		return -1;
+	}
+	if (e->store_behind) {
+		/* the journal holds everything: replay what is missing */
+		if (engine_catch_up(e) == -1)
+			log_errx(ETAG, "store still behind the journal");
+		engine_pending_clear(e);
+		return 0;
+	}
+	recs = calloc(e->npending, sizeof(*recs));
+	if (recs == NULL)
+		abort();
+	for (i = 0; i < e->npending; i++) {
+		recs[i].type = e->pending[i].type;
+		recs[i].seq = e->pending[i].seq;
+		recs[i].time = e->pending[i].time;
+		recs[i].payload = e->pending[i].payload;
+		recs[i].len = e->pending[i].len;
+	}
+	if (store_apply_batch(e->store, recs, e->npending) == -1) {
+		/* committed, so it happened: the store catches up later */
+		log_errx(ETAG, "store apply failed; it will catch up from the "
+		    "journal");
+		e->store_behind = 1;
+	}
+	free(recs);
+	engine_pending_clear(e);
+	return rc;
+}
+
+/* ---- journalling helpers ---------------------------------------------- */
+
+static int
+engine_journal_message(struct engine *e, int type, const char *partner,
+    const struct envelope_header *h, enum record_dir dir,
+    accord_time_t received_at, const char *bytes, size_t len,
+    char sha256[RECORD_SHA256_HEX])
+{
+	struct record_message m;
+	char *payload;
+	size_t plen;
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.partner, sizeof(m.partner), "%s", partner);
+	snprintf(m.case_id, sizeof(m.case_id), "%s", h->case_id);
+	snprintf(m.message_id, sizeof(m.message_id), "%s", h->message_id);
+	snprintf(m.ref_to, sizeof(m.ref_to), "%s", h->ref_to);
+	m.type = h->type;
+	m.direction = dir;
+	m.created = h->created;
+	m.received_at = received_at;
+	if (record_message_encode(&m, bytes, len, &payload, &plen) == -1)
+		return -1;
+	if (sha256 != NULL)
+		record_sha256_hex(bytes, len, sha256);
+	return engine_append(e, type, payload, plen);
+}
+
+static int
+engine_journal_decision(struct engine *e, const char *partner,
+    const char *case_id, const char *message_id, const struct fsm_case *c,
+    const struct fsm_event *ev, accord_time_t now,
+    const struct fsm_decision *d)
+{
+	struct record_decision rd;
+	char *payload;
+	size_t plen;
+
+	memset(&rd, 0, sizeof(rd));
+	snprintf(rd.partner, sizeof(rd.partner), "%s", partner);
+	snprintf(rd.case_id, sizeof(rd.case_id), "%s", case_id);
+	snprintf(rd.message_id, sizeof(rd.message_id), "%s",
+	    message_id != NULL ? message_id : "");
+	rd.kind = d->next.kind;
+	rd.role = d->next.role;
+	if (d->refusal != AE_OK) {
+		rd.kind = c->kind;
+		rd.role = c->role;
+	}
+	rd.ev = *ev;
+	rd.now = now;
+	rd.d = *d;
+	if (record_decision_encode(&rd, &payload, &plen) == -1)
+		return -1;
+	if (engine_append(e, d->refusal == AE_OK ? REC_DECISION : REC_REFUSAL,
+	    payload, plen) == -1)
+		return -1;
+	if (d->refusal == AE_OK && !(d->effects & FSM_EFF_NO_CHANGE))
+		engine_overlay_case(e, partner, case_id, &d->next);
+	return 0;
+}
+
+static int
+engine_journal_msgstate(struct engine *e, const char *partner,
+    const char *message_id, enum record_dir dir, enum record_msg_state st,
+    const char *reason)
+{
+	struct record_msgstate ms;
+	char *payload;
+	size_t plen;
+
+	memset(&ms, 0, sizeof(ms));
+	snprintf(ms.partner, sizeof(ms.partner), "%s", partner);
+	snprintf(ms.message_id, sizeof(ms.message_id), "%s", message_id);
+	ms.direction = dir;
+	ms.state = st;
+	snprintf(ms.reason, sizeof(ms.reason), "%s", reason ? reason : "");
+	if (record_msgstate_encode(&ms, &payload, &plen) == -1)
+		return -1;
+	return engine_append(e, REC_MESSAGE_STATE, payload, plen);
+}
+
+/* A free-form JSON record (operator command, configuration load). */
+static int
+engine_journal_json(struct engine *e, int type, json_t *obj)
+{
+	char *s;
+
+	s = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(obj);
+	if (s == NULL)
+		return -1;
+	return engine_append(e, type, s, strlen(s));
+}
+
+/* ---- building our own messages ---------------------------------------- */
+
+static xmlNodePtr
+engine_body_new(xmlDocPtr *docp, const char *name)
+{
+	xmlDocPtr doc;
+	xmlNodePtr root;
+
+	doc = xmlNewDoc(BAD_CAST "1.0");
+	root = xmlNewNode(NULL, BAD_CAST name);
+	if (doc == NULL || root == NULL)
+		abort();
+	xmlSetNs(root, xmlNewNs(root, BAD_CAST ENVELOPE_MSG_NS, NULL));
+	xmlDocSetRootElement(doc, root);
+	*docp = doc;
+	return root;
+}
+
+static void
+engine_body_add(xmlNodePtr parent, const char *name, const char *value)
+{
+	xmlNewTextChild(parent, parent->ns, BAD_CAST name, BAD_CAST value);
+}
+
+/* Wrap body for partner a, sign, serialize. */
+static int
+engine_seal(struct engine *e, const struct agreement *a,
+    struct envelope_header *h, xmlNodePtr body, char **out, size_t *len)
+{
+	struct envelope_error err;
+	xmlDocPtr doc = NULL;
+	int rc = -1;
+
+	snprintf(h->from_country, sizeof(h->from_country), "%s",
+	    e->conf->country);
+	snprintf(h->from_authority, sizeof(h->from_authority), "%s",
+	    e->conf->authority);
+	snprintf(h->to_country, sizeof(h->to_country), "%s", a->country);
+	snprintf(h->to_authority, sizeof(h->to_authority), "%s",
+	    a->authority);
+	snprintf(h->agreement_id, sizeof(h->agreement_id), "%s",
+	    a->agreement_id);
+	if (envelope_build(h, body, &doc) == -1)
+		goto done;
+	if (envelope_validate(doc, &err) == -1) {
+		log_errx(ETAG, "our own %s does not validate: %s",
+		    agreement_msg_type_name(h->type), err.text);
+		goto done;
+	}
+	if (xmlsig_sign(e->signer, doc) == -1)
+		goto done;
+	if (envelope_read(doc, h, NULL) == -1)	/* id and Created */
+		goto done;
+	if (envelope_serialize(doc, out, len) == -1)
+		goto done;
+	rc = 0;
+done:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	return rc;
+}
+
+static const char *
+engine_deadline_kind(enum fsm_deadline dl)
+{
+	switch (dl) {
+	case FSM_DL_REPLY:		return "Reply";
+	case FSM_DL_TRANSFER:		return "Transfer";
+	case FSM_DL_TRANSIT_REPLY:	return "TransitReply";
+	case FSM_DL_TRANSIT_VALIDITY:	return "TransitValidity";
+	default:			return NULL;
+	}
+}
+
+static int
+engine_deadline_from_kind(const char *kind)
+{
+	int dl;
+
+	for (dl = 0; dl < FSM_DL_COUNT; dl++)
+		if (strcmp(engine_deadline_kind(dl), kind) == 0)
+			return dl;
+	return -1;
+}
+
+/* The signed Receipt for a message we just took. */
+static int
+engine_make_receipt(struct engine *e, const struct agreement *a,
+    const struct envelope_header *rh, const char *sha256,
+    accord_time_t received_at, const struct fsm_decision *d,
+    struct engine_answer *ans)
+{
+	struct envelope_header h;
+	xmlDocPtr bdoc;
+	xmlNodePtr body, dl;
+	const char *cp;
+	char tb[32];
+	int i, rc;
+
+	body = engine_body_new(&bdoc, "Receipt");
+	engine_body_add(body, "ReceivedMessageId", rh->message_id);
+	engine_body_add(body, "Sha256", sha256);
+	engine_body_add(body, "ReceivedAt", clock_format_utc(received_at, tb,
+	    sizeof(tb)));
+	for (i = 0; d != NULL && i < d->ndlops; i++) {
+		if (d->dlops[i].op != FSM_DLOP_SET)
+			continue;
+		dl = xmlNewChild(body, body->ns, BAD_CAST "Deadline", NULL);
+		engine_body_add(dl, "Kind",
+		    engine_deadline_kind(d->dlops[i].which));
+		engine_body_add(dl, "Due", clock_format_utc(d->dlops[i].due,
+		    tb, sizeof(tb)));
+	}
+	cp = journal_latest_checkpoint_hash(e->journal);
+	engine_body_add(body, "CheckpointHash", cp[0] != '\0' ? cp :
+	    "0000000000000000000000000000000000000000000000000000000000000000");
+	memset(&h, 0, sizeof(h));
+	snprintf(h.case_id, sizeof(h.case_id), "%s", rh->case_id);
+	snprintf(h.ref_to, sizeof(h.ref_to), "%s", rh->message_id);
+	h.type = MSG_RECEIPT;
+	h.created = clock_now();
+	rc = engine_seal(e, a, &h, body, &ans->body, &ans->len);
+	xmlFreeDoc(bdoc);
+	return rc;
+}
+
+/* A signed Error about a message (rh may be NULL: nothing readable). */
+static int
+engine_make_error(struct engine *e, const struct agreement *a,
+    const struct envelope_header *rh, enum accord_err code,
+    const char *text, struct engine_answer *ans)
+{
+	struct envelope_header h;
+	xmlDocPtr bdoc;
+	xmlNodePtr body;
+	char buf[sizeof(ans->text)];
+	int rc;
+
+	body = engine_body_new(&bdoc, "Error");
+	engine_body_add(body, "Code", errcode_name(code));
+	if (rh != NULL && rh->message_id[0] != '\0')
+		engine_body_add(body, "RefToMessageId", rh->message_id);
+	engine_body_add(body, "Retryable", errcode_retryable(code) ? "true" :
+	    "false");
+	snprintf(buf, sizeof(buf), "%s", text[0] ? text : errcode_name(code));
+	engine_body_add(body, "Text", buf);
+	memset(&h, 0, sizeof(h));
+	/* errors.md: CaseId 0 when the message's own could not be read */
+	snprintf(h.case_id, sizeof(h.case_id), "%s", rh != NULL &&
+	    rh->case_id[0] ? rh->case_id : "0");
+	if (rh != NULL)
+		snprintf(h.ref_to, sizeof(h.ref_to), "%s", rh->message_id);
+	h.type = MSG_ERROR;
+	h.created = clock_now();
+	rc = engine_seal(e, a, &h, body, &ans->body, &ans->len);
+	xmlFreeDoc(bdoc);
+	return rc;
+}
+
+/* ---- reading business facts into an fsm event ------------------------- */
+
+static int
+engine_child_bool(xmlNodePtr body, const char *name)
+{
+	char buf[16];
+
+	if (envelope_child_text(body, name, buf, sizeof(buf)) == -1)
+		return 0;
+	return strcmp(buf, "true") == 0 || strcmp(buf, "1") == 0;
+}
+
+static cal_day_t
+engine_child_date(xmlNodePtr body, const char *name)
+{
+	char buf[32];
+	cal_day_t d = 0;
+
+	if (envelope_child_text(body, name, buf, sizeof(buf)) == 0)
+		calendar_parse_date(buf, &d);
+	return d;
+}
+
+static int
+engine_count_children(xmlNodePtr parent, const char *name)
+{
+	xmlNodePtr n;
+	int count = 0;
+
+	if (parent == NULL)
+		return 0;
+	for (n = parent->children; n != NULL; n = n->next)
+		if (n->type == XML_ELEMENT_NODE &&
+		    xmlStrcmp(n->name, BAD_CAST name) == 0)
+			count++;
+	return count;
+}
+
+/* Fill the message-dependent fields of ev from a schema-valid body. */
+static void
+engine_event_facts(const struct envelope_header *h, xmlNodePtr body,
+    struct fsm_event *ev)
+{
+	xmlNodePtr n;
+	char buf[64];
+	long v;
+
+	ev->type = h->type;
+	ev->created = h->created;
+	switch (h->type) {
+	case MSG_READMISSION_REQUEST:
+		ev->procedure = h->procedure == ENVELOPE_PROC_ACCELERATED ?
+		    FSM_PROC_ACCELERATED : FSM_PROC_STANDARD;
+		n = envelope_child(body, "ReturnReason");
+		if (envelope_child(n, "DeliberateViolation") != NULL)
+			ev->reason = FSM_REASON_DELIBERATE;
+		else if (envelope_child(n, "ObjectiveReason") != NULL)
+			ev->reason = FSM_REASON_OBJECTIVE;
+		break;
+	case MSG_READMISSION_REPLY:
+		ev->positive = envelope_child(body, "Accepted") != NULL;
+		ev->grounds = engine_count_children(envelope_child(body,
+		    "Refused"), "Ground");
+		break;
+	case MSG_TRANSIT_REPLY:
+		ev->positive = envelope_child(body, "Consent") != NULL;
+		ev->grounds = engine_count_children(envelope_child(body,
+		    "Refusal"), "Ground");
+		break;
+	case MSG_EXTENSION_REQUEST:
+	case MSG_EXTENSION_REPLY:
+		if (envelope_child_text(body, "Subject", buf, sizeof(buf)) ==
+		    0 && strcmp(buf, "TransferWindow") == 0)
+			ev->ext_subject = FSM_EXT_TRANSFER_WINDOW;
+		else
+			ev->ext_subject = FSM_EXT_REPLY_PERIOD;
+		n = h->type == MSG_EXTENSION_REQUEST ? body :
+		    envelope_child(body, "Granted");
+		ev->positive = h->type == MSG_EXTENSION_REPLY && n != NULL;
+		if (envelope_child_text(n, h->type == MSG_EXTENSION_REQUEST ?
+		    "DaysRequested" : "Days", buf, sizeof(buf)) == 0) {
+			v = strtol(buf, NULL, 10);
+			ev->ext_days = (int)(v > 0 && v < 100000 ? v : 0);
+		}
+		break;
+	case MSG_TRAVEL_DOCUMENT_NOTICE:
+		ev->doc_extended = envelope_child_text(body, "Action", buf,
+		    sizeof(buf)) == 0 && strcmp(buf, "Extended") == 0;
+		ev->doc_valid_from = engine_child_date(body, "ValidFrom");
+		ev->doc_valid_until = engine_child_date(body, "ValidUntil");
+		break;
+	case MSG_TRANSFER_NOTICE:
+		if (envelope_child_text(body, "TransferAt", buf, sizeof(buf)) ==
+		    0)
+			clock_parse_utc(buf, &ev->transfer_at);
+		break;
+	case MSG_VOLUNTARY_DEPARTURE_NOTICE:
+		ev->departure_date = engine_child_date(body, "DepartureDate");
+		ev->passport = engine_child_bool(body, "PassportPresent");
+		ev->application = engine_child_bool(body,
+		    "ApplicationPresent");
+		ev->ticket = engine_child_bool(body, "AirlineTicket");
+		ev->criminal_offence = engine_child_bool(body,
+		    "CriminalOffence");
+		ev->entry_illegal = engine_child_bool(body, "EntryIllegal");
+		ev->entry_date = engine_child_date(body, "EntryDate");
+		break;
+	default:
+		break;
+	}
+}
+
+/* The machine an opening message starts; -1 for a non-opening one. */
+static int
+engine_opening_kind(enum msg_type t)
+{
+	switch (t) {
+	case MSG_READMISSION_REQUEST:		return FSM_KIND_READMISSION;
+	case MSG_TRANSIT_REQUEST:		return FSM_KIND_TRANSIT;
+	case MSG_VOLUNTARY_DEPARTURE_NOTICE:	return FSM_KIND_VOLUNTARY;
+	default:				return -1;
+	}
+}
+
+/* The requested state's calendar: ours when we are Q. */
+static const struct calendar *
+engine_requested_cal(const struct engine *e, const struct agreement *a,
+    enum fsm_role role)
+{
+	return role == ROLE_REQUESTED ? &e->conf->calendar : &a->calendar;
+}
+
+/* Prepare the case an event applies to: the stored one, or a fresh one
+ * for an opening message (kind and our role set). */
+static int
+engine_case_for(struct engine *e, const char *partner, const char *case_id,
+    enum msg_type type, int incoming, struct fsm_case *c)
+{
+	int kind, found;
+
+	memset(c, 0, sizeof(*c));
+	found = engine_case_get(e, partner, case_id, c);
+	if (found != 0)
+		return found;
+	kind = engine_opening_kind(type);
+	if (kind < 0)
+		return 0;
+	c->kind = kind;
+	/* the opener of a readmission or transit case is R; of a voluntary
+	 * departure case, the person's state Q */
+	if (kind == FSM_KIND_VOLUNTARY)
+		c->role = incoming ? ROLE_REQUESTING : ROLE_REQUESTED;
+	else
+		c->role = incoming ? ROLE_REQUESTED : ROLE_REQUESTING;
+	c->state = FSM_NONE;
+	return 0;
+}
+
+/* ---- inbound ------------------------------------------------------------ */
+
+static void
+engine_answer_set(struct engine_answer *a, int status, enum accord_err code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+engine_answer_set(struct engine_answer *a, int status, enum accord_err code,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	a->status = status;
+	a->code = code;
+	va_start(ap, fmt);
+	vsnprintf(a->text, sizeof(a->text), fmt, ap);
+	va_end(ap);
+}
+
+/* Refused before authentication: logged and answered, not journalled. */
+static int
+engine_refuse_early(struct engine *e, const struct agreement *a,
+    const struct envelope_header *h, enum accord_err code, const char *text,
+    struct engine_answer *ans)
+{
+	engine_answer_set(ans, errcode_http_status(code), code, "%s", text);
+	log_warnx(ETAG, "refused a message from %s: %s: %s", a->country,
+	    errcode_name(code), text);
+	if (engine_make_error(e, a, h, code, text, ans) == -1)
+		return -1;
+	return 0;
+}
+
+/* Same (partner, MessageId) seen before?  @return 1 with the original
+ * answer in ans, 2 for a conflict, 0 if new, -1 on error. */
+static int
+engine_duplicate(struct engine *e, const char *partner,
+    const char *message_id, const char *sha256, struct engine_answer *ans)
+{
+	struct store_message m;
+	struct journal_reader *r;
+	struct journal_rec rec;
+	struct record_message rm;
+	size_t i;
+	int found, got;
+
+	for (i = 0; i < e->npmsgs; i++) {
+		if (strcmp(e->pmsgs[i].partner, partner) != 0 ||
+		    strcmp(e->pmsgs[i].message_id, message_id) != 0 ||
+		    e->pmsgs[i].dir != RECORD_DIR_IN)
+			continue;
+		if (strcmp(e->pmsgs[i].sha256, sha256) != 0)
+			return 2;
+		if (e->pmsgs[i].answer == NULL ||
+		    (ans->body = malloc(e->pmsgs[i].answer_len)) == NULL)
+			return -1;
+		memcpy(ans->body, e->pmsgs[i].answer, e->pmsgs[i].answer_len);
+		ans->len = e->pmsgs[i].answer_len;
+		return 1;
+	}
+	found = store_message_find(e->store, partner, message_id,
+	    RECORD_DIR_IN, &m);
+	if (found <= 0)
+		return found;
+	if (strcmp(m.sha256, sha256) != 0)
+		return 2;
+	/* the original answer's bytes are in the journal */
+	if (m.receipt_seq == 0 ||
+	    (r = journal_reader_open(e->journal_dir)) == NULL)
+		return -1;
+	found = -1;
+	while ((got = journal_reader_next(r, &rec)) == 1) {
+		if (rec.seq != m.receipt_seq)
+			continue;
+		if (record_message_decode(rec.payload, rec.len, &rm) == 0 &&
+		    (ans->body = malloc(rm.body_len)) != NULL) {
+			memcpy(ans->body, rm.body, rm.body_len);
+			ans->len = rm.body_len;
+			found = 1;
+		}
+		break;
+	}
+	journal_reader_close(r);
+	return found;
+}
+
+int
+engine_receive(struct engine *e, const char *tls_partner, const char *bytes,
+    size_t len, struct engine_answer *ans)
+{
+	const struct agreement *a;
+	struct envelope_limits lim;
+	struct envelope_error err;
+	struct envelope_header h;
+	struct xmlsig_result vr;
+	struct fsm_case c;
+	struct fsm_event ev;
+	struct fsm_decision d;
+	xmlDocPtr doc = NULL;
+	xmlNodePtr body;
+	accord_time_t now = clock_now(), window;
+	char sha256[RECORD_SHA256_HEX];
+	int rc = -1, dup, found;
+	struct engine_answer sig;
+
+	memset(ans, 0, sizeof(*ans));
+	memset(&h, 0, sizeof(h));
+	a = config_partner(e->conf, tls_partner);
+	if (a == NULL) {
+		/* the TLS layer only admits configured partners */
+		engine_answer_set(ans, 403, AE_UNKNOWN_PARTNER, "no agreement "
+		    "with %s", tls_partner);
+		return 0;
+	}
+	record_sha256_hex(bytes, len, sha256);
+
+	/* 1. size, parse, schema: before authentication */
+	lim.max_size = e->conf->max_message_size;
+	lim.max_depth = e->conf->max_xml_depth;
+	if (envelope_parse(bytes, len, &lim, &doc, &err) == -1)
+		return engine_refuse_early(e, a, NULL, err.code, err.text, ans);
+	if (envelope_read(doc, &h, &body) == -1) {
+		rc = engine_refuse_early(e, a, NULL, AE_SCHEMA_INVALID,
+		    "unreadable header", ans);
+		goto done;
+	}
+	snprintf(ans->message_id, sizeof(ans->message_id), "%s",
+	    h.message_id);
+	snprintf(ans->case_id, sizeof(ans->case_id), "%s", h.case_id);
+
+	/* 2. signature, with the TLS partner's pinned certificates */
+	if (xmlsig_verify(doc, a, now, &vr) == -1) {
+		rc = engine_refuse_early(e, a, &h, vr.code, vr.text, ans);
+		goto done;
+	}
+
+	/* 3. belonging (authenticated from here on, but still refused
+	 * without a trace in the journal: it was not for us to decide) */
+	if (strcmp(h.from_country, a->country) != 0) {
+		rc = engine_refuse_early(e, a, &h, AE_PARTNER_MISMATCH,
+		    "From is not the partner of this TLS connection", ans);
+		goto done;
+	}
+	if (strcmp(h.to_country, e->conf->country) != 0 ||
+	    strcmp(h.to_authority, e->conf->authority) != 0) {
+		rc = engine_refuse_early(e, a, &h, AE_WRONG_RECIPIENT,
+		    "To is not this gateway", ans);
+		goto done;
+	}
+	if (strcmp(h.agreement_id, a->agreement_id) != 0) {
+		rc = engine_refuse_early(e, a, &h, AE_AGREEMENT_MISMATCH,
+		    "AgreementId is not the one with this partner", ans);
+		goto done;
+	}
+	if (h.type == MSG_RECEIPT || h.type == MSG_ERROR ||
+	    !agreement_allows(a, h.type)) {
+		rc = engine_refuse_early(e, a, &h, AE_TYPE_NOT_AGREED,
+		    "the agreement does not carry this message type here",
+		    ans);
+		goto done;
+	}
+	window = (accord_time_t)a->retry.window_seconds + e->conf->clock_skew;
+	if (h.created > now + e->conf->clock_skew || h.created < now - window) {
+		rc = engine_refuse_early(e, a, &h, AE_STALE_OR_FUTURE,
+		    "Created is outside the accepted window", ans);
+		goto done;
+	}
+
+	/* 4. duplicates, pending records included */
+	dup = engine_duplicate(e, a->country, h.message_id, sha256, ans);
+	if (dup == 1) {
+		engine_answer_set(ans, 200, AE_OK, "duplicate: the original "
+		    "answer again");
+		rc = 0;
+		goto done;
+	}
+	if (dup == 2) {
+		rc = engine_refuse_early(e, a, &h, AE_DUPLICATE_CONFLICT,
+		    "this MessageId was received with other bytes", ans);
+		goto done;
+	}
+	if (dup == -1) {
+		engine_answer_set(ans, 503, AE_TEMPORARY, "store lookup failed");
+		goto done;
+	}
+
+	/* 5. the fsm */
+	found = engine_case_for(e, a->country, h.case_id, h.type, 1, &c);
+	if (found == -1) {
+		engine_answer_set(ans, 503, AE_TEMPORARY, "store lookup failed");
+		goto done;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = FSM_EV_RECEIVED;
+	ev.at = now;
+	engine_event_facts(&h, body, &ev);
+	if (found == 0 && engine_opening_kind(h.type) < 0) {
+		memset(&d, 0, sizeof(d));
+		d.version = FSM_VERSION;
+		d.refusal = AE_UNKNOWN_CASE;
+		snprintf(d.text, sizeof(d.text), "no case %s with %s",
+		    h.case_id, a->country);
+	} else
+		fsm_decide(&c, &ev, a, engine_requested_cal(e, a, c.role),
+		    now, &d);
+
+	/* 6. journal: the message, the decision, the answer we give */
+	if (engine_journal_message(e, REC_MESSAGE_RECEIVED, a->country, &h,
+	    RECORD_DIR_IN, now, bytes, len, NULL) == -1 ||
+	    engine_journal_decision(e, a->country, h.case_id, h.message_id,
+	    &c, &ev, now, &d) == -1)
+		goto fault;
+	memset(&sig, 0, sizeof(sig));
+	if (d.refusal == AE_OK) {
+		if (engine_make_receipt(e, a, &h, sha256, now, &d, &sig) == -1)
+			goto fault;
+		engine_answer_set(ans, 200, AE_OK, "%s", d.event);
+	} else {
+		if (engine_make_error(e, a, &h, d.refusal, d.text, &sig) == -1)
+			goto fault;
+		engine_answer_set(ans, errcode_http_status(d.refusal),
+		    d.refusal, "%s", d.text);
+	}
+	ans->body = sig.body;
+	ans->len = sig.len;
+	{
+		struct envelope_header sh;
+		xmlDocPtr sdoc;
+
+		/* journal the signal as the receipt given; its header comes
+		 * from our own bytes */
+		if (envelope_parse(ans->body, ans->len, NULL, &sdoc, &err) ==
+		    -1 || envelope_read(sdoc, &sh, NULL) == -1)
+			goto fault;
+		xmlFreeDoc(sdoc);
+		if (engine_journal_message(e, REC_RECEIPT_GIVEN, a->country,
+		    &sh, RECORD_DIR_OUT, now, ans->body, ans->len, NULL) == -1)
+			goto fault;
+	}
+	engine_overlay_msg(e, a->country, h.message_id, RECORD_DIR_IN, sha256,
+	    ans->body, ans->len);
+	log_info(ETAG, "%s %s from %s case %s: %s", h.message_id,
+	    agreement_msg_type_name(h.type), a->country, h.case_id,
+	    d.refusal == AE_OK ? d.event : errcode_name(d.refusal));
+	rc = 0;
+	goto done;
+fault:
+	engine_answer_clear(ans);
+	engine_answer_set(ans, 503, AE_TEMPORARY, "journal or signing "
+	    "failed on our side");
+	rc = -1;
+done:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	return rc;
+}
+
+/* ---- what we sent ------------------------------------------------------ */
+
+static void
+engine_remember_sent(struct engine *e, const char *partner,
+    const char *message_id, const struct fsm_event *ev)
+{
+	struct engine_sent *s;
+
+	if (e->sent == NULL &&
+	    (e->sent = calloc(ENGINE_SENT_MAX, sizeof(*e->sent))) == NULL)
+		return;		/* the journal fallback still works */
+	s = &e->sent[e->nsent++ % ENGINE_SENT_MAX];
+	snprintf(s->partner, sizeof(s->partner), "%s", partner);
+	snprintf(s->message_id, sizeof(s->message_id), "%s", message_id);
+	s->ev = *ev;
+}
+
+/* The journal record with this sequence number, copied (free()). */
+static int
+engine_journal_fetch(struct engine *e, uint64_t seq, char **out,
+    size_t *len)
+{
+	struct journal_reader *r;
+	struct journal_rec rec;
+	int got, rc = -1;
+
+	if ((r = journal_reader_open(e->journal_dir)) == NULL)
+		return -1;
+	while ((got = journal_reader_next(r, &rec)) == 1) {
+		if (rec.seq != seq)
+			continue;
+		if ((*out = malloc(rec.len + 1)) != NULL) {
+			memcpy(*out, rec.payload, rec.len);
+			*len = rec.len;
+			rc = 0;
+		}
+		break;
+	}
+	journal_reader_close(r);
+	return rc;
+}
+
+/*
+ * The business facts of a message we sent (a receipted message runs the
+ * same transition as on the receiving side, which needs them): from
+ * memory, or after a restart from our own journalled bytes.
+ */
+static int
+engine_event_from_sent(struct engine *e, const struct store_message *m,
+    struct fsm_event *ev)
+{
+	struct record_message rm;
+	struct envelope_header h;
+	struct envelope_error err;
+	struct fsm_event facts;
+	xmlDocPtr doc = NULL;
+	xmlNodePtr body;
+	char *payload = NULL;
+	size_t i, n, len;
+	int rc = -1;
+
+	n = e->nsent < ENGINE_SENT_MAX ? e->nsent : ENGINE_SENT_MAX;
+	for (i = 0; i < n; i++)
+		if (strcmp(e->sent[i].partner, m->partner) == 0 &&
+		    strcmp(e->sent[i].message_id, m->message_id) == 0) {
+			facts = e->sent[i].ev;
+			goto found;
+		}
+	if (engine_journal_fetch(e, m->journal_seq, &payload, &len) == -1 ||
+	    record_message_decode(payload, len, &rm) == -1 ||
+	    envelope_parse((const char *)rm.body, rm.body_len, NULL, &doc,
+	    &err) == -1 || envelope_read(doc, &h, &body) == -1)
+		goto done;
+	memset(&facts, 0, sizeof(facts));
+	engine_event_facts(&h, body, &facts);
+found:
+	/* keep the kind, times and adopted deadlines already set */
+	facts.kind = ev->kind;
+	facts.at = ev->at;
+	memcpy(facts.given_due, ev->given_due, sizeof(facts.given_due));
+	*ev = facts;
+	rc = 0;
+done:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	free(payload);
+	return rc;
+}
+
+/* ---- submit --------------------------------------------------------- */
+
+/* "KZ-FR-2026-1a2b3c4d": unique without coordination. */
+static void
+engine_new_case_id(struct engine *e, const char *partner, char *buf,
+    size_t len)
+{
+	char uuid[ENVELOPE_UUID_LEN + 1];
+	int y, m, d;
+
+	calendar_ymd_from_day(calendar_local_day(&e->conf->calendar,
+	    clock_now()), &y, &m, &d);
+	envelope_uuid(uuid, sizeof(uuid));
+	snprintf(buf, len, "%s-%s-%04d-%.8s", e->conf->country, partner, y,
+	    uuid);
+}
+
+int
+engine_submit(struct engine *e, const struct engine_submission *sub,
+    const char *docbytes, size_t len, struct engine_outgoing *out,
+    struct engine_answer *ans)
+{
+	const struct agreement *a;
+	struct envelope_header h;
+	struct fsm_case c;
+	struct fsm_event ev;
+	struct fsm_decision d;
+	xmlDocPtr bdoc = NULL;
+	xmlNodePtr root;
+	accord_time_t now = clock_now();
+	char case_id[RECORD_ID_MAX];
+	int type, found, rc = -1;
+	json_t *cmd;
+
+	memset(ans, 0, sizeof(*ans));
+	memset(out, 0, sizeof(*out));
+	a = config_partner(e->conf, sub->partner);
+	if (a == NULL) {
+		engine_answer_set(ans, 400, AE_UNKNOWN_PARTNER, "no agreement "
+		    "with '%s'", sub->partner);
+		return -1;
+	}
+	if (len > e->conf->max_message_size) {
+		engine_answer_set(ans, 413, AE_TOO_LARGE, "document over %zu "
+		    "bytes", e->conf->max_message_size);
+		return -1;
+	}
+	/* the back office's document: no network, no DTD, no entities */
+	bdoc = xmlReadMemory(docbytes, (int)len, "submitted.xml", "UTF-8",
+	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (bdoc == NULL || bdoc->intSubset != NULL ||
+	    (root = xmlDocGetRootElement(bdoc)) == NULL) {
+		engine_answer_set(ans, 400, AE_MALFORMED, "the document is not "
+		    "well-formed XML (or carries a DOCTYPE)");
+		goto done;
+	}
+	type = agreement_msg_type_from_name((const char *)root->name);
+	if (type < 0 || type == MSG_RECEIPT || type == MSG_ERROR ||
+	    root->ns == NULL ||
+	    xmlStrcmp(root->ns->href, BAD_CAST ENVELOPE_MSG_NS) != 0) {
+		engine_answer_set(ans, 400, AE_SCHEMA_INVALID, "the root must "
+		    "be a business document in namespace %s", ENVELOPE_MSG_NS);
+		goto done;
+	}
+	if (!agreement_allows(a, type)) {
+		engine_answer_set(ans, 400, AE_TYPE_NOT_AGREED, "the agreement "
+		    "with %s does not carry %s", a->country,
+		    agreement_msg_type_name(type));
+		goto done;
+	}
+	if (sub->case_id != NULL && sub->case_id[0] != '\0')
+		snprintf(case_id, sizeof(case_id), "%s", sub->case_id);
+	else if (engine_opening_kind(type) >= 0)
+		engine_new_case_id(e, a->country, case_id, sizeof(case_id));
+	else {
+		engine_answer_set(ans, 400, AE_UNKNOWN_CASE, "%s needs a case",
+		    agreement_msg_type_name(type));
+		goto done;
+	}
+
+	memset(&h, 0, sizeof(h));
+	snprintf(h.case_id, sizeof(h.case_id), "%s", case_id);
+	if (sub->ref_to != NULL)
+		snprintf(h.ref_to, sizeof(h.ref_to), "%s", sub->ref_to);
+	h.type = type;
+	h.created = now;
+	if (type == MSG_READMISSION_REQUEST)
+		h.procedure = sub->accelerated ? ENVELOPE_PROC_ACCELERATED :
+		    ENVELOPE_PROC_STANDARD;
+
+	found = engine_case_for(e, a->country, case_id, type, 0, &c);
+	if (found == -1) {
+		engine_answer_set(ans, 503, AE_TEMPORARY, "store lookup failed");
+		goto done;
+	}
+	if (found == 0 && engine_opening_kind(type) < 0) {
+		engine_answer_set(ans, 400, AE_UNKNOWN_CASE, "no case %s with "
+		    "%s", case_id, a->country);
+		goto done;
+	}
+	if (found == 1 && engine_opening_kind(type) >= 0 &&
+	    type != MSG_VOLUNTARY_DEPARTURE_NOTICE) {
+		engine_answer_set(ans, 400, AE_CASE_EXISTS, "case %s exists",
+		    case_id);
+		goto done;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = FSM_EV_SENDING;
+	ev.at = now;
+	engine_event_facts(&h, root, &ev);
+	if (fsm_decide(&c, &ev, a, engine_requested_cal(e, a, c.role), now,
+	    &d) == -1) {
+		engine_answer_set(ans, 422, d.refusal, "%s", d.text);
+		goto done;
+	}
+
+	if (engine_seal(e, a, &h, root, &out->body, &out->len) == -1) {
+		engine_answer_set(ans, 503, AE_INTERNAL, "building or signing "
+		    "the message failed");
+		goto done;
+	}
+	snprintf(out->partner, sizeof(out->partner), "%s", a->country);
+	snprintf(out->message_id, sizeof(out->message_id), "%s",
+	    h.message_id);
+	snprintf(out->case_id, sizeof(out->case_id), "%s", case_id);
+
+	cmd = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s}", "command", "submit",
+	    "uid", (int)sub->uid, "partner", a->country, "case", case_id,
+	    "message", h.message_id, "type", agreement_msg_type_name(type));
+	if (engine_journal_json(e, REC_OPERATOR_COMMAND, cmd) == -1 ||
+	    engine_journal_message(e, REC_MESSAGE_SENT, a->country, &h,
+	    RECORD_DIR_OUT, 0, out->body, out->len, NULL) == -1 ||
+	    engine_journal_decision(e, a->country, case_id, h.message_id, &c,
+	    &ev, now, &d) == -1 || engine_flush(e) == -1) {
+		engine_outgoing_clear(out);
+		engine_answer_set(ans, 503, AE_TEMPORARY, "journal commit "
+		    "failed: nothing was queued");
+		goto done;
+	}
+	engine_remember_sent(e, a->country, h.message_id, &ev);
+	engine_answer_set(ans, 200, AE_OK, "queued");
+	snprintf(ans->message_id, sizeof(ans->message_id), "%s",
+	    h.message_id);
+	snprintf(ans->case_id, sizeof(ans->case_id), "%s", case_id);
+	log_info(ETAG, "%s %s to %s case %s queued (uid %u)", h.message_id,
+	    agreement_msg_type_name(type), a->country, case_id,
+	    (unsigned)sub->uid);
+	rc = 0;
+done:
+	if (bdoc != NULL)
+		xmlFreeDoc(bdoc);
+	return rc;
+}
+
+/* ---- the partner's answer to our message ------------------------------ */
+
+int
+engine_receipt(struct engine *e, const char *partner, const char *message_id,
+    const char *bytes, size_t len, struct engine_answer *ans)
+{
+	const struct agreement *a;
+	struct store_message m;
+	struct envelope_header h;
+	struct envelope_error err;
+	struct xmlsig_result vr;
+	struct fsm_case c;
+	struct fsm_event ev;
+	struct fsm_decision d;
+	xmlDocPtr doc = NULL;
+	xmlNodePtr body, n;
+	accord_time_t now = clock_now(), at = 0, due;
+	char buf[128], why[200];
+	int found, dl, rc = -1;
+
+	memset(ans, 0, sizeof(*ans));
+	a = config_partner(e->conf, partner);
+	found = store_message_find(e->store, partner, message_id,
+	    RECORD_DIR_OUT, &m);
+	if (a == NULL || found != 1) {
+		engine_answer_set(ans, 0, AE_UNKNOWN_CASE, "no message %s of "
+		    "ours to %s", message_id, partner);
+		return found == -1 ? -1 : 0;
+	}
+	why[0] = '\0';
+	if (envelope_parse(bytes, len, NULL, &doc, &err) == -1)
+		snprintf(why, sizeof(why), "answer refused: %s: %.150s",
+		    errcode_name(err.code), err.text);
+	else if (envelope_read(doc, &h, &body) == -1)
+		snprintf(why, sizeof(why), "answer has no readable header");
+	else if (xmlsig_verify(doc, a, now, &vr) == -1)
+		snprintf(why, sizeof(why), "answer signature: %s: %.150s",
+		    errcode_name(vr.code), vr.text);
+	else if (strcmp(h.from_country, partner) != 0 ||
+	    (h.type != MSG_RECEIPT && h.type != MSG_ERROR))
+		snprintf(why, sizeof(why), "answer is not a Receipt or Error "
+		    "from %s", partner);
+	else if (h.type == MSG_ERROR && strcmp(h.ref_to, message_id) != 0)
+		snprintf(why, sizeof(why), "Error answers another message");
+	else if (h.type == MSG_RECEIPT &&
+	    (envelope_child_text(body, "ReceivedMessageId", buf,
+	    sizeof(buf)) == -1 || strcmp(buf, message_id) != 0))
+		snprintf(why, sizeof(why), "receipt names another message");
+	else if (h.type == MSG_RECEIPT &&
+	    (envelope_child_text(body, "Sha256", buf, sizeof(buf)) == -1 ||
+	    strcmp(buf, m.sha256) != 0))
+		snprintf(why, sizeof(why), "receipt digest %.64s is not the "
+		    "digest of the bytes we sent", buf);
+	else if (h.type == MSG_RECEIPT && (envelope_child_text(body,
+	    "ReceivedAt", buf, sizeof(buf)) == -1 ||
+	    clock_parse_utc(buf, &at) == -1))
+		snprintf(why, sizeof(why), "receipt has no ReceivedAt");
+
+	if (why[0] != '\0') {
+		/* DESIGN.md 5: not retried forever, an operator looks */
+		log_warnx(ETAG, "%s to %s DISPUTED: %s", message_id, partner,
+		    why);
+		if (engine_journal_msgstate(e, partner, message_id,
+		    RECORD_DIR_OUT, RECORD_MS_DISPUTED, why) == -1 ||
+		    engine_flush(e) == -1)
+			goto done;
+		engine_answer_set(ans, 0, AE_SIGNATURE_INVALID, "%s", why);
+		rc = 0;
+		goto done;
+	}
+
+	memset(&c, 0, sizeof(c));
+	if (engine_case_get(e, partner, m.case_id, &c) != 1) {
+		engine_answer_set(ans, 0, AE_UNKNOWN_CASE, "case %s is gone",
+		    m.case_id);
+		goto done;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.type = m.type;
+	ev.created = m.created;
+	if (h.type == MSG_ERROR) {
+		ev.kind = FSM_EV_FAILED;
+		ev.at = now;
+	} else {
+		ev.kind = FSM_EV_RECEIPTED;
+		ev.at = at;
+		/* the requested side computed the deadlines: adopt them */
+		for (n = body->children; n != NULL; n = n->next) {
+			if (n->type != XML_ELEMENT_NODE ||
+			    xmlStrcmp(n->name, BAD_CAST "Deadline") != 0)
+				continue;
+			if (envelope_child_text(n, "Kind", buf,
+			    sizeof(buf)) == -1 ||
+			    (dl = engine_deadline_from_kind(buf)) < 0)
+				continue;
+			if (envelope_child_text(n, "Due", buf,
+			    sizeof(buf)) == 0 && clock_parse_utc(buf, &due) ==
+			    0)
+				ev.given_due[dl] = due;
+		}
+	}
+	/* the message's own facts, from our journalled bytes' DOM is not at
+	 * hand: re-derive them from the decision journalled when we sent */
+	if (engine_event_from_sent(e, &m, &ev) == -1) {
+		engine_answer_set(ans, 0, AE_INTERNAL, "cannot read back %s",
+		    message_id);
+		goto done;
+	}
+	fsm_decide(&c, &ev, a, engine_requested_cal(e, a, c.role), now, &d);
+	if (engine_journal_message(e, REC_RECEIPT_GOT, partner, &h,
+	    RECORD_DIR_IN, at, bytes, len, NULL) == -1 ||
+	    engine_journal_decision(e, partner, m.case_id, message_id, &c,
+	    &ev, now, &d) == -1 || engine_flush(e) == -1)
+		goto done;
+	if (h.type == MSG_ERROR)
+		engine_answer_set(ans, 0, AE_OK, "rejected by %s", partner);
+	else
+		engine_answer_set(ans, 0, AE_OK, "%s", d.refusal == AE_OK ?
+		    d.event : d.text);
+	log_info(ETAG, "%s to %s: %s", message_id, partner, ans->text);
+	rc = 0;
+done:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	return rc;
+}
+
+int
+engine_undelivered(struct engine *e, const char *partner,
+    const char *message_id, const char *reason)
+{
+	const struct agreement *a;
+	struct store_message m;
+	struct fsm_case c;
+	struct fsm_event ev;
+	struct fsm_decision d;
+	accord_time_t now = clock_now();
+
+	a = config_partner(e->conf, partner);
+	if (a == NULL || store_message_find(e->store, partner, message_id,
+	    RECORD_DIR_OUT, &m) != 1)
+		return -1;
+	if (engine_journal_msgstate(e, partner, message_id, RECORD_DIR_OUT,
+	    RECORD_MS_UNDELIVERED, reason) == -1)
+		return -1;
+	/* an opening message never delivered: the case never opened */
+	if (engine_case_get(e, partner, m.case_id, &c) == 1 &&
+	    c.state == FSM_SUBMITTED) {
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = FSM_EV_FAILED;
+		ev.type = m.type;
+		ev.created = m.created;
+		ev.at = now;
+		if (fsm_decide(&c, &ev, a, engine_requested_cal(e, a, c.role),
+		    now, &d) == 0 && engine_journal_decision(e, partner,
+		    m.case_id, message_id, &c, &ev, now, &d) == -1)
+			return -1;
+	}
+	log_warnx(ETAG, "%s to %s UNDELIVERED: %s", message_id, partner,
+	    reason);
+	return engine_flush(e);
+}
+
+/* ---- deadlines ----------------------------------------------------------- */
+
+struct engine_due {
+	struct store_deadline	*list;
+	size_t			 n;
+};
+
+static int
+engine_collect_due(void *arg, const struct store_deadline *dl)
+{
+	struct engine_due *due = arg;
+	struct store_deadline *l;
+
+	l = reallocarray(due->list, due->n + 1, sizeof(*l));
+	if (l == NULL)
+		return -1;
+	due->list = l;
+	due->list[due->n++] = *dl;
+	return 0;
+}
+
+int
+engine_deadlines(struct engine *e, accord_time_t now)
+{
+	struct engine_due due = { NULL, 0 };
+	const struct agreement *a;
+	struct record_deadline rdl;
+	struct fsm_case c;
+	struct fsm_event ev;
+	struct fsm_decision d;
+	char *payload;
+	size_t i, plen;
+	int fired = 0;
+
+	if (store_deadlines_due(e->store, now, engine_collect_due, &due) == -1)
+		return -1;
+	for (i = 0; i < due.n; i++) {
+		const struct store_deadline *dl = &due.list[i];
+
+		a = config_partner(e->conf, dl->partner);
+		if (a == NULL || engine_case_get(e, dl->partner, dl->case_id,
+		    &c) != 1) {
+			log_warnx(ETAG, "deadline of %s/%s: no agreement or "
+			    "case; left armed", dl->partner, dl->case_id);
+			continue;
+		}
+		memset(&rdl, 0, sizeof(rdl));
+		snprintf(rdl.partner, sizeof(rdl.partner), "%s", dl->partner);
+		snprintf(rdl.case_id, sizeof(rdl.case_id), "%s", dl->case_id);
+		rdl.which = dl->which;
+		rdl.due = dl->due;
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = FSM_EV_DEADLINE;
+		ev.deadline = dl->which;
+		ev.at = dl->due;	/* it fires at its own time */
+		fsm_decide(&c, &ev, a, engine_requested_cal(e, a, c.role),
+		    now, &d);
+		if (record_deadline_encode(&rdl, &payload, &plen) == -1 ||
+		    engine_append(e, REC_DEADLINE_FIRED, payload, plen) == -1 ||
+		    engine_journal_decision(e, dl->partner, dl->case_id, NULL,
+		    &c, &ev, now, &d) == -1) {
+			free(due.list);
+			return -1;
+		}
+		log_info(ETAG, "deadline %s of %s/%s fired: %s",
+		    fsm_deadline_name(dl->which), dl->partner, dl->case_id,
+		    d.refusal == AE_OK ? d.event : d.text);
+		fired++;
+	}
+	free(due.list);
+	if (engine_flush(e) == -1)
+		return -1;
+	return fired;
+}
+
+accord_time_t
+engine_next_deadline(struct engine *e)
+{
+	struct store_deadline dl;
+
+	if (store_next_deadline(e->store, &dl) != 1)
+		return 0;
+	return dl.due;
+}
+
+int
+engine_record(struct engine *e, uid_t uid, const char *partner,
+    const char *case_id, enum fsm_record fact, int risk_found,
+    const char *note, struct engine_answer *ans)
+{
+	const struct agreement *a;
+	struct fsm_case c;
+	struct fsm_event ev;
+	struct fsm_decision d;
+	accord_time_t now = clock_now();
+	json_t *cmd;
+
+	memset(ans, 0, sizeof(*ans));
+	a = config_partner(e->conf, partner);
+	if (a == NULL || engine_case_get(e, partner, case_id, &c) != 1) {
+		engine_answer_set(ans, 404, AE_UNKNOWN_CASE, "no case %s with "
+		    "%s", case_id, partner);
+		return -1;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = FSM_EV_RECORD;
+	ev.record = fact;
+	ev.risk_found = risk_found;
+	ev.at = now;
+	if (fsm_decide(&c, &ev, a, engine_requested_cal(e, a, c.role), now,
+	    &d) == -1) {
+		engine_answer_set(ans, 422, d.refusal, "%s", d.text);
+		return -1;
+	}
+	cmd = json_pack("{s:s, s:i, s:s, s:s, s:s, s:b, s:s}", "command",
+	    "record", "uid", (int)uid, "partner", partner, "case", case_id,
+	    "fact", fact == FSM_REC_PROTECTION_CLAIM ? "protection-claim" :
+	    "assessment", "risk_found", risk_found, "note",
+	    note != NULL ? note : "");
+	if (engine_journal_json(e, REC_OPERATOR_COMMAND, cmd) == -1 ||
+	    engine_journal_decision(e, partner, case_id, NULL, &c, &ev, now,
+	    &d) == -1 || engine_flush(e) == -1) {
+		engine_answer_set(ans, 503, AE_TEMPORARY, "journal commit "
+		    "failed");
+		return -1;
+	}
+	engine_answer_set(ans, 200, AE_OK, "%s", d.event);
+	return 0;
+}
+
+/* ---- life cycle ------------------------------------------------------ */
+
+/* The certificates in force, for the journal (auditors verify old
+ * messages with the certificates journalled when they arrived). */
+static int
+engine_journal_config(struct engine *e)
+{
+	const struct agreement *a;
+	json_t *obj, *partners, *p, *certs;
+	int i, j;
+
+	partners = json_array();
+	for (i = 0; i < e->conf->npartners; i++) {
+		a = &e->conf->partners[i];
+		certs = json_array();
+		for (j = 0; j < a->nsigning; j++)
+			json_array_append_new(certs,
+			    json_string(a->signing[j].sha256));
+		p = json_pack("{s:s, s:s, s:s, s:o}", "country", a->country,
+		    "agreement", a->agreement_id, "file", a->file, "signing",
+		    certs);
+		json_array_append_new(partners, p);
+	}
+	obj = json_pack("{s:s, s:s, s:s, s:s, s:i, s:o}", "file", e->conf->file,
+	    "country", e->conf->country, "authority", e->conf->authority,
+	    "signing", e->conf->sign_sha256, "fsm_version", FSM_VERSION,
+	    "partners", partners);
+	return engine_journal_json(e, REC_CONFIG_LOAD, obj);
+}
+
+struct engine *
+engine_open(const struct config *c)
+{
+	struct engine *e;
+	struct journal_params jp;
+	struct conf_diag d = { 0 };
+	int i;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	e->conf = c;
+	e->journal_dir = conf_path(c->state_dir, "journal");
+	e->store_path = conf_path(c->state_dir, "store.db");
+	e->journal_key = conf_load_key(c->sign_key, c->file, 0, &d);
+	if (e->journal_key == NULL) {
+		conf_diag_print(&d, stderr);
+		goto fail;
+	}
+	journal_params_default(&jp, e->journal_dir);
+	jp.sign_key = e->journal_key;
+	if ((e->journal = journal_open(&jp)) == NULL)
+		goto fail;
+	if ((e->store = store_open(e->store_path)) == NULL) {
+		log_warnx(ETAG, "store %s refused: rebuilding it from the "
+		    "journal", e->store_path);
+		if (store_remove(e->store_path) == -1 ||
+		    (e->store = store_open(e->store_path)) == NULL)
+			goto fail;
+	}
+	if (engine_catch_up(e) == -1)
+		goto fail;
+	if ((e->signer = xmlsig_signer_load(c->sign_key, c->sign_cert)) ==
+	    NULL)
+		goto fail;
+	for (i = 0; i < c->npartners; i++)
+		xmlsig_partner_keys_load(&c->partners[i]);
+	/* a fresh checkpoint, so the first Receipt carries one */
+	journal_checkpoint_request(e->journal);
+	if (engine_journal_config(e) == -1 || engine_flush(e) == -1)
+		goto fail;
+	conf_diag_free(&d);
+	return e;
+fail:
+	conf_diag_free(&d);
+	engine_close(e);
+	return NULL;
+}
+
+int
+engine_set_config(struct engine *e, const struct config *c)
+{
+	int i;
+
+	e->conf = c;
+	for (i = 0; i < c->npartners; i++)
+		xmlsig_partner_keys_load(&c->partners[i]);
+	if (engine_journal_config(e) == -1)
+		return -1;
+	return engine_flush(e);
+}
+
+void
+engine_close(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	if (e->npending > 0 && e->journal != NULL)
+		engine_flush(e);
+	engine_pending_clear(e);
+	free(e->pending);
+	free(e->sent);
+	xmlsig_signer_free(e->signer);
+	store_close(e->store);
+	if (e->journal != NULL)
+		journal_close(e->journal);
+	EVP_PKEY_free(e->journal_key);
+	free(e->journal_dir);
+	free(e->store_path);
+	free(e);
+}
+
+struct store *
+engine_store(struct engine *e)
+{
+	return e->store;
+}
+
+const char *
+engine_checkpoint_hash(struct engine *e)
+{
+	return journal_latest_checkpoint_hash(e->journal);
+}
+
+void
+engine_answer_clear(struct engine_answer *a)
+{
+	free(a->body);
+	a->body = NULL;
+	a->len = 0;
+}
+
+void
+engine_outgoing_clear(struct engine_outgoing *o)
+{
+	free(o->body);
+	o->body = NULL;
+	o->len = 0;
+}

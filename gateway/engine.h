@@ -1,0 +1,155 @@
+/*
+ * engine.h -- the daemon's core: every input asks the fsm, is journalled
+ * with its decision, committed, applied to the store, and answered.
+ *
+ * One entry point per kind of input:
+ *	engine_receive		a partner's message (inbound)
+ *	engine_submit		a business document from the back office
+ *	engine_receipt		the partner's answer to one of our messages
+ *	engine_deadlines	deadlines that are due
+ *	engine_record		a domestic fact recorded by an operator
+ *
+ * Batches: the entry points append to the journal and keep what they
+ * appended in memory; nothing they return may leave the process until
+ * engine_flush() has committed the batch (one fsync for all of it) and
+ * applied it to the store.  Until then the engine answers lookups from
+ * the pending records first, so a duplicate or a second message for the
+ * same case in one batch sees the first.  If engine_flush() fails, every
+ * answer of the batch is void: the transport answers 503 and the partner
+ * retries.
+ *
+ * Deadlines are computed by the fsm once, journalled with the decision,
+ * and never recomputed: a configuration reload does not move them.
+ */
+#ifndef ACCORD_ENGINE_H
+#define ACCORD_ENGINE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "errcode.h"
+#include "fsm.h"
+#include "record.h"
+
+struct engine;
+
+/* An answer to a partner (inbound) or to a caller. */
+struct engine_answer {
+	int		 status;	/* HTTP status for the transport */
+	enum accord_err	 code;		/* AE_OK for a Receipt */
+	char		 text[256];	/* why, for logs and callers */
+	char		*body;		/* signed Receipt or Error; free() */
+	size_t		 len;
+	char		 message_id[RECORD_ID_MAX];	/* the message answered */
+	char		 case_id[RECORD_ID_MAX];
+};
+
+/* A message of ours, ready for the outbound transport. */
+struct engine_outgoing {
+	char		 partner[RECORD_PARTNER_MAX];
+	char		 message_id[RECORD_ID_MAX];
+	char		 case_id[RECORD_ID_MAX];
+	char		*body;		/* the exact signed bytes; free() */
+	size_t		 len;
+};
+
+/* What engine_submit() needs besides the document. */
+struct engine_submission {
+	const char	*partner;	/* ISO 3166 alpha-2 */
+	const char	*case_id;	/* NULL or "" for a new case */
+	const char	*ref_to;	/* NULL or a received MessageId */
+	int		 accelerated;	/* ReadmissionRequest: urgent */
+	uid_t		 uid;		/* who submits, for the journal */
+};
+
+/*
+ * Open the journal and store in c->state_dir, load the signing key,
+ * apply every journalled record the store has not seen (rebuilding the
+ * store when it is missing or refused), and journal the configuration
+ * load with the certificates in force.
+ * @return the engine, or NULL (logged; the daemon must not start).
+ */
+struct engine *engine_open(const struct config *c);
+void engine_close(struct engine *e);
+
+/* Take a reloaded configuration (journalled as a configuration load). */
+int engine_set_config(struct engine *e, const struct config *c);
+
+/*
+ * A partner's message, from the partner the TLS layer recognised.  Fills
+ * a with the signed Receipt (200) or signed Error (4xx), or a plain 503
+ * when the fault is ours.  Call engine_flush() before sending a->body.
+ * @return 0 when a is filled (whatever the verdict), -1 on our fault.
+ */
+int engine_receive(struct engine *e, const char *tls_partner,
+    const char *bytes, size_t len, struct engine_answer *a);
+
+/*
+ * A business document (its bytes: one element of the message namespace)
+ * to send: validated, wrapped, checked by the fsm, signed, journalled,
+ * committed and queued.  On success out holds the message for delivery.
+ * @return 0, or -1 with a filled in (code and text for the caller; nothing
+ * was journalled).
+ */
+int engine_submit(struct engine *e, const struct engine_submission *sub,
+    const char *doc, size_t len, struct engine_outgoing *out,
+    struct engine_answer *a);
+
+/*
+ * The bytes the partner answered to our message (partner, message_id):
+ * a signed Receipt makes the message take effect; a signed Error marks it
+ * REJECTED; anything else (bad signature, wrong digest, another message's
+ * receipt) marks it DISPUTED.  Commits.
+ * @return 0 when the answer was taken (see a->code), -1 on our fault.
+ */
+int engine_receipt(struct engine *e, const char *partner,
+    const char *message_id, const char *bytes, size_t len,
+    struct engine_answer *a);
+
+/* Our message was never delivered within its retry window. */
+int engine_undelivered(struct engine *e, const char *partner,
+    const char *message_id, const char *reason);
+
+/*
+ * Fire every deadline due at or before now (each with its own due time:
+ * deadlines that passed while the daemon was down fire at start-up).
+ * Commits.  @return the number fired, or -1.
+ */
+int engine_deadlines(struct engine *e, accord_time_t now);
+
+/* The earliest armed deadline, 0 if none. */
+accord_time_t engine_next_deadline(struct engine *e);
+
+/*
+ * An operator records a domestic fact on a case: a protection claim, or
+ * its assessment (risk_found).  Journalled with the uid.  Commits.
+ * @return 0, or -1 with a filled in.
+ */
+int engine_record(struct engine *e, uid_t uid, const char *partner,
+    const char *case_id, enum fsm_record fact, int risk_found,
+    const char *note, struct engine_answer *a);
+
+/*
+ * Commit what the entry points appended (one fsync), then apply it to
+ * the store.  @return 0, or -1: nothing of the batch was committed.
+ */
+int engine_flush(struct engine *e);
+
+/* Lookups, pending records first. @return 1 found, 0 not, -1 error. */
+int engine_case_get(struct engine *e, const char *partner,
+    const char *case_id, struct fsm_case *out);
+
+/* The store, for the control socket's read-only queries. */
+struct store *engine_store(struct engine *e);
+
+/* The latest signed checkpoint's chain hash (what Receipts carry). */
+const char *engine_checkpoint_hash(struct engine *e);
+
+/* Free an answer's or outgoing message's body. */
+void engine_answer_clear(struct engine_answer *a);
+void engine_outgoing_clear(struct engine_outgoing *o);
+
+#endif

@@ -1,0 +1,598 @@
+/*
+ * test_engine.c -- two engines, Kazakhstan and France, in one process,
+ * exchanging real signed messages and receipts (no network): both must
+ * agree on every case, duplicates must get their original receipt, bad
+ * input must leave the journal untouched, and the store must come back
+ * from the journal alone.
+ */
+#include <sys/stat.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "clock.h"
+#include "config.h"
+#include "conffile.h"
+#include "engine.h"
+#include "envelope.h"
+#include "fsm.h"
+#include "log.h"
+#include "store.h"
+#include "xmlsig.h"
+
+static char tmpdir[512];
+static struct config *kzc, *frc;
+static struct engine *kz, *fr;
+
+static char *
+path(const char *rel)
+{
+	static char buf[1024];
+
+	snprintf(buf, sizeof(buf), "%s/%s", tmpdir, rel);
+	return buf;
+}
+
+/* An hour after the test PKI was made: results do not depend on the day
+ * the suite runs. */
+static accord_time_t
+pki_time(void)
+{
+	struct conf_diag d = { 0 };
+	accord_time_t nb, na;
+	X509 *x;
+
+	x = conf_load_cert(path("pki/kz/tls-server.pem"), "test", 0, &d);
+	assert_non_null(x);
+	assert_int_equal(conf_cert_times(x, &nb, &na), 0);
+	X509_free(x);
+	conf_diag_free(&d);
+	return nb + 3600;
+}
+
+static struct config *
+load(const char *rel)
+{
+	struct conf_diag d = { 0 };
+	struct config *c;
+
+	c = config_load(path(rel), clock_now(), &d);
+	if (c == NULL)
+		conf_diag_print(&d, stderr);
+	assert_non_null(c);
+	conf_diag_free(&d);
+	return c;
+}
+
+static int
+setup(void **state)
+{
+	const char *src = getenv("ACCORD_SRCDIR");
+	const char *build = getenv("ACCORD_BUILDDIR");
+	const char *pki = getenv("ACCORD_PKI");
+	char cmd[4096];
+
+	assert_non_null(src);
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s/tests/tmp", build);
+	assert_int_equal(system(cmd), 0);
+	snprintf(tmpdir, sizeof(tmpdir), "%s/tests/tmp/engine.XXXXXX", build);
+	assert_non_null(mkdtemp(tmpdir));
+	snprintf(cmd, sizeof(cmd), "cp -R %s/conf %s/conf && cp -pR %s "
+	    "%s/pki && chmod -R u+w %s && mkdir -p %s/var/kz %s/var/fr", src,
+	    tmpdir, pki, tmpdir, tmpdir, tmpdir, tmpdir);
+	assert_int_equal(system(cmd), 0);
+	clock_use_real();
+	clock_test_set(pki_time());
+	kzc = load("conf/accordd.xml");
+	frc = load("conf/demo-fr/accordd.xml");
+	kz = engine_open(kzc);
+	fr = engine_open(frc);
+	assert_non_null(kz);
+	assert_non_null(fr);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[1024];
+
+	engine_close(kz);
+	engine_close(fr);
+	config_free(kzc);
+	config_free(frc);
+	kz = fr = NULL;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	assert_int_equal(system(cmd), 0);
+	return 0;
+}
+
+/* The business document of a valid example, as bytes. */
+static char *
+example_body(const char *type, size_t *len)
+{
+	char file[1024];
+	xmlDocPtr ex, doc;
+	xmlNodePtr n;
+	xmlChar *buf;
+	int blen;
+	char *out;
+
+	snprintf(file, sizeof(file), "%s/protocols/examples/valid/%s.xml",
+	    getenv("ACCORD_SRCDIR"), type);
+	ex = xmlReadFile(file, NULL, XML_PARSE_NONET);
+	assert_non_null(ex);
+	for (n = xmlDocGetRootElement(ex)->children; n != NULL; n = n->next)
+		if (n->type == XML_ELEMENT_NODE &&
+		    xmlStrcmp(n->name, BAD_CAST "Body") == 0)
+			break;
+	assert_non_null(n);
+	for (n = n->children; n->type != XML_ELEMENT_NODE; n = n->next)
+		;
+	doc = xmlNewDoc(BAD_CAST "1.0");
+	xmlDocSetRootElement(doc, xmlDocCopyNode(n, doc, 1));
+	xmlDocDumpMemoryEnc(doc, &buf, &blen, "UTF-8");
+	out = malloc((size_t)blen + 1);
+	memcpy(out, buf, (size_t)blen);
+	out[blen] = '\0';
+	*len = (size_t)blen;
+	xmlFree(buf);
+	xmlFreeDoc(doc);
+	xmlFreeDoc(ex);
+	return out;
+}
+
+/* sender submits type for case_id (NULL: new), receiver takes it, the
+ * sender takes the receipt.  @return the receiver's answer code. */
+static enum accord_err
+exchange(struct engine *from, const char *from_cc, struct engine *to,
+    const char *to_cc, const char *type, const char *case_id,
+    char *case_out, struct engine_answer *keep)
+{
+	struct engine_submission sub;
+	struct engine_outgoing out;
+	struct engine_answer a, r;
+	size_t len;
+	char *doc = example_body(type, &len);
+
+	memset(&sub, 0, sizeof(sub));
+	sub.partner = to_cc;
+	sub.case_id = case_id;
+	if (engine_submit(from, &sub, doc, len, &out, &a) == -1)
+		fail_msg("submit %s refused: %s: %s", type,
+		    errcode_name(a.code), a.text);
+	free(doc);
+	if (case_out != NULL)
+		snprintf(case_out, RECORD_ID_MAX, "%s", out.case_id);
+	assert_int_equal(engine_receive(to, from_cc, out.body, out.len, &r),
+	    0);
+	assert_int_equal(engine_flush(to), 0);
+	assert_non_null(r.body);
+	assert_int_equal(engine_receipt(from, to_cc, out.message_id, r.body,
+	    r.len, &a), 0);
+	if (keep != NULL) {
+		*keep = r;
+		keep->body = out.body;	/* the message, for replays */
+		keep->len = out.len;
+		snprintf(keep->message_id, sizeof(keep->message_id), "%s",
+		    out.message_id);
+		engine_answer_clear(&r);
+	} else {
+		engine_answer_clear(&r);
+		engine_outgoing_clear(&out);
+	}
+	return a.code == AE_OK ? r.code : a.code;
+}
+
+static enum fsm_state
+state_of(struct engine *e, const char *partner, const char *case_id)
+{
+	struct fsm_case c;
+
+	assert_int_equal(engine_case_get(e, partner, case_id, &c), 1);
+	return c.state;
+}
+
+static void
+test_request_reply_both_sides_agree(void **state)
+{
+	char cid[RECORD_ID_MAX];
+	struct fsm_case a, b;
+
+	/* France asks Kazakhstan to readmit a national */
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
+	    NULL, cid, NULL), AE_OK);
+	assert_int_equal(state_of(fr, "KZ", cid), FSM_PENDING_REPLY);
+	assert_int_equal(state_of(kz, "FR", cid), FSM_PENDING_REPLY);
+	/* the requested side computed the deadline; the other adopted it */
+	assert_int_equal(engine_case_get(fr, "KZ", cid, &a), 1);
+	assert_int_equal(engine_case_get(kz, "FR", cid, &b), 1);
+	assert_true(a.due[FSM_DL_REPLY] > clock_now());
+	assert_int_equal(a.due[FSM_DL_REPLY], b.due[FSM_DL_REPLY]);
+	assert_int_equal(a.role, ROLE_REQUESTING);
+	assert_int_equal(b.role, ROLE_REQUESTED);
+
+	/* Kazakhstan accepts */
+	clock_test_advance(86400);
+	assert_int_equal(exchange(kz, "KZ", fr, "FR", "ReadmissionReply",
+	    cid, NULL, NULL), AE_OK);
+	assert_int_equal(state_of(fr, "KZ", cid), FSM_ACCEPTED);
+	assert_int_equal(state_of(kz, "FR", cid), FSM_ACCEPTED);
+}
+
+static void
+test_silence_means_consent_on_both_sides(void **state)
+{
+	char cid[RECORD_ID_MAX];
+	struct fsm_case c;
+
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
+	    NULL, cid, NULL), AE_OK);
+	assert_int_equal(engine_case_get(kz, "FR", cid, &c), 1);
+	assert_int_equal(engine_next_deadline(kz), c.due[FSM_DL_REPLY]);
+	assert_int_equal(engine_next_deadline(fr), c.due[FSM_DL_REPLY]);
+	/* a second before: nothing fires */
+	clock_test_set(c.due[FSM_DL_REPLY] - 1);
+	assert_int_equal(engine_deadlines(kz, clock_now()), 0);
+	clock_test_set(c.due[FSM_DL_REPLY] + 60);
+	assert_int_equal(engine_deadlines(kz, clock_now()), 1);
+	assert_int_equal(engine_deadlines(fr, clock_now()), 1);
+	assert_int_equal(state_of(kz, "FR", cid), FSM_DEEMED_ACCEPTED);
+	assert_int_equal(state_of(fr, "KZ", cid), FSM_DEEMED_ACCEPTED);
+	/* fired once only */
+	assert_int_equal(engine_deadlines(kz, clock_now()), 0);
+	/* Kazakhstan may no longer create a (late) reply */
+	{
+		struct engine_submission sub = { .partner = "FR",
+		    .case_id = cid };
+		struct engine_outgoing out;
+		struct engine_answer a;
+		size_t len;
+		char *doc = example_body("ReadmissionReply", &len);
+
+		assert_int_equal(engine_submit(kz, &sub, doc, len, &out, &a),
+		    -1);
+		assert_int_equal(a.code, AE_DEADLINE_PASSED);
+		free(doc);
+	}
+}
+
+static void
+test_duplicate_gets_original_receipt(void **state)
+{
+	struct engine_answer first, again;
+	char cid[RECORD_ID_MAX];
+	uint64_t seq;
+
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
+	    NULL, cid, &first), AE_OK);
+	/* first.body holds the message France sent: send it again */
+	seq = store_last_applied(engine_store(kz));
+	assert_int_equal(engine_receive(kz, "FR", first.body, first.len,
+	    &again), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(again.status, 200);
+	assert_int_equal(again.code, AE_OK);
+	assert_non_null(strstr(again.text, "duplicate"));
+	/* nothing new was journalled for it */
+	assert_int_equal(store_last_applied(engine_store(kz)), seq);
+	assert_int_equal(state_of(kz, "FR", cid), FSM_PENDING_REPLY);
+	engine_answer_clear(&again);
+	engine_answer_clear(&first);
+}
+
+/* A message signed with from's key (cc lower case names its PKI
+ * directory), with chosen header fields; body_edit replaces the first
+ * occurrence of the 36-character example id by message_ref. */
+static char *
+forge_from(const char *from, const char *from_auth, const char *to,
+    const char *to_auth, const char *type, const char *case_id,
+    const char *message_id, const char *message_ref, size_t *len)
+{
+	struct envelope_header h;
+	struct xmlsig_signer *s;
+	xmlDocPtr body, doc;
+	char *bytes, *b, *p, key[64], cert[64];
+	size_t blen;
+
+	b = example_body(type, &blen);
+	if (message_ref != NULL &&
+	    (p = strstr(b, "<RefToMessageId>")) != NULL)
+		memcpy(p + strlen("<RefToMessageId>"), message_ref, 36);
+	body = xmlReadMemory(b, (int)blen, "b.xml", NULL, XML_PARSE_NONET);
+	free(b);
+	memset(&h, 0, sizeof(h));
+	snprintf(h.message_id, sizeof(h.message_id), "%s", message_id);
+	snprintf(h.case_id, sizeof(h.case_id), "%s", case_id);
+	snprintf(h.from_country, sizeof(h.from_country), "%s", from);
+	snprintf(h.from_authority, sizeof(h.from_authority), "%s", from_auth);
+	snprintf(h.to_country, sizeof(h.to_country), "%s", to);
+	snprintf(h.to_authority, sizeof(h.to_authority), "%s", to_auth);
+	snprintf(h.agreement_id, sizeof(h.agreement_id),
+	    "KZ-FR-READMISSION-1");
+	if (message_ref != NULL)
+		snprintf(h.ref_to, sizeof(h.ref_to), "%s", message_ref);
+	h.type = agreement_msg_type_from_name(type);
+	h.created = clock_now();
+	if (h.type == MSG_READMISSION_REQUEST)
+		h.procedure = ENVELOPE_PROC_STANDARD;
+	assert_int_equal(envelope_build(&h, xmlDocGetRootElement(body), &doc),
+	    0);
+	snprintf(key, sizeof(key), "pki/%c%c/sign-ec.key", from[0] + 32,
+	    from[1] + 32);
+	snprintf(cert, sizeof(cert), "pki/%c%c/sign-ec.pem", from[0] + 32,
+	    from[1] + 32);
+	{
+		/* path() returns one static buffer: copy the first */
+		char keypath[1024];
+
+		snprintf(keypath, sizeof(keypath), "%s", path(key));
+		s = xmlsig_signer_load(keypath, path(cert));
+	}
+	assert_non_null(s);
+	assert_int_equal(xmlsig_sign(s, doc), 0);
+	assert_int_equal(envelope_serialize(doc, &bytes, len), 0);
+	xmlsig_signer_free(s);
+	xmlFreeDoc(doc);
+	xmlFreeDoc(body);
+	return bytes;
+}
+
+/* France to Kazakhstan. */
+static char *
+forge(const char *type, const char *case_id, const char *message_id,
+    const char *to_auth, size_t *len)
+{
+	return forge_from("FR", "DGEF", "KZ", to_auth, type, case_id,
+	    message_id, NULL, len);
+}
+
+static void
+test_duplicate_conflict(void **state)
+{
+	struct engine_answer a;
+	const char *id = "0b5d7a3e-1f2c-4d6e-8a9b-0c1d2e3f4a5b";
+	char *m1, *m2;
+	size_t l1, l2;
+
+	m1 = forge("ReadmissionRequest", "FR-KZ-DUP-1", id, "MVD", &l1);
+	assert_int_equal(engine_receive(kz, "FR", m1, l1, &a), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(a.code, AE_OK);
+	engine_answer_clear(&a);
+	/* same MessageId, other bytes, in the same batch and after it */
+	m2 = forge("ReadmissionRequest", "FR-KZ-DUP-2", id, "MVD", &l2);
+	assert_int_equal(engine_receive(kz, "FR", m2, l2, &a), 0);
+	assert_int_equal(a.code, AE_DUPLICATE_CONFLICT);
+	assert_int_equal(a.status, 409);
+	assert_non_null(a.body);	/* a signed Error */
+	engine_answer_clear(&a);
+	assert_int_equal(engine_case_get(kz, "FR", "FR-KZ-DUP-2",
+	    &(struct fsm_case){ 0 }), 0);
+	free(m1);
+	free(m2);
+}
+
+static void
+test_duplicate_in_one_batch_sees_the_first(void **state)
+{
+	struct engine_answer a, b;
+	const char *id = "1c6e8b4f-2a3d-4e7f-9bac-1d2e3f4a5b6c";
+	char *m;
+	size_t l;
+
+	m = forge("ReadmissionRequest", "FR-KZ-BATCH-1", id, "MVD", &l);
+	/* two arrivals before one flush: the second sees the first */
+	assert_int_equal(engine_receive(kz, "FR", m, l, &a), 0);
+	assert_int_equal(engine_receive(kz, "FR", m, l, &b), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(a.code, AE_OK);
+	assert_int_equal(b.code, AE_OK);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.body, b.body, a.len);
+	engine_answer_clear(&a);
+	engine_answer_clear(&b);
+	free(m);
+}
+
+static void
+test_unknown_case_is_refused_and_journalled(void **state)
+{
+	struct engine_answer a;
+	struct store_message m;
+	const char *id = "2d7f9c5a-3b4e-4f8a-8cbd-2e3f4a5b6c7d";
+	char *msg;
+	size_t l;
+
+	msg = forge("Withdrawal", "FR-KZ-NOSUCH", id, "MVD", &l);
+	assert_int_equal(engine_receive(kz, "FR", msg, l, &a), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(a.code, AE_UNKNOWN_CASE);
+	assert_int_equal(a.status, 422);
+	assert_non_null(a.body);
+	/* journalled as refused: the message is known, REJECTED */
+	assert_int_equal(store_message_find(engine_store(kz), "FR", id,
+	    RECORD_DIR_IN, &m), 1);
+	assert_int_equal(m.state, RECORD_MS_REJECTED);
+	engine_answer_clear(&a);
+	free(msg);
+}
+
+static void
+test_bad_input_leaves_journal_untouched(void **state)
+{
+	struct engine_answer a;
+	const char *id = "3e8fad6b-4c5f-4a9b-9dce-3f4a5b6c7d8e";
+	uint64_t seq = store_last_applied(engine_store(kz));
+	char *msg, *p;
+	size_t l;
+
+	/* a modified byte in the body */
+	msg = forge("ReadmissionRequest", "FR-KZ-TAMPER", id, "MVD", &l);
+	p = strstr(msg, "Nurlanov");
+	assert_non_null(p);
+	p[0] = 'M';
+	assert_int_equal(engine_receive(kz, "FR", msg, l, &a), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(a.code, AE_SIGNATURE_INVALID);
+	assert_int_equal(a.status, 403);
+	engine_answer_clear(&a);
+	free(msg);
+	/* not addressed to us */
+	msg = forge("ReadmissionRequest", "FR-KZ-WRONG", id, "KNB", &l);
+	assert_int_equal(engine_receive(kz, "FR", msg, l, &a), 0);
+	assert_int_equal(a.code, AE_WRONG_RECIPIENT);
+	engine_answer_clear(&a);
+	/* from France's key, over a German TLS connection */
+	assert_int_equal(engine_receive(kz, "DE", msg, l, &a), 0);
+	assert_int_equal(a.code, AE_UNKNOWN_SIGNER);
+	engine_answer_clear(&a);
+	free(msg);
+	/* not XML at all */
+	assert_int_equal(engine_receive(kz, "FR", "garbage", 7, &a), 0);
+	assert_int_equal(a.code, AE_MALFORMED);
+	engine_answer_clear(&a);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(store_last_applied(engine_store(kz)), seq);
+}
+
+static void
+test_error_answer_marks_message_rejected(void **state)
+{
+	char cid[RECORD_ID_MAX];
+	struct store_message m;
+	struct engine_submission sub;
+	struct engine_outgoing out;
+	struct engine_answer a;
+	size_t len;
+	char *doc, *err;
+
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
+	    NULL, cid, NULL), AE_OK);
+	/* France may not confirm a handover: refused before it leaves */
+	memset(&sub, 0, sizeof(sub));
+	sub.partner = "KZ";
+	sub.case_id = cid;
+	doc = example_body("HandoverConfirmation", &len);
+	assert_int_equal(engine_submit(fr, &sub, doc, len, &out, &a), -1);
+	assert_int_equal(a.code, AE_ROLE_NOT_ALLOWED);
+	free(doc);
+
+	/* France withdraws; Kazakhstan answers with a signed Error */
+	doc = example_body("Withdrawal", &len);
+	assert_int_equal(engine_submit(fr, &sub, doc, len, &out, &a), 0);
+	free(doc);
+	err = forge_from("KZ", "MVD", "FR", "DGEF", "Error", cid,
+	    "4f9abe7c-5d6a-4bac-8edf-4a5b6c7d8e9f", out.message_id, &len);
+	assert_int_equal(engine_receipt(fr, "KZ", out.message_id, err, len,
+	    &a), 0);
+	assert_int_equal(store_message_find(engine_store(fr), "KZ",
+	    out.message_id, RECORD_DIR_OUT, &m), 1);
+	assert_int_equal(m.state, RECORD_MS_REJECTED);
+	/* a signed Error means no effect: the case is as it was */
+	assert_int_equal(state_of(fr, "KZ", cid), FSM_PENDING_REPLY);
+	free(err);
+	engine_outgoing_clear(&out);
+}
+
+static void
+test_bad_receipt_is_disputed(void **state)
+{
+	struct engine_submission sub;
+	struct engine_outgoing out;
+	struct engine_answer a, r;
+	struct store_message m;
+	size_t len;
+	char *doc;
+
+	memset(&sub, 0, sizeof(sub));
+	sub.partner = "KZ";
+	doc = example_body("ReadmissionRequest", &len);
+	assert_int_equal(engine_submit(fr, &sub, doc, len, &out, &a), 0);
+	free(doc);
+	assert_int_equal(engine_receive(kz, "FR", out.body, out.len, &r), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	/* one byte of the receipt changed in transit */
+	r.body[r.len / 2] ^= 1;
+	assert_int_equal(engine_receipt(fr, "KZ", out.message_id, r.body,
+	    r.len, &a), 0);
+	assert_int_not_equal(a.code, AE_OK);
+	assert_int_equal(store_message_find(engine_store(fr), "KZ",
+	    out.message_id, RECORD_DIR_OUT, &m), 1);
+	assert_int_equal(m.state, RECORD_MS_DISPUTED);
+	assert_int_equal(state_of(fr, "KZ", out.case_id), FSM_SUBMITTED);
+	engine_answer_clear(&r);
+	engine_outgoing_clear(&out);
+}
+
+static void
+test_store_rebuilt_from_journal(void **state)
+{
+	char cid[RECORD_ID_MAX], cid2[RECORD_ID_MAX];
+	struct fsm_case before, after;
+
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
+	    NULL, cid, NULL), AE_OK);
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
+	    NULL, cid2, NULL), AE_OK);
+	assert_int_equal(exchange(kz, "KZ", fr, "FR", "ReadmissionReply",
+	    cid2, NULL, NULL), AE_OK);
+	assert_int_equal(engine_case_get(kz, "FR", cid, &before), 1);
+
+	/* restart with the store intact */
+	engine_close(kz);
+	kz = engine_open(kzc);
+	assert_non_null(kz);
+	assert_int_equal(engine_case_get(kz, "FR", cid, &after), 1);
+	assert_memory_equal(&before, &after, sizeof(before));
+
+	/* lose the store: it comes back from the journal alone */
+	engine_close(kz);
+	unlink(path("var/kz/store.db"));
+	unlink(path("var/kz/store.db-wal"));
+	unlink(path("var/kz/store.db-shm"));
+	kz = engine_open(kzc);
+	assert_non_null(kz);
+	assert_int_equal(engine_case_get(kz, "FR", cid, &after), 1);
+	assert_memory_equal(&before, &after, sizeof(before));
+	assert_int_equal(state_of(kz, "FR", cid2), FSM_ACCEPTED);
+}
+
+int
+main(void)
+{
+	const char *src = getenv("ACCORD_SRCDIR");
+	char proto[1024];
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_request_reply_both_sides_agree),
+		T(test_silence_means_consent_on_both_sides),
+		T(test_duplicate_gets_original_receipt),
+		T(test_duplicate_conflict),
+		T(test_duplicate_in_one_batch_sees_the_first),
+		T(test_unknown_case_is_refused_and_journalled),
+		T(test_bad_input_leaves_journal_untouched),
+		T(test_error_answer_marks_message_rejected),
+		T(test_bad_receipt_is_disputed),
+		T(test_store_rebuilt_from_journal),
+	};
+
+	if (src == NULL)
+		return 1;
+	log_init("test_engine", 1, LOG_LVL_WARN);
+	xmlInitParser();
+	snprintf(proto, sizeof(proto), "%s/protocols", src);
+	if (envelope_init(proto) == -1 || xmlsig_init() == -1)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
