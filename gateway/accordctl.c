@@ -90,6 +90,37 @@ ctl_connect(const char *path)
 	return fd;
 }
 
+/* The whole content of a file named by key=@FILE, malloc'd. */
+static char *
+ctl_slurp(const char *file)
+{
+	FILE *fp;
+	char *buf = NULL;
+	size_t len = 0, n;
+	char chunk[8192];
+
+	if ((fp = fopen(file, "r")) == NULL) {
+		fprintf(stderr, "accordctl: %s: %s\n", file, strerror(errno));
+		exit(1);
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
+		char *nb = realloc(buf, len + n + 1);
+
+		if (nb == NULL || len + n > CTL_MAX_LINE) {
+			fprintf(stderr, "accordctl: %s is too large\n", file);
+			exit(1);
+		}
+		buf = nb;
+		memcpy(buf + len, chunk, n);
+		len += n;
+	}
+	fclose(fp);
+	if (buf == NULL && (buf = strdup("")) == NULL)
+		exit(1);
+	buf[len] = '\0';
+	return buf;
+}
+
 /* The request object for argv (command first). */
 static json_t *
 ctl_request(int argc, char *argv[])
@@ -106,8 +137,21 @@ ctl_request(int argc, char *argv[])
 		else if ((eq = strchr(argv[i], '=')) != NULL &&
 		    eq != argv[i]) {
 			*eq = '\0';
-			json_object_set_new(args, argv[i],
-			    json_string(eq + 1));
+			if (eq[1] == '@') {
+				/* key=@FILE: the file's content */
+				char *content = ctl_slurp(eq + 2);
+				json_t *v = json_string(content);
+
+				if (v == NULL) {
+					fprintf(stderr, "accordctl: %s is not "
+					    "UTF-8 text\n", eq + 2);
+					exit(1);
+				}
+				json_object_set_new(args, argv[i], v);
+				free(content);
+			} else
+				json_object_set_new(args, argv[i],
+				    json_string(eq + 1));
 			*eq = '=';
 		} else
 			json_array_append_new(pos, json_string(argv[i]));

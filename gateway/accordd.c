@@ -21,12 +21,17 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <getopt.h>
 #include <libxml/parser.h>
 
+#include "casecmd.h"
 #include "config.h"
 #include "clock.h"
 #include "control.h"
+#include "engine.h"
 #include "envelope.h"
+#include "store.h"
+#include "xmlsig.h"
 #include "log.h"
 
 #ifndef SYSCONFDIR
@@ -40,21 +45,70 @@ struct accordd {
 	struct event		*ev_hup;
 	struct config		*conf;
 	struct control		*control;
+	struct engine		*engine;
+	struct casecmd_ctx	 cctx;
+	struct event		*ev_deadline;
 	accord_time_t		 started;
 	const char		*conf_file;
 	char			*pid_file;
 	int			 reloads;
 };
 
+/* TRANSPORT */
+/* The transport's calls go at the places marked "TRANSPORT: ..." below. */
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: accordd [-dnV] [-c file]\n"
+	fprintf(stderr, "usage: accordd [-dnV] [-c file] [--rebuild-store]\n"
 	    "  -c file  configuration (default %s/accord/accordd.xml)\n"
 	    "  -d       stay in the foreground and log to stderr\n"
 	    "  -n       check the configuration and exit\n"
-	    "  -V       print the version and exit\n", SYSCONFDIR);
+	    "  -V       print the version and exit\n"
+	    "  --rebuild-store  rebuild the SQLite store from the journal "
+	    "and exit\n", SYSCONFDIR);
 	exit(2);
+}
+
+/*
+ * The deadline timer: fire what is due, then sleep until the next due
+ * time but never more than a minute, recomputing from the clock, so that
+ * a clock jump (or the test clock) is noticed (DESIGN.md 4).
+ */
+static void
+accordd_deadline_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct accordd *ad = arg;
+	accord_time_t now = clock_now(), next;
+	struct timeval tv = { 60, 0 };
+
+	if (engine_deadlines(ad->engine, now) == -1)
+		log_errx("accordd", "firing deadlines failed; retrying in a "
+		    "minute");
+	next = engine_next_deadline(ad->engine);
+	if (next != 0 && next - now < 60)
+		tv.tv_sec = next > now ? (long)(next - now) : 1;
+	evtimer_add(ad->ev_deadline, &tv);
+}
+
+static void
+accordd_clock_moved(void *arg)
+{
+	struct accordd *ad = arg;
+
+	evtimer_del(ad->ev_deadline);
+	accordd_deadline_tick(-1, 0, ad);
+}
+
+static void
+accordd_queued(void *arg, const struct engine_outgoing *out)
+{
+	struct accordd *ad = arg;
+
+	(void)ad;
+	/* TRANSPORT: enqueue */
+	log_debug("accordd", "%s queued for %s", out->message_id,
+	    out->partner);
 }
 
 static void
@@ -152,7 +206,14 @@ accordd_reload(struct accordd *ad)
 		config_free(nc);
 		return;
 	}
+	if (engine_set_config(ad->engine, nc) == -1) {
+		log_errx("accordd", "reload refused: the configuration load "
+		    "could not be journalled");
+		config_free(nc);
+		return;
+	}
 	control_set_config(ad->control, nc);
+	/* TRANSPORT: set_config */
 	config_free(ad->conf);
 	ad->conf = nc;
 	ad->reloads++;
@@ -263,6 +324,31 @@ accordd_cmd_partners(void *arg, const struct control_caller *who,
 
 static void accordd_reload(struct accordd *);
 
+/* The case commands live in casecmd.c; dispatch on the command name. */
+static json_t *
+accordd_cmd_case(void *arg, const struct control_caller *who, json_t *args,
+    const char **code, char *text, size_t len)
+{
+	struct accordd *ad = arg;
+	const char *cmd = who->command;
+
+	if (cmd == NULL)
+		return NULL;
+	if (strcmp(cmd, "status") == 0)
+		return casecmd_status(&ad->cctx, who, args, code, text, len);
+	if (strcmp(cmd, "list") == 0)
+		return casecmd_list(&ad->cctx, who, args, code, text, len);
+	if (strcmp(cmd, "timeline") == 0)
+		return casecmd_timeline(&ad->cctx, who, args, code, text, len);
+	if (strcmp(cmd, "submit") == 0)
+		return casecmd_submit(&ad->cctx, who, args, code, text, len);
+	if (strcmp(cmd, "record") == 0)
+		return casecmd_record(&ad->cctx, who, args, code, text, len);
+	if (strcmp(cmd, "clock") == 0)
+		return casecmd_clock(&ad->cctx, who, args, code, text, len);
+	return NULL;
+}
+
 static json_t *
 accordd_cmd_reload(void *arg, const struct control_caller *who,
     json_t *args, const char **code, char *text, size_t len)
@@ -291,6 +377,21 @@ static const struct control_command accordd_commands[] = {
 	    "agreements in force and their certificates" },
 	{ "reload", CONTROL_ROLE_ADMIN, accordd_cmd_reload,
 	    "re-read the configuration (as SIGHUP)" },
+	{ "status", CONTROL_ROLE_READ, accordd_cmd_case,
+	    "status CASE [partner=CC]: state, deadlines, messages" },
+	{ "list", CONTROL_ROLE_READ, accordd_cmd_case,
+	    "list [state=S] [partner=CC] [--overdue] [due-within=2d] "
+	    "[updated-since=T]" },
+	{ "timeline", CONTROL_ROLE_READ, accordd_cmd_case,
+	    "timeline CASE: messages, decisions, deadlines in order" },
+	{ "submit", CONTROL_ROLE_SUBMIT, accordd_cmd_case,
+	    "submit PARTNER document=@FILE [case=ID] [ref=MSG] [--urgent]" },
+	{ "record", CONTROL_ROLE_ADMIN, accordd_cmd_case,
+	    "record CASE protection-claim|assessment [--risk] [note=TEXT]" },
+#ifdef ACCORD_TEST_CLOCK
+	{ "clock", CONTROL_ROLE_ADMIN, accordd_cmd_case,
+	    "clock show|set TIME|advance 3d|real (test builds only)" },
+#endif
 	{ NULL, 0, NULL, NULL }
 };
 
@@ -388,12 +489,19 @@ main(int argc, char *argv[])
 {
 	struct accordd ad;
 	struct conf_diag d = { 0 };
-	int ch, check = 0, foreground = 0;
+	int ch, check = 0, foreground = 0, rebuild = 0;
+	static const struct option longopts[] = {
+		{ "rebuild-store", no_argument, NULL, 'R' },
+		{ NULL, 0, NULL, 0 }
+	};
 
 	memset(&ad, 0, sizeof(ad));
 	ad.conf_file = SYSCONFDIR "/accord/accordd.xml";
-	while ((ch = getopt(argc, argv, "c:dnV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:dnV", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'R':
+			rebuild = 1;
+			break;
 		case 'c':
 			ad.conf_file = optarg;
 			break;
@@ -431,6 +539,23 @@ main(int argc, char *argv[])
 		return 1;
 	if (accordd_state_dir(ad.conf) == -1)
 		return 1;
+	if (xmlsig_init() == -1)
+		return 1;
+	if (rebuild) {
+		char *db = conf_path(ad.conf->state_dir, "store.db");
+
+		/* the journal is the truth: drop the index, replay it */
+		if (store_remove(db) == -1) {
+			log_errx("accordd", "cannot remove %s", db);
+			return 1;
+		}
+		free(db);
+		if ((ad.engine = engine_open(ad.conf)) == NULL)
+			return 1;
+		log_info("accordd", "store rebuilt from the journal");
+		engine_close(ad.engine);
+		return 0;
+	}
 
 	if (!foreground) {
 		if (daemon(0, 0) == -1) {
@@ -460,9 +585,24 @@ main(int argc, char *argv[])
 	}
 
 	ad.started = clock_now();
+	if ((ad.engine = engine_open(ad.conf)) == NULL) {
+		log_errx("accordd", "cannot open the journal and store in %s",
+		    ad.conf->state_dir);
+		return 1;
+	}
+	ad.cctx.engine = ad.engine;
+	ad.cctx.conf = (const struct config **)&ad.conf;
+	ad.cctx.queued = accordd_queued;
+	ad.cctx.queued_arg = &ad;
+	ad.cctx.clock_moved = accordd_clock_moved;
+	ad.cctx.clock_arg = &ad;
 	ad.control = control_start(ad.base, ad.conf, accordd_commands, &ad);
 	if (ad.control == NULL)
 		return 1;
+	/* TRANSPORT: start */
+	/* deadlines that passed while we were down fire now, at their time */
+	ad.ev_deadline = evtimer_new(ad.base, accordd_deadline_tick, &ad);
+	accordd_deadline_tick(-1, 0, &ad);
 
 	log_info("accordd", "accordd %s started: %s/%s, %d partners, pid %ld",
 	    PACKAGE_VERSION, ad.conf->country, ad.conf->authority,
@@ -471,7 +611,11 @@ main(int argc, char *argv[])
 
 	event_base_dispatch(ad.base);
 
+	/* TRANSPORT: stop */
 	control_stop(ad.control);
+	event_free(ad.ev_deadline);
+	engine_close(ad.engine);
+	xmlsig_shutdown();
 	event_free(ad.ev_term);
 	event_free(ad.ev_int);
 	event_free(ad.ev_hup);

@@ -528,3 +528,24 @@ calendar_extend_days(const struct calendar *cal, accord_time_t due, int n,
 	zone_leave(&sv);
 	return end;
 }
+
+char *
+calendar_format_local(const struct calendar *cal, accord_time_t t, char *buf,
+    unsigned long len)
+{
+	long off = calendar_utc_offset(cal, t);
+	time_t lt = (time_t)(t + off);
+	struct tm tm;
+	char date[32];
+	long a = off < 0 ? -off : off;
+
+	if (gmtime_r(&lt, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm) == 0) {
+		if (len > 0)
+			buf[0] = '\0';
+		return buf;
+	}
+	snprintf(buf, len, "%s%c%02ld:%02ld", date, off < 0 ? '-' : '+',
+	    a / 3600, (a % 3600) / 60);
+	return buf;
+}

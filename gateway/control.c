@@ -238,6 +238,7 @@ control_request(struct control_conn *cc, const char *line, size_t len)
 		args = json_object();
 	else
 		json_incref(args);
+	cc->caller.command = cmd->name;
 	res = cmd->handler(cc->ctl->arg, &cc->caller, args, &code, text,
 	    sizeof(text));
 	json_decref(args);

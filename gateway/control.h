@@ -34,6 +34,7 @@ struct control_caller {
 	gid_t		 gid;
 	pid_t		 pid;
 	unsigned	 roles;		/* CONTROL_ROLE_* */
+	const char	*command;	/* the command being served */
 };
 
 /*

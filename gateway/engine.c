@@ -471,10 +471,12 @@ engine_body_add(xmlNodePtr parent, const char *name, const char *value)
 	xmlNewTextChild(parent, parent->ns, BAD_CAST name, BAD_CAST value);
 }
 
-/* Wrap body for partner a, sign, serialize. */
+/* Wrap body for partner a, sign, serialize.  @return 0, -1 on a fault,
+ * or -2 when the message does not validate (verr says why). */
 static int
-engine_seal(struct engine *e, const struct agreement *a,
-    struct envelope_header *h, xmlNodePtr body, char **out, size_t *len)
+engine_seal_checked(struct engine *e, const struct agreement *a,
+    struct envelope_header *h, xmlNodePtr body, char **out, size_t *len,
+    struct envelope_error *verr)
 {
 	struct envelope_error err;
 	xmlDocPtr doc = NULL;
@@ -492,8 +494,12 @@ engine_seal(struct engine *e, const struct agreement *a,
 	if (envelope_build(h, body, &doc) == -1)
 		goto done;
 	if (envelope_validate(doc, &err) == -1) {
-		log_errx(ETAG, "our own %s does not validate: %s",
-		    agreement_msg_type_name(h->type), err.text);
+		if (verr != NULL) {
+			*verr = err;
+			rc = -2;
+		} else
+			log_errx(ETAG, "our own %s does not validate: %s",
+			    agreement_msg_type_name(h->type), err.text);
 		goto done;
 	}
 	if (xmlsig_sign(e->signer, doc) == -1)
@@ -507,6 +513,14 @@ done:
 	if (doc != NULL)
 		xmlFreeDoc(doc);
 	return rc;
+}
+
+static int
+engine_seal(struct engine *e, const struct agreement *a,
+    struct envelope_header *h, xmlNodePtr body, char **out, size_t *len)
+{
+	return engine_seal_checked(e, a, h, body, out, len, NULL) == 0 ? 0 :
+	    -1;
 }
 
 static const char *
@@ -1063,6 +1077,33 @@ engine_journal_fetch(struct engine *e, uint64_t seq, char **out,
 	return rc;
 }
 
+int
+engine_message_bytes(struct engine *e, uint64_t seq, char **out,
+    size_t *len)
+{
+	struct record_message rm;
+	char *payload = NULL;
+	size_t plen;
+	int rc = -1;
+
+	*out = NULL;
+	if (engine_journal_fetch(e, seq, &payload, &plen) == -1 ||
+	    record_message_decode(payload, plen, &rm) == -1)
+		goto done;
+	if ((*out = malloc(rm.body_len + 1)) == NULL)
+		goto done;
+	memcpy(*out, rm.body, rm.body_len);
+	(*out)[rm.body_len] = '\0';
+	*len = rm.body_len;
+	rc = 0;
+done:
+	if (rc == -1)
+		log_warnx(ETAG, "journal record %llu holds no message",
+		    (unsigned long long)seq);
+	free(payload);
+	return rc;
+}
+
 /*
  * The business facts of a message we sent (a receipted message runs the
  * same transition as on the receiving side, which needs them): from
@@ -1226,10 +1267,22 @@ engine_submit(struct engine *e, const struct engine_submission *sub,
 		goto done;
 	}
 
-	if (engine_seal(e, a, &h, root, &out->body, &out->len) == -1) {
-		engine_answer_set(ans, 503, AE_INTERNAL, "building or signing "
-		    "the message failed");
-		goto done;
+	{
+		struct envelope_error verr;
+		int sealed;
+
+		sealed = engine_seal_checked(e, a, &h, root, &out->body,
+		    &out->len, &verr);
+		if (sealed == -2) {
+			engine_answer_set(ans, 400, AE_SCHEMA_INVALID, "%s",
+			    verr.text);
+			goto done;
+		}
+		if (sealed == -1) {
+			engine_answer_set(ans, 503, AE_INTERNAL, "building or "
+			    "signing the message failed");
+			goto done;
+		}
 	}
 	snprintf(out->partner, sizeof(out->partner), "%s", a->country);
 	snprintf(out->message_id, sizeof(out->message_id), "%s",
@@ -1694,4 +1747,138 @@ engine_outgoing_clear(struct engine_outgoing *o)
 	free(o->body);
 	o->body = NULL;
 	o->len = 0;
+}
+
+/* ---- history ------------------------------------------------------------ */
+
+/* Is message_id one of the case's messages (for delivery states)? */
+static int
+engine_history_has_message(struct engine *e, const char *partner,
+    const char *case_id, const char *message_id)
+{
+	struct store_message m;
+
+	return store_message_find(e->store, partner, message_id,
+	    RECORD_DIR_OUT, &m) == 1 && strcmp(m.case_id, case_id) == 0;
+}
+
+int
+engine_case_history(struct engine *e, const char *partner,
+    const char *case_id, int (*cb)(void *, const struct engine_history *),
+    void *arg)
+{
+	struct journal_reader *r;
+	struct journal_rec rec;
+	struct engine_history h;
+	struct record_message rm;
+	struct record_decision rd;
+	struct record_deadline rdl;
+	struct record_msgstate ms;
+	json_t *obj;
+	char tb[32], desc[200];
+	int got, type, match, rc = 0;
+
+	if ((r = journal_reader_open(e->journal_dir)) == NULL)
+		return -1;
+	while ((got = journal_reader_next(r, &rec)) == 1) {
+		memset(&h, 0, sizeof(h));
+		h.seq = rec.seq;
+		h.time = rec.time;
+		match = 0;
+		type = engine_rec_type(rec.kind);
+		switch (type) {
+		case REC_MESSAGE_RECEIVED:
+		case REC_MESSAGE_SENT:
+		case REC_RECEIPT_GIVEN:
+		case REC_RECEIPT_GOT:
+			if (record_message_decode(rec.payload, rec.len, &rm) ==
+			    -1)
+				break;
+			match = strcmp(rm.partner, partner) == 0 &&
+			    strcmp(rm.case_id, case_id) == 0;
+			h.what = "message";
+			snprintf(h.text, sizeof(h.text), "%s %s %s (Created "
+			    "%s)", agreement_msg_type_name(rm.type),
+			    rm.message_id, type == REC_MESSAGE_SENT ? "queued "
+			    "to send" : type == REC_MESSAGE_RECEIVED ?
+			    "received" : type == REC_RECEIPT_GIVEN ?
+			    "answered by us" : "answered by the partner",
+			    clock_format_utc(rm.created, tb, sizeof(tb)));
+			break;
+		case REC_DECISION:
+		case REC_REFUSAL:
+			if (record_decision_decode(rec.payload, rec.len, &rd) ==
+			    -1)
+				break;
+			match = strcmp(rd.partner, partner) == 0 &&
+			    strcmp(rd.case_id, case_id) == 0;
+			if (type == REC_REFUSAL) {
+				h.what = "refusal";
+				snprintf(h.text, sizeof(h.text), "refused %s: "
+				    "%s: %s", rd.message_id,
+				    errcode_name(rd.d.refusal), rd.d.text);
+			} else {
+				h.what = "decision";
+				fsm_describe(&rd.d, desc, sizeof(desc));
+				snprintf(h.text, sizeof(h.text), "%s (fsm %d)",
+				    desc, rd.d.version);
+			}
+			break;
+		case REC_DEADLINE_FIRED:
+			if (record_deadline_decode(rec.payload, rec.len,
+			    &rdl) == -1)
+				break;
+			match = strcmp(rdl.partner, partner) == 0 &&
+			    strcmp(rdl.case_id, case_id) == 0;
+			h.what = "deadline";
+			snprintf(h.text, sizeof(h.text), "%s deadline due %s "
+			    "fired", fsm_deadline_name(rdl.which),
+			    clock_format_utc(rdl.due, tb, sizeof(tb)));
+			break;
+		case REC_MESSAGE_STATE:
+			if (record_msgstate_decode(rec.payload, rec.len, &ms) ==
+			    -1)
+				break;
+			/* a delivery state names the message, not the case */
+			match = strcmp(ms.partner, partner) == 0 &&
+			    engine_history_has_message(e, partner, case_id,
+			    ms.message_id);
+			h.what = "delivery";
+			snprintf(h.text, sizeof(h.text), "%s %s%s%s",
+			    ms.message_id, record_msg_state_name(ms.state),
+			    ms.reason[0] ? ": " : "", ms.reason);
+			break;
+		case REC_OPERATOR_COMMAND:
+			obj = json_loadb((const char *)rec.payload, rec.len, 0,
+			    NULL);
+			if (obj == NULL)
+				break;
+			match = json_is_string(json_object_get(obj, "case")) &&
+			    strcmp(json_string_value(json_object_get(obj,
+			    "case")), case_id) == 0 &&
+			    json_is_string(json_object_get(obj, "partner")) &&
+			    strcmp(json_string_value(json_object_get(obj,
+			    "partner")), partner) == 0;
+			h.what = "operator";
+			snprintf(h.text, sizeof(h.text), "uid %lld: %s%s%s",
+			    (long long)json_integer_value(json_object_get(obj,
+			    "uid")), json_string_value(json_object_get(obj,
+			    "command")) ? json_string_value(json_object_get(
+			    obj, "command")) : "?",
+			    json_is_string(json_object_get(obj, "fact")) ?
+			    " " : "", json_is_string(json_object_get(obj,
+			    "fact")) ? json_string_value(json_object_get(obj,
+			    "fact")) : "");
+			json_decref(obj);
+			break;
+		default:
+			break;
+		}
+		if (match && cb(arg, &h) != 0)
+			break;
+	}
+	if (got == -1)
+		rc = -1;
+	journal_reader_close(r);
+	return rc;
 }

@@ -25,6 +25,7 @@
 #define ACCORD_ENGINE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <jansson.h>
@@ -142,11 +143,39 @@ int engine_flush(struct engine *e);
 int engine_case_get(struct engine *e, const char *partner,
     const char *case_id, struct fsm_case *out);
 
+/* One line of a case's history, read back from the journal. */
+struct engine_history {
+	uint64_t	 seq;
+	accord_time_t	 time;		/* when it was journalled */
+	const char	*what;		/* "message", "decision", "refusal",
+					 * "deadline", "delivery", "operator" */
+	char		 text[320];
+};
+
+/*
+ * Walk the journal for everything about one case, in order.  cb returns
+ * 0 to go on.  Reads the whole journal: an operator's command, not a hot
+ * path.  @return 0, or -1.
+ */
+int engine_case_history(struct engine *e, const char *partner,
+    const char *case_id, int (*cb)(void *, const struct engine_history *),
+    void *arg);
+
 /* The store, for the control socket's read-only queries. */
 struct store *engine_store(struct engine *e);
 
 /* The latest signed checkpoint's chain hash (what Receipts carry). */
 const char *engine_checkpoint_hash(struct engine *e);
+
+/*
+ * The exact signed bytes of a message of ours, from its journal record
+ * seq (store_outbox's journal_seq), for the outbound transport after a
+ * restart.  Reads the journal from its start: callers keep the bytes of
+ * messages submitted in this process in memory instead.
+ * @return 0 with *out (NUL-terminated, free()) and *len, or -1.
+ */
+int engine_message_bytes(struct engine *e, uint64_t seq, char **out,
+    size_t *len);
 
 /* Free an answer's or outgoing message's body. */
 void engine_answer_clear(struct engine_answer *a);

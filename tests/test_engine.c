@@ -536,6 +536,29 @@ test_bad_receipt_is_disputed(void **state)
 }
 
 static void
+test_operator_records(void **state)
+{
+	char cid[RECORD_ID_MAX];
+	struct engine_answer a;
+	struct fsm_case c;
+
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
+	    NULL, cid, NULL), AE_OK);
+	assert_int_equal(engine_record(fr, 0, "KZ", cid,
+	    FSM_REC_PROTECTION_CLAIM, 0, "fears persecution", &a), 0);
+	assert_int_equal(engine_case_get(fr, "KZ", cid, &c), 1);
+	assert_true(c.protection_claim);
+	assert_false(c.assessment);
+	assert_int_equal(engine_record(fr, 0, "KZ", cid, FSM_REC_ASSESSMENT,
+	    0, "no risk found", &a), 0);
+	assert_int_equal(engine_case_get(fr, "KZ", cid, &c), 1);
+	assert_true(c.assessment);
+	assert_int_equal(engine_record(fr, 0, "KZ", "NO-SUCH", FSM_REC_ASSESSMENT,
+	    0, NULL, &a), -1);
+	assert_int_equal(a.code, AE_UNKNOWN_CASE);
+}
+
+static void
 test_store_rebuilt_from_journal(void **state)
 {
 	char cid[RECORD_ID_MAX], cid2[RECORD_ID_MAX];
@@ -584,6 +607,7 @@ main(void)
 		T(test_bad_input_leaves_journal_untouched),
 		T(test_error_answer_marks_message_rejected),
 		T(test_bad_receipt_is_disputed),
+		T(test_operator_records),
 		T(test_store_rebuilt_from_journal),
 	};
 
