@@ -4,7 +4,7 @@
 # number it acknowledged (printed after its commit) is in the journal, with
 # its payload, and that the chain and the checkpoint signatures hold.
 #
-# JOURNAL_CRASH_ROUNDS (default 6) and JOURNAL_CRASH_MAXMS (default 300)
+# JOURNAL_CRASH_ROUNDS (default 50) and JOURNAL_CRASH_MAXMS (default 120)
 # make it longer: `make soak` runs it ten times with 30 rounds of up to a
 # second each (start-up re-verifies the whole journal, so one ever-growing
 # journal would spend the soak reading).
@@ -12,8 +12,8 @@
 . "$ACCORD_SRCDIR/tests/lib.sh"
 
 WRITER="$ACCORD_BUILDDIR/tests/journal_writer"
-rounds=${JOURNAL_CRASH_ROUNDS:-6}
-maxms=${JOURNAL_CRASH_MAXMS:-300}
+rounds=${JOURNAL_CRASH_ROUNDS:-50}
+maxms=${JOURNAL_CRASH_MAXMS:-120}
 
 plan $((rounds + 3))
 

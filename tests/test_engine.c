@@ -27,6 +27,7 @@
 #include "envelope.h"
 #include "fsm.h"
 #include "log.h"
+#include "record.h"
 #include "store.h"
 #include "xmlsig.h"
 
@@ -535,6 +536,215 @@ test_bad_receipt_is_disputed(void **state)
 	engine_outgoing_clear(&out);
 }
 
+/* Like exchange(), but a local refusal is an outcome, not a failure.
+ * body_sub, when set, replaces the example body's first <Accepted>...
+ * block (to make a refusal).  @return 0 delivered, -1 refused. */
+static int
+try_exchange(struct engine *from, const char *from_cc, struct engine *to,
+    const char *to_cc, const char *type, const char *case_id, int refuse,
+    char *case_out)
+{
+	static const char refused[] = "<Refused><Ground>NotOwnNational</Ground>"
+	    "<Text>Not a national.</Text></Refused>";
+	struct engine_submission sub;
+	struct engine_outgoing out;
+	struct engine_answer a, r;
+	size_t len;
+	char *doc = example_body(type, &len), *p, *q, *nd;
+
+	if (refuse && (p = strstr(doc, "<Accepted>")) != NULL &&
+	    (q = strstr(doc, "</Accepted>")) != NULL) {
+		q += strlen("</Accepted>");
+		nd = malloc(len + sizeof(refused));
+		assert_non_null(nd);
+		memcpy(nd, doc, (size_t)(p - doc));
+		memcpy(nd + (p - doc), refused, sizeof(refused) - 1);
+		strcpy(nd + (p - doc) + sizeof(refused) - 1, q);
+		free(doc);
+		doc = nd;
+		len = strlen(doc);
+	}
+	memset(&sub, 0, sizeof(sub));
+	sub.partner = to_cc;
+	sub.case_id = case_id;
+	if (engine_submit(from, &sub, doc, len, &out, &a) == -1) {
+		free(doc);
+		return -1;
+	}
+	free(doc);
+	if (case_out != NULL)
+		snprintf(case_out, RECORD_ID_MAX, "%s", out.case_id);
+	assert_int_equal(engine_receive(to, from_cc, out.body, out.len, &r),
+	    0);
+	assert_int_equal(engine_flush(to), 0);
+	assert_int_equal(engine_receipt(from, to_cc, out.message_id, r.body,
+	    r.len, &a), 0);
+	engine_answer_clear(&r);
+	engine_outgoing_clear(&out);
+	return 0;
+}
+
+/* Every case and message of a store, as one comparable text. */
+struct snap {
+	char	*buf;
+	size_t	 len;
+	FILE	*fp;
+	struct engine *e;
+};
+
+static int
+snap_msg(void *arg, const struct store_message *m)
+{
+	struct snap *sn = arg;
+
+	fprintf(sn->fp, "  %s %s %d %d %s %lld %lld %llu %llu\n",
+	    m->message_id, m->sha256, m->direction, m->state, m->reason,
+	    (long long)m->created, (long long)m->received_at,
+	    (unsigned long long)m->journal_seq,
+	    (unsigned long long)m->receipt_seq);
+	return 0;
+}
+
+static int
+snap_case(void *arg, const struct store_case *c)
+{
+	struct snap *sn = arg;
+	json_t *cj = record_case_to_json(&c->c);
+	char *js = json_dumps(cj, JSON_SORT_KEYS);
+
+	json_decref(cj);
+
+	fprintf(sn->fp, "%s %s %lld %lld %lld %s\n", c->partner, c->case_id,
+	    (long long)c->opened_at, (long long)c->updated_at,
+	    (long long)c->next_due, js);
+	free(js);
+	return store_case_messages(engine_store(sn->e), c->partner,
+	    c->case_id, snap_msg, sn);
+}
+
+static char *
+snapshot(struct engine *e)
+{
+	struct snap sn;
+
+	memset(&sn, 0, sizeof(sn));
+	sn.e = e;
+	sn.fp = open_memstream(&sn.buf, &sn.len);
+	assert_non_null(sn.fp);
+	assert_int_equal(store_list_cases(engine_store(e), NULL, snap_case,
+	    &sn), 0);
+	fclose(sn.fp);
+	return sn.buf;
+}
+
+struct states {
+	char	 ids[64][RECORD_ID_MAX];
+	int	 n;
+};
+
+static void
+test_rebuild_after_random_workload(void **state)
+{
+	struct states st;
+	struct fsm_case a, b;
+	char cid[RECORD_ID_MAX], *live, *rebuilt;
+	int step, i, pick;
+
+	memset(&st, 0, sizeof(st));
+	srandom(20261122);
+	for (step = 0; step < 60; step++) {
+		pick = st.n > 0 ? (int)(random() % st.n) : 0;
+		switch (random() % 6) {
+		case 0:
+		case 1:
+			if (st.n < 64 && try_exchange(fr, "FR", kz, "KZ",
+			    "ReadmissionRequest", NULL, 0, cid) == 0)
+				snprintf(st.ids[st.n++], RECORD_ID_MAX, "%s",
+				    cid);
+			break;
+		case 2:
+			if (st.n > 0)
+				try_exchange(kz, "KZ", fr, "FR",
+				    "ReadmissionReply", st.ids[pick],
+				    (int)(random() % 2), NULL);
+			break;
+		case 3:
+			if (st.n > 0)
+				try_exchange(fr, "FR", kz, "KZ", "Withdrawal",
+				    st.ids[pick], 0, NULL);
+			break;
+		default:
+			/* time passes; both timers run */
+			clock_test_advance((int64_t)(random() % (6 * 86400)));
+			assert_true(engine_deadlines(kz, clock_now()) >= 0);
+			assert_true(engine_deadlines(fr, clock_now()) >= 0);
+			break;
+		}
+	}
+	assert_true(st.n > 5);
+	/* both sides agree on every settled case */
+	for (i = 0; i < st.n; i++) {
+		assert_int_equal(engine_case_get(kz, "FR", st.ids[i], &a), 1);
+		assert_int_equal(engine_case_get(fr, "KZ", st.ids[i], &b), 1);
+		if (a.state != b.state)
+			fail_msg("case %s: KZ %s, FR %s", st.ids[i],
+			    fsm_state_name(a.state), fsm_state_name(b.state));
+	}
+
+	/* the journal alone gives the same store, byte for byte */
+	live = snapshot(kz);
+	engine_close(kz);
+	assert_int_equal(store_remove(path("var/kz/store.db")), 0);
+	kz = engine_open(kzc);
+	assert_non_null(kz);
+	rebuilt = snapshot(kz);
+	assert_string_equal(live, rebuilt);
+	free(live);
+	free(rebuilt);
+}
+
+struct find_text {
+	const char	*needle;
+	int		 found;
+};
+
+static int
+find_text_cb(void *arg, const struct engine_history *h)
+{
+	struct find_text *ft = arg;
+
+	if (strstr(h->text, ft->needle) != NULL)
+		ft->found = 1;
+	return 0;
+}
+
+static void
+test_missed_deadline_fires_after_restart(void **state)
+{
+	char cid[RECORD_ID_MAX], tb[32], needle[96];
+	struct fsm_case c;
+	struct find_text ft;
+
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
+	    NULL, cid, NULL), AE_OK);
+	assert_int_equal(engine_case_get(kz, "FR", cid, &c), 1);
+	/* the gateway is down while the deadline passes */
+	engine_close(kz);
+	clock_test_set(c.due[FSM_DL_REPLY] + 3 * 86400);
+	kz = engine_open(kzc);
+	assert_non_null(kz);
+	assert_int_equal(engine_deadlines(kz, clock_now()), 1);
+	assert_int_equal(state_of(kz, "FR", cid), FSM_DEEMED_ACCEPTED);
+	/* it fired with its own due time, not the restart's */
+	clock_format_utc(c.due[FSM_DL_REPLY], tb, sizeof(tb));
+	snprintf(needle, sizeof(needle), "reply deadline due %s fired", tb);
+	ft.needle = needle;
+	ft.found = 0;
+	assert_int_equal(engine_case_history(kz, "FR", cid, find_text_cb,
+	    &ft), 0);
+	assert_true(ft.found);
+}
+
 static void
 test_operator_records(void **state)
 {
@@ -608,6 +818,8 @@ main(void)
 		T(test_error_answer_marks_message_rejected),
 		T(test_bad_receipt_is_disputed),
 		T(test_operator_records),
+		T(test_rebuild_after_random_workload),
+		T(test_missed_deadline_fires_after_restart),
 		T(test_store_rebuilt_from_journal),
 	};
 

@@ -543,6 +543,58 @@ test_torn_tail(void **state)
 	assert_int_equal(read_all(dir, NULL, 0), 6);
 }
 
+/* The last record torn at every byte offset: each is cut and journalled,
+ * and every record before it survives. */
+static void
+test_torn_every_offset(void **state)
+{
+	const char *dir = newdir("torn-every");
+	struct journal *j;
+	unsigned char *full;
+	off_t start, end, k;
+	char path[1300];
+	FILE *fp;
+	int fd;
+
+	j = open_plain(dir, 0);
+	append_n(j, 1, 3);
+	assert_int_equal(journal_commit(j), 4);
+	journal_close(j);
+	start = file_size(file_in(dir, 1));
+	j = open_plain(dir, 0);
+	append_n(j, 4, 1);
+	assert_int_equal(journal_commit(j), 5);
+	journal_close(j);
+	end = file_size(file_in(dir, 1));
+	assert_true(end > start);
+	snprintf(path, sizeof(path), "%s", file_in(dir, 1));
+	full = malloc((size_t)end);
+	assert_non_null(full);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_int_equal(fread(full, 1, (size_t)end, fp), (size_t)end);
+	fclose(fp);
+
+	for (k = 1; k < end - start; k++) {
+		/* the file as a crash after k bytes of the last write */
+		fd = open(path, O_WRONLY | O_TRUNC);
+		assert_true(fd != -1);
+		assert_int_equal(write(fd, full, (size_t)(start + k)),
+		    (ssize_t)(start + k));
+		close(fd);
+		log_capture(logbuf, sizeof(logbuf));
+		j = open_plain(dir, 0);
+		log_capture(NULL, 0);
+		/* records 1-4 kept, the cut journalled as record 5 */
+		assert_int_equal(journal_committed_seq(j), 5);
+		journal_close(j);
+		check_cut(dir, 5, "journal-000001.log", (uint64_t)start,
+		    full + start, (size_t)k);
+		assert_int_equal(read_all(dir, NULL, 0), 5);
+	}
+	free(full);
+}
+
 static void
 test_torn_variants(void **state)
 {
@@ -1086,6 +1138,7 @@ main(void)
 		cmocka_unit_test(test_rotation_day),
 		cmocka_unit_test(test_group_commit),
 		cmocka_unit_test(test_torn_tail),
+		cmocka_unit_test(test_torn_every_offset),
 		cmocka_unit_test(test_torn_variants),
 		cmocka_unit_test(test_damage_refused),
 		cmocka_unit_test(test_checkpoint_ec),
