@@ -105,7 +105,6 @@ accordd_queued(void *arg, const struct engine_outgoing *out)
 {
 	struct accordd *ad = arg;
 
-	(void)ad;
 	/* TRANSPORT: enqueue */
 	log_debug("accordd", "%s queued for %s", out->message_id,
 	    out->partner);
@@ -230,15 +229,20 @@ static json_t *
 accordd_cmd_help(void *arg, const struct control_caller *who, json_t *args,
     const char **code, char *text, size_t len)
 {
+	struct accordd *ad = arg;
+	const struct control_table *tables;
 	const struct control_command *c;
 	json_t *list = json_array();
 	char *buf = NULL;
 	size_t blen = 0;
 	FILE *fp;
+	int t, nt;
 
 	if ((fp = open_memstream(&buf, &blen)) == NULL)
 		return NULL;
-	for (c = accordd_commands; c->name != NULL; c++) {
+	tables = control_tables(ad->control, &nt);
+	for (t = 0; t < nt; t++)
+	for (c = tables[t].cmds; c->name != NULL; c++) {
 		json_array_append_new(list, json_pack("{s:s, s:s, s:s}",
 		    "name", c->name, "role", c->role & CONTROL_ROLE_ADMIN ?
 		    "admin" : c->role & CONTROL_ROLE_SUBMIT ? "submit" : "read",
@@ -324,31 +328,6 @@ accordd_cmd_partners(void *arg, const struct control_caller *who,
 
 static void accordd_reload(struct accordd *);
 
-/* The case commands live in casecmd.c; dispatch on the command name. */
-static json_t *
-accordd_cmd_case(void *arg, const struct control_caller *who, json_t *args,
-    const char **code, char *text, size_t len)
-{
-	struct accordd *ad = arg;
-	const char *cmd = who->command;
-
-	if (cmd == NULL)
-		return NULL;
-	if (strcmp(cmd, "status") == 0)
-		return casecmd_status(&ad->cctx, who, args, code, text, len);
-	if (strcmp(cmd, "list") == 0)
-		return casecmd_list(&ad->cctx, who, args, code, text, len);
-	if (strcmp(cmd, "timeline") == 0)
-		return casecmd_timeline(&ad->cctx, who, args, code, text, len);
-	if (strcmp(cmd, "submit") == 0)
-		return casecmd_submit(&ad->cctx, who, args, code, text, len);
-	if (strcmp(cmd, "record") == 0)
-		return casecmd_record(&ad->cctx, who, args, code, text, len);
-	if (strcmp(cmd, "clock") == 0)
-		return casecmd_clock(&ad->cctx, who, args, code, text, len);
-	return NULL;
-}
-
 static json_t *
 accordd_cmd_reload(void *arg, const struct control_caller *who,
     json_t *args, const char **code, char *text, size_t len)
@@ -377,21 +356,6 @@ static const struct control_command accordd_commands[] = {
 	    "agreements in force and their certificates" },
 	{ "reload", CONTROL_ROLE_ADMIN, accordd_cmd_reload,
 	    "re-read the configuration (as SIGHUP)" },
-	{ "status", CONTROL_ROLE_READ, accordd_cmd_case,
-	    "status CASE [partner=CC]: state, deadlines, messages" },
-	{ "list", CONTROL_ROLE_READ, accordd_cmd_case,
-	    "list [state=S] [partner=CC] [--overdue] [due-within=2d] "
-	    "[updated-since=T]" },
-	{ "timeline", CONTROL_ROLE_READ, accordd_cmd_case,
-	    "timeline CASE: messages, decisions, deadlines in order" },
-	{ "submit", CONTROL_ROLE_SUBMIT, accordd_cmd_case,
-	    "submit PARTNER document=@FILE [case=ID] [ref=MSG] [--urgent]" },
-	{ "record", CONTROL_ROLE_ADMIN, accordd_cmd_case,
-	    "record CASE protection-claim|assessment [--risk] [note=TEXT]" },
-#ifdef ACCORD_TEST_CLOCK
-	{ "clock", CONTROL_ROLE_ADMIN, accordd_cmd_case,
-	    "clock show|set TIME|advance 3d|real (test builds only)" },
-#endif
 	{ NULL, 0, NULL, NULL }
 };
 
@@ -599,6 +563,7 @@ main(int argc, char *argv[])
 	ad.control = control_start(ad.base, ad.conf, accordd_commands, &ad);
 	if (ad.control == NULL)
 		return 1;
+	control_add_commands(ad.control, casecmd_commands, &ad.cctx);
 	/* TRANSPORT: start */
 	/* deadlines that passed while we were down fire now, at their time */
 	ad.ev_deadline = evtimer_new(ad.base, accordd_deadline_tick, &ad);

@@ -502,3 +502,22 @@ casecmd_clock(void *arg, const struct control_caller *who, json_t *args,
 	return json_pack("{s:s, s:b, s:s}", "now", tb, "test_clock",
 	    clock_is_test(), "text", tb);
 }
+
+const struct control_command casecmd_commands[] = {
+	{ "status", CONTROL_ROLE_READ, casecmd_status,
+	    "status CASE [partner=CC]: state, deadlines, messages" },
+	{ "list", CONTROL_ROLE_READ, casecmd_list,
+	    "list [state=S] [partner=CC] [--overdue] [due-within=2d] "
+	    "[updated-since=T]" },
+	{ "timeline", CONTROL_ROLE_READ, casecmd_timeline,
+	    "timeline CASE: messages, decisions, deadlines in order" },
+	{ "submit", CONTROL_ROLE_SUBMIT, casecmd_submit,
+	    "submit PARTNER document=@FILE [case=ID] [ref=MSG] [--urgent]" },
+	{ "record", CONTROL_ROLE_ADMIN, casecmd_record,
+	    "record CASE protection-claim|assessment [--risk] [note=TEXT]" },
+#ifdef ACCORD_TEST_CLOCK
+	{ "clock", CONTROL_ROLE_ADMIN, casecmd_clock,
+	    "clock show|set TIME|advance 3d|real (test builds only)" },
+#endif
+	{ NULL, 0, NULL, NULL }
+};

@@ -40,6 +40,9 @@ json_t *casecmd_record(void *arg, const struct control_caller *who,
 json_t *casecmd_clock(void *arg, const struct control_caller *who,
     json_t *args, const char **code, char *text, size_t len);
 
+/* The case commands, for control_add_commands() with a casecmd_ctx. */
+extern const struct control_command casecmd_commands[];
+
 /* "2d", "36h", "90m", "45s" or plain seconds. @return 0/-1. */
 int casecmd_parse_duration(const char *s, long long *out);
 

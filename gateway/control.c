@@ -39,8 +39,8 @@ struct control {
 	struct event_base	*base;
 	struct evconnlistener	*listener;
 	const struct config	*conf;
-	const struct control_command *cmds;
-	void			*arg;
+	struct control_table	 tables[CONTROL_MAX_TABLES];
+	int			 ntables;
 	char			*path;
 	struct control_conn	*conns;
 	int			 nconns;
@@ -175,14 +175,37 @@ control_send_error(struct control_conn *cc, json_t *id, const char *code,
 }
 
 static const struct control_command *
-control_find(const struct control *ctl, const char *name)
+control_find(const struct control *ctl, const char *name, void **arg)
 {
 	const struct control_command *c;
+	int t;
 
-	for (c = ctl->cmds; c->name != NULL; c++)
-		if (strcmp(c->name, name) == 0)
-			return c;
+	for (t = 0; t < ctl->ntables; t++)
+		for (c = ctl->tables[t].cmds; c->name != NULL; c++)
+			if (strcmp(c->name, name) == 0) {
+				*arg = ctl->tables[t].arg;
+				return c;
+			}
 	return NULL;
+}
+
+int
+control_add_commands(struct control *ctl,
+    const struct control_command *cmds, void *arg)
+{
+	if (ctl->ntables == CONTROL_MAX_TABLES)
+		return -1;
+	ctl->tables[ctl->ntables].cmds = cmds;
+	ctl->tables[ctl->ntables].arg = arg;
+	ctl->ntables++;
+	return 0;
+}
+
+const struct control_table *
+control_tables(const struct control *ctl, int *n)
+{
+	*n = ctl->ntables;
+	return ctl->tables;
 }
 
 static void
@@ -193,6 +216,7 @@ control_request(struct control_conn *cc, const char *line, size_t len)
 	json_t *req, *id, *args, *res, *r;
 	const char *name, *code = "INTERNAL";
 	char text[512], roles[64];
+	void *harg = NULL;
 
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (req == NULL || !json_is_object(req)) {
@@ -216,7 +240,7 @@ control_request(struct control_conn *cc, const char *line, size_t len)
 		    "\"args\" must be an object");
 		goto done;
 	}
-	cmd = control_find(cc->ctl, name);
+	cmd = control_find(cc->ctl, name, &harg);
 	if (cmd == NULL) {
 		snprintf(text, sizeof(text), "unknown command '%.64s' (try "
 		    "'help')", name);
@@ -239,7 +263,7 @@ control_request(struct control_conn *cc, const char *line, size_t len)
 	else
 		json_incref(args);
 	cc->caller.command = cmd->name;
-	res = cmd->handler(cc->ctl->arg, &cc->caller, args, &code, text,
+	res = cmd->handler(harg, &cc->caller, args, &code, text,
 	    sizeof(text));
 	json_decref(args);
 	if (res == NULL) {
@@ -436,8 +460,7 @@ control_start(struct event_base *base, const struct config *c,
 		return NULL;
 	ctl->base = base;
 	ctl->conf = c;
-	ctl->cmds = cmds;
-	ctl->arg = arg;
+	control_add_commands(ctl, cmds, arg);
 	if ((ctl->path = strdup(c->control_socket)) == NULL) {
 		free(ctl);
 		return NULL;

@@ -51,6 +51,23 @@ struct control_command {
 	const char	*help;
 };
 
+/* A command table and the argument its handlers get. */
+struct control_table {
+	const struct control_command	*cmds;	/* ends with a NULL name */
+	void				*arg;
+};
+
+#define CONTROL_MAX_TABLES	8
+
+/* Serve another table of commands (e.g. casecmd.c's), arg passed to its
+ * handlers.  @return 0, or -1 when there are too many tables. */
+int control_add_commands(struct control *ctl,
+    const struct control_command *cmds, void *arg);
+
+/* The tables served, for help. */
+const struct control_table *control_tables(const struct control *ctl,
+    int *n);
+
 /*
  * Roles of a peer: root has every role; otherwise each configured group
  * the peer belongs to (primary or supplementary) gives its role, and
