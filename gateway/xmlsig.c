@@ -197,6 +197,9 @@ xmlsig_init(void)
 		xmlSecShutdown();
 		return -1;
 	}
+	/* again: the crypto initialisation installs xmlsec's default
+	 * callback, which prints to stderr */
+	xmlSecErrorsSetCallback(xmlsig_xmlsec_error);
 	xmlsig_ready = 1;
 	return 0;
 }
