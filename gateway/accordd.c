@@ -30,6 +30,8 @@
 #include "control.h"
 #include "engine.h"
 #include "envelope.h"
+#include "inbound.h"
+#include "outbound.h"
 #include "store.h"
 #include "xmlsig.h"
 #include "log.h"
@@ -45,6 +47,8 @@ struct accordd {
 	struct event		*ev_hup;
 	struct config		*conf;
 	struct control		*control;
+	struct inbound		*inbound;
+	struct outbound		*outbound;
 	struct engine		*engine;
 	struct casecmd_ctx	 cctx;
 	struct event		*ev_deadline;
@@ -106,6 +110,7 @@ accordd_queued(void *arg, const struct engine_outgoing *out)
 	struct accordd *ad = arg;
 
 	/* TRANSPORT: enqueue */
+	outbound_enqueue(ad->outbound, out);
 	log_debug("accordd", "%s queued for %s", out->message_id,
 	    out->partner);
 }
@@ -213,6 +218,8 @@ accordd_reload(struct accordd *ad)
 	}
 	control_set_config(ad->control, nc);
 	/* TRANSPORT: set_config */
+	inbound_set_config(ad->inbound, nc);
+	outbound_set_config(ad->outbound, nc);
 	config_free(ad->conf);
 	ad->conf = nc;
 	ad->reloads++;
@@ -565,6 +572,9 @@ main(int argc, char *argv[])
 		return 1;
 	control_add_commands(ad.control, casecmd_commands, &ad.cctx);
 	/* TRANSPORT: start */
+	if ((ad.inbound = inbound_start(ad.base, ad.conf, ad.engine)) == NULL ||
+	    (ad.outbound = outbound_start(ad.base, ad.conf, ad.engine)) == NULL)
+		return 1;
 	/* deadlines that passed while we were down fire now, at their time */
 	ad.ev_deadline = evtimer_new(ad.base, accordd_deadline_tick, &ad);
 	accordd_deadline_tick(-1, 0, &ad);
@@ -577,6 +587,8 @@ main(int argc, char *argv[])
 	event_base_dispatch(ad.base);
 
 	/* TRANSPORT: stop */
+	inbound_stop(ad.inbound);
+	outbound_stop(ad.outbound);
 	control_stop(ad.control);
 	event_free(ad.ev_deadline);
 	engine_close(ad.engine);

@@ -37,6 +37,26 @@ make_workdir() {
 	cp -R "$ACCORD_SRCDIR/conf" "$work/conf"
 	cp -pR "$ACCORD_PKI" "$work/pki"
 	chmod -R u+w "$work"
+	use_ports
+}
+
+# Tests run in parallel and every gateway listens: give this work dir's
+# Kazakhstan and France gateways their own loopback ports ($kz_port,
+# $fr_port, below the ephemeral range) and point each one's partner file
+# at the other.
+use_ports() {
+	while :; do
+		kz_port=$(( 20000 + ($(od -An -N2 -tu2 /dev/urandom) % 6000) * 2 ))
+		fr_port=$((kz_port + 1))
+		ss -ltn 2>/dev/null | grep -q ":$kz_port \|:$fr_port " || break
+	done
+	sed -i "s|port=\"8443\"|port=\"$kz_port\"|" "$work/conf/accordd.xml"
+	sed -i "s|port=\"8444\"|port=\"$fr_port\"|" \
+	    "$work/conf/demo-fr/accordd.xml"
+	sed -i "s|127.0.0.1:8444/|127.0.0.1:$fr_port/|" \
+	    "$work/conf/partners/fr.xml"
+	sed -i "s|127.0.0.1:8443/|127.0.0.1:$kz_port/|" \
+	    "$work/conf/demo-fr/partners/kz.xml"
 }
 
 # wait_for FILE PATTERN [SECONDS]: poll a log until PATTERN appears.

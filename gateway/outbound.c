@@ -1,0 +1,715 @@
+/*
+ * outbound.c -- delivery of our messages to partner gateways.
+ *
+ * libcurl's multi interface driven by the libevent loop, as in curl's
+ * docs/examples/hiperfifo.c: curl tells us which sockets to watch (the
+ * socket callback) and when to call it back (the timer callback); we tell
+ * it what happened with curl_multi_socket_action().  Unlike hiperfifo, the
+ * socket event handler never deletes the timer: libcurl may just have
+ * armed it, and it removes it itself by calling the timer callback with -1
+ * (PITFALLS.md 10).
+ *
+ * Every message's fate is decided by the engine; what is kept here is only
+ * in memory: the transfers in flight, and a cache of the bytes of messages
+ * submitted in this process's life (after a restart they are read back
+ * from the journal).
+ */
+#include "accord-build.h"
+
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "log.h"
+#include "outbound.h"
+#include "store.h"
+
+#define OTAG	"outbound"
+
+/* Largest answer we read: a Receipt or an Error is a few KB. */
+#define OUTBOUND_MAX_ANSWER	(1024 * 1024)
+
+struct outbound;
+
+/* The bytes of one submitted message, until it leaves the outbox. */
+struct outbound_msg {
+	char			 partner[RECORD_PARTNER_MAX];
+	char			 message_id[RECORD_ID_MAX];
+	char			*body;
+	size_t			 len;
+	TAILQ_ENTRY(outbound_msg) entry;
+};
+
+/* One transfer in flight. */
+struct outbound_xfer {
+	struct outbound		*ob;
+	CURL			*easy;
+	struct curl_slist	*headers;
+	char			 partner[RECORD_PARTNER_MAX];
+	char			 message_id[RECORD_ID_MAX];
+	char			 case_id[RECORD_ID_MAX];
+	int			 attempts;	/* before this one */
+	char			*body;		/* what we post */
+	size_t			 len;
+	char			*answer;	/* what the partner said */
+	size_t			 alen;
+	int			 too_long;
+	char			 errbuf[CURL_ERROR_SIZE];
+	TAILQ_ENTRY(outbound_xfer) entry;
+};
+
+/* A socket libcurl asked us to watch. */
+struct outbound_sock {
+	struct outbound		*ob;
+	curl_socket_t		 fd;
+	struct event		*ev;
+	TAILQ_ENTRY(outbound_sock) entry;
+};
+
+struct outbound {
+	struct event_base	*base;
+	const struct config	*conf;
+	struct engine		*engine;
+	CURLM			*multi;
+	struct event		*ev_curl;	/* libcurl's timer */
+	struct event		*ev_poll;	/* the outbox, every second */
+	struct event		*ev_kick;	/* the outbox, now */
+	int			 running;	/* curl's count */
+	int			 nxfers;
+	TAILQ_HEAD(, outbound_xfer) xfers;
+	TAILQ_HEAD(, outbound_msg) cache;
+	TAILQ_HEAD(, outbound_sock) socks;
+};
+
+/* Outbox rows collected before acting on them. */
+struct outbound_due {
+	struct store_outbox	*rows;
+	size_t			 n;
+	size_t			 cap;
+};
+
+static void outbound_check(struct outbound *);
+
+/* ---- the bytes of our messages ---------------------------------------- */
+
+static struct outbound_msg *
+outbound_cache_find(struct outbound *ob, const char *partner,
+    const char *message_id)
+{
+	struct outbound_msg *m;
+
+	TAILQ_FOREACH(m, &ob->cache, entry)
+		if (strcmp(m->message_id, message_id) == 0 &&
+		    strcmp(m->partner, partner) == 0)
+			return m;
+	return NULL;
+}
+
+static void
+outbound_cache_drop(struct outbound *ob, const char *partner,
+    const char *message_id)
+{
+	struct outbound_msg *m;
+
+	if ((m = outbound_cache_find(ob, partner, message_id)) == NULL)
+		return;
+	TAILQ_REMOVE(&ob->cache, m, entry);
+	free(m->body);
+	free(m);
+}
+
+int
+outbound_enqueue(struct outbound *ob, const struct engine_outgoing *o)
+{
+	struct outbound_msg *m;
+	int rc = -1;
+
+	if (ob == NULL)
+		return -1;
+	if (outbound_cache_find(ob, o->partner, o->message_id) != NULL) {
+		rc = 0;
+		goto done;
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    (m->body = malloc(o->len + 1)) == NULL) {
+		free(m);
+		log_warnx(OTAG, "%s: out of memory, will read it back from "
+		    "the journal", o->message_id);
+		goto done;
+	}
+	memcpy(m->body, o->body, o->len);
+	m->body[o->len] = '\0';
+	m->len = o->len;
+	snprintf(m->partner, sizeof(m->partner), "%s", o->partner);
+	snprintf(m->message_id, sizeof(m->message_id), "%s", o->message_id);
+	TAILQ_INSERT_TAIL(&ob->cache, m, entry);
+	rc = 0;
+done:
+	outbound_kick(ob);
+	return rc;
+}
+
+/* The bytes to post, from the cache or the journal.  @return 0, or -1. */
+static int
+outbound_bytes(struct outbound *ob, const struct store_outbox *o,
+    char **body, size_t *len)
+{
+	struct outbound_msg *m;
+
+	if ((m = outbound_cache_find(ob, o->partner, o->message_id)) != NULL) {
+		if ((*body = malloc(m->len + 1)) == NULL)
+			return -1;
+		memcpy(*body, m->body, m->len);
+		(*body)[m->len] = '\0';
+		*len = m->len;
+		return 0;
+	}
+	return engine_message_bytes(ob->engine, o->journal_seq, body, len);
+}
+
+/* ---- retry policy -------------------------------------------------------- */
+
+/*
+ * The attempt failed.  Within the retry window (from the message's
+ * Created): back off exponentially with jitter, the last attempt at the
+ * window's end; after it: UNDELIVERED.
+ */
+static void
+outbound_failed(struct outbound *ob, struct outbound_xfer *x,
+    const char *reason)
+{
+	const struct agreement *a;
+	struct store_message m;
+	struct store *st = engine_store(ob->engine);
+	accord_time_t now = clock_now(), start, end, next;
+	int64_t backoff, initial = 5, max = 900, window = 172800;
+	int attempts = x->attempts + 1, i;
+
+	if ((a = config_partner(ob->conf, x->partner)) != NULL) {
+		initial = a->retry.initial_backoff_seconds;
+		max = a->retry.max_backoff_seconds;
+		window = a->retry.window_seconds;
+	}
+	if (initial < 1)
+		initial = 1;
+	if (max < initial)
+		max = initial;
+	start = now;
+	if (store_message_find(st, x->partner, x->message_id, RECORD_DIR_OUT,
+	    &m) == 1 && m.created > 0)
+		start = m.created;
+	end = start + window;
+	if (now >= end) {
+		char why[300];
+
+		snprintf(why, sizeof(why), "retry window of %llds over after "
+		    "%d attempts; last: %.200s", (long long)window, attempts,
+		    reason);
+		if (engine_undelivered(ob->engine, x->partner, x->message_id,
+		    why) == -1)
+			log_errx(OTAG, "%s to %s: cannot record UNDELIVERED",
+			    x->message_id, x->partner);
+		outbound_cache_drop(ob, x->partner, x->message_id);
+		return;
+	}
+	backoff = initial;
+	for (i = 1; i < attempts && backoff < max; i++)
+		backoff *= 2;
+	if (backoff > max)
+		backoff = max;
+	/* jitter: partners coming back are not hit by every sender at once */
+	backoff = backoff / 2 + (int64_t)arc4random_uniform(
+	    (uint32_t)(backoff - backoff / 2) + 1);
+	if (backoff < 1)
+		backoff = 1;
+	next = now + backoff;
+	if (next > end)
+		next = end;
+	if (store_outbox_retry(st, x->partner, x->message_id, next,
+	    attempts) == -1)
+		log_warnx(OTAG, "%s to %s: cannot reschedule", x->message_id,
+		    x->partner);
+	log_warnx(OTAG, "%s to %s: attempt %d failed: %s; next in %llds",
+	    x->message_id, x->partner, attempts, reason,
+	    (long long)(next - now));
+}
+
+/* ---- one transfer ---------------------------------------------------------- */
+
+static size_t
+outbound_write_cb(char *data, size_t size, size_t n, void *arg)
+{
+	struct outbound_xfer *x = arg;
+	size_t len = size * n;
+	char *p;
+
+	if (x->alen + len > OUTBOUND_MAX_ANSWER) {
+		x->too_long = 1;
+		return 0;
+	}
+	if ((p = realloc(x->answer, x->alen + len + 1)) == NULL)
+		return 0;
+	x->answer = p;
+	memcpy(x->answer + x->alen, data, len);
+	x->alen += len;
+	x->answer[x->alen] = '\0';
+	return len;
+}
+
+static void
+outbound_xfer_free(struct outbound_xfer *x)
+{
+	if (x->easy != NULL) {
+		curl_multi_remove_handle(x->ob->multi, x->easy);
+		curl_easy_cleanup(x->easy);
+	}
+	curl_slist_free_all(x->headers);
+	free(x->body);
+	free(x->answer);
+	free(x);
+}
+
+static int
+outbound_partner_busy(struct outbound *ob, const char *partner)
+{
+	struct outbound_xfer *x;
+	int n = 0;
+
+	TAILQ_FOREACH(x, &ob->xfers, entry)
+		if (strcmp(x->partner, partner) == 0)
+			n++;
+	return n;
+}
+
+static int
+outbound_in_flight(struct outbound *ob, const char *partner,
+    const char *message_id)
+{
+	struct outbound_xfer *x;
+
+	TAILQ_FOREACH(x, &ob->xfers, entry)
+		if (strcmp(x->message_id, message_id) == 0 &&
+		    strcmp(x->partner, partner) == 0)
+			return 1;
+	return 0;
+}
+
+#define SETOPT(opt, val) do {						\
+	if (curl_easy_setopt(x->easy, opt, val) != CURLE_OK) {		\
+		log_errx(OTAG, "curl_easy_setopt(%s) failed", #opt);	\
+		goto fail;						\
+	}								\
+} while (0)
+
+/* Post o's bytes (taken over) to its partner.  @return 0, or -1. */
+static int
+outbound_send(struct outbound *ob, const struct agreement *a,
+    const struct store_outbox *o, char *body, size_t len)
+{
+	struct outbound_xfer *x;
+	struct curl_slist *h;
+
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		free(body);
+		return -1;
+	}
+	x->ob = ob;
+	x->body = body;
+	x->len = len;
+	x->attempts = o->attempts;
+	snprintf(x->partner, sizeof(x->partner), "%s", o->partner);
+	snprintf(x->message_id, sizeof(x->message_id), "%s", o->message_id);
+	snprintf(x->case_id, sizeof(x->case_id), "%s", o->case_id);
+	if ((x->easy = curl_easy_init()) == NULL)
+		goto fail;
+	h = curl_slist_append(NULL, "Content-Type: application/xml");
+	if (h != NULL)
+		x->headers = h;
+	/* PITFALLS.md 11: no 100-continue round trip for small posts */
+	if (h == NULL || (h = curl_slist_append(x->headers, "Expect:")) ==
+	    NULL || (h = curl_slist_append(x->headers,
+	    "Accept: application/xml")) == NULL)
+		goto fail;
+	SETOPT(CURLOPT_URL, a->endpoint);
+	SETOPT(CURLOPT_PRIVATE, x);
+	SETOPT(CURLOPT_NOSIGNAL, 1L);
+	SETOPT(CURLOPT_PROTOCOLS_STR, "https");
+	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+	/* never through a proxy named by the environment */
+	SETOPT(CURLOPT_PROXY, "");
+	SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	SETOPT(CURLOPT_POST, 1L);
+	SETOPT(CURLOPT_POSTFIELDS, x->body);
+	SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->len);
+	SETOPT(CURLOPT_HTTPHEADER, x->headers);
+	SETOPT(CURLOPT_USERAGENT, "accordd/" PACKAGE_VERSION);
+	SETOPT(CURLOPT_WRITEFUNCTION, outbound_write_cb);
+	SETOPT(CURLOPT_WRITEDATA, x);
+	SETOPT(CURLOPT_ERRORBUFFER, x->errbuf);
+	SETOPT(CURLOPT_CONNECTTIMEOUT, (long)OUTBOUND_CONNECT_TIMEOUT);
+	SETOPT(CURLOPT_TIMEOUT, (long)OUTBOUND_TIMEOUT);
+	SETOPT(CURLOPT_TCP_NODELAY, 1L);
+	/* mutual TLS: ours, and the partner's CA alone (no system CAs) */
+	SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	SETOPT(CURLOPT_SSLCERT, ob->conf->tls_client_cert);
+	SETOPT(CURLOPT_SSLCERTTYPE, "PEM");
+	SETOPT(CURLOPT_SSLKEY, ob->conf->tls_client_key);
+	SETOPT(CURLOPT_SSLKEYTYPE, "PEM");
+	SETOPT(CURLOPT_CAINFO, a->tls_ca_path);
+	SETOPT(CURLOPT_CAPATH, NULL);
+	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+	if (curl_multi_add_handle(ob->multi, x->easy) != CURLM_OK) {
+		log_errx(OTAG, "curl_multi_add_handle failed");
+		goto fail;
+	}
+	TAILQ_INSERT_TAIL(&ob->xfers, x, entry);
+	ob->nxfers++;
+	log_debug(OTAG, "%s to %s: attempt %d", x->message_id, x->partner,
+	    x->attempts + 1);
+	return 0;
+fail:
+	if (x->easy != NULL) {
+		curl_easy_cleanup(x->easy);
+		x->easy = NULL;
+	}
+	outbound_xfer_free(x);
+	return -1;
+}
+
+/* A transfer is over: let the engine judge the answer, or retry. */
+static void
+outbound_done(struct outbound *ob, struct outbound_xfer *x, CURLcode res)
+{
+	struct engine_answer a;
+	char reason[CURL_ERROR_SIZE + 64];
+	long code = 0;
+
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (res != CURLE_OK) {
+		snprintf(reason, sizeof(reason), "%s", x->too_long ?
+		    "answer too long" : x->errbuf[0] != '\0' ? x->errbuf :
+		    curl_easy_strerror(res));
+		outbound_failed(ob, x, reason);
+		return;
+	}
+	if (code == 200 || (code >= 400 && code < 500 && code != 408 &&
+	    code != 429 && x->alen > 0)) {
+		/* a Receipt, a signed Error, or something to dispute */
+		if (engine_receipt(ob->engine, x->partner, x->message_id,
+		    x->answer != NULL ? x->answer : "", x->alen, &a) == -1) {
+			/* our fault (journal): the answer is not taken, the
+			 * message stays in the outbox and goes again */
+			snprintf(reason, sizeof(reason), "HTTP %ld, but the "
+			    "answer could not be recorded", code);
+			outbound_failed(ob, x, reason);
+			engine_answer_clear(&a);
+			return;
+		}
+		if (a.code != AE_OK)
+			log_warnx(OTAG, "%s to %s: HTTP %ld: %s", x->message_id,
+			    x->partner, code, a.text);
+		engine_answer_clear(&a);
+		outbound_cache_drop(ob, x->partner, x->message_id);
+		return;
+	}
+	snprintf(reason, sizeof(reason), "HTTP %ld%s", code,
+	    x->alen == 0 ? " without a body" : "");
+	outbound_failed(ob, x, reason);
+}
+
+/* ---- the outbox ---------------------------------------------------------- */
+
+static int
+outbound_collect(void *arg, const struct store_outbox *o)
+{
+	struct outbound_due *due = arg;
+	struct store_outbox *p;
+
+	if (due->n == due->cap) {
+		size_t n = due->cap ? due->cap * 2 : 32;
+
+		if ((p = reallocarray(due->rows, n, sizeof(*p))) == NULL)
+			return 1;
+		due->rows = p;
+		due->cap = n;
+	}
+	due->rows[due->n++] = *o;
+	return 0;
+}
+
+/* Start a transfer for every due message that may go now. */
+static void
+outbound_scan(struct outbound *ob)
+{
+	const struct agreement *a;
+	struct outbound_due due = { NULL, 0, 0 };
+	struct store_outbox *o;
+	accord_time_t now = clock_now();
+	char *body;
+	size_t i, len;
+
+	if (store_outbox_due(engine_store(ob->engine), now, outbound_collect,
+	    &due) == -1)
+		goto done;
+	for (i = 0; i < due.n; i++) {
+		o = &due.rows[i];
+		if (outbound_in_flight(ob, o->partner, o->message_id) ||
+		    outbound_partner_busy(ob, o->partner) >=
+		    OUTBOUND_PER_PARTNER)
+			continue;
+		if ((a = config_partner(ob->conf, o->partner)) == NULL ||
+		    a->endpoint == NULL || a->tls_ca_path == NULL) {
+			/* the agreement was removed: nothing to send with */
+			log_warnx(OTAG, "%s to %s: no agreement with an "
+			    "endpoint; trying again later", o->message_id,
+			    o->partner);
+			store_outbox_retry(engine_store(ob->engine), o->partner,
+			    o->message_id, now + 3600, o->attempts);
+			continue;
+		}
+		if (outbound_bytes(ob, o, &body, &len) == -1) {
+			log_errx(OTAG, "%s to %s: its bytes are not in the "
+			    "journal (record %llu)", o->message_id, o->partner,
+			    (unsigned long long)o->journal_seq);
+			store_outbox_retry(engine_store(ob->engine), o->partner,
+			    o->message_id, now + 60, o->attempts);
+			continue;
+		}
+		if (outbound_send(ob, a, o, body, len) == -1)
+			log_errx(OTAG, "%s to %s: cannot start a transfer",
+			    o->message_id, o->partner);
+	}
+done:
+	free(due.rows);
+}
+
+static void
+outbound_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	outbound_scan(arg);
+}
+
+void
+outbound_kick(struct outbound *ob)
+{
+	struct timeval zero = { 0, 0 };
+
+	if (ob != NULL && !evtimer_pending(ob->ev_kick, NULL))
+		evtimer_add(ob->ev_kick, &zero);
+}
+
+/* ---- libcurl inside libevent --------------------------------------------- */
+
+/* Collect finished transfers.  Not called from inside a curl callback. */
+static void
+outbound_check(struct outbound *ob)
+{
+	struct outbound_xfer *x;
+	CURLMsg *msg;
+	int left, finished = 0;
+
+	while ((msg = curl_multi_info_read(ob->multi, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		x = NULL;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
+		    (char **)&x);
+		if (x == NULL)
+			continue;
+		/* msg belongs to the handle: read it before removing it */
+		outbound_done(ob, x, msg->data.result);
+		TAILQ_REMOVE(&ob->xfers, x, entry);
+		ob->nxfers--;
+		outbound_xfer_free(x);
+		finished++;
+	}
+	/* a receipt may let the next message of its case go */
+	if (finished)
+		outbound_kick(ob);
+}
+
+static void
+outbound_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct outbound *ob = arg;
+	int action = 0;
+
+	if (what & EV_READ)
+		action |= CURL_CSELECT_IN;
+	if (what & EV_WRITE)
+		action |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(ob->multi, fd, action, &ob->running);
+	outbound_check(ob);
+	/* PITFALLS.md 10: no evtimer_del(ev_curl) here */
+}
+
+static void
+outbound_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct outbound *ob = arg;
+
+	curl_multi_socket_action(ob->multi, CURL_SOCKET_TIMEOUT, 0,
+	    &ob->running);
+	outbound_check(ob);
+}
+
+/* CURLMOPT_TIMERFUNCTION: -1 removes the timer, else (re)arm it. */
+static int
+outbound_curl_timer(CURLM *multi, long ms, void *arg)
+{
+	struct outbound *ob = arg;
+	struct timeval tv;
+
+	if (ms < 0) {
+		evtimer_del(ob->ev_curl);
+		return 0;
+	}
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(ob->ev_curl, &tv);
+	return 0;
+}
+
+/* CURLMOPT_SOCKETFUNCTION: watch fd as curl asks. */
+static int
+outbound_curl_socket(CURL *easy, curl_socket_t fd, int what, void *arg,
+    void *sockp)
+{
+	struct outbound *ob = arg;
+	struct outbound_sock *s = sockp;
+	short kind;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (s != NULL) {
+			event_free(s->ev);
+			TAILQ_REMOVE(&ob->socks, s, entry);
+			free(s);
+			curl_multi_assign(ob->multi, fd, NULL);
+		}
+		return 0;
+	}
+	kind = EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0) |
+	    (what & CURL_POLL_OUT ? EV_WRITE : 0);
+	if (s == NULL) {
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			return -1;
+		s->ob = ob;
+		s->fd = fd;
+		TAILQ_INSERT_TAIL(&ob->socks, s, entry);
+		curl_multi_assign(ob->multi, fd, s);
+	} else if (s->ev != NULL) {
+		event_free(s->ev);
+		s->ev = NULL;
+	}
+	if ((s->ev = event_new(ob->base, fd, kind, outbound_event_cb,
+	    ob)) == NULL || event_add(s->ev, NULL) == -1)
+		return -1;
+	return 0;
+}
+
+/* ---- start, reload, stop ------------------------------------------------- */
+
+struct outbound *
+outbound_start(struct event_base *base, const struct config *c,
+    struct engine *e)
+{
+	static int curl_ready;
+	struct outbound *ob;
+	struct timeval sec = { 1, 0 };
+
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			log_errx(OTAG, "curl_global_init failed");
+			return NULL;
+		}
+		curl_ready = 1;
+	}
+	if ((ob = calloc(1, sizeof(*ob))) == NULL) {
+		log_err(OTAG, "calloc");
+		return NULL;
+	}
+	ob->base = base;
+	ob->conf = c;
+	ob->engine = e;
+	TAILQ_INIT(&ob->xfers);
+	TAILQ_INIT(&ob->cache);
+	TAILQ_INIT(&ob->socks);
+	if ((ob->multi = curl_multi_init()) == NULL ||
+	    (ob->ev_curl = evtimer_new(base, outbound_timer_cb, ob)) == NULL ||
+	    (ob->ev_kick = evtimer_new(base, outbound_poll_cb, ob)) == NULL ||
+	    (ob->ev_poll = event_new(base, -1, EV_PERSIST, outbound_poll_cb,
+	    ob)) == NULL) {
+		log_errx(OTAG, "cannot set up the sender");
+		outbound_stop(ob);
+		return NULL;
+	}
+	curl_multi_setopt(ob->multi, CURLMOPT_SOCKETFUNCTION,
+	    outbound_curl_socket);
+	curl_multi_setopt(ob->multi, CURLMOPT_SOCKETDATA, ob);
+	curl_multi_setopt(ob->multi, CURLMOPT_TIMERFUNCTION,
+	    outbound_curl_timer);
+	curl_multi_setopt(ob->multi, CURLMOPT_TIMERDATA, ob);
+	curl_multi_setopt(ob->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+	    (long)OUTBOUND_PER_PARTNER);
+	event_add(ob->ev_poll, &sec);
+	outbound_kick(ob);
+	log_info(OTAG, "delivering to %d partners, at most %d transfers "
+	    "each", c->npartners, OUTBOUND_PER_PARTNER);
+	return ob;
+}
+
+void
+outbound_set_config(struct outbound *ob, const struct config *c)
+{
+	if (ob == NULL)
+		return;
+	/* curl copied every string it was given: transfers in flight keep
+	 * the old settings, new ones take these */
+	ob->conf = c;
+	outbound_kick(ob);
+}
+
+void
+outbound_stop(struct outbound *ob)
+{
+	struct outbound_xfer *x;
+	struct outbound_msg *m;
+	struct outbound_sock *s;
+
+	if (ob == NULL)
+		return;
+	if (ob->nxfers > 0)
+		log_info(OTAG, "stopping with %d transfers in flight: they "
+		    "stay queued", ob->nxfers);
+	while ((x = TAILQ_FIRST(&ob->xfers)) != NULL) {
+		TAILQ_REMOVE(&ob->xfers, x, entry);
+		outbound_xfer_free(x);
+	}
+	if (ob->multi != NULL)
+		curl_multi_cleanup(ob->multi);
+	/* sockets curl did not hand back before cleaning up */
+	while ((s = TAILQ_FIRST(&ob->socks)) != NULL) {
+		TAILQ_REMOVE(&ob->socks, s, entry);
+		if (s->ev != NULL)
+			event_free(s->ev);
+		free(s);
+	}
+	while ((m = TAILQ_FIRST(&ob->cache)) != NULL) {
+		TAILQ_REMOVE(&ob->cache, m, entry);
+		free(m->body);
+		free(m);
+	}
+	if (ob->ev_curl != NULL)
+		event_free(ob->ev_curl);
+	if (ob->ev_kick != NULL)
+		event_free(ob->ev_kick);
+	if (ob->ev_poll != NULL)
+		event_free(ob->ev_poll);
+	free(ob);
+}
