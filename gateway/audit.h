@@ -1,0 +1,76 @@
+/*
+ * audit.h -- offline audit of journal files: verify, replay, witness,
+ * export (issue 9).
+ *
+ * Uses journal, xmlsig, envelope, fsm, record and store, and nothing of
+ * the network.  Every command reads journal files (a directory, or files
+ * given in order), builds one report (a JSON object: command, findings,
+ * warnings, summary and the command's own sections) and says whether it
+ * found anything.  A finding names the file, the offset of the record's
+ * header in it and the record number (sequence number).
+ *
+ * What each command trusts:
+ *   verify   the hash chain (journal reader); every checkpoint against
+ *            the gateway's own certificate (--cert; otherwise the
+ *            certificate the journal's own messages carry, which is
+ *            reported as unpinned); every message and receipt against
+ *            the certificates journalled by the CONFIG_LOAD in force
+ *            when it was journalled (the certificate bytes come from
+ *            the message's KeyInfo and must have a journalled
+ *            fingerprint); --trust DIR also checks their chains.
+ *   replay   fsm_decide() over the journalled events, with the
+ *            agreements and calendars of a configuration file (--config,
+ *            else the file named by the journal's CONFIG_LOAD).  Only
+ *            agreements and calendars are read: keys need not be there,
+ *            and expired certificates do not matter.
+ *   witness  the checkpoint hashes each side's receipts carry.
+ */
+#ifndef ACCORD_AUDIT_H
+#define ACCORD_AUDIT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+/* What a command is asked to do. */
+struct audit_opts {
+	const char *const *files;	/* journal files, or one directory */
+	size_t		 nfiles;
+	const char *const *partner_files;	/* witness: the partner's */
+	size_t		 npartner_files;
+	const char	*cert_file;	/* the gateway's signing cert (PEM) */
+	const char	*trust_dir;	/* CA certificates (*.pem) */
+	const char	*config_file;	/* replay: accordd.xml */
+	const char	*case_id;	/* replay --case, export */
+	const char	*store_path;	/* replay --compare */
+	const char	*out_dir;	/* export */
+	const char	*html_out;	/* one-page case timeline */
+};
+
+/* A report; see audit_report_print(). */
+struct audit_report {
+	json_t		*root;		/* the whole report */
+	json_t		*findings;	/* array, also in root */
+	json_t		*warnings;	/* array, also in root */
+};
+
+/* Start the report of command.  @return 0, or -1 (out of memory). */
+int audit_report_init(struct audit_report *rep, const char *command);
+void audit_report_free(struct audit_report *rep);
+/* Number of findings so far. */
+size_t audit_report_nfindings(const struct audit_report *rep);
+/* The report as text (json 0) or as one JSON document (json 1). */
+void audit_report_print(const struct audit_report *rep, FILE *fp, int json);
+
+/*
+ * The commands.  Each fills rep and @return 0 when it could run (whether
+ * or not it found anything: see audit_report_nfindings()), -1 when it
+ * could not (unreadable input, bad option; logged).
+ */
+int audit_verify(const struct audit_opts *o, struct audit_report *rep);
+int audit_replay(const struct audit_opts *o, struct audit_report *rep);
+int audit_witness(const struct audit_opts *o, struct audit_report *rep);
+int audit_export(const struct audit_opts *o, struct audit_report *rep);
+
+#endif
