@@ -2,10 +2,20 @@
  * accordctl.c -- the operator and back-office client of the control
  * socket.
  *
- * accordctl [-j] [-s socket] command [argument ...] [key=value ...]
+ * accordctl [-j] [-c accordd.xml | -s socket] command [argument ...]
+ *     [key=value ...] [--flag ...]
+ * accordctl --offline [-c accordd.xml | -S statedir] status|list|timeline|
+ *     stats|alerts ...
  *
  * Positional arguments travel as "argv", key=value pairs as string
  * fields and --flag as true; the daemon checks them (protocols/control.md).
+ * Results print as the daemon's text (aligned tables); -j or --json
+ * prints the JSON response lines instead.  Exit status: 0 ok, 1 an error
+ * response or no daemon, 2 a usage error.
+ *
+ * --offline runs the read-only commands in this process on the store,
+ * opened read-only, while the daemon is down: the same handlers as the
+ * daemon's (casecmd.c, opscmd.c), the same masking.
  *
  * accordctl -r [-s socket] sends each line of standard input as it is and
  * prints each response line: the raw protocol, for scripts.
@@ -16,15 +26,29 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <jansson.h>
+#include <libxml/parser.h>
+
+#include "casecmd.h"
+#include "clock.h"
+#include "conffile.h"
+#include "config.h"
+#include "control.h"
+#include "log.h"
+#include "opscmd.h"
+#include "store.h"
 
 #ifndef ACCORD_SOCKET
 #define ACCORD_SOCKET "/run/accord/control.sock"
+#endif
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
 #endif
 
 #define CTL_MAX_LINE	(64 * 1024 * 1024)
@@ -32,12 +56,18 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: accordctl [-j] [-s socket] command "
+	fprintf(stderr, "usage: accordctl [-j] [-c file | -s socket] command "
 	    "[argument ...] [key=value ...] [--flag ...]\n"
+	    "       accordctl --offline [-j] [-c file | -S statedir] "
+	    "status|list|timeline|stats|alerts ...\n"
 	    "       accordctl -r [-s socket] < requests\n"
-	    "  -j         print the daemon's JSON responses as they are\n"
-	    "  -r         raw: send stdin's lines, print the response lines\n"
-	    "  -s socket  control socket (default $ACCORD_SOCKET or %s)\n"
+	    "  -c file     the daemon's accordd.xml: its socket and state "
+	    "directory\n"
+	    "  -j, --json  print the daemon's JSON responses as they are\n"
+	    "  -r          raw: send stdin's lines, print the response lines\n"
+	    "  -S dir      the state directory, for --offline\n"
+	    "  -s socket   control socket (default $ACCORD_SOCKET or %s)\n"
+	    "  --offline   read the store directly; the daemon must be down\n"
 	    "  accordctl help   lists the commands this daemon serves\n",
 	    ACCORD_SOCKET);
 	exit(2);
@@ -62,7 +92,7 @@ ctl_readline(FILE *fp)
 }
 
 static int
-ctl_connect(const char *path)
+ctl_connect(const char *path, int quiet)
 {
 	struct sockaddr_un sun;
 	int fd;
@@ -80,6 +110,10 @@ ctl_connect(const char *path)
 	sun.sun_family = AF_UNIX;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		if (quiet) {
+			close(fd);
+			return -1;
+		}
 		fprintf(stderr, "accordctl: cannot connect to %s: %s%s\n",
 		    path, strerror(errno), errno == ENOENT ||
 		    errno == ECONNREFUSED ? " (is accordd running?)" :
@@ -212,26 +246,240 @@ ctl_raw(FILE *fp)
 	return rc;
 }
 
+/* What -c says: the socket and the state directory (read without the
+ * keys, which only the daemon's user may read). */
+static int
+ctl_read_conf(const char *file, char **sock, char **state_dir)
+{
+	struct conf_diag d = { 0 };
+	xmlDocPtr doc;
+	xmlNodePtr root;
+	char *dir = NULL, *s = NULL;
+	int rc = -1;
+
+	if ((doc = conf_load_xml(file, "accordd.xsd", &d)) == NULL) {
+		conf_diag_print(&d, stderr);
+		goto done;
+	}
+	root = xmlDocGetRootElement(doc);
+	dir = conf_dirname(file);
+	if ((s = conf_text(conf_child(root, "state-directory"))) != NULL)
+		*state_dir = conf_path(dir, s);
+	free(s);
+	if ((s = conf_attr(conf_child(root, "control"), "socket")) != NULL)
+		*sock = conf_path(dir, s);
+	free(s);
+	rc = 0;
+done:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	free(dir);
+	conf_diag_free(&d);
+	return rc;
+}
+
+/* Print a response line: JSON as it is, or for people.  @return 0 for an
+ * ok response, 1 for an error, -1 if it is not a response. */
+static int
+ctl_response(const char *line, int json)
+{
+	json_t *resp, *err;
+	json_error_t jerr;
+	int rc;
+
+	if ((resp = json_loads(line, 0, &jerr)) == NULL) {
+		fprintf(stderr, "accordctl: bad response: %s\n", jerr.text);
+		return -1;
+	}
+	if (json)
+		puts(line);
+	if (json_is_true(json_object_get(resp, "ok"))) {
+		if (!json)
+			ctl_print(json_object_get(resp, "result"));
+		rc = 0;
+	} else {
+		err = json_object_get(resp, "error");
+		if (!json)
+			fprintf(stderr, "accordctl: %s: %s\n",
+			    json_string_value(json_object_get(err, "code")),
+			    json_string_value(json_object_get(err, "text")));
+		rc = 1;
+	}
+	json_decref(resp);
+	return rc;
+}
+
+/* inbox --follow, monitor: one event line after another until the daemon
+ * closes the stream (or we are interrupted). */
+static int
+ctl_follow(FILE *fp, int json)
+{
+	json_t *ev, *data;
+	char *line;
+
+	fflush(stdout);
+	while ((line = ctl_readline(fp)) != NULL) {
+		if (json) {
+			puts(line);
+		} else if ((ev = json_loads(line, 0, NULL)) != NULL) {
+			data = json_object_get(ev, "data");
+			if (json_is_string(json_object_get(data, "line")))
+				puts(json_string_value(json_object_get(data,
+				    "line")));
+			else if (json_object_get(ev, "error") != NULL)
+				ctl_response(line, 0);
+			json_decref(ev);
+		}
+		fflush(stdout);
+		free(line);
+	}
+	fprintf(stderr, "accordctl: the daemon closed the stream\n");
+	return 1;
+}
+
+/* The commands that run offline, on the store. */
+static const struct control_command ctl_offline_cmds[] = {
+	{ "status", CONTROL_ROLE_READ, casecmd_status, NULL },
+	{ "list", CONTROL_ROLE_READ, casecmd_list, NULL },
+	{ "timeline", CONTROL_ROLE_READ, casecmd_timeline, NULL },
+	{ "stats", CONTROL_ROLE_READ, opscmd_stats, NULL },
+	{ "alerts", CONTROL_ROLE_READ, opscmd_alerts, NULL },
+	{ NULL, 0, NULL, NULL }
+};
+
+/*
+ * --offline: the handler runs here, on the store opened read-only.  The
+ * caller is whoever we run as; reading the files already took the
+ * permission a read role gives, and revealing needs root since nothing
+ * can journal it while the daemon is down.
+ */
+static int
+ctl_offline(const char *state_dir, const char *conf_file, const char *sock,
+    int argc, char *argv[], int json)
+{
+	const struct control_command *cmd;
+	struct control_caller who;
+	struct casecmd_ctx ctx;
+	struct conf_diag d = { 0 };
+	const struct config *cptr = NULL;
+	struct config *conf = NULL;
+	json_t *req, *args, *res, *resp;
+	const char *code = "INTERNAL";
+	char *db = NULL, *journal = NULL, *line, text[512];
+	int fd, rc = 1;
+
+	for (cmd = ctl_offline_cmds; cmd->name != NULL; cmd++)
+		if (strcmp(cmd->name, argv[0]) == 0)
+			break;
+	if (cmd->name == NULL) {
+		fprintf(stderr, "accordctl: '%s' does not run offline (status, "
+		    "list, timeline, stats, alerts do)\n", argv[0]);
+		return 2;
+	}
+	if (state_dir == NULL) {
+		fprintf(stderr, "accordctl: --offline needs the state "
+		    "directory: -S DIR or -c accordd.xml\n");
+		return 2;
+	}
+	if (sock != NULL && (fd = ctl_connect(sock, 1)) != -1) {
+		close(fd);
+		fprintf(stderr, "accordctl: accordd is running (%s): ask it, "
+		    "without --offline\n", sock);
+		return 1;
+	}
+	req = ctl_request(argc, argv);
+	args = json_object_get(req, "args");
+	if (json_is_true(json_object_get(args, "reveal")) && getuid() != 0) {
+		fprintf(stderr, "accordctl: FORBIDDEN: revealing personal data "
+		    "offline needs root\n");
+		json_decref(req);
+		return 1;
+	}
+	db = conf_path(state_dir, "store.db");
+	journal = conf_path(state_dir, "journal");
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.offline = 1;
+	ctx.journal_dir = journal;
+	if ((ctx.store = store_open_readonly(db)) == NULL) {
+		fprintf(stderr, "accordctl: offline: cannot read the store at "
+		    "%s\n", db);
+		goto done;
+	}
+	/* the partners' certificates and calendars, for alerts, when this
+	 * user may load the configuration */
+	if (conf_file != NULL && (conf = config_load(conf_file, clock_now(),
+	    &d)) != NULL) {
+		cptr = conf;
+		ctx.conf = &cptr;
+	}
+	conf_diag_free(&d);
+	fprintf(stderr, "accordctl: offline: read from the store at %s; the "
+	    "daemon is down\n", db);
+
+	memset(&who, 0, sizeof(who));
+	who.uid = getuid();
+	who.gid = getgid();
+	who.pid = getpid();
+	who.roles = CONTROL_ROLE_READ | (who.uid == 0 ? CONTROL_ROLE_SUBMIT |
+	    CONTROL_ROLE_ADMIN : 0);
+	who.command = cmd->name;
+	text[0] = '\0';
+	res = cmd->handler(&ctx, &who, args, &code, text, sizeof(text));
+	if (res != NULL)
+		resp = json_pack("{s:b, s:o, s:b}", "ok", 1, "result", res,
+		    "offline", 1);
+	else
+		resp = json_pack("{s:b, s:{s:s, s:s}, s:b}", "ok", 0, "error",
+		    "code", code, "text", text[0] ? text : "command failed",
+		    "offline", 1);
+	line = json_dumps(resp, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(resp);
+	rc = line != NULL ? ctl_response(line, json) : 1;
+	free(line);
+	if (rc == -1)
+		rc = 1;
+done:
+	json_decref(req);
+	store_close(ctx.store);
+	config_free(conf);
+	free(db);
+	free(journal);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
-	const char *path;
-	json_t *req, *resp, *err;
+	const char *path = NULL, *conf_file = NULL, *state_dir = NULL;
+	char *conf_sock = NULL, *conf_state = NULL;
+	json_t *req, *resp;
 	json_error_t jerr;
 	FILE *fp;
 	char *line, *out;
-	int ch, raw = 0, rawproto = 0, fd, rc = 1;
+	int ch, i, j, json = 0, rawproto = 0, offline = 0, fd, rc = 1;
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "offline", no_argument, NULL, 'O' },
+		{ NULL, 0, NULL, 0 }
+	};
 
-	path = getenv("ACCORD_SOCKET");
-	if (path == NULL || *path == '\0')
-		path = ACCORD_SOCKET;
-	while ((ch = getopt(argc, argv, "+jrs:V")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:jrS:s:V", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
+		case 'c':
+			conf_file = optarg;
+			break;
 		case 'j':
-			raw = 1;
+			json = 1;
+			break;
+		case 'O':
+			offline = 1;
 			break;
 		case 'r':
 			rawproto = 1;
+			break;
+		case 'S':
+			state_dir = optarg;
 			break;
 		case 's':
 			path = optarg;
@@ -245,10 +493,44 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	/* --json and --offline are ours wherever they stand */
+	for (i = j = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (strcmp(argv[i], "--offline") == 0)
+			offline = 1;
+		else
+			argv[j++] = argv[i];
+	}
+	argc = j;
 	if (argc < 1 && !rawproto)
 		usage();
 
-	if ((fd = ctl_connect(path)) == -1)
+	log_init("accordctl", 1, LOG_LVL_WARN);
+	if (conf_file != NULL || (offline && state_dir == NULL)) {
+		if (conf_file == NULL)
+			conf_file = SYSCONFDIR "/accord/accordd.xml";
+		xmlInitParser();
+		if (ctl_read_conf(conf_file, &conf_sock, &conf_state) == -1)
+			return 1;
+	}
+	if (path == NULL)
+		path = conf_sock;
+	if (path == NULL && (path = getenv("ACCORD_SOCKET")) != NULL &&
+	    *path == '\0')
+		path = NULL;
+	if (path == NULL)
+		path = ACCORD_SOCKET;
+	if (state_dir == NULL)
+		state_dir = conf_state;
+	if (offline) {
+		rc = ctl_offline(state_dir, conf_file, path, argc, argv, json);
+		free(conf_sock);
+		free(conf_state);
+		return rc;
+	}
+
+	if ((fd = ctl_connect(path, 0)) == -1)
 		return 1;
 	if ((fp = fdopen(fd, "r+")) == NULL) {
 		perror("accordctl: fdopen");
@@ -283,28 +565,15 @@ main(int argc, char *argv[])
 		fprintf(stderr, "accordctl: the daemon closed the connection\n");
 		return 1;
 	}
-	resp = json_loads(line, 0, &jerr);
-	if (resp == NULL) {
-		fprintf(stderr, "accordctl: bad response: %s\n", jerr.text);
-		free(line);
-		return 1;
-	}
-	if (raw)
-		puts(line);
-	free(line);
-	if (json_is_true(json_object_get(resp, "ok"))) {
-		if (!raw)
-			ctl_print(json_object_get(resp, "result"));
-		rc = 0;
-	} else {
-		err = json_object_get(resp, "error");
-		if (!raw)
-			fprintf(stderr, "accordctl: %s: %s\n",
-			    json_string_value(json_object_get(err, "code")),
-			    json_string_value(json_object_get(err, "text")));
+	rc = ctl_response(line, json);
+	if (rc == -1)
 		rc = 1;
-	}
-	json_decref(resp);
+	/* a stream follows an ok response with "following": true */
+	if (rc == 0 && strstr(line, "\"following\":true") != NULL)
+		rc = ctl_follow(fp, json);
+	free(line);
 	fclose(fp);
+	free(conf_sock);
+	free(conf_state);
 	return rc;
 }

@@ -11,25 +11,26 @@
 #include "calendar.h"
 #include "casecmd.h"
 #include "clock.h"
+#include "opscmd.h"
 #include "store.h"
 
 /* ---- argument helpers ---------------------------------------------------- */
 
 /* argv[i] of the request, or NULL. */
-static const char *
+const char *
 casecmd_arg(json_t *args, size_t i)
 {
 	return json_string_value(json_array_get(json_object_get(args,
 	    "argv"), i));
 }
 
-static const char *
+const char *
 casecmd_opt(json_t *args, const char *name)
 {
 	return json_string_value(json_object_get(args, name));
 }
 
-static int
+int
 casecmd_flag(json_t *args, const char *name)
 {
 	json_t *v = json_object_get(args, name);
@@ -62,7 +63,7 @@ casecmd_parse_duration(const char *s, long long *out)
 }
 
 /* "3d 04h", "-1d 02h" (overdue): how an operator reads time left. */
-static char *
+char *
 casecmd_left(long long secs, char *buf, size_t len)
 {
 	long long a = secs < 0 ? -secs : secs;
@@ -74,6 +75,18 @@ casecmd_left(long long secs, char *buf, size_t len)
 		snprintf(buf, len, "%s%lldh %02lldm", secs < 0 ? "-" : "",
 		    a / 3600, (a % 3600) / 60);
 	return buf;
+}
+
+struct store *
+casecmd_store(struct casecmd_ctx *ctx)
+{
+	return ctx->engine != NULL ? engine_store(ctx->engine) : ctx->store;
+}
+
+const struct config *
+casecmd_conf(struct casecmd_ctx *ctx)
+{
+	return ctx->conf != NULL ? *ctx->conf : NULL;
 }
 
 /* Find the case: "CASE" alone when the id is unique across partners, or
@@ -113,7 +126,7 @@ casecmd_find(struct casecmd_ctx *ctx, json_t *args, struct store_case *out,
 	flt.partner = casecmd_opt(args, "partner");
 	memset(&f, 0, sizeof(f));
 	f.case_id = case_id;
-	if (store_list_cases(engine_store(ctx->engine), &flt, casecmd_find_cb,
+	if (store_list_cases(casecmd_store(ctx), &flt, casecmd_find_cb,
 	    &f) == -1) {
 		*code = "INTERNAL";
 		snprintf(text, len, "store query failed");
@@ -168,7 +181,7 @@ casecmd_status(void *arg, const struct control_caller *who, json_t *args,
     const char **code, char *text, size_t len)
 {
 	struct casecmd_ctx *ctx = arg;
-	const struct config *conf = *ctx->conf;
+	const struct config *conf = casecmd_conf(ctx);
 	const struct agreement *a;
 	struct store_case sc;
 	struct casecmd_msgs cm;
@@ -180,7 +193,7 @@ casecmd_status(void *arg, const struct control_caller *who, json_t *args,
 
 	if (casecmd_find(ctx, args, &sc, code, text, len) != 1)
 		return NULL;
-	a = config_partner(conf, sc.partner);
+	a = conf != NULL ? config_partner(conf, sc.partner) : NULL;
 	cm.list = json_array();
 	if ((cm.fp = open_memstream(&buf, &blen)) == NULL)
 		return NULL;
@@ -212,7 +225,7 @@ casecmd_status(void *arg, const struct control_caller *who, json_t *args,
 		    (sc.c.armed >> dl) & 1 ? left : "(not running)");
 	}
 	fprintf(cm.fp, "messages:\n");
-	if (store_case_messages(engine_store(ctx->engine), sc.partner,
+	if (store_case_messages(casecmd_store(ctx), sc.partner,
 	    sc.case_id, casecmd_msg_cb, &cm) == -1) {
 		fclose(cm.fp);
 		free(buf);
@@ -288,8 +301,10 @@ casecmd_list(void *arg, const struct control_caller *who, json_t *args,
 		return NULL;
 	}
 	f.partner = casecmd_opt(args, "partner");
-	if (casecmd_flag(args, "overdue"))
+	if (casecmd_flag(args, "overdue")) {
 		f.overdue_at = rows.now;
+		f.overdue_states = 1;
+	}
 	if ((s = casecmd_opt(args, "due-within")) != NULL) {
 		if (casecmd_parse_duration(s, &dur) == -1) {
 			*code = "BAD_REQUEST";
@@ -312,7 +327,7 @@ casecmd_list(void *arg, const struct control_caller *who, json_t *args,
 		return NULL;
 	fprintf(rows.fp, "%-2s %-32s %-20s %-2s %-20s %s\n", "CC", "CASE",
 	    "STATE", "WE", "NEXT DEADLINE (UTC)", "LEFT");
-	if (store_list_cases(engine_store(ctx->engine), &f, casecmd_row_cb,
+	if (store_list_cases(casecmd_store(ctx), &f, casecmd_row_cb,
 	    &rows) == -1) {
 		fclose(rows.fp);
 		free(buf);
@@ -369,8 +384,10 @@ casecmd_timeline(void *arg, const struct control_caller *who, json_t *args,
 		return NULL;
 	fprintf(tl.fp, "timeline of case %s with %s (now %s)\n", sc.case_id,
 	    sc.partner, fsm_state_name(sc.c.state));
-	if (engine_case_history(ctx->engine, sc.partner, sc.case_id,
-	    casecmd_tl_cb, &tl) == -1) {
+	if ((ctx->engine != NULL ? engine_case_history(ctx->engine,
+	    sc.partner, sc.case_id, casecmd_tl_cb, &tl) :
+	    engine_case_history_at(ctx->journal_dir, ctx->store, sc.partner,
+	    sc.case_id, casecmd_tl_cb, &tl)) == -1) {
 		fclose(tl.fp);
 		free(buf);
 		json_decref(tl.list);
@@ -515,6 +532,29 @@ const struct control_command casecmd_commands[] = {
 	    "submit PARTNER document=@FILE [case=ID] [ref=MSG] [--urgent]" },
 	{ "record", CONTROL_ROLE_ADMIN, casecmd_record,
 	    "record CASE protection-claim|assessment [--risk] [note=TEXT]" },
+	{ "inbox", CONTROL_ROLE_SUBMIT, opscmd_inbox,
+	    "inbox [partner=CC] [--body] [--reveal] [--follow]: received "
+	    "messages not yet acknowledged" },
+	{ "ack", CONTROL_ROLE_SUBMIT, opscmd_ack,
+	    "ack MESSAGE-ID [partner=CC]: the back office took it" },
+	{ "resend", CONTROL_ROLE_ADMIN, opscmd_resend,
+	    "resend MESSAGE-ID [partner=CC]: UNDELIVERED or DISPUTED, again" },
+	{ "pause", CONTROL_ROLE_ADMIN, opscmd_pause,
+	    "pause PARTNER: hold delivery to a partner" },
+	{ "resume", CONTROL_ROLE_ADMIN, opscmd_pause,
+	    "resume PARTNER: deliver to a partner again" },
+	{ "queues", CONTROL_ROLE_READ, opscmd_queues,
+	    "queues [partner=CC]: outbox depth, oldest, stuck, last contact" },
+	{ "alerts", CONTROL_ROLE_READ, opscmd_alerts,
+	    "alerts: overdue, due within 24 h, stuck messages, certificates, "
+	    "calendars" },
+	{ "stats", CONTROL_ROLE_READ, opscmd_stats,
+	    "stats [partner=CC] [since=YYYY-MM]: cases, messages, "
+	    "rejections, returns, per month" },
+	{ "metrics", CONTROL_ROLE_READ, opscmd_metrics,
+	    "metrics: Prometheus text exposition" },
+	{ "monitor", CONTROL_ROLE_READ, opscmd_monitor,
+	    "monitor: stream every committed record" },
 #ifdef ACCORD_TEST_CLOCK
 	{ "clock", CONTROL_ROLE_ADMIN, casecmd_clock,
 	    "clock show|set TIME|advance 3d|real (test builds only)" },

@@ -27,12 +27,16 @@
 /* Requests carry documents: allow the message size plus JSON escaping. */
 #define CONTROL_LINE_SLACK	65536
 
+#define CONTROL_MAX_TOPICS	4
+
 struct control_conn {
 	struct control		*ctl;
 	struct bufferevent	*bev;
 	struct control_caller	 caller;
 	struct control_conn	*next;
 	int			 closing;
+	char			 topics[CONTROL_MAX_TOPICS][CONTROL_TOPIC_MAX];
+	int			 ntopics;
 };
 
 struct control {
@@ -263,6 +267,8 @@ control_request(struct control_conn *cc, const char *line, size_t len)
 	else
 		json_incref(args);
 	cc->caller.command = cmd->name;
+	cc->caller.ctl = cc->ctl;
+	cc->caller.conn = cc;
 	res = cmd->handler(harg, &cc->caller, args, &code, text,
 	    sizeof(text));
 	json_decref(args);
@@ -490,6 +496,87 @@ control_start(struct event_base *base, const struct config *c,
 		log_err("control", "chmod %s", c->control_socket);
 	log_info("control", "listening on %s", c->control_socket);
 	return ctl;
+}
+
+int
+control_subscribe(struct control_conn *cc, const char *topic)
+{
+	int i;
+
+	if (strlen(topic) >= CONTROL_TOPIC_MAX)
+		return -1;
+	for (i = 0; i < cc->ntopics; i++)
+		if (strcmp(cc->topics[i], topic) == 0)
+			return 0;
+	if (cc->ntopics == CONTROL_MAX_TOPICS)
+		return -1;
+	snprintf(cc->topics[cc->ntopics++], CONTROL_TOPIC_MAX, "%s", topic);
+	log_debug("control", "uid %u follows %s", (unsigned)cc->caller.uid,
+	    topic);
+	return 0;
+}
+
+static int
+control_follows(const struct control_conn *cc, const char *topic)
+{
+	int i;
+
+	if (cc->closing)
+		return 0;
+	for (i = 0; i < cc->ntopics; i++)
+		if (strcmp(cc->topics[i], topic) == 0)
+			return 1;
+	return 0;
+}
+
+int
+control_subscribers(const struct control *ctl, const char *topic)
+{
+	const struct control_conn *cc;
+	int n = 0;
+
+	for (cc = ctl->conns; cc != NULL; cc = cc->next)
+		n += control_follows(cc, topic);
+	return n;
+}
+
+int
+control_publish(struct control *ctl, const char *topic, json_t *data)
+{
+	struct control_conn *cc, *next;
+	json_t *ev;
+	int n = 0;
+
+	if (ctl == NULL)
+		return 0;
+	ev = json_pack("{s:s, s:O}", "event", topic, "data", data);
+	if (ev == NULL)
+		return 0;
+	for (cc = ctl->conns; cc != NULL; cc = next) {
+		next = cc->next;
+		if (!control_follows(cc, topic))
+			continue;
+		if (evbuffer_get_length(bufferevent_get_output(cc->bev)) >
+		    CONTROL_SUB_BACKLOG) {
+			log_warnx("control", "uid %u reads %s events too "
+			    "slowly: disconnected", (unsigned)cc->caller.uid,
+			    topic);
+			/* not freed here: a handler of this connection may
+			 * be running; the write callback frees it */
+			evbuffer_drain(bufferevent_get_output(cc->bev),
+			    evbuffer_get_length(bufferevent_get_output(
+			    cc->bev)));
+			control_send_error(cc, NULL, "TOO_SLOW", "events "
+			    "were not read: disconnected");
+			cc->closing = 1;
+			bufferevent_disable(cc->bev, EV_READ);
+			continue;
+		}
+		control_send(cc, ev);
+		n++;
+	}
+	json_decref(ev);
+	return n;
 }
 
 void

@@ -35,6 +35,9 @@ struct control_caller {
 	pid_t		 pid;
 	unsigned	 roles;		/* CONTROL_ROLE_* */
 	const char	*command;	/* the command being served */
+	struct control	*ctl;		/* the socket serving it (NULL when a
+					 * handler runs offline in accordctl) */
+	struct control_conn *conn;	/* its connection (NULL offline) */
 };
 
 /*
@@ -88,6 +91,27 @@ char *control_roles_string(unsigned roles, char *buf, size_t len);
  */
 struct control *control_start(struct event_base *base,
     const struct config *c, const struct control_command *cmds, void *arg);
+
+/*
+ * Streams (inbox --follow, monitor).  A handler subscribes its caller's
+ * connection to a topic; after the handler's response, every
+ * control_publish() on that topic sends the connection one line
+ * {"event": TOPIC, "data": DATA}, until the client closes it.  A
+ * subscriber that lets more than CONTROL_SUB_BACKLOG bytes of events pile
+ * up unread is disconnected (logged): a slow reader never holds the
+ * daemon's memory.
+ */
+#define CONTROL_SUB_BACKLOG	(4 * 1024 * 1024)
+#define CONTROL_TOPIC_MAX	16	/* a topic name's size, with the NUL */
+
+/* @return 0, or -1 if the topic name is too long or cc has too many. */
+int control_subscribe(struct control_conn *cc, const char *topic);
+
+/* data is borrowed.  @return the number of subscribers it went to. */
+int control_publish(struct control *ctl, const char *topic, json_t *data);
+
+/* How many connections follow topic (0: nothing to publish). */
+int control_subscribers(const struct control *ctl, const char *topic);
 
 /* Point at a new configuration after a reload (roles, limits). */
 void control_set_config(struct control *ctl, const struct config *c);

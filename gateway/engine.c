@@ -87,6 +87,9 @@ struct engine {
 	uint64_t		 batch;		/* the open batch's number */
 	uint64_t		 failed[16];	/* recent batches that failed */
 	unsigned		 nfailed;
+
+	engine_observer		 observer;	/* told of committed records */
+	void			*observer_arg;
 };
 
 /* ---- journal kinds and record types ---------------------------------- */
@@ -313,6 +316,29 @@ engine_catch_up(struct engine *e)
 	return rc;
 }
 
+/* Tell the observer what this batch committed (the store has it now). */
+static void
+engine_observe(struct engine *e)
+{
+	struct engine_pending *p;
+	size_t i;
+
+	if (e->observer == NULL)
+		return;
+	for (i = 0; i < e->npending; i++) {
+		p = &e->pending[i];
+		e->observer(e->observer_arg, p->type, p->seq, p->time,
+		    p->payload, p->len);
+	}
+}
+
+void
+engine_set_observer(struct engine *e, engine_observer fn, void *arg)
+{
+	e->observer = fn;
+	e->observer_arg = arg;
+}
+
 uint64_t
 engine_batch(const struct engine *e)
 {
@@ -355,6 +381,7 @@ engine_flush(struct engine *e)
 		/* the journal holds everything: replay what is missing */
 		if (engine_catch_up(e) == -1)
 			log_errx(ETAG, "store still behind the journal");
+		engine_observe(e);
 		engine_pending_clear(e);
 		return 0;
 	}
@@ -375,6 +402,7 @@ engine_flush(struct engine *e)
 		e->store_behind = 1;
 	}
 	free(recs);
+	engine_observe(e);
 	engine_pending_clear(e);
 	return rc;
 }
@@ -1781,12 +1809,12 @@ engine_outgoing_clear(struct engine_outgoing *o)
 
 /* Is message_id one of the case's messages (for delivery states)? */
 static int
-engine_history_has_message(struct engine *e, const char *partner,
+engine_history_has_message(struct store *st, const char *partner,
     const char *case_id, const char *message_id)
 {
 	struct store_message m;
 
-	return store_message_find(e->store, partner, message_id,
+	return store_message_find(st, partner, message_id,
 	    RECORD_DIR_OUT, &m) == 1 && strcmp(m.case_id, case_id) == 0;
 }
 
@@ -1794,6 +1822,15 @@ int
 engine_case_history(struct engine *e, const char *partner,
     const char *case_id, int (*cb)(void *, const struct engine_history *),
     void *arg)
+{
+	return engine_case_history_at(e->journal_dir, e->store, partner,
+	    case_id, cb, arg);
+}
+
+int
+engine_case_history_at(const char *journal_dir, struct store *st,
+    const char *partner, const char *case_id,
+    int (*cb)(void *, const struct engine_history *), void *arg)
 {
 	struct journal_reader *r;
 	struct journal_rec rec;
@@ -1803,10 +1840,11 @@ engine_case_history(struct engine *e, const char *partner,
 	struct record_deadline rdl;
 	struct record_msgstate ms;
 	json_t *obj;
+	const char *detail;
 	char tb[32], desc[200];
 	int got, type, match, rc = 0;
 
-	if ((r = journal_reader_open(e->journal_dir)) == NULL)
+	if ((r = journal_reader_open(journal_dir)) == NULL)
 		return -1;
 	while ((got = journal_reader_next(r, &rec)) == 1) {
 		memset(&h, 0, sizeof(h));
@@ -1869,7 +1907,7 @@ engine_case_history(struct engine *e, const char *partner,
 				break;
 			/* a delivery state names the message, not the case */
 			match = strcmp(ms.partner, partner) == 0 &&
-			    engine_history_has_message(e, partner, case_id,
+			    engine_history_has_message(st, partner, case_id,
 			    ms.message_id);
 			h.what = "delivery";
 			snprintf(h.text, sizeof(h.text), "%s %s%s%s",
@@ -1888,15 +1926,18 @@ engine_case_history(struct engine *e, const char *partner,
 			    strcmp(json_string_value(json_object_get(obj,
 			    "partner")), partner) == 0;
 			h.what = "operator";
+			/* a record's fact, or what a reveal showed */
+			detail = json_string_value(json_object_get(obj,
+			    "fact"));
+			if (detail == NULL)
+				detail = json_string_value(json_object_get(obj,
+				    "what"));
 			snprintf(h.text, sizeof(h.text), "uid %lld: %s%s%s",
 			    (long long)json_integer_value(json_object_get(obj,
 			    "uid")), json_string_value(json_object_get(obj,
 			    "command")) ? json_string_value(json_object_get(
-			    obj, "command")) : "?",
-			    json_is_string(json_object_get(obj, "fact")) ?
-			    " " : "", json_is_string(json_object_get(obj,
-			    "fact")) ? json_string_value(json_object_get(obj,
-			    "fact")) : "");
+			    obj, "command")) : "?", detail != NULL ? " " : "",
+			    detail != NULL ? detail : "");
 			json_decref(obj);
 			break;
 		default:
@@ -1909,4 +1950,184 @@ engine_case_history(struct engine *e, const char *partner,
 		rc = -1;
 	journal_reader_close(r);
 	return rc;
+}
+
+/* ---- operator commands on messages and partners ---------------------- */
+
+int
+engine_inbox_ack(struct engine *e, uid_t uid, const char *partner,
+    const char *message_id, struct engine_answer *ans)
+{
+	struct store_message m;
+	struct record_ack ack;
+	char *payload;
+	size_t plen;
+	json_t *cmd;
+	int acked;
+
+	memset(ans, 0, sizeof(*ans));
+	if (engine_flush(e) == -1 ||
+	    store_inbox_get(e->store, partner, message_id, &acked) == -1 ||
+	    store_message_find(e->store, partner, message_id, RECORD_DIR_IN,
+	    &m) == -1) {
+		engine_answer_set(ans, 503, AE_TEMPORARY, "store lookup failed");
+		return -1;
+	}
+	if (m.message_id[0] == '\0' ||
+	    store_inbox_get(e->store, partner, message_id, &acked) != 1) {
+		engine_answer_set(ans, 404, AE_INVALID_FIELD, "no received "
+		    "business message %s from %s", message_id, partner);
+		return -1;
+	}
+	if (acked) {
+		/* at least once: a second ack changes nothing */
+		engine_answer_set(ans, 200, AE_OK, "%s was already "
+		    "acknowledged", message_id);
+		return 0;
+	}
+	memset(&ack, 0, sizeof(ack));
+	snprintf(ack.partner, sizeof(ack.partner), "%s", partner);
+	snprintf(ack.message_id, sizeof(ack.message_id), "%s", message_id);
+	cmd = json_pack("{s:s, s:i, s:s, s:s, s:s}", "command", "ack", "uid",
+	    (int)uid, "partner", partner, "case", m.case_id, "message",
+	    message_id);
+	if (engine_journal_json(e, REC_OPERATOR_COMMAND, cmd) == -1 ||
+	    record_ack_encode(&ack, &payload, &plen) == -1 ||
+	    engine_append(e, REC_INBOX_ACK, payload, plen) == -1 ||
+	    engine_flush(e) == -1) {
+		engine_answer_set(ans, 503, AE_TEMPORARY, "journal commit "
+		    "failed: not acknowledged");
+		return -1;
+	}
+	snprintf(ans->message_id, sizeof(ans->message_id), "%s", message_id);
+	snprintf(ans->case_id, sizeof(ans->case_id), "%s", m.case_id);
+	engine_answer_set(ans, 200, AE_OK, "%s acknowledged", message_id);
+	log_info(ETAG, "%s from %s acknowledged by uid %u", message_id,
+	    partner, (unsigned)uid);
+	return 0;
+}
+
+int
+engine_pause(struct engine *e, uid_t uid, const char *partner, int paused,
+    struct engine_answer *ans)
+{
+	struct record_pause rp;
+	char *payload;
+	size_t plen;
+	json_t *cmd;
+
+	memset(ans, 0, sizeof(*ans));
+	if (config_partner(e->conf, partner) == NULL) {
+		engine_answer_set(ans, 400, AE_UNKNOWN_PARTNER, "no agreement "
+		    "with '%s'", partner);
+		return -1;
+	}
+	memset(&rp, 0, sizeof(rp));
+	snprintf(rp.partner, sizeof(rp.partner), "%s", partner);
+	rp.paused = paused != 0;
+	cmd = json_pack("{s:s, s:i, s:s}", "command", paused ? "pause" :
+	    "resume", "uid", (int)uid, "partner", partner);
+	if (engine_journal_json(e, REC_OPERATOR_COMMAND, cmd) == -1 ||
+	    record_pause_encode(&rp, &payload, &plen) == -1 ||
+	    engine_append(e, REC_PARTNER_PAUSE, payload, plen) == -1 ||
+	    engine_flush(e) == -1) {
+		engine_answer_set(ans, 503, AE_TEMPORARY, "journal commit "
+		    "failed: nothing changed");
+		return -1;
+	}
+	engine_answer_set(ans, 200, AE_OK, "delivery to %s %s", partner,
+	    paused ? "paused" : "resumed");
+	log_info(ETAG, "delivery to %s %s by uid %u", partner, paused ?
+	    "paused" : "resumed", (unsigned)uid);
+	return 0;
+}
+
+int
+engine_resend(struct engine *e, uid_t uid, const char *partner,
+    const char *message_id, struct engine_answer *ans)
+{
+	struct record_msgstate ms;
+	struct store_message m;
+	struct fsm_case c;
+	char *payload;
+	size_t plen;
+	json_t *cmd;
+	int found;
+
+	memset(ans, 0, sizeof(*ans));
+	if (engine_flush(e) == -1 || (found = store_message_find(e->store,
+	    partner, message_id, RECORD_DIR_OUT, &m)) == -1) {
+		engine_answer_set(ans, 503, AE_TEMPORARY, "store lookup failed");
+		return -1;
+	}
+	if (found == 0) {
+		engine_answer_set(ans, 404, AE_INVALID_FIELD, "no message %s "
+		    "of ours to %s", message_id, partner);
+		return -1;
+	}
+	if (m.state != RECORD_MS_UNDELIVERED && m.state != RECORD_MS_DISPUTED) {
+		engine_answer_set(ans, 409, AE_NOT_ALLOWED_IN_STATE, "%s is %s: "
+		    "only UNDELIVERED or DISPUTED messages are resent",
+		    message_id, record_msg_state_name(m.state));
+		return -1;
+	}
+	/* an opening message that never arrived closed its case NOT_SENT:
+	 * sending it now would open a case this side no longer has */
+	if (engine_case_get(e, partner, m.case_id, &c) == 1 &&
+	    fsm_state_final(c.state)) {
+		engine_answer_set(ans, 409, AE_NOT_ALLOWED_IN_STATE, "case %s "
+		    "is %s: submit a new message instead", m.case_id,
+		    fsm_state_name(c.state));
+		return -1;
+	}
+	memset(&ms, 0, sizeof(ms));
+	snprintf(ms.partner, sizeof(ms.partner), "%s", partner);
+	snprintf(ms.message_id, sizeof(ms.message_id), "%s", message_id);
+	ms.direction = RECORD_DIR_OUT;
+	ms.state = RECORD_MS_QUEUED;
+	snprintf(ms.reason, sizeof(ms.reason), "resent by uid %u (was %s)",
+	    (unsigned)uid, record_msg_state_name(m.state));
+	ms.next_attempt = clock_now();
+	cmd = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s}", "command", "resend",
+	    "uid", (int)uid, "partner", partner, "case", m.case_id, "message",
+	    message_id, "was", record_msg_state_name(m.state));
+	if (engine_journal_json(e, REC_OPERATOR_COMMAND, cmd) == -1 ||
+	    record_msgstate_encode(&ms, &payload, &plen) == -1 ||
+	    engine_append(e, REC_MESSAGE_STATE, payload, plen) == -1 ||
+	    engine_flush(e) == -1) {
+		engine_answer_set(ans, 503, AE_TEMPORARY, "journal commit "
+		    "failed: nothing was queued");
+		return -1;
+	}
+	snprintf(ans->message_id, sizeof(ans->message_id), "%s", message_id);
+	snprintf(ans->case_id, sizeof(ans->case_id), "%s", m.case_id);
+	engine_answer_set(ans, 200, AE_OK, "%s queued again for %s",
+	    message_id, partner);
+	log_info(ETAG, "%s to %s queued again by uid %u (was %s)", message_id,
+	    partner, (unsigned)uid, record_msg_state_name(m.state));
+	return 0;
+}
+
+int
+engine_reveal_journal(struct engine *e, uid_t uid, const char *command,
+    const char *partner, const char *case_id, const char *message_id)
+{
+	json_t *cmd;
+
+	cmd = json_pack("{s:s, s:s, s:b, s:i, s:s, s:s, s:s}", "command",
+	    "reveal", "what", command, "reveal", 1, "uid", (int)uid,
+	    "partner", partner != NULL ? partner : "", "case",
+	    case_id != NULL ? case_id : "", "message",
+	    message_id != NULL ? message_id : "");
+	if (engine_journal_json(e, REC_OPERATOR_COMMAND, cmd) == -1 ||
+	    engine_flush(e) == -1) {
+		log_errx(ETAG, "reveal to uid %u could not be journalled: "
+		    "refused", (unsigned)uid);
+		return -1;
+	}
+	log_info(ETAG, "personal data of %s/%s shown to uid %u (%s)",
+	    partner != NULL ? partner : "-", message_id != NULL &&
+	    *message_id ? message_id : case_id != NULL ? case_id : "-",
+	    (unsigned)uid, command);
+	return 0;
 }

@@ -186,6 +186,56 @@ const char *engine_checkpoint_hash(struct engine *e);
 int engine_message_bytes(struct engine *e, uint64_t seq, char **out,
     size_t *len);
 
+/*
+ * The read side of engine_case_history() on its own, for a reader with
+ * no engine (accordctl --offline): the journal directory and a store.
+ */
+struct store;
+int engine_case_history_at(const char *journal_dir, struct store *st,
+    const char *partner, const char *case_id,
+    int (*cb)(void *, const struct engine_history *), void *arg);
+
+/*
+ * Operator commands (control socket, issue 7).  Each is journalled with
+ * the caller's uid as a REC_OPERATOR_COMMAND beside its own record, and
+ * committed before it returns.  @return 0 with a->text set, or -1 with
+ * a->code and a->text (nothing was journalled).
+ *
+ * engine_inbox_ack: the back office took a received business message
+ * (REC_INBOX_ACK); it leaves the inbox.  Acknowledging it again is not an
+ * error and journals nothing.
+ * engine_pause: stop (paused 1) or restart delivery to a partner
+ * (REC_PARTNER_PAUSE); the store's outbox skips a paused partner.
+ * engine_resend: an UNDELIVERED or DISPUTED message of ours goes back to
+ * QUEUED with its original bytes (REC_MESSAGE_STATE); the outbox takes it
+ * at once.  Refused when its case reached a final state.
+ */
+int engine_inbox_ack(struct engine *e, uid_t uid, const char *partner,
+    const char *message_id, struct engine_answer *a);
+int engine_pause(struct engine *e, uid_t uid, const char *partner,
+    int paused, struct engine_answer *a);
+int engine_resend(struct engine *e, uid_t uid, const char *partner,
+    const char *message_id, struct engine_answer *a);
+
+/*
+ * Personal data is about to be shown to uid: journal who saw what
+ * (REC_OPERATOR_COMMAND with "reveal": true, the command, partner, case
+ * and message) and commit.  The caller shows nothing unless this returns
+ * 0.  @return 0, or -1.
+ */
+int engine_reveal_journal(struct engine *e, uid_t uid, const char *command,
+    const char *partner, const char *case_id, const char *message_id);
+
+/*
+ * Told of every record once it is committed and applied to the store, in
+ * journal order (type is an enum rec_type); for the control socket's
+ * streams (inbox --follow, monitor).  It must not call the engine's entry
+ * points.  One observer; NULL removes it.
+ */
+typedef void (*engine_observer)(void *arg, int type, uint64_t seq,
+    accord_time_t time, const char *payload, size_t len);
+void engine_set_observer(struct engine *e, engine_observer fn, void *arg);
+
 /* Free an answer's or outgoing message's body. */
 void engine_answer_clear(struct engine_answer *a);
 void engine_outgoing_clear(struct engine_outgoing *o);

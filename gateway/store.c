@@ -47,6 +47,7 @@ enum store_stmt {
 	SQ_INBOX_DEL,
 	SQ_INBOX_ACK,
 	SQ_PAUSE,
+	SQ_OUTBOX_REQUEUE,
 	SQ_CASE_GET,
 	SQ_MSG_FIND,
 	SQ_DL_NEXT,
@@ -105,6 +106,13 @@ static const char *store_sql[SQ_COUNT] = {
 	    "message_id = ?2",
 	[SQ_PAUSE] = "INSERT INTO partners(partner, paused) VALUES(?1, ?2) "
 	    "ON CONFLICT(partner) DO UPDATE SET paused = excluded.paused",
+	/* an operator's resend: back in the outbox, from its first bytes */
+	[SQ_OUTBOX_REQUEUE] = "INSERT INTO outbox(partner, message_id, "
+	    "case_id, journal_seq, next_attempt, attempts) SELECT partner, "
+	    "message_id, case_id, journal_seq, ?3, 0 FROM messages WHERE "
+	    "partner = ?1 AND message_id = ?2 AND direction = 'out' AND "
+	    "state IN ('UNDELIVERED', 'DISPUTED') "
+	    "ON CONFLICT(partner, message_id) DO NOTHING",
 	[SQ_CASE_GET] = "SELECT fsm FROM cases WHERE partner = ?1 AND "
 	    "case_id = ?2",
 	[SQ_MSG_FIND] = "SELECT " MSG_COLS " FROM messages WHERE "
@@ -176,6 +184,8 @@ struct store {
 	sqlite3_stmt	*stmt[SQ_COUNT];
 	uint64_t	 last;		/* meta.last_applied_seq */
 	char		 err[512];	/* why the last step failed */
+	int		 readonly;	/* 1 read-only, 2 immutable (uri) */
+	char		*uri;		/* file:...?immutable=1 */
 };
 
 /* A growing array of rows collected before calling back. */
@@ -382,8 +392,12 @@ store_connect(struct store *st)
 	int64_t version, ntables;
 	int i, rc, rv = -1;
 
-	rc = sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE, NULL);
+	if (st->readonly)
+		rc = sqlite3_open_v2(st->readonly == 2 ? st->uri : st->path,
+		    &st->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+	else
+		rc = sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE |
+		    SQLITE_OPEN_CREATE, NULL);
 	if (rc != SQLITE_OK) {
 		log_errx("store", "%s: %s", st->path, st->db != NULL ?
 		    sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
@@ -405,6 +419,10 @@ store_connect(struct store *st)
 		    STORE_SCHEMA_VERSION);
 		goto done;
 	}
+	if (st->readonly && version == 0) {
+		log_errx("store", "%s: no Accord store here", st->path);
+		goto done;
+	}
 	if (version == 0 && ntables != 0) {
 		log_errx("store", "%s: not an Accord store (no schema "
 		    "version)", st->path);
@@ -418,6 +436,8 @@ store_connect(struct store *st)
 		goto done;
 	}
 
+	if (st->readonly)
+		goto prepare;
 	/* WAL: readers (control socket queries) do not block the writer */
 	rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode=WAL", -1, &s,
 	    NULL);
@@ -448,6 +468,7 @@ store_connect(struct store *st)
 		}
 	}
 
+prepare:
 	for (i = 0; i < SQ_COUNT; i++) {
 		rc = sqlite3_prepare_v3(st->db, store_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL);
@@ -492,12 +513,67 @@ store_open(const char *path)
 	return st;
 }
 
+/* May we create files (the -shm of a WAL database) beside path? */
+static int
+store_dir_writable(const char *path)
+{
+	char dir[4096];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		return access(".", W_OK) == 0;
+	if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	return access(dir, W_OK) == 0;
+}
+
+/*
+ * Read-only: SQLite still needs the -shm file of a WAL database, which a
+ * reader without write access to the directory cannot create.  The daemon
+ * is down when accordctl reads offline, so nothing writes the file and it
+ * may be opened immutable instead.
+ */
+struct store *
+store_open_readonly(const char *path)
+{
+	struct store *st;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL ||
+	    (st->path = strdup(path)) == NULL) {
+		log_err("store", "calloc");
+		free(st);
+		return NULL;
+	}
+	if (access(path, R_OK) == -1) {
+		log_err("store", "%s", path);
+		store_close(st);
+		return NULL;
+	}
+	st->readonly = 1;
+	if (store_dir_writable(path) && store_connect(st) == 0)
+		return st;
+	if (strpbrk(path, "?#%") == NULL &&
+	    asprintf(&st->uri, "file:%s?immutable=1", path) != -1) {
+		st->readonly = 2;
+		if (store_connect(st) == 0) {
+			log_debug("store", "%s: opened immutable", path);
+			return st;
+		}
+	}
+	store_close(st);
+	return NULL;
+}
+
 void
 store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
 	store_disconnect(st);
+	free(st->uri);
 	free(st->path);
 	free(st);
 }
@@ -752,6 +828,13 @@ store_apply_one(struct store *st, const struct store_record *r)
 	case REC_MESSAGE_STATE:
 		if (record_msgstate_decode(r->payload, r->len, &ms) == -1)
 			break;
+		/* QUEUED again after UNDELIVERED or DISPUTED: a resend */
+		if (ms.direction == RECORD_DIR_OUT &&
+		    ms.state == RECORD_MS_QUEUED && store_exec(st,
+		    SQ_OUTBOX_REQUEUE, "ssI", ms.partner, ms.message_id,
+		    (int64_t)(ms.next_attempt != 0 ? ms.next_attempt :
+		    r->time)) == -1)
+			return -1;
 		if (store_exec(st, SQ_MSG_STATE, "sssss", ms.partner,
 		    ms.message_id, record_dir_name(ms.direction),
 		    record_msg_state_name(ms.state), ms.reason) == -1)
@@ -1272,8 +1355,11 @@ store_list_cases(struct store *st, const struct store_case_filter *f,
 	    (f->partner != NULL && store_sql_add(sql, sizeof(sql), &len,
 	    " AND c.partner = ?") == -1) ||
 	    (f->overdue_at != 0 && (store_sql_add(sql, sizeof(sql), &len,
-	    armed) == -1 || store_sql_add(sql, sizeof(sql), &len,
-	    "< ?)") == -1)) ||
+	    f->overdue_states ? " AND (c.state IN ('EXPIRED', "
+	    "'TRANSFER_OVERDUE', 'TRANSIT_EXPIRED') OR 1" : "") == -1 ||
+	    store_sql_add(sql, sizeof(sql), &len, armed) == -1 ||
+	    store_sql_add(sql, sizeof(sql), &len, f->overdue_states ?
+	    "< ?))" : "< ?)") == -1)) ||
 	    (f->due_by != 0 && (store_sql_add(sql, sizeof(sql), &len,
 	    armed) == -1 || store_sql_add(sql, sizeof(sql), &len,
 	    "<= ?)") == -1)) ||
@@ -1315,4 +1401,145 @@ store_list_cases(struct store *st, const struct store_case_filter *f,
  done:
 	sqlite3_finalize(s);
 	return rv;
+}
+
+/* ---- operator queries (control socket: inbox, queues, alerts, stats) -- */
+
+void
+store_message_filter_init(struct store_message_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->state = -1;
+	f->direction = -1;
+}
+
+int
+store_list_messages(struct store *st, const struct store_message_filter *f,
+    store_message_cb cb, void *arg)
+{
+	struct store_tramp tr = { .mcb = cb, .arg = arg };
+	struct store_message_filter all;
+	sqlite3_stmt *s = NULL;
+	char sql[1024];
+	size_t len = 0;
+	int n = 0, rc, rv = -1;
+
+	if (f == NULL) {
+		store_message_filter_init(&all);
+		f = &all;
+	}
+	if (store_sql_add(sql, sizeof(sql), &len, "SELECT " MSG_COLS
+	    " FROM messages WHERE 1") == -1 ||
+	    (f->state >= 0 && store_sql_add(sql, sizeof(sql), &len,
+	    " AND state = ?") == -1) ||
+	    (f->direction >= 0 && store_sql_add(sql, sizeof(sql), &len,
+	    " AND direction = ?") == -1) ||
+	    (f->partner != NULL && store_sql_add(sql, sizeof(sql), &len,
+	    " AND partner = ?") == -1) ||
+	    store_sql_add(sql, sizeof(sql), &len,
+	    " ORDER BY journal_seq, direction") == -1) {
+		log_errx("store", "message query too long");
+		return -1;
+	}
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+	if (rc == SQLITE_OK && f->state >= 0)
+		rc = sqlite3_bind_text(s, ++n, record_msg_state_name(f->state),
+		    -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK && f->direction >= 0)
+		rc = sqlite3_bind_text(s, ++n, record_dir_name(f->direction),
+		    -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK && f->partner != NULL)
+		rc = sqlite3_bind_text(s, ++n, f->partner, -1, SQLITE_STATIC);
+	if (rc != SQLITE_OK) {
+		store_setsqlerr(st, rc);
+		log_errx("store", "%s: messages: %s", st->path, st->err);
+		goto done;
+	}
+	rv = store_collect(st, s, ROW_MESSAGE, sizeof(struct store_message),
+	    store_tramp_message, &tr, "messages");
+ done:
+	sqlite3_finalize(s);
+	return rv;
+}
+
+/* Run sql (bound to the strings of fmt, 's' only) for one row of
+ * integers into v[0..n-1].  @return 1 row, 0 none, -1 error. */
+static int
+store_int_row(struct store *st, const char *sql, const char *p1,
+    const char *p2, int64_t *v, int n)
+{
+	sqlite3_stmt *s = NULL;
+	int i, rc, rv = -1;
+
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+	if (rc == SQLITE_OK && p1 != NULL)
+		rc = sqlite3_bind_text(s, 1, p1, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK && p2 != NULL)
+		rc = sqlite3_bind_text(s, 2, p2, -1, SQLITE_STATIC);
+	if (rc != SQLITE_OK) {
+		store_setsqlerr(st, rc);
+		goto done;
+	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		rv = 0;
+		goto done;
+	}
+	if (rc != SQLITE_ROW) {
+		store_setsqlerr(st, rc);
+		goto done;
+	}
+	for (i = 0; i < n; i++)
+		v[i] = sqlite3_column_int64(s, i);
+	rv = 1;
+ done:
+	if (rv == -1)
+		log_errx("store", "%s: %s", st->path, st->err);
+	sqlite3_finalize(s);
+	return rv;
+}
+
+int
+store_inbox_get(struct store *st, const char *partner,
+    const char *message_id, int *acked)
+{
+	int64_t v[1];
+	int rc;
+
+	rc = store_int_row(st, "SELECT acked FROM inbox WHERE partner = ?1 "
+	    "AND message_id = ?2", partner, message_id, v, 1);
+	if (rc == 1)
+		*acked = v[0] != 0;
+	return rc;
+}
+
+int
+store_partner_queue(struct store *st, const char *partner,
+    struct store_queue *q)
+{
+	int64_t v[6];
+	int rc;
+
+	memset(q, 0, sizeof(*q));
+	rc = store_int_row(st, "SELECT "
+	    "(SELECT count(*) FROM outbox WHERE partner = ?1), "
+	    "(SELECT coalesce(min(m.created), 0) FROM outbox o JOIN messages m "
+	    "ON m.partner = o.partner AND m.message_id = o.message_id AND "
+	    "m.direction = 'out' WHERE o.partner = ?1), "
+	    "(SELECT count(*) FROM messages WHERE partner = ?1 AND "
+	    "direction = 'out' AND state IN ('UNDELIVERED', 'DISPUTED')), "
+	    "(SELECT coalesce(max(created), 0) FROM messages WHERE "
+	    "partner = ?1 AND direction = 'in'), "
+	    "(SELECT coalesce(max(received_at), 0) FROM messages WHERE "
+	    "partner = ?1 AND direction = 'out'), "
+	    "(SELECT coalesce(max(paused), 0) FROM partners WHERE "
+	    "partner = ?1)", partner, NULL, v, 6);
+	if (rc != 1)
+		return -1;
+	q->depth = (int)v[0];
+	q->oldest_queued = v[1];
+	q->stuck = (int)v[2];
+	q->last_contact = v[3] > v[4] ? v[3] : v[4];
+	q->paused = v[5] != 0;
+	return 0;
 }

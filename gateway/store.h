@@ -108,6 +108,28 @@ struct store_case_filter {
 					 * or before this instant ("due
 					 * within N" is now + N) */
 	accord_time_t	 updated_since;	/* non-zero: updated at or after */
+	int		 overdue_states;	/* with overdue_at: also cases a
+					 * missed deadline left waiting for
+					 * an operator (EXPIRED,
+					 * TRANSFER_OVERDUE, TRANSIT_EXPIRED) */
+};
+
+/* Which messages store_list_messages() shows; "all" after
+ * store_message_filter_init(). */
+struct store_message_filter {
+	int		 state;		/* enum record_msg_state; -1 = any */
+	int		 direction;	/* enum record_dir; -1 = any */
+	const char	*partner;	/* NULL = any */
+};
+
+/* Delivery to one partner, for the operator (queues, alerts, metrics). */
+struct store_queue {
+	int		 depth;		/* messages in the outbox */
+	accord_time_t	 oldest_queued;	/* Created of the oldest; 0 = none */
+	int		 stuck;		/* ours UNDELIVERED or DISPUTED */
+	accord_time_t	 last_contact;	/* latest Created of theirs or
+					 * ReceivedAt of a receipt; 0 = never */
+	int		 paused;	/* delivery paused by an operator */
 };
 
 typedef int (*store_case_cb)(void *arg, const struct store_case *c);
@@ -122,6 +144,13 @@ typedef int (*store_inbox_cb)(void *arg, const struct store_inbox *i);
  * @return the store, or NULL (logged).
  */
 struct store *store_open(const char *path);
+
+/*
+ * Open an existing store for reading only (accordctl --offline, while the
+ * daemon is down): nothing is created, changed or applied.
+ * @return the store, or NULL (logged).
+ */
+struct store *store_open_readonly(const char *path);
 
 /* Close st; NULL is allowed. */
 void store_close(struct store *st);
@@ -193,6 +222,22 @@ int store_outbox_due(struct store *st, accord_time_t now, store_outbox_cb cb,
 /* Received business messages not yet acknowledged by the back office
  * (REC_INBOX_ACK), in journal order. */
 int store_inbox_pending(struct store *st, store_inbox_cb cb, void *arg);
+
+/* Set every field of f to "any". */
+void store_message_filter_init(struct store_message_filter *f);
+
+/* Messages matching f (NULL = all), in journal order. */
+int store_list_messages(struct store *st,
+    const struct store_message_filter *f, store_message_cb cb, void *arg);
+
+/* Is (partner, message_id) in the inbox?  @return 1 with *acked set, 0 if
+ * it never was (not received, or refused), -1 on error. */
+int store_inbox_get(struct store *st, const char *partner,
+    const char *message_id, int *acked);
+
+/* Delivery figures of one partner. @return 0, or -1. */
+int store_partner_queue(struct store *st, const char *partner,
+    struct store_queue *q);
 
 /*
  * Reschedule an outbox entry after a failed attempt.  Not journalled: the
