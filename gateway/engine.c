@@ -1429,6 +1429,10 @@ engine_receipt(struct engine *e, const char *partner, const char *message_id,
 	    "ReceivedAt", buf, sizeof(buf)) == -1 ||
 	    clock_parse_utc(buf, &at) == -1))
 		snprintf(why, sizeof(why), "receipt has no ReceivedAt");
+	else if (h.type == MSG_RECEIPT && at < m.created -
+	    e->conf->clock_skew)
+		snprintf(why, sizeof(why), "receipt's ReceivedAt is before "
+		    "the message was created");
 
 	if (why[0] != '\0') {
 		/* DESIGN.md 5: not retried forever, an operator looks */
