@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -494,6 +495,13 @@ main(int argc, char *argv[])
 
 	xmlInitParser();
 	log_init("accordd", 1, LOG_LVL_INFO);
+	/* SIGHUP re-reads it after daemon() moved us to / */
+	{
+		static char abs[PATH_MAX];
+
+		if (realpath(ad.conf_file, abs) != NULL)
+			ad.conf_file = abs;
+	}
 	if (check)
 		return accordd_check(ad.conf_file);
 

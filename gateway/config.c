@@ -253,7 +253,14 @@ config_load(const char *file, accord_time_t now, struct conf_diag *d)
 		abort();
 	if ((c->file = strdup(file)) == NULL)
 		abort();
-	c->dir = conf_dirname(file);
+	/* relative paths inside the file are relative to its directory,
+	 * made absolute now: the daemon changes to / when it detaches */
+	{
+		char *abs = realpath(file, NULL);
+
+		c->dir = conf_dirname(abs != NULL ? abs : file);
+		free(abs);
+	}
 	c->loaded_at = now;
 	doc = conf_load_xml(file, "accordd.xsd", d);
 	if (doc == NULL) {
