@@ -1,7 +1,7 @@
 # The daemon's loop: starts, reloads on SIGHUP (refusing a bad file and
 # keeping the old configuration), stops cleanly on SIGTERM and SIGINT.
 . "$ACCORD_SRCDIR/tests/lib.sh"
-plan 10
+plan 14
 make_workdir signals
 log="$work/accordd.log"
 
@@ -41,4 +41,23 @@ wait_gone $pid 10
 wait $pid; rc=$?
 check "SIGINT stops it with status 0" \
 	sh -c '[ $1 -eq 0 ] && grep -q "SIGINT: shutting down" "$2"' _ $rc "$log"
+
+# detached, from a relative configuration path: it must still find its
+# files after daemon() moved it to /
+(cd "$work" && "$ACCORDD" -c conf/accordd.xml) >"$log" 2>&1; rc=$?
+check "without -d it detaches (the parent exits 0)" [ $rc -eq 0 ]
+check "the detached daemon writes its pid file" \
+	wait_for "$work/var/kz/accordd.pid" "[0-9]"
+dpid=$(cat "$work/var/kz/accordd.pid" 2>/dev/null)
+i=0
+until [ -S "$work/run/kz/control.sock" ] || [ $i -gt 50 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+out=$("$ACCORD_BUILDDIR/gateway/accordctl" -s "$work/run/kz/control.sock" ping 2>&1)
+check "the detached daemon answers on its control socket" \
+	sh -c 'printf "%s" "$1" | grep -q "\"gateway\": \"KZ\""' _ "$out"
+kill -TERM "$dpid" 2>/dev/null
+wait_gone "$dpid" 10
+check "SIGTERM stops the detached daemon and removes its pid file" \
+	sh -c '! kill -0 "$1" 2>/dev/null && [ ! -e "$2" ]' _ "$dpid" "$work/var/kz/accordd.pid"
 finish
