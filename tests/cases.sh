@@ -7,11 +7,7 @@ make_workdir cases
 ACCORDCTL="$ACCORD_BUILDDIR/gateway/accordctl"
 log="$work/accordd.log"
 sock="$work/run/kz/control.sock"
-chmod 755 "$work"
-sed -i -e 's|group="accord">|group="daemon">|' \
-    -e 's|group="accord-read"|group="bin"|' \
-    -e 's|group="accord-submit"|group="sys"|' \
-    -e 's|group="accord-admin"|group="adm"|' "$work/conf/accordd.xml"
+use_system_groups
 ctl() { "$ACCORDCTL" -s "$sock" "$@"; }
 body() {	# the business document of a valid example
 	sed -n "/<$1 /,/<\/$1>/p" "$ACCORD_SRCDIR/protocols/examples/valid/$1.xml" \

@@ -6,13 +6,7 @@ make_workdir control
 ACCORDCTL="$ACCORD_BUILDDIR/gateway/accordctl"
 log="$work/accordd.log"
 sock="$work/run/kz/control.sock"
-chmod 755 "$work"
-
-# groups every Debian system has: socket group daemon, roles bin/sys/adm
-sed -i -e 's|group="accord">|group="daemon">|' \
-    -e 's|group="accord-read"|group="bin"|' \
-    -e 's|group="accord-submit"|group="sys"|' \
-    -e 's|group="accord-admin"|group="adm"|' "$work/conf/accordd.xml"
+use_system_groups
 
 "$ACCORDD" -d -c "$work/conf/accordd.xml" >"$log" 2>&1 &
 pid=$!

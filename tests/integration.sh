@@ -22,13 +22,7 @@ make_workdir integration
 ACCORDCTL="$ACCORD_BUILDDIR/gateway/accordctl"
 XMLSIG_TOOL="$ACCORD_BUILDDIR/tests/xmlsig_tool"
 export ACCORD_SRCDIR	# xmlsig_tool finds the schemas there
-chmod 755 "$work"
-for f in "$work/conf/accordd.xml" "$work/conf/demo-fr/accordd.xml"; do
-	sed -i -e 's|group="accord">|group="daemon">|' \
-	    -e 's|group="accord-read"|group="bin"|' \
-	    -e 's|group="accord-submit"|group="sys"|' \
-	    -e 's|group="accord-admin"|group="adm"|' "$f"
-done
+use_system_groups
 # A retry window of 7 days on both sides (the agreement's is 2): a reply
 # created before an urgent deadline (2 working days and the rest of the
 # receipt day) must still be inside the window of accepted Created times

@@ -59,6 +59,19 @@ use_ports() {
 	    "$work/conf/demo-fr/partners/kz.xml"
 }
 
+# Groups every Debian system has, for the control socket and its roles
+# (daemon; read = bin, submit = sys, admin = adm), so tests can run
+# accordctl as other users with setpriv; and a work dir others may enter.
+use_system_groups() {
+	chmod 755 "$work"
+	for f in "$work/conf/accordd.xml" "$work/conf/demo-fr/accordd.xml"; do
+		sed -i -e 's|group="accord">|group="daemon">|' \
+		    -e 's|group="accord-read"|group="bin"|' \
+		    -e 's|group="accord-submit"|group="sys"|' \
+		    -e 's|group="accord-admin"|group="adm"|' "$f"
+	done
+}
+
 # wait_for FILE PATTERN [SECONDS]: poll a log until PATTERN appears.
 wait_for() {
 	i=0

@@ -10,13 +10,7 @@ log="$work/accordd.log"
 frlog="$work/fr.log"
 sock="$work/run/kz/control.sock"
 conf="$work/conf/accordd.xml"
-chmod 755 "$work"
-for f in "$conf" "$work/conf/demo-fr/accordd.xml"; do
-	sed -i -e 's|group="accord">|group="daemon">|' \
-	    -e 's|group="accord-read"|group="bin"|' \
-	    -e 's|group="accord-submit"|group="sys"|' \
-	    -e 's|group="accord-admin"|group="adm"|' "$f"
-done
+use_system_groups
 ctl() { "$ACCORDCTL" -s "$sock" "$@"; }
 fr() { "$ACCORDCTL" -s "$work/run/fr/control.sock" "$@"; }
 # has OUTPUT PATTERN: grep -q for a pattern in a captured output

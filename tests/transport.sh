@@ -9,13 +9,7 @@ fi
 plan 22
 make_workdir transport
 ACCORDCTL="$ACCORD_BUILDDIR/gateway/accordctl"
-chmod 755 "$work"
-for f in "$work/conf/accordd.xml" "$work/conf/demo-fr/accordd.xml"; do
-	sed -i -e 's|group="accord">|group="daemon">|' \
-	    -e 's|group="accord-read"|group="bin"|' \
-	    -e 's|group="accord-submit"|group="sys"|' \
-	    -e 's|group="accord-admin"|group="adm"|' "$f"
-done
+use_system_groups
 kzlog="$work/kz.log"
 frlog="$work/fr.log"
 pki="$work/pki"
