@@ -891,8 +891,19 @@ audit_verify_rec(void *arg, const struct journal_rec *rec)
 		if (record_decision_decode(rec->payload, rec->len, &rd) == -1)
 			audit_finding(v->pass.rep, rec, "%s does not decode",
 			    journal_kind_name(rec->kind));
-		else if (rec->kind == JOURNAL_DECISION)
+		else if (rec->kind == JOURNAL_DECISION) {
 			audit_set_put(&v->cases, rd.partner, rd.case_id, NULL);
+			/* the engine journals a message before deciding on it */
+			if (rd.message_id[0] != '\0' &&
+			    audit_set_get(&v->recvd, rd.partner,
+			    rd.message_id) == NULL &&
+			    audit_set_get(&v->sent, rd.partner,
+			    rd.message_id) == NULL)
+				audit_finding(v->pass.rep, rec, "decision on "
+				    "case %s/%s: message %s is not journalled "
+				    "before it (records reordered or removed)",
+				    rd.partner, rd.case_id, rd.message_id);
+		}
 		break;
 	case JOURNAL_DEADLINE_FIRED:
 		v->deadlines++;

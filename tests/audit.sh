@@ -8,7 +8,7 @@ AUDIT="$ACCORD_BUILDDIR/gateway/accord-audit"
 GEN="$ACCORD_BUILDDIR/tests/audit_gen"
 TAMPER="$ACCORD_BUILDDIR/tests/audit_tamper"
 
-plan 36
+plan 38
 make_workdir audit
 mkdir -p "$work/var/kz" "$work/var/fr"
 KZJ="$work/var/kz/journal"
@@ -141,6 +141,18 @@ rm -rf "$work/j" && mkdir "$work/j"
 audit verify --cert "$KZCERT" "$work/j"
 expect 1 "checkpoint signed by key [0-9a-f]+, not the gateway's key" \
     "a journal re-signed with another key fails the pinned certificate"
+
+# ---- two records swapped (a message and the decision on it) ---------------
+rm -rf "$work/j" && mkdir "$work/j"
+"$TAMPER" "$KZJ" "$work/j" --swap 15
+audit verify --cert "$KZCERT" "$work/j"
+expect 1 "journal-000002.log: offset [0-9]+: record 15: decision on case FR/$refused: message [0-9a-f-]+ is not journalled before it" \
+    "two records swapped are located (file, offset, record)"
+rm -rf "$work/j" && mkdir "$work/j"
+"$TAMPER" "$KZJ" "$work/j" --key "$KZKEY" --swap 15
+audit verify --cert "$KZCERT" "$work/j"
+expect 1 "journal-000002.log: offset [0-9]+: record 15: decision on case" \
+    "... also when the chain and checkpoints are re-signed with the gateway's key"
 
 # ---- replay ------------------------------------------------------------------
 audit replay --config "$work/conf/accordd.xml" "$KZJ"

@@ -13,6 +13,8 @@
  *	--resign SEQ KEY CERT	re-sign message record SEQ with KEY/CERT
  *	--drop SEQ	leave record SEQ out
  *	--insert SEQ	repeat record SEQ right after it
+ *	--swap SEQ	swap records SEQ and SEQ+1 (each keeps its time; the
+ *			pair is written to the file that held SEQ+1)
  * Sequence numbers are the input's.
  *
  * usage: audit_tamper --store STORE.db CASE
@@ -40,7 +42,8 @@
 #define MAX_EDITS	16
 
 struct edit {
-	char		 what;		/* r(eplace), s(ign), d(rop), i(nsert) */
+	char		 what;		/* r(eplace), s(ign), d(rop), i(nsert),
+					   w (swap) */
 	uint64_t	 seq;
 	const char	*a, *b, *c;
 };
@@ -249,6 +252,40 @@ emit(const struct journal_rec *rec, const unsigned char *payload,
 	seq++;
 }
 
+/* A record held back by --swap, to be written after the next one. */
+static struct journal_rec held;
+static unsigned char *held_payload;
+static size_t held_len;
+
+static void
+hold(const struct journal_rec *rec, const unsigned char *payload, size_t len)
+{
+	held = *rec;
+	if ((held_payload = malloc(len + 1)) == NULL)
+		die("malloc");
+	memcpy(held_payload, payload, len);
+	held_len = len;
+	held.payload = held_payload;
+	held.len = len;
+}
+
+/* Write the record held back, if any, after the one just written. */
+static void
+release(void)
+{
+	unsigned char *p = NULL;
+	size_t len = held_len;
+
+	if (held_payload == NULL)
+		return;
+	if (held.kind == JOURNAL_CHECKPOINT)
+		p = checkpoint(&held, &len);
+	emit(&held, p != NULL ? p : held_payload, len);
+	free(p);
+	free(held_payload);
+	held_payload = NULL;
+}
+
 static int
 tamper_store(const char *db, const char *case_id)
 {
@@ -281,7 +318,7 @@ main(int argc, char **argv)
 	unsigned char *p;
 	size_t len;
 	char proto[1024];
-	int i, got, copies, k;
+	int i, got, copies, k, swap;
 
 	if (argc == 4 && strcmp(argv[1], "--store") == 0)
 		return tamper_store(argv[2], argv[3]);
@@ -305,6 +342,9 @@ main(int argc, char **argv)
 			edits[nedits].seq = strtoull(argv[++i], NULL, 10);
 			edits[nedits].a = argv[++i];
 			edits[nedits++].b = argv[++i];
+		} else if (strcmp(argv[i], "--swap") == 0 && i + 1 < argc) {
+			edits[nedits].what = 'w';
+			edits[nedits++].seq = strtoull(argv[++i], NULL, 10);
 		} else if ((strcmp(argv[i], "--drop") == 0 ||
 		    strcmp(argv[i], "--insert") == 0) && i + 1 < argc) {
 			edits[nedits].what = argv[i][2];
@@ -333,6 +373,7 @@ main(int argc, char **argv)
 				die(outfile);
 		}
 		copies = 1;
+		swap = 0;
 		p = NULL;
 		len = rec.len;
 		for (k = 0; k < nedits; k++) {
@@ -342,10 +383,17 @@ main(int argc, char **argv)
 				copies = 0;
 			else if (edits[k].what == 'i')
 				copies = 2;
+			else if (edits[k].what == 'w')
+				swap = 1;
 			else if (edits[k].what == 'r')
 				p = do_replace(&rec, &edits[k], &len);
 			else if (edits[k].what == 's')
 				p = do_resign(&rec, &edits[k], &len);
+		}
+		if (swap && held_payload == NULL) {
+			/* its checkpoint, if it is one, is made on release */
+			hold(&rec, p != NULL ? p : rec.payload, len);
+			copies = 0;
 		}
 		for (; copies > 0; copies--) {
 			if (rec.kind == JOURNAL_CHECKPOINT) {
@@ -353,9 +401,12 @@ main(int argc, char **argv)
 				p = checkpoint(&rec, &len);
 			}
 			emit(&rec, p != NULL ? p : rec.payload, len);
+			release();
 		}
 		free(p);
 	}
+	if (held_payload != NULL)
+		die("--swap: no record after it");
 	if (got == -1)
 		die(journal_reader_break(r)->reason);
 	journal_reader_close(r);

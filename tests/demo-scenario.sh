@@ -282,6 +282,35 @@ demo_run() {
 	demo_check "the France gateway stops (exit status 0)" demo_stop fr
 }
 
+# After demo_run (both daemons stopped): accord-audit's verdict on both
+# journals, one line each.  The caller sets DEMO_AUDIT (accord-audit) and
+# DEMO_PKI (the PKI directory: trust anchors and signing certificates).
+# @return 0 if every verdict is "0 findings".
+demo_audit() {
+	_rc=0
+	for _g in kz fr; do
+		if [ $_g = kz ]; then
+			_n=Kazakhstan _j=$kz_state/journal
+			_c=$DEMO_PKI/kz/sign-rsa.pem
+		else
+			_n=France _j=$fr_state/journal
+			_c=$DEMO_PKI/fr/sign-ec.pem
+		fi
+		_v=$("$DEMO_AUDIT" verify --cert "$_c" --trust "$DEMO_PKI" \
+		    "$_j" 2>&1) || _rc=1
+		printf '%s\n' "$_v" | awk -v n="$_n" '
+		    /^verify:/ { v = $0 } $1 == "records" { r = $2 }
+		    $1 == "checkpoints_verified" { c = $2 }
+		    END { printf "accord-audit verify, %s'"'"'s journal: %s " \
+			"(%s records, %s checkpoints verified)\n", n, v, r, c }'
+	done
+	_w=$("$DEMO_AUDIT" witness "$kz_state/journal" \
+	    --partner "$fr_state/journal" 2>&1) || _rc=1
+	printf 'accord-audit witness, Kazakhstan against France: %s\n' \
+	    "$(printf '%s\n' "$_w" | grep '^witness:')"
+	return $_rc
+}
+
 # The first attempt failed (logged), a retry is scheduled, still QUEUED.
 demo_queued() {	# MESSAGE CASE
 	_n=200
