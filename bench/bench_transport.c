@@ -1,0 +1,905 @@
+/*
+ * bench_transport.c -- exchanges per second between two real gateways
+ * on this machine, beside the bound measured in the same run
+ * (DESIGN.md section 6).
+ *
+ *	bench_transport [-k] [-n EXCHANGES] [-t SECONDS] PKI_DIR
+ *
+ * An exchange is one business message delivered and its receipt taken:
+ * two XML signatures and two verifications.  The program prepares a
+ * work directory under $ACCORD_BUILDDIR/bench/tmp (a copy of
+ * $ACCORD_SRCDIR/conf with only the Kazakhstan-France agreement, PKI_DIR
+ * made by certs/mkpki.sh with KZ and FR, free loopback ports, and France
+ * signing with its RSA-2048 key so that both sides sign RSA-2048), starts
+ * $ACCORD_BUILDDIR/gateway/accordd for Kazakhstan and for France, writes
+ * EXCHANGES (default 2000) ReadmissionRequests of ~4 KB to France's
+ * control socket on one connection, pipelined, and polls France's
+ * `metrics` until as many outbound messages are RECEIPTED: the time from
+ * the first submit to the last receipt gives exchanges/s.
+ *
+ * The bound is measured first, in-process, with the xmlsig module on the
+ * same message: (copy+sign + verify + copy+sign + verify) per exchange on
+ * one core, times the online cores.  -t caps the exchange phase (default
+ * 40 s); -k keeps the work directory.  A bench reports: it exits 0 when
+ * it ran, whatever the figures, and 2 when it could not run.
+ */
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <libxml/tree.h>
+
+#include "agreement.h"
+#include "clock.h"
+#include "conffile.h"
+#include "envelope.h"
+#include "errcode.h"
+#include "log.h"
+#include "xmlsig.h"
+
+#define TARGET_SIZE	4096
+#define POLL_MS		50	/* queues polling period */
+#define REFERENCE_TPS	110.0	/* published figure, 2 x 32-core servers */
+
+static double	bound_seconds = 0.7;
+
+struct gateway {
+	const char	*name;		/* "Kazakhstan", "France" */
+	char		 conf[1024];
+	char		 sock[1024];
+	char		 log[1024];
+	pid_t		 pid;
+	int		 status;
+	double		 cpu;		/* user+system seconds, at exit */
+};
+
+/* Benchmarks measure elapsed time, not the date: monotonic on purpose. */
+static double
+bench_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+bench_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static char *
+bench_slurp(const char *path)
+{
+	FILE *f;
+	char *buf = NULL;
+	long n;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)n + 1)) != NULL) {
+		if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+			free(buf);
+			buf = NULL;
+		} else
+			buf[n] = '\0';
+	}
+	fclose(f);
+	return buf;
+}
+
+/*
+ * The example request, created now, padded with evidence to ~4 KB, as
+ * bench_xmlsig makes it.  Returns the parsed envelope (for the bound) and
+ * sets *body to the ReadmissionRequest element's text (what is submitted).
+ */
+static xmlDocPtr
+bench_message(const char *srcdir, size_t *size, char **body)
+{
+	static const char item[] =
+	    "        <EntryStayEvidence>\n"
+	    "          <Kind>TravelTicket</Kind>\n"
+	    "          <Description>Boarding pass Almaty-Istanbul-Paris, "
+	    "seat 23C</Description>\n"
+	    "          <Date>2025-11-03</Date>\n"
+	    "        </EntryStayEvidence>\n";
+	static const char open[] = "<ReadmissionRequest ";
+	static const char close[] = "</ReadmissionRequest>";
+	struct envelope_error err;
+	xmlDocPtr doc = NULL;
+	char path[2048], ts[32], *buf, *out, *p, *q;
+	size_t len;
+
+	snprintf(path, sizeof(path),
+	    "%s/protocols/examples/valid/ReadmissionRequest.xml", srcdir);
+	if ((buf = bench_slurp(path)) == NULL) {
+		perror(path);
+		return NULL;
+	}
+	clock_format_utc(clock_now(), ts, sizeof(ts));
+	if ((p = strstr(buf, "2026-03-02T09:15:00Z")) != NULL)
+		memcpy(p, ts, strlen(ts));
+	while (strlen(buf) < TARGET_SIZE) {
+		if ((p = strstr(buf, "      </Evidence>")) == NULL)
+			break;
+		len = strlen(buf);
+		if ((out = malloc(len + sizeof(item))) == NULL)
+			exit(2);
+		memcpy(out, buf, (size_t)(p - buf));
+		memcpy(out + (p - buf), item, sizeof(item) - 1);
+		strcpy(out + (p - buf) + sizeof(item) - 1, p);
+		free(buf);
+		buf = out;
+	}
+	*size = strlen(buf);
+	if ((p = strstr(buf, open)) == NULL ||
+	    (q = strstr(p, close)) == NULL) {
+		fprintf(stderr, "%s: no ReadmissionRequest element\n", path);
+		free(buf);
+		return NULL;
+	}
+	q += sizeof(close) - 1;
+	if ((*body = strndup(p, (size_t)(q - p))) == NULL)
+		exit(2);
+	if (envelope_parse(buf, *size, NULL, &doc, &err) == -1) {
+		fprintf(stderr, "bench message refused: %s: %s\n",
+		    errcode_name(err.code), err.text);
+		doc = NULL;
+	}
+	free(buf);
+	return doc;
+}
+
+struct bound {
+	double	sign, verify, parse_verify;	/* per core, per second */
+	size_t	signed_size;
+};
+
+/* RSA-2048 copy+sign and pinned-key verify with the xmlsig module. */
+static int
+bench_bound(const char *pki, xmlDocPtr base, struct bound *b)
+{
+	struct conf_diag d = { 0 };
+	struct xmlsig_signer *s;
+	struct xmlsig_result res;
+	struct envelope_error err;
+	struct signing_cert *sc;
+	struct agreement a;
+	xmlDocPtr doc, got;
+	char keyf[1100], certf[1100], *buf;
+	size_t len;
+	double t0, t;
+	long n;
+
+	snprintf(keyf, sizeof(keyf), "%s/fr/sign-rsa.key", pki);
+	snprintf(certf, sizeof(certf), "%s/fr/sign-rsa.pem", pki);
+	if ((s = xmlsig_signer_load(keyf, certf)) == NULL)
+		return -1;
+	t0 = bench_now();
+	for (n = 0; (t = bench_now() - t0) < bound_seconds; n++) {
+		doc = xmlCopyDoc(base, 1);
+		if (doc == NULL || xmlsig_sign(s, doc) == -1)
+			return -1;
+		xmlFreeDoc(doc);
+	}
+	b->sign = (double)n / t;
+
+	doc = xmlCopyDoc(base, 1);
+	if (doc == NULL || xmlsig_sign(s, doc) == -1 ||
+	    envelope_serialize(doc, &buf, &len) == -1)
+		return -1;
+	xmlFreeDoc(doc);
+	b->signed_size = len;
+
+	memset(&a, 0, sizeof(a));
+	snprintf(a.country, sizeof(a.country), "FR");
+	sc = &a.signing[a.nsigning++];
+	sc->path = strdup(certf);
+	if ((sc->cert = conf_load_cert(certf, "bench", 0, &d)) == NULL)
+		return -1;
+	conf_cert_sha256(sc->cert, sc->sha256);
+	conf_cert_times(sc->cert, &sc->not_before, &sc->not_after);
+	if (xmlsig_partner_keys_load(&a) == -1)
+		return -1;
+
+	if (envelope_parse(buf, len, NULL, &got, &err) == -1)
+		return -1;
+	t0 = bench_now();
+	for (n = 0; (t = bench_now() - t0) < bound_seconds; n++)
+		if (xmlsig_verify(got, &a, clock_now(), &res) == -1) {
+			fprintf(stderr, "verify: %s\n", res.text);
+			return -1;
+		}
+	b->verify = (double)n / t;
+	xmlFreeDoc(got);
+
+	t0 = bench_now();
+	for (n = 0; (t = bench_now() - t0) < bound_seconds; n++) {
+		if (envelope_parse(buf, len, NULL, &got, &err) == -1 ||
+		    xmlsig_verify(got, &a, clock_now(), &res) == -1)
+			return -1;
+		xmlFreeDoc(got);
+	}
+	b->parse_verify = (double)n / t;
+
+	free(buf);
+	agreement_clear(&a);
+	conf_diag_free(&d);
+	xmlsig_signer_free(s);
+	return 0;
+}
+
+/* A free loopback port pair (p, p+1) below the ephemeral range. */
+static int
+bench_port_free(int port)
+{
+	struct sockaddr_in sin;
+	int fd, ok, one = 1;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return 0;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+	close(fd);
+	return ok;
+}
+
+static int
+bench_ports(void)
+{
+	int i, p;
+
+	srand((unsigned)getpid() ^ (unsigned)time(NULL));
+	for (i = 0; i < 100; i++) {
+		p = 26000 + (rand() % 3000) * 2;
+		if (bench_port_free(p) && bench_port_free(p + 1))
+			return p;
+	}
+	return -1;
+}
+
+/*
+ * The work directory, as tests/lib.sh make_workdir and tests/demo.sh make
+ * theirs: conf/ and the PKI copied, ports rewritten, the control socket's
+ * groups mapped to groups every Debian system has.  Only the agreement
+ * with France is kept (PKI_DIR holds KZ and FR), and France signs with
+ * fr/sign-rsa (Kazakhstan's view of the agreement lists it).
+ */
+static int
+bench_prepare(const char *work, const char *src, const char *pki, int port)
+{
+	static const char script[] =
+	    "set -e\n"
+	    "cd \"$W\"\n"
+	    "cp -R \"$SRC/conf\" conf\n"
+	    "cp -pR \"$PKI\" pki\n"
+	    "chmod -R u+w .\n"
+	    "for f in conf/partners/*.xml; do\n"
+	    "  [ \"$f\" = conf/partners/fr.xml ] || rm -f \"$f\"\n"
+	    "done\n"
+	    "sed -i \"s|port=\\\"8443\\\"|port=\\\"$KZP\\\"|\" conf/accordd.xml\n"
+	    "sed -i -e \"s|port=\\\"8444\\\"|port=\\\"$FRP\\\"|\" "
+	    "-e 's|fr/sign-ec\\.|fr/sign-rsa.|g' conf/demo-fr/accordd.xml\n"
+	    "sed -i \"s|127.0.0.1:8444/|127.0.0.1:$FRP/|\" conf/partners/fr.xml\n"
+	    "sed -i \"s|127.0.0.1:8443/|127.0.0.1:$KZP/|\" "
+	    "conf/demo-fr/partners/kz.xml\n"
+	    "for f in conf/accordd.xml conf/demo-fr/accordd.xml; do\n"
+	    "  sed -i -e 's|group=\"accord\">|group=\"daemon\">|' "
+	    "-e 's|group=\"accord-read\"|group=\"bin\"|' "
+	    "-e 's|group=\"accord-submit\"|group=\"sys\"|' "
+	    "-e 's|group=\"accord-admin\"|group=\"adm\"|' \"$f\"\n"
+	    "done\n"
+	    "grep -q \"port=\\\"$KZP\\\"\" conf/accordd.xml\n"
+	    "grep -q 'fr/sign-rsa.key' conf/demo-fr/accordd.xml\n";
+	char buf[16];
+	int st;
+
+	if (setenv("W", work, 1) == -1 || setenv("SRC", src, 1) == -1 ||
+	    setenv("PKI", pki, 1) == -1)
+		return -1;
+	snprintf(buf, sizeof(buf), "%d", port);
+	setenv("KZP", buf, 1);
+	snprintf(buf, sizeof(buf), "%d", port + 1);
+	setenv("FRP", buf, 1);
+	st = system(script);
+	return st == 0 ? 0 : -1;
+}
+
+static int
+ctl_connect(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Blocking line reader over a socket, with its own buffer. */
+struct linebuf {
+	int	 fd;
+	char	*buf;
+	size_t	 len, cap;
+};
+
+/* The next complete line (NUL-terminated, no \n) or NULL (EOF, error). */
+static char *
+lb_line(struct linebuf *lb, size_t *used)
+{
+	char *nl;
+	ssize_t n;
+
+	for (;;) {
+		if (lb->len > 0 &&
+		    (nl = memchr(lb->buf, '\n', lb->len)) != NULL) {
+			*nl = '\0';
+			*used = (size_t)(nl - lb->buf) + 1;
+			return lb->buf;
+		}
+		if (lb->cap - lb->len < 4096) {
+			lb->cap = lb->cap ? lb->cap * 2 : 65536;
+			if ((lb->buf = realloc(lb->buf, lb->cap)) == NULL)
+				exit(2);
+		}
+		n = read(lb->fd, lb->buf + lb->len, lb->cap - lb->len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return NULL;
+		lb->len += (size_t)n;
+	}
+}
+
+static void
+lb_consume(struct linebuf *lb, size_t used)
+{
+	memmove(lb->buf, lb->buf + used, lb->len - used);
+	lb->len -= used;
+}
+
+/* Connect and read the greeting; -1 if the daemon does not answer. */
+static int
+ctl_open(const char *path, struct linebuf *lb)
+{
+	size_t used;
+	char *l;
+
+	memset(lb, 0, sizeof(*lb));
+	if ((lb->fd = ctl_connect(path)) == -1)
+		return -1;
+	if ((l = lb_line(lb, &used)) == NULL || strstr(l, "\"hello\"") == NULL) {
+		close(lb->fd);
+		free(lb->buf);
+		return -1;
+	}
+	lb_consume(lb, used);
+	return 0;
+}
+
+static void
+ctl_close(struct linebuf *lb)
+{
+	if (lb->fd != -1)
+		close(lb->fd);
+	free(lb->buf);
+	lb->fd = -1;
+	lb->buf = NULL;
+}
+
+/* France's count of outbound business messages RECEIPTED, or -1. */
+static long
+ctl_receipted(struct linebuf *lb)
+{
+	static const char req[] = "{\"cmd\":\"metrics\"}\n";
+	static const char key[] =
+	    "accord_messages{direction=\"out\",state=\"RECEIPTED\"} ";
+	json_t *resp;
+	const char *text, *p;
+	size_t used;
+	char *l;
+	long n = -1;
+
+	if (write(lb->fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1 ||
+	    (l = lb_line(lb, &used)) == NULL)
+		return -1;
+	resp = json_loads(l, 0, NULL);
+	lb_consume(lb, used);
+	if (resp == NULL)
+		return -1;
+	text = json_string_value(json_object_get(json_object_get(resp,
+	    "result"), "text"));
+	if (text != NULL)
+		n = (p = strstr(text, key)) != NULL ?
+		    strtol(p + sizeof(key) - 1, NULL, 10) : 0;
+	json_decref(resp);
+	return n;
+}
+
+/*
+ * France's outbox depth for KZ plus its UNDELIVERED or DISPUTED messages
+ * (`queues`, a few ms; `metrics` scans every case and costs ~165 ms at
+ * 1,500 cases, which would load the gateway being measured), or -1.
+ */
+static long
+ctl_outstanding(struct linebuf *lb)
+{
+	static const char req[] =
+	    "{\"cmd\":\"queues\",\"args\":{\"partner\":\"KZ\"}}\n";
+	json_t *resp, *p;
+	size_t used;
+	char *l;
+	long n = -1;
+
+	if (write(lb->fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1 ||
+	    (l = lb_line(lb, &used)) == NULL)
+		return -1;
+	resp = json_loads(l, 0, NULL);
+	lb_consume(lb, used);
+	if (resp == NULL)
+		return -1;
+	p = json_array_get(json_object_get(json_object_get(resp, "result"),
+	    "partners"), 0);
+	if (json_is_integer(json_object_get(p, "queued")))
+		n = (long)json_integer_value(json_object_get(p, "queued")) +
+		    (long)json_integer_value(json_object_get(p,
+		    "undelivered_or_disputed"));
+	json_decref(resp);
+	return n;
+}
+
+static int
+gw_start(const char *daemon, struct gateway *g)
+{
+	struct linebuf lb;
+	double t0;
+	int fd, st;
+
+	if ((g->pid = fork()) == -1)
+		return -1;
+	if (g->pid == 0) {
+		if ((fd = open(g->log, O_WRONLY | O_CREAT | O_APPEND,
+		    0644)) != -1) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execl(daemon, "accordd", "-d", "-c", g->conf, (char *)NULL);
+		_exit(127);
+	}
+	t0 = bench_now();
+	while (bench_now() - t0 < 15) {
+		if (waitpid(g->pid, &st, WNOHANG) == g->pid) {
+			g->pid = -1;
+			g->status = st;
+			return -1;
+		}
+		if (ctl_open(g->sock, &lb) == 0) {
+			ctl_close(&lb);
+			return 0;
+		}
+		bench_sleep_ms(50);
+	}
+	return -1;
+}
+
+/* SIGTERM, and wait up to 15 s (then SIGKILL); 0 when it exited 0. */
+static int
+gw_stop(struct gateway *g)
+{
+	struct rusage ru;
+	double t0;
+	int st;
+
+	if (g->pid <= 0)
+		return -1;
+	kill(g->pid, SIGTERM);
+	t0 = bench_now();
+	memset(&ru, 0, sizeof(ru));
+	while (wait4(g->pid, &st, WNOHANG, &ru) != g->pid) {
+		if (bench_now() - t0 > 15) {
+			fprintf(stderr, "bench_transport: %s gateway (pid %ld) "
+			    "did not stop: SIGKILL\n", g->name, (long)g->pid);
+			kill(g->pid, SIGKILL);
+			wait4(g->pid, &st, 0, &ru);
+			break;
+		}
+		bench_sleep_ms(20);
+	}
+	g->cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	g->pid = -1;
+	g->status = st;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static void
+gw_tail(const struct gateway *g)
+{
+	char cmd[1200];
+
+	fflush(stdout);
+	fprintf(stderr, "--- %s's log (%s), last lines:\n", g->name, g->log);
+	snprintf(cmd, sizeof(cmd), "tail -n 15 '%s' >&2", g->log);
+	if (system(cmd) != 0)
+		fprintf(stderr, "(no log)\n");
+}
+
+struct run {
+	long	 n;		/* exchanges asked */
+	long	 accepted;	/* submits answered ok */
+	long	 refused;	/* submits answered with an error */
+	long	 answered;	/* submits answered */
+	long	 receipted;	/* RECEIPTED at the end (-1: unknown) */
+	double	 t_submitted;	/* all submit answers read, from t0 */
+	double	 t_done;	/* last receipt seen, from t0 */
+	char	 first_error[256];
+};
+
+/*
+ * Write n submit lines on one connection, pipelined, reading the answers
+ * as they come; meanwhile and then, poll metrics on a second connection
+ * until n messages are RECEIPTED or the time limit passes.
+ */
+static int
+bench_exchanges(const char *sock, const char *body, long n, double limit,
+    struct run *r)
+{
+	struct linebuf sub, mon;
+	struct pollfd pfd;
+	json_t *req, *resp, *err;
+	char *line, *l;
+	size_t linelen, off = 0, used;
+	long sent = 0, answered = 0, got;
+	double t0, t, next_poll;
+	ssize_t w;
+	int flags;
+
+	memset(r, 0, sizeof(*r));
+	r->n = n;
+	req = json_pack("{s:s, s:{s:[s], s:s}}", "cmd", "submit", "args",
+	    "argv", "KZ", "document", body);
+	if (req == NULL || (l = json_dumps(req, JSON_COMPACT)) == NULL)
+		return -1;
+	json_decref(req);
+	linelen = strlen(l) + 1;
+	if ((line = malloc(linelen)) == NULL)
+		return -1;
+	memcpy(line, l, linelen - 1);
+	line[linelen - 1] = '\n';
+	free(l);
+
+	if (ctl_open(sock, &sub) == -1 || ctl_open(sock, &mon) == -1) {
+		perror(sock);
+		free(line);
+		return -1;
+	}
+	flags = fcntl(sub.fd, F_GETFL);
+	fcntl(sub.fd, F_SETFL, flags | O_NONBLOCK);
+
+	t0 = bench_now();
+	next_poll = t0;
+	for (;;) {
+		t = bench_now();
+		if (t - t0 > limit)
+			break;
+		if (answered < n) {
+			pfd.fd = sub.fd;
+			pfd.events = POLLIN | (sent < n ? POLLOUT : 0);
+			pfd.revents = 0;
+			if (poll(&pfd, 1, POLL_MS) == -1 && errno != EINTR)
+				break;
+			while (sent < n && (pfd.revents & POLLOUT)) {
+				w = write(sub.fd, line + off, linelen - off);
+				if (w == -1) {
+					if (errno == EAGAIN || errno == EINTR)
+						break;
+					perror("submit");
+					goto out;
+				}
+				off += (size_t)w;
+				if (off == linelen) {
+					off = 0;
+					sent++;
+				}
+			}
+			if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
+				for (;;) {
+					if (sub.cap - sub.len < 4096) {
+						sub.cap = sub.cap ?
+						    sub.cap * 2 : 65536;
+						sub.buf = realloc(sub.buf,
+						    sub.cap);
+						if (sub.buf == NULL)
+							exit(2);
+					}
+					w = read(sub.fd, sub.buf + sub.len,
+					    sub.cap - sub.len);
+					if (w <= 0)
+						break;
+					sub.len += (size_t)w;
+				}
+				if (w == 0) {
+					fprintf(stderr, "bench_transport: "
+					    "France closed the control "
+					    "connection\n");
+					goto out;
+				}
+				while ((l = memchr(sub.buf, '\n',
+				    sub.len)) != NULL) {
+					*l = '\0';
+					used = (size_t)(l - sub.buf) + 1;
+					resp = json_loads(sub.buf, 0, NULL);
+					if (resp != NULL && json_is_true(
+					    json_object_get(resp, "ok")))
+						r->accepted++;
+					else {
+						r->refused++;
+						err = resp ? json_object_get(
+						    resp, "error") : NULL;
+						if (r->first_error[0] == '\0')
+							snprintf(
+							    r->first_error,
+							    sizeof(
+							    r->first_error),
+							    "%s: %s",
+							    json_string_value(
+							    json_object_get(
+							    err, "code")),
+							    json_string_value(
+							    json_object_get(
+							    err, "text")));
+					}
+					json_decref(resp);
+					lb_consume(&sub, used);
+					if (++answered == n)
+						r->t_submitted =
+						    bench_now() - t0;
+				}
+			}
+		} else
+			bench_sleep_ms(POLL_MS / 4);
+		/* poll only once every submit is answered: less load */
+		if (answered == n && (t = bench_now()) >= next_poll) {
+			next_poll = t + POLL_MS / 1000.0;
+			if ((got = ctl_outstanding(&mon)) == -1) {
+				fprintf(stderr, "bench_transport: queues "
+				    "failed\n");
+				break;
+			}
+			if (got == 0) {
+				r->t_done = bench_now() - t0;
+				break;
+			}
+		}
+	}
+out:
+	if (r->t_done == 0)
+		r->t_done = bench_now() - t0;
+	/* the exact count, after the clock stopped */
+	r->receipted = ctl_receipted(&mon);
+	r->answered = answered;
+	free(line);
+	ctl_close(&sub);
+	ctl_close(&mon);
+	return 0;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: bench_transport [-k] [-n EXCHANGES] "
+	    "[-t SECONDS] PKI_DIR\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct gateway kz = { .name = "Kazakhstan", .pid = -1 };
+	struct gateway fr = { .name = "France", .pid = -1 };
+	const char *src = getenv("ACCORD_SRCDIR");
+	const char *bld = getenv("ACCORD_BUILDDIR");
+	char proto[2048], work[900], daemon[1024], pki[1024], cmd[1200];
+	struct bound b;
+	struct run r;
+	xmlDocPtr base;
+	double per_core, bound, bound_parse, rate;
+	long ncpu, n = 2000;
+	double limit = 40;
+	size_t size;
+	char *body = NULL;
+	int c, port, keep = 0, ran = 0, stop_kz, stop_fr;
+
+	while ((c = getopt(argc, argv, "kn:t:")) != -1)
+		switch (c) {
+		case 'k':
+			keep = 1;
+			break;
+		case 'n':
+			if ((n = atol(optarg)) < 1)
+				usage();
+			break;
+		case 't':
+			if ((limit = atof(optarg)) <= 0)
+				usage();
+			break;
+		default:
+			usage();
+		}
+	if (argc - optind != 1)
+		usage();
+	if (src == NULL)
+		src = ".";
+	if (bld == NULL)
+		bld = ".";
+	if (realpath(argv[optind], pki) == NULL) {
+		perror(argv[optind]);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	log_init("bench_transport", 1, LOG_LVL_WARN);
+	if ((ncpu = sysconf(_SC_NPROCESSORS_ONLN)) < 1)
+		ncpu = 1;
+
+	/* the bound, first: nothing else of ours runs yet */
+	snprintf(proto, sizeof(proto), "%s/protocols", src);
+	if (envelope_init(proto) == -1 || xmlsig_init() == -1)
+		return 2;
+	if ((base = bench_message(src, &size, &body)) == NULL)
+		return 2;
+	if (bench_bound(pki, base, &b) == -1) {
+		fprintf(stderr, "bench_transport: cannot measure the bound\n");
+		return 2;
+	}
+	xmlFreeDoc(base);
+	xmlsig_shutdown();
+	envelope_shutdown();
+	/* sign + verify + sign + verify on one core, for each core */
+	per_core = 1.0 / (2.0 / b.sign + 2.0 / b.verify);
+	bound = per_core * (double)ncpu;
+	bound_parse = (double)ncpu / (2.0 / b.sign + 2.0 / b.parse_verify);
+
+	/* the two gateways */
+	snprintf(work, sizeof(work), "%s/bench/tmp", bld);
+	mkdir(work, 0755);
+	snprintf(work, sizeof(work), "%s/bench/tmp/transport.XXXXXX", bld);
+	if (mkdtemp(work) == NULL) {
+		perror(work);
+		return 2;
+	}
+	snprintf(daemon, sizeof(daemon), "%s/gateway/accordd", bld);
+	if ((port = bench_ports()) == -1 ||
+	    bench_prepare(work, src, pki, port) == -1) {
+		fprintf(stderr, "bench_transport: cannot prepare %s\n", work);
+		return 2;
+	}
+	snprintf(kz.conf, sizeof(kz.conf), "%s/conf/accordd.xml", work);
+	snprintf(kz.sock, sizeof(kz.sock), "%s/run/kz/control.sock", work);
+	snprintf(kz.log, sizeof(kz.log), "%s/kz.log", work);
+	snprintf(fr.conf, sizeof(fr.conf), "%s/conf/demo-fr/accordd.xml",
+	    work);
+	snprintf(fr.sock, sizeof(fr.sock), "%s/run/fr/control.sock", work);
+	snprintf(fr.log, sizeof(fr.log), "%s/fr.log", work);
+
+	if (gw_start(daemon, &kz) == -1 || gw_start(daemon, &fr) == -1) {
+		fprintf(stderr, "bench_transport: a gateway did not start\n");
+		gw_tail(&kz);
+		gw_tail(&fr);
+		gw_stop(&kz);
+		gw_stop(&fr);
+		return 2;
+	}
+	if (bench_exchanges(fr.sock, body, n, limit, &r) == 0)
+		ran = 1;
+	stop_fr = gw_stop(&fr);
+	stop_kz = gw_stop(&kz);
+	free(body);
+
+	if (!ran) {
+		gw_tail(&kz);
+		gw_tail(&fr);
+		return 2;
+	}
+	if (r.receipted < 0) {
+		fprintf(stderr, "bench_transport: no receipt count from "
+		    "France\n");
+		r.receipted = 0;
+	}
+	rate = r.t_done > 0 ? (double)r.receipted / r.t_done : 0;
+
+	printf("Two gateways (Kazakhstan <- France) on loopback, mutual TLS, "
+	    "RSA-2048 signatures on both sides, %ld cores\n", ncpu);
+	printf("%ld ReadmissionRequests of %zu bytes (%zu signed) submitted "
+	    "pipelined on one control connection\n\n", n, size,
+	    b.signed_size);
+	printf("%-40s %10s\n", "per core, xmlsig module, this run", "/s");
+	printf("%-40s %10.0f\n", "RSA sign (copy+sign)", b.sign);
+	printf("%-40s %10.0f\n", "RSA verify (pinned key)", b.verify);
+	printf("%-40s %10.0f\n", "RSA parse+schema+verify", b.parse_verify);
+	printf("\n%-40s %10s %10s %7s\n", "", "exch/s", "bound/s", "ratio");
+	printf("%-40s %10.0f %10.0f %7.2f\n",
+	    "exchanges (sign+verify, x2)", rate, bound, rate / bound);
+	printf("%-40s %10.0f %10.0f %7.2f\n",
+	    "  bound counting parse+schema", rate, bound_parse,
+	    rate / bound_parse);
+	printf("%-40s %10.0f %10s %7s\n",
+	    "published: 2 x 32-core servers", REFERENCE_TPS, "", "");
+	if (r.answered == n)
+		printf("\nsubmitted %ld: %ld accepted, %ld refused; all "
+		    "answered in %.2f s (%.0f submits/s)\n", n, r.accepted,
+		    r.refused, r.t_submitted, r.t_submitted > 0 ?
+		    (double)r.answered / r.t_submitted : 0);
+	else
+		printf("\nsubmitted %ld: only %ld answered (%ld accepted, %ld "
+		    "refused) within %.0f s\n", n, r.answered, r.accepted,
+		    r.refused, limit);
+	printf("receipted %ld of %ld in %.2f s from the first submit "
+	    "(polled every %d ms)%s\n", r.receipted, r.accepted, r.t_done,
+	    POLL_MS, r.receipted < r.accepted ? ": TIME LIMIT reached" : "");
+	if (r.first_error[0] != '\0')
+		printf("first refusal: %s\n", r.first_error);
+	printf("gateway CPU, start to stop: Kazakhstan %.2f s, France %.2f s "
+	    "(%.0f%% of %ld cores over the %.2f s of the exchanges)\n",
+	    kz.cpu, fr.cpu, 100.0 * (kz.cpu + fr.cpu) /
+	    ((double)ncpu * r.t_done), ncpu, r.t_done);
+	printf("gateways stopped: Kazakhstan %s, France %s\n",
+	    stop_kz == 0 ? "exit 0" : "NOT CLEANLY",
+	    stop_fr == 0 ? "exit 0" : "NOT CLEANLY");
+	if (stop_kz != 0 || stop_fr != 0 || r.refused > 0 ||
+	    r.receipted < r.accepted) {
+		gw_tail(&kz);
+		gw_tail(&fr);
+		keep = 1;
+	}
+	if (keep)
+		printf("work directory kept: %s\n", work);
+	else {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", work);
+		if (system(cmd) != 0)
+			fprintf(stderr, "bench_transport: cannot remove %s\n",
+			    work);
+		snprintf(cmd, sizeof(cmd), "%s/bench/tmp", bld);
+		rmdir(cmd);
+	}
+	/* a bench reports; it does not fail on a busy machine */
+	return 0;
+}
