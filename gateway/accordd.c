@@ -62,6 +62,39 @@ struct accordd {
 /* TRANSPORT */
 /* The transport's calls go at the places marked "TRANSPORT: ..." below. */
 
+/* Group commit for the control socket: one fsync per read of requests. */
+static uint64_t
+accordd_commit_mark(void *arg)
+{
+	struct accordd *ad = arg;
+
+	return engine_batch(ad->engine);
+}
+
+static int
+accordd_commit_flush(void *arg)
+{
+	struct accordd *ad = arg;
+	int rc;
+
+	rc = engine_flush(ad->engine);
+	/* submitted messages are in the outbox now */
+	outbound_kick(ad->outbound);
+	return rc;
+}
+
+static int
+accordd_commit_done(void *arg, uint64_t mark)
+{
+	struct accordd *ad = arg;
+
+	return engine_batch_committed(ad->engine, mark);
+}
+
+static const struct control_commit accordd_commit = {
+	accordd_commit_mark, accordd_commit_flush, accordd_commit_done
+};
+
 static void
 usage(void)
 {
@@ -579,6 +612,8 @@ main(int argc, char *argv[])
 	if (ad.control == NULL)
 		return 1;
 	control_add_commands(ad.control, casecmd_commands, &ad.cctx);
+	control_set_commit(ad.control, &accordd_commit, &ad);
+	ad.cctx.group_commit = 1;
 	/* TRANSPORT: start */
 	if ((ad.inbound = inbound_start(ad.base, ad.conf, ad.engine)) == NULL ||
 	    (ad.outbound = outbound_start(ad.base, ad.conf, ad.engine)) == NULL)

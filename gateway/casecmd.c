@@ -428,6 +428,7 @@ casecmd_submit(void *arg, const struct control_caller *who, json_t *args,
 	sub.ref_to = casecmd_opt(args, "ref");
 	sub.accelerated = casecmd_flag(args, "urgent");
 	sub.uid = who->uid;
+	sub.defer_commit = ctx->group_commit;
 	if (engine_submit(ctx->engine, &sub, doc, strlen(doc), &out, &a) ==
 	    -1) {
 		*code = errcode_name(a.code);

@@ -30,6 +30,9 @@ struct casecmd_ctx {
 	/* the clock moved (test builds): run the deadline timer now */
 	void			(*clock_moved)(void *arg);
 	void			 *clock_arg;
+	/* the control socket commits after each read (control_set_commit):
+	 * submits append only */
+	int			  group_commit;
 	/* offline (accordctl): the store opened read-only, the journal */
 	struct store		 *store;
 	const char		 *journal_dir;

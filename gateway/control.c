@@ -37,6 +37,19 @@ struct control_conn {
 	int			 closing;
 	char			 topics[CONTROL_MAX_TOPICS][CONTROL_TOPIC_MAX];
 	int			 ntopics;
+	/* responses of one read, held until their records are committed */
+	int			 holding;
+	uint64_t		 mark;		/* of the request being served */
+	json_t			*id;		/* ... and its id */
+	struct control_held	*held;
+	size_t			 nheld;
+};
+
+/* A response waiting for the commit of the records its request made. */
+struct control_held {
+	char		*line;
+	uint64_t	 mark;		/* 0: made no records */
+	json_t		*id;
 };
 
 struct control {
@@ -48,6 +61,8 @@ struct control {
 	char			*path;
 	struct control_conn	*conns;
 	int			 nconns;
+	const struct control_commit *commit;	/* NULL: answer at once */
+	void			*commit_arg;
 };
 
 unsigned
@@ -152,6 +167,7 @@ control_conn_free(struct control_conn *cc)
 static void
 control_send(struct control_conn *cc, json_t *obj)
 {
+	struct control_held *h;
 	char *s;
 
 	s = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
@@ -159,9 +175,76 @@ control_send(struct control_conn *cc, json_t *obj)
 		log_errx("control", "cannot encode a response");
 		return;
 	}
+	if (cc->holding) {
+		h = reallocarray(cc->held, cc->nheld + 1, sizeof(*h));
+		if (h != NULL) {
+			cc->held = h;
+			h = &cc->held[cc->nheld++];
+			h->line = s;
+			h->mark = cc->mark;
+			h->id = cc->id;
+			if (h->id != NULL)
+				json_incref(h->id);
+			return;
+		}
+	}
 	evbuffer_add(bufferevent_get_output(cc->bev), s, strlen(s));
 	evbuffer_add(bufferevent_get_output(cc->bev), "\n", 1);
 	free(s);
+}
+
+void
+control_set_commit(struct control *ctl, const struct control_commit *cm,
+    void *arg)
+{
+	ctl->commit = cm;
+	ctl->commit_arg = arg;
+}
+
+/*
+ * The end of one read: commit what its requests journalled (one fsync
+ * for a whole pipelined batch), then release their responses; a response
+ * whose records did not reach the disk becomes an error.
+ */
+static void
+control_release(struct control_conn *cc)
+{
+	struct control *ctl = cc->ctl;
+	struct control_held *h;
+	json_t *r;
+	size_t i;
+	int any = 0, failed = 0;
+
+	cc->holding = 0;
+	for (i = 0; i < cc->nheld; i++)
+		any |= cc->held[i].mark != 0;
+	if (any && ctl->commit != NULL &&
+	    ctl->commit->flush(ctl->commit_arg) == -1)
+		failed = 1;
+	for (i = 0; i < cc->nheld; i++) {
+		h = &cc->held[i];
+		if (h->mark != 0 && ctl->commit != NULL && (failed ||
+		    !ctl->commit->committed(ctl->commit_arg, h->mark))) {
+			free(h->line);
+			r = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error",
+			    "code", "TEMPORARY", "text", "the journal commit "
+			    "failed: nothing was done; try again");
+			if (h->id != NULL)
+				json_object_set(r, "id", h->id);
+			h->line = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
+			json_decref(r);
+			if (h->line == NULL)
+				continue;
+		}
+		evbuffer_add(bufferevent_get_output(cc->bev), h->line,
+		    strlen(h->line));
+		evbuffer_add(bufferevent_get_output(cc->bev), "\n", 1);
+		free(h->line);
+		json_decref(h->id);
+	}
+	free(cc->held);
+	cc->held = NULL;
+	cc->nheld = 0;
 }
 
 static void
@@ -269,6 +352,9 @@ control_request(struct control_conn *cc, const char *line, size_t len)
 	cc->caller.command = cmd->name;
 	cc->caller.ctl = cc->ctl;
 	cc->caller.conn = cc;
+	if (cc->ctl->commit != NULL)
+		cc->mark = cc->ctl->commit->mark(cc->ctl->commit_arg);
+	cc->id = id;
 	res = cmd->handler(harg, &cc->caller, args, &code, text,
 	    sizeof(text));
 	json_decref(args);
@@ -283,6 +369,8 @@ control_request(struct control_conn *cc, const char *line, size_t len)
 	control_send(cc, r);
 	json_decref(r);
 done:
+	cc->mark = 0;
+	cc->id = NULL;
 	json_decref(req);
 }
 
@@ -295,6 +383,7 @@ control_read(struct bufferevent *bev, void *arg)
 	char *line;
 
 	max = cc->ctl->conf->max_message_size * 2 + CONTROL_LINE_SLACK;
+	cc->holding = 1;
 	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
 		if (len > max)
 			control_send_error(cc, NULL, "TOO_LARGE",
@@ -303,6 +392,7 @@ control_read(struct bufferevent *bev, void *arg)
 			control_request(cc, line, len);
 		free(line);
 	}
+	control_release(cc);
 	if (evbuffer_get_length(in) > max) {
 		control_send_error(cc, NULL, "TOO_LARGE",
 		    "request line over the limit; closing");

@@ -12,6 +12,7 @@
 #define ACCORD_CONTROL_H
 
 #include <sys/types.h>
+#include <stdint.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -112,6 +113,21 @@ int control_publish(struct control *ctl, const char *topic, json_t *data);
 
 /* How many connections follow topic (0: nothing to publish). */
 int control_subscribers(const struct control *ctl, const char *topic);
+
+/*
+ * Group commit for the socket: a handler may journal without committing;
+ * the responses of one read wait for one flush().  mark() names the batch
+ * a request is about to append to; committed(mark) says whether it
+ * reached the disk (a response whose batch did not becomes an error).
+ */
+struct control_commit {
+	uint64_t	(*mark)(void *arg);
+	int		(*flush)(void *arg);
+	int		(*committed)(void *arg, uint64_t mark);
+};
+
+void control_set_commit(struct control *ctl, const struct control_commit *cm,
+    void *arg);
 
 /* Point at a new configuration after a reload (roles, limits). */
 void control_set_config(struct control *ctl, const struct config *c);

@@ -1351,7 +1351,8 @@ engine_submit(struct engine *e, const struct engine_submission *sub,
 	    engine_journal_message(e, REC_MESSAGE_SENT, a->country, &h,
 	    RECORD_DIR_OUT, 0, out->body, out->len, NULL) == -1 ||
 	    engine_journal_decision(e, a->country, case_id, h.message_id, &c,
-	    &ev, now, &d) == -1 || engine_flush(e) == -1) {
+	    &ev, now, &d) == -1 || (!sub->defer_commit &&
+	    engine_flush(e) == -1)) {
 		engine_outgoing_clear(out);
 		engine_answer_set(ans, 503, AE_TEMPORARY, "journal commit "
 		    "failed: nothing was queued");
@@ -1374,9 +1375,10 @@ done:
 
 /* ---- the partner's answer to our message ------------------------------ */
 
-int
-engine_receipt(struct engine *e, const char *partner, const char *message_id,
-    const char *bytes, size_t len, struct engine_answer *ans)
+static int
+engine_receipt_take(struct engine *e, const char *partner,
+    const char *message_id, const char *bytes, size_t len,
+    struct engine_answer *ans, int commit)
 {
 	const struct agreement *a;
 	struct store_message m;
@@ -1440,7 +1442,7 @@ engine_receipt(struct engine *e, const char *partner, const char *message_id,
 		    why);
 		if (engine_journal_msgstate(e, partner, message_id,
 		    RECORD_DIR_OUT, RECORD_MS_DISPUTED, why) == -1 ||
-		    engine_flush(e) == -1)
+		    (commit && engine_flush(e) == -1))
 			goto done;
 		engine_answer_set(ans, 0, AE_SIGNATURE_INVALID, "%s", why);
 		rc = 0;
@@ -1488,7 +1490,7 @@ engine_receipt(struct engine *e, const char *partner, const char *message_id,
 	if (engine_journal_message(e, REC_RECEIPT_GOT, partner, &h,
 	    RECORD_DIR_IN, at, bytes, len, NULL) == -1 ||
 	    engine_journal_decision(e, partner, m.case_id, message_id, &c,
-	    &ev, now, &d) == -1 || engine_flush(e) == -1)
+	    &ev, now, &d) == -1 || (commit && engine_flush(e) == -1))
 		goto done;
 	if (h.type == MSG_ERROR)
 		engine_answer_set(ans, 0, AE_OK, "rejected by %s", partner);
@@ -1501,6 +1503,21 @@ done:
 	if (doc != NULL)
 		xmlFreeDoc(doc);
 	return rc;
+}
+
+int
+engine_receipt(struct engine *e, const char *partner, const char *message_id,
+    const char *bytes, size_t len, struct engine_answer *ans)
+{
+	return engine_receipt_take(e, partner, message_id, bytes, len, ans, 1);
+}
+
+int
+engine_receipt_batched(struct engine *e, const char *partner,
+    const char *message_id, const char *bytes, size_t len,
+    struct engine_answer *ans)
+{
+	return engine_receipt_take(e, partner, message_id, bytes, len, ans, 0);
 }
 
 int

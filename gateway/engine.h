@@ -64,6 +64,8 @@ struct engine_submission {
 	const char	*ref_to;	/* NULL or a received MessageId */
 	int		 accelerated;	/* ReadmissionRequest: urgent */
 	uid_t		 uid;		/* who submits, for the journal */
+	int		 defer_commit;	/* append only: the caller flushes
+					 * (and answers) after engine_flush() */
 };
 
 /*
@@ -107,6 +109,15 @@ int engine_submit(struct engine *e, const struct engine_submission *sub,
  * @return 0 when the answer was taken (see a->code), -1 on our fault.
  */
 int engine_receipt(struct engine *e, const char *partner,
+    const char *message_id, const char *bytes, size_t len,
+    struct engine_answer *a);
+
+/* As engine_receipt(), but appended to the open batch without a commit:
+ * the caller takes several answers, then calls engine_flush() once.
+ * Nothing leaves the process on a receipt, so it may wait for the flush;
+ * if that fails the message stays in the outbox and is sent again (the
+ * partner answers a duplicate with its original receipt). */
+int engine_receipt_batched(struct engine *e, const char *partner,
     const char *message_id, const char *bytes, size_t len,
     struct engine_answer *a);
 

@@ -401,8 +401,11 @@ outbound_done(struct outbound *ob, struct outbound_xfer *x, CURLcode res)
 	if (code == 200 || (code >= 400 && code < 500 && code != 408 &&
 	    code != 429 && x->alen > 0)) {
 		/* a Receipt, a signed Error, or something to dispute */
-		if (engine_receipt(ob->engine, x->partner, x->message_id,
-		    x->answer != NULL ? x->answer : "", x->alen, &a) == -1) {
+		/* one commit for every answer of this loop turn: see
+		 * outbound_check() */
+		if (engine_receipt_batched(ob->engine, x->partner,
+		    x->message_id, x->answer != NULL ? x->answer : "",
+		    x->alen, &a) == -1) {
 			/* our fault (journal): the answer is not taken, the
 			 * message stays in the outbox and goes again */
 			snprintf(reason, sizeof(reason), "HTTP %ld, but the "
@@ -529,6 +532,10 @@ outbound_check(struct outbound *ob)
 		outbound_xfer_free(x);
 		finished++;
 	}
+	/* the answers taken above, in one commit */
+	if (finished && engine_flush(ob->engine) == -1)
+		log_errx(OTAG, "committing %d answers failed: their messages "
+		    "stay in the outbox and go again", finished);
 	/* a receipt may let the next message of its case go */
 	if (finished)
 		outbound_kick(ob);
