@@ -455,6 +455,8 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
 	ctl->nconns++;
 	bufferevent_setcb(cc->bev, control_read, control_write,
 	    control_event, cc);
+	/* take a pipelined batch in one read: one commit for all of it */
+	bufferevent_set_max_single_read(cc->bev, 1 << 20);
 	bufferevent_enable(cc->bev, EV_READ | EV_WRITE);
 
 	control_roles_string(cc->caller.roles, roles, sizeof(roles));

@@ -61,6 +61,8 @@ enum store_stmt {
 #define MSG_COLS "partner, message_id, direction, case_id, ref_to, type, " \
 	"state, reason, sha256, created, received_at, journal_seq, receipt_seq"
 
+#define STORE_OUTBOX_PER_PARTNER_S	"32"
+
 static const char *store_sql[SQ_COUNT] = {
 	[SQ_BEGIN] = "BEGIN IMMEDIATE",
 	[SQ_COMMIT] = "COMMIT",
@@ -124,15 +126,20 @@ static const char *store_sql[SQ_COUNT] = {
 	    "which",
 	[SQ_CASE_MSGS] = "SELECT " MSG_COLS " FROM messages WHERE "
 	    "partner = ?1 AND case_id = ?2 ORDER BY journal_seq, direction",
-	[SQ_OUTBOX_DUE] = "SELECT o.partner, o.message_id, o.case_id, "
-	    "o.journal_seq, o.next_attempt, o.attempts FROM outbox o "
+	/* the first STORE_OUTBOX_PER_PARTNER of each partner: a sender
+	 * with thousands queued must not read them all on every kick */
+	[SQ_OUTBOX_DUE] = "SELECT partner, message_id, case_id, journal_seq, "
+	    "next_attempt, attempts FROM (SELECT o.partner, o.message_id, "
+	    "o.case_id, o.journal_seq, o.next_attempt, o.attempts, "
+	    "ROW_NUMBER() OVER (PARTITION BY o.partner ORDER BY "
+	    "o.journal_seq) AS rn FROM outbox o "
 	    "WHERE o.next_attempt <= ?1 "
 	    "AND NOT EXISTS (SELECT 1 FROM partners p "
 	    "WHERE p.partner = o.partner AND p.paused) "
 	    "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE "
 	    "e.partner = o.partner AND e.case_id = o.case_id AND "
-	    "e.journal_seq < o.journal_seq) "
-	    "ORDER BY o.journal_seq",
+	    "e.journal_seq < o.journal_seq)) "
+	    "WHERE rn <= " STORE_OUTBOX_PER_PARTNER_S " ORDER BY journal_seq",
 	[SQ_INBOX_PENDING] = "SELECT partner, message_id, case_id, type, "
 	    "journal_seq FROM inbox WHERE acked = 0 ORDER BY journal_seq",
 };

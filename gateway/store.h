@@ -214,7 +214,8 @@ int store_case_messages(struct store *st, const char *partner,
 /*
  * Outbox entries due at now: next_attempt <= now, partner not paused, and
  * no earlier message of the same case still waiting (messages of one
- * case leave in order).  Journal order.
+ * case leave in order).  Journal order, at most the first 32 of each
+ * partner (more than the transport sends at once).
  */
 int store_outbox_due(struct store *st, accord_time_t now, store_outbox_cb cb,
     void *arg);
