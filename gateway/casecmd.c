@@ -499,12 +499,16 @@ casecmd_clock(void *arg, const struct control_caller *who, json_t *args,
 		/* nothing to change */
 	} else if (strcmp(verb, "set") == 0 && val != NULL &&
 	    clock_parse_utc(val, &t) == 0) {
+		/* a daemon's clock keeps running from there: retries and
+		 * timers scheduled after the move still fall due */
 		clock_test_set(t);
+		clock_test_running(1);
 	} else if (strcmp(verb, "advance") == 0 && val != NULL &&
 	    casecmd_parse_duration(val, &d) == 0) {
 		if (!clock_is_test())
 			clock_test_set(clock_now());
 		clock_test_advance(d);
+		clock_test_running(1);
 	} else if (strcmp(verb, "real") == 0) {
 		clock_use_real();
 	} else {

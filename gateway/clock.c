@@ -8,17 +8,27 @@
 #include "clock.h"
 
 static int		clock_test_mode;
+static int		clock_test_runs;	/* moves on with real time */
 static accord_time_t	clock_test_value;
+static accord_time_t	clock_test_since;	/* real time of the last set */
+
+static accord_time_t
+clock_real(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (accord_time_t)ts.tv_sec;
+}
 
 accord_time_t
 clock_now(void)
 {
-	struct timespec ts;
-
+	if (clock_test_mode && clock_test_runs)
+		return clock_test_value + (clock_real() - clock_test_since);
 	if (clock_test_mode)
 		return clock_test_value;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (accord_time_t)ts.tv_sec;
+	return clock_real();
 }
 
 void
@@ -26,6 +36,7 @@ clock_test_set(accord_time_t t)
 {
 	clock_test_mode = 1;
 	clock_test_value = t;
+	clock_test_since = clock_real();
 }
 
 int
@@ -33,8 +44,16 @@ clock_test_advance(int64_t seconds)
 {
 	if (!clock_test_mode)
 		return -1;
-	clock_test_value += seconds;
+	clock_test_set(clock_now() + seconds);
 	return 0;
+}
+
+void
+clock_test_running(int on)
+{
+	if (clock_test_mode)
+		clock_test_set(clock_now());
+	clock_test_runs = on;
 }
 
 void

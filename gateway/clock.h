@@ -24,6 +24,11 @@ void clock_test_set(accord_time_t t);
  * @return 0, or -1 if the test clock is not in force. */
 int clock_test_advance(int64_t seconds);
 
+/* on != 0: the test clock keeps moving with real time from where it was
+ * set (the daemon's admin command: timers and retries go on); 0: it
+ * stands still until set or advanced (unit tests). */
+void clock_test_running(int on);
+
 /* Back to the real clock. */
 void clock_use_real(void);
 

@@ -1184,6 +1184,11 @@ journal_get_stats(const struct journal *j, struct journal_stats *st)
 
 /* ---- opening ---------------------------------------------------------- */
 
+static size_t	journal_torn_payload(const struct journal_torn_cut *,
+		    uint8_t *);
+static int	journal_pending_write(struct journal *, const uint8_t *,
+		    size_t);
+
 /* Cut a torn tail found by the reader; fill tc for the TORN_TAIL_CUT.
  * @return 1 if the file was removed (nothing valid was in it), 0 if
  * truncated, -1 on failure. */
@@ -1222,6 +1227,14 @@ journal_cut_tail(struct journal *j, const struct journal_break *b,
 	log_warnx(JTAG, "%s: offset %" PRIu64 ": record %" PRIu64 ": torn "
 	    "tail of %" PRIu64 " bytes (%s) cut", b->file, b->offset, b->recno,
 	    b->tail_len, b->reason);
+	{
+		uint8_t pl[18 + JOURNAL_HASH_LEN + JOURNAL_NAME_MAX];
+
+		/* the evidence first, then the cut */
+		if (journal_pending_write(j, pl, journal_torn_payload(tc,
+		    pl)) == -1)
+			goto done;
+	}
 	if (b->offset == 0) {
 		/* The file never got its FILE_START: it was being created. */
 		close(fd);
@@ -1289,6 +1302,73 @@ journal_torn_payload(const struct journal_torn_cut *tc, uint8_t *out)
 	return 18 + JOURNAL_HASH_LEN + n;
 }
 
+/*
+ * The evidence of a cut must survive a crash between the truncation and
+ * the commit of its TORN_TAIL_CUT record: it is written to cut.pending
+ * (write, fsync, rename, fsync the directory) before the tail is cut, and
+ * removed once the record is committed.  An open that finds the file
+ * journals it, unless the journal already holds that very record.
+ */
+#define JOURNAL_PENDING		"cut.pending"
+
+static int
+journal_pending_write(struct journal *j, const uint8_t *pl, size_t len)
+{
+	char tmp[PATH_MAX], path[PATH_MAX];
+	int fd, rc = -1;
+
+	snprintf(tmp, sizeof(tmp), "%s/" JOURNAL_PENDING ".tmp", j->dir);
+	snprintf(path, sizeof(path), "%s/" JOURNAL_PENDING, j->dir);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1) {
+		log_err(JTAG, "%s", tmp);
+		return -1;
+	}
+	if (write(fd, pl, len) != (ssize_t)len || fsync(fd) == -1) {
+		log_err(JTAG, "%s: write", tmp);
+		goto done;
+	}
+	if (rename(tmp, path) == -1) {
+		log_err(JTAG, "%s: rename", tmp);
+		goto done;
+	}
+	rc = journal_sync_dir(j);
+done:
+	close(fd);
+	return rc;
+}
+
+/* @return the payload's length (0: no pending cut), or -1. */
+static ssize_t
+journal_pending_read(struct journal *j, uint8_t *pl, size_t max)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/" JOURNAL_PENDING, j->dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	n = read(fd, pl, max);
+	close(fd);
+	if (n < 18 + JOURNAL_HASH_LEN) {
+		log_errx(JTAG, "%s: unreadable; remove it after checking",
+		    path);
+		return -1;
+	}
+	return n;
+}
+
+static void
+journal_pending_clear(struct journal *j)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/" JOURNAL_PENDING, j->dir);
+	if (unlink(path) == 0)
+		journal_sync_dir(j);
+}
+
 struct journal *
 journal_open(const struct journal_params *p)
 {
@@ -1298,9 +1378,11 @@ journal_open(const struct journal_params *p)
 	struct journal_rec rec;
 	struct journal_torn_cut tc;
 	uint8_t tcbuf[18 + JOURNAL_HASH_LEN + JOURNAL_NAME_MAX];
+	uint8_t pend[18 + JOURNAL_HASH_LEN + JOURNAL_NAME_MAX];
 	char last_file[PATH_MAX] = "";
 	off_t last_end = 0;
-	int n, cut = 0, ok = 0;
+	ssize_t npend = 0;
+	int n, cut = 0, ok = 0, pend_seen = 0;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		log_err(JTAG, "calloc");
@@ -1341,9 +1423,17 @@ journal_open(const struct journal_params *p)
 		goto done;
 	}
 
+	/* a cut an earlier open made but could not journal */
+	if ((npend = journal_pending_read(j, pend, sizeof(pend))) == -1)
+		goto done;
+
 	if ((r = journal_reader_open(j->dir)) == NULL)
 		goto done;
 	while ((n = journal_reader_next(r, &rec)) == 1) {
+		if (npend > 0 && rec.kind == JOURNAL_TORN_TAIL_CUT &&
+		    rec.len == (size_t)npend &&
+		    memcmp(rec.payload, pend, (size_t)npend) == 0)
+			pend_seen = 1;
 		j->seq = rec.seq;
 		memcpy(j->hash, rec.hash, JOURNAL_HASH_LEN);
 		if (strcmp(last_file, rec.file) != 0) {
@@ -1392,6 +1482,13 @@ journal_open(const struct journal_params *p)
 	/* A fresh journal, or one whose only file was torn at birth. */
 	if (j->fd == -1 && journal_maybe_rotate(j, 0, clock_now()) == -1)
 		goto done;
+	if (npend > 0 && !pend_seen) {
+		log_warnx(JTAG, "%s: journalling a cut an interrupted start-up "
+		    "made", j->dir);
+		if (journal_add(j, JOURNAL_TORN_TAIL_CUT, pend, (size_t)npend,
+		    NULL) == -1)
+			goto done;
+	}
 	if (cut) {
 		n = (int)journal_torn_payload(&tc, tcbuf);
 		if (journal_add(j, JOURNAL_TORN_TAIL_CUT, tcbuf, (size_t)n,
@@ -1400,6 +1497,8 @@ journal_open(const struct journal_params *p)
 	}
 	if (j->buflen > 0 && journal_commit(j) == -1)
 		goto done;
+	if (npend > 0 || cut)
+		journal_pending_clear(j);
 	log_info(JTAG, "%s: opened at seq %" PRIu64 " in %s", j->dir, j->seq,
 	    journal_basename(j->file_path));
 	ok = 1;
