@@ -22,8 +22,8 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-"usage: accord-audit verify [--cert PEM] [--trust DIR] [--json | --html OUT]\n"
-"                           FILE... | DIR\n"
+"usage: accord-audit verify [--cert PEM] [--trust DIR] [--jobs N]\n"
+"                           [--json | --html OUT] FILE... | DIR\n"
 "       accord-audit replay [--config accordd.xml] [--case ID]\n"
 "                           [--compare STORE.db] [--json] [--html OUT]\n"
 "                           FILE... | DIR\n"
@@ -50,8 +50,9 @@ main(int argc, char **argv)
 	struct audit_opts o;
 	struct audit_report rep;
 	const char **files, **partner;
-	const char *cmd;
-	char *proto;
+	const char *cmd, *jobs;
+	char *proto, *end;
+	long l;
 	size_t nfiles = 0, npartner = 0;
 	int i, json = 0, in_partner = 0, rc;
 
@@ -81,7 +82,16 @@ main(int argc, char **argv)
 			o.case_id = optval(argc, argv, &i);
 		else if (strcmp(argv[i], "--compare") == 0)
 			o.store_path = optval(argc, argv, &i);
-		else if (strcmp(argv[i], "--out") == 0)
+		else if (strcmp(argv[i], "--jobs") == 0) {
+			jobs = optval(argc, argv, &i);
+			l = strtol(jobs, &end, 10);
+			if (*jobs == '\0' || *end != '\0' || l < 1 || l > 64) {
+				fprintf(stderr, "accord-audit: --jobs %s: not "
+				    "a number from 1 to 64\n", jobs);
+				usage();
+			}
+			o.jobs = (int)l;
+		} else if (strcmp(argv[i], "--out") == 0)
 			o.out_dir = optval(argc, argv, &i);
 		else if (strcmp(argv[i], "--partner") == 0)
 			in_partner = 1;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@
 #define AUDIT_MAX_DER	16384
 #define AUDIT_MAX_CERTS	8
 #define AUDIT_BUCKETS	4096
+#define AUDIT_DEFAULT_JOBS	2	/* verify's worker threads */
 #define ZERO_HASH \
 	"0000000000000000000000000000000000000000000000000000000000000000"
 
@@ -292,8 +294,9 @@ struct audit_pass {
 };
 
 static int
-audit_read(const char *const *files, size_t nfiles, struct audit_pass *p,
-    int (*cb)(void *, const struct journal_rec *), void *arg)
+audit_read_flush(const char *const *files, size_t nfiles,
+    struct audit_pass *p, int (*cb)(void *, const struct journal_rec *),
+    void (*flush)(void *), void *arg)
 {
 	struct journal_reader *r;
 	struct journal_rec rec;
@@ -318,6 +321,9 @@ audit_read(const char *const *files, size_t nfiles, struct audit_pass *p,
 		if (cb(arg, &rec) != 0)
 			break;
 	}
+	/* the records' own findings before the break's */
+	if (flush != NULL)
+		flush(arg);
 	if (got == -1) {
 		struct journal_rec at;
 
@@ -339,6 +345,13 @@ audit_read(const char *const *files, size_t nfiles, struct audit_pass *p,
 	journal_reader_close(r);
 	audit_input_free(list);
 	return 0;
+}
+
+static int
+audit_read(const char *const *files, size_t nfiles, struct audit_pass *p,
+    int (*cb)(void *, const struct journal_rec *), void *arg)
+{
+	return audit_read_flush(files, nfiles, p, cb, NULL, arg);
 }
 
 static void
@@ -453,10 +466,17 @@ audit_is(xmlNodePtr n, const char *name)
 	    xmlStrcmp(n->name, BAD_CAST name) == 0;
 }
 
-/* The certificates of the root's ds:Signature/ds:KeyInfo.
+/* The certificates of the root's ds:Signature/ds:KeyInfo, each decoded
+ * once when a cache is given (X509 objects of one thread's).
  * @return how many (at most max). */
+struct audit_certcache;
+static X509 *audit_certcache_get(struct audit_certcache *, const char *);
+static void audit_certcache_put(struct audit_certcache *,
+    const struct audit_cert *);
+
 static int
-audit_keyinfo_certs(xmlDocPtr doc, struct audit_cert *out, int max)
+audit_keyinfo_certs(xmlDocPtr doc, struct audit_cert *out, int max,
+    struct audit_certcache *cache)
 {
 	xmlNodePtr root, sig = NULL, n, ki = NULL, xd, c;
 	xmlChar *txt;
@@ -505,14 +525,21 @@ audit_keyinfo_certs(xmlDocPtr doc, struct audit_cert *out, int max)
 			free(b64);
 			if (dlen <= 0)
 				continue;
+			record_sha256_hex(der, (size_t)dlen,
+			    out[count].sha256);
+			if ((out[count].x = audit_certcache_get(cache,
+			    out[count].sha256)) != NULL) {
+				X509_up_ref(out[count].x);
+				count++;
+				continue;
+			}
 			p = der;
 			out[count].x = d2i_X509(NULL, &p, dlen);
 			if (out[count].x == NULL) {
 				ERR_clear_error();
 				continue;
 			}
-			record_sha256_hex(der, (size_t)dlen,
-			    out[count].sha256);
+			audit_certcache_put(cache, &out[count]);
 			count++;
 		}
 	}
@@ -672,6 +699,18 @@ static int audit_html(const char *, const char *, json_t *, json_t *);
 
 /* ---- verify ------------------------------------------------------------ */
 
+/*
+ * The records are read, chained and counted on the calling thread; the
+ * checks of each message (decode, parse, schema, signature) are done by
+ * a small pool of worker threads.  Every record takes a slot of a ring in
+ * record order, and its results are applied (sets, counters, findings)
+ * when it reaches the head of the ring: the report is the one a single
+ * thread would write, in the same order.  Non-message records wait in
+ * the ring for the messages before them.  A configuration load changes
+ * what later messages are checked against: each slot holds the one in
+ * force when it was read (the loads are kept until the end).
+ */
+
 /* A checkpoint kept for the end, when every key is known. */
 struct audit_cp {
 	uint64_t	 seq;
@@ -683,11 +722,76 @@ struct audit_cp {
 	size_t		 len;
 };
 
+enum audit_job_state {
+	AJ_FREE, AJ_SEQ, AJ_QUEUED, AJ_RUNNING, AJ_DONE
+};
+
+#define AUDIT_FINDING_MAX	2048
+
+/* One record in the ring, and what the checks of a message found. */
+struct audit_job {
+	enum audit_job_state	 state;
+	struct journal_rec	 rec;	/* payload: buf; file: interned */
+	uint8_t			*buf;
+	size_t			 cap;
+	const struct audit_conf	*conf;	/* in force at this record */
+	int			 conf_bad;	/* CONFIG_LOAD not JSON */
+	/* a message's results */
+	struct record_message	 rm;
+	int			 decoded;	/* rm is valid */
+	int			 checked;	/* the receipt check follows */
+	int			 verified;	/* the signature verified */
+	int			 rcpt_ids;	/* a Receipt's id, digest read */
+	char			 id[RECORD_ID_MAX];
+	char			 sha[RECORD_SHA256_HEX + 8];
+	X509			*own;	/* our certificate, if ours */
+	char			 finding[AUDIT_FINDING_MAX];	/* "" none */
+};
+
+/* Certificates of KeyInfo decoded once per thread. */
+#define AUDIT_CERTCACHE_MAX	64
+struct audit_certcache {
+	struct audit_cert	 e[AUDIT_CERTCACHE_MAX];
+	int			 n;
+};
+
+struct audit_pool {
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 work;	/* workers: a job is queued */
+	pthread_cond_t		 done;	/* main: a job is done */
+	struct audit_job	*jobs;
+	uint64_t		 njobs;	/* ring size */
+	uint64_t		 head;	/* next to apply */
+	uint64_t		 tail;	/* next to fill */
+	uint64_t		 next;	/* where workers look for work */
+	int			 stop;
+	int			 idle;	/* workers waiting for work */
+	int			 main_waits;	/* ... and main for results */
+	uint64_t		 wake_at;	/* wake main: a job from here
+						 * done, or no work left */
+	pthread_t		*threads;
+	int			 nthreads;	/* 0: checks inline */
+	X509_STORE		*trust;
+	struct audit_certcache	 cache;	/* inline mode's */
+	xmlStructuredErrorFunc	 efn;	/* the main thread's handler */
+	void			*ectx;
+};
+
+/* A journal file's name, kept for the slots naming it. */
+struct audit_name {
+	struct audit_name	*next;
+	char			 s[];
+};
+
 struct audit_verify {
 	struct audit_pass	 pass;
 	const struct audit_opts	*o;
-	struct audit_conf	 conf;
+	struct audit_conf	*conf;	/* the latest */
+	struct audit_conf	**confs;	/* every one, for the end */
+	size_t			 nconfs;
 	X509_STORE		*trust;
+	struct audit_pool	 pool;
+	struct audit_name	*names;
 	struct audit_set	 sent;	/* partner/message id -> sha256 */
 	struct audit_set	 recvd;
 	struct audit_set	 cases;
@@ -700,23 +804,65 @@ struct audit_verify {
 	uint64_t		 last_cp_seq;
 };
 
+static X509 *
+audit_certcache_get(struct audit_certcache *c, const char *sha256)
+{
+	int i;
+
+	for (i = 0; c != NULL && i < c->n; i++)
+		if (strcmp(c->e[i].sha256, sha256) == 0)
+			return c->e[i].x;
+	return NULL;
+}
+
+static void
+audit_certcache_put(struct audit_certcache *c, const struct audit_cert *ac)
+{
+	if (c == NULL || c->n >= AUDIT_CERTCACHE_MAX)
+		return;
+	X509_up_ref(ac->x);
+	c->e[c->n++] = *ac;
+}
+
+static void
+audit_certcache_free(struct audit_certcache *c)
+{
+	audit_certs_free(c->e, c->n);
+	c->n = 0;
+}
+
+static void audit_job_finding(struct audit_job *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+static void
+audit_job_finding(struct audit_job *j, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(j->finding, sizeof(j->finding), fmt, ap);
+	va_end(ap);
+}
+
 /* The message's signature, with the certificates in force. */
 static void
-audit_verify_signature(struct audit_verify *v, const struct journal_rec *rec,
-    const struct record_message *rm, xmlDocPtr doc, int ours)
+audit_check_signature(struct audit_job *j, xmlDocPtr doc, int ours,
+    X509_STORE *trust, struct audit_certcache *cache)
 {
 	struct audit_cert certs[AUDIT_MAX_CERTS];
 	struct agreement a;
 	struct xmlsig_result res;
-	const char *who = ours ? v->conf.country : rm->partner;
+	const struct journal_rec *rec = &j->rec;
+	const struct record_message *rm = &j->rm;
+	const struct audit_conf *conf = j->conf;
+	const char *who = ours ? conf->country : rm->partner;
 	char why[256];
 	int n, i, k = 0;
 
-	n = audit_keyinfo_certs(doc, certs, AUDIT_MAX_CERTS);
+	n = audit_keyinfo_certs(doc, certs, AUDIT_MAX_CERTS, cache);
 	memset(&a, 0, sizeof(a));
 	snprintf(a.country, sizeof(a.country), "%.2s", who);
 	for (i = 0; i < n && k < AGREEMENT_MAX_SIGNING; i++) {
-		if (!audit_conf_allows(&v->conf, ours ? NULL : rm->partner,
+		if (!audit_conf_allows(conf, ours ? NULL : rm->partner,
 		    certs[i].sha256))
 			continue;
 		a.signing[k].path = certs[i].sha256;
@@ -726,30 +872,30 @@ audit_verify_signature(struct audit_verify *v, const struct journal_rec *rec,
 		conf_cert_times(certs[i].x, &a.signing[k].not_before,
 		    &a.signing[k].not_after);
 		a.nsigning = ++k;
-		if (ours && v->own == NULL) {
+		if (ours && j->own == NULL) {
 			X509_up_ref(certs[i].x);
-			v->own = certs[i].x;
+			j->own = certs[i].x;
 		}
 	}
-	if (!v->conf.seen)
-		audit_finding(v->pass.rep, rec, "%s %s before any "
+	if (!conf->seen)
+		audit_job_finding(j, "%s %s before any "
 		    "configuration load: no certificate is in force",
 		    agreement_msg_type_name(rm->type), rm->message_id);
 	else if (k == 0)
-		audit_finding(v->pass.rep, rec, "%s %s: signer certificate "
+		audit_job_finding(j, "%s %s: signer certificate "
 		    "sha256:%s is not one journalled for %s",
 		    agreement_msg_type_name(rm->type), rm->message_id,
 		    n > 0 ? certs[0].sha256 : "(none in KeyInfo)", who);
 	else if (xmlsig_verify(doc, &a, rec->time, &res) == -1)
-		audit_finding(v->pass.rep, rec, "%s %s from %s: signature "
+		audit_job_finding(j, "%s %s from %s: signature "
 		    "does not verify: %s: %s",
 		    agreement_msg_type_name(rm->type), rm->message_id, who,
 		    errcode_name(res.code), res.text);
 	else {
-		v->signatures++;
-		if (v->trust != NULL && !audit_trust_check(v->trust,
+		j->verified = 1;
+		if (trust != NULL && !audit_trust_check(trust,
 		    res.signer->cert, res.signed_at, why, sizeof(why)))
-			audit_finding(v->pass.rep, rec, "%s %s: signer "
+			audit_job_finding(j, "%s %s: signer "
 			    "certificate sha256:%s does not chain to the "
 			    "trust anchors: %s",
 			    agreement_msg_type_name(rm->type), rm->message_id,
@@ -758,91 +904,132 @@ audit_verify_signature(struct audit_verify *v, const struct journal_rec *rec,
 	audit_certs_free(certs, n);
 }
 
-/* A Receipt's digest must be the one of the bytes it acknowledges. */
+/* The checks of one message that need nothing of the records before it
+ * but the configuration in force: any thread. */
 static void
-audit_verify_receipt(struct audit_verify *v, const struct journal_rec *rec,
-    const struct record_message *rm, xmlNodePtr body, int got)
+audit_check_message(struct audit_job *j, X509_STORE *trust,
+    struct audit_certcache *cache)
 {
-	struct audit_str *s;
-	char id[RECORD_ID_MAX], sha[RECORD_SHA256_HEX + 8];
-
-	if (rm->type != MSG_RECEIPT)
-		return;
-	if (envelope_child_text(body, "ReceivedMessageId", id,
-	    sizeof(id)) == -1 || envelope_child_text(body, "Sha256", sha,
-	    sizeof(sha)) == -1) {
-		audit_finding(v->pass.rep, rec, "Receipt %s names no message "
-		    "or digest", rm->message_id);
-		return;
-	}
-	s = audit_set_get(got ? &v->sent : &v->recvd, rm->partner, id);
-	if (s == NULL)
-		audit_finding(v->pass.rep, rec, "Receipt %s acknowledges %s, "
-		    "which the journal does not hold as %s", rm->message_id,
-		    id, got ? "sent" : "received");
-	else if (strcmp(s->val, sha) != 0)
-		audit_finding(v->pass.rep, rec, "Receipt %s: Sha256 %s is "
-		    "not the digest %s of message %s as %s", rm->message_id,
-		    sha, s->val, id, got ? "sent" : "received");
-}
-
-static void
-audit_verify_message(struct audit_verify *v, const struct journal_rec *rec)
-{
-	struct record_message rm;
+	const struct journal_rec *rec = &j->rec;
+	struct record_message *rm = &j->rm;
 	struct envelope_header h;
 	struct envelope_error err;
 	xmlDocPtr doc = NULL;
 	xmlNodePtr body;
 	int ours;
 
-	if (record_message_decode(rec->payload, rec->len, &rm) == -1) {
-		audit_finding(v->pass.rep, rec, "%s record does not decode "
+	j->finding[0] = '\0';
+	j->decoded = j->checked = j->verified = j->rcpt_ids = 0;
+	j->own = NULL;
+	if (record_message_decode(rec->payload, rec->len, rm) == -1) {
+		audit_job_finding(j, "%s record does not decode "
 		    "(or its body's SHA-256 is not its header's)",
 		    journal_kind_name(rec->kind));
 		return;
 	}
+	j->decoded = 1;
 	ours = rec->kind == JOURNAL_MESSAGE_SENT ||
 	    rec->kind == JOURNAL_RECEIPT_GIVEN;
-	if (rec->kind == JOURNAL_MESSAGE_SENT)
-		audit_set_put(&v->sent, rm.partner, rm.message_id, rm.sha256);
-	else if (rec->kind == JOURNAL_MESSAGE_RECEIVED)
-		audit_set_put(&v->recvd, rm.partner, rm.message_id,
-		    rm.sha256);
-	if (rm.type == MSG_RECEIPT)
-		v->receipts++;
-	else if (rm.type == MSG_ERROR)
-		v->errors++;
-	else
-		v->messages++;
-	if (envelope_parse((const char *)rm.body, rm.body_len, NULL, &doc,
+	if (envelope_parse((const char *)rm->body, rm->body_len, NULL, &doc,
 	    &err) == -1) {
-		audit_finding(v->pass.rep, rec, "%s %s: the journalled bytes "
-		    "do not parse: %s", agreement_msg_type_name(rm.type),
-		    rm.message_id, err.text);
+		audit_job_finding(j, "%s %s: the journalled bytes "
+		    "do not parse: %s", agreement_msg_type_name(rm->type),
+		    rm->message_id, err.text);
 		return;
 	}
 	if (envelope_read(doc, &h, &body) == -1 ||
-	    strcmp(h.message_id, rm.message_id) != 0 ||
-	    strcmp(h.case_id, rm.case_id) != 0 || h.type != rm.type) {
-		audit_finding(v->pass.rep, rec, "%s %s: the record's header "
+	    strcmp(h.message_id, rm->message_id) != 0 ||
+	    strcmp(h.case_id, rm->case_id) != 0 || h.type != rm->type) {
+		audit_job_finding(j, "%s %s: the record's header "
 		    "does not match the signed message's",
-		    agreement_msg_type_name(rm.type), rm.message_id);
+		    agreement_msg_type_name(rm->type), rm->message_id);
 		goto done;
 	}
-	audit_verify_signature(v, rec, &rm, doc, ours);
-	if (rec->kind == JOURNAL_RECEIPT_GOT)
-		audit_verify_receipt(v, rec, &rm, body, 1);
-	else if (rec->kind == JOURNAL_RECEIPT_GIVEN)
-		audit_verify_receipt(v, rec, &rm, body, 0);
+	j->checked = 1;
+	audit_check_signature(j, doc, ours, trust, cache);
+	if ((rec->kind == JOURNAL_RECEIPT_GOT ||
+	    rec->kind == JOURNAL_RECEIPT_GIVEN) && rm->type == MSG_RECEIPT)
+		j->rcpt_ids = envelope_child_text(body, "ReceivedMessageId",
+		    j->id, sizeof(j->id)) != -1 && envelope_child_text(body,
+		    "Sha256", j->sha, sizeof(j->sha)) != -1;
 done:
 	xmlFreeDoc(doc);
 }
 
-static int
-audit_verify_rec(void *arg, const struct journal_rec *rec)
+/* A Receipt's digest must be the one of the bytes it acknowledges. */
+static void
+audit_verify_receipt(struct audit_verify *v, const struct audit_job *j,
+    int got)
 {
-	struct audit_verify *v = arg;
+	const struct journal_rec *rec = &j->rec;
+	const struct record_message *rm = &j->rm;
+	struct audit_str *s;
+
+	if (rm->type != MSG_RECEIPT)
+		return;
+	if (!j->rcpt_ids) {
+		audit_finding(v->pass.rep, rec, "Receipt %s names no message "
+		    "or digest", rm->message_id);
+		return;
+	}
+	s = audit_set_get(got ? &v->sent : &v->recvd, rm->partner, j->id);
+	if (s == NULL)
+		audit_finding(v->pass.rep, rec, "Receipt %s acknowledges %s, "
+		    "which the journal does not hold as %s", rm->message_id,
+		    j->id, got ? "sent" : "received");
+	else if (strcmp(s->val, j->sha) != 0)
+		audit_finding(v->pass.rep, rec, "Receipt %s: Sha256 %s is "
+		    "not the digest %s of message %s as %s", rm->message_id,
+		    j->sha, s->val, j->id, got ? "sent" : "received");
+}
+
+/* A message's results, in record order. */
+static void
+audit_verify_message(struct audit_verify *v, struct audit_job *j)
+{
+	const struct journal_rec *rec = &j->rec;
+	const struct record_message *rm = &j->rm;
+
+	if (!j->decoded) {
+		audit_finding(v->pass.rep, rec, "%s", j->finding);
+		return;
+	}
+	if (rec->kind == JOURNAL_MESSAGE_SENT)
+		audit_set_put(&v->sent, rm->partner, rm->message_id,
+		    rm->sha256);
+	else if (rec->kind == JOURNAL_MESSAGE_RECEIVED)
+		audit_set_put(&v->recvd, rm->partner, rm->message_id,
+		    rm->sha256);
+	if (rm->type == MSG_RECEIPT)
+		v->receipts++;
+	else if (rm->type == MSG_ERROR)
+		v->errors++;
+	else
+		v->messages++;
+	if (j->own != NULL) {
+		if (v->own == NULL)
+			v->own = j->own;
+		else
+			X509_free(j->own);
+		j->own = NULL;
+	}
+	if (j->verified)
+		v->signatures++;
+	if (j->finding[0] != '\0')
+		audit_finding(v->pass.rep, rec, "%s", j->finding);
+	if (!j->checked)
+		return;
+	if (rec->kind == JOURNAL_RECEIPT_GOT)
+		audit_verify_receipt(v, j, 1);
+	else if (rec->kind == JOURNAL_RECEIPT_GIVEN)
+		audit_verify_receipt(v, j, 0);
+}
+
+/* A record's turn at the head of the ring. */
+static void
+audit_verify_apply(struct audit_verify *v, struct audit_job *j)
+{
+	const struct journal_rec *rec = &j->rec;
 	struct record_decision rd;
 	struct audit_cp *cp;
 
@@ -872,7 +1059,7 @@ audit_verify_rec(void *arg, const struct journal_rec *rec)
 		break;
 	case JOURNAL_CONFIG_LOAD:
 		v->configs++;
-		if (audit_conf_take(&v->conf, rec) == -1)
+		if (j->conf_bad)
 			audit_finding(v->pass.rep, rec, "CONFIG_LOAD is not "
 			    "JSON");
 		break;
@@ -880,7 +1067,7 @@ audit_verify_rec(void *arg, const struct journal_rec *rec)
 	case JOURNAL_MESSAGE_SENT:
 	case JOURNAL_RECEIPT_GIVEN:
 	case JOURNAL_RECEIPT_GOT:
-		audit_verify_message(v, rec);
+		audit_verify_message(v, j);
 		break;
 	case JOURNAL_DECISION:
 	case JOURNAL_REFUSAL:
@@ -914,6 +1101,228 @@ audit_verify_rec(void *arg, const struct journal_rec *rec)
 	default:
 		break;
 	}
+}
+
+static void *
+audit_worker(void *arg)
+{
+	struct audit_pool *p = arg;
+	struct audit_certcache *cache;
+	struct audit_job *j;
+	uint64_t idx;
+
+	if ((cache = calloc(1, sizeof(*cache))) == NULL)
+		abort();
+	xmlSetStructuredErrorFunc(p->ectx, p->efn);
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (p->next < p->tail &&
+		    p->jobs[p->next % p->njobs].state != AJ_QUEUED)
+			p->next++;
+		if (p->next == p->tail) {
+			if (p->stop)
+				break;
+			if (p->main_waits)
+				pthread_cond_signal(&p->done);
+			p->idle++;
+			pthread_cond_wait(&p->work, &p->lock);
+			p->idle--;
+			continue;
+		}
+		idx = p->next++;
+		j = &p->jobs[idx % p->njobs];
+		j->state = AJ_RUNNING;
+		pthread_mutex_unlock(&p->lock);
+		audit_check_message(j, p->trust, cache);
+		pthread_mutex_lock(&p->lock);
+		j->state = AJ_DONE;
+		/* wake main for a batch, not for every job */
+		if (p->main_waits && idx >= p->wake_at)
+			pthread_cond_signal(&p->done);
+	}
+	pthread_mutex_unlock(&p->lock);
+	audit_certcache_free(cache);
+	free(cache);
+	return NULL;
+}
+
+/* Start nthreads workers (0 or 1: check inline).  @return 0 or -1. */
+static int
+audit_pool_start(struct audit_pool *p, int nthreads, X509_STORE *trust)
+{
+	int i;
+
+	memset(p, 0, sizeof(*p));
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->done, NULL);
+	p->trust = trust;
+	p->efn = xmlStructuredError;
+	p->ectx = xmlStructuredErrorContext;
+	if (nthreads < 2)
+		nthreads = 0;
+	p->njobs = nthreads > 0 ? 64 * (uint64_t)nthreads : 1;
+	if ((p->jobs = calloc(p->njobs, sizeof(*p->jobs))) == NULL ||
+	    (nthreads > 0 && (p->threads = calloc((size_t)nthreads,
+	    sizeof(*p->threads))) == NULL))
+		abort();
+	for (i = 0; i < nthreads; i++) {
+		if (pthread_create(&p->threads[i], NULL, audit_worker, p) !=
+		    0) {
+			log_errx(ATAG, "cannot start a verify thread");
+			return -1;
+		}
+		p->nthreads++;
+	}
+	return 0;
+}
+
+/* Apply the records whose results are in; with all, every record, else
+ * until the ring has a free slot. */
+static void
+audit_pool_apply(struct audit_verify *v, int all)
+{
+	struct audit_pool *p = &v->pool;
+	struct audit_job *j;
+
+	pthread_mutex_lock(&p->lock);
+	while (p->head < p->tail) {
+		j = &p->jobs[p->head % p->njobs];
+		if (j->state != AJ_DONE && j->state != AJ_SEQ) {
+			if (!all && p->tail - p->head < p->njobs)
+				break;
+			/* full: sleep until half of it can be applied */
+			p->wake_at = p->head + (all ? 0 : p->njobs / 2);
+			p->main_waits = 1;
+			pthread_cond_wait(&p->done, &p->lock);
+			p->main_waits = 0;
+			continue;
+		}
+		pthread_mutex_unlock(&p->lock);
+		audit_verify_apply(v, j);
+		pthread_mutex_lock(&p->lock);
+		j->state = AJ_FREE;
+		p->head++;
+		if (p->next < p->head)
+			p->next = p->head;
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void
+audit_pool_flush(void *arg)
+{
+	audit_pool_apply(arg, 1);
+}
+
+static void
+audit_pool_stop(struct audit_verify *v)
+{
+	struct audit_pool *p = &v->pool;
+	uint64_t i;
+	int t;
+
+	if (p->jobs == NULL)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	for (t = 0; t < p->nthreads; t++)
+		pthread_join(p->threads[t], NULL);
+	for (i = 0; i < p->njobs; i++) {
+		X509_free(p->jobs[i].own);
+		free(p->jobs[i].buf);
+	}
+	audit_certcache_free(&p->cache);
+	free(p->jobs);
+	free(p->threads);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->done);
+	pthread_mutex_destroy(&p->lock);
+	memset(p, 0, sizeof(*p));
+}
+
+/* The configuration a CONFIG_LOAD puts in force.  @return 0, or -1 when
+ * it is not JSON (the one in force stays). */
+static int
+audit_conf_next(struct audit_verify *v, const struct journal_rec *rec)
+{
+	struct audit_conf *c, **cs;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		abort();
+	if (audit_conf_take(c, rec) == -1) {
+		free(c);
+		return -1;
+	}
+	if ((cs = reallocarray(v->confs, v->nconfs + 1, sizeof(*cs))) ==
+	    NULL)
+		abort();
+	v->confs = cs;
+	v->confs[v->nconfs++] = c;
+	v->conf = c;
+	return 0;
+}
+
+/* The reader's record into the ring. */
+static int
+audit_verify_rec(void *arg, const struct journal_rec *rec)
+{
+	struct audit_verify *v = arg;
+	struct audit_pool *p = &v->pool;
+	struct audit_name *nm;
+	struct audit_job *j;
+	enum audit_job_state st = AJ_SEQ;
+	size_t len;
+
+	audit_pool_apply(v, 0);
+	j = &p->jobs[p->tail % p->njobs];
+	j->rec = *rec;
+	if (j->cap < rec->len + 1) {
+		free(j->buf);
+		j->cap = rec->len + 1 > 8192 ? rec->len + 1 : 8192;
+		if ((j->buf = malloc(j->cap)) == NULL)
+			abort();
+	}
+	if (rec->len > 0)
+		memcpy(j->buf, rec->payload, rec->len);
+	j->buf[rec->len] = '\0';
+	j->rec.payload = j->buf;
+	if (v->names == NULL || strcmp(v->names->s, rec->file) != 0) {
+		len = strlen(rec->file);
+		if ((nm = malloc(sizeof(*nm) + len + 1)) == NULL)
+			abort();
+		memcpy(nm->s, rec->file, len + 1);
+		nm->next = v->names;
+		v->names = nm;
+	}
+	j->rec.file = v->names->s;
+	j->conf_bad = 0;
+	switch (rec->kind) {
+	case JOURNAL_CONFIG_LOAD:
+		j->conf_bad = audit_conf_next(v, rec) == -1;
+		break;
+	case JOURNAL_MESSAGE_RECEIVED:
+	case JOURNAL_MESSAGE_SENT:
+	case JOURNAL_RECEIPT_GIVEN:
+	case JOURNAL_RECEIPT_GOT:
+		st = AJ_QUEUED;
+		break;
+	default:
+		break;
+	}
+	j->conf = v->conf;
+	if (st == AJ_QUEUED && p->nthreads == 0) {
+		audit_check_message(j, p->trust, &p->cache);
+		st = AJ_DONE;
+	}
+	pthread_mutex_lock(&p->lock);
+	j->state = st;
+	p->tail++;
+	if (st == AJ_QUEUED && p->idle > 0)
+		pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->lock);
 	return 0;
 }
 
@@ -992,6 +1401,7 @@ int
 audit_verify(const struct audit_opts *o, struct audit_report *rep)
 {
 	struct audit_verify *v;
+	struct audit_name *nm;
 	json_t *sum;
 	X509 *pinned = NULL, *own;
 	const char *from;
@@ -999,8 +1409,12 @@ audit_verify(const struct audit_opts *o, struct audit_report *rep)
 	size_t i;
 	int rc = -1;
 
-	if ((v = calloc(1, sizeof(*v))) == NULL)
+	if ((v = calloc(1, sizeof(*v))) == NULL ||
+	    (v->confs = calloc(1, sizeof(*v->confs))) == NULL ||
+	    (v->confs[0] = calloc(1, sizeof(*v->confs[0]))) == NULL)
 		abort();
+	v->conf = v->confs[0];		/* none loaded yet */
+	v->nconfs = 1;
 	v->o = o;
 	v->pass.rep = rep;
 	if (o->cert_file != NULL &&
@@ -1011,9 +1425,13 @@ audit_verify(const struct audit_opts *o, struct audit_report *rep)
 		goto done;
 	sum = json_object();
 	json_object_set_new(rep->root, "summary", sum);
-	if (audit_read(o->files, o->nfiles, &v->pass, audit_verify_rec, v) ==
-	    -1)
+	if (audit_pool_start(&v->pool, o->jobs > 0 ? o->jobs :
+	    AUDIT_DEFAULT_JOBS, v->trust) == -1)
 		goto done;
+	if (audit_read_flush(o->files, o->nfiles, &v->pass, audit_verify_rec,
+	    audit_pool_flush, v) == -1)
+		goto done;
+	audit_pool_stop(v);
 
 	/* the checkpoint key: pinned, or our own messages' certificate */
 	own = pinned != NULL ? pinned : v->own;
@@ -1026,11 +1444,11 @@ audit_verify(const struct audit_opts *o, struct audit_report *rep)
 			    "certificate with --cert");
 	} else {
 		conf_cert_sha256(own, fp);
-		if (pinned != NULL && v->conf.seen &&
-		    strcmp(fp, v->conf.signing) != 0)
+		if (pinned != NULL && v->conf->seen &&
+		    strcmp(fp, v->conf->signing) != 0)
 			audit_warning(rep, NULL, "--cert sha256:%s is not the "
 			    "signing certificate sha256:%s the journal's last "
-			    "configuration load names", fp, v->conf.signing);
+			    "configuration load names", fp, v->conf->signing);
 		if (pinned == NULL)
 			audit_warning(rep, NULL, "checkpoint key %s", from);
 		if (v->trust != NULL && !audit_trust_check(v->trust, own,
@@ -1087,6 +1505,7 @@ audit_verify(const struct audit_opts *o, struct audit_report *rep)
 		goto done;
 	rc = 0;
 done:
+	audit_pool_stop(v);
 	for (i = 0; i < v->ncps; i++) {
 		free(v->cps[i].file);
 		free(v->cps[i].payload);
@@ -1095,7 +1514,15 @@ done:
 	audit_set_clear(&v->sent);
 	audit_set_clear(&v->recvd);
 	audit_set_clear(&v->cases);
-	json_decref(v->conf.partners);
+	for (i = 0; i < v->nconfs; i++) {
+		json_decref(v->confs[i]->partners);
+		free(v->confs[i]);
+	}
+	free(v->confs);
+	while ((nm = v->names) != NULL) {
+		v->names = nm->next;
+		free(nm);
+	}
 	X509_free(v->own);
 	X509_free(pinned);
 	if (v->trust != NULL)
@@ -2016,7 +2443,7 @@ audit_export_scan(void *arg, const struct journal_rec *rec)
 	    rec->kind == JOURNAL_RECEIPT_GIVEN) &&
 	    envelope_parse((const char *)rm.body, rm.body_len, NULL, &doc,
 	    &err) == 0) {
-		n = audit_keyinfo_certs(doc, certs, AUDIT_MAX_CERTS);
+		n = audit_keyinfo_certs(doc, certs, AUDIT_MAX_CERTS, NULL);
 		for (i = 0; i < n; i++)
 			if (x->own == NULL &&
 			    strcmp(certs[i].sha256, x->conf.signing) == 0) {
@@ -2123,7 +2550,7 @@ audit_export_message(struct audit_export *x, const struct journal_rec *rec,
 	}
 	if (envelope_parse((const char *)rm->body, rm->body_len, NULL, &doc,
 	    &err) == 0) {
-		n = audit_keyinfo_certs(doc, certs, AUDIT_MAX_CERTS);
+		n = audit_keyinfo_certs(doc, certs, AUDIT_MAX_CERTS, NULL);
 		for (i = 0; i < n; i++) {
 			snprintf(cname, sizeof(cname), "certs/%s.pem",
 			    certs[i].sha256);

@@ -46,6 +46,9 @@ struct audit_opts {
 	const char	*store_path;	/* replay --compare */
 	const char	*out_dir;	/* export */
 	const char	*html_out;	/* one-page case timeline */
+	int		 jobs;		/* verify: threads checking messages
+					 * (0: the default, 2; 1: none but
+					 * the caller's) */
 };
 
 /* A report; see audit_report_print(). */
