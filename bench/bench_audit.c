@@ -36,17 +36,11 @@
 #include "record.h"
 #include "xmlsig.h"
 
+#include "benchlib.h"
+
 #define NDISTINCT	8
 #define PER_COMMIT	1000
 
-static double
-bench_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 bench_die(const char *what)
@@ -55,28 +49,6 @@ bench_die(const char *what)
 	exit(2);
 }
 
-static char *
-bench_slurp(const char *path, size_t *lenp)
-{
-	FILE *f;
-	char *buf = NULL;
-	long n;
-
-	if ((f = fopen(path, "rb")) == NULL)
-		bench_die(path);
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
-	    fseek(f, 0, SEEK_SET) == 0 &&
-	    (buf = malloc((size_t)n + 1)) != NULL) {
-		if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-			bench_die(path);
-		buf[n] = '\0';
-		*lenp = (size_t)n;
-	}
-	fclose(f);
-	if (buf == NULL)
-		bench_die(path);
-	return buf;
-}
 
 /* Message i: the example request, its MessageId's last digit i, created
  * now, signed; the signed bytes in *out. */
@@ -93,7 +65,8 @@ bench_message(const char *src, struct xmlsig_signer *s, int i, char **out,
 
 	snprintf(path, sizeof(path),
 	    "%s/protocols/examples/valid/ReadmissionRequest.xml", src);
-	buf = bench_slurp(path, &len);
+	if ((buf = bench_slurp(path, &len)) == NULL)
+		bench_die(path);
 	clock_format_utc(clock_now(), ts, sizeof(ts));
 	if ((p = strstr(buf, "2026-03-02T09:15:00Z")) != NULL)
 		memcpy(p, ts, strlen(ts));

@@ -54,7 +54,8 @@
 #include "log.h"
 #include "xmlsig.h"
 
-#define TARGET_SIZE	4096
+#include "benchlib.h"
+
 #define POLL_MS		50	/* queues polling period */
 #define REFERENCE_TPS	110.0	/* published figure, 2 x 32-core servers */
 
@@ -70,15 +71,6 @@ struct gateway {
 	double		 cpu;		/* user+system seconds, at exit */
 };
 
-/* Benchmarks measure elapsed time, not the date: monotonic on purpose. */
-static double
-bench_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 bench_sleep_ms(long ms)
@@ -89,89 +81,7 @@ bench_sleep_ms(long ms)
 		;
 }
 
-static char *
-bench_slurp(const char *path)
-{
-	FILE *f;
-	char *buf = NULL;
-	long n;
 
-	if ((f = fopen(path, "rb")) == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
-	    fseek(f, 0, SEEK_SET) == 0 &&
-	    (buf = malloc((size_t)n + 1)) != NULL) {
-		if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		} else
-			buf[n] = '\0';
-	}
-	fclose(f);
-	return buf;
-}
-
-/*
- * The example request, created now, padded with evidence to ~4 KB, as
- * bench_xmlsig makes it.  Returns the parsed envelope (for the bound) and
- * sets *body to the ReadmissionRequest element's text (what is submitted).
- */
-static xmlDocPtr
-bench_message(const char *srcdir, size_t *size, char **body)
-{
-	static const char item[] =
-	    "        <EntryStayEvidence>\n"
-	    "          <Kind>TravelTicket</Kind>\n"
-	    "          <Description>Boarding pass Almaty-Istanbul-Paris, "
-	    "seat 23C</Description>\n"
-	    "          <Date>2025-11-03</Date>\n"
-	    "        </EntryStayEvidence>\n";
-	static const char open[] = "<ReadmissionRequest ";
-	static const char close[] = "</ReadmissionRequest>";
-	struct envelope_error err;
-	xmlDocPtr doc = NULL;
-	char path[2048], ts[32], *buf, *out, *p, *q;
-	size_t len;
-
-	snprintf(path, sizeof(path),
-	    "%s/protocols/examples/valid/ReadmissionRequest.xml", srcdir);
-	if ((buf = bench_slurp(path)) == NULL) {
-		perror(path);
-		return NULL;
-	}
-	clock_format_utc(clock_now(), ts, sizeof(ts));
-	if ((p = strstr(buf, "2026-03-02T09:15:00Z")) != NULL)
-		memcpy(p, ts, strlen(ts));
-	while (strlen(buf) < TARGET_SIZE) {
-		if ((p = strstr(buf, "      </Evidence>")) == NULL)
-			break;
-		len = strlen(buf);
-		if ((out = malloc(len + sizeof(item))) == NULL)
-			exit(2);
-		memcpy(out, buf, (size_t)(p - buf));
-		memcpy(out + (p - buf), item, sizeof(item) - 1);
-		strcpy(out + (p - buf) + sizeof(item) - 1, p);
-		free(buf);
-		buf = out;
-	}
-	*size = strlen(buf);
-	if ((p = strstr(buf, open)) == NULL ||
-	    (q = strstr(p, close)) == NULL) {
-		fprintf(stderr, "%s: no ReadmissionRequest element\n", path);
-		free(buf);
-		return NULL;
-	}
-	q += sizeof(close) - 1;
-	if ((*body = strndup(p, (size_t)(q - p))) == NULL)
-		exit(2);
-	if (envelope_parse(buf, *size, NULL, &doc, &err) == -1) {
-		fprintf(stderr, "bench message refused: %s: %s\n",
-		    errcode_name(err.code), err.text);
-		doc = NULL;
-	}
-	free(buf);
-	return doc;
-}
 
 struct bound {
 	double	sign, verify, parse_verify;	/* per core, per second */
@@ -784,7 +694,7 @@ main(int argc, char **argv)
 	snprintf(proto, sizeof(proto), "%s/protocols", src);
 	if (envelope_init(proto) == -1 || xmlsig_init() == -1)
 		return 2;
-	if ((base = bench_message(src, &size, &body)) == NULL)
+	if ((base = bench_request(src, &size, &body)) == NULL)
 		return 2;
 	if (bench_bound(pki, base, &b) == -1) {
 		fprintf(stderr, "bench_transport: cannot measure the bound\n");

@@ -27,88 +27,13 @@
 #include "log.h"
 #include "xmlsig.h"
 
-#define TARGET_SIZE	4096
+#include "benchlib.h"
+
 
 static double	bench_seconds = 1.0;
 
-/* Benchmarks measure elapsed time, not the date: monotonic on purpose. */
-static double
-bench_now(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
-static char *
-bench_slurp(const char *path)
-{
-	FILE *f;
-	char *buf = NULL;
-	long n;
-
-	if ((f = fopen(path, "rb")) == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
-	    fseek(f, 0, SEEK_SET) == 0 &&
-	    (buf = malloc((size_t)n + 1)) != NULL) {
-		if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		} else
-			buf[n] = '\0';
-	}
-	fclose(f);
-	return buf;
-}
-
-/* The example request, created now, padded with evidence to ~4 KB. */
-static xmlDocPtr
-bench_message(const char *srcdir, size_t *size)
-{
-	static const char item[] =
-	    "        <EntryStayEvidence>\n"
-	    "          <Kind>TravelTicket</Kind>\n"
-	    "          <Description>Boarding pass Almaty-Istanbul-Paris, "
-	    "seat 23C</Description>\n"
-	    "          <Date>2025-11-03</Date>\n"
-	    "        </EntryStayEvidence>\n";
-	struct envelope_error err;
-	xmlDocPtr doc = NULL;
-	char path[2048], ts[32], *buf, *out, *p;
-	size_t len;
-
-	snprintf(path, sizeof(path),
-	    "%s/protocols/examples/valid/ReadmissionRequest.xml", srcdir);
-	if ((buf = bench_slurp(path)) == NULL) {
-		perror(path);
-		exit(2);
-	}
-	clock_format_utc(clock_now(), ts, sizeof(ts));
-	if ((p = strstr(buf, "2026-03-02T09:15:00Z")) != NULL)
-		memcpy(p, ts, strlen(ts));
-	while (strlen(buf) < TARGET_SIZE) {
-		if ((p = strstr(buf, "      </Evidence>")) == NULL)
-			break;
-		len = strlen(buf);
-		if ((out = malloc(len + sizeof(item))) == NULL)
-			exit(2);
-		memcpy(out, buf, (size_t)(p - buf));
-		memcpy(out + (p - buf), item, sizeof(item) - 1);
-		strcpy(out + (p - buf) + sizeof(item) - 1, p);
-		free(buf);
-		buf = out;
-	}
-	*size = strlen(buf);
-	if (envelope_parse(buf, *size, NULL, &doc, &err) == -1) {
-		fprintf(stderr, "bench message refused: %s: %s\n",
-		    errcode_name(err.code), err.text);
-		exit(2);
-	}
-	free(buf);
-	return doc;
-}
 
 struct row {
 	const char	*alg;
@@ -263,7 +188,8 @@ main(int argc, char **argv)
 	snprintf(proto, sizeof(proto), "%s/protocols", src);
 	if (envelope_init(proto) == -1 || xmlsig_init() == -1)
 		return 2;
-	base = bench_message(src, &size);
+	if ((base = bench_request(src, &size, NULL)) == NULL)
+		return 2;
 	bench_xml(argv[1], "sign-rsa", base, &rows[0]);
 	bench_xml(argv[1], "sign-ec", base, &rows[1]);
 
