@@ -1798,6 +1798,12 @@ engine_close(struct engine *e)
 	free(e);
 }
 
+struct journal *
+engine_journal(struct engine *e)
+{
+	return e->journal;
+}
+
 struct store *
 engine_store(struct engine *e)
 {

@@ -181,6 +181,9 @@ int engine_case_history(struct engine *e, const char *partner,
     const char *case_id, int (*cb)(void *, const struct engine_history *),
     void *arg);
 
+/* The journal, for tests that inject write failures (journal_set_io). */
+struct journal *engine_journal(struct engine *e);
+
 /* The store, for the control socket's read-only queries. */
 struct store *engine_store(struct engine *e);
 

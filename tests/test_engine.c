@@ -7,6 +7,7 @@
  */
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +27,7 @@
 #include "engine.h"
 #include "envelope.h"
 #include "fsm.h"
+#include "journal.h"
 #include "log.h"
 #include "record.h"
 #include "store.h"
@@ -745,6 +747,71 @@ test_missed_deadline_fires_after_restart(void **state)
 	assert_true(ft.found);
 }
 
+/* A disk that fills up: writes fail with ENOSPC. */
+static ssize_t
+full_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	(void)fd;
+	(void)buf;
+	(void)len;
+	(void)off;
+	errno = ENOSPC;
+	return -1;
+}
+
+static void
+test_disk_full_loses_nothing(void **state)
+{
+	static const struct journal_io full = { full_pwrite, NULL };
+	static const struct journal_io normal = { pwrite, fdatasync };
+	struct engine_answer a;
+	struct engine_submission sub;
+	struct engine_outgoing out;
+	char cid[RECORD_ID_MAX], *msg, *doc;
+	const char *id = "5a0bcf8d-6e7b-4cbd-9f0a-5b6c7d8e9fa0";
+	uint64_t applied, batch;
+	size_t l, len;
+
+	/* something committed before the disk fills */
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
+	    NULL, cid, NULL), AE_OK);
+	applied = store_last_applied(engine_store(kz));
+
+	journal_set_io(engine_journal(kz), &full);
+	msg = forge("ReadmissionRequest", "FR-KZ-FULL-1", id, "MVD", &l);
+	batch = engine_batch(kz);
+	assert_int_equal(engine_receive(kz, "FR", msg, l, &a), 0);
+	/* the answer is ready but must not leave: the commit fails */
+	assert_int_equal(engine_flush(kz), -1);
+	assert_false(engine_batch_committed(kz, batch));
+	engine_answer_clear(&a);
+	/* a submit is refused with nothing queued */
+	memset(&sub, 0, sizeof(sub));
+	sub.partner = "FR";
+	doc = example_body("ReadmissionRequest", &len);
+	assert_int_equal(engine_submit(kz, &sub, doc, len, &out, &a), -1);
+	assert_int_equal(a.code, AE_TEMPORARY);
+	free(doc);
+	/* what was committed before is untouched */
+	assert_int_equal(store_last_applied(engine_store(kz)), applied);
+	assert_int_equal(state_of(kz, "FR", cid), FSM_PENDING_REPLY);
+	assert_int_equal(engine_case_get(kz, "FR", "FR-KZ-FULL-1",
+	    &(struct fsm_case){ 0 }), 0);
+	journal_set_io(engine_journal(kz), &normal);
+
+	/* space again: the partner's retry takes effect, once */
+	engine_close(kz);
+	kz = engine_open(kzc);
+	assert_non_null(kz);
+	assert_int_equal(engine_receive(kz, "FR", msg, l, &a), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(a.code, AE_OK);
+	assert_int_equal(state_of(kz, "FR", "FR-KZ-FULL-1"), FSM_PENDING_REPLY);
+	assert_int_equal(state_of(kz, "FR", cid), FSM_PENDING_REPLY);
+	engine_answer_clear(&a);
+	free(msg);
+}
+
 static void
 test_operator_records(void **state)
 {
@@ -818,6 +885,7 @@ main(void)
 		T(test_error_answer_marks_message_rejected),
 		T(test_bad_receipt_is_disputed),
 		T(test_operator_records),
+		T(test_disk_full_loses_nothing),
 		T(test_rebuild_after_random_workload),
 		T(test_missed_deadline_fires_after_restart),
 		T(test_store_rebuilt_from_journal),
