@@ -83,16 +83,20 @@ public final class XmlDsigTool {
 
 	private static PrivateKey key(String path, String alg)
 	    throws Exception {
+		/* the test PKI's keys (certs/mkpki.sh): PKCS#8 in PEM armour */
 		String pem = new String(Files.readAllBytes(Paths.get(path)),
 		    StandardCharsets.US_ASCII);
-		if (!pem.contains("-----BEGIN PRIVATE KEY-----"))
-			throw new IllegalArgumentException(path +
-			    ": not an unencrypted PKCS#8 PEM key");
 		String b64 = pem.replaceAll("-----[A-Z ]+-----", "")
 		    .replaceAll("\\s", "");
-		byte[] der = Base64.getDecoder().decode(b64);
-		return KeyFactory.getInstance(alg)
-		    .generatePrivate(new PKCS8EncodedKeySpec(der));
+		try {
+			byte[] der = Base64.getDecoder().decode(b64);
+			return KeyFactory.getInstance(alg)
+			    .generatePrivate(new PKCS8EncodedKeySpec(der));
+		} catch (IllegalArgumentException |
+		    java.security.spec.InvalidKeySpecException e) {
+			throw new IllegalArgumentException(path +
+			    ": not an unencrypted PKCS#8 PEM key", e);
+		}
 	}
 
 	private static void write(Document doc, String path)
