@@ -873,11 +873,8 @@ engine_duplicate(struct engine *e, const char *partner,
     const char *message_id, const char *sha256, struct engine_answer *ans)
 {
 	struct store_message m;
-	struct journal_reader *r;
-	struct journal_rec rec;
-	struct record_message rm;
 	size_t i;
-	int found, got;
+	int found;
 
 	for (i = 0; i < e->npmsgs; i++) {
 		if (strcmp(e->pmsgs[i].partner, partner) != 0 ||
@@ -901,22 +898,9 @@ engine_duplicate(struct engine *e, const char *partner,
 		return 2;
 	/* the original answer's bytes are in the journal */
 	if (m.receipt_seq == 0 ||
-	    (r = journal_reader_open(e->journal_dir)) == NULL)
+	    engine_message_bytes(e, m.receipt_seq, &ans->body, &ans->len) == -1)
 		return -1;
-	found = -1;
-	while ((got = journal_reader_next(r, &rec)) == 1) {
-		if (rec.seq != m.receipt_seq)
-			continue;
-		if (record_message_decode(rec.payload, rec.len, &rm) == 0 &&
-		    (ans->body = malloc(rm.body_len)) != NULL) {
-			memcpy(ans->body, rm.body, rm.body_len);
-			ans->len = rm.body_len;
-			found = 1;
-		}
-		break;
-	}
-	journal_reader_close(r);
-	return found;
+	return 1;
 }
 
 int
@@ -1168,13 +1152,12 @@ static int
 engine_event_from_sent(struct engine *e, const struct store_message *m,
     struct fsm_event *ev)
 {
-	struct record_message rm;
 	struct envelope_header h;
 	struct envelope_error err;
 	struct fsm_event facts;
 	xmlDocPtr doc = NULL;
 	xmlNodePtr body;
-	char *payload = NULL;
+	char *bytes = NULL;
 	size_t i, n, len;
 	int rc = -1;
 
@@ -1185,10 +1168,9 @@ engine_event_from_sent(struct engine *e, const struct store_message *m,
 			facts = e->sent[i].ev;
 			goto found;
 		}
-	if (engine_journal_fetch(e, m->journal_seq, &payload, &len) == -1 ||
-	    record_message_decode(payload, len, &rm) == -1 ||
-	    envelope_parse((const char *)rm.body, rm.body_len, NULL, &doc,
-	    &err) == -1 || envelope_read(doc, &h, &body) == -1)
+	if (engine_message_bytes(e, m->journal_seq, &bytes, &len) == -1 ||
+	    envelope_parse(bytes, len, NULL, &doc, &err) == -1 ||
+	    envelope_read(doc, &h, &body) == -1)
 		goto done;
 	memset(&facts, 0, sizeof(facts));
 	engine_event_facts(&h, body, &facts);
@@ -1202,7 +1184,7 @@ found:
 done:
 	if (doc != NULL)
 		xmlFreeDoc(doc);
-	free(payload);
+	free(bytes);
 	return rc;
 }
 
