@@ -623,21 +623,6 @@ audit_trust_check(X509_STORE *st, X509 *x, accord_time_t t, char *why,
 	return ok;
 }
 
-/* Hex SHA-256 of the DER SubjectPublicKeyInfo: a checkpoint's key id. */
-static int
-audit_key_id(EVP_PKEY *k, uint8_t id[JOURNAL_HASH_LEN])
-{
-	unsigned char *der = NULL;
-	unsigned int mdlen;
-	int len;
-
-	if ((len = i2d_PUBKEY(k, &der)) <= 0)
-		return -1;
-	len = EVP_Digest(der, (size_t)len, id, &mdlen, EVP_sha256(), NULL);
-	OPENSSL_free(der);
-	return len == 1 ? 0 : -1;
-}
-
 /* ---- the journalled configuration loads ----------------------------- */
 
 /* What one CONFIG_LOAD says. */
@@ -1338,7 +1323,7 @@ audit_verify_checkpoints(struct audit_verify *v, EVP_PKEY *key,
 	uint64_t good = 0;
 	size_t i;
 
-	if (key != NULL && audit_key_id(key, id) == -1)
+	if (key != NULL && journal_key_id(key, id) == -1)
 		key = NULL;
 	for (i = 0; i < v->ncps; i++) {
 		memset(&rec, 0, sizeof(rec));
@@ -1714,18 +1699,6 @@ audit_timeline(struct audit_case *ac, const struct journal_rec *rec,
 		json_array_append_new(ac->timeline, ev);
 }
 
-/* The machine an opening message starts (engine.c's rule); -1 if none. */
-static int
-audit_opening_kind(enum msg_type t)
-{
-	switch (t) {
-	case MSG_READMISSION_REQUEST:		return FSM_KIND_READMISSION;
-	case MSG_TRANSIT_REQUEST:		return FSM_KIND_TRANSIT;
-	case MSG_VOLUNTARY_DEPARTURE_NOTICE:	return FSM_KIND_VOLUNTARY;
-	default:				return -1;
-	}
-}
-
 static int
 audit_is_message_event(enum fsm_ev_kind k)
 {
@@ -1802,7 +1775,7 @@ audit_replay_decision(struct audit_replay *rp, const struct journal_rec *rec)
 	const char *diff;
 	char *js1, *js2, desc[256];
 	json_t *j1, *j2;
-	int kind, expect_unknown = 0;
+	int expect_unknown = 0;
 
 	if (record_decision_decode(rec->payload, rec->len, &rd) == -1) {
 		audit_finding(rp->pass.rep, rec, "%s does not decode",
@@ -1815,19 +1788,11 @@ audit_replay_decision(struct audit_replay *rp, const struct journal_rec *rec)
 	if (ac->exists)
 		c = ac->c;
 	else {
-		kind = audit_is_message_event(rd.ev.kind) ?
-		    audit_opening_kind(rd.ev.type) : -1;
-		if (kind < 0)
+		/* the engine's rule for a case's first message */
+		if (!audit_is_message_event(rd.ev.kind) ||
+		    fsm_case_open(rd.ev.type, rd.ev.kind == FSM_EV_RECEIVED,
+		    &c) == -1)
 			expect_unknown = 1;
-		else {
-			c.kind = kind;
-			if (kind == FSM_KIND_VOLUNTARY)
-				c.role = rd.ev.kind == FSM_EV_RECEIVED ?
-				    ROLE_REQUESTING : ROLE_REQUESTED;
-			else
-				c.role = rd.ev.kind == FSM_EV_RECEIVED ?
-				    ROLE_REQUESTED : ROLE_REQUESTING;
-		}
 	}
 
 	memset(&d, 0, sizeof(d));

@@ -787,16 +787,13 @@ engine_event_facts(const struct envelope_header *h, xmlNodePtr body,
 	}
 }
 
-/* The machine an opening message starts; -1 for a non-opening one. */
+/* 1 if t opens a case. */
 static int
-engine_opening_kind(enum msg_type t)
+engine_opens(enum msg_type t)
 {
-	switch (t) {
-	case MSG_READMISSION_REQUEST:		return FSM_KIND_READMISSION;
-	case MSG_TRANSIT_REQUEST:		return FSM_KIND_TRANSIT;
-	case MSG_VOLUNTARY_DEPARTURE_NOTICE:	return FSM_KIND_VOLUNTARY;
-	default:				return -1;
-	}
+	struct fsm_case c;
+
+	return fsm_case_open(t, 0, &c) == 0;
 }
 
 /* The requested state's calendar: ours when we are Q. */
@@ -813,23 +810,13 @@ static int
 engine_case_for(struct engine *e, const char *partner, const char *case_id,
     enum msg_type type, int incoming, struct fsm_case *c)
 {
-	int kind, found;
+	int found;
 
 	memset(c, 0, sizeof(*c));
 	found = engine_case_get(e, partner, case_id, c);
 	if (found != 0)
 		return found;
-	kind = engine_opening_kind(type);
-	if (kind < 0)
-		return 0;
-	c->kind = kind;
-	/* the opener of a readmission or transit case is R; of a voluntary
-	 * departure case, the person's state Q */
-	if (kind == FSM_KIND_VOLUNTARY)
-		c->role = incoming ? ROLE_REQUESTING : ROLE_REQUESTED;
-	else
-		c->role = incoming ? ROLE_REQUESTED : ROLE_REQUESTING;
-	c->state = FSM_NONE;
+	fsm_case_open(type, incoming, c);	/* zeroed if t opens none */
 	return 0;
 }
 
@@ -1013,7 +1000,7 @@ engine_receive(struct engine *e, const char *tls_partner, const char *bytes,
 	ev.kind = FSM_EV_RECEIVED;
 	ev.at = now;
 	engine_event_facts(&h, body, &ev);
-	if (found == 0 && engine_opening_kind(h.type) < 0) {
+	if (found == 0 && !engine_opens(h.type)) {
 		memset(&d, 0, sizeof(d));
 		d.version = FSM_VERSION;
 		d.refusal = AE_UNKNOWN_CASE;
@@ -1260,7 +1247,7 @@ engine_submit(struct engine *e, const struct engine_submission *sub,
 	}
 	if (sub->case_id != NULL && sub->case_id[0] != '\0')
 		snprintf(case_id, sizeof(case_id), "%s", sub->case_id);
-	else if (engine_opening_kind(type) >= 0)
+	else if (engine_opens(type))
 		engine_new_case_id(e, a->country, case_id, sizeof(case_id));
 	else {
 		engine_answer_set(ans, 400, AE_UNKNOWN_CASE, "%s needs a case",
@@ -1283,12 +1270,12 @@ engine_submit(struct engine *e, const struct engine_submission *sub,
 		engine_answer_set(ans, 503, AE_TEMPORARY, "store lookup failed");
 		goto done;
 	}
-	if (found == 0 && engine_opening_kind(type) < 0) {
+	if (found == 0 && !engine_opens(type)) {
 		engine_answer_set(ans, 400, AE_UNKNOWN_CASE, "no case %s with "
 		    "%s", case_id, a->country);
 		goto done;
 	}
-	if (found == 1 && engine_opening_kind(type) >= 0 &&
+	if (found == 1 && engine_opens(type) &&
 	    type != MSG_VOLUNTARY_DEPARTURE_NOTICE) {
 		engine_answer_set(ans, 400, AE_CASE_EXISTS, "case %s exists",
 		    case_id);

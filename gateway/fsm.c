@@ -1130,3 +1130,28 @@ fsm_describe(const struct fsm_decision *d, char *buf, unsigned long len)
 		    fsm_state_name(d->new_state), d->event);
 	return buf;
 }
+
+int
+fsm_case_open(enum msg_type t, int incoming, struct fsm_case *c)
+{
+	memset(c, 0, sizeof(*c));
+	switch (t) {
+	case MSG_READMISSION_REQUEST:
+		c->kind = FSM_KIND_READMISSION;
+		break;
+	case MSG_TRANSIT_REQUEST:
+		c->kind = FSM_KIND_TRANSIT;
+		break;
+	case MSG_VOLUNTARY_DEPARTURE_NOTICE:
+		c->kind = FSM_KIND_VOLUNTARY;
+		break;
+	default:
+		return -1;
+	}
+	if (c->kind == FSM_KIND_VOLUNTARY)
+		c->role = incoming ? ROLE_REQUESTING : ROLE_REQUESTED;
+	else
+		c->role = incoming ? ROLE_REQUESTED : ROLE_REQUESTING;
+	c->state = FSM_NONE;
+	return 0;
+}

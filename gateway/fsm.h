@@ -279,6 +279,15 @@ const char *fsm_kind_name(enum fsm_kind k);
 /* "reply", "transfer", "transit-reply", "transit-validity". */
 const char *fsm_deadline_name(enum fsm_deadline dl);
 
+/*
+ * The case an opening message (ReadmissionRequest, TransitRequest,
+ * VoluntaryDepartureNotice) starts: kind and our role set, state
+ * FSM_NONE.  incoming: the partner sent it.  The opener of a readmission
+ * or transit case is R; of a voluntary-departure case, the person's
+ * state Q.  @return 0, or -1 if t opens no case (c is zeroed).
+ */
+int fsm_case_open(enum msg_type t, int incoming, struct fsm_case *c);
+
 /* The opposite role. */
 enum fsm_role fsm_role_other(enum fsm_role r);
 

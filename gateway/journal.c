@@ -318,8 +318,7 @@ journal_cp_message(uint64_t seq, const uint8_t chain[JOURNAL_HASH_LEN],
 	return n + 8 + JOURNAL_HASH_LEN;
 }
 
-/* SHA-256 of the DER SubjectPublicKeyInfo: names the key in checkpoints. */
-static int
+int
 journal_key_id(EVP_PKEY *key, uint8_t out[JOURNAL_HASH_LEN])
 {
 	unsigned char *der = NULL;

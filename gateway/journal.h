@@ -288,6 +288,10 @@ int journal_decode_checkpoint(const struct journal_rec *rec,
  * public key, e.g. X509_get0_pubkey() of the gateway's certificate).
  * @return 0 when the signature is good, -1 otherwise (logged at debug).
  */
+/* SHA-256 of key's DER SubjectPublicKeyInfo: the key id a checkpoint
+ * carries.  @return 0, or -1. */
+int journal_key_id(EVP_PKEY *key, uint8_t out[JOURNAL_HASH_LEN]);
+
 int journal_verify_checkpoint(const struct journal_rec *rec, EVP_PKEY *key);
 
 /* Name of a kind, e.g. "MESSAGE_RECEIVED"; "UNKNOWN" otherwise. */
