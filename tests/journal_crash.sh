@@ -43,13 +43,14 @@ while [ $i -le "$rounds" ]; do
 	wait $pid 2>/dev/null
 	status=$?
 	after=$(wc -l < "$seqs")
-	# SIGKILL never tears a write; a power cut can.  Every other round,
-	# leave what one would: the first 100 bytes of a record (here the
-	# first file's FILE_START) at the end of the last file.
-	# Only after a round that got past start-up: the tail left before
-	# it has then been cut, and two tails never pile up.
+	# A power cut can leave a torn record.  Every other round, leave
+	# what one would: the first 100 bytes of a record (here the first
+	# file's FILE_START) at the end of the last file.  A kill can cut a
+	# large write short too, so first let an open cut that one: two
+	# tails never pile up.
 	torn=""
-	if [ $((i % 2)) -eq 0 ] && [ "$after" -gt "$before" ]; then
+	if [ $((i % 2)) -eq 0 ] && [ "$after" -gt "$before" ] &&
+	    "$WRITER" open "$dir" "$key" 2>> "$work/stderr"; then
 		last=$(ls "$dir"/journal-*.log | tail -n 1)
 		head -c 100 "$dir/journal-000001.log" >> "$last"
 		torn=", torn tail left"

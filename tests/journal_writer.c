@@ -275,7 +275,17 @@ main(int argc, char *argv[])
 	}
 	if (argc == 5 && strcmp(argv[1], "verify") == 0)
 		return writer_verify(argv[2], argv[3], argv[4]);
+	if (argc == 4 && strcmp(argv[1], "open") == 0) {
+		/* open and close: cuts (and journals) a torn tail */
+		EVP_PKEY *key = writer_key(argv[3], 0);
+		struct journal *j = key != NULL ? writer_open(argv[2], key) :
+		    NULL;
+
+		journal_close(j);
+		EVP_PKEY_free(key);
+		return j != NULL ? 0 : 1;
+	}
 	fprintf(stderr, "usage: journal_writer [write DIR KEY | "
-	    "verify DIR KEY SEQS]\n");
+	    "verify DIR KEY SEQS | open DIR KEY]\n");
 	return 2;
 }
