@@ -171,29 +171,6 @@ agreement_check_url(struct agreement *a, xmlNodePtr n, struct conf_diag *d)
 	curl_url_cleanup(u);
 }
 
-/* Does x chain to ca?  Validity dates are checked separately. */
-static int
-agreement_chains(X509 *x, X509 *ca)
-{
-	X509_STORE *st;
-	X509_STORE_CTX *ctx;
-	int ok = 0;
-
-	st = X509_STORE_new();
-	ctx = X509_STORE_CTX_new();
-	if (st == NULL || ctx == NULL)
-		abort();
-	X509_STORE_add_cert(st, ca);
-	X509_STORE_set_flags(st, X509_V_FLAG_NO_CHECK_TIME |
-	    X509_V_FLAG_PARTIAL_CHAIN);
-	if (X509_STORE_CTX_init(ctx, st, x, NULL) == 1)
-		ok = X509_verify_cert(ctx) == 1;
-	X509_STORE_CTX_free(ctx);
-	X509_STORE_free(st);
-	ERR_clear_error();
-	return ok;
-}
-
 static X509_CRL *
 agreement_load_crl(const char *path, const char *file, long line,
     struct conf_diag *d)
@@ -268,8 +245,9 @@ agreement_read_signing(struct agreement *a, xmlNodePtr sig,
 				conf_diag_error(d, a->file, line,
 				    "signing certificate %s is listed twice",
 				    sc->path);
-		if (a->tls_ca != NULL && !agreement_chains(sc->cert,
-		    a->tls_ca))
+		if (a->tls_ca != NULL && !conf_cert_chains_to(a->tls_ca,
+		    sc->cert, NULL, X509_V_FLAG_NO_CHECK_TIME |
+		    X509_V_FLAG_PARTIAL_CHAIN, 0))
 			conf_diag_error(d, a->file, line, "signing "
 			    "certificate %s is not issued by the partner's CA "
 			    "%s", sc->path, a->tls_ca_path);

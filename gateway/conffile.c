@@ -24,7 +24,6 @@
 
 #define CERT_WARN_DAYS	30
 
-static const char *conf_datadir_override;
 
 static void
 conf_diag_vadd(char ***list, int *n, const char *file, long line,
@@ -108,8 +107,6 @@ conf_datadir(void)
 {
 	const char *env;
 
-	if (conf_datadir_override != NULL)
-		return conf_datadir_override;
 	env = getenv("ACCORD_DATADIR");
 	if (env != NULL && *env != '\0')
 		return env;
@@ -119,12 +116,6 @@ conf_datadir(void)
 		return ACCORD_SRCDIR;
 #endif
 	return PKGDATADIR;
-}
-
-void
-conf_set_datadir(const char *dir)
-{
-	conf_datadir_override = dir;
 }
 
 /* Collects libxml2's parse and validation errors with their lines. */
@@ -567,6 +558,30 @@ conf_load_key(const char *path, const char *file, long line,
 		    "private key", path);
 	}
 	return k;
+}
+
+int
+conf_cert_chains_to(X509 *ca, X509 *x, STACK_OF(X509) *chain,
+    unsigned long flags, int purpose)
+{
+	X509_STORE *st = NULL;
+	X509_STORE_CTX *ctx = NULL;
+	int ok = 0;
+
+	if ((st = X509_STORE_new()) == NULL ||
+	    X509_STORE_add_cert(st, ca) != 1 ||
+	    (ctx = X509_STORE_CTX_new()) == NULL ||
+	    X509_STORE_CTX_init(ctx, st, x, chain) != 1)
+		goto done;
+	X509_STORE_CTX_set_flags(ctx, flags);
+	if (purpose != 0)
+		X509_STORE_CTX_set_purpose(ctx, purpose);
+	ok = X509_verify_cert(ctx) == 1;
+done:
+	ERR_clear_error();
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(st);
+	return ok;
 }
 
 void

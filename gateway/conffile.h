@@ -35,9 +35,9 @@ void conf_diag_free(struct conf_diag *d);
 /* Print every error and warning, one per line, to fp. */
 void conf_diag_print(const struct conf_diag *d, FILE *fp);
 
-/* Directory holding conf/schema/ (ACCORD_DATADIR, else the install path). */
+/* Directory holding conf/schema/ (ACCORD_DATADIR, else the install path,
+ * else an uninstalled build's source tree). */
 const char *conf_datadir(void);
-void conf_set_datadir(const char *dir);
 
 /*
  * Parse file with no network, no DTD, no entities, and validate it against
@@ -81,6 +81,10 @@ X509 *conf_load_cert(const char *path, const char *file, long line,
  * not readable by group or others. */
 EVP_PKEY *conf_load_key(const char *path, const char *file, long line,
     struct conf_diag *d);
+/* 1 if ca issued x (directly, or through chain, which may be NULL), with
+ * X509_V_FLAG_* flags and an X509_PURPOSE_* (0: none); else 0. */
+int conf_cert_chains_to(X509 *ca, X509 *x, STACK_OF(X509) *chain,
+    unsigned long flags, int purpose);
 /* Hex SHA-256 of the certificate's DER into out[65]. */
 void conf_cert_sha256(X509 *x, char out[65]);
 /* The certificate's validity as UTC seconds. */

@@ -1779,12 +1779,6 @@ engine_store(struct engine *e)
 	return e->store;
 }
 
-const char *
-engine_checkpoint_hash(struct engine *e)
-{
-	return journal_latest_checkpoint_hash(e->journal);
-}
-
 void
 engine_answer_clear(struct engine_answer *a)
 {
@@ -1959,18 +1953,18 @@ engine_inbox_ack(struct engine *e, uid_t uid, const char *partner,
 	char *payload;
 	size_t plen;
 	json_t *cmd;
-	int acked;
+	int acked, inbox, found;
 
 	memset(ans, 0, sizeof(*ans));
 	if (engine_flush(e) == -1 ||
-	    store_inbox_get(e->store, partner, message_id, &acked) == -1 ||
-	    store_message_find(e->store, partner, message_id, RECORD_DIR_IN,
-	    &m) == -1) {
+	    (inbox = store_inbox_get(e->store, partner, message_id,
+	    &acked)) == -1 ||
+	    (found = store_message_find(e->store, partner, message_id,
+	    RECORD_DIR_IN, &m)) == -1) {
 		engine_answer_set(ans, 503, AE_TEMPORARY, "store lookup failed");
 		return -1;
 	}
-	if (m.message_id[0] == '\0' ||
-	    store_inbox_get(e->store, partner, message_id, &acked) != 1) {
+	if (found != 1 || inbox != 1) {
 		engine_answer_set(ans, 404, AE_INVALID_FIELD, "no received "
 		    "business message %s from %s", message_id, partner);
 		return -1;

@@ -187,9 +187,6 @@ struct journal *engine_journal(struct engine *e);
 /* The store, for the control socket's read-only queries. */
 struct store *engine_store(struct engine *e);
 
-/* The latest signed checkpoint's chain hash (what Receipts carry). */
-const char *engine_checkpoint_hash(struct engine *e);
-
 /*
  * The exact signed bytes of a message of ours, from its journal record
  * seq (store_outbox's journal_seq), for the outbound transport after a

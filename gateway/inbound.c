@@ -49,6 +49,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "conffile.h"
 #include "inbound.h"
 #include "log.h"
 
@@ -317,31 +318,6 @@ inbound_schedule_flush(struct inbound *in)
 
 /* ---- who is calling ------------------------------------------------------ */
 
-/* 1 if ca issued cert (directly or through the chain the peer sent). */
-static int
-inbound_issued_by(X509 *ca, X509 *cert, STACK_OF(X509) *chain)
-{
-	X509_STORE *store = NULL;
-	X509_STORE_CTX *sctx = NULL;
-	int ok = 0;
-
-	if ((store = X509_STORE_new()) == NULL ||
-	    X509_STORE_add_cert(store, ca) != 1 ||
-	    (sctx = X509_STORE_CTX_new()) == NULL ||
-	    X509_STORE_CTX_init(sctx, store, cert, chain) != 1)
-		goto done;
-	/* a partner's configured CA may be an intermediate: it is the
-	 * anchor for that partner */
-	X509_STORE_CTX_set_flags(sctx, X509_V_FLAG_PARTIAL_CHAIN);
-	X509_STORE_CTX_set_purpose(sctx, X509_PURPOSE_SSL_CLIENT);
-	ok = X509_verify_cert(sctx) == 1;
-done:
-	ERR_clear_error();
-	X509_STORE_CTX_free(sctx);
-	X509_STORE_free(store);
-	return ok;
-}
-
 /*
  * The one partner cert belongs to: by pinned fingerprint, or by (that
  * partner's CA issued it, exact RFC 2253 subject).  Never by CN or country
@@ -352,19 +328,13 @@ inbound_match(const struct config *c, X509 *cert, STACK_OF(X509) *chain,
     char *why, size_t wlen)
 {
 	const struct agreement *a, *found = NULL;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, k;
-	char hex[EVP_MAX_MD_SIZE * 2 + 1], *subject = NULL;
+	char hex[65], *subject = NULL;
 	BIO *bio = NULL;
 	long sl;
 	int i, n = 0;
 
-	if (X509_digest(cert, EVP_sha256(), md, &mdlen) != 1) {
-		snprintf(why, wlen, "cannot hash the client certificate");
-		return NULL;
-	}
-	for (k = 0; k < mdlen; k++)
-		snprintf(hex + 2 * k, 3, "%02x", md[k]);
+	/* the same fingerprint the agreement's pins are written in */
+	conf_cert_sha256(cert, hex);
 	if ((bio = BIO_new(BIO_s_mem())) != NULL &&
 	    X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0,
 	    XN_FLAG_RFC2253) >= 0 && (sl = BIO_get_mem_data(bio, &subject)) >= 0) {
@@ -385,7 +355,9 @@ inbound_match(const struct config *c, X509 *cert, STACK_OF(X509) *chain,
 				continue;
 		} else if (a->tls_subject == NULL || a->tls_ca == NULL ||
 		    subject == NULL || strcmp(a->tls_subject, subject) != 0 ||
-		    !inbound_issued_by(a->tls_ca, cert, chain))
+		    !conf_cert_chains_to(a->tls_ca, cert, chain,
+		    /* a partner's CA may be an intermediate: its anchor */
+		    X509_V_FLAG_PARTIAL_CHAIN, X509_PURPOSE_SSL_CLIENT))
 			continue;
 		found = a;
 		n++;

@@ -1176,7 +1176,10 @@ opscmd_metrics(void *arg, const struct control_caller *who, json_t *args,
 	struct opscmd_metrics mx;
 	struct store_case_filter cf;
 	struct store_deadline dl;
-	struct store_queue q;
+	struct {
+		struct store_queue	q;
+		int			ok;
+	} *qs;
 	accord_time_t now = clock_now();
 	long long overdue = 0;
 	char *buf = NULL;
@@ -1224,24 +1227,30 @@ opscmd_metrics(void *arg, const struct control_caller *who, json_t *args,
 	    "accord_journal_applied_seq %llu\n",
 	    (unsigned long long)store_last_applied(st));
 	if (conf != NULL) {
+		/* one queue query per partner feeds both gauges */
+		if ((qs = calloc((size_t)conf->npartners + 1,
+		    sizeof(*qs))) == NULL)
+			abort();
+		for (i = 0; i < conf->npartners; i++)
+			qs[i].ok = store_partner_queue(st,
+			    conf->partners[i].country, &qs[i].q) == 0;
 		fprintf(fp, "# HELP accord_outbox_depth Messages waiting for "
 		    "delivery, by partner.\n"
 		    "# TYPE accord_outbox_depth gauge\n");
 		for (i = 0; i < conf->npartners; i++)
-			if (store_partner_queue(st, conf->partners[i].country,
-			    &q) == 0)
+			if (qs[i].ok)
 				fprintf(fp, "accord_outbox_depth{partner="
 				    "\"%s\"} %d\n", conf->partners[i].country,
-				    q.depth);
+				    qs[i].q.depth);
 		fprintf(fp, "# HELP accord_partner_paused 1 when delivery to "
 		    "the partner is paused.\n"
 		    "# TYPE accord_partner_paused gauge\n");
 		for (i = 0; i < conf->npartners; i++)
-			if (store_partner_queue(st, conf->partners[i].country,
-			    &q) == 0)
+			if (qs[i].ok)
 				fprintf(fp, "accord_partner_paused{partner="
 				    "\"%s\"} %d\n", conf->partners[i].country,
-				    q.paused);
+				    qs[i].q.paused);
+		free(qs);
 		fprintf(fp, "# HELP accord_certificate_expiry_seconds Seconds "
 		    "until a partner's signing certificate expires.\n"
 		    "# TYPE accord_certificate_expiry_seconds gauge\n");

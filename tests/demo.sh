@@ -10,14 +10,7 @@ fi
 . "$ACCORD_SRCDIR/tests/demo-scenario.sh"
 plan $((DEMO_CHECKS + 7))
 make_workdir demo
-chmod 755 "$work"
-# groups every Debian system has: socket group daemon, roles bin/sys/adm
-for f in "$work/conf/accordd.xml" "$work/conf/demo-fr/accordd.xml"; do
-	sed -i -e 's|group="accord">|group="daemon">|' \
-	    -e 's|group="accord-read"|group="bin"|' \
-	    -e 's|group="accord-submit"|group="sys"|' \
-	    -e 's|group="accord-admin"|group="adm"|' "$f"
-done
+use_system_groups
 
 DEMO_CTL="$ACCORD_BUILDDIR/gateway/accordctl"
 DEMO_DAEMON=$ACCORDD
