@@ -601,12 +601,13 @@ engine_deadline_from_kind(const char *kind)
 	return -1;
 }
 
-/* The signed Receipt for a message we just took. */
+/* The signed Receipt for a message we just took; its own header into
+ * *out (may be NULL). */
 static int
 engine_make_receipt(struct engine *e, const struct agreement *a,
     const struct envelope_header *rh, const char *sha256,
     accord_time_t received_at, const struct fsm_decision *d,
-    struct engine_answer *ans)
+    struct engine_answer *ans, struct envelope_header *out)
 {
 	struct envelope_header h;
 	xmlDocPtr bdoc;
@@ -638,15 +639,18 @@ engine_make_receipt(struct engine *e, const struct agreement *a,
 	h.type = MSG_RECEIPT;
 	h.created = clock_now();
 	rc = engine_seal(e, a, &h, body, &ans->body, &ans->len);
+	if (rc == 0 && out != NULL)
+		*out = h;	/* id and Created as signed */
 	xmlFreeDoc(bdoc);
 	return rc;
 }
 
-/* A signed Error about a message (rh may be NULL: nothing readable). */
+/* A signed Error about a message (rh may be NULL: nothing readable);
+ * its own header into *out (may be NULL). */
 static int
 engine_make_error(struct engine *e, const struct agreement *a,
     const struct envelope_header *rh, enum accord_err code,
-    const char *text, struct engine_answer *ans)
+    const char *text, struct engine_answer *ans, struct envelope_header *out)
 {
 	struct envelope_header h;
 	xmlDocPtr bdoc;
@@ -671,6 +675,8 @@ engine_make_error(struct engine *e, const struct agreement *a,
 	h.type = MSG_ERROR;
 	h.created = clock_now();
 	rc = engine_seal(e, a, &h, body, &ans->body, &ans->len);
+	if (rc == 0 && out != NULL)
+		*out = h;	/* id and Created as signed */
 	xmlFreeDoc(bdoc);
 	return rc;
 }
@@ -848,7 +854,7 @@ engine_refuse_early(struct engine *e, const struct agreement *a,
 	engine_answer_set(ans, errcode_http_status(code), code, "%s", text);
 	log_warnx(ETAG, "refused a message from %s: %s: %s", a->country,
 	    errcode_name(code), text);
-	if (engine_make_error(e, a, h, code, text, ans) == -1)
+	if (engine_make_error(e, a, h, code, text, ans, NULL) == -1)
 		return -1;
 	return 0;
 }
@@ -897,7 +903,7 @@ engine_receive(struct engine *e, const char *tls_partner, const char *bytes,
 	const struct agreement *a;
 	struct envelope_limits lim;
 	struct envelope_error err;
-	struct envelope_header h;
+	struct envelope_header h, sh;
 	struct xmlsig_result vr;
 	struct fsm_case c;
 	struct fsm_event ev;
@@ -1018,31 +1024,23 @@ engine_receive(struct engine *e, const char *tls_partner, const char *bytes,
 		goto fault;
 	memset(&sig, 0, sizeof(sig));
 	if (d.refusal == AE_OK) {
-		if (engine_make_receipt(e, a, &h, sha256, now, &d, &sig) == -1)
+		if (engine_make_receipt(e, a, &h, sha256, now, &d, &sig,
+		    &sh) == -1)
 			goto fault;
 		engine_answer_set(ans, 200, AE_OK, "%s", d.event);
 	} else {
-		if (engine_make_error(e, a, &h, d.refusal, d.text, &sig) == -1)
+		if (engine_make_error(e, a, &h, d.refusal, d.text, &sig,
+		    &sh) == -1)
 			goto fault;
 		engine_answer_set(ans, errcode_http_status(d.refusal),
 		    d.refusal, "%s", d.text);
 	}
 	ans->body = sig.body;
 	ans->len = sig.len;
-	{
-		struct envelope_header sh;
-		xmlDocPtr sdoc;
-
-		/* journal the signal as the receipt given; its header comes
-		 * from our own bytes */
-		if (envelope_parse(ans->body, ans->len, NULL, &sdoc, &err) ==
-		    -1 || envelope_read(sdoc, &sh, NULL) == -1)
-			goto fault;
-		xmlFreeDoc(sdoc);
-		if (engine_journal_message(e, REC_RECEIPT_GIVEN, a->country,
-		    &sh, RECORD_DIR_OUT, now, ans->body, ans->len, NULL) == -1)
-			goto fault;
-	}
+	/* journal the signal as the receipt given */
+	if (engine_journal_message(e, REC_RECEIPT_GIVEN, a->country, &sh,
+	    RECORD_DIR_OUT, now, ans->body, ans->len, NULL) == -1)
+		goto fault;
 	engine_overlay_msg(e, a->country, h.message_id, RECORD_DIR_IN, sha256,
 	    ans->body, ans->len);
 	log_info(ETAG, "%s %s from %s case %s: %s", h.message_id,
