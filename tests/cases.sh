@@ -4,15 +4,10 @@
 . "$ACCORD_SRCDIR/tests/lib.sh"
 plan 22
 make_workdir cases
-ACCORDCTL="$ACCORD_BUILDDIR/gateway/accordctl"
 log="$work/accordd.log"
 sock="$work/run/kz/control.sock"
 use_system_groups
 ctl() { "$ACCORDCTL" -s "$sock" "$@"; }
-body() {	# the business document of a valid example
-	sed -n "/<$1 /,/<\/$1>/p" "$ACCORD_SRCDIR/protocols/examples/valid/$1.xml" \
-	    > "$work/$1.xml"
-}
 start() {
 	"$ACCORDD" -d -c "$work/conf/accordd.xml" >"$log" 2>&1 &
 	pid=$!
@@ -20,9 +15,9 @@ start() {
 }
 stop() { kill -TERM $pid; wait_gone $pid 10; : >"$log"; }
 start
-body ReadmissionRequest
-body ReadmissionReply
-body Withdrawal
+body ReadmissionRequest >"$work/ReadmissionRequest.xml"
+body ReadmissionReply >"$work/ReadmissionReply.xml"
+body Withdrawal >"$work/Withdrawal.xml"
 
 out=$(ctl submit FR document=@"$work/ReadmissionRequest.xml" --urgent 2>&1); rc=$?
 check "submit queues a ReadmissionRequest to France" \

@@ -3,7 +3,6 @@
 . "$ACCORD_SRCDIR/tests/lib.sh"
 plan 18
 make_workdir control
-ACCORDCTL="$ACCORD_BUILDDIR/gateway/accordctl"
 log="$work/accordd.log"
 sock="$work/run/kz/control.sock"
 use_system_groups

@@ -19,7 +19,6 @@ if ! grep -q '^#define ACCORD_TEST_CLOCK 1' "$ACCORD_BUILDDIR/accord-build.h" \
 fi
 plan 44
 make_workdir integration
-ACCORDCTL="$ACCORD_BUILDDIR/gateway/accordctl"
 XMLSIG_TOOL="$ACCORD_BUILDDIR/tests/xmlsig_tool"
 export ACCORD_SRCDIR	# xmlsig_tool finds the schemas there
 use_system_groups
@@ -33,13 +32,6 @@ kzlog="$work/kz.log"
 frlog="$work/fr.log"
 pki="$work/pki"
 url="https://127.0.0.1:$kz_port/accord/v1/messages"
-kz() { "$ACCORDCTL" -s "$work/run/kz/control.sock" "$@"; }
-fr() { "$ACCORDCTL" -s "$work/run/fr/control.sock" "$@"; }
-start_kz() {
-	"$ACCORDD" -d -c "$work/conf/accordd.xml" >>"$kzlog" 2>&1 &
-	kzpid=$!
-	wait_for "$kzlog" "started: KZ/MVD" || cat "$kzlog"
-}
 start_fr() {
 	n0=$(grep -c "started: FR/DGEF" "$frlog" 2>/dev/null) || :
 	"$ACCORDD" -d -c "$work/conf/demo-fr/accordd.xml" >>"$frlog" 2>&1 &
@@ -57,9 +49,6 @@ stop_fr() {
 }
 uuid() { cat /proc/sys/kernel/random/uuid; }
 now() { date -u +%FT%TZ; }
-body() {	# the business document of a valid example
-	sed -n "/<$1 /,/<\/$1>/p" "$ACCORD_SRCDIR/protocols/examples/valid/$1.xml"
-}
 # envelope TYPE ID CASE FROM-CC FROM-AUTH TO-CC TO-AUTH CREATED [SED...]:
 # an unsigned envelope from the example of TYPE, with this header.
 envelope() {
@@ -92,16 +81,6 @@ signed_error() {
 }
 jsize() { cat "$work/var/$1/journal/"*.log | wc -c; }
 in_journal() { cat "$work/var/$1/journal/"*.log | grep -a -q -- "$2"; }
-# wait_cmd SECONDS PATTERN COMMAND...: poll a command's output
-wait_cmd() {
-	n=$(( $1 * 10 )); pat=$2; shift 2
-	while [ $n -gt 0 ]; do
-		"$@" 2>/dev/null | grep -q -- "$pat" && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
 state() {	# kz|fr CASE
 	$1 status "$2" 2>/dev/null |
 	    sed -n '1s/^case [^ ]* with [A-Z]*: \([A-Z_]*\) .*/\1/p'

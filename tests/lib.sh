@@ -7,6 +7,7 @@
 : "${ACCORD_PKI:?run through make check}"
 
 ACCORDD="$ACCORD_BUILDDIR/gateway/accordd"
+ACCORDCTL="$ACCORD_BUILDDIR/gateway/accordctl"
 tap_n=0
 tap_failed=0
 
@@ -70,6 +71,32 @@ use_system_groups() {
 		    -e 's|group="accord-submit"|group="sys"|' \
 		    -e 's|group="accord-admin"|group="adm"|' "$f"
 	done
+}
+
+# The two gateways of a work dir: accordctl on each one's socket, and the
+# Kazakhstan gateway started with its log in $kzlog (set by the caller).
+kz() { "$ACCORDCTL" -s "$work/run/kz/control.sock" "$@"; }
+fr() { "$ACCORDCTL" -s "$work/run/fr/control.sock" "$@"; }
+start_kz() {
+	"$ACCORDD" -d -c "$work/conf/accordd.xml" >>"$kzlog" 2>&1 &
+	kzpid=$!
+	wait_for "$kzlog" "started: KZ/MVD" || cat "$kzlog"
+}
+
+# body TYPE: the business document of the valid example of TYPE.
+body() {
+	sed -n "/<$1 /,/<\/$1>/p" "$ACCORD_SRCDIR/protocols/examples/valid/$1.xml"
+}
+
+# wait_cmd SECONDS PATTERN COMMAND...: poll a command's output.
+wait_cmd() {
+	n=$(( $1 * 10 )); pat=$2; shift 2
+	while [ $n -gt 0 ]; do
+		"$@" 2>/dev/null | grep -q -- "$pat" && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
 }
 
 # wait_for FILE PATTERN [SECONDS]: poll a log until PATTERN appears.

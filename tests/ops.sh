@@ -4,7 +4,6 @@
 # bad clients, and accordctl --offline once the daemon is down.
 . "$ACCORD_SRCDIR/tests/lib.sh"
 make_workdir ops
-ACCORDCTL="$ACCORD_BUILDDIR/gateway/accordctl"
 SEED="$ACCORD_BUILDDIR/tests/seed_cases"
 log="$work/accordd.log"
 frlog="$work/fr.log"
@@ -12,7 +11,6 @@ sock="$work/run/kz/control.sock"
 conf="$work/conf/accordd.xml"
 use_system_groups
 ctl() { "$ACCORDCTL" -s "$sock" "$@"; }
-fr() { "$ACCORDCTL" -s "$work/run/fr/control.sock" "$@"; }
 # has OUTPUT PATTERN: grep -q for a pattern in a captured output
 has() { printf '%s\n' "$1" | grep -q -- "$2"; }
 # rc_has RC WANT OUTPUT PATTERN

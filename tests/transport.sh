@@ -8,19 +8,11 @@ if ! command -v curl >/dev/null 2>&1; then
 fi
 plan 22
 make_workdir transport
-ACCORDCTL="$ACCORD_BUILDDIR/gateway/accordctl"
 use_system_groups
 kzlog="$work/kz.log"
 frlog="$work/fr.log"
 pki="$work/pki"
 url="https://127.0.0.1:$kz_port/accord/v1/messages"
-kz() { "$ACCORDCTL" -s "$work/run/kz/control.sock" "$@"; }
-fr() { "$ACCORDCTL" -s "$work/run/fr/control.sock" "$@"; }
-start_kz() {
-	"$ACCORDD" -d -c "$work/conf/accordd.xml" >>"$kzlog" 2>&1 &
-	kzpid=$!
-	wait_for "$kzlog" "started: KZ/MVD" || cat "$kzlog"
-}
 start_fr() {
 	"$ACCORDD" -d -c "$work/conf/demo-fr/accordd.xml" >>"$frlog" 2>&1 &
 	frpid=$!
@@ -33,19 +25,6 @@ post() {
 }
 as_fr() {
 	post --cert "$pki/fr/tls-client.pem" --key "$pki/fr/tls-client.key" "$@"
-}
-# wait_cmd SECONDS PATTERN COMMAND...: poll a command's output
-wait_cmd() {
-	n=$(( $1 * 10 )); pat=$2; shift 2
-	while [ $n -gt 0 ]; do
-		"$@" 2>/dev/null | grep -q -- "$pat" && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
-body() {	# the business document of a valid example
-	sed -n "/<$1 /,/<\/$1>/p" "$ACCORD_SRCDIR/protocols/examples/valid/$1.xml"
 }
 body ReadmissionRequest >"$work/rr.xml"
 
