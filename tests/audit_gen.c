@@ -31,6 +31,7 @@
 #include "log.h"
 #include "record.h"
 #include "xmlsig.h"
+#include "testutil.h"
 
 static const char *workdir;
 static struct config *kzc, *frc;
@@ -86,51 +87,12 @@ close_engines(void)
 static char *
 example_body(const char *type, int refuse, size_t *len)
 {
-	static const char refused[] = "<Refused><Ground>NotOwnNational"
-	    "</Ground><Text>Not a national.</Text></Refused>";
-	char file[1024];
-	xmlDocPtr ex, doc;
-	xmlNodePtr n;
-	xmlChar *buf;
-	int blen;
-	char *out, *p, *q, *nd;
+	char *out = test_example_body(type, len);
 
-	snprintf(file, sizeof(file), "%s/protocols/examples/valid/%s.xml",
-	    getenv("ACCORD_SRCDIR"), type);
-	if ((ex = xmlReadFile(file, NULL, XML_PARSE_NONET)) == NULL)
-		die(file);
-	for (n = xmlDocGetRootElement(ex)->children; n != NULL; n = n->next)
-		if (n->type == XML_ELEMENT_NODE &&
-		    xmlStrcmp(n->name, BAD_CAST "Body") == 0)
-			break;
-	if (n == NULL)
-		die("example without Body");
-	for (n = n->children; n->type != XML_ELEMENT_NODE; n = n->next)
-		;
-	doc = xmlNewDoc(BAD_CAST "1.0");
-	xmlDocSetRootElement(doc, xmlDocCopyNode(n, doc, 1));
-	xmlDocDumpMemoryEnc(doc, &buf, &blen, "UTF-8");
-	if ((out = malloc((size_t)blen + 1)) == NULL)
-		die("malloc");
-	memcpy(out, buf, (size_t)blen);
-	out[blen] = '\0';
-	*len = (size_t)blen;
-	xmlFree(buf);
-	xmlFreeDoc(doc);
-	xmlFreeDoc(ex);
-	if (refuse && (p = strstr(out, "<Accepted>")) != NULL &&
-	    (q = strstr(out, "</Accepted>")) != NULL) {
-		q += strlen("</Accepted>");
-		if ((nd = malloc(*len + sizeof(refused))) == NULL)
-			die("malloc");
-		memcpy(nd, out, (size_t)(p - out));
-		memcpy(nd + (p - out), refused, sizeof(refused) - 1);
-		memcpy(nd + (p - out) + sizeof(refused) - 1, q,
-		    strlen(q) + 1);
-		free(out);
-		out = nd;
-		*len = strlen(out);
-	}
+	if (out == NULL)
+		die(type);
+	if (refuse)
+		test_refuse_body(&out, len);
 	return out;
 }
 
@@ -213,13 +175,11 @@ unknown_case(void)
 int
 main(int argc, char **argv)
 {
-	struct conf_diag d = { 0 };
 	struct fsm_case c;
-	accord_time_t nb, na;
+	accord_time_t t;
 	char accepted[RECORD_ID_MAX], deemed[RECORD_ID_MAX];
 	char refused[RECORD_ID_MAX], proto[1024];
 	const char *src = getenv("ACCORD_SRCDIR");
-	X509 *x;
 	FILE *fp;
 
 	if (argc != 2 || src == NULL)
@@ -231,13 +191,10 @@ main(int argc, char **argv)
 	if (envelope_init(proto) == -1 || xmlsig_init() == -1)
 		die("init");
 	/* an hour after the test PKI was made */
-	if ((x = conf_load_cert(path("pki/kz/tls-server.pem"), "gen", 0,
-	    &d)) == NULL || conf_cert_times(x, &nb, &na) == -1)
+	if ((t = test_pki_time(workdir)) == 0)
 		die("test PKI");
-	X509_free(x);
-	conf_diag_free(&d);
 	clock_use_real();
-	clock_test_set(nb + 3600);
+	clock_test_set(t);
 	kzc = load("conf/accordd.xml");
 	frc = load("conf/demo-fr/accordd.xml");
 	open_engines();

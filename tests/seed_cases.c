@@ -31,46 +31,9 @@
 #include "envelope.h"
 #include "log.h"
 #include "xmlsig.h"
+#include "testutil.h"
 
 static const char *workdir;
-
-/* The business document of a valid example, as bytes (free()). */
-static char *
-seed_body(const char *type, size_t *len)
-{
-	char file[1024], *out = NULL;
-	xmlDocPtr ex, doc;
-	xmlNodePtr n;
-	xmlChar *buf;
-	int blen;
-
-	snprintf(file, sizeof(file), "%s/protocols/examples/valid/%s.xml",
-	    getenv("ACCORD_SRCDIR"), type);
-	if ((ex = xmlReadFile(file, NULL, XML_PARSE_NONET)) == NULL)
-		return NULL;
-	for (n = xmlDocGetRootElement(ex)->children; n != NULL; n = n->next)
-		if (n->type == XML_ELEMENT_NODE &&
-		    xmlStrcmp(n->name, BAD_CAST "Body") == 0)
-			break;
-	if (n != NULL)
-		for (n = n->children; n != NULL &&
-		    n->type != XML_ELEMENT_NODE; n = n->next)
-			;
-	if (n != NULL) {
-		doc = xmlNewDoc(BAD_CAST "1.0");
-		xmlDocSetRootElement(doc, xmlDocCopyNode(n, doc, 1));
-		xmlDocDumpMemoryEnc(doc, &buf, &blen, "UTF-8");
-		if ((out = malloc((size_t)blen + 1)) != NULL) {
-			memcpy(out, buf, (size_t)blen);
-			out[blen] = '\0';
-			*len = (size_t)blen;
-		}
-		xmlFree(buf);
-		xmlFreeDoc(doc);
-	}
-	xmlFreeDoc(ex);
-	return out;
-}
 
 /*
  * from submits type (in case_id, or a new case); unless to is NULL, to
@@ -89,7 +52,7 @@ seed_send(struct engine *from, const char *from_cc, struct engine *to,
 	char *doc;
 	int rc = -1;
 
-	if ((doc = seed_body(type, &len)) == NULL)
+	if ((doc = test_example_body(type, &len)) == NULL)
 		return -1;
 	memset(&sub, 0, sizeof(sub));
 	sub.partner = to_cc;

@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "config.h"
 #include "conffile.h"
+#include "testutil.h"
 
 static char tmpdir[512];
 
@@ -113,23 +114,14 @@ edit(const char *rel, const char *from, const char *to)
 	free(text);
 }
 
-/*
- * "Now" for the tests: an hour after the test PKI was made, so the
- * results do not depend on the day the suite runs.
- */
+/* "Now" for the tests: an hour after the test PKI was made. */
 static accord_time_t
 now_test(void)
 {
-	struct conf_diag d = { 0 };
-	accord_time_t nb, na;
-	X509 *x;
+	accord_time_t t = test_pki_time(tmpdir);
 
-	x = conf_load_cert(path("pki/kz/tls-server.pem"), "test", 0, &d);
-	assert_non_null(x);
-	assert_int_equal(conf_cert_times(x, &nb, &na), 0);
-	X509_free(x);
-	conf_diag_free(&d);
-	return nb + 3600;
+	assert_true(t != 0);
+	return t;
 }
 
 /* Set the covers-until of every calendar to now + days. */

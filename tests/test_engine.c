@@ -31,6 +31,7 @@
 #include "log.h"
 #include "record.h"
 #include "store.h"
+#include "testutil.h"
 #include "xmlsig.h"
 
 static char tmpdir[512];
@@ -46,21 +47,14 @@ path(const char *rel)
 	return buf;
 }
 
-/* An hour after the test PKI was made: results do not depend on the day
- * the suite runs. */
-static accord_time_t
-pki_time(void)
+/* The business document of a valid example, as bytes. */
+static char *
+example_body(const char *type, size_t *len)
 {
-	struct conf_diag d = { 0 };
-	accord_time_t nb, na;
-	X509 *x;
+	char *doc = test_example_body(type, len);
 
-	x = conf_load_cert(path("pki/kz/tls-server.pem"), "test", 0, &d);
-	assert_non_null(x);
-	assert_int_equal(conf_cert_times(x, &nb, &na), 0);
-	X509_free(x);
-	conf_diag_free(&d);
-	return nb + 3600;
+	assert_non_null(doc);
+	return doc;
 }
 
 static struct config *
@@ -95,7 +89,8 @@ setup(void **state)
 	    tmpdir, pki, tmpdir, tmpdir, tmpdir, tmpdir);
 	assert_int_equal(system(cmd), 0);
 	clock_use_real();
-	clock_test_set(pki_time());
+	clock_test_set(test_pki_time(tmpdir));
+	assert_true(clock_now() != 0);
 	kzc = load("conf/accordd.xml");
 	frc = load("conf/demo-fr/accordd.xml");
 	kz = engine_open(kzc);
@@ -118,41 +113,6 @@ teardown(void **state)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	assert_int_equal(system(cmd), 0);
 	return 0;
-}
-
-/* The business document of a valid example, as bytes. */
-static char *
-example_body(const char *type, size_t *len)
-{
-	char file[1024];
-	xmlDocPtr ex, doc;
-	xmlNodePtr n;
-	xmlChar *buf;
-	int blen;
-	char *out;
-
-	snprintf(file, sizeof(file), "%s/protocols/examples/valid/%s.xml",
-	    getenv("ACCORD_SRCDIR"), type);
-	ex = xmlReadFile(file, NULL, XML_PARSE_NONET);
-	assert_non_null(ex);
-	for (n = xmlDocGetRootElement(ex)->children; n != NULL; n = n->next)
-		if (n->type == XML_ELEMENT_NODE &&
-		    xmlStrcmp(n->name, BAD_CAST "Body") == 0)
-			break;
-	assert_non_null(n);
-	for (n = n->children; n->type != XML_ELEMENT_NODE; n = n->next)
-		;
-	doc = xmlNewDoc(BAD_CAST "1.0");
-	xmlDocSetRootElement(doc, xmlDocCopyNode(n, doc, 1));
-	xmlDocDumpMemoryEnc(doc, &buf, &blen, "UTF-8");
-	out = malloc((size_t)blen + 1);
-	memcpy(out, buf, (size_t)blen);
-	out[blen] = '\0';
-	*len = (size_t)blen;
-	xmlFree(buf);
-	xmlFreeDoc(doc);
-	xmlFreeDoc(ex);
-	return out;
 }
 
 /* sender submits type for case_id (NULL: new), receiver takes it, the
@@ -546,26 +506,14 @@ try_exchange(struct engine *from, const char *from_cc, struct engine *to,
     const char *to_cc, const char *type, const char *case_id, int refuse,
     char *case_out)
 {
-	static const char refused[] = "<Refused><Ground>NotOwnNational</Ground>"
-	    "<Text>Not a national.</Text></Refused>";
 	struct engine_submission sub;
 	struct engine_outgoing out;
 	struct engine_answer a, r;
 	size_t len;
-	char *doc = example_body(type, &len), *p, *q, *nd;
+	char *doc = example_body(type, &len);
 
-	if (refuse && (p = strstr(doc, "<Accepted>")) != NULL &&
-	    (q = strstr(doc, "</Accepted>")) != NULL) {
-		q += strlen("</Accepted>");
-		nd = malloc(len + sizeof(refused));
-		assert_non_null(nd);
-		memcpy(nd, doc, (size_t)(p - doc));
-		memcpy(nd + (p - doc), refused, sizeof(refused) - 1);
-		strcpy(nd + (p - doc) + sizeof(refused) - 1, q);
-		free(doc);
-		doc = nd;
-		len = strlen(doc);
-	}
+	if (refuse)
+		test_refuse_body(&doc, &len);
 	memset(&sub, 0, sizeof(sub));
 	sub.partner = to_cc;
 	sub.case_id = case_id;
