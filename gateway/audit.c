@@ -25,6 +25,7 @@
 #include "agreement.h"
 #include "audit.h"
 #include "calendar.h"
+#include "config.h"
 #include "conffile.h"
 #include "envelope.h"
 #include "fsm.h"
@@ -1524,103 +1525,48 @@ done:
  * readable keys and certificates valid today, which an auditor years
  * later does not have; this reads the same files and ignores the rest.
  */
-struct audit_config {
-	char		 country[3];
-	struct calendar	 cal;
-	struct agreement *partners;
-	int		 npartners;
-};
-
-static int
-audit_xml_name(const struct dirent *de)
-{
-	size_t n = strlen(de->d_name);
-
-	return de->d_name[0] != '.' && n > 4 &&
-	    strcmp(de->d_name + n - 4, ".xml") == 0;
-}
-
-static void
-audit_config_free(struct audit_config *c)
-{
-	int i;
-
-	if (c == NULL)
-		return;
-	for (i = 0; i < c->npartners; i++)
-		agreement_clear(&c->partners[i]);
-	free(c->partners);
-	calendar_clear(&c->cal);
-	free(c);
-}
-
-static struct audit_config *
+/*
+ * What replay needs of a gateway's configuration: its country and
+ * calendar, and the agreements' timelines and calendars.  Certificates
+ * do not matter here (a key may be unreadable, a certificate long
+ * expired), so only those parts are read, into a struct config.
+ */
+static struct config *
 audit_config_load(const char *file)
 {
 	struct conf_diag d = { 0 };
-	struct audit_config *c;
-	struct dirent **names = NULL;
+	struct config *c;
 	xmlDocPtr doc;
 	xmlNodePtr root;
-	char *dir = NULL, *pki = NULL, *pdir = NULL, *path, *v;
+	char *v;
 	accord_time_t now = (accord_time_t)time(NULL);
-	int n, i;
 
 	if ((doc = conf_load_xml(file, "accordd.xsd", &d)) == NULL) {
 		conf_diag_print(&d, stderr);
 		conf_diag_free(&d);
 		return NULL;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->file = strdup(file)) == NULL)
 		abort();
 	root = xmlDocGetRootElement(doc);
 	conf_attr_buf(conf_child(root, "identity"), "country", c->country,
 	    sizeof(c->country));
-	dir = conf_dirname(file);
+	c->dir = conf_dirname(file);
 	v = conf_attr(conf_child(root, "pki"), "directory");
-	pki = conf_path(dir, v != NULL ? v : ".");
+	c->pki_dir = conf_path(c->dir, v != NULL ? v : ".");
 	xmlFree(v);
 	v = conf_attr(conf_child(root, "partners"), "directory");
-	pdir = conf_path(dir, v != NULL ? v : "partners");
+	c->partners_dir = conf_path(c->dir, v != NULL ? v : "partners");
 	xmlFree(v);
-	conf_read_calendar(conf_child(root, "calendar"), file, &c->cal, &d,
-	    now, c->country);
+	conf_read_calendar(conf_child(root, "calendar"), file, &c->calendar,
+	    &d, now, c->country);
 	xmlFreeDoc(doc);
-	n = scandir(pdir, &names, audit_xml_name, alphasort);
-	if (n < 0)
-		log_err(ATAG, "%s", pdir);
-	if ((c->partners = calloc(n > 0 ? (size_t)n : 1,
-	    sizeof(*c->partners))) == NULL)
-		abort();
-	for (i = 0; i < n; i++) {
-		path = conf_path(pdir, names[i]->d_name);
-		/* errors about certificates do not matter here */
-		agreement_load(&c->partners[c->npartners], path, pki, now,
-		    &d);
-		if (c->partners[c->npartners].country[0] != '\0')
-			c->npartners++;
-		else
-			agreement_clear(&c->partners[c->npartners]);
-		free(path);
-		free(names[i]);
-	}
-	free(names);
+	/* errors about certificates do not matter here */
+	if (config_load_agreements(c, now, &d) == -1)
+		log_errx(ATAG, "%s", d.errors[d.nerrors - 1]);
 	conf_diag_free(&d);
-	free(dir);
-	free(pki);
-	free(pdir);
 	return c;
-}
-
-static const struct agreement *
-audit_config_partner(const struct audit_config *c, const char *country)
-{
-	int i;
-
-	for (i = 0; c != NULL && i < c->npartners; i++)
-		if (strcmp(c->partners[i].country, country) == 0)
-			return &c->partners[i];
-	return NULL;
 }
 
 /* ---- replay ------------------------------------------------------------ */
@@ -1638,7 +1584,7 @@ struct audit_case {
 struct audit_replay {
 	struct audit_pass	 pass;
 	const struct audit_opts	*o;
-	struct audit_config	*conf;
+	struct config		*conf;
 	struct audit_conf	 jconf;
 	struct audit_case	*b[AUDIT_BUCKETS];
 	struct audit_case	*first, *last;
@@ -1817,13 +1763,13 @@ audit_replay_decision(struct audit_replay *rp, const struct journal_rec *rec)
 			    "starts from %s, the case was %s", rd.partner,
 			    rd.case_id, fsm_state_name(rd.d.old_state),
 			    fsm_state_name(c.state));
-	} else if ((a = audit_config_partner(rp->conf, rd.partner)) == NULL) {
+	} else if ((a = (rp->conf != NULL ? config_partner(rp->conf, rd.partner) : NULL)) == NULL) {
 		diff = NULL;
 		audit_finding(rp->pass.rep, rec, "case %s/%s: no agreement "
 		    "with %s in the configuration: decision not re-run",
 		    rd.partner, rd.case_id, rd.partner);
 	} else {
-		cal = c.role == ROLE_REQUESTED ? &rp->conf->cal : &a->calendar;
+		cal = c.role == ROLE_REQUESTED ? &rp->conf->calendar : &a->calendar;
 		fsm_decide(&c, &rd.ev, a, cal, rd.now, &d);
 		rp->rerun++;
 		diff = audit_decision_diff(&rd.d, &d);
@@ -2148,7 +2094,7 @@ done:
 		}
 	audit_set_clear(&rp->msgcase);
 	json_decref(rp->jconf.partners);
-	audit_config_free(rp->conf);
+	config_free(rp->conf);
 	free(rp);
 	return rc;
 }

@@ -170,20 +170,20 @@ config_xml_name(const struct dirent *de)
 	    strcmp(de->d_name + n - 4, ".xml") == 0;
 }
 
-static void
-config_read_partners(struct config *c, accord_time_t now,
+int
+config_load_agreements(struct config *c, accord_time_t now,
     struct conf_diag *d)
 {
 	struct dirent **names = NULL;
-	struct agreement *a, *b;
+	struct agreement *a;
 	char *path;
-	int n, i, j;
+	int n, i;
 
 	n = scandir(c->partners_dir, &names, config_xml_name, alphasort);
 	if (n < 0) {
 		conf_diag_error(d, c->file, 0, "cannot read the partners "
 		    "directory %s: %s", c->partners_dir, strerror(errno));
-		return;
+		return -1;
 	}
 	if (n == 0)
 		conf_diag_error(d, c->file, 0, "no agreement (*.xml) in the "
@@ -203,6 +203,18 @@ config_read_partners(struct config *c, accord_time_t now,
 		free(names[i]);
 	}
 	free(names);
+	return 0;
+}
+
+static void
+config_read_partners(struct config *c, accord_time_t now,
+    struct conf_diag *d)
+{
+	struct agreement *a, *b;
+	int i, j;
+
+	if (config_load_agreements(c, now, d) == -1)
+		return;
 
 	/* belonging rules: one agreement per partner, unambiguous TLS */
 	for (i = 0; i < c->npartners; i++) {

@@ -87,6 +87,16 @@ struct config *config_load(const char *file, accord_time_t now,
     struct conf_diag *d);
 void config_free(struct config *c);
 
+/*
+ * Load every *.xml agreement of c->partners_dir (certificates relative to
+ * c->pki_dir) into c->partners, without the checks across agreements
+ * that config_load() adds.  Errors go to d; an agreement whose partner
+ * could be read is kept even with errors.  @return 0, or -1 when the
+ * directory cannot be read.
+ */
+int config_load_agreements(struct config *c, accord_time_t now,
+    struct conf_diag *d);
+
 /* The agreement with this partner, or NULL. */
 const struct agreement *config_partner(const struct config *c,
     const char *country);
