@@ -53,6 +53,7 @@ struct accordd {
 	struct engine		*engine;
 	struct casecmd_ctx	 cctx;
 	struct event		*ev_deadline;
+	struct event		*ev_store;	/* the store catches up */
 	accord_time_t		 started;
 	const char		*conf_file;
 	char			*pid_file;
@@ -127,6 +128,36 @@ accordd_deadline_tick(evutil_socket_t fd, short what, void *arg)
 	if (next != 0 && next - now < 60)
 		tv.tv_sec = next > now ? (long)(next - now) : 1;
 	evtimer_add(ad->ev_deadline, &tv);
+}
+
+/*
+ * The store could not apply committed records (a lock held by another
+ * process, a full disk): try again every STORE_RETRY_MS from the loop,
+ * never by waiting inside SQLite (DESIGN.md 3).
+ */
+#define STORE_RETRY_MS	200
+static void
+accordd_store_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct accordd *ad = arg;
+
+	if (engine_store_behind(ad->engine) &&
+	    engine_store_retry(ad->engine) == 0) {
+		/* caught up: what waited may go now */
+		outbound_kick(ad->outbound);
+		evtimer_del(ad->ev_deadline);
+		accordd_deadline_tick(-1, 0, ad);
+	}
+	log_flush_suppressed();
+}
+
+/* A partner sent us an authenticated message: it is up again. */
+static void
+accordd_partner_alive(void *arg, const char *partner)
+{
+	struct accordd *ad = arg;
+
+	outbound_partner_alive(ad->outbound, partner);
 }
 
 static void
@@ -621,6 +652,17 @@ main(int argc, char *argv[])
 	/* deadlines that passed while we were down fire now, at their time */
 	ad.ev_deadline = evtimer_new(ad.base, accordd_deadline_tick, &ad);
 	accordd_deadline_tick(-1, 0, &ad);
+	ad.ev_store = event_new(ad.base, -1, EV_PERSIST, accordd_store_tick,
+	    &ad);
+	{
+		struct timeval tv = { 0, STORE_RETRY_MS * 1000 };
+
+		if (ad.ev_store == NULL || event_add(ad.ev_store, &tv) == -1) {
+			log_errx("accordd", "cannot arm the store timer");
+			return 1;
+		}
+	}
+	engine_set_partner_cb(ad.engine, accordd_partner_alive, &ad);
 
 	log_info("accordd", "accordd %s started: %s/%s, %d partners, pid %ld",
 	    PACKAGE_VERSION, ad.conf->country, ad.conf->authority,
@@ -634,6 +676,7 @@ main(int argc, char *argv[])
 	outbound_stop(ad.outbound);
 	control_stop(ad.control);
 	event_free(ad.ev_deadline);
+	event_free(ad.ev_store);
 	engine_close(ad.engine);
 	xmlsig_shutdown();
 	event_free(ad.ev_term);

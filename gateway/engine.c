@@ -28,6 +28,10 @@
 #define ETAG		"engine"
 #define CATCHUP_BATCH	512
 
+static void
+engine_answer_set(struct engine_answer *a, int status, enum accord_err code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* One record appended in the current batch. */
 struct engine_pending {
 	int		 type;		/* enum rec_type */
@@ -37,8 +41,11 @@ struct engine_pending {
 	size_t		 len;
 };
 
-/* A case as the pending batch left it (the overlay). */
+/* A case as a record not yet applied to the store left it (the overlay).
+ * Appended, never updated in place: the latest entry wins, and entries
+ * are dropped by seq when their record is applied or voided. */
 struct engine_pcase {
+	uint64_t	 seq;		/* the record that set it */
 	char		 partner[RECORD_PARTNER_MAX];
 	char		 case_id[RECORD_ID_MAX];
 	struct fsm_case	 c;
@@ -53,8 +60,9 @@ struct engine_sent {
 
 #define ENGINE_SENT_MAX	4096
 
-/* A message seen in the pending batch (for duplicates). */
+/* A message seen in records not yet applied (for duplicates). */
 struct engine_pmsg {
+	uint64_t	 seq;
 	char		 partner[RECORD_PARTNER_MAX];
 	char		 message_id[RECORD_ID_MAX];
 	enum record_dir	 dir;
@@ -71,10 +79,20 @@ struct engine {
 	EVP_PKEY		*journal_key;
 	char			*journal_dir;
 	char			*store_path;
-	int			 store_behind;	/* apply failed: catch up */
+	int			 store_behind;	/* apply failed: retry */
+	accord_time_t		 behind_since;
+	uint64_t		 apply_failures;
 
+	/*
+	 * Records appended and not yet applied to the store: the first
+	 * ncommitted are committed (fsynced), the rest form the open batch.
+	 * Committed records stay here, and in the overlay, until the store
+	 * has applied them: a duplicate arriving while the store cannot be
+	 * written still finds its original (DESIGN.md 3).
+	 */
 	struct engine_pending	*pending;
 	size_t			 npending;
+	size_t			 ncommitted;
 	size_t			 cappending;
 	struct engine_pcase	*pcases;
 	size_t			 npcases;
@@ -90,6 +108,8 @@ struct engine {
 
 	engine_observer		 observer;	/* told of committed records */
 	void			*observer_arg;
+	engine_partner_cb	 alive;		/* a partner proved alive */
+	void			*alive_arg;
 };
 
 /* ---- journal kinds and record types ---------------------------------- */
@@ -139,22 +159,78 @@ engine_journal_kind(int type)
 
 /* ---- the pending batch ------------------------------------------------ */
 
+/* Drop the overlay entries set by records with lo <= seq <= hi. */
 static void
-engine_pending_clear(struct engine *e)
+engine_overlay_drop(struct engine *e, uint64_t lo, uint64_t hi)
+{
+	size_t i, n;
+
+	for (i = n = 0; i < e->npcases; i++)
+		if (e->pcases[i].seq < lo || e->pcases[i].seq > hi)
+			e->pcases[n++] = e->pcases[i];
+	e->npcases = n;
+	for (i = n = 0; i < e->npmsgs; i++) {
+		if (e->pmsgs[i].seq >= lo && e->pmsgs[i].seq <= hi) {
+			free(e->pmsgs[i].answer);
+			continue;
+		}
+		e->pmsgs[n++] = e->pmsgs[i];
+	}
+	e->npmsgs = n;
+	if (e->npcases == 0) {
+		free(e->pcases);
+		e->pcases = NULL;
+	}
+	if (e->npmsgs == 0) {
+		free(e->pmsgs);
+		e->pmsgs = NULL;
+	}
+}
+
+/* The first n pending records are in the store now (or void): forget
+ * them and what they put in the overlay. */
+static void
+engine_pending_drop(struct engine *e, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < e->npending; i++)
+	if (n == 0)
+		return;
+	engine_overlay_drop(e, e->pending[0].seq, e->pending[n - 1].seq);
+	for (i = 0; i < n; i++)
 		free(e->pending[i].payload);
-	for (i = 0; i < e->npmsgs; i++)
-		free(e->pmsgs[i].answer);
-	e->npending = 0;
-	free(e->pcases);
-	e->pcases = NULL;
-	e->npcases = 0;
-	free(e->pmsgs);
-	e->pmsgs = NULL;
-	e->npmsgs = 0;
+	memmove(e->pending, e->pending + n,
+	    (e->npending - n) * sizeof(*e->pending));
+	e->npending -= n;
+	e->ncommitted = e->ncommitted > n ? e->ncommitted - n : 0;
+}
+
+/* The open batch failed to commit: its records are void. */
+static void
+engine_pending_void(struct engine *e)
+{
+	size_t i;
+
+	if (e->npending == e->ncommitted)
+		return;
+	engine_overlay_drop(e, e->pending[e->ncommitted].seq, UINT64_MAX);
+	for (i = e->ncommitted; i < e->npending; i++)
+		free(e->pending[i].payload);
+	e->npending = e->ncommitted;
+}
+
+static void
+engine_pending_clear(struct engine *e)
+{
+	engine_pending_drop(e, e->npending);
+	e->ncommitted = 0;
+}
+
+/* The seq of the record appended last (the overlay's tag). */
+static uint64_t
+engine_last_seq(const struct engine *e)
+{
+	return e->npending > 0 ? e->pending[e->npending - 1].seq : 0;
 }
 
 /* Append one record to the journal and remember it for the store.  The
@@ -194,19 +270,13 @@ engine_overlay_case(struct engine *e, const char *partner,
     const char *case_id, const struct fsm_case *c)
 {
 	struct engine_pcase *pc;
-	size_t i;
 
-	for (i = 0; i < e->npcases; i++)
-		if (strcmp(e->pcases[i].partner, partner) == 0 &&
-		    strcmp(e->pcases[i].case_id, case_id) == 0) {
-			e->pcases[i].c = *c;
-			return;
-		}
 	pc = reallocarray(e->pcases, e->npcases + 1, sizeof(*pc));
 	if (pc == NULL)
 		abort();
 	e->pcases = pc;
 	pc = &e->pcases[e->npcases++];
+	pc->seq = engine_last_seq(e);
 	snprintf(pc->partner, sizeof(pc->partner), "%s", partner);
 	snprintf(pc->case_id, sizeof(pc->case_id), "%s", case_id);
 	pc->c = *c;
@@ -225,6 +295,7 @@ engine_overlay_msg(struct engine *e, const char *partner,
 	e->pmsgs = pm;
 	pm = &e->pmsgs[e->npmsgs++];
 	memset(pm, 0, sizeof(*pm));
+	pm->seq = engine_last_seq(e);
 	snprintf(pm->partner, sizeof(pm->partner), "%s", partner);
 	snprintf(pm->message_id, sizeof(pm->message_id), "%s", message_id);
 	pm->dir = dir;
@@ -241,7 +312,7 @@ engine_case_get(struct engine *e, const char *partner, const char *case_id,
 {
 	size_t i;
 
-	for (i = 0; i < e->npcases; i++)
+	for (i = e->npcases; i-- > 0; )	/* the latest wins */
 		if (strcmp(e->pcases[i].partner, partner) == 0 &&
 		    strcmp(e->pcases[i].case_id, case_id) == 0) {
 			*out = e->pcases[i].c;
@@ -316,16 +387,17 @@ engine_catch_up(struct engine *e)
 	return rc;
 }
 
-/* Tell the observer what this batch committed (the store has it now). */
+/* Tell the observer of the first n pending records (the store has them
+ * now). */
 static void
-engine_observe(struct engine *e)
+engine_observe(struct engine *e, size_t n)
 {
 	struct engine_pending *p;
 	size_t i;
 
 	if (e->observer == NULL)
 		return;
-	for (i = 0; i < e->npending; i++) {
+	for (i = 0; i < n; i++) {
 		p = &e->pending[i];
 		e->observer(e->observer_arg, p->type, p->seq, p->time,
 		    p->payload, p->len);
@@ -350,8 +422,8 @@ engine_batch_committed(const struct engine *e, uint64_t batch)
 {
 	unsigned i, n;
 
-	if (batch >= e->batch)
-		return e->npending == 0;	/* still open */
+	if (batch >= e->batch)	/* still open: committed if nothing is */
+		return e->npending == e->ncommitted;
 	n = e->nfailed < 16 ? e->nfailed : 16;
 	for (i = 0; i < n; i++)
 		if (e->failed[i] == batch)
@@ -359,52 +431,124 @@ engine_batch_committed(const struct engine *e, uint64_t batch)
 	return 1;
 }
 
-int
-engine_flush(struct engine *e)
+/*
+ * Apply the committed pending records to the store, in one transaction.
+ * On failure (the store is locked by another process, full, or broken)
+ * they stay in memory and in the overlay, and the engine refuses new
+ * inputs until engine_store_retry() succeeds.
+ * @return 0 when the store holds every committed record, -1 if not.
+ */
+static int
+engine_apply(struct engine *e)
 {
 	struct store_record *recs;
-	uint64_t batch;
-	size_t i;
-	int rc = 0;
+	size_t i, n = e->ncommitted;
+	int rc;
 
-	if (e->npending == 0)
-		return 0;
-	batch = e->batch++;
-	if (journal_commit(e->journal) == -1) {
-		log_errx(ETAG, "journal commit failed: %zu records of batch "
-		    "%llu are void", e->npending, (unsigned long long)batch);
-		e->failed[e->nfailed++ % 16] = batch;
-		engine_pending_clear(e);
-		return -1;
-	}
-	if (e->store_behind) {
-		/* the journal holds everything: replay what is missing */
-		if (engine_catch_up(e) == -1)
-			log_errx(ETAG, "store still behind the journal");
-		engine_observe(e);
-		engine_pending_clear(e);
+	if (n == 0) {
+		e->store_behind = 0;
 		return 0;
 	}
-	recs = calloc(e->npending, sizeof(*recs));
+	recs = calloc(n, sizeof(*recs));
 	if (recs == NULL)
 		abort();
-	for (i = 0; i < e->npending; i++) {
+	for (i = 0; i < n; i++) {
 		recs[i].type = e->pending[i].type;
 		recs[i].seq = e->pending[i].seq;
 		recs[i].time = e->pending[i].time;
 		recs[i].payload = e->pending[i].payload;
 		recs[i].len = e->pending[i].len;
 	}
-	if (store_apply_batch(e->store, recs, e->npending) == -1) {
-		/* committed, so it happened: the store catches up later */
-		log_errx(ETAG, "store apply failed; it will catch up from the "
-		    "journal");
-		e->store_behind = 1;
-	}
+	rc = store_apply_batch(e->store, recs, n);
 	free(recs);
-	engine_observe(e);
-	engine_pending_clear(e);
-	return rc;
+	if (rc == -1) {
+		e->apply_failures++;
+		if (!e->store_behind) {
+			/* committed, so it happened: kept until applied */
+			log_errx(ETAG, "the store cannot apply committed "
+			    "records; %zu kept in memory, new inputs are "
+			    "refused for now (inbound 503, submit TEMPORARY) "
+			    "and applying is retried", n);
+			e->store_behind = 1;
+			e->behind_since = clock_now();
+		}
+		return -1;
+	}
+	if (e->store_behind)
+		log_info(ETAG, "the store applied the %zu records it lagged "
+		    "by (behind for %llds)", n,
+		    (long long)(clock_now() - e->behind_since));
+	e->store_behind = 0;
+	engine_observe(e, n);
+	engine_pending_drop(e, n);
+	return 0;
+}
+
+int
+engine_flush(struct engine *e)
+{
+	uint64_t batch;
+
+	if (e->npending > e->ncommitted) {
+		batch = e->batch++;
+		if (journal_commit(e->journal) == -1) {
+			log_errx(ETAG, "journal commit failed: %zu records of "
+			    "batch %llu are void", e->npending - e->ncommitted,
+			    (unsigned long long)batch);
+			e->failed[e->nfailed++ % 16] = batch;
+			engine_pending_void(e);
+			return -1;
+		}
+		e->ncommitted = e->npending;
+	}
+	/* committed is what counts: the store catches up from memory */
+	(void)engine_apply(e);
+	return 0;
+}
+
+int
+engine_store_behind(const struct engine *e)
+{
+	return e->store_behind;
+}
+
+int
+engine_store_retry(struct engine *e)
+{
+	if (!e->store_behind)
+		return 0;
+	return engine_apply(e);
+}
+
+void
+engine_stats(const struct engine *e, struct engine_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->store_behind = e->store_behind;
+	st->unapplied = e->ncommitted;
+	st->apply_failures = e->apply_failures;
+	store_busy_stats(e->store, &st->busy);
+}
+
+void
+engine_set_partner_cb(struct engine *e, engine_partner_cb fn, void *arg)
+{
+	e->alive = fn;
+	e->alive_arg = arg;
+}
+
+/* Refuse a new input while the store lags (a duplicate is still answered
+ * from the overlay before this).  @return 1 if refused. */
+static int
+engine_lagging(struct engine *e, struct engine_answer *a)
+{
+	if (!e->store_behind)
+		return 0;
+	a->status = 503;
+	a->code = AE_TEMPORARY;
+	snprintf(a->text, sizeof(a->text), "the store is catching up with "
+	    "the journal; try again shortly");
+	return 1;
 }
 
 /* ---- journalling helpers ---------------------------------------------- */
@@ -546,6 +690,10 @@ engine_seal_checked(struct engine *e, const struct agreement *a,
 	    a->authority);
 	snprintf(h->agreement_id, sizeof(h->agreement_id), "%s",
 	    a->agreement_id);
+	/* an answer or a case's message has its version already; anything
+	 * else goes out in the highest both sides accept */
+	if (h->version == 0)
+		h->version = agreement_wire_version(a);
 	if (envelope_build(h, body, &doc) == -1)
 		goto done;
 	if (envelope_validate(doc, &err) == -1) {
@@ -601,6 +749,18 @@ engine_deadline_from_kind(const char *kind)
 	return -1;
 }
 
+/* The version of a signal answering rh: rh's own, so that its sender can
+ * read it; the agreement's lowest when rh is unreadable (NULL) or of a
+ * version the agreement does not accept. */
+static int
+engine_answer_version(const struct agreement *a,
+    const struct envelope_header *rh)
+{
+	if (rh != NULL && agreement_accepts_version(a, rh->version))
+		return rh->version;
+	return agreement_min_version(a);
+}
+
 /* The signed Receipt for a message we just took; its own header into
  * *out (may be NULL). */
 static int
@@ -638,6 +798,7 @@ engine_make_receipt(struct engine *e, const struct agreement *a,
 	snprintf(h.ref_to, sizeof(h.ref_to), "%s", rh->message_id);
 	h.type = MSG_RECEIPT;
 	h.created = clock_now();
+	h.version = engine_answer_version(a, rh);
 	rc = engine_seal(e, a, &h, body, &ans->body, &ans->len);
 	if (rc == 0 && out != NULL)
 		*out = h;	/* id and Created as signed */
@@ -656,8 +817,12 @@ engine_make_error(struct engine *e, const struct agreement *a,
 	xmlDocPtr bdoc;
 	xmlNodePtr body;
 	char buf[sizeof(ans->text)];
-	int rc;
+	int rc, v;
 
+	/* in the version of what it answers, with a code that version has
+	 * (a version 1 partner gets TEMPORARY for NOT_YET) */
+	v = engine_answer_version(a, rh);
+	code = errcode_for_version(code, v);
 	body = engine_body_new(&bdoc, "Error");
 	engine_body_add(body, "Code", errcode_name(code));
 	if (rh != NULL && rh->message_id[0] != '\0')
@@ -674,6 +839,7 @@ engine_make_error(struct engine *e, const struct agreement *a,
 		snprintf(h.ref_to, sizeof(h.ref_to), "%s", rh->message_id);
 	h.type = MSG_ERROR;
 	h.created = clock_now();
+	h.version = v;
 	rc = engine_seal(e, a, &h, body, &ans->body, &ans->len);
 	if (rc == 0 && out != NULL)
 		*out = h;	/* id and Created as signed */
@@ -828,9 +994,82 @@ engine_case_for(struct engine *e, const char *partner, const char *case_id,
 
 /* ---- inbound ------------------------------------------------------------ */
 
-static void
-engine_answer_set(struct engine_answer *a, int status, enum accord_err code,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int engine_receipt_take(struct engine *, const char *, const char *,
+    const char *, size_t, struct engine_answer *, int, xmlDocPtr);
+
+/* The protocol version a message was written in. */
+static int
+engine_msg_version(const struct envelope_header *h)
+{
+	(void)h;
+	return 2;	/* XXX until envelope_header carries it */
+}
+
+/*
+ * A standalone Receipt (v2), already parsed and verified: taken like the
+ * answer to our POST when the message it names is ours and still waits
+ * for it.  Signals are never answered with a signal: the answer is a
+ * plain status (200 taken or known, 409 not ours), never journalled when
+ * refused.
+ */
+static int
+engine_standalone_receipt(struct engine *e, const struct agreement *a,
+    xmlDocPtr doc, xmlNodePtr body, const char *bytes, size_t len,
+    struct engine_answer *ans)
+{
+	char id[RECORD_ID_MAX];
+	int rc;
+
+	if (envelope_child_text(body, "ReceivedMessageId", id, sizeof(id)) ==
+	    -1) {
+		engine_answer_set(ans, 409, AE_SCHEMA_INVALID, "Receipt "
+		    "without ReceivedMessageId");
+		return 0;
+	}
+	rc = engine_receipt_take(e, a->country, id, bytes, len, ans, 0, doc);
+	if (rc == -1) {
+		if (ans->status == 0)
+			engine_answer_set(ans, 503, AE_TEMPORARY, "the receipt "
+			    "could not be recorded");
+		return -1;
+	}
+	engine_answer_clear(ans);	/* no signal answers a signal */
+	if (ans->code == AE_OK) {
+		ans->status = 200;
+		log_info(ETAG, "standalone receipt from %s for %s: %s",
+		    a->country, id, ans->text);
+	} else {
+		ans->status = 409;
+		log_warnx(ETAG, "standalone receipt from %s for %s not taken: "
+		    "%s", a->country, id, ans->text);
+	}
+	return 0;
+}
+
+/* A message of ours whose receipt we still wait for (or never got)? */
+static int
+engine_msg_pending(enum record_msg_state st)
+{
+	return st == RECORD_MS_QUEUED || st == RECORD_MS_SENT ||
+	    st == RECORD_MS_UNDELIVERED;
+}
+
+/*
+ * Is the latest message of ours in this case still without its receipt?
+ * Messages of one case leave in order, so only the latest can be.  While
+ * it is, a partner message the fsm does not allow may only have overtaken
+ * that receipt: it gets NOT_YET, not a final refusal (DESIGN.md 3).
+ */
+static int
+engine_awaiting_receipt(struct engine *e, const char *partner,
+    const char *case_id)
+{
+	struct store_message m;
+
+	return store_case_last_message(e->store, partner, case_id,
+	    RECORD_DIR_OUT, &m) == 1 && engine_msg_pending(m.state);
+}
+
 
 static void
 engine_answer_set(struct engine_answer *a, int status, enum accord_err code,
@@ -939,6 +1178,17 @@ engine_receive(struct engine *e, const char *tls_partner, const char *bytes,
 	snprintf(ans->message_id, sizeof(ans->message_id), "%s",
 	    h.message_id);
 	snprintf(ans->case_id, sizeof(ans->case_id), "%s", h.case_id);
+	/* a protocol version the agreement does not list is refused as a
+	 * gateway without that version's schemas would refuse it */
+	if (!agreement_accepts_version(a, h.version)) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "protocol version %d is not "
+		    "accepted under agreement %s", h.version, a->agreement_id);
+		rc = engine_refuse_early(e, a, &h, AE_SCHEMA_INVALID, why,
+		    ans);
+		goto done;
+	}
 
 	/* 2. signature, with the TLS partner's pinned certificates */
 	if (xmlsig_verify(doc, a, now, &vr) == -1) {
@@ -964,6 +1214,22 @@ engine_receive(struct engine *e, const char *tls_partner, const char *bytes,
 		    "AgreementId is not the one with this partner", ans);
 		goto done;
 	}
+	if (h.type == MSG_RECEIPT && engine_msg_version(&h) >= 2) {
+		/* v2: a partner's stored Receipt for one of our messages,
+		 * posted after we answered NOT_YET (not stale: it may be as
+		 * old as the message it answers; a replay changes nothing) */
+		if (h.created > now + e->conf->clock_skew) {
+			engine_answer_set(ans, 409, AE_STALE_OR_FUTURE,
+			    "Receipt created in the future");
+			rc = 0;
+			goto done;
+		}
+		if (e->alive != NULL)
+			e->alive(e->alive_arg, a->country);
+		rc = engine_standalone_receipt(e, a, doc, body, bytes, len,
+		    ans);
+		goto done;
+	}
 	if (h.type == MSG_RECEIPT || h.type == MSG_ERROR ||
 	    !agreement_allows(a, h.type)) {
 		rc = engine_refuse_early(e, a, &h, AE_TYPE_NOT_AGREED,
@@ -978,7 +1244,11 @@ engine_receive(struct engine *e, const char *tls_partner, const char *bytes,
 		goto done;
 	}
 
-	/* 4. duplicates, pending records included */
+	/* an authenticated message: the partner is up, whatever we decide */
+	if (e->alive != NULL)
+		e->alive(e->alive_arg, a->country);
+
+	/* 4. duplicates, unapplied records included */
 	dup = engine_duplicate(e, a->country, h.message_id, sha256, ans);
 	if (dup == 1) {
 		engine_answer_set(ans, 200, AE_OK, "duplicate: the original "
@@ -995,6 +1265,8 @@ engine_receive(struct engine *e, const char *tls_partner, const char *bytes,
 		engine_answer_set(ans, 503, AE_TEMPORARY, "store lookup failed");
 		goto done;
 	}
+	if (engine_lagging(e, ans))
+		goto done;
 
 	/* 5. the fsm */
 	found = engine_case_for(e, a->country, h.case_id, h.type, 1, &c);
@@ -1015,6 +1287,14 @@ engine_receive(struct engine *e, const char *tls_partner, const char *bytes,
 	} else
 		fsm_decide(&c, &ev, a, engine_requested_cal(e, a, c.role),
 		    now, &d);
+	if (d.refusal == AE_NOT_ALLOWED_IN_STATE && found == 1 &&
+	    engine_awaiting_receipt(e, a->country, h.case_id)) {
+		/* retryable, so not journalled: nothing was decided */
+		rc = engine_refuse_early(e, a, &h, AE_NOT_YET, "a message of "
+		    "ours in this case has no receipt yet; retry (and post "
+		    "its receipt)", ans);
+		goto done;
+	}
 
 	/* 6. journal: the message, the decision, the answer we give */
 	if (engine_journal_message(e, REC_MESSAGE_RECEIVED, a->country, &h,
@@ -1190,6 +1470,54 @@ engine_new_case_id(struct engine *e, const char *partner, char *buf,
 	    uuid);
 }
 
+/* The journal seq of a case's first business message. */
+static int
+engine_first_message(void *arg, const struct store_message *m)
+{
+	uint64_t *seq = arg;
+
+	if (*seq == 0 && m->type != MSG_RECEIPT && m->type != MSG_ERROR &&
+	    m->type != MSG_REDELIVERY)
+		*seq = m->journal_seq;
+	return 0;
+}
+
+/*
+ * The protocol version of the message that opened a case (by either
+ * side), which every later message of the case keeps (protocols/README.md,
+ * "Negotiation"); 0 when the agreement leaves no choice, the case is not
+ * in the store yet, or the agreement no longer accepts that version: the
+ * agreement's wire version applies then.
+ */
+static int
+engine_case_version(struct engine *e, const struct agreement *a,
+    const char *case_id)
+{
+	struct envelope_error err;
+	struct envelope_header h;
+	xmlDocPtr doc = NULL;
+	uint64_t seq = 0;
+	char *bytes = NULL;
+	size_t len;
+	int v = 0;
+
+	if (agreement_min_version(a) == agreement_wire_version(a))
+		return 0;
+	if (store_case_messages(e->store, a->country, case_id,
+	    engine_first_message, &seq) == -1 || seq == 0 ||
+	    engine_message_bytes(e, seq, &bytes, &len) == -1 ||
+	    envelope_parse(bytes, len, NULL, &doc, &err) == -1 ||
+	    envelope_read(doc, &h, NULL) == -1)
+		goto done;
+	if (agreement_accepts_version(a, h.version))
+		v = h.version;
+done:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	free(bytes);
+	return v;
+}
+
 int
 engine_submit(struct engine *e, const struct engine_submission *sub,
     const char *docbytes, size_t len, struct engine_outgoing *out,
@@ -1209,6 +1537,8 @@ engine_submit(struct engine *e, const struct engine_submission *sub,
 
 	memset(ans, 0, sizeof(*ans));
 	memset(out, 0, sizeof(*out));
+	if (engine_lagging(e, ans))
+		return -1;
 	a = config_partner(e->conf, sub->partner);
 	if (a == NULL) {
 		engine_answer_set(ans, 400, AE_UNKNOWN_PARTNER, "no agreement "
@@ -1230,11 +1560,15 @@ engine_submit(struct engine *e, const struct engine_submission *sub,
 		goto done;
 	}
 	type = agreement_msg_type_from_name((const char *)root->name);
+	/* either version's namespace: the envelope moves it to the version
+	 * the message goes out in */
 	if (type < 0 || type == MSG_RECEIPT || type == MSG_ERROR ||
-	    root->ns == NULL ||
-	    xmlStrcmp(root->ns->href, BAD_CAST ENVELOPE_MSG_NS) != 0) {
+	    type == MSG_REDELIVERY || root->ns == NULL ||
+	    (xmlStrcmp(root->ns->href, BAD_CAST ENVELOPE_MSG_NS) != 0 &&
+	    xmlStrcmp(root->ns->href, BAD_CAST ENVELOPE_MSG_NS_2) != 0)) {
 		engine_answer_set(ans, 400, AE_SCHEMA_INVALID, "the root must "
-		    "be a business document in namespace %s", ENVELOPE_MSG_NS);
+		    "be a business document in namespace %s or %s",
+		    ENVELOPE_MSG_NS, ENVELOPE_MSG_NS_2);
 		goto done;
 	}
 	if (!agreement_allows(a, type)) {
@@ -1279,6 +1613,8 @@ engine_submit(struct engine *e, const struct engine_submission *sub,
 		    case_id);
 		goto done;
 	}
+	if (found == 1)		/* a case keeps the version it opened in */
+		h.version = engine_case_version(e, a, case_id);
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = FSM_EV_SENDING;
 	ev.at = now;
@@ -1342,10 +1678,15 @@ done:
 
 /* ---- the partner's answer to our message ------------------------------ */
 
+/*
+ * The partner's answer to our message: in the response to our POST, or
+ * posted by itself (a standalone Receipt, v2; verified is then the
+ * document inbound already parsed and verified, never parsed again).
+ */
 static int
 engine_receipt_take(struct engine *e, const char *partner,
     const char *message_id, const char *bytes, size_t len,
-    struct engine_answer *ans, int commit)
+    struct engine_answer *ans, int commit, xmlDocPtr verified)
 {
 	const struct agreement *a;
 	struct store_message m;
@@ -1360,8 +1701,11 @@ engine_receipt_take(struct engine *e, const char *partner,
 	accord_time_t now = clock_now(), at = 0, due;
 	char buf[128], why[200];
 	int found, dl, rc = -1;
+	size_t i;
 
 	memset(ans, 0, sizeof(*ans));
+	if (engine_lagging(e, ans))
+		return -1;	/* not taken: the message goes again */
 	a = config_partner(e->conf, partner);
 	found = store_message_find(e->store, partner, message_id,
 	    RECORD_DIR_OUT, &m);
@@ -1370,8 +1714,25 @@ engine_receipt_take(struct engine *e, const char *partner,
 		    "ours to %s", message_id, partner);
 		return found == -1 ? -1 : 0;
 	}
+	/* answered already (in this batch, or before): nothing happens
+	 * twice (a standalone receipt and the response to a retry) */
+	for (i = 0; i < e->npmsgs; i++)
+		if (e->pmsgs[i].dir == RECORD_DIR_OUT &&
+		    strcmp(e->pmsgs[i].partner, partner) == 0 &&
+		    strcmp(e->pmsgs[i].message_id, message_id) == 0)
+			m.state = RECORD_MS_RECEIPTED;
+	if (!engine_msg_pending(m.state)) {
+		engine_answer_set(ans, 0, AE_OK, "%s was answered already "
+		    "(%s): nothing to take", message_id,
+		    record_msg_state_name(m.state));
+		return 0;
+	}
 	why[0] = '\0';
-	if (envelope_parse(bytes, len, NULL, &doc, &err) == -1)
+	if (verified != NULL) {
+		if (envelope_read(verified, &h, &body) == -1)
+			snprintf(why, sizeof(why), "answer has no readable "
+			    "header");
+	} else if (envelope_parse(bytes, len, NULL, &doc, &err) == -1)
 		snprintf(why, sizeof(why), "answer refused: %s: %.150s",
 		    errcode_name(err.code), err.text);
 	else if (envelope_read(doc, &h, &body) == -1)
@@ -1379,6 +1740,8 @@ engine_receipt_take(struct engine *e, const char *partner,
 	else if (xmlsig_verify(doc, a, now, &vr) == -1)
 		snprintf(why, sizeof(why), "answer signature: %s: %.150s",
 		    errcode_name(vr.code), vr.text);
+	if (why[0] != '\0')
+		;	/* not authentic: disputed below */
 	else if (strcmp(h.from_country, partner) != 0 ||
 	    (h.type != MSG_RECEIPT && h.type != MSG_ERROR))
 		snprintf(why, sizeof(why), "answer is not a Receipt or Error "
@@ -1403,6 +1766,18 @@ engine_receipt_take(struct engine *e, const char *partner,
 		snprintf(why, sizeof(why), "receipt's ReceivedAt is before "
 		    "the message was created");
 
+	if (why[0] == '\0' && h.type == MSG_ERROR &&
+	    envelope_child_text(body, "Code", buf, sizeof(buf)) == 0 &&
+	    errcode_from_name(buf) >= 0 &&
+	    errcode_retryable((enum accord_err)errcode_from_name(buf))) {
+		/* a signed, retryable Error (NOT_YET): no effect, no record;
+		 * the transport tries again */
+		engine_answer_set(ans, 0, (enum accord_err)errcode_from_name(
+		    buf), "%s answered %s: retry", partner, buf);
+		snprintf(ans->case_id, sizeof(ans->case_id), "%s", m.case_id);
+		rc = 0;
+		goto done;
+	}
 	if (why[0] != '\0') {
 		/* DESIGN.md 5: not retried forever, an operator looks */
 		log_warnx(ETAG, "%s to %s DISPUTED: %s", message_id, partner,
@@ -1457,7 +1832,11 @@ engine_receipt_take(struct engine *e, const char *partner,
 	if (engine_journal_message(e, REC_RECEIPT_GOT, partner, &h,
 	    RECORD_DIR_IN, at, bytes, len, NULL) == -1 ||
 	    engine_journal_decision(e, partner, m.case_id, message_id, &c,
-	    &ev, now, &d) == -1 || (commit && engine_flush(e) == -1))
+	    &ev, now, &d) == -1)
+		goto done;
+	engine_overlay_msg(e, partner, message_id, RECORD_DIR_OUT, m.sha256,
+	    NULL, 0);
+	if (commit && engine_flush(e) == -1)
 		goto done;
 	if (h.type == MSG_ERROR)
 		engine_answer_set(ans, 0, AE_OK, "rejected by %s", partner);
@@ -1476,7 +1855,8 @@ int
 engine_receipt(struct engine *e, const char *partner, const char *message_id,
     const char *bytes, size_t len, struct engine_answer *ans)
 {
-	return engine_receipt_take(e, partner, message_id, bytes, len, ans, 1);
+	return engine_receipt_take(e, partner, message_id, bytes, len, ans, 1,
+	    NULL);
 }
 
 int
@@ -1484,7 +1864,8 @@ engine_receipt_batched(struct engine *e, const char *partner,
     const char *message_id, const char *bytes, size_t len,
     struct engine_answer *ans)
 {
-	return engine_receipt_take(e, partner, message_id, bytes, len, ans, 0);
+	return engine_receipt_take(e, partner, message_id, bytes, len, ans, 0,
+	    NULL);
 }
 
 int
@@ -1498,6 +1879,8 @@ engine_undelivered(struct engine *e, const char *partner,
 	struct fsm_decision d;
 	accord_time_t now = clock_now();
 
+	if (e->store_behind)
+		return -1;
 	a = config_partner(e->conf, partner);
 	if (a == NULL || store_message_find(e->store, partner, message_id,
 	    RECORD_DIR_OUT, &m) != 1)
@@ -1523,7 +1906,66 @@ engine_undelivered(struct engine *e, const char *partner,
 	return engine_flush(e);
 }
 
+int
+engine_partner_receipt(struct engine *e, const char *partner,
+    const char *case_id, char *id, size_t idlen, char **body, size_t *len)
+{
+	struct store_message m;
+	int found;
+
+	*body = NULL;
+	found = store_case_last_message(e->store, partner, case_id,
+	    RECORD_DIR_IN, &m);
+	if (found != 1)
+		return found;
+	if (m.state != RECORD_MS_RECEIPTED || m.receipt_seq == 0)
+		return 0;	/* refused, or not answered yet */
+	if (engine_message_bytes(e, m.receipt_seq, body, len) == -1)
+		return -1;
+	snprintf(id, idlen, "%s", m.message_id);
+	return 1;
+}
+
 /* ---- deadlines ----------------------------------------------------------- */
+
+/*
+ * On the requested side, a reply created before its deadline and still
+ * on its way holds silence-means-consent back: the partner will take it
+ * as timely, so deeming the case accepted here would split the two sides
+ * (DESIGN.md 3).  If the reply ended UNDELIVERED the hold stays: an
+ * operator redelivers it.  @return 1 to hold the deadline.
+ */
+static int
+engine_deadline_held(struct engine *e, const struct store_deadline *dl,
+    const struct fsm_case *c)
+{
+	struct store_message m;
+	enum msg_type reply;
+
+	if (c->role != ROLE_REQUESTED)
+		return 0;
+	if (dl->which == FSM_DL_REPLY)
+		reply = MSG_READMISSION_REPLY;
+	else if (dl->which == FSM_DL_TRANSIT_REPLY)
+		reply = MSG_TRANSIT_REPLY;
+	else
+		return 0;
+	if (store_case_last_message(e->store, dl->partner, dl->case_id,
+	    RECORD_DIR_OUT, &m) != 1 || m.type != reply ||
+	    !engine_msg_pending(m.state) || m.created > dl->due)
+		return 0;
+	if (m.state == RECORD_MS_UNDELIVERED)
+		log_errx(ETAG, "CRITICAL: %s/%s: our timely %s %s was never "
+		    "delivered; the %s deadline is held (the case is not "
+		    "deemed accepted here): redeliver it", dl->partner,
+		    dl->case_id, agreement_msg_type_name(reply), m.message_id,
+		    fsm_deadline_name(dl->which));
+	else
+		log_info(ETAG, "%s/%s: %s deadline held while our reply %s "
+		    "is delivered", dl->partner, dl->case_id,
+		    fsm_deadline_name(dl->which), m.message_id);
+	return 1;
+}
 
 struct engine_due {
 	struct store_deadline	*list;
@@ -1557,6 +1999,8 @@ engine_deadlines(struct engine *e, accord_time_t now)
 	size_t i, plen;
 	int fired = 0;
 
+	if (e->store_behind)
+		return -1;	/* the deadline timer tries again */
 	if (store_deadlines_due(e->store, now, engine_collect_due, &due) == -1)
 		return -1;
 	for (i = 0; i < due.n; i++) {
@@ -1569,6 +2013,8 @@ engine_deadlines(struct engine *e, accord_time_t now)
 			    "case; left armed", dl->partner, dl->case_id);
 			continue;
 		}
+		if (engine_deadline_held(e, dl, &c))
+			continue;
 		memset(&rdl, 0, sizeof(rdl));
 		snprintf(rdl.partner, sizeof(rdl.partner), "%s", dl->partner);
 		snprintf(rdl.case_id, sizeof(rdl.case_id), "%s", dl->case_id);
@@ -1603,7 +2049,9 @@ engine_next_deadline(struct engine *e)
 {
 	struct store_deadline dl;
 
-	if (store_next_deadline(e->store, &dl) != 1)
+	/* one due now and not fired is held back (or waits for the store):
+	 * the deadline timer looks at it again within a minute */
+	if (store_next_deadline_after(e->store, clock_now() - 1, &dl) != 1)
 		return 0;
 	return dl.due;
 }
@@ -1621,6 +2069,8 @@ engine_record(struct engine *e, uid_t uid, const char *partner,
 	json_t *cmd;
 
 	memset(ans, 0, sizeof(*ans));
+	if (engine_lagging(e, ans))
+		return -1;
 	a = config_partner(e->conf, partner);
 	if (a == NULL || engine_case_get(e, partner, case_id, &c) != 1) {
 		engine_answer_set(ans, 404, AE_UNKNOWN_CASE, "no case %s with "
@@ -1715,6 +2165,9 @@ engine_open(const struct config *c)
 	}
 	if (engine_catch_up(e) == -1)
 		goto fail;
+	/* from here on the store is used from the event loop: a lock held
+	 * by another process is never waited for (PITFALLS 22) */
+	store_set_busy_ms(e->store, 0);
 	if ((e->signer = xmlsig_signer_load(c->sign_key, c->sign_cert)) ==
 	    NULL)
 		goto fail;
@@ -1954,6 +2407,8 @@ engine_inbox_ack(struct engine *e, uid_t uid, const char *partner,
 	int acked, inbox, found;
 
 	memset(ans, 0, sizeof(*ans));
+	if (engine_lagging(e, ans))
+		return -1;
 	if (engine_flush(e) == -1 ||
 	    (inbox = store_inbox_get(e->store, partner, message_id,
 	    &acked)) == -1 ||
@@ -2005,6 +2460,8 @@ engine_pause(struct engine *e, uid_t uid, const char *partner, int paused,
 	json_t *cmd;
 
 	memset(ans, 0, sizeof(*ans));
+	if (engine_lagging(e, ans))
+		return -1;
 	if (config_partner(e->conf, partner) == NULL) {
 		engine_answer_set(ans, 400, AE_UNKNOWN_PARTNER, "no agreement "
 		    "with '%s'", partner);
@@ -2043,6 +2500,8 @@ engine_resend(struct engine *e, uid_t uid, const char *partner,
 	int found;
 
 	memset(ans, 0, sizeof(*ans));
+	if (engine_lagging(e, ans))
+		return -1;
 	if (engine_flush(e) == -1 || (found = store_message_find(e->store,
 	    partner, message_id, RECORD_DIR_OUT, &m)) == -1) {
 		engine_answer_set(ans, 503, AE_TEMPORARY, "store lookup failed");
@@ -2101,6 +2560,9 @@ engine_reveal_journal(struct engine *e, uid_t uid, const char *command,
     const char *partner, const char *case_id, const char *message_id)
 {
 	json_t *cmd;
+
+	if (e->store_behind)
+		return -1;	/* shows nothing until it can be journalled */
 
 	cmd = json_pack("{s:s, s:s, s:b, s:i, s:s, s:s, s:s}", "command",
 	    "reveal", "what", command, "reveal", 1, "uid", (int)uid,

@@ -34,6 +34,7 @@
 #include "errcode.h"
 #include "fsm.h"
 #include "record.h"
+#include "store.h"
 
 struct engine;
 
@@ -121,6 +122,16 @@ int engine_receipt_batched(struct engine *e, const char *partner,
     const char *message_id, const char *bytes, size_t len,
     struct engine_answer *a);
 
+/*
+ * The Receipt we gave for the latest business message partner sent us in
+ * case_id: the partner answered one of ours with NOT_YET and waits for
+ * it, so the transport posts it as a standalone signal (v2).
+ * @return 1 with its bytes in *body (free()) and the id of the message it
+ * answers in id, 0 if there is none, -1 on error.
+ */
+int engine_partner_receipt(struct engine *e, const char *partner,
+    const char *case_id, char *id, size_t idlen, char **body, size_t *len);
+
 /* Our message was never delivered within its retry window. */
 int engine_undelivered(struct engine *e, const char *partner,
     const char *message_id, const char *reason);
@@ -149,6 +160,37 @@ int engine_record(struct engine *e, uid_t uid, const char *partner,
  * the store.  @return 0, or -1: nothing of the batch was committed.
  */
 int engine_flush(struct engine *e);
+
+/*
+ * The store lags the journal: committed records could not be applied
+ * (another process holds a write lock, the disk is full...).  They are
+ * kept in memory and answer lookups; meanwhile every entry point that
+ * would add records refuses (503 / TEMPORARY), a duplicate is still
+ * answered from memory, and the daemon calls engine_store_retry() from a
+ * timer.  The loop's store connection never waits on a lock.
+ * @return engine_store_retry: 0 once the store holds everything, -1 if
+ * it still lags.
+ */
+int engine_store_behind(const struct engine *e);
+int engine_store_retry(struct engine *e);
+
+/* Figures for metrics and tests. */
+struct engine_stats {
+	int		 store_behind;
+	size_t		 unapplied;	/* committed, not in the store */
+	uint64_t	 apply_failures;
+	struct store_busy busy;		/* the loop's store connection */
+};
+void engine_stats(const struct engine *e, struct engine_stats *st);
+
+/*
+ * Called when a partner proved it is reachable and working (it sent us an
+ * authenticated message): the transport reschedules what it holds for
+ * that partner at once instead of waiting out its backoff.
+ */
+typedef void (*engine_partner_cb)(void *arg, const char *partner);
+void engine_set_partner_cb(struct engine *e, engine_partner_cb fn,
+    void *arg);
 
 /*
  * Batches are numbered.  engine_batch() is the batch the entry points are

@@ -41,6 +41,9 @@ static const struct errcode_info errcode_table[AE_COUNT] = {
 	[AE_INVALID_FIELD] =	{ "INVALID_FIELD", 0, 422 },
 	[AE_TEMPORARY] =	{ "TEMPORARY", 1, 503 },
 	[AE_INTERNAL] =		{ "INTERNAL", 1, 503 },
+	/* 409: the sender's transport must read the signed body (it then
+	 * posts its stored receipt), which it does not for a 5xx */
+	[AE_NOT_YET] =		{ "NOT_YET", 1, 409 },
 };
 
 const char *
@@ -76,4 +79,12 @@ errcode_http_status(enum accord_err e)
 	if ((int)e < 0 || e >= AE_COUNT)
 		return 503;
 	return errcode_table[e].http;
+}
+
+enum accord_err
+errcode_for_version(enum accord_err e, int version)
+{
+	if (e == AE_NOT_YET && version < 2)
+		return AE_TEMPORARY;
+	return e;
 }

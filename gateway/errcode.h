@@ -43,6 +43,8 @@ enum accord_err {
 	/* our side */
 	AE_TEMPORARY,		/* try again later */
 	AE_INTERNAL,		/* a bug on our side; try again later */
+	AE_NOT_YET,		/* refers to a message of ours whose receipt
+				 * we have not committed yet: retry (v2) */
 	AE_COUNT
 };
 
@@ -54,5 +56,11 @@ int errcode_from_name(const char *name);
 int errcode_retryable(enum accord_err e);
 /* HTTP status the inbound endpoint answers with. */
 int errcode_http_status(enum accord_err e);
+/*
+ * The code to send in an Error of protocol version `version`: a code
+ * that version does not have becomes the older code that means the same
+ * to its sender (NOT_YET, version 2 only, becomes TEMPORARY: retry later).
+ */
+enum accord_err errcode_for_version(enum accord_err e, int version);
 
 #endif

@@ -295,6 +295,12 @@ inbound_flush(evutil_socket_t fd, short what, void *arg)
 				inbound_reply(in, p->req, 503,
 				    "text/plain; charset=utf-8", msg,
 				    strlen(msg), 0);
+			else if (p->ans.status == 200)
+				/* a standalone Receipt, taken: a signal is
+				 * never answered with a signal */
+				inbound_reply(in, p->req, 200,
+				    "text/plain; charset=utf-8", "200 OK\n", 7,
+				    0);
 			else
 				inbound_refuse(in, p->req, p->ans.status,
 				    p->ans.text, 0);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 #include <openssl/err.h>
 
@@ -42,23 +43,134 @@ log_capture(char *buf, unsigned long len)
 		buf[0] = '\0';
 }
 
+/*
+ * Repeated errors and warnings: a full disk made one call site write
+ * 57,875 lines in 100 s.  Each call site (its format string) may write
+ * LOG_BURST lines per LOG_WINDOW seconds (a site is its format and tag); the rest are counted and the
+ * count is written when the window ends (log_flush_suppressed(), called
+ * from the daemon's timers, or the call site's next line).
+ */
+#define LOG_WINDOW	10
+#define LOG_BURST	20
+#define LOG_SITES	32
+
+struct log_site {
+	const char	*fmt;		/* the call site */
+	const char	*tag;
+	time_t		 start;		/* of its window (monotonic) */
+	unsigned	 lines;		/* written in the window */
+	unsigned long	 dropped;	/* suppressed in the window */
+	enum log_level	 lvl;
+};
+static struct log_site	 log_sites[LOG_SITES];
+
+static void log_emit(enum log_level, const char *, const char *);
+
+static time_t
+log_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static void
+log_site_report(struct log_site *ls)
+{
+	char msg[256];
+
+	if (ls->dropped == 0)
+		return;
+	snprintf(msg, sizeof(msg), "%lu more like \"%.120s\" in the last "
+	    "%lds (suppressed)", ls->dropped, ls->fmt,
+	    (long)(log_mono() - ls->start));
+	ls->dropped = 0;
+	log_emit(ls->lvl, ls->tag, msg);
+}
+
+/* @return 1 if this line is to be suppressed. */
+static int
+log_site_limit(enum log_level lvl, const char *tag, const char *fmt)
+{
+	struct log_site *ls, *oldest = &log_sites[0];
+	time_t now = log_mono();
+	int i;
+
+	for (i = 0; i < LOG_SITES; i++) {
+		ls = &log_sites[i];
+		if (ls->fmt == fmt && ls->tag == tag)
+			break;
+		if (ls->start < oldest->start)
+			oldest = ls;
+	}
+	if (i == LOG_SITES) {
+		ls = oldest;
+		log_site_report(ls);
+		ls->fmt = fmt;
+		ls->tag = tag;
+		ls->lvl = lvl;
+		ls->start = now;
+		ls->lines = 0;
+	}
+	if (now - ls->start >= LOG_WINDOW) {
+		log_site_report(ls);
+		ls->start = now;
+		ls->lines = 0;
+	}
+	if (ls->lines < LOG_BURST) {
+		ls->lines++;
+		return 0;
+	}
+	ls->dropped++;
+	return 1;
+}
+
+void
+log_flush_suppressed(void)
+{
+	time_t now = log_mono();
+	int i;
+
+	for (i = 0; i < LOG_SITES; i++)
+		if (log_sites[i].dropped > 0 &&
+		    now - log_sites[i].start >= LOG_WINDOW) {
+			log_site_report(&log_sites[i]);
+			log_sites[i].start = now;
+			log_sites[i].lines = 0;
+		}
+}
+
 static void
 log_vwrite(enum log_level lvl, const char *tag, const char *fmt, va_list ap,
     int with_errno)
 {
-	static const char *names[] = { "error", "warning", "info", "debug" };
-	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	char msg[2048];
 	int saved = errno;
 	size_t n;
 
 	if (lvl > log_level)
 		return;
+	if (lvl <= LOG_LVL_WARN && log_site_limit(lvl, tag, fmt)) {
+		errno = saved;
+		return;
+	}
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (with_errno) {
 		n = strlen(msg);
 		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
 	}
+	log_emit(lvl, tag, msg);
+	errno = saved;
+}
+
+static void
+log_emit(enum log_level lvl, const char *tag, const char *msg)
+{
+	static const char *names[] = { "error", "warning", "info", "debug" };
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	size_t n;
+
 	if (log_capbuf != NULL) {
 		n = strlen(log_capbuf);
 		if (n < log_caplen)
@@ -71,7 +183,6 @@ log_vwrite(enum log_level lvl, const char *tag, const char *fmt, va_list ap,
 		    tag, msg);
 	else
 		syslog(prio[lvl], "%s: %s", tag, msg);
-	errno = saved;
 }
 
 #define LOG_FN(fname, lvl, witherr)					\

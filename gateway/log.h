@@ -36,6 +36,13 @@ void log_debug(const char *tag, const char *fmt, ...)
 /* Drain OpenSSL's error queue into the log at error level. */
 void log_openssl(const char *tag, const char *what);
 
+/*
+ * Errors and warnings are limited per call site: a burst of 20 lines per
+ * 10 s, then a count.  Write the counts of windows that ended; daemons
+ * call this from a timer so that a burst that stopped is still reported.
+ */
+void log_flush_suppressed(void);
+
 /* Tests: capture log lines into a buffer instead of writing them. */
 void log_capture(char *buf, unsigned long len);
 

@@ -31,6 +31,9 @@
 
 #define OTAG	"outbound"
 
+/* After NOT_YET the partner is up: retries start at 1 s and stay short. */
+#define OUTBOUND_NOT_YET_MAX_BACKOFF	30
+
 /* Largest answer we read: a Receipt or an Error is a few KB. */
 #define OUTBOUND_MAX_ANSWER	(1024 * 1024)
 
@@ -59,6 +62,8 @@ struct outbound_xfer {
 	char			*answer;	/* what the partner said */
 	size_t			 alen;
 	int			 too_long;
+	int			 signal;	/* a standalone Receipt: no
+						 * outbox entry, no engine */
 	char			 errbuf[CURL_ERROR_SIZE];
 	TAILQ_ENTRY(outbound_xfer) entry;
 };
@@ -70,6 +75,14 @@ struct outbound_sock {
 	struct event		*ev;
 	TAILQ_ENTRY(outbound_sock) entry;
 };
+
+/* What we know of a partner's reachability (in memory only). */
+struct outbound_peer {
+	char			 partner[RECORD_PARTNER_MAX];
+	int			 failing;	/* attempts failed since the
+						 * last success */
+};
+#define OUTBOUND_PEERS_MAX	64
 
 struct outbound {
 	struct event_base	*base;
@@ -84,6 +97,8 @@ struct outbound {
 	TAILQ_HEAD(, outbound_xfer) xfers;
 	TAILQ_HEAD(, outbound_msg) cache;
 	TAILQ_HEAD(, outbound_sock) socks;
+	struct outbound_peer	 peers[OUTBOUND_PEERS_MAX];
+	int			 npeers;
 };
 
 /* Outbox rows collected before acting on them. */
@@ -174,6 +189,47 @@ outbound_bytes(struct outbound *ob, const struct store_outbox *o,
 
 /* ---- retry policy -------------------------------------------------------- */
 
+static struct outbound_peer *
+outbound_peer(struct outbound *ob, const char *partner)
+{
+	struct outbound_peer *p;
+	int i;
+
+	for (i = 0; i < ob->npeers; i++)
+		if (strcmp(ob->peers[i].partner, partner) == 0)
+			return &ob->peers[i];
+	if (ob->npeers == OUTBOUND_PEERS_MAX)
+		return NULL;
+	p = &ob->peers[ob->npeers++];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->partner, sizeof(p->partner), "%s", partner);
+	return p;
+}
+
+void
+outbound_partner_alive(struct outbound *ob, const char *partner)
+{
+	struct outbound_peer *p;
+	int n;
+
+	if (ob == NULL || engine_store_behind(ob->engine))
+		return;
+	p = outbound_peer(ob, partner);
+	if (p != NULL && p->failing == 0)
+		return;		/* nothing backed off: nothing to do */
+	n = store_outbox_reschedule_partner(engine_store(ob->engine), partner,
+	    clock_now());
+	if (n < 0)
+		return;		/* logged; the backoff runs its course */
+	if (p != NULL)
+		p->failing = 0;
+	if (n > 0) {
+		log_info(OTAG, "%s is reachable again: %d queued message(s) "
+		    "go now", partner, n);
+		outbound_kick(ob);
+	}
+}
+
 /*
  * The attempt failed.  Within the retry window (from the message's
  * Created): back off exponentially with jitter, the last attempt at the
@@ -181,7 +237,7 @@ outbound_bytes(struct outbound *ob, const struct store_outbox *o,
  */
 static void
 outbound_failed(struct outbound *ob, struct outbound_xfer *x,
-    const char *reason)
+    const char *reason, int not_yet)
 {
 	const struct agreement *a;
 	struct store_message m;
@@ -189,11 +245,20 @@ outbound_failed(struct outbound *ob, struct outbound_xfer *x,
 	accord_time_t now = clock_now(), start, end, next;
 	int64_t backoff, initial = 5, max = 900, window = 172800;
 	int attempts = x->attempts + 1, i;
+	struct outbound_peer *peer;
 
+	if (!not_yet && (peer = outbound_peer(ob, x->partner)) != NULL)
+		peer->failing++;
 	if ((a = config_partner(ob->conf, x->partner)) != NULL) {
 		initial = a->retry.initial_backoff_seconds;
 		max = a->retry.max_backoff_seconds;
 		window = a->retry.window_seconds;
+	}
+	if (not_yet) {
+		/* the partner is up and waits for a receipt we are posting
+		 * now: come back soon, but do not hammer it */
+		initial = 1;
+		max = OUTBOUND_NOT_YET_MAX_BACKOFF;
 	}
 	if (initial < 1)
 		initial = 1;
@@ -306,10 +371,11 @@ outbound_in_flight(struct outbound *ob, const char *partner,
 	}								\
 } while (0)
 
-/* Post o's bytes (taken over) to its partner.  @return 0, or -1. */
+/* Post o's bytes (taken over) to its partner; signal: a standalone
+ * Receipt.  @return 0, or -1. */
 static int
 outbound_send(struct outbound *ob, const struct agreement *a,
-    const struct store_outbox *o, char *body, size_t len)
+    const struct store_outbox *o, char *body, size_t len, int signal)
 {
 	struct outbound_xfer *x;
 	struct curl_slist *h;
@@ -319,6 +385,7 @@ outbound_send(struct outbound *ob, const struct agreement *a,
 		return -1;
 	}
 	x->ob = ob;
+	x->signal = signal;
 	x->body = body;
 	x->len = len;
 	x->attempts = o->attempts;
@@ -382,6 +449,40 @@ fail:
 	return -1;
 }
 
+/*
+ * The partner answered NOT_YET: it holds a message of its own that waits
+ * for the receipt of the latest message of the case it received from us.
+ * Post the Receipt we gave for it, once at a time (DESIGN.md 3).
+ */
+static void
+outbound_post_receipt(struct outbound *ob, const char *partner,
+    const char *case_id)
+{
+	const struct agreement *a;
+	struct store_outbox o;
+	char *body = NULL;
+	size_t len;
+
+	memset(&o, 0, sizeof(o));
+	if (engine_partner_receipt(ob->engine, partner, case_id, o.message_id,
+	    sizeof(o.message_id), &body, &len) != 1)
+		return;		/* nothing of theirs received: nothing to post */
+	snprintf(o.partner, sizeof(o.partner), "%s", partner);
+	snprintf(o.case_id, sizeof(o.case_id), "%s", case_id);
+	if (outbound_in_flight(ob, partner, o.message_id) ||
+	    (a = config_partner(ob->conf, partner)) == NULL ||
+	    a->endpoint == NULL || a->tls_ca_path == NULL) {
+		free(body);
+		return;
+	}
+	if (outbound_send(ob, a, &o, body, len, 1) == -1)
+		log_errx(OTAG, "receipt for %s to %s: cannot start a transfer",
+		    o.message_id, partner);
+	else
+		log_info(OTAG, "%s is waiting for our receipt of %s: posting "
+		    "it", partner, o.message_id);
+}
+
 /* A transfer is over: let the engine judge the answer, or retry. */
 static void
 outbound_done(struct outbound *ob, struct outbound_xfer *x, CURLcode res)
@@ -391,11 +492,20 @@ outbound_done(struct outbound *ob, struct outbound_xfer *x, CURLcode res)
 	long code = 0;
 
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (x->signal) {
+		/* best effort: the partner asks again if it did not get it */
+		if (res != CURLE_OK || code != 200)
+			log_warnx(OTAG, "receipt for %s to %s not taken: %s "
+			    "(HTTP %ld)", x->message_id, x->partner,
+			    res != CURLE_OK ? curl_easy_strerror(res) : "refused",
+			    code);
+		return;
+	}
 	if (res != CURLE_OK) {
 		snprintf(reason, sizeof(reason), "%s", x->too_long ?
 		    "answer too long" : x->errbuf[0] != '\0' ? x->errbuf :
 		    curl_easy_strerror(res));
-		outbound_failed(ob, x, reason);
+		outbound_failed(ob, x, reason, 0);
 		return;
 	}
 	if (code == 200 || (code >= 400 && code < 500 && code != 408 &&
@@ -410,7 +520,18 @@ outbound_done(struct outbound *ob, struct outbound_xfer *x, CURLcode res)
 			 * message stays in the outbox and goes again */
 			snprintf(reason, sizeof(reason), "HTTP %ld, but the "
 			    "answer could not be recorded", code);
-			outbound_failed(ob, x, reason);
+			outbound_failed(ob, x, reason, 0);
+			engine_answer_clear(&a);
+			return;
+		}
+		if (a.code != AE_OK && errcode_retryable(a.code)) {
+			/* a signed, retryable Error: no effect, try again */
+			snprintf(reason, sizeof(reason), "HTTP %ld: %s", code,
+			    a.text);
+			if (a.code == AE_NOT_YET)
+				outbound_post_receipt(ob, x->partner,
+				    a.case_id);
+			outbound_failed(ob, x, reason, a.code == AE_NOT_YET);
 			engine_answer_clear(&a);
 			return;
 		}
@@ -419,11 +540,13 @@ outbound_done(struct outbound *ob, struct outbound_xfer *x, CURLcode res)
 			    x->partner, code, a.text);
 		engine_answer_clear(&a);
 		outbound_cache_drop(ob, x->partner, x->message_id);
+		/* it answered: what backed off for it may go now */
+		outbound_partner_alive(ob, x->partner);
 		return;
 	}
 	snprintf(reason, sizeof(reason), "HTTP %ld%s", code,
 	    x->alen == 0 ? " without a body" : "");
-	outbound_failed(ob, x, reason);
+	outbound_failed(ob, x, reason, 0);
 }
 
 /* ---- the outbox ---------------------------------------------------------- */
@@ -457,6 +580,9 @@ outbound_scan(struct outbound *ob)
 	char *body;
 	size_t i, len;
 
+	/* while the store lags no answer could be taken: wait for it */
+	if (engine_store_behind(ob->engine))
+		return;
 	if (store_outbox_due(engine_store(ob->engine), now, outbound_collect,
 	    &due) == -1)
 		goto done;
@@ -484,7 +610,7 @@ outbound_scan(struct outbound *ob)
 			    o->message_id, now + 60, o->attempts);
 			continue;
 		}
-		if (outbound_send(ob, a, o, body, len) == -1)
+		if (outbound_send(ob, a, o, body, len, 0) == -1)
 			log_errx(OTAG, "%s to %s: cannot start a transfer",
 			    o->message_id, o->partner);
 	}

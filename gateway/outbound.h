@@ -46,6 +46,11 @@ struct outbound *outbound_start(struct event_base *base,
 /* Something new may be in the outbox: look now (on the next loop turn). */
 void outbound_kick(struct outbound *ob);
 
+/* The partner proved reachable (it answered, or sent us a message): its
+ * backed-off messages are rescheduled at once (the per-partner transfer
+ * limit still holds). */
+void outbound_partner_alive(struct outbound *ob, const char *partner);
+
 /*
  * A message just submitted (engine_submit's out): keep its bytes so the
  * send need not read them back from the journal, and kick.

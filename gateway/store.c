@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -48,6 +49,9 @@ enum store_stmt {
 	SQ_INBOX_ACK,
 	SQ_PAUSE,
 	SQ_OUTBOX_REQUEUE,
+	SQ_OUTBOX_NOW,
+	SQ_DL_NEXT_AFTER,
+	SQ_CASE_LAST,
 	SQ_CASE_GET,
 	SQ_MSG_FIND,
 	SQ_DL_NEXT,
@@ -115,6 +119,17 @@ static const char *store_sql[SQ_COUNT] = {
 	    "partner = ?1 AND message_id = ?2 AND direction = 'out' AND "
 	    "state IN ('UNDELIVERED', 'DISPUTED') "
 	    "ON CONFLICT(partner, message_id) DO NOTHING",
+	/* a partner is back: its backed-off messages go now */
+	[SQ_OUTBOX_NOW] = "UPDATE outbox SET next_attempt = ?2, attempts = 0 "
+	    "WHERE partner = ?1 AND next_attempt > ?2",
+	[SQ_DL_NEXT_AFTER] = "SELECT partner, case_id, which, due FROM "
+	    "deadlines WHERE armed = 1 AND due > ?1 ORDER BY due, partner, "
+	    "case_id, which LIMIT 1",
+	/* the latest business message of a case in one direction */
+	[SQ_CASE_LAST] = "SELECT " MSG_COLS " FROM messages WHERE "
+	    "partner = ?1 AND case_id = ?2 AND direction = ?3 AND "
+	    "type NOT IN ('Receipt', 'Error') ORDER BY journal_seq DESC "
+	    "LIMIT 1",
 	[SQ_CASE_GET] = "SELECT fsm FROM cases WHERE partner = ?1 AND "
 	    "case_id = ?2",
 	[SQ_MSG_FIND] = "SELECT " MSG_COLS " FROM messages WHERE "
@@ -193,6 +208,9 @@ struct store {
 	char		 err[512];	/* why the last step failed */
 	int		 readonly;	/* 1 read-only, 2 immutable (uri) */
 	char		*uri;		/* file:...?immutable=1 */
+	int		 busy_ms;	/* how long a locked database is
+					 * waited for; 0: never */
+	struct store_busy busy;		/* what the busy handler saw */
 };
 
 /* A growing array of rows collected before calling back. */
@@ -391,6 +409,28 @@ store_disconnect(struct store *st)
 }
 
 /* Open st->path, check or create the schema, prepare the statements. */
+/*
+ * SQLite calls this when the database is locked by another connection.
+ * With busy_ms 0 (the daemon's loop: DESIGN.md 3, PITFALLS 22) it gives
+ * up at once and the caller retries from a timer; otherwise it sleeps in
+ * steps up to busy_ms.  Every call is counted, and every sleep, so that a
+ * test can prove the loop's connection never waited.
+ */
+static int
+store_busy_cb(void *arg, int count)
+{
+	struct store *st = arg;
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	st->busy.refused++;
+	if (st->busy_ms <= 0 || (long)count * 10 >= st->busy_ms)
+		return 0;
+	st->busy.refused--;
+	st->busy.waits++;
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
 static int
 store_connect(struct store *st)
 {
@@ -411,7 +451,7 @@ store_connect(struct store *st)
 		goto done;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, 5000);
+	sqlite3_busy_handler(st->db, store_busy_cb, st);
 
 	if ((version = store_int_query(st, "PRAGMA user_version")) == -1 ||
 	    (ntables = store_int_query(st, "SELECT count(*) FROM "
@@ -511,6 +551,7 @@ store_open(const char *path)
 		free(st);
 		return NULL;
 	}
+	st->busy_ms = STORE_BUSY_MS_DEFAULT;
 	if (store_connect(st) == -1) {
 		store_close(st);
 		return NULL;
@@ -560,6 +601,7 @@ store_open_readonly(const char *path)
 		return NULL;
 	}
 	st->readonly = 1;
+	st->busy_ms = STORE_BUSY_MS_DEFAULT;
 	if (store_dir_writable(path) && store_connect(st) == 0)
 		return st;
 	if (strpbrk(path, "?#%") == NULL &&
@@ -618,6 +660,18 @@ store_rebuild(struct store *st)
 	log_info("store", "%s: emptied for a rebuild from the journal",
 	    st->path);
 	return 0;
+}
+
+void
+store_set_busy_ms(struct store *st, int ms)
+{
+	st->busy_ms = ms;
+}
+
+void
+store_busy_stats(const struct store *st, struct store_busy *out)
+{
+	*out = st->busy;
 }
 
 uint64_t
@@ -1064,6 +1118,53 @@ store_row_deadline(sqlite3_stmt *s, struct store_deadline *d)
 }
 
 int
+store_case_last_message(struct store *st, const char *partner,
+    const char *case_id, enum record_dir direction,
+    struct store_message *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((s = store_query(st, SQ_CASE_LAST, "sss", partner, case_id,
+	    record_dir_name(direction))) == NULL)
+		return store_query_failed(st, NULL, SQLITE_OK, "message");
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(s);
+		return 0;
+	}
+	if (rc != SQLITE_ROW)
+		return store_query_failed(st, s, rc, "message");
+	store_row_message(s, out);
+	sqlite3_reset(s);
+	return 1;
+}
+
+int
+store_next_deadline_after(struct store *st, accord_time_t after,
+    struct store_deadline *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((s = store_query(st, SQ_DL_NEXT_AFTER, "I", (int64_t)after)) ==
+	    NULL)
+		return store_query_failed(st, NULL, SQLITE_OK, "deadline");
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(s);
+		return 0;
+	}
+	if (rc != SQLITE_ROW)
+		return store_query_failed(st, s, rc, "deadline");
+	store_row_deadline(s, out);
+	sqlite3_reset(s);
+	return 1;
+}
+
+int
 store_next_deadline(struct store *st, struct store_deadline *out)
 {
 	sqlite3_stmt *s;
@@ -1309,6 +1410,18 @@ store_outbox_retry(struct store *st, const char *partner,
 		return -1;
 	}
 	return 0;
+}
+
+int
+store_outbox_reschedule_partner(struct store *st, const char *partner,
+    accord_time_t now)
+{
+	if (store_exec(st, SQ_OUTBOX_NOW, "sI", partner, (int64_t)now) == -1) {
+		log_warnx("store", "%s: rescheduling %s's outbox: %s",
+		    st->path, partner, st->err);
+		return -1;
+	}
+	return sqlite3_changes(st->db);
 }
 
 void

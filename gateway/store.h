@@ -152,6 +152,23 @@ struct store *store_open(const char *path);
  */
 struct store *store_open_readonly(const char *path);
 
+/* How long a connection waits for a lock another process holds. */
+#define STORE_BUSY_MS_DEFAULT	5000
+
+/* What a store's busy handler saw (for tests and metrics). */
+struct store_busy {
+	uint64_t	 refused;	/* locked: gave up at once */
+	uint64_t	 waits;		/* locked: slept and tried again */
+};
+
+/*
+ * Wait at most ms for a lock held by another connection (0: never wait,
+ * fail with a busy error at once).  The daemon sets 0 once it runs its
+ * event loop: a store step that cannot proceed is retried from a timer.
+ */
+void store_set_busy_ms(struct store *st, int ms);
+void store_busy_stats(const struct store *st, struct store_busy *out);
+
 /* Close st; NULL is allowed. */
 void store_close(struct store *st);
 
@@ -191,6 +208,17 @@ int store_case_get(struct store *st, const char *partner,
 int store_message_find(struct store *st, const char *partner,
     const char *message_id, enum record_dir direction,
     struct store_message *out);
+
+/* The latest business message (not a Receipt or Error) of a case in one
+ * direction.  @return 1 with *out filled, 0 if none, -1 on error. */
+int store_case_last_message(struct store *st, const char *partner,
+    const char *case_id, enum record_dir direction,
+    struct store_message *out);
+
+/* The earliest armed deadline due after after (one held back at or
+ * before it is skipped).  @return 1, 0 if none, -1 on error. */
+int store_next_deadline_after(struct store *st, accord_time_t after,
+    struct store_deadline *out);
 
 /* The earliest armed deadline, for the timer.
  * @return 1 with *out filled, 0 if none is armed, -1 on error. */
@@ -248,6 +276,14 @@ int store_partner_queue(struct store *st, const char *partner,
  */
 int store_outbox_retry(struct store *st, const char *partner,
     const char *message_id, accord_time_t next_attempt, int attempts);
+
+/*
+ * The partner is reachable again: every outbox entry of partner waiting
+ * for a later attempt becomes due at now, with its backoff reset.
+ * @return the number rescheduled, or -1.
+ */
+int store_outbox_reschedule_partner(struct store *st, const char *partner,
+    accord_time_t now);
 
 /* Tests: limit the database to pages pages (PRAGMA max_page_count) so that
  * a write fails with SQLITE_FULL as on a full disk.  0 lifts the limit. */

@@ -6,6 +6,7 @@
  * from the journal alone.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <setjmp.h>
@@ -20,6 +21,7 @@
 #include <cmocka.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <sqlite3.h>
 
 #include "clock.h"
 #include "config.h"
@@ -816,6 +818,146 @@ test_store_rebuilt_from_journal(void **state)
 	assert_int_equal(state_of(kz, "FR", cid2), FSM_ACCEPTED);
 }
 
+/* How many records of kind in e's journal name message_id. */
+static int
+count_records(const struct config *c, unsigned kind, const char *message_id)
+{
+	struct journal_reader *r;
+	struct journal_rec rec;
+	struct record_message rm;
+	struct record_decision rd;
+	char dir[1024];
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/journal", c->state_dir);
+	assert_non_null(r = journal_reader_open(dir));
+	while (journal_reader_next(r, &rec) == 1) {
+		if (rec.kind != kind)
+			continue;
+		if (kind == JOURNAL_MESSAGE_RECEIVED &&
+		    record_message_decode(rec.payload, rec.len, &rm) == 0 &&
+		    strcmp(rm.message_id, message_id) == 0)
+			n++;
+		if (kind == JOURNAL_DECISION &&
+		    record_decision_decode(rec.payload, rec.len, &rd) == 0 &&
+		    strcmp(rd.message_id, message_id) == 0)
+			n++;
+	}
+	journal_reader_close(r);
+	return n;
+}
+
+/*
+ * Another process holds a write lock on store.db (issue 12, item 2): the
+ * same signed message posted three times is processed once; the second
+ * and third post get the first receipt's exact bytes from the engine's
+ * memory; a new message is refused as TEMPORARY (503); the loop's store
+ * connection never sleeps on the lock; once the lock goes the store
+ * catches up and a fourth post finds the original in the store.
+ */
+static void
+test_store_locked_processes_once(void **state)
+{
+	struct engine_submission sub;
+	struct engine_outgoing out, out2;
+	struct engine_answer a, first, again, other;
+	struct engine_stats st;
+	struct store_message m;
+	char db[1024], c;
+	int ready[2], release[2], i, status;
+	size_t len;
+	char *doc;
+	pid_t pid;
+
+	memset(&sub, 0, sizeof(sub));
+	sub.partner = "KZ";
+	doc = example_body("ReadmissionRequest", &len);
+	assert_int_equal(engine_submit(fr, &sub, doc, len, &out, &a), 0);
+	assert_int_equal(engine_submit(fr, &sub, doc, len, &out2, &a), 0);
+	free(doc);
+
+	/* the other process: BEGIN IMMEDIATE on KZ's store, held */
+	snprintf(db, sizeof(db), "%s/store.db", kzc->state_dir);
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(release), 0);
+	if ((pid = fork()) == 0) {
+		sqlite3 *h = NULL;
+
+		close(ready[0]);
+		close(release[1]);
+		if (sqlite3_open(db, &h) != SQLITE_OK ||
+		    sqlite3_exec(h, "BEGIN IMMEDIATE; UPDATE meta SET "
+		    "last_applied_seq = last_applied_seq", NULL, NULL, NULL) !=
+		    SQLITE_OK)
+			_exit(1);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
+		while (read(release[0], &c, 1) > 0)
+			;
+		sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_close(h);
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	close(ready[1]);
+	close(release[0]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+
+	assert_int_equal(engine_receive(kz, "FR", out.body, out.len, &first),
+	    0);
+	assert_int_equal(engine_flush(kz), 0);	/* committed: it counts */
+	assert_int_equal(first.status, 200);
+	assert_non_null(first.body);
+	assert_true(engine_store_behind(kz));
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(engine_receive(kz, "FR", out.body, out.len,
+		    &again), 0);
+		assert_int_equal(engine_flush(kz), 0);
+		assert_int_equal(again.status, 200);
+		assert_int_equal(again.len, first.len);
+		assert_memory_equal(again.body, first.body, first.len);
+		engine_answer_clear(&again);
+	}
+	/* a new message waits until the store has caught up (our side's
+	 * fault: -1, and a 503 for the transport) */
+	assert_int_equal(engine_receive(kz, "FR", out2.body, out2.len,
+	    &other), -1);
+	assert_int_equal(other.status, 503);
+	assert_int_equal(other.code, AE_TEMPORARY);
+	engine_answer_clear(&other);
+	assert_int_equal(engine_store_retry(kz), -1);	/* still locked */
+	engine_stats(kz, &st);
+	assert_true(st.store_behind);
+	assert_true(st.unapplied > 0);
+	assert_true(st.busy.refused > 0);	/* the lock was met ... */
+	assert_int_equal(st.busy.waits, 0);	/* ... and never waited on */
+
+	close(release[1]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(engine_store_retry(kz), 0);
+	assert_false(engine_store_behind(kz));
+	assert_int_equal(store_message_find(engine_store(kz), "FR",
+	    out.message_id, RECORD_DIR_IN, &m), 1);
+	/* from the store now: still the same receipt */
+	assert_int_equal(engine_receive(kz, "FR", out.body, out.len, &again),
+	    0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(again.len, first.len);
+	assert_memory_equal(again.body, first.body, first.len);
+	engine_answer_clear(&again);
+
+	assert_int_equal(count_records(kzc, JOURNAL_MESSAGE_RECEIVED,
+	    out.message_id), 1);
+	assert_int_equal(count_records(kzc, JOURNAL_DECISION, out.message_id),
+	    1);
+	engine_stats(kz, &st);
+	assert_int_equal(st.busy.waits, 0);
+	engine_answer_clear(&first);
+	engine_outgoing_clear(&out);
+	engine_outgoing_clear(&out2);
+}
+
 int
 main(void)
 {
@@ -837,6 +979,7 @@ main(void)
 		T(test_rebuild_after_random_workload),
 		T(test_missed_deadline_fires_after_restart),
 		T(test_store_rebuilt_from_journal),
+		T(test_store_locked_processes_once),
 	};
 
 	if (src == NULL)
