@@ -54,6 +54,7 @@ struct accordd {
 	struct casecmd_ctx	 cctx;
 	struct event		*ev_deadline;
 	struct event		*ev_store;	/* the store catches up */
+	struct event		*ev_commit;	/* a journal flight landed */
 	accord_time_t		 started;
 	const char		*conf_file;
 	char			*pid_file;
@@ -76,12 +77,18 @@ static int
 accordd_commit_flush(void *arg)
 {
 	struct accordd *ad = arg;
-	int rc;
 
-	rc = engine_flush(ad->engine);
-	/* submitted messages are in the outbox now */
-	outbound_kick(ad->outbound);
-	return rc;
+	/* the fsync runs on the journal's writer thread: the responses
+	 * leave when accordd_landed() is told it is through */
+	return engine_flush_start(ad->engine) == -1 ? -1 : 0;
+}
+
+static int
+accordd_commit_settled(void *arg, uint64_t mark)
+{
+	struct accordd *ad = arg;
+
+	return engine_batch_settled(ad->engine, mark);
 }
 
 static int
@@ -93,8 +100,30 @@ accordd_commit_done(void *arg, uint64_t mark)
 }
 
 static const struct control_commit accordd_commit = {
-	accordd_commit_mark, accordd_commit_flush, accordd_commit_done
+	accordd_commit_mark, accordd_commit_flush, accordd_commit_settled,
+	accordd_commit_done
 };
+
+/* A journal flight landed (or a batch failed): what waited may go. */
+static void
+accordd_landed(void *arg, uint64_t batch, int ok)
+{
+	struct accordd *ad = arg;
+
+	inbound_committed(ad->inbound);
+	control_committed(ad->control);
+	/* submitted messages are in the outbox now */
+	outbound_kick(ad->outbound);
+}
+
+/* The journal's writer thread finished an fdatasync. */
+static void
+accordd_commit_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct accordd *ad = arg;
+
+	engine_commit_done(ad->engine);
+}
 
 static void
 usage(void)
@@ -663,6 +692,14 @@ main(int argc, char *argv[])
 		}
 	}
 	engine_set_partner_cb(ad.engine, accordd_partner_alive, &ad);
+	engine_set_commit_cb(ad.engine, accordd_landed, &ad);
+	if (engine_commit_fd(ad.engine) == -1 ||
+	    (ad.ev_commit = event_new(ad.base, engine_commit_fd(ad.engine),
+	    EV_READ | EV_PERSIST, accordd_commit_event, &ad)) == NULL ||
+	    event_add(ad.ev_commit, NULL) == -1) {
+		log_errx("accordd", "cannot watch the journal's writer thread");
+		return 1;
+	}
 
 	log_info("accordd", "accordd %s started: %s/%s, %d partners, pid %ld",
 	    PACKAGE_VERSION, ad.conf->country, ad.conf->authority,
@@ -672,11 +709,17 @@ main(int argc, char *argv[])
 	event_base_dispatch(ad.base);
 
 	/* TRANSPORT: stop */
-	inbound_stop(ad.inbound);
+	/* the faces go one by one: nobody is told of late commits */
+	engine_set_commit_cb(ad.engine, NULL, NULL);
+	inbound_stop(ad.inbound);	/* commits and answers what it holds */
 	outbound_stop(ad.outbound);
+	if (engine_flush(ad.engine) == -1)
+		log_errx("accordd", "the last commit failed");
+	control_committed(ad.control);
 	control_stop(ad.control);
 	event_free(ad.ev_deadline);
 	event_free(ad.ev_store);
+	event_free(ad.ev_commit);
 	engine_close(ad.engine);
 	xmlsig_shutdown();
 	event_free(ad.ev_term);

@@ -33,6 +33,7 @@ static const char *agreement_type_names[MSG_TYPE_COUNT] = {
 	[MSG_CONSULTATION] = "Consultation",
 	[MSG_RECEIPT] = "Receipt",
 	[MSG_ERROR] = "Error",
+	[MSG_REDELIVERY] = "Redelivery",
 };
 
 /* ISO 3166-1 alpha-2 officially assigned codes. */
@@ -109,9 +110,42 @@ agreement_allows(const struct agreement *a, enum msg_type t)
 	/* signals travel with every agreement */
 	if (t == MSG_RECEIPT || t == MSG_ERROR)
 		return 1;
+	/* a wrapper of the others, with version 2 */
+	if (t == MSG_REDELIVERY)
+		return agreement_accepts_version(a, 2);
 	if ((int)t < 0 || t >= MSG_TYPE_COUNT)
 		return 0;
 	return (a->allowed_types & (1u << t)) != 0;
+}
+
+int
+agreement_accepts_version(const struct agreement *a, int v)
+{
+	if (v < AGREEMENT_PROTO_MIN || v > AGREEMENT_PROTO_MAX)
+		return 0;
+	return (a->protocol_versions & (1u << v)) != 0;
+}
+
+int
+agreement_wire_version(const struct agreement *a)
+{
+	int v;
+
+	for (v = AGREEMENT_PROTO_MAX; v >= AGREEMENT_PROTO_MIN; v--)
+		if (agreement_accepts_version(a, v))
+			return v;
+	return 0;
+}
+
+int
+agreement_min_version(const struct agreement *a)
+{
+	int v;
+
+	for (v = AGREEMENT_PROTO_MIN; v <= AGREEMENT_PROTO_MAX; v++)
+		if (agreement_accepts_version(a, v))
+			return v;
+	return 0;
 }
 
 const struct signing_cert *
@@ -382,6 +416,34 @@ agreement_read_programme(struct agreement *a, xmlNodePtr pn,
 		    "agreement's messages");
 }
 
+/* protocol-versions="1 2": the versions this partner's messages may use
+ * and ours are built in (the highest). */
+static void
+agreement_read_versions(struct agreement *a, xmlNodePtr root,
+    struct conf_diag *d)
+{
+	char buf[64], *tok, *save = NULL, *end;
+	long v;
+
+	conf_attr_buf(root, "protocol-versions", buf, sizeof(buf));
+	for (tok = strtok_r(buf, " \t\r\n", &save); tok != NULL;
+	    tok = strtok_r(NULL, " \t\r\n", &save)) {
+		v = strtol(tok, &end, 10);
+		if (*end != '\0' || v < AGREEMENT_PROTO_MIN ||
+		    v > AGREEMENT_PROTO_MAX) {
+			conf_diag_error(d, a->file, conf_line(root), "protocol "
+			    "version '%s' is not one this gateway speaks (%d "
+			    "to %d)", tok, AGREEMENT_PROTO_MIN,
+			    AGREEMENT_PROTO_MAX);
+			continue;
+		}
+		a->protocol_versions |= 1u << v;
+	}
+	if (a->protocol_versions == 0)
+		conf_diag_error(d, a->file, conf_line(root), "the agreement "
+		    "lists no protocol version (protocol-versions=\"1 2\")");
+}
+
 int
 agreement_load(struct agreement *a, const char *file, const char *pki_dir,
     accord_time_t now, struct conf_diag *d)
@@ -399,6 +461,7 @@ agreement_load(struct agreement *a, const char *file, const char *pki_dir,
 	if (doc == NULL)
 		return -1;
 	root = xmlDocGetRootElement(doc);
+	agreement_read_versions(a, root, d);
 
 	n = conf_child(root, "partner");
 	conf_attr_buf(n, "country", a->country, sizeof(a->country));

@@ -36,8 +36,17 @@ enum msg_type {
 	MSG_CONSULTATION,
 	MSG_RECEIPT,
 	MSG_ERROR,
+	MSG_REDELIVERY,		/* version 2: one of ours, sent again */
 	MSG_TYPE_COUNT
 };
+
+/*
+ * The protocol versions this build speaks (protocols/README.md,
+ * "Versioning"): each is a pair of namespaces, urn:accord:envelope:N and
+ * urn:accord:msg:N.  An agreement lists those it accepts.
+ */
+#define AGREEMENT_PROTO_MIN	1
+#define AGREEMENT_PROTO_MAX	2
 
 /* "ReadmissionRequest" etc.; NULL for an out-of-range value. */
 const char *agreement_msg_type_name(enum msg_type t);
@@ -119,6 +128,7 @@ struct agreement {
 	struct calendar	 calendar;		/* the partner's calendar */
 	struct timelines timelines;
 	uint32_t	 allowed_types;		/* bit (1 << msg_type) */
+	unsigned	 protocol_versions;	/* bit (1 << version) accepted */
 	struct retry_policy retry;
 	struct programme programme;
 };
@@ -143,8 +153,24 @@ const struct signing_cert *agreement_signing_cert(const struct agreement *a,
 /* Defaults of DESIGN.md section 1. */
 void agreement_timelines_default(struct timelines *tl);
 
-/* 1 if the agreement allows messages of type t. */
+/* 1 if the agreement allows messages of type t (a Redelivery: when it
+ * accepts version 2). */
 int agreement_allows(const struct agreement *a, enum msg_type t);
+
+/* 1 if the agreement lists protocol version v and this build speaks it. */
+int agreement_accepts_version(const struct agreement *a, int v);
+
+/*
+ * The version new messages to this partner are built in: the highest
+ * that both this build and the agreement accept.  @return 1 or 2 (0 only
+ * for an agreement that was never loaded).
+ */
+int agreement_wire_version(const struct agreement *a);
+
+/* The lowest version the agreement accepts: what an answer is sent in
+ * when the version of the message it answers is unknown or not accepted.
+ * @return 1 or 2 (0 only for an agreement that was never loaded). */
+int agreement_min_version(const struct agreement *a);
 
 /* Free everything a points to (not a itself). */
 void agreement_clear(struct agreement *a);

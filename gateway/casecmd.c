@@ -404,6 +404,23 @@ casecmd_timeline(void *arg, const struct control_caller *who, json_t *args,
 
 /* ---- submit -------------------------------------------------------------- */
 
+/* An idempotency key: short, printable, no spaces (it is logged). */
+static int
+casecmd_request_id_ok(const char *id)
+{
+	size_t i, n = strlen(id);
+
+	if (n == 0 || n >= ENGINE_REQUEST_ID_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((id[i] >= 'A' && id[i] <= 'Z') ||
+		    (id[i] >= 'a' && id[i] <= 'z') ||
+		    (id[i] >= '0' && id[i] <= '9') || id[i] == '.' ||
+		    id[i] == '_' || id[i] == ':' || id[i] == '-'))
+			return 0;
+	return 1;
+}
+
 json_t *
 casecmd_submit(void *arg, const struct control_caller *who, json_t *args,
     const char **code, char *text, size_t len)
@@ -412,16 +429,24 @@ casecmd_submit(void *arg, const struct control_caller *who, json_t *args,
 	struct engine_submission sub;
 	struct engine_outgoing out;
 	struct engine_answer a;
-	const char *doc;
+	struct store_message m;
+	const char *doc, *state = "QUEUED";
 	json_t *res;
 
 	memset(&sub, 0, sizeof(sub));
 	sub.partner = casecmd_arg(args, 0);
 	doc = casecmd_opt(args, "document");
+	sub.request_id = casecmd_opt(args, "request-id");
 	if (sub.partner == NULL || doc == NULL) {
 		*code = "BAD_REQUEST";
 		snprintf(text, len, "usage: submit PARTNER document=<XML> "
-		    "[case=ID] [ref=MESSAGEID] [--urgent]");
+		    "[case=ID] [ref=MESSAGEID] [--urgent] [request-id=KEY]");
+		return NULL;
+	}
+	if (sub.request_id != NULL && !casecmd_request_id_ok(sub.request_id)) {
+		*code = "BAD_REQUEST";
+		snprintf(text, len, "request-id: 1 to %d characters of "
+		    "A-Z a-z 0-9 . _ : -", ENGINE_REQUEST_ID_MAX - 1);
 		return NULL;
 	}
 	sub.case_id = casecmd_opt(args, "case");
@@ -435,12 +460,21 @@ casecmd_submit(void *arg, const struct control_caller *who, json_t *args,
 		snprintf(text, len, "%s", a.text);
 		return NULL;
 	}
-	if (ctx->queued != NULL)
+	if (out.body == NULL) {
+		/* a repeated request-id: the first answer again, with the
+		 * message's state now */
+		if (store_message_find(engine_store(ctx->engine), out.partner,
+		    out.message_id, RECORD_DIR_OUT, &m) == 1)
+			state = record_msg_state_name(m.state);
+	} else if (ctx->queued != NULL)
 		ctx->queued(ctx->queued_arg, &out);
-	res = json_pack("{s:s, s:s, s:s, s:s}", "message_id", out.message_id,
-	    "case", out.case_id, "partner", out.partner, "state", "QUEUED");
+	res = json_pack("{s:s, s:s, s:s, s:s, s:b}", "message_id",
+	    out.message_id, "case", out.case_id, "partner", out.partner,
+	    "state", state, "repeated", out.body == NULL);
 	json_object_set_new(res, "text", json_sprintf("queued %s for %s, case "
-	    "%s", out.message_id, out.partner, out.case_id));
+	    "%s%s", out.message_id, out.partner, out.case_id,
+	    out.body == NULL ? " (repeated request-id: nothing new queued)" :
+	    ""));
 	engine_outgoing_clear(&out);
 	return res;
 }
@@ -534,7 +568,8 @@ const struct control_command casecmd_commands[] = {
 	{ "timeline", CONTROL_ROLE_READ, casecmd_timeline,
 	    "timeline CASE: messages, decisions, deadlines in order" },
 	{ "submit", CONTROL_ROLE_SUBMIT, casecmd_submit,
-	    "submit PARTNER document=@FILE [case=ID] [ref=MSG] [--urgent]" },
+	    "submit PARTNER document=@FILE [case=ID] [ref=MSG] [--urgent] "
+	    "[request-id=KEY]" },
 	{ "record", CONTROL_ROLE_ADMIN, casecmd_record,
 	    "record CASE protection-claim|assessment [--risk] [note=TEXT]" },
 	{ "inbox", CONTROL_ROLE_SUBMIT, opscmd_inbox,

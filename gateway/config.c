@@ -348,8 +348,8 @@ config_print_summary(const struct config *c, FILE *fp)
 {
 	const struct agreement *a;
 	accord_time_t next;
-	char tb[32];
-	int i, j, ntypes, t;
+	char tb[32], pv[16];
+	int i, j, ntypes, t, v;
 
 	fprintf(fp, "gateway %s/%s listening on %s:%d, zone %s, %d "
 	    "partners\n", c->country, c->authority, c->listen_address,
@@ -365,14 +365,19 @@ config_print_summary(const struct config *c, FILE *fp)
 			ntypes += (a->allowed_types >> t) & 1;
 		clock_format_utc(next, tb, sizeof(tb));
 		tb[10] = '\0';
+		pv[0] = '\0';
+		for (v = AGREEMENT_PROTO_MIN; v <= AGREEMENT_PROTO_MAX; v++)
+			if (agreement_accepts_version(a, v))
+				snprintf(pv + strlen(pv), sizeof(pv) -
+				    strlen(pv), "%s%d", pv[0] ? "," : "", v);
 		fprintf(fp, "partner %s %-30s %-15s reply %dd/urgent %dwd, "
-		    "silence=%s, transfer %dd, %d msg types, %d signing "
-		    "certs (next expiry %s)%s%s\n", a->country,
+		    "silence=%s, transfer %dd, %d msg types, protocol %s, %d "
+		    "signing certs (next expiry %s)%s%s\n", a->country,
 		    a->agreement_id, a->calendar.zone,
 		    a->timelines.standard_reply_days,
 		    a->timelines.urgent_working_days,
 		    a->timelines.silence_means_consent ? "consent" : "expire",
-		    a->timelines.transfer_window_days, ntypes, a->nsigning,
+		    a->timelines.transfer_window_days, ntypes, pv, a->nsigning,
 		    tb, a->programme.present ? ", programme: " : "",
 		    a->programme.present ? a->programme.name : "");
 	}

@@ -175,7 +175,9 @@ control_send(struct control_conn *cc, json_t *obj)
 		log_errx("control", "cannot encode a response");
 		return;
 	}
-	if (cc->holding) {
+	/* held while the read goes on, and behind held responses: a
+	 * connection's answers leave in order */
+	if (cc->holding || cc->nheld > 0) {
 		h = reallocarray(cc->held, cc->nheld + 1, sizeof(*h));
 		if (h != NULL) {
 			cc->held = h;
@@ -202,29 +204,25 @@ control_set_commit(struct control *ctl, const struct control_commit *cm,
 }
 
 /*
- * The end of one read: commit what its requests journalled (one fsync
- * for a whole pipelined batch), then release their responses; a response
- * whose records did not reach the disk becomes an error.
+ * Send the held responses, in order, as far as their records' fate is
+ * known; a response whose records did not reach the disk becomes an
+ * error.  The rest wait for control_committed().
  */
 static void
-control_release(struct control_conn *cc)
+control_release_settled(struct control_conn *cc)
 {
 	struct control *ctl = cc->ctl;
 	struct control_held *h;
 	json_t *r;
-	size_t i;
-	int any = 0, failed = 0;
+	size_t i, n;
 
-	cc->holding = 0;
-	for (i = 0; i < cc->nheld; i++)
-		any |= cc->held[i].mark != 0;
-	if (any && ctl->commit != NULL &&
-	    ctl->commit->flush(ctl->commit_arg) == -1)
-		failed = 1;
-	for (i = 0; i < cc->nheld; i++) {
-		h = &cc->held[i];
-		if (h->mark != 0 && ctl->commit != NULL && (failed ||
-		    !ctl->commit->committed(ctl->commit_arg, h->mark))) {
+	for (n = 0; n < cc->nheld; n++) {
+		h = &cc->held[n];
+		if (h->mark != 0 && ctl->commit != NULL &&
+		    !ctl->commit->settled(ctl->commit_arg, h->mark))
+			break;		/* in order: the rest wait too */
+		if (h->mark != 0 && ctl->commit != NULL &&
+		    !ctl->commit->committed(ctl->commit_arg, h->mark)) {
 			free(h->line);
 			r = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error",
 			    "code", "TEMPORARY", "text", "the journal commit "
@@ -233,18 +231,56 @@ control_release(struct control_conn *cc)
 				json_object_set(r, "id", h->id);
 			h->line = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
 			json_decref(r);
-			if (h->line == NULL)
-				continue;
 		}
-		evbuffer_add(bufferevent_get_output(cc->bev), h->line,
-		    strlen(h->line));
-		evbuffer_add(bufferevent_get_output(cc->bev), "\n", 1);
-		free(h->line);
+		if (h->line != NULL) {
+			evbuffer_add(bufferevent_get_output(cc->bev), h->line,
+			    strlen(h->line));
+			evbuffer_add(bufferevent_get_output(cc->bev), "\n", 1);
+			free(h->line);
+		}
 		json_decref(h->id);
 	}
-	free(cc->held);
-	cc->held = NULL;
-	cc->nheld = 0;
+	if (n == 0)
+		return;
+	for (i = n; i < cc->nheld; i++)
+		cc->held[i - n] = cc->held[i];
+	cc->nheld -= n;
+	if (cc->nheld == 0) {
+		free(cc->held);
+		cc->held = NULL;
+	}
+}
+
+/*
+ * The end of one read: start the commit of what its requests journalled
+ * (one fsync for a whole pipelined batch, on the journal's writer thread),
+ * then send what may go.
+ */
+static void
+control_release(struct control_conn *cc)
+{
+	struct control *ctl = cc->ctl;
+	size_t i;
+	int any = 0;
+
+	cc->holding = 0;
+	for (i = 0; i < cc->nheld; i++)
+		any |= cc->held[i].mark != 0;
+	if (any && ctl->commit != NULL)
+		(void)ctl->commit->flush(ctl->commit_arg);
+	control_release_settled(cc);
+}
+
+void
+control_committed(struct control *ctl)
+{
+	struct control_conn *cc;
+
+	if (ctl == NULL)
+		return;
+	for (cc = ctl->conns; cc != NULL; cc = cc->next)
+		if (!cc->holding && cc->nheld > 0)
+			control_release_settled(cc);
 }
 
 static void

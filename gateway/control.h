@@ -122,9 +122,13 @@ int control_subscribers(const struct control *ctl, const char *topic);
  */
 struct control_commit {
 	uint64_t	(*mark)(void *arg);
-	int		(*flush)(void *arg);
+	int		(*flush)(void *arg);	/* start the commit */
+	int		(*settled)(void *arg, uint64_t mark);	/* known? */
 	int		(*committed)(void *arg, uint64_t mark);
 };
+
+/* A commit landed: send the responses that waited for it. */
+void control_committed(struct control *ctl);
 
 void control_set_commit(struct control *ctl, const struct control_commit *cm,
     void *arg);

@@ -71,6 +71,14 @@ struct engine_pmsg {
 	size_t		 answer_len;
 };
 
+/* A submit with an idempotency key, not yet applied to the store. */
+struct engine_preq {
+	uint64_t	 seq;
+	uid_t		 uid;
+	char		 request_id[ENGINE_REQUEST_ID_MAX];
+	struct store_request r;
+};
+
 struct engine {
 	const struct config	*conf;
 	struct journal		*journal;
@@ -93,11 +101,21 @@ struct engine {
 	struct engine_pending	*pending;
 	size_t			 npending;
 	size_t			 ncommitted;
+	size_t			 ninflight;	/* [ncommitted, ninflight): in
+						 * flight (their fdatasync runs
+						 * on the writer thread) */
 	size_t			 cappending;
+	uint64_t		 inflight_batch;
+	int			 flush_wanted;	/* start the open batch when
+						 * the flight lands */
+	engine_commit_cb	 commit_cb;	/* a flight landed */
+	void			*commit_arg;
 	struct engine_pcase	*pcases;
 	size_t			 npcases;
 	struct engine_pmsg	*pmsgs;
 	size_t			 npmsgs;
+	struct engine_preq	*preqs;
+	size_t			 npreqs;
 
 	struct engine_sent	*sent;		/* ring of ENGINE_SENT_MAX */
 	size_t			 nsent;
@@ -177,6 +195,14 @@ engine_overlay_drop(struct engine *e, uint64_t lo, uint64_t hi)
 		e->pmsgs[n++] = e->pmsgs[i];
 	}
 	e->npmsgs = n;
+	for (i = n = 0; i < e->npreqs; i++)
+		if (e->preqs[i].seq < lo || e->preqs[i].seq > hi)
+			e->preqs[n++] = e->preqs[i];
+	e->npreqs = n;
+	if (e->npreqs == 0) {
+		free(e->preqs);
+		e->preqs = NULL;
+	}
 	if (e->npcases == 0) {
 		free(e->pcases);
 		e->pcases = NULL;
@@ -203,6 +229,7 @@ engine_pending_drop(struct engine *e, size_t n)
 	    (e->npending - n) * sizeof(*e->pending));
 	e->npending -= n;
 	e->ncommitted = e->ncommitted > n ? e->ncommitted - n : 0;
+	e->ninflight = e->ninflight > n ? e->ninflight - n : 0;
 }
 
 /* The open batch failed to commit: its records are void. */
@@ -217,6 +244,7 @@ engine_pending_void(struct engine *e)
 	for (i = e->ncommitted; i < e->npending; i++)
 		free(e->pending[i].payload);
 	e->npending = e->ncommitted;
+	e->ninflight = e->ncommitted;
 }
 
 static void
@@ -423,7 +451,9 @@ engine_batch_committed(const struct engine *e, uint64_t batch)
 	unsigned i, n;
 
 	if (batch >= e->batch)	/* still open: committed if nothing is */
-		return e->npending == e->ncommitted;
+		return e->npending == e->ninflight;
+	if (batch == e->inflight_batch && e->ninflight > e->ncommitted)
+		return 0;	/* in flight */
 	n = e->nfailed < 16 ? e->nfailed : 16;
 	for (i = 0; i < n; i++)
 		if (e->failed[i] == batch)
@@ -484,11 +514,43 @@ engine_apply(struct engine *e)
 	return 0;
 }
 
+/* The flight landed (rc: journal_commit_finish's): its records are
+ * committed and applied, or void with everything after them. */
+static void
+engine_flight_end(struct engine *e, int64_t rc)
+{
+	uint64_t batch = e->inflight_batch;
+
+	if (rc < 0) {
+		log_errx(ETAG, "journal commit failed: %zu records of batch "
+		    "%llu (and %zu after them) are void",
+		    e->ninflight - e->ncommitted, (unsigned long long)batch,
+		    e->npending - e->ninflight);
+		e->failed[e->nfailed++ % 16] = batch;
+		if (e->npending > e->ninflight)	/* the open batch too */
+			e->failed[e->nfailed++ % 16] = e->batch++;
+		engine_pending_void(e);
+	} else {
+		e->ncommitted = e->ninflight;
+		(void)engine_apply(e);
+	}
+	if (e->commit_cb != NULL)
+		e->commit_cb(e->commit_arg, batch, rc >= 0);
+}
+
 int
 engine_flush(struct engine *e)
 {
 	uint64_t batch;
 
+	/* a flight first: batches land in order */
+	if (e->ninflight > e->ncommitted) {
+		int64_t rc = journal_commit_wait(e->journal);
+
+		engine_flight_end(e, rc);
+		if (rc < 0)
+			return -1;
+	}
 	if (e->npending > e->ncommitted) {
 		batch = e->batch++;
 		if (journal_commit(e->journal) == -1) {
@@ -499,11 +561,87 @@ engine_flush(struct engine *e)
 			engine_pending_void(e);
 			return -1;
 		}
-		e->ncommitted = e->npending;
+		e->ncommitted = e->ninflight = e->npending;
 	}
 	/* committed is what counts: the store catches up from memory */
 	(void)engine_apply(e);
 	return 0;
+}
+
+int
+engine_flush_start(struct engine *e)
+{
+	uint64_t batch;
+	int rc;
+
+	if (e->ninflight > e->ncommitted) {
+		e->flush_wanted = 1;	/* goes when the flight lands */
+		return 0;
+	}
+	if (e->npending == e->ncommitted)
+		return 1;
+	batch = e->batch++;
+	rc = journal_commit_start(e->journal);
+	if (rc == -1) {
+		log_errx(ETAG, "journal commit failed: %zu records of batch "
+		    "%llu are void", e->npending - e->ncommitted,
+		    (unsigned long long)batch);
+		e->failed[e->nfailed++ % 16] = batch;
+		engine_pending_void(e);
+		if (e->commit_cb != NULL)
+			e->commit_cb(e->commit_arg, batch, 0);
+		return -1;
+	}
+	e->flush_wanted = 0;
+	e->inflight_batch = batch;
+	e->ninflight = e->npending;
+	return 0;
+}
+
+int
+engine_commit_fd(struct engine *e)
+{
+	return journal_commit_fd(e->journal);
+}
+
+void
+engine_commit_done(struct engine *e)
+{
+	int64_t rc;
+
+	if (e->ninflight == e->ncommitted)
+		return;		/* landed already (a synchronous flush) */
+	if ((rc = journal_commit_finish(e->journal)) == -2)
+		return;		/* not yet */
+	engine_flight_end(e, rc);
+	if (e->flush_wanted && e->npending > e->ninflight)
+		(void)engine_flush_start(e);
+}
+
+int
+engine_batch_settled(const struct engine *e, uint64_t batch)
+{
+	if (batch >= e->batch)
+		return e->npending == e->ninflight;	/* nothing to wait for */
+	return !(batch == e->inflight_batch && e->ninflight > e->ncommitted);
+}
+
+void
+engine_set_commit_cb(struct engine *e, engine_commit_cb fn, void *arg)
+{
+	e->commit_cb = fn;
+	e->commit_arg = arg;
+}
+
+/* Is the record with this seq in the flight (written, not yet synced)?
+ * An answer that depends on it may not leave before the flight lands. */
+static int
+engine_seq_in_flight(const struct engine *e, uint64_t seq)
+{
+	if (e->ninflight == e->ncommitted)
+		return 0;
+	return seq >= e->pending[e->ncommitted].seq &&
+	    seq <= e->pending[e->ninflight - 1].seq;
 }
 
 int
@@ -523,11 +661,17 @@ engine_store_retry(struct engine *e)
 void
 engine_stats(const struct engine *e, struct engine_stats *st)
 {
+	struct journal_stats js;
+
 	memset(st, 0, sizeof(*st));
 	st->store_behind = e->store_behind;
 	st->unapplied = e->ncommitted;
 	st->apply_failures = e->apply_failures;
 	store_busy_stats(e->store, &st->busy);
+	journal_get_stats(e->journal, &js);
+	st->async_commits = js.async_commits;
+	st->loop_syncs = js.loop_syncs;
+	st->loop_waits = js.loop_waits;
 }
 
 void
@@ -997,14 +1141,6 @@ engine_case_for(struct engine *e, const char *partner, const char *case_id,
 static int engine_receipt_take(struct engine *, const char *, const char *,
     const char *, size_t, struct engine_answer *, int, xmlDocPtr);
 
-/* The protocol version a message was written in. */
-static int
-engine_msg_version(const struct envelope_header *h)
-{
-	(void)h;
-	return 2;	/* XXX until envelope_header carries it */
-}
-
 /*
  * A standalone Receipt (v2), already parsed and verified: taken like the
  * answer to our POST when the message it names is ours and still waits
@@ -1099,7 +1235,8 @@ engine_refuse_early(struct engine *e, const struct agreement *a,
 }
 
 /* Same (partner, MessageId) seen before?  @return 1 with the original
- * answer in ans, 2 for a conflict, 0 if new, -1 on error. */
+ * answer in ans, 2 for a conflict, 3 when the original is still being
+ * committed, 0 if new, -1 on error. */
 static int
 engine_duplicate(struct engine *e, const char *partner,
     const char *message_id, const char *sha256, struct engine_answer *ans)
@@ -1115,6 +1252,8 @@ engine_duplicate(struct engine *e, const char *partner,
 			continue;
 		if (strcmp(e->pmsgs[i].sha256, sha256) != 0)
 			return 2;
+		if (engine_seq_in_flight(e, e->pmsgs[i].seq))
+			return 3;	/* its answer may not leave yet */
 		if (e->pmsgs[i].answer == NULL ||
 		    (ans->body = malloc(e->pmsgs[i].answer_len)) == NULL)
 			return -1;
@@ -1135,9 +1274,61 @@ engine_duplicate(struct engine *e, const char *partner,
 	return 1;
 }
 
+/* A message carried by a Redelivery (v2): the outer envelope's facts. */
+struct engine_redelivered {
+	const struct envelope_header	*outer;
+	const struct envelope_redelivery *r;
+};
+
+static int engine_receive_rx(struct engine *, const char *, const char *,
+    size_t, struct engine_answer *, const struct engine_redelivered *);
+
 int
 engine_receive(struct engine *e, const char *tls_partner, const char *bytes,
     size_t len, struct engine_answer *ans)
+{
+	return engine_receive_rx(e, tls_partner, bytes, len, ans, NULL);
+}
+
+/*
+ * A Redelivery (v2), authenticated and fresh by its own Created: the
+ * original it carries is received as if it came now by itself, except
+ * that it is judged by its own Created for timeliness and never refused
+ * as stale; a duplicate of it (by its own MessageId) gets its original
+ * receipt.  The answer is the original's.
+ */
+static int
+engine_redelivery(struct engine *e, const struct agreement *a,
+    const struct envelope_header *outer, xmlNodePtr body,
+    struct engine_answer *ans)
+{
+	struct envelope_redelivery r;
+	struct envelope_error err;
+	struct engine_redelivered rdv;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	if (envelope_redelivery_read(body, e->conf->max_message_size, &r,
+	    &err) == -1) {
+		rc = engine_refuse_early(e, a, outer, err.code, err.text, ans);
+		envelope_redelivery_clear(&r);
+		return rc;
+	}
+	rdv.outer = outer;
+	rdv.r = &r;
+	log_info(ETAG, "%s from %s: a Redelivery of %s %s", outer->message_id,
+	    a->country, agreement_msg_type_name(r.original_type),
+	    r.original_id);
+	rc = engine_receive_rx(e, a->country, r.original, r.original_len, ans,
+	    &rdv);
+	envelope_redelivery_clear(&r);
+	return rc;
+}
+
+static int
+engine_receive_rx(struct engine *e, const char *tls_partner,
+    const char *bytes, size_t len, struct engine_answer *ans,
+    const struct engine_redelivered *rdv)
 {
 	const struct agreement *a;
 	struct envelope_limits lim;
@@ -1178,6 +1369,12 @@ engine_receive(struct engine *e, const char *tls_partner, const char *bytes,
 	snprintf(ans->message_id, sizeof(ans->message_id), "%s",
 	    h.message_id);
 	snprintf(ans->case_id, sizeof(ans->case_id), "%s", h.case_id);
+	if (rdv != NULL && envelope_redelivery_check(rdv->r, rdv->outer, &h,
+	    &err) == -1) {
+		rc = engine_refuse_early(e, a, rdv->outer, err.code, err.text,
+		    ans);
+		goto done;
+	}
 	/* a protocol version the agreement does not list is refused as a
 	 * gateway without that version's schemas would refuse it */
 	if (!agreement_accepts_version(a, h.version)) {
@@ -1214,7 +1411,7 @@ engine_receive(struct engine *e, const char *tls_partner, const char *bytes,
 		    "AgreementId is not the one with this partner", ans);
 		goto done;
 	}
-	if (h.type == MSG_RECEIPT && engine_msg_version(&h) >= 2) {
+	if (h.type == MSG_RECEIPT && h.version >= 2) {
 		/* v2: a partner's stored Receipt for one of our messages,
 		 * posted after we answered NOT_YET (not stale: it may be as
 		 * old as the message it answers; a replay changes nothing) */
@@ -1230,15 +1427,30 @@ engine_receive(struct engine *e, const char *tls_partner, const char *bytes,
 		    ans);
 		goto done;
 	}
+	if (h.type == MSG_REDELIVERY && rdv == NULL) {
+		window = (accord_time_t)a->retry.window_seconds +
+		    e->conf->clock_skew;
+		if (h.created > now + e->conf->clock_skew ||
+		    h.created < now - window) {
+			rc = engine_refuse_early(e, a, &h, AE_STALE_OR_FUTURE,
+			    "the Redelivery's Created is outside the accepted "
+			    "window", ans);
+			goto done;
+		}
+		rc = engine_redelivery(e, a, &h, body, ans);
+		goto done;
+	}
 	if (h.type == MSG_RECEIPT || h.type == MSG_ERROR ||
-	    !agreement_allows(a, h.type)) {
+	    h.type == MSG_REDELIVERY || !agreement_allows(a, h.type)) {
 		rc = engine_refuse_early(e, a, &h, AE_TYPE_NOT_AGREED,
 		    "the agreement does not carry this message type here",
 		    ans);
 		goto done;
 	}
 	window = (accord_time_t)a->retry.window_seconds + e->conf->clock_skew;
-	if (h.created > now + e->conf->clock_skew || h.created < now - window) {
+	/* a redelivered original may be old: its Redelivery was fresh */
+	if (h.created > now + e->conf->clock_skew ||
+	    (rdv == NULL && h.created < now - window)) {
 		rc = engine_refuse_early(e, a, &h, AE_STALE_OR_FUTURE,
 		    "Created is outside the accepted window", ans);
 		goto done;
@@ -1263,6 +1475,11 @@ engine_receive(struct engine *e, const char *tls_partner, const char *bytes,
 	}
 	if (dup == -1) {
 		engine_answer_set(ans, 503, AE_TEMPORARY, "store lookup failed");
+		goto done;
+	}
+	if (dup == 3) {
+		engine_answer_set(ans, 503, AE_TEMPORARY, "the first copy of "
+		    "this message is being committed; retry");
 		goto done;
 	}
 	if (engine_lagging(e, ans))
@@ -1290,9 +1507,12 @@ engine_receive(struct engine *e, const char *tls_partner, const char *bytes,
 	if (d.refusal == AE_NOT_ALLOWED_IN_STATE && found == 1 &&
 	    engine_awaiting_receipt(e, a->country, h.case_id)) {
 		/* retryable, so not journalled: nothing was decided */
-		rc = engine_refuse_early(e, a, &h, AE_NOT_YET, "a message of "
-		    "ours in this case has no receipt yet; retry (and post "
-		    "its receipt)", ans);
+		/* v1 has no NOT_YET: TEMPORARY is retryable there too,
+		 * and our own retries bring the missing receipt */
+		rc = engine_refuse_early(e, a, &h, h.version >= 2 ?
+		    AE_NOT_YET : AE_TEMPORARY, "a message of ours in this "
+		    "case has no receipt yet; retry (and post its receipt)",
+		    ans);
 		goto done;
 	}
 
@@ -1453,7 +1673,133 @@ done:
 	return rc;
 }
 
+int
+engine_redelivery_build(struct engine *e, const char *partner,
+    const char *message_id, struct engine_outgoing *out)
+{
+	const struct agreement *a;
+	struct store_message m;
+	struct envelope_header oh, h;
+	struct envelope_error err;
+	xmlDocPtr odoc = NULL, bdoc = NULL;
+	xmlNodePtr obody;
+	char *bytes = NULL;
+	size_t len;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if ((a = config_partner(e->conf, partner)) == NULL ||
+	    agreement_wire_version(a) < 2) {
+		log_warnx(ETAG, "%s: no Redelivery to %s (protocol v2 not "
+		    "agreed)", message_id, partner);
+		return -1;
+	}
+	if (store_message_find(e->store, partner, message_id, RECORD_DIR_OUT,
+	    &m) != 1 || engine_message_bytes(e, m.journal_seq, &bytes,
+	    &len) == -1)
+		goto done;
+	/* our own bytes, as journalled: read for their header only */
+	if (envelope_parse(bytes, len, NULL, &odoc, &err) == -1 ||
+	    envelope_read(odoc, &oh, &obody) == -1 ||
+	    envelope_redelivery_body(&oh, bytes, len, &bdoc) == -1)
+		goto done;
+	memset(&h, 0, sizeof(h));
+	snprintf(h.case_id, sizeof(h.case_id), "%s", oh.case_id);
+	h.type = MSG_REDELIVERY;
+	h.version = 2;
+	h.created = clock_now();
+	if (engine_seal(e, a, &h, xmlDocGetRootElement(bdoc), &out->body,
+	    &out->len) == -1)
+		goto done;
+	snprintf(out->partner, sizeof(out->partner), "%s", partner);
+	snprintf(out->message_id, sizeof(out->message_id), "%s", message_id);
+	snprintf(out->case_id, sizeof(out->case_id), "%s", oh.case_id);
+	rc = 0;
+done:
+	if (odoc != NULL)
+		xmlFreeDoc(odoc);
+	if (bdoc != NULL)
+		xmlFreeDoc(bdoc);
+	free(bytes);
+	return rc;
+}
+
 /* ---- submit --------------------------------------------------------- */
+
+/* What a request-id stands for: every input of the submit. */
+static void
+engine_request_sha(const struct engine_submission *sub, const char *doc,
+    size_t len, char out[RECORD_SHA256_HEX])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	EVP_MD_CTX *ctx;
+	const char *parts[3];
+	char urgent = sub->accelerated ? '1' : '0';
+
+	parts[0] = sub->partner;
+	parts[1] = sub->case_id != NULL ? sub->case_id : "";
+	parts[2] = sub->ref_to != NULL ? sub->ref_to : "";
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		abort();
+	for (i = 0; i < 3; i++)
+		EVP_DigestUpdate(ctx, parts[i], strlen(parts[i]) + 1);
+	EVP_DigestUpdate(ctx, &urgent, 1);
+	EVP_DigestUpdate(ctx, doc, len);
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	for (i = 0; i < mdlen && 2 * i + 2 < RECORD_SHA256_HEX; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/*
+ * Was this request-id used by uid before (unapplied records first)?
+ * @return 1 with *r filled, 0 if not, -1 on error.
+ */
+static int
+engine_request_find(struct engine *e, uid_t uid, const char *request_id,
+    struct store_request *r)
+{
+	size_t i;
+
+	for (i = e->npreqs; i-- > 0; )
+		if (e->preqs[i].uid == uid &&
+		    strcmp(e->preqs[i].request_id, request_id) == 0) {
+			*r = e->preqs[i].r;
+			return 1;
+		}
+	return store_request_get(e->store, uid, request_id, r);
+}
+
+static int
+engine_request_in_flight(struct engine *e, uid_t uid, const char *request_id)
+{
+	size_t i;
+
+	for (i = e->npreqs; i-- > 0; )
+		if (e->preqs[i].uid == uid &&
+		    strcmp(e->preqs[i].request_id, request_id) == 0)
+			return engine_seq_in_flight(e, e->preqs[i].seq);
+	return 0;
+}
+
+static void
+engine_overlay_request(struct engine *e, uid_t uid, const char *request_id,
+    const struct store_request *r)
+{
+	struct engine_preq *p;
+
+	p = reallocarray(e->preqs, e->npreqs + 1, sizeof(*p));
+	if (p == NULL)
+		abort();
+	e->preqs = p;
+	p = &e->preqs[e->npreqs++];
+	p->seq = engine_last_seq(e);
+	p->uid = uid;
+	snprintf(p->request_id, sizeof(p->request_id), "%s", request_id);
+	p->r = *r;
+}
 
 /* "KZ-FR-2026-1a2b3c4d": unique without coordination. */
 static void
@@ -1531,7 +1877,8 @@ engine_submit(struct engine *e, const struct engine_submission *sub,
 	xmlDocPtr bdoc = NULL;
 	xmlNodePtr root;
 	accord_time_t now = clock_now();
-	char case_id[RECORD_ID_MAX];
+	char case_id[RECORD_ID_MAX], rsha[RECORD_SHA256_HEX];
+	struct store_request req;
 	int type, found, rc = -1;
 	json_t *cmd;
 
@@ -1544,6 +1891,45 @@ engine_submit(struct engine *e, const struct engine_submission *sub,
 		engine_answer_set(ans, 400, AE_UNKNOWN_PARTNER, "no agreement "
 		    "with '%s'", sub->partner);
 		return -1;
+	}
+	if (sub->request_id != NULL) {
+		engine_request_sha(sub, docbytes, len, rsha);
+		found = engine_request_find(e, sub->uid, sub->request_id,
+		    &req);
+		if (found == -1) {
+			engine_answer_set(ans, 503, AE_TEMPORARY, "store lookup "
+			    "failed");
+			return -1;
+		}
+		if (found == 1 && strcmp(req.sha256, rsha) != 0) {
+			engine_answer_set(ans, 409, AE_CONFLICT, "request-id "
+			    "%s was used for another request (message %s)",
+			    sub->request_id, req.message_id);
+			return -1;
+		}
+		if (found == 1 && engine_request_in_flight(e, sub->uid,
+		    sub->request_id)) {
+			engine_answer_set(ans, 503, AE_TEMPORARY, "the first "
+			    "submit with request-id %s is being committed; "
+			    "retry", sub->request_id);
+			return -1;
+		}
+		if (found == 1) {
+			/* the back office lost our answer: give it again */
+			engine_answer_set(ans, 200, AE_OK, "already queued "
+			    "with request-id %s", sub->request_id);
+			snprintf(ans->message_id, sizeof(ans->message_id),
+			    "%s", req.message_id);
+			snprintf(ans->case_id, sizeof(ans->case_id), "%s",
+			    req.case_id);
+			snprintf(out->partner, sizeof(out->partner), "%s",
+			    req.partner);
+			snprintf(out->message_id, sizeof(out->message_id),
+			    "%s", req.message_id);
+			snprintf(out->case_id, sizeof(out->case_id), "%s",
+			    req.case_id);
+			return 0;
+		}
 	}
 	if (len > e->conf->max_message_size) {
 		engine_answer_set(ans, 413, AE_TOO_LARGE, "document over %zu "
@@ -1650,6 +2036,11 @@ engine_submit(struct engine *e, const struct engine_submission *sub,
 	cmd = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s}", "command", "submit",
 	    "uid", (int)sub->uid, "partner", a->country, "case", case_id,
 	    "message", h.message_id, "type", agreement_msg_type_name(type));
+	if (cmd != NULL && sub->request_id != NULL) {
+		json_object_set_new(cmd, "request_id",
+		    json_string(sub->request_id));
+		json_object_set_new(cmd, "request_sha256", json_string(rsha));
+	}
 	if (engine_journal_json(e, REC_OPERATOR_COMMAND, cmd) == -1 ||
 	    engine_journal_message(e, REC_MESSAGE_SENT, a->country, &h,
 	    RECORD_DIR_OUT, 0, out->body, out->len, NULL) == -1 ||
@@ -1660,6 +2051,16 @@ engine_submit(struct engine *e, const struct engine_submission *sub,
 		engine_answer_set(ans, 503, AE_TEMPORARY, "journal commit "
 		    "failed: nothing was queued");
 		goto done;
+	}
+	if (sub->request_id != NULL) {
+		memset(&req, 0, sizeof(req));
+		snprintf(req.sha256, sizeof(req.sha256), "%s", rsha);
+		snprintf(req.partner, sizeof(req.partner), "%s", a->country);
+		snprintf(req.message_id, sizeof(req.message_id), "%s",
+		    h.message_id);
+		snprintf(req.case_id, sizeof(req.case_id), "%s", case_id);
+		req.created = now;
+		engine_overlay_request(e, sub->uid, sub->request_id, &req);
 	}
 	engine_remember_sent(e, a->country, h.message_id, &ev);
 	engine_answer_set(ans, 200, AE_OK, "queued");

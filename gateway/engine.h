@@ -58,6 +58,9 @@ struct engine_outgoing {
 	size_t		 len;
 };
 
+/* Longest submit request-id (an idempotency key), with its NUL. */
+#define ENGINE_REQUEST_ID_MAX	129
+
 /* What engine_submit() needs besides the document. */
 struct engine_submission {
 	const char	*partner;	/* ISO 3166 alpha-2 */
@@ -65,6 +68,8 @@ struct engine_submission {
 	const char	*ref_to;	/* NULL or a received MessageId */
 	int		 accelerated;	/* ReadmissionRequest: urgent */
 	uid_t		 uid;		/* who submits, for the journal */
+	const char	*request_id;	/* NULL, or the back office's
+					 * idempotency key (per uid) */
 	int		 defer_commit;	/* append only: the caller flushes
 					 * (and answers) after engine_flush() */
 };
@@ -95,6 +100,11 @@ int engine_receive(struct engine *e, const char *tls_partner,
  * A business document (its bytes: one element of the message namespace)
  * to send: validated, wrapped, checked by the fsm, signed, journalled,
  * committed and queued.  On success out holds the message for delivery.
+ * With sub->request_id, a second submit by the same uid with the same key
+ * and the same request (partner, case, ref, procedure, document) queues
+ * nothing and returns 0 with the first one's message and case in a (and
+ * out->body NULL); the same key with another request is refused with
+ * AE_CONFLICT.  Keys are journalled with the submit and kept for good.
  * @return 0, or -1 with a filled in (code and text for the caller; nothing
  * was journalled).
  */
@@ -131,6 +141,17 @@ int engine_receipt_batched(struct engine *e, const char *partner,
  */
 int engine_partner_receipt(struct engine *e, const char *partner,
     const char *case_id, char *id, size_t idlen, char **body, size_t *len);
+
+/*
+ * Our message (partner, message_id) sent again without changing its
+ * meaning (v2): a Redelivery envelope with a fresh MessageId and Created
+ * carrying the original signed bytes.  out->message_id is the original's
+ * (the receipt that comes back names it).  Journals nothing: the operator
+ * command that sends it (a later issue) journals who asked.
+ * @return 0 with out filled, or -1 (logged).
+ */
+int engine_redelivery_build(struct engine *e, const char *partner,
+    const char *message_id, struct engine_outgoing *out);
 
 /* Our message was never delivered within its retry window. */
 int engine_undelivered(struct engine *e, const char *partner,
@@ -180,6 +201,9 @@ struct engine_stats {
 	size_t		 unapplied;	/* committed, not in the store */
 	uint64_t	 apply_failures;
 	struct store_busy busy;		/* the loop's store connection */
+	uint64_t	 async_commits;	/* fdatasync on the writer thread */
+	uint64_t	 loop_syncs;	/* fdatasync on the loop thread */
+	uint64_t	 loop_waits;	/* the loop waited for a flight */
 };
 void engine_stats(const struct engine *e, struct engine_stats *st);
 
@@ -191,6 +215,26 @@ void engine_stats(const struct engine *e, struct engine_stats *st);
 typedef void (*engine_partner_cb)(void *arg, const char *partner);
 void engine_set_partner_cb(struct engine *e, engine_partner_cb fn,
     void *arg);
+
+/*
+ * Group commit without blocking the event loop: engine_flush_start()
+ * writes the open batch and leaves its fdatasync to the journal's writer
+ * thread (one flight at a time; asked again while one flies, it starts
+ * the next batch when the flight lands).  When engine_commit_fd() is
+ * readable the daemon calls engine_commit_done(): the flight's records
+ * are committed and applied, or void, and the commit callback is told
+ * which batch landed and how -- also when a synchronous engine_flush()
+ * landed it.  engine_batch_settled() says whether a batch's fate is
+ * known (then engine_batch_committed() says which).
+ * @return engine_flush_start: 0 started or queued, 1 nothing to commit,
+ * -1 the batch failed at once (the callback was told).
+ */
+typedef void (*engine_commit_cb)(void *arg, uint64_t batch, int ok);
+int engine_flush_start(struct engine *e);
+int engine_commit_fd(struct engine *e);
+void engine_commit_done(struct engine *e);
+int engine_batch_settled(const struct engine *e, uint64_t batch);
+void engine_set_commit_cb(struct engine *e, engine_commit_cb fn, void *arg);
 
 /*
  * Batches are numbered.  engine_batch() is the batch the entry points are

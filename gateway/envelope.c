@@ -11,7 +11,9 @@
  *	3. libxml2, with no network, no DTD loading, no entity substitution,
  *	   forced UTF-8; then a walk of the tree that refuses what the
  *	   pre-scan might have missed (a DTD node, a PI, an entity reference);
- *	4. the compiled schemas, then the one rule XSD 1.0 cannot say: the
+ *	4. the compiled schemas of the protocol version the root's namespace
+ *	   names (each version is compiled once, at start-up), then the rules
+ *	   XSD 1.0 cannot say: the body is of the envelope's version, and the
  *	   header's Type names the body's element.
  */
 #include <limits.h>
@@ -46,7 +48,20 @@
 	(XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |	\
 	 XML_PARSE_NOCDATA)
 
-static xmlSchemaPtr		 envelope_schema;
+/* What each protocol version is made of. */
+struct envelope_version {
+	const char	*ns;		/* the envelope's */
+	const char	*msg_ns;	/* the business documents' */
+	const char	*top_schema;	/* includes and imports the others */
+};
+
+static const struct envelope_version envelope_versions[
+    AGREEMENT_PROTO_MAX + 1] = {
+	[1] = { ENVELOPE_NS, ENVELOPE_MSG_NS, ENVELOPE_TOP_SCHEMA },
+	[2] = { ENVELOPE_NS_2, ENVELOPE_MSG_NS_2, ENVELOPE_TOP_SCHEMA_2 },
+};
+
+static xmlSchemaPtr		 envelope_schemas[AGREEMENT_PROTO_MAX + 1];
 static char			 envelope_dir[PATH_MAX];
 static xmlExternalEntityLoader	 envelope_prev_loader;
 static int			 envelope_loader_set;
@@ -178,19 +193,91 @@ envelope_entity_loader(const char *url, const char *id,
 	return NULL;
 }
 
+const char *
+envelope_ns(int version)
+{
+	if (version < AGREEMENT_PROTO_MIN || version > AGREEMENT_PROTO_MAX)
+		return NULL;
+	return envelope_versions[version].ns;
+}
+
+const char *
+envelope_msg_ns(int version)
+{
+	if (version < AGREEMENT_PROTO_MIN || version > AGREEMENT_PROTO_MAX)
+		return NULL;
+	return envelope_versions[version].msg_ns;
+}
+
 int
-envelope_init(const char *protocols_dir)
+envelope_ns_version(const char *ns)
+{
+	int v;
+
+	if (ns == NULL)
+		return 0;
+	for (v = AGREEMENT_PROTO_MIN; v <= AGREEMENT_PROTO_MAX; v++)
+		if (strcmp(ns, envelope_versions[v].ns) == 0 ||
+		    strcmp(ns, envelope_versions[v].msg_ns) == 0)
+			return v;
+	return 0;
+}
+
+static void
+envelope_free_schemas(void)
+{
+	int v;
+
+	for (v = AGREEMENT_PROTO_MIN; v <= AGREEMENT_PROTO_MAX; v++)
+		if (envelope_schemas[v] != NULL) {
+			xmlSchemaFree(envelope_schemas[v]);
+			envelope_schemas[v] = NULL;
+		}
+}
+
+/* Compile one version's top-level schema under envelope_dir. */
+static int
+envelope_compile(int v)
 {
 	xmlSchemaParserCtxtPtr pctxt = NULL;
 	char path[PATH_MAX];
-	size_t n;
 	int ret = -1;
 
-	xmlInitParser();
-	if (envelope_schema != NULL) {
-		xmlSchemaFree(envelope_schema);
-		envelope_schema = NULL;
+	if ((size_t)snprintf(path, sizeof(path), "%s%s", envelope_dir,
+	    envelope_versions[v].top_schema) >= sizeof(path)) {
+		log_errx(TAG, "schema path too long");
+		goto done;
 	}
+	if ((pctxt = xmlSchemaNewParserCtxt(path)) == NULL) {
+		log_errx(TAG, "%s: cannot create schema parser", path);
+		goto done;
+	}
+	xmlSchemaSetParserStructuredErrors(pctxt, envelope_xml_log,
+	    (void *)"schema");
+	envelope_confined = 1;
+	envelope_schemas[v] = xmlSchemaParse(pctxt);
+	envelope_confined = 0;
+	if (envelope_schemas[v] == NULL) {
+		log_errx(TAG, "%s: schemas of protocol version %d do not "
+		    "compile", path, v);
+		goto done;
+	}
+	ret = 0;
+
+ done:
+	if (pctxt != NULL)
+		xmlSchemaFreeParserCtxt(pctxt);
+	return ret;
+}
+
+int
+envelope_init(const char *protocols_dir)
+{
+	size_t n;
+	int v, ret = -1;
+
+	xmlInitParser();
+	envelope_free_schemas();
 	if (realpath(protocols_dir, envelope_dir) == NULL) {
 		log_err(TAG, "protocols directory %s", protocols_dir);
 		envelope_dir[0] = '\0';
@@ -213,39 +300,23 @@ envelope_init(const char *protocols_dir)
 	}
 	xmlSetStructuredErrorFunc(NULL, envelope_xml_log);
 
-	if ((size_t)snprintf(path, sizeof(path), "%s%s", envelope_dir,
-	    ENVELOPE_TOP_SCHEMA) >= sizeof(path)) {
-		log_errx(TAG, "schema path too long");
-		goto done;
-	}
-	if ((pctxt = xmlSchemaNewParserCtxt(path)) == NULL) {
-		log_errx(TAG, "%s: cannot create schema parser", path);
-		goto done;
-	}
-	xmlSchemaSetParserStructuredErrors(pctxt, envelope_xml_log,
-	    (void *)"schema");
-	envelope_confined = 1;
-	envelope_schema = xmlSchemaParse(pctxt);
-	envelope_confined = 0;
-	if (envelope_schema == NULL) {
-		log_errx(TAG, "%s: schemas do not compile", path);
-		goto done;
-	}
+	/* every version at once: a gateway never meets a version it has
+	 * not compiled, and a broken schema stops the start-up */
+	for (v = AGREEMENT_PROTO_MIN; v <= AGREEMENT_PROTO_MAX; v++)
+		if (envelope_compile(v) == -1) {
+			envelope_free_schemas();
+			goto done;
+		}
 	ret = 0;
 
  done:
-	if (pctxt != NULL)
-		xmlSchemaFreeParserCtxt(pctxt);
 	return ret;
 }
 
 void
 envelope_shutdown(void)
 {
-	if (envelope_schema != NULL) {
-		xmlSchemaFree(envelope_schema);
-		envelope_schema = NULL;
-	}
+	envelope_free_schemas();
 	if (envelope_loader_set) {
 		xmlSetExternalEntityLoader(envelope_prev_loader);
 		envelope_loader_set = 0;
@@ -442,7 +513,7 @@ envelope_parse(const char *buf, size_t len,
 	if (lim != NULL && lim->max_depth > 0)
 		max_depth = lim->max_depth;
 
-	if (envelope_schema == NULL) {
+	if (envelope_schemas[AGREEMENT_PROTO_MIN] == NULL) {
 		envelope_seterr(err, AE_INTERNAL, 0,
 		    "schemas not loaded");
 		log_errx(TAG, "envelope_parse before envelope_init");
@@ -585,7 +656,8 @@ envelope_child_text(xmlNodePtr parent, const char *name, char *buf,
 	return envelope_text(envelope_child(parent, name), buf, len);
 }
 
-/* One header field into buf; missing and optional leaves buf empty. */
+/* One header field (in parent's namespace) into buf; missing and
+ * optional leaves buf empty. */
 static int
 envelope_field(xmlNodePtr parent, const char *name, char *buf, size_t len,
     int optional, char *why, size_t whylen)
@@ -593,7 +665,7 @@ envelope_field(xmlNodePtr parent, const char *name, char *buf, size_t len,
 	xmlNodePtr n;
 
 	buf[0] = '\0';
-	n = envelope_elem(parent, ENVELOPE_NS, name);
+	n = envelope_elem(parent, (const char *)parent->ns->href, name);
 	if (n == NULL) {
 		if (optional)
 			return 0;
@@ -607,26 +679,47 @@ envelope_field(xmlNodePtr parent, const char *name, char *buf, size_t len,
 	return 0;
 }
 
+/* The protocol version of doc: that of its root's namespace if it is an
+ * envelope namespace; 0 otherwise. */
+static int
+envelope_doc_version(xmlDocPtr doc)
+{
+	xmlNodePtr root = xmlDocGetRootElement(doc);
+	int v;
+
+	if (root == NULL || root->ns == NULL)
+		return 0;
+	v = envelope_ns_version((const char *)root->ns->href);
+	if (v == 0 || !xmlStrEqual(root->ns->href,
+	    (const xmlChar *)envelope_versions[v].ns))
+		return 0;
+	return v;
+}
+
 /* The header and the body, or why not in why. */
 static int
 envelope_extract(xmlDocPtr doc, struct envelope_header *h,
     xmlNodePtr *bodyp, char *why, size_t whylen)
 {
 	xmlNodePtr root, hdr, bnode, b, n, from, to;
-	const char *tname;
+	const char *tname, *ns;
 	char tmp[64];
-	int t;
+	int t, v, bv;
 
 	memset(h, 0, sizeof(*h));
 	if (bodyp != NULL)
 		*bodyp = NULL;
 	root = xmlDocGetRootElement(doc);
-	if (!envelope_is(root, ENVELOPE_NS, "Message")) {
-		snprintf(why, whylen, "root is not an envelope Message");
+	if ((v = envelope_doc_version(doc)) == 0 ||
+	    !envelope_is(root, envelope_versions[v].ns, "Message")) {
+		snprintf(why, whylen, "root is not the envelope Message of a "
+		    "protocol version this gateway speaks");
 		return -1;
 	}
-	hdr = envelope_elem(root, ENVELOPE_NS, "Header");
-	bnode = envelope_elem(root, ENVELOPE_NS, "Body");
+	h->version = v;
+	ns = envelope_versions[v].ns;
+	hdr = envelope_elem(root, ns, "Header");
+	bnode = envelope_elem(root, ns, "Body");
 	if (hdr == NULL || bnode == NULL) {
 		snprintf(why, whylen, "Message without Header or Body");
 		return -1;
@@ -640,8 +733,8 @@ envelope_extract(xmlDocPtr doc, struct envelope_header *h,
 	    envelope_field(hdr, "AgreementId", h->agreement_id,
 	    sizeof(h->agreement_id), 0, why, whylen) == -1)
 		return -1;
-	from = envelope_elem(hdr, ENVELOPE_NS, "From");
-	to = envelope_elem(hdr, ENVELOPE_NS, "To");
+	from = envelope_elem(hdr, ns, "From");
+	to = envelope_elem(hdr, ns, "To");
 	if (from == NULL || to == NULL) {
 		snprintf(why, whylen, "header without From or To");
 		return -1;
@@ -671,6 +764,10 @@ envelope_extract(xmlDocPtr doc, struct envelope_header *h,
 		return -1;
 	}
 	h->type = (enum msg_type)t;
+	if (h->type == MSG_REDELIVERY && v < 2) {
+		snprintf(why, whylen, "Redelivery needs protocol version 2");
+		return -1;
+	}
 	if (envelope_field(hdr, "Procedure", tmp, sizeof(tmp), 1, why,
 	    whylen) == -1)
 		return -1;
@@ -697,9 +794,17 @@ envelope_extract(xmlDocPtr doc, struct envelope_header *h,
 		}
 		b = n;
 	}
+	/* one version for the whole message */
+	if (b != NULL && b->ns != NULL &&
+	    (bv = envelope_ns_version((const char *)b->ns->href)) != 0 &&
+	    bv != v) {
+		snprintf(why, whylen, "a version %d document (%s) in a version "
+		    "%d envelope", bv, (const char *)b->ns->href, v);
+		return -1;
+	}
 	tname = agreement_msg_type_name(h->type);
 	if (b == NULL || tname == NULL ||
-	    !envelope_is(b, ENVELOPE_MSG_NS, tname)) {
+	    !envelope_is(b, envelope_versions[v].msg_ns, tname)) {
 		snprintf(why, whylen, "header Type %s does not match the "
 		    "body's %s", tname != NULL ? tname : "?",
 		    b != NULL ? (const char *)b->name : "nothing");
@@ -732,17 +837,30 @@ envelope_validate(xmlDocPtr doc, struct envelope_error *err)
 	xmlSchemaValidCtxtPtr vctxt = NULL;
 	struct envelope_error local;
 	struct envelope_header h;
+	xmlNodePtr root;
 	char why[256];
-	int rc, ret = -1;
+	int rc, v, ret = -1;
 
 	if (err == NULL)
 		err = &local;
 	envelope_clearerr(err);
-	if (envelope_schema == NULL) {
+	if (envelope_schemas[AGREEMENT_PROTO_MIN] == NULL) {
 		envelope_seterr(err, AE_INTERNAL, 0, "schemas not loaded");
 		goto done;
 	}
-	if ((vctxt = xmlSchemaNewValidCtxt(envelope_schema)) == NULL) {
+	/* the root's namespace picks the schemas: one version per message */
+	if ((v = envelope_doc_version(doc)) == 0) {
+		root = xmlDocGetRootElement(doc);
+		envelope_seterr(err, AE_SCHEMA_INVALID,
+		    root != NULL ? xmlGetLineNo(root) : 0, "root element "
+		    "'{%s}%s' is not the Message of a protocol version this "
+		    "gateway speaks (%s, %s)", root != NULL && root->ns != NULL ?
+		    (const char *)root->ns->href : "",
+		    root != NULL ? (const char *)root->name : "", ENVELOPE_NS,
+		    ENVELOPE_NS_2);
+		goto done;
+	}
+	if ((vctxt = xmlSchemaNewValidCtxt(envelope_schemas[v])) == NULL) {
 		envelope_seterr(err, AE_INTERNAL, 0, "out of memory");
 		goto done;
 	}
@@ -823,6 +941,54 @@ envelope_add_party(xmlNodePtr hdr, xmlNsPtr ns, const char *name,
 	return 0;
 }
 
+/* The node after n in document order, within top; NULL at the end. */
+static xmlNodePtr
+envelope_next(xmlNodePtr n, xmlNodePtr top)
+{
+	if (n->type == XML_ELEMENT_NODE && n->children != NULL)
+		return n->children;
+	while (n != top && n->next == NULL)
+		n = n->parent;
+	return n == top ? NULL : n->next;
+}
+
+/*
+ * Move the copy of a business document (every namespace it uses is
+ * declared inside it) from namespace from to namespace to, by rewriting
+ * the declarations: the elements point to them.  A document that already
+ * uses to somewhere mixes two versions and is refused.
+ */
+static int
+envelope_move_ns(xmlNodePtr top, const char *from, const char *to)
+{
+	xmlNodePtr n;
+	xmlNsPtr ns;
+	xmlChar *href;
+
+	for (n = top; n != NULL; n = envelope_next(n, top))
+		if (n->type == XML_ELEMENT_NODE && n->ns != NULL &&
+		    xmlStrEqual(n->ns->href, (const xmlChar *)to)) {
+			log_errx(TAG, "build: the body mixes %s and %s", from,
+			    to);
+			return -1;
+		}
+	for (n = top; n != NULL; n = envelope_next(n, top)) {
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		for (ns = n->nsDef; ns != NULL; ns = ns->next) {
+			if (!xmlStrEqual(ns->href, (const xmlChar *)from))
+				continue;
+			if ((href = xmlStrdup((const xmlChar *)to)) == NULL) {
+				log_errx(TAG, "build: out of memory");
+				return -1;
+			}
+			xmlFree((xmlChar *)ns->href);
+			ns->href = href;
+		}
+	}
+	return 0;
+}
+
 int
 envelope_build(const struct envelope_header *h, xmlNodePtr body,
     xmlDocPtr *out)
@@ -830,19 +996,28 @@ envelope_build(const struct envelope_header *h, xmlNodePtr body,
 	xmlDocPtr doc = NULL;
 	xmlNodePtr root, hdr, bnode, copy;
 	xmlNsPtr ns;
-	const char *tname, *proc = NULL;
+	const char *tname, *proc = NULL, *bns;
 	char id[ENVELOPE_UUID_LEN + 1], created[32];
-	int ret = -1;
+	int v, bv, ret = -1;
 
 	*out = NULL;
+	v = h->version != 0 ? h->version : AGREEMENT_PROTO_MIN;
+	if (v < AGREEMENT_PROTO_MIN || v > AGREEMENT_PROTO_MAX) {
+		log_errx(TAG, "build: no protocol version %d", h->version);
+		goto done;
+	}
 	tname = agreement_msg_type_name(h->type);
 	if (tname == NULL) {
 		log_errx(TAG, "build: bad message type %d", (int)h->type);
 		goto done;
 	}
-	if (!envelope_is(body, ENVELOPE_MSG_NS, tname)) {
-		log_errx(TAG, "build: body is not a %s of %s", tname,
-		    ENVELOPE_MSG_NS);
+	bns = body != NULL && body->ns != NULL ?
+	    (const char *)body->ns->href : NULL;
+	bv = envelope_ns_version(bns);
+	if (bv == 0 || !envelope_is(body, envelope_versions[bv].msg_ns,
+	    tname)) {
+		log_errx(TAG, "build: body is not a %s of %s or %s", tname,
+		    ENVELOPE_MSG_NS, ENVELOPE_MSG_NS_2);
 		goto done;
 	}
 	if (h->message_id[0] != '\0')
@@ -871,7 +1046,8 @@ envelope_build(const struct envelope_header *h, xmlNodePtr body,
 	    NULL)) == NULL)
 		goto nomem;
 	xmlDocSetRootElement(doc, root);
-	if ((ns = xmlNewNs(root, (const xmlChar *)ENVELOPE_NS, NULL)) == NULL)
+	if ((ns = xmlNewNs(root, (const xmlChar *)envelope_versions[v].ns,
+	    NULL)) == NULL)
 		goto nomem;
 	xmlSetNs(root, ns);
 	if ((hdr = xmlNewChild(root, ns, (const xmlChar *)"Header",
@@ -896,9 +1072,16 @@ envelope_build(const struct envelope_header *h, xmlNodePtr body,
 	if ((bnode = xmlNewChild(root, ns, (const xmlChar *)"Body",
 	    NULL)) == NULL)
 		goto nomem;
-	/* The copy carries the declarations of the namespaces it uses. */
+	/* The copy carries the declarations of the namespaces it uses
+	 * (libxml2 declares on it those its ancestors declared), so it can
+	 * be moved to this version's namespace on its own. */
 	if ((copy = xmlDocCopyNode(body, doc, 1)) == NULL)
 		goto nomem;
+	if (bv != v && envelope_move_ns(copy, envelope_versions[bv].msg_ns,
+	    envelope_versions[v].msg_ns) == -1) {
+		xmlFreeNode(copy);
+		goto done;
+	}
 	if (xmlAddChild(bnode, copy) == NULL) {
 		xmlFreeNode(copy);
 		goto nomem;
@@ -941,5 +1124,277 @@ envelope_serialize(xmlDocPtr doc, char **buf, size_t *len)
  done:
 	if (x != NULL)
 		xmlFree(x);
+	return ret;
+}
+
+/* ---- Redelivery (version 2) ------------------------------------------ */
+
+static const char envelope_b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* The 6-bit value of a base64 character; -1 for any other. */
+static int
+envelope_b64_value(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/*
+ * Strict base64 (RFC 4648 alphabet, padded, the unused bits of the last
+ * group zero, as xs:base64Binary wants) of text, XML white space ignored,
+ * into a new NUL-terminated buffer of at most max decoded bytes.
+ * @return 0, or -1 with err set.
+ */
+static int
+envelope_b64_decode(const char *text, size_t max, char **out,
+    size_t *outlen, struct envelope_error *err)
+{
+	const char *p;
+	unsigned char *buf = NULL;
+	unsigned long acc = 0;
+	size_t n = 0, pad = 0, len, o = 0, k;
+	int val[4], q = 0;
+
+	*out = NULL;
+	*outlen = 0;
+	for (p = text; *p != '\0'; p++) {
+		if (envelope_is_space((unsigned char)*p))
+			continue;
+		if (*p == '=')
+			pad++;
+		else if (pad > 0 || envelope_b64_value((unsigned char)*p) < 0) {
+			envelope_seterr(err, AE_SCHEMA_INVALID, 0, "Redelivery: "
+			    "Original is not base64 (character %zu)", n + 1);
+			return -1;
+		}
+		n++;
+	}
+	if (n == 0 || n % 4 != 0 || pad > 2) {
+		envelope_seterr(err, AE_SCHEMA_INVALID, 0, "Redelivery: "
+		    "Original is not base64 (%zu characters, %zu of padding)",
+		    n, pad);
+		return -1;
+	}
+	len = n / 4 * 3 - pad;
+	if (len > max) {
+		envelope_seterr(err, AE_TOO_LARGE, 0, "Redelivery: the original "
+		    "message has %zu bytes, over the limit of %zu", len, max);
+		return -1;
+	}
+	if ((buf = malloc(len + 1)) == NULL) {
+		envelope_seterr(err, AE_INTERNAL, 0, "out of memory");
+		return -1;
+	}
+	for (p = text; *p != '\0'; p++) {
+		if (envelope_is_space((unsigned char)*p))
+			continue;
+		val[q++] = *p == '=' ? 0 : envelope_b64_value((unsigned char)*p);
+		if (q < 4)
+			continue;
+		q = 0;
+		acc = (unsigned long)val[0] << 18 | (unsigned long)val[1] << 12 |
+		    (unsigned long)val[2] << 6 | (unsigned long)val[3];
+		for (k = 0; k < 3 && o < len; k++)
+			buf[o++] = (unsigned char)(acc >> (16 - 8 * k));
+	}
+	/* the bits padding leaves over must be zero: one encoding only */
+	if ((pad == 1 && (acc & 0xff) != 0) || (pad == 2 &&
+	    (acc & 0xffff) != 0)) {
+		free(buf);
+		envelope_seterr(err, AE_SCHEMA_INVALID, 0, "Redelivery: "
+		    "Original is not canonical base64 (unused bits set)");
+		return -1;
+	}
+	buf[len] = '\0';
+	*out = (char *)buf;
+	*outlen = len;
+	return 0;
+}
+
+/* base64 of buf in lines of 76 characters, NUL-terminated (free()). */
+static char *
+envelope_b64_encode(const unsigned char *buf, size_t len)
+{
+	size_t i, o = 0, groups = (len + 2) / 3, cap;
+	unsigned long acc;
+	char *out;
+
+	cap = groups * 4 + groups * 4 / 76 + 2;
+	if ((out = malloc(cap)) == NULL)
+		return NULL;
+	for (i = 0; i < len; i += 3) {
+		if (i > 0 && i % 57 == 0)	/* 57 bytes: one full line */
+			out[o++] = '\n';
+		acc = (unsigned long)buf[i] << 16;
+		if (i + 1 < len)
+			acc |= (unsigned long)buf[i + 1] << 8;
+		if (i + 2 < len)
+			acc |= buf[i + 2];
+		out[o++] = envelope_b64[acc >> 18 & 63];
+		out[o++] = envelope_b64[acc >> 12 & 63];
+		out[o++] = i + 1 < len ? envelope_b64[acc >> 6 & 63] : '=';
+		out[o++] = i + 2 < len ? envelope_b64[acc & 63] : '=';
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* A business document: what a Redelivery may carry. */
+static int
+envelope_redeliverable(int t)
+{
+	return t >= 0 && t < MSG_TYPE_COUNT && t != MSG_RECEIPT &&
+	    t != MSG_ERROR && t != MSG_REDELIVERY;
+}
+
+int
+envelope_redelivery_read(xmlNodePtr body, size_t max_len,
+    struct envelope_redelivery *r, struct envelope_error *err)
+{
+	xmlChar *text = NULL;
+	char tname[64];
+	int t, ret = -1;
+
+	memset(r, 0, sizeof(*r));
+	envelope_clearerr(err);
+	if (max_len == 0)
+		max_len = ENVELOPE_DEFAULT_MAX_SIZE;
+	if (!envelope_is(body, ENVELOPE_MSG_NS_2, "Redelivery")) {
+		envelope_seterr(err, AE_SCHEMA_INVALID, 0, "not a Redelivery "
+		    "of %s", ENVELOPE_MSG_NS_2);
+		goto done;
+	}
+	if (envelope_child_text(body, "OriginalMessageId", r->original_id,
+	    sizeof(r->original_id)) == -1 || envelope_child_text(body,
+	    "OriginalType", tname, sizeof(tname)) == -1) {
+		envelope_seterr(err, AE_SCHEMA_INVALID, xmlGetLineNo(body),
+		    "Redelivery without a readable OriginalMessageId or "
+		    "OriginalType");
+		goto done;
+	}
+	if (!envelope_redeliverable(t = agreement_msg_type_from_name(tname))) {
+		envelope_seterr(err, AE_SCHEMA_INVALID, xmlGetLineNo(body),
+		    "Redelivery of a %s: only business documents are "
+		    "redelivered", tname);
+		goto done;
+	}
+	r->original_type = (enum msg_type)t;
+	text = xmlNodeGetContent(envelope_child(body, "Original"));
+	if (text == NULL) {
+		envelope_seterr(err, AE_SCHEMA_INVALID, xmlGetLineNo(body),
+		    "Redelivery without an Original");
+		goto done;
+	}
+	if (envelope_b64_decode((const char *)text, max_len, &r->original,
+	    &r->original_len, err) == -1)
+		goto done;
+	ret = 0;
+
+ done:
+	if (text != NULL)
+		xmlFree(text);
+	if (ret == -1)
+		envelope_redelivery_clear(r);
+	return ret;
+}
+
+int
+envelope_redelivery_check(const struct envelope_redelivery *r,
+    const struct envelope_header *outer, const struct envelope_header *inner,
+    struct envelope_error *err)
+{
+	const char *what = NULL;
+
+	envelope_clearerr(err);
+	if (outer->type != MSG_REDELIVERY)
+		what = "the outer message is no Redelivery";
+	else if (strcmp(inner->message_id, r->original_id) != 0)
+		what = "the original's MessageId is not OriginalMessageId";
+	else if (inner->type != r->original_type)
+		what = "the original's Type is not OriginalType";
+	else if (!envelope_redeliverable((int)inner->type))
+		what = "the original is not a business document";
+	else if (strcmp(inner->case_id, outer->case_id) != 0)
+		what = "the original's CaseId is not the Redelivery's";
+	else if (strcmp(inner->from_country, outer->from_country) != 0 ||
+	    strcmp(inner->from_authority, outer->from_authority) != 0)
+		what = "the original's From is not the Redelivery's";
+	else if (strcmp(inner->to_country, outer->to_country) != 0 ||
+	    strcmp(inner->to_authority, outer->to_authority) != 0)
+		what = "the original's To is not the Redelivery's";
+	else if (strcmp(inner->agreement_id, outer->agreement_id) != 0)
+		what = "the original's AgreementId is not the Redelivery's";
+	if (what == NULL)
+		return 0;
+	envelope_seterr(err, AE_SCHEMA_INVALID, 0, "Redelivery %s: %s",
+	    outer->message_id, what);
+	return -1;
+}
+
+void
+envelope_redelivery_clear(struct envelope_redelivery *r)
+{
+	free(r->original);
+	memset(r, 0, sizeof(*r));
+}
+
+int
+envelope_redelivery_body(const struct envelope_header *h,
+    const char *bytes, size_t len, xmlDocPtr *out)
+{
+	xmlDocPtr doc = NULL;
+	xmlNodePtr root;
+	xmlNsPtr ns;
+	char *b64 = NULL;
+	int ret = -1;
+
+	*out = NULL;
+	if (!envelope_redeliverable((int)h->type)) {
+		log_errx(TAG, "redelivery: a %s is not redelivered",
+		    agreement_msg_type_name(h->type) != NULL ?
+		    agreement_msg_type_name(h->type) : "?");
+		goto done;
+	}
+	if (len == 0 || len > ENVELOPE_DEFAULT_MAX_SIZE) {
+		log_errx(TAG, "redelivery: an original of %zu bytes", len);
+		goto done;
+	}
+	if ((b64 = envelope_b64_encode((const unsigned char *)bytes,
+	    len)) == NULL ||
+	    (doc = xmlNewDoc((const xmlChar *)"1.0")) == NULL ||
+	    (root = xmlNewDocNode(doc, NULL, (const xmlChar *)"Redelivery",
+	    NULL)) == NULL)
+		goto nomem;
+	xmlDocSetRootElement(doc, root);
+	if ((ns = xmlNewNs(root, (const xmlChar *)ENVELOPE_MSG_NS_2,
+	    NULL)) == NULL)
+		goto nomem;
+	xmlSetNs(root, ns);
+	if (envelope_add(root, ns, "OriginalMessageId", h->message_id) == -1 ||
+	    envelope_add(root, ns, "OriginalType",
+	    agreement_msg_type_name(h->type)) == -1 ||
+	    envelope_add(root, ns, "Original", b64) == -1)
+		goto done;
+	*out = doc;
+	doc = NULL;
+	ret = 0;
+	goto done;
+
+ nomem:
+	log_errx(TAG, "redelivery: out of memory");
+ done:
+	free(b64);
+	if (doc != NULL)
+		xmlFreeDoc(doc);
 	return ret;
 }

@@ -44,6 +44,7 @@ static const struct errcode_info errcode_table[AE_COUNT] = {
 	/* 409: the sender's transport must read the signed body (it then
 	 * posts its stored receipt), which it does not for a 5xx */
 	[AE_NOT_YET] =		{ "NOT_YET", 1, 409 },
+	[AE_CONFLICT] =		{ "CONFLICT", 0, 409 },
 };
 
 const char *

@@ -45,6 +45,8 @@ enum accord_err {
 	AE_INTERNAL,		/* a bug on our side; try again later */
 	AE_NOT_YET,		/* refers to a message of ours whose receipt
 				 * we have not committed yet: retry (v2) */
+	AE_CONFLICT,		/* control only, never on the wire: a submit
+				 * request-id reused for another document */
 	AE_COUNT
 };
 

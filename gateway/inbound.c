@@ -261,56 +261,77 @@ inbound_refuse(struct inbound *in, struct evhttp_request *req, int status,
 
 /* ---- group commit ----------------------------------------------------- */
 
+/* One held request's answer, now that its batch has landed. */
+static void
+inbound_answer(struct inbound *in, struct inbound_pending *p, int lost)
+{
+	const char *msg = "503 Service Unavailable: commit failed on our "
+	    "side; retry later\n";
+
+	if (lost || p->engine_fault || p->ans.body == NULL) {
+		/* our fault, or an answer without a signed body */
+		if (lost || p->ans.status == 0)
+			p->ans.status = 503;
+		if (p->ans.status == 503)
+			inbound_reply(in, p->req, 503,
+			    "text/plain; charset=utf-8", msg, strlen(msg), 0);
+		else if (p->ans.status == 200)
+			/* a standalone Receipt, taken: a signal is never
+			 * answered with a signal */
+			inbound_reply(in, p->req, 200,
+			    "text/plain; charset=utf-8", "200 OK\n", 7, 0);
+		else
+			inbound_refuse(in, p->req, p->ans.status, p->ans.text,
+			    0);
+	} else
+		inbound_reply(in, p->req, p->ans.status,
+		    "application/xml; charset=utf-8", p->ans.body, p->ans.len,
+		    0);
+	engine_answer_clear(&p->ans);
+	free(p);
+}
+
+/* Answer every held request whose records' fate is known. */
+static void
+inbound_release(struct inbound *in)
+{
+	struct inbound_pending *p, *next;
+
+	for (p = TAILQ_FIRST(&in->batch); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (!engine_batch_settled(in->engine, p->batch))
+			continue;
+		TAILQ_REMOVE(&in->batch, p, entry);
+		inbound_answer(in, p, !engine_batch_committed(in->engine,
+		    p->batch));
+	}
+}
+
+void
+inbound_committed(struct inbound *in)
+{
+	if (in != NULL)
+		inbound_release(in);
+}
+
 /*
- * Runs once per loop iteration that queued answers: a zero timeout fires
+ * Group commit: runs once per event-loop iteration with requests held,
  * after the iteration's I/O callbacks, so every request read in it shares
- * one fsync.  No answer leaves before the commit (DESIGN.md section 3).
+ * one fsync, which runs on the journal's writer thread while the loop
+ * goes on.  No answer leaves before its records are committed (DESIGN.md
+ * section 3): inbound_committed() releases them when the flight lands.
  */
 static void
 inbound_flush(evutil_socket_t fd, short what, void *arg)
 {
 	struct inbound *in = arg;
-	struct inbound_pending *p;
-	const char *msg = "503 Service Unavailable: commit failed on our "
-	    "side; retry later\n";
-	int rc, lost;
 
 	if (TAILQ_EMPTY(&in->batch))
 		return;
-	rc = engine_flush(in->engine);
-	if (rc == -1)
+	if (engine_flush_start(in->engine) == -1)
 		log_errx(ITAG, "group commit failed: answering 503 to the "
-		    "whole batch");
-	while ((p = TAILQ_FIRST(&in->batch)) != NULL) {
-		TAILQ_REMOVE(&in->batch, p, entry);
-		/* another flush (a control command's) may have carried this
-		 * answer's records, and failed */
-		lost = rc == -1 || !engine_batch_committed(in->engine,
-		    p->batch);
-		if (lost || p->engine_fault || p->ans.body == NULL) {
-			/* our fault, or an answer without a signed body */
-			if (lost || p->ans.status == 0)
-				p->ans.status = 503;
-			if (p->ans.status == 503)
-				inbound_reply(in, p->req, 503,
-				    "text/plain; charset=utf-8", msg,
-				    strlen(msg), 0);
-			else if (p->ans.status == 200)
-				/* a standalone Receipt, taken: a signal is
-				 * never answered with a signal */
-				inbound_reply(in, p->req, 200,
-				    "text/plain; charset=utf-8", "200 OK\n", 7,
-				    0);
-			else
-				inbound_refuse(in, p->req, p->ans.status,
-				    p->ans.text, 0);
-		} else
-			inbound_reply(in, p->req, p->ans.status,
-			    "application/xml; charset=utf-8", p->ans.body,
-			    p->ans.len, 0);
-		engine_answer_clear(&p->ans);
-		free(p);
-	}
+		    "batch");
+	inbound_release(in);
 }
 
 static void
@@ -824,7 +845,9 @@ inbound_stop(struct inbound *in)
 	/* answers waiting for the group commit go out now */
 	if (in->ev_flush != NULL) {
 		evtimer_del(in->ev_flush);
-		inbound_flush(-1, 0, in);
+		if (!TAILQ_EMPTY(&in->batch) && engine_flush(in->engine) == -1)
+			log_errx(ITAG, "the last group commit failed");
+		inbound_release(in);
 	}
 	/* PITFALLS.md 6: freeing now would send empty replies */
 	if (in->outstanding > 0 &&

@@ -56,4 +56,7 @@ void inbound_set_config(struct inbound *in, const struct config *c);
  */
 void inbound_stop(struct inbound *in);
 
+/* A journal flight landed: answer the requests it held. */
+void inbound_committed(struct inbound *in);
+
 #endif

@@ -3,6 +3,7 @@
  * numbered files, group commit, signed checkpoints, rotation, start-up
  * verification and repair of a torn tail.  The format is in journal.h.
  */
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -12,6 +13,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +34,26 @@
 #define JOURNAL_CP_CONTEXT	"accord-journal-checkpoint-1"
 #define JOURNAL_NAME_FMT	"journal-%06" PRIu32 ".log"
 #define JOURNAL_NAME_MAX	64
+
+/*
+ * A batch written by journal_commit_start() whose fdatasync runs on the
+ * writer thread.  Its records count as committed only when
+ * journal_commit_finish() has seen the sync succeed.
+ */
+struct journal_flight {
+	int		 active;	/* started, not finished */
+	int		 queued;	/* the thread has a job */
+	int		 done;		/* the thread is through with it */
+	int		 fd;		/* the file written */
+	int		 created;	/* a new file: removed on failure */
+	int		 old_fd;	/* the file before it, closed at the end */
+	char		 path[PATH_MAX];
+	off_t		 base;		/* the file's size before the batch */
+	uint64_t	 seq;		/* its last record */
+	int		 sync_rc;	/* the thread's results */
+	int		 sync_errno;
+	int		 dir_rc;
+};
 
 struct journal {
 	char			*dir;
@@ -64,6 +86,16 @@ struct journal {
 	uint8_t			 pcp_chain[JOURNAL_HASH_LEN]; /* what it signs */
 	int			 pnewfile;	/* the batch opens a new file */
 	int64_t			 pday;
+
+	/* The writer thread (started at the first journal_commit_start). */
+	uint64_t		 durable;	/* last seq known on disk */
+	struct journal_flight	 fl;
+	pthread_t		 thr;
+	int			 thr_started;
+	int			 thr_stop;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	int			 evfd;		/* readable: a flight is done */
 
 	/* Checkpoints. */
 	uint8_t			 key_id[JOURNAL_HASH_LEN];
@@ -1051,41 +1083,47 @@ journal_undo(struct journal *j, int fd, int created, const char *path,
 		j->failed = 1;
 }
 
-int64_t
-journal_commit(struct journal *j)
+/*
+ * The first half of a commit: the checkpoint if one is due, the new file
+ * if the batch opens one, and the write.  On a write failure the batch is
+ * taken back out and dropped.  @return 0 with the file in *fdp, *created
+ * and path, 1 when there is nothing to write, -1 on failure.
+ */
+static int
+journal_commit_write(struct journal *j, accord_time_t now, int *fdp,
+    int *created, char path[PATH_MAX], off_t *basep)
 {
-	char name[JOURNAL_NAME_MAX], path[PATH_MAX];
-	accord_time_t now = clock_now();
+	char name[JOURNAL_NAME_MAX];
 	off_t base;
-	int fd, created = 0;
-	int64_t rc = -1;
+	int fd;
 
+	*created = 0;
 	if (j->failed) {
 		log_errx(JTAG, "commit refused: the journal failed earlier; "
 		    "restart to recover");
-		goto done;
+		journal_drop_batch(j);
+		return -1;
 	}
 	/* A checkpoint that cannot be signed must not stop the records:
 	 * it is tried again at the next commit. */
 	if (journal_checkpoint_due(j, now) && journal_add_checkpoint(j) == -1)
 		log_warnx(JTAG, "checkpoint skipped");
-	if (j->buflen == 0) {
-		rc = (int64_t)j->seq;
-		goto done;
-	}
+	if (j->buflen == 0)
+		return 1;
 
 	if (j->pnewfile) {
 		journal_name(j->file_no + 1, name, sizeof(name));
-		snprintf(path, sizeof(path), "%s/%s", j->dir, name);
+		snprintf(path, PATH_MAX, "%s/%s", j->dir, name);
 		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd == -1) {
 			log_err(JTAG, "%s: create", path);
-			goto done;
+			journal_drop_batch(j);
+			return -1;
 		}
-		created = 1;
+		*created = 1;
 		base = 0;
 	} else {
-		snprintf(path, sizeof(path), "%s", j->file_path);
+		snprintf(path, PATH_MAX, "%s", j->file_path);
 		fd = j->fd;
 		base = j->file_size;
 	}
@@ -1095,26 +1133,28 @@ journal_commit(struct journal *j)
 		    PRIu64 ") failed; batch dropped, file truncated back to "
 		    "%lld bytes", path, j->buflen, j->seq + 1, j->pseq,
 		    (long long)base);
-		journal_undo(j, fd, created, path, 0);
-		goto done;
+		journal_undo(j, fd, *created, path, 0);
+		journal_drop_batch(j);
+		return -1;
 	}
-	if (journal_fdatasync(j, fd) == -1) {
-		log_err(JTAG, "%s: fdatasync failed; batch dropped, no more "
-		    "commits until restart", path);
-		journal_undo(j, fd, created, path, 1);
-		goto done;
-	}
-	if (created && journal_sync_dir(j) == -1) {
-		/* The data is durable but its name may not be.  As after a
-		 * crash, restart finds and checks whatever is on disk. */
-		j->failed = 1;
-		close(fd);
-		goto done;
-	}
+	*fdp = fd;
+	*basep = base;
+	return 0;
+}
 
+/*
+ * The second half: the batch is the journal's state now (its file, its
+ * last seq and hash, its checkpoint).  When the batch opened a new file
+ * the previous one's descriptor is returned in *old_fd for the caller to
+ * close (at once, or when an asynchronous sync is through).
+ */
+static void
+journal_commit_apply(struct journal *j, accord_time_t now, int fd,
+    int created, const char *path, int *old_fd)
+{
+	*old_fd = -1;
 	if (created) {
-		if (j->fd != -1)
-			close(j->fd);
+		*old_fd = j->fd;
 		j->fd = fd;
 		j->file_no++;
 		snprintf(j->file_path, sizeof(j->file_path), "%s", path);
@@ -1135,11 +1175,223 @@ journal_commit(struct journal *j)
 		journal_hex(j->pcp_chain, j->cp_hex);
 	} else
 		j->since_cp += j->pnoncp;
-	j->st.commits++;
-	rc = (int64_t)j->seq;
-done:
 	journal_drop_batch(j);
-	return rc;
+}
+
+int64_t
+journal_commit(struct journal *j)
+{
+	char path[PATH_MAX];
+	accord_time_t now = clock_now();
+	off_t base;
+	int fd, created, old_fd, rc;
+
+	/* one at a time: an asynchronous commit in flight ends first */
+	if (j->fl.active && journal_commit_wait(j) == -1) {
+		journal_drop_batch(j);
+		return -1;
+	}
+	rc = journal_commit_write(j, now, &fd, &created, path, &base);
+	if (rc == 1) {
+		journal_drop_batch(j);
+		return (int64_t)j->seq;
+	}
+	if (rc == -1)
+		return -1;
+	j->st.loop_syncs++;
+	if (journal_fdatasync(j, fd) == -1) {
+		log_err(JTAG, "%s: fdatasync failed; batch dropped, no more "
+		    "commits until restart", path);
+		journal_undo(j, fd, created, path, 1);
+		journal_drop_batch(j);
+		return -1;
+	}
+	if (created && journal_sync_dir(j) == -1) {
+		/* The data is durable but its name may not be.  As after a
+		 * crash, restart finds and checks whatever is on disk. */
+		j->failed = 1;
+		close(fd);
+		journal_drop_batch(j);
+		return -1;
+	}
+	journal_commit_apply(j, now, fd, created, path, &old_fd);
+	if (old_fd != -1)
+		close(old_fd);
+	j->durable = j->seq;
+	j->st.commits++;
+	return (int64_t)j->seq;
+}
+
+/* The writer thread: one fdatasync (and directory fsync) per flight. */
+static void *
+journal_writer(void *arg)
+{
+	struct journal *j = arg;
+	uint64_t one = 1;
+	int fd, created, rc, err, drc;
+
+	pthread_mutex_lock(&j->mu);
+	for (;;) {
+		while (!j->fl.queued && !j->thr_stop)
+			pthread_cond_wait(&j->cv, &j->mu);
+		if (j->thr_stop)
+			break;
+		fd = j->fl.fd;
+		created = j->fl.created;
+		j->fl.queued = 0;
+		pthread_mutex_unlock(&j->mu);
+
+		errno = 0;
+		rc = journal_fdatasync(j, fd);
+		err = errno;
+		drc = rc == 0 && created ? journal_sync_dir(j) : 0;
+
+		pthread_mutex_lock(&j->mu);
+		j->fl.sync_rc = rc;
+		j->fl.sync_errno = err;
+		j->fl.dir_rc = drc;
+		j->fl.done = 1;
+		pthread_cond_broadcast(&j->cv);
+		/* the counter is only a wake-up: a full one wakes too */
+		(void)!write(j->evfd, &one, sizeof(one));
+	}
+	pthread_mutex_unlock(&j->mu);
+	return NULL;
+}
+
+static int
+journal_writer_start(struct journal *j)
+{
+	if (j->thr_started)
+		return 0;
+	if ((j->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+		log_err(JTAG, "eventfd");
+		return -1;
+	}
+	pthread_mutex_init(&j->mu, NULL);
+	pthread_cond_init(&j->cv, NULL);
+	if (pthread_create(&j->thr, NULL, journal_writer, j) != 0) {
+		log_errx(JTAG, "cannot start the writer thread");
+		close(j->evfd);
+		j->evfd = -1;
+		pthread_mutex_destroy(&j->mu);
+		pthread_cond_destroy(&j->cv);
+		return -1;
+	}
+	j->thr_started = 1;
+	return 0;
+}
+
+int
+journal_commit_fd(struct journal *j)
+{
+	if (journal_writer_start(j) == -1)
+		return -1;
+	return j->evfd;
+}
+
+int
+journal_commit_inflight(const struct journal *j)
+{
+	return j->fl.active;
+}
+
+int
+journal_commit_start(struct journal *j)
+{
+	char path[PATH_MAX];
+	accord_time_t now = clock_now();
+	off_t base;
+	int fd, created, old_fd, rc;
+
+	if (j->fl.active) {
+		log_errx(JTAG, "commit started while one is in flight");
+		return -1;
+	}
+	if (journal_writer_start(j) == -1)
+		return -1;
+	rc = journal_commit_write(j, now, &fd, &created, path, &base);
+	if (rc != 0)
+		return rc;
+	/* the state moves on at once, so that appends may follow; if the
+	 * sync fails the journal stops (journal_commit_finish) and what is
+	 * beyond the last durable record is taken off the disk */
+	journal_commit_apply(j, now, fd, created, path, &old_fd);
+	pthread_mutex_lock(&j->mu);
+	j->fl.active = 1;
+	j->fl.queued = 1;
+	j->fl.done = 0;
+	j->fl.fd = fd;
+	j->fl.created = created;
+	j->fl.old_fd = old_fd;
+	snprintf(j->fl.path, sizeof(j->fl.path), "%s", path);
+	j->fl.base = base;
+	j->fl.seq = j->seq;
+	pthread_cond_signal(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+	j->st.async_commits++;
+	return 0;
+}
+
+int64_t
+journal_commit_finish(struct journal *j)
+{
+	struct journal_flight fl;
+	uint64_t count;
+
+	if (!j->fl.active)
+		return (int64_t)j->durable;
+	pthread_mutex_lock(&j->mu);
+	if (!j->fl.done) {
+		pthread_mutex_unlock(&j->mu);
+		return -2;
+	}
+	fl = j->fl;
+	j->fl.active = 0;
+	j->fl.done = 0;
+	pthread_mutex_unlock(&j->mu);
+	while (read(j->evfd, &count, sizeof(count)) > 0)
+		;	/* drain the wake-ups */
+
+	if (fl.old_fd != -1)
+		close(fl.old_fd);
+	if (fl.sync_rc == 0 && fl.dir_rc == 0) {
+		j->durable = fl.seq;
+		j->st.commits++;
+		return (int64_t)fl.seq;
+	}
+	errno = fl.sync_errno;
+	if (fl.sync_rc != 0)
+		log_err(JTAG, "%s: fdatasync failed; batch up to seq %" PRIu64
+		    " dropped, no more commits until restart", fl.path, fl.seq);
+	else
+		log_errx(JTAG, "%s: directory fsync failed; no more commits "
+		    "until restart", fl.path);
+	/* nothing beyond the last durable record may stay on the disk */
+	if (fl.sync_rc != 0) {
+		if (fl.created) {
+			if (unlink(fl.path) == -1)
+				log_err(JTAG, "%s: unlink", fl.path);
+		} else if (ftruncate(fl.fd, fl.base) == -1)
+			log_err(JTAG, "%s: cannot truncate back to %lld "
+			    "bytes", fl.path, (long long)fl.base);
+	}
+	j->failed = 1;
+	journal_drop_batch(j);
+	return -1;
+}
+
+int64_t
+journal_commit_wait(struct journal *j)
+{
+	if (!j->fl.active)
+		return (int64_t)j->durable;
+	pthread_mutex_lock(&j->mu);
+	while (!j->fl.done)
+		pthread_cond_wait(&j->cv, &j->mu);
+	pthread_mutex_unlock(&j->mu);
+	j->st.loop_waits++;
+	return journal_commit_finish(j);
 }
 
 int
@@ -1154,7 +1406,7 @@ journal_checkpoint_request(struct journal *j)
 uint64_t
 journal_committed_seq(const struct journal *j)
 {
-	return j->seq;
+	return j->durable;
 }
 
 uint64_t
@@ -1389,6 +1641,7 @@ journal_open(const struct journal_params *p)
 	}
 	j->fd = -1;
 	j->dirfd = -1;
+	j->evfd = -1;
 	j->p = *p;
 	j->p.sign_key = NULL;
 	if ((j->dir = strdup(p->dir)) == NULL) {
@@ -1476,6 +1729,7 @@ journal_open(const struct journal_params *p)
 		}
 		j->file_size = last_end;
 	}
+	j->durable = j->seq;	/* what was read is on the disk */
 	journal_drop_batch(j);
 
 	/* A fresh journal, or one whose only file was torn at birth. */
@@ -1515,6 +1769,18 @@ journal_close(struct journal *j)
 {
 	if (j == NULL)
 		return;
+	if (j->fl.active)
+		(void)journal_commit_wait(j);
+	if (j->thr_started) {
+		pthread_mutex_lock(&j->mu);
+		j->thr_stop = 1;
+		pthread_cond_broadcast(&j->cv);
+		pthread_mutex_unlock(&j->mu);
+		pthread_join(j->thr, NULL);
+		pthread_mutex_destroy(&j->mu);
+		pthread_cond_destroy(&j->cv);
+		close(j->evfd);
+	}
 	if (j->pcount > 0)
 		log_warnx(JTAG, "closing with %" PRIu64 " uncommitted records "
 		    "dropped", j->pcount);

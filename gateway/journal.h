@@ -119,6 +119,9 @@ struct journal_params {
 /* Counters, for tests and benchmarks. */
 struct journal_stats {
 	uint64_t	 commits;	/* successful journal_commit()s */
+	uint64_t	 async_commits;	/* fdatasync on the writer thread */
+	uint64_t	 loop_syncs;	/* fdatasync on the caller's thread */
+	uint64_t	 loop_waits;	/* the caller blocked on a flight */
 	uint64_t	 writes;	/* write system calls */
 	uint64_t	 fsyncs;	/* fdatasync/fsync, files and dir */
 	uint64_t	 files_created;
@@ -193,6 +196,26 @@ int journal_append(struct journal *j, enum journal_kind kind,
  * @return the last committed sequence number, or -1 after logging.
  */
 int64_t journal_commit(struct journal *j);
+
+/*
+ * Group commit without blocking the caller (the daemon's event loop,
+ * DESIGN.md 3): journal_commit_start() writes the batch and hands its
+ * fdatasync to a writer thread; appends may go on meanwhile (they form
+ * the next batch).  When journal_commit_fd() turns readable, the caller
+ * runs journal_commit_finish(): only then are the flight's records
+ * committed.  One flight at a time.  A failed sync stops the journal as
+ * journal_commit() does, and takes the flight's bytes off the disk.
+ * journal_commit() itself waits for a flight before its own commit.
+ * @return journal_commit_start: 0 started, 1 nothing to commit, -1
+ * failed (the batch is dropped); journal_commit_finish: the last durable
+ * seq, -2 while the sync runs, -1 if it failed; journal_commit_wait: as
+ * finish, blocking until the sync is through.
+ */
+int journal_commit_start(struct journal *j);
+int journal_commit_fd(struct journal *j);
+int journal_commit_inflight(const struct journal *j);
+int64_t journal_commit_finish(struct journal *j);
+int64_t journal_commit_wait(struct journal *j);
 
 /* Ask for a checkpoint in the next commit, whether due or not.
  * @return 0, or -1 when the journal has no signing key. */

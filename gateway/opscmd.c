@@ -131,6 +131,7 @@ static const char *const opscmd_personal[] = {
 	"Number", "DocumentNumber", "PassportNumber",		/* documents */
 	"TravelDocumentNumber",
 	"Line", "PostalCode",					/* address */
+	"Original",		/* a Redelivery's whole message, base64 */
 	NULL
 };
 
@@ -1226,6 +1227,45 @@ opscmd_metrics(void *arg, const struct control_caller *who, json_t *args,
 	    "# TYPE accord_journal_applied_seq counter\n"
 	    "accord_journal_applied_seq %llu\n",
 	    (unsigned long long)store_last_applied(st));
+	if (ctx->engine != NULL) {
+		struct engine_stats es;
+
+		engine_stats(ctx->engine, &es);
+		fprintf(fp, "# HELP accord_store_behind 1 while committed "
+		    "records wait in memory for the store (inputs get 503 / "
+		    "TEMPORARY).\n# TYPE accord_store_behind gauge\n"
+		    "accord_store_behind %d\n"
+		    "# HELP accord_store_unapplied_records Committed records "
+		    "not yet in the store.\n"
+		    "# TYPE accord_store_unapplied_records gauge\n"
+		    "accord_store_unapplied_records %zu\n"
+		    "# HELP accord_store_apply_failures_total Store applies "
+		    "that failed and were retried.\n"
+		    "# TYPE accord_store_apply_failures_total counter\n"
+		    "accord_store_apply_failures_total %llu\n"
+		    "# HELP accord_store_busy_total Times the loop's store "
+		    "connection met a lock, by what it did (it must never "
+		    "wait).\n# TYPE accord_store_busy_total counter\n"
+		    "accord_store_busy_total{action=\"refused\"} %llu\n"
+		    "accord_store_busy_total{action=\"waited\"} %llu\n"
+		    "# HELP accord_journal_commits_total Journal commits by "
+		    "where their fdatasync ran (loop: operator commands and "
+		    "start-up; writer: partner and back-office traffic).\n"
+		    "# TYPE accord_journal_commits_total counter\n"
+		    "accord_journal_commits_total{sync=\"writer\"} %llu\n"
+		    "accord_journal_commits_total{sync=\"loop\"} %llu\n"
+		    "# HELP accord_journal_loop_waits_total Times the loop "
+		    "thread waited for the writer thread's fdatasync.\n"
+		    "# TYPE accord_journal_loop_waits_total counter\n"
+		    "accord_journal_loop_waits_total %llu\n",
+		    es.store_behind, es.unapplied,
+		    (unsigned long long)es.apply_failures,
+		    (unsigned long long)es.busy.refused,
+		    (unsigned long long)es.busy.waits,
+		    (unsigned long long)es.async_commits,
+		    (unsigned long long)es.loop_syncs,
+		    (unsigned long long)es.loop_waits);
+	}
 	if (conf != NULL) {
 		/* one queue query per partner feeds both gauges */
 		if ((qs = calloc((size_t)conf->npartners + 1,

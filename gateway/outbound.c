@@ -31,6 +31,15 @@
 
 #define OTAG	"outbound"
 
+/*
+ * A partner that fails is probed with its oldest queued message every
+ * OUTBOUND_PROBE_SECONDS, whatever that message's own backoff: when it
+ * answers, everything queued for it goes at once (outbound_partner_alive),
+ * so a queue settles seconds after the partner returns, not when the
+ * longest backoff runs out.
+ */
+#define OUTBOUND_PROBE_SECONDS	10
+
 /* After NOT_YET the partner is up: retries start at 1 s and stay short. */
 #define OUTBOUND_NOT_YET_MAX_BACKOFF	30
 
@@ -81,6 +90,7 @@ struct outbound_peer {
 	char			 partner[RECORD_PARTNER_MAX];
 	int			 failing;	/* attempts failed since the
 						 * last success */
+	accord_time_t		 next_probe;	/* while failing */
 };
 #define OUTBOUND_PEERS_MAX	64
 
@@ -247,8 +257,9 @@ outbound_failed(struct outbound *ob, struct outbound_xfer *x,
 	int attempts = x->attempts + 1, i;
 	struct outbound_peer *peer;
 
-	if (!not_yet && (peer = outbound_peer(ob, x->partner)) != NULL)
-		peer->failing++;
+	if (!not_yet && (peer = outbound_peer(ob, x->partner)) != NULL &&
+	    peer->failing++ == 0)
+		peer->next_probe = now + OUTBOUND_PROBE_SECONDS;
 	if ((a = config_partner(ob->conf, x->partner)) != NULL) {
 		initial = a->retry.initial_backoff_seconds;
 		max = a->retry.max_backoff_seconds;
@@ -569,6 +580,39 @@ outbound_collect(void *arg, const struct store_outbox *o)
 	return 0;
 }
 
+/* Probe every failing partner whose probe is due (see above). */
+static void
+outbound_probe(struct outbound *ob, accord_time_t now)
+{
+	struct outbound_due due = { NULL, 0, 0 };
+	const struct agreement *a;
+	struct outbound_peer *p;
+	char *body;
+	size_t len;
+	int i;
+
+	for (i = 0; i < ob->npeers; i++) {
+		p = &ob->peers[i];
+		if (p->failing == 0 || now < p->next_probe ||
+		    outbound_partner_busy(ob, p->partner) > 0)
+			continue;
+		p->next_probe = now + OUTBOUND_PROBE_SECONDS;
+		due.n = 0;
+		if (store_outbox_oldest(engine_store(ob->engine), p->partner,
+		    outbound_collect, &due) == -1 || due.n == 0 ||
+		    (a = config_partner(ob->conf, p->partner)) == NULL ||
+		    a->endpoint == NULL || a->tls_ca_path == NULL)
+			continue;
+		if (outbound_bytes(ob, &due.rows[0], &body, &len) == -1)
+			continue;
+		log_debug(OTAG, "%s is failing: probing it with %s", p->partner,
+		    due.rows[0].message_id);
+		if (outbound_send(ob, a, &due.rows[0], body, len, 0) == -1)
+			log_errx(OTAG, "%s: cannot start a probe", p->partner);
+	}
+	free(due.rows);
+}
+
 /* Start a transfer for every due message that may go now. */
 static void
 outbound_scan(struct outbound *ob)
@@ -583,6 +627,7 @@ outbound_scan(struct outbound *ob)
 	/* while the store lags no answer could be taken: wait for it */
 	if (engine_store_behind(ob->engine))
 		return;
+	outbound_probe(ob, now);
 	if (store_outbox_due(engine_store(ob->engine), now, outbound_collect,
 	    &due) == -1)
 		goto done;
@@ -658,13 +703,12 @@ outbound_check(struct outbound *ob)
 		outbound_xfer_free(x);
 		finished++;
 	}
-	/* the answers taken above, in one commit */
-	if (finished && engine_flush(ob->engine) == -1)
+	/* the answers taken above, in one commit on the journal's writer
+	 * thread; when it lands the daemon kicks us again, and a receipt
+	 * may let the next message of its case go */
+	if (finished && engine_flush_start(ob->engine) == -1)
 		log_errx(OTAG, "committing %d answers failed: their messages "
 		    "stay in the outbox and go again", finished);
-	/* a receipt may let the next message of its case go */
-	if (finished)
-		outbound_kick(ob);
 }
 
 static void

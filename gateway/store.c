@@ -52,6 +52,9 @@ enum store_stmt {
 	SQ_OUTBOX_NOW,
 	SQ_DL_NEXT_AFTER,
 	SQ_CASE_LAST,
+	SQ_REQUEST_ADD,
+	SQ_OUTBOX_OLDEST,
+	SQ_REQUEST_GET,
 	SQ_CASE_GET,
 	SQ_MSG_FIND,
 	SQ_DL_NEXT,
@@ -130,6 +133,17 @@ static const char *store_sql[SQ_COUNT] = {
 	    "partner = ?1 AND case_id = ?2 AND direction = ?3 AND "
 	    "type NOT IN ('Receipt', 'Error') ORDER BY journal_seq DESC "
 	    "LIMIT 1",
+	/* a back office's idempotency key (submit request-id=) */
+	[SQ_REQUEST_ADD] = "INSERT INTO requests(uid, request_id, sha256, "
+	    "partner, message_id, case_id, created) VALUES(?1, ?2, ?3, ?4, "
+	    "?5, ?6, ?7) ON CONFLICT(uid, request_id) DO NOTHING",
+	[SQ_REQUEST_GET] = "SELECT sha256, partner, message_id, case_id, "
+	    "created FROM requests WHERE uid = ?1 AND request_id = ?2",
+	/* a partner that is failing is probed with its oldest message */
+	[SQ_OUTBOX_OLDEST] = "SELECT partner, message_id, case_id, "
+	    "journal_seq, next_attempt, attempts FROM outbox o WHERE "
+	    "partner = ?1 AND NOT EXISTS (SELECT 1 FROM partners p WHERE "
+	    "p.partner = o.partner AND p.paused) ORDER BY journal_seq LIMIT 1",
 	[SQ_CASE_GET] = "SELECT fsm FROM cases WHERE partner = ?1 AND "
 	    "case_id = ?2",
 	[SQ_MSG_FIND] = "SELECT " MSG_COLS " FROM messages WHERE "
@@ -159,7 +173,7 @@ static const char *store_sql[SQ_COUNT] = {
 	    "journal_seq FROM inbox WHERE acked = 0 ORDER BY journal_seq",
 };
 
-/* Version 1 of the schema.  Enumerations are stored by name so that the
+/* Version 2 of the schema (2: requests).  Enumerations are stored by name so that the
  * database reads in the sqlite3 shell; fsm holds the whole fsm_case as
  * record_case_to_json() writes it. */
 static const char store_schema[] =
@@ -198,7 +212,12 @@ static const char store_schema[] =
 	"  journal_seq INTEGER NOT NULL, acked INTEGER NOT NULL, "
 	"  PRIMARY KEY (partner, message_id)) WITHOUT ROWID;"
 	"CREATE TABLE partners(partner TEXT PRIMARY KEY, "
-	"  paused INTEGER NOT NULL) WITHOUT ROWID;";
+	"  paused INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE requests(uid INTEGER NOT NULL, "
+	"  request_id TEXT NOT NULL, sha256 TEXT NOT NULL, "
+	"  partner TEXT NOT NULL, message_id TEXT NOT NULL, "
+	"  case_id TEXT NOT NULL, created INTEGER NOT NULL, "
+	"  PRIMARY KEY (uid, request_id)) WITHOUT ROWID;";
 
 struct store {
 	char		*path;
@@ -506,7 +525,8 @@ store_connect(struct store *st)
 	if (version == 0) {
 		if (store_exec_sql(st, "BEGIN IMMEDIATE") == -1 ||
 		    store_exec_sql(st, store_schema) == -1 ||
-		    store_exec_sql(st, "PRAGMA user_version = 1") == -1 ||
+		    store_exec_sql(st, "PRAGMA user_version = "
+		    STORE_SCHEMA_VERSION_S) == -1 ||
 		    store_exec_sql(st, "COMMIT") == -1) {
 			log_errx("store", "%s: cannot create the schema: %s",
 			    st->path, st->err);
@@ -855,6 +875,31 @@ store_apply_decision(struct store *st, int type, uint64_t seq,
 	return rv;
 }
 
+/* A submit with an idempotency key: remember what it queued. */
+static int
+store_apply_command(struct store *st, const struct store_record *r)
+{
+	json_t *j;
+	json_error_t err;
+	const char *cmd = NULL, *rid = NULL, *sha = NULL, *partner = NULL,
+	    *msg = NULL, *case_id = NULL;
+	int uid = -1, rc = 0;
+
+	if ((j = json_loadb(r->payload, r->len, 0, &err)) == NULL) {
+		store_seterr(st, "operator command: %s", err.text);
+		return -1;
+	}
+	if (json_unpack(j, "{s:s, s?i, s?s, s?s, s?s, s?s, s?s}", "command",
+	    &cmd, "uid", &uid, "request_id", &rid, "request_sha256", &sha,
+	    "partner", &partner, "message", &msg, "case", &case_id) == 0 &&
+	    strcmp(cmd, "submit") == 0 && rid != NULL && sha != NULL &&
+	    partner != NULL && msg != NULL && case_id != NULL && uid >= 0)
+		rc = store_exec(st, SQ_REQUEST_ADD, "isssssI", uid, rid, sha,
+		    partner, msg, case_id, (int64_t)r->time);
+	json_decref(j);
+	return rc;
+}
+
 static int
 store_apply_one(struct store *st, const struct store_record *r)
 {
@@ -864,8 +909,9 @@ store_apply_one(struct store *st, const struct store_record *r)
 	struct record_pause pause;
 
 	switch (r->type) {
-	case REC_OTHER:
 	case REC_OPERATOR_COMMAND:
+		return store_apply_command(st, r);
+	case REC_OTHER:
 	case REC_CONFIG_LOAD:
 		/* journalled for the audit; nothing to index */
 		return 0;
@@ -1115,6 +1161,33 @@ store_row_deadline(sqlite3_stmt *s, struct store_deadline *d)
 	store_col_text(s, 2, buf, sizeof(buf));
 	d->which = store_deadline_name_value(buf);
 	d->due = sqlite3_column_int64(s, 3);
+}
+
+int
+store_request_get(struct store *st, uid_t uid, const char *request_id,
+    struct store_request *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((s = store_query(st, SQ_REQUEST_GET, "is", (int)uid, request_id)) ==
+	    NULL)
+		return store_query_failed(st, NULL, SQLITE_OK, "request");
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(s);
+		return 0;
+	}
+	if (rc != SQLITE_ROW)
+		return store_query_failed(st, s, rc, "request");
+	store_col_text(s, 0, out->sha256, sizeof(out->sha256));
+	store_col_text(s, 1, out->partner, sizeof(out->partner));
+	store_col_text(s, 2, out->message_id, sizeof(out->message_id));
+	store_col_text(s, 3, out->case_id, sizeof(out->case_id));
+	out->created = sqlite3_column_int64(s, 4);
+	sqlite3_reset(s);
+	return 1;
 }
 
 int
@@ -1377,6 +1450,19 @@ store_outbox_due(struct store *st, accord_time_t now, store_outbox_cb cb,
 	sqlite3_stmt *s;
 
 	if ((s = store_query(st, SQ_OUTBOX_DUE, "I", (int64_t)now)) == NULL)
+		return store_query_failed(st, NULL, SQLITE_OK, "outbox");
+	return store_collect(st, s, ROW_OUTBOX, sizeof(struct store_outbox),
+	    store_tramp_outbox, &tr, "outbox");
+}
+
+int
+store_outbox_oldest(struct store *st, const char *partner, store_outbox_cb cb,
+    void *arg)
+{
+	struct store_tramp tr = { .ocb = cb, .arg = arg };
+	sqlite3_stmt *s;
+
+	if ((s = store_query(st, SQ_OUTBOX_OLDEST, "s", partner)) == NULL)
 		return store_query_failed(st, NULL, SQLITE_OK, "outbox");
 	return store_collect(st, s, ROW_OUTBOX, sizeof(struct store_outbox),
 	    store_tramp_outbox, &tr, "outbox");

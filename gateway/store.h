@@ -22,6 +22,8 @@
 #define ACCORD_STORE_H
 
 #include <stddef.h>
+#include <sys/types.h>
+
 #include <stdint.h>
 
 #include "clock.h"
@@ -29,7 +31,8 @@
 #include "record.h"
 
 /* Schema version kept in PRAGMA user_version. */
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION_S	"2"
 
 struct store;
 
@@ -220,6 +223,21 @@ int store_case_last_message(struct store *st, const char *partner,
 int store_next_deadline_after(struct store *st, accord_time_t after,
     struct store_deadline *out);
 
+/* A back office's submit with an idempotency key (request-id=). */
+struct store_request {
+	char		 sha256[RECORD_SHA256_HEX];	/* of the request */
+	char		 partner[RECORD_PARTNER_MAX];
+	char		 message_id[RECORD_ID_MAX];
+	char		 case_id[RECORD_ID_MAX];
+	accord_time_t	 created;
+};
+
+/* The submit uid made with request_id.  Kept for good (a few rows per
+ * message), rebuilt from the journal's submit records.
+ * @return 1 with *out filled, 0 if none, -1 on error. */
+int store_request_get(struct store *st, uid_t uid, const char *request_id,
+    struct store_request *out);
+
 /* The earliest armed deadline, for the timer.
  * @return 1 with *out filled, 0 if none is armed, -1 on error. */
 int store_next_deadline(struct store *st, struct store_deadline *out);
@@ -247,6 +265,11 @@ int store_case_messages(struct store *st, const char *partner,
  */
 int store_outbox_due(struct store *st, accord_time_t now, store_outbox_cb cb,
     void *arg);
+
+/* The oldest outbox entry of partner, due or not (unless the partner is
+ * paused): what a probe of a failing partner sends. */
+int store_outbox_oldest(struct store *st, const char *partner,
+    store_outbox_cb cb, void *arg);
 
 /* Received business messages not yet acknowledged by the back office
  * (REC_INBOX_ACK), in journal order. */

@@ -5,7 +5,8 @@
  * transforms enveloped-signature then exclusive C14N, SHA-256 digest,
  * RSA-SHA256 (RSA keys) or ECDSA-SHA256 (P-256 keys), KeyInfo carrying the
  * signer's certificate; the ds:Signature becomes the root's last child, so
- * the signed document still validates against protocols/envelope.xsd.
+ * the signed document still validates against its version's schemas
+ * (protocols/envelope.xsd, envelope-2.xsd).
  *
  * Verification is strict and pinned: exactly one ds:Signature, the root's
  * last child; exactly one Reference, URI=""; transforms, canonicalization

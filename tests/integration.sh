@@ -37,7 +37,9 @@ start_fr() {
 	"$ACCORDD" -d -c "$work/conf/demo-fr/accordd.xml" >>"$frlog" 2>&1 &
 	frpid=$!
 	i=0
-	while [ "$(grep -c "started: FR/DGEF" "$frlog")" -le "${n0:-0}" ] &&
+	# cat | grep -c: 0, not an error, before the log file exists
+	while [ "$(cat "$frlog" 2>/dev/null | grep -c "started: FR/DGEF")" \
+	    -le "${n0:-0}" ] &&
 	    [ $i -lt 100 ]; do
 		sleep 0.1
 		i=$((i + 1))

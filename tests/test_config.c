@@ -206,6 +206,13 @@ test_shipped_configuration(void **state)
 	assert_false(agreement_allows(fr, MSG_VOLUNTARY_DEPARTURE_NOTICE));
 	assert_string_equal(fr->tls_subject,
 	    "CN=gw.fr.accord.test,OU=Gateway,O=Accord Test PKI,C=FR");
+	/* protocol versions 1 and 2: ours go out in 2 */
+	assert_true(agreement_accepts_version(fr, 1));
+	assert_true(agreement_accepts_version(fr, 2));
+	assert_false(agreement_accepts_version(fr, 3));
+	assert_int_equal(agreement_wire_version(fr), 2);
+	assert_int_equal(agreement_min_version(fr), 1);
+	assert_true(agreement_allows(fr, MSG_REDELIVERY));
 
 	kr = config_partner(c, "KR");
 	assert_non_null(kr);
@@ -502,6 +509,61 @@ test_warn_revoked_configured(void **state)
 	config_free(c);
 }
 
+/* protocol-versions: one version, the other, none, one unknown. */
+static void
+test_protocol_versions(void **state)
+{
+	struct conf_diag d = { 0 };
+	struct config *c;
+	const struct agreement *fr;
+
+	(void)state;
+	edit("conf/partners/fr.xml", "protocol-versions=\"1 2\"",
+	    "protocol-versions=\"1\"");
+	assert_non_null(c = config_load(path("conf/accordd.xml"), now_test(),
+	    &d));
+	assert_non_null(fr = config_partner(c, "FR"));
+	assert_true(agreement_accepts_version(fr, 1));
+	assert_false(agreement_accepts_version(fr, 2));
+	assert_int_equal(agreement_wire_version(fr), 1);
+	assert_int_equal(agreement_min_version(fr), 1);
+	/* no Redelivery without version 2 */
+	assert_false(agreement_allows(fr, MSG_REDELIVERY));
+	assert_true(agreement_allows(fr, MSG_RECEIPT));
+	conf_diag_free(&d);
+	config_free(c);
+
+	edit("conf/partners/fr.xml", "protocol-versions=\"1\"",
+	    "protocol-versions=\" 2 \"");
+	memset(&d, 0, sizeof(d));
+	assert_non_null(c = config_load(path("conf/accordd.xml"), now_test(),
+	    &d));
+	assert_non_null(fr = config_partner(c, "FR"));
+	assert_false(agreement_accepts_version(fr, 1));
+	assert_int_equal(agreement_wire_version(fr), 2);
+	assert_int_equal(agreement_min_version(fr), 2);
+	conf_diag_free(&d);
+	config_free(c);
+}
+
+static void
+test_protocol_versions_missing(void **state)
+{
+	(void)state;
+	edit("conf/partners/fr.xml", " protocol-versions=\"1 2\"", "");
+	expect_errors("partners/fr.xml:8: ", "'protocol-versions' is "
+	    "required");
+}
+
+static void
+test_protocol_version_unknown(void **state)
+{
+	(void)state;
+	edit("conf/partners/fr.xml", "protocol-versions=\"1 2\"",
+	    "protocol-versions=\"1 3\"");
+	expect_errors("partners/fr.xml:8: ", "protocol-versions");
+}
+
 int
 main(void)
 {
@@ -534,6 +596,9 @@ main(void)
 		T(test_warn_calendar_ending),
 		T(test_warn_certificate_expiring),
 		T(test_warn_revoked_configured),
+		T(test_protocol_versions),
+		T(test_protocol_versions_missing),
+		T(test_protocol_version_unknown),
 	};
 
 	xmlInitParser();

@@ -958,6 +958,267 @@ test_store_locked_processes_once(void **state)
 	engine_outgoing_clear(&out2);
 }
 
+/*
+ * submit request-id= (issue 12): the same key and request give the first
+ * answer and queue nothing, before and after a restart; the same key
+ * with another document is a CONFLICT; keys are per uid.
+ */
+static void
+test_submit_request_id_is_idempotent(void **state)
+{
+	struct engine_submission sub;
+	struct engine_outgoing out, again;
+	struct engine_answer a;
+	char *req, *other;
+	size_t rlen, olen;
+	uint64_t seq;
+
+	req = example_body("ReadmissionRequest", &rlen);
+	other = example_body("TransitRequest", &olen);
+	memset(&sub, 0, sizeof(sub));
+	sub.partner = "FR";
+	sub.uid = 1000;
+	sub.request_id = "bo-2026-0001";
+	assert_int_equal(engine_submit(kz, &sub, req, rlen, &out, &a), 0);
+	assert_non_null(out.body);
+	seq = store_last_applied(engine_store(kz));
+
+	assert_int_equal(engine_submit(kz, &sub, req, rlen, &again, &a), 0);
+	assert_null(again.body);		/* nothing new to send */
+	assert_string_equal(a.message_id, out.message_id);
+	assert_string_equal(a.case_id, out.case_id);
+	assert_int_equal(store_last_applied(engine_store(kz)), seq);
+
+	assert_int_equal(engine_submit(kz, &sub, other, olen, &again, &a), -1);
+	assert_int_equal(a.code, AE_CONFLICT);
+	assert_null(again.body);
+
+	/* after a restart: from the store, rebuilt from the journal too */
+	engine_close(kz);
+	assert_non_null(kz = engine_open(kzc));
+	assert_int_equal(engine_submit(kz, &sub, req, rlen, &again, &a), 0);
+	assert_null(again.body);
+	assert_string_equal(a.message_id, out.message_id);
+	assert_int_equal(store_rebuild(engine_store(kz)), 0);
+	engine_close(kz);
+	assert_non_null(kz = engine_open(kzc));
+	assert_int_equal(engine_submit(kz, &sub, req, rlen, &again, &a), 0);
+	assert_null(again.body);
+	assert_string_equal(a.message_id, out.message_id);
+
+	/* another caller's key space */
+	sub.uid = 1001;
+	assert_int_equal(engine_submit(kz, &sub, req, rlen, &again, &a), 0);
+	assert_non_null(again.body);
+	assert_string_not_equal(again.message_id, out.message_id);
+	engine_outgoing_clear(&again);
+	engine_outgoing_clear(&out);
+	free(req);
+	free(other);
+}
+
+/* A message of from's, submitted: its bytes in out. */
+static void
+submit_doc(struct engine *from, const char *to_cc, const char *type,
+    const char *case_id, const char *ref, struct engine_outgoing *out)
+{
+	struct engine_submission sub;
+	struct engine_answer a;
+	size_t len;
+	char *doc = example_body(type, &len);
+
+	memset(&sub, 0, sizeof(sub));
+	sub.partner = to_cc;
+	sub.case_id = case_id;
+	sub.ref_to = ref;
+	if (engine_submit(from, &sub, doc, len, out, &a) == -1)
+		fail_msg("submit %s refused: %s: %s", type,
+		    errcode_name(a.code), a.text);
+	free(doc);
+}
+
+/*
+ * Issue 12, item 1 (S4 of model/): France's reply overtakes the receipt
+ * of Kazakhstan's request (the response carrying it was lost).  It is
+ * not refused for good: Kazakhstan answers NOT_YET (retryable, nothing
+ * journalled), France posts the receipt it gave as a standalone signal,
+ * Kazakhstan takes it once, and the reply then goes through.  Both sides
+ * end ACCEPTED; the late original response changes nothing.
+ */
+static void
+test_reply_overtaking_receipt_is_not_refused(void **state)
+{
+	struct engine_outgoing m1, m2;
+	struct engine_answer r1, ans, taken;
+	struct store_message m;
+	char id[RECORD_ID_MAX], *rbytes;
+	size_t rlen;
+	uint64_t seq;
+
+	submit_doc(kz, "FR", "ReadmissionRequest", NULL, NULL, &m1);
+	assert_int_equal(engine_receive(fr, "KZ", m1.body, m1.len, &r1), 0);
+	assert_int_equal(engine_flush(fr), 0);
+	assert_int_equal(r1.status, 200);	/* ... and then lost */
+	assert_int_equal(state_of(kz, "FR", m1.case_id), FSM_SUBMITTED);
+	assert_int_equal(state_of(fr, "KZ", m1.case_id), FSM_PENDING_REPLY);
+
+	submit_doc(fr, "KZ", "ReadmissionReply", m1.case_id, m1.message_id,
+	    &m2);
+	seq = store_last_applied(engine_store(kz));
+	assert_int_equal(engine_receive(kz, "FR", m2.body, m2.len, &ans), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(ans.code, AE_NOT_YET);
+	assert_int_equal(ans.status, 409);
+	assert_non_null(ans.body);		/* a signed Error */
+	assert_int_equal(store_last_applied(engine_store(kz)), seq);
+	assert_int_equal(state_of(kz, "FR", m1.case_id), FSM_SUBMITTED);
+	/* France: retryable, the reply is not REJECTED */
+	assert_int_equal(engine_receipt(fr, "KZ", m2.message_id, ans.body,
+	    ans.len, &taken), 0);
+	assert_int_equal(taken.code, AE_NOT_YET);
+	assert_int_equal(store_message_find(engine_store(fr), "KZ",
+	    m2.message_id, RECORD_DIR_OUT, &m), 1);
+	assert_int_equal(m.state, RECORD_MS_QUEUED);
+	engine_answer_clear(&ans);
+
+	/* France posts the receipt it gave for Kazakhstan's request */
+	assert_int_equal(engine_partner_receipt(fr, "KZ", m1.case_id, id,
+	    sizeof(id), &rbytes, &rlen), 1);
+	assert_string_equal(id, m1.message_id);
+	assert_int_equal(rlen, r1.len);
+	assert_memory_equal(rbytes, r1.body, rlen);
+	assert_int_equal(engine_receive(kz, "FR", rbytes, rlen, &ans), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(ans.status, 200);
+	assert_null(ans.body);			/* no signal answers a signal */
+	assert_int_equal(state_of(kz, "FR", m1.case_id), FSM_PENDING_REPLY);
+	/* again: taken once only */
+	seq = store_last_applied(engine_store(kz));
+	assert_int_equal(engine_receive(kz, "FR", rbytes, rlen, &ans), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(ans.status, 200);
+	assert_int_equal(store_last_applied(engine_store(kz)), seq);
+	free(rbytes);
+
+	/* France's retry of the reply now takes effect on both sides */
+	assert_int_equal(engine_receive(kz, "FR", m2.body, m2.len, &ans), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(ans.status, 200);
+	assert_int_equal(engine_receipt(fr, "KZ", m2.message_id, ans.body,
+	    ans.len, &taken), 0);
+	engine_answer_clear(&ans);
+	assert_int_equal(state_of(kz, "FR", m1.case_id), FSM_ACCEPTED);
+	assert_int_equal(state_of(fr, "KZ", m1.case_id), FSM_ACCEPTED);
+
+	/* the response Kazakhstan lost turns up late: nothing happens */
+	seq = store_last_applied(engine_store(kz));
+	assert_int_equal(engine_receipt(kz, "FR", m1.message_id, r1.body,
+	    r1.len, &taken), 0);
+	assert_int_equal(store_last_applied(engine_store(kz)), seq);
+	assert_int_equal(state_of(kz, "FR", m1.case_id), FSM_ACCEPTED);
+	engine_answer_clear(&r1);
+	engine_outgoing_clear(&m1);
+	engine_outgoing_clear(&m2);
+}
+
+/*
+ * The requesting side's opening message went UNDELIVERED (every answer
+ * lost) though the partner has it: the partner's standalone receipt,
+ * after NOT_YET, revives the case instead of leaving it NOT_SENT while
+ * the partner holds it PENDING_REPLY.
+ */
+static void
+test_receipt_after_undelivered_revives_case(void **state)
+{
+	struct engine_outgoing m1;
+	struct engine_answer r1, ans;
+	char id[RECORD_ID_MAX], *rbytes;
+	size_t rlen;
+
+	submit_doc(kz, "FR", "ReadmissionRequest", NULL, NULL, &m1);
+	assert_int_equal(engine_receive(fr, "KZ", m1.body, m1.len, &r1), 0);
+	assert_int_equal(engine_flush(fr), 0);
+	assert_int_equal(engine_undelivered(kz, "FR", m1.message_id,
+	    "test: every answer lost"), 0);
+	assert_int_equal(state_of(kz, "FR", m1.case_id), FSM_NOT_SENT);
+	assert_int_equal(engine_partner_receipt(fr, "KZ", m1.case_id, id,
+	    sizeof(id), &rbytes, &rlen), 1);
+	assert_int_equal(engine_receive(kz, "FR", rbytes, rlen, &ans), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(ans.status, 200);
+	assert_int_equal(state_of(kz, "FR", m1.case_id), FSM_PENDING_REPLY);
+	free(rbytes);
+	engine_answer_clear(&r1);
+	engine_outgoing_clear(&m1);
+}
+
+/*
+ * Redelivery (v2): Kazakhstan's request went UNDELIVERED though France
+ * had it (every answer lost).  Sent again in a Redelivery, it gets its
+ * original receipt from France (a duplicate by the inner MessageId: not
+ * processed twice), and that receipt revives the case on Kazakhstan's
+ * side.  A request France never got is taken from a Redelivery even when
+ * its own Created is older than the retry window; a stale Redelivery is
+ * refused.
+ */
+static void
+test_redelivery(void **state)
+{
+	struct engine_outgoing m1, m2, rd;
+	struct engine_answer r1, ans, taken;
+	uint64_t seq;
+	accord_time_t t0;
+
+	submit_doc(kz, "FR", "ReadmissionRequest", NULL, NULL, &m1);
+	assert_int_equal(engine_receive(fr, "KZ", m1.body, m1.len, &r1), 0);
+	assert_int_equal(engine_flush(fr), 0);
+	assert_int_equal(engine_undelivered(kz, "FR", m1.message_id,
+	    "test: every answer lost"), 0);
+	assert_int_equal(state_of(kz, "FR", m1.case_id), FSM_NOT_SENT);
+
+	assert_int_equal(engine_redelivery_build(kz, "FR", m1.message_id, &rd),
+	    0);
+	assert_string_equal(rd.message_id, m1.message_id);
+	assert_non_null(strstr(rd.body, "urn:accord:envelope:2"));
+	seq = store_last_applied(engine_store(fr));
+	assert_int_equal(engine_receive(fr, "KZ", rd.body, rd.len, &ans), 0);
+	assert_int_equal(engine_flush(fr), 0);
+	assert_int_equal(ans.status, 200);
+	assert_int_equal(ans.len, r1.len);	/* the original receipt */
+	assert_memory_equal(ans.body, r1.body, r1.len);
+	assert_int_equal(store_last_applied(engine_store(fr)), seq);
+	assert_int_equal(engine_receipt(kz, "FR", m1.message_id, ans.body,
+	    ans.len, &taken), 0);
+	assert_int_equal(state_of(kz, "FR", m1.case_id), FSM_PENDING_REPLY);
+	engine_answer_clear(&ans);
+	engine_outgoing_clear(&rd);
+
+	/* an original older than the retry window, never received: taken */
+	t0 = clock_now();
+	submit_doc(kz, "FR", "ReadmissionRequest", NULL, NULL, &m2);
+	clock_test_set(t0 + 3 * 86400);	/* window: 2 days */
+	assert_int_equal(engine_receive(fr, "KZ", m2.body, m2.len, &ans), 0);
+	assert_int_equal(ans.code, AE_STALE_OR_FUTURE);
+	engine_answer_clear(&ans);
+	assert_int_equal(engine_redelivery_build(kz, "FR", m2.message_id, &rd),
+	    0);
+	assert_int_equal(engine_receive(fr, "KZ", rd.body, rd.len, &ans), 0);
+	assert_int_equal(engine_flush(fr), 0);
+	assert_int_equal(ans.status, 200);
+	assert_int_equal(ans.code, AE_OK);
+	assert_int_equal(state_of(fr, "KZ", m2.case_id), FSM_PENDING_REPLY);
+	engine_answer_clear(&ans);
+	/* ... but the Redelivery itself must be fresh */
+	clock_test_set(t0 + 6 * 86400);
+	assert_int_equal(engine_receive(fr, "KZ", rd.body, rd.len, &ans), 0);
+	assert_int_equal(ans.code, AE_STALE_OR_FUTURE);
+	engine_answer_clear(&ans);
+	engine_outgoing_clear(&rd);
+	engine_answer_clear(&r1);
+	engine_outgoing_clear(&m1);
+	engine_outgoing_clear(&m2);
+}
+
 int
 main(void)
 {
@@ -980,6 +1241,10 @@ main(void)
 		T(test_missed_deadline_fires_after_restart),
 		T(test_store_rebuilt_from_journal),
 		T(test_store_locked_processes_once),
+		T(test_submit_request_id_is_idempotent),
+		T(test_reply_overtaking_receipt_is_not_refused),
+		T(test_receipt_after_undelivered_revives_case),
+		T(test_redelivery),
 	};
 
 	if (src == NULL)

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -438,10 +440,13 @@ hook_pwrite(int fd, const void *buf, size_t len, off_t off)
 	return pwrite(fd, buf, len, off);
 }
 
+static pthread_t hook_sync_thread;
+
 static int
 hook_fdatasync(int fd)
 {
 	hook_syncs++;
+	hook_sync_thread = pthread_self();
 	if (hook_fail_sync) {
 		errno = EIO;
 		return -1;
@@ -1058,6 +1063,76 @@ test_sync_failure(void **state)
 	journal_close(j);
 }
 
+
+/* Wait until the journal's writer thread says a flight is through. */
+static void
+wait_flight(struct journal *j)
+{
+	struct pollfd pfd;
+
+	pfd.fd = journal_commit_fd(j);
+	pfd.events = POLLIN;
+	assert_true(pfd.fd >= 0);
+	assert_int_equal(poll(&pfd, 1, 10000), 1);
+}
+
+/*
+ * Issue 12 (DESIGN.md 3): the fdatasync of an asynchronous commit runs on
+ * the writer thread, never on the caller's; appends go on during the
+ * flight and form the next batch; the flight's records count only once
+ * finished; a failed sync takes the flight off the disk and stops the
+ * journal.
+ */
+static void
+test_async_commit(void **state)
+{
+	const char *dir = newdir("async");
+	struct journal *j;
+	struct journal_stats st;
+	off_t size;
+
+	uint64_t syncs0;
+
+	j = open_plain(dir, 0);	/* its FILE_START: a synchronous commit */
+	journal_get_stats(j, &st);
+	syncs0 = st.loop_syncs;
+	hooks_reset();
+	journal_set_io(j, &hooks);
+	append_n(j, 1, 10);
+	assert_int_equal(journal_commit_start(j), 0);
+	assert_true(journal_commit_inflight(j));
+	append_n(j, 11, 5);		/* the next batch, meanwhile */
+	wait_flight(j);
+	assert_false(pthread_equal(hook_sync_thread, pthread_self()));
+	assert_int_equal(journal_commit_finish(j), 11);
+	assert_int_equal(journal_committed_seq(j), 11);
+	assert_int_equal(journal_commit_start(j), 0);
+	assert_int_equal(journal_commit_wait(j), 16);
+	journal_get_stats(j, &st);
+	assert_int_equal(st.async_commits, 2);
+	assert_int_equal(st.loop_syncs, syncs0);
+	assert_int_equal(hook_syncs, 2);
+
+	/* a failed sync: the flight's bytes go, the journal stops */
+	size = file_size(file_in(dir, 1));
+	append_n(j, 17, 3);
+	hook_fail_sync = 1;
+	log_capture(logbuf, sizeof(logbuf));
+	assert_int_equal(journal_commit_start(j), 0);
+	wait_flight(j);
+	assert_int_equal(journal_commit_finish(j), -1);
+	log_capture(NULL, 0);
+	hook_fail_sync = 0;
+	assert_int_equal(file_size(file_in(dir, 1)), size);
+	assert_int_equal(journal_committed_seq(j), 16);
+	assert_int_equal(journal_append(j, JOURNAL_DECISION, "x", 1, NULL),
+	    -1);
+	journal_close(j);
+	j = open_plain(dir, 0);
+	assert_int_equal(journal_committed_seq(j), 16);
+	journal_close(j);
+}
+
 /* ---- the reader --------------------------------------------------------- */
 
 static void
@@ -1146,6 +1221,7 @@ main(void)
 		cmocka_unit_test(test_disk_full_hook),
 		cmocka_unit_test(test_disk_full_rlimit),
 		cmocka_unit_test(test_sync_failure),
+		cmocka_unit_test(test_async_commit),
 		cmocka_unit_test(test_reader_break),
 	};
 

@@ -938,14 +938,24 @@ test_versions(void **state)
 
 	/* a newer accordd wrote it */
 	assert_int_equal(sqlite3_open(path("v.db"), &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 2", NULL,
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL,
 	    NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	logbuf[0] = '\0';
 	assert_null(store_open(path("v.db")));
 	assert_non_null(strstr(logbuf, "newer"));
 	/* ... and it was left alone */
-	assert_string_equal(pragma(path("v.db"), "user_version"), "2");
+	assert_string_equal(pragma(path("v.db"), "user_version"), "99");
+
+	/* an older accordd's (schema 1, before submit request-ids): refused,
+	 * and the daemon rebuilds it from the journal */
+	assert_int_equal(sqlite3_open(path("v.db"), &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1", NULL,
+	    NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	logbuf[0] = '\0';
+	assert_null(store_open(path("v.db")));
+	assert_non_null(strstr(logbuf, "rebuild it from the journal"));
 
 	/* somebody else's database */
 	assert_int_equal(sqlite3_open(path("other.db"), &db), SQLITE_OK);
@@ -962,7 +972,8 @@ test_versions(void **state)
 	assert_non_null(st);
 	assert_int_equal(store_last_applied(st), 0);
 	store_close(st);
-	assert_string_equal(pragma(path("v.db"), "user_version"), "1");
+	assert_string_equal(pragma(path("v.db"), "user_version"),
+	    STORE_SCHEMA_VERSION_S);
 	assert_string_equal(pragma(path("v.db"), "journal_mode"), "wal");
 }
 
