@@ -80,7 +80,7 @@ accordd_commit_flush(void *arg)
 
 	/* the fsync runs on the journal's writer thread: the responses
 	 * leave when accordd_landed() is told it is through */
-	return engine_flush_start(ad->engine) == -1 ? -1 : 0;
+	return engine_flush_start(ad->engine) == ENGINE_FLUSH_FAILED ? -1 : 0;
 }
 
 static int

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "record.h"
 #include "store.h"
+#include "xmalloc.h"
 #include "xmlsig.h"
 
 #define ATAG		"audit"
@@ -249,8 +250,7 @@ audit_input(const char *const *files, size_t nfiles, size_t *np)
 			free(names);
 			return NULL;
 		}
-		if ((out = calloc((size_t)n + 1, sizeof(*out))) == NULL)
-			abort();
+		out = xcalloc((size_t)n + 1, sizeof(*out));
 		for (i = 0; i < (size_t)n; i++) {
 			out[i] = conf_path(files[0], names[i]->d_name);
 			free(names[i]);
@@ -263,11 +263,9 @@ audit_input(const char *const *files, size_t nfiles, size_t *np)
 		log_errx(ATAG, "no journal files given");
 		return NULL;
 	}
-	if ((out = calloc(nfiles + 1, sizeof(*out))) == NULL)
-		abort();
+	out = xcalloc(nfiles + 1, sizeof(*out));
 	for (i = 0; i < nfiles; i++)
-		if ((out[i] = strdup(files[i])) == NULL)
-			abort();
+		out[i] = xstrdup(files[i]);
 	*np = nfiles;
 	return out;
 }
@@ -417,8 +415,7 @@ audit_set_put(struct audit_set *s, const char *a, const char *b,
 	unsigned h;
 
 	if ((e = audit_set_get(s, a, b)) == NULL) {
-		if ((e = calloc(1, sizeof(*e))) == NULL)
-			abort();
+		e = xcalloc(1, sizeof(*e));
 		audit_set_key(e->key, sizeof(e->key), a, b);
 		h = audit_hash(a, b);
 		e->next = s->b[h];
@@ -496,8 +493,7 @@ audit_keyinfo_certs(xmlDocPtr doc, struct audit_cert *out, int max,
 	    n = audit_elem(n->next))
 		if (audit_is(n, "KeyInfo"))
 			ki = n;
-	if ((der = malloc(AUDIT_MAX_DER)) == NULL)
-		abort();
+	der = xmalloc(AUDIT_MAX_DER);
 	for (xd = audit_elem(ki != NULL ? ki->children : NULL); xd != NULL;
 	    xd = audit_elem(xd->next)) {
 		if (!audit_is(xd, "X509Data"))
@@ -508,8 +504,7 @@ audit_keyinfo_certs(xmlDocPtr doc, struct audit_cert *out, int max,
 			    (txt = xmlNodeGetContent(c)) == NULL)
 				continue;
 			len = strlen((const char *)txt);
-			if ((b64 = malloc(len + 1)) == NULL)
-				abort();
+			b64 = xmalloc(len + 1);
 			for (i = j = 0; i < len; i++)
 				if (strchr(" \t\r\n", txt[i]) == NULL)
 					b64[j++] = (char)txt[i];
@@ -775,6 +770,7 @@ struct audit_verify {
 	struct audit_conf	*conf;	/* the latest */
 	struct audit_conf	**confs;	/* every one, for the end */
 	size_t			 nconfs;
+	size_t			 capconfs;
 	X509_STORE		*trust;
 	struct audit_pool	 pool;
 	struct audit_name	*names;
@@ -783,6 +779,7 @@ struct audit_verify {
 	struct audit_set	 cases;
 	struct audit_cp		*cps;
 	size_t			 ncps;
+	size_t			 capcps;
 	X509			*own;	/* our cert from our messages */
 	uint64_t		 messages, receipts, errors, decisions;
 	uint64_t		 refusals, deadlines, operator, configs;
@@ -1027,17 +1024,14 @@ audit_verify_apply(struct audit_verify *v, struct audit_job *j)
 		v->torn_cuts++;
 		break;
 	case JOURNAL_CHECKPOINT:
-		cp = reallocarray(v->cps, v->ncps + 1, sizeof(*cp));
-		if (cp == NULL)
-			abort();
-		v->cps = cp;
+		v->cps = xgrowarray(v->cps, v->ncps, &v->capcps,
+		    sizeof(*v->cps));
 		cp = &v->cps[v->ncps++];
 		cp->seq = rec->seq;
 		cp->offset = rec->offset;
 		cp->time = rec->time;
-		if ((cp->file = strdup(rec->file)) == NULL ||
-		    (cp->payload = malloc(rec->len + 1)) == NULL)
-			abort();
+		cp->file = xstrdup(rec->file);
+		cp->payload = xmalloc(rec->len + 1);
 		memcpy(cp->payload, rec->payload, rec->len);
 		cp->len = rec->len;
 		memcpy(cp->prev, rec->prev, JOURNAL_HASH_LEN);
@@ -1097,8 +1091,7 @@ audit_worker(void *arg)
 	struct audit_job *j;
 	uint64_t idx;
 
-	if ((cache = calloc(1, sizeof(*cache))) == NULL)
-		abort();
+	cache = xcalloc(1, sizeof(*cache));
 	xmlSetStructuredErrorFunc(p->ectx, p->efn);
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
@@ -1148,10 +1141,9 @@ audit_pool_start(struct audit_pool *p, int nthreads, X509_STORE *trust)
 	if (nthreads < 2)
 		nthreads = 0;
 	p->njobs = nthreads > 0 ? 64 * (uint64_t)nthreads : 1;
-	if ((p->jobs = calloc(p->njobs, sizeof(*p->jobs))) == NULL ||
-	    (nthreads > 0 && (p->threads = calloc((size_t)nthreads,
-	    sizeof(*p->threads))) == NULL))
-		abort();
+	p->jobs = xcalloc(p->njobs, sizeof(*p->jobs));
+	if (nthreads > 0)
+		p->threads = xcalloc((size_t)nthreads, sizeof(*p->threads));
 	for (i = 0; i < nthreads; i++) {
 		if (pthread_create(&p->threads[i], NULL, audit_worker, p) !=
 		    0) {
@@ -1234,18 +1226,15 @@ audit_pool_stop(struct audit_verify *v)
 static int
 audit_conf_next(struct audit_verify *v, const struct journal_rec *rec)
 {
-	struct audit_conf *c, **cs;
+	struct audit_conf *c;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		abort();
+	c = xcalloc(1, sizeof(*c));
 	if (audit_conf_take(c, rec) == -1) {
 		free(c);
 		return -1;
 	}
-	if ((cs = reallocarray(v->confs, v->nconfs + 1, sizeof(*cs))) ==
-	    NULL)
-		abort();
-	v->confs = cs;
+	v->confs = xgrowarray(v->confs, v->nconfs, &v->capconfs,
+	    sizeof(*v->confs));
 	v->confs[v->nconfs++] = c;
 	v->conf = c;
 	return 0;
@@ -1268,8 +1257,7 @@ audit_verify_rec(void *arg, const struct journal_rec *rec)
 	if (j->cap < rec->len + 1) {
 		free(j->buf);
 		j->cap = rec->len + 1 > 8192 ? rec->len + 1 : 8192;
-		if ((j->buf = malloc(j->cap)) == NULL)
-			abort();
+		j->buf = xmalloc(j->cap);
 	}
 	if (rec->len > 0)
 		memcpy(j->buf, rec->payload, rec->len);
@@ -1277,8 +1265,7 @@ audit_verify_rec(void *arg, const struct journal_rec *rec)
 	j->rec.payload = j->buf;
 	if (v->names == NULL || strcmp(v->names->s, rec->file) != 0) {
 		len = strlen(rec->file);
-		if ((nm = malloc(sizeof(*nm) + len + 1)) == NULL)
-			abort();
+		nm = xmalloc(sizeof(*nm) + len + 1);
 		memcpy(nm->s, rec->file, len + 1);
 		nm->next = v->names;
 		v->names = nm;
@@ -1395,10 +1382,10 @@ audit_verify(const struct audit_opts *o, struct audit_report *rep)
 	size_t i;
 	int rc = -1;
 
-	if ((v = calloc(1, sizeof(*v))) == NULL ||
-	    (v->confs = calloc(1, sizeof(*v->confs))) == NULL ||
-	    (v->confs[0] = calloc(1, sizeof(*v->confs[0]))) == NULL)
-		abort();
+	v = xcalloc(1, sizeof(*v));
+	v->confs = xcalloc(1, sizeof(*v->confs));
+	v->capconfs = 1;
+	v->confs[0] = xcalloc(1, sizeof(*v->confs[0]));
 	v->conf = v->confs[0];		/* none loaded yet */
 	v->nconfs = 1;
 	v->o = o;
@@ -1546,9 +1533,8 @@ audit_config_load(const char *file)
 		conf_diag_free(&d);
 		return NULL;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->file = strdup(file)) == NULL)
-		abort();
+	c = xcalloc(1, sizeof(*c));
+	c->file = xstrdup(file);
 	root = xmlDocGetRootElement(doc);
 	conf_attr_buf(conf_child(root, "identity"), "country", c->country,
 	    sizeof(c->country));
@@ -1606,8 +1592,7 @@ audit_case_get(struct audit_replay *rp, const char *partner,
 			return ac;
 	if (!create)
 		return NULL;
-	if ((ac = calloc(1, sizeof(*ac))) == NULL)
-		abort();
+	ac = xcalloc(1, sizeof(*ac));
 	snprintf(ac->partner, sizeof(ac->partner), "%s", partner);
 	snprintf(ac->case_id, sizeof(ac->case_id), "%s", case_id);
 	ac->timeline = json_array();
@@ -2011,8 +1996,7 @@ audit_replay(const struct audit_opts *o, struct audit_report *rep)
 	size_t i;
 	int rc = -1;
 
-	if ((rp = calloc(1, sizeof(*rp))) == NULL)
-		abort();
+	rp = xcalloc(1, sizeof(*rp));
 	rp->o = o;
 	rp->pass.rep = rep;
 	sum = json_object();
@@ -2423,8 +2407,7 @@ audit_raw(const struct journal_rec *rec, size_t *len)
 	int fd;
 
 	*len = JOURNAL_HEADER_LEN + rec->len + JOURNAL_HASH_LEN;
-	if ((buf = malloc(*len)) == NULL)
-		abort();
+	buf = xmalloc(*len);
 	if ((fd = open(rec->file, O_RDONLY | O_CLOEXEC)) == -1) {
 		log_err(ATAG, "%s", rec->file);
 		free(buf);

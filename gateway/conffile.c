@@ -16,7 +16,9 @@
 #include <openssl/pem.h>
 
 #include "conffile.h"
+#include "hex.h"
 #include "log.h"
+#include "xmalloc.h"
 
 #ifndef PKGDATADIR
 #define PKGDATADIR "/usr/local/share/accord"
@@ -26,10 +28,10 @@
 
 
 static void
-conf_diag_vadd(char ***list, int *n, const char *file, long line,
-    const char *fmt, va_list ap)
+conf_diag_vadd(char ***list, int *n, size_t *cap, const char *file,
+    long line, const char *fmt, va_list ap)
 {
-	char msg[1024], *s, **nl;
+	char msg[1024], *s;
 	int len;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -38,16 +40,11 @@ conf_diag_vadd(char ***list, int *n, const char *file, long line,
 	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
 		msg[--len] = '\0';
 	if (line > 0)
-		len = asprintf(&s, "%s:%ld: %s", file, line, msg);
+		s = xasprintf("%s:%ld: %s", file, line, msg);
 	else
-		len = asprintf(&s, "%s: %s", file, msg);
-	if (len < 0)
-		abort();
-	nl = reallocarray(*list, *n + 1, sizeof(*nl));
-	if (nl == NULL)
-		abort();
-	nl[(*n)++] = s;
-	*list = nl;
+		s = xasprintf("%s: %s", file, msg);
+	*list = xgrowarray(*list, (size_t)*n, cap, sizeof(**list));
+	(*list)[(*n)++] = s;
 }
 
 void
@@ -57,7 +54,8 @@ conf_diag_error(struct conf_diag *d, const char *file, long line,
 	va_list ap;
 
 	va_start(ap, fmt);
-	conf_diag_vadd(&d->errors, &d->nerrors, file, line, fmt, ap);
+	conf_diag_vadd(&d->errors, &d->nerrors, &d->errors_cap, file, line,
+	    fmt, ap);
 	va_end(ap);
 }
 
@@ -68,7 +66,8 @@ conf_diag_warn(struct conf_diag *d, const char *file, long line,
 	va_list ap;
 
 	va_start(ap, fmt);
-	conf_diag_vadd(&d->warnings, &d->nwarnings, file, line, fmt, ap);
+	conf_diag_vadd(&d->warnings, &d->nwarnings, &d->warnings_cap, file,
+	    line, fmt, ap);
 	va_end(ap);
 }
 
@@ -162,7 +161,7 @@ conf_load_xml(const char *file, const char *schema, struct conf_diag *d)
 	}
 	pctx = xmlNewParserCtxt();
 	if (pctx == NULL)
-		abort();
+		xalloc_failed("xmlNewParserCtxt");
 	/* libxml2 2.9 has no per-context handler: set it around the parse */
 	xmlSetStructuredErrorFunc(&ectx, conf_xml_error_nc);
 	/* no network, no DTD loading, no entity substitution */
@@ -188,7 +187,7 @@ conf_load_xml(const char *file, const char *schema, struct conf_diag *d)
 	}
 	sp = xmlSchemaNewParserCtxt(xsd);
 	if (sp == NULL)
-		abort();
+		xalloc_failed("xmlSchemaNewParserCtxt");
 	xmlSchemaSetParserStructuredErrors(sp, conf_xml_error_nc, &ectx);
 	sch = xmlSchemaParse(sp);
 	if (sch == NULL) {
@@ -199,7 +198,7 @@ conf_load_xml(const char *file, const char *schema, struct conf_diag *d)
 	}
 	vctx = xmlSchemaNewValidCtxt(sch);
 	if (vctx == NULL)
-		abort();
+		xalloc_failed("xmlSchemaNewValidCtxt");
 	xmlSchemaSetValidStructuredErrors(vctx, conf_xml_error_nc, &ectx);
 	rc = xmlSchemaValidateDoc(vctx, doc);
 	if (rc != 0) {
@@ -303,7 +302,7 @@ conf_text(xmlNodePtr node)
 		return NULL;
 	c = xmlNodeGetContent(node);
 	if (c == NULL)
-		return strdup("");
+		return xstrdup("");
 	start = (char *)c;
 	while (*start == ' ' || *start == '\t' || *start == '\n' ||
 	    *start == '\r')
@@ -312,10 +311,8 @@ conf_text(xmlNodePtr node)
 	while (end > start && (end[-1] == ' ' || end[-1] == '\t' ||
 	    end[-1] == '\n' || end[-1] == '\r'))
 		end--;
-	s = strndup(start, (size_t)(end - start));
+	s = xstrndup(start, (size_t)(end - start));
 	xmlFree(c);
-	if (s == NULL)
-		abort();
 	return s;
 }
 
@@ -354,47 +351,31 @@ conf_line(xmlNodePtr node)
 char *
 conf_path(const char *dir, const char *rel)
 {
-	char *p;
-
 	if (rel[0] == '/' || dir == NULL || dir[0] == '\0')
-		p = strdup(rel);
-	else if (asprintf(&p, "%s/%s", dir, rel) == -1)
-		p = NULL;
-	if (p == NULL)
-		abort();
-	return p;
+		return xstrdup(rel);
+	return xasprintf("%s/%s", dir, rel);
 }
 
 char *
 conf_dirname(const char *file)
 {
 	const char *slash = strrchr(file, '/');
-	char *p;
 
 	if (slash == NULL)
-		p = strdup(".");
-	else if (slash == file)
-		p = strdup("/");
-	else
-		p = strndup(file, (size_t)(slash - file));
-	if (p == NULL)
-		abort();
-	return p;
+		return xstrdup(".");
+	if (slash == file)
+		return xstrdup("/");
+	return xstrndup(file, (size_t)(slash - file));
 }
 
 static const char *conf_weekdays[] = { "sunday", "monday", "tuesday",
     "wednesday", "thursday", "friday", "saturday" };
 
-static int
-conf_add_day(cal_day_t **arr, int *n, cal_day_t day)
+static void
+conf_add_day(cal_day_t **arr, int *n, size_t *cap, cal_day_t day)
 {
-	cal_day_t *na = reallocarray(*arr, *n + 1, sizeof(*na));
-
-	if (na == NULL)
-		abort();
-	na[(*n)++] = day;
-	*arr = na;
-	return 0;
+	*arr = xgrowarray(*arr, (size_t)*n, cap, sizeof(**arr));
+	(*arr)[(*n)++] = day;
 }
 
 static int
@@ -415,6 +396,7 @@ conf_read_calendar(xmlNodePtr node, const char *file, struct calendar *cal,
 	char buf[64], *wk, *tok, *save = NULL, dbuf[16];
 	xmlNodePtr n;
 	cal_day_t day, today;
+	size_t hcap = 0, wcap = 0;	/* of cal's arrays, while they grow */
 	int i, before = d->nerrors, extra;
 
 	memset(cal, 0, sizeof(*cal));
@@ -472,9 +454,10 @@ conf_read_calendar(xmlNodePtr node, const char *file, struct calendar *cal,
 				    "working-day %s is already a working day",
 				    buf);
 			conf_add_day(&cal->extra_working, &cal->nextra_working,
-			    day);
+			    &wcap, day);
 		} else
-			conf_add_day(&cal->holidays, &cal->nholidays, day);
+			conf_add_day(&cal->holidays, &cal->nholidays, &hcap,
+			    day);
 	}
 	calendar_normalize(cal);
 
@@ -588,12 +571,14 @@ void
 conf_cert_sha256(X509 *x, char out[65])
 {
 	unsigned char md[32];
-	unsigned int len = sizeof(md), i;
+	unsigned int len = sizeof(md);
 
-	if (!X509_digest(x, EVP_sha256(), md, &len))
-		abort();
-	for (i = 0; i < 32; i++)
-		snprintf(out + i * 2, 3, "%02x", md[i]);
+	/* fails only when OpenSSL cannot allocate: the DER is in memory */
+	if (!X509_digest(x, EVP_sha256(), md, &len)) {
+		log_openssl("config", "X509_digest");
+		xalloc_failed("X509_digest");
+	}
+	hex_encode(md, sizeof(md), out);
 }
 
 static int

@@ -25,6 +25,8 @@ struct conf_diag {
 	int	  nerrors;
 	char	**warnings;
 	int	  nwarnings;
+	size_t	  errors_cap;		/* allocated lengths */
+	size_t	  warnings_cap;
 };
 
 void conf_diag_error(struct conf_diag *d, const char *file, long line,

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "conffile.h"
+#include "xmalloc.h"
 
 static const char *config_role_names[CONF_ROLE_COUNT] = {
 	"read", "submit", "admin"
@@ -188,9 +189,7 @@ config_load_agreements(struct config *c, accord_time_t now,
 	if (n == 0)
 		conf_diag_error(d, c->file, 0, "no agreement (*.xml) in the "
 		    "partners directory %s", c->partners_dir);
-	c->partners = calloc(n > 0 ? n : 1, sizeof(*c->partners));
-	if (c->partners == NULL)
-		abort();
+	c->partners = xcalloc(n > 0 ? n : 1, sizeof(*c->partners));
 	for (i = 0; i < n; i++) {
 		path = conf_path(c->partners_dir, names[i]->d_name);
 		a = &c->partners[c->npartners];
@@ -261,10 +260,8 @@ config_load(const char *file, accord_time_t now, struct conf_diag *d)
 	char *s;
 	int before = d->nerrors;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		abort();
-	if ((c->file = strdup(file)) == NULL)
-		abort();
+	c = xcalloc(1, sizeof(*c));
+	c->file = xstrdup(file);
 	/* relative paths inside the file are relative to its directory,
 	 * made absolute now: the daemon changes to / when it detaches */
 	{
@@ -292,8 +289,7 @@ config_load(const char *file, accord_time_t now, struct conf_diag *d)
 	n = conf_child(root, "listen");
 	c->listen_address = conf_attr(n, "address");
 	s = c->listen_address;
-	if ((c->listen_address = strdup(s)) == NULL)
-		abort();
+	c->listen_address = xstrdup(s);
 	xmlFree(s);
 	c->listen_port = conf_attr_int(n, "port", 0);
 

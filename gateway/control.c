@@ -21,6 +21,7 @@
 
 #include "control.h"
 #include "log.h"
+#include "xmalloc.h"
 
 #define CONTROL_MAX_GROUPS	256
 #define CONTROL_MAX_CONNS	64
@@ -43,6 +44,7 @@ struct control_conn {
 	json_t			*id;		/* ... and its id */
 	struct control_held	*held;
 	size_t			 nheld;
+	size_t			 capheld;
 };
 
 /* A response waiting for the commit of the records its request made. */
@@ -178,17 +180,15 @@ control_send(struct control_conn *cc, json_t *obj)
 	/* held while the read goes on, and behind held responses: a
 	 * connection's answers leave in order */
 	if (cc->holding || cc->nheld > 0) {
-		h = reallocarray(cc->held, cc->nheld + 1, sizeof(*h));
-		if (h != NULL) {
-			cc->held = h;
-			h = &cc->held[cc->nheld++];
-			h->line = s;
-			h->mark = cc->mark;
-			h->id = cc->id;
-			if (h->id != NULL)
-				json_incref(h->id);
-			return;
-		}
+		cc->held = xgrowarray(cc->held, cc->nheld, &cc->capheld,
+		    sizeof(*cc->held));
+		h = &cc->held[cc->nheld++];
+		h->line = s;
+		h->mark = cc->mark;
+		h->id = cc->id;
+		if (h->id != NULL)
+			json_incref(h->id);
+		return;
 	}
 	evbuffer_add(bufferevent_get_output(cc->bev), s, strlen(s));
 	evbuffer_add(bufferevent_get_output(cc->bev), "\n", 1);
@@ -248,6 +248,7 @@ control_release_settled(struct control_conn *cc)
 	if (cc->nheld == 0) {
 		free(cc->held);
 		cc->held = NULL;
+		cc->capheld = 0;
 	}
 }
 

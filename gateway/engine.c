@@ -19,10 +19,12 @@
 #include "conffile.h"
 #include "engine.h"
 #include "envelope.h"
+#include "hex.h"
 #include "journal.h"
 #include "log.h"
 #include "record.h"
 #include "store.h"
+#include "xmalloc.h"
 #include "xmlsig.h"
 
 #define ETAG		"engine"
@@ -34,7 +36,7 @@ engine_answer_set(struct engine_answer *a, int status, enum accord_err code,
 
 /* One record appended in the current batch. */
 struct engine_pending {
-	int		 type;		/* enum rec_type */
+	enum journal_kind kind;
 	uint64_t	 seq;
 	accord_time_t	 time;
 	char		*payload;
@@ -112,10 +114,13 @@ struct engine {
 	void			*commit_arg;
 	struct engine_pcase	*pcases;
 	size_t			 npcases;
+	size_t			 cappcases;
 	struct engine_pmsg	*pmsgs;
 	size_t			 npmsgs;
+	size_t			 cappmsgs;
 	struct engine_preq	*preqs;
 	size_t			 npreqs;
+	size_t			 cappreqs;
 
 	struct engine_sent	*sent;		/* ring of ENGINE_SENT_MAX */
 	size_t			 nsent;
@@ -129,51 +134,6 @@ struct engine {
 	engine_partner_cb	 alive;		/* a partner proved alive */
 	void			*alive_arg;
 };
-
-/* ---- journal kinds and record types ---------------------------------- */
-
-static int
-engine_rec_type(unsigned kind)
-{
-	switch (kind) {
-	case JOURNAL_MESSAGE_RECEIVED:	return REC_MESSAGE_RECEIVED;
-	case JOURNAL_MESSAGE_SENT:	return REC_MESSAGE_SENT;
-	case JOURNAL_RECEIPT_GIVEN:	return REC_RECEIPT_GIVEN;
-	case JOURNAL_RECEIPT_GOT:	return REC_RECEIPT_GOT;
-	case JOURNAL_DECISION:		return REC_DECISION;
-	case JOURNAL_REFUSAL:		return REC_REFUSAL;
-	case JOURNAL_DEADLINE_FIRED:	return REC_DEADLINE_FIRED;
-	case JOURNAL_OPERATOR_COMMAND:	return REC_OPERATOR_COMMAND;
-	case JOURNAL_CONFIG_LOAD:	return REC_CONFIG_LOAD;
-	case JOURNAL_MESSAGE_STATE:	return REC_MESSAGE_STATE;
-	case JOURNAL_INBOX_ACK:		return REC_INBOX_ACK;
-	case JOURNAL_PARTNER_PAUSE:	return REC_PARTNER_PAUSE;
-	default:			return REC_OTHER;
-	}
-}
-
-static enum journal_kind
-engine_journal_kind(int type)
-{
-	switch (type) {
-	case REC_MESSAGE_RECEIVED:	return JOURNAL_MESSAGE_RECEIVED;
-	case REC_MESSAGE_SENT:		return JOURNAL_MESSAGE_SENT;
-	case REC_RECEIPT_GIVEN:		return JOURNAL_RECEIPT_GIVEN;
-	case REC_RECEIPT_GOT:		return JOURNAL_RECEIPT_GOT;
-	case REC_DECISION:		return JOURNAL_DECISION;
-	case REC_REFUSAL:		return JOURNAL_REFUSAL;
-	case REC_DEADLINE_FIRED:	return JOURNAL_DEADLINE_FIRED;
-	case REC_OPERATOR_COMMAND:	return JOURNAL_OPERATOR_COMMAND;
-	case REC_CONFIG_LOAD:		return JOURNAL_CONFIG_LOAD;
-	case REC_MESSAGE_STATE:		return JOURNAL_MESSAGE_STATE;
-	case REC_INBOX_ACK:		return JOURNAL_INBOX_ACK;
-	case REC_PARTNER_PAUSE:		return JOURNAL_PARTNER_PAUSE;
-	default:
-		/* a type without a journal kind is a bug in this file */
-		log_errx(ETAG, "record type %d has no journal kind", type);
-		abort();
-	}
-}
 
 /* ---- the pending batch ------------------------------------------------ */
 
@@ -202,14 +162,17 @@ engine_overlay_drop(struct engine *e, uint64_t lo, uint64_t hi)
 	if (e->npreqs == 0) {
 		free(e->preqs);
 		e->preqs = NULL;
+		e->cappreqs = 0;
 	}
 	if (e->npcases == 0) {
 		free(e->pcases);
 		e->pcases = NULL;
+		e->cappcases = 0;
 	}
 	if (e->npmsgs == 0) {
 		free(e->pmsgs);
 		e->pmsgs = NULL;
+		e->cappmsgs = 0;
 	}
 }
 
@@ -264,28 +227,20 @@ engine_last_seq(const struct engine *e)
 /* Append one record to the journal and remember it for the store.  The
  * payload is taken over (freed here). */
 static int
-engine_append(struct engine *e, int type, char *payload, size_t len)
+engine_append(struct engine *e, enum journal_kind kind, char *payload,
+    size_t len)
 {
 	struct engine_pending *p;
 	uint64_t seq;
 
-	if (e->npending == e->cappending) {
-		size_t n = e->cappending ? e->cappending * 2 : 16;
-		p = reallocarray(e->pending, n, sizeof(*p));
-		if (p == NULL) {
-			free(payload);
-			return -1;
-		}
-		e->pending = p;
-		e->cappending = n;
-	}
-	if (journal_append(e->journal, engine_journal_kind(type), payload, len,
-	    &seq) == -1) {
+	e->pending = xgrowarray(e->pending, e->npending, &e->cappending,
+	    sizeof(*e->pending));
+	if (journal_append(e->journal, kind, payload, len, &seq) == -1) {
 		free(payload);
 		return -1;
 	}
 	p = &e->pending[e->npending++];
-	p->type = type;
+	p->kind = kind;
 	p->seq = seq;
 	p->time = journal_last_append_time(e->journal);
 	p->payload = payload;
@@ -299,10 +254,8 @@ engine_overlay_case(struct engine *e, const char *partner,
 {
 	struct engine_pcase *pc;
 
-	pc = reallocarray(e->pcases, e->npcases + 1, sizeof(*pc));
-	if (pc == NULL)
-		abort();
-	e->pcases = pc;
+	e->pcases = xgrowarray(e->pcases, e->npcases, &e->cappcases,
+	    sizeof(*e->pcases));
 	pc = &e->pcases[e->npcases++];
 	pc->seq = engine_last_seq(e);
 	snprintf(pc->partner, sizeof(pc->partner), "%s", partner);
@@ -317,10 +270,8 @@ engine_overlay_msg(struct engine *e, const char *partner,
 {
 	struct engine_pmsg *pm;
 
-	pm = reallocarray(e->pmsgs, e->npmsgs + 1, sizeof(*pm));
-	if (pm == NULL)
-		abort();
-	e->pmsgs = pm;
+	e->pmsgs = xgrowarray(e->pmsgs, e->npmsgs, &e->cappmsgs,
+	    sizeof(*e->pmsgs));
 	pm = &e->pmsgs[e->npmsgs++];
 	memset(pm, 0, sizeof(*pm));
 	pm->seq = engine_last_seq(e);
@@ -328,7 +279,8 @@ engine_overlay_msg(struct engine *e, const char *partner,
 	snprintf(pm->message_id, sizeof(pm->message_id), "%s", message_id);
 	pm->dir = dir;
 	snprintf(pm->sha256, sizeof(pm->sha256), "%s", sha256);
-	if (answer != NULL && (pm->answer = malloc(answer_len)) != NULL) {
+	if (answer != NULL) {
+		pm->answer = xmalloc(answer_len);
 		memcpy(pm->answer, answer, answer_len);
 		pm->answer_len = answer_len;
 	}
@@ -368,10 +320,8 @@ engine_catch_up(struct engine *e)
 	}
 	if ((r = journal_reader_open(e->journal_dir)) == NULL)
 		return -1;
-	batch = calloc(CATCHUP_BATCH, sizeof(*batch));
-	copies = calloc(CATCHUP_BATCH, sizeof(*copies));
-	if (batch == NULL || copies == NULL)
-		abort();
+	batch = xcalloc(CATCHUP_BATCH, sizeof(*batch));
+	copies = xcalloc(CATCHUP_BATCH, sizeof(*copies));
 	for (;;) {
 		got = journal_reader_next(r, &rec);
 		if (got == -1) {
@@ -380,10 +330,9 @@ engine_catch_up(struct engine *e)
 		}
 		if (got == 1 && rec.seq > last) {
 			/* the reader's buffer moves on: keep a copy */
-			if ((copies[n] = malloc(rec.len + 1)) == NULL)
-				abort();
+			copies[n] = xmalloc(rec.len + 1);
 			memcpy(copies[n], rec.payload, rec.len);
-			batch[n].type = engine_rec_type(rec.kind);
+			batch[n].kind = rec.kind;
 			batch[n].seq = rec.seq;
 			batch[n].time = rec.time;
 			batch[n].payload = copies[n];
@@ -427,7 +376,7 @@ engine_observe(struct engine *e, size_t n)
 		return;
 	for (i = 0; i < n; i++) {
 		p = &e->pending[i];
-		e->observer(e->observer_arg, p->type, p->seq, p->time,
+		e->observer(e->observer_arg, p->kind, p->seq, p->time,
 		    p->payload, p->len);
 	}
 }
@@ -479,11 +428,9 @@ engine_apply(struct engine *e)
 		e->store_behind = 0;
 		return 0;
 	}
-	recs = calloc(n, sizeof(*recs));
-	if (recs == NULL)
-		abort();
+	recs = xcalloc(n, sizeof(*recs));
 	for (i = 0; i < n; i++) {
-		recs[i].type = e->pending[i].type;
+		recs[i].kind = e->pending[i].kind;
 		recs[i].seq = e->pending[i].seq;
 		recs[i].time = e->pending[i].time;
 		recs[i].payload = e->pending[i].payload;
@@ -568,7 +515,7 @@ engine_flush(struct engine *e)
 	return 0;
 }
 
-int
+enum engine_flush
 engine_flush_start(struct engine *e)
 {
 	uint64_t batch;
@@ -576,10 +523,10 @@ engine_flush_start(struct engine *e)
 
 	if (e->ninflight > e->ncommitted) {
 		e->flush_wanted = 1;	/* goes when the flight lands */
-		return 0;
+		return ENGINE_FLUSH_STARTED;
 	}
 	if (e->npending == e->ncommitted)
-		return 1;
+		return ENGINE_FLUSH_NOTHING;
 	batch = e->batch++;
 	rc = journal_commit_start(e->journal);
 	if (rc == -1) {
@@ -590,12 +537,12 @@ engine_flush_start(struct engine *e)
 		engine_pending_void(e);
 		if (e->commit_cb != NULL)
 			e->commit_cb(e->commit_arg, batch, 0);
-		return -1;
+		return ENGINE_FLUSH_FAILED;
 	}
 	e->flush_wanted = 0;
 	e->inflight_batch = batch;
 	e->ninflight = e->npending;
-	return 0;
+	return ENGINE_FLUSH_STARTED;
 }
 
 int
@@ -698,8 +645,8 @@ engine_lagging(struct engine *e, struct engine_answer *a)
 /* ---- journalling helpers ---------------------------------------------- */
 
 static int
-engine_journal_message(struct engine *e, int type, const char *partner,
-    const struct envelope_header *h, enum record_dir dir,
+engine_journal_message(struct engine *e, enum journal_kind kind,
+    const char *partner, const struct envelope_header *h, enum record_dir dir,
     accord_time_t received_at, const char *bytes, size_t len,
     char sha256[RECORD_SHA256_HEX])
 {
@@ -720,7 +667,7 @@ engine_journal_message(struct engine *e, int type, const char *partner,
 		return -1;
 	if (sha256 != NULL)
 		record_sha256_hex(bytes, len, sha256);
-	return engine_append(e, type, payload, plen);
+	return engine_append(e, kind, payload, plen);
 }
 
 static int
@@ -749,8 +696,8 @@ engine_journal_decision(struct engine *e, const char *partner,
 	rd.d = *d;
 	if (record_decision_encode(&rd, &payload, &plen) == -1)
 		return -1;
-	if (engine_append(e, d->refusal == AE_OK ? REC_DECISION : REC_REFUSAL,
-	    payload, plen) == -1)
+	if (engine_append(e, d->refusal == AE_OK ? JOURNAL_DECISION :
+	    JOURNAL_REFUSAL, payload, plen) == -1)
 		return -1;
 	if (d->refusal == AE_OK && !(d->effects & FSM_EFF_NO_CHANGE))
 		engine_overlay_case(e, partner, case_id, &d->next);
@@ -774,12 +721,12 @@ engine_journal_msgstate(struct engine *e, const char *partner,
 	snprintf(ms.reason, sizeof(ms.reason), "%s", reason ? reason : "");
 	if (record_msgstate_encode(&ms, &payload, &plen) == -1)
 		return -1;
-	return engine_append(e, REC_MESSAGE_STATE, payload, plen);
+	return engine_append(e, JOURNAL_MESSAGE_STATE, payload, plen);
 }
 
 /* A free-form JSON record (operator command, configuration load). */
 static int
-engine_journal_json(struct engine *e, int type, json_t *obj)
+engine_journal_json(struct engine *e, enum journal_kind kind, json_t *obj)
 {
 	char *s;
 
@@ -787,7 +734,7 @@ engine_journal_json(struct engine *e, int type, json_t *obj)
 	json_decref(obj);
 	if (s == NULL)
 		return -1;
-	return engine_append(e, type, s, strlen(s));
+	return engine_append(e, kind, s, strlen(s));
 }
 
 /* ---- building our own messages ---------------------------------------- */
@@ -801,7 +748,7 @@ engine_body_new(xmlDocPtr *docp, const char *name)
 	doc = xmlNewDoc(BAD_CAST "1.0");
 	root = xmlNewNode(NULL, BAD_CAST name);
 	if (doc == NULL || root == NULL)
-		abort();
+		xalloc_failed("xmlNewDoc");
 	xmlSetNs(root, xmlNewNs(root, BAD_CAST ENVELOPE_MSG_NS, NULL));
 	xmlDocSetRootElement(doc, root);
 	*docp = doc;
@@ -920,7 +867,7 @@ engine_make_receipt(struct engine *e, const struct agreement *a,
 	char tb[32];
 	int i, rc;
 
-	body = engine_body_new(&bdoc, "Receipt");
+	body = engine_body_new(&bdoc, agreement_msg_type_name(MSG_RECEIPT));
 	engine_body_add(body, "ReceivedMessageId", rh->message_id);
 	engine_body_add(body, "Sha256", sha256);
 	engine_body_add(body, "ReceivedAt", clock_format_utc(received_at, tb,
@@ -967,7 +914,7 @@ engine_make_error(struct engine *e, const struct agreement *a,
 	 * (a version 1 partner gets TEMPORARY for NOT_YET) */
 	v = engine_answer_version(a, rh);
 	code = errcode_for_version(code, v);
-	body = engine_body_new(&bdoc, "Error");
+	body = engine_body_new(&bdoc, agreement_msg_type_name(MSG_ERROR));
 	engine_body_add(body, "Code", errcode_name(code));
 	if (rh != NULL && rh->message_id[0] != '\0')
 		engine_body_add(body, "RefToMessageId", rh->message_id);
@@ -1234,10 +1181,19 @@ engine_refuse_early(struct engine *e, const struct agreement *a,
 	return 0;
 }
 
-/* Same (partner, MessageId) seen before?  @return 1 with the original
- * answer in ans, 2 for a conflict, 3 when the original is still being
- * committed, 0 if new, -1 on error. */
-static int
+/* What engine_duplicate() found for a received (partner, MessageId). */
+enum engine_dup {
+	ENGINE_DUP_ERROR = -1,	/* the lookup failed (logged) */
+	ENGINE_DUP_NEW = 0,	/* not seen before */
+	ENGINE_DUP_SAME,	/* seen with these bytes: the original answer
+				 * is in ans */
+	ENGINE_DUP_CONFLICT,	/* seen with other bytes */
+	ENGINE_DUP_COMMITTING	/* seen, and still being committed: its
+				 * answer may not leave yet */
+};
+
+/* Same (partner, MessageId) seen before, unapplied records first? */
+static enum engine_dup
 engine_duplicate(struct engine *e, const char *partner,
     const char *message_id, const char *sha256, struct engine_answer *ans)
 {
@@ -1251,27 +1207,29 @@ engine_duplicate(struct engine *e, const char *partner,
 		    e->pmsgs[i].dir != RECORD_DIR_IN)
 			continue;
 		if (strcmp(e->pmsgs[i].sha256, sha256) != 0)
-			return 2;
+			return ENGINE_DUP_CONFLICT;
 		if (engine_seq_in_flight(e, e->pmsgs[i].seq))
-			return 3;	/* its answer may not leave yet */
-		if (e->pmsgs[i].answer == NULL ||
-		    (ans->body = malloc(e->pmsgs[i].answer_len)) == NULL)
-			return -1;
+			return ENGINE_DUP_COMMITTING;
+		if (e->pmsgs[i].answer == NULL)
+			return ENGINE_DUP_ERROR;
+		ans->body = xmalloc(e->pmsgs[i].answer_len);
 		memcpy(ans->body, e->pmsgs[i].answer, e->pmsgs[i].answer_len);
 		ans->len = e->pmsgs[i].answer_len;
-		return 1;
+		return ENGINE_DUP_SAME;
 	}
 	found = store_message_find(e->store, partner, message_id,
 	    RECORD_DIR_IN, &m);
-	if (found <= 0)
-		return found;
+	if (found == -1)
+		return ENGINE_DUP_ERROR;
+	if (found == 0)
+		return ENGINE_DUP_NEW;
 	if (strcmp(m.sha256, sha256) != 0)
-		return 2;
+		return ENGINE_DUP_CONFLICT;
 	/* the original answer's bytes are in the journal */
 	if (m.receipt_seq == 0 ||
 	    engine_message_bytes(e, m.receipt_seq, &ans->body, &ans->len) == -1)
-		return -1;
-	return 1;
+		return ENGINE_DUP_ERROR;
+	return ENGINE_DUP_SAME;
 }
 
 /* A message carried by a Redelivery (v2): the outer envelope's facts. */
@@ -1342,7 +1300,7 @@ engine_receive_rx(struct engine *e, const char *tls_partner,
 	xmlNodePtr body;
 	accord_time_t now = clock_now(), window;
 	char sha256[RECORD_SHA256_HEX];
-	int rc = -1, dup, found;
+	int rc = -1, found;
 	struct engine_answer sig;
 
 	memset(ans, 0, sizeof(*ans));
@@ -1461,23 +1419,22 @@ engine_receive_rx(struct engine *e, const char *tls_partner,
 		e->alive(e->alive_arg, a->country);
 
 	/* 4. duplicates, unapplied records included */
-	dup = engine_duplicate(e, a->country, h.message_id, sha256, ans);
-	if (dup == 1) {
+	switch (engine_duplicate(e, a->country, h.message_id, sha256, ans)) {
+	case ENGINE_DUP_NEW:
+		break;
+	case ENGINE_DUP_SAME:
 		engine_answer_set(ans, 200, AE_OK, "duplicate: the original "
 		    "answer again");
 		rc = 0;
 		goto done;
-	}
-	if (dup == 2) {
+	case ENGINE_DUP_CONFLICT:
 		rc = engine_refuse_early(e, a, &h, AE_DUPLICATE_CONFLICT,
 		    "this MessageId was received with other bytes", ans);
 		goto done;
-	}
-	if (dup == -1) {
+	case ENGINE_DUP_ERROR:
 		engine_answer_set(ans, 503, AE_TEMPORARY, "store lookup failed");
 		goto done;
-	}
-	if (dup == 3) {
+	case ENGINE_DUP_COMMITTING:
 		engine_answer_set(ans, 503, AE_TEMPORARY, "the first copy of "
 		    "this message is being committed; retry");
 		goto done;
@@ -1517,7 +1474,7 @@ engine_receive_rx(struct engine *e, const char *tls_partner,
 	}
 
 	/* 6. journal: the message, the decision, the answer we give */
-	if (engine_journal_message(e, REC_MESSAGE_RECEIVED, a->country, &h,
+	if (engine_journal_message(e, JOURNAL_MESSAGE_RECEIVED, a->country, &h,
 	    RECORD_DIR_IN, now, bytes, len, NULL) == -1 ||
 	    engine_journal_decision(e, a->country, h.case_id, h.message_id,
 	    &c, &ev, now, &d) == -1)
@@ -1538,7 +1495,7 @@ engine_receive_rx(struct engine *e, const char *tls_partner,
 	ans->body = sig.body;
 	ans->len = sig.len;
 	/* journal the signal as the receipt given */
-	if (engine_journal_message(e, REC_RECEIPT_GIVEN, a->country, &sh,
+	if (engine_journal_message(e, JOURNAL_RECEIPT_GIVEN, a->country, &sh,
 	    RECORD_DIR_OUT, now, ans->body, ans->len, NULL) == -1)
 		goto fault;
 	engine_overlay_msg(e, a->country, h.message_id, RECORD_DIR_IN, sha256,
@@ -1567,9 +1524,8 @@ engine_remember_sent(struct engine *e, const char *partner,
 {
 	struct engine_sent *s;
 
-	if (e->sent == NULL &&
-	    (e->sent = calloc(ENGINE_SENT_MAX, sizeof(*e->sent))) == NULL)
-		return;		/* the journal fallback still works */
+	if (e->sent == NULL)
+		e->sent = xcalloc(ENGINE_SENT_MAX, sizeof(*e->sent));
 	s = &e->sent[e->nsent++ % ENGINE_SENT_MAX];
 	snprintf(s->partner, sizeof(s->partner), "%s", partner);
 	snprintf(s->message_id, sizeof(s->message_id), "%s", message_id);
@@ -1590,11 +1546,10 @@ engine_journal_fetch(struct engine *e, uint64_t seq, char **out,
 	while ((got = journal_reader_next(r, &rec)) == 1) {
 		if (rec.seq != seq)
 			continue;
-		if ((*out = malloc(rec.len + 1)) != NULL) {
-			memcpy(*out, rec.payload, rec.len);
-			*len = rec.len;
-			rc = 0;
-		}
+		*out = xmalloc(rec.len + 1);
+		memcpy(*out, rec.payload, rec.len);
+		*len = rec.len;
+		rc = 0;
 		break;
 	}
 	journal_reader_close(r);
@@ -1614,8 +1569,7 @@ engine_message_bytes(struct engine *e, uint64_t seq, char **out,
 	if (engine_journal_fetch(e, seq, &payload, &plen) == -1 ||
 	    record_message_decode(payload, plen, &rm) == -1)
 		goto done;
-	if ((*out = malloc(rm.body_len + 1)) == NULL)
-		goto done;
+	*out = xmalloc(rm.body_len + 1);
 	memcpy(*out, rm.body, rm.body_len);
 	(*out)[rm.body_len] = '\0';
 	*len = rm.body_len;
@@ -1742,15 +1696,14 @@ engine_request_sha(const struct engine_submission *sub, const char *doc,
 	parts[2] = sub->ref_to != NULL ? sub->ref_to : "";
 	if ((ctx = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		abort();
+		xalloc_failed("EVP_MD_CTX_new");
 	for (i = 0; i < 3; i++)
 		EVP_DigestUpdate(ctx, parts[i], strlen(parts[i]) + 1);
 	EVP_DigestUpdate(ctx, &urgent, 1);
 	EVP_DigestUpdate(ctx, doc, len);
 	EVP_DigestFinal_ex(ctx, md, &mdlen);
 	EVP_MD_CTX_free(ctx);
-	for (i = 0; i < mdlen && 2 * i + 2 < RECORD_SHA256_HEX; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	hex_encode(md, mdlen, out);
 }
 
 /*
@@ -1790,10 +1743,8 @@ engine_overlay_request(struct engine *e, uid_t uid, const char *request_id,
 {
 	struct engine_preq *p;
 
-	p = reallocarray(e->preqs, e->npreqs + 1, sizeof(*p));
-	if (p == NULL)
-		abort();
-	e->preqs = p;
+	e->preqs = xgrowarray(e->preqs, e->npreqs, &e->cappreqs,
+	    sizeof(*e->preqs));
 	p = &e->preqs[e->npreqs++];
 	p->seq = engine_last_seq(e);
 	p->uid = uid;
@@ -2041,8 +1992,8 @@ engine_submit(struct engine *e, const struct engine_submission *sub,
 		    json_string(sub->request_id));
 		json_object_set_new(cmd, "request_sha256", json_string(rsha));
 	}
-	if (engine_journal_json(e, REC_OPERATOR_COMMAND, cmd) == -1 ||
-	    engine_journal_message(e, REC_MESSAGE_SENT, a->country, &h,
+	if (engine_journal_json(e, JOURNAL_OPERATOR_COMMAND, cmd) == -1 ||
+	    engine_journal_message(e, JOURNAL_MESSAGE_SENT, a->country, &h,
 	    RECORD_DIR_OUT, 0, out->body, out->len, NULL) == -1 ||
 	    engine_journal_decision(e, a->country, case_id, h.message_id, &c,
 	    &ev, now, &d) == -1 || (!sub->defer_commit &&
@@ -2230,7 +2181,7 @@ engine_receipt_take(struct engine *e, const char *partner,
 		goto done;
 	}
 	fsm_decide(&c, &ev, a, engine_requested_cal(e, a, c.role), now, &d);
-	if (engine_journal_message(e, REC_RECEIPT_GOT, partner, &h,
+	if (engine_journal_message(e, JOURNAL_RECEIPT_GOT, partner, &h,
 	    RECORD_DIR_IN, at, bytes, len, NULL) == -1 ||
 	    engine_journal_decision(e, partner, m.case_id, message_id, &c,
 	    &ev, now, &d) == -1)
@@ -2371,18 +2322,16 @@ engine_deadline_held(struct engine *e, const struct store_deadline *dl,
 struct engine_due {
 	struct store_deadline	*list;
 	size_t			 n;
+	size_t			 cap;
 };
 
 static int
 engine_collect_due(void *arg, const struct store_deadline *dl)
 {
 	struct engine_due *due = arg;
-	struct store_deadline *l;
 
-	l = reallocarray(due->list, due->n + 1, sizeof(*l));
-	if (l == NULL)
-		return -1;
-	due->list = l;
+	due->list = xgrowarray(due->list, due->n, &due->cap,
+	    sizeof(*due->list));
 	due->list[due->n++] = *dl;
 	return 0;
 }
@@ -2390,7 +2339,7 @@ engine_collect_due(void *arg, const struct store_deadline *dl)
 int
 engine_deadlines(struct engine *e, accord_time_t now)
 {
-	struct engine_due due = { NULL, 0 };
+	struct engine_due due = { NULL, 0, 0 };
 	const struct agreement *a;
 	struct record_deadline rdl;
 	struct fsm_case c;
@@ -2428,7 +2377,8 @@ engine_deadlines(struct engine *e, accord_time_t now)
 		fsm_decide(&c, &ev, a, engine_requested_cal(e, a, c.role),
 		    now, &d);
 		if (record_deadline_encode(&rdl, &payload, &plen) == -1 ||
-		    engine_append(e, REC_DEADLINE_FIRED, payload, plen) == -1 ||
+		    engine_append(e, JOURNAL_DEADLINE_FIRED, payload,
+		    plen) == -1 ||
 		    engine_journal_decision(e, dl->partner, dl->case_id, NULL,
 		    &c, &ev, now, &d) == -1) {
 			free(due.list);
@@ -2493,7 +2443,7 @@ engine_record(struct engine *e, uid_t uid, const char *partner,
 	    "fact", fact == FSM_REC_PROTECTION_CLAIM ? "protection-claim" :
 	    "assessment", "risk_found", risk_found, "note",
 	    note != NULL ? note : "");
-	if (engine_journal_json(e, REC_OPERATOR_COMMAND, cmd) == -1 ||
+	if (engine_journal_json(e, JOURNAL_OPERATOR_COMMAND, cmd) == -1 ||
 	    engine_journal_decision(e, partner, case_id, NULL, &c, &ev, now,
 	    &d) == -1 || engine_flush(e) == -1) {
 		engine_answer_set(ans, 503, AE_TEMPORARY, "journal commit "
@@ -2531,7 +2481,7 @@ engine_journal_config(struct engine *e)
 	    "country", e->conf->country, "authority", e->conf->authority,
 	    "signing", e->conf->sign_sha256, "fsm_version", FSM_VERSION,
 	    "partners", partners);
-	return engine_journal_json(e, REC_CONFIG_LOAD, obj);
+	return engine_journal_json(e, JOURNAL_CONFIG_LOAD, obj);
 }
 
 struct engine *
@@ -2542,8 +2492,7 @@ engine_open(const struct config *c)
 	struct conf_diag d = { 0 };
 	int i;
 
-	if ((e = calloc(1, sizeof(*e))) == NULL)
-		return NULL;
+	e = xcalloc(1, sizeof(*e));
 	e->conf = c;
 	e->batch = 1;
 	e->journal_dir = conf_path(c->state_dir, "journal");
@@ -2684,7 +2633,7 @@ engine_case_history_at(const char *journal_dir, struct store *st,
 	json_t *obj;
 	const char *detail;
 	char tb[32], desc[200];
-	int got, type, match, rc = 0;
+	int got, match, rc = 0;
 
 	if ((r = journal_reader_open(journal_dir)) == NULL)
 		return -1;
@@ -2693,12 +2642,11 @@ engine_case_history_at(const char *journal_dir, struct store *st,
 		h.seq = rec.seq;
 		h.time = rec.time;
 		match = 0;
-		type = engine_rec_type(rec.kind);
-		switch (type) {
-		case REC_MESSAGE_RECEIVED:
-		case REC_MESSAGE_SENT:
-		case REC_RECEIPT_GIVEN:
-		case REC_RECEIPT_GOT:
+		switch (rec.kind) {
+		case JOURNAL_MESSAGE_RECEIVED:
+		case JOURNAL_MESSAGE_SENT:
+		case JOURNAL_RECEIPT_GIVEN:
+		case JOURNAL_RECEIPT_GOT:
 			if (record_message_decode(rec.payload, rec.len, &rm) ==
 			    -1)
 				break;
@@ -2707,20 +2655,21 @@ engine_case_history_at(const char *journal_dir, struct store *st,
 			h.what = "message";
 			snprintf(h.text, sizeof(h.text), "%s %s %s (Created "
 			    "%s)", agreement_msg_type_name(rm.type),
-			    rm.message_id, type == REC_MESSAGE_SENT ? "queued "
-			    "to send" : type == REC_MESSAGE_RECEIVED ?
-			    "received" : type == REC_RECEIPT_GIVEN ?
-			    "answered by us" : "answered by the partner",
+			    rm.message_id, rec.kind == JOURNAL_MESSAGE_SENT ?
+			    "queued to send" : rec.kind ==
+			    JOURNAL_MESSAGE_RECEIVED ? "received" : rec.kind ==
+			    JOURNAL_RECEIPT_GIVEN ? "answered by us" :
+			    "answered by the partner",
 			    clock_format_utc(rm.created, tb, sizeof(tb)));
 			break;
-		case REC_DECISION:
-		case REC_REFUSAL:
+		case JOURNAL_DECISION:
+		case JOURNAL_REFUSAL:
 			if (record_decision_decode(rec.payload, rec.len, &rd) ==
 			    -1)
 				break;
 			match = strcmp(rd.partner, partner) == 0 &&
 			    strcmp(rd.case_id, case_id) == 0;
-			if (type == REC_REFUSAL) {
+			if (rec.kind == JOURNAL_REFUSAL) {
 				h.what = "refusal";
 				snprintf(h.text, sizeof(h.text), "refused %s: "
 				    "%s: %s", rd.message_id,
@@ -2732,7 +2681,7 @@ engine_case_history_at(const char *journal_dir, struct store *st,
 				    desc, rd.d.version);
 			}
 			break;
-		case REC_DEADLINE_FIRED:
+		case JOURNAL_DEADLINE_FIRED:
 			if (record_deadline_decode(rec.payload, rec.len,
 			    &rdl) == -1)
 				break;
@@ -2743,7 +2692,7 @@ engine_case_history_at(const char *journal_dir, struct store *st,
 			    "fired", fsm_deadline_name(rdl.which),
 			    clock_format_utc(rdl.due, tb, sizeof(tb)));
 			break;
-		case REC_MESSAGE_STATE:
+		case JOURNAL_MESSAGE_STATE:
 			if (record_msgstate_decode(rec.payload, rec.len, &ms) ==
 			    -1)
 				break;
@@ -2756,7 +2705,7 @@ engine_case_history_at(const char *journal_dir, struct store *st,
 			    ms.message_id, record_msg_state_name(ms.state),
 			    ms.reason[0] ? ": " : "", ms.reason);
 			break;
-		case REC_OPERATOR_COMMAND:
+		case JOURNAL_OPERATOR_COMMAND:
 			obj = json_loadb((const char *)rec.payload, rec.len, 0,
 			    NULL);
 			if (obj == NULL)
@@ -2835,9 +2784,9 @@ engine_inbox_ack(struct engine *e, uid_t uid, const char *partner,
 	cmd = json_pack("{s:s, s:i, s:s, s:s, s:s}", "command", "ack", "uid",
 	    (int)uid, "partner", partner, "case", m.case_id, "message",
 	    message_id);
-	if (engine_journal_json(e, REC_OPERATOR_COMMAND, cmd) == -1 ||
+	if (engine_journal_json(e, JOURNAL_OPERATOR_COMMAND, cmd) == -1 ||
 	    record_ack_encode(&ack, &payload, &plen) == -1 ||
-	    engine_append(e, REC_INBOX_ACK, payload, plen) == -1 ||
+	    engine_append(e, JOURNAL_INBOX_ACK, payload, plen) == -1 ||
 	    engine_flush(e) == -1) {
 		engine_answer_set(ans, 503, AE_TEMPORARY, "journal commit "
 		    "failed: not acknowledged");
@@ -2873,9 +2822,9 @@ engine_pause(struct engine *e, uid_t uid, const char *partner, int paused,
 	rp.paused = paused != 0;
 	cmd = json_pack("{s:s, s:i, s:s}", "command", paused ? "pause" :
 	    "resume", "uid", (int)uid, "partner", partner);
-	if (engine_journal_json(e, REC_OPERATOR_COMMAND, cmd) == -1 ||
+	if (engine_journal_json(e, JOURNAL_OPERATOR_COMMAND, cmd) == -1 ||
 	    record_pause_encode(&rp, &payload, &plen) == -1 ||
-	    engine_append(e, REC_PARTNER_PAUSE, payload, plen) == -1 ||
+	    engine_append(e, JOURNAL_PARTNER_PAUSE, payload, plen) == -1 ||
 	    engine_flush(e) == -1) {
 		engine_answer_set(ans, 503, AE_TEMPORARY, "journal commit "
 		    "failed: nothing changed");
@@ -2939,9 +2888,9 @@ engine_resend(struct engine *e, uid_t uid, const char *partner,
 	cmd = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s}", "command", "resend",
 	    "uid", (int)uid, "partner", partner, "case", m.case_id, "message",
 	    message_id, "was", record_msg_state_name(m.state));
-	if (engine_journal_json(e, REC_OPERATOR_COMMAND, cmd) == -1 ||
+	if (engine_journal_json(e, JOURNAL_OPERATOR_COMMAND, cmd) == -1 ||
 	    record_msgstate_encode(&ms, &payload, &plen) == -1 ||
-	    engine_append(e, REC_MESSAGE_STATE, payload, plen) == -1 ||
+	    engine_append(e, JOURNAL_MESSAGE_STATE, payload, plen) == -1 ||
 	    engine_flush(e) == -1) {
 		engine_answer_set(ans, 503, AE_TEMPORARY, "journal commit "
 		    "failed: nothing was queued");
@@ -2970,7 +2919,7 @@ engine_reveal_journal(struct engine *e, uid_t uid, const char *command,
 	    "partner", partner != NULL ? partner : "", "case",
 	    case_id != NULL ? case_id : "", "message",
 	    message_id != NULL ? message_id : "");
-	if (engine_journal_json(e, REC_OPERATOR_COMMAND, cmd) == -1 ||
+	if (engine_journal_json(e, JOURNAL_OPERATOR_COMMAND, cmd) == -1 ||
 	    engine_flush(e) == -1) {
 		log_errx(ETAG, "reveal to uid %u could not be journalled: "
 		    "refused", (unsigned)uid);

@@ -226,11 +226,16 @@ void engine_set_partner_cb(struct engine *e, engine_partner_cb fn,
  * which batch landed and how -- also when a synchronous engine_flush()
  * landed it.  engine_batch_settled() says whether a batch's fate is
  * known (then engine_batch_committed() says which).
- * @return engine_flush_start: 0 started or queued, 1 nothing to commit,
- * -1 the batch failed at once (the callback was told).
  */
 typedef void (*engine_commit_cb)(void *arg, uint64_t batch, int ok);
-int engine_flush_start(struct engine *e);
+enum engine_flush {
+	ENGINE_FLUSH_FAILED = -1,	/* the batch failed at once and is
+					 * void (the callback was told) */
+	ENGINE_FLUSH_STARTED = 0,	/* started, or queued behind the
+					 * flight */
+	ENGINE_FLUSH_NOTHING = 1	/* nothing to commit */
+};
+enum engine_flush engine_flush_start(struct engine *e);
 int engine_commit_fd(struct engine *e);
 void engine_commit_done(struct engine *e);
 int engine_batch_settled(const struct engine *e, uint64_t batch);
@@ -294,18 +299,18 @@ int engine_case_history_at(const char *journal_dir, struct store *st,
 
 /*
  * Operator commands (control socket, issue 7).  Each is journalled with
- * the caller's uid as a REC_OPERATOR_COMMAND beside its own record, and
- * committed before it returns.  @return 0 with a->text set, or -1 with
+ * the caller's uid as a JOURNAL_OPERATOR_COMMAND beside its own record,
+ * and committed before it returns.  @return 0 with a->text set, or -1 with
  * a->code and a->text (nothing was journalled).
  *
  * engine_inbox_ack: the back office took a received business message
- * (REC_INBOX_ACK); it leaves the inbox.  Acknowledging it again is not an
- * error and journals nothing.
+ * (JOURNAL_INBOX_ACK); it leaves the inbox.  Acknowledging it again is
+ * not an error and journals nothing.
  * engine_pause: stop (paused 1) or restart delivery to a partner
- * (REC_PARTNER_PAUSE); the store's outbox skips a paused partner.
+ * (JOURNAL_PARTNER_PAUSE); the store's outbox skips a paused partner.
  * engine_resend: an UNDELIVERED or DISPUTED message of ours goes back to
- * QUEUED with its original bytes (REC_MESSAGE_STATE); the outbox takes it
- * at once.  Refused when its case reached a final state.
+ * QUEUED with its original bytes (JOURNAL_MESSAGE_STATE); the outbox
+ * takes it at once.  Refused when its case reached a final state.
  */
 int engine_inbox_ack(struct engine *e, uid_t uid, const char *partner,
     const char *message_id, struct engine_answer *a);
@@ -316,8 +321,8 @@ int engine_resend(struct engine *e, uid_t uid, const char *partner,
 
 /*
  * Personal data is about to be shown to uid: journal who saw what
- * (REC_OPERATOR_COMMAND with "reveal": true, the command, partner, case
- * and message) and commit.  The caller shows nothing unless this returns
+ * (JOURNAL_OPERATOR_COMMAND with "reveal": true, the command, partner,
+ * case and message) and commit.  The caller shows nothing unless this returns
  * 0.  @return 0, or -1.
  */
 int engine_reveal_journal(struct engine *e, uid_t uid, const char *command,
@@ -325,12 +330,12 @@ int engine_reveal_journal(struct engine *e, uid_t uid, const char *command,
 
 /*
  * Told of every record once it is committed and applied to the store, in
- * journal order (type is an enum rec_type); for the control socket's
- * streams (inbox --follow, monitor).  It must not call the engine's entry
- * points.  One observer; NULL removes it.
+ * journal order; for the control socket's streams (inbox --follow,
+ * monitor).  It must not call the engine's entry points.  One observer;
+ * NULL removes it.
  */
-typedef void (*engine_observer)(void *arg, int type, uint64_t seq,
-    accord_time_t time, const char *payload, size_t len);
+typedef void (*engine_observer)(void *arg, enum journal_kind kind,
+    uint64_t seq, accord_time_t time, const char *payload, size_t len);
 void engine_set_observer(struct engine *e, engine_observer fn, void *arg);
 
 /* Free an answer's or outgoing message's body. */

@@ -34,6 +34,7 @@
 #include "clock.h"
 #include "envelope.h"
 #include "errcode.h"
+#include "hex.h"
 #include "log.h"
 
 #define TAG	"envelope"
@@ -896,6 +897,7 @@ int
 envelope_uuid(char *buf, size_t len)
 {
 	unsigned char b[16];
+	char hex[2 * sizeof(b) + 1];
 
 	if (len < ENVELOPE_UUID_LEN + 1)
 		return -1;
@@ -905,11 +907,9 @@ envelope_uuid(char *buf, size_t len)
 	}
 	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4 */
 	b[8] = (b[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
-	snprintf(buf, len,
-	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x",
-	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
-	    b[10], b[11], b[12], b[13], b[14], b[15]);
+	hex_encode(b, sizeof(b), hex);
+	snprintf(buf, len, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
+	    hex + 12, hex + 16, hex + 20);
 	return 0;
 }
 

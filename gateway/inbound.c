@@ -52,6 +52,7 @@
 #include "conffile.h"
 #include "inbound.h"
 #include "log.h"
+#include "xmalloc.h"
 
 #define ITAG	"inbound"
 
@@ -328,7 +329,7 @@ inbound_flush(evutil_socket_t fd, short what, void *arg)
 
 	if (TAILQ_EMPTY(&in->batch))
 		return;
-	if (engine_flush_start(in->engine) == -1)
+	if (engine_flush_start(in->engine) == ENGINE_FLUSH_FAILED)
 		log_errx(ITAG, "group commit failed: answering 503 to the "
 		    "batch");
 	inbound_release(in);
@@ -624,7 +625,7 @@ fail:
 	free(conn);
 	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) ==
 	    NULL)
-		abort();
+		xalloc_failed("bufferevent_socket_new");
 	return bev;
 }
 

@@ -25,8 +25,10 @@
 #include <openssl/x509.h>
 
 #include "clock.h"
+#include "hex.h"
 #include "journal.h"
 #include "log.h"
+#include "xmalloc.h"
 
 #define JTAG			"journal"
 #define JOURNAL_MAGIC		"AJRN"
@@ -108,6 +110,7 @@ struct journal {
 struct journal_reader {
 	char			**files;
 	size_t			 nfiles;
+	size_t			 capfiles;
 	size_t			 cur;		/* index of the loaded file */
 	int			 loaded;
 	int			 dir_mode;	/* names are journal-N.log */
@@ -217,15 +220,7 @@ journal_day(accord_time_t t)
 char *
 journal_hex(const uint8_t h[JOURNAL_HASH_LEN], char out[65])
 {
-	static const char digits[] = "0123456789abcdef";
-	int i;
-
-	for (i = 0; i < JOURNAL_HASH_LEN; i++) {
-		out[2 * i] = digits[h[i] >> 4];
-		out[2 * i + 1] = digits[h[i] & 0xf];
-	}
-	out[2 * JOURNAL_HASH_LEN] = '\0';
-	return out;
+	return hex_encode(h, JOURNAL_HASH_LEN, out);
 }
 
 const char *
@@ -435,23 +430,12 @@ journal_reader_new(void)
 	return r;
 }
 
-static int
+static void
 journal_reader_add(struct journal_reader *r, const char *path)
 {
-	char **nf;
-
-	if ((nf = reallocarray(r->files, r->nfiles + 1,
-	    sizeof(*nf))) == NULL) {
-		log_err(JTAG, "reallocarray");
-		return -1;
-	}
-	r->files = nf;
-	if ((r->files[r->nfiles] = strdup(path)) == NULL) {
-		log_err(JTAG, "strdup");
-		return -1;
-	}
-	r->nfiles++;
-	return 0;
+	r->files = xgrowarray(r->files, r->nfiles, &r->capfiles,
+	    sizeof(*r->files));
+	r->files[r->nfiles++] = xstrdup(path);
 }
 
 struct journal_reader *
@@ -478,8 +462,7 @@ journal_reader_open(const char *dir)
 			log_errx(JTAG, "%s: path too long", dir);
 			goto done;
 		}
-		if (journal_reader_add(r, path) == -1)
-			goto done;
+		journal_reader_add(r, path);
 	}
 	if (r->nfiles > 0)
 		qsort(r->files, r->nfiles, sizeof(*r->files),
@@ -505,12 +488,8 @@ journal_reader_open_files(const char *const *files, size_t n,
 	if ((r = journal_reader_new()) == NULL)
 		return NULL;
 	r->anchor = allow_anchor;
-	for (i = 0; i < n; i++) {
-		if (journal_reader_add(r, files[i]) == -1) {
-			journal_reader_close(r);
-			return NULL;
-		}
-	}
+	for (i = 0; i < n; i++)
+		journal_reader_add(r, files[i]);
 	return r;
 }
 
@@ -971,7 +950,8 @@ journal_append(struct journal *j, enum journal_kind kind,
 		/* A checkpoint closes its batch: nothing may follow it
 		 * unsigned in the same write.  Cannot happen: commit adds
 		 * it last and empties the batch. */
-		log_errx(JTAG, "append after a checkpoint in one batch");
+		log_errx(JTAG, "append of a %s record after a checkpoint "
+		    "in one batch", journal_kind_name(kind));
 		abort();
 	}
 	return journal_add(j, kind, payload, len, seqp);

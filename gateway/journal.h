@@ -320,7 +320,7 @@ int journal_verify_checkpoint(const struct journal_rec *rec, EVP_PKEY *key);
 /* Name of a kind, e.g. "MESSAGE_RECEIVED"; "UNKNOWN" otherwise. */
 const char *journal_kind_name(unsigned int kind);
 
-/* Lower-case hex of a hash into out[65].  @return out. */
+/* hex_encode() (hex.h) of a journal hash into out[65].  @return out. */
 char *journal_hex(const uint8_t h[JOURNAL_HASH_LEN], char out[65]);
 
 #endif

@@ -20,6 +20,7 @@
 #include "opscmd.h"
 #include "record.h"
 #include "store.h"
+#include "xmalloc.h"
 
 #define DAY		86400
 #define ALERT_DUE_SOON	DAY		/* deadlines due within a day */
@@ -217,8 +218,8 @@ done:
 
 /* A record as a monitor event: what it is about, in one line. */
 static json_t *
-opscmd_event(int type, uint64_t seq, accord_time_t time, const char *payload,
-    size_t len)
+opscmd_event(enum journal_kind kind, uint64_t seq, accord_time_t time,
+    const char *payload, size_t len)
 {
 	struct record_message rm;
 	struct record_decision rd;
@@ -231,11 +232,11 @@ opscmd_event(int type, uint64_t seq, accord_time_t time, const char *payload,
 	json_t *obj = NULL, *ev;
 
 	line[0] = '\0';
-	switch (type) {
-	case REC_MESSAGE_RECEIVED:
-	case REC_MESSAGE_SENT:
-	case REC_RECEIPT_GIVEN:
-	case REC_RECEIPT_GOT:
+	switch (kind) {
+	case JOURNAL_MESSAGE_RECEIVED:
+	case JOURNAL_MESSAGE_SENT:
+	case JOURNAL_RECEIPT_GIVEN:
+	case JOURNAL_RECEIPT_GOT:
 		if (record_message_decode(payload, len, &rm) == -1)
 			break;
 		partner = rm.partner;
@@ -243,20 +244,20 @@ opscmd_event(int type, uint64_t seq, accord_time_t time, const char *payload,
 		msg = rm.message_id;
 		snprintf(line, sizeof(line), "%s %s %s %s%s%s",
 		    agreement_msg_type_name(rm.type), rm.message_id,
-		    type == REC_MESSAGE_RECEIVED ? "received from" :
-		    type == REC_MESSAGE_SENT ? "queued for" :
-		    type == REC_RECEIPT_GIVEN ? "answered by us to" :
+		    kind == JOURNAL_MESSAGE_RECEIVED ? "received from" :
+		    kind == JOURNAL_MESSAGE_SENT ? "queued for" :
+		    kind == JOURNAL_RECEIPT_GIVEN ? "answered by us to" :
 		    "answered by", rm.partner, rm.ref_to[0] ? " re " : "",
 		    rm.ref_to);
 		break;
-	case REC_DECISION:
-	case REC_REFUSAL:
+	case JOURNAL_DECISION:
+	case JOURNAL_REFUSAL:
 		if (record_decision_decode(payload, len, &rd) == -1)
 			break;
 		partner = rd.partner;
 		case_id = rd.case_id;
 		msg = rd.message_id;
-		if (type == REC_REFUSAL)
+		if (kind == JOURNAL_REFUSAL)
 			snprintf(line, sizeof(line), "refused %s: %s: %s",
 			    rd.message_id, errcode_name(rd.d.refusal),
 			    rd.d.text);
@@ -264,7 +265,7 @@ opscmd_event(int type, uint64_t seq, accord_time_t time, const char *payload,
 			snprintf(line, sizeof(line), "%s",
 			    fsm_describe(&rd.d, desc, sizeof(desc)));
 		break;
-	case REC_DEADLINE_FIRED:
+	case JOURNAL_DEADLINE_FIRED:
 		if (record_deadline_decode(payload, len, &rdl) == -1)
 			break;
 		partner = rdl.partner;
@@ -273,7 +274,7 @@ opscmd_event(int type, uint64_t seq, accord_time_t time, const char *payload,
 		    fsm_deadline_name(rdl.which),
 		    clock_format_utc(rdl.due, tb, sizeof(tb)));
 		break;
-	case REC_MESSAGE_STATE:
+	case JOURNAL_MESSAGE_STATE:
 		if (record_msgstate_decode(payload, len, &ms) == -1)
 			break;
 		partner = ms.partner;
@@ -282,7 +283,7 @@ opscmd_event(int type, uint64_t seq, accord_time_t time, const char *payload,
 		    record_msg_state_name(ms.state), ms.reason[0] ? ": " : "",
 		    ms.reason);
 		break;
-	case REC_INBOX_ACK:
+	case JOURNAL_INBOX_ACK:
 		if (record_ack_decode(payload, len, &ack) == -1)
 			break;
 		partner = ack.partner;
@@ -290,14 +291,14 @@ opscmd_event(int type, uint64_t seq, accord_time_t time, const char *payload,
 		snprintf(line, sizeof(line), "%s acknowledged by the back "
 		    "office", ack.message_id);
 		break;
-	case REC_PARTNER_PAUSE:
+	case JOURNAL_PARTNER_PAUSE:
 		if (record_pause_decode(payload, len, &rp) == -1)
 			break;
 		partner = rp.partner;
 		snprintf(line, sizeof(line), "delivery to %s %s", rp.partner,
 		    rp.paused ? "paused" : "resumed");
 		break;
-	case REC_OPERATOR_COMMAND:
+	case JOURNAL_OPERATOR_COMMAND:
 		obj = json_loadb(payload, len, 0, NULL);
 		snprintf(line, sizeof(line), "uid %lld: %s",
 		    (long long)json_integer_value(json_object_get(obj, "uid")),
@@ -310,19 +311,19 @@ opscmd_event(int type, uint64_t seq, accord_time_t time, const char *payload,
 			case_id = json_string_value(json_object_get(obj,
 			    "case"));
 		break;
-	case REC_CONFIG_LOAD:
+	case JOURNAL_CONFIG_LOAD:
 		snprintf(line, sizeof(line), "configuration loaded");
 		break;
 	default:
-		snprintf(line, sizeof(line), "%s", record_type_name(type));
+		snprintf(line, sizeof(line), "%s", journal_kind_name(kind));
 		break;
 	}
 	clock_format_utc(time, tb, sizeof(tb));
 	ev = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "seq",
-	    (json_int_t)seq, "time", tb, "record", record_type_name(type),
+	    (json_int_t)seq, "time", tb, "record", journal_kind_name(kind),
 	    "partner", partner, "case", case_id, "message", msg, "text", line);
 	if (ev != NULL && asprintf(&t, "%s  #%-6llu %-16s %s", tb,
-	    (unsigned long long)seq, record_type_name(type), line) != -1) {
+	    (unsigned long long)seq, journal_kind_name(kind), line) != -1) {
 		json_object_set_new(ev, "line", json_string(t));
 		free(t);
 	}
@@ -360,19 +361,19 @@ opscmd_publish_inbox(struct casecmd_ctx *ctx, accord_time_t time,
 
 /* The engine's observer: every committed record. */
 static void
-opscmd_observe(void *arg, int type, uint64_t seq, accord_time_t time,
-    const char *payload, size_t len)
+opscmd_observe(void *arg, enum journal_kind kind, uint64_t seq,
+    accord_time_t time, const char *payload, size_t len)
 {
 	struct casecmd_ctx *ctx = arg;
 	json_t *ev;
 
 	if (ctx->control == NULL)
 		return;
-	if (type == REC_MESSAGE_RECEIVED &&
+	if (kind == JOURNAL_MESSAGE_RECEIVED &&
 	    control_subscribers(ctx->control, OPSCMD_TOPIC_INBOX) > 0)
 		opscmd_publish_inbox(ctx, time, payload, len);
 	if (control_subscribers(ctx->control, OPSCMD_TOPIC_MONITOR) > 0 &&
-	    (ev = opscmd_event(type, seq, time, payload, len)) != NULL) {
+	    (ev = opscmd_event(kind, seq, time, payload, len)) != NULL) {
 		control_publish(ctx->control, OPSCMD_TOPIC_MONITOR, ev);
 		json_decref(ev);
 	}
@@ -1268,9 +1269,7 @@ opscmd_metrics(void *arg, const struct control_caller *who, json_t *args,
 	}
 	if (conf != NULL) {
 		/* one queue query per partner feeds both gauges */
-		if ((qs = calloc((size_t)conf->npartners + 1,
-		    sizeof(*qs))) == NULL)
-			abort();
+		qs = xcalloc((size_t)conf->npartners + 1, sizeof(*qs));
 		for (i = 0; i < conf->npartners; i++)
 			qs[i].ok = store_partner_queue(st,
 			    conf->partners[i].country, &qs[i].q) == 0;

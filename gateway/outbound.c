@@ -706,7 +706,8 @@ outbound_check(struct outbound *ob)
 	/* the answers taken above, in one commit on the journal's writer
 	 * thread; when it lands the daemon kicks us again, and a receipt
 	 * may let the next message of its case go */
-	if (finished && engine_flush_start(ob->engine) == -1)
+	if (finished && engine_flush_start(ob->engine) ==
+	    ENGINE_FLUSH_FAILED)
 		log_errx(OTAG, "committing %d answers failed: their messages "
 		    "stay in the outbox and go again", finished);
 }

@@ -19,6 +19,7 @@
 #include "agreement.h"
 #include "errcode.h"
 #include "fsm.h"
+#include "hex.h"
 #include "log.h"
 #include "record.h"
 
@@ -186,13 +187,6 @@ static const struct rec_field pause_fields[] = {
 	FI(record_pause, "paused", paused, 0, 1),
 };
 
-static const char *rec_type_names[REC_TYPE_COUNT] = {
-	"OTHER", "MESSAGE_RECEIVED", "MESSAGE_SENT", "RECEIPT_GIVEN",
-	"RECEIPT_GOT", "DECISION", "REFUSAL", "DEADLINE_FIRED",
-	"OPERATOR_COMMAND", "CONFIG_LOAD", "MESSAGE_STATE", "INBOX_ACK",
-	"PARTNER_PAUSE"
-};
-
 static const char *rec_ms_names[RECORD_MS_COUNT] = {
 	"QUEUED", "SENT", "RECEIPTED", "REJECTED", "UNDELIVERED", "DISPUTED",
 	"RECEIVED"
@@ -200,14 +194,6 @@ static const char *rec_ms_names[RECORD_MS_COUNT] = {
 
 static const char *rec_dir_names[] = { "in", "out" };
 static const char *rec_dlop_names[] = { "set", "clear" };
-
-const char *
-record_type_name(int type)
-{
-	if (type < 0 || type >= REC_TYPE_COUNT)
-		return "?";
-	return rec_type_names[type];
-}
 
 const char *
 record_dir_name(enum record_dir d)
@@ -561,20 +547,15 @@ record_event_from_json(const json_t *j, struct fsm_event *out)
 int
 record_sha256_hex(const void *p, size_t len, char hex[RECORD_SHA256_HEX])
 {
-	static const char digits[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
+	unsigned int mdlen = 0;
 
 	if (EVP_Digest(p, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
 	    mdlen != 32) {
 		log_openssl("record", "SHA-256");
 		return -1;
 	}
-	for (i = 0; i < mdlen; i++) {
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 0x0f];
-	}
-	hex[2 * mdlen] = '\0';
+	hex_encode(md, mdlen, hex);
 	return 0;
 }
 

@@ -26,6 +26,7 @@
 #include "agreement.h"
 #include "clock.h"
 #include "fsm.h"
+#include "journal.h"
 
 /* Version of every payload written by this code. */
 #define RECORD_VERSION		1
@@ -37,27 +38,24 @@
 #define RECORD_SHA256_HEX	65
 
 /*
- * What a journal record is about.  Named rec_type, not record_kind, so
- * that it does not collide with the journal's own kind numbers; the
- * engine maps one onto the other.
+ * What a record is about is its journal kind (enum journal_kind, whose
+ * numbers are on disk), and the kind says which payload it holds:
+ *	MESSAGE_RECEIVED	record_message, direction in
+ *	MESSAGE_SENT		record_message, direction out: created
+ *	RECEIPT_GIVEN		record_message: our Receipt, ref_to
+ *	RECEIPT_GOT		record_message: partner's Receipt
+ *	DECISION		record_decision
+ *	REFUSAL			record_decision with refusal != AE_OK
+ *	DEADLINE_FIRED		record_deadline
+ *	OPERATOR_COMMAND	JSON, opaque to the store but for submits
+ *	CONFIG_LOAD		JSON, opaque to the store
+ *	MESSAGE_STATE		record_msgstate
+ *	INBOX_ACK		record_ack
+ *	PARTNER_PAUSE		record_pause
+ * The journal's own kinds (FILE_START, TORN_TAIL_CUT, CHECKPOINT) hold
+ * nothing for the store: they only advance its seq.  Names:
+ * journal_kind_name().
  */
-enum rec_type {
-	REC_OTHER = 0,		/* nothing for the store (checkpoint, torn
-				 * tail cut, ...): only advances the seq */
-	REC_MESSAGE_RECEIVED = 1,	/* record_message, direction in */
-	REC_MESSAGE_SENT = 2,	/* record_message, direction out: created */
-	REC_RECEIPT_GIVEN = 3,	/* record_message: our Receipt, ref_to */
-	REC_RECEIPT_GOT = 4,	/* record_message: partner's Receipt */
-	REC_DECISION = 5,	/* record_decision */
-	REC_REFUSAL = 6,	/* record_decision with refusal != AE_OK */
-	REC_DEADLINE_FIRED = 7,	/* record_deadline */
-	REC_OPERATOR_COMMAND = 8,	/* opaque to the store */
-	REC_CONFIG_LOAD = 9,	/* opaque to the store */
-	REC_MESSAGE_STATE = 10,	/* record_msgstate */
-	REC_INBOX_ACK = 11,	/* record_ack */
-	REC_PARTNER_PAUSE = 12,	/* record_pause */
-	REC_TYPE_COUNT
-};
 
 /* Direction of a message, seen from this gateway. */
 enum record_dir {
@@ -105,7 +103,7 @@ struct record_decision {
 	struct fsm_decision d;
 };
 
-/* A deadline that fired (REC_DEADLINE_FIRED). */
+/* A deadline that fired (JOURNAL_DEADLINE_FIRED). */
 struct record_deadline {
 	char		 partner[RECORD_PARTNER_MAX];
 	char		 case_id[RECORD_ID_MAX];
@@ -113,7 +111,7 @@ struct record_deadline {
 	accord_time_t	 due;
 };
 
-/* A message's delivery state changed (REC_MESSAGE_STATE). */
+/* A message's delivery state changed (JOURNAL_MESSAGE_STATE). */
 struct record_msgstate {
 	char		 partner[RECORD_PARTNER_MAX];
 	char		 message_id[RECORD_ID_MAX];
@@ -124,20 +122,18 @@ struct record_msgstate {
 	int		 attempts;	/* QUEUED/SENT: attempts so far */
 };
 
-/* The back office took a received message (REC_INBOX_ACK). */
+/* The back office took a received message (JOURNAL_INBOX_ACK). */
 struct record_ack {
 	char		 partner[RECORD_PARTNER_MAX];
 	char		 message_id[RECORD_ID_MAX];
 };
 
-/* Delivery to a partner paused or resumed (REC_PARTNER_PAUSE). */
+/* Delivery to a partner paused or resumed (JOURNAL_PARTNER_PAUSE). */
 struct record_pause {
 	char		 partner[RECORD_PARTNER_MAX];
 	int		 paused;
 };
 
-/* "DECISION"; "?" for an unknown type. */
-const char *record_type_name(int type);
 /* "in" or "out". */
 const char *record_dir_name(enum record_dir d);
 /* @return the direction, or -1 for an unknown name. */

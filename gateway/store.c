@@ -726,7 +726,7 @@ store_answer_state(enum msg_type t)
 }
 
 static int
-store_apply_message(struct store *st, int type, uint64_t seq,
+store_apply_message(struct store *st, enum journal_kind kind, uint64_t seq,
     accord_time_t time, const void *p, size_t len)
 {
 	struct record_message m;
@@ -739,34 +739,34 @@ store_apply_message(struct store *st, int type, uint64_t seq,
 		store_seterr(st, "malformed message payload");
 		return -1;
 	}
-	want = (type == REC_MESSAGE_RECEIVED || type == REC_RECEIPT_GOT) ?
-	    RECORD_DIR_IN : RECORD_DIR_OUT;
-	answer = type == REC_RECEIPT_GIVEN || type == REC_RECEIPT_GOT;
+	want = (kind == JOURNAL_MESSAGE_RECEIVED ||
+	    kind == JOURNAL_RECEIPT_GOT) ? RECORD_DIR_IN : RECORD_DIR_OUT;
+	answer = kind == JOURNAL_RECEIPT_GIVEN || kind == JOURNAL_RECEIPT_GOT;
 	if (m.direction != want) {
 		store_seterr(st, "message %s: direction %s in a %s record",
 		    m.message_id, record_dir_name(m.direction),
-		    record_type_name(type));
+		    journal_kind_name(kind));
 		return -1;
 	}
 	/* an answer is a Receipt, or the signed Error that stands for one */
 	if (answer && ((m.type != MSG_RECEIPT && m.type != MSG_ERROR) ||
 	    m.ref_to[0] == '\0')) {
 		store_seterr(st, "message %s: a %s record holds a %s",
-		    m.message_id, record_type_name(type),
+		    m.message_id, journal_kind_name(kind),
 		    agreement_msg_type_name(m.type));
 		return -1;
 	}
 	tname = agreement_msg_type_name(m.type);
 	dir = record_dir_name(m.direction);
 
-	switch (type) {
-	case REC_MESSAGE_RECEIVED:
+	switch (kind) {
+	case JOURNAL_MESSAGE_RECEIVED:
 		ms = RECORD_MS_RECEIVED;
 		break;
-	case REC_MESSAGE_SENT:
+	case JOURNAL_MESSAGE_SENT:
 		ms = RECORD_MS_QUEUED;
 		break;
-	case REC_RECEIPT_GIVEN:
+	case JOURNAL_RECEIPT_GIVEN:
 		ms = RECORD_MS_SENT;	/* it went back in the response */
 		break;
 	default:
@@ -779,17 +779,17 @@ store_apply_message(struct store *st, int type, uint64_t seq,
 	    (int64_t)m.received_at, (int64_t)seq) == -1)
 		return -1;
 
-	switch (type) {
-	case REC_MESSAGE_RECEIVED:
+	switch (kind) {
+	case JOURNAL_MESSAGE_RECEIVED:
 		if (m.type == MSG_RECEIPT || m.type == MSG_ERROR)
 			return 0;
 		/* for the back office to take */
 		return store_exec(st, SQ_INBOX_ADD, "ssssI", m.partner,
 		    m.message_id, m.case_id, tname, (int64_t)seq);
-	case REC_MESSAGE_SENT:
+	case JOURNAL_MESSAGE_SENT:
 		return store_exec(st, SQ_OUTBOX_ADD, "sssII", m.partner,
 		    m.message_id, m.case_id, (int64_t)seq, (int64_t)time);
-	case REC_RECEIPT_GIVEN:
+	case JOURNAL_RECEIPT_GIVEN:
 		if (store_exec(st, SQ_MSG_ANSWER, "ssssI", m.partner, m.ref_to,
 		    "in", store_answer_state(m.type), (int64_t)seq) == -1)
 			return -1;
@@ -801,7 +801,7 @@ store_apply_message(struct store *st, int type, uint64_t seq,
 			return store_exec(st, SQ_INBOX_DEL, "ss", m.partner,
 			    m.ref_to);
 		return 0;
-	default:	/* REC_RECEIPT_GOT */
+	default:	/* JOURNAL_RECEIPT_GOT */
 		if (store_exec(st, SQ_MSG_ANSWER, "ssssI", m.partner, m.ref_to,
 		    "out", store_answer_state(m.type), (int64_t)seq) == -1)
 			return -1;
@@ -815,7 +815,7 @@ store_apply_message(struct store *st, int type, uint64_t seq,
 }
 
 static int
-store_apply_decision(struct store *st, int type, uint64_t seq,
+store_apply_decision(struct store *st, enum journal_kind kind, uint64_t seq,
     accord_time_t time, const void *p, size_t len)
 {
 	struct record_decision rd;
@@ -829,7 +829,7 @@ store_apply_decision(struct store *st, int type, uint64_t seq,
 		store_seterr(st, "malformed decision payload");
 		return -1;
 	}
-	if (type == REC_REFUSAL || rd.d.refusal != AE_OK) {
+	if (kind == JOURNAL_REFUSAL || rd.d.refusal != AE_OK) {
 		/* a refusal never changes the case; a refused message of
 		 * the partner is answered with an Error */
 		if (rd.ev.kind != FSM_EV_RECEIVED || rd.message_id[0] == '\0')
@@ -908,31 +908,33 @@ store_apply_one(struct store *st, const struct store_record *r)
 	struct record_ack ack;
 	struct record_pause pause;
 
-	switch (r->type) {
-	case REC_OPERATOR_COMMAND:
+	switch (r->kind) {
+	case JOURNAL_OPERATOR_COMMAND:
 		return store_apply_command(st, r);
-	case REC_OTHER:
-	case REC_CONFIG_LOAD:
+	case JOURNAL_FILE_START:
+	case JOURNAL_TORN_TAIL_CUT:
+	case JOURNAL_CHECKPOINT:
+	case JOURNAL_CONFIG_LOAD:
 		/* journalled for the audit; nothing to index */
 		return 0;
-	case REC_MESSAGE_RECEIVED:
-	case REC_MESSAGE_SENT:
-	case REC_RECEIPT_GIVEN:
-	case REC_RECEIPT_GOT:
-		return store_apply_message(st, r->type, r->seq, r->time,
+	case JOURNAL_MESSAGE_RECEIVED:
+	case JOURNAL_MESSAGE_SENT:
+	case JOURNAL_RECEIPT_GIVEN:
+	case JOURNAL_RECEIPT_GOT:
+		return store_apply_message(st, r->kind, r->seq, r->time,
 		    r->payload, r->len);
-	case REC_DECISION:
-	case REC_REFUSAL:
-		return store_apply_decision(st, r->type, r->seq, r->time,
+	case JOURNAL_DECISION:
+	case JOURNAL_REFUSAL:
+		return store_apply_decision(st, r->kind, r->seq, r->time,
 		    r->payload, r->len);
-	case REC_DEADLINE_FIRED:
+	case JOURNAL_DEADLINE_FIRED:
 		if (record_deadline_decode(r->payload, r->len, &dl) == -1)
 			break;
 		/* only the instant that fired: a deadline re-armed since
 		 * stays armed */
 		return store_exec(st, SQ_DL_FIRED, "sssI", dl.partner,
 		    dl.case_id, fsm_deadline_name(dl.which), (int64_t)dl.due);
-	case REC_MESSAGE_STATE:
+	case JOURNAL_MESSAGE_STATE:
 		if (record_msgstate_decode(r->payload, r->len, &ms) == -1)
 			break;
 		/* QUEUED again after UNDELIVERED or DISPUTED: a resend */
@@ -955,21 +957,21 @@ store_apply_one(struct store *st, const struct store_record *r)
 			return 0;
 		return store_exec(st, SQ_OUTBOX_RETRY, "ssIi", ms.partner,
 		    ms.message_id, (int64_t)ms.next_attempt, ms.attempts);
-	case REC_INBOX_ACK:
+	case JOURNAL_INBOX_ACK:
 		if (record_ack_decode(r->payload, r->len, &ack) == -1)
 			break;
 		return store_exec(st, SQ_INBOX_ACK, "ss", ack.partner,
 		    ack.message_id);
-	case REC_PARTNER_PAUSE:
+	case JOURNAL_PARTNER_PAUSE:
 		if (record_pause_decode(r->payload, r->len, &pause) == -1)
 			break;
 		return store_exec(st, SQ_PAUSE, "si", pause.partner,
 		    pause.paused);
 	default:
-		store_seterr(st, "unknown record type %d", r->type);
+		store_seterr(st, "unknown record type %d", (int)r->kind);
 		return -1;
 	}
-	store_seterr(st, "malformed %s payload", record_type_name(r->type));
+	store_seterr(st, "malformed %s payload", journal_kind_name(r->kind));
 	return -1;
 }
 
@@ -1013,7 +1015,7 @@ store_apply_batch(struct store *st, const struct store_record *recs,
 		log_errx("store", "%s: record %llu (%s) not applied: %s; "
 		    "nothing of its batch applied, last applied stays %llu",
 		    st->path, (unsigned long long)r->seq,
-		    record_type_name(r->type), st->err,
+		    journal_kind_name(r->kind), st->err,
 		    (unsigned long long)st->last);
 	else
 		log_errx("store", "%s: commit failed: %s; nothing of the "
@@ -1023,12 +1025,12 @@ store_apply_batch(struct store *st, const struct store_record *recs,
 }
 
 int
-store_apply(struct store *st, int type, uint64_t seq, accord_time_t time,
-    const void *payload, size_t len)
+store_apply(struct store *st, enum journal_kind kind, uint64_t seq,
+    accord_time_t time, const void *payload, size_t len)
 {
 	struct store_record r;
 
-	r.type = type;
+	r.kind = kind;
 	r.seq = seq;
 	r.time = time;
 	r.payload = payload;

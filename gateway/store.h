@@ -38,7 +38,7 @@ struct store;
 
 /* One journal record, for store_apply_batch(). */
 struct store_record {
-	int		 type;		/* enum rec_type */
+	enum journal_kind kind;		/* what it holds (record.h) */
 	uint64_t	 seq;		/* journal sequence number */
 	accord_time_t	 time;		/* when it was journalled */
 	const void	*payload;
@@ -192,8 +192,8 @@ int store_remove(const char *path);
  * (returns 0).  On a malformed payload, a full disk or an I/O error
  * nothing is applied and -1 is returned.
  */
-int store_apply(struct store *st, int type, uint64_t seq, accord_time_t time,
-    const void *payload, size_t len);
+int store_apply(struct store *st, enum journal_kind kind, uint64_t seq,
+    accord_time_t time, const void *payload, size_t len);
 
 /* Apply n records (in journal order) in one transaction: all or none. */
 int store_apply_batch(struct store *st, const struct store_record *recs,

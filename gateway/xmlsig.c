@@ -40,6 +40,7 @@
 #include "clock.h"
 #include "envelope.h"
 #include "errcode.h"
+#include "hex.h"
 #include "log.h"
 #include "xmlsig.h"
 
@@ -227,25 +228,12 @@ xmlsig_shutdown(void)
 }
 
 static void
-xmlsig_hex(const unsigned char *md, size_t len, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 0xf];
-	}
-	out[2 * len] = '\0';
-}
-
-static void
 xmlsig_sha256_hex(const unsigned char *der, size_t len, char out[65])
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 
 	SHA256(der, len, md);
-	xmlsig_hex(md, sizeof(md), out);
+	hex_encode(md, sizeof(md), out);
 }
 
 /* ---- signing ------------------------------------------------------- */

@@ -85,7 +85,7 @@ static void
 add(int type, accord_time_t t, char *p, size_t len)
 {
 	assert_true(nrecs < MAXRECS);
-	recs[nrecs].type = type;
+	recs[nrecs].kind = type;
 	recs[nrecs].seq = (uint64_t)nrecs + 1;
 	recs[nrecs].time = t;
 	recs[nrecs].payload = p;
@@ -119,8 +119,8 @@ add_msg(int type, accord_time_t t, const char *partner, const char *case_id,
 	snprintf(m.message_id, sizeof(m.message_id), "%s", mid);
 	snprintf(m.ref_to, sizeof(m.ref_to), "%s", ref_to);
 	m.type = mt;
-	m.direction = (type == REC_MESSAGE_RECEIVED ||
-	    type == REC_RECEIPT_GOT) ? RECORD_DIR_IN : RECORD_DIR_OUT;
+	m.direction = (type == JOURNAL_MESSAGE_RECEIVED ||
+	    type == JOURNAL_RECEIPT_GOT) ? RECORD_DIR_IN : RECORD_DIR_OUT;
 	m.created = t - 5;
 	m.received_at = t;
 	blen = body_of(mid, body, sizeof(body));
@@ -199,7 +199,7 @@ add_msgstate(accord_time_t t, const char *partner, const char *mid,
 	r.next_attempt = next;
 	r.attempts = attempts;
 	assert_int_equal(record_msgstate_encode(&r, &p, &len), 0);
-	add(REC_MESSAGE_STATE, t, p, len);
+	add(JOURNAL_MESSAGE_STATE, t, p, len);
 }
 
 static void
@@ -238,45 +238,45 @@ build_journal(void)
 	memset(&none, 0, sizeof(none));
 
 	/* 1-4: our request to FR opens C1 and is receipted */
-	add_msg(REC_MESSAGE_SENT, T0, "FR", "C1", "m1",
+	add_msg(JOURNAL_MESSAGE_SENT, T0, "FR", "C1", "m1",
 	    MSG_READMISSION_REQUEST, "");
-	add_decision(REC_DECISION, T0, "FR", "C1", "m1", FSM_EV_SENDING,
+	add_decision(JOURNAL_DECISION, T0, "FR", "C1", "m1", FSM_EV_SENDING,
 	    MSG_READMISSION_REQUEST, &c1, FSM_SUBMITTED, FSM_EFF_CASE_OPENED,
 	    AE_OK, 0, NULL);
-	add_msg(REC_RECEIPT_GOT, T0 + 10, "FR", "C1", "r1", MSG_RECEIPT,
+	add_msg(JOURNAL_RECEIPT_GOT, T0 + 10, "FR", "C1", "r1", MSG_RECEIPT,
 	    "m1");
-	add_decision(REC_DECISION, T0 + 10, "FR", "C1", "m1",
+	add_decision(JOURNAL_DECISION, T0 + 10, "FR", "C1", "m1",
 	    FSM_EV_RECEIPTED, MSG_READMISSION_REQUEST, &c1,
 	    FSM_PENDING_REPLY, 0, AE_OK, 1, &set_reply1);
 	/* 5-7: FR asks for identification: the reply clock stops */
-	add_msg(REC_MESSAGE_RECEIVED, T0 + 100, "FR", "C1", "m2",
+	add_msg(JOURNAL_MESSAGE_RECEIVED, T0 + 100, "FR", "C1", "m2",
 	    MSG_IDENTIFICATION_REQUEST, "");
-	add_msg(REC_RECEIPT_GIVEN, T0 + 100, "FR", "C1", "r2", MSG_RECEIPT,
+	add_msg(JOURNAL_RECEIPT_GIVEN, T0 + 100, "FR", "C1", "r2", MSG_RECEIPT,
 	    "m2");
-	add_decision(REC_DECISION, T0 + 100, "FR", "C1", "m2",
+	add_decision(JOURNAL_DECISION, T0 + 100, "FR", "C1", "m2",
 	    FSM_EV_RECEIVED, MSG_IDENTIFICATION_REQUEST, &c1,
 	    FSM_PENDING_REPLY, 0, AE_OK, 1, &clr_reply);
 	/* 8-10: FR's request opens C2, where we are Q */
-	add_msg(REC_MESSAGE_RECEIVED, T0 + 200, "FR", "C2", "m3",
+	add_msg(JOURNAL_MESSAGE_RECEIVED, T0 + 200, "FR", "C2", "m3",
 	    MSG_READMISSION_REQUEST, "");
-	add_msg(REC_RECEIPT_GIVEN, T0 + 200, "FR", "C2", "r3", MSG_RECEIPT,
+	add_msg(JOURNAL_RECEIPT_GIVEN, T0 + 200, "FR", "C2", "r3", MSG_RECEIPT,
 	    "m3");
-	add_decision(REC_DECISION, T0 + 200, "FR", "C2", "m3",
+	add_decision(JOURNAL_DECISION, T0 + 200, "FR", "C2", "m3",
 	    FSM_EV_RECEIVED, MSG_READMISSION_REQUEST, &c2, FSM_PENDING_REPLY,
 	    FSM_EFF_CASE_OPENED, AE_OK, 1, &set_reply2);
 	/* 11-12: two messages of ours in C1: the second waits for the first */
-	add_msg(REC_MESSAGE_SENT, T0 + 300, "FR", "C1", "m4",
+	add_msg(JOURNAL_MESSAGE_SENT, T0 + 300, "FR", "C1", "m4",
 	    MSG_CONSULTATION, "");
-	add_msg(REC_MESSAGE_SENT, T0 + 301, "FR", "C1", "m5",
+	add_msg(JOURNAL_MESSAGE_SENT, T0 + 301, "FR", "C1", "m5",
 	    MSG_CONSULTATION, "");
 	/* 13: the back office took m2 */
 	memset(&ack, 0, sizeof(ack));
 	snprintf(ack.partner, sizeof(ack.partner), "FR");
 	snprintf(ack.message_id, sizeof(ack.message_id), "m2");
 	assert_int_equal(record_ack_encode(&ack, &p, &len), 0);
-	add(REC_INBOX_ACK, T0 + 400, p, len);
+	add(JOURNAL_INBOX_ACK, T0 + 400, p, len);
 	/* 14: nothing for the store */
-	add_opaque(REC_OPERATOR_COMMAND, T0 + 401,
+	add_opaque(JOURNAL_OPERATOR_COMMAND, T0 + 401,
 	    "{\"command\":\"show case FR C1\",\"uid\":1000}");
 	/* 15: m4's first attempt failed */
 	add_msgstate(T0 + 500, "FR", "m4", RECORD_MS_QUEUED, "HTTP 503",
@@ -286,23 +286,24 @@ build_journal(void)
 	snprintf(pz.partner, sizeof(pz.partner), "DE");
 	pz.paused = 1;
 	assert_int_equal(record_pause_encode(&pz, &p, &len), 0);
-	add(REC_PARTNER_PAUSE, T0 + 600, p, len);
-	add_msg(REC_MESSAGE_SENT, T0 + 601, "DE", "C3", "m6",
+	add(JOURNAL_PARTNER_PAUSE, T0 + 600, p, len);
+	add_msg(JOURNAL_MESSAGE_SENT, T0 + 601, "DE", "C3", "m6",
 	    MSG_READMISSION_REQUEST, "");
-	add_decision(REC_DECISION, T0 + 601, "DE", "C3", "m6", FSM_EV_SENDING,
-	    MSG_READMISSION_REQUEST, &c3, FSM_SUBMITTED, FSM_EFF_CASE_OPENED,
-	    AE_OK, 0, NULL);
+	add_decision(JOURNAL_DECISION, T0 + 601, "DE", "C3", "m6",
+	    FSM_EV_SENDING, MSG_READMISSION_REQUEST, &c3, FSM_SUBMITTED,
+	    FSM_EFF_CASE_OPENED, AE_OK, 0, NULL);
 	/* 19-21: a reply for a case that does not exist: refused, Error */
-	add_msg(REC_MESSAGE_RECEIVED, T0 + 700, "FR", "C9", "m7",
+	add_msg(JOURNAL_MESSAGE_RECEIVED, T0 + 700, "FR", "C9", "m7",
 	    MSG_TRANSIT_REPLY, "");
-	add_decision(REC_REFUSAL, T0 + 700, "FR", "C9", "m7", FSM_EV_RECEIVED,
-	    MSG_TRANSIT_REPLY, &none, FSM_NONE, 0, AE_UNKNOWN_CASE, 0, NULL);
-	add_msg(REC_RECEIPT_GIVEN, T0 + 700, "FR", "C9", "e7", MSG_ERROR,
+	add_decision(JOURNAL_REFUSAL, T0 + 700, "FR", "C9", "m7",
+	    FSM_EV_RECEIVED, MSG_TRANSIT_REPLY, &none, FSM_NONE, 0,
+	    AE_UNKNOWN_CASE, 0, NULL);
+	add_msg(JOURNAL_RECEIPT_GIVEN, T0 + 700, "FR", "C9", "e7", MSG_ERROR,
 	    "m7");
 	/* 22: m4 passed its checks: nothing moves */
-	add_decision(REC_DECISION, T0 + 800, "FR", "C1", "m4", FSM_EV_SENDING,
-	    MSG_CONSULTATION, &c1, FSM_PENDING_REPLY, FSM_EFF_NO_CHANGE, AE_OK,
-	    0, NULL);
+	add_decision(JOURNAL_DECISION, T0 + 800, "FR", "C1", "m4",
+	    FSM_EV_SENDING, MSG_CONSULTATION, &c1, FSM_PENDING_REPLY,
+	    FSM_EFF_NO_CHANGE, AE_OK, 0, NULL);
 	phase1 = nrecs;
 
 	/* 23-24: C2's reply deadline fires: deemed accepted */
@@ -312,12 +313,12 @@ build_journal(void)
 	fired.which = FSM_DL_REPLY;
 	fired.due = T0 + 5 * DAY;
 	assert_int_equal(record_deadline_encode(&fired, &p, &len), 0);
-	add(REC_DEADLINE_FIRED, T0 + 5 * DAY + 1, p, len);
-	add_decision(REC_DECISION, T0 + 5 * DAY + 1, "FR", "C2", "",
+	add(JOURNAL_DEADLINE_FIRED, T0 + 5 * DAY + 1, p, len);
+	add_decision(JOURNAL_DECISION, T0 + 5 * DAY + 1, "FR", "C2", "",
 	    FSM_EV_DEADLINE, MSG_READMISSION_REQUEST, &c2,
 	    FSM_DEEMED_ACCEPTED, FSM_EFF_DEEMED_ACCEPTED, AE_OK, 2, deemed);
 	/* 25: m4 receipted at last: m5 may go */
-	add_msg(REC_RECEIPT_GOT, T0 + 5 * DAY + 2, "FR", "C1", "r4",
+	add_msg(JOURNAL_RECEIPT_GOT, T0 + 5 * DAY + 2, "FR", "C1", "r4",
 	    MSG_RECEIPT, "m4");
 }
 
@@ -534,7 +535,7 @@ test_apply_query(void **state)
 	assert_non_null(st);
 	assert_int_equal(store_last_applied(st), 0);
 	for (i = 0; i < phase1; i++)
-		if (store_apply(st, recs[i].type, recs[i].seq, recs[i].time,
+		if (store_apply(st, recs[i].kind, recs[i].seq, recs[i].time,
 		    recs[i].payload, recs[i].len) != 0)
 			fail_msg("record %d: %s", i + 1, logbuf);
 	assert_int_equal(store_last_applied(st), phase1);
@@ -697,7 +698,7 @@ test_idempotent(void **state)
 	/* the whole journal again, in one batch and one by one */
 	assert_int_equal(store_apply_batch(st, recs, (size_t)nrecs), 0);
 	for (i = 0; i < nrecs; i++)
-		assert_int_equal(store_apply(st, recs[i].type, recs[i].seq,
+		assert_int_equal(store_apply(st, recs[i].kind, recs[i].seq,
 		    recs[i].time, recs[i].payload, recs[i].len), 0);
 	twice = dump_db(path("idem.db"));
 	assert_string_equal(once, twice);
@@ -710,11 +711,11 @@ test_idempotent(void **state)
 	st = store_open(path("order.db"));
 	assert_non_null(st);
 	assert_int_equal(store_apply_batch(st, recs, 5), 0);
-	assert_int_equal(store_apply(st, recs[7].type, recs[7].seq,
+	assert_int_equal(store_apply(st, recs[7].kind, recs[7].seq,
 	    recs[7].time, recs[7].payload, recs[7].len), 0);
 	assert_int_equal(store_last_applied(st), 8);
 	once = dump_db(path("order.db"));
-	assert_int_equal(store_apply(st, recs[5].type, recs[5].seq,
+	assert_int_equal(store_apply(st, recs[5].kind, recs[5].seq,
 	    recs[5].time, recs[5].payload, recs[5].len), 0);
 	assert_int_equal(store_last_applied(st), 8);
 	twice = dump_db(path("order.db"));
@@ -740,7 +741,7 @@ test_rebuild(void **state)
 	a = store_open(path("a.db"));
 	assert_non_null(a);
 	for (i = 0; i < nrecs; i++)
-		assert_int_equal(store_apply(a, recs[i].type, recs[i].seq,
+		assert_int_equal(store_apply(a, recs[i].kind, recs[i].seq,
 		    recs[i].time, recs[i].payload, recs[i].len), 0);
 
 	/* b: half the journal, then rebuilt and fed all of it at once */
@@ -794,13 +795,13 @@ test_rollback(void **state)
 	snprintf(pz.partner, sizeof(pz.partner), "FR");
 	pz.paused = 1;
 	assert_int_equal(record_pause_encode(&pz, &p, &len), 0);
-	bad[0].type = REC_PARTNER_PAUSE;
+	bad[0].kind = JOURNAL_PARTNER_PAUSE;
 	bad[0].seq = last + 1;
 	bad[0].time = T0 + 10 * DAY;
 	bad[0].payload = p;
 	bad[0].len = len;
 	bad[1] = bad[0];
-	bad[1].type = REC_DECISION;
+	bad[1].kind = JOURNAL_DECISION;
 	bad[1].seq = last + 2;
 	bad[1].payload = "{\"case_id\":";
 	bad[1].len = strlen(bad[1].payload);
@@ -814,8 +815,8 @@ test_rollback(void **state)
 	free(after);
 
 	/* one by one: each refused, nothing moves */
-	assert_int_equal(store_apply(st, REC_DECISION, last + 1, T0, "{}", 2),
-	    -1);
+	assert_int_equal(store_apply(st, JOURNAL_DECISION, last + 1, T0, "{}",
+	    2), -1);
 	assert_int_equal(store_apply(st, 77, last + 1, T0, "{}", 2), -1);
 	assert_non_null(strstr(logbuf, "unknown record type 77"));
 	/* a received message in a "sent" record */
@@ -825,14 +826,14 @@ test_rollback(void **state)
 	mm.type = MSG_CONSULTATION;
 	mm.direction = RECORD_DIR_IN;
 	assert_int_equal(record_message_encode(&mm, "x", 1, &q, &qlen), 0);
-	assert_int_equal(store_apply(st, REC_MESSAGE_SENT, last + 1, T0, q,
+	assert_int_equal(store_apply(st, JOURNAL_MESSAGE_SENT, last + 1, T0, q,
 	    qlen), -1);
 	/* a Consultation is not an answer */
-	assert_int_equal(store_apply(st, REC_RECEIPT_GOT, last + 1, T0, q,
+	assert_int_equal(store_apply(st, JOURNAL_RECEIPT_GOT, last + 1, T0, q,
 	    qlen), -1);
 	/* the body changed after the header was written */
 	q[qlen - 1] = 'y';
-	assert_int_equal(store_apply(st, REC_MESSAGE_RECEIVED, last + 1, T0,
+	assert_int_equal(store_apply(st, JOURNAL_MESSAGE_RECEIVED, last + 1, T0,
 	    q, qlen), -1);
 	assert_int_equal(store_last_applied(st), last);
 	after = dump_db(path("rollback.db"));
@@ -877,7 +878,7 @@ test_disk_full(void **state)
 		    "%08d-0000-4000-8000-000000000000", i);
 		assert_int_equal(record_message_encode(&m, body,
 		    sizeof(body), &p, &len), 0);
-		big[i].type = REC_MESSAGE_SENT;
+		big[i].kind = JOURNAL_MESSAGE_SENT;
 		big[i].seq = last + 1 + (uint64_t)i;
 		big[i].time = T0 + 20 * DAY;
 		big[i].payload = p;
