@@ -2259,6 +2259,34 @@ engine_undelivered(struct engine *e, const char *partner,
 }
 
 int
+engine_outbox_due(struct engine *e, accord_time_t now, store_outbox_cb cb,
+    void *arg)
+{
+	return store_outbox_due(e->store, now, cb, arg);
+}
+
+int
+engine_outbox_oldest(struct engine *e, const char *partner,
+    store_outbox_cb cb, void *arg)
+{
+	return store_outbox_oldest(e->store, partner, cb, arg);
+}
+
+int
+engine_message_created(struct engine *e, const char *partner,
+    const char *message_id, accord_time_t *created)
+{
+	struct store_message m;
+	int found;
+
+	found = store_message_find(e->store, partner, message_id,
+	    RECORD_DIR_OUT, &m);
+	if (found == 1)
+		*created = m.created;
+	return found;
+}
+
+int
 engine_partner_receipt(struct engine *e, const char *partner,
     const char *case_id, char *id, size_t idlen, char **body, size_t *len)
 {

@@ -133,6 +133,21 @@ int engine_receipt_batched(struct engine *e, const char *partner,
     struct engine_answer *a);
 
 /*
+ * The outbox, for the outbound transport (which keeps its retry schedule
+ * in memory): what is queued and may go by the outbox's own rules
+ * (journal order, one message of a case at a time, paused partners
+ * skipped), the oldest of one partner (its probe), and when a message of
+ * ours was created (its retry window).  @return as store_outbox_due() and
+ * store_message_find().
+ */
+int engine_outbox_due(struct engine *e, accord_time_t now,
+    store_outbox_cb cb, void *arg);
+int engine_outbox_oldest(struct engine *e, const char *partner,
+    store_outbox_cb cb, void *arg);
+int engine_message_created(struct engine *e, const char *partner,
+    const char *message_id, accord_time_t *created);
+
+/*
  * The Receipt we gave for the latest business message partner sent us in
  * case_id: the partner answered one of ours with NOT_YET and waits for
  * it, so the transport posts it as a standalone signal (v2).

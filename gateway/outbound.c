@@ -10,9 +10,13 @@
  * (PITFALLS.md 10).
  *
  * Every message's fate is decided by the engine; what is kept here is only
- * in memory: the transfers in flight, and a cache of the bytes of messages
+ * in memory: the transfers in flight, a cache of the bytes of messages
  * submitted in this process's life (after a restart they are read back
- * from the journal).
+ * from the journal), and the retry schedule, as OpenSMTPD's scheduler
+ * keeps it: after a restart every queued message is tried at once and
+ * backs off again from there, while its retry window still runs from its
+ * Created.  The outbox itself, and everything else of state, is reached
+ * through the engine only.
  */
 #include "accord-build.h"
 
@@ -27,7 +31,7 @@
 
 #include "log.h"
 #include "outbound.h"
-#include "store.h"
+#include "xmalloc.h"
 
 #define OTAG	"outbound"
 
@@ -85,6 +89,16 @@ struct outbound_sock {
 	TAILQ_ENTRY(outbound_sock) entry;
 };
 
+/* When a message that failed may go again (in memory only). */
+struct outbound_retry {
+	char			 partner[RECORD_PARTNER_MAX];
+	char			 message_id[RECORD_ID_MAX];
+	accord_time_t		 next;
+	int			 attempts;	/* failed so far */
+	struct outbound_retry	*hnext;
+};
+#define OUTBOUND_RETRY_BUCKETS	1024
+
 /* What we know of a partner's reachability (in memory only). */
 struct outbound_peer {
 	char			 partner[RECORD_PARTNER_MAX];
@@ -109,6 +123,7 @@ struct outbound {
 	TAILQ_HEAD(, outbound_sock) socks;
 	struct outbound_peer	 peers[OUTBOUND_PEERS_MAX];
 	int			 npeers;
+	struct outbound_retry	*retry[OUTBOUND_RETRY_BUCKETS];
 };
 
 /* Outbox rows collected before acting on them. */
@@ -199,6 +214,89 @@ outbound_bytes(struct outbound *ob, const struct store_outbox *o,
 
 /* ---- retry policy -------------------------------------------------------- */
 
+static unsigned
+outbound_retry_bucket(const char *partner, const char *message_id)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+	const char *p;
+
+	for (p = partner; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	for (p = message_id; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h % OUTBOUND_RETRY_BUCKETS;
+}
+
+/* The retry entry of a message; created when create is set. */
+static struct outbound_retry *
+outbound_retry_get(struct outbound *ob, const char *partner,
+    const char *message_id, int create)
+{
+	struct outbound_retry *r;
+	unsigned b = outbound_retry_bucket(partner, message_id);
+
+	for (r = ob->retry[b]; r != NULL; r = r->hnext)
+		if (strcmp(r->message_id, message_id) == 0 &&
+		    strcmp(r->partner, partner) == 0)
+			return r;
+	if (!create)
+		return NULL;
+	r = xcalloc(1, sizeof(*r));
+	snprintf(r->partner, sizeof(r->partner), "%s", partner);
+	snprintf(r->message_id, sizeof(r->message_id), "%s", message_id);
+	r->hnext = ob->retry[b];
+	ob->retry[b] = r;
+	return r;
+}
+
+/* The message left the outbox (answered, or given up): forget it. */
+static void
+outbound_retry_drop(struct outbound *ob, const char *partner,
+    const char *message_id)
+{
+	struct outbound_retry **rp, *r;
+
+	rp = &ob->retry[outbound_retry_bucket(partner, message_id)];
+	for (; (r = *rp) != NULL; rp = &r->hnext)
+		if (strcmp(r->message_id, message_id) == 0 &&
+		    strcmp(r->partner, partner) == 0) {
+			*rp = r->hnext;
+			free(r);
+			return;
+		}
+}
+
+static void
+outbound_retry_set(struct outbound *ob, const char *partner,
+    const char *message_id, accord_time_t next, int attempts)
+{
+	struct outbound_retry *r;
+
+	r = outbound_retry_get(ob, partner, message_id, 1);
+	r->next = next;
+	r->attempts = attempts;
+}
+
+/* Every backed-off message of partner may go now, from attempt 0. */
+static int
+outbound_retry_reset(struct outbound *ob, const char *partner)
+{
+	struct outbound_retry **rp, *r;
+	int b, n = 0;
+
+	for (b = 0; b < OUTBOUND_RETRY_BUCKETS; b++)
+		for (rp = &ob->retry[b]; (r = *rp) != NULL; ) {
+			if (strcmp(r->partner, partner) != 0) {
+				rp = &r->hnext;
+				continue;
+			}
+			*rp = r->hnext;
+			free(r);
+			n++;
+		}
+	return n;
+}
+
 static struct outbound_peer *
 outbound_peer(struct outbound *ob, const char *partner)
 {
@@ -227,10 +325,7 @@ outbound_partner_alive(struct outbound *ob, const char *partner)
 	p = outbound_peer(ob, partner);
 	if (p != NULL && p->failing == 0)
 		return;		/* nothing backed off: nothing to do */
-	n = store_outbox_reschedule_partner(engine_store(ob->engine), partner,
-	    clock_now());
-	if (n < 0)
-		return;		/* logged; the backoff runs its course */
+	n = outbound_retry_reset(ob, partner);
 	if (p != NULL)
 		p->failing = 0;
 	if (n > 0) {
@@ -250,9 +345,7 @@ outbound_failed(struct outbound *ob, struct outbound_xfer *x,
     const char *reason, int not_yet)
 {
 	const struct agreement *a;
-	struct store_message m;
-	struct store *st = engine_store(ob->engine);
-	accord_time_t now = clock_now(), start, end, next;
+	accord_time_t now = clock_now(), start, end, next, created;
 	int64_t backoff, initial = 5, max = 900, window = 172800;
 	int attempts = x->attempts + 1, i;
 	struct outbound_peer *peer;
@@ -276,9 +369,9 @@ outbound_failed(struct outbound *ob, struct outbound_xfer *x,
 	if (max < initial)
 		max = initial;
 	start = now;
-	if (store_message_find(st, x->partner, x->message_id, RECORD_DIR_OUT,
-	    &m) == 1 && m.created > 0)
-		start = m.created;
+	if (engine_message_created(ob->engine, x->partner, x->message_id,
+	    &created) == 1 && created > 0)
+		start = created;
 	end = start + window;
 	if (now >= end) {
 		char why[300];
@@ -290,6 +383,8 @@ outbound_failed(struct outbound *ob, struct outbound_xfer *x,
 		    why) == -1)
 			log_errx(OTAG, "%s to %s: cannot record UNDELIVERED",
 			    x->message_id, x->partner);
+		else
+			outbound_retry_drop(ob, x->partner, x->message_id);
 		outbound_cache_drop(ob, x->partner, x->message_id);
 		return;
 	}
@@ -306,10 +401,7 @@ outbound_failed(struct outbound *ob, struct outbound_xfer *x,
 	next = now + backoff;
 	if (next > end)
 		next = end;
-	if (store_outbox_retry(st, x->partner, x->message_id, next,
-	    attempts) == -1)
-		log_warnx(OTAG, "%s to %s: cannot reschedule", x->message_id,
-		    x->partner);
+	outbound_retry_set(ob, x->partner, x->message_id, next, attempts);
 	log_warnx(OTAG, "%s to %s: attempt %d failed: %s; next in %llds",
 	    x->message_id, x->partner, attempts, reason,
 	    (long long)(next - now));
@@ -399,7 +491,12 @@ outbound_send(struct outbound *ob, const struct agreement *a,
 	x->signal = signal;
 	x->body = body;
 	x->len = len;
-	x->attempts = o->attempts;
+	{
+		struct outbound_retry *r;
+
+		r = outbound_retry_get(ob, o->partner, o->message_id, 0);
+		x->attempts = r != NULL ? r->attempts : 0;
+	}
 	snprintf(x->partner, sizeof(x->partner), "%s", o->partner);
 	snprintf(x->message_id, sizeof(x->message_id), "%s", o->message_id);
 	snprintf(x->case_id, sizeof(x->case_id), "%s", o->case_id);
@@ -551,6 +648,7 @@ outbound_done(struct outbound *ob, struct outbound_xfer *x, CURLcode res)
 			    x->partner, code, a.text);
 		engine_answer_clear(&a);
 		outbound_cache_drop(ob, x->partner, x->message_id);
+		outbound_retry_drop(ob, x->partner, x->message_id);
 		/* it answered: what backed off for it may go now */
 		outbound_partner_alive(ob, x->partner);
 		return;
@@ -598,7 +696,7 @@ outbound_probe(struct outbound *ob, accord_time_t now)
 			continue;
 		p->next_probe = now + OUTBOUND_PROBE_SECONDS;
 		due.n = 0;
-		if (store_outbox_oldest(engine_store(ob->engine), p->partner,
+		if (engine_outbox_oldest(ob->engine, p->partner,
 		    outbound_collect, &due) == -1 || due.n == 0 ||
 		    (a = config_partner(ob->conf, p->partner)) == NULL ||
 		    a->endpoint == NULL || a->tls_ca_path == NULL)
@@ -620,6 +718,7 @@ outbound_scan(struct outbound *ob)
 	const struct agreement *a;
 	struct outbound_due due = { NULL, 0, 0 };
 	struct store_outbox *o;
+	struct outbound_retry *r;
 	accord_time_t now = clock_now();
 	char *body;
 	size_t i, len;
@@ -628,11 +727,13 @@ outbound_scan(struct outbound *ob)
 	if (engine_store_behind(ob->engine))
 		return;
 	outbound_probe(ob, now);
-	if (store_outbox_due(engine_store(ob->engine), now, outbound_collect,
-	    &due) == -1)
+	if (engine_outbox_due(ob->engine, now, outbound_collect, &due) == -1)
 		goto done;
 	for (i = 0; i < due.n; i++) {
 		o = &due.rows[i];
+		if ((r = outbound_retry_get(ob, o->partner, o->message_id,
+		    0)) != NULL && r->next > now)
+			continue;	/* backing off */
 		if (outbound_in_flight(ob, o->partner, o->message_id) ||
 		    outbound_partner_busy(ob, o->partner) >=
 		    OUTBOUND_PER_PARTNER)
@@ -643,16 +744,16 @@ outbound_scan(struct outbound *ob)
 			log_warnx(OTAG, "%s to %s: no agreement with an "
 			    "endpoint; trying again later", o->message_id,
 			    o->partner);
-			store_outbox_retry(engine_store(ob->engine), o->partner,
-			    o->message_id, now + 3600, o->attempts);
+			outbound_retry_set(ob, o->partner, o->message_id,
+			    now + 3600, r != NULL ? r->attempts : 0);
 			continue;
 		}
 		if (outbound_bytes(ob, o, &body, &len) == -1) {
 			log_errx(OTAG, "%s to %s: its bytes are not in the "
 			    "journal (record %llu)", o->message_id, o->partner,
 			    (unsigned long long)o->journal_seq);
-			store_outbox_retry(engine_store(ob->engine), o->partner,
-			    o->message_id, now + 60, o->attempts);
+			outbound_retry_set(ob, o->partner, o->message_id,
+			    now + 60, r != NULL ? r->attempts : 0);
 			continue;
 		}
 		if (outbound_send(ob, a, o, body, len, 0) == -1)
@@ -859,6 +960,8 @@ outbound_stop(struct outbound *ob)
 	struct outbound_xfer *x;
 	struct outbound_msg *m;
 	struct outbound_sock *s;
+	struct outbound_retry *r;
+	int i;
 
 	if (ob == NULL)
 		return;
@@ -878,6 +981,11 @@ outbound_stop(struct outbound *ob)
 			event_free(s->ev);
 		free(s);
 	}
+	for (i = 0; i < OUTBOUND_RETRY_BUCKETS; i++)
+		while ((r = ob->retry[i]) != NULL) {
+			ob->retry[i] = r->hnext;
+			free(r);
+		}
 	while ((m = TAILQ_FIRST(&ob->cache)) != NULL) {
 		TAILQ_REMOVE(&ob->cache, m, entry);
 		free(m->body);

@@ -49,7 +49,6 @@ enum store_stmt {
 	SQ_INBOX_ACK,
 	SQ_PAUSE,
 	SQ_OUTBOX_REQUEUE,
-	SQ_OUTBOX_NOW,
 	SQ_DL_NEXT_AFTER,
 	SQ_CASE_LAST,
 	SQ_REQUEST_ADD,
@@ -104,6 +103,7 @@ static const char *store_sql[SQ_COUNT] = {
 	    "ON CONFLICT(partner, message_id) DO NOTHING",
 	[SQ_OUTBOX_DEL] = "DELETE FROM outbox WHERE partner = ?1 AND "
 	    "message_id = ?2",
+	/* a journalled MESSAGE_STATE may carry a retry time */
 	[SQ_OUTBOX_RETRY] = "UPDATE outbox SET next_attempt = ?3, "
 	    "attempts = ?4 WHERE partner = ?1 AND message_id = ?2",
 	[SQ_INBOX_ADD] = "INSERT INTO inbox(partner, message_id, case_id, "
@@ -122,9 +122,6 @@ static const char *store_sql[SQ_COUNT] = {
 	    "partner = ?1 AND message_id = ?2 AND direction = 'out' AND "
 	    "state IN ('UNDELIVERED', 'DISPUTED') "
 	    "ON CONFLICT(partner, message_id) DO NOTHING",
-	/* a partner is back: its backed-off messages go now */
-	[SQ_OUTBOX_NOW] = "UPDATE outbox SET next_attempt = ?2, attempts = 0 "
-	    "WHERE partner = ?1 AND next_attempt > ?2",
 	[SQ_DL_NEXT_AFTER] = "SELECT partner, case_id, which, due FROM "
 	    "deadlines WHERE armed = 1 AND due > ?1 ORDER BY due, partner, "
 	    "case_id, which LIMIT 1",
@@ -1480,36 +1477,6 @@ store_inbox_pending(struct store *st, store_inbox_cb cb, void *arg)
 		return store_query_failed(st, NULL, SQLITE_OK, "inbox");
 	return store_collect(st, s, ROW_INBOX, sizeof(struct store_inbox),
 	    store_tramp_inbox, &tr, "inbox");
-}
-
-int
-store_outbox_retry(struct store *st, const char *partner,
-    const char *message_id, accord_time_t next_attempt, int attempts)
-{
-	if (store_exec(st, SQ_OUTBOX_RETRY, "ssIi", partner, message_id,
-	    (int64_t)next_attempt, attempts) == -1) {
-		log_errx("store", "%s: outbox %s/%s: %s", st->path, partner,
-		    message_id, st->err);
-		return -1;
-	}
-	if (sqlite3_changes(st->db) == 0) {
-		log_warnx("store", "outbox %s/%s: no such entry", partner,
-		    message_id);
-		return -1;
-	}
-	return 0;
-}
-
-int
-store_outbox_reschedule_partner(struct store *st, const char *partner,
-    accord_time_t now)
-{
-	if (store_exec(st, SQ_OUTBOX_NOW, "sI", partner, (int64_t)now) == -1) {
-		log_warnx("store", "%s: rescheduling %s's outbox: %s",
-		    st->path, partner, st->err);
-		return -1;
-	}
-	return sqlite3_changes(st->db);
 }
 
 void

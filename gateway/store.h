@@ -291,23 +291,6 @@ int store_inbox_get(struct store *st, const char *partner,
 int store_partner_queue(struct store *st, const char *partner,
     struct store_queue *q);
 
-/*
- * Reschedule an outbox entry after a failed attempt.  Not journalled: the
- * retry schedule is not the truth of anything, and after a rebuild the
- * message is simply tried again at once.
- * @return 0, or -1 on error or if no such entry is waiting.
- */
-int store_outbox_retry(struct store *st, const char *partner,
-    const char *message_id, accord_time_t next_attempt, int attempts);
-
-/*
- * The partner is reachable again: every outbox entry of partner waiting
- * for a later attempt becomes due at now, with its backoff reset.
- * @return the number rescheduled, or -1.
- */
-int store_outbox_reschedule_partner(struct store *st, const char *partner,
-    accord_time_t now);
-
 /* Tests: limit the database to pages pages (PRAGMA max_page_count) so that
  * a write fails with SQLITE_FULL as on a full disk.  0 lifts the limit. */
 int store_test_max_pages(struct store *st, int pages);
