@@ -5,14 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <libxml/tree.h>
+#include <libxml/uri.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
 
 #include "agreement.h"
 #include "conffile.h"
+#include "xmalloc.h"
 
 static const char *agreement_type_names[MSG_TYPE_COUNT] = {
 	[MSG_READMISSION_REQUEST] = "ReadmissionRequest",
@@ -72,12 +73,16 @@ agreement_msg_type_from_name(const char *name)
 int
 agreement_country_valid(const char *cc)
 {
-	const char *p;
+	const size_t len = sizeof(agreement_iso3166) - 1;
+	size_t i;
 
 	if (strlen(cc) != 2)
 		return 0;
-	for (p = agreement_iso3166; *p != '\0'; p += 3)
-		if (p[0] == cc[0] && p[1] == cc[1])
+	/* A code every third byte; the last has no space after it, so a
+	 * pointer stepped by 3 would jump past the terminating NUL. */
+	for (i = 0; i + 2 <= len; i += 3)
+		if (agreement_iso3166[i] == cc[0] &&
+		    agreement_iso3166[i + 1] == cc[1])
 			return 1;
 	return 0;
 }
@@ -179,30 +184,27 @@ agreement_clear(struct agreement *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* The endpoint must be an absolute https URL with a host. */
+/*
+ * The endpoint must be an absolute https URL with a host.  libxml2's RFC
+ * 3986 parser, not libcurl's: the configuration is read by accordctl and
+ * accord-audit too, which link no network library (DESIGN.md 3).
+ */
 static void
 agreement_check_url(struct agreement *a, xmlNodePtr n, struct conf_diag *d)
 {
-	CURLU *u;
-	char *scheme = NULL, *host = NULL;
+	xmlURIPtr u;
 
-	u = curl_url();
-	if (u == NULL)
-		abort();
-	if (curl_url_set(u, CURLUPART_URL, a->endpoint, 0) != CURLUE_OK)
+	if ((u = xmlParseURI(a->endpoint)) == NULL)
 		conf_diag_error(d, a->file, conf_line(n),
 		    "endpoint '%s' is not a valid URL", a->endpoint);
-	else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    strcmp(scheme, "https") != 0)
+	else if (u->scheme == NULL || strcmp(u->scheme, "https") != 0)
 		conf_diag_error(d, a->file, conf_line(n),
 		    "endpoint '%s' must use https", a->endpoint);
-	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    host[0] == '\0')
+	else if (u->server == NULL || u->server[0] == '\0')
 		conf_diag_error(d, a->file, conf_line(n),
 		    "endpoint '%s' has no host", a->endpoint);
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
+	if (u != NULL)
+		xmlFreeURI(u);
 }
 
 static X509_CRL *
@@ -454,8 +456,7 @@ agreement_load(struct agreement *a, const char *file, const char *pki_dir,
 	int before = d->nerrors, t;
 
 	memset(a, 0, sizeof(*a));
-	if ((a->file = strdup(file)) == NULL)
-		abort();
+	a->file = xstrdup(file);
 	agreement_timelines_default(&a->timelines);
 	doc = conf_load_xml(file, "agreement.xsd", d);
 	if (doc == NULL)

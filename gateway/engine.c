@@ -2226,10 +2226,6 @@ engine_undelivered(struct engine *e, const char *partner,
 {
 	const struct agreement *a;
 	struct store_message m;
-	struct fsm_case c;
-	struct fsm_event ev;
-	struct fsm_decision d;
-	accord_time_t now = clock_now();
 
 	if (e->store_behind)
 		return -1;
@@ -2240,19 +2236,13 @@ engine_undelivered(struct engine *e, const char *partner,
 	if (engine_journal_msgstate(e, partner, message_id, RECORD_DIR_OUT,
 	    RECORD_MS_UNDELIVERED, reason) == -1)
 		return -1;
-	/* an opening message never delivered: the case never opened */
-	if (engine_case_get(e, partner, m.case_id, &c) == 1 &&
-	    c.state == FSM_SUBMITTED) {
-		memset(&ev, 0, sizeof(ev));
-		ev.kind = FSM_EV_FAILED;
-		ev.type = m.type;
-		ev.created = m.created;
-		ev.at = now;
-		if (fsm_decide(&c, &ev, a, engine_requested_cal(e, a, c.role),
-		    now, &d) == 0 && engine_journal_decision(e, partner,
-		    m.case_id, message_id, &c, &ev, now, &d) == -1)
-			return -1;
-	}
+	/*
+	 * An opening message never delivered leaves its case SUBMITTED, not
+	 * NOT_SENT: the partner may have it (every answer lost), and then a
+	 * late Receipt or the operator's Redelivery settles both sides
+	 * (model/README.md, rule 4; spin finds the two sides split for good
+	 * otherwise).  Only a final Error closes the case NOT_SENT.
+	 */
 	log_warnx(ETAG, "%s to %s UNDELIVERED: %s", message_id, partner,
 	    reason);
 	return engine_flush(e);

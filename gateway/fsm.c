@@ -132,10 +132,6 @@ static const struct fsm_rule fsm_table[] = {
 	{ RA, FSM_SUBMITTED, MSG_READMISSION_REQUEST, FSM_PENDING_REPLY, NO,
 	    -1, 0, 0, DLB(FSM_DL_REPLY), 0, 0 },
 	{ RA, FSM_SUBMITTED, FAIL, FSM_NOT_SENT, NO, -1, 0, 0, 0, 0, 0 },
-	/* the partner's receipt came after the retry window (a standalone
-	 * Receipt, protocol v2): the partner has had the case all along */
-	{ RA, FSM_NOT_SENT, MSG_READMISSION_REQUEST, FSM_PENDING_REPLY, NO,
-	    -1, 0, 0, DLB(FSM_DL_REPLY), 0, 0 },
 	/* readmission: waiting for the reply */
 	{ RA, FSM_PENDING_REPLY, MSG_IDENTIFICATION_REQUEST, SAME, NO,
 	    FSM_DL_REPLY, CK_IDENT_ASK, A_SUSPEND, 0, 0, 0 },
@@ -266,8 +262,6 @@ static const struct fsm_rule fsm_table[] = {
 	{ TR, FSM_SUBMITTED, MSG_TRANSIT_REQUEST, FSM_TRANSIT_PENDING, NO, -1,
 	    0, 0, DLB(FSM_DL_TRANSIT_REPLY), 0, 0 },
 	{ TR, FSM_SUBMITTED, FAIL, FSM_NOT_SENT, NO, -1, 0, 0, 0, 0, 0 },
-	{ TR, FSM_NOT_SENT, MSG_TRANSIT_REQUEST, FSM_TRANSIT_PENDING, NO, -1,
-	    0, 0, DLB(FSM_DL_TRANSIT_REPLY), 0, 0 },
 	{ TR, FSM_TRANSIT_PENDING, MSG_TRANSIT_REPLY, FSM_TRANSIT_CONSENTED,
 	    FSM_TRANSIT_REFUSED, FSM_DL_TRANSIT_REPLY, CK_TIMELY | CK_GROUNDS,
 	    0, DLB(FSM_DL_TRANSIT_VALIDITY), DLB(FSM_DL_TRANSIT_REPLY), 0 },
@@ -306,8 +300,6 @@ static const struct fsm_rule fsm_table[] = {
 	{ VD, FSM_SUBMITTED, MSG_VOLUNTARY_DEPARTURE_NOTICE, FSM_VD_NOTIFIED,
 	    NO, -1, 0, 0, 0, 0, 0 },
 	{ VD, FSM_SUBMITTED, FAIL, FSM_NOT_SENT, NO, -1, 0, 0, 0, 0, 0 },
-	{ VD, FSM_NOT_SENT, MSG_VOLUNTARY_DEPARTURE_NOTICE, FSM_VD_NOTIFIED,
-	    NO, -1, 0, 0, 0, 0, 0 },
 	{ VD, FSM_VD_NOTIFIED, MSG_HANDOVER_CONFIRMATION, FSM_VD_DEPARTED, NO,
 	    -1, 0, A_BAN, 0, 0, 0 },
 	{ VD, FSM_VD_NOTIFIED, MSG_WITHDRAWAL, FSM_VD_CANCELLED, NO, -1, 0, 0,

@@ -45,7 +45,7 @@
 #include "errcode.h"
 
 /* Bumped whenever a rule changes; carried in every decision, journalled. */
-#define FSM_VERSION	2
+#define FSM_VERSION	1
 
 /* Which machine a case runs. */
 enum fsm_kind {

@@ -33,6 +33,10 @@ wait $pid; rc=$?
 check "SIGTERM stops it with status 0" [ $rc -eq 0 ]
 check "the pid file is removed" [ ! -e "$work/var/kz/accordd.pid" ]
 
+# A fresh log for each run: waiting for "started" in the last run's log
+# could send the signal before the handlers are in place (and a
+# background job of sh ignores SIGINT until then).
+log="$work/accordd-sigint.log"
 "$ACCORDD" -d -c "$work/conf/accordd.xml" >"$log" 2>&1 &
 pid=$!
 wait_for "$log" "started: KZ/MVD"
@@ -44,6 +48,7 @@ check "SIGINT stops it with status 0" \
 
 # detached, from a relative configuration path: it must still find its
 # files after daemon() moved it to /
+log="$work/accordd-detached.log"
 (cd "$work" && "$ACCORDD" -c conf/accordd.xml) >"$log" 2>&1; rc=$?
 check "without -d it detaches (the parent exits 0)" [ $rc -eq 0 ]
 check "the detached daemon writes its pid file" \

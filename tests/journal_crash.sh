@@ -8,14 +8,26 @@
 # make it longer: `make soak` runs it ten times with 30 rounds of up to a
 # second each (start-up re-verifies the whole journal, so one ever-growing
 # journal would spend the soak reading).
+#
+# The kill times come from a seed, printed first; JOURNAL_CRASH_SEED=S
+# replays the same kill times (with the same ROUNDS and MAXMS).  What the
+# writer managed to commit by then still depends on the machine's timing.
 
 . "$ACCORD_SRCDIR/tests/lib.sh"
 
 WRITER="$ACCORD_BUILDDIR/tests/journal_writer"
 rounds=${JOURNAL_CRASH_ROUNDS:-50}
 maxms=${JOURNAL_CRASH_MAXMS:-120}
+seed=${JOURNAL_CRASH_SEED:-$(( $(od -An -N4 -tu4 /dev/urandom) % 2147483648 ))}
+case $seed in
+''|*[!0-9]*)
+	echo "journal_crash.sh: JOURNAL_CRASH_SEED must be a number" >&2
+	exit 2 ;;
+esac
 
-plan $((rounds + 3))
+plan 4
+echo "# seed $seed: replay with JOURNAL_CRASH_SEED=$seed" \
+    "JOURNAL_CRASH_ROUNDS=$rounds JOURNAL_CRASH_MAXMS=$maxms"
 
 mkdir -p "$ACCORD_BUILDDIR/tests/tmp"
 work=$(mktemp -d "$ACCORD_BUILDDIR/tests/tmp/crash.XXXXXX")
@@ -25,19 +37,25 @@ seqs="$work/seqs"
 : > "$seqs"
 tails=0
 
-# A random number of milliseconds in [20, maxms], from /dev/urandom (dash
-# has no $RANDOM).
+# The next number in [20, maxms] from the seed: a 31-bit linear
+# congruential generator (dash has no $RANDOM, and its arithmetic is 64-bit,
+# wide enough for the product).  The high bits are the random ones.
+rng=$((seed % 2147483648))
 random_ms() {
-	r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
-	echo $((20 + r % (maxms - 19)))
+	rng=$(( (rng * 1103515245 + 12345) % 2147483648 ))
+	ms=$(( 20 + (rng / 65536) % (maxms - 19) ))
 }
 
+# Each round must kill a running writer: a writer that exited by itself
+# (a crash, a sanitizer report, a refused journal) fails the test.  The
+# rounds are written to $work/rounds, and shown when one went wrong.
+killed=0
 i=1
 while [ $i -le "$rounds" ]; do
 	before=$(wc -l < "$seqs")
 	"$WRITER" write "$dir" "$key" >> "$seqs" 2>> "$work/stderr" &
 	pid=$!
-	ms=$(random_ms)
+	random_ms
 	sleep "$(awk -v ms="$ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
 	kill -KILL $pid 2>/dev/null
 	wait $pid 2>/dev/null
@@ -58,14 +76,24 @@ while [ $i -le "$rounds" ]; do
 	fi
 	# 137 = killed by SIGKILL: the writer was still going.
 	if [ $status -eq 137 ]; then
-		n=$((after - before))
-		ok "round $i: killed after $ms ms, $n seqs acknowledged$torn"
+		killed=$((killed + 1))
+		echo "round $i: killed after $ms ms," \
+		    "$((after - before)) seqs acknowledged$torn" >> "$work/rounds"
 	else
-		not_ok "round $i: writer exited $status before the kill"
-		sed 's/^/# /' "$work/stderr"
+		echo "round $i: the writer exited $status before the kill" \
+		    "at $ms ms" >> "$work/rounds"
 	fi
 	i=$((i + 1))
 done
+
+if [ $killed -eq "$rounds" ]; then
+	ok "each of the $rounds rounds killed a running writer"
+else
+	not_ok "$((rounds - killed)) of $rounds rounds: the writer was not" \
+	    "running when killed (seed $seed)"
+	sed 's/^/# /' "$work/rounds"
+	sed 's/^/# /' "$work/stderr"
+fi
 
 total=$(wc -l < "$seqs")
 check "the writer acknowledged records ($total)" [ "$total" -gt 0 ]
@@ -81,7 +109,7 @@ if out=$("$WRITER" verify "$dir" "$key" "$seqs" 2>&1); then
 	    [ "${cuts:-0}" -ge "$tails" ]
 else
 	echo "$out" | sed 's/^/# /'
-	not_ok "verification after $rounds kills (kept in $work)"
+	not_ok "verification after $rounds kills (seed $seed, kept in $work)"
 	not_ok "torn tails not checked"
 fi
 

@@ -123,7 +123,21 @@ wait_gone() {
 	return 1
 }
 
+# A sanitizer's report in a log of the work dir fails the test (make
+# check-asan): a daemon may have died of one after the last check passed.
+# UBSan writes its reports to stderr only, which the daemons' logs hold.
+sanitizer_reports() {
+	[ -n "${work:-}" ] && [ -d "$work" ] || return 0
+	pat='ERROR: (Address|Leak)Sanitizer|^[^ ]+:[0-9]+:[0-9]+: runtime error: '
+	for f in $(grep -rlE "$pat" "$work" 2>/dev/null); do
+		echo "# sanitizer report in $f:"
+		grep -E -A 20 "$pat" "$f" | head -40 | sed 's/^/#   /'
+		tap_failed=$((tap_failed + 1))
+	done
+}
+
 finish() {
+	sanitizer_reports
 	[ -n "${work:-}" ] && [ "$tap_failed" -eq 0 ] && rm -rf "$work"
 	[ "$tap_failed" -eq 0 ]
 }

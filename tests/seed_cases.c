@@ -11,7 +11,7 @@
  *	reply      FR's ReadmissionReply of "accepted", in KZ's inbox
  *	transit    KZ asked FR for transit; FR's reply is due
  *	consented  KZ asked FR for transit, FR consented
- *	undelivered KZ's request never reached FR (NOT_SENT)
+ *	undelivered KZ's request never reached FR (its case stays SUBMITTED)
  *	disputed   FR's receipt for KZ's request came back broken
  *	queued     KZ's request waits in the outbox
  * Without arguments it is a TAP self-test that skips (make check runs

@@ -251,6 +251,23 @@ test_unknown_partner_code(void **state)
 	    "unknown partner country code 'XZ'");
 }
 
+/* The ISO 3166 table's first and last codes, and codes that are not in
+ * it: the search must stop at the table's end (an overflow under ASan). */
+static void
+test_country_codes(void **state)
+{
+	(void)state;
+	assert_true(agreement_country_valid("AD"));
+	assert_true(agreement_country_valid("KZ"));
+	assert_true(agreement_country_valid("ZW"));
+	assert_false(agreement_country_valid("XZ"));
+	assert_false(agreement_country_valid("ZZ"));
+	assert_false(agreement_country_valid("fr"));
+	assert_false(agreement_country_valid("F"));
+	assert_false(agreement_country_valid("FRA"));
+	assert_false(agreement_country_valid(""));
+}
+
 static void
 test_unknown_zone(void **state)
 {
@@ -572,6 +589,7 @@ main(void)
 		T(test_shipped_configuration),
 		T(test_missing_field),
 		T(test_unknown_partner_code),
+		cmocka_unit_test(test_country_codes),
 		T(test_unknown_zone),
 		T(test_unknown_zone_own),
 		T(test_duplicate_partner),

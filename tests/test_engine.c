@@ -1123,12 +1123,12 @@ test_reply_overtaking_receipt_is_not_refused(void **state)
 
 /*
  * The requesting side's opening message went UNDELIVERED (every answer
- * lost) though the partner has it: the partner's standalone receipt,
- * after NOT_YET, revives the case instead of leaving it NOT_SENT while
- * the partner holds it PENDING_REPLY.
+ * lost) though the partner has it: the case stays SUBMITTED, not closed
+ * NOT_SENT (model/README.md, rule 4), and the partner's standalone
+ * receipt, after NOT_YET, moves it on to PENDING_REPLY like the partner's.
  */
 static void
-test_receipt_after_undelivered_revives_case(void **state)
+test_undelivered_opening_stays_open(void **state)
 {
 	struct engine_outgoing m1;
 	struct engine_answer r1, ans;
@@ -1140,7 +1140,7 @@ test_receipt_after_undelivered_revives_case(void **state)
 	assert_int_equal(engine_flush(fr), 0);
 	assert_int_equal(engine_undelivered(kz, "FR", m1.message_id,
 	    "test: every answer lost"), 0);
-	assert_int_equal(state_of(kz, "FR", m1.case_id), FSM_NOT_SENT);
+	assert_int_equal(state_of(kz, "FR", m1.case_id), FSM_SUBMITTED);
 	assert_int_equal(engine_partner_receipt(fr, "KZ", m1.case_id, id,
 	    sizeof(id), &rbytes, &rlen), 1);
 	assert_int_equal(engine_receive(kz, "FR", rbytes, rlen, &ans), 0);
@@ -1174,7 +1174,7 @@ test_redelivery(void **state)
 	assert_int_equal(engine_flush(fr), 0);
 	assert_int_equal(engine_undelivered(kz, "FR", m1.message_id,
 	    "test: every answer lost"), 0);
-	assert_int_equal(state_of(kz, "FR", m1.case_id), FSM_NOT_SENT);
+	assert_int_equal(state_of(kz, "FR", m1.case_id), FSM_SUBMITTED);
 
 	assert_int_equal(engine_redelivery_build(kz, "FR", m1.message_id, &rd),
 	    0);
@@ -1243,7 +1243,7 @@ main(void)
 		T(test_store_locked_processes_once),
 		T(test_submit_request_id_is_idempotent),
 		T(test_reply_overtaking_receipt_is_not_refused),
-		T(test_receipt_after_undelivered_revives_case),
+		T(test_undelivered_opening_stays_open),
 		T(test_redelivery),
 	};
 

@@ -344,12 +344,9 @@ walk_row(void *arg, const struct fsm_row_info *row)
 					    FSM_EV_SENDING : FSM_EV_RECEIVED;
 				else
 					ev.kind = seen(role, sender);
-				/* only the sender holds a SUBMITTED (or,
-				 * its opening undelivered, NOT_SENT) case */
-				if ((row->from == FSM_SUBMITTED ||
-				    row->from == FSM_NOT_SENT) &&
+				if (row->from == FSM_SUBMITTED &&
 				    role != sender)
-					continue;
+					continue;	/* no such case */
 			} else if (row->trigger == FSM_TR_FAILED_OPEN) {
 				sender = row_sender(row, 0);
 				/* only the sender holds a SUBMITTED case */

@@ -157,10 +157,32 @@ append_bytes(const char *path, const void *buf, size_t len)
 	close(fd);
 }
 
+/* A record kept after its reader is closed: the reader owns rec.payload
+ * and rec.file only until its next call, so both are copied here and
+ * rec points at the copies. */
+struct kept_rec {
+	struct journal_rec rec;
+	uint8_t		 payload[4096];
+	char		 file[1024];
+};
+
+static void
+keep_rec(struct kept_rec *kept, const struct journal_rec *rec)
+{
+	assert_true(rec->len <= sizeof(kept->payload));
+	assert_true(strlen(rec->file) < sizeof(kept->file));
+	kept->rec = *rec;
+	memcpy(kept->payload, rec->payload, rec->len);
+	snprintf(kept->file, sizeof(kept->file), "%s", rec->file);
+	kept->rec.payload = kept->payload;
+	kept->rec.file = kept->file;
+}
+
 /* Read the whole journal of dir; every record's chain checked by hand as
- * well as by the reader.  @return the number of records. */
+ * well as by the reader.  last_of, if not NULL, gets a copy of the last
+ * record of kind k.  @return the number of records. */
 static uint64_t
-read_all(const char *dir, struct journal_rec *last_of, enum journal_kind k)
+read_all(const char *dir, struct kept_rec *last_of, enum journal_kind k)
 {
 	struct journal_reader *r;
 	struct journal_rec rec;
@@ -176,7 +198,7 @@ read_all(const char *dir, struct journal_rec *last_of, enum journal_kind k)
 		assert_memory_equal(rec.prev, prev, JOURNAL_HASH_LEN);
 		memcpy(prev, rec.hash, JOURNAL_HASH_LEN);
 		if (last_of != NULL && rec.kind == k)
-			*last_of = rec;
+			keep_rec(last_of, &rec);
 	}
 	if (rc == -1)
 		fail_msg("break: %s offset %llu: %s",
@@ -495,15 +517,15 @@ static void
 check_cut(const char *dir, uint64_t seq, const char *file, uint64_t off,
     const void *cut, size_t cutlen)
 {
-	struct journal_rec rec;
+	struct kept_rec kept;
 	struct journal_torn_cut tc;
 	uint8_t h[JOURNAL_HASH_LEN];
 
-	memset(&rec, 0, sizeof(rec));
-	assert_true(read_all(dir, &rec, JOURNAL_TORN_TAIL_CUT) >= seq);
-	assert_int_equal(rec.kind, JOURNAL_TORN_TAIL_CUT);
-	assert_int_equal(rec.seq, seq);
-	assert_int_equal(journal_decode_torn_cut(&rec, &tc), 0);
+	memset(&kept, 0, sizeof(kept));
+	assert_true(read_all(dir, &kept, JOURNAL_TORN_TAIL_CUT) >= seq);
+	assert_int_equal(kept.rec.kind, JOURNAL_TORN_TAIL_CUT);
+	assert_int_equal(kept.rec.seq, seq);
+	assert_int_equal(journal_decode_torn_cut(&kept.rec, &tc), 0);
 	assert_int_equal(tc.offset, off);
 	assert_int_equal(tc.length, cutlen);
 	assert_string_equal(tc.file, file);
