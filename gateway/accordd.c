@@ -333,7 +333,7 @@ accordd_cmd_help(void *arg, const struct control_caller *who, json_t *args,
 	struct accordd *ad = arg;
 	const struct control_table *tables;
 	const struct control_command *c;
-	json_t *list = json_array();
+	json_t *list = json_array(), *res;
 	char *buf = NULL;
 	size_t blen = 0;
 	FILE *fp;
@@ -353,7 +353,9 @@ accordd_cmd_help(void *arg, const struct control_caller *who, json_t *args,
 		    c->role & CONTROL_ROLE_SUBMIT ? "submit" : "read", c->help);
 	}
 	fclose(fp);
-	return json_pack("{s:o, s:s%}", "commands", list, "text", buf, blen);
+	res = json_pack("{s:o, s:s%}", "commands", list, "text", buf, blen);
+	free(buf);	/* s% copied it */
+	return res;
 }
 
 static json_t *
@@ -626,6 +628,7 @@ main(int argc, char *argv[])
 			return 1;
 		log_info("accordd", "store rebuilt from the journal");
 		engine_close(ad.engine);
+		config_free(ad.conf);
 		return 0;
 	}
 

@@ -2575,6 +2575,7 @@ engine_close(struct engine *e)
 		engine_flush(e);
 	engine_pending_clear(e);
 	free(e->pending);
+	free(e->preqs);
 	free(e->sent);
 	xmlsig_signer_free(e->signer);
 	store_close(e->store);
