@@ -67,7 +67,9 @@ check "a request-id with a space is a BAD_REQUEST" \
 n=$(kz list | grep -c "^FR ")
 check "... and neither queued anything ($n cases)" [ "$n" -eq "$rounds" ]
 
-# DESIGN.md 3: submits are committed on the journal's writer thread
+# DESIGN.md 3: submits are committed on the journal's writer thread (a
+# fresh one: this daemon may have answered only repeats so far)
+kz submit FR document=@"$work/rr.xml" request-id="bo-$seed-fresh" >/dev/null
 w=$(kz metrics | sed -n 's/^accord_journal_commits_total{sync="writer"} //p')
 check "submits were committed by the writer thread (${w:-none})" \
 	[ "${w:-0}" -gt 0 ]
