@@ -1050,6 +1050,28 @@ store_query_failed(struct store *st, sqlite3_stmt *s, int rc,
 	return -1;
 }
 
+/*
+ * Step a query that yields at most one row (s may be NULL: preparing or
+ * binding failed).  @return 1 with the row ready to read (reset s
+ * after), 0 when there is none, -1 after logging.
+ */
+static int
+store_one(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc;
+
+	if (s == NULL)
+		return store_query_failed(st, NULL, SQLITE_OK, what);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(s);
+		return 0;
+	}
+	if (rc != SQLITE_ROW)
+		return store_query_failed(st, s, rc, what);
+	return 1;
+}
+
 int
 store_case_get(struct store *st, const char *partner, const char *case_id,
     struct fsm_case *out)
@@ -1122,16 +1144,10 @@ store_message_find(struct store *st, const char *partner,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((s = store_query(st, SQ_MSG_FIND, "sss", partner, message_id,
-	    record_dir_name(direction))) == NULL)
-		return store_query_failed(st, NULL, SQLITE_OK, "message");
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(s);
-		return 0;
-	}
-	if (rc != SQLITE_ROW)
-		return store_query_failed(st, s, rc, "message");
+	s = store_query(st, SQ_MSG_FIND, "sss", partner, message_id,
+	    record_dir_name(direction));
+	if ((rc = store_one(st, s, "message")) != 1)
+		return rc;
 	store_row_message(s, out);
 	sqlite3_reset(s);
 	return 1;
@@ -1170,16 +1186,9 @@ store_request_get(struct store *st, uid_t uid, const char *request_id,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((s = store_query(st, SQ_REQUEST_GET, "is", (int)uid, request_id)) ==
-	    NULL)
-		return store_query_failed(st, NULL, SQLITE_OK, "request");
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(s);
-		return 0;
-	}
-	if (rc != SQLITE_ROW)
-		return store_query_failed(st, s, rc, "request");
+	s = store_query(st, SQ_REQUEST_GET, "is", (int)uid, request_id);
+	if ((rc = store_one(st, s, "request")) != 1)
+		return rc;
 	store_col_text(s, 0, out->sha256, sizeof(out->sha256));
 	store_col_text(s, 1, out->partner, sizeof(out->partner));
 	store_col_text(s, 2, out->message_id, sizeof(out->message_id));
@@ -1198,16 +1207,10 @@ store_case_last_message(struct store *st, const char *partner,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((s = store_query(st, SQ_CASE_LAST, "sss", partner, case_id,
-	    record_dir_name(direction))) == NULL)
-		return store_query_failed(st, NULL, SQLITE_OK, "message");
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(s);
-		return 0;
-	}
-	if (rc != SQLITE_ROW)
-		return store_query_failed(st, s, rc, "message");
+	s = store_query(st, SQ_CASE_LAST, "sss", partner, case_id,
+	    record_dir_name(direction));
+	if ((rc = store_one(st, s, "message")) != 1)
+		return rc;
 	store_row_message(s, out);
 	sqlite3_reset(s);
 	return 1;
@@ -1221,16 +1224,9 @@ store_next_deadline_after(struct store *st, accord_time_t after,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((s = store_query(st, SQ_DL_NEXT_AFTER, "I", (int64_t)after)) ==
-	    NULL)
-		return store_query_failed(st, NULL, SQLITE_OK, "deadline");
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(s);
-		return 0;
-	}
-	if (rc != SQLITE_ROW)
-		return store_query_failed(st, s, rc, "deadline");
+	s = store_query(st, SQ_DL_NEXT_AFTER, "I", (int64_t)after);
+	if ((rc = store_one(st, s, "deadline")) != 1)
+		return rc;
 	store_row_deadline(s, out);
 	sqlite3_reset(s);
 	return 1;
@@ -1243,15 +1239,9 @@ store_next_deadline(struct store *st, struct store_deadline *out)
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((s = store_query(st, SQ_DL_NEXT, "")) == NULL)
-		return store_query_failed(st, NULL, SQLITE_OK, "deadline");
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(s);
-		return 0;
-	}
-	if (rc != SQLITE_ROW)
-		return store_query_failed(st, s, rc, "deadline");
+	s = store_query(st, SQ_DL_NEXT, "");
+	if ((rc = store_one(st, s, "deadline")) != 1)
+		return rc;
 	store_row_deadline(s, out);
 	sqlite3_reset(s);
 	return 1;
