@@ -159,21 +159,8 @@ engine_overlay_drop(struct engine *e, uint64_t lo, uint64_t hi)
 		if (e->preqs[i].seq < lo || e->preqs[i].seq > hi)
 			e->preqs[n++] = e->preqs[i];
 	e->npreqs = n;
-	if (e->npreqs == 0) {
-		free(e->preqs);
-		e->preqs = NULL;
-		e->cappreqs = 0;
-	}
-	if (e->npcases == 0) {
-		free(e->pcases);
-		e->pcases = NULL;
-		e->cappcases = 0;
-	}
-	if (e->npmsgs == 0) {
-		free(e->pmsgs);
-		e->pmsgs = NULL;
-		e->cappmsgs = 0;
-	}
+	/* the arrays keep their capacity for the next batch: engine_close()
+	 * frees them */
 }
 
 /* The first n pending records are in the store now (or void): forget
@@ -214,7 +201,6 @@ static void
 engine_pending_clear(struct engine *e)
 {
 	engine_pending_drop(e, e->npending);
-	e->ncommitted = 0;
 }
 
 /* The seq of the record appended last (the overlay's tag). */
@@ -399,10 +385,10 @@ engine_batch_committed(const struct engine *e, uint64_t batch)
 {
 	unsigned i, n;
 
-	if (batch >= e->batch)	/* still open: committed if nothing is */
-		return e->npending == e->ninflight;
-	if (batch == e->inflight_batch && e->ninflight > e->ncommitted)
-		return 0;	/* in flight */
+	if (!engine_batch_settled(e, batch))
+		return 0;	/* open with records, or in flight */
+	if (batch >= e->batch)
+		return 1;	/* open, and nothing in it */
 	n = e->nfailed < 16 ? e->nfailed : 16;
 	for (i = 0; i < n; i++)
 		if (e->failed[i] == batch)
@@ -461,6 +447,18 @@ engine_apply(struct engine *e)
 	return 0;
 }
 
+/* A batch did not reach the disk: its records, and any appended after
+ * them, are void; its answers become errors. */
+static void
+engine_batch_void(struct engine *e, uint64_t batch)
+{
+	log_errx(ETAG, "journal commit failed: %zu records of batch %llu "
+	    "are void", e->npending - e->ncommitted,
+	    (unsigned long long)batch);
+	e->failed[e->nfailed++ % 16] = batch;
+	engine_pending_void(e);
+}
+
 /* The flight landed (rc: journal_commit_finish's): its records are
  * committed and applied, or void with everything after them. */
 static void
@@ -469,14 +467,9 @@ engine_flight_end(struct engine *e, int64_t rc)
 	uint64_t batch = e->inflight_batch;
 
 	if (rc < 0) {
-		log_errx(ETAG, "journal commit failed: %zu records of batch "
-		    "%llu (and %zu after them) are void",
-		    e->ninflight - e->ncommitted, (unsigned long long)batch,
-		    e->npending - e->ninflight);
-		e->failed[e->nfailed++ % 16] = batch;
 		if (e->npending > e->ninflight)	/* the open batch too */
 			e->failed[e->nfailed++ % 16] = e->batch++;
-		engine_pending_void(e);
+		engine_batch_void(e, batch);
 	} else {
 		e->ncommitted = e->ninflight;
 		(void)engine_apply(e);
@@ -501,11 +494,7 @@ engine_flush(struct engine *e)
 	if (e->npending > e->ncommitted) {
 		batch = e->batch++;
 		if (journal_commit(e->journal) == -1) {
-			log_errx(ETAG, "journal commit failed: %zu records of "
-			    "batch %llu are void", e->npending - e->ncommitted,
-			    (unsigned long long)batch);
-			e->failed[e->nfailed++ % 16] = batch;
-			engine_pending_void(e);
+			engine_batch_void(e, batch);
 			return -1;
 		}
 		e->ncommitted = e->ninflight = e->npending;
@@ -530,11 +519,7 @@ engine_flush_start(struct engine *e)
 	batch = e->batch++;
 	rc = journal_commit_start(e->journal);
 	if (rc == -1) {
-		log_errx(ETAG, "journal commit failed: %zu records of batch "
-		    "%llu are void", e->npending - e->ncommitted,
-		    (unsigned long long)batch);
-		e->failed[e->nfailed++ % 16] = batch;
-		engine_pending_void(e);
+		engine_batch_void(e, batch);
 		if (e->commit_cb != NULL)
 			e->commit_cb(e->commit_arg, batch, 0);
 		return ENGINE_FLUSH_FAILED;
@@ -1708,33 +1693,25 @@ engine_request_sha(const struct engine_submission *sub, const char *doc,
 
 /*
  * Was this request-id used by uid before (unapplied records first)?
+ * *in_flight says whether that submit's records are still being
+ * committed (its answer may not be given again yet).
  * @return 1 with *r filled, 0 if not, -1 on error.
  */
 static int
 engine_request_find(struct engine *e, uid_t uid, const char *request_id,
-    struct store_request *r)
+    struct store_request *r, int *in_flight)
 {
 	size_t i;
 
+	*in_flight = 0;
 	for (i = e->npreqs; i-- > 0; )
 		if (e->preqs[i].uid == uid &&
 		    strcmp(e->preqs[i].request_id, request_id) == 0) {
 			*r = e->preqs[i].r;
+			*in_flight = engine_seq_in_flight(e, e->preqs[i].seq);
 			return 1;
 		}
 	return store_request_get(e->store, uid, request_id, r);
-}
-
-static int
-engine_request_in_flight(struct engine *e, uid_t uid, const char *request_id)
-{
-	size_t i;
-
-	for (i = e->npreqs; i-- > 0; )
-		if (e->preqs[i].uid == uid &&
-		    strcmp(e->preqs[i].request_id, request_id) == 0)
-			return engine_seq_in_flight(e, e->preqs[i].seq);
-	return 0;
 }
 
 static void
@@ -1830,7 +1807,7 @@ engine_submit(struct engine *e, const struct engine_submission *sub,
 	accord_time_t now = clock_now();
 	char case_id[RECORD_ID_MAX], rsha[RECORD_SHA256_HEX];
 	struct store_request req;
-	int type, found, rc = -1;
+	int type, found, flying, rc = -1;
 	json_t *cmd;
 
 	memset(ans, 0, sizeof(*ans));
@@ -1846,7 +1823,7 @@ engine_submit(struct engine *e, const struct engine_submission *sub,
 	if (sub->request_id != NULL) {
 		engine_request_sha(sub, docbytes, len, rsha);
 		found = engine_request_find(e, sub->uid, sub->request_id,
-		    &req);
+		    &req, &flying);
 		if (found == -1) {
 			engine_answer_set(ans, 503, AE_TEMPORARY, "store lookup "
 			    "failed");
@@ -1858,8 +1835,7 @@ engine_submit(struct engine *e, const struct engine_submission *sub,
 			    sub->request_id, req.message_id);
 			return -1;
 		}
-		if (found == 1 && engine_request_in_flight(e, sub->uid,
-		    sub->request_id)) {
+		if (found == 1 && flying) {
 			engine_answer_set(ans, 503, AE_TEMPORARY, "the first "
 			    "submit with request-id %s is being committed; "
 			    "retry", sub->request_id);
@@ -2575,6 +2551,8 @@ engine_close(struct engine *e)
 		engine_flush(e);
 	engine_pending_clear(e);
 	free(e->pending);
+	free(e->pcases);
+	free(e->pmsgs);
 	free(e->preqs);
 	free(e->sent);
 	xmlsig_signer_free(e->signer);
