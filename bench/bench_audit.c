@@ -25,16 +25,16 @@
 #include <jansson.h>
 #include <libxml/tree.h>
 
-#include "agreement.h"
-#include "audit.h"
-#include "clock.h"
-#include "conffile.h"
-#include "envelope.h"
-#include "errcode.h"
-#include "journal.h"
-#include "log.h"
-#include "record.h"
-#include "xmlsig.h"
+#include "conf/agreement.h"
+#include "audit/audit.h"
+#include "util/clock.h"
+#include "conf/conffile.h"
+#include "msg/envelope.h"
+#include "util/errcode.h"
+#include "persist/journal.h"
+#include "util/log.h"
+#include "persist/record.h"
+#include "msg/xmlsig.h"
 
 #include "benchlib.h"
 

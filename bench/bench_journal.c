@@ -20,8 +20,8 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 
-#include "journal.h"
-#include "log.h"
+#include "persist/journal.h"
+#include "util/log.h"
 
 #define RECSZ	4096
 

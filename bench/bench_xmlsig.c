@@ -19,13 +19,13 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "agreement.h"
-#include "clock.h"
-#include "conffile.h"
-#include "envelope.h"
-#include "errcode.h"
-#include "log.h"
-#include "xmlsig.h"
+#include "conf/agreement.h"
+#include "util/clock.h"
+#include "conf/conffile.h"
+#include "msg/envelope.h"
+#include "util/errcode.h"
+#include "util/log.h"
+#include "msg/xmlsig.h"
 
 #include "benchlib.h"
 

@@ -7,9 +7,9 @@
 #include <time.h>
 
 #include "benchlib.h"
-#include "clock.h"
-#include "envelope.h"
-#include "errcode.h"
+#include "util/clock.h"
+#include "msg/envelope.h"
+#include "util/errcode.h"
 
 #define BENCH_TARGET_SIZE	4096
 

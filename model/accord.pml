@@ -4,7 +4,7 @@
  *
  * model/README.md says what is modelled, which abstractions are made and
  * how each property is expressed.  The case transitions are not written
- * here: they come from gateway/fsm.c's fsm_table[] through fsm_gen.pml,
+ * here: they come from gateway/fsm/fsm.c's fsm_table[] through fsm_gen.pml,
  * which model/gen_fsm.sh generates, so the model runs the gateway's rows.
  *
  * Protocol variants

@@ -77,7 +77,7 @@ tools() {
 	fi
 }
 
-# Generate fsm_gen.pml from gateway/fsm.c into the work directory.
+# Generate fsm_gen.pml from gateway/fsm/fsm.c into the work directory.
 generate() {
 	if sh "$model/gen_fsm.sh" "$srcdir" "$work/fsm_gen.pml" \
 	    2>"$work/gen.err"; then
@@ -176,9 +176,9 @@ judge() {
 
 gen_tests() {
 	if generate; then
-		ok "gen_fsm.sh generates fsm_gen.pml from gateway/fsm.c"
+		ok "gen_fsm.sh generates fsm_gen.pml from gateway/fsm/fsm.c"
 	else
-		notok "gen_fsm.sh generates fsm_gen.pml from gateway/fsm.c" \
+		notok "gen_fsm.sh generates fsm_gen.pml from gateway/fsm/fsm.c" \
 		    "$(cat "$work/gen.err")"
 		echo "1..$n"
 		exit 1
@@ -187,10 +187,10 @@ gen_tests() {
 	m=$work/mut-src
 	rm -rf "$m"
 	mkdir -p "$m/gateway"
-	cp "$srcdir/gateway/fsm.h" "$m/gateway/"
+	cp "$srcdir/gateway/fsm/fsm.h" "$m/gateway/"
 	# a row the model needs goes missing: the generator must refuse
 	sed 's/RA, FSM_PENDING_REPLY, MSG_READMISSION_REPLY,/RA, FSM_PENDING_REPLY, MSG_CONSULTATION,/' \
-	    "$srcdir/gateway/fsm.c" >"$m/gateway/fsm.c"
+	    "$srcdir/gateway/fsm/fsm.c" >"$m/gateway/fsm/fsm.c"
 	if ! sh "$model/gen_fsm.sh" "$m" "$m/fsm_gen.pml" 2>"$m/err" &&
 	    [ ! -f "$m/fsm_gen.pml" ] &&
 	    grep -q "no row FSM_PENDING_REPLY:MSG_READMISSION_REPLY" "$m/err"
@@ -202,7 +202,7 @@ gen_tests() {
 	fi
 	# a row changes: the model changes with it
 	sed 's/{ RA, FSM_ACCEPTED, MSG_TRANSFER_NOTICE, FSM_TRANSFER_SCHEDULED,/{ RA, FSM_ACCEPTED, MSG_TRANSFER_NOTICE, FSM_COMPLETED,/' \
-	    "$srcdir/gateway/fsm.c" >"$m/gateway/fsm.c"
+	    "$srcdir/gateway/fsm/fsm.c" >"$m/gateway/fsm/fsm.c"
 	if sh "$model/gen_fsm.sh" "$m" "$m/fsm_gen.pml" 2>"$m/err" &&
 	    grep -q "s == ACCEPTED && t == T_TN) -> r = COMPLETED" \
 	    "$m/fsm_gen.pml" &&

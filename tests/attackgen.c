@@ -16,7 +16,7 @@
 #include <xmlsec/crypto.h>
 
 #include "attackgen.h"
-#include "clock.h"
+#include "util/clock.h"
 
 #define DSIG_NS		"http://www.w3.org/2000/09/xmldsig#"
 #define ATTACK_MAX_EDITS	8

@@ -28,7 +28,7 @@
 
 #include <stddef.h>
 
-#include "clock.h"
+#include "util/clock.h"
 
 #define ATTACK_MAX_VALUES	4
 

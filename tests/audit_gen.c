@@ -22,15 +22,15 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
-#include "clock.h"
-#include "config.h"
-#include "conffile.h"
-#include "engine.h"
-#include "envelope.h"
-#include "fsm.h"
-#include "log.h"
-#include "record.h"
-#include "xmlsig.h"
+#include "util/clock.h"
+#include "conf/config.h"
+#include "conf/conffile.h"
+#include "engine/engine.h"
+#include "msg/envelope.h"
+#include "fsm/fsm.h"
+#include "util/log.h"
+#include "persist/record.h"
+#include "msg/xmlsig.h"
 #include "testutil.h"
 
 static const char *workdir;

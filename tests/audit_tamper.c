@@ -32,12 +32,12 @@
 #include <openssl/pem.h>
 #include <sqlite3.h>
 
-#include "conffile.h"
-#include "envelope.h"
-#include "journal.h"
-#include "log.h"
-#include "record.h"
-#include "xmlsig.h"
+#include "conf/conffile.h"
+#include "msg/envelope.h"
+#include "persist/journal.h"
+#include "util/log.h"
+#include "persist/record.h"
+#include "msg/xmlsig.h"
 
 #define MAX_EDITS	16
 

@@ -29,9 +29,9 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "clock.h"
-#include "journal.h"
-#include "log.h"
+#include "util/clock.h"
+#include "persist/journal.h"
+#include "util/log.h"
 
 #define PAYLOAD_MAX	4096
 

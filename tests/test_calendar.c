@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "calendar.h"
+#include "conf/calendar.h"
 
 #define SAT	(1u << 6)
 #define SUN	(1u << 0)

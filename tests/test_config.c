@@ -17,10 +17,10 @@
 #include <cmocka.h>
 #include <libxml/parser.h>
 
-#include "calendar.h"
-#include "clock.h"
-#include "config.h"
-#include "conffile.h"
+#include "conf/calendar.h"
+#include "util/clock.h"
+#include "conf/config.h"
+#include "conf/conffile.h"
 #include "testutil.h"
 
 static char tmpdir[512];

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "control.h"
+#include "faces/control.h"
 
 static struct config conf;
 

@@ -23,18 +23,18 @@
 #include <libxml/tree.h>
 #include <sqlite3.h>
 
-#include "clock.h"
-#include "config.h"
-#include "conffile.h"
-#include "engine.h"
-#include "envelope.h"
-#include "fsm.h"
-#include "journal.h"
-#include "log.h"
-#include "record.h"
-#include "store.h"
+#include "util/clock.h"
+#include "conf/config.h"
+#include "conf/conffile.h"
+#include "engine/engine.h"
+#include "msg/envelope.h"
+#include "fsm/fsm.h"
+#include "persist/journal.h"
+#include "util/log.h"
+#include "persist/record.h"
+#include "persist/store.h"
 #include "testutil.h"
-#include "xmlsig.h"
+#include "msg/xmlsig.h"
 
 static char tmpdir[512];
 static struct config *kzc, *frc;

@@ -23,11 +23,11 @@
 #include <cmocka.h>
 #include <libxml/tree.h>
 
-#include "agreement.h"
-#include "clock.h"
-#include "envelope.h"
-#include "errcode.h"
-#include "log.h"
+#include "conf/agreement.h"
+#include "util/clock.h"
+#include "msg/envelope.h"
+#include "util/errcode.h"
+#include "util/log.h"
 
 /* 2026-03-02T09:15:00Z */
 #define T0	((accord_time_t)1772442900)

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "fsm.h"
+#include "fsm/fsm.h"
 
 #define HOUR	3600
 #define DAY	86400

@@ -27,9 +27,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "clock.h"
-#include "journal.h"
-#include "log.h"
+#include "util/clock.h"
+#include "persist/journal.h"
+#include "util/log.h"
 
 /* 2026-03-01T12:00:00Z */
 #define T0	((accord_time_t)1772366400)

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "log.h"
+#include "util/log.h"
 
 static char buf[1 << 16];
 

@@ -15,10 +15,10 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "errcode.h"
-#include "fsm.h"
-#include "log.h"
-#include "record.h"
+#include "util/errcode.h"
+#include "fsm/fsm.h"
+#include "util/log.h"
+#include "persist/record.h"
 
 #define ROUNDS	2000
 

@@ -16,11 +16,11 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "errcode.h"
-#include "fsm.h"
-#include "log.h"
-#include "record.h"
-#include "store.h"
+#include "util/errcode.h"
+#include "fsm/fsm.h"
+#include "util/log.h"
+#include "persist/record.h"
+#include "persist/store.h"
 
 #define T0	((accord_time_t)1767225600)	/* 2026-01-01T00:00:00Z */
 #define DAY	86400

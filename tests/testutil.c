@@ -9,7 +9,7 @@
 #include <libxml/tree.h>
 #include <openssl/x509.h>
 
-#include "conffile.h"
+#include "conf/conffile.h"
 #include "testutil.h"
 
 char *

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "clock.h"
+#include "util/clock.h"
 
 /* The business document of the valid example of type (from
  * $ACCORD_SRCDIR/protocols/examples), as bytes (free()); NULL if it

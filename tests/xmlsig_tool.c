@@ -20,14 +20,14 @@
 
 #include <libxml/tree.h>
 
-#include "agreement.h"
+#include "conf/agreement.h"
 #include "attackgen.h"
-#include "clock.h"
-#include "conffile.h"
-#include "envelope.h"
-#include "errcode.h"
-#include "log.h"
-#include "xmlsig.h"
+#include "util/clock.h"
+#include "conf/conffile.h"
+#include "msg/envelope.h"
+#include "util/errcode.h"
+#include "util/log.h"
+#include "msg/xmlsig.h"
 
 static void
 usage(void)

@@ -1,0 +1,360 @@
+/*
+ * engine.h -- the daemon's core: every input asks the fsm, is journalled
+ * with its decision, committed, applied to the store, and answered.
+ *
+ * One entry point per kind of input:
+ *	engine_receive		a partner's message (inbound)
+ *	engine_submit		a business document from the back office
+ *	engine_receipt		the partner's answer to one of our messages
+ *	engine_deadlines	deadlines that are due
+ *	engine_record		a domestic fact recorded by an operator
+ *
+ * Batches: the entry points append to the journal and keep what they
+ * appended in memory; nothing they return may leave the process until
+ * engine_flush() has committed the batch (one fsync for all of it) and
+ * applied it to the store.  Until then the engine answers lookups from
+ * the pending records first, so a duplicate or a second message for the
+ * same case in one batch sees the first.  If engine_flush() fails, every
+ * answer of the batch is void: the transport answers 503 and the partner
+ * retries.
+ *
+ * Deadlines are computed by the fsm once, journalled with the decision,
+ * and never recomputed: a configuration reload does not move them.
+ */
+#ifndef ACCORD_ENGINE_H
+#define ACCORD_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "conf/config.h"
+#include "util/errcode.h"
+#include "fsm/fsm.h"
+#include "persist/record.h"
+#include "persist/store.h"
+
+struct engine;
+
+/* An answer to a partner (inbound) or to a caller. */
+struct engine_answer {
+	int		 status;	/* HTTP status for the transport */
+	enum accord_err	 code;		/* AE_OK for a Receipt */
+	char		 text[256];	/* why, for logs and callers */
+	char		*body;		/* signed Receipt or Error; free() */
+	size_t		 len;
+	char		 message_id[RECORD_ID_MAX];	/* the message answered */
+	char		 case_id[RECORD_ID_MAX];
+};
+
+/* A message of ours, ready for the outbound transport. */
+struct engine_outgoing {
+	char		 partner[RECORD_PARTNER_MAX];
+	char		 message_id[RECORD_ID_MAX];
+	char		 case_id[RECORD_ID_MAX];
+	char		*body;		/* the exact signed bytes; free() */
+	size_t		 len;
+};
+
+/* Longest submit request-id (an idempotency key), with its NUL. */
+#define ENGINE_REQUEST_ID_MAX	129
+
+/* What engine_submit() needs besides the document. */
+struct engine_submission {
+	const char	*partner;	/* ISO 3166 alpha-2 */
+	const char	*case_id;	/* NULL or "" for a new case */
+	const char	*ref_to;	/* NULL or a received MessageId */
+	int		 accelerated;	/* ReadmissionRequest: urgent */
+	uid_t		 uid;		/* who submits, for the journal */
+	const char	*request_id;	/* NULL, or the back office's
+					 * idempotency key (per uid) */
+	int		 defer_commit;	/* append only: the caller flushes
+					 * (and answers) after engine_flush() */
+};
+
+/*
+ * Open the journal and store in c->state_dir, load the signing key,
+ * apply every journalled record the store has not seen (rebuilding the
+ * store when it is missing or refused), and journal the configuration
+ * load with the certificates in force.
+ * @return the engine, or NULL (logged; the daemon must not start).
+ */
+struct engine *engine_open(const struct config *c);
+void engine_close(struct engine *e);
+
+/* Take a reloaded configuration (journalled as a configuration load). */
+int engine_set_config(struct engine *e, const struct config *c);
+
+/*
+ * A partner's message, from the partner the TLS layer recognised.  Fills
+ * a with the signed Receipt (200) or signed Error (4xx), or a plain 503
+ * when the fault is ours.  Call engine_flush() before sending a->body.
+ * @return 0 when a is filled (whatever the verdict), -1 on our fault.
+ */
+int engine_receive(struct engine *e, const char *tls_partner,
+    const char *bytes, size_t len, struct engine_answer *a);
+
+/*
+ * A business document (its bytes: one element of the message namespace)
+ * to send: validated, wrapped, checked by the fsm, signed, journalled,
+ * committed and queued.  On success out holds the message for delivery.
+ * With sub->request_id, a second submit by the same uid with the same key
+ * and the same request (partner, case, ref, procedure, document) queues
+ * nothing and returns 0 with the first one's message and case in a (and
+ * out->body NULL); the same key with another request is refused with
+ * AE_CONFLICT.  Keys are journalled with the submit and kept for good.
+ * @return 0, or -1 with a filled in (code and text for the caller; nothing
+ * was journalled).
+ */
+int engine_submit(struct engine *e, const struct engine_submission *sub,
+    const char *doc, size_t len, struct engine_outgoing *out,
+    struct engine_answer *a);
+
+/*
+ * The bytes the partner answered to our message (partner, message_id):
+ * a signed Receipt makes the message take effect; a signed Error marks it
+ * REJECTED; anything else (bad signature, wrong digest, another message's
+ * receipt) marks it DISPUTED.  Commits.
+ * @return 0 when the answer was taken (see a->code), -1 on our fault.
+ */
+int engine_receipt(struct engine *e, const char *partner,
+    const char *message_id, const char *bytes, size_t len,
+    struct engine_answer *a);
+
+/* As engine_receipt(), but appended to the open batch without a commit:
+ * the caller takes several answers, then calls engine_flush() once.
+ * Nothing leaves the process on a receipt, so it may wait for the flush;
+ * if that fails the message stays in the outbox and is sent again (the
+ * partner answers a duplicate with its original receipt). */
+int engine_receipt_batched(struct engine *e, const char *partner,
+    const char *message_id, const char *bytes, size_t len,
+    struct engine_answer *a);
+
+/*
+ * The outbox, for the outbound transport (which keeps its retry schedule
+ * in memory): what is queued and may go by the outbox's own rules
+ * (journal order, one message of a case at a time, paused partners
+ * skipped), the oldest of one partner (its probe), and when a message of
+ * ours was created (its retry window).  @return as store_outbox_due() and
+ * store_message_find().
+ */
+int engine_outbox_due(struct engine *e, accord_time_t now,
+    store_outbox_cb cb, void *arg);
+int engine_outbox_oldest(struct engine *e, const char *partner,
+    store_outbox_cb cb, void *arg);
+int engine_message_created(struct engine *e, const char *partner,
+    const char *message_id, accord_time_t *created);
+
+/*
+ * The Receipt we gave for the latest business message partner sent us in
+ * case_id: the partner answered one of ours with NOT_YET and waits for
+ * it, so the transport posts it as a standalone signal (v2).
+ * @return 1 with its bytes in *body (free()) and the id of the message it
+ * answers in id, 0 if there is none, -1 on error.
+ */
+int engine_partner_receipt(struct engine *e, const char *partner,
+    const char *case_id, char *id, size_t idlen, char **body, size_t *len);
+
+/*
+ * Our message (partner, message_id) sent again without changing its
+ * meaning (v2): a Redelivery envelope with a fresh MessageId and Created
+ * carrying the original signed bytes.  out->message_id is the original's
+ * (the receipt that comes back names it).  Journals nothing: the operator
+ * command that sends it (a later issue) journals who asked.
+ * @return 0 with out filled, or -1 (logged).
+ */
+int engine_redelivery_build(struct engine *e, const char *partner,
+    const char *message_id, struct engine_outgoing *out);
+
+/* Our message was never delivered within its retry window. */
+int engine_undelivered(struct engine *e, const char *partner,
+    const char *message_id, const char *reason);
+
+/*
+ * Fire every deadline due at or before now (each with its own due time:
+ * deadlines that passed while the daemon was down fire at start-up).
+ * Commits.  @return the number fired, or -1.
+ */
+int engine_deadlines(struct engine *e, accord_time_t now);
+
+/* The earliest armed deadline, 0 if none. */
+accord_time_t engine_next_deadline(struct engine *e);
+
+/*
+ * An operator records a domestic fact on a case: a protection claim, or
+ * its assessment (risk_found).  Journalled with the uid.  Commits.
+ * @return 0, or -1 with a filled in.
+ */
+int engine_record(struct engine *e, uid_t uid, const char *partner,
+    const char *case_id, enum fsm_record fact, int risk_found,
+    const char *note, struct engine_answer *a);
+
+/*
+ * Commit what the entry points appended (one fsync), then apply it to
+ * the store.  @return 0, or -1: nothing of the batch was committed.
+ */
+int engine_flush(struct engine *e);
+
+/*
+ * The store lags the journal: committed records could not be applied
+ * (another process holds a write lock, the disk is full...).  They are
+ * kept in memory and answer lookups; meanwhile every entry point that
+ * would add records refuses (503 / TEMPORARY), a duplicate is still
+ * answered from memory, and the daemon calls engine_store_retry() from a
+ * timer.  The loop's store connection never waits on a lock.
+ * @return engine_store_retry: 0 once the store holds everything, -1 if
+ * it still lags.
+ */
+int engine_store_behind(const struct engine *e);
+int engine_store_retry(struct engine *e);
+
+/* Figures for metrics and tests. */
+struct engine_stats {
+	int		 store_behind;
+	size_t		 unapplied;	/* committed, not in the store */
+	uint64_t	 apply_failures;
+	struct store_busy busy;		/* the loop's store connection */
+	uint64_t	 async_commits;	/* fdatasync on the writer thread */
+	uint64_t	 loop_syncs;	/* fdatasync on the loop thread */
+	uint64_t	 loop_waits;	/* the loop waited for a flight */
+};
+void engine_stats(const struct engine *e, struct engine_stats *st);
+
+/*
+ * Called when a partner proved it is reachable and working (it sent us an
+ * authenticated message): the transport reschedules what it holds for
+ * that partner at once instead of waiting out its backoff.
+ */
+typedef void (*engine_partner_cb)(void *arg, const char *partner);
+void engine_set_partner_cb(struct engine *e, engine_partner_cb fn,
+    void *arg);
+
+/*
+ * Group commit without blocking the event loop: engine_flush_start()
+ * writes the open batch and leaves its fdatasync to the journal's writer
+ * thread (one flight at a time; asked again while one flies, it starts
+ * the next batch when the flight lands).  When engine_commit_fd() is
+ * readable the daemon calls engine_commit_done(): the flight's records
+ * are committed and applied, or void, and the commit callback is told
+ * which batch landed and how -- also when a synchronous engine_flush()
+ * landed it.  engine_batch_settled() says whether a batch's fate is
+ * known (then engine_batch_committed() says which).
+ */
+typedef void (*engine_commit_cb)(void *arg, uint64_t batch, int ok);
+enum engine_flush {
+	ENGINE_FLUSH_FAILED = -1,	/* the batch failed at once and is
+					 * void (the callback was told) */
+	ENGINE_FLUSH_STARTED = 0,	/* started, or queued behind the
+					 * flight */
+	ENGINE_FLUSH_NOTHING = 1	/* nothing to commit */
+};
+enum engine_flush engine_flush_start(struct engine *e);
+int engine_commit_fd(struct engine *e);
+void engine_commit_done(struct engine *e);
+int engine_batch_settled(const struct engine *e, uint64_t batch);
+void engine_set_commit_cb(struct engine *e, engine_commit_cb fn, void *arg);
+
+/*
+ * Batches are numbered.  engine_batch() is the batch the entry points are
+ * appending to now; any engine_flush() (the inbound's, or one a control
+ * command makes) closes it.  After a flush, engine_batch_committed() says
+ * whether a given batch reached the disk: an answer may leave only then.
+ */
+uint64_t engine_batch(const struct engine *e);
+int engine_batch_committed(const struct engine *e, uint64_t batch);
+
+/* Lookups, pending records first. @return 1 found, 0 not, -1 error. */
+int engine_case_get(struct engine *e, const char *partner,
+    const char *case_id, struct fsm_case *out);
+
+/* One line of a case's history, read back from the journal. */
+struct engine_history {
+	uint64_t	 seq;
+	accord_time_t	 time;		/* when it was journalled */
+	const char	*what;		/* "message", "decision", "refusal",
+					 * "deadline", "delivery", "operator" */
+	char		 text[320];
+};
+
+/*
+ * Walk the journal for everything about one case, in order.  cb returns
+ * 0 to go on.  Reads the whole journal: an operator's command, not a hot
+ * path.  @return 0, or -1.
+ */
+int engine_case_history(struct engine *e, const char *partner,
+    const char *case_id, int (*cb)(void *, const struct engine_history *),
+    void *arg);
+
+/* The journal, for tests that inject write failures (journal_set_io). */
+struct journal *engine_journal(struct engine *e);
+
+/* The store, for the control socket's read-only queries. */
+struct store *engine_store(struct engine *e);
+
+/*
+ * The exact signed bytes of a message of ours, from its journal record
+ * seq (store_outbox's journal_seq), for the outbound transport after a
+ * restart.  Reads the journal from its start: callers keep the bytes of
+ * messages submitted in this process in memory instead.
+ * @return 0 with *out (NUL-terminated, free()) and *len, or -1.
+ */
+int engine_message_bytes(struct engine *e, uint64_t seq, char **out,
+    size_t *len);
+
+/*
+ * The read side of engine_case_history() on its own, for a reader with
+ * no engine (accordctl --offline): the journal directory and a store.
+ */
+struct store;
+int engine_case_history_at(const char *journal_dir, struct store *st,
+    const char *partner, const char *case_id,
+    int (*cb)(void *, const struct engine_history *), void *arg);
+
+/*
+ * Operator commands (control socket, issue 7).  Each is journalled with
+ * the caller's uid as a JOURNAL_OPERATOR_COMMAND beside its own record,
+ * and committed before it returns.  @return 0 with a->text set, or -1 with
+ * a->code and a->text (nothing was journalled).
+ *
+ * engine_inbox_ack: the back office took a received business message
+ * (JOURNAL_INBOX_ACK); it leaves the inbox.  Acknowledging it again is
+ * not an error and journals nothing.
+ * engine_pause: stop (paused 1) or restart delivery to a partner
+ * (JOURNAL_PARTNER_PAUSE); the store's outbox skips a paused partner.
+ * engine_resend: an UNDELIVERED or DISPUTED message of ours goes back to
+ * QUEUED with its original bytes (JOURNAL_MESSAGE_STATE); the outbox
+ * takes it at once.  Refused when its case reached a final state.
+ */
+int engine_inbox_ack(struct engine *e, uid_t uid, const char *partner,
+    const char *message_id, struct engine_answer *a);
+int engine_pause(struct engine *e, uid_t uid, const char *partner,
+    int paused, struct engine_answer *a);
+int engine_resend(struct engine *e, uid_t uid, const char *partner,
+    const char *message_id, struct engine_answer *a);
+
+/*
+ * Personal data is about to be shown to uid: journal who saw what
+ * (JOURNAL_OPERATOR_COMMAND with "reveal": true, the command, partner,
+ * case and message) and commit.  The caller shows nothing unless this returns
+ * 0.  @return 0, or -1.
+ */
+int engine_reveal_journal(struct engine *e, uid_t uid, const char *command,
+    const char *partner, const char *case_id, const char *message_id);
+
+/*
+ * Told of every record once it is committed and applied to the store, in
+ * journal order; for the control socket's streams (inbox --follow,
+ * monitor).  It must not call the engine's entry points.  One observer;
+ * NULL removes it.
+ */
+typedef void (*engine_observer)(void *arg, enum journal_kind kind,
+    uint64_t seq, accord_time_t time, const char *payload, size_t len);
+void engine_set_observer(struct engine *e, engine_observer fn, void *arg);
+
+/* Free an answer's or outgoing message's body. */
+void engine_answer_clear(struct engine_answer *a);
+void engine_outgoing_clear(struct engine_outgoing *o);
+
+#endif

@@ -1,0 +1,142 @@
+/*
+ * control.h -- the local control socket: JSON lines over a UNIX stream
+ * socket for operators (accordctl) and back-office systems.
+ *
+ * Protocol (protocols/control.md): the daemon greets each connection with
+ * a hello line; then each request is one JSON object on one line, and each
+ * response one JSON object on one line, in order.  Access: the peer's uid
+ * comes from SO_PEERCRED and its groups from getgrouplist(); configured
+ * groups map to the roles read, submit and admin.  Root holds every role.
+ */
+#ifndef ACCORD_CONTROL_H
+#define ACCORD_CONTROL_H
+
+#include <sys/types.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "conf/config.h"
+
+#define CONTROL_PROTOCOL_VERSION	1
+
+/* Role bits. */
+#define CONTROL_ROLE_READ	(1u << CONF_ROLE_READ)
+#define CONTROL_ROLE_SUBMIT	(1u << CONF_ROLE_SUBMIT)
+#define CONTROL_ROLE_ADMIN	(1u << CONF_ROLE_ADMIN)
+
+struct control;
+struct control_conn;
+
+/* What a command handler learns about its caller. */
+struct control_caller {
+	uid_t		 uid;
+	gid_t		 gid;
+	pid_t		 pid;
+	unsigned	 roles;		/* CONTROL_ROLE_* */
+	const char	*command;	/* the command being served */
+	struct control	*ctl;		/* the socket serving it (NULL when a
+					 * handler runs offline in accordctl) */
+	struct control_conn *conn;	/* its connection (NULL offline) */
+};
+
+/*
+ * A command: handler returns a new JSON result object on success, or
+ * NULL with *code and *text set (code from protocols/control.md).
+ */
+typedef json_t *(*control_handler)(void *arg, const struct control_caller *,
+    json_t *args, const char **code, char *text, size_t textlen);
+
+struct control_command {
+	const char	*name;
+	unsigned	 role;		/* role needed: CONTROL_ROLE_* */
+	control_handler	 handler;
+	const char	*help;
+};
+
+/* A command table and the argument its handlers get. */
+struct control_table {
+	const struct control_command	*cmds;	/* ends with a NULL name */
+	void				*arg;
+};
+
+#define CONTROL_MAX_TABLES	8
+
+/* Serve another table of commands (e.g. casecmd.c's), arg passed to its
+ * handlers.  @return 0, or -1 when there are too many tables. */
+int control_add_commands(struct control *ctl,
+    const struct control_command *cmds, void *arg);
+
+/* The tables served, for help. */
+const struct control_table *control_tables(const struct control *ctl,
+    int *n);
+
+/*
+ * Roles of a peer: root has every role; otherwise each configured group
+ * the peer belongs to (primary or supplementary) gives its role, and
+ * admin implies submit and read.  groups may be NULL when ngroups is 0.
+ */
+unsigned control_roles(const struct config *c, uid_t uid, gid_t gid,
+    const gid_t *groups, int ngroups);
+
+/* "read,submit" into buf. @return buf. */
+char *control_roles_string(unsigned roles, char *buf, size_t len);
+
+/*
+ * Create the socket at c->control_socket (mode 0660, group
+ * c->control_group), and serve the commands (a table ending with a NULL
+ * name; arg is passed to every handler).  A stale socket file is
+ * replaced; a live one (another daemon answering) is an error.
+ * @return the control, or NULL (logged).
+ */
+struct control *control_start(struct event_base *base,
+    const struct config *c, const struct control_command *cmds, void *arg);
+
+/*
+ * Streams (inbox --follow, monitor).  A handler subscribes its caller's
+ * connection to a topic; after the handler's response, every
+ * control_publish() on that topic sends the connection one line
+ * {"event": TOPIC, "data": DATA}, until the client closes it.  A
+ * subscriber that lets more than CONTROL_SUB_BACKLOG bytes of events pile
+ * up unread is disconnected (logged): a slow reader never holds the
+ * daemon's memory.
+ */
+#define CONTROL_SUB_BACKLOG	(4 * 1024 * 1024)
+#define CONTROL_TOPIC_MAX	16	/* a topic name's size, with the NUL */
+
+/* @return 0, or -1 if the topic name is too long or cc has too many. */
+int control_subscribe(struct control_conn *cc, const char *topic);
+
+/* data is borrowed.  @return the number of subscribers it went to. */
+int control_publish(struct control *ctl, const char *topic, json_t *data);
+
+/* How many connections follow topic (0: nothing to publish). */
+int control_subscribers(const struct control *ctl, const char *topic);
+
+/*
+ * Group commit for the socket: a handler may journal without committing;
+ * the responses of one read wait for one flush().  mark() names the batch
+ * a request is about to append to; committed(mark) says whether it
+ * reached the disk (a response whose batch did not becomes an error).
+ */
+struct control_commit {
+	uint64_t	(*mark)(void *arg);
+	int		(*flush)(void *arg);	/* start the commit */
+	int		(*settled)(void *arg, uint64_t mark);	/* known? */
+	int		(*committed)(void *arg, uint64_t mark);
+};
+
+/* A commit landed: send the responses that waited for it. */
+void control_committed(struct control *ctl);
+
+void control_set_commit(struct control *ctl, const struct control_commit *cm,
+    void *arg);
+
+/* Point at a new configuration after a reload (roles, limits). */
+void control_set_config(struct control *ctl, const struct config *c);
+
+/* Close every connection, remove the socket file. */
+void control_stop(struct control *ctl);
+
+#endif

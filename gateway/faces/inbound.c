@@ -1,0 +1,881 @@
+/*
+ * inbound.c -- the HTTPS mutual-TLS endpoint for partner gateways.
+ *
+ * libevent's evhttp over bufferevent_openssl.  Traps of this stack, each
+ * handled here (PITFALLS.md 1-8):
+ *	- a NULL from the bevcb serves plain HTTP: the bevcb never returns
+ *	  NULL, and every request handler checks the SSL object, the verify
+ *	  result and the peer certificate again;
+ *	- Nagle costs 44 ms a request: TCP_NODELAY on the listening socket;
+ *	- TLS 1.3 resumption with client certificates needs a session id
+ *	  context;
+ *	- evhttp's timeout is an idle timer and 2.1 has no connection limit:
+ *	  a per-connection deadline timer and a counter do both;
+ *	- held (deferred) replies: the group commit answers within the same
+ *	  loop iteration, and shutting down drains the replies first;
+ *	- handshake failures are invisible to evhttp: verify and info
+ *	  callbacks log them.
+ *
+ * Connections are counted through the SSL object's ex_data: its free
+ * callback runs whenever libevent frees the connection, whatever the
+ * path (handshake failure, idle timeout, error, close), which evhttp's
+ * close callback alone does not cover.
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "conf/conffile.h"
+#include "faces/inbound.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define ITAG	"inbound"
+
+/* Seconds shutdown waits for replies being written. */
+#define INBOUND_DRAIN	3
+
+struct inbound;
+
+/* One accepted connection (owned by its SSL object's ex_data). */
+struct inbound_conn {
+	struct inbound		*in;		/* NULL once the server is gone */
+	struct bufferevent	*bev;
+	struct event		*deadline;
+	unsigned		 generation;	/* of the config matched */
+	char			 partner[3];	/* matched partner, "" = none */
+	int			 matched;	/* partner matching was done */
+	int			 counted;	/* counts in in->nconns */
+	TAILQ_ENTRY(inbound_conn) entry;
+};
+
+/* A request waiting for the group commit. */
+struct inbound_pending {
+	struct evhttp_request	*req;
+	struct engine_answer	 ans;
+	int			 engine_fault;
+	uint64_t		 batch;		/* engine batch of its records */
+	TAILQ_ENTRY(inbound_pending) entry;
+};
+
+struct inbound {
+	struct event_base	*base;
+	const struct config	*conf;
+	struct engine		*engine;
+	struct evhttp		*http;
+	struct evhttp_bound_socket *bound;
+	SSL_CTX			*ctx;
+	unsigned		 generation;	/* bumped by each reload */
+	struct event		*ev_flush;
+	struct event		*ev_drain;
+	int			 drain_over;
+	int			 stopping;
+	int			 nconns;
+	int			 outstanding;	/* replies not yet written */
+	unsigned long		 refused_limit;
+	TAILQ_HEAD(, inbound_conn) conns;
+	TAILQ_HEAD(, inbound_pending) batch;
+};
+
+static int inbound_ex_idx = -1;
+
+/* ---- small helpers ----------------------------------------------------- */
+
+/* "a.b.c.d:port" of the socket's peer, for logs. */
+static void
+inbound_fd_peer(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN];
+	int port = 0;
+
+	snprintf(buf, len, "?");
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) == -1)
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		port = ntohs(sin->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		port = ntohs(sin6->sin6_port);
+	} else
+		return;
+	snprintf(buf, len, "%s:%d", host, port);
+}
+
+static void
+inbound_req_peer(struct evhttp_request *req, char *buf, size_t len)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+
+	snprintf(buf, len, "?");
+	if (evcon == NULL)
+		return;
+	evhttp_connection_get_peer(evcon, &addr, &port);
+	if (addr != NULL)
+		snprintf(buf, len, "%s:%u", addr, (unsigned)port);
+}
+
+static const char *
+inbound_reason(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Payload Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 422:
+		return "Unprocessable Entity";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return status >= 500 ? "Server Error" : "Client Error";
+	}
+}
+
+/* The connection record of a request, or NULL (no SSL, or gone). */
+static struct inbound_conn *
+inbound_req_conn(struct evhttp_request *req, SSL **sslp)
+{
+	struct evhttp_connection *evcon;
+	struct bufferevent *bev;
+	SSL *ssl = NULL;
+
+	if ((evcon = evhttp_request_get_connection(req)) != NULL &&
+	    (bev = evhttp_connection_get_bufferevent(evcon)) != NULL)
+		ssl = bufferevent_openssl_get_ssl(bev);
+	if (sslp != NULL)
+		*sslp = ssl;
+	if (ssl == NULL)
+		return NULL;
+	return SSL_get_ex_data(ssl, inbound_ex_idx);
+}
+
+static void
+inbound_arm_deadline(struct inbound_conn *conn, int seconds)
+{
+	struct timeval tv = { seconds, 0 };
+
+	if (conn != NULL && conn->deadline != NULL)
+		evtimer_add(conn->deadline, &tv);
+}
+
+/* ---- replies --------------------------------------------------------- */
+
+static void
+inbound_reply_done(struct evhttp_request *req, void *arg)
+{
+	struct inbound *in = arg;
+
+	in->outstanding--;
+	if (in->stopping && in->outstanding == 0 && in->ev_drain != NULL)
+		event_active(in->ev_drain, EV_TIMEOUT, 0);
+}
+
+/*
+ * Send status with body.  close asks the client to go away: refusals
+ * before a partner was recognised leave nothing to keep alive for.
+ */
+static void
+inbound_reply(struct inbound *in, struct evhttp_request *req, int status,
+    const char *ctype, const char *body, size_t len, int close)
+{
+	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+	struct inbound_conn *conn = inbound_req_conn(req, NULL);
+
+	evhttp_add_header(hdr, "Content-Type", ctype);
+	evhttp_add_header(hdr, "Cache-Control", "no-store");
+	if (close)
+		evhttp_add_header(hdr, "Connection", "close");
+	if (len > 0)
+		evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
+	in->outstanding++;
+	evhttp_request_set_on_complete_cb(req, inbound_reply_done, in);
+	/* the next request on this connection gets a fresh deadline */
+	inbound_arm_deadline(conn, INBOUND_DEADLINE);
+	evhttp_send_reply(req, status, inbound_reason(status), NULL);
+}
+
+/* A plain-text refusal that never reaches the engine. */
+static void
+inbound_refuse(struct inbound *in, struct evhttp_request *req, int status,
+    const char *why, int close)
+{
+	char peer[80], text[300];
+	int n;
+
+	inbound_req_peer(req, peer, sizeof(peer));
+	log_warnx(ITAG, "%s %s from %s refused: %d %s", evhttp_request_get_command(
+	    req) == EVHTTP_REQ_POST ? "POST" : "request",
+	    evhttp_request_get_uri(req), peer, status, why);
+	n = snprintf(text, sizeof(text), "%d %s: %s\n", status,
+	    inbound_reason(status), why);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		n = (int)sizeof(text) - 1;
+	if (status == 405)
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "POST");
+	inbound_reply(in, req, status, "text/plain; charset=utf-8", text,
+	    (size_t)n, close);
+}
+
+/* ---- group commit ----------------------------------------------------- */
+
+/* One held request's answer, now that its batch has landed. */
+static void
+inbound_answer(struct inbound *in, struct inbound_pending *p, int lost)
+{
+	const char *msg = "503 Service Unavailable: commit failed on our "
+	    "side; retry later\n";
+
+	if (lost || p->engine_fault || p->ans.body == NULL) {
+		/* our fault, or an answer without a signed body */
+		if (lost || p->ans.status == 0)
+			p->ans.status = 503;
+		if (p->ans.status == 503)
+			inbound_reply(in, p->req, 503,
+			    "text/plain; charset=utf-8", msg, strlen(msg), 0);
+		else if (p->ans.status == 200)
+			/* a standalone Receipt, taken: a signal is never
+			 * answered with a signal */
+			inbound_reply(in, p->req, 200,
+			    "text/plain; charset=utf-8", "200 OK\n", 7, 0);
+		else
+			inbound_refuse(in, p->req, p->ans.status, p->ans.text,
+			    0);
+	} else
+		inbound_reply(in, p->req, p->ans.status,
+		    "application/xml; charset=utf-8", p->ans.body, p->ans.len,
+		    0);
+	engine_answer_clear(&p->ans);
+	free(p);
+}
+
+/* Answer every held request whose records' fate is known. */
+static void
+inbound_release(struct inbound *in)
+{
+	struct inbound_pending *p, *next;
+
+	for (p = TAILQ_FIRST(&in->batch); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (!engine_batch_settled(in->engine, p->batch))
+			continue;
+		TAILQ_REMOVE(&in->batch, p, entry);
+		inbound_answer(in, p, !engine_batch_committed(in->engine,
+		    p->batch));
+	}
+}
+
+void
+inbound_committed(struct inbound *in)
+{
+	if (in != NULL)
+		inbound_release(in);
+}
+
+/*
+ * Group commit: runs once per event-loop iteration with requests held,
+ * after the iteration's I/O callbacks, so every request read in it shares
+ * one fsync, which runs on the journal's writer thread while the loop
+ * goes on.  No answer leaves before its records are committed (DESIGN.md
+ * section 3): inbound_committed() releases them when the flight lands.
+ */
+static void
+inbound_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct inbound *in = arg;
+
+	if (TAILQ_EMPTY(&in->batch))
+		return;
+	if (engine_flush_start(in->engine) == ENGINE_FLUSH_FAILED)
+		log_errx(ITAG, "group commit failed: answering 503 to the "
+		    "batch");
+	inbound_release(in);
+}
+
+static void
+inbound_schedule_flush(struct inbound *in)
+{
+	struct timeval zero = { 0, 0 };
+
+	if (!evtimer_pending(in->ev_flush, NULL))
+		evtimer_add(in->ev_flush, &zero);
+}
+
+/* ---- who is calling ------------------------------------------------------ */
+
+/*
+ * The one partner cert belongs to: by pinned fingerprint, or by (that
+ * partner's CA issued it, exact RFC 2253 subject).  Never by CN or country
+ * alone (DESIGN.md section 5).  @return the agreement, or NULL with why.
+ */
+static const struct agreement *
+inbound_match(const struct config *c, X509 *cert, STACK_OF(X509) *chain,
+    char *why, size_t wlen)
+{
+	const struct agreement *a, *found = NULL;
+	char hex[65], *subject = NULL;
+	BIO *bio = NULL;
+	long sl;
+	int i, n = 0;
+
+	/* the same fingerprint the agreement's pins are written in */
+	conf_cert_sha256(cert, hex);
+	if ((bio = BIO_new(BIO_s_mem())) != NULL &&
+	    X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0,
+	    XN_FLAG_RFC2253) >= 0 && (sl = BIO_get_mem_data(bio, &subject)) >= 0) {
+		char *s = malloc((size_t)sl + 1);
+		if (s != NULL) {
+			memcpy(s, subject, (size_t)sl);
+			s[sl] = '\0';
+		}
+		subject = s;
+	} else
+		subject = NULL;
+	BIO_free(bio);
+
+	for (i = 0; i < c->npartners; i++) {
+		a = &c->partners[i];
+		if (a->tls_pin_sha256[0] != '\0') {
+			if (strcasecmp(a->tls_pin_sha256, hex) != 0)
+				continue;
+		} else if (a->tls_subject == NULL || a->tls_ca == NULL ||
+		    subject == NULL || strcmp(a->tls_subject, subject) != 0 ||
+		    !conf_cert_chains_to(a->tls_ca, cert, chain,
+		    /* a partner's CA may be an intermediate: its anchor */
+		    X509_V_FLAG_PARTIAL_CHAIN, X509_PURPOSE_SSL_CLIENT))
+			continue;
+		found = a;
+		n++;
+	}
+	if (n != 1) {
+		snprintf(why, wlen, "client certificate %s (sha256 %.16s...) "
+		    "%s", subject != NULL ? subject : "?", hex, n == 0 ?
+		    "matches no partner" : "matches several partners");
+		found = NULL;
+	}
+	free(subject);
+	return found;
+}
+
+/*
+ * PITFALLS.md 1: whatever the bevcb did, a request is served only over
+ * TLS with a verified client certificate of exactly one partner.  The
+ * match is kept per connection (renegotiation is off, so the certificate
+ * cannot change) until a reload.  @return 0 with partner set, or -1.
+ */
+static int
+inbound_authenticate(struct inbound *in, struct evhttp_request *req,
+    char *partner, size_t plen, char *why, size_t wlen)
+{
+	const struct agreement *a;
+	struct inbound_conn *conn;
+	SSL *ssl;
+	X509 *cert;
+	long vr;
+
+	conn = inbound_req_conn(req, &ssl);
+	if (ssl == NULL) {
+		snprintf(why, wlen, "not a TLS connection");
+		return -1;
+	}
+	if (conn != NULL && conn->matched && conn->generation ==
+	    in->generation) {
+		if (conn->partner[0] == '\0') {
+			snprintf(why, wlen, "client certificate matches no "
+			    "partner");
+			return -1;
+		}
+		snprintf(partner, plen, "%s", conn->partner);
+		return 0;
+	}
+	if ((vr = SSL_get_verify_result(ssl)) != X509_V_OK) {
+		snprintf(why, wlen, "client certificate not verified: %s",
+		    X509_verify_cert_error_string(vr));
+		return -1;
+	}
+	if ((cert = SSL_get1_peer_certificate(ssl)) == NULL) {
+		snprintf(why, wlen, "no client certificate");
+		return -1;
+	}
+	a = inbound_match(in->conf, cert, SSL_get_peer_cert_chain(ssl), why,
+	    wlen);
+	X509_free(cert);
+	if (conn != NULL) {
+		conn->matched = 1;
+		conn->generation = in->generation;
+		snprintf(conn->partner, sizeof(conn->partner), "%s",
+		    a != NULL ? a->country : "");
+	}
+	if (a == NULL)
+		return -1;
+	snprintf(partner, plen, "%s", a->country);
+	return 0;
+}
+
+/* application/xml, with or without parameters. */
+static int
+inbound_xml_type(const char *ct)
+{
+	size_t n = strlen("application/xml");
+
+	if (ct == NULL)
+		return 0;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (strncasecmp(ct, "application/xml", n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+/* ---- requests ---------------------------------------------------------- */
+
+static void
+inbound_request(struct evhttp_request *req, void *arg)
+{
+	struct inbound *in = arg;
+	struct inbound_pending *p;
+	const struct evhttp_uri *uri;
+	struct evbuffer *buf;
+	const char *path;
+	char partner[3], why[400];
+	unsigned char *body;
+	size_t len;
+
+	if (in->stopping) {
+		inbound_refuse(in, req, 503, "shutting down", 1);
+		return;
+	}
+	if (inbound_authenticate(in, req, partner, sizeof(partner), why,
+	    sizeof(why)) == -1) {
+		inbound_refuse(in, req, 403, why, 1);
+		return;
+	}
+	uri = evhttp_request_get_evhttp_uri(req);
+	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	if (path == NULL || strcmp(path, INBOUND_PATH) != 0) {
+		inbound_refuse(in, req, 404, "no such resource", 0);
+		return;
+	}
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		inbound_refuse(in, req, 405, "only POST", 0);
+		return;
+	}
+	if (!inbound_xml_type(evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Content-Type"))) {
+		inbound_refuse(in, req, 415, "Content-Type must be "
+		    "application/xml", 0);
+		return;
+	}
+	buf = evhttp_request_get_input_buffer(req);
+	len = evbuffer_get_length(buf);
+	/* evhttp enforces the same limit while reading; this is the rule */
+	if (len > in->conf->max_message_size) {
+		inbound_refuse(in, req, 413, "message larger than the limit",
+		    1);
+		return;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		inbound_refuse(in, req, 503, "out of memory", 1);
+		return;
+	}
+	p->req = req;
+	body = len > 0 ? evbuffer_pullup(buf, -1) : (unsigned char *)"";
+	if (body == NULL)
+		body = (unsigned char *)"";
+	p->batch = engine_batch(in->engine);
+	if (engine_receive(in->engine, partner, (const char *)body, len,
+	    &p->ans) == -1)
+		p->engine_fault = 1;
+	TAILQ_INSERT_TAIL(&in->batch, p, entry);
+	inbound_schedule_flush(in);
+}
+
+/* ---- connections ---------------------------------------------------------- */
+
+/* The deadline passed: shut the socket down; libevent sees EOF and frees
+ * the connection (the evhttp connection is not reachable from here). */
+static void
+inbound_conn_deadline(evutil_socket_t unused, short what, void *arg)
+{
+	struct inbound_conn *conn = arg;
+	evutil_socket_t fd = bufferevent_getfd(conn->bev);
+	char peer[80];
+
+	inbound_fd_peer(fd, peer, sizeof(peer));
+	if (conn->counted)
+		log_warnx(ITAG, "connection from %s: no complete request "
+		    "within %d s, closing", peer, INBOUND_DEADLINE);
+	if (fd != -1)
+		shutdown(fd, SHUT_RDWR);
+}
+
+/* ex_data free callback: the SSL object, so the connection, is gone. */
+static void
+inbound_conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	struct inbound_conn *conn = ptr;
+
+	if (conn == NULL)
+		return;
+	if (conn->in != NULL) {
+		TAILQ_REMOVE(&conn->in->conns, conn, entry);
+		if (conn->counted)
+			conn->in->nconns--;
+	}
+	if (conn->deadline != NULL)
+		event_free(conn->deadline);
+	free(conn);
+}
+
+/*
+ * One new connection: a TLS bufferevent, always (PITFALLS.md 1).  Over the
+ * connection limit it is closed at once, by a zero deadline (the socket
+ * is attached only after this returns).
+ */
+static struct bufferevent *
+inbound_bevcb(struct event_base *base, void *arg)
+{
+	struct inbound *in = arg;
+	struct inbound_conn *conn = NULL;
+	struct bufferevent *bev;
+	SSL *ssl = NULL;
+
+	if ((conn = calloc(1, sizeof(*conn))) == NULL ||
+	    (ssl = SSL_new(in->ctx)) == NULL ||
+	    (conn->deadline = evtimer_new(base, inbound_conn_deadline,
+	    conn)) == NULL)
+		goto fail;
+	bev = bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
+		goto fail;
+	conn->bev = bev;
+	conn->in = in;
+	TAILQ_INSERT_TAIL(&in->conns, conn, entry);
+	SSL_set_ex_data(ssl, inbound_ex_idx, conn);
+	if (in->nconns >= INBOUND_MAX_CONNS || in->stopping) {
+		if (in->refused_limit++ % 100 == 0)
+			log_warnx(ITAG, "%d connections open: closing new ones "
+			    "(%lu so far)", in->nconns, in->refused_limit);
+		inbound_arm_deadline(conn, 0);
+	} else {
+		conn->counted = 1;
+		in->nconns++;
+		inbound_arm_deadline(conn, INBOUND_DEADLINE);
+	}
+	return bev;
+fail:
+	/*
+	 * Out of memory.  Returning NULL would make evhttp serve plain HTTP;
+	 * a plain bufferevent is no better, but every request on it is
+	 * refused by inbound_authenticate() (no SSL object).
+	 */
+	log_errx(ITAG, "cannot set up a TLS connection (out of memory)");
+	if (ssl != NULL)
+		SSL_free(ssl);
+	if (conn != NULL && conn->deadline != NULL)
+		event_free(conn->deadline);
+	free(conn);
+	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) ==
+	    NULL)
+		xalloc_failed("bufferevent_socket_new");
+	return bev;
+}
+
+/* ---- TLS --------------------------------------------------------------- */
+
+/* Verify callback: evhttp never reports handshake failures (PITFALLS 8). */
+static int
+inbound_verify_cb(int ok, X509_STORE_CTX *sctx)
+{
+	SSL *ssl;
+	X509 *cert;
+	char subject[256] = "?", peer[80] = "?";
+	int err;
+
+	if (ok)
+		return ok;
+	err = X509_STORE_CTX_get_error(sctx);
+	cert = X509_STORE_CTX_get_current_cert(sctx);
+	if (cert != NULL)
+		X509_NAME_oneline(X509_get_subject_name(cert), subject,
+		    sizeof(subject));
+	ssl = X509_STORE_CTX_get_ex_data(sctx,
+	    SSL_get_ex_data_X509_STORE_CTX_idx());
+	if (ssl != NULL)
+		inbound_fd_peer(SSL_get_fd(ssl), peer, sizeof(peer));
+	log_warnx(ITAG, "TLS from %s: client certificate refused at depth "
+	    "%d: %s (%s)", peer, X509_STORE_CTX_get_error_depth(sctx),
+	    X509_verify_cert_error_string(err), subject);
+	return ok;
+}
+
+static void
+inbound_info_cb(const SSL *ssl, int where, int ret)
+{
+	char peer[80];
+
+	/* Only alerts we send: a client speaking plain HTTP fails in the
+	 * record layer without one and is not logged here. */
+	if ((where & SSL_CB_ALERT) && (where & SSL_CB_WRITE)) {
+		/* close_notify is an orderly end, not a failure */
+		if ((ret & 0xff) == SSL3_AD_CLOSE_NOTIFY)
+			return;
+		inbound_fd_peer(SSL_get_fd(ssl), peer, sizeof(peer));
+		/* 116 (certificate_required, TLS 1.3) is "unknown" to
+		 * OpenSSL 3.0's table: log the number too */
+		log_warnx(ITAG, "TLS from %s: handshake failed, sent alert %d "
+		    "(%s)", peer, ret & 0xff, SSL_alert_desc_string_long(ret));
+	}
+}
+
+/* The server context: our certificate, TLS 1.2+, client certificates of
+ * the union of partner CAs required. */
+static SSL_CTX *
+inbound_ssl_ctx(const struct config *c)
+{
+	static const unsigned char sid[] = "accord-inbound";
+	STACK_OF(X509_NAME) *names = NULL;
+	X509_STORE *store;
+	SSL_CTX *ctx;
+	int i, ncas = 0;
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		goto fail;
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
+		goto fail;
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+	if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, c->tls_key,
+	    SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+		log_openssl(ITAG, c->tls_cert);
+		goto fail;
+	}
+	store = SSL_CTX_get_cert_store(ctx);
+	if ((names = sk_X509_NAME_new_null()) == NULL)
+		goto fail;
+	for (i = 0; i < c->npartners; i++) {
+		X509 *ca = c->partners[i].tls_ca;
+		X509_NAME *nm;
+
+		if (ca == NULL)
+			continue;
+		/* partners may share a CA: a duplicate is not an error */
+		if (X509_STORE_add_cert(store, ca) != 1)
+			ERR_clear_error();
+		if ((nm = X509_NAME_dup(X509_get_subject_name(ca))) != NULL &&
+		    sk_X509_NAME_push(names, nm) == 0)
+			X509_NAME_free(nm);
+		ncas++;
+	}
+	if (ncas == 0)
+		log_warnx(ITAG, "no partner has a TLS CA: every client will be "
+		    "refused");
+	/* the CA list tells clients which certificate to send */
+	SSL_CTX_set_client_CA_list(ctx, names);
+	names = NULL;
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, inbound_verify_cb);
+	SSL_CTX_set_verify_depth(ctx, 4);
+	/* PITFALLS.md 3: resumption with VERIFY_PEER needs it */
+	if (SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1) != 1)
+		goto fail;
+	SSL_CTX_set_info_callback(ctx, inbound_info_cb);
+	return ctx;
+fail:
+	log_openssl(ITAG, "server TLS context");
+	sk_X509_NAME_pop_free(names, X509_NAME_free);
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* ---- start, reload, stop -------------------------------------------------- */
+
+struct inbound *
+inbound_start(struct event_base *base, const struct config *c,
+    struct engine *e)
+{
+	struct inbound *in;
+	evutil_socket_t fd;
+	int one = 1;
+
+	if (inbound_ex_idx == -1) {
+		inbound_ex_idx = SSL_get_ex_new_index(0, "accord inbound",
+		    NULL, NULL, inbound_conn_free);
+		if (inbound_ex_idx == -1) {
+			log_openssl(ITAG, "SSL_get_ex_new_index");
+			return NULL;
+		}
+	}
+	if ((in = calloc(1, sizeof(*in))) == NULL) {
+		log_err(ITAG, "calloc");
+		return NULL;
+	}
+	in->base = base;
+	in->conf = c;
+	in->engine = e;
+	TAILQ_INIT(&in->conns);
+	TAILQ_INIT(&in->batch);
+	if ((in->ctx = inbound_ssl_ctx(c)) == NULL)
+		goto fail;
+	if ((in->http = evhttp_new(base)) == NULL ||
+	    (in->ev_flush = evtimer_new(base, inbound_flush, in)) == NULL) {
+		log_errx(ITAG, "cannot create the HTTP server");
+		goto fail;
+	}
+	evhttp_set_bevcb(in->http, inbound_bevcb, in);
+	evhttp_set_gencb(in->http, inbound_request, in);
+	evhttp_set_timeout(in->http, INBOUND_DEADLINE);
+	evhttp_set_max_body_size(in->http, (ev_ssize_t)c->max_message_size);
+	evhttp_set_max_headers_size(in->http, 16384);
+	in->bound = evhttp_bind_socket_with_handle(in->http, c->listen_address,
+	    (ev_uint16_t)c->listen_port);
+	if (in->bound == NULL) {
+		log_err(ITAG, "cannot listen on %s:%d", c->listen_address,
+		    c->listen_port);
+		goto fail;
+	}
+	/* PITFALLS.md 2: accepted sockets inherit it */
+	fd = evhttp_bound_socket_get_fd(in->bound);
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) ==
+	    -1)
+		log_err(ITAG, "TCP_NODELAY");
+	log_info(ITAG, "listening on https://%s:%d%s (mutual TLS, %d "
+	    "partners)", c->listen_address, c->listen_port, INBOUND_PATH,
+	    c->npartners);
+	return in;
+fail:
+	inbound_stop(in);
+	return NULL;
+}
+
+void
+inbound_set_config(struct inbound *in, const struct config *c)
+{
+	SSL_CTX *ctx;
+
+	if (in == NULL)
+		return;
+	if ((ctx = inbound_ssl_ctx(c)) == NULL) {
+		log_errx(ITAG, "reload: TLS settings refused, the old ones "
+		    "stay in force");
+		return;
+	}
+	if (strcmp(c->listen_address, in->conf->listen_address) != 0 ||
+	    c->listen_port != in->conf->listen_port)
+		log_warnx(ITAG, "reload: still listening on %s:%d; a new "
+		    "address needs a restart", in->conf->listen_address,
+		    in->conf->listen_port);
+	/* connections already open keep their SSL and its context */
+	SSL_CTX_free(in->ctx);
+	in->ctx = ctx;
+	in->conf = c;
+	in->generation++;
+	evhttp_set_max_body_size(in->http, (ev_ssize_t)c->max_message_size);
+}
+
+static void
+inbound_drain_over(evutil_socket_t fd, short what, void *arg)
+{
+	struct inbound *in = arg;
+
+	in->drain_over = 1;
+}
+
+void
+inbound_stop(struct inbound *in)
+{
+	struct inbound_conn *conn;
+	struct timeval tv = { INBOUND_DRAIN, 0 };
+
+	if (in == NULL)
+		return;
+	in->stopping = 1;
+	if (in->bound != NULL) {
+		evhttp_del_accept_socket(in->http, in->bound);
+		in->bound = NULL;
+	}
+	/* answers waiting for the group commit go out now */
+	if (in->ev_flush != NULL) {
+		evtimer_del(in->ev_flush);
+		if (!TAILQ_EMPTY(&in->batch) && engine_flush(in->engine) == -1)
+			log_errx(ITAG, "the last group commit failed");
+		inbound_release(in);
+	}
+	/* PITFALLS.md 6: freeing now would send empty replies */
+	if (in->outstanding > 0 &&
+	    (in->ev_drain = evtimer_new(in->base, inbound_drain_over,
+	    in)) != NULL) {
+		evtimer_add(in->ev_drain, &tv);
+		while (in->outstanding > 0 && !in->drain_over)
+			if (event_base_loop(in->base, EVLOOP_ONCE) == -1)
+				break;
+		if (in->outstanding > 0)
+			log_warnx(ITAG, "%d replies still unsent at shutdown",
+			    in->outstanding);
+		event_free(in->ev_drain);
+		in->ev_drain = NULL;
+	}
+	/* connections are freed later, with their SSL objects: detach */
+	while ((conn = TAILQ_FIRST(&in->conns)) != NULL) {
+		TAILQ_REMOVE(&in->conns, conn, entry);
+		if (conn->deadline != NULL)
+			event_free(conn->deadline);
+		conn->deadline = NULL;
+		conn->in = NULL;
+	}
+	if (in->http != NULL)
+		evhttp_free(in->http);
+	if (in->ev_flush != NULL)
+		event_free(in->ev_flush);
+	SSL_CTX_free(in->ctx);
+	free(in);
+}

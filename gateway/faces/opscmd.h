@@ -1,0 +1,58 @@
+/*
+ * opscmd.h -- the control socket's operations commands: inbox, ack,
+ * resend, pause, resume, queues, alerts, stats, metrics, monitor
+ * (protocols/control.md).
+ *
+ * Handlers for control.c's command table, served from casecmd_commands
+ * with the same struct casecmd_ctx.  Like the case commands they only
+ * read the store; what they change goes through the engine, journalled
+ * with the caller's uid.  stats and alerts also run offline in accordctl
+ * (engine NULL, store read-only, configuration possibly NULL).
+ *
+ * Personal data (names, dates of birth, document numbers, addresses) is
+ * only in document bodies, which only inbox shows: masked, unless an
+ * admin asks with --reveal, and every reveal is journalled first
+ * (engine_reveal_journal); nothing is shown when that fails.
+ */
+#ifndef ACCORD_OPSCMD_H
+#define ACCORD_OPSCMD_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "faces/control.h"
+
+/* Topics of control_publish(): new inbox messages, every record. */
+#define OPSCMD_TOPIC_INBOX	"inbox"
+#define OPSCMD_TOPIC_MONITOR	"monitor"
+
+json_t *opscmd_inbox(void *arg, const struct control_caller *who,
+    json_t *args, const char **code, char *text, size_t len);
+json_t *opscmd_ack(void *arg, const struct control_caller *who,
+    json_t *args, const char **code, char *text, size_t len);
+json_t *opscmd_resend(void *arg, const struct control_caller *who,
+    json_t *args, const char **code, char *text, size_t len);
+/* pause and resume: the command's name says which. */
+json_t *opscmd_pause(void *arg, const struct control_caller *who,
+    json_t *args, const char **code, char *text, size_t len);
+json_t *opscmd_queues(void *arg, const struct control_caller *who,
+    json_t *args, const char **code, char *text, size_t len);
+json_t *opscmd_alerts(void *arg, const struct control_caller *who,
+    json_t *args, const char **code, char *text, size_t len);
+json_t *opscmd_stats(void *arg, const struct control_caller *who,
+    json_t *args, const char **code, char *text, size_t len);
+json_t *opscmd_metrics(void *arg, const struct control_caller *who,
+    json_t *args, const char **code, char *text, size_t len);
+json_t *opscmd_monitor(void *arg, const struct control_caller *who,
+    json_t *args, const char **code, char *text, size_t len);
+
+/*
+ * The business document inside a signed message (the first element of
+ * its Body), serialised, with the personal data replaced by "***" unless
+ * reveal is set.  @return a malloc'd string, or NULL if the bytes are
+ * not a message.
+ */
+char *opscmd_document(const char *bytes, size_t len, int reveal);
+
+#endif

@@ -1,0 +1,1001 @@
+/*
+ * outbound.c -- delivery of our messages to partner gateways.
+ *
+ * libcurl's multi interface driven by the libevent loop, as in curl's
+ * docs/examples/hiperfifo.c: curl tells us which sockets to watch (the
+ * socket callback) and when to call it back (the timer callback); we tell
+ * it what happened with curl_multi_socket_action().  Unlike hiperfifo, the
+ * socket event handler never deletes the timer: libcurl may just have
+ * armed it, and it removes it itself by calling the timer callback with -1
+ * (PITFALLS.md 10).
+ *
+ * Every message's fate is decided by the engine; what is kept here is only
+ * in memory: the transfers in flight, a cache of the bytes of messages
+ * submitted in this process's life (after a restart they are read back
+ * from the journal), and the retry schedule, as OpenSMTPD's scheduler
+ * keeps it: after a restart every queued message is tried at once and
+ * backs off again from there, while its retry window still runs from its
+ * Created.  The outbox itself, and everything else of state, is reached
+ * through the engine only.
+ */
+#include "accord-build.h"
+
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "util/log.h"
+#include "faces/outbound.h"
+#include "util/xmalloc.h"
+
+#define OTAG	"outbound"
+
+/*
+ * A partner that fails is probed with its oldest queued message every
+ * OUTBOUND_PROBE_SECONDS, whatever that message's own backoff: when it
+ * answers, everything queued for it goes at once (outbound_partner_alive),
+ * so a queue settles seconds after the partner returns, not when the
+ * longest backoff runs out.
+ */
+#define OUTBOUND_PROBE_SECONDS	10
+
+/* After NOT_YET the partner is up: retries start at 1 s and stay short. */
+#define OUTBOUND_NOT_YET_MAX_BACKOFF	30
+
+/* Largest answer we read: a Receipt or an Error is a few KB. */
+#define OUTBOUND_MAX_ANSWER	(1024 * 1024)
+
+struct outbound;
+
+/* The bytes of one submitted message, until it leaves the outbox. */
+struct outbound_msg {
+	char			 partner[RECORD_PARTNER_MAX];
+	char			 message_id[RECORD_ID_MAX];
+	char			*body;
+	size_t			 len;
+	TAILQ_ENTRY(outbound_msg) entry;
+};
+
+/* One transfer in flight. */
+struct outbound_xfer {
+	struct outbound		*ob;
+	CURL			*easy;
+	struct curl_slist	*headers;
+	char			 partner[RECORD_PARTNER_MAX];
+	char			 message_id[RECORD_ID_MAX];
+	char			 case_id[RECORD_ID_MAX];
+	int			 attempts;	/* before this one */
+	char			*body;		/* what we post */
+	size_t			 len;
+	char			*answer;	/* what the partner said */
+	size_t			 alen;
+	int			 too_long;
+	int			 signal;	/* a standalone Receipt: no
+						 * outbox entry, no engine */
+	char			 errbuf[CURL_ERROR_SIZE];
+	TAILQ_ENTRY(outbound_xfer) entry;
+};
+
+/* A socket libcurl asked us to watch. */
+struct outbound_sock {
+	struct outbound		*ob;
+	curl_socket_t		 fd;
+	struct event		*ev;
+	TAILQ_ENTRY(outbound_sock) entry;
+};
+
+/* When a message that failed may go again (in memory only). */
+struct outbound_retry {
+	char			 partner[RECORD_PARTNER_MAX];
+	char			 message_id[RECORD_ID_MAX];
+	accord_time_t		 next;
+	int			 attempts;	/* failed so far */
+	struct outbound_retry	*hnext;
+};
+#define OUTBOUND_RETRY_BUCKETS	1024
+
+/* What we know of a partner's reachability (in memory only). */
+struct outbound_peer {
+	char			 partner[RECORD_PARTNER_MAX];
+	int			 failing;	/* attempts failed since the
+						 * last success */
+	accord_time_t		 next_probe;	/* while failing */
+};
+#define OUTBOUND_PEERS_MAX	64
+
+struct outbound {
+	struct event_base	*base;
+	const struct config	*conf;
+	struct engine		*engine;
+	CURLM			*multi;
+	struct event		*ev_curl;	/* libcurl's timer */
+	struct event		*ev_poll;	/* the outbox, every second */
+	struct event		*ev_kick;	/* the outbox, now */
+	int			 running;	/* curl's count */
+	int			 nxfers;
+	TAILQ_HEAD(, outbound_xfer) xfers;
+	TAILQ_HEAD(, outbound_msg) cache;
+	TAILQ_HEAD(, outbound_sock) socks;
+	struct outbound_peer	 peers[OUTBOUND_PEERS_MAX];
+	int			 npeers;
+	struct outbound_retry	*retry[OUTBOUND_RETRY_BUCKETS];
+};
+
+/* Outbox rows collected before acting on them. */
+struct outbound_due {
+	struct store_outbox	*rows;
+	size_t			 n;
+	size_t			 cap;
+};
+
+static void outbound_check(struct outbound *);
+
+/* ---- the bytes of our messages ---------------------------------------- */
+
+static struct outbound_msg *
+outbound_cache_find(struct outbound *ob, const char *partner,
+    const char *message_id)
+{
+	struct outbound_msg *m;
+
+	TAILQ_FOREACH(m, &ob->cache, entry)
+		if (strcmp(m->message_id, message_id) == 0 &&
+		    strcmp(m->partner, partner) == 0)
+			return m;
+	return NULL;
+}
+
+static void
+outbound_cache_drop(struct outbound *ob, const char *partner,
+    const char *message_id)
+{
+	struct outbound_msg *m;
+
+	if ((m = outbound_cache_find(ob, partner, message_id)) == NULL)
+		return;
+	TAILQ_REMOVE(&ob->cache, m, entry);
+	free(m->body);
+	free(m);
+}
+
+int
+outbound_enqueue(struct outbound *ob, const struct engine_outgoing *o)
+{
+	struct outbound_msg *m;
+	int rc = -1;
+
+	if (ob == NULL)
+		return -1;
+	if (outbound_cache_find(ob, o->partner, o->message_id) != NULL) {
+		rc = 0;
+		goto done;
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    (m->body = malloc(o->len + 1)) == NULL) {
+		free(m);
+		log_warnx(OTAG, "%s: out of memory, will read it back from "
+		    "the journal", o->message_id);
+		goto done;
+	}
+	memcpy(m->body, o->body, o->len);
+	m->body[o->len] = '\0';
+	m->len = o->len;
+	snprintf(m->partner, sizeof(m->partner), "%s", o->partner);
+	snprintf(m->message_id, sizeof(m->message_id), "%s", o->message_id);
+	TAILQ_INSERT_TAIL(&ob->cache, m, entry);
+	rc = 0;
+done:
+	outbound_kick(ob);
+	return rc;
+}
+
+/* The bytes to post, from the cache or the journal.  @return 0, or -1. */
+static int
+outbound_bytes(struct outbound *ob, const struct store_outbox *o,
+    char **body, size_t *len)
+{
+	struct outbound_msg *m;
+
+	if ((m = outbound_cache_find(ob, o->partner, o->message_id)) != NULL) {
+		if ((*body = malloc(m->len + 1)) == NULL)
+			return -1;
+		memcpy(*body, m->body, m->len);
+		(*body)[m->len] = '\0';
+		*len = m->len;
+		return 0;
+	}
+	return engine_message_bytes(ob->engine, o->journal_seq, body, len);
+}
+
+/* ---- retry policy -------------------------------------------------------- */
+
+static unsigned
+outbound_retry_bucket(const char *partner, const char *message_id)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+	const char *p;
+
+	for (p = partner; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	for (p = message_id; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h % OUTBOUND_RETRY_BUCKETS;
+}
+
+/* The retry entry of a message; created when create is set. */
+static struct outbound_retry *
+outbound_retry_get(struct outbound *ob, const char *partner,
+    const char *message_id, int create)
+{
+	struct outbound_retry *r;
+	unsigned b = outbound_retry_bucket(partner, message_id);
+
+	for (r = ob->retry[b]; r != NULL; r = r->hnext)
+		if (strcmp(r->message_id, message_id) == 0 &&
+		    strcmp(r->partner, partner) == 0)
+			return r;
+	if (!create)
+		return NULL;
+	r = xcalloc(1, sizeof(*r));
+	snprintf(r->partner, sizeof(r->partner), "%s", partner);
+	snprintf(r->message_id, sizeof(r->message_id), "%s", message_id);
+	r->hnext = ob->retry[b];
+	ob->retry[b] = r;
+	return r;
+}
+
+/* The message left the outbox (answered, or given up): forget it. */
+static void
+outbound_retry_drop(struct outbound *ob, const char *partner,
+    const char *message_id)
+{
+	struct outbound_retry **rp, *r;
+
+	rp = &ob->retry[outbound_retry_bucket(partner, message_id)];
+	for (; (r = *rp) != NULL; rp = &r->hnext)
+		if (strcmp(r->message_id, message_id) == 0 &&
+		    strcmp(r->partner, partner) == 0) {
+			*rp = r->hnext;
+			free(r);
+			return;
+		}
+}
+
+static void
+outbound_retry_set(struct outbound *ob, const char *partner,
+    const char *message_id, accord_time_t next, int attempts)
+{
+	struct outbound_retry *r;
+
+	r = outbound_retry_get(ob, partner, message_id, 1);
+	r->next = next;
+	r->attempts = attempts;
+}
+
+/* Every backed-off message of partner may go now, from attempt 0. */
+static int
+outbound_retry_reset(struct outbound *ob, const char *partner)
+{
+	struct outbound_retry **rp, *r;
+	int b, n = 0;
+
+	for (b = 0; b < OUTBOUND_RETRY_BUCKETS; b++)
+		for (rp = &ob->retry[b]; (r = *rp) != NULL; ) {
+			if (strcmp(r->partner, partner) != 0) {
+				rp = &r->hnext;
+				continue;
+			}
+			*rp = r->hnext;
+			free(r);
+			n++;
+		}
+	return n;
+}
+
+static struct outbound_peer *
+outbound_peer(struct outbound *ob, const char *partner)
+{
+	struct outbound_peer *p;
+	int i;
+
+	for (i = 0; i < ob->npeers; i++)
+		if (strcmp(ob->peers[i].partner, partner) == 0)
+			return &ob->peers[i];
+	if (ob->npeers == OUTBOUND_PEERS_MAX)
+		return NULL;
+	p = &ob->peers[ob->npeers++];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->partner, sizeof(p->partner), "%s", partner);
+	return p;
+}
+
+void
+outbound_partner_alive(struct outbound *ob, const char *partner)
+{
+	struct outbound_peer *p;
+	int n;
+
+	if (ob == NULL || engine_store_behind(ob->engine))
+		return;
+	p = outbound_peer(ob, partner);
+	if (p != NULL && p->failing == 0)
+		return;		/* nothing backed off: nothing to do */
+	n = outbound_retry_reset(ob, partner);
+	if (p != NULL)
+		p->failing = 0;
+	if (n > 0) {
+		log_info(OTAG, "%s is reachable again: %d queued message(s) "
+		    "go now", partner, n);
+		outbound_kick(ob);
+	}
+}
+
+/*
+ * The attempt failed.  Within the retry window (from the message's
+ * Created): back off exponentially with jitter, the last attempt at the
+ * window's end; after it: UNDELIVERED.
+ */
+static void
+outbound_failed(struct outbound *ob, struct outbound_xfer *x,
+    const char *reason, int not_yet)
+{
+	const struct agreement *a;
+	accord_time_t now = clock_now(), start, end, next, created;
+	int64_t backoff, initial = 5, max = 900, window = 172800;
+	int attempts = x->attempts + 1, i;
+	struct outbound_peer *peer;
+
+	if (!not_yet && (peer = outbound_peer(ob, x->partner)) != NULL &&
+	    peer->failing++ == 0)
+		peer->next_probe = now + OUTBOUND_PROBE_SECONDS;
+	if ((a = config_partner(ob->conf, x->partner)) != NULL) {
+		initial = a->retry.initial_backoff_seconds;
+		max = a->retry.max_backoff_seconds;
+		window = a->retry.window_seconds;
+	}
+	if (not_yet) {
+		/* the partner is up and waits for a receipt we are posting
+		 * now: come back soon, but do not hammer it */
+		initial = 1;
+		max = OUTBOUND_NOT_YET_MAX_BACKOFF;
+	}
+	if (initial < 1)
+		initial = 1;
+	if (max < initial)
+		max = initial;
+	start = now;
+	if (engine_message_created(ob->engine, x->partner, x->message_id,
+	    &created) == 1 && created > 0)
+		start = created;
+	end = start + window;
+	if (now >= end) {
+		char why[300];
+
+		snprintf(why, sizeof(why), "retry window of %llds over after "
+		    "%d attempts; last: %.200s", (long long)window, attempts,
+		    reason);
+		if (engine_undelivered(ob->engine, x->partner, x->message_id,
+		    why) == -1)
+			log_errx(OTAG, "%s to %s: cannot record UNDELIVERED",
+			    x->message_id, x->partner);
+		else
+			outbound_retry_drop(ob, x->partner, x->message_id);
+		outbound_cache_drop(ob, x->partner, x->message_id);
+		return;
+	}
+	backoff = initial;
+	for (i = 1; i < attempts && backoff < max; i++)
+		backoff *= 2;
+	if (backoff > max)
+		backoff = max;
+	/* jitter: partners coming back are not hit by every sender at once */
+	backoff = backoff / 2 + (int64_t)arc4random_uniform(
+	    (uint32_t)(backoff - backoff / 2) + 1);
+	if (backoff < 1)
+		backoff = 1;
+	next = now + backoff;
+	if (next > end)
+		next = end;
+	outbound_retry_set(ob, x->partner, x->message_id, next, attempts);
+	log_warnx(OTAG, "%s to %s: attempt %d failed: %s; next in %llds",
+	    x->message_id, x->partner, attempts, reason,
+	    (long long)(next - now));
+}
+
+/* ---- one transfer ---------------------------------------------------------- */
+
+static size_t
+outbound_write_cb(char *data, size_t size, size_t n, void *arg)
+{
+	struct outbound_xfer *x = arg;
+	size_t len = size * n;
+	char *p;
+
+	if (x->alen + len > OUTBOUND_MAX_ANSWER) {
+		x->too_long = 1;
+		return 0;
+	}
+	if ((p = realloc(x->answer, x->alen + len + 1)) == NULL)
+		return 0;
+	x->answer = p;
+	memcpy(x->answer + x->alen, data, len);
+	x->alen += len;
+	x->answer[x->alen] = '\0';
+	return len;
+}
+
+static void
+outbound_xfer_free(struct outbound_xfer *x)
+{
+	if (x->easy != NULL) {
+		curl_multi_remove_handle(x->ob->multi, x->easy);
+		curl_easy_cleanup(x->easy);
+	}
+	curl_slist_free_all(x->headers);
+	free(x->body);
+	free(x->answer);
+	free(x);
+}
+
+static int
+outbound_partner_busy(struct outbound *ob, const char *partner)
+{
+	struct outbound_xfer *x;
+	int n = 0;
+
+	TAILQ_FOREACH(x, &ob->xfers, entry)
+		if (strcmp(x->partner, partner) == 0)
+			n++;
+	return n;
+}
+
+static int
+outbound_in_flight(struct outbound *ob, const char *partner,
+    const char *message_id)
+{
+	struct outbound_xfer *x;
+
+	TAILQ_FOREACH(x, &ob->xfers, entry)
+		if (strcmp(x->message_id, message_id) == 0 &&
+		    strcmp(x->partner, partner) == 0)
+			return 1;
+	return 0;
+}
+
+#define SETOPT(opt, val) do {						\
+	if (curl_easy_setopt(x->easy, opt, val) != CURLE_OK) {		\
+		log_errx(OTAG, "curl_easy_setopt(%s) failed", #opt);	\
+		goto fail;						\
+	}								\
+} while (0)
+
+/* Post o's bytes (taken over) to its partner; signal: a standalone
+ * Receipt.  @return 0, or -1. */
+static int
+outbound_send(struct outbound *ob, const struct agreement *a,
+    const struct store_outbox *o, char *body, size_t len, int signal)
+{
+	struct outbound_xfer *x;
+	struct curl_slist *h;
+
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		free(body);
+		return -1;
+	}
+	x->ob = ob;
+	x->signal = signal;
+	x->body = body;
+	x->len = len;
+	{
+		struct outbound_retry *r;
+
+		r = outbound_retry_get(ob, o->partner, o->message_id, 0);
+		x->attempts = r != NULL ? r->attempts : 0;
+	}
+	snprintf(x->partner, sizeof(x->partner), "%s", o->partner);
+	snprintf(x->message_id, sizeof(x->message_id), "%s", o->message_id);
+	snprintf(x->case_id, sizeof(x->case_id), "%s", o->case_id);
+	if ((x->easy = curl_easy_init()) == NULL)
+		goto fail;
+	h = curl_slist_append(NULL, "Content-Type: application/xml");
+	if (h != NULL)
+		x->headers = h;
+	/* PITFALLS.md 11: no 100-continue round trip for small posts */
+	if (h == NULL || (h = curl_slist_append(x->headers, "Expect:")) ==
+	    NULL || (h = curl_slist_append(x->headers,
+	    "Accept: application/xml")) == NULL)
+		goto fail;
+	SETOPT(CURLOPT_URL, a->endpoint);
+	SETOPT(CURLOPT_PRIVATE, x);
+	SETOPT(CURLOPT_NOSIGNAL, 1L);
+	SETOPT(CURLOPT_PROTOCOLS_STR, "https");
+	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+	/* never through a proxy named by the environment */
+	SETOPT(CURLOPT_PROXY, "");
+	SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	SETOPT(CURLOPT_POST, 1L);
+	SETOPT(CURLOPT_POSTFIELDS, x->body);
+	SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->len);
+	SETOPT(CURLOPT_HTTPHEADER, x->headers);
+	SETOPT(CURLOPT_USERAGENT, "accordd/" PACKAGE_VERSION);
+	SETOPT(CURLOPT_WRITEFUNCTION, outbound_write_cb);
+	SETOPT(CURLOPT_WRITEDATA, x);
+	SETOPT(CURLOPT_ERRORBUFFER, x->errbuf);
+	SETOPT(CURLOPT_CONNECTTIMEOUT, (long)OUTBOUND_CONNECT_TIMEOUT);
+	SETOPT(CURLOPT_TIMEOUT, (long)OUTBOUND_TIMEOUT);
+	SETOPT(CURLOPT_TCP_NODELAY, 1L);
+	/* mutual TLS: ours, and the partner's CA alone (no system CAs) */
+	SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	SETOPT(CURLOPT_SSLCERT, ob->conf->tls_client_cert);
+	SETOPT(CURLOPT_SSLCERTTYPE, "PEM");
+	SETOPT(CURLOPT_SSLKEY, ob->conf->tls_client_key);
+	SETOPT(CURLOPT_SSLKEYTYPE, "PEM");
+	SETOPT(CURLOPT_CAINFO, a->tls_ca_path);
+	SETOPT(CURLOPT_CAPATH, NULL);
+	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+	if (curl_multi_add_handle(ob->multi, x->easy) != CURLM_OK) {
+		log_errx(OTAG, "curl_multi_add_handle failed");
+		goto fail;
+	}
+	TAILQ_INSERT_TAIL(&ob->xfers, x, entry);
+	ob->nxfers++;
+	log_debug(OTAG, "%s to %s: attempt %d", x->message_id, x->partner,
+	    x->attempts + 1);
+	return 0;
+fail:
+	if (x->easy != NULL) {
+		curl_easy_cleanup(x->easy);
+		x->easy = NULL;
+	}
+	outbound_xfer_free(x);
+	return -1;
+}
+
+/*
+ * The partner answered NOT_YET: it holds a message of its own that waits
+ * for the receipt of the latest message of the case it received from us.
+ * Post the Receipt we gave for it, once at a time (DESIGN.md 3).
+ */
+static void
+outbound_post_receipt(struct outbound *ob, const char *partner,
+    const char *case_id)
+{
+	const struct agreement *a;
+	struct store_outbox o;
+	char *body = NULL;
+	size_t len;
+
+	memset(&o, 0, sizeof(o));
+	if (engine_partner_receipt(ob->engine, partner, case_id, o.message_id,
+	    sizeof(o.message_id), &body, &len) != 1)
+		return;		/* nothing of theirs received: nothing to post */
+	snprintf(o.partner, sizeof(o.partner), "%s", partner);
+	snprintf(o.case_id, sizeof(o.case_id), "%s", case_id);
+	if (outbound_in_flight(ob, partner, o.message_id) ||
+	    (a = config_partner(ob->conf, partner)) == NULL ||
+	    a->endpoint == NULL || a->tls_ca_path == NULL) {
+		free(body);
+		return;
+	}
+	if (outbound_send(ob, a, &o, body, len, 1) == -1)
+		log_errx(OTAG, "receipt for %s to %s: cannot start a transfer",
+		    o.message_id, partner);
+	else
+		log_info(OTAG, "%s is waiting for our receipt of %s: posting "
+		    "it", partner, o.message_id);
+}
+
+/* A transfer is over: let the engine judge the answer, or retry. */
+static void
+outbound_done(struct outbound *ob, struct outbound_xfer *x, CURLcode res)
+{
+	struct engine_answer a;
+	char reason[CURL_ERROR_SIZE + 64];
+	long code = 0;
+
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (x->signal) {
+		/* best effort: the partner asks again if it did not get it */
+		if (res != CURLE_OK || code != 200)
+			log_warnx(OTAG, "receipt for %s to %s not taken: %s "
+			    "(HTTP %ld)", x->message_id, x->partner,
+			    res != CURLE_OK ? curl_easy_strerror(res) : "refused",
+			    code);
+		return;
+	}
+	if (res != CURLE_OK) {
+		snprintf(reason, sizeof(reason), "%s", x->too_long ?
+		    "answer too long" : x->errbuf[0] != '\0' ? x->errbuf :
+		    curl_easy_strerror(res));
+		outbound_failed(ob, x, reason, 0);
+		return;
+	}
+	if (code == 200 || (code >= 400 && code < 500 && code != 408 &&
+	    code != 429 && x->alen > 0)) {
+		/* a Receipt, a signed Error, or something to dispute */
+		/* one commit for every answer of this loop turn: see
+		 * outbound_check() */
+		if (engine_receipt_batched(ob->engine, x->partner,
+		    x->message_id, x->answer != NULL ? x->answer : "",
+		    x->alen, &a) == -1) {
+			/* our fault (journal): the answer is not taken, the
+			 * message stays in the outbox and goes again */
+			snprintf(reason, sizeof(reason), "HTTP %ld, but the "
+			    "answer could not be recorded", code);
+			outbound_failed(ob, x, reason, 0);
+			engine_answer_clear(&a);
+			return;
+		}
+		if (a.code != AE_OK && errcode_retryable(a.code)) {
+			/* a signed, retryable Error: no effect, try again */
+			snprintf(reason, sizeof(reason), "HTTP %ld: %s", code,
+			    a.text);
+			if (a.code == AE_NOT_YET)
+				outbound_post_receipt(ob, x->partner,
+				    a.case_id);
+			outbound_failed(ob, x, reason, a.code == AE_NOT_YET);
+			engine_answer_clear(&a);
+			return;
+		}
+		if (a.code != AE_OK)
+			log_warnx(OTAG, "%s to %s: HTTP %ld: %s", x->message_id,
+			    x->partner, code, a.text);
+		engine_answer_clear(&a);
+		outbound_cache_drop(ob, x->partner, x->message_id);
+		outbound_retry_drop(ob, x->partner, x->message_id);
+		/* it answered: what backed off for it may go now */
+		outbound_partner_alive(ob, x->partner);
+		return;
+	}
+	snprintf(reason, sizeof(reason), "HTTP %ld%s", code,
+	    x->alen == 0 ? " without a body" : "");
+	outbound_failed(ob, x, reason, 0);
+}
+
+/* ---- the outbox ---------------------------------------------------------- */
+
+static int
+outbound_collect(void *arg, const struct store_outbox *o)
+{
+	struct outbound_due *due = arg;
+	struct store_outbox *p;
+
+	if (due->n == due->cap) {
+		size_t n = due->cap ? due->cap * 2 : 32;
+
+		if ((p = reallocarray(due->rows, n, sizeof(*p))) == NULL)
+			return 1;
+		due->rows = p;
+		due->cap = n;
+	}
+	due->rows[due->n++] = *o;
+	return 0;
+}
+
+/* Probe every failing partner whose probe is due (see above). */
+static void
+outbound_probe(struct outbound *ob, accord_time_t now)
+{
+	struct outbound_due due = { NULL, 0, 0 };
+	const struct agreement *a;
+	struct outbound_peer *p;
+	char *body;
+	size_t len;
+	int i;
+
+	for (i = 0; i < ob->npeers; i++) {
+		p = &ob->peers[i];
+		if (p->failing == 0 || now < p->next_probe ||
+		    outbound_partner_busy(ob, p->partner) > 0)
+			continue;
+		p->next_probe = now + OUTBOUND_PROBE_SECONDS;
+		due.n = 0;
+		if (engine_outbox_oldest(ob->engine, p->partner,
+		    outbound_collect, &due) == -1 || due.n == 0 ||
+		    (a = config_partner(ob->conf, p->partner)) == NULL ||
+		    a->endpoint == NULL || a->tls_ca_path == NULL)
+			continue;
+		if (outbound_bytes(ob, &due.rows[0], &body, &len) == -1)
+			continue;
+		log_debug(OTAG, "%s is failing: probing it with %s", p->partner,
+		    due.rows[0].message_id);
+		if (outbound_send(ob, a, &due.rows[0], body, len, 0) == -1)
+			log_errx(OTAG, "%s: cannot start a probe", p->partner);
+	}
+	free(due.rows);
+}
+
+/* Start a transfer for every due message that may go now. */
+static void
+outbound_scan(struct outbound *ob)
+{
+	const struct agreement *a;
+	struct outbound_due due = { NULL, 0, 0 };
+	struct store_outbox *o;
+	struct outbound_retry *r;
+	accord_time_t now = clock_now();
+	char *body;
+	size_t i, len;
+
+	/* while the store lags no answer could be taken: wait for it */
+	if (engine_store_behind(ob->engine))
+		return;
+	outbound_probe(ob, now);
+	if (engine_outbox_due(ob->engine, now, outbound_collect, &due) == -1)
+		goto done;
+	for (i = 0; i < due.n; i++) {
+		o = &due.rows[i];
+		if ((r = outbound_retry_get(ob, o->partner, o->message_id,
+		    0)) != NULL && r->next > now)
+			continue;	/* backing off */
+		if (outbound_in_flight(ob, o->partner, o->message_id) ||
+		    outbound_partner_busy(ob, o->partner) >=
+		    OUTBOUND_PER_PARTNER)
+			continue;
+		if ((a = config_partner(ob->conf, o->partner)) == NULL ||
+		    a->endpoint == NULL || a->tls_ca_path == NULL) {
+			/* the agreement was removed: nothing to send with */
+			log_warnx(OTAG, "%s to %s: no agreement with an "
+			    "endpoint; trying again later", o->message_id,
+			    o->partner);
+			outbound_retry_set(ob, o->partner, o->message_id,
+			    now + 3600, r != NULL ? r->attempts : 0);
+			continue;
+		}
+		if (outbound_bytes(ob, o, &body, &len) == -1) {
+			log_errx(OTAG, "%s to %s: its bytes are not in the "
+			    "journal (record %llu)", o->message_id, o->partner,
+			    (unsigned long long)o->journal_seq);
+			outbound_retry_set(ob, o->partner, o->message_id,
+			    now + 60, r != NULL ? r->attempts : 0);
+			continue;
+		}
+		if (outbound_send(ob, a, o, body, len, 0) == -1)
+			log_errx(OTAG, "%s to %s: cannot start a transfer",
+			    o->message_id, o->partner);
+	}
+done:
+	free(due.rows);
+}
+
+static void
+outbound_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	outbound_scan(arg);
+}
+
+void
+outbound_kick(struct outbound *ob)
+{
+	struct timeval zero = { 0, 0 };
+
+	if (ob != NULL && !evtimer_pending(ob->ev_kick, NULL))
+		evtimer_add(ob->ev_kick, &zero);
+}
+
+/* ---- libcurl inside libevent --------------------------------------------- */
+
+/* Collect finished transfers.  Not called from inside a curl callback. */
+static void
+outbound_check(struct outbound *ob)
+{
+	struct outbound_xfer *x;
+	CURLMsg *msg;
+	int left, finished = 0;
+
+	while ((msg = curl_multi_info_read(ob->multi, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		x = NULL;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
+		    (char **)&x);
+		if (x == NULL)
+			continue;
+		/* msg belongs to the handle: read it before removing it */
+		outbound_done(ob, x, msg->data.result);
+		TAILQ_REMOVE(&ob->xfers, x, entry);
+		ob->nxfers--;
+		outbound_xfer_free(x);
+		finished++;
+	}
+	/* the answers taken above, in one commit on the journal's writer
+	 * thread; when it lands the daemon kicks us again, and a receipt
+	 * may let the next message of its case go */
+	if (finished && engine_flush_start(ob->engine) ==
+	    ENGINE_FLUSH_FAILED)
+		log_errx(OTAG, "committing %d answers failed: their messages "
+		    "stay in the outbox and go again", finished);
+}
+
+static void
+outbound_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct outbound *ob = arg;
+	int action = 0;
+
+	if (what & EV_READ)
+		action |= CURL_CSELECT_IN;
+	if (what & EV_WRITE)
+		action |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(ob->multi, fd, action, &ob->running);
+	outbound_check(ob);
+	/* PITFALLS.md 10: no evtimer_del(ev_curl) here */
+}
+
+static void
+outbound_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct outbound *ob = arg;
+
+	curl_multi_socket_action(ob->multi, CURL_SOCKET_TIMEOUT, 0,
+	    &ob->running);
+	outbound_check(ob);
+}
+
+/* CURLMOPT_TIMERFUNCTION: -1 removes the timer, else (re)arm it. */
+static int
+outbound_curl_timer(CURLM *multi, long ms, void *arg)
+{
+	struct outbound *ob = arg;
+	struct timeval tv;
+
+	if (ms < 0) {
+		evtimer_del(ob->ev_curl);
+		return 0;
+	}
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(ob->ev_curl, &tv);
+	return 0;
+}
+
+/* CURLMOPT_SOCKETFUNCTION: watch fd as curl asks. */
+static int
+outbound_curl_socket(CURL *easy, curl_socket_t fd, int what, void *arg,
+    void *sockp)
+{
+	struct outbound *ob = arg;
+	struct outbound_sock *s = sockp;
+	short kind;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (s != NULL) {
+			event_free(s->ev);
+			TAILQ_REMOVE(&ob->socks, s, entry);
+			free(s);
+			curl_multi_assign(ob->multi, fd, NULL);
+		}
+		return 0;
+	}
+	kind = EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0) |
+	    (what & CURL_POLL_OUT ? EV_WRITE : 0);
+	if (s == NULL) {
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			return -1;
+		s->ob = ob;
+		s->fd = fd;
+		TAILQ_INSERT_TAIL(&ob->socks, s, entry);
+		curl_multi_assign(ob->multi, fd, s);
+	} else if (s->ev != NULL) {
+		event_free(s->ev);
+		s->ev = NULL;
+	}
+	if ((s->ev = event_new(ob->base, fd, kind, outbound_event_cb,
+	    ob)) == NULL || event_add(s->ev, NULL) == -1)
+		return -1;
+	return 0;
+}
+
+/* ---- start, reload, stop ------------------------------------------------- */
+
+struct outbound *
+outbound_start(struct event_base *base, const struct config *c,
+    struct engine *e)
+{
+	static int curl_ready;
+	struct outbound *ob;
+	struct timeval sec = { 1, 0 };
+
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			log_errx(OTAG, "curl_global_init failed");
+			return NULL;
+		}
+		curl_ready = 1;
+	}
+	if ((ob = calloc(1, sizeof(*ob))) == NULL) {
+		log_err(OTAG, "calloc");
+		return NULL;
+	}
+	ob->base = base;
+	ob->conf = c;
+	ob->engine = e;
+	TAILQ_INIT(&ob->xfers);
+	TAILQ_INIT(&ob->cache);
+	TAILQ_INIT(&ob->socks);
+	if ((ob->multi = curl_multi_init()) == NULL ||
+	    (ob->ev_curl = evtimer_new(base, outbound_timer_cb, ob)) == NULL ||
+	    (ob->ev_kick = evtimer_new(base, outbound_poll_cb, ob)) == NULL ||
+	    (ob->ev_poll = event_new(base, -1, EV_PERSIST, outbound_poll_cb,
+	    ob)) == NULL) {
+		log_errx(OTAG, "cannot set up the sender");
+		outbound_stop(ob);
+		return NULL;
+	}
+	curl_multi_setopt(ob->multi, CURLMOPT_SOCKETFUNCTION,
+	    outbound_curl_socket);
+	curl_multi_setopt(ob->multi, CURLMOPT_SOCKETDATA, ob);
+	curl_multi_setopt(ob->multi, CURLMOPT_TIMERFUNCTION,
+	    outbound_curl_timer);
+	curl_multi_setopt(ob->multi, CURLMOPT_TIMERDATA, ob);
+	curl_multi_setopt(ob->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+	    (long)OUTBOUND_PER_PARTNER);
+	event_add(ob->ev_poll, &sec);
+	outbound_kick(ob);
+	log_info(OTAG, "delivering to %d partners, at most %d transfers "
+	    "each", c->npartners, OUTBOUND_PER_PARTNER);
+	return ob;
+}
+
+void
+outbound_set_config(struct outbound *ob, const struct config *c)
+{
+	if (ob == NULL)
+		return;
+	/* curl copied every string it was given: transfers in flight keep
+	 * the old settings, new ones take these */
+	ob->conf = c;
+	outbound_kick(ob);
+}
+
+void
+outbound_stop(struct outbound *ob)
+{
+	struct outbound_xfer *x;
+	struct outbound_msg *m;
+	struct outbound_sock *s;
+	struct outbound_retry *r;
+	int i;
+
+	if (ob == NULL)
+		return;
+	if (ob->nxfers > 0)
+		log_info(OTAG, "stopping with %d transfers in flight: they "
+		    "stay queued", ob->nxfers);
+	while ((x = TAILQ_FIRST(&ob->xfers)) != NULL) {
+		TAILQ_REMOVE(&ob->xfers, x, entry);
+		outbound_xfer_free(x);
+	}
+	if (ob->multi != NULL)
+		curl_multi_cleanup(ob->multi);
+	/* sockets curl did not hand back before cleaning up */
+	while ((s = TAILQ_FIRST(&ob->socks)) != NULL) {
+		TAILQ_REMOVE(&ob->socks, s, entry);
+		if (s->ev != NULL)
+			event_free(s->ev);
+		free(s);
+	}
+	for (i = 0; i < OUTBOUND_RETRY_BUCKETS; i++)
+		while ((r = ob->retry[i]) != NULL) {
+			ob->retry[i] = r->hnext;
+			free(r);
+		}
+	while ((m = TAILQ_FIRST(&ob->cache)) != NULL) {
+		TAILQ_REMOVE(&ob->cache, m, entry);
+		free(m->body);
+		free(m);
+	}
+	if (ob->ev_curl != NULL)
+		event_free(ob->ev_curl);
+	if (ob->ev_kick != NULL)
+		event_free(ob->ev_kick);
+	if (ob->ev_poll != NULL)
+		event_free(ob->ev_poll);
+	free(ob);
+}

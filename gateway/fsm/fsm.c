@@ -1,0 +1,1148 @@
+/*
+ * fsm.c -- case states and events: one table, one transition function.
+ *
+ * The machines are data: fsm_senders says which role may send which type
+ * in which kind of case, fsm_table says what each (kind, state, trigger)
+ * leads to, which checks guard it and what it does to deadlines and
+ * flags.  fsm_decide() is the one function that reads them.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fsm/fsm.h"
+
+#define R	(1u << ROLE_REQUESTING)
+#define Q	(1u << ROLE_REQUESTED)
+#define RQ	(R | Q)
+#define XT	0x80u	/* extension: the subject decides the sender */
+
+#define DLB(x)	(1u << (x))
+
+/* Checks a row asks for, run in this order. */
+#define CK_OPEN		0x0001	/* opening message: facts complete */
+#define CK_DUE		0x0002	/* deadline event: armed and due */
+#define CK_IDENT_ASK	0x0004	/* no identification pending */
+#define CK_IDENT_ANSWER	0x0008	/* one identification pending */
+#define CK_EXT_ASK	0x0010	/* extension not asked yet, days in range */
+#define CK_EXT_ANSWER	0x0020	/* extension asked, granted days in range */
+#define CK_TIMELY	0x0040	/* Created (and now, sending) <= due[dl] */
+#define CK_NO_CONSENT	0x0080	/* transit consent never given */
+#define CK_GROUNDS	0x0100	/* negative outcome needs grounds */
+#define CK_PROTECTION	0x0200	/* protection claim assessed, no risk */
+#define CK_NOTICE	0x0400	/* transfer notice far enough ahead */
+#define CK_DOC		0x0800	/* travel document validity */
+#define CK_PROGRAMME	0x1000	/* voluntary-departure programme rules */
+#define CK_CLAIM	0x2000	/* a protection claim was recorded */
+
+/* Actions a row takes once its checks passed. */
+#define A_OPEN		0x0001	/* fill kind, role, procedure, reason */
+#define A_SUSPEND	0x0002	/* identification asked */
+#define A_RESUME	0x0004	/* identification answered */
+#define A_EXT_ASK	0x0008
+#define A_EXT_ANSWER	0x0010
+#define A_DEEMED	0x0020	/* silence means consent */
+#define A_UNDEEM	0x0040	/* a timely reply replaces deemed consent */
+#define A_DOC		0x0080	/* remember the travel document */
+#define A_TRANSFER	0x0100	/* remember the transfer instant */
+#define A_OVERDUE	0x0200	/* remember where to resume */
+#define A_BAN		0x0400	/* entry ban effect */
+#define A_CLAIM		0x0800
+#define A_ASSESS	0x1000
+#define A_VD		0x2000	/* remember the departure date */
+
+/* Which deadline the outcome of a deadline event depends on. */
+#define SILENCE		0x01	/* positive iff silence means consent */
+
+struct fsm_rule {
+	enum fsm_kind	 kind;
+	enum fsm_state	 from;
+	int		 trigger;
+	int		 to;		/* positive outcome */
+	int		 to_neg;	/* negative outcome; FSM_NONE if none */
+	int		 dl;		/* deadline the checks and the
+					 * extension refer to; -1 if none */
+	unsigned	 checks;
+	unsigned	 acts;
+	unsigned	 set;		/* DLB(): arm on a positive outcome */
+	unsigned	 clear;		/* DLB(): disarm on any outcome */
+	unsigned	 flags;
+};
+
+#define RA	FSM_KIND_READMISSION
+#define TR	FSM_KIND_TRANSIT
+#define VD	FSM_KIND_VOLUNTARY
+#define SAME	FSM_TO_SAME
+#define RES	FSM_TO_RESUME
+#define NO	FSM_NONE
+#define DL(x)	(FSM_TR_DEADLINE + (x))
+#define REC(x)	(FSM_TR_RECORD + (x))
+#define FAIL	FSM_TR_FAILED_OPEN
+
+/* Who may send what, per kind of case. */
+static const unsigned fsm_senders[FSM_KIND_COUNT][MSG_TYPE_COUNT] = {
+	[RA] = {
+		[MSG_READMISSION_REQUEST] = R,
+		[MSG_IDENTIFICATION_REQUEST] = Q,
+		[MSG_IDENTIFICATION_RESPONSE] = R,
+		[MSG_EXTENSION_REQUEST] = XT,
+		[MSG_EXTENSION_REPLY] = XT,
+		[MSG_READMISSION_REPLY] = Q,
+		[MSG_TRAVEL_DOCUMENT_NOTICE] = Q,
+		[MSG_TRANSFER_NOTICE] = R,
+		[MSG_HANDOVER_CONFIRMATION] = Q,
+		[MSG_ESCORT_NOTICE] = R,
+		[MSG_WITHDRAWAL] = R,
+		[MSG_CONSULTATION] = RQ,
+	},
+	[TR] = {
+		[MSG_TRANSIT_REQUEST] = R,
+		[MSG_TRANSIT_REPLY] = Q,
+		[MSG_TRANSIT_REVOCATION] = R,
+		[MSG_ESCORT_NOTICE] = R,
+		[MSG_HANDOVER_CONFIRMATION] = Q,
+		[MSG_WITHDRAWAL] = R,
+		[MSG_CONSULTATION] = RQ,
+	},
+	[VD] = {
+		/* the person's state notifies, confirms and cancels */
+		[MSG_VOLUNTARY_DEPARTURE_NOTICE] = Q,
+		[MSG_HANDOVER_CONFIRMATION] = Q,
+		[MSG_WITHDRAWAL] = Q,
+		[MSG_CONSULTATION] = RQ,
+	},
+};
+
+/* The message that opens a case of each kind. */
+static const enum msg_type fsm_opening[FSM_KIND_COUNT] = {
+	[RA] = MSG_READMISSION_REQUEST,
+	[TR] = MSG_TRANSIT_REQUEST,
+	[VD] = MSG_VOLUNTARY_DEPARTURE_NOTICE,
+};
+
+/*
+ * The transition table.  A state missing for a trigger means the trigger
+ * is not allowed there (NOT_ALLOWED_IN_STATE).  Consultation is allowed
+ * in every existing state and is not listed (see fsm_find()).
+ */
+static const struct fsm_rule fsm_table[] = {
+	/* readmission: opening */
+	{ RA, FSM_NONE, MSG_READMISSION_REQUEST, FSM_PENDING_REPLY, NO, -1,
+	    CK_OPEN, A_OPEN, DLB(FSM_DL_REPLY), 0, 0 },
+	{ RA, FSM_SUBMITTED, MSG_READMISSION_REQUEST, FSM_PENDING_REPLY, NO,
+	    -1, 0, 0, DLB(FSM_DL_REPLY), 0, 0 },
+	{ RA, FSM_SUBMITTED, FAIL, FSM_NOT_SENT, NO, -1, 0, 0, 0, 0, 0 },
+	/* readmission: waiting for the reply */
+	{ RA, FSM_PENDING_REPLY, MSG_IDENTIFICATION_REQUEST, SAME, NO,
+	    FSM_DL_REPLY, CK_IDENT_ASK, A_SUSPEND, 0, 0, 0 },
+	{ RA, FSM_PENDING_REPLY, MSG_IDENTIFICATION_RESPONSE, SAME, NO,
+	    FSM_DL_REPLY, CK_IDENT_ANSWER, A_RESUME, 0, 0, 0 },
+	{ RA, FSM_PENDING_REPLY, MSG_EXTENSION_REQUEST, SAME, NO,
+	    FSM_DL_REPLY, CK_EXT_ASK, A_EXT_ASK, 0, 0, 0 },
+	{ RA, FSM_PENDING_REPLY, MSG_EXTENSION_REPLY, SAME, SAME,
+	    FSM_DL_REPLY, CK_EXT_ANSWER, A_EXT_ANSWER, 0, 0, 0 },
+	{ RA, FSM_PENDING_REPLY, MSG_READMISSION_REPLY, FSM_ACCEPTED,
+	    FSM_REFUSED, FSM_DL_REPLY, CK_TIMELY | CK_GROUNDS, 0,
+	    DLB(FSM_DL_TRANSFER), DLB(FSM_DL_REPLY), 0 },
+	{ RA, FSM_PENDING_REPLY, DL(FSM_DL_REPLY), FSM_DEEMED_ACCEPTED,
+	    FSM_EXPIRED, FSM_DL_REPLY, CK_DUE, A_DEEMED,
+	    DLB(FSM_DL_TRANSFER), DLB(FSM_DL_REPLY), SILENCE },
+	/* a timely reply that arrives after the deadline fired */
+	{ RA, FSM_DEEMED_ACCEPTED, MSG_READMISSION_REPLY, FSM_ACCEPTED,
+	    FSM_REFUSED, FSM_DL_REPLY, CK_TIMELY | CK_GROUNDS, A_UNDEEM,
+	    DLB(FSM_DL_TRANSFER), 0, 0 },
+	{ RA, FSM_EXPIRED, MSG_READMISSION_REPLY, FSM_ACCEPTED, FSM_REFUSED,
+	    FSM_DL_REPLY, CK_TIMELY | CK_GROUNDS, 0, DLB(FSM_DL_TRANSFER), 0,
+	    0 },
+	/* readmission: after acceptance */
+	{ RA, FSM_ACCEPTED, MSG_TRAVEL_DOCUMENT_NOTICE, FSM_DOCUMENTED, NO,
+	    -1, CK_DOC, A_DOC, 0, 0, 0 },
+	{ RA, FSM_DEEMED_ACCEPTED, MSG_TRAVEL_DOCUMENT_NOTICE, FSM_DOCUMENTED,
+	    NO, -1, CK_DOC, A_DOC, 0, 0, 0 },
+	{ RA, FSM_DOCUMENTED, MSG_TRAVEL_DOCUMENT_NOTICE, SAME, NO, -1,
+	    CK_DOC, A_DOC, 0, 0, 0 },
+	{ RA, FSM_TRANSFER_SCHEDULED, MSG_TRAVEL_DOCUMENT_NOTICE, SAME, NO,
+	    -1, CK_DOC, A_DOC, 0, 0, 0 },
+	{ RA, FSM_ACCEPTED, MSG_TRANSFER_NOTICE, FSM_TRANSFER_SCHEDULED, NO,
+	    FSM_DL_TRANSFER, CK_PROTECTION | CK_NOTICE, A_TRANSFER, 0, 0, 0 },
+	{ RA, FSM_DEEMED_ACCEPTED, MSG_TRANSFER_NOTICE,
+	    FSM_TRANSFER_SCHEDULED, NO, FSM_DL_TRANSFER,
+	    CK_PROTECTION | CK_NOTICE, A_TRANSFER, 0, 0, 0 },
+	{ RA, FSM_DOCUMENTED, MSG_TRANSFER_NOTICE, FSM_TRANSFER_SCHEDULED, NO,
+	    FSM_DL_TRANSFER, CK_PROTECTION | CK_NOTICE, A_TRANSFER, 0, 0, 0 },
+	{ RA, FSM_TRANSFER_SCHEDULED, MSG_TRANSFER_NOTICE, SAME, NO,
+	    FSM_DL_TRANSFER, CK_PROTECTION | CK_NOTICE, A_TRANSFER, 0, 0, 0 },
+	{ RA, FSM_TRANSFER_SCHEDULED, MSG_HANDOVER_CONFIRMATION, FSM_COMPLETED,
+	    NO, -1, 0, A_BAN, 0, 0, 0 },
+	{ RA, FSM_ACCEPTED, MSG_ESCORT_NOTICE, SAME, NO, -1, 0, 0, 0, 0, 0 },
+	{ RA, FSM_DEEMED_ACCEPTED, MSG_ESCORT_NOTICE, SAME, NO, -1, 0, 0, 0, 0,
+	    0 },
+	{ RA, FSM_DOCUMENTED, MSG_ESCORT_NOTICE, SAME, NO, -1, 0, 0, 0, 0, 0 },
+	{ RA, FSM_TRANSFER_SCHEDULED, MSG_ESCORT_NOTICE, SAME, NO, -1, 0, 0, 0,
+	    0, 0 },
+	/* readmission: the transfer window */
+	{ RA, FSM_ACCEPTED, DL(FSM_DL_TRANSFER), FSM_TRANSFER_OVERDUE, NO,
+	    FSM_DL_TRANSFER, CK_DUE, A_OVERDUE, 0, DLB(FSM_DL_TRANSFER), 0 },
+	{ RA, FSM_DEEMED_ACCEPTED, DL(FSM_DL_TRANSFER), FSM_TRANSFER_OVERDUE,
+	    NO, FSM_DL_TRANSFER, CK_DUE, A_OVERDUE, 0, DLB(FSM_DL_TRANSFER),
+	    0 },
+	{ RA, FSM_DOCUMENTED, DL(FSM_DL_TRANSFER), FSM_TRANSFER_OVERDUE, NO,
+	    FSM_DL_TRANSFER, CK_DUE, A_OVERDUE, 0, DLB(FSM_DL_TRANSFER), 0 },
+	{ RA, FSM_TRANSFER_SCHEDULED, DL(FSM_DL_TRANSFER),
+	    FSM_TRANSFER_OVERDUE, NO, FSM_DL_TRANSFER, CK_DUE, A_OVERDUE, 0,
+	    DLB(FSM_DL_TRANSFER), 0 },
+	{ RA, FSM_ACCEPTED, MSG_EXTENSION_REQUEST, SAME, NO, FSM_DL_TRANSFER,
+	    CK_EXT_ASK, A_EXT_ASK, 0, 0, 0 },
+	{ RA, FSM_DEEMED_ACCEPTED, MSG_EXTENSION_REQUEST, SAME, NO,
+	    FSM_DL_TRANSFER, CK_EXT_ASK, A_EXT_ASK, 0, 0, 0 },
+	{ RA, FSM_DOCUMENTED, MSG_EXTENSION_REQUEST, SAME, NO,
+	    FSM_DL_TRANSFER, CK_EXT_ASK, A_EXT_ASK, 0, 0, 0 },
+	{ RA, FSM_TRANSFER_SCHEDULED, MSG_EXTENSION_REQUEST, SAME, NO,
+	    FSM_DL_TRANSFER, CK_EXT_ASK, A_EXT_ASK, 0, 0, 0 },
+	{ RA, FSM_TRANSFER_OVERDUE, MSG_EXTENSION_REQUEST, SAME, NO,
+	    FSM_DL_TRANSFER, CK_EXT_ASK, A_EXT_ASK, 0, 0, 0 },
+	{ RA, FSM_ACCEPTED, MSG_EXTENSION_REPLY, SAME, SAME, FSM_DL_TRANSFER,
+	    CK_EXT_ANSWER, A_EXT_ANSWER, 0, 0, 0 },
+	{ RA, FSM_DEEMED_ACCEPTED, MSG_EXTENSION_REPLY, SAME, SAME,
+	    FSM_DL_TRANSFER, CK_EXT_ANSWER, A_EXT_ANSWER, 0, 0, 0 },
+	{ RA, FSM_DOCUMENTED, MSG_EXTENSION_REPLY, SAME, SAME, FSM_DL_TRANSFER,
+	    CK_EXT_ANSWER, A_EXT_ANSWER, 0, 0, 0 },
+	{ RA, FSM_TRANSFER_SCHEDULED, MSG_EXTENSION_REPLY, SAME, SAME,
+	    FSM_DL_TRANSFER, CK_EXT_ANSWER, A_EXT_ANSWER, 0, 0, 0 },
+	{ RA, FSM_TRANSFER_OVERDUE, MSG_EXTENSION_REPLY, RES, SAME,
+	    FSM_DL_TRANSFER, CK_EXT_ANSWER, A_EXT_ANSWER, 0, 0, 0 },
+	/* readmission: withdrawal from every open state */
+	{ RA, FSM_PENDING_REPLY, MSG_WITHDRAWAL, FSM_WITHDRAWN, NO, -1, 0, 0,
+	    0, 0, 0 },
+	{ RA, FSM_ACCEPTED, MSG_WITHDRAWAL, FSM_WITHDRAWN, NO, -1, 0, 0, 0, 0,
+	    0 },
+	{ RA, FSM_DEEMED_ACCEPTED, MSG_WITHDRAWAL, FSM_WITHDRAWN, NO, -1, 0, 0,
+	    0, 0, 0 },
+	{ RA, FSM_EXPIRED, MSG_WITHDRAWAL, FSM_WITHDRAWN, NO, -1, 0, 0, 0, 0,
+	    0 },
+	{ RA, FSM_DOCUMENTED, MSG_WITHDRAWAL, FSM_WITHDRAWN, NO, -1, 0, 0, 0,
+	    0, 0 },
+	{ RA, FSM_TRANSFER_SCHEDULED, MSG_WITHDRAWAL, FSM_WITHDRAWN, NO, -1, 0,
+	    0, 0, 0, 0 },
+	{ RA, FSM_TRANSFER_OVERDUE, MSG_WITHDRAWAL, FSM_WITHDRAWN, NO, -1, 0,
+	    0, 0, 0, 0 },
+	/* readmission: domestic records (open states) */
+	{ RA, FSM_PENDING_REPLY, REC(FSM_REC_PROTECTION_CLAIM), SAME, NO, -1,
+	    0, A_CLAIM, 0, 0, 0 },
+	{ RA, FSM_ACCEPTED, REC(FSM_REC_PROTECTION_CLAIM), SAME, NO, -1, 0,
+	    A_CLAIM, 0, 0, 0 },
+	{ RA, FSM_DEEMED_ACCEPTED, REC(FSM_REC_PROTECTION_CLAIM), SAME, NO, -1,
+	    0, A_CLAIM, 0, 0, 0 },
+	{ RA, FSM_EXPIRED, REC(FSM_REC_PROTECTION_CLAIM), SAME, NO, -1, 0,
+	    A_CLAIM, 0, 0, 0 },
+	{ RA, FSM_DOCUMENTED, REC(FSM_REC_PROTECTION_CLAIM), SAME, NO, -1, 0,
+	    A_CLAIM, 0, 0, 0 },
+	{ RA, FSM_TRANSFER_SCHEDULED, REC(FSM_REC_PROTECTION_CLAIM), SAME, NO,
+	    -1, 0, A_CLAIM, 0, 0, 0 },
+	{ RA, FSM_TRANSFER_OVERDUE, REC(FSM_REC_PROTECTION_CLAIM), SAME, NO,
+	    -1, 0, A_CLAIM, 0, 0, 0 },
+	{ RA, FSM_PENDING_REPLY, REC(FSM_REC_ASSESSMENT), SAME, NO, -1,
+	    CK_CLAIM, A_ASSESS, 0, 0, 0 },
+	{ RA, FSM_ACCEPTED, REC(FSM_REC_ASSESSMENT), SAME, NO, -1, CK_CLAIM,
+	    A_ASSESS, 0, 0, 0 },
+	{ RA, FSM_DEEMED_ACCEPTED, REC(FSM_REC_ASSESSMENT), SAME, NO, -1,
+	    CK_CLAIM, A_ASSESS, 0, 0, 0 },
+	{ RA, FSM_EXPIRED, REC(FSM_REC_ASSESSMENT), SAME, NO, -1, CK_CLAIM,
+	    A_ASSESS, 0, 0, 0 },
+	{ RA, FSM_DOCUMENTED, REC(FSM_REC_ASSESSMENT), SAME, NO, -1, CK_CLAIM,
+	    A_ASSESS, 0, 0, 0 },
+	{ RA, FSM_TRANSFER_SCHEDULED, REC(FSM_REC_ASSESSMENT), SAME, NO, -1,
+	    CK_CLAIM, A_ASSESS, 0, 0, 0 },
+	{ RA, FSM_TRANSFER_OVERDUE, REC(FSM_REC_ASSESSMENT), SAME, NO, -1,
+	    CK_CLAIM, A_ASSESS, 0, 0, 0 },
+
+	/* transit */
+	{ TR, FSM_NONE, MSG_TRANSIT_REQUEST, FSM_TRANSIT_PENDING, NO, -1,
+	    CK_OPEN, A_OPEN, DLB(FSM_DL_TRANSIT_REPLY), 0, 0 },
+	{ TR, FSM_SUBMITTED, MSG_TRANSIT_REQUEST, FSM_TRANSIT_PENDING, NO, -1,
+	    0, 0, DLB(FSM_DL_TRANSIT_REPLY), 0, 0 },
+	{ TR, FSM_SUBMITTED, FAIL, FSM_NOT_SENT, NO, -1, 0, 0, 0, 0, 0 },
+	{ TR, FSM_TRANSIT_PENDING, MSG_TRANSIT_REPLY, FSM_TRANSIT_CONSENTED,
+	    FSM_TRANSIT_REFUSED, FSM_DL_TRANSIT_REPLY, CK_TIMELY | CK_GROUNDS,
+	    0, DLB(FSM_DL_TRANSIT_VALIDITY), DLB(FSM_DL_TRANSIT_REPLY), 0 },
+	{ TR, FSM_TRANSIT_PENDING, DL(FSM_DL_TRANSIT_REPLY),
+	    FSM_TRANSIT_EXPIRED, NO, FSM_DL_TRANSIT_REPLY, CK_DUE, 0, 0,
+	    DLB(FSM_DL_TRANSIT_REPLY), 0 },
+	/* a timely reply that arrives after the reply deadline fired */
+	{ TR, FSM_TRANSIT_EXPIRED, MSG_TRANSIT_REPLY, FSM_TRANSIT_CONSENTED,
+	    FSM_TRANSIT_REFUSED, FSM_DL_TRANSIT_REPLY,
+	    CK_NO_CONSENT | CK_TIMELY | CK_GROUNDS, 0,
+	    DLB(FSM_DL_TRANSIT_VALIDITY), 0, 0 },
+	{ TR, FSM_TRANSIT_CONSENTED, DL(FSM_DL_TRANSIT_VALIDITY),
+	    FSM_TRANSIT_EXPIRED, NO, FSM_DL_TRANSIT_VALIDITY, CK_DUE, 0, 0,
+	    DLB(FSM_DL_TRANSIT_VALIDITY), 0 },
+	{ TR, FSM_TRANSIT_PENDING, MSG_TRANSIT_REVOCATION, FSM_TRANSIT_REVOKED,
+	    NO, -1, 0, 0, 0, 0, 0 },
+	{ TR, FSM_TRANSIT_CONSENTED, MSG_TRANSIT_REVOCATION,
+	    FSM_TRANSIT_REVOKED, NO, -1, 0, 0, 0, 0, 0 },
+	{ TR, FSM_TRANSIT_CONSENTED, MSG_HANDOVER_CONFIRMATION,
+	    FSM_TRANSIT_COMPLETED, NO, FSM_DL_TRANSIT_VALIDITY, CK_TIMELY, 0,
+	    0, 0, 0 },
+	{ TR, FSM_TRANSIT_PENDING, MSG_ESCORT_NOTICE, SAME, NO, -1, 0, 0, 0,
+	    0, 0 },
+	{ TR, FSM_TRANSIT_CONSENTED, MSG_ESCORT_NOTICE, SAME, NO, -1, 0, 0, 0,
+	    0, 0 },
+	{ TR, FSM_TRANSIT_PENDING, MSG_WITHDRAWAL, FSM_WITHDRAWN, NO, -1, 0, 0,
+	    0, 0, 0 },
+	{ TR, FSM_TRANSIT_CONSENTED, MSG_WITHDRAWAL, FSM_WITHDRAWN, NO, -1, 0,
+	    0, 0, 0, 0 },
+	{ TR, FSM_TRANSIT_EXPIRED, MSG_WITHDRAWAL, FSM_WITHDRAWN, NO, -1, 0, 0,
+	    0, 0, 0 },
+
+	/* voluntary departure */
+	{ VD, FSM_NONE, MSG_VOLUNTARY_DEPARTURE_NOTICE, FSM_VD_NOTIFIED, NO,
+	    -1, CK_OPEN | CK_PROGRAMME, A_OPEN | A_VD, 0, 0, 0 },
+	{ VD, FSM_SUBMITTED, MSG_VOLUNTARY_DEPARTURE_NOTICE, FSM_VD_NOTIFIED,
+	    NO, -1, 0, 0, 0, 0, 0 },
+	{ VD, FSM_SUBMITTED, FAIL, FSM_NOT_SENT, NO, -1, 0, 0, 0, 0, 0 },
+	{ VD, FSM_VD_NOTIFIED, MSG_HANDOVER_CONFIRMATION, FSM_VD_DEPARTED, NO,
+	    -1, 0, A_BAN, 0, 0, 0 },
+	{ VD, FSM_VD_NOTIFIED, MSG_WITHDRAWAL, FSM_VD_CANCELLED, NO, -1, 0, 0,
+	    0, 0, 0 },
+};
+
+#define FSM_NRULES	(sizeof(fsm_table) / sizeof(fsm_table[0]))
+
+/* Consultation: the dispute channel, open in every existing state. */
+static const struct fsm_rule fsm_consultation = {
+	RA, FSM_NONE, MSG_CONSULTATION, SAME, NO, -1, 0, 0, 0, 0, 0
+};
+
+static const char *fsm_state_names[FSM_STATE_COUNT] = {
+	[FSM_NONE] = "NONE",
+	[FSM_SUBMITTED] = "SUBMITTED",
+	[FSM_NOT_SENT] = "NOT_SENT",
+	[FSM_WITHDRAWN] = "WITHDRAWN",
+	[FSM_PENDING_REPLY] = "PENDING_REPLY",
+	[FSM_ACCEPTED] = "ACCEPTED",
+	[FSM_DEEMED_ACCEPTED] = "DEEMED_ACCEPTED",
+	[FSM_REFUSED] = "REFUSED",
+	[FSM_EXPIRED] = "EXPIRED",
+	[FSM_DOCUMENTED] = "DOCUMENTED",
+	[FSM_TRANSFER_SCHEDULED] = "TRANSFER_SCHEDULED",
+	[FSM_TRANSFER_OVERDUE] = "TRANSFER_OVERDUE",
+	[FSM_COMPLETED] = "COMPLETED",
+	[FSM_TRANSIT_PENDING] = "TRANSIT_PENDING",
+	[FSM_TRANSIT_CONSENTED] = "TRANSIT_CONSENTED",
+	[FSM_TRANSIT_REFUSED] = "TRANSIT_REFUSED",
+	[FSM_TRANSIT_REVOKED] = "TRANSIT_REVOKED",
+	[FSM_TRANSIT_EXPIRED] = "TRANSIT_EXPIRED",
+	[FSM_TRANSIT_COMPLETED] = "TRANSIT_COMPLETED",
+	[FSM_VD_NOTIFIED] = "VD_NOTIFIED",
+	[FSM_VD_DEPARTED] = "VD_DEPARTED",
+	[FSM_VD_CANCELLED] = "VD_CANCELLED",
+};
+
+/* Final states: nothing but Consultation happens there. */
+static const unsigned char fsm_final[FSM_STATE_COUNT] = {
+	[FSM_NOT_SENT] = 1,
+	[FSM_WITHDRAWN] = 1,
+	[FSM_REFUSED] = 1,
+	[FSM_COMPLETED] = 1,
+	[FSM_TRANSIT_REFUSED] = 1,
+	[FSM_TRANSIT_REVOKED] = 1,
+	[FSM_TRANSIT_COMPLETED] = 1,
+	[FSM_VD_DEPARTED] = 1,
+	[FSM_VD_CANCELLED] = 1,
+};
+
+static const char *fsm_dl_names[FSM_DL_COUNT] = {
+	"reply", "transfer", "transit-reply", "transit-validity"
+};
+
+static const char *fsm_ev_names[] = {
+	"received", "sending", "receipted", "failed", "fired", "recorded"
+};
+
+const char *
+fsm_state_name(enum fsm_state s)
+{
+	if ((int)s < 0 || s >= FSM_STATE_COUNT)
+		return "?";
+	return fsm_state_names[s];
+}
+
+int
+fsm_state_from_name(const char *name)
+{
+	int i;
+
+	for (i = 0; i < FSM_STATE_COUNT; i++)
+		if (strcmp(fsm_state_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+int
+fsm_state_final(enum fsm_state s)
+{
+	if ((int)s < 0 || s >= FSM_STATE_COUNT)
+		return 0;
+	return fsm_final[s];
+}
+
+const char *
+fsm_role_name(enum fsm_role r)
+{
+	return r == ROLE_REQUESTING ? "R" : r == ROLE_REQUESTED ? "Q" : "?";
+}
+
+const char *
+fsm_kind_name(enum fsm_kind k)
+{
+	switch (k) {
+	case FSM_KIND_READMISSION:
+		return "readmission";
+	case FSM_KIND_TRANSIT:
+		return "transit";
+	case FSM_KIND_VOLUNTARY:
+		return "voluntary";
+	default:
+		return "?";
+	}
+}
+
+const char *
+fsm_deadline_name(enum fsm_deadline dl)
+{
+	if ((int)dl < 0 || dl >= FSM_DL_COUNT)
+		return "?";
+	return fsm_dl_names[dl];
+}
+
+const char *
+fsm_trigger_name(int trigger)
+{
+	static const char *extra[] = {
+		"deadline:reply", "deadline:transfer",
+		"deadline:transit-reply", "deadline:transit-validity",
+		"record:protection-claim", "record:assessment",
+		"failed:opening"
+	};
+
+	if (trigger >= 0 && trigger < MSG_TYPE_COUNT)
+		return agreement_msg_type_name((enum msg_type)trigger);
+	if (trigger >= FSM_TR_DEADLINE && trigger < FSM_TR_COUNT)
+		return extra[trigger - FSM_TR_DEADLINE];
+	return "?";
+}
+
+enum fsm_role
+fsm_role_other(enum fsm_role r)
+{
+	return r == ROLE_REQUESTING ? ROLE_REQUESTED : ROLE_REQUESTING;
+}
+
+int
+fsm_may_send(enum fsm_kind k, enum fsm_role role, enum msg_type t,
+    enum fsm_ext_subject subject)
+{
+	unsigned m;
+
+	if ((int)k < 0 || k >= FSM_KIND_COUNT || (int)t < 0 ||
+	    t >= MSG_TYPE_COUNT)
+		return 0;
+	m = fsm_senders[k][t];
+	if (m == XT) {
+		/* Q asks R for more time to reply; R asks Q for more time
+		 * to transfer; the other side answers. */
+		if (t == MSG_EXTENSION_REQUEST)
+			m = subject == FSM_EXT_REPLY_PERIOD ? Q : R;
+		else
+			m = subject == FSM_EXT_REPLY_PERIOD ? R : Q;
+	}
+	return (m & (1u << role)) != 0;
+}
+
+void
+fsm_table_walk(void (*fn)(void *, const struct fsm_row_info *), void *arg)
+{
+	struct fsm_row_info info;
+	size_t i;
+
+	for (i = 0; i < FSM_NRULES; i++) {
+		info.kind = fsm_table[i].kind;
+		info.from = fsm_table[i].from;
+		info.trigger = fsm_table[i].trigger;
+		info.to = fsm_table[i].to;
+		info.to_neg = fsm_table[i].to_neg;
+		fn(arg, &info);
+	}
+}
+
+static const struct fsm_rule *
+fsm_find(enum fsm_kind k, enum fsm_state from, int trigger)
+{
+	size_t i;
+
+	if (trigger == MSG_CONSULTATION && from != FSM_NONE &&
+	    from != FSM_SUBMITTED)
+		return &fsm_consultation;
+	for (i = 0; i < FSM_NRULES; i++)
+		if (fsm_table[i].kind == k && fsm_table[i].from == from &&
+		    fsm_table[i].trigger == trigger)
+			return &fsm_table[i];
+	return NULL;
+}
+
+static int fsm_refuse(struct fsm_decision *, enum accord_err, const char *,
+    ...) __attribute__((format(printf, 3, 4)));
+
+/* Fill d as a refusal.  @return -1, for "return fsm_refuse(...)". */
+static int
+fsm_refuse(struct fsm_decision *d, enum accord_err e, const char *fmt, ...)
+{
+	va_list ap;
+
+	d->refusal = e;
+	va_start(ap, fmt);
+	vsnprintf(d->text, sizeof(d->text), fmt, ap);
+	va_end(ap);
+	d->new_state = d->old_state;
+	d->ndlops = 0;
+	d->effects = 0;
+	return -1;
+}
+
+static void
+fsm_dl_set(struct fsm_decision *d, enum fsm_deadline which,
+    accord_time_t due)
+{
+	int i;
+
+	d->next.due[which] = due;
+	d->next.armed |= DLB(which);
+	for (i = 0; i < d->ndlops; i++)
+		if (d->dlops[i].which == which)
+			break;
+	if (i == d->ndlops) {
+		if (d->ndlops >= FSM_MAX_DLOPS)
+			return;
+		d->ndlops++;
+	}
+	d->dlops[i].which = which;
+	d->dlops[i].op = FSM_DLOP_SET;
+	d->dlops[i].due = due;
+}
+
+static void
+fsm_dl_clear(struct fsm_decision *d, enum fsm_deadline which)
+{
+	int i;
+
+	if ((d->next.armed & DLB(which)) == 0)
+		return;
+	d->next.armed &= ~DLB(which);
+	for (i = 0; i < d->ndlops; i++)
+		if (d->dlops[i].which == which)
+			break;
+	if (i == d->ndlops) {
+		if (d->ndlops >= FSM_MAX_DLOPS)
+			return;
+		d->ndlops++;
+	}
+	d->dlops[i].which = which;
+	d->dlops[i].op = FSM_DLOP_CLEAR;
+	d->dlops[i].due = d->next.due[which];
+}
+
+/* The due instant of a deadline a row arms, computed once, by the rules
+ * of DESIGN.md section 4, in the requested state's calendar. */
+static accord_time_t
+fsm_dl_compute(enum fsm_deadline which, const struct fsm_case *c,
+    const struct fsm_event *ev, const struct timelines *tl,
+    const struct calendar *cal)
+{
+	accord_time_t base;
+
+	if (ev->kind != FSM_EV_DEADLINE && ev->given_due[which] != 0)
+		return ev->given_due[which];
+	switch (which) {
+	case FSM_DL_REPLY:
+		if (c->procedure == FSM_PROC_ACCELERATED)
+			return calendar_due_working_days(cal, ev->at,
+			    tl->urgent_working_days);
+		return calendar_due_calendar_days(cal, ev->at,
+		    tl->standard_reply_days, tl->roll_to_working_day);
+	case FSM_DL_TRANSFER:
+		/* From the acceptance: the reply, or the deadline whose
+		 * passing was taken as consent. */
+		base = ev->kind == FSM_EV_DEADLINE ? c->due[FSM_DL_REPLY] :
+		    ev->at;
+		return calendar_due_calendar_days(cal, base,
+		    tl->transfer_window_days, tl->roll_to_working_day);
+	case FSM_DL_TRANSIT_REPLY:
+		return calendar_due_calendar_days(cal, ev->at,
+		    tl->transit_reply_days, tl->roll_to_working_day);
+	case FSM_DL_TRANSIT_VALIDITY:
+		/* A period the transit may use, not one to answer in:
+		 * never rolled. */
+		return calendar_due_calendar_days(cal, ev->at,
+		    tl->transit_validity_days, 0);
+	default:
+		return 0;
+	}
+}
+
+/* The instant a message speaks for: its Created, and when we are the one
+ * creating it, no earlier than now. */
+static accord_time_t
+fsm_msg_time(const struct fsm_event *ev, accord_time_t now)
+{
+	if (ev->kind == FSM_EV_SENDING && now > ev->created)
+		return now;
+	return ev->created;
+}
+
+static int
+fsm_check_extension(const struct fsm_rule *r, const struct fsm_case *c,
+    const struct fsm_event *ev, const struct timelines *tl, int asking,
+    struct fsm_decision *d)
+{
+	enum fsm_ext_state st;
+	int lo, hi;
+
+	if ((r->dl == FSM_DL_REPLY) != (ev->ext_subject ==
+	    FSM_EXT_REPLY_PERIOD))
+		return fsm_refuse(d, AE_NOT_ALLOWED_IN_STATE,
+		    "no %s extension in this state",
+		    ev->ext_subject == FSM_EXT_REPLY_PERIOD ? "reply-period" :
+		    "transfer-window");
+	st = r->dl == FSM_DL_REPLY ? c->ext_reply : c->ext_transfer;
+	if (r->dl == FSM_DL_REPLY) {
+		lo = tl->extension_min_days;
+		hi = tl->extension_max_days;
+	} else {
+		lo = 1;
+		hi = tl->transfer_extension_max_days;
+	}
+	if (asking) {
+		if (st != FSM_EXTST_NONE)
+			return fsm_refuse(d, AE_EXTENSION_REFUSED,
+			    "only one extension may be asked for");
+		if (r->dl == FSM_DL_REPLY && c->ident_suspended)
+			return fsm_refuse(d, AE_EXTENSION_REFUSED,
+			    "the reply period is suspended");
+	} else {
+		if (st != FSM_EXTST_ASKED)
+			return fsm_refuse(d, AE_NOT_ALLOWED_IN_STATE,
+			    "no extension request to answer");
+		if (!ev->positive)
+			return 0;
+	}
+	if (ev->ext_days < lo || ev->ext_days > hi || hi <= 0)
+		return fsm_refuse(d, AE_EXTENSION_REFUSED,
+		    "extension days outside the agreement's limits");
+	return 0;
+}
+
+static int
+fsm_check_timely(const struct fsm_rule *r, const struct fsm_case *c,
+    const struct fsm_event *ev, accord_time_t now, struct fsm_decision *d)
+{
+	accord_time_t due;
+
+	if (r->dl == FSM_DL_REPLY && c->ident_suspended)
+		return 0;	/* the clock is stopped */
+	due = c->due[r->dl];
+	if (due == 0)
+		return 0;
+	if (ev->created > due)
+		return fsm_refuse(d, AE_DEADLINE_PASSED,
+		    "created after the %s deadline", fsm_dl_names[r->dl]);
+	if (ev->kind == FSM_EV_SENDING && now > due)
+		return fsm_refuse(d, AE_DEADLINE_PASSED,
+		    "the %s deadline has passed", fsm_dl_names[r->dl]);
+	return 0;
+}
+
+static int
+fsm_check_notice(const struct fsm_rule *r, const struct fsm_case *c,
+    const struct fsm_event *ev, const struct timelines *tl,
+    const struct calendar *cal, accord_time_t now, struct fsm_decision *d)
+{
+	cal_day_t notice_day, earliest, transfer_day;
+
+	if (ev->transfer_at == 0)
+		return fsm_refuse(d, AE_INVALID_FIELD, "no transfer time");
+	notice_day = calendar_local_day(cal, fsm_msg_time(ev, now));
+	earliest = calendar_add_working_days(cal, notice_day,
+	    tl->advance_notice_working_days);
+	transfer_day = calendar_local_day(cal, ev->transfer_at);
+	if (transfer_day < earliest)
+		return fsm_refuse(d, AE_NOTICE_TOO_SHORT,
+		    "transfer under the advance notice in working days");
+	if ((c->armed & DLB(r->dl)) && ev->transfer_at > c->due[r->dl])
+		return fsm_refuse(d, AE_INVALID_FIELD,
+		    "transfer after the end of the transfer window");
+	return 0;
+}
+
+static int
+fsm_check_doc(const struct fsm_case *c, const struct fsm_event *ev,
+    const struct timelines *tl, const struct calendar *cal,
+    struct fsm_decision *d)
+{
+	cal_day_t base, t;
+
+	if (ev->doc_valid_until <= ev->doc_valid_from)
+		return fsm_refuse(d, AE_INVALID_FIELD,
+		    "document validity ends before it starts");
+	if (ev->doc_extended) {
+		if (!c->has_doc)
+			return fsm_refuse(d, AE_NOT_ALLOWED_IN_STATE,
+			    "no travel document to extend");
+		if (ev->doc_valid_until < calendar_add_months(
+		    c->doc_valid_until, tl->travel_doc_extension_min_months) ||
+		    ev->doc_valid_until > calendar_add_months(
+		    c->doc_valid_until, tl->travel_doc_extension_max_months))
+			return fsm_refuse(d, AE_DOCUMENT_VALIDITY,
+			    "extension outside the agreement's range");
+		return 0;
+	}
+	/* At least the minimum from issue, and from the transfer when
+	 * one is scheduled. */
+	base = ev->doc_valid_from;
+	if (c->transfer_at != 0) {
+		t = calendar_local_day(cal, c->transfer_at);
+		if (t > base)
+			base = t;
+	}
+	if (ev->doc_valid_until < calendar_add_months(base,
+	    tl->travel_doc_min_validity_months))
+		return fsm_refuse(d, AE_DOCUMENT_VALIDITY,
+		    "valid for less than the minimum months");
+	return 0;
+}
+
+static int
+fsm_check_programme(const struct fsm_event *ev, const struct programme *p,
+    const struct calendar *cal, accord_time_t now, struct fsm_decision *d)
+{
+	cal_day_t notice_day;
+	int32_t ahead;
+
+	if (!p->present)
+		return fsm_refuse(d, AE_PROGRAMME_RULE,
+		    "no voluntary-departure programme in the agreement");
+	notice_day = calendar_local_day(cal, fsm_msg_time(ev, now));
+	ahead = ev->departure_date - notice_day;
+	if (ahead < p->notice_min_days || ahead > p->notice_max_days)
+		return fsm_refuse(d, AE_PROGRAMME_RULE,
+		    "notice outside the programme's notice period");
+	if (ev->departure_date < p->window_from ||
+	    ev->departure_date > p->window_until)
+		return fsm_refuse(d, AE_PROGRAMME_RULE,
+		    "departure outside the programme's window");
+	if (p->exclude_criminal_offences && ev->criminal_offence)
+		return fsm_refuse(d, AE_PROGRAMME_RULE,
+		    "excluded: criminal offence");
+	if (p->exclude_illegal_entry && ev->entry_illegal &&
+	    ev->entry_date > p->illegal_entry_after)
+		return fsm_refuse(d, AE_PROGRAMME_RULE,
+		    "excluded: illegal entry after the programme's date");
+	if (p->requires_passport && !ev->passport)
+		return fsm_refuse(d, AE_PROGRAMME_RULE, "no passport");
+	if (p->requires_application && !ev->application)
+		return fsm_refuse(d, AE_PROGRAMME_RULE, "no application");
+	if (p->requires_ticket && !ev->ticket)
+		return fsm_refuse(d, AE_PROGRAMME_RULE, "no airline ticket");
+	return 0;
+}
+
+/* Run the row's checks in a fixed order; the first failure wins. */
+static int
+fsm_check(const struct fsm_rule *r, const struct fsm_case *c,
+    const struct fsm_event *ev, const struct agreement *a,
+    const struct calendar *cal, accord_time_t now, int positive,
+    struct fsm_decision *d)
+{
+	const struct timelines *tl = &a->timelines;
+
+	if (r->checks & CK_OPEN) {
+		if (r->kind == FSM_KIND_READMISSION &&
+		    ev->procedure != FSM_PROC_STANDARD &&
+		    ev->procedure != FSM_PROC_ACCELERATED)
+			return fsm_refuse(d, AE_INVALID_FIELD,
+			    "unknown procedure");
+		if (r->kind == FSM_KIND_READMISSION &&
+		    ev->reason != FSM_REASON_DELIBERATE &&
+		    ev->reason != FSM_REASON_OBJECTIVE)
+			return fsm_refuse(d, AE_INVALID_FIELD,
+			    "no reason for return");
+	}
+	if (r->checks & CK_DUE) {
+		if ((c->armed & DLB(r->dl)) == 0)
+			return fsm_refuse(d, AE_NOT_ALLOWED_IN_STATE,
+			    "the %s deadline is not armed",
+			    fsm_dl_names[r->dl]);
+		if (now < c->due[r->dl])
+			return fsm_refuse(d, AE_INVALID_FIELD,
+			    "the %s deadline is not due yet",
+			    fsm_dl_names[r->dl]);
+	}
+	if ((r->checks & CK_IDENT_ASK) && c->ident_pending)
+		return fsm_refuse(d, AE_NOT_ALLOWED_IN_STATE,
+		    "an identification request is already open");
+	if ((r->checks & CK_IDENT_ANSWER) && !c->ident_pending)
+		return fsm_refuse(d, AE_NOT_ALLOWED_IN_STATE,
+		    "no identification request to answer");
+	if ((r->checks & CK_EXT_ASK) &&
+	    fsm_check_extension(r, c, ev, tl, 1, d) == -1)
+		return -1;
+	if ((r->checks & CK_EXT_ANSWER) &&
+	    fsm_check_extension(r, c, ev, tl, 0, d) == -1)
+		return -1;
+	if ((r->checks & CK_NO_CONSENT) &&
+	    c->due[FSM_DL_TRANSIT_VALIDITY] != 0)
+		return fsm_refuse(d, AE_NOT_ALLOWED_IN_STATE,
+		    "the transit consent has lapsed");
+	if ((r->checks & CK_TIMELY) &&
+	    fsm_check_timely(r, c, ev, now, d) == -1)
+		return -1;
+	if ((r->checks & CK_GROUNDS) && !positive && ev->grounds <= 0)
+		return fsm_refuse(d, AE_GROUNDS_REQUIRED,
+		    "a refusal must state its grounds");
+	if (r->checks & CK_PROTECTION) {
+		if (c->protection_claim && !c->assessment)
+			return fsm_refuse(d, AE_PROTECTION_PENDING,
+			    "protection claim not yet assessed");
+		if (c->protection_claim && c->assessment_risk)
+			return fsm_refuse(d, AE_PROTECTION_PENDING,
+			    "the assessment found a risk");
+	}
+	if ((r->checks & CK_NOTICE) &&
+	    fsm_check_notice(r, c, ev, tl, cal, now, d) == -1)
+		return -1;
+	if ((r->checks & CK_DOC) && fsm_check_doc(c, ev, tl, cal, d) == -1)
+		return -1;
+	if ((r->checks & CK_PROGRAMME) &&
+	    fsm_check_programme(ev, &a->programme, cal, now, d) == -1)
+		return -1;
+	if ((r->checks & CK_CLAIM) && !c->protection_claim)
+		return fsm_refuse(d, AE_NOT_ALLOWED_IN_STATE,
+		    "no protection claim recorded");
+	return 0;
+}
+
+/* Apply the row's actions to d->next. */
+static void
+fsm_act(const struct fsm_rule *r, const struct fsm_case *c,
+    const struct fsm_event *ev, const struct agreement *a,
+    const struct calendar *cal, int positive, enum fsm_role role,
+    struct fsm_decision *d)
+{
+	const struct timelines *tl = &a->timelines;
+	struct fsm_case *n = &d->next;
+	accord_time_t due;
+	int i;
+
+	if (r->acts & A_OPEN) {
+		n->kind = r->kind;
+		n->role = role;
+		n->procedure = r->kind == FSM_KIND_READMISSION ?
+		    ev->procedure : FSM_PROC_STANDARD;
+		n->reason = r->kind == FSM_KIND_READMISSION ? ev->reason :
+		    FSM_REASON_NONE;
+		d->effects |= FSM_EFF_CASE_OPENED;
+	}
+	if (r->acts & A_VD)
+		n->departure_date = ev->departure_date;
+	if (r->acts & A_SUSPEND) {
+		n->ident_pending = 1;
+		if (tl->identification_suspends &&
+		    (c->armed & DLB(FSM_DL_REPLY))) {
+			n->ident_suspended = 1;
+			n->ident_remaining = c->due[FSM_DL_REPLY] - ev->at;
+			if (n->ident_remaining < 0)
+				n->ident_remaining = 0;
+			fsm_dl_clear(d, FSM_DL_REPLY);
+		}
+	}
+	if (r->acts & A_RESUME) {
+		n->ident_pending = 0;
+		if (c->ident_suspended) {
+			n->ident_suspended = 0;
+			due = ev->given_due[FSM_DL_REPLY] != 0 ?
+			    ev->given_due[FSM_DL_REPLY] :
+			    ev->at + c->ident_remaining;
+			n->ident_remaining = 0;
+			fsm_dl_set(d, FSM_DL_REPLY, due);
+		}
+	}
+	if (r->acts & A_EXT_ASK) {
+		if (r->dl == FSM_DL_REPLY)
+			n->ext_reply = FSM_EXTST_ASKED;
+		else
+			n->ext_transfer = FSM_EXTST_ASKED;
+	}
+	if (r->acts & A_EXT_ANSWER) {
+		if (r->dl == FSM_DL_REPLY)
+			n->ext_reply = positive ? FSM_EXTST_GRANTED :
+			    FSM_EXTST_REFUSED;
+		else
+			n->ext_transfer = positive ? FSM_EXTST_GRANTED :
+			    FSM_EXTST_REFUSED;
+		if (positive && r->dl == FSM_DL_REPLY && c->ident_suspended)
+			n->ident_remaining += (int64_t)ev->ext_days * 86400;
+		else if (positive) {
+			due = ev->given_due[r->dl] != 0 ?
+			    ev->given_due[r->dl] :
+			    calendar_extend_days(cal, c->due[r->dl],
+			    ev->ext_days, tl->roll_to_working_day);
+			fsm_dl_set(d, r->dl, due);
+		}
+	}
+	if ((r->acts & A_DEEMED) && positive) {
+		n->deemed = 1;
+		d->effects |= FSM_EFF_DEEMED_ACCEPTED;
+	}
+	if (r->acts & A_UNDEEM)
+		n->deemed = 0;
+	if (r->acts & A_DOC) {
+		n->has_doc = 1;
+		n->doc_valid_until = ev->doc_valid_until;
+	}
+	if (r->acts & A_TRANSFER)
+		n->transfer_at = ev->transfer_at;
+	if (r->acts & A_OVERDUE)
+		n->resume = c->state;
+	if (r->acts & A_CLAIM)
+		n->protection_claim = 1;
+	if (r->acts & A_ASSESS) {
+		n->assessment = 1;
+		n->assessment_risk = ev->risk_found != 0;
+	}
+	if (r->acts & A_BAN) {
+		d->effects |= FSM_EFF_ENTRY_BAN;
+		d->entry_ban_years = c->reason == FSM_REASON_DELIBERATE ?
+		    tl->entry_ban_years : 0;
+	}
+	for (i = 0; i < FSM_DL_COUNT; i++)
+		if (r->clear & DLB(i))
+			fsm_dl_clear(d, i);
+	if (positive)
+		for (i = 0; i < FSM_DL_COUNT; i++)
+			if (r->set & DLB(i))
+				fsm_dl_set(d, i, fsm_dl_compute(i, n, ev, tl,
+				    cal));
+}
+
+static void
+fsm_event_label(const struct fsm_event *ev, int trigger, char *buf,
+    size_t len)
+{
+	if (ev->kind == FSM_EV_DEADLINE)
+		snprintf(buf, len, "%s deadline fired",
+		    fsm_deadline_name(ev->deadline));
+	else if (ev->kind == FSM_EV_RECORD)
+		snprintf(buf, len, "%s", fsm_trigger_name(trigger));
+	else
+		snprintf(buf, len, "%s %s", fsm_trigger_name(trigger),
+		    (size_t)ev->kind < sizeof(fsm_ev_names) /
+		    sizeof(fsm_ev_names[0]) ? fsm_ev_names[ev->kind] : "?");
+}
+
+int
+fsm_decide(const struct fsm_case *c, const struct fsm_event *ev,
+    const struct agreement *a, const struct calendar *requested_cal,
+    accord_time_t now, struct fsm_decision *d)
+{
+	const struct fsm_rule *r;
+	enum fsm_kind kind;
+	enum fsm_role role, sender;
+	enum fsm_state from;
+	int trigger, positive, k, to, opening = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->version = FSM_VERSION;
+	d->old_state = c->state;
+	d->new_state = c->state;
+	d->next = *c;
+	d->refusal = AE_OK;
+
+	if ((int)c->state < 0 || c->state >= FSM_STATE_COUNT)
+		return fsm_refuse(d, AE_INTERNAL, "case in no known state");
+
+	switch (ev->kind) {
+	case FSM_EV_DEADLINE:
+		if ((int)ev->deadline < 0 || ev->deadline >= FSM_DL_COUNT)
+			return fsm_refuse(d, AE_INTERNAL,
+			    "unknown deadline");
+		trigger = FSM_TR_DEADLINE + ev->deadline;
+		break;
+	case FSM_EV_RECORD:
+		if (ev->record != FSM_REC_PROTECTION_CLAIM &&
+		    ev->record != FSM_REC_ASSESSMENT)
+			return fsm_refuse(d, AE_INTERNAL, "unknown record");
+		trigger = FSM_TR_RECORD + ev->record;
+		break;
+	case FSM_EV_RECEIVED:
+	case FSM_EV_SENDING:
+	case FSM_EV_RECEIPTED:
+	case FSM_EV_FAILED:
+		if ((int)ev->type < 0 || ev->type >= MSG_TYPE_COUNT ||
+		    ev->type == MSG_RECEIPT || ev->type == MSG_ERROR)
+			return fsm_refuse(d, AE_NOT_ALLOWED_IN_STATE,
+			    "not a business message");
+		trigger = ev->type;
+		break;
+	default:
+		return fsm_refuse(d, AE_INTERNAL, "unknown event");
+	}
+	fsm_event_label(ev, trigger, d->event, sizeof(d->event));
+
+	/* Which machine, which role, and whether this opens a case. */
+	kind = c->kind;
+	role = c->role;
+	from = c->state;
+	for (k = 0; k < FSM_KIND_COUNT; k++)
+		if (trigger == (int)fsm_opening[k])
+			break;
+	if (k < FSM_KIND_COUNT &&
+	    (ev->kind == FSM_EV_RECEIVED || ev->kind == FSM_EV_SENDING)) {
+		if (c->state != FSM_NONE)
+			return fsm_refuse(d, AE_CASE_EXISTS,
+			    "the case already exists");
+		opening = 1;
+		kind = k;
+		/* The opening message's sender role is fixed by its type. */
+		sender = fsm_senders[k][trigger] == R ? ROLE_REQUESTING :
+		    ROLE_REQUESTED;
+		role = ev->kind == FSM_EV_SENDING ? sender :
+		    fsm_role_other(sender);
+	} else if (c->state == FSM_NONE)
+		return fsm_refuse(d, AE_UNKNOWN_CASE, "no such case");
+
+	if (ev->kind == FSM_EV_FAILED) {
+		/* An Error or an undelivered message had no effect, except
+		 * that a case whose opening failed never opened. */
+		if (c->state == FSM_SUBMITTED && trigger == (int)fsm_opening[kind])
+			trigger = FSM_TR_FAILED_OPEN;
+		else {
+			d->effects = FSM_EFF_NO_CHANGE;
+			return 0;
+		}
+	}
+
+	if (trigger < MSG_TYPE_COUNT && ev->kind != FSM_EV_FAILED) {
+		sender = ev->kind == FSM_EV_RECEIVED ? fsm_role_other(role) :
+		    role;
+		if (fsm_senders[kind][trigger] == 0)
+			return fsm_refuse(d, AE_NOT_ALLOWED_IN_STATE,
+			    "%s not part of this kind of case",
+			    fsm_trigger_name(trigger));
+		if (!fsm_may_send(kind, sender, trigger, ev->ext_subject))
+			return fsm_refuse(d, AE_ROLE_NOT_ALLOWED,
+			    "%s may not be sent by this role",
+			    fsm_trigger_name(trigger));
+	}
+
+	r = fsm_find(kind, from, trigger);
+	if (r == NULL)
+		return fsm_refuse(d, AE_NOT_ALLOWED_IN_STATE,
+		    "not allowed in %s", fsm_state_name(from));
+
+	if (r->to_neg == FSM_NONE)
+		positive = 1;
+	else if (r->flags & SILENCE)
+		positive = a->timelines.silence_means_consent != 0;
+	else
+		positive = ev->positive != 0;
+
+	if (fsm_check(r, c, ev, a, requested_cal, now, positive, d) == -1)
+		return -1;
+
+	if (ev->kind == FSM_EV_SENDING) {
+		/* Checks only; the message takes effect with its receipt.
+		 * An opening message creates the case in SUBMITTED. */
+		if (!opening) {
+			d->effects = FSM_EFF_NO_CHANGE;
+			return 0;
+		}
+		d->next.kind = kind;
+		d->next.role = role;
+		d->next.state = FSM_SUBMITTED;
+		d->next.procedure = kind == FSM_KIND_READMISSION ?
+		    ev->procedure : FSM_PROC_STANDARD;
+		d->next.reason = kind == FSM_KIND_READMISSION ? ev->reason :
+		    FSM_REASON_NONE;
+		if (r->acts & A_VD)
+			d->next.departure_date = ev->departure_date;
+		d->new_state = FSM_SUBMITTED;
+		d->effects = FSM_EFF_CASE_OPENED;
+		return 0;
+	}
+
+	fsm_act(r, c, ev, a, requested_cal, positive, role, d);
+
+	to = positive ? r->to : r->to_neg;
+	if (to == FSM_TO_SAME)
+		to = c->state;
+	else if (to == FSM_TO_RESUME)
+		to = c->resume != FSM_NONE ? c->resume : FSM_ACCEPTED;
+	d->new_state = to;
+	d->next.state = to;
+	if (to != FSM_TRANSFER_OVERDUE)
+		d->next.resume = FSM_NONE;
+	if (fsm_final[to]) {
+		for (k = 0; k < FSM_DL_COUNT; k++)
+			fsm_dl_clear(d, k);
+		d->effects |= FSM_EFF_CLOSED;
+	}
+	return 0;
+}
+
+void
+fsm_apply(struct fsm_case *c, const struct fsm_decision *d)
+{
+	if (d->refusal != AE_OK || (d->effects & FSM_EFF_NO_CHANGE))
+		return;
+	*c = d->next;
+}
+
+char *
+fsm_describe(const struct fsm_decision *d, char *buf, unsigned long len)
+{
+	if (len == 0)
+		return buf;
+	if (d->refusal != AE_OK)
+		snprintf(buf, len, "%s refused %s (%s): %s",
+		    fsm_state_name(d->old_state), d->event,
+		    errcode_name(d->refusal), d->text);
+	else
+		snprintf(buf, len, "%s -> %s (%s)",
+		    fsm_state_name(d->old_state),
+		    fsm_state_name(d->new_state), d->event);
+	return buf;
+}
+
+int
+fsm_case_open(enum msg_type t, int incoming, struct fsm_case *c)
+{
+	memset(c, 0, sizeof(*c));
+	switch (t) {
+	case MSG_READMISSION_REQUEST:
+		c->kind = FSM_KIND_READMISSION;
+		break;
+	case MSG_TRANSIT_REQUEST:
+		c->kind = FSM_KIND_TRANSIT;
+		break;
+	case MSG_VOLUNTARY_DEPARTURE_NOTICE:
+		c->kind = FSM_KIND_VOLUNTARY;
+		break;
+	default:
+		return -1;
+	}
+	if (c->kind == FSM_KIND_VOLUNTARY)
+		c->role = incoming ? ROLE_REQUESTING : ROLE_REQUESTED;
+	else
+		c->role = incoming ? ROLE_REQUESTED : ROLE_REQUESTING;
+	c->state = FSM_NONE;
+	return 0;
+}

@@ -1,0 +1,739 @@
+/*
+ * accordd.c -- the Accord gateway daemon.
+ *
+ * accordd [-dnV] [-c file]
+ *
+ * One process, one libevent loop.  This file owns start-up, signals and
+ * the configuration in force; the faces (inbound, outbound, control) hang
+ * off the loop as they are built.
+ */
+#include "accord-build.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <getopt.h>
+#include <libxml/parser.h>
+
+#include "faces/casecmd.h"
+#include "conf/config.h"
+#include "util/clock.h"
+#include "faces/control.h"
+#include "engine/engine.h"
+#include "msg/envelope.h"
+#include "faces/inbound.h"
+#include "faces/outbound.h"
+#include "persist/store.h"
+#include "msg/xmlsig.h"
+#include "util/log.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+struct accordd {
+	struct event_base	*base;
+	struct event		*ev_term;
+	struct event		*ev_int;
+	struct event		*ev_hup;
+	struct config		*conf;
+	struct control		*control;
+	struct inbound		*inbound;
+	struct outbound		*outbound;
+	struct engine		*engine;
+	struct casecmd_ctx	 cctx;
+	struct event		*ev_deadline;
+	struct event		*ev_store;	/* the store catches up */
+	struct event		*ev_commit;	/* a journal flight landed */
+	accord_time_t		 started;
+	const char		*conf_file;
+	char			*pid_file;
+	int			 reloads;
+};
+
+/* TRANSPORT */
+/* The transport's calls go at the places marked "TRANSPORT: ..." below. */
+
+/* Group commit for the control socket: one fsync per read of requests. */
+static uint64_t
+accordd_commit_mark(void *arg)
+{
+	struct accordd *ad = arg;
+
+	return engine_batch(ad->engine);
+}
+
+static int
+accordd_commit_flush(void *arg)
+{
+	struct accordd *ad = arg;
+
+	/* the fsync runs on the journal's writer thread: the responses
+	 * leave when accordd_landed() is told it is through */
+	return engine_flush_start(ad->engine) == ENGINE_FLUSH_FAILED ? -1 : 0;
+}
+
+static int
+accordd_commit_settled(void *arg, uint64_t mark)
+{
+	struct accordd *ad = arg;
+
+	return engine_batch_settled(ad->engine, mark);
+}
+
+static int
+accordd_commit_done(void *arg, uint64_t mark)
+{
+	struct accordd *ad = arg;
+
+	return engine_batch_committed(ad->engine, mark);
+}
+
+static const struct control_commit accordd_commit = {
+	accordd_commit_mark, accordd_commit_flush, accordd_commit_settled,
+	accordd_commit_done
+};
+
+/* A journal flight landed (or a batch failed): what waited may go. */
+static void
+accordd_landed(void *arg, uint64_t batch, int ok)
+{
+	struct accordd *ad = arg;
+
+	inbound_committed(ad->inbound);
+	control_committed(ad->control);
+	/* submitted messages are in the outbox now */
+	outbound_kick(ad->outbound);
+}
+
+/* The journal's writer thread finished an fdatasync. */
+static void
+accordd_commit_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct accordd *ad = arg;
+
+	engine_commit_done(ad->engine);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: accordd [-dnV] [-c file] [--rebuild-store]\n"
+	    "  -c file  configuration (default %s/accord/accordd.xml)\n"
+	    "  -d       stay in the foreground and log to stderr\n"
+	    "  -n       check the configuration and exit\n"
+	    "  -V       print the version and exit\n"
+	    "  --rebuild-store  rebuild the SQLite store from the journal "
+	    "and exit\n", SYSCONFDIR);
+	exit(2);
+}
+
+/*
+ * The deadline timer: fire what is due, then sleep until the next due
+ * time but never more than a minute, recomputing from the clock, so that
+ * a clock jump (or the test clock) is noticed (DESIGN.md 4).
+ */
+static void
+accordd_deadline_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct accordd *ad = arg;
+	accord_time_t now = clock_now(), next;
+	struct timeval tv = { 60, 0 };
+
+	if (engine_deadlines(ad->engine, now) == -1)
+		log_errx("accordd", "firing deadlines failed; retrying in a "
+		    "minute");
+	next = engine_next_deadline(ad->engine);
+	if (next != 0 && next - now < 60)
+		tv.tv_sec = next > now ? (long)(next - now) : 1;
+	evtimer_add(ad->ev_deadline, &tv);
+}
+
+/*
+ * The store could not apply committed records (a lock held by another
+ * process, a full disk): try again every STORE_RETRY_MS from the loop,
+ * never by waiting inside SQLite (DESIGN.md 3).
+ */
+#define STORE_RETRY_MS	200
+static void
+accordd_store_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct accordd *ad = arg;
+
+	if (engine_store_behind(ad->engine) &&
+	    engine_store_retry(ad->engine) == 0) {
+		/* caught up: what waited may go now */
+		outbound_kick(ad->outbound);
+		evtimer_del(ad->ev_deadline);
+		accordd_deadline_tick(-1, 0, ad);
+	}
+	log_flush_suppressed();
+}
+
+/* A partner sent us an authenticated message: it is up again. */
+static void
+accordd_partner_alive(void *arg, const char *partner)
+{
+	struct accordd *ad = arg;
+
+	outbound_partner_alive(ad->outbound, partner);
+}
+
+static void
+accordd_clock_moved(void *arg)
+{
+	struct accordd *ad = arg;
+
+	evtimer_del(ad->ev_deadline);
+	accordd_deadline_tick(-1, 0, ad);
+}
+
+static void
+accordd_queued(void *arg, const struct engine_outgoing *out)
+{
+	struct accordd *ad = arg;
+
+	/* TRANSPORT: enqueue */
+	outbound_enqueue(ad->outbound, out);
+	log_debug("accordd", "%s queued for %s", out->message_id,
+	    out->partner);
+}
+
+static void
+accordd_log_diag(const struct conf_diag *d)
+{
+	int i;
+
+	for (i = 0; i < d->nerrors; i++)
+		log_errx("config", "%s", d->errors[i]);
+	for (i = 0; i < d->nwarnings; i++)
+		log_warnx("config", "%s", d->warnings[i]);
+}
+
+static void
+accordd_log_partners(const struct config *c)
+{
+	char *buf = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	if ((fp = open_memstream(&buf, &len)) == NULL)
+		return;
+	config_print_summary(c, fp);
+	fclose(fp);
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		log_info("config", "%s", line);
+	free(buf);
+}
+
+/* The message schemas, compiled once for the daemon's life. */
+static int
+accordd_protocols(void)
+{
+	char *dir = conf_path(conf_datadir(), "protocols");
+	int rc;
+
+	rc = envelope_init(dir);
+	if (rc == -1)
+		log_errx("accordd", "cannot compile the message schemas in %s",
+		    dir);
+	free(dir);
+	return rc;
+}
+
+/* -n: check, print, exit 0 or 1. */
+static int
+accordd_check(const char *file)
+{
+	struct conf_diag d = { 0 };
+	struct config *c;
+
+	if (accordd_protocols() == -1)
+		return 1;
+	c = config_load(file, clock_now(), &d);
+	if (c == NULL) {
+		conf_diag_print(&d, stderr);
+		fprintf(stderr, "%s: configuration has %d error%s\n", file,
+		    d.nerrors, d.nerrors == 1 ? "" : "s");
+		conf_diag_free(&d);
+		return 1;
+	}
+	conf_diag_print(&d, stderr);
+	printf("configuration OK\n");
+	config_print_summary(c, stdout);
+	conf_diag_free(&d);
+	config_free(c);
+	return 0;
+}
+
+static void
+accordd_reload(struct accordd *ad)
+{
+	struct conf_diag d = { 0 };
+	struct config *nc;
+	char tb[32];
+
+	log_info("accordd", "SIGHUP: reloading %s", ad->conf_file);
+	nc = config_load(ad->conf_file, clock_now(), &d);
+	accordd_log_diag(&d);
+	if (nc == NULL) {
+		clock_format_utc(ad->conf->loaded_at, tb, sizeof(tb));
+		log_errx("accordd", "reload refused: %d error%s in the new "
+		    "configuration; keeping the configuration loaded at %s "
+		    "(%d partners)", d.nerrors, d.nerrors == 1 ? "" : "s", tb,
+		    ad->conf->npartners);
+		conf_diag_free(&d);
+		return;
+	}
+	conf_diag_free(&d);
+	if (strcmp(nc->country, ad->conf->country) != 0 ||
+	    strcmp(nc->state_dir, ad->conf->state_dir) != 0) {
+		log_errx("accordd", "reload refused: the identity and state "
+		    "directory cannot change while running; restart instead");
+		config_free(nc);
+		return;
+	}
+	if (engine_set_config(ad->engine, nc) == -1) {
+		log_errx("accordd", "reload refused: the configuration load "
+		    "could not be journalled");
+		config_free(nc);
+		return;
+	}
+	control_set_config(ad->control, nc);
+	/* TRANSPORT: set_config */
+	inbound_set_config(ad->inbound, nc);
+	outbound_set_config(ad->outbound, nc);
+	config_free(ad->conf);
+	ad->conf = nc;
+	ad->reloads++;
+	log_info("accordd", "configuration reloaded: %d partners",
+	    nc->npartners);
+	accordd_log_partners(nc);
+}
+
+/* ---- control commands served by the daemon itself ------------------ */
+
+static const struct control_command accordd_commands[];
+
+static json_t *
+accordd_cmd_help(void *arg, const struct control_caller *who, json_t *args,
+    const char **code, char *text, size_t len)
+{
+	struct accordd *ad = arg;
+	const struct control_table *tables;
+	const struct control_command *c;
+	json_t *list = json_array(), *res;
+	char *buf = NULL;
+	size_t blen = 0;
+	FILE *fp;
+	int t, nt;
+
+	if ((fp = open_memstream(&buf, &blen)) == NULL)
+		return NULL;
+	tables = control_tables(ad->control, &nt);
+	for (t = 0; t < nt; t++)
+	for (c = tables[t].cmds; c->name != NULL; c++) {
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s}",
+		    "name", c->name, "role", c->role & CONTROL_ROLE_ADMIN ?
+		    "admin" : c->role & CONTROL_ROLE_SUBMIT ? "submit" : "read",
+		    "help", c->help));
+		fprintf(fp, "%-10s %-7s %s\n", c->name,
+		    c->role & CONTROL_ROLE_ADMIN ? "admin" :
+		    c->role & CONTROL_ROLE_SUBMIT ? "submit" : "read", c->help);
+	}
+	fclose(fp);
+	res = json_pack("{s:o, s:s%}", "commands", list, "text", buf, blen);
+	free(buf);	/* s% copied it */
+	return res;
+}
+
+static json_t *
+accordd_cmd_ping(void *arg, const struct control_caller *who, json_t *args,
+    const char **code, char *text, size_t len)
+{
+	struct accordd *ad = arg;
+	char now[32], started[32], roles[64];
+
+	clock_format_utc(clock_now(), now, sizeof(now));
+	clock_format_utc(ad->started, started, sizeof(started));
+	control_roles_string(who->roles, roles, sizeof(roles));
+	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:i, s:i}",
+	    "version", PACKAGE_VERSION, "gateway", ad->conf->country,
+	    "now", now, "started", started, "test_clock", clock_is_test(),
+	    "partners", ad->conf->npartners, "roles", roles,
+	    "uid", (int)who->uid, "reloads", ad->reloads);
+}
+
+/* Days from now to t, rounded down (negative once past). */
+static json_int_t
+accordd_days_left(accord_time_t t, accord_time_t now)
+{
+	return (json_int_t)((t - now) / 86400);
+}
+
+static json_t *
+accordd_cmd_partners(void *arg, const struct control_caller *who,
+    json_t *args, const char **code, char *text, size_t len)
+{
+	struct accordd *ad = arg;
+	const struct agreement *a;
+	accord_time_t now = clock_now(), nb, na;
+	json_t *list = json_array(), *p, *certs;
+	char *buf = NULL, tb[32];
+	size_t blen = 0;
+	FILE *fp;
+	int i, j;
+
+	if ((fp = open_memstream(&buf, &blen)) == NULL)
+		return NULL;
+	fprintf(fp, "%-3s %-30s %-18s %s\n", "CC", "AGREEMENT", "ZONE",
+	    "SIGNING CERTIFICATES (days left)");
+	for (i = 0; i < ad->conf->npartners; i++) {
+		a = &ad->conf->partners[i];
+		certs = json_array();
+		fprintf(fp, "%-3s %-30s %-18s", a->country, a->agreement_id,
+		    a->calendar.zone);
+		for (j = 0; j < a->nsigning; j++) {
+			clock_format_utc(a->signing[j].not_after, tb,
+			    sizeof(tb));
+			json_array_append_new(certs, json_pack("{s:s, s:s, "
+			    "s:s, s:I}", "file", a->signing[j].path, "sha256",
+			    a->signing[j].sha256, "not_after", tb, "days_left",
+			    accordd_days_left(a->signing[j].not_after, now)));
+			fprintf(fp, " %lld", (long long)accordd_days_left(
+			    a->signing[j].not_after, now));
+		}
+		fputc('\n', fp);
+		p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "country",
+		    a->country, "authority", a->authority, "agreement",
+		    a->agreement_id, "endpoint", a->endpoint, "zone",
+		    a->calendar.zone, "signing", certs);
+		if (a->tls_ca != NULL && conf_cert_times(a->tls_ca, &nb,
+		    &na) == 0)
+			json_object_set_new(p, "tls_ca_days_left",
+			    json_integer(accordd_days_left(na, now)));
+		json_array_append_new(list, p);
+	}
+	fclose(fp);
+	return json_pack("{s:o, s:s%}", "partners", list, "text", buf, blen);
+}
+
+static void accordd_reload(struct accordd *);
+
+static json_t *
+accordd_cmd_reload(void *arg, const struct control_caller *who,
+    json_t *args, const char **code, char *text, size_t len)
+{
+	struct accordd *ad = arg;
+	int before = ad->reloads;
+
+	log_info("accordd", "reload requested by uid %u", (unsigned)who->uid);
+	accordd_reload(ad);
+	if (ad->reloads == before) {
+		*code = "CONFIG_INVALID";
+		snprintf(text, len, "the new configuration was refused (see "
+		    "the log, or run accordd -n); the old one stays in force");
+		return NULL;
+	}
+	return json_pack("{s:i, s:s}", "partners", ad->conf->npartners,
+	    "text", "configuration reloaded");
+}
+
+static const struct control_command accordd_commands[] = {
+	{ "help", CONTROL_ROLE_READ, accordd_cmd_help,
+	    "list the commands" },
+	{ "ping", CONTROL_ROLE_READ, accordd_cmd_ping,
+	    "daemon version, clock, start time and your roles" },
+	{ "partners", CONTROL_ROLE_READ, accordd_cmd_partners,
+	    "agreements in force and their certificates" },
+	{ "reload", CONTROL_ROLE_ADMIN, accordd_cmd_reload,
+	    "re-read the configuration (as SIGHUP)" },
+	{ NULL, 0, NULL, NULL }
+};
+
+static void
+accordd_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct accordd *ad = arg;
+
+	switch (sig) {
+	case SIGHUP:
+		accordd_reload(ad);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		log_info("accordd", "%s: shutting down",
+		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		event_base_loopexit(ad->base, NULL);
+		break;
+	}
+}
+
+/* mkdir -p: the state directory and any missing parent. */
+static int
+accordd_mkdirs(const char *dir, mode_t mode)
+{
+	char *p, *s;
+	int rc = 0;
+
+	if ((s = strdup(dir)) == NULL)
+		return -1;
+	for (p = s + 1; *p != '\0' && rc == 0; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(s, mode) == -1 && errno != EEXIST)
+			rc = -1;
+		*p = '/';
+	}
+	if (rc == 0 && mkdir(s, mode) == -1 && errno != EEXIST)
+		rc = -1;
+	free(s);
+	return rc;
+}
+
+static int
+accordd_state_dir(const struct config *c)
+{
+	struct stat st;
+
+	if (accordd_mkdirs(c->state_dir, 0750) == -1) {
+		log_err("accordd", "cannot create state directory %s",
+		    c->state_dir);
+		return -1;
+	}
+	if (stat(c->state_dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		log_errx("accordd", "state directory %s is not a directory",
+		    c->state_dir);
+		return -1;
+	}
+	if (st.st_mode & 002) {
+		log_errx("accordd", "state directory %s is world-writable",
+		    c->state_dir);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+accordd_write_pid(struct accordd *ad)
+{
+	char buf[32];
+	int fd, n;
+
+	if (asprintf(&ad->pid_file, "%s/accordd.pid",
+	    ad->conf->state_dir) == -1)
+		return -1;
+	fd = open(ad->pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644);
+	if (fd == -1) {
+		log_err("accordd", "%s", ad->pid_file);
+		return -1;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)n) != n) {
+		log_err("accordd", "%s", ad->pid_file);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct accordd ad;
+	struct conf_diag d = { 0 };
+	int ch, check = 0, foreground = 0, rebuild = 0;
+	static const struct option longopts[] = {
+		{ "rebuild-store", no_argument, NULL, 'R' },
+		{ NULL, 0, NULL, 0 }
+	};
+
+	memset(&ad, 0, sizeof(ad));
+	ad.conf_file = SYSCONFDIR "/accord/accordd.xml";
+	while ((ch = getopt_long(argc, argv, "c:dnV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'R':
+			rebuild = 1;
+			break;
+		case 'c':
+			ad.conf_file = optarg;
+			break;
+		case 'd':
+			foreground = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'V':
+			printf("accordd %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	xmlInitParser();
+	log_init("accordd", 1, LOG_LVL_INFO);
+	/* SIGHUP re-reads it after daemon() moved us to / */
+	{
+		static char abs[PATH_MAX];
+
+		if (realpath(ad.conf_file, abs) != NULL)
+			ad.conf_file = abs;
+	}
+	if (check)
+		return accordd_check(ad.conf_file);
+
+	ad.conf = config_load(ad.conf_file, clock_now(), &d);
+	accordd_log_diag(&d);
+	if (ad.conf == NULL) {
+		log_errx("accordd", "%s: %d error%s, not starting",
+		    ad.conf_file, d.nerrors, d.nerrors == 1 ? "" : "s");
+		conf_diag_free(&d);
+		return 1;
+	}
+	conf_diag_free(&d);
+	if (accordd_protocols() == -1)
+		return 1;
+	if (accordd_state_dir(ad.conf) == -1)
+		return 1;
+	if (xmlsig_init() == -1)
+		return 1;
+	if (rebuild) {
+		char *db = conf_path(ad.conf->state_dir, "store.db");
+
+		/* the journal is the truth: drop the index, replay it */
+		if (store_remove(db) == -1) {
+			log_errx("accordd", "cannot remove %s", db);
+			return 1;
+		}
+		free(db);
+		if ((ad.engine = engine_open(ad.conf)) == NULL)
+			return 1;
+		log_info("accordd", "store rebuilt from the journal");
+		engine_close(ad.engine);
+		config_free(ad.conf);
+		return 0;
+	}
+
+	if (!foreground) {
+		if (daemon(0, 0) == -1) {
+			log_err("accordd", "daemon");
+			return 1;
+		}
+		log_init("accordd", 0, LOG_LVL_INFO);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (accordd_write_pid(&ad) == -1)
+		return 1;
+
+	ad.base = event_base_new();
+	if (ad.base == NULL) {
+		log_errx("accordd", "event_base_new failed");
+		return 1;
+	}
+	ad.ev_term = evsignal_new(ad.base, SIGTERM, accordd_signal, &ad);
+	ad.ev_int = evsignal_new(ad.base, SIGINT, accordd_signal, &ad);
+	ad.ev_hup = evsignal_new(ad.base, SIGHUP, accordd_signal, &ad);
+	if (ad.ev_term == NULL || ad.ev_int == NULL || ad.ev_hup == NULL ||
+	    evsignal_add(ad.ev_term, NULL) == -1 ||
+	    evsignal_add(ad.ev_int, NULL) == -1 ||
+	    evsignal_add(ad.ev_hup, NULL) == -1) {
+		log_errx("accordd", "cannot install signal handlers");
+		return 1;
+	}
+
+	ad.started = clock_now();
+	if ((ad.engine = engine_open(ad.conf)) == NULL) {
+		log_errx("accordd", "cannot open the journal and store in %s",
+		    ad.conf->state_dir);
+		return 1;
+	}
+	ad.cctx.engine = ad.engine;
+	ad.cctx.conf = (const struct config **)&ad.conf;
+	ad.cctx.queued = accordd_queued;
+	ad.cctx.queued_arg = &ad;
+	ad.cctx.clock_moved = accordd_clock_moved;
+	ad.cctx.clock_arg = &ad;
+	ad.control = control_start(ad.base, ad.conf, accordd_commands, &ad);
+	if (ad.control == NULL)
+		return 1;
+	control_add_commands(ad.control, casecmd_commands, &ad.cctx);
+	control_set_commit(ad.control, &accordd_commit, &ad);
+	ad.cctx.group_commit = 1;
+	/* TRANSPORT: start */
+	if ((ad.inbound = inbound_start(ad.base, ad.conf, ad.engine)) == NULL ||
+	    (ad.outbound = outbound_start(ad.base, ad.conf, ad.engine)) == NULL)
+		return 1;
+	/* deadlines that passed while we were down fire now, at their time */
+	ad.ev_deadline = evtimer_new(ad.base, accordd_deadline_tick, &ad);
+	accordd_deadline_tick(-1, 0, &ad);
+	ad.ev_store = event_new(ad.base, -1, EV_PERSIST, accordd_store_tick,
+	    &ad);
+	{
+		struct timeval tv = { 0, STORE_RETRY_MS * 1000 };
+
+		if (ad.ev_store == NULL || event_add(ad.ev_store, &tv) == -1) {
+			log_errx("accordd", "cannot arm the store timer");
+			return 1;
+		}
+	}
+	engine_set_partner_cb(ad.engine, accordd_partner_alive, &ad);
+	engine_set_commit_cb(ad.engine, accordd_landed, &ad);
+	if (engine_commit_fd(ad.engine) == -1 ||
+	    (ad.ev_commit = event_new(ad.base, engine_commit_fd(ad.engine),
+	    EV_READ | EV_PERSIST, accordd_commit_event, &ad)) == NULL ||
+	    event_add(ad.ev_commit, NULL) == -1) {
+		log_errx("accordd", "cannot watch the journal's writer thread");
+		return 1;
+	}
+
+	log_info("accordd", "accordd %s started: %s/%s, %d partners, pid %ld",
+	    PACKAGE_VERSION, ad.conf->country, ad.conf->authority,
+	    ad.conf->npartners, (long)getpid());
+	accordd_log_partners(ad.conf);
+
+	event_base_dispatch(ad.base);
+
+	/* TRANSPORT: stop */
+	/* the faces go one by one: nobody is told of late commits */
+	engine_set_commit_cb(ad.engine, NULL, NULL);
+	inbound_stop(ad.inbound);	/* commits and answers what it holds */
+	outbound_stop(ad.outbound);
+	if (engine_flush(ad.engine) == -1)
+		log_errx("accordd", "the last commit failed");
+	control_committed(ad.control);
+	control_stop(ad.control);
+	event_free(ad.ev_deadline);
+	event_free(ad.ev_store);
+	event_free(ad.ev_commit);
+	engine_close(ad.engine);
+	xmlsig_shutdown();
+	event_free(ad.ev_term);
+	event_free(ad.ev_int);
+	event_free(ad.ev_hup);
+	event_base_free(ad.base);
+	unlink(ad.pid_file);
+	free(ad.pid_file);
+	config_free(ad.conf);
+	envelope_shutdown();
+	xmlCleanupParser();
+	log_info("accordd", "stopped");
+	return 0;
+}
