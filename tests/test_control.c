@@ -39,7 +39,7 @@ static void
 test_root_has_every_role(void **state)
 {
 	assert_int_equal(control_roles(&conf, 0, 0, NULL, 0),
-	    CONTROL_ROLE_READ | CONTROL_ROLE_SUBMIT | CONTROL_ROLE_ADMIN);
+	    CMD_ROLE_READ | CMD_ROLE_SUBMIT | CMD_ROLE_ADMIN);
 }
 
 static void
@@ -54,7 +54,7 @@ static void
 test_primary_group_counts(void **state)
 {
 	assert_int_equal(control_roles(&conf, 1000, 1002, NULL, 0),
-	    CONTROL_ROLE_SUBMIT);
+	    CMD_ROLE_SUBMIT);
 }
 
 static void
@@ -63,7 +63,7 @@ test_supplementary_groups_count(void **state)
 	gid_t g[] = { 50, 1004, 1002 };
 
 	assert_int_equal(control_roles(&conf, 1000, 100, g, 3),
-	    CONTROL_ROLE_READ | CONTROL_ROLE_SUBMIT);
+	    CMD_ROLE_READ | CMD_ROLE_SUBMIT);
 }
 
 static void
@@ -72,7 +72,7 @@ test_admin_implies_the_rest(void **state)
 	gid_t g[] = { 1003 };
 
 	assert_int_equal(control_roles(&conf, 1000, 100, g, 1),
-	    CONTROL_ROLE_READ | CONTROL_ROLE_SUBMIT | CONTROL_ROLE_ADMIN);
+	    CMD_ROLE_READ | CMD_ROLE_SUBMIT | CMD_ROLE_ADMIN);
 }
 
 static void
@@ -91,8 +91,8 @@ test_roles_string(void **state)
 
 	assert_string_equal(control_roles_string(0, buf, sizeof(buf)),
 	    "none");
-	assert_string_equal(control_roles_string(CONTROL_ROLE_READ |
-	    CONTROL_ROLE_ADMIN, buf, sizeof(buf)), "read,admin");
+	assert_string_equal(control_roles_string(CMD_ROLE_READ |
+	    CMD_ROLE_ADMIN, buf, sizeof(buf)), "read,admin");
 }
 
 int

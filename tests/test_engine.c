@@ -27,12 +27,14 @@
 #include "conf/config.h"
 #include "conf/conffile.h"
 #include "engine/engine.h"
+#include "engine/engine_priv.h"
 #include "msg/envelope.h"
 #include "fsm/fsm.h"
 #include "persist/journal.h"
 #include "util/log.h"
 #include "persist/record.h"
 #include "persist/store.h"
+#include "report/report.h"
 #include "testutil.h"
 #include "msg/xmlsig.h"
 
@@ -661,7 +663,7 @@ struct find_text {
 };
 
 static int
-find_text_cb(void *arg, const struct engine_history *h)
+find_text_cb(void *arg, const struct report_history *h)
 {
 	struct find_text *ft = arg;
 
@@ -673,7 +675,7 @@ find_text_cb(void *arg, const struct engine_history *h)
 static void
 test_missed_deadline_fires_after_restart(void **state)
 {
-	char cid[RECORD_ID_MAX], tb[32], needle[96];
+	char cid[RECORD_ID_MAX], tb[32], needle[96], *jdir;
 	struct fsm_case c;
 	struct find_text ft;
 
@@ -692,8 +694,10 @@ test_missed_deadline_fires_after_restart(void **state)
 	snprintf(needle, sizeof(needle), "reply deadline due %s fired", tb);
 	ft.needle = needle;
 	ft.found = 0;
-	assert_int_equal(engine_case_history(kz, "FR", cid, find_text_cb,
-	    &ft), 0);
+	jdir = conf_path(kzc->state_dir, "journal");
+	assert_int_equal(report_case_history(jdir, engine_store(kz), "FR",
+	    cid, find_text_cb, &ft), 0);
+	free(jdir);
 	assert_true(ft.found);
 }
 

@@ -269,30 +269,6 @@ int engine_batch_committed(const struct engine *e, uint64_t batch);
 int engine_case_get(struct engine *e, const char *partner,
     const char *case_id, struct fsm_case *out);
 
-/* One line of a case's history, read back from the journal. */
-struct engine_history {
-	uint64_t	 seq;
-	accord_time_t	 time;		/* when it was journalled */
-	const char	*what;		/* "message", "decision", "refusal",
-					 * "deadline", "delivery", "operator" */
-	char		 text[320];
-};
-
-/*
- * Walk the journal for everything about one case, in order.  cb returns
- * 0 to go on.  Reads the whole journal: an operator's command, not a hot
- * path.  @return 0, or -1.
- */
-int engine_case_history(struct engine *e, const char *partner,
-    const char *case_id, int (*cb)(void *, const struct engine_history *),
-    void *arg);
-
-/* The journal, for tests that inject write failures (journal_set_io). */
-struct journal *engine_journal(struct engine *e);
-
-/* The store, for the control socket's read-only queries. */
-struct store *engine_store(struct engine *e);
-
 /*
  * The exact signed bytes of a message of ours, from its journal record
  * seq (store_outbox's journal_seq), for the outbound transport after a
@@ -302,15 +278,6 @@ struct store *engine_store(struct engine *e);
  */
 int engine_message_bytes(struct engine *e, uint64_t seq, char **out,
     size_t *len);
-
-/*
- * The read side of engine_case_history() on its own, for a reader with
- * no engine (accordctl --offline): the journal directory and a store.
- */
-struct store;
-int engine_case_history_at(const char *journal_dir, struct store *st,
-    const char *partner, const char *case_id,
-    int (*cb)(void *, const struct engine_history *), void *arg);
 
 /*
  * Operator commands (control socket, issue 7).  Each is journalled with

@@ -33,7 +33,7 @@
 struct control_conn {
 	struct control		*ctl;
 	struct bufferevent	*bev;
-	struct control_caller	 caller;
+	struct cmd_caller	 caller;
 	struct control_conn	*next;
 	int			 closing;
 	char			 topics[CONTROL_MAX_TOPICS][CONTROL_TOPIC_MAX];
@@ -75,8 +75,8 @@ control_roles(const struct config *c, uid_t uid, gid_t gid,
 	int i, j;
 
 	if (uid == 0)
-		return CONTROL_ROLE_READ | CONTROL_ROLE_SUBMIT |
-		    CONTROL_ROLE_ADMIN;
+		return CMD_ROLE_READ | CMD_ROLE_SUBMIT |
+		    CMD_ROLE_ADMIN;
 	for (i = 0; i < c->nroles; i++) {
 		if (!c->roles[i].exists)
 			continue;
@@ -86,8 +86,8 @@ control_roles(const struct config *c, uid_t uid, gid_t gid,
 			if (c->roles[i].gid == groups[j])
 				roles |= 1u << c->roles[i].role;
 	}
-	if (roles & CONTROL_ROLE_ADMIN)
-		roles |= CONTROL_ROLE_READ | CONTROL_ROLE_SUBMIT;
+	if (roles & CMD_ROLE_ADMIN)
+		roles |= CMD_ROLE_READ | CMD_ROLE_SUBMIT;
 	return roles;
 }
 
@@ -116,7 +116,7 @@ control_roles_string(unsigned roles, char *buf, size_t len)
  * fallback on kernels without it.
  */
 static int
-control_peer(int fd, const struct config *c, struct control_caller *who)
+control_peer(int fd, const struct config *c, struct cmd_caller *who)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -298,10 +298,10 @@ control_send_error(struct control_conn *cc, json_t *id, const char *code,
 	json_decref(r);
 }
 
-static const struct control_command *
+static const struct cmd_command *
 control_find(const struct control *ctl, const char *name, void **arg)
 {
-	const struct control_command *c;
+	const struct cmd_command *c;
 	int t;
 
 	for (t = 0; t < ctl->ntables; t++)
@@ -315,7 +315,7 @@ control_find(const struct control *ctl, const char *name, void **arg)
 
 int
 control_add_commands(struct control *ctl,
-    const struct control_command *cmds, void *arg)
+    const struct cmd_command *cmds, void *arg)
 {
 	if (ctl->ntables == CONTROL_MAX_TABLES)
 		return -1;
@@ -335,7 +335,7 @@ control_tables(const struct control *ctl, int *n)
 static void
 control_request(struct control_conn *cc, const char *line, size_t len)
 {
-	const struct control_command *cmd;
+	const struct cmd_command *cmd;
 	json_error_t jerr;
 	json_t *req, *id, *args, *res, *r;
 	const char *name, *code = "INTERNAL";
@@ -374,8 +374,8 @@ control_request(struct control_conn *cc, const char *line, size_t len)
 	if ((cmd->role & cc->caller.roles) != cmd->role) {
 		control_roles_string(cc->caller.roles, roles, sizeof(roles));
 		snprintf(text, sizeof(text), "'%s' needs the %s role; uid %u "
-		    "has %s", cmd->name, cmd->role & CONTROL_ROLE_ADMIN ?
-		    "admin" : cmd->role & CONTROL_ROLE_SUBMIT ? "submit" :
+		    "has %s", cmd->name, cmd->role & CMD_ROLE_ADMIN ?
+		    "admin" : cmd->role & CMD_ROLE_SUBMIT ? "submit" :
 		    "read", (unsigned)cc->caller.uid, roles);
 		log_warnx("control", "refused: %s", text);
 		control_send_error(cc, id, "FORBIDDEN", text);
@@ -569,7 +569,7 @@ control_socket_dir(const struct config *c)
 
 struct control *
 control_start(struct event_base *base, const struct config *c,
-    const struct control_command *cmds, void *arg)
+    const struct cmd_command *cmds, void *arg)
 {
 	struct control *ctl;
 	struct sockaddr_un sun;

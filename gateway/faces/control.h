@@ -18,46 +18,16 @@
 #include <jansson.h>
 
 #include "conf/config.h"
+#include "report/cmd.h"
 
 #define CONTROL_PROTOCOL_VERSION	1
-
-/* Role bits. */
-#define CONTROL_ROLE_READ	(1u << CONF_ROLE_READ)
-#define CONTROL_ROLE_SUBMIT	(1u << CONF_ROLE_SUBMIT)
-#define CONTROL_ROLE_ADMIN	(1u << CONF_ROLE_ADMIN)
 
 struct control;
 struct control_conn;
 
-/* What a command handler learns about its caller. */
-struct control_caller {
-	uid_t		 uid;
-	gid_t		 gid;
-	pid_t		 pid;
-	unsigned	 roles;		/* CONTROL_ROLE_* */
-	const char	*command;	/* the command being served */
-	struct control	*ctl;		/* the socket serving it (NULL when a
-					 * handler runs offline in accordctl) */
-	struct control_conn *conn;	/* its connection (NULL offline) */
-};
-
-/*
- * A command: handler returns a new JSON result object on success, or
- * NULL with *code and *text set (code from protocols/control.md).
- */
-typedef json_t *(*control_handler)(void *arg, const struct control_caller *,
-    json_t *args, const char **code, char *text, size_t textlen);
-
-struct control_command {
-	const char	*name;
-	unsigned	 role;		/* role needed: CONTROL_ROLE_* */
-	control_handler	 handler;
-	const char	*help;
-};
-
 /* A command table and the argument its handlers get. */
 struct control_table {
-	const struct control_command	*cmds;	/* ends with a NULL name */
+	const struct cmd_command	*cmds;	/* ends with a NULL name */
 	void				*arg;
 };
 
@@ -66,7 +36,7 @@ struct control_table {
 /* Serve another table of commands (e.g. casecmd.c's), arg passed to its
  * handlers.  @return 0, or -1 when there are too many tables. */
 int control_add_commands(struct control *ctl,
-    const struct control_command *cmds, void *arg);
+    const struct cmd_command *cmds, void *arg);
 
 /* The tables served, for help. */
 const struct control_table *control_tables(const struct control *ctl,
@@ -91,7 +61,7 @@ char *control_roles_string(unsigned roles, char *buf, size_t len);
  * @return the control, or NULL (logged).
  */
 struct control *control_start(struct event_base *base,
-    const struct config *c, const struct control_command *cmds, void *arg);
+    const struct config *c, const struct cmd_command *cmds, void *arg);
 
 /*
  * Streams (inbox --follow, monitor).  A handler subscribes its caller's

@@ -27,24 +27,18 @@
 #define OPSCMD_TOPIC_INBOX	"inbox"
 #define OPSCMD_TOPIC_MONITOR	"monitor"
 
-json_t *opscmd_inbox(void *arg, const struct control_caller *who,
+json_t *opscmd_inbox(void *arg, const struct cmd_caller *who,
     json_t *args, const char **code, char *text, size_t len);
-json_t *opscmd_ack(void *arg, const struct control_caller *who,
+json_t *opscmd_ack(void *arg, const struct cmd_caller *who,
     json_t *args, const char **code, char *text, size_t len);
-json_t *opscmd_resend(void *arg, const struct control_caller *who,
+json_t *opscmd_resend(void *arg, const struct cmd_caller *who,
     json_t *args, const char **code, char *text, size_t len);
 /* pause and resume: the command's name says which. */
-json_t *opscmd_pause(void *arg, const struct control_caller *who,
+json_t *opscmd_pause(void *arg, const struct cmd_caller *who,
     json_t *args, const char **code, char *text, size_t len);
-json_t *opscmd_queues(void *arg, const struct control_caller *who,
+json_t *opscmd_metrics(void *arg, const struct cmd_caller *who,
     json_t *args, const char **code, char *text, size_t len);
-json_t *opscmd_alerts(void *arg, const struct control_caller *who,
-    json_t *args, const char **code, char *text, size_t len);
-json_t *opscmd_stats(void *arg, const struct control_caller *who,
-    json_t *args, const char **code, char *text, size_t len);
-json_t *opscmd_metrics(void *arg, const struct control_caller *who,
-    json_t *args, const char **code, char *text, size_t len);
-json_t *opscmd_monitor(void *arg, const struct control_caller *who,
+json_t *opscmd_monitor(void *arg, const struct cmd_caller *who,
     json_t *args, const char **code, char *text, size_t len);
 
 /*

@@ -5,7 +5,7 @@
  * accordctl [-j] [-c accordd.xml | -s socket] command [argument ...]
  *     [key=value ...] [--flag ...]
  * accordctl --offline [-c accordd.xml | -S statedir] status|list|timeline|
- *     stats|alerts ...
+ *     queues|alerts|stats ...
  *
  * Positional arguments travel as "argv", key=value pairs as string
  * fields and --flag as true; the daemon checks them (protocols/control.md).
@@ -15,7 +15,7 @@
  *
  * --offline runs the read-only commands in this process on the store,
  * opened read-only, while the daemon is down: the same handlers as the
- * daemon's (casecmd.c, opscmd.c), the same masking.
+ * daemon's (report/), the same masking.  accordctl links the core only.
  *
  * accordctl -r [-s socket] sends each line of standard input as it is and
  * prints each response line: the raw protocol, for scripts.
@@ -35,14 +35,12 @@
 #include <jansson.h>
 #include <libxml/parser.h>
 
-#include "faces/casecmd.h"
 #include "util/clock.h"
 #include "conf/conffile.h"
 #include "conf/config.h"
-#include "faces/control.h"
 #include "util/log.h"
-#include "faces/opscmd.h"
 #include "persist/store.h"
+#include "report/report.h"
 
 #ifndef ACCORD_SOCKET
 #define ACCORD_SOCKET "/run/accord/control.sock"
@@ -337,16 +335,6 @@ ctl_follow(FILE *fp, int json)
 	return 1;
 }
 
-/* The commands that run offline, on the store. */
-static const struct control_command ctl_offline_cmds[] = {
-	{ "status", CONTROL_ROLE_READ, casecmd_status, NULL },
-	{ "list", CONTROL_ROLE_READ, casecmd_list, NULL },
-	{ "timeline", CONTROL_ROLE_READ, casecmd_timeline, NULL },
-	{ "stats", CONTROL_ROLE_READ, opscmd_stats, NULL },
-	{ "alerts", CONTROL_ROLE_READ, opscmd_alerts, NULL },
-	{ NULL, 0, NULL, NULL }
-};
-
 /*
  * --offline: the handler runs here, on the store opened read-only.  The
  * caller is whoever we run as; reading the files already took the
@@ -357,9 +345,9 @@ static int
 ctl_offline(const char *state_dir, const char *conf_file, const char *sock,
     int argc, char *argv[], int json)
 {
-	const struct control_command *cmd;
-	struct control_caller who;
-	struct casecmd_ctx ctx;
+	const struct cmd_command *cmd;
+	struct cmd_caller who;
+	struct report_ctx ctx;
 	struct conf_diag d = { 0 };
 	const struct config *cptr = NULL;
 	struct config *conf = NULL;
@@ -368,12 +356,15 @@ ctl_offline(const char *state_dir, const char *conf_file, const char *sock,
 	char *db = NULL, *journal = NULL, *line, text[512];
 	int fd, rc = 1;
 
-	for (cmd = ctl_offline_cmds; cmd->name != NULL; cmd++)
+	for (cmd = report_commands; cmd->name != NULL; cmd++)
 		if (strcmp(cmd->name, argv[0]) == 0)
 			break;
 	if (cmd->name == NULL) {
-		fprintf(stderr, "accordctl: '%s' does not run offline (status, "
-		    "list, timeline, stats, alerts do)\n", argv[0]);
+		fprintf(stderr, "accordctl: '%s' does not run offline (the "
+		    "reports do:", argv[0]);
+		for (cmd = report_commands; cmd->name != NULL; cmd++)
+			fprintf(stderr, " %s", cmd->name);
+		fprintf(stderr, ")\n");
 		return 2;
 	}
 	if (state_dir == NULL) {
@@ -398,7 +389,6 @@ ctl_offline(const char *state_dir, const char *conf_file, const char *sock,
 	db = conf_path(state_dir, "store.db");
 	journal = conf_path(state_dir, "journal");
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.offline = 1;
 	ctx.journal_dir = journal;
 	if ((ctx.store = store_open_readonly(db)) == NULL) {
 		fprintf(stderr, "accordctl: offline: cannot read the store at "
@@ -420,8 +410,8 @@ ctl_offline(const char *state_dir, const char *conf_file, const char *sock,
 	who.uid = getuid();
 	who.gid = getgid();
 	who.pid = getpid();
-	who.roles = CONTROL_ROLE_READ | (who.uid == 0 ? CONTROL_ROLE_SUBMIT |
-	    CONTROL_ROLE_ADMIN : 0);
+	who.roles = CMD_ROLE_READ | (who.uid == 0 ? CMD_ROLE_SUBMIT |
+	    CMD_ROLE_ADMIN : 0);
 	who.command = cmd->name;
 	text[0] = '\0';
 	res = cmd->handler(&ctx, &who, args, &code, text, sizeof(text));

@@ -34,6 +34,8 @@
 #include "faces/inbound.h"
 #include "faces/outbound.h"
 #include "persist/store.h"
+#include "report/report.h"
+#include "conf/conffile.h"
 #include "msg/xmlsig.h"
 #include "util/log.h"
 
@@ -52,6 +54,8 @@ struct accordd {
 	struct outbound		*outbound;
 	struct engine		*engine;
 	struct casecmd_ctx	 cctx;
+	struct report_ctx	 rctx;	/* the reports' read-only store */
+	char			*journal_dir;
 	struct event		*ev_deadline;
 	struct event		*ev_store;	/* the store catches up */
 	struct event		*ev_commit;	/* a journal flight landed */
@@ -324,15 +328,15 @@ accordd_reload(struct accordd *ad)
 
 /* ---- control commands served by the daemon itself ------------------ */
 
-static const struct control_command accordd_commands[];
+static const struct cmd_command accordd_commands[];
 
 static json_t *
-accordd_cmd_help(void *arg, const struct control_caller *who, json_t *args,
+accordd_cmd_help(void *arg, const struct cmd_caller *who, json_t *args,
     const char **code, char *text, size_t len)
 {
 	struct accordd *ad = arg;
 	const struct control_table *tables;
-	const struct control_command *c;
+	const struct cmd_command *c;
 	json_t *list = json_array(), *res;
 	char *buf = NULL;
 	size_t blen = 0;
@@ -345,12 +349,12 @@ accordd_cmd_help(void *arg, const struct control_caller *who, json_t *args,
 	for (t = 0; t < nt; t++)
 	for (c = tables[t].cmds; c->name != NULL; c++) {
 		json_array_append_new(list, json_pack("{s:s, s:s, s:s}",
-		    "name", c->name, "role", c->role & CONTROL_ROLE_ADMIN ?
-		    "admin" : c->role & CONTROL_ROLE_SUBMIT ? "submit" : "read",
+		    "name", c->name, "role", c->role & CMD_ROLE_ADMIN ?
+		    "admin" : c->role & CMD_ROLE_SUBMIT ? "submit" : "read",
 		    "help", c->help));
 		fprintf(fp, "%-10s %-7s %s\n", c->name,
-		    c->role & CONTROL_ROLE_ADMIN ? "admin" :
-		    c->role & CONTROL_ROLE_SUBMIT ? "submit" : "read", c->help);
+		    c->role & CMD_ROLE_ADMIN ? "admin" :
+		    c->role & CMD_ROLE_SUBMIT ? "submit" : "read", c->help);
 	}
 	fclose(fp);
 	res = json_pack("{s:o, s:s%}", "commands", list, "text", buf, blen);
@@ -359,7 +363,7 @@ accordd_cmd_help(void *arg, const struct control_caller *who, json_t *args,
 }
 
 static json_t *
-accordd_cmd_ping(void *arg, const struct control_caller *who, json_t *args,
+accordd_cmd_ping(void *arg, const struct cmd_caller *who, json_t *args,
     const char **code, char *text, size_t len)
 {
 	struct accordd *ad = arg;
@@ -383,7 +387,7 @@ accordd_days_left(accord_time_t t, accord_time_t now)
 }
 
 static json_t *
-accordd_cmd_partners(void *arg, const struct control_caller *who,
+accordd_cmd_partners(void *arg, const struct cmd_caller *who,
     json_t *args, const char **code, char *text, size_t len)
 {
 	struct accordd *ad = arg;
@@ -432,7 +436,7 @@ accordd_cmd_partners(void *arg, const struct control_caller *who,
 static void accordd_reload(struct accordd *);
 
 static json_t *
-accordd_cmd_reload(void *arg, const struct control_caller *who,
+accordd_cmd_reload(void *arg, const struct cmd_caller *who,
     json_t *args, const char **code, char *text, size_t len)
 {
 	struct accordd *ad = arg;
@@ -450,14 +454,14 @@ accordd_cmd_reload(void *arg, const struct control_caller *who,
 	    "text", "configuration reloaded");
 }
 
-static const struct control_command accordd_commands[] = {
-	{ "help", CONTROL_ROLE_READ, accordd_cmd_help,
+static const struct cmd_command accordd_commands[] = {
+	{ "help", CMD_ROLE_READ, accordd_cmd_help,
 	    "list the commands" },
-	{ "ping", CONTROL_ROLE_READ, accordd_cmd_ping,
+	{ "ping", CMD_ROLE_READ, accordd_cmd_ping,
 	    "daemon version, clock, start time and your roles" },
-	{ "partners", CONTROL_ROLE_READ, accordd_cmd_partners,
+	{ "partners", CMD_ROLE_READ, accordd_cmd_partners,
 	    "agreements in force and their certificates" },
-	{ "reload", CONTROL_ROLE_ADMIN, accordd_cmd_reload,
+	{ "reload", CMD_ROLE_ADMIN, accordd_cmd_reload,
 	    "re-read the configuration (as SIGHUP)" },
 	{ NULL, 0, NULL, NULL }
 };
@@ -523,6 +527,26 @@ accordd_state_dir(const struct config *c)
 		    c->state_dir);
 		return -1;
 	}
+	return 0;
+}
+
+/* The reports (status, list, queues...) read the store on a read-only
+ * connection of their own, never the engine's. */
+static int
+accordd_reports(struct accordd *ad)
+{
+	char *db = conf_path(ad->conf->state_dir, "store.db");
+
+	ad->rctx.store = store_open_readonly(db);
+	free(db);
+	if (ad->rctx.store == NULL) {
+		log_errx("accordd", "cannot open the store read-only for "
+		    "the reports");
+		return -1;
+	}
+	ad->journal_dir = conf_path(ad->conf->state_dir, "journal");
+	ad->rctx.journal_dir = ad->journal_dir;
+	ad->rctx.conf = (const struct config **)&ad->conf;
 	return 0;
 }
 
@@ -665,8 +689,10 @@ main(int argc, char *argv[])
 		    ad.conf->state_dir);
 		return 1;
 	}
+	if (accordd_reports(&ad) == -1)
+		return 1;
 	ad.cctx.engine = ad.engine;
-	ad.cctx.conf = (const struct config **)&ad.conf;
+	ad.cctx.report = &ad.rctx;
 	ad.cctx.queued = accordd_queued;
 	ad.cctx.queued_arg = &ad;
 	ad.cctx.clock_moved = accordd_clock_moved;
@@ -674,6 +700,7 @@ main(int argc, char *argv[])
 	ad.control = control_start(ad.base, ad.conf, accordd_commands, &ad);
 	if (ad.control == NULL)
 		return 1;
+	control_add_commands(ad.control, report_commands, &ad.rctx);
 	control_add_commands(ad.control, casecmd_commands, &ad.cctx);
 	control_set_commit(ad.control, &accordd_commit, &ad);
 	ad.cctx.group_commit = 1;
@@ -723,6 +750,8 @@ main(int argc, char *argv[])
 	event_free(ad.ev_deadline);
 	event_free(ad.ev_store);
 	event_free(ad.ev_commit);
+	store_close(ad.rctx.store);
+	free(ad.journal_dir);
 	engine_close(ad.engine);
 	xmlsig_shutdown();
 	event_free(ad.ev_term);

@@ -1,0 +1,152 @@
+/*
+ * cmd.c -- reading a command's arguments and shaping its answer.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "report/cmd.h"
+
+const char *
+cmd_arg(json_t *args, size_t i)
+{
+	return json_string_value(json_array_get(json_object_get(args,
+	    "argv"), i));
+}
+
+const char *
+cmd_opt(json_t *args, const char *name)
+{
+	return json_string_value(json_object_get(args, name));
+}
+
+int
+cmd_flag(json_t *args, const char *name)
+{
+	json_t *v = json_object_get(args, name);
+
+	return json_is_true(v) || (json_is_string(v) &&
+	    strcmp(json_string_value(v), "true") == 0);
+}
+
+int
+cmd_parse_duration(const char *s, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	v = strtoll(s, &end, 10);
+	if (v < 0 || v > 100LL * 365 * 86400)
+		return -1;
+	if (strcmp(end, "d") == 0)
+		v *= 86400;
+	else if (strcmp(end, "h") == 0)
+		v *= 3600;
+	else if (strcmp(end, "m") == 0)
+		v *= 60;
+	else if (strcmp(end, "s") != 0 && *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* "3d 04h", "-1d 02h" (overdue): how an operator reads time left. */
+char *
+cmd_left(long long secs, char *buf, size_t len)
+{
+	long long a = secs < 0 ? -secs : secs;
+
+	if (a >= 86400)
+		snprintf(buf, len, "%s%lldd %02lldh", secs < 0 ? "-" : "",
+		    a / 86400, (a % 86400) / 3600);
+	else
+		snprintf(buf, len, "%s%lldh %02lldm", secs < 0 ? "-" : "",
+		    a / 3600, (a % 3600) / 60);
+	return buf;
+}
+
+void
+cmd_month(accord_time_t t, char buf[8])
+{
+	char tb[32];
+
+	clock_format_utc(t, tb, sizeof(tb));
+	snprintf(buf, 8, "%.7s", tb);
+}
+
+json_t *
+cmd_fail(const char **code, char *text, size_t len, const char *c,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	*code = c;
+	va_start(ap, fmt);
+	vsnprintf(text, len, fmt, ap);
+	va_end(ap);
+	return NULL;
+}
+
+json_t *
+cmd_text_result(json_t *res, FILE *fp, char **buf, size_t *blen)
+{
+	fclose(fp);
+	json_object_set_new(res, "text", json_stringn(*buf, *blen));
+	free(*buf);
+	return res;
+}
+
+void
+cmd_bump(json_t *root, ...)
+{
+	va_list ap;
+	const char *k, *next;
+	json_t *o = root, *c;
+
+	va_start(ap, root);
+	k = va_arg(ap, const char *);
+	while (k != NULL) {
+		next = va_arg(ap, const char *);
+		c = json_object_get(o, k);
+		if (next == NULL) {
+			json_object_set_new(o, k, json_integer(
+			    json_integer_value(c) + 1));
+			break;
+		}
+		if (!json_is_object(c)) {
+			c = json_object();
+			json_object_set_new(o, k, c);
+		}
+		o = c;
+		k = next;
+	}
+	va_end(ap);
+}
+
+static int
+cmd_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char **
+cmd_keys(json_t *obj, size_t *n)
+{
+	const char **keys, *k;
+	json_t *v;
+	size_t i = 0;
+
+	*n = json_object_size(obj);
+	if ((keys = calloc(*n + 1, sizeof(*keys))) == NULL)
+		return NULL;
+	json_object_foreach(obj, k, v)
+		keys[i++] = k;
+	qsort(keys, i, sizeof(*keys), cmd_strcmp);
+	*n = i;
+	return keys;
+}

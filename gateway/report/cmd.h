@@ -1,0 +1,78 @@
+/*
+ * cmd.h -- the shape of a control command, shared by the daemon's control
+ * socket (faces/control.c) and accordctl --offline, which runs the
+ * read-only reports in its own process: the caller, the handler, the
+ * command table, and the helpers every handler uses to read its
+ * arguments and to answer.  No libevent: this is the core's.
+ */
+#ifndef ACCORD_CMD_H
+#define ACCORD_CMD_H
+
+#include <sys/types.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "conf/config.h"
+#include "util/clock.h"
+
+/* Role bits. */
+#define CMD_ROLE_READ	(1u << CONF_ROLE_READ)
+#define CMD_ROLE_SUBMIT	(1u << CONF_ROLE_SUBMIT)
+#define CMD_ROLE_ADMIN	(1u << CONF_ROLE_ADMIN)
+
+struct control;
+struct control_conn;
+
+/* What a command handler learns about its caller. */
+struct cmd_caller {
+	uid_t		 uid;
+	gid_t		 gid;
+	pid_t		 pid;
+	unsigned	 roles;		/* CMD_ROLE_* */
+	const char	*command;	/* the command being served */
+	struct control	*ctl;		/* the socket serving it (NULL when a
+					 * handler runs offline in accordctl) */
+	struct control_conn *conn;	/* its connection (NULL offline) */
+};
+
+/*
+ * A command: handler returns a new JSON result object on success, or
+ * NULL with *code and *text set (code from protocols/control.md).
+ */
+typedef json_t *(*cmd_handler)(void *arg, const struct cmd_caller *,
+    json_t *args, const char **code, char *text, size_t textlen);
+
+struct cmd_command {
+	const char	*name;
+	unsigned	 role;		/* role needed: CMD_ROLE_* */
+	cmd_handler	 handler;
+	const char	*help;
+};
+
+/* argv[i] of the request, or NULL. */
+const char *cmd_arg(json_t *args, size_t i);
+/* args' string member name, or NULL. */
+const char *cmd_opt(json_t *args, const char *name);
+/* 1 if args' member name is true (or "true"). */
+int cmd_flag(json_t *args, const char *name);
+/* "2d", "36h", "90m", "45s" or plain seconds. @return 0/-1. */
+int cmd_parse_duration(const char *s, long long *out);
+/* "3d 04h", "-1d 02h" (overdue) into buf. @return buf. */
+char *cmd_left(long long secs, char *buf, size_t len);
+/* "2026-11" of t. */
+void cmd_month(accord_time_t t, char buf[8]);
+
+/* Set *code and text (printf-style). @return NULL, for the handler. */
+json_t *cmd_fail(const char **code, char *text, size_t len, const char *c,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Close fp and set res's "text" to what it holds (*buf freed).
+ * @return res. */
+json_t *cmd_text_result(json_t *res, FILE *fp, char **buf, size_t *blen);
+
+/* Add one to the integer at root[k1][k2]... (keys end with NULL). */
+void cmd_bump(json_t *root, ...);
+/* obj's keys, sorted (free() the array, not the keys); NULL: no memory. */
+const char **cmd_keys(json_t *obj, size_t *n);
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * report.h -- the read-only reports: what an operator asks about cases
+ * and queues, answered from a read-only connection to the store (and,
+ * for a timeline, the journal's files).  The daemon serves them on its
+ * control socket with a connection of its own; accordctl --offline runs
+ * the same handlers in its process.  Nothing here writes.
+ */
+#ifndef ACCORD_REPORT_H
+#define ACCORD_REPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "conf/config.h"
+#include "persist/store.h"
+#include "report/cmd.h"
+
+/* What the reports read; owned by accordd (or accordctl --offline). */
+struct report_ctx {
+	struct store		 *store;	/* opened read-only */
+	const struct config	**conf;		/* the one in force; NULL or
+						 * *conf NULL when unknown */
+	const char		 *journal_dir;
+};
+
+/* The configuration in force, or NULL (offline without one). */
+const struct config *report_conf(const struct report_ctx *ctx);
+
+/*
+ * The case args name: "CASE" alone when the id is unique across partners,
+ * or with partner=CC.  @return 1 found, 0 not (code and text set), -1 a
+ * store error (code and text set).
+ */
+int report_find_case(struct report_ctx *ctx, json_t *args,
+    struct store_case *out, const char **code, char *text, size_t len);
+
+/* The handlers (arg: a struct report_ctx). */
+json_t *report_status(void *arg, const struct cmd_caller *who,
+    json_t *args, const char **code, char *text, size_t len);
+json_t *report_list(void *arg, const struct cmd_caller *who,
+    json_t *args, const char **code, char *text, size_t len);
+json_t *report_timeline(void *arg, const struct cmd_caller *who,
+    json_t *args, const char **code, char *text, size_t len);
+json_t *report_queues(void *arg, const struct cmd_caller *who,
+    json_t *args, const char **code, char *text, size_t len);
+json_t *report_alerts(void *arg, const struct cmd_caller *who,
+    json_t *args, const char **code, char *text, size_t len);
+json_t *report_stats(void *arg, const struct cmd_caller *who,
+    json_t *args, const char **code, char *text, size_t len);
+
+/* The read-only commands, for the control socket and accordctl. */
+extern const struct cmd_command report_commands[];
+
+/* One line of a case's history, read back from the journal. */
+struct report_history {
+	uint64_t	 seq;
+	accord_time_t	 time;		/* when it was journalled */
+	const char	*what;		/* "message", "decision", "refusal",
+					 * "deadline", "delivery", "operator" */
+	char		 text[320];
+};
+
+/*
+ * Walk the journal in journal_dir for everything about one case, in
+ * order (st tells which delivery states are the case's).  cb returns 0 to
+ * go on.  Reads the whole journal: an operator's command, not a hot path.
+ * @return 0, or -1.
+ */
+int report_case_history(const char *journal_dir, struct store *st,
+    const char *partner, const char *case_id,
+    int (*cb)(void *, const struct report_history *), void *arg);
+
+/*
+ * The store's gauges in Prometheus text exposition (cases, messages,
+ * overdue, inbox, next deadline, applied sequence, and with a
+ * configuration the outbox, pauses and certificates).  @return 0, or -1
+ * when the store could not be read (nothing written).
+ */
+int report_metrics(struct report_ctx *ctx, FILE *fp);
+
+/* Lookups for the daemon's commands.  @return 1 found, 0 not, -1 error. */
+int report_message_find(struct report_ctx *ctx, const char *partner,
+    const char *message_id, enum record_dir dir, struct store_message *out);
+int report_inbox_get(struct report_ctx *ctx, const char *partner,
+    const char *message_id, int *acked);
+/* Received messages not yet acknowledged, oldest first.  @return 0/-1. */
+int report_inbox(struct report_ctx *ctx,
+    int (*cb)(void *, const struct store_inbox *), void *arg);
+/*
+ * Which partner sent us message_id still in the inbox (inbox), or got
+ * message_id from us (!inbox): partner (RECORD_PARTNER_MAX bytes) is set
+ * from the first.  @return how many partners have it, or -1.
+ */
+int report_which_partner(struct report_ctx *ctx, const char *message_id,
+    int inbox, char *partner);
+
+#endif

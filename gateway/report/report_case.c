@@ -1,0 +1,330 @@
+/*
+ * report_case.c -- status, list, timeline: one case or many, read-only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "conf/calendar.h"
+#include "report/report.h"
+#include "util/clock.h"
+
+const struct config *
+report_conf(const struct report_ctx *ctx)
+{
+	return ctx->conf != NULL ? *ctx->conf : NULL;
+}
+
+/* Find the case: "CASE" alone when the id is unique across partners, or
+ * with partner=CC.  @return 1 found, 0 not (text set), -1 error. */
+struct report_find {
+	const char		*case_id;
+	struct store_case	 found;
+	int			 n;
+};
+
+static int
+report_find_cb(void *arg, const struct store_case *c)
+{
+	struct report_find *f = arg;
+
+	if (strcmp(c->case_id, f->case_id) == 0) {
+		if (f->n++ == 0)
+			f->found = *c;
+	}
+	return 0;
+}
+
+int
+report_find_case(struct report_ctx *ctx, json_t *args,
+    struct store_case *out, const char **code, char *text, size_t len)
+{
+	struct store_case_filter flt;
+	struct report_find f;
+	const char *case_id = cmd_arg(args, 0);
+
+	if (case_id == NULL) {
+		*code = "BAD_REQUEST";
+		snprintf(text, len, "which case? (give its CaseId)");
+		return 0;
+	}
+	store_case_filter_init(&flt);
+	flt.partner = cmd_opt(args, "partner");
+	memset(&f, 0, sizeof(f));
+	f.case_id = case_id;
+	if (store_list_cases(ctx->store, &flt, report_find_cb,
+	    &f) == -1) {
+		*code = "INTERNAL";
+		snprintf(text, len, "store query failed");
+		return -1;
+	}
+	if (f.n == 0) {
+		*code = "UNKNOWN_CASE";
+		snprintf(text, len, "no case %.64s", case_id);
+		return 0;
+	}
+	if (f.n > 1) {
+		*code = "AMBIGUOUS";
+		snprintf(text, len, "case %.64s exists with several partners: "
+		    "add partner=CC", case_id);
+		return 0;
+	}
+	*out = f.found;
+	return 1;
+}
+
+/* ---- status ----------------------------------------------------------- */
+
+struct report_msgs {
+	json_t	*list;
+	FILE	*fp;
+};
+
+static int
+report_msg_cb(void *arg, const struct store_message *m)
+{
+	struct report_msgs *cm = arg;
+	char tb[32], rb[32];
+
+	clock_format_utc(m->created, tb, sizeof(tb));
+	clock_format_utc(m->received_at, rb, sizeof(rb));
+	json_array_append_new(cm->list, json_pack("{s:s, s:s, s:s, s:s, s:s, "
+	    "s:s, s:s, s:b}", "message_id", m->message_id, "type",
+	    agreement_msg_type_name(m->type), "direction",
+	    record_dir_name(m->direction), "state",
+	    record_msg_state_name(m->state), "created", tb, "received_at",
+	    m->received_at ? rb : "", "reason", m->reason, "receipted",
+	    m->receipt_seq != 0));
+	fprintf(cm->fp, "  %-3s %-24s %-12s %s  %s%s%s\n",
+	    m->direction == RECORD_DIR_IN ? "in" : "out",
+	    agreement_msg_type_name(m->type), record_msg_state_name(m->state),
+	    tb, m->message_id, m->reason[0] ? "  " : "", m->reason);
+	return 0;
+}
+
+json_t *
+report_status(void *arg, const struct cmd_caller *who, json_t *args,
+    const char **code, char *text, size_t len)
+{
+	struct report_ctx *ctx = arg;
+	const struct config *conf = report_conf(ctx);
+	const struct agreement *a;
+	struct store_case sc;
+	struct report_msgs cm;
+	json_t *res, *dls;
+	accord_time_t now = clock_now();
+	char *buf = NULL, tb[32], lb[40], left[32];
+	size_t blen = 0;
+	int dl;
+
+	if (report_find_case(ctx, args, &sc, code, text, len) != 1)
+		return NULL;
+	a = conf != NULL ? config_partner(conf, sc.partner) : NULL;
+	cm.list = json_array();
+	if ((cm.fp = open_memstream(&buf, &blen)) == NULL)
+		return NULL;
+	fprintf(cm.fp, "case %s with %s: %s (%s, we are %s%s)\n", sc.case_id,
+	    sc.partner, fsm_state_name(sc.c.state), fsm_kind_name(sc.c.kind),
+	    fsm_role_name(sc.c.role), sc.c.kind == FSM_KIND_READMISSION ?
+	    (sc.c.procedure == FSM_PROC_ACCELERATED ? ", accelerated" :
+	    ", standard") : "");
+	dls = json_array();
+	for (dl = 0; dl < FSM_DL_COUNT; dl++) {
+		if (sc.c.due[dl] == 0)
+			continue;
+		clock_format_utc(sc.c.due[dl], tb, sizeof(tb));
+		if (a != NULL)
+			calendar_format_local(&a->calendar, sc.c.due[dl], lb,
+			    sizeof(lb));
+		else
+			lb[0] = '\0';
+		cmd_left((long long)(sc.c.due[dl] - now), left,
+		    sizeof(left));
+		json_array_append_new(dls, json_pack("{s:s, s:s, s:s, s:I, "
+		    "s:b}", "deadline", fsm_deadline_name(dl), "due_utc", tb,
+		    "due_partner_local", lb, "seconds_left",
+		    (json_int_t)(sc.c.due[dl] - now), "armed",
+		    (sc.c.armed >> dl) & 1));
+		fprintf(cm.fp, "  deadline %-16s %s  (%s %s)  %s%s\n",
+		    fsm_deadline_name(dl), tb, sc.partner, lb,
+		    (sc.c.armed >> dl) & 1 ? "left " : "",
+		    (sc.c.armed >> dl) & 1 ? left : "(not running)");
+	}
+	fprintf(cm.fp, "messages:\n");
+	if (store_case_messages(ctx->store, sc.partner,
+	    sc.case_id, report_msg_cb, &cm) == -1) {
+		fclose(cm.fp);
+		free(buf);
+		json_decref(cm.list);
+		json_decref(dls);
+		*code = "INTERNAL";
+		snprintf(text, len, "store query failed");
+		return NULL;
+	}
+	fclose(cm.fp);
+	res = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s%}", "case",
+	    sc.case_id, "partner", sc.partner, "state",
+	    fsm_state_name(sc.c.state), "kind", fsm_kind_name(sc.c.kind),
+	    "role", fsm_role_name(sc.c.role), "deadlines", dls, "messages",
+	    cm.list, "text", buf, blen);
+	free(buf);
+	return res;
+}
+
+/* ---- list ---------------------------------------------------------------- */
+
+struct report_rows {
+	json_t		*list;
+	FILE		*fp;
+	accord_time_t	 now;
+	int		 n;
+};
+
+static int
+report_row_cb(void *arg, const struct store_case *c)
+{
+	struct report_rows *rows = arg;
+	char tb[32], left[32];
+
+	rows->n++;
+	if (c->next_due != 0) {
+		clock_format_utc(c->next_due, tb, sizeof(tb));
+		cmd_left((long long)(c->next_due - rows->now), left,
+		    sizeof(left));
+	} else {
+		snprintf(tb, sizeof(tb), "-");
+		left[0] = '\0';
+	}
+	json_array_append_new(rows->list, json_pack("{s:s, s:s, s:s, s:s, "
+	    "s:s, s:s}", "case", c->case_id, "partner", c->partner, "state",
+	    fsm_state_name(c->c.state), "kind", fsm_kind_name(c->c.kind),
+	    "role", fsm_role_name(c->c.role), "next_due", tb));
+	fprintf(rows->fp, "%-2s %-32s %-20s %-2s %-20s %s\n", c->partner,
+	    c->case_id, fsm_state_name(c->c.state), fsm_role_name(c->c.role),
+	    tb, left);
+	return 0;
+}
+
+json_t *
+report_list(void *arg, const struct cmd_caller *who, json_t *args,
+    const char **code, char *text, size_t len)
+{
+	struct report_ctx *ctx = arg;
+	struct store_case_filter f;
+	struct report_rows rows;
+	const char *s;
+	long long dur;
+	char *buf = NULL;
+	size_t blen = 0;
+	json_t *res;
+
+	store_case_filter_init(&f);
+	rows.now = clock_now();
+	if ((s = cmd_opt(args, "state")) != NULL &&
+	    (f.state = fsm_state_from_name(s)) < 0) {
+		*code = "BAD_REQUEST";
+		snprintf(text, len, "unknown state '%.40s'", s);
+		return NULL;
+	}
+	f.partner = cmd_opt(args, "partner");
+	if (cmd_flag(args, "overdue")) {
+		f.overdue_at = rows.now;
+		f.overdue_states = 1;
+	}
+	if ((s = cmd_opt(args, "due-within")) != NULL) {
+		if (cmd_parse_duration(s, &dur) == -1) {
+			*code = "BAD_REQUEST";
+			snprintf(text, len, "due-within: '%.40s' is not a "
+			    "duration (2d, 36h, 90m)", s);
+			return NULL;
+		}
+		f.due_by = rows.now + dur;
+	}
+	if ((s = cmd_opt(args, "updated-since")) != NULL &&
+	    clock_parse_utc(s, &f.updated_since) == -1) {
+		*code = "BAD_REQUEST";
+		snprintf(text, len, "updated-since: '%.40s' is not a UTC time "
+		    "(2026-11-22T00:00:00Z)", s);
+		return NULL;
+	}
+	rows.list = json_array();
+	rows.n = 0;
+	if ((rows.fp = open_memstream(&buf, &blen)) == NULL)
+		return NULL;
+	fprintf(rows.fp, "%-2s %-32s %-20s %-2s %-20s %s\n", "CC", "CASE",
+	    "STATE", "WE", "NEXT DEADLINE (UTC)", "LEFT");
+	if (store_list_cases(ctx->store, &f, report_row_cb,
+	    &rows) == -1) {
+		fclose(rows.fp);
+		free(buf);
+		json_decref(rows.list);
+		*code = "INTERNAL";
+		snprintf(text, len, "store query failed");
+		return NULL;
+	}
+	fprintf(rows.fp, "%d case%s\n", rows.n, rows.n == 1 ? "" : "s");
+	fclose(rows.fp);
+	res = json_pack("{s:o, s:i, s:s%}", "cases", rows.list, "count",
+	    rows.n, "text", buf, blen);
+	free(buf);
+	return res;
+}
+
+/* ---- timeline ------------------------------------------------------------ */
+
+struct report_tl {
+	json_t	*list;
+	FILE	*fp;
+};
+
+static int
+report_tl_cb(void *arg, const struct report_history *h)
+{
+	struct report_tl *tl = arg;
+	char tb[32];
+
+	clock_format_utc(h->time, tb, sizeof(tb));
+	json_array_append_new(tl->list, json_pack("{s:I, s:s, s:s, s:s}",
+	    "seq", (json_int_t)h->seq, "time", tb, "what", h->what, "text",
+	    h->text));
+	fprintf(tl->fp, "%s  #%-6llu %-9s %s\n", tb,
+	    (unsigned long long)h->seq, h->what, h->text);
+	return 0;
+}
+
+json_t *
+report_timeline(void *arg, const struct cmd_caller *who, json_t *args,
+    const char **code, char *text, size_t len)
+{
+	struct report_ctx *ctx = arg;
+	struct store_case sc;
+	struct report_tl tl;
+	char *buf = NULL;
+	size_t blen = 0;
+	json_t *res;
+
+	if (report_find_case(ctx, args, &sc, code, text, len) != 1)
+		return NULL;
+	tl.list = json_array();
+	if ((tl.fp = open_memstream(&buf, &blen)) == NULL)
+		return NULL;
+	fprintf(tl.fp, "timeline of case %s with %s (now %s)\n", sc.case_id,
+	    sc.partner, fsm_state_name(sc.c.state));
+	if (report_case_history(ctx->journal_dir, ctx->store, sc.partner,
+	    sc.case_id, report_tl_cb, &tl) == -1) {
+		fclose(tl.fp);
+		free(buf);
+		json_decref(tl.list);
+		*code = "INTERNAL";
+		snprintf(text, len, "journal read failed");
+		return NULL;
+	}
+	fclose(tl.fp);
+	res = json_pack("{s:s, s:s, s:o, s:s%}", "case", sc.case_id,
+	    "partner", sc.partner, "events", tl.list, "text", buf, blen);
+	free(buf);
+	return res;
+}
+

@@ -1,0 +1,749 @@
+/*
+ * report_ops.c -- queues, alerts, stats, the store's gauges, and the
+ * lookups the daemon's commands make: read-only.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "conf/calendar.h"
+#include "conf/conffile.h"
+#include "report/report.h"
+#include "util/clock.h"
+#include "util/xmalloc.h"
+
+#define DAY		86400
+#define ALERT_DUE_SOON	DAY		/* deadlines due within a day */
+#define ALERT_CERT_DAYS	30		/* certificates expiring */
+#define ALERT_CAL_MONTHS 12		/* calendar data running out */
+
+/* ---- queues ---------------------------------------------------------- */
+
+/* Days until the first of a partner's signing certificates expires. */
+static long long
+report_cert_days(const struct agreement *a, accord_time_t now)
+{
+	long long d, min = -1;
+	int i;
+
+	for (i = 0; i < a->nsigning; i++) {
+		d = (long long)((a->signing[i].not_after - now) / DAY);
+		if (min == -1 || d < min)
+			min = d;
+	}
+	return min;
+}
+
+json_t *
+report_queues(void *arg, const struct cmd_caller *who, json_t *args,
+    const char **code, char *text, size_t len)
+{
+	struct report_ctx *ctx = arg;
+	const struct config *conf = report_conf(ctx);
+	const struct agreement *a;
+	const char *only = cmd_opt(args, "partner");
+	struct store_queue q;
+	accord_time_t now = clock_now();
+	json_t *list, *res;
+	char *buf = NULL, ob[32], lc[32], age[32];
+	size_t blen = 0;
+	FILE *fp;
+	int i;
+
+	if (conf == NULL)
+		return cmd_fail(code, text, len, "UNAVAILABLE", "queues "
+		    "needs the configuration in force");
+	if (only != NULL && config_partner(conf, only) == NULL)
+		return cmd_fail(code, text, len, "UNKNOWN_PARTNER", "no "
+		    "agreement with '%.8s'", only);
+	if ((fp = open_memstream(&buf, &blen)) == NULL)
+		return cmd_fail(code, text, len, "INTERNAL", "no memory");
+	list = json_array();
+	fprintf(fp, "%-2s %-6s %6s %-10s %5s %-20s %s\n", "CC", "STATE",
+	    "QUEUED", "OLDEST", "STUCK", "LAST CONTACT (UTC)", "CERT DAYS");
+	for (i = 0; i < conf->npartners; i++) {
+		a = &conf->partners[i];
+		if (only != NULL && strcmp(only, a->country) != 0)
+			continue;
+		if (store_partner_queue(ctx->store, a->country, &q) ==
+		    -1) {
+			fclose(fp);
+			free(buf);
+			json_decref(list);
+			return cmd_fail(code, text, len, "INTERNAL",
+			    "store query failed");
+		}
+		if (q.oldest_queued != 0) {
+			clock_format_utc(q.oldest_queued, ob, sizeof(ob));
+			cmd_left((long long)(now - q.oldest_queued), age,
+			    sizeof(age));
+		} else {
+			ob[0] = '\0';
+			snprintf(age, sizeof(age), "-");
+		}
+		if (q.last_contact != 0)
+			clock_format_utc(q.last_contact, lc, sizeof(lc));
+		else
+			snprintf(lc, sizeof(lc), "never");
+		json_array_append_new(list, json_pack("{s:s, s:b, s:i, s:s, "
+		    "s:I, s:i, s:s, s:I}", "partner", a->country, "paused",
+		    q.paused, "queued", q.depth, "oldest_queued", ob,
+		    "oldest_age_seconds", (json_int_t)(q.oldest_queued != 0 ?
+		    now - q.oldest_queued : 0), "undelivered_or_disputed",
+		    q.stuck, "last_contact", q.last_contact != 0 ? lc : "",
+		    "certificate_days_left", (json_int_t)report_cert_days(a,
+		    now)));
+		fprintf(fp, "%-2s %-6s %6d %-10s %5d %-20s %lld\n",
+		    a->country, q.paused ? "paused" : "active", q.depth, age,
+		    q.stuck, lc, report_cert_days(a, now));
+	}
+	res = json_pack("{s:o}", "partners", list);
+	return cmd_text_result(res, fp, &buf, &blen);
+}
+
+/* ---- alerts ------------------------------------------------------------ */
+
+struct report_alertset {
+	json_t		*list;
+	FILE		*fp;
+	accord_time_t	 now;
+	const char	*kind;
+	int		 n;
+};
+
+static void
+report_alert(struct report_alertset *al, const char *kind, const char *partner,
+    const char *subject, const char *fmt, ...)
+{
+	va_list ap;
+	char detail[256];
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	json_array_append_new(al->list, json_pack("{s:s, s:s, s:s, s:s}",
+	    "kind", kind, "partner", partner, "subject", subject, "detail",
+	    detail));
+	fprintf(al->fp, "%-12s %-2s %-36s %s\n", kind, partner, subject,
+	    detail);
+	al->n++;
+}
+
+static int
+report_alert_case_cb(void *arg, const struct store_case *c)
+{
+	struct report_alertset *al = arg;
+	char tb[32], left[32];
+
+	if (strcmp(al->kind, "due-soon") == 0 && c->next_due < al->now)
+		return 0;	/* overdue: listed as such */
+	if (c->next_due != 0) {
+		clock_format_utc(c->next_due, tb, sizeof(tb));
+		cmd_left((long long)(c->next_due - al->now), left,
+		    sizeof(left));
+	} else {
+		snprintf(tb, sizeof(tb), "-");
+		snprintf(left, sizeof(left), "-");
+	}
+	report_alert(al, al->kind, c->partner, c->case_id, "%s, next "
+	    "deadline %s (%s)", fsm_state_name(c->c.state), tb, left);
+	return 0;
+}
+
+static int
+report_alert_msg_cb(void *arg, const struct store_message *m)
+{
+	struct report_alertset *al = arg;
+
+	report_alert(al, al->kind, m->partner, m->message_id, "%s %s of case "
+	    "%s%s%s", record_msg_state_name(m->state),
+	    agreement_msg_type_name(m->type), m->case_id, m->reason[0] ?
+	    ": " : "", m->reason);
+	return 0;
+}
+
+static void
+report_alert_calendar(struct report_alertset *al, const struct calendar *cal,
+    const char *who)
+{
+	cal_day_t today, horizon;
+	char db[16];
+
+	if (cal->data_until < cal->data_from)
+		return;		/* no range set: nothing runs out */
+	today = calendar_local_day(cal, al->now);
+	horizon = calendar_add_months(today, ALERT_CAL_MONTHS);
+	if (cal->data_until >= horizon)
+		return;
+	calendar_format_date(cal->data_until, db, sizeof(db));
+	report_alert(al, "calendar", who, "holidays", "calendar data ends "
+	    "%s (%lld days): add the next year's holidays", db,
+	    (long long)(cal->data_until - today));
+}
+
+static void
+report_alert_certs(struct report_alertset *al, const struct config *conf)
+{
+	const struct agreement *a;
+	accord_time_t nb, na;
+	long long d;
+	int i, j;
+
+	if (conf->sign_x509 != NULL && conf_cert_times(conf->sign_x509, &nb,
+	    &na) == 0 && (d = (long long)((na - al->now) / DAY)) <
+	    ALERT_CERT_DAYS)
+		report_alert(al, "certificate", conf->country, "our signing "
+		    "certificate", "expires in %lld days", d);
+	for (i = 0; i < conf->npartners; i++) {
+		a = &conf->partners[i];
+		for (j = 0; j < a->nsigning; j++) {
+			d = (long long)((a->signing[j].not_after - al->now) /
+			    DAY);
+			if (d < ALERT_CERT_DAYS)
+				report_alert(al, "certificate", a->country,
+				    a->signing[j].path, "signing certificate "
+				    "expires in %lld days", d);
+		}
+		if (a->tls_ca != NULL && conf_cert_times(a->tls_ca, &nb,
+		    &na) == 0 && (d = (long long)((na - al->now) / DAY)) <
+		    ALERT_CERT_DAYS)
+			report_alert(al, "certificate", a->country,
+			    a->tls_ca_path, "TLS CA expires in %lld days", d);
+		report_alert_calendar(al, &a->calendar, a->country);
+	}
+	report_alert_calendar(al, &conf->calendar, conf->country);
+}
+
+json_t *
+report_alerts(void *arg, const struct cmd_caller *who, json_t *args,
+    const char **code, char *text, size_t len)
+{
+	struct report_ctx *ctx = arg;
+	const struct config *conf = report_conf(ctx);
+	struct store *st = ctx->store;
+	struct store_case_filter cf;
+	struct store_message_filter mf;
+	struct report_alertset al;
+	json_t *res;
+	char *buf = NULL;
+	size_t blen = 0;
+	int rc = 0;
+
+	memset(&al, 0, sizeof(al));
+	al.now = clock_now();
+	if ((al.fp = open_memstream(&buf, &blen)) == NULL)
+		return cmd_fail(code, text, len, "INTERNAL", "no memory");
+	al.list = json_array();
+
+	store_case_filter_init(&cf);
+	cf.overdue_at = al.now;
+	cf.overdue_states = 1;
+	al.kind = "overdue";
+	rc |= store_list_cases(st, &cf, report_alert_case_cb, &al);
+	store_case_filter_init(&cf);
+	cf.due_by = al.now + ALERT_DUE_SOON;
+	al.kind = "due-soon";
+	rc |= store_list_cases(st, &cf, report_alert_case_cb, &al);
+	store_message_filter_init(&mf);
+	mf.direction = RECORD_DIR_OUT;
+	mf.state = RECORD_MS_UNDELIVERED;
+	al.kind = "undelivered";
+	rc |= store_list_messages(st, &mf, report_alert_msg_cb, &al);
+	mf.state = RECORD_MS_DISPUTED;
+	al.kind = "disputed";
+	rc |= store_list_messages(st, &mf, report_alert_msg_cb, &al);
+	if (rc != 0) {
+		fclose(al.fp);
+		free(buf);
+		json_decref(al.list);
+		return cmd_fail(code, text, len, "INTERNAL",
+		    "store query failed");
+	}
+	if (conf != NULL)
+		report_alert_certs(&al, conf);
+	else
+		fprintf(al.fp, "(certificates and calendars not checked: no "
+		    "configuration; give accordctl -c)\n");
+	if (al.n == 0)
+		fprintf(al.fp, "no alerts\n");
+	res = json_pack("{s:o, s:i, s:b}", "alerts", al.list, "count", al.n,
+	    "configuration_checked", conf != NULL);
+	return cmd_text_result(res, al.fp, &buf, &blen);
+}
+
+/* ---- stats ------------------------------------------------------------- */
+
+struct report_tally {
+	json_t		*total;
+	json_t		*months;
+	const char	*since;		/* "2026-01" or NULL */
+	const char	*partner;
+};
+
+/* The total and the month of t, or NULL when before since. */
+static json_t *
+report_stats_month(struct report_tally *s, accord_time_t t)
+{
+	char m[8];
+	json_t *o;
+
+	cmd_month(t, m);
+	if (s->since != NULL && strcmp(m, s->since) < 0)
+		return NULL;
+	if ((o = json_object_get(s->months, m)) == NULL) {
+		o = json_object();
+		json_object_set_new(s->months, m, o);
+	}
+	return o;
+}
+
+static int
+report_stats_case_cb(void *arg, const struct store_case *c)
+{
+	struct report_tally *s = arg;
+	const char *state = fsm_state_name(c->c.state);
+	const char *ban = c->c.reason == FSM_REASON_DELIBERATE ? "ban" :
+	    "no_ban";
+	json_t *m, *dst[2];
+	int i;
+
+	if ((m = report_stats_month(s, c->opened_at)) == NULL)
+		return 0;
+	dst[0] = s->total;
+	dst[1] = m;
+	for (i = 0; i < 2; i++) {
+		cmd_bump(dst[i], "cases", "by_state", state, NULL);
+		cmd_bump(dst[i], "cases", "by_partner", c->partner, state,
+		    NULL);
+		cmd_bump(dst[i], "cases", "total", NULL);
+		if (c->c.kind != FSM_KIND_READMISSION)
+			continue;
+		cmd_bump(dst[i], "returns", "by_outcome", state, ban,
+		    NULL);
+		cmd_bump(dst[i], "returns", "entry_ban", ban, NULL);
+	}
+	return 0;
+}
+
+static int
+report_stats_msg_cb(void *arg, const struct store_message *msg)
+{
+	struct report_tally *s = arg;
+	const char *dir = record_dir_name(msg->direction);
+	json_t *m, *dst[2];
+	char reason[RECORD_REASON_MAX], *colon;
+	int i;
+
+	if (msg->type == MSG_RECEIPT || msg->type == MSG_ERROR)
+		return 0;	/* answers, not business messages */
+	if (s->partner != NULL && strcmp(s->partner, msg->partner) != 0)
+		return 0;
+	if ((m = report_stats_month(s, msg->created)) == NULL)
+		return 0;
+	snprintf(reason, sizeof(reason), "%s", msg->reason[0] ? msg->reason :
+	    msg->direction == RECORD_DIR_OUT ? "partner-error" : "unknown");
+	if ((colon = strchr(reason, ':')) != NULL)
+		*colon = '\0';
+	dst[0] = s->total;
+	dst[1] = m;
+	for (i = 0; i < 2; i++) {
+		cmd_bump(dst[i], "messages", dir, NULL);
+		cmd_bump(dst[i], "messages", "by_state", dir,
+		    record_msg_state_name(msg->state), NULL);
+		if (msg->state == RECORD_MS_REJECTED)
+			cmd_bump(dst[i], "rejections", dir, reason, NULL);
+	}
+	return 0;
+}
+
+static long long
+report_get(json_t *o, const char *k1, const char *k2)
+{
+	json_t *v = json_object_get(o, k1);
+
+	if (k2 != NULL)
+		v = json_object_get(v, k2);
+	return (long long)json_integer_value(v);
+}
+
+static long long
+report_sum(json_t *o)
+{
+	const char *k;
+	json_t *v;
+	long long n = 0;
+
+	json_object_foreach(o, k, v)
+		n += json_is_object(v) ? report_sum(v) :
+		    (long long)json_integer_value(v);
+	return n;
+}
+
+/* A two-level object {a: {b: n}} as lines "  a b n". */
+static void
+report_print2(FILE *fp, json_t *o, const char *w1)
+{
+	const char **k1, **k2;
+	size_t n1, n2, i, j;
+	json_t *inner;
+
+	if ((k1 = cmd_keys(o, &n1)) == NULL)
+		return;
+	for (i = 0; i < n1; i++) {
+		inner = json_object_get(o, k1[i]);
+		if (!json_is_object(inner)) {
+			fprintf(fp, "  %-*s %6lld\n", (int)strlen(w1) + 21,
+			    k1[i], (long long)json_integer_value(inner));
+			continue;
+		}
+		if ((k2 = cmd_keys(inner, &n2)) == NULL)
+			continue;
+		for (j = 0; j < n2; j++)
+			fprintf(fp, "  %-*s %-20s %6lld\n", (int)strlen(w1),
+			    k1[i], k2[j], (long long)json_integer_value(
+			    json_object_get(inner, k2[j])));
+		free(k2);
+	}
+	free(k1);
+}
+
+json_t *
+report_stats(void *arg, const struct cmd_caller *who, json_t *args,
+    const char **code, char *text, size_t len)
+{
+	struct report_ctx *ctx = arg;
+	struct store *st = ctx->store;
+	struct store_case_filter cf;
+	struct report_tally s;
+	const char **months;
+	size_t nm, i;
+	json_t *res, *m, *t;
+	char *buf = NULL;
+	size_t blen = 0;
+	FILE *fp;
+
+	memset(&s, 0, sizeof(s));
+	s.since = cmd_opt(args, "since");
+	s.partner = cmd_opt(args, "partner");
+	if (s.since != NULL && (strlen(s.since) != 7 || s.since[4] != '-' ||
+	    strspn(s.since, "0123456789-") != 7))
+		return cmd_fail(code, text, len, "BAD_REQUEST", "since: "
+		    "'%.20s' is not a month (2026-01)", s.since);
+	if (cmd_arg(args, 0) != NULL)
+		return cmd_fail(code, text, len, "BAD_REQUEST", "usage: "
+		    "stats [partner=CC] [since=YYYY-MM]");
+	s.total = json_object();
+	s.months = json_object();
+	store_case_filter_init(&cf);
+	cf.partner = s.partner;
+	if (store_list_cases(st, &cf, report_stats_case_cb, &s) == -1 ||
+	    store_list_messages(st, NULL, report_stats_msg_cb, &s) == -1) {
+		json_decref(s.total);
+		json_decref(s.months);
+		return cmd_fail(code, text, len, "INTERNAL",
+		    "store query failed");
+	}
+	if ((fp = open_memstream(&buf, &blen)) == NULL) {
+		json_decref(s.total);
+		json_decref(s.months);
+		return cmd_fail(code, text, len, "INTERNAL", "no memory");
+	}
+	t = s.total;
+	fprintf(fp, "cases: %lld\n", report_get(t, "cases", "total"));
+	report_print2(fp, json_object_get(json_object_get(t, "cases"),
+	    "by_partner"), "CC");
+	fprintf(fp, "messages: in %lld, out %lld\n",
+	    report_get(t, "messages", "in"), report_get(t, "messages", "out"));
+	report_print2(fp, json_object_get(json_object_get(t, "messages"),
+	    "by_state"), "out");
+	fprintf(fp, "rejections by code: %lld\n",
+	    report_sum(json_object_get(t, "rejections")));
+	report_print2(fp, json_object_get(t, "rejections"), "out");
+	fprintf(fp, "returns (readmission cases) by outcome and entry ban: "
+	    "%lld with a ban, %lld without\n", report_get(json_object_get(t,
+	    "returns"), "entry_ban", "ban"), report_get(json_object_get(t,
+	    "returns"), "entry_ban", "no_ban"));
+	report_print2(fp, json_object_get(json_object_get(t, "returns"),
+	    "by_outcome"), "TRANSFER_SCHEDULED");
+	fprintf(fp, "per month (cases by opening, messages by Created):\n");
+	fprintf(fp, "  %-7s %6s %6s %6s %9s %8s %5s\n", "MONTH", "CASES",
+	    "IN", "OUT", "REJECTED", "RETURNS", "BANS");
+	if ((months = cmd_keys(s.months, &nm)) != NULL) {
+		for (i = 0; i < nm; i++) {
+			m = json_object_get(s.months, months[i]);
+			fprintf(fp, "  %-7s %6lld %6lld %6lld %9lld %8lld "
+			    "%5lld\n", months[i], report_get(m, "cases",
+			    "total"), report_get(m, "messages", "in"),
+			    report_get(m, "messages", "out"),
+			    report_sum(json_object_get(m, "rejections")),
+			    report_sum(json_object_get(json_object_get(m,
+			    "returns"), "entry_ban")),
+			    report_get(json_object_get(m, "returns"),
+			    "entry_ban", "ban"));
+		}
+		free(months);
+	}
+	res = json_pack("{s:o, s:o}", "total", s.total, "months", s.months);
+	return cmd_text_result(res, fp, &buf, &blen);
+}
+
+/* ---- the store's gauges (metrics) ---------------------------------------- */
+
+struct report_gauges {
+	json_t		*cases;		/* {partner: {state: n}} */
+	json_t		*msgs;		/* {direction: {state: n}} */
+	long long	 inbox;
+	long long	 overdue;
+};
+
+static int
+report_gauge_case_cb(void *arg, const struct store_case *c)
+{
+	struct report_gauges *g = arg;
+
+	cmd_bump(g->cases, c->partner, fsm_state_name(c->c.state), NULL);
+	return 0;
+}
+
+static int
+report_gauge_msg_cb(void *arg, const struct store_message *m)
+{
+	struct report_gauges *g = arg;
+
+	if (m->type == MSG_RECEIPT || m->type == MSG_ERROR)
+		return 0;
+	cmd_bump(g->msgs, record_dir_name(m->direction),
+	    record_msg_state_name(m->state), NULL);
+	return 0;
+}
+
+static int
+report_gauge_inbox_cb(void *arg, const struct store_inbox *in)
+{
+	((struct report_gauges *)arg)->inbox++;
+	return 0;
+}
+
+static int
+report_gauge_overdue_cb(void *arg, const struct store_case *c)
+{
+	((struct report_gauges *)arg)->overdue++;
+	return 0;
+}
+
+/* name{l1="k1",l2="k2"} n for a two-level object. */
+static void
+report_expose2(FILE *fp, const char *name, const char *l1, const char *l2,
+    json_t *o)
+{
+	const char **k1, **k2;
+	size_t n1, n2, i, j;
+	json_t *inner;
+
+	if ((k1 = cmd_keys(o, &n1)) == NULL)
+		return;
+	for (i = 0; i < n1; i++) {
+		inner = json_object_get(o, k1[i]);
+		if ((k2 = cmd_keys(inner, &n2)) == NULL)
+			continue;
+		for (j = 0; j < n2; j++)
+			fprintf(fp, "%s{%s=\"%s\",%s=\"%s\"} %lld\n", name, l1,
+			    k1[i], l2, k2[j], (long long)json_integer_value(
+			    json_object_get(inner, k2[j])));
+		free(k2);
+	}
+	free(k1);
+}
+
+/* The outbox and pause gauges (one queue query per partner feeds both)
+ * and the certificates'. */
+static void
+report_metrics_partners(struct report_ctx *ctx, const struct config *conf,
+    FILE *fp, accord_time_t now)
+{
+	struct {
+		struct store_queue	q;
+		int			ok;
+	} *qs;
+	int i, j;
+
+	qs = xcalloc((size_t)conf->npartners + 1, sizeof(*qs));
+	for (i = 0; i < conf->npartners; i++)
+		qs[i].ok = store_partner_queue(ctx->store,
+		    conf->partners[i].country, &qs[i].q) == 0;
+	fprintf(fp, "# HELP accord_outbox_depth Messages waiting for "
+	    "delivery, by partner.\n# TYPE accord_outbox_depth gauge\n");
+	for (i = 0; i < conf->npartners; i++)
+		if (qs[i].ok)
+			fprintf(fp, "accord_outbox_depth{partner=\"%s\"} %d\n",
+			    conf->partners[i].country, qs[i].q.depth);
+	fprintf(fp, "# HELP accord_partner_paused 1 when delivery to the "
+	    "partner is paused.\n# TYPE accord_partner_paused gauge\n");
+	for (i = 0; i < conf->npartners; i++)
+		if (qs[i].ok)
+			fprintf(fp, "accord_partner_paused{partner=\"%s\"} "
+			    "%d\n", conf->partners[i].country,
+			    qs[i].q.paused);
+	free(qs);
+	fprintf(fp, "# HELP accord_certificate_expiry_seconds Seconds until "
+	    "a partner's signing certificate expires.\n"
+	    "# TYPE accord_certificate_expiry_seconds gauge\n");
+	for (i = 0; i < conf->npartners; i++)
+		for (j = 0; j < conf->partners[i].nsigning; j++)
+			fprintf(fp, "accord_certificate_expiry_seconds"
+			    "{partner=\"%s\",sha256=\"%s\"} %lld\n",
+			    conf->partners[i].country,
+			    conf->partners[i].signing[j].sha256,
+			    (long long)(conf->partners[i].signing[j].
+			    not_after - now));
+}
+
+int
+report_metrics(struct report_ctx *ctx, FILE *fp)
+{
+	const struct config *conf = report_conf(ctx);
+	struct report_gauges g;
+	struct store_case_filter cf;
+	struct store_deadline dl;
+	accord_time_t now = clock_now();
+	int rc = 0;
+
+	memset(&g, 0, sizeof(g));
+	g.cases = json_object();
+	g.msgs = json_object();
+	store_case_filter_init(&cf);
+	cf.overdue_at = now;
+	cf.overdue_states = 1;
+	rc |= store_list_cases(ctx->store, NULL, report_gauge_case_cb, &g);
+	rc |= store_list_messages(ctx->store, NULL, report_gauge_msg_cb, &g);
+	rc |= store_inbox_pending(ctx->store, report_gauge_inbox_cb, &g);
+	rc |= store_list_cases(ctx->store, &cf, report_gauge_overdue_cb, &g);
+	if (rc != 0) {
+		json_decref(g.cases);
+		json_decref(g.msgs);
+		return -1;
+	}
+	fprintf(fp, "# HELP accord_cases Cases by partner and state.\n"
+	    "# TYPE accord_cases gauge\n");
+	report_expose2(fp, "accord_cases", "partner", "state", g.cases);
+	fprintf(fp, "# HELP accord_messages Business messages by direction "
+	    "and delivery state.\n# TYPE accord_messages gauge\n");
+	report_expose2(fp, "accord_messages", "direction", "state", g.msgs);
+	fprintf(fp, "# HELP accord_cases_overdue Cases with a missed "
+	    "deadline.\n# TYPE accord_cases_overdue gauge\n"
+	    "accord_cases_overdue %lld\n", g.overdue);
+	fprintf(fp, "# HELP accord_inbox_pending Received messages the back "
+	    "office has not acknowledged.\n# TYPE accord_inbox_pending gauge\n"
+	    "accord_inbox_pending %lld\n", g.inbox);
+	fprintf(fp, "# HELP accord_deadline_next_seconds Seconds until the "
+	    "earliest armed deadline (negative: overdue).\n"
+	    "# TYPE accord_deadline_next_seconds gauge\n");
+	if (store_next_deadline(ctx->store, &dl) == 1)
+		fprintf(fp, "accord_deadline_next_seconds %lld\n",
+		    (long long)(dl.due - now));
+	fprintf(fp, "# HELP accord_journal_applied_seq The last journal "
+	    "record applied to the store.\n"
+	    "# TYPE accord_journal_applied_seq counter\n"
+	    "accord_journal_applied_seq %llu\n",
+	    (unsigned long long)store_last_applied(ctx->store));
+	if (conf != NULL)
+		report_metrics_partners(ctx, conf, fp, now);
+	json_decref(g.cases);
+	json_decref(g.msgs);
+	return 0;
+}
+
+/* ---- lookups for the daemon's commands ----------------------------------- */
+
+int
+report_message_find(struct report_ctx *ctx, const char *partner,
+    const char *message_id, enum record_dir dir, struct store_message *out)
+{
+	return store_message_find(ctx->store, partner, message_id, dir, out);
+}
+
+int
+report_inbox_get(struct report_ctx *ctx, const char *partner,
+    const char *message_id, int *acked)
+{
+	return store_inbox_get(ctx->store, partner, message_id, acked);
+}
+
+int
+report_inbox(struct report_ctx *ctx,
+    int (*cb)(void *, const struct store_inbox *), void *arg)
+{
+	return store_inbox_pending(ctx->store, cb, arg);
+}
+
+struct report_which {
+	const char	*message_id;
+	char		*partner;
+	int		 n;
+};
+
+static void
+report_which_one(struct report_which *w, const char *message_id,
+    const char *partner)
+{
+	if (strcmp(message_id, w->message_id) == 0 && w->n++ == 0)
+		snprintf(w->partner, RECORD_PARTNER_MAX, "%s", partner);
+}
+
+static int
+report_which_msg_cb(void *arg, const struct store_message *m)
+{
+	report_which_one(arg, m->message_id, m->partner);
+	return 0;
+}
+
+static int
+report_which_inbox_cb(void *arg, const struct store_inbox *in)
+{
+	report_which_one(arg, in->message_id, in->partner);
+	return 0;
+}
+
+int
+report_which_partner(struct report_ctx *ctx, const char *message_id,
+    int inbox, char *partner)
+{
+	struct store_message_filter f;
+	struct report_which w = { message_id, partner, 0 };
+	int rc;
+
+	if (inbox)
+		rc = store_inbox_pending(ctx->store, report_which_inbox_cb,
+		    &w);
+	else {
+		store_message_filter_init(&f);
+		f.direction = RECORD_DIR_OUT;
+		rc = store_list_messages(ctx->store, &f, report_which_msg_cb,
+		    &w);
+	}
+	return rc == -1 ? -1 : w.n;
+}
+
+/* ---- the table ------------------------------------------------------------ */
+
+const struct cmd_command report_commands[] = {
+	{ "status", CMD_ROLE_READ, report_status,
+	    "status CASE [partner=CC]: state, deadlines, messages" },
+	{ "list", CMD_ROLE_READ, report_list,
+	    "list [state=S] [partner=CC] [--overdue] [due-within=2d] "
+	    "[updated-since=T]" },
+	{ "timeline", CMD_ROLE_READ, report_timeline,
+	    "timeline CASE: messages, decisions, deadlines in order" },
+	{ "queues", CMD_ROLE_READ, report_queues,
+	    "queues [partner=CC]: outbox depth, oldest, stuck, last contact" },
+	{ "alerts", CMD_ROLE_READ, report_alerts,
+	    "alerts: overdue, due within 24 h, stuck messages, certificates, "
+	    "calendars" },
+	{ "stats", CMD_ROLE_READ, report_stats,
+	    "stats [partner=CC] [since=YYYY-MM]: cases, messages, "
+	    "rejections, returns, per month" },
+	{ NULL, 0, NULL, NULL }
+};
