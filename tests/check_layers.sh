@@ -21,7 +21,7 @@ gw="$src/gateway"
 floor_of() {
 	case $1 in
 	util|util/*) echo 1 ;;
-	conf|conf/*|msg|msg/*|persist/journal) echo 2 ;;
+	conf|conf/*|msg|msg/*|persist/journal|persist/journal_*) echo 2 ;;
 	fsm|fsm/*) echo 3 ;;
 	persist|persist/*|report|report/*) echo 4 ;;
 	engine|engine/*) echo 5 ;;

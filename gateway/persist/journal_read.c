@@ -1,0 +1,403 @@
+/*
+ * journal_read.c -- the journal's reader: the files of a directory (or a
+ * list of copies) in order, every record's hash, the chain across files,
+ * the journal's own records and, with a key, checkpoint signatures; the
+ * first break found is reported with file, offset, record number and
+ * whether it may be a torn tail.  journal_open() reads through it, and
+ * the engine (replaying into the store) and the audit read with it.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "persist/journal.h"
+#include "persist/journal_priv.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+struct journal_reader {
+	char			**files;
+	size_t			 nfiles;
+	size_t			 capfiles;
+	size_t			 cur;		/* index of the loaded file */
+	int			 loaded;
+	int			 dir_mode;	/* names are journal-N.log */
+	int			 anchor;	/* first prev hash on trust */
+	EVP_PKEY		*key;
+
+	uint8_t			*data;		/* the whole current file */
+	size_t			 size;
+	size_t			 off;
+	int			 first_in_file;
+
+	int			 started;
+	uint64_t		 expect;
+	uint8_t			 prev[JOURNAL_HASH_LEN];
+	uint32_t		 prev_file_no;
+
+	int			 broken;
+	struct journal_break	 brk;
+};
+
+static int
+journal_cmp_names(const void *a, const void *b)
+{
+	uint32_t x = journal_name_number(*(char *const *)a);
+	uint32_t y = journal_name_number(*(char *const *)b);
+
+	return x < y ? -1 : x > y;
+}
+
+static struct journal_reader *
+journal_reader_new(void)
+{
+	struct journal_reader *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		log_err(JTAG, "calloc");
+		return NULL;
+	}
+	r->expect = 1;
+	return r;
+}
+
+static void
+journal_reader_add(struct journal_reader *r, const char *path)
+{
+	r->files = xgrowarray(r->files, r->nfiles, &r->capfiles,
+	    sizeof(*r->files));
+	r->files[r->nfiles++] = xstrdup(path);
+}
+
+struct journal_reader *
+journal_reader_open(const char *dir)
+{
+	struct journal_reader *r;
+	struct dirent *de;
+	char path[PATH_MAX];
+	DIR *d = NULL;
+	int ok = 0;
+
+	if ((r = journal_reader_new()) == NULL)
+		return NULL;
+	r->dir_mode = 1;
+	if ((d = opendir(dir)) == NULL) {
+		log_err(JTAG, "%s", dir);
+		goto done;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (journal_name_number(de->d_name) == 0)
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+		    de->d_name) >= sizeof(path)) {
+			log_errx(JTAG, "%s: path too long", dir);
+			goto done;
+		}
+		journal_reader_add(r, path);
+	}
+	if (r->nfiles > 0)
+		qsort(r->files, r->nfiles, sizeof(*r->files),
+		    journal_cmp_names);
+	ok = 1;
+done:
+	if (d != NULL)
+		closedir(d);
+	if (!ok) {
+		journal_reader_close(r);
+		return NULL;
+	}
+	return r;
+}
+
+struct journal_reader *
+journal_reader_open_files(const char *const *files, size_t n,
+    int allow_anchor)
+{
+	struct journal_reader *r;
+	size_t i;
+
+	if ((r = journal_reader_new()) == NULL)
+		return NULL;
+	r->anchor = allow_anchor;
+	for (i = 0; i < n; i++)
+		journal_reader_add(r, files[i]);
+	return r;
+}
+
+void
+journal_reader_set_key(struct journal_reader *r, EVP_PKEY *key)
+{
+	r->key = key;
+}
+
+const struct journal_break *
+journal_reader_break(const struct journal_reader *r)
+{
+	return r->broken ? &r->brk : NULL;
+}
+
+void
+journal_reader_close(struct journal_reader *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->nfiles; i++)
+		free(r->files[i]);
+	free(r->files);
+	free(r->data);
+	free(r);
+}
+
+/* Record the first break.  A break that may be a torn write counts as torn
+ * only in the last file, where an interrupted append can leave one. */
+static int
+journal_reader_fail(struct journal_reader *r, int may_be_torn,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	r->broken = 1;
+	snprintf(r->brk.file, sizeof(r->brk.file), "%s", r->files[r->cur]);
+	r->brk.offset = r->off;
+	r->brk.recno = r->expect;
+	r->brk.torn = may_be_torn && r->cur + 1 == r->nfiles;
+	r->brk.tail_len = r->size - r->off;
+	va_start(ap, fmt);
+	vsnprintf(r->brk.reason, sizeof(r->brk.reason), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+journal_reader_load(struct journal_reader *r)
+{
+	const char *path = r->files[r->cur];
+	struct stat sb;
+	size_t got = 0;
+	ssize_t n;
+	int fd, rc = -1;
+
+	free(r->data);
+	r->data = NULL;
+	r->size = r->off = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &sb) == -1) {
+		journal_reader_fail(r, 0, "cannot read: %s", strerror(errno));
+		goto done;
+	}
+	if ((r->data = malloc(sb.st_size > 0 ? (size_t)sb.st_size : 1)) ==
+	    NULL) {
+		journal_reader_fail(r, 0, "out of memory");
+		goto done;
+	}
+	while (got < (size_t)sb.st_size) {
+		n = read(fd, r->data + got, (size_t)sb.st_size - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			journal_reader_fail(r, 0, "cannot read: %s",
+			    n == 0 ? "short file" : strerror(errno));
+			goto done;
+		}
+		got += (size_t)n;
+	}
+	r->size = got;
+	r->loaded = 1;
+	r->first_in_file = 1;
+	rc = 0;
+done:
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+static int
+journal_all_zero(const uint8_t *p, size_t n)
+{
+	while (n-- > 0)
+		if (*p++ != 0)
+			return 0;
+	return 1;
+}
+
+/* The checks of the journal's own records, beyond the chain. */
+static int
+journal_reader_check_own(struct journal_reader *r,
+    const struct journal_rec *rec)
+{
+	struct journal_file_start fs;
+	struct journal_torn_cut tc;
+	struct journal_checkpoint cp;
+	char want[JOURNAL_NAME_MAX];
+	uint32_t named;
+
+	switch (rec->kind) {
+	case JOURNAL_FILE_START:
+		if (journal_decode_file_start(rec, &fs) == -1)
+			return journal_reader_fail(r, 0,
+			    "malformed FILE_START");
+		named = journal_name_number(r->files[r->cur]);
+		if (r->dir_mode && named != fs.number)
+			return journal_reader_fail(r, 0, "FILE_START says file "
+			    "%" PRIu32 ", the file's name says %" PRIu32,
+			    fs.number, named);
+		if (!r->started && r->anchor)
+			break;
+		if (!r->started && fs.number != 1) {
+			journal_name(fs.number - 1, want, sizeof(want));
+			return journal_reader_fail(r, 0, "the journal begins "
+			    "at file %" PRIu32 ": %s and before are missing",
+			    fs.number, want);
+		}
+		if (r->started && fs.number != r->prev_file_no + 1) {
+			journal_name(r->prev_file_no + 1, want, sizeof(want));
+			return journal_reader_fail(r, 0, "missing file %s "
+			    "(FILE_START says file %" PRIu32 ")", want,
+			    fs.number);
+		}
+		if (r->started)
+			journal_name(r->prev_file_no, want, sizeof(want));
+		else
+			want[0] = '\0';
+		if (strcmp(fs.prev_file, want) != 0)
+			return journal_reader_fail(r, 0, "FILE_START names "
+			    "previous file \"%s\", expected \"%s\"",
+			    fs.prev_file, want);
+		break;
+	case JOURNAL_TORN_TAIL_CUT:
+		if (journal_decode_torn_cut(rec, &tc) == -1)
+			return journal_reader_fail(r, 0,
+			    "malformed TORN_TAIL_CUT");
+		break;
+	case JOURNAL_CHECKPOINT:
+		if (journal_decode_checkpoint(rec, &cp) == -1)
+			return journal_reader_fail(r, 0,
+			    "malformed CHECKPOINT");
+		if (cp.seq + 1 != rec->seq ||
+		    memcmp(cp.chain, rec->prev, JOURNAL_HASH_LEN) != 0)
+			return journal_reader_fail(r, 0, "CHECKPOINT does not "
+			    "cover the record before it");
+		if (r->key != NULL && journal_verify_checkpoint(rec,
+		    r->key) == -1)
+			return journal_reader_fail(r, 0, "CHECKPOINT signature "
+			    "does not verify");
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+int
+journal_reader_next(struct journal_reader *r, struct journal_rec *rec)
+{
+	const uint8_t *h;
+	uint8_t calc[JOURNAL_HASH_LEN];
+	size_t rem, total;
+	unsigned int version, kind;
+	uint32_t len;
+	uint64_t seq;
+
+	if (r->broken)
+		return -1;
+	for (;;) {
+		if (!r->loaded) {
+			if (r->cur >= r->nfiles)
+				return 0;
+			if (journal_reader_load(r) == -1)
+				return -1;
+		}
+		if (r->off < r->size)
+			break;
+		if (r->first_in_file)
+			return journal_reader_fail(r, 1, "empty file");
+		r->loaded = 0;
+		r->cur++;
+	}
+
+	h = r->data + r->off;
+	rem = r->size - r->off;
+	if (journal_all_zero(h, rem))
+		return journal_reader_fail(r, 1, "zero bytes to the end of "
+		    "the file");
+	if (rem < JOURNAL_HEADER_LEN)
+		return journal_reader_fail(r, 1, "incomplete header "
+		    "(%zu bytes)", rem);
+	if (memcmp(h, JOURNAL_MAGIC, 4) != 0)
+		return journal_reader_fail(r, 0, "bad magic");
+	version = journal_get16(h + 4);
+	kind = journal_get16(h + 6);
+	seq = journal_get64(h + 8);
+	len = journal_get32(h + 24);
+	if (version != JOURNAL_VERSION)
+		return journal_reader_fail(r, 0, "unsupported format version "
+		    "%u", version);
+	if (kind == 0 || kind > JOURNAL_KIND_MAX)
+		return journal_reader_fail(r, 0, "unknown kind %u", kind);
+	if (len > JOURNAL_MAX_PAYLOAD)
+		return journal_reader_fail(r, 0, "payload length %" PRIu32
+		    " over the limit", len);
+	total = JOURNAL_HEADER_LEN + (size_t)len + JOURNAL_TRAILER_LEN;
+	if (total > rem)
+		return journal_reader_fail(r, 1, "incomplete record (%zu of "
+		    "%zu bytes)", rem, total);
+	if (journal_sha256(h, JOURNAL_HEADER_LEN + len, calc) == -1)
+		return journal_reader_fail(r, 0, "cannot compute SHA-256");
+	if (memcmp(calc, h + JOURNAL_HEADER_LEN + len, JOURNAL_HASH_LEN) != 0)
+		return journal_reader_fail(r, total == rem, "record hash "
+		    "does not match%s", total == rem ? " (last record)" : "");
+	if (r->first_in_file && kind != JOURNAL_FILE_START)
+		return journal_reader_fail(r, 0, "file does not begin with "
+		    "FILE_START");
+	if (!r->first_in_file && kind == JOURNAL_FILE_START)
+		return journal_reader_fail(r, 0, "FILE_START inside a file");
+
+	memset(rec, 0, sizeof(*rec));
+	rec->kind = (enum journal_kind)kind;
+	rec->version = version;
+	rec->seq = seq;
+	rec->time = (accord_time_t)journal_get64(h + 16);
+	memcpy(rec->prev, h + 32, JOURNAL_HASH_LEN);
+	memcpy(rec->hash, calc, JOURNAL_HASH_LEN);
+	rec->payload = h + JOURNAL_HEADER_LEN;
+	rec->len = len;
+	rec->file = r->files[r->cur];
+	rec->offset = r->off;
+	if (r->anchor && !r->started)
+		r->expect = seq;
+	/* Before the chain: a missing file is named as such, not as the
+	 * broken sequence it causes. */
+	if (journal_reader_check_own(r, rec) == -1)
+		return -1;
+	if (seq != r->expect)
+		return journal_reader_fail(r, 0, "sequence number %" PRIu64
+		    ", expected %" PRIu64, seq, r->expect);
+	if (!(r->anchor && !r->started) &&
+	    memcmp(h + 32, r->prev, JOURNAL_HASH_LEN) != 0)
+		return journal_reader_fail(r, 0, "chain broken: the previous "
+		    "hash is not the previous record's");
+	if (kind == JOURNAL_FILE_START)
+		r->prev_file_no = journal_get32(rec->payload);
+
+	r->started = 1;
+	r->first_in_file = 0;
+	r->expect = seq + 1;
+	memcpy(r->prev, calc, JOURNAL_HASH_LEN);
+	r->off += total;
+	return 1;
+}

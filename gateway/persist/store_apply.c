@@ -1,0 +1,347 @@
+/*
+ * store_apply.c -- applying journal records to the store: what a record
+ * says -- a decision's fsm_case snapshot and deadline operations, a
+ * message's header and delivery state, an inbox acknowledgement, a pause
+ * -- written in one transaction with the last applied seq, so that a
+ * record applied twice, or an older one, changes nothing.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "util/errcode.h"
+#include "fsm/fsm.h"
+#include "util/log.h"
+#include "persist/record.h"
+#include "persist/store.h"
+#include "persist/store_priv.h"
+
+/* The state a message takes when its answer is journalled. */
+static const char *
+store_answer_state(enum msg_type t)
+{
+	return record_msg_state_name(t == MSG_ERROR ? RECORD_MS_REJECTED :
+	    RECORD_MS_RECEIPTED);
+}
+
+static int
+store_apply_message(struct store *st, enum journal_kind kind, uint64_t seq,
+    accord_time_t time, const void *p, size_t len)
+{
+	struct record_message m;
+	enum record_dir want;
+	enum record_msg_state ms;
+	const char *tname, *dir;
+	int answer;
+
+	if (record_message_decode(p, len, &m) == -1) {
+		store_seterr(st, "malformed message payload");
+		return -1;
+	}
+	want = (kind == JOURNAL_MESSAGE_RECEIVED ||
+	    kind == JOURNAL_RECEIPT_GOT) ? RECORD_DIR_IN : RECORD_DIR_OUT;
+	answer = kind == JOURNAL_RECEIPT_GIVEN || kind == JOURNAL_RECEIPT_GOT;
+	if (m.direction != want) {
+		store_seterr(st, "message %s: direction %s in a %s record",
+		    m.message_id, record_dir_name(m.direction),
+		    journal_kind_name(kind));
+		return -1;
+	}
+	/* an answer is a Receipt, or the signed Error that stands for one */
+	if (answer && ((m.type != MSG_RECEIPT && m.type != MSG_ERROR) ||
+	    m.ref_to[0] == '\0')) {
+		store_seterr(st, "message %s: a %s record holds a %s",
+		    m.message_id, journal_kind_name(kind),
+		    agreement_msg_type_name(m.type));
+		return -1;
+	}
+	tname = agreement_msg_type_name(m.type);
+	dir = record_dir_name(m.direction);
+
+	switch (kind) {
+	case JOURNAL_MESSAGE_RECEIVED:
+		ms = RECORD_MS_RECEIVED;
+		break;
+	case JOURNAL_MESSAGE_SENT:
+		ms = RECORD_MS_QUEUED;
+		break;
+	case JOURNAL_RECEIPT_GIVEN:
+		ms = RECORD_MS_SENT;	/* it went back in the response */
+		break;
+	default:
+		ms = RECORD_MS_RECEIVED;
+		break;
+	}
+	if (store_exec(st, SQ_MSG_INSERT, "ssssssssIII", m.partner,
+	    m.message_id, dir, m.case_id, m.ref_to, tname,
+	    record_msg_state_name(ms), m.sha256, (int64_t)m.created,
+	    (int64_t)m.received_at, (int64_t)seq) == -1)
+		return -1;
+
+	switch (kind) {
+	case JOURNAL_MESSAGE_RECEIVED:
+		if (m.type == MSG_RECEIPT || m.type == MSG_ERROR)
+			return 0;
+		/* for the back office to take */
+		return store_exec(st, SQ_INBOX_ADD, "ssssI", m.partner,
+		    m.message_id, m.case_id, tname, (int64_t)seq);
+	case JOURNAL_MESSAGE_SENT:
+		return store_exec(st, SQ_OUTBOX_ADD, "sssII", m.partner,
+		    m.message_id, m.case_id, (int64_t)seq, (int64_t)time);
+	case JOURNAL_RECEIPT_GIVEN:
+		if (store_exec(st, SQ_MSG_ANSWER, "ssssI", m.partner, m.ref_to,
+		    "in", store_answer_state(m.type), (int64_t)seq) == -1)
+			return -1;
+		if (sqlite3_changes(st->db) == 0)
+			log_warnx("store", "record %llu: answer %s to unknown "
+			    "message %s", (unsigned long long)seq,
+			    m.message_id, m.ref_to);
+		if (m.type == MSG_ERROR)
+			return store_exec(st, SQ_INBOX_DEL, "ss", m.partner,
+			    m.ref_to);
+		return 0;
+	default:	/* JOURNAL_RECEIPT_GOT */
+		if (store_exec(st, SQ_MSG_ANSWER, "ssssI", m.partner, m.ref_to,
+		    "out", store_answer_state(m.type), (int64_t)seq) == -1)
+			return -1;
+		if (sqlite3_changes(st->db) == 0)
+			log_warnx("store", "record %llu: answer %s to unknown "
+			    "message %s", (unsigned long long)seq,
+			    m.message_id, m.ref_to);
+		return store_exec(st, SQ_OUTBOX_DEL, "ss", m.partner,
+		    m.ref_to);
+	}
+}
+
+static int
+store_apply_decision(struct store *st, enum journal_kind kind, uint64_t seq,
+    accord_time_t time, const void *p, size_t len)
+{
+	struct record_decision rd;
+	const struct fsm_case *c;
+	const struct fsm_dlop *op;
+	json_t *j = NULL;
+	char *fsm = NULL;
+	int i, rv = -1;
+
+	if (record_decision_decode(p, len, &rd) == -1) {
+		store_seterr(st, "malformed decision payload");
+		return -1;
+	}
+	if (kind == JOURNAL_REFUSAL || rd.d.refusal != AE_OK) {
+		/* a refusal never changes the case; a refused message of
+		 * the partner is answered with an Error */
+		if (rd.ev.kind != FSM_EV_RECEIVED || rd.message_id[0] == '\0')
+			return 0;
+		if (store_exec(st, SQ_MSG_STATE, "sssss", rd.partner,
+		    rd.message_id, "in",
+		    record_msg_state_name(RECORD_MS_REJECTED),
+		    errcode_name(rd.d.refusal)) == -1)
+			return -1;
+		return store_exec(st, SQ_INBOX_DEL, "ss", rd.partner,
+		    rd.message_id);
+	}
+	if (rd.d.effects & FSM_EFF_NO_CHANGE)
+		return 0;
+	c = &rd.d.next;
+	if (c->state == FSM_NONE) {
+		store_seterr(st, "decision leaves case %s/%s in NONE",
+		    rd.partner, rd.case_id);
+		return -1;
+	}
+	if ((j = record_case_to_json(c)) == NULL ||
+	    (fsm = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+		store_seterr(st, "case %s/%s: cannot encode", rd.partner,
+		    rd.case_id);
+		goto done;
+	}
+	if (store_exec(st, SQ_CASE_UPSERT, "sssssiIs", rd.partner, rd.case_id,
+	    fsm_kind_name(c->kind), fsm_role_name(c->role),
+	    fsm_state_name(c->state), (int)c->procedure, (int64_t)time,
+	    fsm) == -1)
+		goto done;
+	for (i = 0; i < rd.d.ndlops; i++) {
+		op = &rd.d.dlops[i];
+		if (store_exec(st, op->op == FSM_DLOP_SET ? SQ_DL_SET :
+		    SQ_DL_CLEAR, "sssI", rd.partner, rd.case_id,
+		    fsm_deadline_name(op->which), (int64_t)op->due) == -1)
+			goto done;
+	}
+	rv = 0;
+ done:
+	free(fsm);
+	json_decref(j);
+	return rv;
+}
+
+/* A submit with an idempotency key: remember what it queued. */
+static int
+store_apply_command(struct store *st, const struct store_record *r)
+{
+	json_t *j;
+	json_error_t err;
+	const char *cmd = NULL, *rid = NULL, *sha = NULL, *partner = NULL,
+	    *msg = NULL, *case_id = NULL;
+	int uid = -1, rc = 0;
+
+	if ((j = json_loadb(r->payload, r->len, 0, &err)) == NULL) {
+		store_seterr(st, "operator command: %s", err.text);
+		return -1;
+	}
+	if (json_unpack(j, "{s:s, s?i, s?s, s?s, s?s, s?s, s?s}", "command",
+	    &cmd, "uid", &uid, "request_id", &rid, "request_sha256", &sha,
+	    "partner", &partner, "message", &msg, "case", &case_id) == 0 &&
+	    strcmp(cmd, "submit") == 0 && rid != NULL && sha != NULL &&
+	    partner != NULL && msg != NULL && case_id != NULL && uid >= 0)
+		rc = store_exec(st, SQ_REQUEST_ADD, "isssssI", uid, rid, sha,
+		    partner, msg, case_id, (int64_t)r->time);
+	json_decref(j);
+	return rc;
+}
+
+static int
+store_apply_one(struct store *st, const struct store_record *r)
+{
+	struct record_deadline dl;
+	struct record_msgstate ms;
+	struct record_ack ack;
+	struct record_pause pause;
+
+	switch (r->kind) {
+	case JOURNAL_OPERATOR_COMMAND:
+		return store_apply_command(st, r);
+	case JOURNAL_FILE_START:
+	case JOURNAL_TORN_TAIL_CUT:
+	case JOURNAL_CHECKPOINT:
+	case JOURNAL_CONFIG_LOAD:
+		/* journalled for the audit; nothing to index */
+		return 0;
+	case JOURNAL_MESSAGE_RECEIVED:
+	case JOURNAL_MESSAGE_SENT:
+	case JOURNAL_RECEIPT_GIVEN:
+	case JOURNAL_RECEIPT_GOT:
+		return store_apply_message(st, r->kind, r->seq, r->time,
+		    r->payload, r->len);
+	case JOURNAL_DECISION:
+	case JOURNAL_REFUSAL:
+		return store_apply_decision(st, r->kind, r->seq, r->time,
+		    r->payload, r->len);
+	case JOURNAL_DEADLINE_FIRED:
+		if (record_deadline_decode(r->payload, r->len, &dl) == -1)
+			break;
+		/* only the instant that fired: a deadline re-armed since
+		 * stays armed */
+		return store_exec(st, SQ_DL_FIRED, "sssI", dl.partner,
+		    dl.case_id, fsm_deadline_name(dl.which), (int64_t)dl.due);
+	case JOURNAL_MESSAGE_STATE:
+		if (record_msgstate_decode(r->payload, r->len, &ms) == -1)
+			break;
+		/* QUEUED again after UNDELIVERED or DISPUTED: a resend */
+		if (ms.direction == RECORD_DIR_OUT &&
+		    ms.state == RECORD_MS_QUEUED && store_exec(st,
+		    SQ_OUTBOX_REQUEUE, "ssI", ms.partner, ms.message_id,
+		    (int64_t)(ms.next_attempt != 0 ? ms.next_attempt :
+		    r->time)) == -1)
+			return -1;
+		if (store_exec(st, SQ_MSG_STATE, "sssss", ms.partner,
+		    ms.message_id, record_dir_name(ms.direction),
+		    record_msg_state_name(ms.state), ms.reason) == -1)
+			return -1;
+		if (ms.direction != RECORD_DIR_OUT)
+			return 0;
+		if (ms.state != RECORD_MS_QUEUED && ms.state != RECORD_MS_SENT)
+			return store_exec(st, SQ_OUTBOX_DEL, "ss", ms.partner,
+			    ms.message_id);
+		if (ms.next_attempt == 0)
+			return 0;
+		return store_exec(st, SQ_OUTBOX_RETRY, "ssIi", ms.partner,
+		    ms.message_id, (int64_t)ms.next_attempt, ms.attempts);
+	case JOURNAL_INBOX_ACK:
+		if (record_ack_decode(r->payload, r->len, &ack) == -1)
+			break;
+		return store_exec(st, SQ_INBOX_ACK, "ss", ack.partner,
+		    ack.message_id);
+	case JOURNAL_PARTNER_PAUSE:
+		if (record_pause_decode(r->payload, r->len, &pause) == -1)
+			break;
+		return store_exec(st, SQ_PAUSE, "si", pause.partner,
+		    pause.paused);
+	default:
+		store_seterr(st, "unknown record type %d", (int)r->kind);
+		return -1;
+	}
+	store_seterr(st, "malformed %s payload", journal_kind_name(r->kind));
+	return -1;
+}
+
+int
+store_apply_batch(struct store *st, const struct store_record *recs,
+    size_t n)
+{
+	const struct store_record *r = NULL;
+	uint64_t last = st->last;
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	if (store_exec(st, SQ_BEGIN, "") == -1) {
+		log_errx("store", "%s: begin: %s", st->path, st->err);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		r = &recs[i];
+		if (r->seq <= last) {
+			/* applied before (a replay after a crash) */
+			log_debug("store", "record %llu already applied",
+			    (unsigned long long)r->seq);
+			continue;
+		}
+		if (store_apply_one(st, r) == -1)
+			goto fail;
+		last = r->seq;
+	}
+	r = NULL;
+	if (last != st->last && store_exec(st, SQ_SET_LAST, "I",
+	    (int64_t)last) == -1)
+		goto fail;
+	if (store_exec(st, SQ_COMMIT, "") == -1)
+		goto fail;
+	st->last = last;
+	return 0;
+ fail:
+	store_rollback(st);
+	if (r != NULL)
+		log_errx("store", "%s: record %llu (%s) not applied: %s; "
+		    "nothing of its batch applied, last applied stays %llu",
+		    st->path, (unsigned long long)r->seq,
+		    journal_kind_name(r->kind), st->err,
+		    (unsigned long long)st->last);
+	else
+		log_errx("store", "%s: commit failed: %s; nothing of the "
+		    "batch applied, last applied stays %llu", st->path,
+		    st->err, (unsigned long long)st->last);
+	return -1;
+}
+
+int
+store_apply(struct store *st, enum journal_kind kind, uint64_t seq,
+    accord_time_t time, const void *payload, size_t len)
+{
+	struct store_record r;
+
+	r.kind = kind;
+	r.seq = seq;
+	r.time = time;
+	r.payload = payload;
+	r.len = len;
+	return store_apply_batch(st, &r, 1);
+}
+
+uint64_t
+store_last_applied(struct store *st)
+{
+	return st->last;
+}
