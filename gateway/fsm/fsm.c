@@ -830,6 +830,78 @@ fsm_check(const struct fsm_rule *r, const struct fsm_case *c,
 	return 0;
 }
 
+/* The trigger an event fires (a message type, a deadline, a record), or
+ * -1 with d refused. */
+static int
+fsm_trigger_of(const struct fsm_event *ev, struct fsm_decision *d)
+{
+	switch (ev->kind) {
+	case FSM_EV_DEADLINE:
+		if ((int)ev->deadline < 0 || ev->deadline >= FSM_DL_COUNT)
+			return fsm_refuse(d, AE_INTERNAL,
+			    "unknown deadline");
+		return FSM_TR_DEADLINE + ev->deadline;
+	case FSM_EV_RECORD:
+		if (ev->record != FSM_REC_PROTECTION_CLAIM &&
+		    ev->record != FSM_REC_ASSESSMENT)
+			return fsm_refuse(d, AE_INTERNAL, "unknown record");
+		return FSM_TR_RECORD + ev->record;
+	case FSM_EV_RECEIVED:
+	case FSM_EV_SENDING:
+	case FSM_EV_RECEIPTED:
+	case FSM_EV_FAILED:
+		if ((int)ev->type < 0 || ev->type >= MSG_TYPE_COUNT ||
+		    ev->type == MSG_RECEIPT || ev->type == MSG_ERROR)
+			return fsm_refuse(d, AE_NOT_ALLOWED_IN_STATE,
+			    "not a business message");
+		return ev->type;
+	default:
+		return fsm_refuse(d, AE_INTERNAL, "unknown event");
+	}
+}
+
+/* An opening message we send creates the case in SUBMITTED; it takes
+ * effect with its receipt. */
+static void
+fsm_open_case(const struct fsm_rule *r, const struct fsm_event *ev,
+    enum fsm_kind kind, enum fsm_role role, struct fsm_decision *d)
+{
+	d->next.kind = kind;
+	d->next.role = role;
+	d->next.state = FSM_SUBMITTED;
+	d->next.procedure = kind == FSM_KIND_READMISSION ? ev->procedure :
+	    FSM_PROC_STANDARD;
+	d->next.reason = kind == FSM_KIND_READMISSION ? ev->reason :
+	    FSM_REASON_NONE;
+	if (r->acts & A_VD)
+		d->next.departure_date = ev->departure_date;
+	d->new_state = FSM_SUBMITTED;
+	d->effects = FSM_EFF_CASE_OPENED;
+}
+
+/* The rule's target state; a final state clears every deadline. */
+static void
+fsm_arrive(const struct fsm_rule *r, const struct fsm_case *c, int positive,
+    struct fsm_decision *d)
+{
+	int to, k;
+
+	to = positive ? r->to : r->to_neg;
+	if (to == FSM_TO_SAME)
+		to = c->state;
+	else if (to == FSM_TO_RESUME)
+		to = c->resume != FSM_NONE ? c->resume : FSM_ACCEPTED;
+	d->new_state = to;
+	d->next.state = to;
+	if (to != FSM_TRANSFER_OVERDUE)
+		d->next.resume = FSM_NONE;
+	if (fsm_final[to]) {
+		for (k = 0; k < FSM_DL_COUNT; k++)
+			fsm_dl_clear(d, k);
+		d->effects |= FSM_EFF_CLOSED;
+	}
+}
+
 /* Apply the row's actions to d->next. */
 static void
 fsm_act(const struct fsm_rule *r, const struct fsm_case *c,
@@ -957,7 +1029,7 @@ fsm_decide(const struct fsm_case *c, const struct fsm_event *ev,
 	enum fsm_kind kind;
 	enum fsm_role role, sender;
 	enum fsm_state from;
-	int trigger, positive, k, to, opening = 0;
+	int trigger, positive, k, opening = 0;
 
 	memset(d, 0, sizeof(*d));
 	d->version = FSM_VERSION;
@@ -969,32 +1041,8 @@ fsm_decide(const struct fsm_case *c, const struct fsm_event *ev,
 	if ((int)c->state < 0 || c->state >= FSM_STATE_COUNT)
 		return fsm_refuse(d, AE_INTERNAL, "case in no known state");
 
-	switch (ev->kind) {
-	case FSM_EV_DEADLINE:
-		if ((int)ev->deadline < 0 || ev->deadline >= FSM_DL_COUNT)
-			return fsm_refuse(d, AE_INTERNAL,
-			    "unknown deadline");
-		trigger = FSM_TR_DEADLINE + ev->deadline;
-		break;
-	case FSM_EV_RECORD:
-		if (ev->record != FSM_REC_PROTECTION_CLAIM &&
-		    ev->record != FSM_REC_ASSESSMENT)
-			return fsm_refuse(d, AE_INTERNAL, "unknown record");
-		trigger = FSM_TR_RECORD + ev->record;
-		break;
-	case FSM_EV_RECEIVED:
-	case FSM_EV_SENDING:
-	case FSM_EV_RECEIPTED:
-	case FSM_EV_FAILED:
-		if ((int)ev->type < 0 || ev->type >= MSG_TYPE_COUNT ||
-		    ev->type == MSG_RECEIPT || ev->type == MSG_ERROR)
-			return fsm_refuse(d, AE_NOT_ALLOWED_IN_STATE,
-			    "not a business message");
-		trigger = ev->type;
-		break;
-	default:
-		return fsm_refuse(d, AE_INTERNAL, "unknown event");
-	}
+	if ((trigger = fsm_trigger_of(ev, d)) == -1)
+		return -1;
 	fsm_event_label(ev, trigger, d->event, sizeof(d->event));
 
 	/* Which machine, which role, and whether this opens a case. */
@@ -1065,36 +1113,13 @@ fsm_decide(const struct fsm_case *c, const struct fsm_event *ev,
 			d->effects = FSM_EFF_NO_CHANGE;
 			return 0;
 		}
-		d->next.kind = kind;
-		d->next.role = role;
-		d->next.state = FSM_SUBMITTED;
-		d->next.procedure = kind == FSM_KIND_READMISSION ?
-		    ev->procedure : FSM_PROC_STANDARD;
-		d->next.reason = kind == FSM_KIND_READMISSION ? ev->reason :
-		    FSM_REASON_NONE;
-		if (r->acts & A_VD)
-			d->next.departure_date = ev->departure_date;
-		d->new_state = FSM_SUBMITTED;
-		d->effects = FSM_EFF_CASE_OPENED;
+		fsm_open_case(r, ev, kind, role, d);
 		return 0;
 	}
 
 	fsm_act(r, c, ev, a, requested_cal, positive, role, d);
 
-	to = positive ? r->to : r->to_neg;
-	if (to == FSM_TO_SAME)
-		to = c->state;
-	else if (to == FSM_TO_RESUME)
-		to = c->resume != FSM_NONE ? c->resume : FSM_ACCEPTED;
-	d->new_state = to;
-	d->next.state = to;
-	if (to != FSM_TRANSFER_OVERDUE)
-		d->next.resume = FSM_NONE;
-	if (fsm_final[to]) {
-		for (k = 0; k < FSM_DL_COUNT; k++)
-			fsm_dl_clear(d, k);
-		d->effects |= FSM_EFF_CLOSED;
-	}
+	fsm_arrive(r, c, positive, d);
 	return 0;
 }
 
