@@ -437,16 +437,69 @@ done:
 	return rc;
 }
 
+/* Ask the daemon at path: one request, or the raw protocol (-r).
+ * @return the exit status. */
+static int
+ctl_online(const char *path, int rawproto, int argc, char *argv[], int json)
+{
+	json_t *req, *resp;
+	json_error_t jerr;
+	FILE *fp;
+	char *line, *out;
+	int fd, rc;
+
+	if ((fd = ctl_connect(path, 0)) == -1)
+		return 1;
+	if ((fp = fdopen(fd, "r+")) == NULL) {
+		perror("accordctl: fdopen");
+		return 1;
+	}
+	/* the greeting says who the daemon thinks we are */
+	line = ctl_readline(fp);
+	resp = line != NULL ? json_loads(line, 0, &jerr) : NULL;
+	if (resp == NULL || json_object_get(resp, "hello") == NULL) {
+		fprintf(stderr, "accordctl: %s did not greet us\n", path);
+		return 1;
+	}
+	json_decref(resp);
+	if (rawproto) {
+		puts(line);	/* the greeting, then one line per request */
+		free(line);
+		return ctl_raw(fp);
+	}
+	free(line);
+
+	req = ctl_request(argc, argv);
+	out = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (out == NULL || fprintf(fp, "%s\n", out) < 0 || fflush(fp) != 0) {
+		fprintf(stderr, "accordctl: cannot send the request\n");
+		return 1;
+	}
+	free(out);
+
+	line = ctl_readline(fp);
+	if (line == NULL) {
+		fprintf(stderr, "accordctl: the daemon closed the connection\n");
+		return 1;
+	}
+	rc = ctl_response(line, json);
+	if (rc == -1)
+		rc = 1;
+	/* a stream follows an ok response with "following": true */
+	if (rc == 0 && strstr(line, "\"following\":true") != NULL)
+		rc = ctl_follow(fp, json);
+	free(line);
+	fclose(fp);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
 	const char *path = NULL, *conf_file = NULL, *state_dir = NULL;
 	char *conf_sock = NULL, *conf_state = NULL;
-	json_t *req, *resp;
-	json_error_t jerr;
-	FILE *fp;
-	char *line, *out;
-	int ch, i, j, json = 0, rawproto = 0, offline = 0, fd, rc = 1;
+	int ch, i, j, json = 0, rawproto = 0, offline = 0, rc = 1;
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "offline", no_argument, NULL, 'O' },
@@ -513,56 +566,10 @@ main(int argc, char *argv[])
 		path = ACCORD_SOCKET;
 	if (state_dir == NULL)
 		state_dir = conf_state;
-	if (offline) {
+	if (offline)
 		rc = ctl_offline(state_dir, conf_file, path, argc, argv, json);
-		free(conf_sock);
-		free(conf_state);
-		return rc;
-	}
-
-	if ((fd = ctl_connect(path, 0)) == -1)
-		return 1;
-	if ((fp = fdopen(fd, "r+")) == NULL) {
-		perror("accordctl: fdopen");
-		return 1;
-	}
-	/* the greeting says who the daemon thinks we are */
-	line = ctl_readline(fp);
-	resp = line != NULL ? json_loads(line, 0, &jerr) : NULL;
-	if (resp == NULL || json_object_get(resp, "hello") == NULL) {
-		fprintf(stderr, "accordctl: %s did not greet us\n", path);
-		return 1;
-	}
-	json_decref(resp);
-	if (rawproto) {
-		puts(line);	/* the greeting, then one line per request */
-		free(line);
-		return ctl_raw(fp);
-	}
-	free(line);
-
-	req = ctl_request(argc, argv);
-	out = json_dumps(req, JSON_COMPACT);
-	json_decref(req);
-	if (out == NULL || fprintf(fp, "%s\n", out) < 0 || fflush(fp) != 0) {
-		fprintf(stderr, "accordctl: cannot send the request\n");
-		return 1;
-	}
-	free(out);
-
-	line = ctl_readline(fp);
-	if (line == NULL) {
-		fprintf(stderr, "accordctl: the daemon closed the connection\n");
-		return 1;
-	}
-	rc = ctl_response(line, json);
-	if (rc == -1)
-		rc = 1;
-	/* a stream follows an ok response with "following": true */
-	if (rc == 0 && strstr(line, "\"following\":true") != NULL)
-		rc = ctl_follow(fp, json);
-	free(line);
-	fclose(fp);
+	else
+		rc = ctl_online(path, rawproto, argc, argv, json);
 	free(conf_sock);
 	free(conf_state);
 	return rc;

@@ -575,11 +575,156 @@ accordd_write_pid(struct accordd *ad)
 	return 0;
 }
 
+/* Read the configuration and prepare what it names.  @return 0/-1. */
+static int
+accordd_load(struct accordd *ad)
+{
+	struct conf_diag d = { 0 };
+
+	ad->conf = config_load(ad->conf_file, clock_now(), &d);
+	accordd_log_diag(&d);
+	if (ad->conf == NULL) {
+		log_errx("accordd", "%s: %d error%s, not starting",
+		    ad->conf_file, d.nerrors, d.nerrors == 1 ? "" : "s");
+		conf_diag_free(&d);
+		return -1;
+	}
+	conf_diag_free(&d);
+	if (accordd_protocols() == -1 || accordd_state_dir(ad->conf) == -1 ||
+	    xmlsig_init() == -1)
+		return -1;
+	return 0;
+}
+
+/* accordd --rebuild-store: the journal is the truth: drop the index and
+ * replay it.  @return the exit status. */
+static int
+accordd_rebuild(struct accordd *ad)
+{
+	char *db = conf_path(ad->conf->state_dir, "store.db");
+
+	if (store_remove(db) == -1) {
+		log_errx("accordd", "cannot remove %s", db);
+		return 1;
+	}
+	free(db);
+	if ((ad->engine = engine_open(ad->conf)) == NULL)
+		return 1;
+	log_info("accordd", "store rebuilt from the journal");
+	engine_close(ad->engine);
+	config_free(ad->conf);
+	return 0;
+}
+
+/* The event loop and everything on it: signals, the engine, the
+ * reports, the control socket, the faces, the timers.  @return 0/-1. */
+static int
+accordd_start(struct accordd *ad)
+{
+	ad->base = event_base_new();
+	if (ad->base == NULL) {
+		log_errx("accordd", "event_base_new failed");
+		return -1;
+	}
+	ad->ev_term = evsignal_new(ad->base, SIGTERM, accordd_signal, ad);
+	ad->ev_int = evsignal_new(ad->base, SIGINT, accordd_signal, ad);
+	ad->ev_hup = evsignal_new(ad->base, SIGHUP, accordd_signal, ad);
+	if (ad->ev_term == NULL || ad->ev_int == NULL || ad->ev_hup == NULL ||
+	    evsignal_add(ad->ev_term, NULL) == -1 ||
+	    evsignal_add(ad->ev_int, NULL) == -1 ||
+	    evsignal_add(ad->ev_hup, NULL) == -1) {
+		log_errx("accordd", "cannot install signal handlers");
+		return -1;
+	}
+
+	ad->started = clock_now();
+	if ((ad->engine = engine_open(ad->conf)) == NULL) {
+		log_errx("accordd", "cannot open the journal and store in %s",
+		    ad->conf->state_dir);
+		return -1;
+	}
+	if (accordd_reports(ad) == -1)
+		return -1;
+	ad->cctx.engine = ad->engine;
+	ad->cctx.report = &ad->rctx;
+	ad->cctx.queued = accordd_queued;
+	ad->cctx.queued_arg = ad;
+	ad->cctx.clock_moved = accordd_clock_moved;
+	ad->cctx.clock_arg = ad;
+	ad->control = control_start(ad->base, ad->conf, accordd_commands, ad);
+	if (ad->control == NULL)
+		return -1;
+	control_add_commands(ad->control, report_commands, &ad->rctx);
+	control_add_commands(ad->control, casecmd_commands, &ad->cctx);
+	control_set_commit(ad->control, &accordd_commit, ad);
+	ad->cctx.group_commit = 1;
+	/* TRANSPORT: start */
+	ad->inbound = inbound_start(ad->base, ad->conf, ad->engine);
+	ad->outbound = outbound_start(ad->base, ad->conf, ad->engine);
+	if (ad->inbound == NULL || ad->outbound == NULL)
+		return -1;
+	/* deadlines that passed while we were down fire now, at their time */
+	ad->ev_deadline = evtimer_new(ad->base, accordd_deadline_tick, ad);
+	accordd_deadline_tick(-1, 0, ad);
+	ad->ev_store = event_new(ad->base, -1, EV_PERSIST, accordd_store_tick,
+	    ad);
+	{
+		struct timeval tv = { 0, STORE_RETRY_MS * 1000 };
+
+		if (ad->ev_store == NULL ||
+		    event_add(ad->ev_store, &tv) == -1) {
+			log_errx("accordd", "cannot arm the store timer");
+			return -1;
+		}
+	}
+	engine_set_partner_cb(ad->engine, accordd_partner_alive, ad);
+	engine_set_commit_cb(ad->engine, accordd_landed, ad);
+	if (engine_commit_fd(ad->engine) == -1 ||
+	    (ad->ev_commit = event_new(ad->base, engine_commit_fd(ad->engine),
+	    EV_READ | EV_PERSIST, accordd_commit_event, ad)) == NULL ||
+	    event_add(ad->ev_commit, NULL) == -1) {
+		log_errx("accordd", "cannot watch the journal's writer thread");
+		return -1;
+	}
+
+	return 0;
+}
+
+/* Stop everything accordd_start() started, and free the rest. */
+static void
+accordd_stop(struct accordd *ad)
+{
+	/* TRANSPORT: stop */
+	/* the faces go one by one: nobody is told of late commits */
+	engine_set_commit_cb(ad->engine, NULL, NULL);
+	inbound_stop(ad->inbound);	/* commits and answers what it holds */
+	outbound_stop(ad->outbound);
+	if (engine_flush(ad->engine) == -1)
+		log_errx("accordd", "the last commit failed");
+	control_committed(ad->control);
+	control_stop(ad->control);
+	event_free(ad->ev_deadline);
+	event_free(ad->ev_store);
+	event_free(ad->ev_commit);
+	store_close(ad->rctx.store);
+	free(ad->journal_dir);
+	engine_close(ad->engine);
+	xmlsig_shutdown();
+	event_free(ad->ev_term);
+	event_free(ad->ev_int);
+	event_free(ad->ev_hup);
+	event_base_free(ad->base);
+	unlink(ad->pid_file);
+	free(ad->pid_file);
+	config_free(ad->conf);
+	envelope_shutdown();
+	xmlCleanupParser();
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct accordd ad;
-	struct conf_diag d = { 0 };
 	int ch, check = 0, foreground = 0, rebuild = 0;
 	static const struct option longopts[] = {
 		{ "rebuild-store", no_argument, NULL, 'R' },
@@ -624,38 +769,10 @@ main(int argc, char *argv[])
 	if (check)
 		return accordd_check(ad.conf_file);
 
-	ad.conf = config_load(ad.conf_file, clock_now(), &d);
-	accordd_log_diag(&d);
-	if (ad.conf == NULL) {
-		log_errx("accordd", "%s: %d error%s, not starting",
-		    ad.conf_file, d.nerrors, d.nerrors == 1 ? "" : "s");
-		conf_diag_free(&d);
+	if (accordd_load(&ad) == -1)
 		return 1;
-	}
-	conf_diag_free(&d);
-	if (accordd_protocols() == -1)
-		return 1;
-	if (accordd_state_dir(ad.conf) == -1)
-		return 1;
-	if (xmlsig_init() == -1)
-		return 1;
-	if (rebuild) {
-		char *db = conf_path(ad.conf->state_dir, "store.db");
-
-		/* the journal is the truth: drop the index, replay it */
-		if (store_remove(db) == -1) {
-			log_errx("accordd", "cannot remove %s", db);
-			return 1;
-		}
-		free(db);
-		if ((ad.engine = engine_open(ad.conf)) == NULL)
-			return 1;
-		log_info("accordd", "store rebuilt from the journal");
-		engine_close(ad.engine);
-		config_free(ad.conf);
-		return 0;
-	}
-
+	if (rebuild)
+		return accordd_rebuild(&ad);
 	if (!foreground) {
 		if (daemon(0, 0) == -1) {
 			log_err("accordd", "daemon");
@@ -667,102 +784,15 @@ main(int argc, char *argv[])
 	if (accordd_write_pid(&ad) == -1)
 		return 1;
 
-	ad.base = event_base_new();
-	if (ad.base == NULL) {
-		log_errx("accordd", "event_base_new failed");
+	if (accordd_start(&ad) == -1)
 		return 1;
-	}
-	ad.ev_term = evsignal_new(ad.base, SIGTERM, accordd_signal, &ad);
-	ad.ev_int = evsignal_new(ad.base, SIGINT, accordd_signal, &ad);
-	ad.ev_hup = evsignal_new(ad.base, SIGHUP, accordd_signal, &ad);
-	if (ad.ev_term == NULL || ad.ev_int == NULL || ad.ev_hup == NULL ||
-	    evsignal_add(ad.ev_term, NULL) == -1 ||
-	    evsignal_add(ad.ev_int, NULL) == -1 ||
-	    evsignal_add(ad.ev_hup, NULL) == -1) {
-		log_errx("accordd", "cannot install signal handlers");
-		return 1;
-	}
-
-	ad.started = clock_now();
-	if ((ad.engine = engine_open(ad.conf)) == NULL) {
-		log_errx("accordd", "cannot open the journal and store in %s",
-		    ad.conf->state_dir);
-		return 1;
-	}
-	if (accordd_reports(&ad) == -1)
-		return 1;
-	ad.cctx.engine = ad.engine;
-	ad.cctx.report = &ad.rctx;
-	ad.cctx.queued = accordd_queued;
-	ad.cctx.queued_arg = &ad;
-	ad.cctx.clock_moved = accordd_clock_moved;
-	ad.cctx.clock_arg = &ad;
-	ad.control = control_start(ad.base, ad.conf, accordd_commands, &ad);
-	if (ad.control == NULL)
-		return 1;
-	control_add_commands(ad.control, report_commands, &ad.rctx);
-	control_add_commands(ad.control, casecmd_commands, &ad.cctx);
-	control_set_commit(ad.control, &accordd_commit, &ad);
-	ad.cctx.group_commit = 1;
-	/* TRANSPORT: start */
-	if ((ad.inbound = inbound_start(ad.base, ad.conf, ad.engine)) == NULL ||
-	    (ad.outbound = outbound_start(ad.base, ad.conf, ad.engine)) == NULL)
-		return 1;
-	/* deadlines that passed while we were down fire now, at their time */
-	ad.ev_deadline = evtimer_new(ad.base, accordd_deadline_tick, &ad);
-	accordd_deadline_tick(-1, 0, &ad);
-	ad.ev_store = event_new(ad.base, -1, EV_PERSIST, accordd_store_tick,
-	    &ad);
-	{
-		struct timeval tv = { 0, STORE_RETRY_MS * 1000 };
-
-		if (ad.ev_store == NULL || event_add(ad.ev_store, &tv) == -1) {
-			log_errx("accordd", "cannot arm the store timer");
-			return 1;
-		}
-	}
-	engine_set_partner_cb(ad.engine, accordd_partner_alive, &ad);
-	engine_set_commit_cb(ad.engine, accordd_landed, &ad);
-	if (engine_commit_fd(ad.engine) == -1 ||
-	    (ad.ev_commit = event_new(ad.base, engine_commit_fd(ad.engine),
-	    EV_READ | EV_PERSIST, accordd_commit_event, &ad)) == NULL ||
-	    event_add(ad.ev_commit, NULL) == -1) {
-		log_errx("accordd", "cannot watch the journal's writer thread");
-		return 1;
-	}
-
 	log_info("accordd", "accordd %s started: %s/%s, %d partners, pid %ld",
 	    PACKAGE_VERSION, ad.conf->country, ad.conf->authority,
 	    ad.conf->npartners, (long)getpid());
 	accordd_log_partners(ad.conf);
 
 	event_base_dispatch(ad.base);
-
-	/* TRANSPORT: stop */
-	/* the faces go one by one: nobody is told of late commits */
-	engine_set_commit_cb(ad.engine, NULL, NULL);
-	inbound_stop(ad.inbound);	/* commits and answers what it holds */
-	outbound_stop(ad.outbound);
-	if (engine_flush(ad.engine) == -1)
-		log_errx("accordd", "the last commit failed");
-	control_committed(ad.control);
-	control_stop(ad.control);
-	event_free(ad.ev_deadline);
-	event_free(ad.ev_store);
-	event_free(ad.ev_commit);
-	store_close(ad.rctx.store);
-	free(ad.journal_dir);
-	engine_close(ad.engine);
-	xmlsig_shutdown();
-	event_free(ad.ev_term);
-	event_free(ad.ev_int);
-	event_free(ad.ev_hup);
-	event_base_free(ad.base);
-	unlink(ad.pid_file);
-	free(ad.pid_file);
-	config_free(ad.conf);
-	envelope_shutdown();
-	xmlCleanupParser();
+	accordd_stop(&ad);
 	log_info("accordd", "stopped");
 	return 0;
 }
