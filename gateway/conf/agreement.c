@@ -14,8 +14,9 @@
 #include "conf/agreement.h"
 #include "conf/conffile.h"
 #include "util/xmalloc.h"
+#include "util/nametab.h"
 
-static const char *agreement_type_names[MSG_TYPE_COUNT] = {
+static const char *const agreement_type_names[MSG_TYPE_COUNT] = {
 	[MSG_READMISSION_REQUEST] = "ReadmissionRequest",
 	[MSG_IDENTIFICATION_REQUEST] = "IdentificationRequest",
 	[MSG_IDENTIFICATION_RESPONSE] = "IdentificationResponse",
@@ -54,20 +55,13 @@ static const char agreement_iso3166[] =
 const char *
 agreement_msg_type_name(enum msg_type t)
 {
-	if ((int)t < 0 || t >= MSG_TYPE_COUNT)
-		return NULL;
-	return agreement_type_names[t];
+	return nametab_name(agreement_type_names, MSG_TYPE_COUNT, (int)t, NULL);
 }
 
 int
 agreement_msg_type_from_name(const char *name)
 {
-	int i;
-
-	for (i = 0; i < MSG_TYPE_COUNT; i++)
-		if (strcmp(agreement_type_names[i], name) == 0)
-			return i;
-	return -1;
+	return nametab_find(agreement_type_names, MSG_TYPE_COUNT, name);
 }
 
 int

@@ -38,13 +38,10 @@ struct casecmd_ctx {
 	struct control		 *control;
 };
 
-json_t *casecmd_submit(void *arg, const struct cmd_caller *who,
-    json_t *args, const char **code, char *text, size_t len);
-json_t *casecmd_record(void *arg, const struct cmd_caller *who,
-    json_t *args, const char **code, char *text, size_t len);
+CMD_HANDLER(casecmd_submit);
+CMD_HANDLER(casecmd_record);
 /* Test-clock builds only: clock set TIME | advance SECONDS | show. */
-json_t *casecmd_clock(void *arg, const struct cmd_caller *who,
-    json_t *args, const char **code, char *text, size_t len);
+CMD_HANDLER(casecmd_clock);
 
 /* The commands that act (the read-only ones are report_commands), for
  * control_add_commands() with a casecmd_ctx. */

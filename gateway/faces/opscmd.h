@@ -27,19 +27,13 @@
 #define OPSCMD_TOPIC_INBOX	"inbox"
 #define OPSCMD_TOPIC_MONITOR	"monitor"
 
-json_t *opscmd_inbox(void *arg, const struct cmd_caller *who,
-    json_t *args, const char **code, char *text, size_t len);
-json_t *opscmd_ack(void *arg, const struct cmd_caller *who,
-    json_t *args, const char **code, char *text, size_t len);
-json_t *opscmd_resend(void *arg, const struct cmd_caller *who,
-    json_t *args, const char **code, char *text, size_t len);
+CMD_HANDLER(opscmd_inbox);
+CMD_HANDLER(opscmd_ack);
+CMD_HANDLER(opscmd_resend);
 /* pause and resume: the command's name says which. */
-json_t *opscmd_pause(void *arg, const struct cmd_caller *who,
-    json_t *args, const char **code, char *text, size_t len);
-json_t *opscmd_metrics(void *arg, const struct cmd_caller *who,
-    json_t *args, const char **code, char *text, size_t len);
-json_t *opscmd_monitor(void *arg, const struct cmd_caller *who,
-    json_t *args, const char **code, char *text, size_t len);
+CMD_HANDLER(opscmd_pause);
+CMD_HANDLER(opscmd_metrics);
+CMD_HANDLER(opscmd_monitor);
 
 /*
  * The business document inside a signed message (the first element of

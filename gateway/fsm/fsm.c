@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fsm/fsm.h"
+#include "util/nametab.h"
 
 #define R	(1u << ROLE_REQUESTING)
 #define Q	(1u << ROLE_REQUESTED)
@@ -313,7 +314,7 @@ static const struct fsm_rule fsm_consultation = {
 	RA, FSM_NONE, MSG_CONSULTATION, SAME, NO, -1, 0, 0, 0, 0, 0
 };
 
-static const char *fsm_state_names[FSM_STATE_COUNT] = {
+static const char *const fsm_state_names[FSM_STATE_COUNT] = {
 	[FSM_NONE] = "NONE",
 	[FSM_SUBMITTED] = "SUBMITTED",
 	[FSM_NOT_SENT] = "NOT_SENT",
@@ -362,20 +363,13 @@ static const char *fsm_ev_names[] = {
 const char *
 fsm_state_name(enum fsm_state s)
 {
-	if ((int)s < 0 || s >= FSM_STATE_COUNT)
-		return "?";
-	return fsm_state_names[s];
+	return nametab_name(fsm_state_names, FSM_STATE_COUNT, (int)s, "?");
 }
 
 int
 fsm_state_from_name(const char *name)
 {
-	int i;
-
-	for (i = 0; i < FSM_STATE_COUNT; i++)
-		if (strcmp(fsm_state_names[i], name) == 0)
-			return i;
-	return -1;
+	return nametab_find(fsm_state_names, FSM_STATE_COUNT, name);
 }
 
 int

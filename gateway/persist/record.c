@@ -22,6 +22,7 @@
 #include "util/hex.h"
 #include "util/log.h"
 #include "persist/record.h"
+#include "util/nametab.h"
 
 /* The field loaders below read enums through an int. */
 _Static_assert(sizeof(enum fsm_state) == sizeof(int), "enum size");
@@ -187,7 +188,7 @@ static const struct rec_field pause_fields[] = {
 	FI(record_pause, "paused", paused, 0, 1),
 };
 
-static const char *rec_ms_names[RECORD_MS_COUNT] = {
+static const char *const rec_ms_names[RECORD_MS_COUNT] = {
 	"QUEUED", "SENT", "RECEIPTED", "REJECTED", "UNDELIVERED", "DISPUTED",
 	"RECEIVED"
 };
@@ -214,20 +215,13 @@ record_dir_from_name(const char *name)
 const char *
 record_msg_state_name(enum record_msg_state s)
 {
-	if ((int)s < 0 || s >= RECORD_MS_COUNT)
-		return "?";
-	return rec_ms_names[s];
+	return nametab_name(rec_ms_names, RECORD_MS_COUNT, (int)s, "?");
 }
 
 int
 record_msg_state_from_name(const char *name)
 {
-	int i;
-
-	for (i = 0; i < RECORD_MS_COUNT; i++)
-		if (strcmp(rec_ms_names[i], name) == 0)
-			return i;
-	return -1;
+	return nametab_find(rec_ms_names, RECORD_MS_COUNT, name);
 }
 
 /* Number of values of a name table. */

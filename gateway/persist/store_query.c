@@ -155,22 +155,30 @@ store_row_message(sqlite3_stmt *s, struct store_message *m)
 	m->receipt_seq = (uint64_t)sqlite3_column_int64(s, 12);
 }
 
+/* The one message row s selects into out.  @return 1, 0 none, -1. */
+static int
+store_one_message(struct store *st, sqlite3_stmt *s, struct store_message *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = store_one(st, s, "message")) != 1)
+		return rc;
+	store_row_message(s, out);
+	sqlite3_reset(s);
+	return 1;
+}
+
 int
 store_message_find(struct store *st, const char *partner,
     const char *message_id, enum record_dir direction,
     struct store_message *out)
 {
 	sqlite3_stmt *s;
-	int rc;
 
-	memset(out, 0, sizeof(*out));
 	s = store_query(st, SQ_MSG_FIND, "sss", partner, message_id,
 	    record_dir_name(direction));
-	if ((rc = store_one(st, s, "message")) != 1)
-		return rc;
-	store_row_message(s, out);
-	sqlite3_reset(s);
-	return 1;
+	return store_one_message(st, s, out);
 }
 
 static int
@@ -224,16 +232,10 @@ store_case_last_message(struct store *st, const char *partner,
     struct store_message *out)
 {
 	sqlite3_stmt *s;
-	int rc;
 
-	memset(out, 0, sizeof(*out));
 	s = store_query(st, SQ_CASE_LAST, "sss", partner, case_id,
 	    record_dir_name(direction));
-	if ((rc = store_one(st, s, "message")) != 1)
-		return rc;
-	store_row_message(s, out);
-	sqlite3_reset(s);
-	return 1;
+	return store_one_message(st, s, out);
 }
 
 int

@@ -43,6 +43,11 @@ struct cmd_caller {
 typedef json_t *(*cmd_handler)(void *arg, const struct cmd_caller *,
     json_t *args, const char **code, char *text, size_t textlen);
 
+/* Declares a handler: CMD_HANDLER(report_status); */
+#define CMD_HANDLER(name) \
+	json_t *name(void *arg, const struct cmd_caller *who, json_t *args, \
+	    const char **code, char *text, size_t len)
+
 struct cmd_command {
 	const char	*name;
 	unsigned	 role;		/* role needed: CMD_ROLE_* */

@@ -37,18 +37,12 @@ int report_find_case(struct report_ctx *ctx, json_t *args,
     struct store_case *out, const char **code, char *text, size_t len);
 
 /* The handlers (arg: a struct report_ctx). */
-json_t *report_status(void *arg, const struct cmd_caller *who,
-    json_t *args, const char **code, char *text, size_t len);
-json_t *report_list(void *arg, const struct cmd_caller *who,
-    json_t *args, const char **code, char *text, size_t len);
-json_t *report_timeline(void *arg, const struct cmd_caller *who,
-    json_t *args, const char **code, char *text, size_t len);
-json_t *report_queues(void *arg, const struct cmd_caller *who,
-    json_t *args, const char **code, char *text, size_t len);
-json_t *report_alerts(void *arg, const struct cmd_caller *who,
-    json_t *args, const char **code, char *text, size_t len);
-json_t *report_stats(void *arg, const struct cmd_caller *who,
-    json_t *args, const char **code, char *text, size_t len);
+CMD_HANDLER(report_status);
+CMD_HANDLER(report_list);
+CMD_HANDLER(report_timeline);
+CMD_HANDLER(report_queues);
+CMD_HANDLER(report_alerts);
+CMD_HANDLER(report_stats);
 
 /* The read-only commands, for the control socket and accordctl. */
 extern const struct cmd_command report_commands[];
