@@ -275,6 +275,29 @@ const struct journal_break *journal_reader_break(
 
 void journal_reader_close(struct journal_reader *r);
 
+/* ---- direct reads -------------------------------------------------------- */
+
+/* Where a record is: the store keeps it for every record read back. */
+struct journal_pos {
+	uint32_t	 file;		/* journal-NNNNNN.log's number */
+	uint64_t	 offset;	/* of the record's header */
+	uint64_t	 seq;		/* what the header must say */
+};
+
+/*
+ * Read the one record at pos from dir (or dir/archive, where sealed files
+ * may be moved), checking that its header names pos->seq and that its own
+ * hash matches (the chain was verified when the journal was opened).
+ * @return 0 with *rec filled and *bufp (free() it; rec points into it,
+ * and the payload is followed by a NUL), or -1 after logging.
+ */
+int journal_read_at(const char *dir, const struct journal_pos *pos,
+    struct journal_rec *rec, uint8_t **bufp);
+
+/* Test hooks: direct reads made, and (into *scans) whole-journal readers
+ * opened, by this process.  @return the direct reads. */
+uint64_t journal_read_count(uint64_t *scans);
+
 /* ---- the journal's own payloads ---------------------------------------- */
 
 struct journal_file_start {

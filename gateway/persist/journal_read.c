@@ -28,6 +28,9 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
+static uint64_t journal_reads_at;	/* test hook: direct reads */
+static uint64_t journal_scans;		/* test hook: readers opened */
+
 struct journal_reader {
 	char			**files;
 	size_t			 nfiles;
@@ -71,6 +74,7 @@ journal_reader_new(void)
 		return NULL;
 	}
 	r->expect = 1;
+	__atomic_add_fetch(&journal_scans, 1, __ATOMIC_RELAXED);
 	return r;
 }
 
@@ -400,4 +404,107 @@ journal_reader_next(struct journal_reader *r, struct journal_rec *rec)
 	memcpy(r->prev, calc, JOURNAL_HASH_LEN);
 	r->off += total;
 	return 1;
+}
+
+/* ---- one record where the store says it is ------------------------------ */
+
+uint64_t
+journal_read_count(uint64_t *scans)
+{
+	if (scans != NULL)
+		*scans = __atomic_load_n(&journal_scans, __ATOMIC_RELAXED);
+	return __atomic_load_n(&journal_reads_at, __ATOMIC_RELAXED);
+}
+
+/* Read exactly len bytes at off.  @return 0, or -1 (errno, or short). */
+static int
+journal_pread_all(int fd, void *buf, size_t len, off_t off)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		n = pread(fd, (uint8_t *)buf + got, len - got,
+		    off + (off_t)got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* The file of number no: in dir, or sealed in dir/archive. */
+static int
+journal_open_numbered(const char *dir, uint32_t no)
+{
+	char name[JOURNAL_NAME_MAX], path[PATH_MAX];
+	int fd;
+
+	journal_name(no, name, sizeof(name));
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1 || errno != ENOENT)
+		return fd;
+	snprintf(path, sizeof(path), "%s/archive/%s", dir, name);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+int
+journal_read_at(const char *dir, const struct journal_pos *pos,
+    struct journal_rec *rec, uint8_t **bufp)
+{
+	uint8_t hdr[JOURNAL_HEADER_LEN], calc[JOURNAL_HASH_LEN], *buf = NULL;
+	uint32_t len;
+	size_t total;
+	int fd, rc = -1;
+
+	*bufp = NULL;
+	__atomic_add_fetch(&journal_reads_at, 1, __ATOMIC_RELAXED);
+	if ((fd = journal_open_numbered(dir, pos->file)) == -1) {
+		log_err(JTAG, "record %" PRIu64 ": file %" PRIu32,
+		    pos->seq, pos->file);
+		return -1;
+	}
+	if (journal_pread_all(fd, hdr, sizeof(hdr), (off_t)pos->offset) ==
+	    -1 || memcmp(hdr, JOURNAL_MAGIC, 4) != 0 ||
+	    journal_get16(hdr + 4) != JOURNAL_VERSION ||
+	    journal_get64(hdr + 8) != pos->seq ||
+	    (len = journal_get32(hdr + 24)) > JOURNAL_MAX_PAYLOAD) {
+		log_warnx(JTAG, "record %" PRIu64 " is not at file %"
+		    PRIu32 " offset %" PRIu64, pos->seq, pos->file,
+		    pos->offset);
+		goto done;
+	}
+	total = JOURNAL_HEADER_LEN + (size_t)len + JOURNAL_TRAILER_LEN;
+	buf = xmalloc(total + 1);
+	memcpy(buf, hdr, sizeof(hdr));
+	if (journal_pread_all(fd, buf + sizeof(hdr), total - sizeof(hdr),
+	    (off_t)(pos->offset + sizeof(hdr))) == -1 ||
+	    journal_sha256(buf, JOURNAL_HEADER_LEN + len, calc) == -1 ||
+	    memcmp(calc, buf + JOURNAL_HEADER_LEN + len,
+	    JOURNAL_HASH_LEN) != 0) {
+		log_warnx(JTAG, "record %" PRIu64 " at file %" PRIu32
+		    " offset %" PRIu64 ": its hash does not match", pos->seq,
+		    pos->file, pos->offset);
+		goto done;
+	}
+	buf[total] = 0;
+	memset(rec, 0, sizeof(*rec));
+	rec->kind = (enum journal_kind)journal_get16(hdr + 6);
+	rec->version = JOURNAL_VERSION;
+	rec->seq = pos->seq;
+	rec->time = (accord_time_t)journal_get64(hdr + 16);
+	memcpy(rec->prev, hdr + 32, JOURNAL_HASH_LEN);
+	memcpy(rec->hash, calc, JOURNAL_HASH_LEN);
+	rec->payload = buf + JOURNAL_HEADER_LEN;
+	rec->len = len;
+	rec->offset = pos->offset;
+	*bufp = buf;
+	buf = NULL;
+	rc = 0;
+done:
+	free(buf);
+	close(fd);
+	return rc;
 }
