@@ -1225,6 +1225,80 @@ test_reader_break(void **state)
 	journal_reader_close(r);
 }
 
+/* Direct reads: every record is found where journal_append_pos() said,
+ * across rotation and in archive/; a wrong place, a wrong seq or a
+ * flipped byte is refused, and no reader scans the journal. */
+static void
+test_read_at(void **state)
+{
+	const char *dir = newdir("readat");
+	struct journal_pos pos[40], bad;
+	struct journal_rec rec;
+	struct journal *j;
+	uint64_t reads, scans, scans0;
+	char pl[128], path[1200], path2[1300];
+	uint8_t *buf;
+	size_t len;
+	int i, fd;
+
+	j = open_plain(dir, 2048);
+	for (i = 0; i < 40; i++) {
+		len = payload_of((uint64_t)i, pl, sizeof(pl));
+		assert_int_equal(journal_append_pos(j, JOURNAL_DECISION, pl,
+		    len, &pos[i]), 0);
+		if (i % 3 == 2)
+			assert_true(journal_commit(j) > 0);
+	}
+	assert_true(journal_commit(j) > 0);
+	journal_close(j);
+	assert_true(pos[39].file > 1);		/* it rotated */
+
+	journal_read_count(&scans0);
+	reads = journal_read_count(NULL);
+	for (i = 0; i < 40; i++) {
+		assert_int_equal(journal_read_at(dir, &pos[i], &rec, &buf), 0);
+		len = payload_of((uint64_t)i, pl, sizeof(pl));
+		assert_int_equal(rec.len, len);
+		assert_memory_equal(rec.payload, pl, len);
+		assert_int_equal(rec.seq, pos[i].seq);
+		assert_int_equal(rec.kind, JOURNAL_DECISION);
+		free(buf);
+	}
+	assert_int_equal(journal_read_count(&scans), reads + 40);
+	assert_int_equal(scans, scans0);
+
+	/* a sealed file moved to archive/ is still read */
+	snprintf(path, sizeof(path), "%s/archive", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path2, sizeof(path2), "%s/archive/journal-000001.log", dir);
+	assert_int_equal(rename(file_in(dir, 1), path2), 0);
+	assert_int_equal(journal_read_at(dir, &pos[0], &rec, &buf), 0);
+	free(buf);
+	assert_int_equal(rename(path2, file_in(dir, 1)), 0);
+
+	/* the wrong seq, the wrong offset, a file that is not there */
+	bad = pos[5];
+	bad.seq++;
+	assert_int_equal(journal_read_at(dir, &bad, &rec, &buf), -1);
+	assert_null(buf);
+	bad = pos[5];
+	bad.offset += 1;
+	assert_int_equal(journal_read_at(dir, &bad, &rec, &buf), -1);
+	bad = pos[5];
+	bad.file = 99;
+	assert_int_equal(journal_read_at(dir, &bad, &rec, &buf), -1);
+
+	/* a flipped payload byte fails the record's own hash */
+	fd = open(file_in(dir, pos[5].file), O_RDWR);
+	assert_true(fd != -1);
+	assert_int_equal(pwrite(fd, "X", 1, (off_t)pos[5].offset +
+	    JOURNAL_HEADER_LEN + 2), 1);
+	close(fd);
+	assert_int_equal(journal_read_at(dir, &pos[5], &rec, &buf), -1);
+	assert_int_equal(journal_read_at(dir, &pos[6], &rec, &buf), 0);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -1245,6 +1319,7 @@ main(void)
 		cmocka_unit_test(test_sync_failure),
 		cmocka_unit_test(test_async_commit),
 		cmocka_unit_test(test_reader_break),
+		cmocka_unit_test(test_read_at),
 	};
 
 	log_init("test_journal", 1, LOG_LVL_WARN);

@@ -285,6 +285,13 @@ struct journal_pos {
 };
 
 /*
+ * journal_append(), and where the record will be once committed (the file
+ * a batch goes to is chosen at its first record).  @return 0, or -1.
+ */
+int journal_append_pos(struct journal *j, enum journal_kind kind,
+    const void *payload, size_t len, struct journal_pos *pos);
+
+/*
  * Read the one record at pos from dir (or dir/archive, where sealed files
  * may be moved), checking that its header names pos->seq and that its own
  * hash matches (the chain was verified when the journal was opened).

@@ -80,6 +80,7 @@ struct journal {
 	uint8_t			 pcp_chain[JOURNAL_HASH_LEN]; /* what it signs */
 	int			 pnewfile;	/* the batch opens a new file */
 	int64_t			 pday;
+	struct journal_pos	 last_pos;	/* of the record added last */
 
 	/* The writer thread (started at the first journal_commit_start). */
 	uint64_t		 durable;	/* last seq known on disk */

@@ -157,6 +157,11 @@ journal_add(struct journal *j, enum journal_kind kind, const void *payload,
 		return -1;
 	if (journal_reserve(j, total) == -1)
 		return -1;
+	/* where it will be: the batch goes whole to one file */
+	j->last_pos.file = j->pnewfile ? j->file_no + 1 : j->file_no;
+	j->last_pos.offset = (uint64_t)(j->pnewfile ? 0 : j->file_size) +
+	    j->buflen;
+	j->last_pos.seq = j->pseq + 1;
 	h = j->buf + j->buflen;
 	memcpy(h, JOURNAL_MAGIC, 4);
 	journal_put16(h + 4, JOURNAL_VERSION);
@@ -211,6 +216,16 @@ journal_append(struct journal *j, enum journal_kind kind,
 		abort();
 	}
 	return journal_add(j, kind, payload, len, seqp);
+}
+
+int
+journal_append_pos(struct journal *j, enum journal_kind kind,
+    const void *payload, size_t len, struct journal_pos *pos)
+{
+	if (journal_append(j, kind, payload, len, NULL) == -1)
+		return -1;
+	*pos = j->last_pos;
+	return 0;
 }
 
 /* ---- checkpoints -------------------------------------------------------- */
