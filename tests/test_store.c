@@ -691,6 +691,83 @@ test_apply_query(void **state)
 	store_close(st);
 }
 
+/* Collect the seqs of a case's records. */
+static int
+collect_seq(void *arg, const struct store_recpos *r)
+{
+	text_add(arg, "%llu ", (unsigned long long)r->seq);
+	/* where the test put it */
+	assert_int_equal(r->file, 1 + r->seq / 10);
+	assert_int_equal(r->offset, r->seq * 1000);
+	return 0;
+}
+
+static char *
+case_seqs(struct store *st, const char *partner, const char *case_id,
+    uint64_t after, int limit)
+{
+	struct text t = { NULL, 0, 0 };
+
+	text_add(&t, "%s", "");
+	assert_int_equal(store_case_records(st, partner, case_id, after,
+	    limit, collect_seq, &t), 0);
+	return t.s;
+}
+
+/* The records index (issue 14): every record of a case is found by case
+ * and by seq where the journal holds it; records of no case are not. */
+static void
+test_records_index(void **state)
+{
+	struct store_record *pr;
+	struct store_recpos pos;
+	struct store *st;
+	char *c1s, *c2s, *page;
+	int i;
+
+	pr = calloc((size_t)nrecs, sizeof(*pr));
+	assert_non_null(pr);
+	for (i = 0; i < nrecs; i++) {
+		pr[i] = recs[i];
+		pr[i].file = (uint32_t)(1 + pr[i].seq / 10);
+		pr[i].offset = pr[i].seq * 1000;
+	}
+	st = store_open(path("records.db"));
+	assert_non_null(st);
+	/* the last record comes without a position: it is not indexed */
+	pr[nrecs - 1].file = 0;
+	assert_int_equal(store_apply_batch(st, pr, (size_t)nrecs), 0);
+
+	c1s = case_seqs(st, "FR", "C1", 0, 0);
+	c2s = case_seqs(st, "FR", "C2", 0, 0);
+	/* C1's first seven records, then C2's three, in journal order */
+	assert_true(strncmp(c1s, "1 2 3 4 5 6 7 ", 14) == 0);
+	assert_true(strncmp(c2s, "8 9 10 ", 7) == 0);
+	assert_null(strstr(c1s, " 8 "));
+	/* a page: after 3, two of them */
+	page = case_seqs(st, "FR", "C1", 3, 2);
+	assert_string_equal(page, "4 5 ");
+	free(page);
+	page = case_seqs(st, "FR", "NO-SUCH-CASE", 0, 0);
+	assert_string_equal(page, "");
+	free(page);
+
+	assert_int_equal(store_record_pos(st, 2, &pos), 1);
+	assert_int_equal(pos.kind, JOURNAL_DECISION);
+	assert_int_equal(pos.file, 1);
+	assert_int_equal(pos.offset, 2000);
+	assert_int_equal(store_record_pos(st, (uint64_t)nrecs, &pos), 0);
+	for (i = 0; i < nrecs; i++)
+		if (pr[i].kind == JOURNAL_PARTNER_PAUSE ||
+		    pr[i].kind == JOURNAL_INBOX_ACK)
+			assert_int_equal(store_record_pos(st, pr[i].seq, &pos),
+			    0);
+	free(c1s);
+	free(c2s);
+	free(pr);
+	store_close(st);
+}
+
 static void
 test_idempotent(void **state)
 {
@@ -993,6 +1070,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_apply_query),
 		cmocka_unit_test(test_idempotent),
+		cmocka_unit_test(test_records_index),
 		cmocka_unit_test(test_rebuild),
 		cmocka_unit_test(test_rollback),
 		cmocka_unit_test(test_disk_full),

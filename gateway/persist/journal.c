@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 
 #include "util/hex.h"
+#include "util/nametab.h"
 #include "persist/journal.h"
 #include "persist/journal_priv.h"
 #include "util/log.h"
@@ -23,8 +24,8 @@
 #define JOURNAL_CP_CONTEXT	"accord-journal-checkpoint-1"
 #define JOURNAL_NAME_FMT	"journal-%06" PRIu32 ".log"
 
-static const char *journal_kind_names[] = {
-	"NONE",
+static const char *const journal_kind_names[JOURNAL_KIND_MAX + 1] = {
+	NULL,		/* 0 is no kind */
 	"MESSAGE_RECEIVED",
 	"MESSAGE_SENT",
 	"RECEIPT_GIVEN",
@@ -118,9 +119,14 @@ journal_hex(const uint8_t h[JOURNAL_HASH_LEN], char out[65])
 const char *
 journal_kind_name(unsigned int kind)
 {
-	if (kind == 0 || kind > JOURNAL_KIND_MAX)
-		return "UNKNOWN";
-	return journal_kind_names[kind];
+	return nametab_name(journal_kind_names, JOURNAL_KIND_MAX + 1,
+	    (int)kind, "UNKNOWN");
+}
+
+int
+journal_kind_from_name(const char *name)
+{
+	return nametab_find(journal_kind_names, JOURNAL_KIND_MAX + 1, name);
 }
 
 void

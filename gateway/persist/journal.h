@@ -349,6 +349,8 @@ int journal_verify_checkpoint(const struct journal_rec *rec, EVP_PKEY *key);
 
 /* Name of a kind, e.g. "MESSAGE_RECEIVED"; "UNKNOWN" otherwise. */
 const char *journal_kind_name(unsigned int kind);
+/* The kind of that name.  @return it, or -1. */
+int journal_kind_from_name(const char *name);
 
 /* hex_encode() (hex.h) of a journal hash into out[65].  @return out. */
 char *journal_hex(const uint8_t h[JOURNAL_HASH_LEN], char out[65]);

@@ -130,9 +130,21 @@ static const char *store_sql[SQ_COUNT] = {
 	    "WHERE rn <= " STORE_OUTBOX_PER_PARTNER_S " ORDER BY journal_seq",
 	[SQ_INBOX_PENDING] = "SELECT partner, message_id, case_id, type, "
 	    "journal_seq FROM inbox WHERE acked = 0 ORDER BY journal_seq",
+	/* where a record is in the journal (file, offset): direct reads */
+	[SQ_REC_ADD] = "INSERT OR REPLACE INTO records(seq, kind, file, "
+	    "offset, partner, case_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	/* a delivery state names a message: the case is the message's */
+	[SQ_REC_ADD_MSG] = "INSERT OR REPLACE INTO records(seq, kind, file, "
+	    "offset, partner, case_id) SELECT ?1, ?2, ?3, ?4, partner, "
+	    "case_id FROM messages WHERE partner = ?5 AND message_id = ?6 "
+	    "AND direction = ?7",
+	[SQ_REC_CASE] = "SELECT seq, kind, file, offset FROM records WHERE "
+	    "partner = ?1 AND case_id = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4",
+	[SQ_REC_GET] = "SELECT file, offset, kind FROM records WHERE seq = ?1",
 };
 
-/* Version 2 of the schema (2: requests).  Enumerations are stored by name so that the
+/* Version 3 of the schema (2: requests; 3: records, where each record
+ * read back is in the journal).  Enumerations are stored by name so that the
  * database reads in the sqlite3 shell; fsm holds the whole fsm_case as
  * record_case_to_json() writes it. */
 static const char store_schema[] =
@@ -176,7 +188,11 @@ static const char store_schema[] =
 	"  request_id TEXT NOT NULL, sha256 TEXT NOT NULL, "
 	"  partner TEXT NOT NULL, message_id TEXT NOT NULL, "
 	"  case_id TEXT NOT NULL, created INTEGER NOT NULL, "
-	"  PRIMARY KEY (uid, request_id)) WITHOUT ROWID;";
+	"  PRIMARY KEY (uid, request_id)) WITHOUT ROWID;"
+	"CREATE TABLE records(seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, "
+	"  file INTEGER NOT NULL, offset INTEGER NOT NULL, "
+	"  partner TEXT NOT NULL, case_id TEXT NOT NULL);"
+	"CREATE INDEX records_case ON records(partner, case_id, seq);";
 
 /* Keep SQLite's message for the log line written by the caller, which
  * knows the context; ROLLBACK would overwrite it. */
@@ -403,7 +419,8 @@ store_connect(struct store *st)
 		goto done;
 	}
 	if (version != 0 && version < STORE_SCHEMA_VERSION) {
-		/* no older schema has been released: nothing to migrate */
+		/* an older schema is not migrated: the engine rebuilds the
+		 * store from the journal (the truth) */
 		log_errx("store", "%s: schema version %lld is not supported; "
 		    "rebuild it from the journal", st->path,
 		    (long long)version);

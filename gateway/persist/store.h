@@ -31,8 +31,8 @@
 #include "persist/record.h"
 
 /* Schema version kept in PRAGMA user_version. */
-#define STORE_SCHEMA_VERSION	2
-#define STORE_SCHEMA_VERSION_S	"2"
+#define STORE_SCHEMA_VERSION	3
+#define STORE_SCHEMA_VERSION_S	"3"
 
 struct store;
 
@@ -43,6 +43,8 @@ struct store_record {
 	accord_time_t	 time;		/* when it was journalled */
 	const void	*payload;
 	size_t		 len;
+	uint32_t	 file;		/* where it is in the journal (its */
+	uint64_t	 offset;	/* header); file 0: not known */
 };
 
 /* A case as listed. */
@@ -198,6 +200,28 @@ int store_apply(struct store *st, enum journal_kind kind, uint64_t seq,
 /* Apply n records (in journal order) in one transaction: all or none. */
 int store_apply_batch(struct store *st, const struct store_record *recs,
     size_t n);
+
+/* Where a journal record is (the records index: every record that
+ * belongs to a case). */
+struct store_recpos {
+	uint64_t		 seq;
+	enum journal_kind	 kind;
+	uint32_t		 file;
+	uint64_t		 offset;
+};
+
+/*
+ * The records of a case in journal order, from the first after seq
+ * after, at most limit of them (0: no limit).  cb returns 0 to go on.
+ * @return how many were given to cb, or -1.
+ */
+int store_case_records(struct store *st, const char *partner,
+    const char *case_id, uint64_t after, int limit,
+    int (*cb)(void *, const struct store_recpos *), void *arg);
+
+/* Where record seq is.  @return 1 with *out, 0 not indexed, -1 error. */
+int store_record_pos(struct store *st, uint64_t seq,
+    struct store_recpos *out);
 
 /* The last journal seq applied; 0 when none. */
 uint64_t store_last_applied(struct store *st);

@@ -6,6 +6,7 @@
  * record applied twice, or an older one, changes nothing.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,9 +28,23 @@ store_answer_state(enum msg_type t)
 	    RECORD_MS_RECEIPTED);
 }
 
+/* The case a record belongs to, for the records index. */
+struct store_where {
+	char	partner[RECORD_PARTNER_MAX];
+	char	case_id[RECORD_ID_MAX];
+};
+
+static void
+store_where_set(struct store_where *w, const char *partner,
+    const char *case_id)
+{
+	snprintf(w->partner, sizeof(w->partner), "%s", partner);
+	snprintf(w->case_id, sizeof(w->case_id), "%s", case_id);
+}
+
 static int
 store_apply_message(struct store *st, enum journal_kind kind, uint64_t seq,
-    accord_time_t time, const void *p, size_t len)
+    accord_time_t time, const void *p, size_t len, struct store_where *w)
 {
 	struct record_message m;
 	enum record_dir want;
@@ -60,6 +75,7 @@ store_apply_message(struct store *st, enum journal_kind kind, uint64_t seq,
 	}
 	tname = agreement_msg_type_name(m.type);
 	dir = record_dir_name(m.direction);
+	store_where_set(w, m.partner, m.case_id);
 
 	switch (kind) {
 	case JOURNAL_MESSAGE_RECEIVED:
@@ -118,7 +134,7 @@ store_apply_message(struct store *st, enum journal_kind kind, uint64_t seq,
 
 static int
 store_apply_decision(struct store *st, enum journal_kind kind, uint64_t seq,
-    accord_time_t time, const void *p, size_t len)
+    accord_time_t time, const void *p, size_t len, struct store_where *w)
 {
 	struct record_decision rd;
 	const struct fsm_case *c;
@@ -131,6 +147,7 @@ store_apply_decision(struct store *st, enum journal_kind kind, uint64_t seq,
 		store_seterr(st, "malformed decision payload");
 		return -1;
 	}
+	store_where_set(w, rd.partner, rd.case_id);
 	if (kind == JOURNAL_REFUSAL || rd.d.refusal != AE_OK) {
 		/* a refusal never changes the case; a refused message of
 		 * the partner is answered with an Error */
@@ -179,22 +196,25 @@ store_apply_decision(struct store *st, enum journal_kind kind, uint64_t seq,
 
 /* A submit with an idempotency key: remember what it queued. */
 static int
-store_apply_command(struct store *st, const struct store_record *r)
+store_apply_command(struct store *st, const struct store_record *r,
+    struct store_where *w)
 {
 	json_t *j;
 	json_error_t err;
 	const char *cmd = NULL, *rid = NULL, *sha = NULL, *partner = NULL,
 	    *msg = NULL, *case_id = NULL;
-	int uid = -1, rc = 0;
+	int uid = -1, rc = 0, ok;
 
 	if ((j = json_loadb(r->payload, r->len, 0, &err)) == NULL) {
 		store_seterr(st, "operator command: %s", err.text);
 		return -1;
 	}
-	if (json_unpack(j, "{s:s, s?i, s?s, s?s, s?s, s?s, s?s}", "command",
+	ok = json_unpack(j, "{s:s, s?i, s?s, s?s, s?s, s?s, s?s}", "command",
 	    &cmd, "uid", &uid, "request_id", &rid, "request_sha256", &sha,
-	    "partner", &partner, "message", &msg, "case", &case_id) == 0 &&
-	    strcmp(cmd, "submit") == 0 && rid != NULL && sha != NULL &&
+	    "partner", &partner, "message", &msg, "case", &case_id) == 0;
+	if (ok && partner != NULL && case_id != NULL)
+		store_where_set(w, partner, case_id);
+	if (ok && strcmp(cmd, "submit") == 0 && rid != NULL && sha != NULL &&
 	    partner != NULL && msg != NULL && case_id != NULL && uid >= 0)
 		rc = store_exec(st, SQ_REQUEST_ADD, "isssssI", uid, rid, sha,
 		    partner, msg, case_id, (int64_t)r->time);
@@ -203,7 +223,8 @@ store_apply_command(struct store *st, const struct store_record *r)
 }
 
 static int
-store_apply_one(struct store *st, const struct store_record *r)
+store_apply_one(struct store *st, const struct store_record *r,
+    struct store_where *w)
 {
 	struct record_deadline dl;
 	struct record_msgstate ms;
@@ -212,7 +233,7 @@ store_apply_one(struct store *st, const struct store_record *r)
 
 	switch (r->kind) {
 	case JOURNAL_OPERATOR_COMMAND:
-		return store_apply_command(st, r);
+		return store_apply_command(st, r, w);
 	case JOURNAL_FILE_START:
 	case JOURNAL_TORN_TAIL_CUT:
 	case JOURNAL_CHECKPOINT:
@@ -224,14 +245,15 @@ store_apply_one(struct store *st, const struct store_record *r)
 	case JOURNAL_RECEIPT_GIVEN:
 	case JOURNAL_RECEIPT_GOT:
 		return store_apply_message(st, r->kind, r->seq, r->time,
-		    r->payload, r->len);
+		    r->payload, r->len, w);
 	case JOURNAL_DECISION:
 	case JOURNAL_REFUSAL:
 		return store_apply_decision(st, r->kind, r->seq, r->time,
-		    r->payload, r->len);
+		    r->payload, r->len, w);
 	case JOURNAL_DEADLINE_FIRED:
 		if (record_deadline_decode(r->payload, r->len, &dl) == -1)
 			break;
+		store_where_set(w, dl.partner, dl.case_id);
 		/* only the instant that fired: a deadline re-armed since
 		 * stays armed */
 		return store_exec(st, SQ_DL_FIRED, "sssI", dl.partner,
@@ -239,6 +261,12 @@ store_apply_one(struct store *st, const struct store_record *r)
 	case JOURNAL_MESSAGE_STATE:
 		if (record_msgstate_decode(r->payload, r->len, &ms) == -1)
 			break;
+		/* the case is the message's: the index takes it from there */
+		if (r->file != 0 && store_exec(st, SQ_REC_ADD_MSG, "IsIIsss",
+		    (int64_t)r->seq, journal_kind_name(r->kind),
+		    (int64_t)r->file, (int64_t)r->offset, ms.partner,
+		    ms.message_id, record_dir_name(ms.direction)) == -1)
+			return -1;
 		/* QUEUED again after UNDELIVERED or DISPUTED: a resend */
 		if (ms.direction == RECORD_DIR_OUT &&
 		    ms.state == RECORD_MS_QUEUED && store_exec(st,
@@ -277,6 +305,22 @@ store_apply_one(struct store *st, const struct store_record *r)
 	return -1;
 }
 
+/* Apply r, and note where it is when it belongs to a case. */
+static int
+store_apply_record(struct store *st, const struct store_record *r)
+{
+	struct store_where w;
+
+	w.partner[0] = w.case_id[0] = '\0';
+	if (store_apply_one(st, r, &w) == -1)
+		return -1;
+	if (r->file == 0 || w.case_id[0] == '\0')
+		return 0;
+	return store_exec(st, SQ_REC_ADD, "IsIIss", (int64_t)r->seq,
+	    journal_kind_name(r->kind), (int64_t)r->file, (int64_t)r->offset,
+	    w.partner, w.case_id);
+}
+
 int
 store_apply_batch(struct store *st, const struct store_record *recs,
     size_t n)
@@ -299,7 +343,7 @@ store_apply_batch(struct store *st, const struct store_record *recs,
 			    (unsigned long long)r->seq);
 			continue;
 		}
-		if (store_apply_one(st, r) == -1)
+		if (store_apply_record(st, r) == -1)
 			goto fail;
 		last = r->seq;
 	}
@@ -337,6 +381,8 @@ store_apply(struct store *st, enum journal_kind kind, uint64_t seq,
 	r.time = time;
 	r.payload = payload;
 	r.len = len;
+	r.file = 0;
+	r.offset = 0;
 	return store_apply_batch(st, &r, 1);
 }
 

@@ -275,8 +275,26 @@ enum store_rowkind {
 	ROW_DEADLINE,
 	ROW_OUTBOX,
 	ROW_INBOX,
-	ROW_CASE
+	ROW_CASE,
+	ROW_RECORD
 };
+
+/* Fill p from a row of (seq, kind, file, offset). */
+static int
+store_row_recpos(sqlite3_stmt *s, struct store_recpos *p)
+{
+	char buf[32];
+	int k;
+
+	p->seq = (uint64_t)sqlite3_column_int64(s, 0);
+	store_col_text(s, 1, buf, sizeof(buf));
+	p->file = (uint32_t)sqlite3_column_int64(s, 2);
+	p->offset = (uint64_t)sqlite3_column_int64(s, 3);
+	if ((k = journal_kind_from_name(buf)) < 0)
+		return -1;
+	p->kind = (enum journal_kind)k;
+	return 0;
+}
 
 static int
 store_row_read(enum store_rowkind kind, sqlite3_stmt *s, void *row)
@@ -328,6 +346,8 @@ store_row_read(enum store_rowkind kind, sqlite3_stmt *s, void *row)
 		json_decref(j);
 		c->next_due = sqlite3_column_int64(s, 5);
 		return rv;
+	case ROW_RECORD:
+		return store_row_recpos(s, row);
 	}
 	return -1;
 }
@@ -381,8 +401,17 @@ struct store_tramp {
 	store_deadline_cb dcb;
 	store_outbox_cb	 ocb;
 	store_inbox_cb	 icb;
+	int		(*rcb)(void *, const struct store_recpos *);
 	void		*arg;
 };
+
+static int
+store_tramp_record(void *t, const void *row)
+{
+	struct store_tramp *tr = t;
+
+	return tr->rcb(tr->arg, row);
+}
 
 static int
 store_tramp_case(void *t, const void *row)
@@ -729,4 +758,44 @@ store_partner_queue(struct store *st, const char *partner,
 	q->last_contact = v[3] > v[4] ? v[3] : v[4];
 	q->paused = v[5] != 0;
 	return 0;
+}
+
+int
+store_case_records(struct store *st, const char *partner,
+    const char *case_id, uint64_t after, int limit,
+    int (*cb)(void *, const struct store_recpos *), void *arg)
+{
+	struct store_tramp tr = { .rcb = cb, .arg = arg };
+	sqlite3_stmt *s;
+
+	s = store_query(st, SQ_REC_CASE, "ssIi", partner, case_id,
+	    (int64_t)after, limit > 0 ? limit : -1);
+	if (s == NULL)
+		return store_query_failed(st, NULL, SQLITE_OK, "records");
+	return store_collect(st, s, ROW_RECORD, sizeof(struct store_recpos),
+	    store_tramp_record, &tr, "records");
+}
+
+int
+store_record_pos(struct store *st, uint64_t seq, struct store_recpos *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	s = store_query(st, SQ_REC_GET, "I", (int64_t)seq);
+	if ((rc = store_one(st, s, "record")) != 1)
+		return rc;
+	out->seq = seq;
+	out->file = (uint32_t)sqlite3_column_int64(s, 0);
+	out->offset = (uint64_t)sqlite3_column_int64(s, 1);
+	rc = journal_kind_from_name((const char *)sqlite3_column_text(s, 2));
+	sqlite3_reset(s);
+	if (rc < 0) {
+		log_errx("store", "%s: record %llu: unknown kind", st->path,
+		    (unsigned long long)seq);
+		return -1;
+	}
+	out->kind = (enum journal_kind)rc;
+	return 1;
 }
