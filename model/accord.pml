@@ -20,7 +20,7 @@
  *                      (fails S4b; kept to show why the rule is wider);
  *   -DBROAD_NOT_YET    NOT_YET whenever a message of ours in the case is
  *                      pending, allowed by its receipt or not (what
- *                      engine.c's engine_awaiting_receipt() does);
+ *                      engine_in.c's engine_awaiting_receipt() does);
  *   -DNOT_SENT_REVIVES an undelivered opening closes the case NOT_SENT
  *                      (engine_undelivered()), a late Receipt is taken
  *                      whatever the case state and fsm.c's row NOT_SENT +

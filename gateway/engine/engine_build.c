@@ -1,0 +1,316 @@
+/*
+ * engine_build.c -- what the engine writes: its journal records (a
+ * message, a decision, a message's state, a JSON record), and its own
+ * signed messages (any envelope, a Receipt, an Error).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libxml/tree.h>
+
+#include "util/clock.h"
+#include "engine/engine.h"
+#include "engine/engine_state_priv.h"
+#include "msg/envelope.h"
+#include "persist/journal.h"
+#include "util/log.h"
+#include "persist/record.h"
+#include "util/xmalloc.h"
+#include "msg/xmlsig.h"
+
+/* ---- journalling helpers ---------------------------------------------- */
+
+int
+engine_journal_message(struct engine *e, enum journal_kind kind,
+    const char *partner, const struct envelope_header *h, enum record_dir dir,
+    accord_time_t received_at, const char *bytes, size_t len,
+    char sha256[RECORD_SHA256_HEX])
+{
+	struct record_message m;
+	char *payload;
+	size_t plen;
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.partner, sizeof(m.partner), "%s", partner);
+	snprintf(m.case_id, sizeof(m.case_id), "%s", h->case_id);
+	snprintf(m.message_id, sizeof(m.message_id), "%s", h->message_id);
+	snprintf(m.ref_to, sizeof(m.ref_to), "%s", h->ref_to);
+	m.type = h->type;
+	m.direction = dir;
+	m.created = h->created;
+	m.received_at = received_at;
+	if (record_message_encode(&m, bytes, len, &payload, &plen) == -1)
+		return -1;
+	if (sha256 != NULL)
+		record_sha256_hex(bytes, len, sha256);
+	return engine_append(e, kind, payload, plen);
+}
+
+int
+engine_journal_decision(struct engine *e, const char *partner,
+    const char *case_id, const char *message_id, const struct fsm_case *c,
+    const struct fsm_event *ev, accord_time_t now,
+    const struct fsm_decision *d)
+{
+	struct record_decision rd;
+	char *payload;
+	size_t plen;
+
+	memset(&rd, 0, sizeof(rd));
+	snprintf(rd.partner, sizeof(rd.partner), "%s", partner);
+	snprintf(rd.case_id, sizeof(rd.case_id), "%s", case_id);
+	snprintf(rd.message_id, sizeof(rd.message_id), "%s",
+	    message_id != NULL ? message_id : "");
+	rd.kind = d->next.kind;
+	rd.role = d->next.role;
+	if (d->refusal != AE_OK) {
+		rd.kind = c->kind;
+		rd.role = c->role;
+	}
+	rd.ev = *ev;
+	rd.now = now;
+	rd.d = *d;
+	if (record_decision_encode(&rd, &payload, &plen) == -1)
+		return -1;
+	if (engine_append(e, d->refusal == AE_OK ? JOURNAL_DECISION :
+	    JOURNAL_REFUSAL, payload, plen) == -1)
+		return -1;
+	if (d->refusal == AE_OK && !(d->effects & FSM_EFF_NO_CHANGE))
+		engine_overlay_case(e, partner, case_id, &d->next);
+	return 0;
+}
+
+int
+engine_journal_msgstate(struct engine *e, const char *partner,
+    const char *message_id, enum record_dir dir, enum record_msg_state st,
+    const char *reason)
+{
+	struct record_msgstate ms;
+	char *payload;
+	size_t plen;
+
+	memset(&ms, 0, sizeof(ms));
+	snprintf(ms.partner, sizeof(ms.partner), "%s", partner);
+	snprintf(ms.message_id, sizeof(ms.message_id), "%s", message_id);
+	ms.direction = dir;
+	ms.state = st;
+	snprintf(ms.reason, sizeof(ms.reason), "%s", reason ? reason : "");
+	if (record_msgstate_encode(&ms, &payload, &plen) == -1)
+		return -1;
+	return engine_append(e, JOURNAL_MESSAGE_STATE, payload, plen);
+}
+
+/* A free-form JSON record (operator command, configuration load). */
+int
+engine_journal_json(struct engine *e, enum journal_kind kind, json_t *obj)
+{
+	char *s;
+
+	s = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(obj);
+	if (s == NULL)
+		return -1;
+	return engine_append(e, kind, s, strlen(s));
+}
+
+/* ---- building our own messages ---------------------------------------- */
+
+static xmlNodePtr
+engine_body_new(xmlDocPtr *docp, const char *name)
+{
+	xmlDocPtr doc;
+	xmlNodePtr root;
+
+	doc = xmlNewDoc(BAD_CAST "1.0");
+	root = xmlNewNode(NULL, BAD_CAST name);
+	if (doc == NULL || root == NULL)
+		xalloc_failed("xmlNewDoc");
+	xmlSetNs(root, xmlNewNs(root, BAD_CAST ENVELOPE_MSG_NS, NULL));
+	xmlDocSetRootElement(doc, root);
+	*docp = doc;
+	return root;
+}
+
+static void
+engine_body_add(xmlNodePtr parent, const char *name, const char *value)
+{
+	xmlNewTextChild(parent, parent->ns, BAD_CAST name, BAD_CAST value);
+}
+
+/* Wrap body for partner a, sign, serialize.  @return 0, -1 on a fault,
+ * or -2 when the message does not validate (verr says why). */
+int
+engine_seal_checked(struct engine *e, const struct agreement *a,
+    struct envelope_header *h, xmlNodePtr body, char **out, size_t *len,
+    struct envelope_error *verr)
+{
+	struct envelope_error err;
+	xmlDocPtr doc = NULL;
+	int rc = -1;
+
+	snprintf(h->from_country, sizeof(h->from_country), "%s",
+	    e->conf->country);
+	snprintf(h->from_authority, sizeof(h->from_authority), "%s",
+	    e->conf->authority);
+	snprintf(h->to_country, sizeof(h->to_country), "%s", a->country);
+	snprintf(h->to_authority, sizeof(h->to_authority), "%s",
+	    a->authority);
+	snprintf(h->agreement_id, sizeof(h->agreement_id), "%s",
+	    a->agreement_id);
+	/* an answer or a case's message has its version already; anything
+	 * else goes out in the highest both sides accept */
+	if (h->version == 0)
+		h->version = agreement_wire_version(a);
+	if (envelope_build(h, body, &doc) == -1)
+		goto done;
+	if (envelope_validate(doc, &err) == -1) {
+		if (verr != NULL) {
+			*verr = err;
+			rc = -2;
+		} else
+			log_errx(ETAG, "our own %s does not validate: %s",
+			    agreement_msg_type_name(h->type), err.text);
+		goto done;
+	}
+	if (xmlsig_sign(e->signer, doc) == -1)
+		goto done;
+	if (envelope_read(doc, h, NULL) == -1)	/* id and Created */
+		goto done;
+	if (envelope_serialize(doc, out, len) == -1)
+		goto done;
+	rc = 0;
+done:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	return rc;
+}
+
+int
+engine_seal(struct engine *e, const struct agreement *a,
+    struct envelope_header *h, xmlNodePtr body, char **out, size_t *len)
+{
+	return engine_seal_checked(e, a, h, body, out, len, NULL) == 0 ? 0 :
+	    -1;
+}
+
+static const char *
+engine_deadline_kind(enum fsm_deadline dl)
+{
+	switch (dl) {
+	case FSM_DL_REPLY:		return "Reply";
+	case FSM_DL_TRANSFER:		return "Transfer";
+	case FSM_DL_TRANSIT_REPLY:	return "TransitReply";
+	case FSM_DL_TRANSIT_VALIDITY:	return "TransitValidity";
+	default:			return NULL;
+	}
+}
+
+int
+engine_deadline_from_kind(const char *kind)
+{
+	int dl;
+
+	for (dl = 0; dl < FSM_DL_COUNT; dl++)
+		if (strcmp(engine_deadline_kind(dl), kind) == 0)
+			return dl;
+	return -1;
+}
+
+/* The version of a signal answering rh: rh's own, so that its sender can
+ * read it; the agreement's lowest when rh is unreadable (NULL) or of a
+ * version the agreement does not accept. */
+static int
+engine_answer_version(const struct agreement *a,
+    const struct envelope_header *rh)
+{
+	if (rh != NULL && agreement_accepts_version(a, rh->version))
+		return rh->version;
+	return agreement_min_version(a);
+}
+
+/* The signed Receipt for a message we just took; its own header into
+ * *out (may be NULL). */
+int
+engine_make_receipt(struct engine *e, const struct agreement *a,
+    const struct envelope_header *rh, const char *sha256,
+    accord_time_t received_at, const struct fsm_decision *d,
+    struct engine_answer *ans, struct envelope_header *out)
+{
+	struct envelope_header h;
+	xmlDocPtr bdoc;
+	xmlNodePtr body, dl;
+	const char *cp;
+	char tb[32];
+	int i, rc;
+
+	body = engine_body_new(&bdoc, agreement_msg_type_name(MSG_RECEIPT));
+	engine_body_add(body, "ReceivedMessageId", rh->message_id);
+	engine_body_add(body, "Sha256", sha256);
+	engine_body_add(body, "ReceivedAt", clock_format_utc(received_at, tb,
+	    sizeof(tb)));
+	for (i = 0; d != NULL && i < d->ndlops; i++) {
+		if (d->dlops[i].op != FSM_DLOP_SET)
+			continue;
+		dl = xmlNewChild(body, body->ns, BAD_CAST "Deadline", NULL);
+		engine_body_add(dl, "Kind",
+		    engine_deadline_kind(d->dlops[i].which));
+		engine_body_add(dl, "Due", clock_format_utc(d->dlops[i].due,
+		    tb, sizeof(tb)));
+	}
+	cp = journal_latest_checkpoint_hash(e->journal);
+	engine_body_add(body, "CheckpointHash", cp[0] != '\0' ? cp :
+	    "0000000000000000000000000000000000000000000000000000000000000000");
+	memset(&h, 0, sizeof(h));
+	snprintf(h.case_id, sizeof(h.case_id), "%s", rh->case_id);
+	snprintf(h.ref_to, sizeof(h.ref_to), "%s", rh->message_id);
+	h.type = MSG_RECEIPT;
+	h.created = clock_now();
+	h.version = engine_answer_version(a, rh);
+	rc = engine_seal(e, a, &h, body, &ans->body, &ans->len);
+	if (rc == 0 && out != NULL)
+		*out = h;	/* id and Created as signed */
+	xmlFreeDoc(bdoc);
+	return rc;
+}
+
+/* A signed Error about a message (rh may be NULL: nothing readable);
+ * its own header into *out (may be NULL). */
+int
+engine_make_error(struct engine *e, const struct agreement *a,
+    const struct envelope_header *rh, enum accord_err code,
+    const char *text, struct engine_answer *ans, struct envelope_header *out)
+{
+	struct envelope_header h;
+	xmlDocPtr bdoc;
+	xmlNodePtr body;
+	char buf[sizeof(ans->text)];
+	int rc, v;
+
+	/* in the version of what it answers, with a code that version has
+	 * (a version 1 partner gets TEMPORARY for NOT_YET) */
+	v = engine_answer_version(a, rh);
+	code = errcode_for_version(code, v);
+	body = engine_body_new(&bdoc, agreement_msg_type_name(MSG_ERROR));
+	engine_body_add(body, "Code", errcode_name(code));
+	if (rh != NULL && rh->message_id[0] != '\0')
+		engine_body_add(body, "RefToMessageId", rh->message_id);
+	engine_body_add(body, "Retryable", errcode_retryable(code) ? "true" :
+	    "false");
+	snprintf(buf, sizeof(buf), "%s", text[0] ? text : errcode_name(code));
+	engine_body_add(body, "Text", buf);
+	memset(&h, 0, sizeof(h));
+	/* errors.md: CaseId 0 when the message's own could not be read */
+	snprintf(h.case_id, sizeof(h.case_id), "%s", rh != NULL &&
+	    rh->case_id[0] ? rh->case_id : "0");
+	if (rh != NULL)
+		snprintf(h.ref_to, sizeof(h.ref_to), "%s", rh->message_id);
+	h.type = MSG_ERROR;
+	h.created = clock_now();
+	h.version = v;
+	rc = engine_seal(e, a, &h, body, &ans->body, &ans->len);
+	if (rc == 0 && out != NULL)
+		*out = h;	/* id and Created as signed */
+	xmlFreeDoc(bdoc);
+	return rc;
+}

@@ -1,0 +1,159 @@
+/*
+ * engine_facts.c -- reading a message's business facts into an fsm
+ * event, and preparing the case an event applies to.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/tree.h>
+
+#include "conf/calendar.h"
+#include "util/clock.h"
+#include "engine/engine.h"
+#include "engine/engine_state_priv.h"
+#include "msg/envelope.h"
+
+/* ---- reading business facts into an fsm event ------------------------- */
+
+static int
+engine_child_bool(xmlNodePtr body, const char *name)
+{
+	char buf[16];
+
+	if (envelope_child_text(body, name, buf, sizeof(buf)) == -1)
+		return 0;
+	return strcmp(buf, "true") == 0 || strcmp(buf, "1") == 0;
+}
+
+static cal_day_t
+engine_child_date(xmlNodePtr body, const char *name)
+{
+	char buf[32];
+	cal_day_t d = 0;
+
+	if (envelope_child_text(body, name, buf, sizeof(buf)) == 0)
+		calendar_parse_date(buf, &d);
+	return d;
+}
+
+static int
+engine_count_children(xmlNodePtr parent, const char *name)
+{
+	xmlNodePtr n;
+	int count = 0;
+
+	if (parent == NULL)
+		return 0;
+	for (n = parent->children; n != NULL; n = n->next)
+		if (n->type == XML_ELEMENT_NODE &&
+		    xmlStrcmp(n->name, BAD_CAST name) == 0)
+			count++;
+	return count;
+}
+
+/* Fill the message-dependent fields of ev from a schema-valid body. */
+void
+engine_event_facts(const struct envelope_header *h, xmlNodePtr body,
+    struct fsm_event *ev)
+{
+	xmlNodePtr n;
+	char buf[64];
+	long v;
+
+	ev->type = h->type;
+	ev->created = h->created;
+	switch (h->type) {
+	case MSG_READMISSION_REQUEST:
+		ev->procedure = h->procedure == ENVELOPE_PROC_ACCELERATED ?
+		    FSM_PROC_ACCELERATED : FSM_PROC_STANDARD;
+		n = envelope_child(body, "ReturnReason");
+		if (envelope_child(n, "DeliberateViolation") != NULL)
+			ev->reason = FSM_REASON_DELIBERATE;
+		else if (envelope_child(n, "ObjectiveReason") != NULL)
+			ev->reason = FSM_REASON_OBJECTIVE;
+		break;
+	case MSG_READMISSION_REPLY:
+		ev->positive = envelope_child(body, "Accepted") != NULL;
+		ev->grounds = engine_count_children(envelope_child(body,
+		    "Refused"), "Ground");
+		break;
+	case MSG_TRANSIT_REPLY:
+		ev->positive = envelope_child(body, "Consent") != NULL;
+		ev->grounds = engine_count_children(envelope_child(body,
+		    "Refusal"), "Ground");
+		break;
+	case MSG_EXTENSION_REQUEST:
+	case MSG_EXTENSION_REPLY:
+		if (envelope_child_text(body, "Subject", buf, sizeof(buf)) ==
+		    0 && strcmp(buf, "TransferWindow") == 0)
+			ev->ext_subject = FSM_EXT_TRANSFER_WINDOW;
+		else
+			ev->ext_subject = FSM_EXT_REPLY_PERIOD;
+		n = h->type == MSG_EXTENSION_REQUEST ? body :
+		    envelope_child(body, "Granted");
+		ev->positive = h->type == MSG_EXTENSION_REPLY && n != NULL;
+		if (envelope_child_text(n, h->type == MSG_EXTENSION_REQUEST ?
+		    "DaysRequested" : "Days", buf, sizeof(buf)) == 0) {
+			v = strtol(buf, NULL, 10);
+			ev->ext_days = (int)(v > 0 && v < 100000 ? v : 0);
+		}
+		break;
+	case MSG_TRAVEL_DOCUMENT_NOTICE:
+		ev->doc_extended = envelope_child_text(body, "Action", buf,
+		    sizeof(buf)) == 0 && strcmp(buf, "Extended") == 0;
+		ev->doc_valid_from = engine_child_date(body, "ValidFrom");
+		ev->doc_valid_until = engine_child_date(body, "ValidUntil");
+		break;
+	case MSG_TRANSFER_NOTICE:
+		if (envelope_child_text(body, "TransferAt", buf, sizeof(buf)) ==
+		    0)
+			clock_parse_utc(buf, &ev->transfer_at);
+		break;
+	case MSG_VOLUNTARY_DEPARTURE_NOTICE:
+		ev->departure_date = engine_child_date(body, "DepartureDate");
+		ev->passport = engine_child_bool(body, "PassportPresent");
+		ev->application = engine_child_bool(body,
+		    "ApplicationPresent");
+		ev->ticket = engine_child_bool(body, "AirlineTicket");
+		ev->criminal_offence = engine_child_bool(body,
+		    "CriminalOffence");
+		ev->entry_illegal = engine_child_bool(body, "EntryIllegal");
+		ev->entry_date = engine_child_date(body, "EntryDate");
+		break;
+	default:
+		break;
+	}
+}
+
+/* 1 if t opens a case. */
+int
+engine_opens(enum msg_type t)
+{
+	struct fsm_case c;
+
+	return fsm_case_open(t, 0, &c) == 0;
+}
+
+/* The requested state's calendar: ours when we are Q. */
+const struct calendar *
+engine_requested_cal(const struct engine *e, const struct agreement *a,
+    enum fsm_role role)
+{
+	return role == ROLE_REQUESTED ? &e->conf->calendar : &a->calendar;
+}
+
+/* Prepare the case an event applies to: the stored one, or a fresh one
+ * for an opening message (kind and our role set). */
+int
+engine_case_for(struct engine *e, const char *partner, const char *case_id,
+    enum msg_type type, int incoming, struct fsm_case *c)
+{
+	int found;
+
+	memset(c, 0, sizeof(*c));
+	found = engine_case_get(e, partner, case_id, c);
+	if (found != 0)
+		return found;
+	fsm_case_open(type, incoming, c);	/* zeroed if t opens none */
+	return 0;
+}

@@ -1,0 +1,550 @@
+/*
+ * engine_out.c -- what we sent: its facts kept for its receipt, its bytes
+ * read back from the journal, a Redelivery of it; and the partner's
+ * answer to it (a Receipt, an Error, or something disputed), its
+ * undelivered end, and the outbox for the transport.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/tree.h>
+
+#include "util/clock.h"
+#include "engine/engine.h"
+#include "engine/engine_state_priv.h"
+#include "msg/envelope.h"
+#include "persist/journal.h"
+#include "util/log.h"
+#include "persist/record.h"
+#include "persist/store.h"
+#include "util/xmalloc.h"
+#include "msg/xmlsig.h"
+
+/* ---- what we sent ------------------------------------------------------ */
+
+/* A message of ours whose receipt we still wait for (or never got)? */
+int
+engine_msg_pending(enum record_msg_state st)
+{
+	return st == RECORD_MS_QUEUED || st == RECORD_MS_SENT ||
+	    st == RECORD_MS_UNDELIVERED;
+}
+
+void
+engine_remember_sent(struct engine *e, const char *partner,
+    const char *message_id, const struct fsm_event *ev)
+{
+	struct engine_sent *s;
+
+	if (e->sent == NULL)
+		e->sent = xcalloc(ENGINE_SENT_MAX, sizeof(*e->sent));
+	s = &e->sent[e->nsent++ % ENGINE_SENT_MAX];
+	snprintf(s->partner, sizeof(s->partner), "%s", partner);
+	snprintf(s->message_id, sizeof(s->message_id), "%s", message_id);
+	s->ev = *ev;
+}
+
+/* The journal record with this sequence number, copied (free()). */
+static int
+engine_journal_fetch(struct engine *e, uint64_t seq, char **out,
+    size_t *len)
+{
+	struct journal_reader *r;
+	struct journal_rec rec;
+	int got, rc = -1;
+
+	if ((r = journal_reader_open(e->journal_dir)) == NULL)
+		return -1;
+	while ((got = journal_reader_next(r, &rec)) == 1) {
+		if (rec.seq != seq)
+			continue;
+		*out = xmalloc(rec.len + 1);
+		memcpy(*out, rec.payload, rec.len);
+		*len = rec.len;
+		rc = 0;
+		break;
+	}
+	journal_reader_close(r);
+	return rc;
+}
+
+int
+engine_message_bytes(struct engine *e, uint64_t seq, char **out,
+    size_t *len)
+{
+	struct record_message rm;
+	char *payload = NULL;
+	size_t plen;
+	int rc = -1;
+
+	*out = NULL;
+	if (engine_journal_fetch(e, seq, &payload, &plen) == -1 ||
+	    record_message_decode(payload, plen, &rm) == -1)
+		goto done;
+	*out = xmalloc(rm.body_len + 1);
+	memcpy(*out, rm.body, rm.body_len);
+	(*out)[rm.body_len] = '\0';
+	*len = rm.body_len;
+	rc = 0;
+done:
+	if (rc == -1)
+		log_warnx(ETAG, "journal record %llu holds no message",
+		    (unsigned long long)seq);
+	free(payload);
+	return rc;
+}
+
+/*
+ * The business facts of a message we sent (a receipted message runs the
+ * same transition as on the receiving side, which needs them): from
+ * memory, or after a restart from our own journalled bytes.
+ */
+static int
+engine_event_from_sent(struct engine *e, const struct store_message *m,
+    struct fsm_event *ev)
+{
+	struct envelope_header h;
+	struct envelope_error err;
+	struct fsm_event facts;
+	xmlDocPtr doc = NULL;
+	xmlNodePtr body;
+	char *bytes = NULL;
+	size_t i, n, len;
+	int rc = -1;
+
+	n = e->nsent < ENGINE_SENT_MAX ? e->nsent : ENGINE_SENT_MAX;
+	for (i = 0; i < n; i++)
+		if (strcmp(e->sent[i].partner, m->partner) == 0 &&
+		    strcmp(e->sent[i].message_id, m->message_id) == 0) {
+			facts = e->sent[i].ev;
+			goto found;
+		}
+	if (engine_message_bytes(e, m->journal_seq, &bytes, &len) == -1 ||
+	    envelope_parse(bytes, len, NULL, &doc, &err) == -1 ||
+	    envelope_read(doc, &h, &body) == -1)
+		goto done;
+	memset(&facts, 0, sizeof(facts));
+	engine_event_facts(&h, body, &facts);
+found:
+	/* keep the kind, times and adopted deadlines already set */
+	facts.kind = ev->kind;
+	facts.at = ev->at;
+	memcpy(facts.given_due, ev->given_due, sizeof(facts.given_due));
+	*ev = facts;
+	rc = 0;
+done:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	free(bytes);
+	return rc;
+}
+
+int
+engine_redelivery_build(struct engine *e, const char *partner,
+    const char *message_id, struct engine_outgoing *out)
+{
+	const struct agreement *a;
+	struct store_message m;
+	struct envelope_header oh, h;
+	struct envelope_error err;
+	xmlDocPtr odoc = NULL, bdoc = NULL;
+	xmlNodePtr obody;
+	char *bytes = NULL;
+	size_t len;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if ((a = config_partner(e->conf, partner)) == NULL ||
+	    agreement_wire_version(a) < 2) {
+		log_warnx(ETAG, "%s: no Redelivery to %s (protocol v2 not "
+		    "agreed)", message_id, partner);
+		return -1;
+	}
+	if (store_message_find(e->store, partner, message_id, RECORD_DIR_OUT,
+	    &m) != 1 || engine_message_bytes(e, m.journal_seq, &bytes,
+	    &len) == -1)
+		goto done;
+	/* our own bytes, as journalled: read for their header only */
+	if (envelope_parse(bytes, len, NULL, &odoc, &err) == -1 ||
+	    envelope_read(odoc, &oh, &obody) == -1 ||
+	    envelope_redelivery_body(&oh, bytes, len, &bdoc) == -1)
+		goto done;
+	memset(&h, 0, sizeof(h));
+	snprintf(h.case_id, sizeof(h.case_id), "%s", oh.case_id);
+	h.type = MSG_REDELIVERY;
+	h.version = 2;
+	h.created = clock_now();
+	if (engine_seal(e, a, &h, xmlDocGetRootElement(bdoc), &out->body,
+	    &out->len) == -1)
+		goto done;
+	snprintf(out->partner, sizeof(out->partner), "%s", partner);
+	snprintf(out->message_id, sizeof(out->message_id), "%s", message_id);
+	snprintf(out->case_id, sizeof(out->case_id), "%s", oh.case_id);
+	rc = 0;
+done:
+	if (odoc != NULL)
+		xmlFreeDoc(odoc);
+	if (bdoc != NULL)
+		xmlFreeDoc(bdoc);
+	free(bytes);
+	return rc;
+}
+
+/* ---- the partner's answer to our message ------------------------------ */
+
+/*
+ * The steps of engine_receipt_take(), in their order.
+ */
+
+/* The message of ours (partner, message_id) into *m and its agreement
+ * into *ap, when it still waits for its answer.  @return 1 when answered
+ * here (*rc is what engine_receipt_take returns), 0 to go on. */
+static int
+engine_receipt_ours(struct engine *e, const char *partner,
+    const char *message_id, const struct agreement **ap,
+    struct store_message *m, struct engine_answer *ans, int *rc)
+{
+	size_t i;
+	int found;
+
+	*ap = config_partner(e->conf, partner);
+	found = store_message_find(e->store, partner, message_id,
+	    RECORD_DIR_OUT, m);
+	if (*ap == NULL || found != 1) {
+		engine_answer_set(ans, 0, AE_UNKNOWN_CASE, "no message %s of "
+		    "ours to %s", message_id, partner);
+		*rc = found == -1 ? -1 : 0;
+		return 1;
+	}
+	/* answered already (in this batch, or before): nothing happens
+	 * twice (a standalone receipt and the response to a retry) */
+	for (i = 0; i < e->npmsgs; i++)
+		if (e->pmsgs[i].dir == RECORD_DIR_OUT &&
+		    strcmp(e->pmsgs[i].partner, partner) == 0 &&
+		    strcmp(e->pmsgs[i].message_id, message_id) == 0)
+			m->state = RECORD_MS_RECEIPTED;
+	if (!engine_msg_pending(m->state)) {
+		engine_answer_set(ans, 0, AE_OK, "%s was answered already "
+		    "(%s): nothing to take", message_id,
+		    record_msg_state_name(m->state));
+		*rc = 0;
+		return 1;
+	}
+	return 0;
+}
+
+/* The answer read and authenticated: its document into *docp (when we
+ * parsed it; the caller frees it), header into *h, body into *body.
+ * Why it is not authentic into why (whylen bytes), left empty if it is. */
+static void
+engine_receipt_read(const struct agreement *a, const char *bytes,
+    size_t len, xmlDocPtr verified, accord_time_t now, xmlDocPtr *docp,
+    struct envelope_header *h, xmlNodePtr *body, char *why, size_t whylen)
+{
+	struct envelope_error err;
+	struct xmlsig_result vr;
+
+	if (verified != NULL) {
+		if (envelope_read(verified, h, body) == -1)
+			snprintf(why, whylen, "answer has no readable header");
+	} else if (envelope_parse(bytes, len, NULL, docp, &err) == -1)
+		snprintf(why, whylen, "answer refused: %s: %.150s",
+		    errcode_name(err.code), err.text);
+	else if (envelope_read(*docp, h, body) == -1)
+		snprintf(why, whylen, "answer has no readable header");
+	else if (xmlsig_verify(*docp, a, now, &vr) == -1)
+		snprintf(why, whylen, "answer signature: %s: %.150s",
+		    errcode_name(vr.code), vr.text);
+}
+
+/* An authentic answer: is it a Receipt or Error of the partner's for m,
+ * with m's digest and a ReceivedAt (into *at) not before m was created?
+ * Why not into why (whylen bytes), left empty if it is. */
+static void
+engine_receipt_match(struct engine *e, const struct store_message *m,
+    const char *partner, const char *message_id,
+    const struct envelope_header *h, xmlNodePtr body, accord_time_t *at,
+    char *why, size_t whylen)
+{
+	char buf[128];
+
+	if (strcmp(h->from_country, partner) != 0 ||
+	    (h->type != MSG_RECEIPT && h->type != MSG_ERROR))
+		snprintf(why, whylen, "answer is not a Receipt or Error "
+		    "from %s", partner);
+	else if (h->type == MSG_ERROR && strcmp(h->ref_to, message_id) != 0)
+		snprintf(why, whylen, "Error answers another message");
+	else if (h->type == MSG_RECEIPT &&
+	    (envelope_child_text(body, "ReceivedMessageId", buf,
+	    sizeof(buf)) == -1 || strcmp(buf, message_id) != 0))
+		snprintf(why, whylen, "receipt names another message");
+	else if (h->type == MSG_RECEIPT &&
+	    (envelope_child_text(body, "Sha256", buf, sizeof(buf)) == -1 ||
+	    strcmp(buf, m->sha256) != 0))
+		snprintf(why, whylen, "receipt digest %.64s is not the "
+		    "digest of the bytes we sent", buf);
+	else if (h->type == MSG_RECEIPT && (envelope_child_text(body,
+	    "ReceivedAt", buf, sizeof(buf)) == -1 ||
+	    clock_parse_utc(buf, at) == -1))
+		snprintf(why, whylen, "receipt has no ReceivedAt");
+	else if (h->type == MSG_RECEIPT && *at < m->created -
+	    e->conf->clock_skew)
+		snprintf(why, whylen, "receipt's ReceivedAt is before the "
+		    "message was created");
+}
+
+/* A signed, retryable Error (NOT_YET): no effect, no record; the
+ * transport tries again.  @return 1 (ans filled) if the answer is one. */
+static int
+engine_receipt_retryable(const char *partner, const struct store_message *m,
+    const struct envelope_header *h, xmlNodePtr body,
+    struct engine_answer *ans)
+{
+	char buf[128];
+
+	if (h->type == MSG_ERROR &&
+	    envelope_child_text(body, "Code", buf, sizeof(buf)) == 0 &&
+	    errcode_from_name(buf) >= 0 &&
+	    errcode_retryable((enum accord_err)errcode_from_name(buf))) {
+		engine_answer_set(ans, 0, (enum accord_err)errcode_from_name(
+		    buf), "%s answered %s: retry", partner, buf);
+		snprintf(ans->case_id, sizeof(ans->case_id), "%s", m->case_id);
+		return 1;
+	}
+	return 0;
+}
+
+/* An answer that is not the partner's authentic answer to our message:
+ * the message is DISPUTED (DESIGN.md 5: not retried forever, an operator
+ * looks), committed when commit is set.  @return 0, or -1 on our fault. */
+static int
+engine_receipt_disputed(struct engine *e, const char *partner,
+    const char *message_id, const char *why, int commit,
+    struct engine_answer *ans)
+{
+	log_warnx(ETAG, "%s to %s DISPUTED: %s", message_id, partner, why);
+	if (engine_journal_msgstate(e, partner, message_id, RECORD_DIR_OUT,
+	    RECORD_MS_DISPUTED, why) == -1 ||
+	    (commit && engine_flush(e) == -1))
+		return -1;
+	engine_answer_set(ans, 0, AE_SIGNATURE_INVALID, "%s", why);
+	return 0;
+}
+
+/* The requested side computed the deadlines: adopt those a Receipt
+ * carries into ev->given_due. */
+static void
+engine_receipt_deadlines(xmlNodePtr body, struct fsm_event *ev)
+{
+	xmlNodePtr n;
+	accord_time_t due;
+	char buf[128];
+	int dl;
+
+	for (n = body->children; n != NULL; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE ||
+		    xmlStrcmp(n->name, BAD_CAST "Deadline") != 0)
+			continue;
+		if (envelope_child_text(n, "Kind", buf, sizeof(buf)) == -1 ||
+		    (dl = engine_deadline_from_kind(buf)) < 0)
+			continue;
+		if (envelope_child_text(n, "Due", buf, sizeof(buf)) == 0 &&
+		    clock_parse_utc(buf, &due) == 0)
+			ev->given_due[dl] = due;
+	}
+}
+
+/* The fsm event of m's answer h: FAILED by an Error now, RECEIPTED at
+ * the Receipt's ReceivedAt with the deadlines it carries. */
+static void
+engine_receipt_event(const struct store_message *m,
+    const struct envelope_header *h, xmlNodePtr body, accord_time_t at,
+    accord_time_t now, struct fsm_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->type = m->type;
+	ev->created = m->created;
+	if (h->type == MSG_ERROR) {
+		ev->kind = FSM_EV_FAILED;
+		ev->at = now;
+	} else {
+		ev->kind = FSM_EV_RECEIPTED;
+		ev->at = at;
+		engine_receipt_deadlines(body, ev);
+	}
+}
+
+/*
+ * The partner's answer to our message: in the response to our POST, or
+ * posted by itself (a standalone Receipt, v2; verified is then the
+ * document inbound already parsed and verified, never parsed again).
+ */
+int
+engine_receipt_take(struct engine *e, const char *partner,
+    const char *message_id, const char *bytes, size_t len,
+    struct engine_answer *ans, int commit, xmlDocPtr verified)
+{
+	const struct agreement *a;
+	struct store_message m;
+	struct envelope_header h;
+	struct fsm_case c;
+	struct fsm_event ev;
+	struct fsm_decision d;
+	xmlDocPtr doc = NULL;
+	xmlNodePtr body;
+	accord_time_t now = clock_now(), at = 0;
+	char why[200];
+	int rc = -1;
+
+	memset(ans, 0, sizeof(*ans));
+	if (engine_lagging(e, ans))
+		return -1;	/* not taken: the message goes again */
+	if (engine_receipt_ours(e, partner, message_id, &a, &m, ans, &rc))
+		return rc;
+	why[0] = '\0';
+	engine_receipt_read(a, bytes, len, verified, now, &doc, &h, &body,
+	    why, sizeof(why));
+	if (why[0] == '\0')	/* authentic: is it the answer to ours? */
+		engine_receipt_match(e, &m, partner, message_id, &h, body, &at,
+		    why, sizeof(why));
+	if (why[0] == '\0' &&
+	    engine_receipt_retryable(partner, &m, &h, body, ans)) {
+		rc = 0;
+		goto done;
+	}
+	if (why[0] != '\0') {
+		rc = engine_receipt_disputed(e, partner, message_id, why,
+		    commit, ans);
+		goto done;
+	}
+
+	memset(&c, 0, sizeof(c));
+	if (engine_case_get(e, partner, m.case_id, &c) != 1) {
+		engine_answer_set(ans, 0, AE_UNKNOWN_CASE, "case %s is gone",
+		    m.case_id);
+		goto done;
+	}
+	engine_receipt_event(&m, &h, body, at, now, &ev);
+	/* the message's own facts, from our journalled bytes' DOM is not at
+	 * hand: re-derive them from the decision journalled when we sent */
+	if (engine_event_from_sent(e, &m, &ev) == -1) {
+		engine_answer_set(ans, 0, AE_INTERNAL, "cannot read back %s",
+		    message_id);
+		goto done;
+	}
+	fsm_decide(&c, &ev, a, engine_requested_cal(e, a, c.role), now, &d);
+	if (engine_journal_message(e, JOURNAL_RECEIPT_GOT, partner, &h,
+	    RECORD_DIR_IN, at, bytes, len, NULL) == -1 ||
+	    engine_journal_decision(e, partner, m.case_id, message_id, &c,
+	    &ev, now, &d) == -1)
+		goto done;
+	engine_overlay_msg(e, partner, message_id, RECORD_DIR_OUT, m.sha256,
+	    NULL, 0);
+	if (commit && engine_flush(e) == -1)
+		goto done;
+	if (h.type == MSG_ERROR)
+		engine_answer_set(ans, 0, AE_OK, "rejected by %s", partner);
+	else
+		engine_answer_set(ans, 0, AE_OK, "%s", d.refusal == AE_OK ?
+		    d.event : d.text);
+	log_info(ETAG, "%s to %s: %s", message_id, partner, ans->text);
+	rc = 0;
+done:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	return rc;
+}
+
+int
+engine_receipt(struct engine *e, const char *partner, const char *message_id,
+    const char *bytes, size_t len, struct engine_answer *ans)
+{
+	return engine_receipt_take(e, partner, message_id, bytes, len, ans, 1,
+	    NULL);
+}
+
+int
+engine_receipt_batched(struct engine *e, const char *partner,
+    const char *message_id, const char *bytes, size_t len,
+    struct engine_answer *ans)
+{
+	return engine_receipt_take(e, partner, message_id, bytes, len, ans, 0,
+	    NULL);
+}
+
+int
+engine_undelivered(struct engine *e, const char *partner,
+    const char *message_id, const char *reason)
+{
+	const struct agreement *a;
+	struct store_message m;
+
+	if (e->store_behind)
+		return -1;
+	a = config_partner(e->conf, partner);
+	if (a == NULL || store_message_find(e->store, partner, message_id,
+	    RECORD_DIR_OUT, &m) != 1)
+		return -1;
+	if (engine_journal_msgstate(e, partner, message_id, RECORD_DIR_OUT,
+	    RECORD_MS_UNDELIVERED, reason) == -1)
+		return -1;
+	/*
+	 * An opening message never delivered leaves its case SUBMITTED, not
+	 * NOT_SENT: the partner may have it (every answer lost), and then a
+	 * late Receipt or the operator's Redelivery settles both sides
+	 * (model/README.md, rule 4; spin finds the two sides split for good
+	 * otherwise).  Only a final Error closes the case NOT_SENT.
+	 */
+	log_warnx(ETAG, "%s to %s UNDELIVERED: %s", message_id, partner,
+	    reason);
+	return engine_flush(e);
+}
+
+int
+engine_outbox_due(struct engine *e, accord_time_t now, store_outbox_cb cb,
+    void *arg)
+{
+	return store_outbox_due(e->store, now, cb, arg);
+}
+
+int
+engine_outbox_oldest(struct engine *e, const char *partner,
+    store_outbox_cb cb, void *arg)
+{
+	return store_outbox_oldest(e->store, partner, cb, arg);
+}
+
+int
+engine_message_created(struct engine *e, const char *partner,
+    const char *message_id, accord_time_t *created)
+{
+	struct store_message m;
+	int found;
+
+	found = store_message_find(e->store, partner, message_id,
+	    RECORD_DIR_OUT, &m);
+	if (found == 1)
+		*created = m.created;
+	return found;
+}
+
+int
+engine_partner_receipt(struct engine *e, const char *partner,
+    const char *case_id, char *id, size_t idlen, char **body, size_t *len)
+{
+	struct store_message m;
+	int found;
+
+	*body = NULL;
+	found = store_case_last_message(e->store, partner, case_id,
+	    RECORD_DIR_IN, &m);
+	if (found != 1)
+		return found;
+	if (m.state != RECORD_MS_RECEIPTED || m.receipt_seq == 0)
+		return 0;	/* refused, or not answered yet */
+	if (engine_message_bytes(e, m.receipt_seq, body, len) == -1)
+		return -1;
+	snprintf(id, idlen, "%s", m.message_id);
+	return 1;
+}

@@ -1,0 +1,205 @@
+/*
+ * engine_state_priv.h -- what the files of the engine share and nothing
+ * else may use (engine/ only; tests/check_layers.sh refuses it elsewhere):
+ * struct engine and the steps one file does for another.  engine.h is the
+ * interface; engine_priv.h gives tests the journal and the store.
+ *
+ *	engine.c		life cycle: open, reload, close; answers
+ *	engine_batch.c		the pending batch and its overlay, commit,
+ *				applying to the store (and catching up)
+ *	engine_build.c		journal records, and our own signed messages
+ *				(Receipt, Error, any envelope)
+ *	engine_facts.c		a message's business facts as an fsm event;
+ *				the case an event applies to
+ *	engine_in.c		a partner's message: receive, Redelivery,
+ *				standalone Receipt, duplicates
+ *	engine_out.c		what we sent, and the partner's answer to it
+ *	engine_submit.c		the back office's submit
+ *	engine_deadline.c	deadlines
+ *	engine_ops.c		operator commands (record, ack, pause,
+ *				resend, reveal)
+ */
+#ifndef ACCORD_ENGINE_STATE_PRIV_H
+#define ACCORD_ENGINE_STATE_PRIV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <libxml/tree.h>
+#include <openssl/evp.h>
+
+#include "engine/engine.h"
+#include "msg/envelope.h"
+#include "persist/journal.h"
+
+#define ETAG		"engine"
+
+/* One record appended in the current batch. */
+struct engine_pending {
+	enum journal_kind kind;
+	uint64_t	 seq;
+	accord_time_t	 time;
+	char		*payload;
+	size_t		 len;
+};
+
+/* A case as a record not yet applied to the store left it (the overlay).
+ * Appended, never updated in place: the latest entry wins, and entries
+ * are dropped by seq when their record is applied or voided. */
+struct engine_pcase {
+	uint64_t	 seq;		/* the record that set it */
+	char		 partner[RECORD_PARTNER_MAX];
+	char		 case_id[RECORD_ID_MAX];
+	struct fsm_case	 c;
+};
+
+/* The facts of a message we sent, kept until its receipt comes back. */
+struct engine_sent {
+	char		 partner[RECORD_PARTNER_MAX];
+	char		 message_id[RECORD_ID_MAX];
+	struct fsm_event ev;
+};
+
+#define ENGINE_SENT_MAX	4096
+
+/* A message seen in records not yet applied (for duplicates). */
+struct engine_pmsg {
+	uint64_t	 seq;
+	char		 partner[RECORD_PARTNER_MAX];
+	char		 message_id[RECORD_ID_MAX];
+	enum record_dir	 dir;
+	char		 sha256[RECORD_SHA256_HEX];
+	char		*answer;	/* the receipt or Error we gave */
+	size_t		 answer_len;
+};
+
+/* A submit with an idempotency key, not yet applied to the store. */
+struct engine_preq {
+	uint64_t	 seq;
+	uid_t		 uid;
+	char		 request_id[ENGINE_REQUEST_ID_MAX];
+	struct store_request r;
+};
+
+struct engine {
+	const struct config	*conf;
+	struct journal		*journal;
+	struct store		*store;
+	struct xmlsig_signer	*signer;
+	EVP_PKEY		*journal_key;
+	char			*journal_dir;
+	char			*store_path;
+	int			 store_behind;	/* apply failed: retry */
+	accord_time_t		 behind_since;
+	uint64_t		 apply_failures;
+
+	/*
+	 * Records appended and not yet applied to the store: the first
+	 * ncommitted are committed (fsynced), the rest form the open batch.
+	 * Committed records stay here, and in the overlay, until the store
+	 * has applied them: a duplicate arriving while the store cannot be
+	 * written still finds its original (DESIGN.md 3).
+	 */
+	struct engine_pending	*pending;
+	size_t			 npending;
+	size_t			 ncommitted;
+	size_t			 ninflight;	/* [ncommitted, ninflight): in
+						 * flight (their fdatasync runs
+						 * on the writer thread) */
+	size_t			 cappending;
+	uint64_t		 inflight_batch;
+	int			 flush_wanted;	/* start the open batch when
+						 * the flight lands */
+	engine_commit_cb	 commit_cb;	/* a flight landed */
+	void			*commit_arg;
+	struct engine_pcase	*pcases;
+	size_t			 npcases;
+	size_t			 cappcases;
+	struct engine_pmsg	*pmsgs;
+	size_t			 npmsgs;
+	size_t			 cappmsgs;
+	struct engine_preq	*preqs;
+	size_t			 npreqs;
+	size_t			 cappreqs;
+
+	struct engine_sent	*sent;		/* ring of ENGINE_SENT_MAX */
+	size_t			 nsent;
+
+	uint64_t		 batch;		/* the open batch's number */
+	uint64_t		 failed[16];	/* recent batches that failed */
+	unsigned		 nfailed;
+
+	engine_observer		 observer;	/* told of committed records */
+	void			*observer_arg;
+	engine_partner_cb	 alive;		/* a partner proved alive */
+	void			*alive_arg;
+};
+
+/* engine.c: an answer's status, code and text. */
+void engine_answer_set(struct engine_answer *a, int status,
+    enum accord_err code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* engine_batch.c: the pending batch, the overlay, the store behind. */
+int engine_append(struct engine *e, enum journal_kind kind, char *payload,
+    size_t len);
+void engine_pending_clear(struct engine *e);
+void engine_overlay_case(struct engine *e, const char *partner,
+    const char *case_id, const struct fsm_case *c);
+void engine_overlay_msg(struct engine *e, const char *partner,
+    const char *message_id, enum record_dir dir, const char *sha256,
+    const char *answer, size_t answer_len);
+void engine_overlay_request(struct engine *e, uid_t uid,
+    const char *request_id, const struct store_request *r);
+int engine_seq_in_flight(const struct engine *e, uint64_t seq);
+int engine_catch_up(struct engine *e);
+int engine_lagging(struct engine *e, struct engine_answer *a);
+
+/* engine_build.c: journal records and our own messages. */
+int engine_journal_message(struct engine *e, enum journal_kind kind,
+    const char *partner, const struct envelope_header *h, enum record_dir dir,
+    accord_time_t received_at, const char *bytes, size_t len,
+    char sha256[RECORD_SHA256_HEX]);
+int engine_journal_decision(struct engine *e, const char *partner,
+    const char *case_id, const char *message_id, const struct fsm_case *c,
+    const struct fsm_event *ev, accord_time_t now,
+    const struct fsm_decision *d);
+int engine_journal_msgstate(struct engine *e, const char *partner,
+    const char *message_id, enum record_dir dir, enum record_msg_state st,
+    const char *reason);
+int engine_journal_json(struct engine *e, enum journal_kind kind,
+    json_t *obj);
+int engine_seal_checked(struct engine *e, const struct agreement *a,
+    struct envelope_header *h, xmlNodePtr body, char **out, size_t *len,
+    struct envelope_error *verr);
+int engine_seal(struct engine *e, const struct agreement *a,
+    struct envelope_header *h, xmlNodePtr body, char **out, size_t *len);
+int engine_deadline_from_kind(const char *kind);
+int engine_make_receipt(struct engine *e, const struct agreement *a,
+    const struct envelope_header *rh, const char *sha256,
+    accord_time_t received_at, const struct fsm_decision *d,
+    struct engine_answer *ans, struct envelope_header *out);
+int engine_make_error(struct engine *e, const struct agreement *a,
+    const struct envelope_header *rh, enum accord_err code,
+    const char *text, struct engine_answer *ans, struct envelope_header *out);
+
+/* engine_facts.c: business facts, and the case an event applies to. */
+void engine_event_facts(const struct envelope_header *h, xmlNodePtr body,
+    struct fsm_event *ev);
+int engine_opens(enum msg_type t);
+const struct calendar *engine_requested_cal(const struct engine *e,
+    const struct agreement *a, enum fsm_role role);
+int engine_case_for(struct engine *e, const char *partner,
+    const char *case_id, enum msg_type type, int incoming,
+    struct fsm_case *c);
+
+/* engine_out.c: what we sent, and the partner's answer to it. */
+int engine_msg_pending(enum record_msg_state st);
+void engine_remember_sent(struct engine *e, const char *partner,
+    const char *message_id, const struct fsm_event *ev);
+int engine_receipt_take(struct engine *e, const char *partner,
+    const char *message_id, const char *bytes, size_t len,
+    struct engine_answer *ans, int commit, xmlDocPtr verified);
+
+#endif

@@ -1,0 +1,439 @@
+/*
+ * engine_submit.c -- a business document from the back office: its
+ * request-id (idempotency key) checked, read, checked by the fsm, sealed,
+ * journalled and queued.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <openssl/evp.h>
+
+#include "conf/calendar.h"
+#include "util/clock.h"
+#include "engine/engine.h"
+#include "engine/engine_state_priv.h"
+#include "msg/envelope.h"
+#include "util/hex.h"
+#include "persist/journal.h"
+#include "util/log.h"
+#include "persist/record.h"
+#include "persist/store.h"
+#include "util/xmalloc.h"
+
+/* ---- submit --------------------------------------------------------- */
+
+/* What a request-id stands for: every input of the submit. */
+static void
+engine_request_sha(const struct engine_submission *sub, const char *doc,
+    size_t len, char out[RECORD_SHA256_HEX])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	EVP_MD_CTX *ctx;
+	const char *parts[3];
+	char urgent = sub->accelerated ? '1' : '0';
+
+	parts[0] = sub->partner;
+	parts[1] = sub->case_id != NULL ? sub->case_id : "";
+	parts[2] = sub->ref_to != NULL ? sub->ref_to : "";
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		xalloc_failed("EVP_MD_CTX_new");
+	for (i = 0; i < 3; i++)
+		EVP_DigestUpdate(ctx, parts[i], strlen(parts[i]) + 1);
+	EVP_DigestUpdate(ctx, &urgent, 1);
+	EVP_DigestUpdate(ctx, doc, len);
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	hex_encode(md, mdlen, out);
+}
+
+/*
+ * Was this request-id used by uid before (unapplied records first)?
+ * *in_flight says whether that submit's records are still being
+ * committed (its answer may not be given again yet).
+ * @return 1 with *r filled, 0 if not, -1 on error.
+ */
+static int
+engine_request_find(struct engine *e, uid_t uid, const char *request_id,
+    struct store_request *r, int *in_flight)
+{
+	size_t i;
+
+	*in_flight = 0;
+	for (i = e->npreqs; i-- > 0; )
+		if (e->preqs[i].uid == uid &&
+		    strcmp(e->preqs[i].request_id, request_id) == 0) {
+			*r = e->preqs[i].r;
+			*in_flight = engine_seq_in_flight(e, e->preqs[i].seq);
+			return 1;
+		}
+	return store_request_get(e->store, uid, request_id, r);
+}
+
+/* "KZ-FR-2026-1a2b3c4d": unique without coordination. */
+static void
+engine_new_case_id(struct engine *e, const char *partner, char *buf,
+    size_t len)
+{
+	char uuid[ENVELOPE_UUID_LEN + 1];
+	int y, m, d;
+
+	calendar_ymd_from_day(calendar_local_day(&e->conf->calendar,
+	    clock_now()), &y, &m, &d);
+	envelope_uuid(uuid, sizeof(uuid));
+	snprintf(buf, len, "%s-%s-%04d-%.8s", e->conf->country, partner, y,
+	    uuid);
+}
+
+/* The journal seq of a case's first business message. */
+static int
+engine_first_message(void *arg, const struct store_message *m)
+{
+	uint64_t *seq = arg;
+
+	if (*seq == 0 && m->type != MSG_RECEIPT && m->type != MSG_ERROR &&
+	    m->type != MSG_REDELIVERY)
+		*seq = m->journal_seq;
+	return 0;
+}
+
+/*
+ * The protocol version of the message that opened a case (by either
+ * side), which every later message of the case keeps (protocols/README.md,
+ * "Negotiation"); 0 when the agreement leaves no choice, the case is not
+ * in the store yet, or the agreement no longer accepts that version: the
+ * agreement's wire version applies then.
+ */
+static int
+engine_case_version(struct engine *e, const struct agreement *a,
+    const char *case_id)
+{
+	struct envelope_error err;
+	struct envelope_header h;
+	xmlDocPtr doc = NULL;
+	uint64_t seq = 0;
+	char *bytes = NULL;
+	size_t len;
+	int v = 0;
+
+	if (agreement_min_version(a) == agreement_wire_version(a))
+		return 0;
+	if (store_case_messages(e->store, a->country, case_id,
+	    engine_first_message, &seq) == -1 || seq == 0 ||
+	    engine_message_bytes(e, seq, &bytes, &len) == -1 ||
+	    envelope_parse(bytes, len, NULL, &doc, &err) == -1 ||
+	    envelope_read(doc, &h, NULL) == -1)
+		goto done;
+	if (agreement_accepts_version(a, h.version))
+		v = h.version;
+done:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	free(bytes);
+	return v;
+}
+
+/*
+ * The steps of engine_submit(), in their order.  Each returns 0 to go
+ * on, or -1 with ans filled: refused, and nothing was journalled.
+ */
+
+/* A request-id used before by this uid: refused when it stood for
+ * another request or its submit is still being committed, else the first
+ * submit's answer again.  @return 1 when answered here (*rc is what
+ * engine_submit returns), 0 for a new request (its digest in rsha). */
+static int
+engine_submit_again(struct engine *e, const struct engine_submission *sub,
+    const char *docbytes, size_t len, char rsha[RECORD_SHA256_HEX],
+    struct engine_outgoing *out, struct engine_answer *ans, int *rc)
+{
+	struct store_request req;
+	int found, flying;
+
+	engine_request_sha(sub, docbytes, len, rsha);
+	found = engine_request_find(e, sub->uid, sub->request_id, &req,
+	    &flying);
+	if (found == -1) {
+		engine_answer_set(ans, 503, AE_TEMPORARY, "store lookup "
+		    "failed");
+		*rc = -1;
+		return 1;
+	}
+	if (found == 1 && strcmp(req.sha256, rsha) != 0) {
+		engine_answer_set(ans, 409, AE_CONFLICT, "request-id "
+		    "%s was used for another request (message %s)",
+		    sub->request_id, req.message_id);
+		*rc = -1;
+		return 1;
+	}
+	if (found == 1 && flying) {
+		engine_answer_set(ans, 503, AE_TEMPORARY, "the first "
+		    "submit with request-id %s is being committed; "
+		    "retry", sub->request_id);
+		*rc = -1;
+		return 1;
+	}
+	if (found == 1) {
+		/* the back office lost our answer: give it again */
+		engine_answer_set(ans, 200, AE_OK, "already queued "
+		    "with request-id %s", sub->request_id);
+		snprintf(ans->message_id, sizeof(ans->message_id),
+		    "%s", req.message_id);
+		snprintf(ans->case_id, sizeof(ans->case_id), "%s",
+		    req.case_id);
+		snprintf(out->partner, sizeof(out->partner), "%s",
+		    req.partner);
+		snprintf(out->message_id, sizeof(out->message_id),
+		    "%s", req.message_id);
+		snprintf(out->case_id, sizeof(out->case_id), "%s",
+		    req.case_id);
+		*rc = 0;
+		return 1;
+	}
+	return 0;
+}
+
+/* The back office's document: within the size limit, well-formed, a
+ * business document the agreement carries; and its case (the one given,
+ * or a new one for a message that opens a case).  The document into
+ * *bdocp (the caller frees it), its root into *rootp, its type into
+ * *typep, the case into case_id (caselen bytes). */
+static int
+engine_submit_read(struct engine *e, const struct agreement *a,
+    const struct engine_submission *sub, const char *docbytes, size_t len,
+    xmlDocPtr *bdocp, xmlNodePtr *rootp, int *typep, char *case_id,
+    size_t caselen, struct engine_answer *ans)
+{
+	xmlDocPtr bdoc;
+	xmlNodePtr root;
+	int type;
+
+	if (len > e->conf->max_message_size) {
+		engine_answer_set(ans, 413, AE_TOO_LARGE, "document over %zu "
+		    "bytes", e->conf->max_message_size);
+		return -1;
+	}
+	/* the back office's document: no network, no DTD, no entities */
+	bdoc = xmlReadMemory(docbytes, (int)len, "submitted.xml", "UTF-8",
+	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	*bdocp = bdoc;
+	if (bdoc == NULL || bdoc->intSubset != NULL ||
+	    (root = xmlDocGetRootElement(bdoc)) == NULL) {
+		engine_answer_set(ans, 400, AE_MALFORMED, "the document is not "
+		    "well-formed XML (or carries a DOCTYPE)");
+		return -1;
+	}
+	type = agreement_msg_type_from_name((const char *)root->name);
+	/* either version's namespace: the envelope moves it to the version
+	 * the message goes out in */
+	if (type < 0 || type == MSG_RECEIPT || type == MSG_ERROR ||
+	    type == MSG_REDELIVERY || root->ns == NULL ||
+	    (xmlStrcmp(root->ns->href, BAD_CAST ENVELOPE_MSG_NS) != 0 &&
+	    xmlStrcmp(root->ns->href, BAD_CAST ENVELOPE_MSG_NS_2) != 0)) {
+		engine_answer_set(ans, 400, AE_SCHEMA_INVALID, "the root must "
+		    "be a business document in namespace %s or %s",
+		    ENVELOPE_MSG_NS, ENVELOPE_MSG_NS_2);
+		return -1;
+	}
+	if (!agreement_allows(a, type)) {
+		engine_answer_set(ans, 400, AE_TYPE_NOT_AGREED, "the agreement "
+		    "with %s does not carry %s", a->country,
+		    agreement_msg_type_name(type));
+		return -1;
+	}
+	if (sub->case_id != NULL && sub->case_id[0] != '\0')
+		snprintf(case_id, caselen, "%s", sub->case_id);
+	else if (engine_opens(type))
+		engine_new_case_id(e, a->country, case_id, caselen);
+	else {
+		engine_answer_set(ans, 400, AE_UNKNOWN_CASE, "%s needs a case",
+		    agreement_msg_type_name(type));
+		return -1;
+	}
+	*rootp = root;
+	*typep = type;
+	return 0;
+}
+
+/* The message's header into *h; its case (which must exist unless the
+ * message opens one, and not exist when it does) into *c; the fsm's
+ * event and decision into *ev and *d. */
+static int
+engine_submit_decide(struct engine *e, const struct agreement *a,
+    const struct engine_submission *sub, int type, const char *case_id,
+    xmlNodePtr root, accord_time_t now, struct envelope_header *h,
+    struct fsm_case *c, struct fsm_event *ev, struct fsm_decision *d,
+    struct engine_answer *ans)
+{
+	int found;
+
+	memset(h, 0, sizeof(*h));
+	snprintf(h->case_id, sizeof(h->case_id), "%s", case_id);
+	if (sub->ref_to != NULL)
+		snprintf(h->ref_to, sizeof(h->ref_to), "%s", sub->ref_to);
+	h->type = type;
+	h->created = now;
+	if (type == MSG_READMISSION_REQUEST)
+		h->procedure = sub->accelerated ? ENVELOPE_PROC_ACCELERATED :
+		    ENVELOPE_PROC_STANDARD;
+
+	found = engine_case_for(e, a->country, case_id, type, 0, c);
+	if (found == -1) {
+		engine_answer_set(ans, 503, AE_TEMPORARY, "store lookup failed");
+		return -1;
+	}
+	if (found == 0 && !engine_opens(type)) {
+		engine_answer_set(ans, 400, AE_UNKNOWN_CASE, "no case %s with "
+		    "%s", case_id, a->country);
+		return -1;
+	}
+	if (found == 1 && engine_opens(type) &&
+	    type != MSG_VOLUNTARY_DEPARTURE_NOTICE) {
+		engine_answer_set(ans, 400, AE_CASE_EXISTS, "case %s exists",
+		    case_id);
+		return -1;
+	}
+	if (found == 1)		/* a case keeps the version it opened in */
+		h->version = engine_case_version(e, a, case_id);
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = FSM_EV_SENDING;
+	ev->at = now;
+	engine_event_facts(h, root, ev);
+	if (fsm_decide(c, ev, a, engine_requested_cal(e, a, c->role), now,
+	    d) == -1) {
+		engine_answer_set(ans, 422, d->refusal, "%s", d->text);
+		return -1;
+	}
+	return 0;
+}
+
+/* The message wrapped, validated and signed into out. */
+static int
+engine_submit_seal(struct engine *e, const struct agreement *a,
+    struct envelope_header *h, xmlNodePtr root, const char *case_id,
+    struct engine_outgoing *out, struct engine_answer *ans)
+{
+	struct envelope_error verr;
+	int sealed;
+
+	sealed = engine_seal_checked(e, a, h, root, &out->body, &out->len,
+	    &verr);
+	if (sealed == -2) {
+		engine_answer_set(ans, 400, AE_SCHEMA_INVALID, "%s",
+		    verr.text);
+		return -1;
+	}
+	if (sealed == -1) {
+		engine_answer_set(ans, 503, AE_INTERNAL, "building or "
+		    "signing the message failed");
+		return -1;
+	}
+	snprintf(out->partner, sizeof(out->partner), "%s", a->country);
+	snprintf(out->message_id, sizeof(out->message_id), "%s",
+	    h->message_id);
+	snprintf(out->case_id, sizeof(out->case_id), "%s", case_id);
+	return 0;
+}
+
+/* Journalled -- the command (with its request-id), the message, the
+ * decision -- and committed unless the caller defers it; on failure out
+ * is cleared. */
+static int
+engine_submit_journal(struct engine *e, const struct agreement *a,
+    const struct engine_submission *sub, int type, const char *rsha,
+    const struct envelope_header *h, const char *case_id, accord_time_t now,
+    const struct fsm_case *c, const struct fsm_event *ev,
+    const struct fsm_decision *d, struct engine_outgoing *out,
+    struct engine_answer *ans)
+{
+	json_t *cmd;
+
+	cmd = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s}", "command", "submit",
+	    "uid", (int)sub->uid, "partner", a->country, "case", case_id,
+	    "message", h->message_id, "type", agreement_msg_type_name(type));
+	if (cmd != NULL && sub->request_id != NULL) {
+		json_object_set_new(cmd, "request_id",
+		    json_string(sub->request_id));
+		json_object_set_new(cmd, "request_sha256", json_string(rsha));
+	}
+	if (engine_journal_json(e, JOURNAL_OPERATOR_COMMAND, cmd) == -1 ||
+	    engine_journal_message(e, JOURNAL_MESSAGE_SENT, a->country, h,
+	    RECORD_DIR_OUT, 0, out->body, out->len, NULL) == -1 ||
+	    engine_journal_decision(e, a->country, case_id, h->message_id, c,
+	    ev, now, d) == -1 || (!sub->defer_commit &&
+	    engine_flush(e) == -1)) {
+		engine_outgoing_clear(out);
+		engine_answer_set(ans, 503, AE_TEMPORARY, "journal commit "
+		    "failed: nothing was queued");
+		return -1;
+	}
+	return 0;
+}
+
+int
+engine_submit(struct engine *e, const struct engine_submission *sub,
+    const char *docbytes, size_t len, struct engine_outgoing *out,
+    struct engine_answer *ans)
+{
+	const struct agreement *a;
+	struct envelope_header h;
+	struct fsm_case c;
+	struct fsm_event ev;
+	struct fsm_decision d;
+	xmlDocPtr bdoc = NULL;
+	xmlNodePtr root;
+	accord_time_t now = clock_now();
+	char case_id[RECORD_ID_MAX], rsha[RECORD_SHA256_HEX];
+	struct store_request req;
+	int type, rc = -1;
+
+	memset(ans, 0, sizeof(*ans));
+	memset(out, 0, sizeof(*out));
+	if (engine_lagging(e, ans))
+		return -1;
+	a = config_partner(e->conf, sub->partner);
+	if (a == NULL) {
+		engine_answer_set(ans, 400, AE_UNKNOWN_PARTNER, "no agreement "
+		    "with '%s'", sub->partner);
+		return -1;
+	}
+	if (sub->request_id != NULL && engine_submit_again(e, sub, docbytes,
+	    len, rsha, out, ans, &rc))
+		return rc;
+	if (engine_submit_read(e, a, sub, docbytes, len, &bdoc, &root, &type,
+	    case_id, sizeof(case_id), ans) == -1 ||
+	    engine_submit_decide(e, a, sub, type, case_id, root, now, &h, &c,
+	    &ev, &d, ans) == -1 ||
+	    engine_submit_seal(e, a, &h, root, case_id, out, ans) == -1 ||
+	    engine_submit_journal(e, a, sub, type, rsha, &h, case_id, now, &c,
+	    &ev, &d, out, ans) == -1)
+		goto done;
+	if (sub->request_id != NULL) {
+		memset(&req, 0, sizeof(req));
+		snprintf(req.sha256, sizeof(req.sha256), "%s", rsha);
+		snprintf(req.partner, sizeof(req.partner), "%s", a->country);
+		snprintf(req.message_id, sizeof(req.message_id), "%s",
+		    h.message_id);
+		snprintf(req.case_id, sizeof(req.case_id), "%s", case_id);
+		req.created = now;
+		engine_overlay_request(e, sub->uid, sub->request_id, &req);
+	}
+	engine_remember_sent(e, a->country, h.message_id, &ev);
+	engine_answer_set(ans, 200, AE_OK, "queued");
+	snprintf(ans->message_id, sizeof(ans->message_id), "%s",
+	    h.message_id);
+	snprintf(ans->case_id, sizeof(ans->case_id), "%s", case_id);
+	log_info(ETAG, "%s %s to %s case %s queued (uid %u)", h.message_id,
+	    agreement_msg_type_name(type), a->country, case_id,
+	    (unsigned)sub->uid);
+	rc = 0;
+done:
+	if (bdoc != NULL)
+		xmlFreeDoc(bdoc);
+	return rc;
+}
