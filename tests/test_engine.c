@@ -696,7 +696,7 @@ test_missed_deadline_fires_after_restart(void **state)
 	ft.found = 0;
 	jdir = conf_path(kzc->state_dir, "journal");
 	assert_int_equal(report_case_history(jdir, engine_store(kz), "FR",
-	    cid, find_text_cb, &ft), 0);
+	    cid, 0, 0, find_text_cb, &ft), 0);
 	free(jdir);
 	assert_true(ft.found);
 }

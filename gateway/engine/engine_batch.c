@@ -101,17 +101,18 @@ engine_append(struct engine *e, enum journal_kind kind, char *payload,
     size_t len)
 {
 	struct engine_pending *p;
-	uint64_t seq;
+	struct journal_pos pos;
 
 	e->pending = xgrowarray(e->pending, e->npending, &e->cappending,
 	    sizeof(*e->pending));
-	if (journal_append(e->journal, kind, payload, len, &seq) == -1) {
+	if (journal_append_pos(e->journal, kind, payload, len, &pos) == -1) {
 		free(payload);
 		return -1;
 	}
 	p = &e->pending[e->npending++];
 	p->kind = kind;
-	p->seq = seq;
+	p->seq = pos.seq;
+	p->pos = pos;
 	p->time = journal_last_append_time(e->journal);
 	p->payload = payload;
 	p->len = len;
@@ -222,6 +223,8 @@ engine_catch_up(struct engine *e)
 			batch[n].time = rec.time;
 			batch[n].payload = copies[n];
 			batch[n].len = rec.len;
+			batch[n].file = rec.file_no;
+			batch[n].offset = rec.offset;
 			n++;
 		}
 		if (n == CATCHUP_BATCH || (got == 0 && n > 0)) {
@@ -320,6 +323,8 @@ engine_apply(struct engine *e)
 		recs[i].time = e->pending[i].time;
 		recs[i].payload = e->pending[i].payload;
 		recs[i].len = e->pending[i].len;
+		recs[i].file = e->pending[i].pos.file;
+		recs[i].offset = e->pending[i].pos.offset;
 	}
 	rc = store_apply_batch(e->store, recs, n);
 	free(recs);

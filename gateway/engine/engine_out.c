@@ -45,28 +45,45 @@ engine_remember_sent(struct engine *e, const char *partner,
 	s->ev = *ev;
 }
 
-/* The journal record with this sequence number, copied (free()). */
+/*
+ * The journal record with this sequence number (free() *out): from the
+ * records not yet applied, else read where the store's records index
+ * says it is -- one record, never a scan of the journal.
+ */
 static int
 engine_journal_fetch(struct engine *e, uint64_t seq, char **out,
     size_t *len)
 {
-	struct journal_reader *r;
+	struct store_recpos sp;
+	struct journal_pos pos;
 	struct journal_rec rec;
-	int got, rc = -1;
+	uint8_t *buf;
+	size_t i;
 
-	if ((r = journal_reader_open(e->journal_dir)) == NULL)
+	for (i = 0; i < e->npending; i++)
+		if (e->pending[i].seq == seq) {
+			*out = xmalloc(e->pending[i].len + 1);
+			memcpy(*out, e->pending[i].payload, e->pending[i].len);
+			(*out)[e->pending[i].len] = '\0';
+			*len = e->pending[i].len;
+			return 0;
+		}
+	if (store_record_pos(e->store, seq, &sp) != 1) {
+		log_warnx(ETAG, "journal record %llu is not in the store's "
+		    "records index", (unsigned long long)seq);
 		return -1;
-	while ((got = journal_reader_next(r, &rec)) == 1) {
-		if (rec.seq != seq)
-			continue;
-		*out = xmalloc(rec.len + 1);
-		memcpy(*out, rec.payload, rec.len);
-		*len = rec.len;
-		rc = 0;
-		break;
 	}
-	journal_reader_close(r);
-	return rc;
+	pos.file = sp.file;
+	pos.offset = sp.offset;
+	pos.seq = seq;
+	if (journal_read_at(e->journal_dir, &pos, &rec, &buf) == -1)
+		return -1;
+	/* the payload is NUL-terminated in buf: hand over a copy */
+	*out = xmalloc(rec.len + 1);
+	memcpy(*out, rec.payload, rec.len + 1);
+	*len = rec.len;
+	free(buf);
+	return 0;
 }
 
 int

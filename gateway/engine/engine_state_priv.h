@@ -42,6 +42,7 @@ struct engine_pending {
 	accord_time_t	 time;
 	char		*payload;
 	size_t		 len;
+	struct journal_pos pos;		/* where it will be in the journal */
 };
 
 /* A case as a record not yet applied to the store left it (the overlay).

@@ -140,6 +140,7 @@ struct journal_rec {
 	const uint8_t	*payload;
 	size_t		 len;
 	const char	*file;		/* path of the file holding it */
+	uint32_t	 file_no;	/* its number (0: not a journal name) */
 	uint64_t	 offset;	/* of its header in that file */
 };
 

@@ -381,6 +381,7 @@ journal_reader_next(struct journal_reader *r, struct journal_rec *rec)
 	rec->payload = h + JOURNAL_HEADER_LEN;
 	rec->len = len;
 	rec->file = r->files[r->cur];
+	rec->file_no = journal_name_number(rec->file);
 	rec->offset = r->off;
 	if (r->anchor && !r->started)
 		r->expect = seq;
@@ -499,6 +500,7 @@ journal_read_at(const char *dir, const struct journal_pos *pos,
 	memcpy(rec->hash, calc, JOURNAL_HASH_LEN);
 	rec->payload = buf + JOURNAL_HEADER_LEN;
 	rec->len = len;
+	rec->file_no = pos->file;
 	rec->offset = pos->offset;
 	*bufp = buf;
 	buf = NULL;

@@ -57,13 +57,14 @@ struct report_history {
 };
 
 /*
- * Walk the journal in journal_dir for everything about one case, in
- * order (st tells which delivery states are the case's).  cb returns 0 to
- * go on.  Reads the whole journal: an operator's command, not a hot path.
- * @return 0, or -1.
+ * Everything about one case, in journal order, from the first record
+ * after seq after, at most limit records (0: all): the store's records
+ * index says where each is, and each is read from journal_dir on its own
+ * (journal_read_at), never by scanning the journal.  cb returns 0 to go
+ * on.  @return 0, or -1 (a record could not be read or checked).
  */
 int report_case_history(const char *journal_dir, struct store *st,
-    const char *partner, const char *case_id,
+    const char *partner, const char *case_id, uint64_t after, int limit,
     int (*cb)(void *, const struct report_history *), void *arg);
 
 /*

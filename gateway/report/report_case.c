@@ -275,9 +275,34 @@ report_list(void *arg, const struct cmd_caller *who, json_t *args,
 /* ---- timeline ------------------------------------------------------------ */
 
 struct report_tl {
-	json_t	*list;
-	FILE	*fp;
+	json_t		*list;
+	FILE		*fp;
+	uint64_t	 last;		/* seq of the last line */
 };
+
+/* after=SEQ and limit=N of a paged command (0: from the start, all).
+ * @return 0, or -1 with code and text. */
+static int
+report_page(json_t *args, long long *after, long long *limit,
+    const char **code, char *text, size_t len)
+{
+	const char *a = cmd_opt(args, "after"), *l = cmd_opt(args, "limit");
+	char *end;
+
+	if (a != NULL && ((*after = strtoll(a, &end, 10)) < 0 || *end != '\0'
+	    || end == a)) {
+		cmd_fail(code, text, len, "BAD_REQUEST", "after: '%.20s' is "
+		    "not a record number", a);
+		return -1;
+	}
+	if (l != NULL && ((*limit = strtoll(l, &end, 10)) <= 0 ||
+	    *limit > 100000 || *end != '\0' || end == l)) {
+		cmd_fail(code, text, len, "BAD_REQUEST", "limit: '%.20s' is "
+		    "not 1 to 100000", l);
+		return -1;
+	}
+	return 0;
+}
 
 static int
 report_tl_cb(void *arg, const struct report_history *h)
@@ -285,6 +310,7 @@ report_tl_cb(void *arg, const struct report_history *h)
 	struct report_tl *tl = arg;
 	char tb[32];
 
+	tl->last = h->seq;
 	clock_format_utc(h->time, tb, sizeof(tb));
 	json_array_append_new(tl->list, json_pack("{s:I, s:s, s:s, s:s}",
 	    "seq", (json_int_t)h->seq, "time", tb, "what", h->what, "text",
@@ -301,19 +327,23 @@ report_timeline(void *arg, const struct cmd_caller *who, json_t *args,
 	struct report_ctx *ctx = arg;
 	struct store_case sc;
 	struct report_tl tl;
+	long long after = 0, limit = 0;
 	char *buf = NULL;
 	size_t blen = 0;
 	json_t *res;
 
-	if (report_find_case(ctx, args, &sc, code, text, len) != 1)
+	if (report_page(args, &after, &limit, code, text, len) == -1 ||
+	    report_find_case(ctx, args, &sc, code, text, len) != 1)
 		return NULL;
 	tl.list = json_array();
+	tl.last = 0;
 	if ((tl.fp = open_memstream(&buf, &blen)) == NULL)
 		return NULL;
 	fprintf(tl.fp, "timeline of case %s with %s (now %s)\n", sc.case_id,
 	    sc.partner, fsm_state_name(sc.c.state));
 	if (report_case_history(ctx->journal_dir, ctx->store, sc.partner,
-	    sc.case_id, report_tl_cb, &tl) == -1) {
+	    sc.case_id, (uint64_t)after, (int)limit, report_tl_cb, &tl) ==
+	    -1) {
 		fclose(tl.fp);
 		free(buf);
 		json_decref(tl.list);
@@ -321,9 +351,16 @@ report_timeline(void *arg, const struct cmd_caller *who, json_t *args,
 		snprintf(text, len, "journal read failed");
 		return NULL;
 	}
+	/* a full page: the next one starts after its last record */
+	if (limit > 0 && json_array_size(tl.list) == (size_t)limit)
+		fprintf(tl.fp, "(more: timeline %s after=%llu limit=%lld)\n",
+		    sc.case_id, (unsigned long long)tl.last, limit);
 	fclose(tl.fp);
 	res = json_pack("{s:s, s:s, s:o, s:s%}", "case", sc.case_id,
 	    "partner", sc.partner, "events", tl.list, "text", buf, blen);
+	if (limit > 0 && json_array_size(tl.list) == (size_t)limit)
+		json_object_set_new(res, "next_after", json_integer(
+		    (json_int_t)tl.last));
 	free(buf);
 	return res;
 }
