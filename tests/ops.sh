@@ -159,6 +159,15 @@ check "metrics is a Prometheus exposition" \
 	       printf "%s" "$2" | grep -q "^accord_messages{direction=\"in\",state=\"RECEIPTED\"} 3" &&
 	       printf "%s" "$2" | grep -q "^accord_deadline_next_seconds [0-9]"' _ $rc "$out"
 
+# lookups read the records they need, never the whole journal (issue 14)
+reads() { ctl metrics | sed -n "s/^accord_journal_reads_total{how=\"$1\"} //p"; }
+scan0=$(reads scan); direct0=$(reads direct)
+ctl timeline "$(id_of incoming)" >/dev/null
+ctl inbox --body >/dev/null
+scan1=$(reads scan); direct1=$(reads direct)
+check "timeline and inbox --body read records directly, scan nothing ($direct0 -> $direct1 direct, $scan0 -> $scan1 scans)" \
+	sh -c '[ -n "$1" ] && [ "$1" = "$2" ] && [ "$4" -gt "$3" ]' _ "$scan0" "$scan1" "$direct0" "$direct1"
+
 # ---- streams: monitor and inbox --follow --------------------------------------
 ctl monitor >"$work/monitor.out" 2>&1 &
 mon=$!

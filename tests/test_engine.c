@@ -1223,6 +1223,94 @@ test_redelivery(void **state)
 	engine_outgoing_clear(&m2);
 }
 
+/* Lookups after a restart (issue 14): a duplicate's answer, a message's
+ * bytes and a case's timeline each read the records they need where the
+ * store's records index says, and never scan the journal. */
+static int
+count_rec(void *arg, const struct store_recpos *p)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+count_line(void *arg, const struct report_history *h)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+first_in(void *arg, const struct store_message *m)
+{
+	if (m->direction == RECORD_DIR_IN && m->type != MSG_RECEIPT &&
+	    ((struct store_message *)arg)->journal_seq == 0)
+		*(struct store_message *)arg = *m;
+	return 0;
+}
+
+static void
+test_lookups_read_no_journal(void **state)
+{
+	struct engine_answer first, again;
+	struct store_message m;
+	char cid[RECORD_ID_MAX], *bytes, *jdir;
+	uint64_t reads0, scans0, reads, scans;
+	size_t blen;
+	int i, nrec = 0, nline = 0;
+
+	for (i = 0; i < 4; i++)
+		assert_int_equal(exchange(fr, "FR", kz, "KZ",
+		    "ReadmissionRequest", NULL, cid, i == 3 ? &first : NULL),
+		    AE_OK);
+	assert_int_equal(exchange(kz, "KZ", fr, "FR", "ReadmissionReply", cid,
+	    NULL, NULL), AE_OK);
+	/* a restart: nothing of the exchange is left in memory */
+	engine_close(kz);
+	kz = engine_open(kzc);
+	assert_non_null(kz);
+	reads0 = journal_read_count(&scans0);
+
+	/* the duplicate is answered with the receipt first given */
+	assert_int_equal(engine_receive(kz, "FR", first.body, first.len,
+	    &again), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(again.status, 200);
+	assert_non_null(strstr(again.text, "duplicate"));
+	reads = journal_read_count(&scans);
+	assert_int_equal(scans, scans0);
+	assert_int_equal(reads, reads0 + 1);
+
+	/* the bytes of the request France sent */
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(store_case_messages(engine_store(kz), "FR", cid,
+	    first_in, &m), 0);
+	assert_true(m.journal_seq != 0);
+	assert_int_equal(engine_message_bytes(kz, m.journal_seq, &bytes,
+	    &blen), 0);
+	assert_int_equal(blen, first.len);
+	assert_memory_equal(bytes, first.body, blen);
+	free(bytes);
+	reads = journal_read_count(&scans);
+	assert_int_equal(scans, scans0);
+	assert_int_equal(reads, reads0 + 2);
+
+	/* the timeline: one read per record of the case, nothing else */
+	assert_int_equal(store_case_records(engine_store(kz), "FR", cid, 0, 0,
+	    count_rec, &nrec), 0);
+	assert_true(nrec >= 6);		/* request, receipt, decision... */
+	jdir = conf_path(kzc->state_dir, "journal");
+	assert_int_equal(report_case_history(jdir, engine_store(kz), "FR",
+	    cid, 0, 0, count_line, &nline), 0);
+	free(jdir);
+	assert_int_equal(nline, nrec);
+	reads = journal_read_count(&scans);
+	assert_int_equal(scans, scans0);
+	assert_int_equal(reads, reads0 + 2 + (uint64_t)nrec);
+	engine_answer_clear(&again);
+	engine_answer_clear(&first);
+}
+
 int
 main(void)
 {
@@ -1249,6 +1337,7 @@ main(void)
 		T(test_reply_overtaking_receipt_is_not_refused),
 		T(test_undelivered_opening_stays_open),
 		T(test_redelivery),
+		T(test_lookups_read_no_journal),
 	};
 
 	if (src == NULL)

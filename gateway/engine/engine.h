@@ -219,6 +219,8 @@ struct engine_stats {
 	uint64_t	 async_commits;	/* fdatasync on the writer thread */
 	uint64_t	 loop_syncs;	/* fdatasync on the loop thread */
 	uint64_t	 loop_waits;	/* the loop waited for a flight */
+	uint64_t	 direct_reads;	/* journal records read one by one */
+	uint64_t	 journal_scans;	/* whole-journal readers opened */
 };
 void engine_stats(const struct engine *e, struct engine_stats *st);
 

@@ -508,6 +508,7 @@ engine_stats(const struct engine *e, struct engine_stats *st)
 	st->async_commits = js.async_commits;
 	st->loop_syncs = js.loop_syncs;
 	st->loop_waits = js.loop_waits;
+	st->direct_reads = journal_read_count(&st->journal_scans);
 }
 
 /* Refuse a new input while the store lags (a duplicate is still answered

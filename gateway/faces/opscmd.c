@@ -538,14 +538,22 @@ opscmd_engine_metrics(struct engine *e, FILE *fp)
 	    "# HELP accord_journal_loop_waits_total Times the loop "
 	    "thread waited for the writer thread's fdatasync.\n"
 	    "# TYPE accord_journal_loop_waits_total counter\n"
-	    "accord_journal_loop_waits_total %llu\n",
+	    "accord_journal_loop_waits_total %llu\n"
+	    "# HELP accord_journal_reads_total Journal records read back, "
+	    "by how: one record where the store's index says (direct), or "
+	    "a reader over the whole journal (scan: start-up only).\n"
+	    "# TYPE accord_journal_reads_total counter\n"
+	    "accord_journal_reads_total{how=\"direct\"} %llu\n"
+	    "accord_journal_reads_total{how=\"scan\"} %llu\n",
 	    es.store_behind, es.unapplied,
 	    (unsigned long long)es.apply_failures,
 	    (unsigned long long)es.busy.refused,
 	    (unsigned long long)es.busy.waits,
 	    (unsigned long long)es.async_commits,
 	    (unsigned long long)es.loop_syncs,
-	    (unsigned long long)es.loop_waits);
+	    (unsigned long long)es.loop_waits,
+	    (unsigned long long)es.direct_reads,
+	    (unsigned long long)es.journal_scans);
 }
 
 json_t *
