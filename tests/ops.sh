@@ -168,6 +168,19 @@ scan1=$(reads scan); direct1=$(reads direct)
 check "timeline and inbox --body read records directly, scan nothing ($direct0 -> $direct1 direct, $scan0 -> $scan1 scans)" \
 	sh -c '[ -n "$1" ] && [ "$1" = "$2" ] && [ "$4" -gt "$3" ]' _ "$scan0" "$scan1" "$direct0" "$direct1"
 
+# list by pages: limit= and after= give every case once, in order
+rows() { grep '^[A-Z][A-Z] ' | grep -v '^CC CASE'; }
+all=$(ctl list | rows)
+p1=$(ctl list limit=3)
+next=$(printf '%s\n' "$p1" | sed -n 's/^(more: add after=\(.*\))$/\1/p')
+p2=$(ctl list after="$next" limit=1000 | rows)
+check "list limit=3 then after= the page's last: every case once ($next)" \
+	sh -c '[ -n "$1" ] && [ "$(printf "%s\n" "$2" | grep "^[A-Z][A-Z] " |
+	       grep -v "^CC CASE")
+$3" = "$4" ]' _ "$next" "$p1" "$p2" "$all"
+out=$(ctl list limit=0 2>&1); rc=$?
+check "list limit=0 is refused" rc_has $rc 1 "$out" "BAD_REQUEST"
+
 # ---- streams: monitor and inbox --follow --------------------------------------
 ctl monitor >"$work/monitor.out" 2>&1 &
 mon=$!

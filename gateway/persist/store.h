@@ -117,6 +117,9 @@ struct store_case_filter {
 					 * missed deadline left waiting for
 					 * an operator (EXPIRED,
 					 * TRANSFER_OVERDUE, TRANSIT_EXPIRED) */
+	const char	*after_partner;	/* non-NULL: a page, from the first */
+	const char	*after_case;	/* case after (partner, case_id) */
+	int		 limit;		/* at most this many (0: all) */
 };
 
 /* Which messages store_list_messages() shows; "all" after

@@ -581,8 +581,12 @@ store_list_cases(struct store *st, const struct store_case_filter *f,
 	    "<= ?)") == -1)) ||
 	    (f->updated_since != 0 && store_sql_add(sql, sizeof(sql), &len,
 	    " AND c.updated_at >= ?") == -1) ||
+	    (f->after_partner != NULL && store_sql_add(sql, sizeof(sql),
+	    &len, " AND (c.partner, c.case_id) > (?, ?)") == -1) ||
 	    store_sql_add(sql, sizeof(sql), &len,
-	    " ORDER BY c.partner, c.case_id") == -1) {
+	    " ORDER BY c.partner, c.case_id") == -1 ||
+	    (f->limit > 0 && store_sql_add(sql, sizeof(sql), &len,
+	    " LIMIT ?") == -1)) {
 		log_errx("store", "case query too long");
 		return -1;
 	}
@@ -607,6 +611,13 @@ store_list_cases(struct store *st, const struct store_case_filter *f,
 		rc = sqlite3_bind_int64(s, ++n, f->due_by);
 	if (rc == SQLITE_OK && f->updated_since != 0)
 		rc = sqlite3_bind_int64(s, ++n, f->updated_since);
+	if (rc == SQLITE_OK && f->after_partner != NULL &&
+	    (rc = sqlite3_bind_text(s, ++n, f->after_partner, -1,
+	    SQLITE_STATIC)) == SQLITE_OK)
+		rc = sqlite3_bind_text(s, ++n, f->after_case != NULL ?
+		    f->after_case : "", -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK && f->limit > 0)
+		rc = sqlite3_bind_int(s, ++n, f->limit);
 	if (rc != SQLITE_OK) {
 		store_setsqlerr(st, rc);
 		log_errx("store", "%s: cases: %s", st->path, st->err);

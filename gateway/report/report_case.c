@@ -175,11 +175,49 @@ report_status(void *arg, const struct cmd_caller *who, json_t *args,
 
 /* ---- list ---------------------------------------------------------------- */
 
+/* limit=N of a paged command (1 to 100000; 0 when absent: all).
+ * @return 0, or -1 with code and text. */
+static int
+report_limit(json_t *args, long long *limit, const char **code, char *text,
+    size_t len)
+{
+	const char *l = cmd_opt(args, "limit");
+	char *end;
+
+	*limit = 0;
+	if (l != NULL && ((*limit = strtoll(l, &end, 10)) <= 0 ||
+	    *limit > 100000 || *end != '\0' || end == l)) {
+		cmd_fail(code, text, len, "BAD_REQUEST", "limit: '%.20s' is "
+		    "not 1 to 100000", l);
+		return -1;
+	}
+	return 0;
+}
+
+/* after=SEQ and limit=N of a paged command (0: from the start, all).
+ * @return 0, or -1 with code and text. */
+static int
+report_page(json_t *args, long long *after, long long *limit,
+    const char **code, char *text, size_t len)
+{
+	const char *a = cmd_opt(args, "after");
+	char *end;
+
+	if (a != NULL && ((*after = strtoll(a, &end, 10)) < 0 || *end != '\0'
+	    || end == a)) {
+		cmd_fail(code, text, len, "BAD_REQUEST", "after: '%.20s' is "
+		    "not a record number", a);
+		return -1;
+	}
+	return report_limit(args, limit, code, text, len);
+}
+
 struct report_rows {
 	json_t		*list;
 	FILE		*fp;
 	accord_time_t	 now;
 	int		 n;
+	char		 last[RECORD_PARTNER_MAX + RECORD_ID_MAX + 1];
 };
 
 static int
@@ -189,6 +227,8 @@ report_row_cb(void *arg, const struct store_case *c)
 	char tb[32], left[32];
 
 	rows->n++;
+	snprintf(rows->last, sizeof(rows->last), "%s/%s", c->partner,
+	    c->case_id);
 	if (c->next_due != 0) {
 		clock_format_utc(c->next_due, tb, sizeof(tb));
 		cmd_left((long long)(c->next_due - rows->now), left,
@@ -215,13 +255,25 @@ report_list(void *arg, const struct cmd_caller *who, json_t *args,
 	struct store_case_filter f;
 	struct report_rows rows;
 	const char *s;
-	long long dur;
-	char *buf = NULL;
+	long long dur, limit;
+	char *buf = NULL, after[RECORD_PARTNER_MAX + RECORD_ID_MAX + 1], *slash;
 	size_t blen = 0;
 	json_t *res;
 
 	store_case_filter_init(&f);
 	rows.now = clock_now();
+	if (report_limit(args, &limit, code, text, len) == -1)
+		return NULL;
+	f.limit = (int)limit;
+	if ((s = cmd_opt(args, "after")) != NULL) {
+		snprintf(after, sizeof(after), "%s", s);
+		if ((slash = strchr(after, '/')) == NULL)
+			return cmd_fail(code, text, len, "BAD_REQUEST", "after: "
+			    "'%.40s' is not CC/CASE (a page's last line)", s);
+		*slash = '\0';
+		f.after_partner = after;
+		f.after_case = slash + 1;
+	}
 	if ((s = cmd_opt(args, "state")) != NULL &&
 	    (f.state = fsm_state_from_name(s)) < 0) {
 		*code = "BAD_REQUEST";
@@ -251,6 +303,7 @@ report_list(void *arg, const struct cmd_caller *who, json_t *args,
 	}
 	rows.list = json_array();
 	rows.n = 0;
+	rows.last[0] = '\0';
 	if ((rows.fp = open_memstream(&buf, &blen)) == NULL)
 		return NULL;
 	fprintf(rows.fp, "%-2s %-32s %-20s %-2s %-20s %s\n", "CC", "CASE",
@@ -265,9 +318,13 @@ report_list(void *arg, const struct cmd_caller *who, json_t *args,
 		return NULL;
 	}
 	fprintf(rows.fp, "%d case%s\n", rows.n, rows.n == 1 ? "" : "s");
+	if (limit > 0 && rows.n == limit)
+		fprintf(rows.fp, "(more: add after=%s)\n", rows.last);
 	fclose(rows.fp);
 	res = json_pack("{s:o, s:i, s:s%}", "cases", rows.list, "count",
 	    rows.n, "text", buf, blen);
+	if (limit > 0 && rows.n == limit)
+		json_object_set_new(res, "next_after", json_string(rows.last));
 	free(buf);
 	return res;
 }
@@ -280,29 +337,6 @@ struct report_tl {
 	uint64_t	 last;		/* seq of the last line */
 };
 
-/* after=SEQ and limit=N of a paged command (0: from the start, all).
- * @return 0, or -1 with code and text. */
-static int
-report_page(json_t *args, long long *after, long long *limit,
-    const char **code, char *text, size_t len)
-{
-	const char *a = cmd_opt(args, "after"), *l = cmd_opt(args, "limit");
-	char *end;
-
-	if (a != NULL && ((*after = strtoll(a, &end, 10)) < 0 || *end != '\0'
-	    || end == a)) {
-		cmd_fail(code, text, len, "BAD_REQUEST", "after: '%.20s' is "
-		    "not a record number", a);
-		return -1;
-	}
-	if (l != NULL && ((*limit = strtoll(l, &end, 10)) <= 0 ||
-	    *limit > 100000 || *end != '\0' || end == l)) {
-		cmd_fail(code, text, len, "BAD_REQUEST", "limit: '%.20s' is "
-		    "not 1 to 100000", l);
-		return -1;
-	}
-	return 0;
-}
 
 static int
 report_tl_cb(void *arg, const struct report_history *h)
