@@ -175,27 +175,27 @@ casecmd_clock(void *arg, const struct cmd_caller *who, json_t *args,
 const struct cmd_command casecmd_commands[] = {
 	{ "submit", CMD_ROLE_SUBMIT, casecmd_submit,
 	    "submit PARTNER document=@FILE [case=ID] [ref=MSG] [--urgent] "
-	    "[request-id=KEY]" },
+	    "[request-id=KEY]", 0 },
 	{ "record", CMD_ROLE_ADMIN, casecmd_record,
-	    "record CASE protection-claim|assessment [--risk] [note=TEXT]" },
+	    "record CASE protection-claim|assessment [--risk] [note=TEXT]", 0 },
 	{ "inbox", CMD_ROLE_SUBMIT, opscmd_inbox,
 	    "inbox [partner=CC] [--body] [--reveal] [--follow]: received "
-	    "messages not yet acknowledged" },
+	    "messages not yet acknowledged", 0 },
 	{ "ack", CMD_ROLE_SUBMIT, opscmd_ack,
-	    "ack MESSAGE-ID [partner=CC]: the back office took it" },
+	    "ack MESSAGE-ID [partner=CC]: the back office took it", 0 },
 	{ "resend", CMD_ROLE_ADMIN, opscmd_resend,
-	    "resend MESSAGE-ID [partner=CC]: UNDELIVERED or DISPUTED, again" },
+	    "resend MESSAGE-ID [partner=CC]: UNDELIVERED or DISPUTED, again", 0 },
 	{ "pause", CMD_ROLE_ADMIN, opscmd_pause,
-	    "pause PARTNER: hold delivery to a partner" },
+	    "pause PARTNER: hold delivery to a partner", 0 },
 	{ "resume", CMD_ROLE_ADMIN, opscmd_pause,
-	    "resume PARTNER: deliver to a partner again" },
+	    "resume PARTNER: deliver to a partner again", 0 },
 	{ "metrics", CMD_ROLE_READ, opscmd_metrics,
-	    "metrics: Prometheus text exposition" },
+	    "metrics: Prometheus text exposition", 0 },
 	{ "monitor", CMD_ROLE_READ, opscmd_monitor,
-	    "monitor: stream every committed record" },
+	    "monitor: stream every committed record", 0 },
 #ifdef ACCORD_TEST_CLOCK
 	{ "clock", CMD_ROLE_ADMIN, casecmd_clock,
-	    "clock show|set TIME|advance 3d|real (test builds only)" },
+	    "clock show|set TIME|advance 3d|real (test builds only)", 0 },
 #endif
-	{ NULL, 0, NULL, NULL }
+	{ NULL, 0, NULL, NULL, 0 }
 };

@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "faces/control.h"
+#include "faces/control_priv.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -28,44 +29,6 @@
 /* Requests carry documents: allow the message size plus JSON escaping. */
 #define CONTROL_LINE_SLACK	65536
 
-#define CONTROL_MAX_TOPICS	4
-
-struct control_conn {
-	struct control		*ctl;
-	struct bufferevent	*bev;
-	struct cmd_caller	 caller;
-	struct control_conn	*next;
-	int			 closing;
-	char			 topics[CONTROL_MAX_TOPICS][CONTROL_TOPIC_MAX];
-	int			 ntopics;
-	/* responses of one read, held until their records are committed */
-	int			 holding;
-	uint64_t		 mark;		/* of the request being served */
-	json_t			*id;		/* ... and its id */
-	struct control_held	*held;
-	size_t			 nheld;
-	size_t			 capheld;
-};
-
-/* A response waiting for the commit of the records its request made. */
-struct control_held {
-	char		*line;
-	uint64_t	 mark;		/* 0: made no records */
-	json_t		*id;
-};
-
-struct control {
-	struct event_base	*base;
-	struct evconnlistener	*listener;
-	const struct config	*conf;
-	struct control_table	 tables[CONTROL_MAX_TABLES];
-	int			 ntables;
-	char			*path;
-	struct control_conn	*conns;
-	int			 nconns;
-	const struct control_commit *commit;	/* NULL: answer at once */
-	void			*commit_arg;
-};
 
 unsigned
 control_roles(const struct config *c, uid_t uid, gid_t gid,
@@ -155,7 +118,14 @@ control_conn_free(struct control_conn *cc)
 {
 	struct control *ctl = cc->ctl;
 	struct control_conn **pp;
+	size_t i;
 
+	control_work_forget(ctl, cc);
+	for (i = 0; i < cc->nheld; i++) {
+		free(cc->held[i].line);
+		json_decref(cc->held[i].id);
+	}
+	free(cc->held);
 	for (pp = &ctl->conns; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == cc) {
 			*pp = cc->next;
@@ -185,6 +155,7 @@ control_send(struct control_conn *cc, json_t *obj)
 		h = &cc->held[cc->nheld++];
 		h->line = s;
 		h->mark = cc->mark;
+		h->job = NULL;
 		h->id = cc->id;
 		if (h->id != NULL)
 			json_incref(h->id);
@@ -208,7 +179,7 @@ control_set_commit(struct control *ctl, const struct control_commit *cm,
  * known; a response whose records did not reach the disk becomes an
  * error.  The rest wait for control_committed().
  */
-static void
+void
 control_release_settled(struct control_conn *cc)
 {
 	struct control *ctl = cc->ctl;
@@ -218,6 +189,8 @@ control_release_settled(struct control_conn *cc)
 
 	for (n = 0; n < cc->nheld; n++) {
 		h = &cc->held[n];
+		if (h->job != NULL)
+			break;		/* a report still running */
 		if (h->mark != 0 && ctl->commit != NULL &&
 		    !ctl->commit->settled(ctl->commit_arg, h->mark))
 			break;		/* in order: the rest wait too */
@@ -332,6 +305,24 @@ control_tables(const struct control *ctl, int *n)
 	return ctl->tables;
 }
 
+/* A read-only report goes to the worker thread; its place in the
+ * connection's order is held until it is done.  @return 0, or -1. */
+static int
+control_offload(struct control_conn *cc, const struct cmd_command *cmd,
+    void *harg, json_t *args, json_t *id)
+{
+	struct control_held *h;
+
+	cc->held = xgrowarray(cc->held, cc->nheld, &cc->capheld,
+	    sizeof(*cc->held));
+	h = &cc->held[cc->nheld];
+	memset(h, 0, sizeof(*h));
+	if (control_work_submit(cc->ctl, cc, cmd, harg, args, id, h) == -1)
+		return -1;
+	cc->nheld++;
+	return 0;
+}
+
 static void
 control_request(struct control_conn *cc, const char *line, size_t len)
 {
@@ -389,6 +380,11 @@ control_request(struct control_conn *cc, const char *line, size_t len)
 	cc->caller.command = cmd->name;
 	cc->caller.ctl = cc->ctl;
 	cc->caller.conn = cc;
+	if ((cmd->flags & CMD_WORKER) && control_offload(cc, cmd, harg, args,
+	    id) == 0) {
+		json_decref(args);
+		goto done;
+	}
 	if (cc->ctl->commit != NULL)
 		cc->mark = cc->ctl->commit->mark(cc->ctl->commit_arg);
 	cc->id = id;
@@ -715,10 +711,18 @@ control_set_config(struct control *ctl, const struct config *c)
 }
 
 void
+control_drain(struct control *ctl)
+{
+	if (ctl != NULL)
+		control_work_drain(ctl);
+}
+
+void
 control_stop(struct control *ctl)
 {
 	if (ctl == NULL)
 		return;
+	control_work_stop(ctl);
 	while (ctl->conns != NULL)
 		control_conn_free(ctl->conns);
 	evconnlistener_free(ctl->listener);

@@ -103,6 +103,10 @@ void control_committed(struct control *ctl);
 void control_set_commit(struct control *ctl, const struct control_commit *cm,
     void *arg);
 
+/* Wait until no report runs on the worker thread: before freeing a
+ * configuration the reports may read. */
+void control_drain(struct control *ctl);
+
 /* Point at a new configuration after a reload (roles, limits). */
 void control_set_config(struct control *ctl, const struct config *c);
 

@@ -54,7 +54,8 @@ struct accordd {
 	struct outbound		*outbound;
 	struct engine		*engine;
 	struct casecmd_ctx	 cctx;
-	struct report_ctx	 rctx;	/* the reports' read-only store */
+	struct report_ctx	 rctx;	/* the reports' (worker thread) */
+	struct report_ctx	 lctx;	/* lookups of the loop's commands */
 	char			*journal_dir;
 	struct event		*ev_deadline;
 	struct event		*ev_store;	/* the store catches up */
@@ -285,7 +286,7 @@ static void
 accordd_reload(struct accordd *ad)
 {
 	struct conf_diag d = { 0 };
-	struct config *nc;
+	struct config *nc, *old;
 	char tb[32];
 
 	log_info("accordd", "SIGHUP: reloading %s", ad->conf_file);
@@ -318,8 +319,10 @@ accordd_reload(struct accordd *ad)
 	/* TRANSPORT: set_config */
 	inbound_set_config(ad->inbound, nc);
 	outbound_set_config(ad->outbound, nc);
-	config_free(ad->conf);
+	old = ad->conf;
 	ad->conf = nc;
+	control_drain(ad->control);	/* a report may still read old */
+	config_free(old);
 	ad->reloads++;
 	log_info("accordd", "configuration reloaded: %d partners",
 	    nc->npartners);
@@ -456,14 +459,14 @@ accordd_cmd_reload(void *arg, const struct cmd_caller *who,
 
 static const struct cmd_command accordd_commands[] = {
 	{ "help", CMD_ROLE_READ, accordd_cmd_help,
-	    "list the commands" },
+	    "list the commands", 0 },
 	{ "ping", CMD_ROLE_READ, accordd_cmd_ping,
-	    "daemon version, clock, start time and your roles" },
+	    "daemon version, clock, start time and your roles", 0 },
 	{ "partners", CMD_ROLE_READ, accordd_cmd_partners,
-	    "agreements in force and their certificates" },
+	    "agreements in force and their certificates", 0 },
 	{ "reload", CMD_ROLE_ADMIN, accordd_cmd_reload,
-	    "re-read the configuration (as SIGHUP)" },
-	{ NULL, 0, NULL, NULL }
+	    "re-read the configuration (as SIGHUP)", 0 },
+	{ NULL, 0, NULL, NULL, 0 }
 };
 
 static void
@@ -537,16 +540,18 @@ accordd_reports(struct accordd *ad)
 {
 	char *db = conf_path(ad->conf->state_dir, "store.db");
 
+	/* one connection per thread: the worker's, and the loop's */
 	ad->rctx.store = store_open_readonly(db);
+	ad->lctx.store = store_open_readonly(db);
 	free(db);
-	if (ad->rctx.store == NULL) {
+	if (ad->rctx.store == NULL || ad->lctx.store == NULL) {
 		log_errx("accordd", "cannot open the store read-only for "
 		    "the reports");
 		return -1;
 	}
 	ad->journal_dir = conf_path(ad->conf->state_dir, "journal");
-	ad->rctx.journal_dir = ad->journal_dir;
-	ad->rctx.conf = (const struct config **)&ad->conf;
+	ad->rctx.journal_dir = ad->lctx.journal_dir = ad->journal_dir;
+	ad->rctx.conf = ad->lctx.conf = (const struct config **)&ad->conf;
 	return 0;
 }
 
@@ -646,7 +651,7 @@ accordd_start(struct accordd *ad)
 	if (accordd_reports(ad) == -1)
 		return -1;
 	ad->cctx.engine = ad->engine;
-	ad->cctx.report = &ad->rctx;
+	ad->cctx.report = &ad->lctx;
 	ad->cctx.queued = accordd_queued;
 	ad->cctx.queued_arg = ad;
 	ad->cctx.clock_moved = accordd_clock_moved;
@@ -707,6 +712,7 @@ accordd_stop(struct accordd *ad)
 	event_free(ad->ev_store);
 	event_free(ad->ev_commit);
 	store_close(ad->rctx.store);
+	store_close(ad->lctx.store);
 	free(ad->journal_dir);
 	engine_close(ad->engine);
 	xmlsig_shutdown();

@@ -53,7 +53,13 @@ struct cmd_command {
 	unsigned	 role;		/* role needed: CMD_ROLE_* */
 	cmd_handler	 handler;
 	const char	*help;
+	unsigned	 flags;		/* CMD_WORKER */
 };
+
+/* The handler only reads (its own read-only store connection): the
+ * daemon runs it off the event loop, on the control socket's worker
+ * thread.  It may not use the engine, the socket or the connection. */
+#define CMD_WORKER	0x1
 
 /* argv[i] of the request, or NULL. */
 const char *cmd_arg(json_t *args, size_t i);

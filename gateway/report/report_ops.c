@@ -731,19 +731,22 @@ report_which_partner(struct report_ctx *ctx, const char *message_id,
 
 const struct cmd_command report_commands[] = {
 	{ "status", CMD_ROLE_READ, report_status,
-	    "status CASE [partner=CC]: state, deadlines, messages" },
+	    "status CASE [partner=CC]: state, deadlines, messages",
+	    CMD_WORKER },
 	{ "list", CMD_ROLE_READ, report_list,
 	    "list [state=S] [partner=CC] [--overdue] [due-within=2d] "
-	    "[updated-since=T]" },
+	    "[updated-since=T] [limit=N] [after=CC/CASE]", CMD_WORKER },
 	{ "timeline", CMD_ROLE_READ, report_timeline,
-	    "timeline CASE: messages, decisions, deadlines in order" },
+	    "timeline CASE [after=SEQ] [limit=N]: messages, decisions, "
+	    "deadlines in order", CMD_WORKER },
 	{ "queues", CMD_ROLE_READ, report_queues,
-	    "queues [partner=CC]: outbox depth, oldest, stuck, last contact" },
+	    "queues [partner=CC]: outbox depth, oldest, stuck, last contact",
+	    CMD_WORKER },
 	{ "alerts", CMD_ROLE_READ, report_alerts,
 	    "alerts: overdue, due within 24 h, stuck messages, certificates, "
-	    "calendars" },
+	    "calendars", CMD_WORKER },
 	{ "stats", CMD_ROLE_READ, report_stats,
 	    "stats [partner=CC] [since=YYYY-MM]: cases, messages, "
-	    "rejections, returns, per month" },
-	{ NULL, 0, NULL, NULL }
+	    "rejections, returns, per month", CMD_WORKER },
+	{ NULL, 0, NULL, NULL, 0 }
 };
