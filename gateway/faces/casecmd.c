@@ -189,8 +189,6 @@ const struct cmd_command casecmd_commands[] = {
 	    "pause PARTNER: hold delivery to a partner", 0 },
 	{ "resume", CMD_ROLE_ADMIN, opscmd_pause,
 	    "resume PARTNER: deliver to a partner again", 0 },
-	{ "metrics", CMD_ROLE_READ, opscmd_metrics,
-	    "metrics: Prometheus text exposition", 0 },
 	{ "monitor", CMD_ROLE_READ, opscmd_monitor,
 	    "monitor: stream every committed record", 0 },
 #ifdef ACCORD_TEST_CLOCK

@@ -505,13 +505,11 @@ opscmd_pause(void *arg, const struct cmd_caller *who, json_t *args,
 
 /* ---- metrics ------------------------------------------------------------ */
 
-/* The engine's counters, in Prometheus text exposition. */
-static void
-opscmd_engine_metrics(struct engine *e, FILE *fp)
+void
+opscmd_engine_metrics(const struct engine_stats *st, FILE *fp)
 {
-	struct engine_stats es;
+	const struct engine_stats es = *st;
 
-	engine_stats(e, &es);
 	fprintf(fp, "# HELP accord_store_behind 1 while committed "
 	    "records wait in memory for the store (inputs get 503 / "
 	    "TEMPORARY).\n# TYPE accord_store_behind gauge\n"
@@ -554,27 +552,6 @@ opscmd_engine_metrics(struct engine *e, FILE *fp)
 	    (unsigned long long)es.loop_waits,
 	    (unsigned long long)es.direct_reads,
 	    (unsigned long long)es.journal_scans);
-}
-
-json_t *
-opscmd_metrics(void *arg, const struct cmd_caller *who, json_t *args,
-    const char **code, char *text, size_t len)
-{
-	struct casecmd_ctx *ctx = arg;
-	char *buf = NULL;
-	size_t blen = 0;
-	FILE *fp;
-
-	if ((fp = open_memstream(&buf, &blen)) == NULL)
-		return cmd_fail(code, text, len, "INTERNAL", "no memory");
-	if (report_metrics(ctx->report, fp) == -1) {
-		fclose(fp);
-		free(buf);
-		return cmd_fail(code, text, len, "INTERNAL",
-		    "store query failed");
-	}
-	opscmd_engine_metrics(ctx->engine, fp);
-	return cmd_text_result(json_object(), fp, &buf, &blen);
 }
 
 /* ---- monitor ----------------------------------------------------------- */

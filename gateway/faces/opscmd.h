@@ -18,9 +18,11 @@
 #define ACCORD_OPSCMD_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
+#include "engine/engine.h"
 #include "faces/control.h"
 
 /* Topics of control_publish(): new inbox messages, every record. */
@@ -32,7 +34,6 @@ CMD_HANDLER(opscmd_ack);
 CMD_HANDLER(opscmd_resend);
 /* pause and resume: the command's name says which. */
 CMD_HANDLER(opscmd_pause);
-CMD_HANDLER(opscmd_metrics);
 CMD_HANDLER(opscmd_monitor);
 
 /*
@@ -41,6 +42,10 @@ CMD_HANDLER(opscmd_monitor);
  * reveal is set.  @return a malloc'd string, or NULL if the bytes are
  * not a message.
  */
+/* The engine's counters (a snapshot), in Prometheus text exposition:
+ * what metrics adds to the store's gauges. */
+void opscmd_engine_metrics(const struct engine_stats *es, FILE *fp);
+
 char *opscmd_document(const char *bytes, size_t len, int reveal);
 
 #endif

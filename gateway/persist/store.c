@@ -141,6 +141,17 @@ static const char *store_sql[SQ_COUNT] = {
 	[SQ_REC_CASE] = "SELECT seq, kind, file, offset FROM records WHERE "
 	    "partner = ?1 AND case_id = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4",
 	[SQ_REC_GET] = "SELECT file, offset, kind FROM records WHERE seq = ?1",
+	/* gauges: counted by SQLite, never listed row by row */
+	[SQ_COUNT_CASES] = "SELECT partner, state, count(*) FROM cases "
+	    "GROUP BY partner, state ORDER BY partner, state",
+	[SQ_COUNT_MSGS] = "SELECT direction, state, count(*) FROM messages "
+	    "WHERE type NOT IN ('Receipt', 'Error') GROUP BY direction, state "
+	    "ORDER BY direction, state",
+	[SQ_COUNT_INBOX] = "SELECT '', '', count(*) FROM inbox WHERE acked = 0",
+	[SQ_COUNT_OVERDUE] = "SELECT '', '', count(*) FROM cases c WHERE "
+	    "c.state IN ('EXPIRED', 'TRANSFER_OVERDUE', 'TRANSIT_EXPIRED') OR "
+	    "EXISTS (SELECT 1 FROM deadlines d WHERE d.partner = c.partner "
+	    "AND d.case_id = c.case_id AND d.armed = 1 AND d.due < ?1)",
 };
 
 /* Version 3 of the schema (2: requests; 3: records, where each record

@@ -226,6 +226,19 @@ int store_case_records(struct store *st, const char *partner,
 int store_record_pos(struct store *st, uint64_t seq,
     struct store_recpos *out);
 
+/* What a gauge counts. */
+enum store_gauge {
+	STORE_GAUGE_CASES,	/* by partner and state */
+	STORE_GAUGE_MESSAGES,	/* business messages by direction, state */
+	STORE_GAUGE_INBOX,	/* not acknowledged (one row, keys "") */
+	STORE_GAUGE_OVERDUE	/* cases list --overdue shows (one row) */
+};
+
+/* Counts, from SQLite's aggregates (no row listing): cb gets each
+ * (key1, key2, n).  now is for STORE_GAUGE_OVERDUE.  @return 0, or -1. */
+int store_gauge(struct store *st, enum store_gauge g, accord_time_t now,
+    int (*cb)(void *, const char *, const char *, long long), void *arg);
+
 /* The last journal seq applied; 0 when none. */
 uint64_t store_last_applied(struct store *st);
 

@@ -810,3 +810,33 @@ store_record_pos(struct store *st, uint64_t seq, struct store_recpos *out)
 	out->kind = (enum journal_kind)rc;
 	return 1;
 }
+
+int
+store_gauge(struct store *st, enum store_gauge g, accord_time_t now,
+    int (*cb)(void *, const char *, const char *, long long), void *arg)
+{
+	static const enum store_stmt ids[] = { SQ_COUNT_CASES, SQ_COUNT_MSGS,
+	    SQ_COUNT_INBOX, SQ_COUNT_OVERDUE };
+	sqlite3_stmt *s;
+	int rc;
+
+	if (g == STORE_GAUGE_OVERDUE)
+		s = store_query(st, ids[g], "I", (int64_t)now);
+	else
+		s = store_query(st, ids[g], "");
+	if (s == NULL)
+		return store_query_failed(st, NULL, SQLITE_OK, "gauge");
+	/* a handful of rows, and cb only formats: no collection needed */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (cb(arg, (const char *)sqlite3_column_text(s, 0),
+		    (const char *)sqlite3_column_text(s, 1),
+		    (long long)sqlite3_column_int64(s, 2)) != 0)
+			break;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_query_failed(st, s, rc, "gauge");
+		sqlite3_reset(s);
+		return -1;
+	}
+	sqlite3_reset(s);
+	return 0;
+}

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,9 @@
 #include "engine/engine.h"
 #include "msg/envelope.h"
 #include "faces/inbound.h"
+#include "faces/opscmd.h"
 #include "faces/outbound.h"
+#include "persist/journal.h"
 #include "persist/store.h"
 #include "report/report.h"
 #include "conf/conffile.h"
@@ -56,6 +59,10 @@ struct accordd {
 	struct casecmd_ctx	 cctx;
 	struct report_ctx	 rctx;	/* the reports' (worker thread) */
 	struct report_ctx	 lctx;	/* lookups of the loop's commands */
+	/* the engine's counters as metrics (on the worker) shows them:
+	 * the loop refreshes them after each commit and every 200 ms */
+	pthread_mutex_t		 stats_mu;
+	struct engine_stats	 stats;
 	char			*journal_dir;
 	struct event		*ev_deadline;
 	struct event		*ev_store;	/* the store catches up */
@@ -65,6 +72,8 @@ struct accordd {
 	char			*pid_file;
 	int			 reloads;
 };
+
+static void accordd_stats_snapshot(struct accordd *);
 
 /* TRANSPORT */
 /* The transport's calls go at the places marked "TRANSPORT: ..." below. */
@@ -115,6 +124,7 @@ accordd_landed(void *arg, uint64_t batch, int ok)
 {
 	struct accordd *ad = arg;
 
+	accordd_stats_snapshot(ad);
 	inbound_committed(ad->inbound);
 	control_committed(ad->control);
 	/* submitted messages are in the outbox now */
@@ -183,6 +193,7 @@ accordd_store_tick(evutil_socket_t fd, short what, void *arg)
 		accordd_deadline_tick(-1, 0, ad);
 	}
 	log_flush_suppressed();
+	accordd_stats_snapshot(ad);
 }
 
 /* A partner sent us an authenticated message: it is up again. */
@@ -533,6 +544,33 @@ accordd_state_dir(const struct config *c)
 	return 0;
 }
 
+/* A fresh copy of the engine's counters for metrics (the loop's). */
+static void
+accordd_stats_snapshot(struct accordd *ad)
+{
+	struct engine_stats es;
+
+	engine_stats(ad->engine, &es);
+	pthread_mutex_lock(&ad->stats_mu);
+	ad->stats = es;
+	pthread_mutex_unlock(&ad->stats_mu);
+}
+
+/* metrics, on the worker thread: the snapshot, with the journal's read
+ * counters (atomic) as they are now. */
+static void
+accordd_more_metrics(void *arg, FILE *fp)
+{
+	struct accordd *ad = arg;
+	struct engine_stats es;
+
+	pthread_mutex_lock(&ad->stats_mu);
+	es = ad->stats;
+	pthread_mutex_unlock(&ad->stats_mu);
+	es.direct_reads = journal_read_count(&es.journal_scans);
+	opscmd_engine_metrics(&es, fp);
+}
+
 /* The reports (status, list, queues...) read the store on a read-only
  * connection of their own, never the engine's. */
 static int
@@ -552,6 +590,12 @@ accordd_reports(struct accordd *ad)
 	ad->journal_dir = conf_path(ad->conf->state_dir, "journal");
 	ad->rctx.journal_dir = ad->lctx.journal_dir = ad->journal_dir;
 	ad->rctx.conf = ad->lctx.conf = (const struct config **)&ad->conf;
+	/* the loop's connection never waits on a lock (DESIGN.md 3) */
+	store_set_busy_ms(ad->lctx.store, 0);
+	pthread_mutex_init(&ad->stats_mu, NULL);
+	accordd_stats_snapshot(ad);
+	ad->rctx.more_metrics = accordd_more_metrics;
+	ad->rctx.more_arg = ad;
 	return 0;
 }
 

@@ -23,6 +23,10 @@ struct report_ctx {
 	const struct config	**conf;		/* the one in force; NULL or
 						 * *conf NULL when unknown */
 	const char		 *journal_dir;
+	/* metrics: what the daemon adds (its counters), from the thread
+	 * the report runs on; NULL offline */
+	void			(*more_metrics)(void *arg, FILE *fp);
+	void			 *more_arg;
 };
 
 /* The configuration in force, or NULL (offline without one). */
@@ -43,6 +47,7 @@ CMD_HANDLER(report_timeline);
 CMD_HANDLER(report_queues);
 CMD_HANDLER(report_alerts);
 CMD_HANDLER(report_stats);
+CMD_HANDLER(report_metrics_cmd);
 
 /* The read-only commands, for the control socket and accordctl. */
 extern const struct cmd_command report_commands[];
@@ -70,8 +75,9 @@ int report_case_history(const char *journal_dir, struct store *st,
 /*
  * The store's gauges in Prometheus text exposition (cases, messages,
  * overdue, inbox, next deadline, applied sequence, and with a
- * configuration the outbox, pauses and certificates).  @return 0, or -1
- * when the store could not be read (nothing written).
+ * configuration the outbox, pauses and certificates; counted by SQLite,
+ * never listed), then ctx->more_metrics's.  @return 0, or -1 when the
+ * store could not be read (what was written is partial).
  */
 int report_metrics(struct report_ctx *ctx, FILE *fp);
 

@@ -492,70 +492,35 @@ report_stats(void *arg, const struct cmd_caller *who, json_t *args,
 
 /* ---- the store's gauges (metrics) ---------------------------------------- */
 
-struct report_gauges {
-	json_t		*cases;		/* {partner: {state: n}} */
-	json_t		*msgs;		/* {direction: {state: n}} */
-	long long	 inbox;
-	long long	 overdue;
+/* One exposition line per gauge row: name{l1="k1",l2="k2"} n, or the bare
+ * name for a one-row count. */
+struct report_expo {
+	FILE		*fp;
+	const char	*name;
+	const char	*l1;
+	const char	*l2;
 };
 
 static int
-report_gauge_case_cb(void *arg, const struct store_case *c)
+report_expo_row(void *arg, const char *k1, const char *k2, long long n)
 {
-	struct report_gauges *g = arg;
+	struct report_expo *x = arg;
 
-	cmd_bump(g->cases, c->partner, fsm_state_name(c->c.state), NULL);
+	if (x->l1 == NULL)
+		fprintf(x->fp, "%s %lld\n", x->name, n);
+	else
+		fprintf(x->fp, "%s{%s=\"%s\",%s=\"%s\"} %lld\n", x->name,
+		    x->l1, k1, x->l2, k2, n);
 	return 0;
 }
 
 static int
-report_gauge_msg_cb(void *arg, const struct store_message *m)
+report_expose(struct report_ctx *ctx, FILE *fp, enum store_gauge g,
+    accord_time_t now, const char *name, const char *l1, const char *l2)
 {
-	struct report_gauges *g = arg;
+	struct report_expo x = { fp, name, l1, l2 };
 
-	if (m->type == MSG_RECEIPT || m->type == MSG_ERROR)
-		return 0;
-	cmd_bump(g->msgs, record_dir_name(m->direction),
-	    record_msg_state_name(m->state), NULL);
-	return 0;
-}
-
-static int
-report_gauge_inbox_cb(void *arg, const struct store_inbox *in)
-{
-	((struct report_gauges *)arg)->inbox++;
-	return 0;
-}
-
-static int
-report_gauge_overdue_cb(void *arg, const struct store_case *c)
-{
-	((struct report_gauges *)arg)->overdue++;
-	return 0;
-}
-
-/* name{l1="k1",l2="k2"} n for a two-level object. */
-static void
-report_expose2(FILE *fp, const char *name, const char *l1, const char *l2,
-    json_t *o)
-{
-	const char **k1, **k2;
-	size_t n1, n2, i, j;
-	json_t *inner;
-
-	if ((k1 = cmd_keys(o, &n1)) == NULL)
-		return;
-	for (i = 0; i < n1; i++) {
-		inner = json_object_get(o, k1[i]);
-		if ((k2 = cmd_keys(inner, &n2)) == NULL)
-			continue;
-		for (j = 0; j < n2; j++)
-			fprintf(fp, "%s{%s=\"%s\",%s=\"%s\"} %lld\n", name, l1,
-			    k1[i], l2, k2[j], (long long)json_integer_value(
-			    json_object_get(inner, k2[j])));
-		free(k2);
-	}
-	free(k1);
+	return store_gauge(ctx->store, g, now, report_expo_row, &x);
 }
 
 /* The outbox and pause gauges (one queue query per partner feeds both)
@@ -605,39 +570,30 @@ int
 report_metrics(struct report_ctx *ctx, FILE *fp)
 {
 	const struct config *conf = report_conf(ctx);
-	struct report_gauges g;
-	struct store_case_filter cf;
 	struct store_deadline dl;
 	accord_time_t now = clock_now();
-	int rc = 0;
 
-	memset(&g, 0, sizeof(g));
-	g.cases = json_object();
-	g.msgs = json_object();
-	store_case_filter_init(&cf);
-	cf.overdue_at = now;
-	cf.overdue_states = 1;
-	rc |= store_list_cases(ctx->store, NULL, report_gauge_case_cb, &g);
-	rc |= store_list_messages(ctx->store, NULL, report_gauge_msg_cb, &g);
-	rc |= store_inbox_pending(ctx->store, report_gauge_inbox_cb, &g);
-	rc |= store_list_cases(ctx->store, &cf, report_gauge_overdue_cb, &g);
-	if (rc != 0) {
-		json_decref(g.cases);
-		json_decref(g.msgs);
-		return -1;
-	}
 	fprintf(fp, "# HELP accord_cases Cases by partner and state.\n"
 	    "# TYPE accord_cases gauge\n");
-	report_expose2(fp, "accord_cases", "partner", "state", g.cases);
+	if (report_expose(ctx, fp, STORE_GAUGE_CASES, now, "accord_cases",
+	    "partner", "state") == -1)
+		return -1;
 	fprintf(fp, "# HELP accord_messages Business messages by direction "
 	    "and delivery state.\n# TYPE accord_messages gauge\n");
-	report_expose2(fp, "accord_messages", "direction", "state", g.msgs);
+	if (report_expose(ctx, fp, STORE_GAUGE_MESSAGES, now,
+	    "accord_messages", "direction", "state") == -1)
+		return -1;
 	fprintf(fp, "# HELP accord_cases_overdue Cases with a missed "
-	    "deadline.\n# TYPE accord_cases_overdue gauge\n"
-	    "accord_cases_overdue %lld\n", g.overdue);
+	    "deadline.\n# TYPE accord_cases_overdue gauge\n");
+	if (report_expose(ctx, fp, STORE_GAUGE_OVERDUE, now,
+	    "accord_cases_overdue", NULL, NULL) == -1)
+		return -1;
 	fprintf(fp, "# HELP accord_inbox_pending Received messages the back "
-	    "office has not acknowledged.\n# TYPE accord_inbox_pending gauge\n"
-	    "accord_inbox_pending %lld\n", g.inbox);
+	    "office has not acknowledged.\n"
+	    "# TYPE accord_inbox_pending gauge\n");
+	if (report_expose(ctx, fp, STORE_GAUGE_INBOX, now,
+	    "accord_inbox_pending", NULL, NULL) == -1)
+		return -1;
 	fprintf(fp, "# HELP accord_deadline_next_seconds Seconds until the "
 	    "earliest armed deadline (negative: overdue).\n"
 	    "# TYPE accord_deadline_next_seconds gauge\n");
@@ -651,9 +607,29 @@ report_metrics(struct report_ctx *ctx, FILE *fp)
 	    (unsigned long long)store_last_applied(ctx->store));
 	if (conf != NULL)
 		report_metrics_partners(ctx, conf, fp, now);
-	json_decref(g.cases);
-	json_decref(g.msgs);
+	if (ctx->more_metrics != NULL)
+		ctx->more_metrics(ctx->more_arg, fp);
 	return 0;
+}
+
+json_t *
+report_metrics_cmd(void *arg, const struct cmd_caller *who, json_t *args,
+    const char **code, char *text, size_t len)
+{
+	struct report_ctx *ctx = arg;
+	char *buf = NULL;
+	size_t blen = 0;
+	FILE *fp;
+
+	if ((fp = open_memstream(&buf, &blen)) == NULL)
+		return cmd_fail(code, text, len, "INTERNAL", "no memory");
+	if (report_metrics(ctx, fp) == -1) {
+		fclose(fp);
+		free(buf);
+		return cmd_fail(code, text, len, "INTERNAL",
+		    "store query failed");
+	}
+	return cmd_text_result(json_object(), fp, &buf, &blen);
 }
 
 /* ---- lookups for the daemon's commands ----------------------------------- */
@@ -748,5 +724,7 @@ const struct cmd_command report_commands[] = {
 	{ "stats", CMD_ROLE_READ, report_stats,
 	    "stats [partner=CC] [since=YYYY-MM]: cases, messages, "
 	    "rejections, returns, per month", CMD_WORKER },
+	{ "metrics", CMD_ROLE_READ, report_metrics_cmd,
+	    "metrics: Prometheus text exposition", CMD_WORKER },
 	{ NULL, 0, NULL, NULL, 0 }
 };
