@@ -212,6 +212,9 @@ report_page(json_t *args, long long *after, long long *limit,
 	return report_limit(args, limit, code, text, len);
 }
 
+/* list's page when no limit= is given. */
+#define REPORT_LIST_PAGE	1000
+
 struct report_rows {
 	json_t		*list;
 	FILE		*fp;
@@ -264,6 +267,8 @@ report_list(void *arg, const struct cmd_caller *who, json_t *args,
 	rows.now = clock_now();
 	if (report_limit(args, &limit, code, text, len) == -1)
 		return NULL;
+	if (limit == 0)
+		limit = REPORT_LIST_PAGE;	/* never the whole store at once */
 	f.limit = (int)limit;
 	if ((s = cmd_opt(args, "after")) != NULL) {
 		snprintf(after, sizeof(after), "%s", s);
