@@ -28,6 +28,7 @@
 #include "util/log.h"
 #include "persist/store.h"
 #include "persist/store_priv.h"
+#include "util/xmalloc.h"
 
 #define STORE_OUTBOX_PER_PARTNER_S	"32"
 
@@ -496,18 +497,23 @@ prepare:
 	return rv;
 }
 
-struct store *
-store_open(const char *path)
+/* A store not yet connected to path. */
+static struct store *
+store_new(const char *path)
 {
 	struct store *st;
 
-	if ((st = calloc(1, sizeof(*st))) == NULL ||
-	    (st->path = strdup(path)) == NULL) {
-		log_err("store", "calloc");
-		free(st);
-		return NULL;
-	}
+	st = xcalloc(1, sizeof(*st));
+	st->path = xstrdup(path);
 	st->busy_ms = STORE_BUSY_MS_DEFAULT;
+	return st;
+}
+
+struct store *
+store_open(const char *path)
+{
+	struct store *st = store_new(path);
+
 	if (store_connect(st) == -1) {
 		store_close(st);
 		return NULL;
@@ -543,21 +549,14 @@ store_dir_writable(const char *path)
 struct store *
 store_open_readonly(const char *path)
 {
-	struct store *st;
+	struct store *st = store_new(path);
 
-	if ((st = calloc(1, sizeof(*st))) == NULL ||
-	    (st->path = strdup(path)) == NULL) {
-		log_err("store", "calloc");
-		free(st);
-		return NULL;
-	}
 	if (access(path, R_OK) == -1) {
 		log_err("store", "%s", path);
 		store_close(st);
 		return NULL;
 	}
 	st->readonly = 1;
-	st->busy_ms = STORE_BUSY_MS_DEFAULT;
 	if (store_dir_writable(path) && store_connect(st) == 0)
 		return st;
 	if (strpbrk(path, "?#%") == NULL &&
