@@ -306,6 +306,23 @@ int journal_read_at(const char *dir, const struct journal_pos *pos,
  * opened, by this process.  @return the direct reads. */
 uint64_t journal_read_count(uint64_t *scans);
 
+/* ---- disk space ------------------------------------------------------------ */
+
+#define JOURNAL_RATE_DAYS	7	/* the window of the write rate */
+
+struct journal_space {
+	uint64_t	 free_bytes;	/* for an unprivileged writer */
+	uint64_t	 journal_bytes;	/* every journal file (and archive/) */
+	uint64_t	 recent_bytes;	/* files written in the window */
+	uint64_t	 bytes_per_day;	/* recent_bytes / JOURNAL_RATE_DAYS */
+	double		 days_left;	/* free / rate; -1: nothing written */
+};
+
+/* How long the journal's disk lasts at the last JOURNAL_RATE_DAYS' rate
+ * (dir need not hold a journal yet).  @return 0, or -1 (statvfs). */
+int journal_space(const char *dir, accord_time_t now,
+    struct journal_space *sp);
+
 /* ---- the journal's own payloads ---------------------------------------- */
 
 struct journal_file_start {

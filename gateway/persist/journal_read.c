@@ -7,6 +7,7 @@
  * the engine (replaying into the store) and the audit read with it.
  */
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 
 #include <dirent.h>
@@ -509,4 +510,46 @@ done:
 	free(buf);
 	close(fd);
 	return rc;
+}
+
+/* ---- how long the disk lasts ------------------------------------------- */
+
+int
+journal_space(const char *dir, accord_time_t now, struct journal_space *sp)
+{
+	const char *sub[] = { "", "/archive" };
+	char path[PATH_MAX];
+	struct statvfs vfs;
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+	size_t i;
+
+	memset(sp, 0, sizeof(*sp));
+	if (statvfs(dir, &vfs) == -1)
+		return -1;
+	sp->free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", dir, sub[i]);
+		if ((d = opendir(path)) == NULL)
+			continue;
+		while ((de = readdir(d)) != NULL) {
+			if (journal_name_number(de->d_name) == 0)
+				continue;
+			snprintf(path, sizeof(path), "%s%s/%s", dir, sub[i],
+			    de->d_name);
+			if (stat(path, &sb) == -1)
+				continue;
+			sp->journal_bytes += (uint64_t)sb.st_size;
+			/* a file written to within the window counts whole:
+			 * the rate errs high, the warning early */
+			if (sb.st_mtime >= now - JOURNAL_RATE_DAYS * 86400)
+				sp->recent_bytes += (uint64_t)sb.st_size;
+		}
+		closedir(d);
+	}
+	sp->bytes_per_day = sp->recent_bytes / JOURNAL_RATE_DAYS;
+	sp->days_left = sp->bytes_per_day > 0 ?
+	    (double)sp->free_bytes / (double)sp->bytes_per_day : -1;
+	return 0;
 }

@@ -75,6 +75,8 @@ struct accordd {
 
 static void accordd_stats_snapshot(struct accordd *);
 
+#define SPACE_WARN_DAYS	30	/* accordd -n warns below this */
+
 /* TRANSPORT */
 /* The transport's calls go at the places marked "TRANSPORT: ..." below. */
 
@@ -269,6 +271,28 @@ accordd_protocols(void)
 }
 
 /* -n: check, print, exit 0 or 1. */
+/* accordd -n: a warning when the journal's disk would fill within
+ * SPACE_WARN_DAYS at the recent write rate. */
+static void
+accordd_check_space(const struct config *c)
+{
+	struct journal_space sp;
+	char *dir = conf_path(c->state_dir, "journal");
+	const char *where = dir;
+
+	/* before the first start there is no journal directory yet */
+	if (access(dir, F_OK) == -1)
+		where = c->state_dir;
+	if (access(where, F_OK) == 0 && journal_space(where, clock_now(),
+	    &sp) == 0 && sp.days_left >= 0 && sp.days_left < SPACE_WARN_DAYS)
+		fprintf(stderr, "warning: %s: %.1f GB free on the journal's "
+		    "disk, about %.1f days at the last %d days' rate (%.1f "
+		    "MB/day): add space or archive sealed files\n", dir,
+		    sp.free_bytes / 1e9, sp.days_left, JOURNAL_RATE_DAYS,
+		    sp.bytes_per_day / 1e6);
+	free(dir);
+}
+
 static int
 accordd_check(const char *file)
 {
@@ -286,6 +310,7 @@ accordd_check(const char *file)
 		return 1;
 	}
 	conf_diag_print(&d, stderr);
+	accordd_check_space(c);
 	printf("configuration OK\n");
 	config_print_summary(c, stdout);
 	conf_diag_free(&d);
