@@ -148,6 +148,18 @@ static const char *store_sql[SQ_COUNT] = {
 	[SQ_COUNT_MSGS] = "SELECT direction, state, count(*) FROM messages "
 	    "WHERE type NOT IN ('Receipt', 'Error') GROUP BY direction, state "
 	    "ORDER BY direction, state",
+	/* stats: cases by opening month, partner, state, kind and reason;
+	 * business messages by Created month, direction, state and the
+	 * code their reason starts with ("" = every partner) */
+	[SQ_TALLY_CASES] = "SELECT strftime('%Y-%m', opened_at, 'unixepoch'), "
+	    "partner, state, kind, coalesce(json_extract(fsm, '$.reason'), 0), "
+	    "count(*) FROM cases WHERE ?1 = '' OR partner = ?1 "
+	    "GROUP BY 1, 2, 3, 4, 5",
+	[SQ_TALLY_MSGS] = "SELECT strftime('%Y-%m', created, 'unixepoch'), "
+	    "direction, state, CASE WHEN instr(reason, ':') > 0 THEN "
+	    "substr(reason, 1, instr(reason, ':') - 1) ELSE reason END, "
+	    "count(*) FROM messages WHERE type NOT IN ('Receipt', 'Error') "
+	    "AND (?1 = '' OR partner = ?1) GROUP BY 1, 2, 3, 4",
 	[SQ_COUNT_INBOX] = "SELECT '', '', count(*) FROM inbox WHERE acked = 0",
 	[SQ_COUNT_OVERDUE] = "SELECT '', '', count(*) FROM cases c WHERE "
 	    "c.state IN ('EXPIRED', 'TRANSFER_OVERDUE', 'TRANSIT_EXPIRED') OR "

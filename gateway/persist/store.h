@@ -239,6 +239,26 @@ enum store_gauge {
 int store_gauge(struct store *st, enum store_gauge g, accord_time_t now,
     int (*cb)(void *, const char *, const char *, long long), void *arg);
 
+/* One row of a tally: how many cases or messages share these values. */
+struct store_tally {
+	const char	*month;		/* "2026-11": opened, or Created */
+	const char	*partner;	/* cases */
+	const char	*kind;		/* cases */
+	int		 reason;	/* cases: enum fsm_reason */
+	const char	*direction;	/* messages */
+	const char	*code;		/* messages: their reason up to ':' */
+	const char	*state;
+	long long	 n;
+};
+
+/* stats, counted by SQLite (partner NULL: all): cb gets each group of
+ * cases (store_tally_cases) or business messages (_messages).
+ * @return 0, or -1. */
+int store_tally_cases(struct store *st, const char *partner,
+    int (*cb)(void *, const struct store_tally *), void *arg);
+int store_tally_messages(struct store *st, const char *partner,
+    int (*cb)(void *, const struct store_tally *), void *arg);
+
 /* The last journal seq applied; 0 when none. */
 uint64_t store_last_applied(struct store *st);
 

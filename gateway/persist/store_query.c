@@ -840,3 +840,64 @@ store_gauge(struct store *st, enum store_gauge g, accord_time_t now,
 	sqlite3_reset(s);
 	return 0;
 }
+
+static const char *
+store_col(sqlite3_stmt *s, int i)
+{
+	const char *v = (const char *)sqlite3_column_text(s, i);
+
+	return v != NULL ? v : "";
+}
+
+/* Step a tally query: the rows are few (groups), cb only adds. */
+static int
+store_tally_run(struct store *st, sqlite3_stmt *s, int cases,
+    int (*cb)(void *, const struct store_tally *), void *arg)
+{
+	struct store_tally t;
+	int rc;
+
+	if (s == NULL)
+		return store_query_failed(st, NULL, SQLITE_OK, "tally");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&t, 0, sizeof(t));
+		t.month = store_col(s, 0);
+		if (cases) {
+			t.partner = store_col(s, 1);
+			t.state = store_col(s, 2);
+			t.kind = store_col(s, 3);
+			t.reason = sqlite3_column_int(s, 4);
+			t.n = sqlite3_column_int64(s, 5);
+		} else {
+			t.direction = store_col(s, 1);
+			t.state = store_col(s, 2);
+			t.code = store_col(s, 3);
+			t.n = sqlite3_column_int64(s, 4);
+		}
+		if (cb(arg, &t) != 0)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_query_failed(st, s, rc, "tally");
+		sqlite3_reset(s);
+		return -1;
+	}
+	sqlite3_reset(s);
+	return 0;
+}
+
+int
+store_tally_cases(struct store *st, const char *partner,
+    int (*cb)(void *, const struct store_tally *), void *arg)
+{
+	return store_tally_run(st, store_query(st, SQ_TALLY_CASES, "s",
+	    partner != NULL ? partner : ""), 1, cb, arg);
+}
+
+int
+store_tally_messages(struct store *st, const char *partner,
+    int (*cb)(void *, const struct store_tally *), void *arg)
+{
+	return store_tally_run(st, store_query(st, SQ_TALLY_MSGS, "s",
+	    partner != NULL ? partner : ""), 0, cb, arg);
+}

@@ -101,21 +101,19 @@ cmd_text_result(json_t *res, FILE *fp, char **buf, size_t *blen)
 	return res;
 }
 
-void
-cmd_bump(json_t *root, ...)
+static void
+cmd_vadd(json_t *root, long long n, va_list ap)
 {
-	va_list ap;
 	const char *k, *next;
 	json_t *o = root, *c;
 
-	va_start(ap, root);
 	k = va_arg(ap, const char *);
 	while (k != NULL) {
 		next = va_arg(ap, const char *);
 		c = json_object_get(o, k);
 		if (next == NULL) {
 			json_object_set_new(o, k, json_integer(
-			    json_integer_value(c) + 1));
+			    json_integer_value(c) + n));
 			break;
 		}
 		if (!json_is_object(c)) {
@@ -125,6 +123,25 @@ cmd_bump(json_t *root, ...)
 		o = c;
 		k = next;
 	}
+}
+
+void
+cmd_bump(json_t *root, ...)
+{
+	va_list ap;
+
+	va_start(ap, root);
+	cmd_vadd(root, 1, ap);
+	va_end(ap);
+}
+
+void
+cmd_add(json_t *root, long long n, ...)
+{
+	va_list ap;
+
+	va_start(ap, n);
+	cmd_vadd(root, n, ap);
 	va_end(ap);
 }
 

@@ -83,6 +83,8 @@ json_t *cmd_text_result(json_t *res, FILE *fp, char **buf, size_t *blen);
 
 /* Add one to the integer at root[k1][k2]... (keys end with NULL). */
 void cmd_bump(json_t *root, ...);
+/* Add n to it. */
+void cmd_add(json_t *root, long long n, ...);
 /* obj's keys, sorted (free() the array, not the keys); NULL: no memory. */
 const char **cmd_keys(json_t *obj, size_t *n);
 

@@ -283,14 +283,12 @@ struct report_tally {
 	const char	*partner;
 };
 
-/* The total and the month of t, or NULL when before since. */
+/* The month's object, or NULL when before since. */
 static json_t *
-report_stats_month(struct report_tally *s, accord_time_t t)
+report_stats_month(struct report_tally *s, const char *m)
 {
-	char m[8];
 	json_t *o;
 
-	cmd_month(t, m);
 	if (s->since != NULL && strcmp(m, s->since) < 0)
 		return NULL;
 	if ((o = json_object_get(s->months, m)) == NULL) {
@@ -301,60 +299,55 @@ report_stats_month(struct report_tally *s, accord_time_t t)
 }
 
 static int
-report_stats_case_cb(void *arg, const struct store_case *c)
+report_stats_case_cb(void *arg, const struct store_tally *t)
 {
 	struct report_tally *s = arg;
-	const char *state = fsm_state_name(c->c.state);
-	const char *ban = c->c.reason == FSM_REASON_DELIBERATE ? "ban" :
+	const char *ban = t->reason == FSM_REASON_DELIBERATE ? "ban" :
 	    "no_ban";
 	json_t *m, *dst[2];
 	int i;
 
-	if ((m = report_stats_month(s, c->opened_at)) == NULL)
+	if ((m = report_stats_month(s, t->month)) == NULL)
 		return 0;
 	dst[0] = s->total;
 	dst[1] = m;
 	for (i = 0; i < 2; i++) {
-		cmd_bump(dst[i], "cases", "by_state", state, NULL);
-		cmd_bump(dst[i], "cases", "by_partner", c->partner, state,
-		    NULL);
-		cmd_bump(dst[i], "cases", "total", NULL);
-		if (c->c.kind != FSM_KIND_READMISSION)
+		cmd_add(dst[i], t->n, "cases", "by_state", t->state, NULL);
+		cmd_add(dst[i], t->n, "cases", "by_partner", t->partner,
+		    t->state, NULL);
+		cmd_add(dst[i], t->n, "cases", "total", NULL);
+		if (strcmp(t->kind, fsm_kind_name(FSM_KIND_READMISSION)) != 0)
 			continue;
-		cmd_bump(dst[i], "returns", "by_outcome", state, ban,
+		cmd_add(dst[i], t->n, "returns", "by_outcome", t->state, ban,
 		    NULL);
-		cmd_bump(dst[i], "returns", "entry_ban", ban, NULL);
+		cmd_add(dst[i], t->n, "returns", "entry_ban", ban, NULL);
 	}
 	return 0;
 }
 
 static int
-report_stats_msg_cb(void *arg, const struct store_message *msg)
+report_stats_msg_cb(void *arg, const struct store_tally *t)
 {
 	struct report_tally *s = arg;
-	const char *dir = record_dir_name(msg->direction);
+	const char *code = t->code;
 	json_t *m, *dst[2];
-	char reason[RECORD_REASON_MAX], *colon;
 	int i;
 
-	if (msg->type == MSG_RECEIPT || msg->type == MSG_ERROR)
-		return 0;	/* answers, not business messages */
-	if (s->partner != NULL && strcmp(s->partner, msg->partner) != 0)
+	if ((m = report_stats_month(s, t->month)) == NULL)
 		return 0;
-	if ((m = report_stats_month(s, msg->created)) == NULL)
-		return 0;
-	snprintf(reason, sizeof(reason), "%s", msg->reason[0] ? msg->reason :
-	    msg->direction == RECORD_DIR_OUT ? "partner-error" : "unknown");
-	if ((colon = strchr(reason, ':')) != NULL)
-		*colon = '\0';
+	if (code[0] == '\0')
+		code = strcmp(t->direction, "out") == 0 ? "partner-error" :
+		    "unknown";
 	dst[0] = s->total;
 	dst[1] = m;
 	for (i = 0; i < 2; i++) {
-		cmd_bump(dst[i], "messages", dir, NULL);
-		cmd_bump(dst[i], "messages", "by_state", dir,
-		    record_msg_state_name(msg->state), NULL);
-		if (msg->state == RECORD_MS_REJECTED)
-			cmd_bump(dst[i], "rejections", dir, reason, NULL);
+		cmd_add(dst[i], t->n, "messages", t->direction, NULL);
+		cmd_add(dst[i], t->n, "messages", "by_state", t->direction,
+		    t->state, NULL);
+		if (strcmp(t->state, record_msg_state_name(
+		    RECORD_MS_REJECTED)) == 0)
+			cmd_add(dst[i], t->n, "rejections", t->direction, code,
+			    NULL);
 	}
 	return 0;
 }
@@ -416,7 +409,6 @@ report_stats(void *arg, const struct cmd_caller *who, json_t *args,
 {
 	struct report_ctx *ctx = arg;
 	struct store *st = ctx->store;
-	struct store_case_filter cf;
 	struct report_tally s;
 	const char **months;
 	size_t nm, i;
@@ -437,10 +429,9 @@ report_stats(void *arg, const struct cmd_caller *who, json_t *args,
 		    "stats [partner=CC] [since=YYYY-MM]");
 	s.total = json_object();
 	s.months = json_object();
-	store_case_filter_init(&cf);
-	cf.partner = s.partner;
-	if (store_list_cases(st, &cf, report_stats_case_cb, &s) == -1 ||
-	    store_list_messages(st, NULL, report_stats_msg_cb, &s) == -1) {
+	if (store_tally_cases(st, s.partner, report_stats_case_cb, &s) == -1 ||
+	    store_tally_messages(st, s.partner, report_stats_msg_cb, &s) ==
+	    -1) {
 		json_decref(s.total);
 		json_decref(s.months);
 		return cmd_fail(code, text, len, "INTERNAL",
