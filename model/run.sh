@@ -186,8 +186,8 @@ gen_tests() {
 
 	m=$work/mut-src
 	rm -rf "$m"
-	mkdir -p "$m/gateway"
-	cp "$srcdir/gateway/fsm/fsm.h" "$m/gateway/"
+	mkdir -p "$m/gateway/fsm"
+	cp "$srcdir/gateway/fsm/fsm.h" "$m/gateway/fsm/"
 	# a row the model needs goes missing: the generator must refuse
 	sed 's/RA, FSM_PENDING_REPLY, MSG_READMISSION_REPLY,/RA, FSM_PENDING_REPLY, MSG_CONSULTATION,/' \
 	    "$srcdir/gateway/fsm/fsm.c" >"$m/gateway/fsm/fsm.c"
