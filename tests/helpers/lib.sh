@@ -31,14 +31,22 @@ check() {
 	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
 }
 
-# A scratch copy of conf/ beside a copy of the test PKI; sets $work.
+# A scratch copy of conf/ beside pki, a link to the shared test PKI (made
+# once per build tree and read in place); sets $work.  A test that changes
+# a file of the PKI calls own_pki first.
 make_workdir() {
 	mkdir -p "$ACCORD_BUILDDIR/tests/tmp"
 	work=$(mktemp -d "$ACCORD_BUILDDIR/tests/tmp/$1.XXXXXX")
 	cp -R "$ACCORD_SRCDIR/conf" "$work/conf"
-	cp -pR "$ACCORD_PKI" "$work/pki"
 	chmod -R u+w "$work"
+	ln -s "$ACCORD_PKI" "$work/pki"
 	use_ports
+}
+
+# Replace $work/pki, the link to the shared test PKI, by a private copy.
+own_pki() {
+	rm "$work/pki" && cp -pR "$ACCORD_PKI" "$work/pki" &&
+	    chmod -R u+w "$work/pki"
 }
 
 # Tests run in parallel and every gateway listens: give this work dir's

@@ -1,6 +1,7 @@
 /*
  * testutil.c -- helpers shared by the C tests and their generators.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,70 @@ test_refuse_body(char **doc, size_t *len)
 	*doc = nd;
 	*len = strlen(nd);
 	return 0;
+}
+
+/* system() of a formatted command; -1 unless it exited 0. */
+static int test_run(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static int
+test_run(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(cmd)) {
+		fprintf(stderr, "testutil: command too long\n");
+		return -1;
+	}
+	if (system(cmd) != 0) {
+		fprintf(stderr, "testutil: failed: %s\n", cmd);
+		return -1;
+	}
+	return 0;
+}
+
+int
+test_workdir(char *dir, size_t size, const char *name)
+{
+	const char *src = getenv("ACCORD_SRCDIR");
+	const char *build = getenv("ACCORD_BUILDDIR");
+	const char *pki = getenv("ACCORD_PKI");
+	int n;
+
+	if (src == NULL || build == NULL || pki == NULL) {
+		fprintf(stderr, "testutil: ACCORD_SRCDIR, ACCORD_BUILDDIR and "
+		    "ACCORD_PKI must be set (run through make check)\n");
+		return -1;
+	}
+	if (test_run("mkdir -p '%s/tests/tmp'", build) == -1)
+		return -1;
+	n = snprintf(dir, size, "%s/tests/tmp/%s.XXXXXX", build, name);
+	if (n < 0 || (size_t)n >= size || mkdtemp(dir) == NULL) {
+		fprintf(stderr, "testutil: cannot make %s\n", dir);
+		return -1;
+	}
+	/* the link last: chmod -R must not reach the shared PKI */
+	return test_run("cp -R '%s/conf' '%s/conf' && chmod -R u+w '%s' && "
+	    "ln -s '%s' '%s/pki'", src, dir, dir, pki, dir);
+}
+
+int
+test_pki_own(const char *workdir)
+{
+	return test_run("rm '%s/pki' && cp -pR '%s' '%s/pki' && "
+	    "chmod -R u+w '%s/pki'", workdir, getenv("ACCORD_PKI"), workdir,
+	    workdir);
+}
+
+int
+test_rmtree(const char *dir)
+{
+	return test_run("rm -rf '%s'", dir);
 }
 
 accord_time_t

@@ -25,35 +25,18 @@
 
 static char tmpdir[512];
 
-/* A fresh copy of conf/ and the test PKI in a temporary directory. */
+/* A fresh copy of conf/ beside a link to the shared test PKI. */
 static int
 setup(void **state)
 {
-	const char *src = getenv("ACCORD_SRCDIR");
-	const char *build = getenv("ACCORD_BUILDDIR");
-	const char *pki = getenv("ACCORD_PKI");
-	char cmd[4096];
-
-	assert_non_null(src);
-	assert_non_null(build);
-	assert_non_null(pki);
-	snprintf(cmd, sizeof(cmd), "mkdir -p %s/tests/tmp", build);
-	assert_int_equal(system(cmd), 0);
-	snprintf(tmpdir, sizeof(tmpdir), "%s/tests/tmp/config.XXXXXX", build);
-	assert_non_null(mkdtemp(tmpdir));
-	snprintf(cmd, sizeof(cmd), "cp -R %s/conf %s/conf && cp -pR %s "
-	    "%s/pki && chmod -R u+w %s", src, tmpdir, pki, tmpdir, tmpdir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(test_workdir(tmpdir, sizeof(tmpdir), "config"), 0);
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	char cmd[1024];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(test_rmtree(tmpdir), 0);
 	return 0;
 }
 
@@ -386,6 +369,8 @@ test_same_tls_subject_and_ca(void **state)
 static void
 test_key_readable_by_others(void **state)
 {
+	/* a change to the PKI: on a private copy */
+	assert_int_equal(test_pki_own(tmpdir), 0);
 	assert_int_equal(chmod(path("pki/kz/sign-rsa.key"), 0644), 0);
 	expect_errors("private key", "sign-rsa.key is accessible by group or "
 	    "others (mode 0644): chmod 600 it");

@@ -76,20 +76,10 @@ load(const char *rel)
 static int
 setup(void **state)
 {
-	const char *src = getenv("ACCORD_SRCDIR");
-	const char *build = getenv("ACCORD_BUILDDIR");
-	const char *pki = getenv("ACCORD_PKI");
-	char cmd[4096];
-
-	assert_non_null(src);
-	snprintf(cmd, sizeof(cmd), "mkdir -p %s/tests/tmp", build);
-	assert_int_equal(system(cmd), 0);
-	snprintf(tmpdir, sizeof(tmpdir), "%s/tests/tmp/engine.XXXXXX", build);
-	assert_non_null(mkdtemp(tmpdir));
-	snprintf(cmd, sizeof(cmd), "cp -R %s/conf %s/conf && cp -pR %s "
-	    "%s/pki && chmod -R u+w %s && mkdir -p %s/var/kz %s/var/fr", src,
-	    tmpdir, pki, tmpdir, tmpdir, tmpdir, tmpdir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(test_workdir(tmpdir, sizeof(tmpdir), "engine"), 0);
+	assert_int_equal(mkdir(path("var"), 0755), 0);
+	assert_int_equal(mkdir(path("var/kz"), 0755), 0);
+	assert_int_equal(mkdir(path("var/fr"), 0755), 0);
 	clock_use_real();
 	clock_test_set(test_pki_time(tmpdir));
 	assert_true(clock_now() != 0);
@@ -105,15 +95,12 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[1024];
-
 	engine_close(kz);
 	engine_close(fr);
 	config_free(kzc);
 	config_free(frc);
 	kz = fr = NULL;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(test_rmtree(tmpdir), 0);
 	return 0;
 }
 
