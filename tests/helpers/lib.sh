@@ -5,6 +5,10 @@
 : "${ACCORD_BUILDDIR:?run through make check}"
 : "${ACCORD_SRCDIR:?run through make check}"
 : "${ACCORD_PKI:?run through make check}"
+# The uninstalled programs read the schemas from the source tree (make
+# check sets this; so does make soak).
+: "${ACCORD_DATADIR:=$ACCORD_SRCDIR}"
+export ACCORD_DATADIR
 
 ACCORDD="$ACCORD_BUILDDIR/gateway/accordd"
 ACCORDCTL="$ACCORD_BUILDDIR/gateway/accordctl"
