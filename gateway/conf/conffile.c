@@ -104,11 +104,19 @@ conf_diag_print(const struct conf_diag *d, FILE *fp)
 const char *
 conf_datadir(void)
 {
+	static int warned;
 	const char *env;
 
 	env = getenv("ACCORD_DATADIR");
 	if (env != NULL && *env != '\0')
 		return env;
+	if (!warned && access(PKGDATADIR "/conf/schema/accordd.xsd", R_OK) ==
+	    -1) {
+		warned = 1;
+		log_warnx("config", "no schemas under %s (not installed?): "
+		    "set ACCORD_DATADIR to the directory holding conf/schema/ "
+		    "and protocols/, e.g. the source tree", PKGDATADIR);
+	}
 	return PKGDATADIR;
 }
 
