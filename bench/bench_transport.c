@@ -196,9 +196,10 @@ bench_ports(void)
 }
 
 /*
- * The work directory, as tests/lib.sh make_workdir and tests/demo.sh make
- * theirs: conf/ and the PKI copied, ports rewritten, the control socket's
- * groups mapped to groups every Debian system has.  Only the agreement
+ * The work directory, as tests/helpers/lib.sh make_workdir and
+ * tests/shell/demo.sh make theirs: conf/ and the PKI copied, ports
+ * rewritten, the control socket's groups mapped to groups every Debian
+ * system has.  Only the agreement
  * with France is kept (PKI_DIR holds KZ and FR), and France signs with
  * fr/sign-rsa (Kazakhstan's view of the agreement lists it).
  */

@@ -97,23 +97,26 @@ conf_diag_print(const struct conf_diag *d, FILE *fp)
 }
 
 /*
- * The installed data directory, unless overridden; a build that was not
- * installed finds the schemas in its source tree, so that
- * `accordd -n -c conf/accordd.xml` works straight after `make`.
+ * $ACCORD_DATADIR when set, else the installed data directory.  No build
+ * tree path is compiled in: a build that was not installed is run with
+ * ACCORD_DATADIR set to its source tree (make check, ./quickstart).
  */
 const char *
 conf_datadir(void)
 {
+	static int warned;
 	const char *env;
 
 	env = getenv("ACCORD_DATADIR");
 	if (env != NULL && *env != '\0')
 		return env;
-#ifdef ACCORD_SRCDIR
-	if (access(PKGDATADIR "/conf/schema/accordd.xsd", R_OK) == -1 &&
-	    access(ACCORD_SRCDIR "/conf/schema/accordd.xsd", R_OK) == 0)
-		return ACCORD_SRCDIR;
-#endif
+	if (!warned && access(PKGDATADIR "/conf/schema/accordd.xsd", R_OK) ==
+	    -1) {
+		warned = 1;
+		log_warnx("config", "no schemas under %s (not installed?): "
+		    "set ACCORD_DATADIR to the directory holding conf/schema/ "
+		    "and protocols/, e.g. the source tree", PKGDATADIR);
+	}
 	return PKGDATADIR;
 }
 

@@ -37,8 +37,8 @@ void conf_diag_free(struct conf_diag *d);
 /* Print every error and warning, one per line, to fp. */
 void conf_diag_print(const struct conf_diag *d, FILE *fp);
 
-/* Directory holding conf/schema/ (ACCORD_DATADIR, else the install path,
- * else an uninstalled build's source tree). */
+/* Directory holding conf/schema/ and protocols/: $ACCORD_DATADIR, else
+ * the install path ($pkgdatadir). */
 const char *conf_datadir(void);
 
 /*

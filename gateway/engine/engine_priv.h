@@ -1,6 +1,6 @@
 /*
  * engine_priv.h -- the engine's handles on its journal and store, for the
- * engine's own files and for white-box tests only (tests/check_layers.sh
+ * engine's own files and for white-box tests only (tests/helpers/check_layers.sh
  * refuses it anywhere else in gateway/): the daemon's faces reach state
  * through engine.h and report/, never through these.
  */

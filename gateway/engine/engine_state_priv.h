@@ -1,6 +1,6 @@
 /*
  * engine_state_priv.h -- what the files of the engine share and nothing
- * else may use (engine/ only; tests/check_layers.sh refuses it elsewhere):
+ * else may use (engine/ only; tests/helpers/check_layers.sh refuses it elsewhere):
  * struct engine and the steps one file does for another.  engine.h is the
  * interface; engine_priv.h gives tests the journal and the store.
  *

@@ -1,0 +1,609 @@
+/*
+ * test_config.c -- loading accordd.xml and the partner agreements: the
+ * shipped configuration, and one broken configuration per kind of mistake,
+ * each with the exact error it must produce.
+ */
+#include <sys/stat.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libxml/parser.h>
+
+#include "conf/calendar.h"
+#include "util/clock.h"
+#include "conf/config.h"
+#include "conf/conffile.h"
+#include "testutil.h"
+
+static char tmpdir[512];
+
+/* A fresh copy of conf/ beside a link to the shared test PKI. */
+static int
+setup(void **state)
+{
+	assert_int_equal(test_workdir(tmpdir, sizeof(tmpdir), "config"), 0);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	assert_int_equal(test_rmtree(tmpdir), 0);
+	return 0;
+}
+
+static char *
+path(const char *rel)
+{
+	static char buf[1024];
+
+	snprintf(buf, sizeof(buf), "%s/%s", tmpdir, rel);
+	return buf;
+}
+
+static char *
+slurp(const char *file)
+{
+	FILE *fp = fopen(file, "r");
+	char *buf;
+	long n;
+
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+	buf[n] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+static void
+spit(const char *file, const char *text)
+{
+	FILE *fp = fopen(file, "w");
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+/* Replace the first occurrence of from by to in rel (must occur). */
+static void
+edit(const char *rel, const char *from, const char *to)
+{
+	char *text = slurp(path(rel)), *p, *out;
+
+	p = strstr(text, from);
+	if (p == NULL)
+		fail_msg("'%s' not found in %s", from, rel);
+	out = malloc(strlen(text) + strlen(to) + 1);
+	assert_non_null(out);
+	memcpy(out, text, (size_t)(p - text));
+	strcpy(out + (p - text), to);
+	strcat(out, p + strlen(from));
+	spit(path(rel), out);
+	free(out);
+	free(text);
+}
+
+/* "Now" for the tests: an hour after the test PKI was made. */
+static accord_time_t
+now_test(void)
+{
+	accord_time_t t = test_pki_time(tmpdir);
+
+	assert_true(t != 0);
+	return t;
+}
+
+/* Set the covers-until of every calendar to now + days. */
+static void
+set_covers_until(int days)
+{
+	char date[16], cmd[1024];
+
+	calendar_format_date((cal_day_t)(now_test() / 86400 + days), date,
+	    sizeof(date));
+	snprintf(cmd, sizeof(cmd), "sed -i 's/covers-until=\"[0-9-]*\"/"
+	    "covers-until=\"%s\"/' %s/conf/accordd.xml %s/conf/partners/*.xml",
+	    date, tmpdir, tmpdir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Load; the load must fail with an error containing every needle. */
+static void
+expect_errors(const char *needle1, const char *needle2)
+{
+	struct conf_diag d = { 0 };
+	struct config *c;
+	int i, found = 0;
+
+	c = config_load(path("conf/accordd.xml"), now_test(), &d);
+	if (c != NULL) {
+		config_free(c);
+		fail_msg("configuration loaded; expected '%s'", needle1);
+	}
+	for (i = 0; i < d.nerrors; i++)
+		if (strstr(d.errors[i], needle1) != NULL &&
+		    (needle2 == NULL || strstr(d.errors[i], needle2) != NULL))
+			found = 1;
+	if (!found) {
+		conf_diag_print(&d, stderr);
+		fail_msg("no error with '%s' / '%s'", needle1,
+		    needle2 ? needle2 : "");
+	}
+	conf_diag_free(&d);
+}
+
+static int
+has_warning(const struct conf_diag *d, const char *n1, const char *n2)
+{
+	int i;
+
+	for (i = 0; i < d->nwarnings; i++)
+		if (strstr(d->warnings[i], n1) != NULL &&
+		    (n2 == NULL || strstr(d->warnings[i], n2) != NULL))
+			return 1;
+	return 0;
+}
+
+static void
+test_shipped_configuration(void **state)
+{
+	struct conf_diag d = { 0 };
+	struct config *c;
+	const struct agreement *fr, *kr;
+
+	c = config_load(path("conf/accordd.xml"), now_test(), &d);
+	if (c == NULL)
+		conf_diag_print(&d, stderr);
+	assert_non_null(c);
+	assert_int_equal(d.nerrors, 0);
+	assert_string_equal(c->country, "KZ");
+	assert_string_equal(c->calendar.zone, "Asia/Almaty");
+	assert_true(c->npartners >= 21);
+	assert_int_equal(c->max_message_size, 1048576);
+	assert_int_equal(c->nroles, 3);
+	/* relative paths resolve against the file's directory */
+	assert_non_null(strstr(c->state_dir, "/conf/../var/kz"));
+	assert_non_null(strstr(c->sign_key, "/pki/kz/sign-rsa.key"));
+
+	fr = config_partner(c, "FR");
+	assert_non_null(fr);
+	assert_string_equal(fr->calendar.zone, "Europe/Paris");
+	assert_int_equal(fr->nsigning, 2);
+	assert_non_null(fr->crl);
+	assert_int_equal(fr->timelines.urgent_working_days, 2);
+	assert_true(agreement_allows(fr, MSG_READMISSION_REQUEST));
+	assert_false(agreement_allows(fr, MSG_VOLUNTARY_DEPARTURE_NOTICE));
+	assert_string_equal(fr->tls_subject,
+	    "CN=gw.fr.accord.test,OU=Gateway,O=Accord Test PKI,C=FR");
+	/* protocol versions 1 and 2: ours go out in 2 */
+	assert_true(agreement_accepts_version(fr, 1));
+	assert_true(agreement_accepts_version(fr, 2));
+	assert_false(agreement_accepts_version(fr, 3));
+	assert_int_equal(agreement_wire_version(fr), 2);
+	assert_int_equal(agreement_min_version(fr), 1);
+	assert_true(agreement_allows(fr, MSG_REDELIVERY));
+
+	kr = config_partner(c, "KR");
+	assert_non_null(kr);
+	assert_true(kr->programme.present);
+	assert_int_equal(kr->programme.notice_min_days, 3);
+	assert_int_equal(kr->programme.notice_max_days, 15);
+	assert_true(kr->programme.exclude_illegal_entry);
+	assert_int_equal(kr->programme.illegal_entry_after,
+	    calendar_day_from_ymd(2025, 12, 1));
+	assert_true(agreement_allows(kr, MSG_VOLUNTARY_DEPARTURE_NOTICE));
+
+	/* every partner has its own zone and at least one holiday */
+	for (int i = 0; i < c->npartners; i++) {
+		assert_true(calendar_zone_valid(c->partners[i].calendar.zone));
+		assert_true(c->partners[i].calendar.nholidays > 0);
+	}
+	assert_null(config_partner(c, "ZZ"));
+	conf_diag_free(&d);
+	config_free(c);
+}
+
+static void
+test_missing_field(void **state)
+{
+	edit("conf/partners/fr.xml", "  <title>Agreement between Kazakhstan "
+	    "and France on the readmission of persons</title>\n", "");
+	expect_errors("partners/fr.xml:11: ",
+	    "Expected is ( {urn:accord:config:1}title )");
+}
+
+static void
+test_unknown_partner_code(void **state)
+{
+	edit("conf/partners/fr.xml", "country=\"FR\"", "country=\"XZ\"");
+	expect_errors("partners/fr.xml:9: ",
+	    "unknown partner country code 'XZ'");
+}
+
+/* The ISO 3166 table's first and last codes, and codes that are not in
+ * it: the search must stop at the table's end (an overflow under ASan). */
+static void
+test_country_codes(void **state)
+{
+	(void)state;
+	assert_true(agreement_country_valid("AD"));
+	assert_true(agreement_country_valid("KZ"));
+	assert_true(agreement_country_valid("ZW"));
+	assert_false(agreement_country_valid("XZ"));
+	assert_false(agreement_country_valid("ZZ"));
+	assert_false(agreement_country_valid("fr"));
+	assert_false(agreement_country_valid("F"));
+	assert_false(agreement_country_valid("FRA"));
+	assert_false(agreement_country_valid(""));
+}
+
+static void
+test_unknown_zone(void **state)
+{
+	edit("conf/partners/fr.xml", "Europe/Paris", "Europe/Atlantis");
+	expect_errors("partners/fr.xml:23: ",
+	    "unknown time zone 'Europe/Atlantis'");
+}
+
+static void
+test_unknown_zone_own(void **state)
+{
+	edit("conf/accordd.xml", "zone=\"Asia/Almaty\"",
+	    "zone=\"Asia/Alma_Ata_Old\"");
+	expect_errors("conf/accordd.xml:", "unknown time zone "
+	    "'Asia/Alma_Ata_Old'");
+}
+
+static void
+test_duplicate_partner(void **state)
+{
+	char *fr = slurp(path("conf/partners/fr.xml"));
+
+	spit(path("conf/partners/france-copy.xml"), fr);
+	free(fr);
+	edit("conf/partners/france-copy.xml", "KZ-FR-READMISSION-1",
+	    "KZ-FR-READMISSION-2");
+	edit("conf/partners/france-copy.xml", "CN=gw.fr.", "CN=gw2.fr.");
+	expect_errors("duplicate partner FR: already agreed in", "fr.xml");
+}
+
+static void
+test_bad_url(void **state)
+{
+	edit("conf/partners/fr.xml", "https://127.0.0.1:8444",
+	    "http://127.0.0.1:8444");
+	expect_errors("partners/fr.xml:12: ", "endpoint "
+	    "'http://127.0.0.1:8444/accord/v1/messages' must use https");
+}
+
+static void
+test_bad_url_garbage(void **state)
+{
+	edit("conf/partners/fr.xml", "https://127.0.0.1:8444/accord/v1/"
+	    "messages", "https://exa mple/");
+	expect_errors("partners/fr.xml:12: ", "is not a valid URL");
+}
+
+static void
+test_unreadable_signing_certificate(void **state)
+{
+	edit("conf/partners/fr.xml", "fr/sign-ec.pem", "fr/sign-missing.pem");
+	expect_errors("partners/fr.xml:20: ", "cannot read certificate");
+}
+
+static void
+test_only_expired_certificates(void **state)
+{
+	edit("conf/partners/fr.xml", "fr/sign-rsa.pem", "fr/sign-expired.pem");
+	edit("conf/partners/fr.xml", "    <certificate file=\"fr/sign-ec.pem\""
+	    "/>\n", "");
+	expect_errors("partners/fr.xml:17: ",
+	    "no signing certificate of FR is valid now");
+}
+
+static void
+test_zero_timeline(void **state)
+{
+	edit("conf/partners/fr.xml", "<standard-reply-days>25<",
+	    "<standard-reply-days>0<");
+	expect_errors("partners/fr.xml:", "The value '0' is less than the "
+	    "minimum value allowed ('1')");
+}
+
+static void
+test_negative_timeline(void **state)
+{
+	edit("conf/partners/fr.xml", "<urgent-working-days>2<",
+	    "<urgent-working-days>-2<");
+	expect_errors("partners/fr.xml:", "The value '-2' is less than the "
+	    "minimum value allowed ('1')");
+}
+
+static void
+test_unknown_message_type(void **state)
+{
+	edit("conf/partners/fr.xml", "Withdrawal Consultation",
+	    "Withdrawal Teleportation Consultation");
+	expect_errors("partners/fr.xml:", "'Teleportation'");
+}
+
+static void
+test_same_tls_pin(void **state)
+{
+	static const char pin[] = "sha256:0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef";
+	char repl[256];
+
+	snprintf(repl, sizeof(repl), "<client-pin>%s</client-pin>", pin);
+	edit("conf/partners/fr.xml", "<client-subject>CN=gw.fr.accord.test,"
+	    "OU=Gateway,O=Accord Test PKI,C=FR</client-subject>", repl);
+	edit("conf/partners/de.xml", "<client-subject>CN=gw.de.accord.test,"
+	    "OU=Gateway,O=Accord Test PKI,C=DE</client-subject>", repl);
+	expect_errors("TLS client pin sha256:0123456789abcdef", "is also");
+}
+
+static void
+test_same_tls_subject_and_ca(void **state)
+{
+	edit("conf/partners/de.xml", "<ca>de/ca.pem</ca>", "<ca>fr/ca.pem</ca>");
+	edit("conf/partners/de.xml", "CN=gw.de.accord.test,OU=Gateway,"
+	    "O=Accord Test PKI,C=DE", "CN=gw.fr.accord.test,OU=Gateway,"
+	    "O=Accord Test PKI,C=FR");
+	expect_errors("under the same CA is also", NULL);
+}
+
+static void
+test_key_readable_by_others(void **state)
+{
+	/* a change to the PKI: on a private copy */
+	assert_int_equal(test_pki_own(tmpdir), 0);
+	assert_int_equal(chmod(path("pki/kz/sign-rsa.key"), 0644), 0);
+	expect_errors("private key", "sign-rsa.key is accessible by group or "
+	    "others (mode 0644): chmod 600 it");
+}
+
+static void
+test_not_well_formed(void **state)
+{
+	edit("conf/partners/fr.xml", "</timelines>", "</timeline>");
+	expect_errors("partners/fr.xml:", "Opening and ending tag mismatch");
+}
+
+static void
+test_doctype_refused(void **state)
+{
+	edit("conf/partners/fr.xml", "<agreement ",
+	    "<!DOCTYPE agreement [<!ENTITY x \"y\">]>\n<agreement ");
+	expect_errors("partners/fr.xml:", "a DOCTYPE is not allowed");
+}
+
+static void
+test_signing_cert_of_other_ca(void **state)
+{
+	edit("conf/partners/fr.xml", "fr/sign-ec.pem", "de/sign-ec.pem");
+	expect_errors("partners/fr.xml:20: ", "is not issued by the "
+	    "partner's CA");
+}
+
+static void
+test_key_does_not_match(void **state)
+{
+	edit("conf/accordd.xml", "key=\"kz/sign-rsa.key\"",
+	    "key=\"kz/sign-ec.key\"");
+	expect_errors("signing key", "does not belong to certificate");
+}
+
+static void
+test_holiday_twice(void **state)
+{
+	edit("conf/partners/fr.xml", "<holiday date=\"2026-07-14\">",
+	    "<holiday date=\"2026-05-01\">");
+	expect_errors("partners/fr.xml:", "date 2026-05-01 is listed twice");
+}
+
+static void
+test_impossible_date(void **state)
+{
+	edit("conf/partners/fr.xml", "<holiday date=\"2026-07-14\">",
+	    "<holiday date=\"2026-02-30\">");
+	expect_errors("partners/fr.xml:", "2026-02-30");
+}
+
+static void
+test_no_partners(void **state)
+{
+	edit("conf/accordd.xml", "<partners directory=\"partners\"/>",
+	    "<partners directory=\"nowhere\"/>");
+	expect_errors("cannot read the partners directory", NULL);
+}
+
+static void
+test_every_error_reported(void **state)
+{
+	struct conf_diag d = { 0 };
+
+	/* two broken files: both are reported in one run */
+	edit("conf/partners/fr.xml", "Europe/Paris", "Europe/Atlantis");
+	edit("conf/partners/de.xml", "https://", "ftp://");
+	assert_null(config_load(path("conf/accordd.xml"), now_test(), &d));
+	assert_true(d.nerrors >= 2);
+	conf_diag_free(&d);
+}
+
+static void
+test_warn_calendar_ending(void **state)
+{
+	struct conf_diag d = { 0 };
+	struct config *c;
+
+	/* holiday data ending in 100 days: warned, with the date */
+	set_covers_until(100);
+	c = config_load(path("conf/accordd.xml"), now_test(), &d);
+	assert_non_null(c);
+	assert_true(has_warning(&d, "conf/accordd.xml:", "KZ calendar data "
+	    "ends on"));
+	assert_true(has_warning(&d, "partners/fr.xml:", "FR calendar data "
+	    "ends on"));
+	assert_true(has_warning(&d, "within 12 months: add the next year's "
+	    "holidays", NULL));
+	conf_diag_free(&d);
+	config_free(c);
+
+	/* data ending in 400 days: no such warning */
+	set_covers_until(400);
+	c = config_load(path("conf/accordd.xml"), now_test(), &d);
+	assert_non_null(c);
+	assert_false(has_warning(&d, "calendar data", NULL));
+	conf_diag_free(&d);
+	config_free(c);
+}
+
+static void
+test_warn_certificate_expiring(void **state)
+{
+	struct conf_diag d = { 0 };
+	struct config *c;
+	const struct agreement *fr;
+	accord_time_t t;
+
+	c = config_load(path("conf/accordd.xml"), now_test(), &d);
+	assert_non_null(c);
+	fr = config_partner(c, "FR");
+	t = fr->signing[0].not_after - 10 * 86400;
+	conf_diag_free(&d);
+	config_free(c);
+
+	c = config_load(path("conf/accordd.xml"), t, &d);
+	assert_non_null(c);
+	assert_true(has_warning(&d, "FR signing certificate",
+	    "sign-rsa.pem expires on"));
+	assert_true(has_warning(&d, "in 10 days: renew it", NULL));
+	conf_diag_free(&d);
+	config_free(c);
+}
+
+static void
+test_warn_revoked_configured(void **state)
+{
+	struct conf_diag d = { 0 };
+	struct config *c;
+
+	edit("conf/partners/fr.xml", "fr/sign-ec.pem", "fr/sign-revoked.pem");
+	c = config_load(path("conf/accordd.xml"), now_test(), &d);
+	assert_non_null(c);
+	assert_true(has_warning(&d, "sign-revoked.pem is revoked by the "
+	    "partner's CRL", NULL));
+	conf_diag_free(&d);
+	config_free(c);
+}
+
+/* protocol-versions: one version, the other, none, one unknown. */
+static void
+test_protocol_versions(void **state)
+{
+	struct conf_diag d = { 0 };
+	struct config *c;
+	const struct agreement *fr;
+
+	(void)state;
+	edit("conf/partners/fr.xml", "protocol-versions=\"1 2\"",
+	    "protocol-versions=\"1\"");
+	assert_non_null(c = config_load(path("conf/accordd.xml"), now_test(),
+	    &d));
+	assert_non_null(fr = config_partner(c, "FR"));
+	assert_true(agreement_accepts_version(fr, 1));
+	assert_false(agreement_accepts_version(fr, 2));
+	assert_int_equal(agreement_wire_version(fr), 1);
+	assert_int_equal(agreement_min_version(fr), 1);
+	/* no Redelivery without version 2 */
+	assert_false(agreement_allows(fr, MSG_REDELIVERY));
+	assert_true(agreement_allows(fr, MSG_RECEIPT));
+	conf_diag_free(&d);
+	config_free(c);
+
+	edit("conf/partners/fr.xml", "protocol-versions=\"1\"",
+	    "protocol-versions=\" 2 \"");
+	memset(&d, 0, sizeof(d));
+	assert_non_null(c = config_load(path("conf/accordd.xml"), now_test(),
+	    &d));
+	assert_non_null(fr = config_partner(c, "FR"));
+	assert_false(agreement_accepts_version(fr, 1));
+	assert_int_equal(agreement_wire_version(fr), 2);
+	assert_int_equal(agreement_min_version(fr), 2);
+	conf_diag_free(&d);
+	config_free(c);
+}
+
+static void
+test_protocol_versions_missing(void **state)
+{
+	(void)state;
+	edit("conf/partners/fr.xml", " protocol-versions=\"1 2\"", "");
+	expect_errors("partners/fr.xml:8: ", "'protocol-versions' is "
+	    "required");
+}
+
+static void
+test_protocol_version_unknown(void **state)
+{
+	(void)state;
+	edit("conf/partners/fr.xml", "protocol-versions=\"1 2\"",
+	    "protocol-versions=\"1 3\"");
+	expect_errors("partners/fr.xml:8: ", "protocol-versions");
+}
+
+int
+main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_shipped_configuration),
+		T(test_missing_field),
+		T(test_unknown_partner_code),
+		cmocka_unit_test(test_country_codes),
+		T(test_unknown_zone),
+		T(test_unknown_zone_own),
+		T(test_duplicate_partner),
+		T(test_bad_url),
+		T(test_bad_url_garbage),
+		T(test_unreadable_signing_certificate),
+		T(test_only_expired_certificates),
+		T(test_zero_timeline),
+		T(test_negative_timeline),
+		T(test_unknown_message_type),
+		T(test_same_tls_pin),
+		T(test_same_tls_subject_and_ca),
+		T(test_key_readable_by_others),
+		T(test_not_well_formed),
+		T(test_doctype_refused),
+		T(test_signing_cert_of_other_ca),
+		T(test_key_does_not_match),
+		T(test_holiday_twice),
+		T(test_impossible_date),
+		T(test_no_partners),
+		T(test_every_error_reported),
+		T(test_warn_calendar_ending),
+		T(test_warn_certificate_expiring),
+		T(test_warn_revoked_configured),
+		T(test_protocol_versions),
+		T(test_protocol_versions_missing),
+		T(test_protocol_version_unknown),
+	};
+
+	xmlInitParser();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

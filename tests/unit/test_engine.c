@@ -1,0 +1,1338 @@
+/*
+ * test_engine.c -- two engines, Kazakhstan and France, in one process,
+ * exchanging real signed messages and receipts (no network): both must
+ * agree on every case, duplicates must get their original receipt, bad
+ * input must leave the journal untouched, and the store must come back
+ * from the journal alone.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <sqlite3.h>
+
+#include "util/clock.h"
+#include "conf/config.h"
+#include "conf/conffile.h"
+#include "engine/engine.h"
+#include "engine/engine_priv.h"
+#include "msg/envelope.h"
+#include "fsm/fsm.h"
+#include "persist/journal.h"
+#include "util/log.h"
+#include "persist/record.h"
+#include "persist/store.h"
+#include "report/report.h"
+#include "testutil.h"
+#include "msg/xmlsig.h"
+
+static char tmpdir[512];
+static struct config *kzc, *frc;
+static struct engine *kz, *fr;
+
+static char *
+path(const char *rel)
+{
+	static char buf[1024];
+
+	snprintf(buf, sizeof(buf), "%s/%s", tmpdir, rel);
+	return buf;
+}
+
+/* The business document of a valid example, as bytes. */
+static char *
+example_body(const char *type, size_t *len)
+{
+	char *doc = test_example_body(type, len);
+
+	assert_non_null(doc);
+	return doc;
+}
+
+static struct config *
+load(const char *rel)
+{
+	struct conf_diag d = { 0 };
+	struct config *c;
+
+	c = config_load(path(rel), clock_now(), &d);
+	if (c == NULL)
+		conf_diag_print(&d, stderr);
+	assert_non_null(c);
+	conf_diag_free(&d);
+	return c;
+}
+
+static int
+setup(void **state)
+{
+	assert_int_equal(test_workdir(tmpdir, sizeof(tmpdir), "engine"), 0);
+	assert_int_equal(mkdir(path("var"), 0755), 0);
+	assert_int_equal(mkdir(path("var/kz"), 0755), 0);
+	assert_int_equal(mkdir(path("var/fr"), 0755), 0);
+	clock_use_real();
+	clock_test_set(test_pki_time(tmpdir));
+	assert_true(clock_now() != 0);
+	kzc = load("conf/accordd.xml");
+	frc = load("conf/demo-fr/accordd.xml");
+	kz = engine_open(kzc);
+	fr = engine_open(frc);
+	assert_non_null(kz);
+	assert_non_null(fr);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	engine_close(kz);
+	engine_close(fr);
+	config_free(kzc);
+	config_free(frc);
+	kz = fr = NULL;
+	assert_int_equal(test_rmtree(tmpdir), 0);
+	return 0;
+}
+
+/* sender submits type for case_id (NULL: new), receiver takes it, the
+ * sender takes the receipt.  @return the receiver's answer code. */
+static enum accord_err
+exchange(struct engine *from, const char *from_cc, struct engine *to,
+    const char *to_cc, const char *type, const char *case_id,
+    char *case_out, struct engine_answer *keep)
+{
+	struct engine_submission sub;
+	struct engine_outgoing out;
+	struct engine_answer a, r;
+	size_t len;
+	char *doc = example_body(type, &len);
+
+	memset(&sub, 0, sizeof(sub));
+	sub.partner = to_cc;
+	sub.case_id = case_id;
+	if (engine_submit(from, &sub, doc, len, &out, &a) == -1)
+		fail_msg("submit %s refused: %s: %s", type,
+		    errcode_name(a.code), a.text);
+	free(doc);
+	if (case_out != NULL)
+		snprintf(case_out, RECORD_ID_MAX, "%s", out.case_id);
+	assert_int_equal(engine_receive(to, from_cc, out.body, out.len, &r),
+	    0);
+	assert_int_equal(engine_flush(to), 0);
+	assert_non_null(r.body);
+	assert_int_equal(engine_receipt(from, to_cc, out.message_id, r.body,
+	    r.len, &a), 0);
+	if (keep != NULL) {
+		*keep = r;
+		keep->body = out.body;	/* the message, for replays */
+		keep->len = out.len;
+		snprintf(keep->message_id, sizeof(keep->message_id), "%s",
+		    out.message_id);
+		engine_answer_clear(&r);
+	} else {
+		engine_answer_clear(&r);
+		engine_outgoing_clear(&out);
+	}
+	return a.code == AE_OK ? r.code : a.code;
+}
+
+static enum fsm_state
+state_of(struct engine *e, const char *partner, const char *case_id)
+{
+	struct fsm_case c;
+
+	assert_int_equal(engine_case_get(e, partner, case_id, &c), 1);
+	return c.state;
+}
+
+static void
+test_request_reply_both_sides_agree(void **state)
+{
+	char cid[RECORD_ID_MAX];
+	struct fsm_case a, b;
+
+	/* France asks Kazakhstan to readmit a national */
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
+	    NULL, cid, NULL), AE_OK);
+	assert_int_equal(state_of(fr, "KZ", cid), FSM_PENDING_REPLY);
+	assert_int_equal(state_of(kz, "FR", cid), FSM_PENDING_REPLY);
+	/* the requested side computed the deadline; the other adopted it */
+	assert_int_equal(engine_case_get(fr, "KZ", cid, &a), 1);
+	assert_int_equal(engine_case_get(kz, "FR", cid, &b), 1);
+	assert_true(a.due[FSM_DL_REPLY] > clock_now());
+	assert_int_equal(a.due[FSM_DL_REPLY], b.due[FSM_DL_REPLY]);
+	assert_int_equal(a.role, ROLE_REQUESTING);
+	assert_int_equal(b.role, ROLE_REQUESTED);
+
+	/* Kazakhstan accepts */
+	clock_test_advance(86400);
+	assert_int_equal(exchange(kz, "KZ", fr, "FR", "ReadmissionReply",
+	    cid, NULL, NULL), AE_OK);
+	assert_int_equal(state_of(fr, "KZ", cid), FSM_ACCEPTED);
+	assert_int_equal(state_of(kz, "FR", cid), FSM_ACCEPTED);
+}
+
+static void
+test_silence_means_consent_on_both_sides(void **state)
+{
+	char cid[RECORD_ID_MAX];
+	struct fsm_case c;
+
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
+	    NULL, cid, NULL), AE_OK);
+	assert_int_equal(engine_case_get(kz, "FR", cid, &c), 1);
+	assert_int_equal(engine_next_deadline(kz), c.due[FSM_DL_REPLY]);
+	assert_int_equal(engine_next_deadline(fr), c.due[FSM_DL_REPLY]);
+	/* a second before: nothing fires */
+	clock_test_set(c.due[FSM_DL_REPLY] - 1);
+	assert_int_equal(engine_deadlines(kz, clock_now()), 0);
+	clock_test_set(c.due[FSM_DL_REPLY] + 60);
+	assert_int_equal(engine_deadlines(kz, clock_now()), 1);
+	assert_int_equal(engine_deadlines(fr, clock_now()), 1);
+	assert_int_equal(state_of(kz, "FR", cid), FSM_DEEMED_ACCEPTED);
+	assert_int_equal(state_of(fr, "KZ", cid), FSM_DEEMED_ACCEPTED);
+	/* fired once only */
+	assert_int_equal(engine_deadlines(kz, clock_now()), 0);
+	/* Kazakhstan may no longer create a (late) reply */
+	{
+		struct engine_submission sub = { .partner = "FR",
+		    .case_id = cid };
+		struct engine_outgoing out;
+		struct engine_answer a;
+		size_t len;
+		char *doc = example_body("ReadmissionReply", &len);
+
+		assert_int_equal(engine_submit(kz, &sub, doc, len, &out, &a),
+		    -1);
+		assert_int_equal(a.code, AE_DEADLINE_PASSED);
+		free(doc);
+	}
+}
+
+static void
+test_duplicate_gets_original_receipt(void **state)
+{
+	struct engine_answer first, again;
+	char cid[RECORD_ID_MAX];
+	uint64_t seq;
+
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
+	    NULL, cid, &first), AE_OK);
+	/* first.body holds the message France sent: send it again */
+	seq = store_last_applied(engine_store(kz));
+	assert_int_equal(engine_receive(kz, "FR", first.body, first.len,
+	    &again), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(again.status, 200);
+	assert_int_equal(again.code, AE_OK);
+	assert_non_null(strstr(again.text, "duplicate"));
+	/* nothing new was journalled for it */
+	assert_int_equal(store_last_applied(engine_store(kz)), seq);
+	assert_int_equal(state_of(kz, "FR", cid), FSM_PENDING_REPLY);
+	engine_answer_clear(&again);
+	engine_answer_clear(&first);
+}
+
+/* A message signed with from's key (cc lower case names its PKI
+ * directory), with chosen header fields; body_edit replaces the first
+ * occurrence of the 36-character example id by message_ref. */
+static char *
+forge_from(const char *from, const char *from_auth, const char *to,
+    const char *to_auth, const char *type, const char *case_id,
+    const char *message_id, const char *message_ref, size_t *len)
+{
+	struct envelope_header h;
+	struct xmlsig_signer *s;
+	xmlDocPtr body, doc;
+	char *bytes, *b, *p, key[64], cert[64];
+	size_t blen;
+
+	b = example_body(type, &blen);
+	if (message_ref != NULL &&
+	    (p = strstr(b, "<RefToMessageId>")) != NULL)
+		memcpy(p + strlen("<RefToMessageId>"), message_ref, 36);
+	body = xmlReadMemory(b, (int)blen, "b.xml", NULL, XML_PARSE_NONET);
+	free(b);
+	memset(&h, 0, sizeof(h));
+	snprintf(h.message_id, sizeof(h.message_id), "%s", message_id);
+	snprintf(h.case_id, sizeof(h.case_id), "%s", case_id);
+	snprintf(h.from_country, sizeof(h.from_country), "%s", from);
+	snprintf(h.from_authority, sizeof(h.from_authority), "%s", from_auth);
+	snprintf(h.to_country, sizeof(h.to_country), "%s", to);
+	snprintf(h.to_authority, sizeof(h.to_authority), "%s", to_auth);
+	snprintf(h.agreement_id, sizeof(h.agreement_id),
+	    "KZ-FR-READMISSION-1");
+	if (message_ref != NULL)
+		snprintf(h.ref_to, sizeof(h.ref_to), "%s", message_ref);
+	h.type = agreement_msg_type_from_name(type);
+	h.created = clock_now();
+	if (h.type == MSG_READMISSION_REQUEST)
+		h.procedure = ENVELOPE_PROC_STANDARD;
+	assert_int_equal(envelope_build(&h, xmlDocGetRootElement(body), &doc),
+	    0);
+	snprintf(key, sizeof(key), "pki/%c%c/sign-ec.key", from[0] + 32,
+	    from[1] + 32);
+	snprintf(cert, sizeof(cert), "pki/%c%c/sign-ec.pem", from[0] + 32,
+	    from[1] + 32);
+	{
+		/* path() returns one static buffer: copy the first */
+		char keypath[1024];
+
+		snprintf(keypath, sizeof(keypath), "%s", path(key));
+		s = xmlsig_signer_load(keypath, path(cert));
+	}
+	assert_non_null(s);
+	assert_int_equal(xmlsig_sign(s, doc), 0);
+	assert_int_equal(envelope_serialize(doc, &bytes, len), 0);
+	xmlsig_signer_free(s);
+	xmlFreeDoc(doc);
+	xmlFreeDoc(body);
+	return bytes;
+}
+
+/* France to Kazakhstan. */
+static char *
+forge(const char *type, const char *case_id, const char *message_id,
+    const char *to_auth, size_t *len)
+{
+	return forge_from("FR", "DGEF", "KZ", to_auth, type, case_id,
+	    message_id, NULL, len);
+}
+
+static void
+test_duplicate_conflict(void **state)
+{
+	struct engine_answer a;
+	const char *id = "0b5d7a3e-1f2c-4d6e-8a9b-0c1d2e3f4a5b";
+	char *m1, *m2;
+	size_t l1, l2;
+
+	m1 = forge("ReadmissionRequest", "FR-KZ-DUP-1", id, "MVD", &l1);
+	assert_int_equal(engine_receive(kz, "FR", m1, l1, &a), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(a.code, AE_OK);
+	engine_answer_clear(&a);
+	/* same MessageId, other bytes, in the same batch and after it */
+	m2 = forge("ReadmissionRequest", "FR-KZ-DUP-2", id, "MVD", &l2);
+	assert_int_equal(engine_receive(kz, "FR", m2, l2, &a), 0);
+	assert_int_equal(a.code, AE_DUPLICATE_CONFLICT);
+	assert_int_equal(a.status, 409);
+	assert_non_null(a.body);	/* a signed Error */
+	engine_answer_clear(&a);
+	assert_int_equal(engine_case_get(kz, "FR", "FR-KZ-DUP-2",
+	    &(struct fsm_case){ 0 }), 0);
+	free(m1);
+	free(m2);
+}
+
+static void
+test_duplicate_in_one_batch_sees_the_first(void **state)
+{
+	struct engine_answer a, b;
+	const char *id = "1c6e8b4f-2a3d-4e7f-9bac-1d2e3f4a5b6c";
+	char *m;
+	size_t l;
+
+	m = forge("ReadmissionRequest", "FR-KZ-BATCH-1", id, "MVD", &l);
+	/* two arrivals before one flush: the second sees the first */
+	assert_int_equal(engine_receive(kz, "FR", m, l, &a), 0);
+	assert_int_equal(engine_receive(kz, "FR", m, l, &b), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(a.code, AE_OK);
+	assert_int_equal(b.code, AE_OK);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.body, b.body, a.len);
+	engine_answer_clear(&a);
+	engine_answer_clear(&b);
+	free(m);
+}
+
+static void
+test_unknown_case_is_refused_and_journalled(void **state)
+{
+	struct engine_answer a;
+	struct store_message m;
+	const char *id = "2d7f9c5a-3b4e-4f8a-8cbd-2e3f4a5b6c7d";
+	char *msg;
+	size_t l;
+
+	msg = forge("Withdrawal", "FR-KZ-NOSUCH", id, "MVD", &l);
+	assert_int_equal(engine_receive(kz, "FR", msg, l, &a), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(a.code, AE_UNKNOWN_CASE);
+	assert_int_equal(a.status, 422);
+	assert_non_null(a.body);
+	/* journalled as refused: the message is known, REJECTED */
+	assert_int_equal(store_message_find(engine_store(kz), "FR", id,
+	    RECORD_DIR_IN, &m), 1);
+	assert_int_equal(m.state, RECORD_MS_REJECTED);
+	engine_answer_clear(&a);
+	free(msg);
+}
+
+static void
+test_bad_input_leaves_journal_untouched(void **state)
+{
+	struct engine_answer a;
+	const char *id = "3e8fad6b-4c5f-4a9b-9dce-3f4a5b6c7d8e";
+	uint64_t seq = store_last_applied(engine_store(kz));
+	char *msg, *p;
+	size_t l;
+
+	/* a modified byte in the body */
+	msg = forge("ReadmissionRequest", "FR-KZ-TAMPER", id, "MVD", &l);
+	p = strstr(msg, "Nurlanov");
+	assert_non_null(p);
+	p[0] = 'M';
+	assert_int_equal(engine_receive(kz, "FR", msg, l, &a), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(a.code, AE_SIGNATURE_INVALID);
+	assert_int_equal(a.status, 403);
+	engine_answer_clear(&a);
+	free(msg);
+	/* not addressed to us */
+	msg = forge("ReadmissionRequest", "FR-KZ-WRONG", id, "KNB", &l);
+	assert_int_equal(engine_receive(kz, "FR", msg, l, &a), 0);
+	assert_int_equal(a.code, AE_WRONG_RECIPIENT);
+	engine_answer_clear(&a);
+	/* from France's key, over a German TLS connection */
+	assert_int_equal(engine_receive(kz, "DE", msg, l, &a), 0);
+	assert_int_equal(a.code, AE_UNKNOWN_SIGNER);
+	engine_answer_clear(&a);
+	free(msg);
+	/* not XML at all */
+	assert_int_equal(engine_receive(kz, "FR", "garbage", 7, &a), 0);
+	assert_int_equal(a.code, AE_MALFORMED);
+	engine_answer_clear(&a);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(store_last_applied(engine_store(kz)), seq);
+}
+
+static void
+test_error_answer_marks_message_rejected(void **state)
+{
+	char cid[RECORD_ID_MAX];
+	struct store_message m;
+	struct engine_submission sub;
+	struct engine_outgoing out;
+	struct engine_answer a;
+	size_t len;
+	char *doc, *err;
+
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
+	    NULL, cid, NULL), AE_OK);
+	/* France may not confirm a handover: refused before it leaves */
+	memset(&sub, 0, sizeof(sub));
+	sub.partner = "KZ";
+	sub.case_id = cid;
+	doc = example_body("HandoverConfirmation", &len);
+	assert_int_equal(engine_submit(fr, &sub, doc, len, &out, &a), -1);
+	assert_int_equal(a.code, AE_ROLE_NOT_ALLOWED);
+	free(doc);
+
+	/* France withdraws; Kazakhstan answers with a signed Error */
+	doc = example_body("Withdrawal", &len);
+	assert_int_equal(engine_submit(fr, &sub, doc, len, &out, &a), 0);
+	free(doc);
+	err = forge_from("KZ", "MVD", "FR", "DGEF", "Error", cid,
+	    "4f9abe7c-5d6a-4bac-8edf-4a5b6c7d8e9f", out.message_id, &len);
+	assert_int_equal(engine_receipt(fr, "KZ", out.message_id, err, len,
+	    &a), 0);
+	assert_int_equal(store_message_find(engine_store(fr), "KZ",
+	    out.message_id, RECORD_DIR_OUT, &m), 1);
+	assert_int_equal(m.state, RECORD_MS_REJECTED);
+	/* a signed Error means no effect: the case is as it was */
+	assert_int_equal(state_of(fr, "KZ", cid), FSM_PENDING_REPLY);
+	free(err);
+	engine_outgoing_clear(&out);
+}
+
+static void
+test_bad_receipt_is_disputed(void **state)
+{
+	struct engine_submission sub;
+	struct engine_outgoing out;
+	struct engine_answer a, r;
+	struct store_message m;
+	size_t len;
+	char *doc;
+
+	memset(&sub, 0, sizeof(sub));
+	sub.partner = "KZ";
+	doc = example_body("ReadmissionRequest", &len);
+	assert_int_equal(engine_submit(fr, &sub, doc, len, &out, &a), 0);
+	free(doc);
+	assert_int_equal(engine_receive(kz, "FR", out.body, out.len, &r), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	/* one byte of the receipt changed in transit */
+	r.body[r.len / 2] ^= 1;
+	assert_int_equal(engine_receipt(fr, "KZ", out.message_id, r.body,
+	    r.len, &a), 0);
+	assert_int_not_equal(a.code, AE_OK);
+	assert_int_equal(store_message_find(engine_store(fr), "KZ",
+	    out.message_id, RECORD_DIR_OUT, &m), 1);
+	assert_int_equal(m.state, RECORD_MS_DISPUTED);
+	assert_int_equal(state_of(fr, "KZ", out.case_id), FSM_SUBMITTED);
+	engine_answer_clear(&r);
+	engine_outgoing_clear(&out);
+}
+
+/* Like exchange(), but a local refusal is an outcome, not a failure.
+ * body_sub, when set, replaces the example body's first <Accepted>...
+ * block (to make a refusal).  @return 0 delivered, -1 refused. */
+static int
+try_exchange(struct engine *from, const char *from_cc, struct engine *to,
+    const char *to_cc, const char *type, const char *case_id, int refuse,
+    char *case_out)
+{
+	struct engine_submission sub;
+	struct engine_outgoing out;
+	struct engine_answer a, r;
+	size_t len;
+	char *doc = example_body(type, &len);
+
+	if (refuse)
+		test_refuse_body(&doc, &len);
+	memset(&sub, 0, sizeof(sub));
+	sub.partner = to_cc;
+	sub.case_id = case_id;
+	if (engine_submit(from, &sub, doc, len, &out, &a) == -1) {
+		free(doc);
+		return -1;
+	}
+	free(doc);
+	if (case_out != NULL)
+		snprintf(case_out, RECORD_ID_MAX, "%s", out.case_id);
+	assert_int_equal(engine_receive(to, from_cc, out.body, out.len, &r),
+	    0);
+	assert_int_equal(engine_flush(to), 0);
+	assert_int_equal(engine_receipt(from, to_cc, out.message_id, r.body,
+	    r.len, &a), 0);
+	engine_answer_clear(&r);
+	engine_outgoing_clear(&out);
+	return 0;
+}
+
+/* Every case and message of a store, as one comparable text. */
+struct snap {
+	char	*buf;
+	size_t	 len;
+	FILE	*fp;
+	struct engine *e;
+};
+
+static int
+snap_msg(void *arg, const struct store_message *m)
+{
+	struct snap *sn = arg;
+
+	fprintf(sn->fp, "  %s %s %d %d %s %lld %lld %llu %llu\n",
+	    m->message_id, m->sha256, m->direction, m->state, m->reason,
+	    (long long)m->created, (long long)m->received_at,
+	    (unsigned long long)m->journal_seq,
+	    (unsigned long long)m->receipt_seq);
+	return 0;
+}
+
+static int
+snap_case(void *arg, const struct store_case *c)
+{
+	struct snap *sn = arg;
+	json_t *cj = record_case_to_json(&c->c);
+	char *js = json_dumps(cj, JSON_SORT_KEYS);
+
+	json_decref(cj);
+
+	fprintf(sn->fp, "%s %s %lld %lld %lld %s\n", c->partner, c->case_id,
+	    (long long)c->opened_at, (long long)c->updated_at,
+	    (long long)c->next_due, js);
+	free(js);
+	return store_case_messages(engine_store(sn->e), c->partner,
+	    c->case_id, snap_msg, sn);
+}
+
+static char *
+snapshot(struct engine *e)
+{
+	struct snap sn;
+
+	memset(&sn, 0, sizeof(sn));
+	sn.e = e;
+	sn.fp = open_memstream(&sn.buf, &sn.len);
+	assert_non_null(sn.fp);
+	assert_int_equal(store_list_cases(engine_store(e), NULL, snap_case,
+	    &sn), 0);
+	fclose(sn.fp);
+	return sn.buf;
+}
+
+struct states {
+	char	 ids[64][RECORD_ID_MAX];
+	int	 n;
+};
+
+static void
+test_rebuild_after_random_workload(void **state)
+{
+	struct states st;
+	struct fsm_case a, b;
+	char cid[RECORD_ID_MAX], *live, *rebuilt;
+	int step, i, pick;
+
+	memset(&st, 0, sizeof(st));
+	srandom(20261122);
+	for (step = 0; step < 60; step++) {
+		pick = st.n > 0 ? (int)(random() % st.n) : 0;
+		switch (random() % 6) {
+		case 0:
+		case 1:
+			if (st.n < 64 && try_exchange(fr, "FR", kz, "KZ",
+			    "ReadmissionRequest", NULL, 0, cid) == 0)
+				snprintf(st.ids[st.n++], RECORD_ID_MAX, "%s",
+				    cid);
+			break;
+		case 2:
+			if (st.n > 0)
+				try_exchange(kz, "KZ", fr, "FR",
+				    "ReadmissionReply", st.ids[pick],
+				    (int)(random() % 2), NULL);
+			break;
+		case 3:
+			if (st.n > 0)
+				try_exchange(fr, "FR", kz, "KZ", "Withdrawal",
+				    st.ids[pick], 0, NULL);
+			break;
+		default:
+			/* time passes; both timers run */
+			clock_test_advance((int64_t)(random() % (6 * 86400)));
+			assert_true(engine_deadlines(kz, clock_now()) >= 0);
+			assert_true(engine_deadlines(fr, clock_now()) >= 0);
+			break;
+		}
+	}
+	assert_true(st.n > 5);
+	/* both sides agree on every settled case */
+	for (i = 0; i < st.n; i++) {
+		assert_int_equal(engine_case_get(kz, "FR", st.ids[i], &a), 1);
+		assert_int_equal(engine_case_get(fr, "KZ", st.ids[i], &b), 1);
+		if (a.state != b.state)
+			fail_msg("case %s: KZ %s, FR %s", st.ids[i],
+			    fsm_state_name(a.state), fsm_state_name(b.state));
+	}
+
+	/* the journal alone gives the same store, byte for byte */
+	live = snapshot(kz);
+	engine_close(kz);
+	assert_int_equal(store_remove(path("var/kz/store.db")), 0);
+	kz = engine_open(kzc);
+	assert_non_null(kz);
+	rebuilt = snapshot(kz);
+	assert_string_equal(live, rebuilt);
+	free(live);
+	free(rebuilt);
+}
+
+struct find_text {
+	const char	*needle;
+	int		 found;
+};
+
+static int
+find_text_cb(void *arg, const struct report_history *h)
+{
+	struct find_text *ft = arg;
+
+	if (strstr(h->text, ft->needle) != NULL)
+		ft->found = 1;
+	return 0;
+}
+
+static void
+test_missed_deadline_fires_after_restart(void **state)
+{
+	char cid[RECORD_ID_MAX], tb[32], needle[96], *jdir;
+	struct fsm_case c;
+	struct find_text ft;
+
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
+	    NULL, cid, NULL), AE_OK);
+	assert_int_equal(engine_case_get(kz, "FR", cid, &c), 1);
+	/* the gateway is down while the deadline passes */
+	engine_close(kz);
+	clock_test_set(c.due[FSM_DL_REPLY] + 3 * 86400);
+	kz = engine_open(kzc);
+	assert_non_null(kz);
+	assert_int_equal(engine_deadlines(kz, clock_now()), 1);
+	assert_int_equal(state_of(kz, "FR", cid), FSM_DEEMED_ACCEPTED);
+	/* it fired with its own due time, not the restart's */
+	clock_format_utc(c.due[FSM_DL_REPLY], tb, sizeof(tb));
+	snprintf(needle, sizeof(needle), "reply deadline due %s fired", tb);
+	ft.needle = needle;
+	ft.found = 0;
+	jdir = conf_path(kzc->state_dir, "journal");
+	assert_int_equal(report_case_history(jdir, engine_store(kz), "FR",
+	    cid, 0, 0, find_text_cb, &ft), 0);
+	free(jdir);
+	assert_true(ft.found);
+}
+
+/* A disk that fills up: writes fail with ENOSPC. */
+static ssize_t
+full_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	(void)fd;
+	(void)buf;
+	(void)len;
+	(void)off;
+	errno = ENOSPC;
+	return -1;
+}
+
+static void
+test_disk_full_loses_nothing(void **state)
+{
+	static const struct journal_io full = { full_pwrite, NULL };
+	static const struct journal_io normal = { pwrite, fdatasync };
+	struct engine_answer a;
+	struct engine_submission sub;
+	struct engine_outgoing out;
+	char cid[RECORD_ID_MAX], *msg, *doc;
+	const char *id = "5a0bcf8d-6e7b-4cbd-9f0a-5b6c7d8e9fa0";
+	uint64_t applied, batch;
+	size_t l, len;
+
+	/* something committed before the disk fills */
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
+	    NULL, cid, NULL), AE_OK);
+	applied = store_last_applied(engine_store(kz));
+
+	journal_set_io(engine_journal(kz), &full);
+	msg = forge("ReadmissionRequest", "FR-KZ-FULL-1", id, "MVD", &l);
+	batch = engine_batch(kz);
+	assert_int_equal(engine_receive(kz, "FR", msg, l, &a), 0);
+	/* the answer is ready but must not leave: the commit fails */
+	assert_int_equal(engine_flush(kz), -1);
+	assert_false(engine_batch_committed(kz, batch));
+	engine_answer_clear(&a);
+	/* a submit is refused with nothing queued */
+	memset(&sub, 0, sizeof(sub));
+	sub.partner = "FR";
+	doc = example_body("ReadmissionRequest", &len);
+	assert_int_equal(engine_submit(kz, &sub, doc, len, &out, &a), -1);
+	assert_int_equal(a.code, AE_TEMPORARY);
+	free(doc);
+	/* what was committed before is untouched */
+	assert_int_equal(store_last_applied(engine_store(kz)), applied);
+	assert_int_equal(state_of(kz, "FR", cid), FSM_PENDING_REPLY);
+	assert_int_equal(engine_case_get(kz, "FR", "FR-KZ-FULL-1",
+	    &(struct fsm_case){ 0 }), 0);
+	journal_set_io(engine_journal(kz), &normal);
+
+	/* space again: the partner's retry takes effect, once */
+	engine_close(kz);
+	kz = engine_open(kzc);
+	assert_non_null(kz);
+	assert_int_equal(engine_receive(kz, "FR", msg, l, &a), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(a.code, AE_OK);
+	assert_int_equal(state_of(kz, "FR", "FR-KZ-FULL-1"), FSM_PENDING_REPLY);
+	assert_int_equal(state_of(kz, "FR", cid), FSM_PENDING_REPLY);
+	engine_answer_clear(&a);
+	free(msg);
+}
+
+static void
+test_operator_records(void **state)
+{
+	char cid[RECORD_ID_MAX];
+	struct engine_answer a;
+	struct fsm_case c;
+
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
+	    NULL, cid, NULL), AE_OK);
+	assert_int_equal(engine_record(fr, 0, "KZ", cid,
+	    FSM_REC_PROTECTION_CLAIM, 0, "fears persecution", &a), 0);
+	assert_int_equal(engine_case_get(fr, "KZ", cid, &c), 1);
+	assert_true(c.protection_claim);
+	assert_false(c.assessment);
+	assert_int_equal(engine_record(fr, 0, "KZ", cid, FSM_REC_ASSESSMENT,
+	    0, "no risk found", &a), 0);
+	assert_int_equal(engine_case_get(fr, "KZ", cid, &c), 1);
+	assert_true(c.assessment);
+	assert_int_equal(engine_record(fr, 0, "KZ", "NO-SUCH", FSM_REC_ASSESSMENT,
+	    0, NULL, &a), -1);
+	assert_int_equal(a.code, AE_UNKNOWN_CASE);
+}
+
+static void
+test_store_rebuilt_from_journal(void **state)
+{
+	char cid[RECORD_ID_MAX], cid2[RECORD_ID_MAX];
+	struct fsm_case before, after;
+
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
+	    NULL, cid, NULL), AE_OK);
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
+	    NULL, cid2, NULL), AE_OK);
+	assert_int_equal(exchange(kz, "KZ", fr, "FR", "ReadmissionReply",
+	    cid2, NULL, NULL), AE_OK);
+	assert_int_equal(engine_case_get(kz, "FR", cid, &before), 1);
+
+	/* restart with the store intact */
+	engine_close(kz);
+	kz = engine_open(kzc);
+	assert_non_null(kz);
+	assert_int_equal(engine_case_get(kz, "FR", cid, &after), 1);
+	assert_memory_equal(&before, &after, sizeof(before));
+
+	/* lose the store: it comes back from the journal alone */
+	engine_close(kz);
+	unlink(path("var/kz/store.db"));
+	unlink(path("var/kz/store.db-wal"));
+	unlink(path("var/kz/store.db-shm"));
+	kz = engine_open(kzc);
+	assert_non_null(kz);
+	assert_int_equal(engine_case_get(kz, "FR", cid, &after), 1);
+	assert_memory_equal(&before, &after, sizeof(before));
+	assert_int_equal(state_of(kz, "FR", cid2), FSM_ACCEPTED);
+}
+
+/* How many records of kind in e's journal name message_id. */
+static int
+count_records(const struct config *c, unsigned kind, const char *message_id)
+{
+	struct journal_reader *r;
+	struct journal_rec rec;
+	struct record_message rm;
+	struct record_decision rd;
+	char dir[1024];
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/journal", c->state_dir);
+	assert_non_null(r = journal_reader_open(dir));
+	while (journal_reader_next(r, &rec) == 1) {
+		if (rec.kind != kind)
+			continue;
+		if (kind == JOURNAL_MESSAGE_RECEIVED &&
+		    record_message_decode(rec.payload, rec.len, &rm) == 0 &&
+		    strcmp(rm.message_id, message_id) == 0)
+			n++;
+		if (kind == JOURNAL_DECISION &&
+		    record_decision_decode(rec.payload, rec.len, &rd) == 0 &&
+		    strcmp(rd.message_id, message_id) == 0)
+			n++;
+	}
+	journal_reader_close(r);
+	return n;
+}
+
+/*
+ * Another process holds a write lock on store.db (issue 12, item 2): the
+ * same signed message posted three times is processed once; the second
+ * and third post get the first receipt's exact bytes from the engine's
+ * memory; a new message is refused as TEMPORARY (503); the loop's store
+ * connection never sleeps on the lock; once the lock goes the store
+ * catches up and a fourth post finds the original in the store.
+ */
+static void
+test_store_locked_processes_once(void **state)
+{
+	struct engine_submission sub;
+	struct engine_outgoing out, out2;
+	struct engine_answer a, first, again, other;
+	struct engine_stats st;
+	struct store_message m;
+	char db[1024], c;
+	int ready[2], release[2], i, status;
+	size_t len;
+	char *doc;
+	pid_t pid;
+
+	memset(&sub, 0, sizeof(sub));
+	sub.partner = "KZ";
+	doc = example_body("ReadmissionRequest", &len);
+	assert_int_equal(engine_submit(fr, &sub, doc, len, &out, &a), 0);
+	assert_int_equal(engine_submit(fr, &sub, doc, len, &out2, &a), 0);
+	free(doc);
+
+	/* the other process: BEGIN IMMEDIATE on KZ's store, held */
+	snprintf(db, sizeof(db), "%s/store.db", kzc->state_dir);
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(release), 0);
+	if ((pid = fork()) == 0) {
+		sqlite3 *h = NULL;
+
+		close(ready[0]);
+		close(release[1]);
+		if (sqlite3_open(db, &h) != SQLITE_OK ||
+		    sqlite3_exec(h, "BEGIN IMMEDIATE; UPDATE meta SET "
+		    "last_applied_seq = last_applied_seq", NULL, NULL, NULL) !=
+		    SQLITE_OK)
+			_exit(1);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
+		while (read(release[0], &c, 1) > 0)
+			;
+		sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_close(h);
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	close(ready[1]);
+	close(release[0]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+
+	assert_int_equal(engine_receive(kz, "FR", out.body, out.len, &first),
+	    0);
+	assert_int_equal(engine_flush(kz), 0);	/* committed: it counts */
+	assert_int_equal(first.status, 200);
+	assert_non_null(first.body);
+	assert_true(engine_store_behind(kz));
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(engine_receive(kz, "FR", out.body, out.len,
+		    &again), 0);
+		assert_int_equal(engine_flush(kz), 0);
+		assert_int_equal(again.status, 200);
+		assert_int_equal(again.len, first.len);
+		assert_memory_equal(again.body, first.body, first.len);
+		engine_answer_clear(&again);
+	}
+	/* a new message waits until the store has caught up (our side's
+	 * fault: -1, and a 503 for the transport) */
+	assert_int_equal(engine_receive(kz, "FR", out2.body, out2.len,
+	    &other), -1);
+	assert_int_equal(other.status, 503);
+	assert_int_equal(other.code, AE_TEMPORARY);
+	engine_answer_clear(&other);
+	assert_int_equal(engine_store_retry(kz), -1);	/* still locked */
+	engine_stats(kz, &st);
+	assert_true(st.store_behind);
+	assert_true(st.unapplied > 0);
+	assert_true(st.busy.refused > 0);	/* the lock was met ... */
+	assert_int_equal(st.busy.waits, 0);	/* ... and never waited on */
+
+	close(release[1]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(engine_store_retry(kz), 0);
+	assert_false(engine_store_behind(kz));
+	assert_int_equal(store_message_find(engine_store(kz), "FR",
+	    out.message_id, RECORD_DIR_IN, &m), 1);
+	/* from the store now: still the same receipt */
+	assert_int_equal(engine_receive(kz, "FR", out.body, out.len, &again),
+	    0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(again.len, first.len);
+	assert_memory_equal(again.body, first.body, first.len);
+	engine_answer_clear(&again);
+
+	assert_int_equal(count_records(kzc, JOURNAL_MESSAGE_RECEIVED,
+	    out.message_id), 1);
+	assert_int_equal(count_records(kzc, JOURNAL_DECISION, out.message_id),
+	    1);
+	engine_stats(kz, &st);
+	assert_int_equal(st.busy.waits, 0);
+	engine_answer_clear(&first);
+	engine_outgoing_clear(&out);
+	engine_outgoing_clear(&out2);
+}
+
+/*
+ * submit request-id= (issue 12): the same key and request give the first
+ * answer and queue nothing, before and after a restart; the same key
+ * with another document is a CONFLICT; keys are per uid.
+ */
+static void
+test_submit_request_id_is_idempotent(void **state)
+{
+	struct engine_submission sub;
+	struct engine_outgoing out, again;
+	struct engine_answer a;
+	char *req, *other;
+	size_t rlen, olen;
+	uint64_t seq;
+
+	req = example_body("ReadmissionRequest", &rlen);
+	other = example_body("TransitRequest", &olen);
+	memset(&sub, 0, sizeof(sub));
+	sub.partner = "FR";
+	sub.uid = 1000;
+	sub.request_id = "bo-2026-0001";
+	assert_int_equal(engine_submit(kz, &sub, req, rlen, &out, &a), 0);
+	assert_non_null(out.body);
+	seq = store_last_applied(engine_store(kz));
+
+	assert_int_equal(engine_submit(kz, &sub, req, rlen, &again, &a), 0);
+	assert_null(again.body);		/* nothing new to send */
+	assert_string_equal(a.message_id, out.message_id);
+	assert_string_equal(a.case_id, out.case_id);
+	assert_int_equal(store_last_applied(engine_store(kz)), seq);
+
+	assert_int_equal(engine_submit(kz, &sub, other, olen, &again, &a), -1);
+	assert_int_equal(a.code, AE_CONFLICT);
+	assert_null(again.body);
+
+	/* after a restart: from the store, rebuilt from the journal too */
+	engine_close(kz);
+	assert_non_null(kz = engine_open(kzc));
+	assert_int_equal(engine_submit(kz, &sub, req, rlen, &again, &a), 0);
+	assert_null(again.body);
+	assert_string_equal(a.message_id, out.message_id);
+	assert_int_equal(store_rebuild(engine_store(kz)), 0);
+	engine_close(kz);
+	assert_non_null(kz = engine_open(kzc));
+	assert_int_equal(engine_submit(kz, &sub, req, rlen, &again, &a), 0);
+	assert_null(again.body);
+	assert_string_equal(a.message_id, out.message_id);
+
+	/* another caller's key space */
+	sub.uid = 1001;
+	assert_int_equal(engine_submit(kz, &sub, req, rlen, &again, &a), 0);
+	assert_non_null(again.body);
+	assert_string_not_equal(again.message_id, out.message_id);
+	engine_outgoing_clear(&again);
+	engine_outgoing_clear(&out);
+	free(req);
+	free(other);
+}
+
+/* A message of from's, submitted: its bytes in out. */
+static void
+submit_doc(struct engine *from, const char *to_cc, const char *type,
+    const char *case_id, const char *ref, struct engine_outgoing *out)
+{
+	struct engine_submission sub;
+	struct engine_answer a;
+	size_t len;
+	char *doc = example_body(type, &len);
+
+	memset(&sub, 0, sizeof(sub));
+	sub.partner = to_cc;
+	sub.case_id = case_id;
+	sub.ref_to = ref;
+	if (engine_submit(from, &sub, doc, len, out, &a) == -1)
+		fail_msg("submit %s refused: %s: %s", type,
+		    errcode_name(a.code), a.text);
+	free(doc);
+}
+
+/*
+ * Issue 12, item 1 (S4 of model/): France's reply overtakes the receipt
+ * of Kazakhstan's request (the response carrying it was lost).  It is
+ * not refused for good: Kazakhstan answers NOT_YET (retryable, nothing
+ * journalled), France posts the receipt it gave as a standalone signal,
+ * Kazakhstan takes it once, and the reply then goes through.  Both sides
+ * end ACCEPTED; the late original response changes nothing.
+ */
+static void
+test_reply_overtaking_receipt_is_not_refused(void **state)
+{
+	struct engine_outgoing m1, m2;
+	struct engine_answer r1, ans, taken;
+	struct store_message m;
+	char id[RECORD_ID_MAX], *rbytes;
+	size_t rlen;
+	uint64_t seq;
+
+	submit_doc(kz, "FR", "ReadmissionRequest", NULL, NULL, &m1);
+	assert_int_equal(engine_receive(fr, "KZ", m1.body, m1.len, &r1), 0);
+	assert_int_equal(engine_flush(fr), 0);
+	assert_int_equal(r1.status, 200);	/* ... and then lost */
+	assert_int_equal(state_of(kz, "FR", m1.case_id), FSM_SUBMITTED);
+	assert_int_equal(state_of(fr, "KZ", m1.case_id), FSM_PENDING_REPLY);
+
+	submit_doc(fr, "KZ", "ReadmissionReply", m1.case_id, m1.message_id,
+	    &m2);
+	seq = store_last_applied(engine_store(kz));
+	assert_int_equal(engine_receive(kz, "FR", m2.body, m2.len, &ans), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(ans.code, AE_NOT_YET);
+	assert_int_equal(ans.status, 409);
+	assert_non_null(ans.body);		/* a signed Error */
+	assert_int_equal(store_last_applied(engine_store(kz)), seq);
+	assert_int_equal(state_of(kz, "FR", m1.case_id), FSM_SUBMITTED);
+	/* France: retryable, the reply is not REJECTED */
+	assert_int_equal(engine_receipt(fr, "KZ", m2.message_id, ans.body,
+	    ans.len, &taken), 0);
+	assert_int_equal(taken.code, AE_NOT_YET);
+	assert_int_equal(store_message_find(engine_store(fr), "KZ",
+	    m2.message_id, RECORD_DIR_OUT, &m), 1);
+	assert_int_equal(m.state, RECORD_MS_QUEUED);
+	engine_answer_clear(&ans);
+
+	/* France posts the receipt it gave for Kazakhstan's request */
+	assert_int_equal(engine_partner_receipt(fr, "KZ", m1.case_id, id,
+	    sizeof(id), &rbytes, &rlen), 1);
+	assert_string_equal(id, m1.message_id);
+	assert_int_equal(rlen, r1.len);
+	assert_memory_equal(rbytes, r1.body, rlen);
+	assert_int_equal(engine_receive(kz, "FR", rbytes, rlen, &ans), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(ans.status, 200);
+	assert_null(ans.body);			/* no signal answers a signal */
+	assert_int_equal(state_of(kz, "FR", m1.case_id), FSM_PENDING_REPLY);
+	/* again: taken once only */
+	seq = store_last_applied(engine_store(kz));
+	assert_int_equal(engine_receive(kz, "FR", rbytes, rlen, &ans), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(ans.status, 200);
+	assert_int_equal(store_last_applied(engine_store(kz)), seq);
+	free(rbytes);
+
+	/* France's retry of the reply now takes effect on both sides */
+	assert_int_equal(engine_receive(kz, "FR", m2.body, m2.len, &ans), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(ans.status, 200);
+	assert_int_equal(engine_receipt(fr, "KZ", m2.message_id, ans.body,
+	    ans.len, &taken), 0);
+	engine_answer_clear(&ans);
+	assert_int_equal(state_of(kz, "FR", m1.case_id), FSM_ACCEPTED);
+	assert_int_equal(state_of(fr, "KZ", m1.case_id), FSM_ACCEPTED);
+
+	/* the response Kazakhstan lost turns up late: nothing happens */
+	seq = store_last_applied(engine_store(kz));
+	assert_int_equal(engine_receipt(kz, "FR", m1.message_id, r1.body,
+	    r1.len, &taken), 0);
+	assert_int_equal(store_last_applied(engine_store(kz)), seq);
+	assert_int_equal(state_of(kz, "FR", m1.case_id), FSM_ACCEPTED);
+	engine_answer_clear(&r1);
+	engine_outgoing_clear(&m1);
+	engine_outgoing_clear(&m2);
+}
+
+/*
+ * The requesting side's opening message went UNDELIVERED (every answer
+ * lost) though the partner has it: the case stays SUBMITTED, not closed
+ * NOT_SENT (model/README.md, rule 4), and the partner's standalone
+ * receipt, after NOT_YET, moves it on to PENDING_REPLY like the partner's.
+ */
+static void
+test_undelivered_opening_stays_open(void **state)
+{
+	struct engine_outgoing m1;
+	struct engine_answer r1, ans;
+	char id[RECORD_ID_MAX], *rbytes;
+	size_t rlen;
+
+	submit_doc(kz, "FR", "ReadmissionRequest", NULL, NULL, &m1);
+	assert_int_equal(engine_receive(fr, "KZ", m1.body, m1.len, &r1), 0);
+	assert_int_equal(engine_flush(fr), 0);
+	assert_int_equal(engine_undelivered(kz, "FR", m1.message_id,
+	    "test: every answer lost"), 0);
+	assert_int_equal(state_of(kz, "FR", m1.case_id), FSM_SUBMITTED);
+	assert_int_equal(engine_partner_receipt(fr, "KZ", m1.case_id, id,
+	    sizeof(id), &rbytes, &rlen), 1);
+	assert_int_equal(engine_receive(kz, "FR", rbytes, rlen, &ans), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(ans.status, 200);
+	assert_int_equal(state_of(kz, "FR", m1.case_id), FSM_PENDING_REPLY);
+	free(rbytes);
+	engine_answer_clear(&r1);
+	engine_outgoing_clear(&m1);
+}
+
+/*
+ * Redelivery (v2): Kazakhstan's request went UNDELIVERED though France
+ * had it (every answer lost).  Sent again in a Redelivery, it gets its
+ * original receipt from France (a duplicate by the inner MessageId: not
+ * processed twice), and that receipt revives the case on Kazakhstan's
+ * side.  A request France never got is taken from a Redelivery even when
+ * its own Created is older than the retry window; a stale Redelivery is
+ * refused.
+ */
+static void
+test_redelivery(void **state)
+{
+	struct engine_outgoing m1, m2, rd;
+	struct engine_answer r1, ans, taken;
+	uint64_t seq;
+	accord_time_t t0;
+
+	submit_doc(kz, "FR", "ReadmissionRequest", NULL, NULL, &m1);
+	assert_int_equal(engine_receive(fr, "KZ", m1.body, m1.len, &r1), 0);
+	assert_int_equal(engine_flush(fr), 0);
+	assert_int_equal(engine_undelivered(kz, "FR", m1.message_id,
+	    "test: every answer lost"), 0);
+	assert_int_equal(state_of(kz, "FR", m1.case_id), FSM_SUBMITTED);
+
+	assert_int_equal(engine_redelivery_build(kz, "FR", m1.message_id, &rd),
+	    0);
+	assert_string_equal(rd.message_id, m1.message_id);
+	assert_non_null(strstr(rd.body, "urn:accord:envelope:2"));
+	seq = store_last_applied(engine_store(fr));
+	assert_int_equal(engine_receive(fr, "KZ", rd.body, rd.len, &ans), 0);
+	assert_int_equal(engine_flush(fr), 0);
+	assert_int_equal(ans.status, 200);
+	assert_int_equal(ans.len, r1.len);	/* the original receipt */
+	assert_memory_equal(ans.body, r1.body, r1.len);
+	assert_int_equal(store_last_applied(engine_store(fr)), seq);
+	assert_int_equal(engine_receipt(kz, "FR", m1.message_id, ans.body,
+	    ans.len, &taken), 0);
+	assert_int_equal(state_of(kz, "FR", m1.case_id), FSM_PENDING_REPLY);
+	engine_answer_clear(&ans);
+	engine_outgoing_clear(&rd);
+
+	/* an original older than the retry window, never received: taken */
+	t0 = clock_now();
+	submit_doc(kz, "FR", "ReadmissionRequest", NULL, NULL, &m2);
+	clock_test_set(t0 + 3 * 86400);	/* window: 2 days */
+	assert_int_equal(engine_receive(fr, "KZ", m2.body, m2.len, &ans), 0);
+	assert_int_equal(ans.code, AE_STALE_OR_FUTURE);
+	engine_answer_clear(&ans);
+	assert_int_equal(engine_redelivery_build(kz, "FR", m2.message_id, &rd),
+	    0);
+	assert_int_equal(engine_receive(fr, "KZ", rd.body, rd.len, &ans), 0);
+	assert_int_equal(engine_flush(fr), 0);
+	assert_int_equal(ans.status, 200);
+	assert_int_equal(ans.code, AE_OK);
+	assert_int_equal(state_of(fr, "KZ", m2.case_id), FSM_PENDING_REPLY);
+	engine_answer_clear(&ans);
+	/* ... but the Redelivery itself must be fresh */
+	clock_test_set(t0 + 6 * 86400);
+	assert_int_equal(engine_receive(fr, "KZ", rd.body, rd.len, &ans), 0);
+	assert_int_equal(ans.code, AE_STALE_OR_FUTURE);
+	engine_answer_clear(&ans);
+	engine_outgoing_clear(&rd);
+	engine_answer_clear(&r1);
+	engine_outgoing_clear(&m1);
+	engine_outgoing_clear(&m2);
+}
+
+/* Lookups after a restart (issue 14): a duplicate's answer, a message's
+ * bytes and a case's timeline each read the records they need where the
+ * store's records index says, and never scan the journal. */
+static int
+count_rec(void *arg, const struct store_recpos *p)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+count_line(void *arg, const struct report_history *h)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+first_in(void *arg, const struct store_message *m)
+{
+	if (m->direction == RECORD_DIR_IN && m->type != MSG_RECEIPT &&
+	    ((struct store_message *)arg)->journal_seq == 0)
+		*(struct store_message *)arg = *m;
+	return 0;
+}
+
+static void
+test_lookups_read_no_journal(void **state)
+{
+	struct engine_answer first, again;
+	struct store_message m;
+	char cid[RECORD_ID_MAX], *bytes, *jdir;
+	uint64_t reads0, scans0, reads, scans;
+	size_t blen;
+	int i, nrec = 0, nline = 0;
+
+	for (i = 0; i < 4; i++)
+		assert_int_equal(exchange(fr, "FR", kz, "KZ",
+		    "ReadmissionRequest", NULL, cid, i == 3 ? &first : NULL),
+		    AE_OK);
+	assert_int_equal(exchange(kz, "KZ", fr, "FR", "ReadmissionReply", cid,
+	    NULL, NULL), AE_OK);
+	/* a restart: nothing of the exchange is left in memory */
+	engine_close(kz);
+	kz = engine_open(kzc);
+	assert_non_null(kz);
+	reads0 = journal_read_count(&scans0);
+
+	/* the duplicate is answered with the receipt first given */
+	assert_int_equal(engine_receive(kz, "FR", first.body, first.len,
+	    &again), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(again.status, 200);
+	assert_non_null(strstr(again.text, "duplicate"));
+	reads = journal_read_count(&scans);
+	assert_int_equal(scans, scans0);
+	assert_int_equal(reads, reads0 + 1);
+
+	/* the bytes of the request France sent */
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(store_case_messages(engine_store(kz), "FR", cid,
+	    first_in, &m), 0);
+	assert_true(m.journal_seq != 0);
+	assert_int_equal(engine_message_bytes(kz, m.journal_seq, &bytes,
+	    &blen), 0);
+	assert_int_equal(blen, first.len);
+	assert_memory_equal(bytes, first.body, blen);
+	free(bytes);
+	reads = journal_read_count(&scans);
+	assert_int_equal(scans, scans0);
+	assert_int_equal(reads, reads0 + 2);
+
+	/* the timeline: one read per record of the case, nothing else */
+	assert_int_equal(store_case_records(engine_store(kz), "FR", cid, 0, 0,
+	    count_rec, &nrec), 0);
+	assert_true(nrec >= 6);		/* request, receipt, decision... */
+	jdir = conf_path(kzc->state_dir, "journal");
+	assert_int_equal(report_case_history(jdir, engine_store(kz), "FR",
+	    cid, 0, 0, count_line, &nline), 0);
+	free(jdir);
+	assert_int_equal(nline, nrec);
+	reads = journal_read_count(&scans);
+	assert_int_equal(scans, scans0);
+	assert_int_equal(reads, reads0 + 2 + (uint64_t)nrec);
+	engine_answer_clear(&again);
+	engine_answer_clear(&first);
+}
+
+int
+main(void)
+{
+	const char *src = getenv("ACCORD_SRCDIR");
+	char proto[1024];
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_request_reply_both_sides_agree),
+		T(test_silence_means_consent_on_both_sides),
+		T(test_duplicate_gets_original_receipt),
+		T(test_duplicate_conflict),
+		T(test_duplicate_in_one_batch_sees_the_first),
+		T(test_unknown_case_is_refused_and_journalled),
+		T(test_bad_input_leaves_journal_untouched),
+		T(test_error_answer_marks_message_rejected),
+		T(test_bad_receipt_is_disputed),
+		T(test_operator_records),
+		T(test_disk_full_loses_nothing),
+		T(test_rebuild_after_random_workload),
+		T(test_missed_deadline_fires_after_restart),
+		T(test_store_rebuilt_from_journal),
+		T(test_store_locked_processes_once),
+		T(test_submit_request_id_is_idempotent),
+		T(test_reply_overtaking_receipt_is_not_refused),
+		T(test_undelivered_opening_stays_open),
+		T(test_redelivery),
+		T(test_lookups_read_no_journal),
+	};
+
+	if (src == NULL)
+		return 1;
+	log_init("test_engine", 1, LOG_LVL_WARN);
+	xmlInitParser();
+	snprintf(proto, sizeof(proto), "%s/protocols", src);
+	if (envelope_init(proto) == -1 || xmlsig_init() == -1)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
