@@ -405,53 +405,22 @@ struct store_tramp {
 	void		*arg;
 };
 
-static int
-store_tramp_record(void *t, const void *row)
-{
-	struct store_tramp *tr = t;
-
-	return tr->rcb(tr->arg, row);
+/* One trampoline per row type: the typed callback, called with the
+ * caller's argument. */
+#define STORE_TRAMP(name, field)					\
+static int								\
+name(void *t, const void *row)						\
+{									\
+	struct store_tramp *tr = t;					\
+									\
+	return tr->field(tr->arg, row);					\
 }
-
-static int
-store_tramp_case(void *t, const void *row)
-{
-	struct store_tramp *tr = t;
-
-	return tr->ccb(tr->arg, row);
-}
-
-static int
-store_tramp_message(void *t, const void *row)
-{
-	struct store_tramp *tr = t;
-
-	return tr->mcb(tr->arg, row);
-}
-
-static int
-store_tramp_deadline(void *t, const void *row)
-{
-	struct store_tramp *tr = t;
-
-	return tr->dcb(tr->arg, row);
-}
-
-static int
-store_tramp_outbox(void *t, const void *row)
-{
-	struct store_tramp *tr = t;
-
-	return tr->ocb(tr->arg, row);
-}
-
-static int
-store_tramp_inbox(void *t, const void *row)
-{
-	struct store_tramp *tr = t;
-
-	return tr->icb(tr->arg, row);
-}
+STORE_TRAMP(store_tramp_record, rcb)
+STORE_TRAMP(store_tramp_case, ccb)
+STORE_TRAMP(store_tramp_message, mcb)
+STORE_TRAMP(store_tramp_deadline, dcb)
+STORE_TRAMP(store_tramp_outbox, ocb)
+STORE_TRAMP(store_tramp_inbox, icb)
 
 int
 store_deadlines_due(struct store *st, accord_time_t now,
