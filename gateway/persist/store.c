@@ -164,7 +164,7 @@ static const char *store_sql[SQ_COUNT] = {
 	[SQ_COUNT_OVERDUE] = "SELECT '', '', count(*) FROM cases c WHERE "
 	    "c.state IN ('EXPIRED', 'TRANSFER_OVERDUE', 'TRANSIT_EXPIRED') OR "
 	    "EXISTS (SELECT 1 FROM deadlines d WHERE d.partner = c.partner "
-	    "AND d.case_id = c.case_id AND d.armed = 1 AND d.due < ?1)",
+	    "AND d.case_id = c.case_id AND +d.armed = 1 AND d.due < ?1)",
 };
 
 /* Version 3 of the schema (2: requests; 3: records, where each record
@@ -181,6 +181,7 @@ static const char store_schema[] =
 	"  updated_at INTEGER NOT NULL, fsm TEXT NOT NULL, "
 	"  PRIMARY KEY (partner, case_id)) WITHOUT ROWID;"
 	"CREATE INDEX cases_state ON cases(state);"
+	"CREATE INDEX cases_id ON cases(case_id);"
 	"CREATE INDEX cases_updated ON cases(updated_at);"
 	"CREATE TABLE messages(partner TEXT NOT NULL, "
 	"  message_id TEXT NOT NULL, "

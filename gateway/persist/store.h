@@ -107,6 +107,7 @@ struct store_case_filter {
 	int		 state;		/* enum fsm_state; -1 = any */
 	int		 kind;		/* enum fsm_kind; -1 = any */
 	const char	*partner;	/* NULL = any */
+	const char	*case_id;	/* NULL = any */
 	accord_time_t	 overdue_at;	/* non-zero: an armed deadline due
 					 * before this instant */
 	accord_time_t	 due_by;	/* non-zero: an armed deadline due at

@@ -516,7 +516,7 @@ store_list_cases(struct store *st, const struct store_case_filter *f,
 {
 	static const char armed[] = " AND EXISTS (SELECT 1 FROM deadlines d "
 	    "WHERE d.partner = c.partner AND d.case_id = c.case_id AND "
-	    "d.armed = 1 AND d.due ";
+	    "+d.armed = 1 AND d.due ";
 	struct store_tramp tr = { .ccb = cb, .arg = arg };
 	struct store_case_filter all;
 	sqlite3_stmt *s = NULL;
@@ -532,13 +532,15 @@ store_list_cases(struct store *st, const struct store_case_filter *f,
 	    "c.case_id, c.opened_at, c.updated_at, c.fsm, "
 	    "(SELECT coalesce(min(d.due), 0) FROM deadlines d "
 	    "WHERE d.partner = c.partner AND d.case_id = c.case_id AND "
-	    "d.armed = 1) FROM cases c WHERE 1") == -1 ||
+	    "+d.armed = 1) FROM cases c WHERE 1") == -1 ||
 	    (f->state >= 0 && store_sql_add(sql, sizeof(sql), &len,
 	    " AND c.state = ?") == -1) ||
 	    (f->kind >= 0 && store_sql_add(sql, sizeof(sql), &len,
 	    " AND c.kind = ?") == -1) ||
 	    (f->partner != NULL && store_sql_add(sql, sizeof(sql), &len,
 	    " AND c.partner = ?") == -1) ||
+	    (f->case_id != NULL && store_sql_add(sql, sizeof(sql), &len,
+	    " AND c.case_id = ?") == -1) ||
 	    (f->overdue_at != 0 && (store_sql_add(sql, sizeof(sql), &len,
 	    f->overdue_states ? " AND (c.state IN ('EXPIRED', "
 	    "'TRANSFER_OVERDUE', 'TRANSIT_EXPIRED') OR 1" : "") == -1 ||
@@ -574,6 +576,8 @@ store_list_cases(struct store *st, const struct store_case_filter *f,
 		    SQLITE_STATIC);
 	if (rc == SQLITE_OK && f->partner != NULL)
 		rc = sqlite3_bind_text(s, ++n, f->partner, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK && f->case_id != NULL)
+		rc = sqlite3_bind_text(s, ++n, f->case_id, -1, SQLITE_STATIC);
 	if (rc == SQLITE_OK && f->overdue_at != 0)
 		rc = sqlite3_bind_int64(s, ++n, f->overdue_at);
 	if (rc == SQLITE_OK && f->due_by != 0)

@@ -52,6 +52,7 @@ report_find_case(struct report_ctx *ctx, json_t *args,
 	}
 	store_case_filter_init(&flt);
 	flt.partner = cmd_opt(args, "partner");
+	flt.case_id = case_id;		/* an index lookup, not a listing */
 	memset(&f, 0, sizeof(f));
 	f.case_id = case_id;
 	if (store_list_cases(ctx->store, &flt, report_find_cb,
