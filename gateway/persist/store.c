@@ -115,20 +115,20 @@ static const char *store_sql[SQ_COUNT] = {
 	    "which",
 	[SQ_CASE_MSGS] = "SELECT " STORE_MSG_COLS " FROM messages WHERE "
 	    "partner = ?1 AND case_id = ?2 ORDER BY journal_seq, direction",
-	/* the first STORE_OUTBOX_PER_PARTNER of each partner: a sender
-	 * with thousands queued must not read them all on every kick */
+	/* the first STORE_OUTBOX_PER_PARTNER due of one partner, walked in
+	 * journal order on outbox_partner: a sender with thousands queued
+	 * reads a page, not the queue, on every kick */
 	[SQ_OUTBOX_DUE] = "SELECT partner, message_id, case_id, journal_seq, "
-	    "next_attempt, attempts FROM (SELECT o.partner, o.message_id, "
-	    "o.case_id, o.journal_seq, o.next_attempt, o.attempts, "
-	    "ROW_NUMBER() OVER (PARTITION BY o.partner ORDER BY "
-	    "o.journal_seq) AS rn FROM outbox o "
-	    "WHERE o.next_attempt <= ?1 "
-	    "AND NOT EXISTS (SELECT 1 FROM partners p "
-	    "WHERE p.partner = o.partner AND p.paused) "
+	    "next_attempt, attempts FROM outbox o WHERE o.partner = ?2 AND "
+	    "o.next_attempt <= ?1 "
 	    "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE "
 	    "e.partner = o.partner AND e.case_id = o.case_id AND "
-	    "e.journal_seq < o.journal_seq)) "
-	    "WHERE rn <= " STORE_OUTBOX_PER_PARTNER_S " ORDER BY journal_seq",
+	    "e.journal_seq < o.journal_seq) "
+	    "ORDER BY o.journal_seq LIMIT " STORE_OUTBOX_PER_PARTNER_S,
+	/* the partners with something queued and not paused */
+	[SQ_OUTBOX_PARTNERS] = "SELECT DISTINCT o.partner FROM outbox o "
+	    "WHERE NOT EXISTS (SELECT 1 FROM partners p "
+	    "WHERE p.partner = o.partner AND p.paused)",
 	[SQ_INBOX_PENDING] = "SELECT partner, message_id, case_id, type, "
 	    "journal_seq FROM inbox WHERE acked = 0 ORDER BY journal_seq",
 	/* where a record is in the journal (file, offset): direct reads */
@@ -203,6 +203,7 @@ static const char store_schema[] =
 	"  PRIMARY KEY (partner, message_id)) WITHOUT ROWID;"
 	"CREATE INDEX outbox_next ON outbox(next_attempt);"
 	"CREATE INDEX outbox_case ON outbox(partner, case_id, journal_seq);"
+	"CREATE INDEX outbox_partner ON outbox(partner, journal_seq);"
 	"CREATE TABLE inbox(partner TEXT NOT NULL, message_id TEXT NOT NULL, "
 	"  case_id TEXT NOT NULL, type TEXT NOT NULL, "
 	"  journal_seq INTEGER NOT NULL, acked INTEGER NOT NULL, "

@@ -18,6 +18,7 @@
 #include "persist/record.h"
 #include "persist/store.h"
 #include "persist/store_priv.h"
+#include "util/xmalloc.h"
 
 /* A growing array of rows collected before calling back. */
 struct store_vec {
@@ -37,22 +38,11 @@ store_col_text(sqlite3_stmt *s, int i, char *buf, size_t size)
 	snprintf(buf, size, "%s", t != NULL ? (const char *)t : "");
 }
 
-/* A new zeroed element at the end of v, or NULL. */
+/* A new zeroed element at the end of v. */
 static void *
 store_vec_push(struct store_vec *v)
 {
-	char *nv;
-	size_t ncap;
-
-	if (v->n == v->cap) {
-		ncap = v->cap == 0 ? 16 : v->cap * 2;
-		if ((nv = reallocarray(v->v, ncap, v->size)) == NULL) {
-			log_err("store", "reallocarray");
-			return NULL;
-		}
-		v->v = nv;
-		v->cap = ncap;
-	}
+	v->v = xgrowarray(v->v, v->n, &v->cap, v->size);
 	memset(v->v + v->n * v->size, 0, v->size);
 	return v->v + v->n++ * v->size;
 }
@@ -451,17 +441,61 @@ store_case_messages(struct store *st, const char *partner,
 	    "messages");
 }
 
+static int
+store_outbox_cmp(const void *a, const void *b)
+{
+	const struct store_outbox *x = a, *y = b;
+
+	return x->journal_seq < y->journal_seq ? -1 :
+	    x->journal_seq > y->journal_seq;
+}
+
 int
 store_outbox_due(struct store *st, accord_time_t now, store_outbox_cb cb,
     void *arg)
 {
 	struct store_tramp tr = { .ocb = cb, .arg = arg };
+	struct store_vec parts = { NULL, 0, 0, RECORD_PARTNER_MAX };
+	struct store_vec rows = { NULL, 0, 0, sizeof(struct store_outbox) };
 	sqlite3_stmt *s;
+	size_t i;
+	int rc, rv = -1;
 
-	if ((s = store_query(st, SQ_OUTBOX_DUE, "I", (int64_t)now)) == NULL)
+	/* the partners first (the statement is done before the next runs) */
+	if ((s = store_query(st, SQ_OUTBOX_PARTNERS, "")) == NULL)
 		return store_query_failed(st, NULL, SQLITE_OK, "outbox");
-	return store_collect(st, s, ROW_OUTBOX, sizeof(struct store_outbox),
-	    store_tramp_outbox, &tr, "outbox");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		store_col_text(s, 0, store_vec_push(&parts), RECORD_PARTNER_MAX);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		store_query_failed(st, s, rc, "outbox");
+		goto done;
+	}
+	for (i = 0; i < parts.n; i++) {
+		s = store_query(st, SQ_OUTBOX_DUE, "Is", (int64_t)now,
+		    parts.v + i * RECORD_PARTNER_MAX);
+		if (s == NULL) {
+			store_query_failed(st, NULL, SQLITE_OK, "outbox");
+			goto done;
+		}
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+			store_row_read(ROW_OUTBOX, s, store_vec_push(&rows));
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE) {
+			store_query_failed(st, s, rc, "outbox");
+			goto done;
+		}
+	}
+	/* in journal order across partners, as one query gave them */
+	qsort(rows.v, rows.n, rows.size, store_outbox_cmp);
+	for (i = 0; i < rows.n; i++)
+		if (store_tramp_outbox(&tr, rows.v + i * rows.size) != 0)
+			break;
+	rv = 0;
+done:
+	free(parts.v);
+	free(rows.v);
+	return rv;
 }
 
 int
