@@ -12,6 +12,10 @@
 /* The journal, for tests that inject write failures (journal_set_io). */
 struct journal *engine_journal(struct engine *e);
 
+/* Tests: draw the random part of new case ids with fn (NULL: the real
+ * one), to make two draws meet. */
+void engine_test_uuid(int (*fn)(char *, size_t));
+
 /* The store the engine applies to. */
 struct store *engine_store(struct engine *e);
 

@@ -15,6 +15,7 @@
 #include "conf/calendar.h"
 #include "util/clock.h"
 #include "engine/engine.h"
+#include "engine/engine_priv.h"
 #include "engine/engine_state_priv.h"
 #include "msg/envelope.h"
 #include "util/hex.h"
@@ -75,19 +76,38 @@ engine_request_find(struct engine *e, uid_t uid, const char *request_id,
 	return store_request_get(e->store, uid, request_id, r);
 }
 
-/* "KZ-FR-2026-1a2b3c4d": unique without coordination. */
-static void
+/*
+ * "KZ-FR-2026-1a2b3c4d": only we open cases that start with our country,
+ * so an id is new when none of our cases has it.  Eight hex digits meet
+ * again by chance (at 77,000 cases a year with one partner, one time in
+ * two): an id taken is drawn again.  @return 0, or -1 (store error).
+ */
+static int (*engine_uuid)(char *, size_t) = envelope_uuid;
+
+void
+engine_test_uuid(int (*fn)(char *, size_t))
+{
+	engine_uuid = fn != NULL ? fn : envelope_uuid;
+}
+
+static int
 engine_new_case_id(struct engine *e, const char *partner, char *buf,
     size_t len)
 {
 	char uuid[ENVELOPE_UUID_LEN + 1];
-	int y, m, d;
+	struct fsm_case c;
+	int y, m, d, tries, got;
 
 	calendar_ymd_from_day(calendar_local_day(&e->conf->calendar,
 	    clock_now()), &y, &m, &d);
-	envelope_uuid(uuid, sizeof(uuid));
-	snprintf(buf, len, "%s-%s-%04d-%.8s", e->conf->country, partner, y,
-	    uuid);
+	for (tries = 0; tries < 16; tries++) {
+		engine_uuid(uuid, sizeof(uuid));
+		snprintf(buf, len, "%s-%s-%04d-%.8s", e->conf->country,
+		    partner, y, uuid);
+		if ((got = engine_case_get(e, partner, buf, &c)) != 1)
+			return got;
+	}
+	return -1;
 }
 
 /* The journal seq of a case's first business message. */
@@ -248,9 +268,14 @@ engine_submit_read(struct engine *e, const struct agreement *a,
 	}
 	if (sub->case_id != NULL && sub->case_id[0] != '\0')
 		snprintf(case_id, caselen, "%s", sub->case_id);
-	else if (engine_opens(type))
-		engine_new_case_id(e, a->country, case_id, caselen);
-	else {
+	else if (engine_opens(type)) {
+		if (engine_new_case_id(e, a->country, case_id, caselen) ==
+		    -1) {
+			engine_answer_set(ans, 503, AE_TEMPORARY, "no new case "
+			    "id could be checked; try again");
+			return -1;
+		}
+	} else {
 		engine_answer_set(ans, 400, AE_UNKNOWN_CASE, "%s needs a case",
 		    agreement_msg_type_name(type));
 		return -1;
