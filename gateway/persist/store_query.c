@@ -487,7 +487,8 @@ store_outbox_due(struct store *st, accord_time_t now, store_outbox_cb cb,
 		}
 	}
 	/* in journal order across partners, as one query gave them */
-	qsort(rows.v, rows.n, rows.size, store_outbox_cmp);
+	if (rows.n > 1)
+		qsort(rows.v, rows.n, rows.size, store_outbox_cmp);
 	for (i = 0; i < rows.n; i++)
 		if (store_tramp_outbox(&tr, rows.v + i * rows.size) != 0)
 			break;
