@@ -78,11 +78,10 @@ engine_journal_fetch(struct engine *e, uint64_t seq, char **out,
 	pos.seq = seq;
 	if (journal_read_at(e->journal_dir, &pos, &rec, &buf) == -1)
 		return -1;
-	/* the payload is NUL-terminated in buf: hand over a copy */
-	*out = xmalloc(rec.len + 1);
-	memcpy(*out, rec.payload, rec.len + 1);
+	/* the payload, NUL-terminated, moves to the front of buf */
 	*len = rec.len;
-	free(buf);
+	memmove(buf, rec.payload, rec.len + 1);
+	*out = (char *)buf;
 	return 0;
 }
 

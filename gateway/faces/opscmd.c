@@ -508,8 +508,6 @@ opscmd_pause(void *arg, const struct cmd_caller *who, json_t *args,
 void
 opscmd_engine_metrics(const struct engine_stats *st, FILE *fp)
 {
-	const struct engine_stats es = *st;
-
 	fprintf(fp, "# HELP accord_store_behind 1 while committed "
 	    "records wait in memory for the store (inputs get 503 / "
 	    "TEMPORARY).\n# TYPE accord_store_behind gauge\n"
@@ -543,15 +541,15 @@ opscmd_engine_metrics(const struct engine_stats *st, FILE *fp)
 	    "# TYPE accord_journal_reads_total counter\n"
 	    "accord_journal_reads_total{how=\"direct\"} %llu\n"
 	    "accord_journal_reads_total{how=\"scan\"} %llu\n",
-	    es.store_behind, es.unapplied,
-	    (unsigned long long)es.apply_failures,
-	    (unsigned long long)es.busy.refused,
-	    (unsigned long long)es.busy.waits,
-	    (unsigned long long)es.async_commits,
-	    (unsigned long long)es.loop_syncs,
-	    (unsigned long long)es.loop_waits,
-	    (unsigned long long)es.direct_reads,
-	    (unsigned long long)es.journal_scans);
+	    st->store_behind, st->unapplied,
+	    (unsigned long long)st->apply_failures,
+	    (unsigned long long)st->busy.refused,
+	    (unsigned long long)st->busy.waits,
+	    (unsigned long long)st->async_commits,
+	    (unsigned long long)st->loop_syncs,
+	    (unsigned long long)st->loop_waits,
+	    (unsigned long long)st->direct_reads,
+	    (unsigned long long)st->journal_scans);
 }
 
 /* ---- monitor ----------------------------------------------------------- */

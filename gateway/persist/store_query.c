@@ -357,8 +357,7 @@ store_collect(struct store *st, sqlite3_stmt *s, enum store_rowkind kind,
 	int rc, rv = -1;
 
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((row = store_vec_push(&v)) == NULL)
-			goto done;
+		row = store_vec_push(&v);
 		if (store_row_read(kind, s, row) == -1) {
 			log_errx("store", "%s: %s: unreadable row", st->path,
 			    what);

@@ -19,8 +19,8 @@ report_conf(const struct report_ctx *ctx)
 
 /* Find the case: "CASE" alone when the id is unique across partners, or
  * with partner=CC.  @return 1 found, 0 not (text set), -1 error. */
+/* The query selects the case id: each row is one partner's case. */
 struct report_find {
-	const char		*case_id;
 	struct store_case	 found;
 	int			 n;
 };
@@ -30,10 +30,8 @@ report_find_cb(void *arg, const struct store_case *c)
 {
 	struct report_find *f = arg;
 
-	if (strcmp(c->case_id, f->case_id) == 0) {
-		if (f->n++ == 0)
-			f->found = *c;
-	}
+	if (f->n++ == 0)
+		f->found = *c;
 	return 0;
 }
 
@@ -54,7 +52,6 @@ report_find_case(struct report_ctx *ctx, json_t *args,
 	flt.partner = cmd_opt(args, "partner");
 	flt.case_id = case_id;		/* an index lookup, not a listing */
 	memset(&f, 0, sizeof(f));
-	f.case_id = case_id;
 	if (store_list_cases(ctx->store, &flt, report_find_cb,
 	    &f) == -1) {
 		*code = "INTERNAL";
