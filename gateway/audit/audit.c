@@ -22,42 +22,25 @@
 
 /* ---- reading the journal ---------------------------------------------- */
 
-static int
-audit_journal_name(const struct dirent *de)
-{
-	size_t n = strlen(de->d_name);
-
-	return strncmp(de->d_name, "journal-", 8) == 0 && n > 4 &&
-	    strcmp(de->d_name + n - 4, ".log") == 0;
-}
-
 /* The input files: those given, or the journal files of one directory
- * in order.  @return a NULL-terminated malloc'd array of malloc'd
+ * (and of its archive/) in order.  @return a NULL-terminated malloc'd array of malloc'd
  * paths, or NULL (logged). */
 static char **
 audit_input(const char *const *files, size_t nfiles, size_t *np)
 {
-	struct dirent **names = NULL;
 	struct stat sb;
 	char **out;
 	size_t i;
-	int n;
 
 	if (nfiles == 1 && stat(files[0], &sb) == 0 && S_ISDIR(sb.st_mode)) {
-		n = scandir(files[0], &names, audit_journal_name, alphasort);
-		if (n <= 0) {
+		if ((out = journal_list_files(files[0], np)) == NULL)
+			return NULL;
+		if (*np == 0) {
 			log_errx(ATAG, "%s: no journal-NNNNNN.log files",
 			    files[0]);
-			free(names);
+			free(out);
 			return NULL;
 		}
-		out = xcalloc((size_t)n + 1, sizeof(*out));
-		for (i = 0; i < (size_t)n; i++) {
-			out[i] = conf_path(files[0], names[i]->d_name);
-			free(names[i]);
-		}
-		free(names);
-		*np = (size_t)n;
 		return out;
 	}
 	if (nfiles == 0) {

@@ -21,6 +21,10 @@
 #include "util/xmalloc.h"
 #include "msg/xmlsig.h"
 
+/* Journal files read at start-up: the one written to and the one before,
+ * whose chain the first must continue. */
+#define ENGINE_OPEN_FILES	2
+
 void
 engine_answer_set(struct engine_answer *a, int status, enum accord_err code,
     const char *fmt, ...)
@@ -91,6 +95,8 @@ engine_open(const struct config *c)
 	}
 	journal_params_default(&jp, e->journal_dir);
 	jp.sign_key = e->journal_key;
+	/* start-up reads the tail; accord-audit verifies the whole chain */
+	jp.open_files = ENGINE_OPEN_FILES;
 	if ((e->journal = journal_open(&jp)) == NULL)
 		goto fail;
 	if ((e->store = store_open(e->store_path)) == NULL) {

@@ -4,6 +4,7 @@
  * (synchronous, or in flight on the journal's writer thread), applying
  * to the store, and the store that lags behind the journal.
  */
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,10 @@
 #include "util/xmalloc.h"
 
 #define CATCHUP_BATCH	512
+/* Further behind than this (a rebuild): larger transactions and a larger
+ * page cache while catching up. */
+#define CATCHUP_BULK	20000
+#define CATCHUP_BULK_BATCH 8192
 
 /* ---- the pending batch ------------------------------------------------ */
 
@@ -193,24 +198,38 @@ engine_catch_up(struct engine *e)
 {
 	struct journal_reader *r;
 	struct journal_rec rec;
+	const struct journal_break *b;
 	struct store_record *batch;
 	char **copies;
 	uint64_t last;
-	size_t n = 0, i;
-	int rc = 0, got;
+	uint32_t from;
+	size_t n = 0, i, cap = CATCHUP_BATCH;
+	int rc = 0, got, bulk = 0;
 
 	last = store_last_applied(e->store);
 	if (last >= journal_committed_seq(e->journal)) {
 		e->store_behind = 0;
 		return 0;
 	}
-	if ((r = journal_reader_open(e->journal_dir)) == NULL)
+	/* from the file of the store's last record on: a store that is
+	 * current reads one file, not the whole journal */
+	from = store_last_applied_file(e->store);
+	if ((r = journal_reader_open_from(e->journal_dir, from, 0)) == NULL)
 		return -1;
-	batch = xcalloc(CATCHUP_BATCH, sizeof(*batch));
-	copies = xcalloc(CATCHUP_BATCH, sizeof(*copies));
+	if (journal_committed_seq(e->journal) - last > CATCHUP_BULK &&
+	    store_set_bulk(e->store, 1) == 0) {
+		bulk = 1;
+		cap = CATCHUP_BULK_BATCH;
+	}
+	batch = xcalloc(cap, sizeof(*batch));
+	copies = xcalloc(cap, sizeof(*copies));
 	for (;;) {
 		got = journal_reader_next(r, &rec);
 		if (got == -1) {
+			b = journal_reader_break(r);
+			log_errx(ETAG, "catching up: %s: offset %" PRIu64
+			    ": record %" PRIu64 ": %s", b->file, b->offset,
+			    b->recno, b->reason);
 			rc = -1;
 			break;
 		}
@@ -227,7 +246,7 @@ engine_catch_up(struct engine *e)
 			batch[n].offset = rec.offset;
 			n++;
 		}
-		if (n == CATCHUP_BATCH || (got == 0 && n > 0)) {
+		if (n == cap || (got == 0 && n > 0)) {
 			if (store_apply_batch(e->store, batch, n) == -1)
 				rc = -1;
 			for (i = 0; i < n; i++)
@@ -244,6 +263,8 @@ engine_catch_up(struct engine *e)
 	free(batch);
 	free(copies);
 	journal_reader_close(r);
+	if (bulk && store_set_bulk(e->store, 0) == -1)
+		rc = -1;
 	if (rc == 0) {
 		e->store_behind = 0;
 		log_info(ETAG, "store caught up to journal seq %llu",

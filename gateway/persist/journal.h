@@ -114,6 +114,8 @@ struct journal_params {
 	int64_t		 checkpoint_secs; /* seconds between them (300) */
 	EVP_PKEY	*sign_key;	/* checkpoint key; NULL: no checkpoints.
 					 * The journal takes a reference. */
+	size_t		 open_files;	/* verify only the last this many files
+					 * at open (0: every file, the default) */
 };
 
 /* Counters, for tests and benchmarks. */
@@ -164,7 +166,8 @@ void journal_params_default(struct journal_params *p, const char *dir);
 
 /*
  * Open the journal in p->dir (created 0700 if absent), lock it against a
- * second writer, verify every file and the whole chain, cut a torn tail
+ * second writer, verify every file and the whole chain (or only the last
+ * p->open_files files, the daemon's start-up), cut a torn tail
  * (journalling TORN_TAIL_CUT) and start a first file if there is none.
  * @return the journal, or NULL after logging why (damage is logged with
  * file, offset and record number; the daemon must then refuse to start).
@@ -250,9 +253,24 @@ void journal_set_io(struct journal *j, const struct journal_io *io);
 
 /* ---- reading ------------------------------------------------------- */
 
-/* A reader over every journal-NNNNNN.log of dir, in order, requiring the
- * numbers to run without gaps.  @return NULL after logging. */
+/* A reader over every journal-NNNNNN.log of dir and of dir/archive (where
+ * sealed files may be moved), in order, requiring the numbers to run
+ * without gaps.  @return NULL after logging. */
 struct journal_reader *journal_reader_open(const char *dir);
+
+/*
+ * The same, over the files numbered from `from` on, and of those only the
+ * last `last` (0: all).  When files are left out the first one read is
+ * taken as an anchor: its FILE_START's previous hash is trusted (the
+ * audit checks the whole chain; start-up and catch-up need only the tail).
+ */
+struct journal_reader *journal_reader_open_from(const char *dir,
+    uint32_t from, size_t last);
+
+/* The paths of dir's journal files and of dir/archive's, in order, each
+ * number once: a NULL-terminated array (free each and it) with *np, or
+ * NULL after logging. */
+char **journal_list_files(const char *dir, size_t *np);
 
 /* A reader over the given files, in the order given (an audit of copies).
  * The first must start the chain unless allow_anchor is set, in which case

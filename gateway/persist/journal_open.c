@@ -322,8 +322,10 @@ journal_scan_record(struct journal *j, struct journal_scan *sc,
 		j->since_cp++;
 }
 
-/* Read every file and the whole chain; cut a torn tail (sc->cut), refuse
- * any other damage.  @return 0, or -1 after logging. */
+/* Read every file and the whole chain (or the last p.open_files files,
+ * the first taken as an anchor: a checkpoint before them is not seen, so
+ * the next commit writes one); cut a torn tail (sc->cut), refuse any
+ * other damage.  @return 0, or -1 after logging. */
 static int
 journal_scan(struct journal *j, struct journal_scan *sc)
 {
@@ -332,7 +334,8 @@ journal_scan(struct journal *j, struct journal_scan *sc)
 	struct journal_rec rec;
 	int n, rc = -1;
 
-	if ((r = journal_reader_open(j->dir)) == NULL)
+	if ((r = journal_reader_open_from(j->dir, 0, j->p.open_files)) ==
+	    NULL)
 		return -1;
 	while ((n = journal_reader_next(r, &rec)) == 1)
 		journal_scan_record(j, sc, &rec);
@@ -360,6 +363,12 @@ static int
 journal_resume(struct journal *j, const struct journal_scan *sc)
 {
 	if (sc->last_file[0] != '\0') {
+		if (strstr(sc->last_file, "/archive/") != NULL) {
+			log_errx(JTAG, "%s: the last journal file is still "
+			    "written to: move it back out of archive/",
+			    sc->last_file);
+			return -1;
+		}
 		snprintf(j->file_path, sizeof(j->file_path), "%s",
 		    sc->last_file);
 		if ((j->fd = open(j->file_path, O_RDWR | O_CLOEXEC)) == -1) {

@@ -87,21 +87,21 @@ journal_reader_add(struct journal_reader *r, const char *path)
 	r->files[r->nfiles++] = xstrdup(path);
 }
 
-struct journal_reader *
-journal_reader_open(const char *dir)
+/* Add every journal-NNNNNN.log of dir to r's list.  @return 0, or -1
+ * after logging; a missing dir is no error when may_miss is set. */
+static int
+journal_reader_list(struct journal_reader *r, const char *dir, int may_miss)
 {
-	struct journal_reader *r;
 	struct dirent *de;
 	char path[PATH_MAX];
-	DIR *d = NULL;
-	int ok = 0;
+	DIR *d;
+	int rc = -1;
 
-	if ((r = journal_reader_new()) == NULL)
-		return NULL;
-	r->dir_mode = 1;
 	if ((d = opendir(dir)) == NULL) {
+		if (may_miss && errno == ENOENT)
+			return 0;
 		log_err(JTAG, "%s", dir);
-		goto done;
+		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
 		if (journal_name_number(de->d_name) == 0)
@@ -113,18 +113,97 @@ journal_reader_open(const char *dir)
 		}
 		journal_reader_add(r, path);
 	}
+	rc = 0;
+done:
+	closedir(d);
+	return rc;
+}
+
+/* Fill r's list with the files of dir and dir/archive, in order, each
+ * number once.  @return 0, or -1 after logging. */
+static int
+journal_reader_list_dir(struct journal_reader *r, const char *dir)
+{
+	char archive[PATH_MAX];
+	size_t i;
+
+	snprintf(archive, sizeof(archive), "%s/archive", dir);
+	if (journal_reader_list(r, dir, 0) == -1 ||
+	    journal_reader_list(r, archive, 1) == -1)
+		return -1;
 	if (r->nfiles > 0)
 		qsort(r->files, r->nfiles, sizeof(*r->files),
 		    journal_cmp_names);
-	ok = 1;
-done:
-	if (d != NULL)
-		closedir(d);
-	if (!ok) {
+	for (i = 1; i < r->nfiles; i++)
+		if (journal_name_number(r->files[i]) ==
+		    journal_name_number(r->files[i - 1])) {
+			log_errx(JTAG, "%s and %s: the same journal file "
+			    "twice", r->files[i - 1], r->files[i]);
+			return -1;
+		}
+	return 0;
+}
+
+char **
+journal_list_files(const char *dir, size_t *np)
+{
+	struct journal_reader r;
+	char **out;
+
+	memset(&r, 0, sizeof(r));
+	if (journal_reader_list_dir(&r, dir) == -1) {
+		while (r.nfiles > 0)
+			free(r.files[--r.nfiles]);
+		free(r.files);
+		return NULL;
+	}
+	out = xreallocarray(r.files, r.nfiles + 1, sizeof(*out));
+	out[r.nfiles] = NULL;
+	*np = r.nfiles;
+	return out;
+}
+
+/* Drop the first n files of r's list. */
+static void
+journal_reader_skip(struct journal_reader *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(r->files[i]);
+	memmove(r->files, r->files + n, (r->nfiles - n) * sizeof(*r->files));
+	r->nfiles -= n;
+}
+
+struct journal_reader *
+journal_reader_open_from(const char *dir, uint32_t from, size_t last)
+{
+	struct journal_reader *r;
+	size_t skip = 0;
+
+	if ((r = journal_reader_new()) == NULL)
+		return NULL;
+	r->dir_mode = 1;
+	if (journal_reader_list_dir(r, dir) == -1) {
 		journal_reader_close(r);
 		return NULL;
 	}
+	while (skip < r->nfiles &&
+	    journal_name_number(r->files[skip]) < from)
+		skip++;
+	if (last > 0 && r->nfiles - skip > last)
+		skip = r->nfiles - last;
+	if (skip > 0) {
+		journal_reader_skip(r, skip);
+		r->anchor = 1;	/* the files before were left out */
+	}
 	return r;
+}
+
+struct journal_reader *
+journal_reader_open(const char *dir)
+{
+	return journal_reader_open_from(dir, 0, 0);
 }
 
 struct journal_reader *

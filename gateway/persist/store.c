@@ -35,7 +35,8 @@
 static const char *store_sql[SQ_COUNT] = {
 	[SQ_BEGIN] = "BEGIN IMMEDIATE",
 	[SQ_COMMIT] = "COMMIT",
-	[SQ_SET_LAST] = "UPDATE meta SET last_applied_seq = ?1",
+	[SQ_SET_LAST] = "UPDATE meta SET last_applied_seq = ?1, "
+	    "last_applied_file = coalesce(nullif(?2, 0), last_applied_file)",
 	[SQ_CASE_UPSERT] = "INSERT INTO cases(partner, case_id, kind, role, "
 	    "state, procedure, opened_at, updated_at, fsm) "
 	    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8) "
@@ -167,14 +168,16 @@ static const char *store_sql[SQ_COUNT] = {
 	    "AND d.case_id = c.case_id AND +d.armed = 1 AND d.due < ?1)",
 };
 
-/* Version 3 of the schema (2: requests; 3: records, where each record
- * read back is in the journal).  Enumerations are stored by name so that the
+/* Version 4 of the schema (2: requests; 3: records, where each record
+ * read back is in the journal; 4: the journal file of the last record
+ * applied, where catching up starts reading).  Enumerations are stored by name so that the
  * database reads in the sqlite3 shell; fsm holds the whole fsm_case as
  * record_case_to_json() writes it. */
 static const char store_schema[] =
 	"CREATE TABLE meta(id INTEGER PRIMARY KEY CHECK (id = 1), "
-	"  last_applied_seq INTEGER NOT NULL);"
-	"INSERT INTO meta VALUES(1, 0);"
+	"  last_applied_seq INTEGER NOT NULL, "
+	"  last_applied_file INTEGER NOT NULL);"
+	"INSERT INTO meta VALUES(1, 0, 0);"
 	"CREATE TABLE cases(partner TEXT NOT NULL, case_id TEXT NOT NULL, "
 	"  kind TEXT NOT NULL, role TEXT NOT NULL, state TEXT NOT NULL, "
 	"  procedure INTEGER NOT NULL, opened_at INTEGER NOT NULL, "
@@ -503,6 +506,13 @@ prepare:
 		goto done;
 	}
 	st->last = (uint64_t)version;
+	if ((version = store_int_query(st, "SELECT last_applied_file FROM "
+	    "meta")) < 0) {
+		log_errx("store", "%s: no last applied file: %s", st->path,
+		    st->err);
+		goto done;
+	}
+	st->last_file = (uint32_t)version;
 	rv = 0;
  done:
 	sqlite3_finalize(s);
@@ -635,6 +645,21 @@ void
 store_set_busy_ms(struct store *st, int ms)
 {
 	st->busy_ms = ms;
+}
+
+int
+store_set_bulk(struct store *st, int on)
+{
+	/* a page cache that holds the indexes being built (SQLite's default
+	 * is 2 MB) and fewer, larger WAL checkpoints */
+	if (store_exec_sql(st, on ? "PRAGMA cache_size = -262144" :
+	    "PRAGMA cache_size = -2000") == -1 ||
+	    store_exec_sql(st, on ? "PRAGMA wal_autocheckpoint = 100000" :
+	    "PRAGMA wal_autocheckpoint = 1000") == -1) {
+		log_errx("store", "%s: %s", st->path, st->err);
+		return -1;
+	}
+	return 0;
 }
 
 void

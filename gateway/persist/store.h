@@ -31,8 +31,8 @@
 #include "persist/record.h"
 
 /* Schema version kept in PRAGMA user_version. */
-#define STORE_SCHEMA_VERSION	3
-#define STORE_SCHEMA_VERSION_S	"3"
+#define STORE_SCHEMA_VERSION	4
+#define STORE_SCHEMA_VERSION_S	"4"
 
 struct store;
 
@@ -176,6 +176,10 @@ struct store_busy {
  * event loop: a store step that cannot proceed is retried from a timer.
  */
 void store_set_busy_ms(struct store *st, int ms);
+
+/* For a rebuild or a long catch-up: a 256 MB page cache and rare WAL
+ * checkpoints while on; SQLite's defaults again when off.  @return 0/-1. */
+int store_set_bulk(struct store *st, int on);
 void store_busy_stats(const struct store *st, struct store_busy *out);
 
 /* Close st; NULL is allowed. */
@@ -262,6 +266,10 @@ int store_tally_messages(struct store *st, const char *partner,
 
 /* The last journal seq applied; 0 when none. */
 uint64_t store_last_applied(struct store *st);
+
+/* The journal file the last applied record with a known place is in (0:
+ * none yet): catching up reads from there on, not the whole journal. */
+uint32_t store_last_applied_file(struct store *st);
 
 /* @return 1 with *out filled, 0 if there is no such case, -1 on error. */
 int store_case_get(struct store *st, const char *partner,

@@ -327,6 +327,7 @@ store_apply_batch(struct store *st, const struct store_record *recs,
 {
 	const struct store_record *r = NULL;
 	uint64_t last = st->last;
+	uint32_t last_file = 0;
 	size_t i;
 
 	if (n == 0)
@@ -346,14 +347,18 @@ store_apply_batch(struct store *st, const struct store_record *recs,
 		if (store_apply_record(st, r) == -1)
 			goto fail;
 		last = r->seq;
+		if (r->file != 0)
+			last_file = r->file;
 	}
 	r = NULL;
-	if (last != st->last && store_exec(st, SQ_SET_LAST, "I",
-	    (int64_t)last) == -1)
+	if (last != st->last && store_exec(st, SQ_SET_LAST, "II",
+	    (int64_t)last, (int64_t)last_file) == -1)
 		goto fail;
 	if (store_exec(st, SQ_COMMIT, "") == -1)
 		goto fail;
 	st->last = last;
+	if (last_file != 0)
+		st->last_file = last_file;
 	return 0;
  fail:
 	store_rollback(st);
@@ -390,4 +395,10 @@ uint64_t
 store_last_applied(struct store *st)
 {
 	return st->last;
+}
+
+uint32_t
+store_last_applied_file(struct store *st)
+{
+	return st->last_file;
 }

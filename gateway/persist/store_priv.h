@@ -73,6 +73,7 @@ struct store {
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[SQ_COUNT];
 	uint64_t	 last;		/* meta.last_applied_seq */
+	uint32_t	 last_file;	/* meta.last_applied_file */
 	char		 err[512];	/* why the last step failed */
 	int		 readonly;	/* 1 read-only, 2 immutable (uri) */
 	char		*uri;		/* file:...?immutable=1 */

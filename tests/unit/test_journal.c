@@ -1299,6 +1299,106 @@ test_read_at(void **state)
 	free(buf);
 }
 
+/* Count the records a reader over dir gives from file `from` on. */
+static int
+count_from(const char *dir, uint32_t from, size_t last, uint64_t *first)
+{
+	struct journal_reader *r;
+	struct journal_rec rec;
+	int n = 0, got;
+
+	r = journal_reader_open_from(dir, from, last);
+	assert_non_null(r);
+	while ((got = journal_reader_next(r, &rec)) == 1) {
+		if (n == 0 && first != NULL)
+			*first = rec.seq;
+		n++;
+	}
+	journal_reader_close(r);
+	return got == 0 ? n : -1;
+}
+
+/* Start-up reads the last files only (issue 14): damage in a sealed file
+ * is the audit's to find, not a reason to read years of journal at every
+ * start; sealed files may live in archive/. */
+static void
+test_open_tail_and_archive(void **state)
+{
+	const char *dir = newdir("tail");
+	struct journal_params p;
+	struct journal *j;
+	char arch[1200], moved[1300], moved2[1300];
+	uint64_t seq, first = 0;
+	uint64_t scans0, scans;
+	int all;
+
+	(void)state;
+	j = open_plain(dir, 2048);
+	for (all = 0; all < 15; all++) {	/* a batch stays in one file */
+		seq = append_n(j, 1 + 10 * (uint64_t)all, 10);
+		assert_true(journal_commit(j) > 0);
+	}
+	journal_close(j);
+	assert_true(file_size(file_in(dir, 5)) > 0);	/* it rotated */
+	all = count_from(dir, 0, 0, &first);
+	assert_int_equal(first, 1);
+
+	/* the last two files, the first of them an anchor */
+	assert_true(count_from(dir, 0, 2, &first) < all);
+	assert_true(first > 1);
+	/* from a file on: catch-up */
+	assert_true(count_from(dir, 3, 0, &first) < all);
+
+	/* damage in file 1: the tail open does not read it ... */
+	flip_byte(file_in(dir, 1), 70);
+	journal_params_default(&p, dir);
+	p.max_file_size = 2048;
+	p.open_files = 2;
+	journal_read_count(&scans0);
+	j = journal_open(&p);
+	assert_non_null(j);
+	assert_int_equal(journal_committed_seq(j), seq);
+	append_n(j, 100, 1);
+	assert_true(journal_commit(j) > 0);
+	assert_int_equal(journal_committed_seq(j), seq + 1);
+	journal_close(j);
+	journal_read_count(&scans);
+	assert_int_equal(scans, scans0 + 1);
+	/* ... the whole read still refuses it */
+	expect_refusal(dir, "journal-000001.log: offset", "refusing to open");
+	flip_byte(file_in(dir, 1), 70);
+	all = count_from(dir, 0, 0, NULL);
+
+	/* sealed files moved to archive/ are read in their place */
+	snprintf(arch, sizeof(arch), "%s/archive", dir);
+	assert_int_equal(mkdir(arch, 0700), 0);
+	snprintf(moved, sizeof(moved), "%s/journal-000001.log", arch);
+	snprintf(moved2, sizeof(moved2), "%s/journal-000002.log", arch);
+	assert_int_equal(rename(file_in(dir, 1), moved), 0);
+	assert_int_equal(rename(file_in(dir, 2), moved2), 0);
+	assert_int_equal(count_from(dir, 0, 0, &first), all);
+	assert_int_equal(first, 1);
+	j = open_plain(dir, 2048);	/* the whole chain, archive included */
+	journal_close(j);
+
+	/* the same file twice is refused */
+	assert_int_equal(link(moved2, file_in(dir, 2)), 0);
+	log_capture(logbuf, sizeof(logbuf));
+	assert_null(journal_reader_open_from(dir, 0, 0));
+	log_capture(NULL, 0);
+	assert_non_null(strstr(logbuf, "the same journal file twice"));
+	assert_int_equal(unlink(file_in(dir, 2)), 0);
+
+	/* the file still written to may not be archived */
+	snprintf(moved, sizeof(moved), "%s/journal-%06d.log", arch, 6);
+	for (all = 20; all > 2; all--)
+		if (file_size(file_in(dir, all)) > 0)
+			break;
+	snprintf(moved, sizeof(moved), "%s/journal-%06d.log", arch, all);
+	assert_int_equal(rename(file_in(dir, all), moved), 0);
+	expect_refusal(dir, "still written to", "archive/");
+}
+
 int
 main(void)
 {
@@ -1320,6 +1420,7 @@ main(void)
 		cmocka_unit_test(test_async_commit),
 		cmocka_unit_test(test_reader_break),
 		cmocka_unit_test(test_read_at),
+		cmocka_unit_test(test_open_tail_and_archive),
 	};
 
 	log_init("test_journal", 1, LOG_LVL_WARN);

@@ -762,6 +762,15 @@ test_records_index(void **state)
 		    pr[i].kind == JOURNAL_INBOX_ACK)
 			assert_int_equal(store_record_pos(st, pr[i].seq, &pos),
 			    0);
+	/* where catching up starts: the file of the last record that had
+	 * one (the last had none), kept across a reopen */
+	assert_int_equal(store_last_applied_file(st),
+	    pr[nrecs - 2].file);
+	store_close(st);
+	st = store_open(path("records.db"));
+	assert_non_null(st);
+	assert_int_equal(store_last_applied_file(st),
+	    pr[nrecs - 2].file);
 	free(c1s);
 	free(c2s);
 	free(pr);
