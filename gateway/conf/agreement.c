@@ -36,6 +36,7 @@ static const char *const agreement_type_names[MSG_TYPE_COUNT] = {
 	[MSG_RECEIPT] = "Receipt",
 	[MSG_ERROR] = "Error",
 	[MSG_REDELIVERY] = "Redelivery",
+	[MSG_PROTECTION_NOTICE] = "ProtectionNotice",
 };
 
 /* ISO 3166-1 alpha-2 officially assigned codes. */
@@ -112,6 +113,10 @@ agreement_allows(const struct agreement *a, enum msg_type t)
 	/* a wrapper of the others, with version 2 */
 	if (t == MSG_REDELIVERY)
 		return agreement_accepts_version(a, 2);
+	/* non-refoulement: wherever transfers are announced, with v2 */
+	if (t == MSG_PROTECTION_NOTICE)
+		return agreement_accepts_version(a, 2) &&
+		    (a->allowed_types & (1u << MSG_TRANSFER_NOTICE)) != 0;
 	if ((int)t < 0 || t >= MSG_TYPE_COUNT)
 		return 0;
 	return (a->allowed_types & (1u << t)) != 0;

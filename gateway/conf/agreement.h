@@ -37,6 +37,8 @@ enum msg_type {
 	MSG_RECEIPT,
 	MSG_ERROR,
 	MSG_REDELIVERY,		/* version 2: one of ours, sent again */
+	MSG_PROTECTION_NOTICE,	/* version 2: a transfer suspended or ended
+				 * by a protection claim */
 	MSG_TYPE_COUNT
 };
 

@@ -184,12 +184,16 @@ accord_time_t engine_next_deadline(struct engine *e);
 
 /*
  * An operator records a domestic fact on a case: a protection claim, or
- * its assessment (risk_found).  Journalled with the uid.  Commits.
+ * its assessment (risk_found).  Journalled with the uid.  Commits.  When
+ * the fact suspends, resumes or ends an announced transfer, the partner
+ * is told in a ProtectionNotice (protocol v2), queued in *out for the
+ * transport (out->body NULL: nothing to send; a->text then says why when
+ * the partner could not be told).
  * @return 0, or -1 with a filled in.
  */
 int engine_record(struct engine *e, uid_t uid, const char *partner,
     const char *case_id, enum fsm_record fact, int risk_found,
-    const char *note, struct engine_answer *a);
+    const char *note, struct engine_outgoing *out, struct engine_answer *a);
 
 /*
  * Commit what the entry points appended (one fsync), then apply it to

@@ -109,6 +109,11 @@ engine_event_facts(const struct envelope_header *h, xmlNodePtr body,
 		    0)
 			clock_parse_utc(buf, &ev->transfer_at);
 		break;
+	case MSG_PROTECTION_NOTICE:
+		if (envelope_child_text(body, "Status", buf, sizeof(buf)) ==
+		    0 && (v = fsm_protection_from_name(buf)) > 0)
+			ev->protection = (enum fsm_protection)v;
+		break;
 	case MSG_VOLUNTARY_DEPARTURE_NOTICE:
 		ev->departure_date = engine_child_date(body, "DepartureDate");
 		ev->passport = engine_child_bool(body, "PassportPresent");

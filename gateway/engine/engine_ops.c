@@ -15,22 +15,69 @@
 #include "util/log.h"
 #include "persist/record.h"
 #include "persist/store.h"
+#include "msg/envelope.h"
 
 /* ---- operator commands on messages and partners ---------------------- */
+
+/*
+ * Tell the partner what a protection claim does to the transfer it was
+ * told of: a ProtectionNotice, always in protocol version 2 (a case opened
+ * in version 1 keeps its other messages there).  @return 0 queued in
+ * *out, -1 with ans saying why the partner could not be told.
+ */
+static int
+engine_tell_protection(struct engine *e, const struct agreement *a,
+    uid_t uid, const char *case_id, const struct fsm_case *c,
+    accord_time_t now, struct engine_outgoing *out,
+    struct engine_answer *ans)
+{
+	struct engine_submission sub;
+	const char *status;
+	char doc[512], at[32];
+
+	status = fsm_protection_name(fsm_protection_status(c));
+	if (status == NULL)
+		return 0;
+	if (!agreement_allows(a, MSG_PROTECTION_NOTICE)) {
+		engine_answer_set(ans, 200, AE_OK, "%s cannot be told in a "
+		    "ProtectionNotice (protocol version 2 not agreed): tell "
+		    "them %s by other means", a->country, status);
+		log_warnx(ETAG, "case %s with %s: %s", case_id, a->country,
+		    ans->text);
+		return -1;
+	}
+	clock_format_utc(now, at, sizeof(at));
+	snprintf(doc, sizeof(doc), "<ProtectionNotice xmlns=\"%s\">"
+	    "<Status>%s</Status><RecordedAt>%s</RecordedAt>"
+	    "</ProtectionNotice>", ENVELOPE_MSG_NS_2, status, at);
+	memset(&sub, 0, sizeof(sub));
+	sub.partner = a->country;
+	sub.case_id = case_id;
+	sub.uid = uid;
+	if (engine_submit(e, &sub, doc, strlen(doc), out, ans) == -1) {
+		log_warnx(ETAG, "case %s with %s: no ProtectionNotice: %s",
+		    case_id, a->country, ans->text);
+		return -1;
+	}
+	return 0;
+}
 
 int
 engine_record(struct engine *e, uid_t uid, const char *partner,
     const char *case_id, enum fsm_record fact, int risk_found,
-    const char *note, struct engine_answer *ans)
+    const char *note, struct engine_outgoing *out, struct engine_answer *ans)
 {
 	const struct agreement *a;
 	struct fsm_case c;
 	struct fsm_event ev;
 	struct fsm_decision d;
 	accord_time_t now = clock_now();
+	struct engine_answer told;
+	char buf[256];
 	json_t *cmd;
 
 	memset(ans, 0, sizeof(*ans));
+	memset(out, 0, sizeof(*out));
 	if (engine_lagging(e, ans))
 		return -1;
 	a = config_partner(e->conf, partner);
@@ -60,6 +107,19 @@ engine_record(struct engine *e, uid_t uid, const char *partner,
 		engine_answer_set(ans, 503, AE_TEMPORARY, "journal commit "
 		    "failed");
 		return -1;
+	}
+	if (d.effects & FSM_EFF_TELL_PROTECTION) {
+		fsm_apply(&c, &d);
+		if (engine_tell_protection(e, a, uid, case_id, &c, now, out,
+		    &told) == -1) {
+			engine_answer_set(ans, 200, AE_OK, "%s; %s",
+			    fsm_describe(&d, buf, sizeof(buf)), told.text);
+			return 0;
+		}
+		engine_answer_set(ans, 200, AE_OK, "%s; ProtectionNotice %s "
+		    "queued for %s", fsm_describe(&d, buf, sizeof(buf)),
+		    told.message_id, a->country);
+		return 0;
 	}
 	engine_answer_set(ans, 200, AE_OK, "%s", d.event);
 	return 0;

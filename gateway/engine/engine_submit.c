@@ -325,6 +325,8 @@ engine_submit_decide(struct engine *e, const struct agreement *a,
 	}
 	if (found == 1)		/* a case keeps the version it opened in */
 		h->version = engine_case_version(e, a, case_id);
+	if (type == MSG_PROTECTION_NOTICE)	/* ... but this one is v2 */
+		h->version = 2;
 	memset(ev, 0, sizeof(*ev));
 	ev->kind = FSM_EV_SENDING;
 	ev->at = now;

@@ -100,9 +100,11 @@ casecmd_record(void *arg, const struct cmd_caller *who, json_t *args,
 {
 	struct casecmd_ctx *ctx = arg;
 	struct store_case sc;
+	struct engine_outgoing out;
 	struct engine_answer a;
 	const char *fact = cmd_arg(args, 1);
 	enum fsm_record rec;
+	json_t *res;
 
 	if (fact == NULL || (strcmp(fact, "protection-claim") != 0 &&
 	    strcmp(fact, "assessment") != 0)) {
@@ -116,13 +118,21 @@ casecmd_record(void *arg, const struct cmd_caller *who, json_t *args,
 	rec = strcmp(fact, "protection-claim") == 0 ?
 	    FSM_REC_PROTECTION_CLAIM : FSM_REC_ASSESSMENT;
 	if (engine_record(ctx->engine, who->uid, sc.partner, sc.case_id, rec,
-	    cmd_flag(args, "risk"), cmd_opt(args, "note"), &a) == -1) {
+	    cmd_flag(args, "risk"), cmd_opt(args, "note"), &out, &a) == -1) {
 		*code = errcode_name(a.code);
 		snprintf(text, len, "%s", a.text);
 		return NULL;
 	}
-	return json_pack("{s:s, s:s, s:s, s:s}", "case", sc.case_id,
+	/* a ProtectionNotice to the partner goes out like a submit */
+	if (out.body != NULL && ctx->queued != NULL)
+		ctx->queued(ctx->queued_arg, &out);
+	res = json_pack("{s:s, s:s, s:s, s:s}", "case", sc.case_id,
 	    "partner", sc.partner, "recorded", fact, "text", a.text);
+	if (out.body != NULL)
+		json_object_set_new(res, "protection_notice",
+		    json_string(out.message_id));
+	engine_outgoing_clear(&out);
+	return res;
 }
 
 /* ---- clock (test builds) ----------------------------------------------- */

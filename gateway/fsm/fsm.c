@@ -51,6 +51,9 @@
 #define A_CLAIM		0x0800
 #define A_ASSESS	0x1000
 #define A_VD		0x2000	/* remember the departure date */
+#define A_TELL		0x4000	/* the partner must hear of a claim */
+#define A_PROTECT	0x8000	/* a ProtectionNotice takes effect */
+#define A_HANDOVER	0x10000	/* a handover: alert if a claim is open */
 
 /* Which deadline the outcome of a deadline event depends on. */
 #define SILENCE		0x01	/* positive iff silence means consent */
@@ -95,6 +98,7 @@ static const unsigned fsm_senders[FSM_KIND_COUNT][MSG_TYPE_COUNT] = {
 		[MSG_ESCORT_NOTICE] = R,
 		[MSG_WITHDRAWAL] = R,
 		[MSG_CONSULTATION] = RQ,
+		[MSG_PROTECTION_NOTICE] = R,
 	},
 	[TR] = {
 		[MSG_TRANSIT_REQUEST] = R,
@@ -174,7 +178,26 @@ static const struct fsm_rule fsm_table[] = {
 	{ RA, FSM_TRANSFER_SCHEDULED, MSG_TRANSFER_NOTICE, SAME, NO,
 	    FSM_DL_TRANSFER, CK_PROTECTION | CK_NOTICE, A_TRANSFER, 0, 0, 0 },
 	{ RA, FSM_TRANSFER_SCHEDULED, MSG_HANDOVER_CONFIRMATION, FSM_COMPLETED,
-	    NO, -1, 0, A_BAN, 0, 0, 0 },
+	    NO, -1, 0, A_BAN | A_HANDOVER, 0, 0, 0 },
+	/* the handover happened: it is a fact, even while a claim waits */
+	{ RA, FSM_TRANSFER_SUSPENDED, MSG_HANDOVER_CONFIRMATION,
+	    FSM_COMPLETED, NO, -1, 0, A_BAN | A_HANDOVER, 0, 0, 0 },
+	/* readmission: protection claims after the transfer was announced
+	 * (non-refoulement).  R records the claim and its assessment; each
+	 * is told to Q in a ProtectionNotice, which both sides apply. */
+	{ RA, FSM_TRANSFER_SCHEDULED, MSG_PROTECTION_NOTICE,
+	    FSM_TO_PROTECTION, NO, FSM_DL_TRANSFER, 0, A_PROTECT, 0, 0, 0 },
+	{ RA, FSM_TRANSFER_SUSPENDED, MSG_PROTECTION_NOTICE,
+	    FSM_TO_PROTECTION, NO, FSM_DL_TRANSFER, 0, A_PROTECT, 0, 0, 0 },
+	{ RA, FSM_PROTECTED, MSG_PROTECTION_NOTICE, FSM_TO_PROTECTION, NO,
+	    FSM_DL_TRANSFER, 0, A_PROTECT, 0, 0, 0 },
+	{ RA, FSM_TRANSFER_SUSPENDED, REC(FSM_REC_ASSESSMENT),
+	    FSM_TO_PROTECTION, NO, FSM_DL_TRANSFER, CK_CLAIM,
+	    A_TELL | A_PROTECT, 0, 0, 0 },
+	{ RA, FSM_TRANSFER_SUSPENDED, MSG_TRAVEL_DOCUMENT_NOTICE, SAME, NO,
+	    -1, CK_DOC, A_DOC, 0, 0, 0 },
+	{ RA, FSM_TRANSFER_SUSPENDED, MSG_WITHDRAWAL, FSM_WITHDRAWN, NO, -1,
+	    0, 0, 0, 0, 0 },
 	{ RA, FSM_ACCEPTED, MSG_ESCORT_NOTICE, SAME, NO, -1, 0, 0, 0, 0, 0 },
 	{ RA, FSM_DEEMED_ACCEPTED, MSG_ESCORT_NOTICE, SAME, NO, -1, 0, 0, 0, 0,
 	    0 },
@@ -238,8 +261,10 @@ static const struct fsm_rule fsm_table[] = {
 	    A_CLAIM, 0, 0, 0 },
 	{ RA, FSM_DOCUMENTED, REC(FSM_REC_PROTECTION_CLAIM), SAME, NO, -1, 0,
 	    A_CLAIM, 0, 0, 0 },
-	{ RA, FSM_TRANSFER_SCHEDULED, REC(FSM_REC_PROTECTION_CLAIM), SAME, NO,
-	    -1, 0, A_CLAIM, 0, 0, 0 },
+	/* an announced transfer stops at once */
+	{ RA, FSM_TRANSFER_SCHEDULED, REC(FSM_REC_PROTECTION_CLAIM),
+	    FSM_TO_PROTECTION, NO, FSM_DL_TRANSFER, 0, A_TELL | A_PROTECT,
+	    0, 0, 0 },
 	{ RA, FSM_TRANSFER_OVERDUE, REC(FSM_REC_PROTECTION_CLAIM), SAME, NO,
 	    -1, 0, A_CLAIM, 0, 0, 0 },
 	{ RA, FSM_PENDING_REPLY, REC(FSM_REC_ASSESSMENT), SAME, NO, -1,
@@ -337,6 +362,8 @@ static const char *const fsm_state_names[FSM_STATE_COUNT] = {
 	[FSM_VD_NOTIFIED] = "VD_NOTIFIED",
 	[FSM_VD_DEPARTED] = "VD_DEPARTED",
 	[FSM_VD_CANCELLED] = "VD_CANCELLED",
+	[FSM_TRANSFER_SUSPENDED] = "TRANSFER_SUSPENDED",
+	[FSM_PROTECTED] = "PROTECTED",
 };
 
 /* Final states: nothing but Consultation happens there. */
@@ -350,6 +377,7 @@ static const unsigned char fsm_final[FSM_STATE_COUNT] = {
 	[FSM_TRANSIT_COMPLETED] = 1,
 	[FSM_VD_DEPARTED] = 1,
 	[FSM_VD_CANCELLED] = 1,
+	[FSM_PROTECTED] = 1,
 };
 
 static const char *fsm_dl_names[FSM_DL_COUNT] = {
@@ -750,6 +778,47 @@ fsm_check_programme(const struct fsm_event *ev, const struct programme *p,
 }
 
 /* Run the row's checks in a fixed order; the first failure wins. */
+/* The status a protection row acts on: the assessment an operator
+ * records, or what the partner's ProtectionNotice says. */
+static enum fsm_protection
+fsm_protection_of(const struct fsm_event *ev)
+{
+	if (ev->kind == FSM_EV_RECORD && ev->record ==
+	    FSM_REC_PROTECTION_CLAIM)
+		return FSM_PROT_PENDING;
+	if (ev->kind == FSM_EV_RECORD)
+		return ev->risk_found ? FSM_PROT_UPHELD : FSM_PROT_REJECTED;
+	return ev->protection;
+}
+
+/* A protection row: refuse a status that makes no sense here. */
+static int
+fsm_check_protection(const struct fsm_case *c, const struct fsm_event *ev,
+    struct fsm_decision *d)
+{
+	enum fsm_protection p = fsm_protection_of(ev);
+
+	if (p != FSM_PROT_PENDING && p != FSM_PROT_REJECTED &&
+	    p != FSM_PROT_UPHELD)
+		return fsm_refuse(d, AE_INVALID_FIELD,
+		    "no protection status");
+	/* ours: it says what was recorded, and only that */
+	if (ev->kind == FSM_EV_SENDING && p != fsm_protection_status(c))
+		return fsm_refuse(d, AE_NOT_ALLOWED_IN_STATE, "a "
+		    "ProtectionNotice says what was recorded: record the "
+		    "protection claim or its assessment instead");
+	if (ev->kind == FSM_EV_RECEIPTED)
+		return 0;	/* told: our records moved the case already */
+	if (c->state == FSM_PROTECTED && p != FSM_PROT_UPHELD)
+		return fsm_refuse(d, AE_NOT_ALLOWED_IN_STATE,
+		    "the claim was upheld: the case is closed");
+	if (ev->kind == FSM_EV_RECORD && ev->record == FSM_REC_ASSESSMENT &&
+	    c->assessment)
+		return fsm_refuse(d, AE_NOT_ALLOWED_IN_STATE,
+		    "the claim is assessed already");
+	return 0;
+}
+
 static int
 fsm_check(const struct fsm_rule *r, const struct fsm_case *c,
     const struct fsm_event *ev, const struct agreement *a,
@@ -821,6 +890,9 @@ fsm_check(const struct fsm_rule *r, const struct fsm_case *c,
 	if ((r->checks & CK_CLAIM) && !c->protection_claim)
 		return fsm_refuse(d, AE_NOT_ALLOWED_IN_STATE,
 		    "no protection claim recorded");
+	if (r->to == FSM_TO_PROTECTION &&
+	    fsm_check_protection(c, ev, d) == -1)
+		return -1;
 	return 0;
 }
 
@@ -885,15 +957,118 @@ fsm_arrive(const struct fsm_rule *r, const struct fsm_case *c, int positive,
 		to = c->state;
 	else if (to == FSM_TO_RESUME)
 		to = c->resume != FSM_NONE ? c->resume : FSM_ACCEPTED;
+	else if (to == FSM_TO_PROTECTION)
+		to = d->next.state;	/* fsm_protection_move() chose */
 	d->new_state = to;
 	d->next.state = to;
 	if (to != FSM_TRANSFER_OVERDUE)
 		d->next.resume = FSM_NONE;
-	if (fsm_final[to]) {
+	if (fsm_final[to] && !fsm_final[c->state]) {
 		for (k = 0; k < FSM_DL_COUNT; k++)
 			fsm_dl_clear(d, k);
 		d->effects |= FSM_EFF_CLOSED;
 	}
+}
+
+/*
+ * Where a protection row goes (into d->next.state, for fsm_arrive()), and
+ * the transfer window with it: it pauses when the transfer is suspended,
+ * keeping the calendar days it had left (counted in the requested
+ * state's calendar from the local date the pause takes effect), and
+ * resumes with those days from the local date the suspension ends, rolled
+ * like any period; a due time the requested side sent in its receipt
+ * wins, so that both sides hold the same instant.
+ */
+static void
+fsm_protection_move(const struct fsm_case *c, const struct fsm_event *ev,
+    const struct timelines *tl, const struct calendar *cal,
+    struct fsm_decision *d)
+{
+	struct fsm_case *n = &d->next;
+	accord_time_t due;
+	long left;
+
+	if (ev->kind == FSM_EV_RECEIPTED) {
+		/* our notice: the operator's records moved our side; the
+		 * requested side's resumed window, from its receipt, wins */
+		if (c->state == FSM_TRANSFER_SCHEDULED &&
+		    ev->given_due[FSM_DL_TRANSFER] != 0)
+			fsm_dl_set(d, FSM_DL_TRANSFER,
+			    ev->given_due[FSM_DL_TRANSFER]);
+		return;
+	}
+	switch (fsm_protection_of(ev)) {
+	case FSM_PROT_PENDING:		/* a new claim: assessed anew */
+		n->state = FSM_TRANSFER_SUSPENDED;
+		n->protection_claim = 1;
+		n->assessment = n->assessment_risk = 0;
+		break;
+	case FSM_PROT_REJECTED:
+		n->state = FSM_TRANSFER_SCHEDULED;
+		n->protection_claim = n->assessment = 1;
+		n->assessment_risk = 0;
+		break;
+	default:
+		n->state = FSM_PROTECTED;
+		n->protection_claim = n->assessment = 1;
+		n->assessment_risk = 1;
+		break;
+	}
+	if (c->state == FSM_TRANSFER_SCHEDULED &&
+	    n->state == FSM_TRANSFER_SUSPENDED) {
+		left = (long)calendar_local_day(cal, c->due[FSM_DL_TRANSFER]) -
+		    (long)calendar_local_day(cal, ev->at);
+		n->transfer_days_left = left > 0 ? (int)left : 0;
+		fsm_dl_clear(d, FSM_DL_TRANSFER);
+	} else if (n->state == FSM_TRANSFER_SCHEDULED &&
+	    (c->state == FSM_TRANSFER_SUSPENDED ||
+	    (ev->kind != FSM_EV_RECORD && ev->given_due[FSM_DL_TRANSFER] !=
+	    0))) {
+		due = ev->kind != FSM_EV_RECORD &&
+		    ev->given_due[FSM_DL_TRANSFER] != 0 ?
+		    ev->given_due[FSM_DL_TRANSFER] :
+		    calendar_due_calendar_days(cal, ev->at,
+		    c->state == FSM_TRANSFER_SUSPENDED ?
+		    c->transfer_days_left : n->transfer_days_left,
+		    tl->roll_to_working_day);
+		n->transfer_days_left = 0;
+		fsm_dl_set(d, FSM_DL_TRANSFER, due);
+	}
+}
+
+enum fsm_protection
+fsm_protection_status(const struct fsm_case *c)
+{
+	if (!c->protection_claim)
+		return FSM_PROT_NONE;
+	if (!c->assessment)
+		return FSM_PROT_PENDING;
+	return c->assessment_risk ? FSM_PROT_UPHELD : FSM_PROT_REJECTED;
+}
+
+static const char *const fsm_prot_names[] = {
+	[FSM_PROT_PENDING] = "claim-pending",
+	[FSM_PROT_REJECTED] = "claim-rejected",
+	[FSM_PROT_UPHELD] = "claim-upheld",
+};
+
+const char *
+fsm_protection_name(enum fsm_protection p)
+{
+	if ((int)p <= FSM_PROT_NONE || p > FSM_PROT_UPHELD)
+		return NULL;
+	return fsm_prot_names[p];
+}
+
+int
+fsm_protection_from_name(const char *name)
+{
+	int p;
+
+	for (p = FSM_PROT_PENDING; p <= FSM_PROT_UPHELD; p++)
+		if (strcmp(fsm_prot_names[p], name) == 0)
+			return p;
+	return -1;
 }
 
 /* Apply the row's actions to d->next. */
@@ -984,6 +1159,12 @@ fsm_act(const struct fsm_rule *r, const struct fsm_case *c,
 		n->assessment = 1;
 		n->assessment_risk = ev->risk_found != 0;
 	}
+	if (r->acts & A_TELL)
+		d->effects |= FSM_EFF_TELL_PROTECTION;
+	if ((r->acts & A_HANDOVER) && c->protection_claim && !c->assessment)
+		d->effects |= FSM_EFF_HANDOVER_CLAIM;
+	if (r->acts & A_PROTECT)
+		fsm_protection_move(c, ev, tl, cal, d);
 	if (r->acts & A_BAN) {
 		d->effects |= FSM_EFF_ENTRY_BAN;
 		d->entry_ban_years = c->reason == FSM_REASON_DELIBERATE ?

@@ -90,6 +90,11 @@ enum fsm_state {
 	FSM_VD_NOTIFIED,
 	FSM_VD_DEPARTED,	/* final */
 	FSM_VD_CANCELLED,	/* final */
+	/* readmission, protection claims (after the others: states are
+	 * journalled by name, but keep the numbers) */
+	FSM_TRANSFER_SUSPENDED,	/* a claim stopped an announced transfer:
+				 * the transfer window pauses */
+	FSM_PROTECTED,		/* final: the claim was upheld, no transfer */
 	FSM_STATE_COUNT
 };
 
@@ -135,6 +140,14 @@ enum fsm_record {
 	FSM_REC_ASSESSMENT		/* the claim was assessed */
 };
 
+/* What a ProtectionNotice says (protocol version 2). */
+enum fsm_protection {
+	FSM_PROT_NONE = 0,
+	FSM_PROT_PENDING,	/* claim-pending: the transfer is suspended */
+	FSM_PROT_REJECTED,	/* claim-rejected: the transfer resumes */
+	FSM_PROT_UPHELD		/* claim-upheld: no transfer, the case ends */
+};
+
 /* Kinds of event. */
 enum fsm_ev_kind {
 	FSM_EV_RECEIVED = 0,	/* partner's message, taking effect now */
@@ -169,6 +182,8 @@ struct fsm_case {
 	int		 has_doc;
 	accord_time_t	 transfer_at;	/* scheduled transfer; 0 = none */
 	cal_day_t	 departure_date;	/* voluntary departure */
+	int		 transfer_days_left;	/* calendar days the paused
+					 * transfer window had left */
 };
 
 /* One event.  Which fields matter depends on kind and type. */
@@ -205,6 +220,8 @@ struct fsm_event {
 	int		 ticket;
 	/* FSM_REC_ASSESSMENT */
 	int		 risk_found;
+	/* ProtectionNotice */
+	enum fsm_protection protection;
 	/* Due instants the requested side sent in its receipt; the
 	 * requesting side adopts a non-zero one instead of computing. */
 	accord_time_t	 given_due[FSM_DL_COUNT];
@@ -231,6 +248,10 @@ struct fsm_dlop {
 #define FSM_EFF_ENTRY_BAN	0x04	/* entry_ban_years applies (may be 0) */
 #define FSM_EFF_CLOSED		0x08	/* the case reached a final state */
 #define FSM_EFF_NO_CHANGE	0x10	/* nothing to apply (checks only) */
+#define FSM_EFF_TELL_PROTECTION	0x20	/* send the partner a ProtectionNotice
+					 * (fsm_protection_status() says which) */
+#define FSM_EFF_HANDOVER_CLAIM	0x40	/* a handover happened while a
+					 * protection claim was unassessed */
 
 /* The outcome of fsm_decide(). */
 struct fsm_decision {
@@ -299,6 +320,16 @@ int fsm_may_send(enum fsm_kind k, enum fsm_role role, enum msg_type t,
 /* Targets in the table beside real states. */
 #define FSM_TO_SAME	(-1)	/* the case stays where it is */
 #define FSM_TO_RESUME	(-2)	/* back to fsm_case.resume */
+#define FSM_TO_PROTECTION (-3)	/* as the ProtectionNotice's status says */
+
+/* What a ProtectionNotice about c says now: pending while a claim is
+ * unassessed, then rejected or upheld; FSM_PROT_NONE without a claim. */
+enum fsm_protection fsm_protection_status(const struct fsm_case *c);
+
+/* "claim-pending", "claim-rejected", "claim-upheld"; NULL otherwise. */
+const char *fsm_protection_name(enum fsm_protection p);
+/* @return the status, or -1 for an unknown name. */
+int fsm_protection_from_name(const char *name);
 
 /* Triggers of the table: the message types, then these. */
 enum fsm_trigger {

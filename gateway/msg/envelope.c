@@ -765,8 +765,10 @@ envelope_extract(xmlDocPtr doc, struct envelope_header *h,
 		return -1;
 	}
 	h->type = (enum msg_type)t;
-	if (h->type == MSG_REDELIVERY && v < 2) {
-		snprintf(why, whylen, "Redelivery needs protocol version 2");
+	if ((h->type == MSG_REDELIVERY ||
+	    h->type == MSG_PROTECTION_NOTICE) && v < 2) {
+		snprintf(why, whylen, "%s needs protocol version 2",
+		    agreement_msg_type_name(h->type));
 		return -1;
 	}
 	if (envelope_field(hdr, "Procedure", tmp, sizeof(tmp), 1, why,

@@ -59,16 +59,19 @@ struct rec_field {
 	enum rec_ftype	 type;
 	int64_t		 lo;	/* F_INT range; F_STR size */
 	int64_t		 hi;	/* F_INT range; F_NAME table */
+	int		 opt;	/* added later: absent in older journals,
+				 * read as 0 (F_INT only) */
 };
 
-#define FI(s, k, m, l, h)	{ k, offsetof(struct s, m), F_INT, l, h }
-#define FU(s, k, m)		{ k, offsetof(struct s, m), F_UINT, 0, 0 }
-#define FD(s, k, m)		{ k, offsetof(struct s, m), F_I32, 0, 0 }
-#define FT(s, k, m)		{ k, offsetof(struct s, m), F_I64, 0, 0 }
-#define FN(s, k, m, t)		{ k, offsetof(struct s, m), F_NAME, 0, t }
+#define FI(s, k, m, l, h)	{ k, offsetof(struct s, m), F_INT, l, h, 0 }
+#define FU(s, k, m)		{ k, offsetof(struct s, m), F_UINT, 0, 0, 0 }
+#define FD(s, k, m)		{ k, offsetof(struct s, m), F_I32, 0, 0, 0 }
+#define FT(s, k, m)		{ k, offsetof(struct s, m), F_I64, 0, 0, 0 }
+#define FN(s, k, m, t)		{ k, offsetof(struct s, m), F_NAME, 0, t, 0 }
 #define FS(s, k, m)		{ k, offsetof(struct s, m), F_STR, \
-				    sizeof(((struct s *)0)->m), 0 }
-#define FA(s, k, m)		{ k, offsetof(struct s, m), F_DUE, 0, 0 }
+				    sizeof(((struct s *)0)->m), 0, 0 }
+#define FA(s, k, m)		{ k, offsetof(struct s, m), F_DUE, 0, 0, 0 }
+#define FIO(s, k, m, l, h)	{ k, offsetof(struct s, m), F_INT, l, h, 1 }
 
 #define NFIELDS(t)	(sizeof(t) / sizeof(t[0]))
 
@@ -94,6 +97,7 @@ static const struct rec_field case_fields[] = {
 	FI(fsm_case, "has_doc", has_doc, INT_MIN, INT_MAX),
 	FT(fsm_case, "transfer_at", transfer_at),
 	FD(fsm_case, "departure_date", departure_date),
+	FIO(fsm_case, "transfer_days_left", transfer_days_left, 0, INT_MAX),
 };
 
 static const struct rec_field event_fields[] = {
@@ -122,6 +126,7 @@ static const struct rec_field event_fields[] = {
 	FI(fsm_event, "ticket", ticket, INT_MIN, INT_MAX),
 	FI(fsm_event, "risk_found", risk_found, INT_MIN, INT_MAX),
 	FA(fsm_event, "given_due", given_due),
+	FIO(fsm_event, "protection", protection, 0, FSM_PROT_UPHELD),
 };
 
 static const struct rec_field dlop_fields[] = {
@@ -425,7 +430,13 @@ rec_fields_get(const json_t *o, void *base, const struct rec_field *f,
 
 	for (k = 0; k < n; k++, f++) {
 		p = (char *)base + f->off;
-		if ((v = json_object_get(o, f->key)) == NULL)
+		if ((v = json_object_get(o, f->key)) == NULL && f->opt &&
+		    f->type == F_INT) {
+			i = 0;
+			memcpy(p, &i, sizeof(i));
+			continue;
+		}
+		if (v == NULL)
 			goto bad;
 		switch (f->type) {
 		case F_INT:

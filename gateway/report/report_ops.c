@@ -17,6 +17,7 @@
 
 #define DAY		86400
 #define ALERT_DUE_SOON	DAY		/* deadlines due within a day */
+#define ALERT_HANDOVER_CLAIM (30 * DAY)	/* handovers under a claim shown */
 #define ALERT_CERT_DAYS	30		/* certificates expiring */
 #define ALERT_CAL_MONTHS 12		/* calendar data running out */
 
@@ -153,6 +154,24 @@ report_alert_case_cb(void *arg, const struct store_case *c)
 	return 0;
 }
 
+/* Critical: a transfer suspended by a protection claim, and a handover
+ * that happened while a claim was not assessed. */
+static int
+report_alert_protection_cb(void *arg, const struct store_case *c)
+{
+	struct report_alertset *al = arg;
+
+	if (c->c.state == FSM_TRANSFER_SUSPENDED)
+		report_alert(al, "PROTECTION", c->partner, c->case_id,
+		    "CRITICAL: transfer suspended, protection claim %s",
+		    c->c.assessment ? "assessed" : "not yet assessed");
+	else if (c->c.protection_claim && !c->c.assessment)
+		report_alert(al, "PROTECTION", c->partner, c->case_id,
+		    "CRITICAL: %s while a protection claim was not yet "
+		    "assessed", fsm_state_name(c->c.state));
+	return 0;
+}
+
 static int
 report_alert_msg_cb(void *arg, const struct store_message *m)
 {
@@ -237,6 +256,15 @@ report_alerts(void *arg, const struct cmd_caller *who, json_t *args,
 	if ((al.fp = open_memstream(&buf, &blen)) == NULL)
 		return cmd_fail(code, text, len, "INTERNAL", "no memory");
 	al.list = json_array();
+
+	/* first, what must not wait: non-refoulement */
+	store_case_filter_init(&cf);
+	cf.state = FSM_TRANSFER_SUSPENDED;
+	rc |= store_list_cases(st, &cf, report_alert_protection_cb, &al);
+	store_case_filter_init(&cf);
+	cf.state = FSM_COMPLETED;
+	cf.updated_since = al.now - ALERT_HANDOVER_CLAIM;
+	rc |= store_list_cases(st, &cf, report_alert_protection_cb, &al);
 
 	store_case_filter_init(&cf);
 	cf.overdue_at = al.now;

@@ -757,23 +757,209 @@ static void
 test_operator_records(void **state)
 {
 	char cid[RECORD_ID_MAX];
+	struct engine_outgoing out;
 	struct engine_answer a;
 	struct fsm_case c;
 
 	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
 	    NULL, cid, NULL), AE_OK);
 	assert_int_equal(engine_record(fr, 0, "KZ", cid,
-	    FSM_REC_PROTECTION_CLAIM, 0, "fears persecution", &a), 0);
+	    FSM_REC_PROTECTION_CLAIM, 0, "fears persecution", &out, &a), 0);
+	assert_null(out.body);	/* no transfer announced: no notice */
 	assert_int_equal(engine_case_get(fr, "KZ", cid, &c), 1);
 	assert_true(c.protection_claim);
 	assert_false(c.assessment);
 	assert_int_equal(engine_record(fr, 0, "KZ", cid, FSM_REC_ASSESSMENT,
-	    0, "no risk found", &a), 0);
+	    0, "no risk found", &out, &a), 0);
 	assert_int_equal(engine_case_get(fr, "KZ", cid, &c), 1);
 	assert_true(c.assessment);
 	assert_int_equal(engine_record(fr, 0, "KZ", "NO-SUCH", FSM_REC_ASSESSMENT,
-	    0, NULL, &a), -1);
+	    0, NULL, &out, &a), -1);
 	assert_int_equal(a.code, AE_UNKNOWN_CASE);
+}
+
+/* out, from from to to: to takes it, from takes the receipt.  @return
+ * to's answer code. */
+static enum accord_err
+deliver(struct engine *from, const char *from_cc, struct engine *to,
+    const char *to_cc, struct engine_outgoing *out)
+{
+	struct engine_answer a, r;
+	enum accord_err code;
+
+	assert_non_null(out->body);
+	assert_int_equal(engine_receive(to, from_cc, out->body, out->len, &r),
+	    0);
+	assert_int_equal(engine_flush(to), 0);
+	assert_non_null(r.body);
+	assert_int_equal(engine_receipt(from, to_cc, out->message_id, r.body,
+	    r.len, &a), 0);
+	code = r.code;
+	engine_answer_clear(&r);
+	engine_outgoing_clear(out);
+	return code;
+}
+
+/* France (R) announces a transfer of case cid, ten days ahead. */
+static void
+announce_transfer(const char *cid)
+{
+	struct engine_submission sub;
+	struct engine_outgoing out;
+	struct engine_answer a;
+	char doc[512], at[32];
+
+	clock_format_utc(clock_now() + 10 * 86400, at, sizeof(at));
+	snprintf(doc, sizeof(doc), "<TransferNotice xmlns=\"urn:accord:msg:1\">"
+	    "<TransferAt>%s</TransferAt><Flight><FlightNumber>KC878"
+	    "</FlightNumber><DepartureAirport>CDG</DepartureAirport>"
+	    "<ArrivalAirport>ALA</ArrivalAirport><DepartureAt>%s"
+	    "</DepartureAt></Flight><Escort>false</Escort></TransferNotice>",
+	    at, at);
+	memset(&sub, 0, sizeof(sub));
+	sub.partner = "KZ";
+	sub.case_id = cid;
+	if (engine_submit(fr, &sub, doc, strlen(doc), &out, &a) == -1)
+		fail_msg("TransferNotice refused: %s", a.text);
+	assert_int_equal(deliver(fr, "FR", kz, "KZ", &out), AE_OK);
+}
+
+/* An accepted case of France's with a transfer announced. */
+static void
+scheduled_case(char *cid)
+{
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
+	    NULL, cid, NULL), AE_OK);
+	assert_int_equal(exchange(kz, "KZ", fr, "FR", "ReadmissionReply",
+	    cid, NULL, NULL), AE_OK);
+	announce_transfer(cid);
+	assert_int_equal(state_of(fr, "KZ", cid), FSM_TRANSFER_SCHEDULED);
+	assert_int_equal(state_of(kz, "FR", cid), FSM_TRANSFER_SCHEDULED);
+}
+
+/* France's alerts, as `accordctl alerts` shows them: the text. */
+static char *
+fr_alerts(void)
+{
+	struct report_ctx ctx;
+	struct cmd_caller who;
+	const struct cmd_command *cmd;
+	const char *code = NULL;
+	char text[256];
+	json_t *res;
+	char *out;
+
+	memset(&ctx, 0, sizeof(ctx));
+	memset(&who, 0, sizeof(who));
+	ctx.store = engine_store(fr);
+	for (cmd = report_commands; strcmp(cmd->name, "alerts") != 0; cmd++)
+		;
+	res = cmd->handler(&ctx, &who, json_array(), &code, text,
+	    sizeof(text));
+	assert_non_null(res);
+	out = strdup(json_string_value(json_object_get(res, "text")));
+	json_decref(res);
+	return out;
+}
+
+/*
+ * Issue 15, item 2: non-refoulement stops an announced transfer.  A claim
+ * recorded in TRANSFER_SCHEDULED suspends the case on France's side at
+ * once and tells Kazakhstan in a ProtectionNotice, which pauses the
+ * transfer window there; no TransferNotice goes while the claim waits;
+ * a rejected claim resumes the window (France adopts Kazakhstan's due
+ * time from the receipt), an upheld one ends the case on both sides; a
+ * handover while a claim waits is taken, and flagged.
+ */
+static void
+test_protection_claim_suspends_transfer(void **state)
+{
+	char cid[RECORD_ID_MAX], cid2[RECORD_ID_MAX], cid3[RECORD_ID_MAX];
+	struct engine_submission sub;
+	struct engine_outgoing out;
+	struct engine_answer a;
+	struct fsm_case qc, rc;
+	accord_time_t before;
+	char *text;
+	const char *manual = "<ProtectionNotice xmlns=\"urn:accord:msg:2\">"
+	    "<Status>claim-rejected</Status><RecordedAt>2026-01-01T00:00:00Z"
+	    "</RecordedAt></ProtectionNotice>";
+
+	scheduled_case(cid);
+	assert_int_equal(engine_case_get(kz, "FR", cid, &qc), 1);
+	before = qc.due[FSM_DL_TRANSFER];
+	assert_true(qc.armed & (1u << FSM_DL_TRANSFER));
+
+	assert_int_equal(engine_record(fr, 0, "KZ", cid,
+	    FSM_REC_PROTECTION_CLAIM, 0, "fears persecution", &out, &a), 0);
+	assert_int_equal(state_of(fr, "KZ", cid), FSM_TRANSFER_SUSPENDED);
+	assert_non_null(strstr(a.text, "ProtectionNotice"));
+	assert_non_null(strstr(out.body, "claim-pending"));
+	assert_non_null(strstr(out.body, "urn:accord:envelope:2"));
+	assert_int_equal(deliver(fr, "FR", kz, "KZ", &out), AE_OK);
+	assert_int_equal(engine_case_get(kz, "FR", cid, &qc), 1);
+	assert_int_equal(qc.state, FSM_TRANSFER_SUSPENDED);
+	assert_false(qc.armed & (1u << FSM_DL_TRANSFER));
+	assert_true(qc.transfer_days_left > 80);
+	text = fr_alerts();
+	assert_non_null(strstr(text, "CRITICAL: transfer suspended"));
+	assert_non_null(strstr(text, cid));
+	free(text);
+
+	/* no transfer while the claim waits; no notice an operator makes up */
+	assert_int_equal(engine_record(fr, 0, "KZ", cid,
+	    FSM_REC_PROTECTION_CLAIM, 0, NULL, &out, &a), -1);
+	memset(&sub, 0, sizeof(sub));
+	sub.partner = "KZ";
+	sub.case_id = cid;
+	assert_int_equal(engine_submit(fr, &sub, manual, strlen(manual), &out,
+	    &a), -1);
+	assert_int_equal(a.code, AE_NOT_ALLOWED_IN_STATE);
+
+	/* rejected: the window resumes, the same instant on both sides */
+	clock_test_set(clock_now() + 3 * 86400);
+	assert_int_equal(engine_record(fr, 0, "KZ", cid, FSM_REC_ASSESSMENT,
+	    0, "no risk found", &out, &a), 0);
+	assert_int_equal(state_of(fr, "KZ", cid), FSM_TRANSFER_SCHEDULED);
+	assert_non_null(strstr(out.body, "claim-rejected"));
+	assert_int_equal(deliver(fr, "FR", kz, "KZ", &out), AE_OK);
+	assert_int_equal(engine_case_get(kz, "FR", cid, &qc), 1);
+	assert_int_equal(engine_case_get(fr, "KZ", cid, &rc), 1);
+	assert_int_equal(qc.state, FSM_TRANSFER_SCHEDULED);
+	assert_true(qc.armed & (1u << FSM_DL_TRANSFER));
+	/* three days paused: the window ends about three days later */
+	assert_true(qc.due[FSM_DL_TRANSFER] >= before + 2 * 86400);
+	assert_true(qc.due[FSM_DL_TRANSFER] <= before + 6 * 86400);
+	assert_int_equal(rc.due[FSM_DL_TRANSFER], qc.due[FSM_DL_TRANSFER]);
+
+	/* upheld: no transfer, ever */
+	scheduled_case(cid2);
+	assert_int_equal(engine_record(fr, 0, "KZ", cid2,
+	    FSM_REC_PROTECTION_CLAIM, 0, NULL, &out, &a), 0);
+	assert_int_equal(deliver(fr, "FR", kz, "KZ", &out), AE_OK);
+	assert_int_equal(engine_record(fr, 0, "KZ", cid2, FSM_REC_ASSESSMENT,
+	    1, "real risk", &out, &a), 0);
+	assert_int_equal(state_of(fr, "KZ", cid2), FSM_PROTECTED);
+	assert_non_null(strstr(out.body, "claim-upheld"));
+	assert_int_equal(deliver(fr, "FR", kz, "KZ", &out), AE_OK);
+	assert_int_equal(state_of(kz, "FR", cid2), FSM_PROTECTED);
+	assert_int_equal(state_of(fr, "KZ", cid2), FSM_PROTECTED);
+	assert_true(fsm_state_final(FSM_PROTECTED));
+
+	/* a handover while the claim waits: it happened, it is taken */
+	scheduled_case(cid3);
+	assert_int_equal(engine_record(fr, 0, "KZ", cid3,
+	    FSM_REC_PROTECTION_CLAIM, 0, NULL, &out, &a), 0);
+	assert_int_equal(deliver(fr, "FR", kz, "KZ", &out), AE_OK);
+	assert_int_equal(exchange(kz, "KZ", fr, "FR", "HandoverConfirmation",
+	    cid3, NULL, NULL), AE_OK);
+	assert_int_equal(state_of(fr, "KZ", cid3), FSM_COMPLETED);
+	assert_int_equal(state_of(kz, "FR", cid3), FSM_COMPLETED);
+	text = fr_alerts();
+	assert_non_null(strstr(text, "CRITICAL: COMPLETED while a protection "
+	    "claim was not yet assessed"));
+	assert_non_null(strstr(text, cid3));
+	free(text);
 }
 
 static void
@@ -1348,6 +1534,7 @@ main(void)
 		T(test_error_answer_marks_message_rejected),
 		T(test_bad_receipt_is_disputed),
 		T(test_operator_records),
+		T(test_protection_claim_suspends_transfer),
 		T(test_disk_full_loses_nothing),
 		T(test_rebuild_after_random_workload),
 		T(test_missed_deadline_fires_after_restart),

@@ -240,6 +240,16 @@ fixture(const struct fsm_row_info *row, enum fsm_role role,
 		c->due[FSM_DL_TRANSFER] = T0 - HOUR;
 		c->resume = FSM_DOCUMENTED;
 		break;
+	case FSM_TRANSFER_SUSPENDED:	/* a claim waits: the window paused */
+		c->due[FSM_DL_TRANSFER] = T0 + 80 * DAY;
+		c->transfer_days_left = 60;
+		c->has_doc = 1;
+		c->doc_valid_until = ymd(2026, 12, 1);
+		c->protection_claim = 1;
+		break;
+	case FSM_PROTECTED:
+		c->protection_claim = c->assessment = c->assessment_risk = 1;
+		break;
 	case FSM_TRANSIT_PENDING:
 		c->armed = 1u << FSM_DL_TRANSIT_REPLY;
 		c->due[FSM_DL_TRANSIT_REPLY] = T0 + 5 * DAY;
@@ -277,6 +287,10 @@ fixture(const struct fsm_row_info *row, enum fsm_role role,
 			c->ext_reply = FSM_EXTST_ASKED;
 			c->ext_transfer = FSM_EXTST_ASKED;
 		}
+		if (t == MSG_PROTECTION_NOTICE)	/* what R recorded */
+			ev->protection = row->from == FSM_TRANSFER_SCHEDULED ?
+			    FSM_PROT_PENDING : row->from == FSM_PROTECTED ?
+			    FSM_PROT_UPHELD : FSM_PROT_REJECTED;
 		if (t == MSG_IDENTIFICATION_RESPONSE) {
 			c->ident_pending = 1;
 			c->ident_suspended = 1;
@@ -290,7 +304,8 @@ fixture(const struct fsm_row_info *row, enum fsm_role role,
 			*now = T0 + 11 * DAY;
 	} else if (t < FSM_TR_FAILED_OPEN) {
 		*ev = record(t - FSM_TR_RECORD);
-		c->protection_claim = t == FSM_TR_RECORD + FSM_REC_ASSESSMENT;
+		c->protection_claim = t == FSM_TR_RECORD + FSM_REC_ASSESSMENT ||
+		    row->from == FSM_TRANSFER_SUSPENDED;
 	} else {
 		*ev = msg(FSM_EV_FAILED, MSG_READMISSION_REQUEST, T0);
 		if (row->kind == FSM_KIND_TRANSIT)
@@ -298,6 +313,22 @@ fixture(const struct fsm_row_info *row, enum fsm_role role,
 		else if (row->kind == FSM_KIND_VOLUNTARY)
 			ev->type = MSG_VOLUNTARY_DEPARTURE_NOTICE;
 	}
+}
+
+/* Where a protection row goes: our own notice, receipted, moves nothing
+ * (the records did); otherwise the status decides. */
+static int
+protection_target(const struct fsm_case *c, const struct fsm_event *ev)
+{
+	enum fsm_protection p = ev->protection;
+
+	if (ev->kind == FSM_EV_RECEIPTED)
+		return c->state;
+	if (ev->kind == FSM_EV_RECORD)
+		p = ev->record == FSM_REC_PROTECTION_CLAIM ? FSM_PROT_PENDING :
+		    ev->risk_found ? FSM_PROT_UPHELD : FSM_PROT_REJECTED;
+	return p == FSM_PROT_PENDING ? FSM_TRANSFER_SUSPENDED :
+	    p == FSM_PROT_REJECTED ? FSM_TRANSFER_SCHEDULED : FSM_PROTECTED;
 }
 
 /* Which role sends the row's message (the opening sender for NONE). */
@@ -369,6 +400,8 @@ walk_row(void *arg, const struct fsm_row_info *row)
 				expect = row->from;
 			else if (expect == FSM_TO_RESUME)
 				expect = c.resume;
+			else if (expect == FSM_TO_PROTECTION)
+				expect = protection_target(&c, &ev);
 			if ((int)d.new_state != expect)
 				fail_msg("%s %s from %s by %s: got %s want %s",
 				    fsm_kind_name(row->kind),
@@ -1311,7 +1344,7 @@ test_property(void **state)
 	struct fsm_decision d, dr;
 	accord_time_t now, at;
 	enum fsm_kind kind;
-	int run, step, s, rcv, i, moves = 0, refusals = 0;
+	int run, step, s, rcv, i, moves = 0, refusals = 0, tell;
 	enum fsm_deadline dl;
 
 	(void)state;
@@ -1342,16 +1375,27 @@ test_property(void **state)
 						fsm_apply(&side[s], &d);
 				}
 			}
+			tell = 0;
 			if (rnd(8) == 0 && side[ROLE_REQUESTING].state) {
 				ev = record(rnd(2));
 				ev.risk_found = rnd(4) == 0;
+				ev.at = now;
 				if (fsm_decide(&side[ROLE_REQUESTING], &ev,
-				    &ag, &cal, now, &d) == 0)
+				    &ag, &cal, now, &d) == 0) {
 					fsm_apply(&side[ROLE_REQUESTING], &d);
-				continue;
+					/* the engine tells Q at once */
+					tell = (d.effects &
+					    FSM_EFF_TELL_PROTECTION) != 0;
+				}
+				if (!tell)
+					continue;
 			}
 			memset(&ev, 0, sizeof(ev));
-			if (side[0].state == FSM_NONE &&
+			if (tell) {
+				ev.type = MSG_PROTECTION_NOTICE;
+				ev.protection = fsm_protection_status(
+				    &side[ROLE_REQUESTING]);
+			} else if (side[0].state == FSM_NONE &&
 			    side[1].state == FSM_NONE && step == 0) {
 				static const enum msg_type open[] = {
 					MSG_READMISSION_REQUEST,
@@ -1363,10 +1407,12 @@ test_property(void **state)
 				ev.type = rnd(MSG_TYPE_COUNT);
 			else
 				ev.type = prop_types[kind][rnd(10)];
-			prop_facts(&ev, now);
+			if (!tell)
+				prop_facts(&ev, now);
 			s = rnd(ROLE_COUNT);		/* the sender */
 			if (ev.type == MSG_READMISSION_REQUEST ||
-			    ev.type == MSG_TRANSIT_REQUEST)
+			    ev.type == MSG_TRANSIT_REQUEST ||
+			    ev.type == MSG_PROTECTION_NOTICE)
 				s = ROLE_REQUESTING;
 			else if (ev.type == MSG_VOLUNTARY_DEPARTURE_NOTICE)
 				s = ROLE_REQUESTED;
@@ -1395,6 +1441,11 @@ test_property(void **state)
 			} else {
 				fsm_apply(&side[rcv], &dr);
 				ev.kind = FSM_EV_RECEIPTED;
+				/* Q's receipt carries a resumed window */
+				for (i = 0; tell && i < dr.ndlops; i++)
+					if (dr.dlops[i].op == FSM_DLOP_SET)
+						ev.given_due[dr.dlops[i].which] =
+						    dr.dlops[i].due;
 				if (fsm_decide(&side[s], &ev, &ag, &cal, at,
 				    &d) != 0)
 					fail_msg("run %d: receiver took %s, "
