@@ -161,6 +161,35 @@ static const char *store_sql[SQ_COUNT] = {
 	    "substr(reason, 1, instr(reason, ':') - 1) ELSE reason END, "
 	    "count(*) FROM messages WHERE type NOT IN ('Receipt', 'Error') "
 	    "AND (?1 = '' OR partner = ?1) GROUP BY 1, 2, 3, 4",
+	/* a case's events (store_apply.c decides which decisions are
+	 * events); a refused reply's grounds, from its message */
+	[SQ_EVENT_ADD] = "INSERT OR REPLACE INTO events(seq, partner, "
+	    "case_id, kind, role, what, at, ban, message_id, direction) "
+	    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[SQ_GROUND_ADD] = "INSERT INTO grounds(partner, message_id, "
+	    "direction, ground) VALUES(?1, ?2, ?3, ?4) "
+	    "ON CONFLICT(partner, message_id, direction, ground) DO NOTHING",
+	/* stats: events by the month they happened, partner, kind, our
+	 * role, what and the entry ban's years (-1: none applied) */
+	[SQ_TALLY_EVENTS] = "SELECT strftime('%Y-%m', at, 'unixepoch'), "
+	    "partner, kind, role, what, ban, count(*) FROM events "
+	    "WHERE ?1 = '' OR partner = ?1 GROUP BY 1, 2, 3, 4, 5, 6",
+	/* refusals by each ground their reply states; "unknown" when the
+	 * store holds none for it */
+	[SQ_TALLY_GROUNDS] = "SELECT strftime('%Y-%m', e.at, 'unixepoch'), "
+	    "e.partner, e.kind, e.role, coalesce(g.ground, 'unknown'), "
+	    "count(*) FROM events e LEFT JOIN grounds g ON "
+	    "g.partner = e.partner AND g.message_id = e.message_id AND "
+	    "g.direction = e.direction WHERE e.what = 'refused' AND "
+	    "(?1 = '' OR e.partner = ?1) GROUP BY 1, 2, 3, 4, 5",
+	/* stats: the cases list --overdue shows, now, by partner, kind and
+	 * role */
+	[SQ_TALLY_OVERDUE] = "SELECT partner, kind, role, count(*) FROM "
+	    "cases c WHERE (?2 = '' OR c.partner = ?2) AND "
+	    "(c.state IN ('EXPIRED', 'TRANSFER_OVERDUE', 'TRANSIT_EXPIRED') "
+	    "OR EXISTS (SELECT 1 FROM deadlines d WHERE "
+	    "d.partner = c.partner AND d.case_id = c.case_id AND "
+	    "+d.armed = 1 AND d.due < ?1)) GROUP BY 1, 2, 3",
 	[SQ_COUNT_INBOX] = "SELECT '', '', count(*) FROM inbox WHERE acked = 0",
 	[SQ_COUNT_OVERDUE] = "SELECT '', '', count(*) FROM cases c WHERE "
 	    "c.state IN ('EXPIRED', 'TRANSFER_OVERDUE', 'TRANSIT_EXPIRED') OR "
@@ -168,11 +197,13 @@ static const char *store_sql[SQ_COUNT] = {
 	    "AND d.case_id = c.case_id AND +d.armed = 1 AND d.due < ?1)",
 };
 
-/* Version 4 of the schema (2: requests; 3: records, where each record
+/* Version 5 of the schema (2: requests; 3: records, where each record
  * read back is in the journal; 4: the journal file of the last record
- * applied, where catching up starts reading).  Enumerations are stored by name so that the
- * database reads in the sqlite3 shell; fsm holds the whole fsm_case as
- * record_case_to_json() writes it. */
+ * applied, where catching up starts reading; 5: events, what each
+ * decision that counts in the stats did and when, and grounds, those a
+ * ReadmissionReply or TransitReply states).  Enumerations are stored by
+ * name so that the database reads in the sqlite3 shell; fsm holds the
+ * whole fsm_case as record_case_to_json() writes it. */
 static const char store_schema[] =
 	"CREATE TABLE meta(id INTEGER PRIMARY KEY CHECK (id = 1), "
 	"  last_applied_seq INTEGER NOT NULL, "
@@ -221,7 +252,18 @@ static const char store_schema[] =
 	"CREATE TABLE records(seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, "
 	"  file INTEGER NOT NULL, offset INTEGER NOT NULL, "
 	"  partner TEXT NOT NULL, case_id TEXT NOT NULL);"
-	"CREATE INDEX records_case ON records(partner, case_id, seq);";
+	"CREATE INDEX records_case ON records(partner, case_id, seq);"
+	"CREATE TABLE events(seq INTEGER PRIMARY KEY, "
+	"  partner TEXT NOT NULL, case_id TEXT NOT NULL, "
+	"  kind TEXT NOT NULL, role TEXT NOT NULL, what TEXT NOT NULL, "
+	"  at INTEGER NOT NULL, ban INTEGER NOT NULL, "
+	"  message_id TEXT NOT NULL, "
+	"  direction TEXT NOT NULL CHECK (direction IN ('', 'in', 'out')));"
+	"CREATE TABLE grounds(partner TEXT NOT NULL, "
+	"  message_id TEXT NOT NULL, direction TEXT NOT NULL, "
+	"  ground TEXT NOT NULL, "
+	"  PRIMARY KEY (partner, message_id, direction, ground)) "
+	"  WITHOUT ROWID;";
 
 /* Keep SQLite's message for the log line written by the caller, which
  * knows the context; ROLLBACK would overwrite it. */

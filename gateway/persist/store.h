@@ -31,8 +31,8 @@
 #include "persist/record.h"
 
 /* Schema version kept in PRAGMA user_version. */
-#define STORE_SCHEMA_VERSION	4
-#define STORE_SCHEMA_VERSION_S	"4"
+#define STORE_SCHEMA_VERSION	5
+#define STORE_SCHEMA_VERSION_S	"5"
 
 struct store;
 
@@ -244,15 +244,29 @@ enum store_gauge {
 int store_gauge(struct store *st, enum store_gauge g, accord_time_t now,
     int (*cb)(void *, const char *, const char *, long long), void *arg);
 
-/* One row of a tally: how many cases or messages share these values. */
+/* One row of a tally: how many cases, messages or events share these
+ * values. */
 struct store_tally {
-	const char	*month;		/* "2026-11": opened, or Created */
-	const char	*partner;	/* cases */
-	const char	*kind;		/* cases */
+	const char	*month;		/* "2026-11": opened, Created, or when
+					 * the event happened ("" overdue) */
+	const char	*partner;	/* cases, events */
+	const char	*kind;		/* cases, events: "readmission"... */
 	int		 reason;	/* cases: enum fsm_reason */
 	const char	*direction;	/* messages */
 	const char	*code;		/* messages: their reason up to ':' */
 	const char	*state;
+	const char	*role;		/* events: ours, "R" or "Q" */
+	const char	*what;		/* events: "request", "notified",
+					 * "accepted", "deemed", "refused",
+					 * "expired", "transfer-overdue",
+					 * "completed", "departed",
+					 * "cancelled", "withdrawn",
+					 * "not-sent"; "overdue" (now) */
+	int		 ban;		/* events: entry ban years applied;
+					 * -1 none (0: the ban rule ran and
+					 * gave none) */
+	const char	*ground;	/* refusals: a ground their reply
+					 * states, "unknown" if none known */
 	long long	 n;
 };
 
@@ -263,6 +277,17 @@ int store_tally_cases(struct store *st, const char *partner,
     int (*cb)(void *, const struct store_tally *), void *arg);
 int store_tally_messages(struct store *st, const char *partner,
     int (*cb)(void *, const struct store_tally *), void *arg);
+/* Events (store_tally_events: month, partner, kind, role, what, ban);
+ * refusals by ground (_grounds: a refusal counts once under each ground
+ * its reply states); the cases overdue at now (_overdue: partner, kind,
+ * role, what "overdue", as list --overdue counts them). */
+int store_tally_events(struct store *st, const char *partner,
+    int (*cb)(void *, const struct store_tally *), void *arg);
+int store_tally_grounds(struct store *st, const char *partner,
+    int (*cb)(void *, const struct store_tally *), void *arg);
+int store_tally_overdue(struct store *st, const char *partner,
+    accord_time_t now, int (*cb)(void *, const struct store_tally *),
+    void *arg);
 
 /* The last journal seq applied; 0 when none. */
 uint64_t store_last_applied(struct store *st);

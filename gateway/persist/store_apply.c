@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 #include <sqlite3.h>
 
 #include "util/errcode.h"
@@ -40,6 +42,67 @@ store_where_set(struct store_where *w, const char *partner,
 {
 	snprintf(w->partner, sizeof(w->partner), "%s", partner);
 	snprintf(w->case_id, sizeof(w->case_id), "%s", case_id);
+}
+
+/* The first element under n, n included, with this local name. */
+static xmlNodePtr
+store_find_element(xmlNodePtr n, const char *name)
+{
+	xmlNodePtr c, found;
+
+	for (; n != NULL; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		if (xmlStrcmp(n->name, BAD_CAST name) == 0)
+			return n;
+		if ((c = n->children) != NULL &&
+		    (found = store_find_element(c, name)) != NULL)
+			return found;
+	}
+	return NULL;
+}
+
+/*
+ * The grounds a refusing ReadmissionReply or TransitReply states, for
+ * the stats' refusals by ground (protocols/README.md: Refused/Ground+,
+ * Refusal/Ground+).  The bytes are the message as signed, schema-valid
+ * when it was journalled; they are read without network or entities.
+ * A body that does not parse stores no grounds (its refusal then counts
+ * under "unknown"): the index must not refuse what the journal holds.
+ */
+static int
+store_apply_grounds(struct store *st, const struct record_message *m)
+{
+	xmlDocPtr doc;
+	xmlNodePtr reply, refused, n;
+	xmlChar *g;
+	int rv = 0;
+
+	if (m->type != MSG_READMISSION_REPLY && m->type != MSG_TRANSIT_REPLY)
+		return 0;
+	if (m->body_len > INT32_MAX || (doc = xmlReadMemory(
+	    (const char *)m->body, (int)m->body_len, NULL, NULL,
+	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)) ==
+	    NULL)
+		return 0;
+	reply = store_find_element(xmlDocGetRootElement(doc),
+	    agreement_msg_type_name(m->type));
+	refused = reply == NULL ? NULL : store_find_element(reply->children,
+	    m->type == MSG_READMISSION_REPLY ? "Refused" : "Refusal");
+	for (n = refused == NULL ? NULL : refused->children; n != NULL &&
+	    rv == 0; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE ||
+		    xmlStrcmp(n->name, BAD_CAST "Ground") != 0)
+			continue;
+		if ((g = xmlNodeGetContent(n)) == NULL)
+			continue;
+		rv = store_exec(st, SQ_GROUND_ADD, "ssss", m->partner,
+		    m->message_id, record_dir_name(m->direction),
+		    (const char *)g);
+		xmlFree(g);
+	}
+	xmlFreeDoc(doc);
+	return rv;
 }
 
 static int
@@ -97,6 +160,9 @@ store_apply_message(struct store *st, enum journal_kind kind, uint64_t seq,
 	    (int64_t)m.received_at, (int64_t)seq) == -1)
 		return -1;
 
+	if ((kind == JOURNAL_MESSAGE_RECEIVED ||
+	    kind == JOURNAL_MESSAGE_SENT) && store_apply_grounds(st, &m) == -1)
+		return -1;
 	switch (kind) {
 	case JOURNAL_MESSAGE_RECEIVED:
 		if (m.type == MSG_RECEIPT || m.type == MSG_ERROR)
@@ -130,6 +196,83 @@ store_apply_message(struct store *st, enum journal_kind kind, uint64_t seq,
 		return store_exec(st, SQ_OUTBOX_DEL, "ss", m.partner,
 		    m.ref_to);
 	}
+}
+
+/*
+ * What a decision counts as in the stats, or NULL: the request taking
+ * effect (ours receipted, or theirs received), the reply (accepted,
+ * refused) or the silence (deemed), a deadline missed, the end of the
+ * case.  A case going back to a state (an extension granted out of
+ * TRANSFER_OVERDUE) is no new event, nor is a check that moves nothing.
+ */
+static const char *
+store_event_what(const struct record_decision *rd)
+{
+	enum fsm_state from = rd->d.old_state, to = rd->d.next.state;
+	int opening = from == FSM_NONE || from == FSM_SUBMITTED;
+	int reply = rd->ev.kind != FSM_EV_DEADLINE &&
+	    rd->ev.kind != FSM_EV_RECORD &&
+	    (rd->ev.type == MSG_READMISSION_REPLY ||
+	    rd->ev.type == MSG_TRANSIT_REPLY);
+
+	if (from == to)
+		return NULL;
+	switch (to) {
+	case FSM_PENDING_REPLY:
+	case FSM_TRANSIT_PENDING:
+		return opening ? "request" : NULL;
+	case FSM_VD_NOTIFIED:
+		return opening ? "notified" : NULL;
+	case FSM_ACCEPTED:
+	case FSM_TRANSIT_CONSENTED:
+		return reply ? "accepted" : NULL;
+	case FSM_DEEMED_ACCEPTED:
+		return (rd->d.effects & FSM_EFF_DEEMED_ACCEPTED) ? "deemed" :
+		    NULL;
+	case FSM_REFUSED:
+	case FSM_TRANSIT_REFUSED:
+		return "refused";
+	case FSM_EXPIRED:
+	case FSM_TRANSIT_EXPIRED:
+		return "expired";
+	case FSM_TRANSFER_OVERDUE:
+		return "transfer-overdue";
+	case FSM_COMPLETED:
+	case FSM_TRANSIT_COMPLETED:
+		return "completed";
+	case FSM_VD_DEPARTED:
+		return "departed";
+	case FSM_VD_CANCELLED:
+		return "cancelled";
+	case FSM_WITHDRAWN:
+		return "withdrawn";
+	case FSM_NOT_SENT:
+		return "not-sent";
+	default:
+		return NULL;
+	}
+}
+
+/* Note the event a decision is, with the journal time it happened at
+ * and the entry ban it applied (-1: none). */
+static int
+store_apply_event(struct store *st, uint64_t seq, accord_time_t time,
+    const struct record_decision *rd)
+{
+	const char *what, *dir = "";
+
+	if ((what = store_event_what(rd)) == NULL)
+		return 0;
+	if (rd->message_id[0] != '\0' && rd->ev.kind == FSM_EV_RECEIVED)
+		dir = record_dir_name(RECORD_DIR_IN);
+	else if (rd->message_id[0] != '\0' &&
+	    rd->ev.kind != FSM_EV_DEADLINE && rd->ev.kind != FSM_EV_RECORD)
+		dir = record_dir_name(RECORD_DIR_OUT);
+	return store_exec(st, SQ_EVENT_ADD, "IsssssIiss", (int64_t)seq,
+	    rd->partner, rd->case_id, fsm_kind_name(rd->d.next.kind),
+	    fsm_role_name(rd->d.next.role), what, (int64_t)time,
+	    (rd->d.effects & FSM_EFF_ENTRY_BAN) ? rd->d.entry_ban_years : -1,
+	    dir[0] != '\0' ? rd->message_id : "", dir);
 }
 
 static int
@@ -187,6 +330,8 @@ store_apply_decision(struct store *st, enum journal_kind kind, uint64_t seq,
 		    fsm_deadline_name(op->which), (int64_t)op->due) == -1)
 			goto done;
 	}
+	if (store_apply_event(st, seq, time, &rd) == -1)
+		goto done;
 	rv = 0;
  done:
 	free(fsm);

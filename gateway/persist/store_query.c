@@ -856,9 +856,19 @@ store_col(sqlite3_stmt *s, int i)
 	return v != NULL ? v : "";
 }
 
+/* What the columns of a tally query are. */
+enum store_tally_shape {
+	STORE_TALLY_CASES,
+	STORE_TALLY_MESSAGES,
+	STORE_TALLY_EVENTS,
+	STORE_TALLY_GROUNDS,
+	STORE_TALLY_OVERDUE
+};
+
 /* Step a tally query: the rows are few (groups), cb only adds. */
 static int
-store_tally_run(struct store *st, sqlite3_stmt *s, int cases,
+store_tally_run(struct store *st, sqlite3_stmt *s,
+    enum store_tally_shape shape,
     int (*cb)(void *, const struct store_tally *), void *arg)
 {
 	struct store_tally t;
@@ -868,18 +878,50 @@ store_tally_run(struct store *st, sqlite3_stmt *s, int cases,
 		return store_query_failed(st, NULL, SQLITE_OK, "tally");
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		memset(&t, 0, sizeof(t));
-		t.month = store_col(s, 0);
-		if (cases) {
+		t.month = t.partner = t.kind = t.direction = t.code =
+		    t.state = t.role = t.what = t.ground = "";
+		t.ban = -1;
+		switch (shape) {
+		case STORE_TALLY_CASES:
+			t.month = store_col(s, 0);
 			t.partner = store_col(s, 1);
 			t.state = store_col(s, 2);
 			t.kind = store_col(s, 3);
 			t.reason = sqlite3_column_int(s, 4);
 			t.n = sqlite3_column_int64(s, 5);
-		} else {
+			break;
+		case STORE_TALLY_MESSAGES:
+			t.month = store_col(s, 0);
 			t.direction = store_col(s, 1);
 			t.state = store_col(s, 2);
 			t.code = store_col(s, 3);
 			t.n = sqlite3_column_int64(s, 4);
+			break;
+		case STORE_TALLY_EVENTS:
+			t.month = store_col(s, 0);
+			t.partner = store_col(s, 1);
+			t.kind = store_col(s, 2);
+			t.role = store_col(s, 3);
+			t.what = store_col(s, 4);
+			t.ban = sqlite3_column_int(s, 5);
+			t.n = sqlite3_column_int64(s, 6);
+			break;
+		case STORE_TALLY_GROUNDS:
+			t.month = store_col(s, 0);
+			t.partner = store_col(s, 1);
+			t.kind = store_col(s, 2);
+			t.role = store_col(s, 3);
+			t.what = "refused";
+			t.ground = store_col(s, 4);
+			t.n = sqlite3_column_int64(s, 5);
+			break;
+		case STORE_TALLY_OVERDUE:
+			t.partner = store_col(s, 0);
+			t.kind = store_col(s, 1);
+			t.role = store_col(s, 2);
+			t.what = "overdue";
+			t.n = sqlite3_column_int64(s, 3);
+			break;
 		}
 		if (cb(arg, &t) != 0)
 			break;
@@ -898,7 +940,7 @@ store_tally_cases(struct store *st, const char *partner,
     int (*cb)(void *, const struct store_tally *), void *arg)
 {
 	return store_tally_run(st, store_query(st, SQ_TALLY_CASES, "s",
-	    partner != NULL ? partner : ""), 1, cb, arg);
+	    partner != NULL ? partner : ""), STORE_TALLY_CASES, cb, arg);
 }
 
 int
@@ -906,5 +948,31 @@ store_tally_messages(struct store *st, const char *partner,
     int (*cb)(void *, const struct store_tally *), void *arg)
 {
 	return store_tally_run(st, store_query(st, SQ_TALLY_MSGS, "s",
-	    partner != NULL ? partner : ""), 0, cb, arg);
+	    partner != NULL ? partner : ""), STORE_TALLY_MESSAGES, cb, arg);
+}
+
+int
+store_tally_events(struct store *st, const char *partner,
+    int (*cb)(void *, const struct store_tally *), void *arg)
+{
+	return store_tally_run(st, store_query(st, SQ_TALLY_EVENTS, "s",
+	    partner != NULL ? partner : ""), STORE_TALLY_EVENTS, cb, arg);
+}
+
+int
+store_tally_grounds(struct store *st, const char *partner,
+    int (*cb)(void *, const struct store_tally *), void *arg)
+{
+	return store_tally_run(st, store_query(st, SQ_TALLY_GROUNDS, "s",
+	    partner != NULL ? partner : ""), STORE_TALLY_GROUNDS, cb, arg);
+}
+
+int
+store_tally_overdue(struct store *st, const char *partner,
+    accord_time_t now, int (*cb)(void *, const struct store_tally *),
+    void *arg)
+{
+	return store_tally_run(st, store_query(st, SQ_TALLY_OVERDUE, "Is",
+	    (int64_t)now, partner != NULL ? partner : ""),
+	    STORE_TALLY_OVERDUE, cb, arg);
 }

@@ -66,7 +66,11 @@ usage(void)
 	    "  -S dir      the state directory, for --offline\n"
 	    "  -s socket   control socket (default $ACCORD_SOCKET or %s)\n"
 	    "  --offline   read the store directly; the daemon must be down\n"
-	    "  accordctl help   lists the commands this daemon serves\n",
+	    "  accordctl help   lists the commands this daemon serves\n"
+	    "  accordctl stats [partner=CC] [since=YYYY-MM] [--csv]   "
+	    "the ministry's\n"
+	    "              figures; --csv: one row per figure, for a "
+	    "spreadsheet\n",
 	    ACCORD_SOCKET);
 	exit(2);
 }

@@ -304,6 +304,19 @@ report_alerts(void *arg, const struct cmd_caller *who, json_t *args,
 
 /* ---- stats ------------------------------------------------------------- */
 
+/*
+ * Two kinds of figures.  Cases count in the month they opened and
+ * messages in the month of their Created (the operator's view).  The
+ * ministry's figures count events in the month they happened: a request
+ * taking effect (ours receipted, or theirs received), the reply
+ * (accepted or refused) or the silence (deemed), a return completed (the
+ * handover) with the entry ban it applied, a voluntary departure
+ * notified, departed or cancelled; each by our role (R: we asked the
+ * partner to take the person, a removal from our territory; Q: the
+ * partner asked us, a readmission of one of ours) and partner.  The
+ * store keeps one row per event (persist/store_apply.c) and SQLite
+ * counts them: nothing here lists a case.
+ */
 struct report_tally {
 	json_t		*total;
 	json_t		*months;
@@ -330,8 +343,6 @@ static int
 report_stats_case_cb(void *arg, const struct store_tally *t)
 {
 	struct report_tally *s = arg;
-	const char *ban = t->reason == FSM_REASON_DELIBERATE ? "ban" :
-	    "no_ban";
 	json_t *m, *dst[2];
 	int i;
 
@@ -344,11 +355,6 @@ report_stats_case_cb(void *arg, const struct store_tally *t)
 		cmd_add(dst[i], t->n, "cases", "by_partner", t->partner,
 		    t->state, NULL);
 		cmd_add(dst[i], t->n, "cases", "total", NULL);
-		if (strcmp(t->kind, fsm_kind_name(FSM_KIND_READMISSION)) != 0)
-			continue;
-		cmd_add(dst[i], t->n, "returns", "by_outcome", t->state, ban,
-		    NULL);
-		cmd_add(dst[i], t->n, "returns", "entry_ban", ban, NULL);
 	}
 	return 0;
 }
@@ -377,6 +383,62 @@ report_stats_msg_cb(void *arg, const struct store_tally *t)
 			cmd_add(dst[i], t->n, "rejections", t->direction, code,
 			    NULL);
 	}
+	return 0;
+}
+
+/* events.ROLE.CC.KIND.WHAT; a readmission completed is a return, with
+ * or without the entry ban, and the ban's years. */
+static int
+report_stats_event_cb(void *arg, const struct store_tally *t)
+{
+	struct report_tally *s = arg;
+	json_t *m, *dst[2];
+	char years[16];
+	int i;
+
+	if ((m = report_stats_month(s, t->month)) == NULL)
+		return 0;
+	dst[0] = s->total;
+	dst[1] = m;
+	snprintf(years, sizeof(years), "%d", t->ban);
+	for (i = 0; i < 2; i++) {
+		cmd_add(dst[i], t->n, "events", t->role, t->partner, t->kind,
+		    t->what, NULL);
+		if (strcmp(t->kind, fsm_kind_name(FSM_KIND_READMISSION)) !=
+		    0 || strcmp(t->what, "completed") != 0)
+			continue;
+		cmd_add(dst[i], t->n, "returns", t->role, t->partner,
+		    t->ban > 0 ? "with_ban" : "without_ban", NULL);
+		if (t->ban > 0)
+			cmd_add(dst[i], t->n, "returns", t->role, t->partner,
+			    "ban_years", years, NULL);
+	}
+	return 0;
+}
+
+static int
+report_stats_ground_cb(void *arg, const struct store_tally *t)
+{
+	struct report_tally *s = arg;
+	json_t *m;
+
+	if ((m = report_stats_month(s, t->month)) == NULL)
+		return 0;
+	cmd_add(s->total, t->n, "refusals_by_ground", t->role, t->partner,
+	    t->kind, t->ground, NULL);
+	cmd_add(m, t->n, "refusals_by_ground", t->role, t->partner, t->kind,
+	    t->ground, NULL);
+	return 0;
+}
+
+/* Overdue is a state, now: in the total only, whatever since says. */
+static int
+report_stats_overdue_cb(void *arg, const struct store_tally *t)
+{
+	struct report_tally *s = arg;
+
+	cmd_add(s->total, t->n, "overdue", t->role, t->partner, t->kind,
+	    NULL);
 	return 0;
 }
 
@@ -431,6 +493,403 @@ report_print2(FILE *fp, json_t *o, const char *w1)
 	free(k1);
 }
 
+/* The sum of what over every partner and role of one kind in an
+ * events object. */
+static long long
+report_events_sum(json_t *events, const char *kind, const char *what)
+{
+	const char *role, *cc;
+	json_t *r, *p;
+	long long n = 0;
+
+	json_object_foreach(events, role, r)
+		json_object_foreach(r, cc, p)
+			n += report_get(json_object_get(p, kind), what, NULL);
+	return n;
+}
+
+/* returns.ROLE.CC.key summed over roles and partners. */
+static long long
+report_returns_sum(json_t *t, const char *key)
+{
+	const char *role, *cc;
+	json_t *r, *p;
+	long long n = 0;
+
+	json_object_foreach(json_object_get(t, "returns"), role, r)
+		json_object_foreach(r, cc, p)
+			n += report_get(p, key, NULL);
+	return n;
+}
+
+/* Calls fn for each (role, partner, kind) of a three-level object, in
+ * sorted order. */
+static void
+report_walk3(json_t *o, void (*fn)(void *, const char *, const char *,
+    const char *, json_t *), void *arg)
+{
+	const char **k1, **k2, **k3;
+	size_t n1, n2, n3, i, j, l;
+	json_t *v1, *v2;
+
+	if ((k1 = cmd_keys(o, &n1)) == NULL)
+		return;
+	for (i = 0; i < n1; i++) {
+		v1 = json_object_get(o, k1[i]);
+		if ((k2 = cmd_keys(v1, &n2)) == NULL)
+			continue;
+		for (j = 0; j < n2; j++) {
+			v2 = json_object_get(v1, k2[j]);
+			if ((k3 = cmd_keys(v2, &n3)) == NULL)
+				continue;
+			for (l = 0; l < n3; l++)
+				fn(arg, k1[i], k2[j], k3[l],
+				    json_object_get(v2, k3[l]));
+			free(k3);
+		}
+		free(k2);
+	}
+	free(k1);
+}
+
+/* One line of the events tables. */
+struct report_line {
+	FILE		*fp;
+	const char	*month;		/* "2026-11", or "total" */
+	json_t		*returns;	/* returns.ROLE.CC of the same span */
+	int		 voluntary;	/* the voluntary-departure table */
+};
+
+static void
+report_event_line(void *arg, const char *role, const char *cc,
+    const char *kind, json_t *o)
+{
+	struct report_line *l = arg;
+	json_t *ret;
+
+	if ((strcmp(kind, fsm_kind_name(FSM_KIND_VOLUNTARY)) == 0) !=
+	    l->voluntary)
+		return;
+	if (l->voluntary) {
+		fprintf(l->fp, "  %-7s %-3s %-3s %8lld %8lld %9lld\n",
+		    l->month, role, cc, report_get(o, "notified", NULL),
+		    report_get(o, "departed", NULL),
+		    report_get(o, "cancelled", NULL));
+		return;
+	}
+	ret = json_object_get(json_object_get(l->returns, role), cc);
+	if (strcmp(kind, fsm_kind_name(FSM_KIND_READMISSION)) != 0)
+		ret = NULL;
+	fprintf(l->fp, "  %-7s %-3s %-3s %-11s %8lld %8lld %6lld %7lld "
+	    "%7lld %7lld %9lld %8lld %9lld %9lld\n", l->month, role, cc,
+	    kind, report_get(o, "request", NULL),
+	    report_get(o, "accepted", NULL), report_get(o, "deemed", NULL),
+	    report_get(o, "refused", NULL), report_get(o, "expired", NULL),
+	    report_get(o, "transfer-overdue", NULL),
+	    report_get(o, "completed", NULL),
+	    report_get(ret, "with_ban", NULL),
+	    report_get(ret, "without_ban", NULL),
+	    report_get(o, "withdrawn", NULL));
+}
+
+/* The events of every month, then the total, as one table. */
+static void
+report_event_table(FILE *fp, struct report_tally *s, int voluntary)
+{
+	struct report_line l;
+	const char **months;
+	size_t nm, i;
+	json_t *m;
+
+	l.fp = fp;
+	l.voluntary = voluntary;
+	if ((months = cmd_keys(s->months, &nm)) != NULL) {
+		for (i = 0; i < nm; i++) {
+			m = json_object_get(s->months, months[i]);
+			l.month = months[i];
+			l.returns = json_object_get(m, "returns");
+			report_walk3(json_object_get(m, "events"),
+			    report_event_line, &l);
+		}
+		free(months);
+	}
+	l.month = "total";
+	l.returns = json_object_get(s->total, "returns");
+	report_walk3(json_object_get(s->total, "events"), report_event_line,
+	    &l);
+}
+
+/* A refusal ground line, or an overdue one. */
+static void
+report_ground_line(void *arg, const char *role, const char *cc,
+    const char *kind, json_t *o)
+{
+	FILE *fp = arg;
+	const char **k;
+	size_t n, i;
+
+	if (!json_is_object(o)) {
+		fprintf(fp, "  %-3s %-3s %-11s %6lld\n", role, cc, kind,
+		    (long long)json_integer_value(o));
+		return;
+	}
+	if ((k = cmd_keys(o, &n)) == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		fprintf(fp, "  %-3s %-3s %-11s %-30s %6lld\n", role, cc, kind,
+		    k[i], report_get(o, k[i], NULL));
+	free(k);
+}
+
+/* A return's entry ban, by years, per role and partner. */
+static void
+report_ban_lines(FILE *fp, json_t *returns)
+{
+	const char **k1, **k2, **k3;
+	size_t n1, n2, n3, i, j, l;
+	json_t *r, *p, *y;
+
+	if ((k1 = cmd_keys(returns, &n1)) == NULL)
+		return;
+	for (i = 0; i < n1; i++) {
+		r = json_object_get(returns, k1[i]);
+		if ((k2 = cmd_keys(r, &n2)) == NULL)
+			continue;
+		for (j = 0; j < n2; j++) {
+			p = json_object_get(r, k2[j]);
+			y = json_object_get(p, "ban_years");
+			fprintf(fp, "  %-3s %-3s with a ban %6lld, without "
+			    "%6lld\n", k1[i], k2[j],
+			    report_get(p, "with_ban", NULL),
+			    report_get(p, "without_ban", NULL));
+			if ((k3 = cmd_keys(y, &n3)) == NULL)
+				continue;
+			for (l = 0; l < n3; l++)
+				fprintf(fp, "  %-3s %-3s   ban of %s years "
+				    "%6lld\n", k1[i], k2[j], k3[l],
+				    report_get(y, k3[l], NULL));
+			free(k3);
+		}
+		free(k2);
+	}
+	free(k1);
+}
+
+/* ---- stats --csv: one row per figure, for a spreadsheet -------------- */
+
+/* A CSV field: quoted (RFC 4180) when it holds a comma, a quote or a
+ * line break. */
+static void
+report_csv_field(FILE *fp, const char *v)
+{
+	const char *p;
+
+	if (strpbrk(v, ",\"\r\n") == NULL) {
+		fputs(v, fp);
+		return;
+	}
+	fputc('"', fp);
+	for (p = v; *p != '\0'; p++) {
+		if (*p == '"')
+			fputc('"', fp);
+		fputc(*p, fp);
+	}
+	fputc('"', fp);
+}
+
+struct report_csv {
+	FILE		*fp;
+	const char	*section;
+	const char	*month;		/* "" for overdue (now) */
+};
+
+static void
+report_csv_row(struct report_csv *c, const char *role, const char *cc,
+    const char *kind, const char *item, const char *detail, long long n)
+{
+	const char *f[7];
+	int i;
+
+	f[0] = c->section;
+	f[1] = c->month;
+	f[2] = role;
+	f[3] = cc;
+	f[4] = kind;
+	f[5] = item;
+	f[6] = detail;
+	for (i = 0; i < 7; i++) {
+		report_csv_field(c->fp, f[i]);
+		fputc(',', c->fp);
+	}
+	fprintf(c->fp, "%lld\r\n", n);
+}
+
+/* Every leaf under o as rows: o is KIND-level ({WHAT: n} or
+ * {GROUND: n}) or a count. */
+static void
+report_csv_leaf(void *arg, const char *role, const char *cc,
+    const char *kind, json_t *o)
+{
+	struct report_csv *c = arg;
+	const char **k;
+	size_t n, i;
+
+	if (!json_is_object(o)) {
+		report_csv_row(c, role, cc, kind, c->section, "",
+		    (long long)json_integer_value(o));
+		return;
+	}
+	if ((k = cmd_keys(o, &n)) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		if (strcmp(c->section, "refusals_by_ground") == 0)
+			report_csv_row(c, role, cc, kind, "refused", k[i],
+			    report_get(o, k[i], NULL));
+		else
+			report_csv_row(c, role, cc, kind, k[i], "",
+			    report_get(o, k[i], NULL));
+	}
+	free(k);
+}
+
+/* returns.ROLE.CC: {with_ban, without_ban, ban_years: {Y: n}}. */
+static void
+report_csv_returns(struct report_csv *c, json_t *returns)
+{
+	const char **k1, **k2, **k3;
+	const char *rk = fsm_kind_name(FSM_KIND_READMISSION);
+	size_t n1, n2, n3, i, j, l;
+	json_t *p, *y;
+
+	if ((k1 = cmd_keys(returns, &n1)) == NULL)
+		return;
+	for (i = 0; i < n1; i++) {
+		if ((k2 = cmd_keys(json_object_get(returns, k1[i]),
+		    &n2)) == NULL)
+			continue;
+		for (j = 0; j < n2; j++) {
+			p = json_object_get(json_object_get(returns, k1[i]),
+			    k2[j]);
+			report_csv_row(c, k1[i], k2[j], rk, "with_ban", "",
+			    report_get(p, "with_ban", NULL));
+			report_csv_row(c, k1[i], k2[j], rk, "without_ban", "",
+			    report_get(p, "without_ban", NULL));
+			y = json_object_get(p, "ban_years");
+			if ((k3 = cmd_keys(y, &n3)) == NULL)
+				continue;
+			for (l = 0; l < n3; l++)
+				report_csv_row(c, k1[i], k2[j], rk,
+				    "ban_years", k3[l], report_get(y, k3[l],
+				    NULL));
+			free(k3);
+		}
+		free(k2);
+	}
+	free(k1);
+}
+
+/* Months in order; in each, events, returns, refusals by ground; then
+ * the cases overdue now.  No totals: a spreadsheet sums. */
+static void
+report_stats_csv(FILE *fp, struct report_tally *s)
+{
+	struct report_csv c;
+	const char **months;
+	size_t nm, i;
+	json_t *m;
+
+	c.fp = fp;
+	fputs("section,month,role,partner,kind,item,detail,count\r\n", fp);
+	if ((months = cmd_keys(s->months, &nm)) != NULL) {
+		for (i = 0; i < nm; i++) {
+			m = json_object_get(s->months, months[i]);
+			c.month = months[i];
+			c.section = "events";
+			report_walk3(json_object_get(m, "events"),
+			    report_csv_leaf, &c);
+			c.section = "returns";
+			report_csv_returns(&c, json_object_get(m,
+			    "returns"));
+			c.section = "refusals_by_ground";
+			report_walk3(json_object_get(m,
+			    "refusals_by_ground"), report_csv_leaf, &c);
+		}
+		free(months);
+	}
+	c.month = "";
+	c.section = "overdue";
+	report_walk3(json_object_get(s->total, "overdue"), report_csv_leaf,
+	    &c);
+}
+
+/* The operator's and the ministry's figures as aligned text. */
+static void
+report_stats_text(FILE *fp, struct report_tally *s)
+{
+	const char **months;
+	size_t nm, i;
+	json_t *m, *t = s->total, *ev = json_object_get(t, "events");
+	const char *ra = fsm_kind_name(FSM_KIND_READMISSION);
+	const char *vd = fsm_kind_name(FSM_KIND_VOLUNTARY);
+
+	fprintf(fp, "cases: %lld\n", report_get(t, "cases", "total"));
+	report_print2(fp, json_object_get(json_object_get(t, "cases"),
+	    "by_partner"), "CC");
+	fprintf(fp, "messages: in %lld, out %lld\n",
+	    report_get(t, "messages", "in"), report_get(t, "messages", "out"));
+	report_print2(fp, json_object_get(json_object_get(t, "messages"),
+	    "by_state"), "out");
+	fprintf(fp, "rejections by code: %lld\n",
+	    report_sum(json_object_get(t, "rejections")));
+	report_print2(fp, json_object_get(t, "rejections"), "out");
+	fprintf(fp, "per month (cases by opening, messages by Created):\n");
+	fprintf(fp, "  %-7s %6s %6s %6s %9s\n", "MONTH", "CASES", "IN",
+	    "OUT", "REJECTED");
+	if ((months = cmd_keys(s->months, &nm)) != NULL) {
+		for (i = 0; i < nm; i++) {
+			m = json_object_get(s->months, months[i]);
+			if (report_get(m, "cases", "total") == 0 &&
+			    report_sum(json_object_get(m, "messages")) == 0)
+				continue;
+			fprintf(fp, "  %-7s %6lld %6lld %6lld %9lld\n",
+			    months[i], report_get(m, "cases", "total"),
+			    report_get(m, "messages", "in"),
+			    report_get(m, "messages", "out"),
+			    report_sum(json_object_get(m, "rejections")));
+		}
+		free(months);
+	}
+
+	fprintf(fp, "events by the month they happened (R: we asked the "
+	    "partner, a removal; Q: the partner asked us, a readmission of "
+	    "ours):\n");
+	fprintf(fp, "  %-7s %-3s %-3s %-11s %8s %8s %6s %7s %7s %7s %9s "
+	    "%8s %9s %9s\n", "MONTH", "DIR", "CC", "KIND", "REQUESTS",
+	    "ACCEPTED", "DEEMED", "REFUSED", "EXPIRED", "OVERDUE",
+	    "COMPLETED", "WITH_BAN", "NO_BAN", "WITHDRAWN");
+	report_event_table(fp, s, 0);
+	fprintf(fp, "returns completed (readmission handovers): %lld with "
+	    "an entry ban, %lld without\n", report_returns_sum(t,
+	    "with_ban"), report_returns_sum(t, "without_ban"));
+	report_ban_lines(fp, json_object_get(t, "returns"));
+	fprintf(fp, "refusals by ground: %lld refusals (one counts under "
+	    "each ground it states)\n", report_events_sum(ev, ra,
+	    "refused") + report_events_sum(ev,
+	    fsm_kind_name(FSM_KIND_TRANSIT), "refused"));
+	report_walk3(json_object_get(t, "refusals_by_ground"),
+	    report_ground_line, fp);
+	fprintf(fp, "voluntary departures: %lld notified, %lld departed, "
+	    "%lld cancelled\n", report_events_sum(ev, vd, "notified"),
+	    report_events_sum(ev, vd, "departed"),
+	    report_events_sum(ev, vd, "cancelled"));
+	fprintf(fp, "  %-7s %-3s %-3s %8s %8s %9s\n", "MONTH", "DIR", "CC",
+	    "NOTIFIED", "DEPARTED", "CANCELLED");
+	report_event_table(fp, s, 1);
+	fprintf(fp, "overdue now (as list --overdue): %lld\n",
+	    report_sum(json_object_get(t, "overdue")));
+	report_walk3(json_object_get(t, "overdue"), report_ground_line, fp);
+}
+
 json_t *
 report_stats(void *arg, const struct cmd_caller *who, json_t *args,
     const char **code, char *text, size_t len)
@@ -438,9 +897,7 @@ report_stats(void *arg, const struct cmd_caller *who, json_t *args,
 	struct report_ctx *ctx = arg;
 	struct store *st = ctx->store;
 	struct report_tally s;
-	const char **months;
-	size_t nm, i;
-	json_t *res, *m, *t;
+	json_t *res;
 	char *buf = NULL;
 	size_t blen = 0;
 	FILE *fp;
@@ -454,12 +911,15 @@ report_stats(void *arg, const struct cmd_caller *who, json_t *args,
 		    "'%.20s' is not a month (2026-01)", s.since);
 	if (cmd_arg(args, 0) != NULL)
 		return cmd_fail(code, text, len, "BAD_REQUEST", "usage: "
-		    "stats [partner=CC] [since=YYYY-MM]");
+		    "stats [partner=CC] [since=YYYY-MM] [--csv]");
 	s.total = json_object();
 	s.months = json_object();
 	if (store_tally_cases(st, s.partner, report_stats_case_cb, &s) == -1 ||
 	    store_tally_messages(st, s.partner, report_stats_msg_cb, &s) ==
-	    -1) {
+	    -1 || store_tally_events(st, s.partner, report_stats_event_cb,
+	    &s) == -1 || store_tally_grounds(st, s.partner,
+	    report_stats_ground_cb, &s) == -1 || store_tally_overdue(st,
+	    s.partner, clock_now(), report_stats_overdue_cb, &s) == -1) {
 		json_decref(s.total);
 		json_decref(s.months);
 		return cmd_fail(code, text, len, "INTERNAL",
@@ -470,41 +930,10 @@ report_stats(void *arg, const struct cmd_caller *who, json_t *args,
 		json_decref(s.months);
 		return cmd_fail(code, text, len, "INTERNAL", "no memory");
 	}
-	t = s.total;
-	fprintf(fp, "cases: %lld\n", report_get(t, "cases", "total"));
-	report_print2(fp, json_object_get(json_object_get(t, "cases"),
-	    "by_partner"), "CC");
-	fprintf(fp, "messages: in %lld, out %lld\n",
-	    report_get(t, "messages", "in"), report_get(t, "messages", "out"));
-	report_print2(fp, json_object_get(json_object_get(t, "messages"),
-	    "by_state"), "out");
-	fprintf(fp, "rejections by code: %lld\n",
-	    report_sum(json_object_get(t, "rejections")));
-	report_print2(fp, json_object_get(t, "rejections"), "out");
-	fprintf(fp, "returns (readmission cases) by outcome and entry ban: "
-	    "%lld with a ban, %lld without\n", report_get(json_object_get(t,
-	    "returns"), "entry_ban", "ban"), report_get(json_object_get(t,
-	    "returns"), "entry_ban", "no_ban"));
-	report_print2(fp, json_object_get(json_object_get(t, "returns"),
-	    "by_outcome"), "TRANSFER_SCHEDULED");
-	fprintf(fp, "per month (cases by opening, messages by Created):\n");
-	fprintf(fp, "  %-7s %6s %6s %6s %9s %8s %5s\n", "MONTH", "CASES",
-	    "IN", "OUT", "REJECTED", "RETURNS", "BANS");
-	if ((months = cmd_keys(s.months, &nm)) != NULL) {
-		for (i = 0; i < nm; i++) {
-			m = json_object_get(s.months, months[i]);
-			fprintf(fp, "  %-7s %6lld %6lld %6lld %9lld %8lld "
-			    "%5lld\n", months[i], report_get(m, "cases",
-			    "total"), report_get(m, "messages", "in"),
-			    report_get(m, "messages", "out"),
-			    report_sum(json_object_get(m, "rejections")),
-			    report_sum(json_object_get(json_object_get(m,
-			    "returns"), "entry_ban")),
-			    report_get(json_object_get(m, "returns"),
-			    "entry_ban", "ban"));
-		}
-		free(months);
-	}
+	if (cmd_flag(args, "csv"))
+		report_stats_csv(fp, &s);
+	else
+		report_stats_text(fp, &s);
 	res = json_pack("{s:o, s:o}", "total", s.total, "months", s.months);
 	return cmd_text_result(res, fp, &buf, &blen);
 }
@@ -741,8 +1170,10 @@ const struct cmd_command report_commands[] = {
 	    "alerts: overdue, due within 24 h, stuck messages, certificates, "
 	    "calendars", CMD_WORKER },
 	{ "stats", CMD_ROLE_READ, report_stats,
-	    "stats [partner=CC] [since=YYYY-MM]: cases, messages, "
-	    "rejections, returns, per month", CMD_WORKER },
+	    "stats [partner=CC] [since=YYYY-MM] [--csv]: cases, messages, "
+	    "rejections; requests, replies, returns (entry bans), refusal "
+	    "grounds, voluntary departures by month, role and partner; "
+	    "overdue", CMD_WORKER },
 	{ "metrics", CMD_ROLE_READ, report_metrics_cmd,
 	    "metrics: Prometheus text exposition", CMD_WORKER },
 	{ NULL, 0, NULL, NULL, 0 }

@@ -148,6 +148,27 @@ check "stats counts the cases by partner and state, messages in and out" \
 	       printf "%s" "$2" | grep -q "^  FR PENDING_REPLY *2" &&
 	       printf "%s" "$2" | grep -q "^messages: in 3, out 7"' _ $rc "$out"
 check "stats has a line per month" has "$out" "^  $(date -u +%Y-%m) *8 "
+# the seed, by hand: KZ's requests pending, accepted, transit and
+# consented took effect at FR (undelivered, disputed and queued never
+# did), FR accepted one and consented to one; FR's request to KZ (Q)
+m=$(date -u +%Y-%m)
+check "stats counts events by our role and partner in the month they happened" \
+	sh -c 'printf "%s" "$1" | grep -q "^  $2 R   FR  readmission *2 *1 *0 *0 *0 *0 *0 *0 *0 *0$" &&
+	       printf "%s" "$1" | grep -q "^  $2 Q   FR  readmission *1 *0 " &&
+	       printf "%s" "$1" | grep -q "^  total   R   FR  transit *2 *1 " &&
+	       printf "%s" "$1" | grep -q "^returns completed (readmission handovers): 0 with an entry ban, 0 without" &&
+	       printf "%s" "$1" | grep -q "^voluntary departures: 0 notified, 0 departed, 0 cancelled"' _ "$out" "$m"
+out=$(ctl stats --csv); rc=$?
+want=$(printf '%s\r\n' "section,month,role,partner,kind,item,detail,count" \
+	"events,$m,Q,FR,readmission,request,,1" \
+	"events,$m,R,FR,readmission,accepted,,1" \
+	"events,$m,R,FR,readmission,request,,2" \
+	"events,$m,R,FR,transit,accepted,,1" \
+	"events,$m,R,FR,transit,request,,2")
+check "stats --csv prints one row per figure" sh -c '[ $1 -eq 0 ] && [ "$2" = "$3" ]' _ $rc "$out" "$want"
+out=$(ctl stats --json)
+check "stats --json has the events by role, partner, kind" \
+	has "$out" '"events":{"Q":{"FR":{"readmission":{"request":1}}},"R":{"FR":{"readmission":{"accepted":1,"request":2},"transit":{"accepted":1,"request":2}}}}'
 out=$(ctl stats since=last-year 2>&1); rc=$?
 check "stats with a bad month is refused" rc_has $rc 1 "$out" "not a month"
 out=$(ctl stats --json)
@@ -273,6 +294,8 @@ out=$("$ACCORDCTL" -c "$conf" --offline alerts 2>/dev/null); rc=$?
 check "--offline alerts" rc_has $rc 0 "$out" "^undelivered"
 out=$("$ACCORDCTL" -c "$conf" --offline --json stats 2>/dev/null); rc=$?
 check "--offline --json stats" rc_has $rc 0 "$out" '"offline":true'
+out=$("$ACCORDCTL" -c "$conf" --offline stats --csv partner=FR 2>/dev/null); rc=$?
+check "--offline stats --csv" rc_has $rc 0 "$out" "^events,$m,R,FR,transit,request,,2"
 out=$("$ACCORDCTL" -c "$conf" --offline inbox 2>&1); rc=$?
 check "--offline inbox is a usage error (the inbox needs the daemon)" \
 	rc_has $rc 2 "$out" "does not run offline"

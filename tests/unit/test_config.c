@@ -217,6 +217,82 @@ test_shipped_configuration(void **state)
 	config_free(c);
 }
 
+/* 1 if day is in the calendar's list of holidays (not only a rest day). */
+static int
+listed_holiday(const struct calendar *cal, int y, int m, int d)
+{
+	cal_day_t day = calendar_day_from_ymd(y, m, d);
+	int i;
+
+	for (i = 0; i < cal->nholidays; i++)
+		if (cal->holidays[i] == day)
+			return 1;
+	return 0;
+}
+
+static int
+working(const struct calendar *cal, int y, int m, int d)
+{
+	return calendar_is_working_day(cal, calendar_day_from_ymd(y, m, d));
+}
+
+/*
+ * The holiday data shipped: Kurban Ait 2027 in Kazakhstan's calendar (and
+ * in the French demo's copy of it); Uzbekistan's holidays on a rest day
+ * moved to the next working day (Labour Code art. 208) and the 2026
+ * decree's extra days off and moved Saturday.
+ */
+static void
+test_shipped_holidays(void **state)
+{
+	struct conf_diag d = { 0 };
+	struct config *c, *fr;
+	const struct agreement *uz, *kz;
+
+	c = config_load(path("conf/accordd.xml"), now_test(), &d);
+	if (c == NULL)
+		conf_diag_print(&d, stderr);
+	assert_non_null(c);
+	conf_diag_free(&d);
+	assert_true(listed_holiday(&c->calendar, 2027, 5, 16));
+	assert_false(working(&c->calendar, 2027, 5, 16));
+	/* a religious holiday on a Sunday does not move in Kazakhstan */
+	assert_true(working(&c->calendar, 2027, 5, 17));
+
+	uz = config_partner(c, "UZ");
+	assert_non_null(uz);
+	/* art. 208: 8 March 2026 a Sunday, Navruz and 9 May Saturdays;
+	 * in 2027 Navruz, 9 May and (approximately) Kurban Hayit Sundays */
+	assert_false(working(&uz->calendar, 2026, 3, 9));
+	assert_false(working(&uz->calendar, 2026, 3, 23));
+	assert_false(working(&uz->calendar, 2026, 5, 11));
+	assert_false(working(&uz->calendar, 2027, 3, 22));
+	assert_false(working(&uz->calendar, 2027, 5, 10));
+	assert_false(working(&uz->calendar, 2027, 5, 17));
+	/* the decree of 24 December 2025 */
+	assert_false(working(&uz->calendar, 2026, 1, 2));
+	assert_false(working(&uz->calendar, 2026, 5, 28));
+	assert_false(working(&uz->calendar, 2026, 5, 29));
+	assert_false(working(&uz->calendar, 2026, 8, 31));
+	assert_false(working(&uz->calendar, 2026, 12, 31));
+	assert_true(working(&uz->calendar, 2026, 12, 12));
+	/* and days around them still work */
+	assert_true(working(&uz->calendar, 2026, 3, 10));
+	assert_true(working(&uz->calendar, 2026, 12, 11));
+	assert_true(working(&uz->calendar, 2027, 5, 18));
+	config_free(c);
+
+	fr = config_load(path("conf/demo-fr/accordd.xml"), now_test(), &d);
+	if (fr == NULL)
+		conf_diag_print(&d, stderr);
+	assert_non_null(fr);
+	conf_diag_free(&d);
+	kz = config_partner(fr, "KZ");
+	assert_non_null(kz);
+	assert_true(listed_holiday(&kz->calendar, 2027, 5, 16));
+	config_free(fr);
+}
+
 static void
 test_missing_field(void **state)
 {
@@ -572,6 +648,7 @@ main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_shipped_configuration),
+		T(test_shipped_holidays),
 		T(test_missing_field),
 		T(test_unknown_partner_code),
 		cmocka_unit_test(test_country_codes),
