@@ -106,6 +106,11 @@ cal_day_t calendar_next_working_day(const struct calendar *cal,
 cal_day_t calendar_add_working_days(const struct calendar *cal,
     cal_day_t day, int n);
 
+/* The number of working days after from up to and including to; 0 when
+ * to <= from. */
+int calendar_count_working_days(const struct calendar *cal, cal_day_t from,
+    cal_day_t to);
+
 /* t as local time in cal's zone, "2026-03-16 23:59:59+01:00", into buf
  * (>= 26 bytes).  @return buf. */
 char *calendar_format_local(const struct calendar *cal, accord_time_t t,

@@ -59,16 +59,21 @@ struct rec_field {
 	enum rec_ftype	 type;
 	int64_t		 lo;	/* F_INT range; F_STR size */
 	int64_t		 hi;	/* F_INT range; F_NAME table */
+	int		 opt;	/* may be missing (added later): reads as 0 */
 };
 
-#define FI(s, k, m, l, h)	{ k, offsetof(struct s, m), F_INT, l, h }
-#define FU(s, k, m)		{ k, offsetof(struct s, m), F_UINT, 0, 0 }
-#define FD(s, k, m)		{ k, offsetof(struct s, m), F_I32, 0, 0 }
-#define FT(s, k, m)		{ k, offsetof(struct s, m), F_I64, 0, 0 }
-#define FN(s, k, m, t)		{ k, offsetof(struct s, m), F_NAME, 0, t }
+#define FI(s, k, m, l, h)	{ k, offsetof(struct s, m), F_INT, l, h, 0 }
+#define FU(s, k, m)		{ k, offsetof(struct s, m), F_UINT, 0, 0, 0 }
+#define FD(s, k, m)		{ k, offsetof(struct s, m), F_I32, 0, 0, 0 }
+#define FT(s, k, m)		{ k, offsetof(struct s, m), F_I64, 0, 0, 0 }
+#define FN(s, k, m, t)		{ k, offsetof(struct s, m), F_NAME, 0, t, 0 }
 #define FS(s, k, m)		{ k, offsetof(struct s, m), F_STR, \
-				    sizeof(((struct s *)0)->m), 0 }
-#define FA(s, k, m)		{ k, offsetof(struct s, m), F_DUE, 0, 0 }
+				    sizeof(((struct s *)0)->m), 0, 0 }
+#define FA(s, k, m)		{ k, offsetof(struct s, m), F_DUE, 0, 0, 0 }
+/* Fields added after records were written: a missing one reads as 0. */
+#define FIO(s, k, m, l, h)	{ k, offsetof(struct s, m), F_INT, l, h, 1 }
+#define FDO(s, k, m)		{ k, offsetof(struct s, m), F_I32, 0, 0, 1 }
+#define FAO(s, k, m)		{ k, offsetof(struct s, m), F_DUE, 0, 0, 1 }
 
 #define NFIELDS(t)	(sizeof(t) / sizeof(t[0]))
 
@@ -94,6 +99,11 @@ static const struct rec_field case_fields[] = {
 	FI(fsm_case, "has_doc", has_doc, INT_MIN, INT_MAX),
 	FT(fsm_case, "transfer_at", transfer_at),
 	FD(fsm_case, "departure_date", departure_date),
+	/* fsm 2 */
+	FDO(fsm_case, "doc_valid_from", doc_valid_from),
+	FIO(fsm_case, "ident_days", ident_days, 0, 1),
+	FAO(fsm_case, "period_from", period_from),
+	FAO(fsm_case, "period_days", period_days),
 };
 
 static const struct rec_field event_fields[] = {
@@ -408,6 +418,33 @@ rec_fields_put(json_t *o, const void *base, const struct rec_field *f,
 	return -1;
 }
 
+/* Zero a field that a record written before it was added lacks. */
+static void
+rec_field_zero(char *p, const struct rec_field *f)
+{
+	switch (f->type) {
+	case F_INT:
+	case F_NAME:
+		memset(p, 0, sizeof(int));
+		break;
+	case F_UINT:
+		memset(p, 0, sizeof(unsigned));
+		break;
+	case F_I32:
+		memset(p, 0, sizeof(int32_t));
+		break;
+	case F_I64:
+		memset(p, 0, sizeof(int64_t));
+		break;
+	case F_DUE:
+		memset(p, 0, sizeof(accord_time_t) * FSM_DL_COUNT);
+		break;
+	case F_STR:
+		memset(p, 0, (size_t)f->lo);
+		break;
+	}
+}
+
 /* Read the fields of the structure at base from object o. */
 static int
 rec_fields_get(const json_t *o, void *base, const struct rec_field *f,
@@ -425,7 +462,11 @@ rec_fields_get(const json_t *o, void *base, const struct rec_field *f,
 
 	for (k = 0; k < n; k++, f++) {
 		p = (char *)base + f->off;
-		if ((v = json_object_get(o, f->key)) == NULL)
+		if ((v = json_object_get(o, f->key)) == NULL && f->opt) {
+			rec_field_zero(p, f);
+			continue;
+		}
+		if (v == NULL)
 			goto bad;
 		switch (f->type) {
 		case F_INT:

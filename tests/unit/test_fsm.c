@@ -337,6 +337,12 @@ walk_row(void *arg, const struct fsm_row_info *row)
 			}
 			if (row->trigger < MSG_TYPE_COUNT) {
 				sender = row_sender(row, ev.ext_subject);
+				/* Q revokes a consent it gave, not a request
+				 * it has not answered */
+				if (sender == -1 && row->trigger ==
+				    MSG_TRANSIT_REVOCATION && row->from ==
+				    FSM_TRANSIT_PENDING)
+					sender = ROLE_REQUESTING;
 				if (sender == -1)
 					sender = role;
 				if (row->from == FSM_NONE)
@@ -696,10 +702,12 @@ test_timeliness(void **state)
 	/* a reply signed after the deadline does not count */
 	ev = msg(FSM_EV_RECEIVED, MSG_READMISSION_REPLY, due + 1);
 	no(&r, &ev, due + 2, AE_DEADLINE_PASSED);
-	/* the deadline fires on both sides: silence means consent */
+	/* the deadline fires on both sides, at the first second after
+	 * due: silence means consent */
 	ev = fire(FSM_DL_REPLY);
 	no(&r, &ev, due - 1, AE_INVALID_FIELD);
-	d = ok(&r, &ev, due);
+	no(&r, &ev, due, AE_INVALID_FIELD);
+	d = ok(&r, &ev, due + 1);
 	assert_int_equal(r.state, FSM_DEEMED_ACCEPTED);
 	assert_true(d.effects & FSM_EFF_DEEMED_ACCEPTED);
 	assert_true(r.deemed);
@@ -708,7 +716,7 @@ test_timeliness(void **state)
 	assert_int_equal(r.due[FSM_DL_TRANSFER], utc(2026, 6, 15, 23, 59,
 	    59));
 	assert_false(r.armed & (1u << FSM_DL_REPLY));
-	ok(&q, &ev, due);
+	ok(&q, &ev, due + 1);
 	assert_int_equal(q.state, FSM_DEEMED_ACCEPTED);
 	no(&q, &ev, due + 5, AE_NOT_ALLOWED_IN_STATE);	/* fired once */
 	/* the timely reply, receipted late, still takes effect */
@@ -736,7 +744,7 @@ test_timeliness(void **state)
 	ag.timelines.silence_means_consent = 0;
 	r = opened(ROLE_REQUESTING, FSM_PROC_STANDARD, T0);
 	ev = fire(FSM_DL_REPLY);
-	d = ok(&r, &ev, due);
+	d = ok(&r, &ev, due + 1);
 	assert_int_equal(r.state, FSM_EXPIRED);
 	assert_false(d.effects & FSM_EFF_DEEMED_ACCEPTED);
 	assert_int_equal(r.armed, 0);
@@ -761,7 +769,9 @@ test_identification(void **state)
 	d = ok(&q, &ev, t1);
 	assert_true(q.ident_pending);
 	assert_true(q.ident_suspended);
-	assert_int_equal(q.ident_remaining, due - t1);
+	/* Thu 5 March to the due date, Tue 17 March: 12 days left */
+	assert_true(q.ident_days);
+	assert_int_equal(q.ident_remaining, 12);
 	assert_false(q.armed & (1u << FSM_DL_REPLY));
 	assert_int_equal(d.dlops[0].op, FSM_DLOP_CLEAR);
 	no(&q, &ev, t1, AE_NOT_ALLOWED_IN_STATE);	/* one at a time */
@@ -772,12 +782,13 @@ test_identification(void **state)
 	ev = msg(FSM_EV_SENDING, MSG_EXTENSION_REQUEST, t1);
 	ev.ext_days = 6;
 	no(&q, &ev, t1, AE_EXTENSION_REFUSED);
-	/* the response re-arms: its receipt + the frozen seconds */
+	/* the response resumes the 12 days from its receipt, Sun 22
+	 * March: Fri 3 April, at the end of the day */
 	t2 = T0 + 20 * DAY;
 	ev = msg(FSM_EV_RECEIVED, MSG_IDENTIFICATION_RESPONSE, t2);
 	ok(&q, &ev, t2);
 	assert_false(q.ident_pending);
-	assert_int_equal(q.due[FSM_DL_REPLY], t2 + (due - t1));
+	assert_int_equal(q.due[FSM_DL_REPLY], utc(2026, 4, 3, 23, 59, 59));
 	assert_true(q.armed & (1u << FSM_DL_REPLY));
 	no(&q, &ev, t2, AE_NOT_ALLOWED_IN_STATE);	/* nothing open */
 
@@ -822,7 +833,8 @@ test_reply_extension(void **state)
 	/* one extension each */
 	ev.kind = FSM_EV_SENDING;
 	no(&q, &ev, T0 + DAY, AE_EXTENSION_REFUSED);
-	/* R grants it: +6 days on the running deadline = Mon 23 March */
+	/* R grants it: 12 + 6 = 18 days from Mon 2 March = Fri 20 March
+	 * (not 6 days on the rolled Tue 17) */
 	ev = msg(FSM_EV_SENDING, MSG_EXTENSION_REPLY, T0 + 2 * DAY);
 	ev.ext_subject = FSM_EXT_REPLY_PERIOD;
 	ev.ext_days = 6;
@@ -831,7 +843,7 @@ test_reply_extension(void **state)
 	ok(&r, &ev, T0 + 2 * DAY);
 	ev.kind = FSM_EV_RECEIVED;
 	ok(&q, &ev, T0 + 2 * DAY);
-	assert_int_equal(q.due[FSM_DL_REPLY], utc(2026, 3, 23, 23, 59, 59));
+	assert_int_equal(q.due[FSM_DL_REPLY], utc(2026, 3, 20, 23, 59, 59));
 	assert_int_equal(r.due[FSM_DL_REPLY], q.due[FSM_DL_REPLY]);
 	assert_true(q.due[FSM_DL_REPLY] > due);
 	assert_int_equal(q.ext_reply, FSM_EXTST_GRANTED);
@@ -891,9 +903,9 @@ test_transfer(void **state)
 	no(&r, &ev, ev.created, AE_INVALID_FIELD);	/* after window */
 	ev.transfer_at = utc(2026, 3, 10, 6, 0, 0);
 	ok(&r, &ev, ev.created);
-	/* a notice received late counts from its Created: also fine */
+	/* received an hour later, the same day: still 3 working days */
 	ev.kind = FSM_EV_RECEIVED;
-	ev.at = utc(2026, 3, 9, 8, 0, 0);
+	ev.at = utc(2026, 3, 5, 9, 0, 0);
 	ok(&q, &ev, ev.at);
 	ev.kind = FSM_EV_RECEIPTED;
 	ok(&r, &ev, ev.at);
@@ -965,7 +977,7 @@ test_transfer_window(void **state)
 
 	/* the window passes */
 	ev = fire(FSM_DL_TRANSFER);
-	ok(&r, &ev, end);
+	ok(&r, &ev, end + 1);
 	assert_int_equal(r.state, FSM_TRANSFER_OVERDUE);
 	assert_int_equal(r.resume, FSM_DOCUMENTED);
 	ev = msg(FSM_EV_SENDING, MSG_TRANSFER_NOTICE, end + HOUR);
@@ -1082,7 +1094,7 @@ test_transit(void **state)
 	/* no reply: expired; a timely consent arriving later still
 	 * counts */
 	ev = fire(FSM_DL_TRANSIT_REPLY);
-	ok(&r, &ev, due);
+	ok(&r, &ev, due + 1);
 	assert_int_equal(r.state, FSM_TRANSIT_EXPIRED);
 	ev = msg(FSM_EV_RECEIVED, MSG_TRANSIT_REPLY, due - HOUR);
 	ev.at = due + HOUR;
@@ -1109,15 +1121,14 @@ test_transit(void **state)
 	/* consent lapses */
 	q = r;
 	ev = fire(FSM_DL_TRANSIT_VALIDITY);
-	ok(&q, &ev, r.due[FSM_DL_TRANSIT_VALIDITY]);
+	ok(&q, &ev, r.due[FSM_DL_TRANSIT_VALIDITY] + 1);
 	assert_int_equal(q.state, FSM_TRANSIT_EXPIRED);
 	ev = msg(FSM_EV_RECEIVED, MSG_TRANSIT_REPLY, due - HOUR);
 	no(&q, &ev, due + 40 * DAY, AE_NOT_ALLOWED_IN_STATE);
-	/* Q may not revoke in this catalogue, R may not reply */
-	ev = msg(FSM_EV_SENDING, MSG_TRANSIT_REVOCATION, due);
-	q.role = ROLE_REQUESTED;
-	q.state = FSM_TRANSIT_CONSENTED;
-	no(&q, &ev, due, AE_ROLE_NOT_ALLOWED);
+	/* R may not reply */
+	ev = msg(FSM_EV_SENDING, MSG_TRANSIT_REPLY, due);
+	r.state = FSM_TRANSIT_PENDING;
+	no(&r, &ev, due, AE_ROLE_NOT_ALLOWED);
 }
 
 static struct fsm_event
