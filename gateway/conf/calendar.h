@@ -80,7 +80,9 @@ accord_time_t calendar_due_calendar_days(const struct calendar *cal,
     accord_time_t receipt, int n, int roll);
 
 /* Extend a running deadline (an instant at 23:59:59 local) by n calendar
- * days, rolling as above. */
+ * days, rolling as above.  The rule of fsm version 1 only: DESIGN.md
+ * section 4 makes an extended period N + M days from the same receipt
+ * date (calendar_due_calendar_days() with n = N + M). */
 accord_time_t calendar_extend_days(const struct calendar *cal,
     accord_time_t due, int n, int roll);
 
