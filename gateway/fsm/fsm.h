@@ -197,7 +197,8 @@ struct fsm_case {
 					 * 0 = not known */
 	int64_t		 period_days[FSM_DL_COUNT];	/* its length in days
 					 * (working days for an accelerated
-					 * reply), before any extension */
+					 * reply), a granted extension
+					 * included */
 };
 
 /* One event.  Which fields matter depends on kind and type. */
