@@ -277,9 +277,21 @@ audit_replay_decision(struct audit_replay *rp, const struct journal_rec *rec)
 		audit_finding(rp->pass.rep, rec, "case %s/%s: no agreement "
 		    "with %s in the configuration: decision not re-run",
 		    rd.partner, rd.case_id, rd.partner);
+	} else if (rd.d.version < FSM_VERSION_MIN ||
+	    rd.d.version > FSM_VERSION) {
+		/* a journal from a newer (or broken) build: its rules are
+		 * not in this one */
+		diff = "version";
+		audit_finding(rp->pass.rep, rec, "case %s/%s: decision "
+		    "journalled by fsm version %d, which this build (fsm %d "
+		    "to %d) does not know: not re-run", rd.partner,
+		    rd.case_id, rd.d.version, FSM_VERSION_MIN, FSM_VERSION);
 	} else {
-		cal = c.role == ROLE_REQUESTED ? &rp->conf->calendar : &a->calendar;
-		fsm_decide(&c, &rd.ev, a, cal, rd.now, &d);
+		/* each decision by the rules of the fsm that made it, in
+		 * the calendar that version counts the case in */
+		cal = c.role == fsm_calendar_role(c.kind, rd.d.version) ?
+		    &rp->conf->calendar : &a->calendar;
+		fsm_decide_v(&c, &rd.ev, a, cal, rd.now, rd.d.version, &d);
 		rp->rerun++;
 		diff = audit_decision_diff(&rd.d, &d);
 		if (diff == NULL && (rd.d.refusal != AE_OK) !=

@@ -473,6 +473,19 @@ calendar_add_working_days(const struct calendar *cal, cal_day_t day, int n)
 	return day;
 }
 
+int
+calendar_count_working_days(const struct calendar *cal, cal_day_t from,
+    cal_day_t to)
+{
+	int n = 0;
+
+	while (from < to) {
+		from++;
+		n += calendar_is_working_day(cal, from);
+	}
+	return n;
+}
+
 /* End of a local day: 23:59:59, the last second the day owns. */
 static accord_time_t
 cal_end_of_day(const struct calendar *cal, cal_day_t day)

@@ -80,7 +80,9 @@ accord_time_t calendar_due_calendar_days(const struct calendar *cal,
     accord_time_t receipt, int n, int roll);
 
 /* Extend a running deadline (an instant at 23:59:59 local) by n calendar
- * days, rolling as above. */
+ * days, rolling as above.  The rule of fsm version 1 only: DESIGN.md
+ * section 4 makes an extended period N + M days from the same receipt
+ * date (calendar_due_calendar_days() with n = N + M). */
 accord_time_t calendar_extend_days(const struct calendar *cal,
     accord_time_t due, int n, int roll);
 
@@ -105,6 +107,11 @@ cal_day_t calendar_next_working_day(const struct calendar *cal,
 /* The n-th working day after day (day itself not counted); day for n <= 0. */
 cal_day_t calendar_add_working_days(const struct calendar *cal,
     cal_day_t day, int n);
+
+/* The number of working days after from up to and including to; 0 when
+ * to <= from. */
+int calendar_count_working_days(const struct calendar *cal, cal_day_t from,
+    cal_day_t to);
 
 /* t as local time in cal's zone, "2026-03-16 23:59:59+01:00", into buf
  * (>= 26 bytes).  @return buf. */

@@ -173,13 +173,15 @@ int engine_undelivered(struct engine *e, const char *partner,
     const char *message_id, const char *reason);
 
 /*
- * Fire every deadline due at or before now (each with its own due time:
- * deadlines that passed while the daemon was down fire at start-up).
+ * Fire every deadline due before now: a deadline fires at the first
+ * second after its due instant, each with its own due time (deadlines
+ * that passed while the daemon was down fire at start-up).
  * Commits.  @return the number fired, or -1.
  */
 int engine_deadlines(struct engine *e, accord_time_t now);
 
-/* The earliest armed deadline, 0 if none. */
+/* When the earliest armed deadline fires: the first second after its due
+ * instant; 0 if none. */
 accord_time_t engine_next_deadline(struct engine *e);
 
 /*

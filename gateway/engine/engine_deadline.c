@@ -88,7 +88,10 @@ engine_deadlines(struct engine *e, accord_time_t now)
 
 	if (e->store_behind)
 		return -1;	/* the deadline timer tries again */
-	if (store_deadlines_due(e->store, now, engine_collect_due, &due) == -1)
+	/* a deadline fires at the first second after its due instant
+	 * (DESIGN.md 4): due < now */
+	if (store_deadlines_due(e->store, now - 1, engine_collect_due,
+	    &due) == -1)
 		return -1;
 	for (i = 0; i < due.n; i++) {
 		const struct store_deadline *dl = &due.list[i];
@@ -111,7 +114,7 @@ engine_deadlines(struct engine *e, accord_time_t now)
 		ev.kind = FSM_EV_DEADLINE;
 		ev.deadline = dl->which;
 		ev.at = dl->due;	/* it fires at its own time */
-		fsm_decide(&c, &ev, a, engine_requested_cal(e, a, c.role),
+		fsm_decide(&c, &ev, a, engine_requested_cal(e, a, &c),
 		    now, &d);
 		if (record_deadline_encode(&rdl, &payload, &plen) == -1 ||
 		    engine_append(e, JOURNAL_DEADLINE_FIRED, payload,
@@ -141,5 +144,5 @@ engine_next_deadline(struct engine *e)
 	 * the deadline timer looks at it again within a minute */
 	if (store_next_deadline_after(e->store, clock_now() - 1, &dl) != 1)
 		return 0;
-	return dl.due;
+	return dl.due + 1;	/* when it fires */
 }

@@ -139,12 +139,15 @@ engine_opens(enum msg_type t)
 	return fsm_case_open(t, 0, &c) == 0;
 }
 
-/* The requested state's calendar: ours when we are Q. */
+/* The calendar the fsm counts case c in (the requested state's, or for
+ * voluntary departure the receiving state's): ours when we hold that
+ * role, else the partner's. */
 const struct calendar *
 engine_requested_cal(const struct engine *e, const struct agreement *a,
-    enum fsm_role role)
+    const struct fsm_case *c)
 {
-	return role == ROLE_REQUESTED ? &e->conf->calendar : &a->calendar;
+	return c->role == fsm_calendar_role(c->kind, FSM_VERSION) ?
+	    &e->conf->calendar : &a->calendar;
 }
 
 /* Prepare the case an event applies to: the stored one, or a fresh one

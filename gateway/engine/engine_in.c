@@ -409,7 +409,7 @@ engine_rx_decide(struct engine *e, const struct agreement *a,
 		snprintf(d->text, sizeof(d->text), "no case %s with %s",
 		    h->case_id, a->country);
 	} else
-		fsm_decide(c, ev, a, engine_requested_cal(e, a, c->role),
+		fsm_decide(c, ev, a, engine_requested_cal(e, a, c),
 		    now, d);
 	if (d->refusal == AE_NOT_ALLOWED_IN_STATE && found == 1 &&
 	    engine_awaiting_receipt(e, a->country, h->case_id)) {

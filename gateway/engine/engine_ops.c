@@ -91,7 +91,7 @@ engine_record(struct engine *e, uid_t uid, const char *partner,
 	ev.record = fact;
 	ev.risk_found = risk_found;
 	ev.at = now;
-	if (fsm_decide(&c, &ev, a, engine_requested_cal(e, a, c.role), now,
+	if (fsm_decide(&c, &ev, a, engine_requested_cal(e, a, &c), now,
 	    &d) == -1) {
 		engine_answer_set(ans, 422, d.refusal, "%s", d.text);
 		return -1;

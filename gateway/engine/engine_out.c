@@ -449,7 +449,7 @@ engine_receipt_take(struct engine *e, const char *partner,
 		    message_id);
 		goto done;
 	}
-	fsm_decide(&c, &ev, a, engine_requested_cal(e, a, c.role), now, &d);
+	fsm_decide(&c, &ev, a, engine_requested_cal(e, a, &c), now, &d);
 	if (engine_journal_message(e, JOURNAL_RECEIPT_GOT, partner, &h,
 	    RECORD_DIR_IN, at, bytes, len, NULL) == -1 ||
 	    engine_journal_decision(e, partner, m.case_id, message_id, &c,

@@ -190,7 +190,7 @@ void engine_event_facts(const struct envelope_header *h, xmlNodePtr body,
     struct fsm_event *ev);
 int engine_opens(enum msg_type t);
 const struct calendar *engine_requested_cal(const struct engine *e,
-    const struct agreement *a, enum fsm_role role);
+    const struct agreement *a, const struct fsm_case *c);
 int engine_case_for(struct engine *e, const char *partner,
     const char *case_id, enum msg_type type, int incoming,
     struct fsm_case *c);

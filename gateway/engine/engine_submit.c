@@ -331,7 +331,7 @@ engine_submit_decide(struct engine *e, const struct agreement *a,
 	ev->kind = FSM_EV_SENDING;
 	ev->at = now;
 	engine_event_facts(h, root, ev);
-	if (fsm_decide(c, ev, a, engine_requested_cal(e, a, c->role), now,
+	if (fsm_decide(c, ev, a, engine_requested_cal(e, a, c), now,
 	    d) == -1) {
 		engine_answer_set(ans, 422, d->refusal, "%s", d->text);
 		return -1;

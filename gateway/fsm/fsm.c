@@ -20,6 +20,10 @@
 
 #define DLB(x)	(1u << (x))
 
+/* fsm 2: a travel document may start the day after the notice's receipt
+ * (a document issued in a zone already on the next date). */
+#define FSM_DOC_FROM_MARGIN	1
+
 /* Checks a row asks for, run in this order. */
 #define CK_OPEN		0x0001	/* opening message: facts complete */
 #define CK_DUE		0x0002	/* deadline event: armed and due */
@@ -35,6 +39,10 @@
 #define CK_DOC		0x0800	/* travel document validity */
 #define CK_PROGRAMME	0x1000	/* voluntary-departure programme rules */
 #define CK_CLAIM	0x2000	/* a protection claim was recorded */
+#define CK_ASK_TIMELY	0x4000	/* fsm 2: as CK_TIMELY, for what asks
+				 * for time (identification, extension) */
+#define CK_REVOKER	0x8000	/* fsm 2: only R revokes what Q has not
+				 * consented to yet */
 
 /* Actions a row takes once its checks passed. */
 #define A_OPEN		0x0001	/* fill kind, role, procedure, reason */
@@ -103,7 +111,8 @@ static const unsigned fsm_senders[FSM_KIND_COUNT][MSG_TYPE_COUNT] = {
 	[TR] = {
 		[MSG_TRANSIT_REQUEST] = R,
 		[MSG_TRANSIT_REPLY] = Q,
-		[MSG_TRANSIT_REVOCATION] = R,
+		/* R withdraws its request, Q its consent (fsm 2) */
+		[MSG_TRANSIT_REVOCATION] = RQ,
 		[MSG_ESCORT_NOTICE] = R,
 		[MSG_HANDOVER_CONFIRMATION] = Q,
 		[MSG_WITHDRAWAL] = R,
@@ -139,11 +148,11 @@ static const struct fsm_rule fsm_table[] = {
 	{ RA, FSM_SUBMITTED, FAIL, FSM_NOT_SENT, NO, -1, 0, 0, 0, 0, 0 },
 	/* readmission: waiting for the reply */
 	{ RA, FSM_PENDING_REPLY, MSG_IDENTIFICATION_REQUEST, SAME, NO,
-	    FSM_DL_REPLY, CK_IDENT_ASK, A_SUSPEND, 0, 0, 0 },
+	    FSM_DL_REPLY, CK_IDENT_ASK | CK_ASK_TIMELY, A_SUSPEND, 0, 0, 0 },
 	{ RA, FSM_PENDING_REPLY, MSG_IDENTIFICATION_RESPONSE, SAME, NO,
 	    FSM_DL_REPLY, CK_IDENT_ANSWER, A_RESUME, 0, 0, 0 },
 	{ RA, FSM_PENDING_REPLY, MSG_EXTENSION_REQUEST, SAME, NO,
-	    FSM_DL_REPLY, CK_EXT_ASK, A_EXT_ASK, 0, 0, 0 },
+	    FSM_DL_REPLY, CK_EXT_ASK | CK_ASK_TIMELY, A_EXT_ASK, 0, 0, 0 },
 	{ RA, FSM_PENDING_REPLY, MSG_EXTENSION_REPLY, SAME, SAME,
 	    FSM_DL_REPLY, CK_EXT_ANSWER, A_EXT_ANSWER, 0, 0, 0 },
 	{ RA, FSM_PENDING_REPLY, MSG_READMISSION_REPLY, FSM_ACCEPTED,
@@ -303,7 +312,7 @@ static const struct fsm_rule fsm_table[] = {
 	    FSM_TRANSIT_EXPIRED, NO, FSM_DL_TRANSIT_VALIDITY, CK_DUE, 0, 0,
 	    DLB(FSM_DL_TRANSIT_VALIDITY), 0 },
 	{ TR, FSM_TRANSIT_PENDING, MSG_TRANSIT_REVOCATION, FSM_TRANSIT_REVOKED,
-	    NO, -1, 0, 0, 0, 0, 0 },
+	    NO, -1, CK_REVOKER, 0, 0, 0, 0 },
 	{ TR, FSM_TRANSIT_CONSENTED, MSG_TRANSIT_REVOCATION,
 	    FSM_TRANSIT_REVOKED, NO, -1, 0, 0, 0, 0, 0 },
 	{ TR, FSM_TRANSIT_CONSENTED, MSG_HANDOVER_CONFIRMATION,
@@ -337,6 +346,12 @@ static const struct fsm_rule fsm_table[] = {
 /* Consultation: the dispute channel, open in every existing state. */
 static const struct fsm_rule fsm_consultation = {
 	RA, FSM_NONE, MSG_CONSULTATION, SAME, NO, -1, 0, 0, 0, 0, 0
+};
+
+/* fsm 1: a claim after the transfer was announced suspended nothing. */
+static const struct fsm_rule fsm_v1_claim_scheduled = {
+	RA, FSM_TRANSFER_SCHEDULED, REC(FSM_REC_PROTECTION_CLAIM), SAME, NO,
+	-1, 0, A_CLAIM, 0, 0, 0
 };
 
 static const char *const fsm_state_names[FSM_STATE_COUNT] = {
@@ -573,42 +588,83 @@ fsm_dl_clear(struct fsm_decision *d, enum fsm_deadline which)
 	d->dlops[i].due = d->next.due[which];
 }
 
-/* The due instant of a deadline a row arms, computed once, by the rules
- * of DESIGN.md section 4, in the requested state's calendar. */
-static accord_time_t
-fsm_dl_compute(enum fsm_deadline which, const struct fsm_case *c,
-    const struct fsm_event *ev, const struct timelines *tl,
-    const struct calendar *cal)
-{
-	accord_time_t base;
+/* A period: counted from the local date of from, days long, in working
+ * days or calendar days, rolled at its end or not. */
+struct fsm_period {
+	accord_time_t	 from;
+	int64_t		 days;
+	int		 working;
+	int		 roll;
+};
 
-	if (ev->kind != FSM_EV_DEADLINE && ev->given_due[which] != 0)
-		return ev->given_due[which];
+/* The period a deadline a row arms runs, by the rules of DESIGN.md
+ * section 4. */
+static void
+fsm_period_of(enum fsm_deadline which, const struct fsm_case *c,
+    const struct fsm_event *ev, const struct timelines *tl,
+    struct fsm_period *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->from = ev->at;
+	p->roll = tl->roll_to_working_day;
 	switch (which) {
 	case FSM_DL_REPLY:
-		if (c->procedure == FSM_PROC_ACCELERATED)
-			return calendar_due_working_days(cal, ev->at,
-			    tl->urgent_working_days);
-		return calendar_due_calendar_days(cal, ev->at,
-		    tl->standard_reply_days, tl->roll_to_working_day);
+		p->working = c->procedure == FSM_PROC_ACCELERATED;
+		p->days = p->working ? tl->urgent_working_days :
+		    tl->standard_reply_days;
+		break;
 	case FSM_DL_TRANSFER:
 		/* From the acceptance: the reply, or the deadline whose
 		 * passing was taken as consent. */
-		base = ev->kind == FSM_EV_DEADLINE ? c->due[FSM_DL_REPLY] :
-		    ev->at;
-		return calendar_due_calendar_days(cal, base,
-		    tl->transfer_window_days, tl->roll_to_working_day);
+		if (ev->kind == FSM_EV_DEADLINE)
+			p->from = c->due[FSM_DL_REPLY];
+		p->days = tl->transfer_window_days;
+		break;
 	case FSM_DL_TRANSIT_REPLY:
-		return calendar_due_calendar_days(cal, ev->at,
-		    tl->transit_reply_days, tl->roll_to_working_day);
+		p->days = tl->transit_reply_days;
+		break;
 	case FSM_DL_TRANSIT_VALIDITY:
 		/* A period the transit may use, not one to answer in:
 		 * never rolled. */
-		return calendar_due_calendar_days(cal, ev->at,
-		    tl->transit_validity_days, 0);
+		p->days = tl->transit_validity_days;
+		p->roll = 0;
+		break;
 	default:
-		return 0;
+		break;
 	}
+}
+
+/* The end of a period: 23:59:59 local on its last day, rolled once. */
+static accord_time_t
+fsm_period_end(const struct calendar *cal, const struct fsm_period *p)
+{
+	if (p->working)
+		return calendar_due_working_days(cal, p->from, (int)p->days);
+	return calendar_due_calendar_days(cal, p->from, (int)p->days, p->roll);
+}
+
+/* The due instant of a deadline a row arms, computed once, in the
+ * requested state's calendar; from fsm 2 the case keeps the period, which
+ * an extension lengthens from the same start. */
+static void
+fsm_dl_arm(enum fsm_deadline which, const struct fsm_event *ev,
+    const struct timelines *tl, const struct calendar *cal,
+    struct fsm_decision *d)
+{
+	struct fsm_case *n = &d->next;
+	struct fsm_period p;
+	accord_time_t due;
+
+	fsm_period_of(which, n, ev, tl, &p);
+	if (ev->kind != FSM_EV_DEADLINE && ev->given_due[which] != 0)
+		due = ev->given_due[which];
+	else
+		due = fsm_period_end(cal, &p);
+	if (d->version >= 2) {
+		n->period_from[which] = p.from;
+		n->period_days[which] = p.days;
+	}
+	fsm_dl_set(d, which, due);
 }
 
 /* The instant a message speaks for: its Created, and when we are the one
@@ -619,6 +675,16 @@ fsm_msg_time(const struct fsm_event *ev, accord_time_t now)
 	if (ev->kind == FSM_EV_SENDING && now > ev->created)
 		return now;
 	return ev->created;
+}
+
+/* The instant a message is received: the receipt given or got (ev->at);
+ * when we are the one creating it, the earliest it can be received. */
+static accord_time_t
+fsm_receipt_time(const struct fsm_event *ev, accord_time_t now)
+{
+	if (ev->kind == FSM_EV_SENDING)
+		return fsm_msg_time(ev, now);
+	return ev->at;
 }
 
 static int
@@ -692,7 +758,10 @@ fsm_check_notice(const struct fsm_rule *r, const struct fsm_case *c,
 
 	if (ev->transfer_at == 0)
 		return fsm_refuse(d, AE_INVALID_FIELD, "no transfer time");
-	notice_day = calendar_local_day(cal, fsm_msg_time(ev, now));
+	/* fsm 1 counted from the signed Created, which a late delivery
+	 * leaves behind; the notice is given when it is received. */
+	notice_day = calendar_local_day(cal, d->version >= 2 ?
+	    fsm_receipt_time(ev, now) : fsm_msg_time(ev, now));
 	earliest = calendar_add_working_days(cal, notice_day,
 	    tl->advance_notice_working_days);
 	transfer_day = calendar_local_day(cal, ev->transfer_at);
@@ -702,16 +771,77 @@ fsm_check_notice(const struct fsm_rule *r, const struct fsm_case *c,
 	if ((c->armed & DLB(r->dl)) && ev->transfer_at > c->due[r->dl])
 		return fsm_refuse(d, AE_INVALID_FIELD,
 		    "transfer after the end of the transfer window");
+	if (d->version >= 2 && c->has_doc && (transfer_day <
+	    c->doc_valid_from || transfer_day > c->doc_valid_until))
+		return fsm_refuse(d, AE_DOCUMENT_VALIDITY,
+		    "transfer outside the travel document's validity");
+	return 0;
+}
+
+/* fsm 1: the minimum validity measured from ValidFrom (or from the
+ * transfer when one is scheduled). */
+static int
+fsm_check_doc_v1(const struct fsm_case *c, const struct fsm_event *ev,
+    const struct timelines *tl, const struct calendar *cal,
+    struct fsm_decision *d)
+{
+	cal_day_t base, t;
+
+	if (ev->doc_extended)
+		return 0;
+	base = ev->doc_valid_from;
+	if (c->transfer_at != 0) {
+		t = calendar_local_day(cal, c->transfer_at);
+		if (t > base)
+			base = t;
+	}
+	if (ev->doc_valid_until < calendar_add_months(base,
+	    tl->travel_doc_min_validity_months))
+		return fsm_refuse(d, AE_DOCUMENT_VALIDITY,
+		    "valid for less than the minimum months");
+	return 0;
+}
+
+/*
+ * fsm 2: the document must hold the minimum validity at the notice's
+ * receipt (local date in the requested state's calendar), or from the
+ * transfer when one is scheduled, and must be valid already (ValidFrom
+ * no later than the day after the receipt) and on the transfer day.  An
+ * extension is checked the same way.
+ */
+static int
+fsm_check_doc_v2(const struct fsm_case *c, const struct fsm_event *ev,
+    const struct timelines *tl, const struct calendar *cal,
+    accord_time_t now, struct fsm_decision *d)
+{
+	cal_day_t received, base, t = 0;
+
+	received = calendar_local_day(cal, fsm_receipt_time(ev, now));
+	base = received;
+	if (c->transfer_at != 0) {
+		t = calendar_local_day(cal, c->transfer_at);
+		if (t > base)
+			base = t;
+	}
+	if (ev->doc_valid_from > received + FSM_DOC_FROM_MARGIN)
+		return fsm_refuse(d, AE_DOCUMENT_VALIDITY,
+		    "the document is not valid yet");
+	if (ev->doc_valid_until < calendar_add_months(base,
+	    tl->travel_doc_min_validity_months))
+		return fsm_refuse(d, AE_DOCUMENT_VALIDITY,
+		    "valid for less than the minimum months");
+	if (c->transfer_at != 0 && (t < ev->doc_valid_from ||
+	    t > ev->doc_valid_until))
+		return fsm_refuse(d, AE_DOCUMENT_VALIDITY,
+		    "the scheduled transfer is outside the validity");
 	return 0;
 }
 
 static int
 fsm_check_doc(const struct fsm_case *c, const struct fsm_event *ev,
     const struct timelines *tl, const struct calendar *cal,
-    struct fsm_decision *d)
+    accord_time_t now, struct fsm_decision *d)
 {
-	cal_day_t base, t;
-
 	if (ev->doc_valid_until <= ev->doc_valid_from)
 		return fsm_refuse(d, AE_INVALID_FIELD,
 		    "document validity ends before it starts");
@@ -725,21 +855,10 @@ fsm_check_doc(const struct fsm_case *c, const struct fsm_event *ev,
 		    c->doc_valid_until, tl->travel_doc_extension_max_months))
 			return fsm_refuse(d, AE_DOCUMENT_VALIDITY,
 			    "extension outside the agreement's range");
-		return 0;
 	}
-	/* At least the minimum from issue, and from the transfer when
-	 * one is scheduled. */
-	base = ev->doc_valid_from;
-	if (c->transfer_at != 0) {
-		t = calendar_local_day(cal, c->transfer_at);
-		if (t > base)
-			base = t;
-	}
-	if (ev->doc_valid_until < calendar_add_months(base,
-	    tl->travel_doc_min_validity_months))
-		return fsm_refuse(d, AE_DOCUMENT_VALIDITY,
-		    "valid for less than the minimum months");
-	return 0;
+	if (d->version >= 2)
+		return fsm_check_doc_v2(c, ev, tl, cal, now, d);
+	return fsm_check_doc_v1(c, ev, tl, cal, d);
 }
 
 static int
@@ -823,7 +942,7 @@ static int
 fsm_check(const struct fsm_rule *r, const struct fsm_case *c,
     const struct fsm_event *ev, const struct agreement *a,
     const struct calendar *cal, accord_time_t now, int positive,
-    struct fsm_decision *d)
+    enum fsm_role sender, struct fsm_decision *d)
 {
 	const struct timelines *tl = &a->timelines;
 
@@ -844,7 +963,11 @@ fsm_check(const struct fsm_rule *r, const struct fsm_case *c,
 			return fsm_refuse(d, AE_NOT_ALLOWED_IN_STATE,
 			    "the %s deadline is not armed",
 			    fsm_dl_names[r->dl]);
-		if (now < c->due[r->dl])
+		/* fsm 2: at the first second after due (fsm 1 fired at
+		 * due, the period's last second, while a reply created
+		 * then still counted) */
+		if (now < c->due[r->dl] || (d->version >= 2 &&
+		    now == c->due[r->dl]))
 			return fsm_refuse(d, AE_INVALID_FIELD,
 			    "the %s deadline is not due yet",
 			    fsm_dl_names[r->dl]);
@@ -865,8 +988,8 @@ fsm_check(const struct fsm_rule *r, const struct fsm_case *c,
 	    c->due[FSM_DL_TRANSIT_VALIDITY] != 0)
 		return fsm_refuse(d, AE_NOT_ALLOWED_IN_STATE,
 		    "the transit consent has lapsed");
-	if ((r->checks & CK_TIMELY) &&
-	    fsm_check_timely(r, c, ev, now, d) == -1)
+	if (((r->checks & CK_TIMELY) || ((r->checks & CK_ASK_TIMELY) &&
+	    d->version >= 2)) && fsm_check_timely(r, c, ev, now, d) == -1)
 		return -1;
 	if ((r->checks & CK_GROUNDS) && !positive && ev->grounds <= 0)
 		return fsm_refuse(d, AE_GROUNDS_REQUIRED,
@@ -882,11 +1005,16 @@ fsm_check(const struct fsm_rule *r, const struct fsm_case *c,
 	if ((r->checks & CK_NOTICE) &&
 	    fsm_check_notice(r, c, ev, tl, cal, now, d) == -1)
 		return -1;
-	if ((r->checks & CK_DOC) && fsm_check_doc(c, ev, tl, cal, d) == -1)
+	if ((r->checks & CK_DOC) &&
+	    fsm_check_doc(c, ev, tl, cal, now, d) == -1)
 		return -1;
 	if ((r->checks & CK_PROGRAMME) &&
 	    fsm_check_programme(ev, &a->programme, cal, now, d) == -1)
 		return -1;
+	if ((r->checks & CK_REVOKER) && d->version >= 2 &&
+	    sender != ROLE_REQUESTING)
+		return fsm_refuse(d, AE_NOT_ALLOWED_IN_STATE,
+		    "no consent to revoke yet: refuse the request instead");
 	if ((r->checks & CK_CLAIM) && !c->protection_claim)
 		return fsm_refuse(d, AE_NOT_ALLOWED_IN_STATE,
 		    "no protection claim recorded");
@@ -1071,6 +1199,86 @@ fsm_protection_from_name(const char *name)
 	return -1;
 }
 
+/*
+ * fsm 2: the days a suspended reply period has left at ev->at: calendar
+ * days, or working days for a working-day period, from the local date of
+ * the suspension to the due date (0 on the due date itself).
+ */
+static int64_t
+fsm_days_left(const struct fsm_case *c, const struct fsm_event *ev,
+    const struct calendar *cal)
+{
+	cal_day_t today, end;
+
+	today = calendar_local_day(cal, ev->at);
+	end = calendar_local_day(cal, c->due[FSM_DL_REPLY]);
+	if (end <= today)
+		return 0;
+	if (c->procedure == FSM_PROC_ACCELERATED)
+		return calendar_count_working_days(cal, today, end);
+	return end - today;
+}
+
+/* fsm 2: the response resumes the suspended period like a fresh one of
+ * the days it had left, from its own receipt. */
+static void
+fsm_resume_days(const struct fsm_case *c, const struct fsm_event *ev,
+    const struct timelines *tl, const struct calendar *cal,
+    struct fsm_decision *d)
+{
+	struct fsm_case *n = &d->next;
+	struct fsm_period p;
+	accord_time_t due;
+
+	memset(&p, 0, sizeof(p));
+	p.from = ev->at;
+	p.days = c->ident_remaining;
+	p.working = c->procedure == FSM_PROC_ACCELERATED;
+	p.roll = tl->roll_to_working_day;
+	due = ev->given_due[FSM_DL_REPLY] != 0 ?
+	    ev->given_due[FSM_DL_REPLY] : fsm_period_end(cal, &p);
+	n->ident_pending = 0;
+	n->ident_suspended = 0;
+	n->ident_days = 0;
+	n->ident_remaining = 0;
+	n->period_from[FSM_DL_REPLY] = p.from;
+	n->period_days[FSM_DL_REPLY] = p.days;
+	fsm_dl_set(d, FSM_DL_REPLY, due);
+}
+
+/*
+ * A granted extension of M days.  fsm 2: the period becomes N + M days
+ * from the same start, rolled once at its end; fsm 1 (and a period fsm 1
+ * armed, whose start the case does not hold) added M days to the running,
+ * already rolled, deadline.
+ */
+static void
+fsm_extend(enum fsm_deadline which, const struct fsm_case *c,
+    const struct fsm_event *ev, const struct timelines *tl,
+    const struct calendar *cal, struct fsm_decision *d)
+{
+	struct fsm_case *n = &d->next;
+	struct fsm_period p;
+	accord_time_t due;
+
+	if (d->version >= 2 && c->period_from[which] != 0) {
+		memset(&p, 0, sizeof(p));
+		p.from = c->period_from[which];
+		p.days = c->period_days[which] + ev->ext_days;
+		p.working = which == FSM_DL_REPLY &&
+		    c->procedure == FSM_PROC_ACCELERATED;
+		p.roll = which == FSM_DL_TRANSIT_VALIDITY ? 0 :
+		    tl->roll_to_working_day;
+		due = fsm_period_end(cal, &p);
+		n->period_days[which] = p.days;
+	} else
+		due = calendar_extend_days(cal, c->due[which], ev->ext_days,
+		    tl->roll_to_working_day);
+	if (ev->given_due[which] != 0)
+		due = ev->given_due[which];
+	fsm_dl_set(d, which, due);
+}
+
 /* Apply the row's actions to d->next. */
 static void
 fsm_act(const struct fsm_rule *r, const struct fsm_case *c,
@@ -1099,15 +1307,26 @@ fsm_act(const struct fsm_rule *r, const struct fsm_case *c,
 		if (tl->identification_suspends &&
 		    (c->armed & DLB(FSM_DL_REPLY))) {
 			n->ident_suspended = 1;
-			n->ident_remaining = c->due[FSM_DL_REPLY] - ev->at;
-			if (n->ident_remaining < 0)
-				n->ident_remaining = 0;
+			if (d->version >= 2) {
+				n->ident_days = 1;
+				n->ident_remaining = fsm_days_left(c, ev, cal);
+			} else {
+				n->ident_remaining = c->due[FSM_DL_REPLY] -
+				    ev->at;
+				if (n->ident_remaining < 0)
+					n->ident_remaining = 0;
+			}
 			fsm_dl_clear(d, FSM_DL_REPLY);
 		}
 	}
-	if (r->acts & A_RESUME) {
+	if ((r->acts & A_RESUME) && c->ident_suspended && c->ident_days &&
+	    d->version >= 2)
+		fsm_resume_days(c, ev, tl, cal, d);
+	else if (r->acts & A_RESUME) {
 		n->ident_pending = 0;
 		if (c->ident_suspended) {
+			/* fsm 1, or a suspension fsm 1 decided: the
+			 * seconds left, from the response's receipt */
 			n->ident_suspended = 0;
 			due = ev->given_due[FSM_DL_REPLY] != 0 ?
 			    ev->given_due[FSM_DL_REPLY] :
@@ -1130,14 +1349,10 @@ fsm_act(const struct fsm_rule *r, const struct fsm_case *c,
 			n->ext_transfer = positive ? FSM_EXTST_GRANTED :
 			    FSM_EXTST_REFUSED;
 		if (positive && r->dl == FSM_DL_REPLY && c->ident_suspended)
-			n->ident_remaining += (int64_t)ev->ext_days * 86400;
-		else if (positive) {
-			due = ev->given_due[r->dl] != 0 ?
-			    ev->given_due[r->dl] :
-			    calendar_extend_days(cal, c->due[r->dl],
-			    ev->ext_days, tl->roll_to_working_day);
-			fsm_dl_set(d, r->dl, due);
-		}
+			n->ident_remaining += c->ident_days ? ev->ext_days :
+			    (int64_t)ev->ext_days * 86400;
+		else if (positive)
+			fsm_extend(r->dl, c, ev, tl, cal, d);
 	}
 	if ((r->acts & A_DEEMED) && positive) {
 		n->deemed = 1;
@@ -1148,6 +1363,8 @@ fsm_act(const struct fsm_rule *r, const struct fsm_case *c,
 	if (r->acts & A_DOC) {
 		n->has_doc = 1;
 		n->doc_valid_until = ev->doc_valid_until;
+		if (d->version >= 2 && !ev->doc_extended)
+			n->doc_valid_from = ev->doc_valid_from;
 	}
 	if (r->acts & A_TRANSFER)
 		n->transfer_at = ev->transfer_at;
@@ -1161,7 +1378,8 @@ fsm_act(const struct fsm_rule *r, const struct fsm_case *c,
 	}
 	if (r->acts & A_TELL)
 		d->effects |= FSM_EFF_TELL_PROTECTION;
-	if ((r->acts & A_HANDOVER) && c->protection_claim && !c->assessment)
+	if ((r->acts & A_HANDOVER) && d->version >= 2 &&
+	    c->protection_claim && !c->assessment)
 		d->effects |= FSM_EFF_HANDOVER_CLAIM;
 	if (r->acts & A_PROTECT)
 		fsm_protection_move(c, ev, tl, cal, d);
@@ -1176,8 +1394,7 @@ fsm_act(const struct fsm_rule *r, const struct fsm_case *c,
 	if (positive)
 		for (i = 0; i < FSM_DL_COUNT; i++)
 			if (r->set & DLB(i))
-				fsm_dl_set(d, i, fsm_dl_compute(i, n, ev, tl,
-				    cal));
+				fsm_dl_arm(i, ev, tl, cal, d);
 }
 
 static void
@@ -1200,6 +1417,24 @@ fsm_decide(const struct fsm_case *c, const struct fsm_event *ev,
     const struct agreement *a, const struct calendar *requested_cal,
     accord_time_t now, struct fsm_decision *d)
 {
+	return fsm_decide_v(c, ev, a, requested_cal, now, FSM_VERSION, d);
+}
+
+enum fsm_role
+fsm_calendar_role(enum fsm_kind k, int version)
+{
+	/* the Korea programme's notice period is the receiving state's
+	 * rule, counted on its dates */
+	if (k == FSM_KIND_VOLUNTARY && version >= 2)
+		return ROLE_REQUESTING;
+	return ROLE_REQUESTED;
+}
+
+int
+fsm_decide_v(const struct fsm_case *c, const struct fsm_event *ev,
+    const struct agreement *a, const struct calendar *requested_cal,
+    accord_time_t now, int version, struct fsm_decision *d)
+{
 	const struct fsm_rule *r;
 	enum fsm_kind kind;
 	enum fsm_role role, sender;
@@ -1207,11 +1442,16 @@ fsm_decide(const struct fsm_case *c, const struct fsm_event *ev,
 	int trigger, positive, k, opening = 0;
 
 	memset(d, 0, sizeof(*d));
-	d->version = FSM_VERSION;
+	d->version = version;
 	d->old_state = c->state;
 	d->new_state = c->state;
 	d->next = *c;
 	d->refusal = AE_OK;
+	sender = c->role;
+
+	if (version < FSM_VERSION_MIN || version > FSM_VERSION)
+		return fsm_refuse(d, AE_INTERNAL, "unknown fsm version %d",
+		    version);
 
 	if ((int)c->state < 0 || c->state >= FSM_STATE_COUNT)
 		return fsm_refuse(d, AE_INTERNAL, "case in no known state");
@@ -1260,7 +1500,9 @@ fsm_decide(const struct fsm_case *c, const struct fsm_event *ev,
 			return fsm_refuse(d, AE_NOT_ALLOWED_IN_STATE,
 			    "%s not part of this kind of case",
 			    fsm_trigger_name(trigger));
-		if (!fsm_may_send(kind, sender, trigger, ev->ext_subject))
+		if (!fsm_may_send(kind, sender, trigger, ev->ext_subject) ||
+		    (version < 2 && trigger == MSG_TRANSIT_REVOCATION &&
+		    sender != ROLE_REQUESTING))
 			return fsm_refuse(d, AE_ROLE_NOT_ALLOWED,
 			    "%s may not be sent by this role",
 			    fsm_trigger_name(trigger));
@@ -1270,6 +1512,10 @@ fsm_decide(const struct fsm_case *c, const struct fsm_event *ev,
 	if (r == NULL)
 		return fsm_refuse(d, AE_NOT_ALLOWED_IN_STATE,
 		    "not allowed in %s", fsm_state_name(from));
+	if (version < 2 && kind == FSM_KIND_READMISSION &&
+	    from == FSM_TRANSFER_SCHEDULED &&
+	    trigger == REC(FSM_REC_PROTECTION_CLAIM))
+		r = &fsm_v1_claim_scheduled;
 
 	if (r->to_neg == FSM_NONE)
 		positive = 1;
@@ -1278,7 +1524,8 @@ fsm_decide(const struct fsm_case *c, const struct fsm_event *ev,
 	else
 		positive = ev->positive != 0;
 
-	if (fsm_check(r, c, ev, a, requested_cal, now, positive, d) == -1)
+	if (fsm_check(r, c, ev, a, requested_cal, now, positive, sender,
+	    d) == -1)
 		return -1;
 
 	if (ev->kind == FSM_EV_SENDING) {

@@ -27,12 +27,29 @@
  * RECEIPTED and RECEIVED run the same transition, so both sides that
  * settled the same messages are in the same state.
  *
- * Identification (a documented choice): when the agreement suspends the
- * reply period, the IdentificationRequest freezes the seconds left until
- * the reply deadline at the instant it takes effect (ev->at) and disarms
- * the deadline; the IdentificationResponse re-arms it at its own ev->at
- * plus those seconds.  The deadline so re-set is an instant, not an end
- * of day.  A reply-period extension is refused while the clock is frozen.
+ * Identification (fsm 2, DESIGN.md section 4): when the agreement
+ * suspends the reply period, the IdentificationRequest disarms the reply
+ * deadline at the instant it takes effect (ev->at) and keeps the days
+ * left: the working days (accelerated procedure) or calendar days
+ * (standard) from its local date to the due date.  The
+ * IdentificationResponse resumes the period like a fresh one with those
+ * days, counted from its own local date of receipt, ending at 23:59:59
+ * local and rolled like any period.  A reply-period extension is refused
+ * while the period is suspended.  (fsm 1 froze the seconds left and
+ * re-armed at the response's ev->at plus those seconds.)
+ *
+ * Versions: every rule that changed keeps its old form, selected by the
+ * version fsm_decide_v() is given, so that a journal written by an older
+ * build replays to the decisions it holds (fsm_decide() is the current
+ * version).  What fsm 2 changed: deadlines fire at the first second after
+ * due; the extended period is N + M days from the same receipt date,
+ * rolled once; identification resumes by days; IdentificationRequest and
+ * a reply-period ExtensionRequest must be timely; the advance notice of
+ * transfer counts from the receipt (ev->at); the travel document is
+ * measured from the notice's receipt and must cover the transfer; the
+ * transit state may revoke its consent; the voluntary-departure notice
+ * window is counted in the receiving state's calendar (see
+ * fsm_calendar_role()).
  */
 #ifndef ACCORD_FSM_H
 #define ACCORD_FSM_H
@@ -44,8 +61,10 @@
 #include "util/clock.h"
 #include "util/errcode.h"
 
-/* Bumped whenever a rule changes; carried in every decision, journalled. */
-#define FSM_VERSION	1
+/* Bumped whenever a rule changes; carried in every decision, journalled.
+ * fsm_decide_v() knows every version from FSM_VERSION_MIN on. */
+#define FSM_VERSION	2
+#define FSM_VERSION_MIN	1
 
 /* Which machine a case runs. */
 enum fsm_kind {
@@ -184,6 +203,17 @@ struct fsm_case {
 	cal_day_t	 departure_date;	/* voluntary departure */
 	int		 transfer_days_left;	/* calendar days the paused
 					 * transfer window had left */
+	/* fsm 2; zero in cases decided by fsm 1 */
+	cal_day_t	 doc_valid_from;	/* travel document */
+	int		 ident_days;	/* ident_remaining counts days, not
+					 * seconds */
+	accord_time_t	 period_from[FSM_DL_COUNT];	/* instant each period
+					 * counts from (receipt, resumption);
+					 * 0 = not known */
+	int64_t		 period_days[FSM_DL_COUNT];	/* its length in days
+					 * (working days for an accelerated
+					 * reply), a granted extension
+					 * included */
 };
 
 /* One event.  Which fields matter depends on kind and type. */
@@ -271,13 +301,32 @@ struct fsm_decision {
 /*
  * Decide what ev does to c.  a is the agreement with the partner;
  * requested_cal is the requested state's calendar (ours when we are Q,
- * the partner's when we are R), in which every deadline is computed; now
+ * the partner's when we are R), in which every deadline is computed (for
+ * a voluntary-departure case, the calendar fsm_calendar_role() names); now
  * is the engine's clock reading.  @return 0 with d filled, or -1 with
  * d->refusal and d->text set (d->new_state == c->state).
  */
 int fsm_decide(const struct fsm_case *c, const struct fsm_event *ev,
     const struct agreement *a, const struct calendar *requested_cal,
     accord_time_t now, struct fsm_decision *d);
+
+/*
+ * fsm_decide() by the rules of fsm version (FSM_VERSION_MIN ..
+ * FSM_VERSION), for replaying journalled decisions; d->version is set to
+ * it.  An unknown version is refused with AE_INTERNAL.
+ */
+int fsm_decide_v(const struct fsm_case *c, const struct fsm_event *ev,
+    const struct agreement *a, const struct calendar *requested_cal,
+    accord_time_t now, int version, struct fsm_decision *d);
+
+/*
+ * Whose calendar fsm_decide() counts a case of kind k in, by the rules of
+ * version: the requested state's (Q) for readmission and transit; for a
+ * voluntary-departure case, from fsm 2, the state that receives the
+ * notice (R, e.g. Korea), fsm 1 used Q's.  The caller passes that
+ * state's calendar as requested_cal.
+ */
+enum fsm_role fsm_calendar_role(enum fsm_kind k, int version);
 
 /* Move c as d says (d from a successful fsm_decide on c). */
 void fsm_apply(struct fsm_case *c, const struct fsm_decision *d);

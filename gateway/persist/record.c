@@ -59,8 +59,7 @@ struct rec_field {
 	enum rec_ftype	 type;
 	int64_t		 lo;	/* F_INT range; F_STR size */
 	int64_t		 hi;	/* F_INT range; F_NAME table */
-	int		 opt;	/* added later: absent in older journals,
-				 * read as 0 (F_INT only) */
+	int		 opt;	/* may be missing (added later): reads as 0 */
 };
 
 #define FI(s, k, m, l, h)	{ k, offsetof(struct s, m), F_INT, l, h, 0 }
@@ -71,7 +70,10 @@ struct rec_field {
 #define FS(s, k, m)		{ k, offsetof(struct s, m), F_STR, \
 				    sizeof(((struct s *)0)->m), 0, 0 }
 #define FA(s, k, m)		{ k, offsetof(struct s, m), F_DUE, 0, 0, 0 }
+/* Fields added after records were written: a missing one reads as 0. */
 #define FIO(s, k, m, l, h)	{ k, offsetof(struct s, m), F_INT, l, h, 1 }
+#define FDO(s, k, m)		{ k, offsetof(struct s, m), F_I32, 0, 0, 1 }
+#define FAO(s, k, m)		{ k, offsetof(struct s, m), F_DUE, 0, 0, 1 }
 
 #define NFIELDS(t)	(sizeof(t) / sizeof(t[0]))
 
@@ -98,6 +100,11 @@ static const struct rec_field case_fields[] = {
 	FT(fsm_case, "transfer_at", transfer_at),
 	FD(fsm_case, "departure_date", departure_date),
 	FIO(fsm_case, "transfer_days_left", transfer_days_left, 0, INT_MAX),
+	/* fsm 2 */
+	FDO(fsm_case, "doc_valid_from", doc_valid_from),
+	FIO(fsm_case, "ident_days", ident_days, 0, 1),
+	FAO(fsm_case, "period_from", period_from),
+	FAO(fsm_case, "period_days", period_days),
 };
 
 static const struct rec_field event_fields[] = {
@@ -413,6 +420,33 @@ rec_fields_put(json_t *o, const void *base, const struct rec_field *f,
 	return -1;
 }
 
+/* Zero a field that a record written before it was added lacks. */
+static void
+rec_field_zero(char *p, const struct rec_field *f)
+{
+	switch (f->type) {
+	case F_INT:
+	case F_NAME:
+		memset(p, 0, sizeof(int));
+		break;
+	case F_UINT:
+		memset(p, 0, sizeof(unsigned));
+		break;
+	case F_I32:
+		memset(p, 0, sizeof(int32_t));
+		break;
+	case F_I64:
+		memset(p, 0, sizeof(int64_t));
+		break;
+	case F_DUE:
+		memset(p, 0, sizeof(accord_time_t) * FSM_DL_COUNT);
+		break;
+	case F_STR:
+		memset(p, 0, (size_t)f->lo);
+		break;
+	}
+}
+
 /* Read the fields of the structure at base from object o. */
 static int
 rec_fields_get(const json_t *o, void *base, const struct rec_field *f,
@@ -430,10 +464,8 @@ rec_fields_get(const json_t *o, void *base, const struct rec_field *f,
 
 	for (k = 0; k < n; k++, f++) {
 		p = (char *)base + f->off;
-		if ((v = json_object_get(o, f->key)) == NULL && f->opt &&
-		    f->type == F_INT) {
-			i = 0;
-			memcpy(p, &i, sizeof(i));
+		if ((v = json_object_get(o, f->key)) == NULL && f->opt) {
+			rec_field_zero(p, f);
 			continue;
 		}
 		if (v == NULL)

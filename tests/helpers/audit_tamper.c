@@ -9,7 +9,8 @@
  *			the new sequence number and chain hash but keep their
  *			old signature
  *	--replace SEQ OLD NEW	replace OLD by NEW in record SEQ's payload
- *			(a message record's header digest follows its body)
+ *			(a message record's header digest follows its body);
+ *			several for one record apply one after the other
  *	--resign SEQ KEY CERT	re-sign message record SEQ with KEY/CERT
  *	--drop SEQ	leave record SEQ out
  *	--insert SEQ	repeat record SEQ right after it
@@ -385,8 +386,20 @@ main(int argc, char **argv)
 				copies = 2;
 			else if (edits[k].what == 'w')
 				swap = 1;
-			else if (edits[k].what == 'r')
-				p = do_replace(&rec, &edits[k], &len);
+			else if (edits[k].what == 'r') {
+				/* several edits of one record: each works
+				 * on what the one before left */
+				struct journal_rec cur = rec;
+				unsigned char *q;
+
+				if (p != NULL) {
+					cur.payload = p;
+					cur.len = len;
+				}
+				q = do_replace(&cur, &edits[k], &len);
+				free(p);
+				p = q;
+			}
 			else if (edits[k].what == 's')
 				p = do_resign(&rec, &edits[k], &len);
 		}

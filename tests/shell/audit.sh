@@ -8,7 +8,7 @@ AUDIT="$ACCORD_BUILDDIR/gateway/accord-audit"
 GEN="$ACCORD_BUILDDIR/tests/helpers/audit_gen"
 TAMPER="$ACCORD_BUILDDIR/tests/helpers/audit_tamper"
 
-plan 38
+plan 41
 make_workdir audit
 mkdir -p "$work/var/kz" "$work/var/fr"
 KZJ="$work/var/kz/journal"
@@ -179,6 +179,44 @@ rm -rf "$work/j" && mkdir "$work/j"
 audit replay --config "$work/conf/accordd.xml" "$work/j"
 expect 1 "record 16: case FR/$refused: the replayed decision differs in its state" \
     "replay: a falsified decision diverges from the fsm"
+
+# ---- each decision replays by the rules of the fsm version it holds --------
+# The deemed case's deadline decision, journalled as fired at its due
+# instant: fsm 1 fired then, fsm 2 fires a second later.
+deemed=$(awk '$1 == "deemed" { print $2 }' "$work/cases.txt")
+audit replay --config "$work/conf/accordd.xml" --case "$deemed" "$KZJ"
+dseq=$(sed -n 's/.*#\([0-9]*\) *decision *PENDING_REPLY -> DEEMED_ACCEPTED (reply deadline fired).*/\1/p' "$out")
+dfile=$(grep -la '"event_text":"reply deadline fired"' "$KZJ"/*.log)
+dnow=$(grep -a '"event_text":"reply deadline fired"' "$dfile" |
+    grep -ao '"now":[0-9]*' | head -1)
+ddue=$(grep -a '"event_text":"reply deadline fired"' "$dfile" |
+    grep -ao '"at":[0-9]*' | head -1)
+ddue=${ddue#\"at\":}
+# fsm 1 kept no period: the case after it holds none for the window
+pdays=$(grep -a '"event_text":"reply deadline fired"' "$dfile" |
+    grep -ao '"period_days":{"reply":[0-9]*,"transfer":[0-9]*' | head -1)
+pfrom=$(grep -a '"event_text":"reply deadline fired"' "$dfile" |
+    grep -ao '"period_from":{"reply":[0-9]*,"transfer":[0-9]*' | head -1)
+# tamper_deadline EDITS...: the KZ journal with record $dseq edited
+tamper_deadline() {
+	rm -rf "$work/j" && mkdir "$work/j"
+	"$TAMPER" "$KZJ" "$work/j" --key "$KZKEY" "$@"
+}
+tamper_deadline --replace "$dseq" "$dnow" "\"now\":$ddue" \
+    --replace "$dseq" '"fsm_version":2' '"fsm_version":1' \
+    --replace "$dseq" "$pdays" "${pdays%:*}:0" \
+    --replace "$dseq" "$pfrom" "${pfrom%:*}:0"
+audit replay --config "$work/conf/accordd.xml" "$work/j"
+expect 0 "divergences +0" \
+    "replay: a version-1 decision (fired at due) replays as version 1"
+tamper_deadline --replace "$dseq" "$dnow" "\"now\":$ddue"
+audit replay --config "$work/conf/accordd.xml" "$work/j"
+expect 1 "record $dseq: case FR/$deemed: the replayed decision differs in its refusal" \
+    "replay: the same decision as version 2 diverges (fires after due)"
+tamper_deadline --replace "$dseq" '"fsm_version":2' '"fsm_version":99'
+audit replay --config "$work/conf/accordd.xml" "$work/j"
+expect 1 "record $dseq: case FR/$deemed: decision journalled by fsm version 99, which this build" \
+    "replay: a version unknown to this build is reported"
 
 # ---- witness ----------------------------------------------------------------
 audit witness "$KZJ" --partner "$FRJ"

@@ -524,6 +524,37 @@ test_extend(void **state)
 	calendar_clear(&p);
 }
 
+/* The working days a suspended period has left: those after one date up
+ * to and including another, the inverse of calendar_add_working_days(). */
+static void
+test_count_working_days(void **state)
+{
+	struct calendar a;
+	cal_day_t from, to;
+	int n;
+
+	(void)state;
+	cal_almaty(&a);
+	/* Fri 13 Nov to Mon 16 Nov 2026: Saturday 14 is worked */
+	assert_int_equal(calendar_count_working_days(&a, ymd(2026, 11, 13),
+	    ymd(2026, 11, 16)), 2);
+	/* the same day, or backwards: none */
+	assert_int_equal(calendar_count_working_days(&a, ymd(2026, 11, 13),
+	    ymd(2026, 11, 13)), 0);
+	assert_int_equal(calendar_count_working_days(&a, ymd(2026, 11, 16),
+	    ymd(2026, 11, 13)), 0);
+	/* Fri 20 to Tue 24 March: the weekend and the Monday holiday */
+	assert_int_equal(calendar_count_working_days(&a, ymd(2026, 3, 20),
+	    ymd(2026, 3, 24)), 1);
+	for (from = ymd(2026, 1, 1); from < ymd(2026, 12, 1); from += 7)
+		for (n = 0; n < 30; n += 3) {
+			to = calendar_add_working_days(&a, from, n);
+			assert_int_equal(calendar_count_working_days(&a, from,
+			    to), n);
+		}
+	calendar_clear(&a);
+}
+
 int
 main(void)
 {
@@ -542,6 +573,7 @@ main(void)
 		cmocka_unit_test(test_local_date_differs),
 		cmocka_unit_test(test_extra_working_saturday),
 		cmocka_unit_test(test_extend),
+		cmocka_unit_test(test_count_working_days),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,6 +28,7 @@
 #include "conf/conffile.h"
 #include "engine/engine.h"
 #include "engine/engine_priv.h"
+#include "engine/engine_state_priv.h"
 #include "msg/envelope.h"
 #include "fsm/fsm.h"
 #include "persist/journal.h"
@@ -184,6 +185,53 @@ test_request_reply_both_sides_agree(void **state)
 	assert_int_equal(state_of(kz, "FR", cid), FSM_ACCEPTED);
 }
 
+/* DESIGN.md 4: a deadline fires at the first second after its due
+ * instant (due is 23:59:59, the period's last second, when a reply
+ * created then still counts). */
+static void
+test_deadline_fires_after_due(void **state)
+{
+	char cid[RECORD_ID_MAX];
+	struct fsm_case c;
+
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
+	    NULL, cid, NULL), AE_OK);
+	assert_int_equal(engine_case_get(kz, "FR", cid, &c), 1);
+	assert_int_equal(engine_next_deadline(kz), c.due[FSM_DL_REPLY] + 1);
+	clock_test_set(c.due[FSM_DL_REPLY]);
+	assert_int_equal(engine_deadlines(kz, clock_now()), 0);
+	assert_int_equal(engine_deadlines(fr, clock_now()), 0);
+	assert_int_equal(state_of(kz, "FR", cid), FSM_PENDING_REPLY);
+	clock_test_set(c.due[FSM_DL_REPLY] + 1);
+	assert_int_equal(engine_deadlines(kz, clock_now()), 1);
+	assert_int_equal(engine_deadlines(fr, clock_now()), 1);
+	assert_int_equal(state_of(kz, "FR", cid), FSM_DEEMED_ACCEPTED);
+	assert_int_equal(state_of(fr, "KZ", cid), FSM_DEEMED_ACCEPTED);
+}
+
+/* The Korea programme's notice window is the receiving state's rule:
+ * the engine hands the fsm Korea's calendar for a voluntary-departure
+ * case, on either side; readmission stays in the requested state's. */
+static void
+test_voluntary_departure_in_receiver_calendar(void **state)
+{
+	const struct agreement *kr = config_partner(kzc, "KR");
+	struct fsm_case c;
+
+	assert_non_null(kr);
+	assert_int_equal(fsm_case_open(MSG_VOLUNTARY_DEPARTURE_NOTICE, 0,
+	    &c), 0);
+	assert_int_equal(c.role, ROLE_REQUESTED);	/* Kazakhstan sends */
+	assert_ptr_equal(engine_requested_cal(kz, kr, &c), &kr->calendar);
+	assert_string_equal(engine_requested_cal(kz, kr, &c)->zone,
+	    "Asia/Seoul");
+	c.role = ROLE_REQUESTING;	/* were we the receiving state */
+	assert_ptr_equal(engine_requested_cal(kz, kr, &c), &kzc->calendar);
+	assert_int_equal(fsm_case_open(MSG_READMISSION_REQUEST, 1, &c), 0);
+	assert_int_equal(c.role, ROLE_REQUESTED);
+	assert_ptr_equal(engine_requested_cal(kz, kr, &c), &kzc->calendar);
+}
+
 static void
 test_silence_means_consent_on_both_sides(void **state)
 {
@@ -193,8 +241,9 @@ test_silence_means_consent_on_both_sides(void **state)
 	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
 	    NULL, cid, NULL), AE_OK);
 	assert_int_equal(engine_case_get(kz, "FR", cid, &c), 1);
-	assert_int_equal(engine_next_deadline(kz), c.due[FSM_DL_REPLY]);
-	assert_int_equal(engine_next_deadline(fr), c.due[FSM_DL_REPLY]);
+	/* it fires at the first second after due */
+	assert_int_equal(engine_next_deadline(kz), c.due[FSM_DL_REPLY] + 1);
+	assert_int_equal(engine_next_deadline(fr), c.due[FSM_DL_REPLY] + 1);
 	/* a second before: nothing fires */
 	clock_test_set(c.due[FSM_DL_REPLY] - 1);
 	assert_int_equal(engine_deadlines(kz, clock_now()), 0);
@@ -1526,6 +1575,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_request_reply_both_sides_agree),
 		T(test_silence_means_consent_on_both_sides),
+		T(test_deadline_fires_after_due),
+		T(test_voluntary_departure_in_receiver_calendar),
 		T(test_duplicate_gets_original_receipt),
 		T(test_duplicate_conflict),
 		T(test_duplicate_in_one_batch_sees_the_first),

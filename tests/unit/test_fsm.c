@@ -368,6 +368,12 @@ walk_row(void *arg, const struct fsm_row_info *row)
 			}
 			if (row->trigger < MSG_TYPE_COUNT) {
 				sender = row_sender(row, ev.ext_subject);
+				/* Q revokes a consent it gave, not a request
+				 * it has not answered */
+				if (sender == -1 && row->trigger ==
+				    MSG_TRANSIT_REVOCATION && row->from ==
+				    FSM_TRANSIT_PENDING)
+					sender = ROLE_REQUESTING;
 				if (sender == -1)
 					sender = role;
 				if (row->from == FSM_NONE)
@@ -729,10 +735,12 @@ test_timeliness(void **state)
 	/* a reply signed after the deadline does not count */
 	ev = msg(FSM_EV_RECEIVED, MSG_READMISSION_REPLY, due + 1);
 	no(&r, &ev, due + 2, AE_DEADLINE_PASSED);
-	/* the deadline fires on both sides: silence means consent */
+	/* the deadline fires on both sides, at the first second after
+	 * due: silence means consent */
 	ev = fire(FSM_DL_REPLY);
 	no(&r, &ev, due - 1, AE_INVALID_FIELD);
-	d = ok(&r, &ev, due);
+	no(&r, &ev, due, AE_INVALID_FIELD);
+	d = ok(&r, &ev, due + 1);
 	assert_int_equal(r.state, FSM_DEEMED_ACCEPTED);
 	assert_true(d.effects & FSM_EFF_DEEMED_ACCEPTED);
 	assert_true(r.deemed);
@@ -741,7 +749,7 @@ test_timeliness(void **state)
 	assert_int_equal(r.due[FSM_DL_TRANSFER], utc(2026, 6, 15, 23, 59,
 	    59));
 	assert_false(r.armed & (1u << FSM_DL_REPLY));
-	ok(&q, &ev, due);
+	ok(&q, &ev, due + 1);
 	assert_int_equal(q.state, FSM_DEEMED_ACCEPTED);
 	no(&q, &ev, due + 5, AE_NOT_ALLOWED_IN_STATE);	/* fired once */
 	/* the timely reply, receipted late, still takes effect */
@@ -769,7 +777,7 @@ test_timeliness(void **state)
 	ag.timelines.silence_means_consent = 0;
 	r = opened(ROLE_REQUESTING, FSM_PROC_STANDARD, T0);
 	ev = fire(FSM_DL_REPLY);
-	d = ok(&r, &ev, due);
+	d = ok(&r, &ev, due + 1);
 	assert_int_equal(r.state, FSM_EXPIRED);
 	assert_false(d.effects & FSM_EFF_DEEMED_ACCEPTED);
 	assert_int_equal(r.armed, 0);
@@ -794,7 +802,9 @@ test_identification(void **state)
 	d = ok(&q, &ev, t1);
 	assert_true(q.ident_pending);
 	assert_true(q.ident_suspended);
-	assert_int_equal(q.ident_remaining, due - t1);
+	/* Thu 5 March to the due date, Tue 17 March: 12 days left */
+	assert_true(q.ident_days);
+	assert_int_equal(q.ident_remaining, 12);
 	assert_false(q.armed & (1u << FSM_DL_REPLY));
 	assert_int_equal(d.dlops[0].op, FSM_DLOP_CLEAR);
 	no(&q, &ev, t1, AE_NOT_ALLOWED_IN_STATE);	/* one at a time */
@@ -805,12 +815,13 @@ test_identification(void **state)
 	ev = msg(FSM_EV_SENDING, MSG_EXTENSION_REQUEST, t1);
 	ev.ext_days = 6;
 	no(&q, &ev, t1, AE_EXTENSION_REFUSED);
-	/* the response re-arms: its receipt + the frozen seconds */
+	/* the response resumes the 12 days from its receipt, Sun 22
+	 * March: Fri 3 April, at the end of the day */
 	t2 = T0 + 20 * DAY;
 	ev = msg(FSM_EV_RECEIVED, MSG_IDENTIFICATION_RESPONSE, t2);
 	ok(&q, &ev, t2);
 	assert_false(q.ident_pending);
-	assert_int_equal(q.due[FSM_DL_REPLY], t2 + (due - t1));
+	assert_int_equal(q.due[FSM_DL_REPLY], utc(2026, 4, 3, 23, 59, 59));
 	assert_true(q.armed & (1u << FSM_DL_REPLY));
 	no(&q, &ev, t2, AE_NOT_ALLOWED_IN_STATE);	/* nothing open */
 
@@ -855,7 +866,8 @@ test_reply_extension(void **state)
 	/* one extension each */
 	ev.kind = FSM_EV_SENDING;
 	no(&q, &ev, T0 + DAY, AE_EXTENSION_REFUSED);
-	/* R grants it: +6 days on the running deadline = Mon 23 March */
+	/* R grants it: 12 + 6 = 18 days from Mon 2 March = Fri 20 March
+	 * (not 6 days on the rolled Tue 17) */
 	ev = msg(FSM_EV_SENDING, MSG_EXTENSION_REPLY, T0 + 2 * DAY);
 	ev.ext_subject = FSM_EXT_REPLY_PERIOD;
 	ev.ext_days = 6;
@@ -864,7 +876,7 @@ test_reply_extension(void **state)
 	ok(&r, &ev, T0 + 2 * DAY);
 	ev.kind = FSM_EV_RECEIVED;
 	ok(&q, &ev, T0 + 2 * DAY);
-	assert_int_equal(q.due[FSM_DL_REPLY], utc(2026, 3, 23, 23, 59, 59));
+	assert_int_equal(q.due[FSM_DL_REPLY], utc(2026, 3, 20, 23, 59, 59));
 	assert_int_equal(r.due[FSM_DL_REPLY], q.due[FSM_DL_REPLY]);
 	assert_true(q.due[FSM_DL_REPLY] > due);
 	assert_int_equal(q.ext_reply, FSM_EXTST_GRANTED);
@@ -924,9 +936,9 @@ test_transfer(void **state)
 	no(&r, &ev, ev.created, AE_INVALID_FIELD);	/* after window */
 	ev.transfer_at = utc(2026, 3, 10, 6, 0, 0);
 	ok(&r, &ev, ev.created);
-	/* a notice received late counts from its Created: also fine */
+	/* received an hour later, the same day: still 3 working days */
 	ev.kind = FSM_EV_RECEIVED;
-	ev.at = utc(2026, 3, 9, 8, 0, 0);
+	ev.at = utc(2026, 3, 5, 9, 0, 0);
 	ok(&q, &ev, ev.at);
 	ev.kind = FSM_EV_RECEIPTED;
 	ok(&r, &ev, ev.at);
@@ -998,7 +1010,7 @@ test_transfer_window(void **state)
 
 	/* the window passes */
 	ev = fire(FSM_DL_TRANSFER);
-	ok(&r, &ev, end);
+	ok(&r, &ev, end + 1);
 	assert_int_equal(r.state, FSM_TRANSFER_OVERDUE);
 	assert_int_equal(r.resume, FSM_DOCUMENTED);
 	ev = msg(FSM_EV_SENDING, MSG_TRANSFER_NOTICE, end + HOUR);
@@ -1115,7 +1127,7 @@ test_transit(void **state)
 	/* no reply: expired; a timely consent arriving later still
 	 * counts */
 	ev = fire(FSM_DL_TRANSIT_REPLY);
-	ok(&r, &ev, due);
+	ok(&r, &ev, due + 1);
 	assert_int_equal(r.state, FSM_TRANSIT_EXPIRED);
 	ev = msg(FSM_EV_RECEIVED, MSG_TRANSIT_REPLY, due - HOUR);
 	ev.at = due + HOUR;
@@ -1142,15 +1154,14 @@ test_transit(void **state)
 	/* consent lapses */
 	q = r;
 	ev = fire(FSM_DL_TRANSIT_VALIDITY);
-	ok(&q, &ev, r.due[FSM_DL_TRANSIT_VALIDITY]);
+	ok(&q, &ev, r.due[FSM_DL_TRANSIT_VALIDITY] + 1);
 	assert_int_equal(q.state, FSM_TRANSIT_EXPIRED);
 	ev = msg(FSM_EV_RECEIVED, MSG_TRANSIT_REPLY, due - HOUR);
 	no(&q, &ev, due + 40 * DAY, AE_NOT_ALLOWED_IN_STATE);
-	/* Q may not revoke in this catalogue, R may not reply */
-	ev = msg(FSM_EV_SENDING, MSG_TRANSIT_REVOCATION, due);
-	q.role = ROLE_REQUESTED;
-	q.state = FSM_TRANSIT_CONSENTED;
-	no(&q, &ev, due, AE_ROLE_NOT_ALLOWED);
+	/* R may not reply */
+	ev = msg(FSM_EV_SENDING, MSG_TRANSIT_REPLY, due);
+	r.state = FSM_TRANSIT_PENDING;
+	no(&r, &ev, due, AE_ROLE_NOT_ALLOWED);
 }
 
 static struct fsm_event
@@ -1479,6 +1490,550 @@ test_property(void **state)
 	assert_true(refusals > 1000);
 }
 
+/* ---- fsm 2: the rules of DESIGN.md section 4, against fsm 1 ---- */
+
+/* Decide by the rules of fsm version v; the case is not touched. */
+static int
+decide_v(const struct fsm_case *c, const struct fsm_event *ev,
+    accord_time_t now, int v, struct fsm_decision *d)
+{
+	int rc;
+
+	rc = fsm_decide_v(c, ev, &ag, &cal, now, v, d);
+	assert_int_equal(d->version, v);
+	return rc;
+}
+
+/* An R case ACCEPTED by a reply receipted at t (Wed 4 March). */
+static struct fsm_case
+accepted_r(accord_time_t t)
+{
+	struct fsm_case r, q;
+
+	accepted(&r, &q, t);
+	return r;
+}
+
+static struct fsm_event
+doc_notice(accord_time_t at, cal_day_t from, cal_day_t until)
+{
+	struct fsm_event ev = msg(FSM_EV_RECEIVED, MSG_TRAVEL_DOCUMENT_NOTICE,
+	    at);
+
+	ev.doc_valid_from = from;
+	ev.doc_valid_until = until;
+	return ev;
+}
+
+/* Item 1: the document's validity is measured from the notice's receipt,
+ * not from ValidFrom. */
+static void
+test_doc_validity_from_receipt(void **state)
+{
+	struct fsm_case r;
+	struct fsm_event ev;
+	struct fsm_decision d;
+	accord_time_t t = utc(2026, 3, 4, 10, 0, 0);
+
+	(void)state;
+	r = accepted_r(t);
+	/* a document of 2020: six months long, but long expired */
+	ev = doc_notice(t, ymd(2020, 1, 1), ymd(2021, 1, 1));
+	assert_int_equal(decide_v(&r, &ev, t, 1, &d), 0);	/* fsm 1 */
+	no(&r, &ev, t, AE_DOCUMENT_VALIDITY);
+	/* six days left at the receipt */
+	ev = doc_notice(t, ymd(2025, 9, 10), ymd(2026, 3, 10));
+	assert_int_equal(decide_v(&r, &ev, t, 1, &d), 0);
+	no(&r, &ev, t, AE_DOCUMENT_VALIDITY);
+	/* six months from the receipt date, 4 September: one day short,
+	 * then exactly enough */
+	ev = doc_notice(t, ymd(2026, 3, 1), ymd(2026, 9, 3));
+	no(&r, &ev, t, AE_DOCUMENT_VALIDITY);
+	/* the receipt counts in the requested state's date, not Created */
+	ev.doc_valid_until = ymd(2026, 9, 4);
+	ev.created = t - 3 * DAY;
+	ev.at = t;
+	d = ok(&r, &ev, t);
+	assert_int_equal(r.state, FSM_DOCUMENTED);
+	assert_int_equal(r.doc_valid_from, ymd(2026, 3, 1));
+	/* ValidFrom: at most the day after the receipt */
+	r = accepted_r(t);
+	ev = doc_notice(t, ymd(2026, 3, 6), ymd(2027, 3, 6));
+	no(&r, &ev, t, AE_DOCUMENT_VALIDITY);
+	assert_int_equal(decide_v(&r, &ev, t, 1, &d), 0);
+	ev.doc_valid_from = ymd(2026, 3, 5);
+	ok(&r, &ev, t);
+	/* a transfer outside the validity: before it starts, or after it
+	 * ends (the document of 5 March .. 6 March 2027) */
+	ev = msg(FSM_EV_RECEIPTED, MSG_TRANSFER_NOTICE, t);
+	r.doc_valid_until = ymd(2026, 3, 20);	/* as if it ran out */
+	ev.transfer_at = utc(2026, 3, 23, 9, 0, 0);
+	assert_int_equal(decide_v(&r, &ev, t, 1, &d), 0);
+	no(&r, &ev, t, AE_DOCUMENT_VALIDITY);
+	ev.transfer_at = utc(2026, 3, 20, 9, 0, 0);
+	ok(&r, &ev, t);
+	assert_int_equal(r.state, FSM_TRANSFER_SCHEDULED);
+	r.doc_valid_until = ymd(2027, 3, 6);
+	r.doc_valid_from = ymd(2026, 3, 25);
+	ev.transfer_at = utc(2026, 3, 24, 9, 0, 0);
+	no(&r, &ev, t, AE_DOCUMENT_VALIDITY);
+	/* an extension is held to the same rule: within 6 to 12 months of
+	 * the old end, and six months from its own receipt */
+	r = accepted_r(t);
+	ev = doc_notice(t, ymd(2026, 3, 4), ymd(2026, 9, 4));
+	ok(&r, &ev, t);
+	/* received 20 September: to 10 March 2027 is within the range
+	 * but under six months from the receipt */
+	ev = doc_notice(utc(2026, 9, 20, 10, 0, 0), ymd(2026, 3, 4),
+	    ymd(2027, 3, 10));
+	ev.doc_extended = 1;
+	assert_int_equal(decide_v(&r, &ev, ev.at, 1, &d), 0);
+	no(&r, &ev, ev.at, AE_DOCUMENT_VALIDITY);
+	ev.doc_valid_until = ymd(2027, 3, 1);		/* under the range */
+	no(&r, &ev, ev.at, AE_DOCUMENT_VALIDITY);
+	assert_int_equal(decide_v(&r, &ev, ev.at, 1, &d), -1);
+	ev.doc_valid_until = ymd(2027, 3, 20);
+	ok(&r, &ev, ev.at);
+	assert_int_equal(r.doc_valid_until, ymd(2027, 3, 20));
+	assert_int_equal(r.doc_valid_from, ymd(2026, 3, 4));
+}
+
+/* Item 4: a suspended period resumes with its days, not its seconds. */
+static void
+test_identification_resume_days(void **state)
+{
+	struct fsm_case q, q1;
+	struct fsm_event ev;
+	struct fsm_decision d;
+	accord_time_t t1, t2;
+
+	(void)state;
+	/* accelerated: Mon 2 March -> Wed 4 March 23:59:59; suspended Tue
+	 * 3 March 22:59:59, 25 hours and 1 working day left */
+	q = opened(ROLE_REQUESTED, FSM_PROC_ACCELERATED, T0);
+	assert_int_equal(q.due[FSM_DL_REPLY], utc(2026, 3, 4, 23, 59, 59));
+	t1 = utc(2026, 3, 3, 22, 59, 59);
+	ev = msg(FSM_EV_RECEIPTED, MSG_IDENTIFICATION_REQUEST, t1);
+	q1 = q;
+	assert_int_equal(decide_v(&q1, &ev, t1, 1, &d), 0);
+	fsm_apply(&q1, &d);
+	ok(&q, &ev, t1);
+	assert_int_equal(q.ident_remaining, 1);
+	assert_int_equal(q1.ident_remaining, 25 * HOUR);
+	/* resumed Friday 6 March at 20:00 */
+	t2 = utc(2026, 3, 6, 20, 0, 0);
+	ev = msg(FSM_EV_RECEIVED, MSG_IDENTIFICATION_RESPONSE, t2);
+	assert_int_equal(decide_v(&q1, &ev, t2, 1, &d), 0);
+	/* fsm 1: Saturday 21:00, an instant in the weekend */
+	assert_int_equal(d.dlops[0].due, t2 + 25 * HOUR);
+	/* fsm 2: one working day after Friday: Monday, end of day */
+	d = ok(&q, &ev, t2);
+	assert_int_equal(q.due[FSM_DL_REPLY], utc(2026, 3, 9, 23, 59, 59));
+	assert_int_equal(d.dlops[0].due, q.due[FSM_DL_REPLY]);
+	assert_false(q.ident_suspended);
+
+	/* calendar days, rolled like any period: 2 days left from Sun 15
+	 * March; resumed Thu 12 March -> Sat 14 -> rolled past Sunday and
+	 * the Monday holiday to Tue 17 March */
+	q = opened(ROLE_REQUESTED, FSM_PROC_STANDARD, T0);
+	ev = msg(FSM_EV_RECEIPTED, MSG_IDENTIFICATION_REQUEST,
+	    utc(2026, 3, 15, 10, 0, 0));
+	ok(&q, &ev, ev.at);
+	assert_int_equal(q.ident_remaining, 2);
+	ev = msg(FSM_EV_RECEIVED, MSG_IDENTIFICATION_RESPONSE,
+	    utc(2026, 3, 12, 10, 0, 0));
+	ok(&q, &ev, ev.at);
+	assert_int_equal(q.due[FSM_DL_REPLY], utc(2026, 3, 17, 23, 59, 59));
+	/* the resumed period is the one an extension lengthens: 2 + 6
+	 * days from Thu 12 March = Fri 20 March */
+	ev = msg(FSM_EV_RECEIPTED, MSG_EXTENSION_REQUEST, ev.at);
+	ev.ext_subject = FSM_EXT_REPLY_PERIOD;
+	ev.ext_days = 6;
+	ok(&q, &ev, ev.at);
+	ev.type = MSG_EXTENSION_REPLY;
+	ev.kind = FSM_EV_RECEIVED;
+	ok(&q, &ev, ev.at);
+	assert_int_equal(q.due[FSM_DL_REPLY], utc(2026, 3, 20, 23, 59, 59));
+}
+
+/* Item 5: asking for time after the reply deadline is refused like a
+ * late reply. */
+static void
+test_ask_after_deadline(void **state)
+{
+	struct fsm_case q, r;
+	struct fsm_event ev;
+	struct fsm_decision d;
+	accord_time_t due;
+
+	(void)state;
+	q = opened(ROLE_REQUESTED, FSM_PROC_STANDARD, T0);
+	r = opened(ROLE_REQUESTING, FSM_PROC_STANDARD, T0);
+	due = q.due[FSM_DL_REPLY];
+	/* an IdentificationRequest signed 30 s late */
+	ev = msg(FSM_EV_RECEIVED, MSG_IDENTIFICATION_REQUEST, due + 30);
+	assert_int_equal(decide_v(&r, &ev, due + 40, 1, &d), 0);
+	assert_int_equal(d.dlops[0].op, FSM_DLOP_CLEAR);	/* fsm 1 */
+	no(&r, &ev, due + 40, AE_DEADLINE_PASSED);
+	ev.kind = FSM_EV_RECEIPTED;
+	no(&q, &ev, due + 40, AE_DEADLINE_PASSED);
+	ev.kind = FSM_EV_SENDING;
+	ev.created = due;
+	no(&q, &ev, due + 1, AE_DEADLINE_PASSED);	/* now is late */
+	/* so the deadline still fires: silence means consent */
+	ev = fire(FSM_DL_REPLY);
+	ok(&r, &ev, due + 60);
+	assert_int_equal(r.state, FSM_DEEMED_ACCEPTED);
+	/* an ExtensionRequest likewise; at the last second it counts */
+	ev = msg(FSM_EV_RECEIVED, MSG_EXTENSION_REQUEST, due + 1);
+	ev.ext_subject = FSM_EXT_REPLY_PERIOD;
+	ev.ext_days = 6;
+	r = opened(ROLE_REQUESTING, FSM_PROC_STANDARD, T0);
+	assert_int_equal(decide_v(&r, &ev, due + 5, 1, &d), 0);
+	no(&r, &ev, due + 5, AE_DEADLINE_PASSED);
+	ev.created = due;
+	ok(&r, &ev, due + 5);
+	assert_int_equal(r.ext_reply, FSM_EXTST_ASKED);
+	ev = msg(FSM_EV_RECEIVED, MSG_IDENTIFICATION_REQUEST, due);
+	r = opened(ROLE_REQUESTING, FSM_PROC_STANDARD, T0);
+	ok(&r, &ev, due + 5);
+	assert_true(r.ident_pending);
+}
+
+/* Item 6: the advance notice counts from the notice's receipt. */
+static void
+test_notice_from_receipt(void **state)
+{
+	struct fsm_case r, q;
+	struct fsm_event ev;
+	struct fsm_decision d;
+
+	(void)state;
+	accepted(&r, &q, utc(2026, 3, 4, 10, 0, 0));
+	/* signed Thu 5 March for Tue 10 March: 3 working days ahead */
+	ev = msg(FSM_EV_RECEIVED, MSG_TRANSFER_NOTICE,
+	    utc(2026, 3, 5, 8, 0, 0));
+	ev.transfer_at = utc(2026, 3, 10, 6, 0, 0);
+	/* delivered 48 hours late, Sat 7 March: 1 working day ahead */
+	ev.at = ev.created + 48 * HOUR;
+	assert_int_equal(decide_v(&q, &ev, ev.at, 1, &d), 0);	/* fsm 1 */
+	no(&q, &ev, ev.at, AE_NOTICE_TOO_SHORT);
+	ev.kind = FSM_EV_RECEIPTED;
+	no(&r, &ev, ev.at, AE_NOTICE_TOO_SHORT);
+	/* received the day it was signed, it is enough */
+	ev.at = ev.created + HOUR;
+	ok(&r, &ev, ev.at);
+	assert_int_equal(r.state, FSM_TRANSFER_SCHEDULED);
+	/* sending: now is the earliest receipt */
+	ev.kind = FSM_EV_SENDING;
+	no(&q, &ev, utc(2026, 3, 6, 8, 0, 0), AE_ROLE_NOT_ALLOWED);
+	accepted(&r, &q, utc(2026, 3, 4, 10, 0, 0));
+	no(&r, &ev, utc(2026, 3, 6, 8, 0, 0), AE_NOTICE_TOO_SHORT);
+}
+
+/* Item 7: the Korea programme's notice window is counted on the
+ * receiving state's dates: fsm_calendar_role() names it, and the fsm
+ * counts in the calendar it is given. */
+static void
+test_voluntary_receiver_calendar(void **state)
+{
+	struct calendar kr, kz;
+	const struct calendar *use;
+	struct fsm_case none, r;
+	struct fsm_event ev;
+	struct fsm_decision d;
+	accord_time_t t;
+
+	(void)state;
+	assert_int_equal(fsm_calendar_role(FSM_KIND_VOLUNTARY, FSM_VERSION),
+	    ROLE_REQUESTING);
+	assert_int_equal(fsm_calendar_role(FSM_KIND_VOLUNTARY, 1),
+	    ROLE_REQUESTED);
+	assert_int_equal(fsm_calendar_role(FSM_KIND_READMISSION,
+	    FSM_VERSION), ROLE_REQUESTED);
+	assert_int_equal(fsm_calendar_role(FSM_KIND_TRANSIT, FSM_VERSION),
+	    ROLE_REQUESTED);
+	kr = cal;
+	snprintf(kr.zone, sizeof(kr.zone), "Asia/Seoul");
+	kz = cal;
+	snprintf(kz.zone, sizeof(kz.zone), "Asia/Almaty");
+	/* Mon 2 Feb 2026 17:00 UTC: Tue 3 Feb in Seoul, still Mon 2 Feb
+	 * in Almaty; departure Thu 5 Feb is 2 days ahead in Korea */
+	t = utc(2026, 2, 2, 17, 0, 0);
+	memset(&none, 0, sizeof(none));
+	ev = vd_notice(FSM_EV_RECEIVED, t);
+	ev.departure_date = ymd(2026, 2, 5);
+	/* Korea (R) receives it: its calendar is the one to count in */
+	r = none;
+	fsm_case_open(MSG_VOLUNTARY_DEPARTURE_NOTICE, 1, &r);
+	use = r.role == fsm_calendar_role(r.kind, FSM_VERSION) ? &kr : &kz;
+	assert_ptr_equal(use, &kr);
+	assert_int_equal(fsm_decide(&r, &ev, &ag, use, t, &d), -1);
+	assert_int_equal(d.refusal, AE_PROGRAMME_RULE);
+	/* fsm 1 counted in Kazakhstan's dates and took it */
+	use = r.role == fsm_calendar_role(r.kind, 1) ? &kr : &kz;
+	assert_ptr_equal(use, &kz);
+	assert_int_equal(fsm_decide_v(&r, &ev, &ag, use, t, 1, &d), 0);
+	/* a day later in both zones it is fine in Korea's too */
+	ev.departure_date = ymd(2026, 2, 6);
+	assert_int_equal(fsm_decide(&r, &ev, &ag, &kr, t, &d), 0);
+}
+
+/* Item 8: the transit state revokes the consent it gave. */
+static void
+test_transit_revoked_by_transit_state(void **state)
+{
+	struct fsm_case r, q;
+	struct fsm_event ev;
+	struct fsm_decision d;
+	accord_time_t t = utc(2026, 3, 5, 12, 0, 0);
+
+	(void)state;
+	assert_true(fsm_may_send(FSM_KIND_TRANSIT, ROLE_REQUESTED,
+	    MSG_TRANSIT_REVOCATION, 0));
+	assert_true(fsm_may_send(FSM_KIND_TRANSIT, ROLE_REQUESTING,
+	    MSG_TRANSIT_REVOCATION, 0));
+	memset(&r, 0, sizeof(r));
+	memset(&q, 0, sizeof(q));
+	ev = msg(FSM_EV_SENDING, MSG_TRANSIT_REQUEST, t);
+	ok(&r, &ev, t);
+	ev.kind = FSM_EV_RECEIVED;
+	ok(&q, &ev, t);
+	ev.kind = FSM_EV_RECEIPTED;
+	ok(&r, &ev, t);
+	/* before consenting, Q has nothing to revoke: it refuses */
+	ev = msg(FSM_EV_SENDING, MSG_TRANSIT_REVOCATION, t + HOUR);
+	no(&q, &ev, t + HOUR, AE_NOT_ALLOWED_IN_STATE);
+	ev = msg(FSM_EV_SENDING, MSG_TRANSIT_REPLY, t + DAY);
+	ok(&q, &ev, t + DAY);
+	ev.kind = FSM_EV_RECEIPTED;
+	ok(&q, &ev, t + DAY);
+	ev.kind = FSM_EV_RECEIVED;
+	ok(&r, &ev, t + DAY);
+	assert_int_equal(q.state, FSM_TRANSIT_CONSENTED);
+	/* Q revokes its consent; both sides close */
+	ev = msg(FSM_EV_SENDING, MSG_TRANSIT_REVOCATION, t + 2 * DAY);
+	assert_int_equal(decide_v(&q, &ev, t + 2 * DAY, 1, &d), -1);
+	assert_int_equal(d.refusal, AE_ROLE_NOT_ALLOWED);	/* fsm 1 */
+	ok(&q, &ev, t + 2 * DAY);
+	ev.kind = FSM_EV_RECEIPTED;
+	ok(&q, &ev, t + 2 * DAY);
+	ev.kind = FSM_EV_RECEIVED;
+	assert_int_equal(decide_v(&r, &ev, t + 2 * DAY, 1, &d), -1);
+	ok(&r, &ev, t + 2 * DAY);
+	assert_int_equal(q.state, FSM_TRANSIT_REVOKED);
+	assert_int_equal(r.state, FSM_TRANSIT_REVOKED);
+	assert_int_equal(r.armed, 0);
+}
+
+/* Item 9: an extension of M days makes the period N + M days from the
+ * same receipt date, rolled once at its end; over random cases. */
+static void
+test_extension_from_receipt(void **state)
+{
+	struct fsm_case q, a;
+	struct fsm_event ev;
+	struct fsm_decision d;
+	accord_time_t t, want;
+	int i, m, n, differ = 0;
+
+	(void)state;
+	rng_state = 0x9e3779b97f4a7c15ULL;
+	for (i = 0; i < 2000; i++) {
+		setup_world();
+		ag.timelines.roll_to_working_day = rnd(2);
+		ag.timelines.standard_reply_days = n = 10 + rnd(16);
+		t = T0 + rnd(300) * DAY + rnd(DAY);
+		m = 6 + rnd(55);
+		q = opened(ROLE_REQUESTED, FSM_PROC_STANDARD, t);
+		ev = msg(FSM_EV_RECEIPTED, MSG_EXTENSION_REQUEST, t);
+		ev.ext_subject = FSM_EXT_REPLY_PERIOD;
+		ev.ext_days = m;
+		ok(&q, &ev, t);
+		ev = msg(FSM_EV_RECEIVED, MSG_EXTENSION_REPLY, t + HOUR);
+		ev.ext_subject = FSM_EXT_REPLY_PERIOD;
+		ev.ext_days = m;
+		a = q;
+		assert_int_equal(decide_v(&a, &ev, t + HOUR, 1, &d), 0);
+		ok(&q, &ev, t + HOUR);
+		want = calendar_due_calendar_days(&cal, t, n + m,
+		    ag.timelines.roll_to_working_day);
+		assert_int_equal(q.due[FSM_DL_REPLY], want);
+		differ += d.dlops[0].due != want;
+	}
+	/* fsm 1 added days to the rolled deadline: it differs often */
+	assert_true(differ > 100);
+
+	/* accelerated: N + M working days */
+	setup_world();
+	q = opened(ROLE_REQUESTED, FSM_PROC_ACCELERATED, T0);
+	ev = msg(FSM_EV_RECEIPTED, MSG_EXTENSION_REQUEST, T0);
+	ev.ext_subject = FSM_EXT_REPLY_PERIOD;
+	ev.ext_days = 6;
+	ok(&q, &ev, T0);
+	ev.type = MSG_EXTENSION_REPLY;
+	ev.kind = FSM_EV_RECEIVED;
+	ok(&q, &ev, T0);
+	/* 2 + 6 = 8 working days after Mon 2 March: Thu 12 March */
+	assert_int_equal(q.due[FSM_DL_REPLY], utc(2026, 3, 12, 23, 59, 59));
+
+	/* the transfer window too: 90 + M from the acceptance */
+	q = opened(ROLE_REQUESTED, FSM_PROC_STANDARD, T0);
+	t = utc(2026, 3, 6, 10, 0, 0);		/* Friday */
+	ev = msg(FSM_EV_RECEIPTED, MSG_READMISSION_REPLY, t);
+	ok(&q, &ev, t);
+	/* 90 days: Thu 4 June */
+	assert_int_equal(q.due[FSM_DL_TRANSFER], utc(2026, 6, 4, 23, 59, 59));
+	ev = msg(FSM_EV_RECEIVED, MSG_EXTENSION_REQUEST, t);
+	ev.ext_subject = FSM_EXT_TRANSFER_WINDOW;
+	ev.ext_days = 2;
+	ok(&q, &ev, t);
+	ev = msg(FSM_EV_RECEIPTED, MSG_EXTENSION_REPLY, t);
+	ev.ext_subject = FSM_EXT_TRANSFER_WINDOW;
+	ev.ext_days = 2;
+	ok(&q, &ev, t);
+	/* 92 days: Sat 6 June, rolled once to Mon 8 June */
+	assert_int_equal(q.due[FSM_DL_TRANSFER], utc(2026, 6, 8, 23, 59, 59));
+}
+
+/* Item 10: a deadline fires at the first second after its due
+ * instant. */
+static void
+test_deadline_fires_after_due(void **state)
+{
+	struct fsm_case q;
+	struct fsm_event ev;
+	struct fsm_decision d;
+	accord_time_t due;
+
+	(void)state;
+	q = opened(ROLE_REQUESTED, FSM_PROC_STANDARD, T0);
+	due = q.due[FSM_DL_REPLY];
+	assert_int_equal(due, utc(2026, 3, 17, 23, 59, 59));
+	ev = fire(FSM_DL_REPLY);
+	assert_int_equal(decide_v(&q, &ev, due, 1, &d), 0);	/* fsm 1 */
+	no(&q, &ev, due, AE_INVALID_FIELD);
+	/* a reply created at the last second still counts */
+	ev = msg(FSM_EV_SENDING, MSG_READMISSION_REPLY, due);
+	ok(&q, &ev, due);
+	ev = fire(FSM_DL_REPLY);
+	d = ok(&q, &ev, due + 1);
+	assert_int_equal(q.state, FSM_DEEMED_ACCEPTED);
+}
+
+/* Item 11: "entered illegally after 2025-12-01": entry on that day is
+ * not excluded, the day after is. */
+static void
+test_voluntary_entry_on_programme_date(void **state)
+{
+	struct fsm_case none, r;
+	struct fsm_event ev;
+	accord_time_t t = utc(2026, 2, 2, 10, 0, 0);
+
+	(void)state;
+	memset(&none, 0, sizeof(none));
+	ev = vd_notice(FSM_EV_RECEIVED, t);
+	ev.entry_illegal = 1;
+	ev.entry_date = ymd(2025, 12, 1);
+	r = none;
+	ok(&r, &ev, t);
+	assert_int_equal(r.state, FSM_VD_NOTIFIED);
+	ev.entry_date = ymd(2025, 12, 2);
+	no(&none, &ev, t, AE_PROGRAMME_RULE);
+}
+
+/* Versions: the same inputs decided by fsm 1 and fsm 2 give the old and
+ * the new answers (items 5, 9 and 10); the version is in the decision;
+ * an unknown version is refused, not guessed. */
+static void
+test_versions(void **state)
+{
+	struct fsm_case q;
+	struct fsm_event ev;
+	struct fsm_decision d1, d2;
+	accord_time_t due;
+
+	(void)state;
+	assert_int_equal(FSM_VERSION, 2);
+	q = opened(ROLE_REQUESTED, FSM_PROC_STANDARD, T0);
+	due = q.due[FSM_DL_REPLY];
+	/* 10: firing at due */
+	ev = fire(FSM_DL_REPLY);
+	assert_int_equal(decide_v(&q, &ev, due, 1, &d1), 0);
+	assert_int_equal(d1.new_state, FSM_DEEMED_ACCEPTED);
+	assert_int_equal(decide_v(&q, &ev, due, 2, &d2), -1);
+	assert_int_equal(d2.refusal, AE_INVALID_FIELD);
+	/* 5: a late IdentificationRequest */
+	ev = msg(FSM_EV_RECEIPTED, MSG_IDENTIFICATION_REQUEST, due + 30);
+	assert_int_equal(decide_v(&q, &ev, due + 30, 1, &d1), 0);
+	assert_int_equal(decide_v(&q, &ev, due + 30, 2, &d2), -1);
+	assert_int_equal(d2.refusal, AE_DEADLINE_PASSED);
+	/* 9: the extension, on a case fsm 1 opened (no period kept: the
+	 * fsm 1 rule is all there is) and on one fsm 2 opened */
+	ev = msg(FSM_EV_RECEIPTED, MSG_EXTENSION_REQUEST, T0);
+	ev.ext_subject = FSM_EXT_REPLY_PERIOD;
+	ev.ext_days = 6;
+	fsm_apply(&q, (decide_v(&q, &ev, T0, 2, &d2), &d2));
+	ev = msg(FSM_EV_RECEIVED, MSG_EXTENSION_REPLY, T0);
+	ev.ext_subject = FSM_EXT_REPLY_PERIOD;
+	ev.ext_days = 6;
+	assert_int_equal(decide_v(&q, &ev, T0, 1, &d1), 0);
+	assert_int_equal(decide_v(&q, &ev, T0, 2, &d2), 0);
+	assert_int_equal(d1.dlops[0].due, utc(2026, 3, 23, 23, 59, 59));
+	assert_int_equal(d2.dlops[0].due, utc(2026, 3, 20, 23, 59, 59));
+	/* fsm 1 leaves the fields it did not know untouched, so that its
+	 * journalled "next" case replays exactly */
+	{
+		struct fsm_case c1;
+		struct fsm_event op = msg(FSM_EV_RECEIVED,
+		    MSG_READMISSION_REQUEST, T0);
+
+		memset(&c1, 0, sizeof(c1));
+		assert_int_equal(decide_v(&c1, &op, T0, 1, &d1), 0);
+		assert_int_equal(d1.next.period_from[FSM_DL_REPLY], 0);
+		assert_int_equal(decide_v(&c1, &op, T0, 2, &d2), 0);
+		assert_int_equal(d2.next.period_from[FSM_DL_REPLY], T0);
+		assert_int_equal(d2.next.period_days[FSM_DL_REPLY], 12);
+		fsm_apply(&c1, &d1);
+		ev.kind = FSM_EV_RECEIPTED;
+		ev.type = MSG_EXTENSION_REQUEST;
+		fsm_apply(&c1, (decide_v(&c1, &ev, T0, 2, &d2), &d2));
+		ev.kind = FSM_EV_RECEIVED;
+		ev.type = MSG_EXTENSION_REPLY;
+		/* an fsm 1 period extended under fsm 2: the old rule */
+		assert_int_equal(decide_v(&c1, &ev, T0, 2, &d2), 0);
+		assert_int_equal(d2.dlops[0].due, utc(2026, 3, 23, 23, 59,
+		    59));
+	}
+	/* 2 (issue 15, item 2): a claim after the transfer was announced
+	 * suspends it; fsm 1 left the case as it was */
+	{
+		struct fsm_case s;
+		struct fsm_event rec = record(FSM_REC_PROTECTION_CLAIM);
+
+		memset(&s, 0, sizeof(s));
+		s.kind = FSM_KIND_READMISSION;
+		s.role = ROLE_REQUESTING;
+		s.state = FSM_TRANSFER_SCHEDULED;
+		s.armed = 1u << FSM_DL_TRANSFER;
+		s.due[FSM_DL_TRANSFER] = T0 + 80 * DAY;
+		rec.at = T0;
+		assert_int_equal(decide_v(&s, &rec, T0, 1, &d1), 0);
+		assert_int_equal(d1.new_state, FSM_TRANSFER_SCHEDULED);
+		assert_false(d1.effects & FSM_EFF_TELL_PROTECTION);
+		assert_int_equal(decide_v(&s, &rec, T0, 2, &d2), 0);
+		assert_int_equal(d2.new_state, FSM_TRANSFER_SUSPENDED);
+		assert_true(d2.effects & FSM_EFF_TELL_PROTECTION);
+	}
+	/* unknown versions */
+	assert_int_equal(fsm_decide_v(&q, &ev, &ag, &cal, T0, 0, &d1), -1);
+	assert_int_equal(d1.refusal, AE_INTERNAL);
+	assert_int_equal(fsm_decide_v(&q, &ev, &ag, &cal, T0, FSM_VERSION + 1,
+	    &d1), -1);
+	assert_int_equal(d1.refusal, AE_INTERNAL);
+	assert_int_equal(d1.version, FSM_VERSION + 1);
+}
+
 int
 main(void)
 {
@@ -1499,6 +2054,20 @@ main(void)
 		cmocka_unit_test_setup(test_transit, setup),
 		cmocka_unit_test_setup(test_voluntary, setup),
 		cmocka_unit_test_setup(test_property, setup),
+		cmocka_unit_test_setup(test_doc_validity_from_receipt, setup),
+		cmocka_unit_test_setup(test_identification_resume_days,
+		    setup),
+		cmocka_unit_test_setup(test_ask_after_deadline, setup),
+		cmocka_unit_test_setup(test_notice_from_receipt, setup),
+		cmocka_unit_test_setup(test_voluntary_receiver_calendar,
+		    setup),
+		cmocka_unit_test_setup(test_transit_revoked_by_transit_state,
+		    setup),
+		cmocka_unit_test_setup(test_extension_from_receipt, setup),
+		cmocka_unit_test_setup(test_deadline_fires_after_due, setup),
+		cmocka_unit_test_setup(test_voluntary_entry_on_programme_date,
+		    setup),
+		cmocka_unit_test_setup(test_versions, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
