@@ -431,30 +431,13 @@ engine_rx_ref(struct engine *e, const struct agreement *a,
 	return 0;
 }
 
-/*
- * What neither the schema nor the fsm can say: the message refers to a
- * message of ours that exists (engine_rx_ref), and its dates can be
- * (engine_check_dates, in the partner's calendar).  A message the fsm
- * allowed that fails is refused like a refusal of the fsm (INVALID_FIELD,
- * journalled, a signed Error) and changes nothing: *d becomes that
- * refusal.  @return 0 (*d as it was, or the refusal), -1 when the store
- * cannot tell.
- */
-static int
-engine_rx_semantics(struct engine *e, const struct agreement *a,
-    const struct envelope_header *h, xmlNodePtr body, accord_time_t now,
-    const struct fsm_case *c, struct fsm_decision *d)
+/* *d refuses the message for what why says (INVALID_FIELD): refused
+ * like a refusal of the fsm (journalled, a signed Error), and the case
+ * stays as it was. */
+static void
+engine_rx_invalid(const struct envelope_header *h, const struct fsm_case *c,
+    const char *why, struct fsm_decision *d)
 {
-	char why[sizeof(d->text)];
-	int rc;
-
-	why[0] = '\0';
-	rc = engine_rx_ref(e, a, h, why, sizeof(why));
-	if (rc == 0 && engine_check_dates(h, body, &a->calendar, now,
-	    e->conf->clock_skew, why, sizeof(why)) == -1)
-		rc = 1;
-	if (rc != 1)
-		return rc;
 	memset(d, 0, sizeof(*d));
 	d->version = FSM_VERSION;
 	d->refusal = AE_INVALID_FIELD;
@@ -463,19 +446,21 @@ engine_rx_semantics(struct engine *e, const struct agreement *a,
 	snprintf(d->text, sizeof(d->text), "%s", why);
 	snprintf(d->event, sizeof(d->event), "%s received",
 	    agreement_msg_type_name(h->type));
-	return 0;
 }
 
 /* 5. the fsm: the case, the event, the decision into *c, *ev and *d; a
  * message that may only have overtaken our receipt is refused to retry.
- * What the fsm allows the engine's own checks may still refuse. */
+ * Dates that cannot be (in the partner's calendar) are refused before the
+ * fsm, like a field the schema refuses; what the fsm allows must still
+ * name, in RefToMessageId, a message of ours that exists. */
 static int
 engine_rx_decide(struct engine *e, const struct agreement *a,
     const struct envelope_header *h, xmlNodePtr body, accord_time_t now,
     struct fsm_case *c, struct fsm_event *ev, struct fsm_decision *d,
     struct engine_answer *ans, int *rc)
 {
-	int found;
+	char why[sizeof(d->text)];
+	int found, ref = 0;
 
 	found = engine_case_for(e, a->country, h->case_id, h->type, 1, c);
 	if (found == -1) {
@@ -493,9 +478,14 @@ engine_rx_decide(struct engine *e, const struct agreement *a,
 		d->refusal = AE_UNKNOWN_CASE;
 		snprintf(d->text, sizeof(d->text), "no case %s with %s",
 		    h->case_id, a->country);
-	} else if (fsm_decide(c, ev, a, engine_requested_cal(e, a, c->role),
-	    now, d) == 0 && engine_rx_semantics(e, a, h, body, now, c,
-	    d) == -1) {
+	} else if (engine_check_dates(h, body, &a->calendar, now,
+	    e->conf->clock_skew, why, sizeof(why)) == -1)
+		engine_rx_invalid(h, c, why, d);
+	else if (fsm_decide(c, ev, a, engine_requested_cal(e, a, c->role),
+	    now, d) == 0 && (ref = engine_rx_ref(e, a, h, why,
+	    sizeof(why))) == 1)
+		engine_rx_invalid(h, c, why, d);
+	if (ref == -1) {
 		engine_answer_set(ans, 503, AE_TEMPORARY, "store lookup failed");
 		*rc = -1;
 		return 1;
