@@ -1,6 +1,7 @@
 /*
  * engine_facts.c -- reading a message's business facts into an fsm
- * event, and preparing the case an event applies to.
+ * event, preparing the case an event applies to, and the facts the fsm
+ * does not judge: what a reply answers, and dates that cannot be.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -10,7 +10,8 @@
  *	engine_build.c		journal records, and our own signed messages
  *				(Receipt, Error, any envelope)
  *	engine_facts.c		a message's business facts as an fsm event;
- *				the case an event applies to
+ *				the case an event applies to; what a
+ *				reply answers; dates that cannot be
  *	engine_in.c		a partner's message: receive, Redelivery,
  *				standalone Receipt, duplicates
  *	engine_out.c		what we sent, and the partner's answer to it
