@@ -1,6 +1,7 @@
 /*
  * engine_facts.c -- reading a message's business facts into an fsm
- * event, and preparing the case an event applies to.
+ * event, preparing the case an event applies to, and the facts the fsm
+ * does not judge: what a reply answers, and dates that cannot be.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -164,4 +165,140 @@ engine_case_for(struct engine *e, const char *partner, const char *case_id,
 		return found;
 	fsm_case_open(type, incoming, c);	/* zeroed if t opens none */
 	return 0;
+}
+
+/* ---- what a reply answers --------------------------------------------- */
+
+/* The type of the message a reply answers (its RefToMessageId names one
+ * of the other side's), or -1 when t is no reply. */
+int
+engine_reply_to(enum msg_type t)
+{
+	switch (t) {
+	case MSG_READMISSION_REPLY:
+		return MSG_READMISSION_REQUEST;
+	case MSG_IDENTIFICATION_RESPONSE:
+		return MSG_IDENTIFICATION_REQUEST;
+	case MSG_EXTENSION_REPLY:
+		return MSG_EXTENSION_REQUEST;
+	case MSG_TRANSIT_REPLY:
+		return MSG_TRANSIT_REQUEST;
+	default:
+		return -1;
+	}
+}
+
+/* ---- plausible dates ---------------------------------------------------- */
+
+/*
+ * Values are personal data: a refusal names the element's path, never
+ * its value, in logs and in the Error's text.
+ */
+
+struct engine_dates {
+	cal_day_t	 created_day;	/* Created, in the sender's calendar */
+	accord_time_t	 earliest_transfer;	/* now less the clock skew */
+	char		*why;
+	size_t		 whylen;
+};
+
+static int
+engine_date_of(xmlNodePtr parent, const char *name, cal_day_t *d)
+{
+	char buf[32];
+
+	return envelope_child_text(parent, name, buf, sizeof(buf)) == 0 &&
+	    calendar_parse_date(buf, d) == 0;
+}
+
+static int
+engine_time_of(xmlNodePtr parent, const char *name, accord_time_t *t)
+{
+	char buf[64];
+
+	return envelope_child_text(parent, name, buf, sizeof(buf)) == 0 &&
+	    clock_parse_utc(buf, t) == 0;
+}
+
+/* from and until, children of n, both present and out of order? */
+static int
+engine_range_reversed(xmlNodePtr n, const char *from, const char *until,
+    int instants)
+{
+	cal_day_t df, du;
+	accord_time_t tf, tu;
+
+	if (instants)
+		return engine_time_of(n, from, &tf) &&
+		    engine_time_of(n, until, &tu) && tf > tu;
+	return engine_date_of(n, from, &df) && engine_date_of(n, until, &du) &&
+	    df > du;
+}
+
+/* The checks of one element (its path in path); recurses. */
+static int
+engine_dates_walk(struct engine_dates *dt, xmlNodePtr n, char *path,
+    size_t pathlen, size_t used)
+{
+	static const struct {
+		const char	*from, *until;
+		int		 instants;
+	} ranges[] = {
+		{ "ValidFrom", "ValidUntil", 0 },	/* TransitReply,
+							 * TravelDocumentNotice */
+		{ "IssuedOn", "ValidUntil", 0 },	/* MeansOfProof */
+		{ "DepartureAt", "ArrivalAt", 1 },	/* EscortNotice legs */
+	};
+	xmlNodePtr k;
+	cal_day_t day;
+	accord_time_t t;
+	size_t i;
+	int w;
+
+	w = snprintf(path + used, pathlen - used, "%s%s", used ? "/" : "",
+	    (const char *)n->name);
+	if (w < 0 || (size_t)w >= pathlen - used)
+		w = (int)(pathlen - used - 1);
+	used += (size_t)w;
+	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		if (engine_range_reversed(n, ranges[i].from, ranges[i].until,
+		    ranges[i].instants)) {
+			snprintf(dt->why, dt->whylen, "%s/%s is before %s/%s",
+			    path, ranges[i].until, path, ranges[i].from);
+			return -1;
+		}
+	if (engine_date_of(n, "BirthDate", &day) && day > dt->created_day) {
+		snprintf(dt->why, dt->whylen, "%s/BirthDate is after the "
+		    "message's Created", path);
+		return -1;
+	}
+	if (engine_time_of(n, "TransferAt", &t) && t < dt->earliest_transfer) {
+		snprintf(dt->why, dt->whylen, "%s/TransferAt is in the past",
+		    path);
+		return -1;
+	}
+	for (k = n->children; k != NULL; k = k->next)
+		if (k->type == XML_ELEMENT_NODE && k->children != NULL &&
+		    engine_dates_walk(dt, k, path, pathlen, used) == -1)
+			return -1;
+	path[used - (size_t)w] = '\0';
+	return 0;
+}
+
+int
+engine_check_dates(const struct envelope_header *h, xmlNodePtr body,
+    const struct calendar *sender_cal, accord_time_t now, int skew,
+    char *why, size_t whylen)
+{
+	struct engine_dates dt;
+	char path[256];
+
+	if (body == NULL)
+		return 0;
+	dt.created_day = calendar_local_day(sender_cal, h->created);
+	dt.earliest_transfer = now - skew;
+	dt.why = why;
+	dt.whylen = whylen;
+	path[0] = '\0';
+	return engine_dates_walk(&dt, body, path, sizeof(path), 0);
 }

@@ -266,6 +266,13 @@ engine_rx_authentic(struct engine *e, const struct agreement *a,
 		    "From is not the partner of this TLS connection", ans);
 		return 1;
 	}
+	/* the partner's certificate signs for its own authority only */
+	if (strcmp(h->from_authority, a->authority) != 0) {
+		*rc = engine_refuse_early(e, a, h, AE_PARTNER_MISMATCH,
+		    "From/Authority is not the partner's authority under "
+		    "this agreement", ans);
+		return 1;
+	}
 	if (strcmp(h->to_country, e->conf->country) != 0 ||
 	    strcmp(h->to_authority, e->conf->authority) != 0) {
 		*rc = engine_refuse_early(e, a, h, AE_WRONG_RECIPIENT,
@@ -382,15 +389,78 @@ engine_rx_duplicate(struct engine *e, const struct agreement *a,
 	return 0;
 }
 
+/*
+ * RefToMessageId: a reply (engine_reply_to) names the message of ours it
+ * answers, of the type it answers, in its own case; any other message
+ * names none, or a message of ours in its case.  @return 0 when it does,
+ * 1 when not (why set), -1 when the store cannot tell.
+ */
+static int
+engine_rx_ref(struct engine *e, const struct agreement *a,
+    const struct envelope_header *h, char *why, size_t whylen)
+{
+	struct store_message m;
+	int want, found;
+
+	want = engine_reply_to(h->type);
+	if (h->ref_to[0] == '\0') {
+		if (want < 0)
+			return 0;
+		snprintf(why, whylen, "Header/RefToMessageId is missing: a %s "
+		    "names the %s it answers",
+		    agreement_msg_type_name(h->type),
+		    agreement_msg_type_name(want));
+		return 1;
+	}
+	found = store_message_find(e->store, a->country, h->ref_to,
+	    RECORD_DIR_OUT, &m);
+	if (found == -1)
+		return -1;
+	if (found == 0 || strcmp(m.case_id, h->case_id) != 0) {
+		snprintf(why, whylen, "Header/RefToMessageId names no message "
+		    "of ours in this case");
+		return 1;
+	}
+	if (want >= 0 && m.type != (enum msg_type)want) {
+		snprintf(why, whylen, "Header/RefToMessageId names a %s, not "
+		    "the %s a %s answers", agreement_msg_type_name(m.type),
+		    agreement_msg_type_name(want),
+		    agreement_msg_type_name(h->type));
+		return 1;
+	}
+	return 0;
+}
+
+/* *d refuses the message for what why says (INVALID_FIELD): refused
+ * like a refusal of the fsm (journalled, a signed Error), and the case
+ * stays as it was. */
+static void
+engine_rx_invalid(const struct envelope_header *h, const struct fsm_case *c,
+    const char *why, struct fsm_decision *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->version = FSM_VERSION;
+	d->refusal = AE_INVALID_FIELD;
+	d->old_state = d->new_state = c->state;
+	d->next = *c;
+	snprintf(d->text, sizeof(d->text), "%s", why);
+	snprintf(d->event, sizeof(d->event), "%s received",
+	    agreement_msg_type_name(h->type));
+}
+
 /* 5. the fsm: the case, the event, the decision into *c, *ev and *d; a
- * message that may only have overtaken our receipt is refused to retry. */
+ * message that may only have overtaken our receipt is refused to retry.
+ * Dates that cannot be (in the partner's calendar) are refused before the
+ * fsm, like a field the schema refuses; what the fsm allows must still
+ * name, in RefToMessageId, a message of ours that exists. */
 static int
 engine_rx_decide(struct engine *e, const struct agreement *a,
     const struct envelope_header *h, xmlNodePtr body, accord_time_t now,
     struct fsm_case *c, struct fsm_event *ev, struct fsm_decision *d,
     struct engine_answer *ans, int *rc)
 {
-	int found;
+	char why[sizeof(d->text)];
+	int found, ref = 0;
 
 	found = engine_case_for(e, a->country, h->case_id, h->type, 1, c);
 	if (found == -1) {
@@ -408,9 +478,18 @@ engine_rx_decide(struct engine *e, const struct agreement *a,
 		d->refusal = AE_UNKNOWN_CASE;
 		snprintf(d->text, sizeof(d->text), "no case %s with %s",
 		    h->case_id, a->country);
-	} else
-		fsm_decide(c, ev, a, engine_requested_cal(e, a, c),
-		    now, d);
+	} else if (engine_check_dates(h, body, &a->calendar, now,
+	    e->conf->clock_skew, why, sizeof(why)) == -1)
+		engine_rx_invalid(h, c, why, d);
+	else if (fsm_decide(c, ev, a, engine_requested_cal(e, a, c),
+	    now, d) == 0 && (ref = engine_rx_ref(e, a, h, why,
+	    sizeof(why))) == 1)
+		engine_rx_invalid(h, c, why, d);
+	if (ref == -1) {
+		engine_answer_set(ans, 503, AE_TEMPORARY, "store lookup failed");
+		*rc = -1;
+		return 1;
+	}
 	if (d->refusal == AE_NOT_ALLOWED_IN_STATE && found == 1 &&
 	    engine_awaiting_receipt(e, a->country, h->case_id)) {
 		/* retryable, so not journalled: nothing was decided */

@@ -10,6 +10,7 @@
 
 #include <libxml/tree.h>
 
+#include "conf/calendar.h"
 #include "util/clock.h"
 #include "engine/engine.h"
 #include "engine/engine_state_priv.h"
@@ -274,23 +275,38 @@ engine_receipt_read(const struct agreement *a, const char *bytes,
 		    errcode_name(vr.code), vr.text);
 }
 
-/* An authentic answer: is it a Receipt or Error of the partner's for m,
- * with m's digest and a ReceivedAt (into *at) not before m was created?
- * Why not into why (whylen bytes), left empty if it is. */
+/* An authentic answer: is it a Receipt or Error of the partner's
+ * authority for m, naming m wherever it names a message, with m's digest
+ * and a ReceivedAt (into *at) between m's creation and now (when we got
+ * it), each within the clock skew?  A receipt of a retry may be as old as
+ * the first copy's arrival: the original receipt is given again.  Why
+ * not into why (whylen bytes), left empty if it is. */
 static void
-engine_receipt_match(struct engine *e, const struct store_message *m,
-    const char *partner, const char *message_id,
-    const struct envelope_header *h, xmlNodePtr body, accord_time_t *at,
-    char *why, size_t whylen)
+engine_receipt_match(struct engine *e, const struct agreement *a,
+    const struct store_message *m, const char *message_id,
+    const struct envelope_header *h, xmlNodePtr body, accord_time_t now,
+    accord_time_t *at, char *why, size_t whylen)
 {
 	char buf[128];
 
-	if (strcmp(h->from_country, partner) != 0 ||
+	if (strcmp(h->from_country, a->country) != 0 ||
+	    strcmp(h->from_authority, a->authority) != 0 ||
 	    (h->type != MSG_RECEIPT && h->type != MSG_ERROR))
 		snprintf(why, whylen, "answer is not a Receipt or Error "
-		    "from %s", partner);
+		    "from %s's authority", a->country);
+	else if (h->type == MSG_RECEIPT && strcmp(h->case_id, m->case_id) != 0)
+		snprintf(why, whylen, "receipt is for another case");
 	else if (h->type == MSG_ERROR && strcmp(h->ref_to, message_id) != 0)
 		snprintf(why, whylen, "Error answers another message");
+	else if (h->type == MSG_ERROR && envelope_child_text(body,
+	    "RefToMessageId", buf, sizeof(buf)) == 0 &&
+	    strcmp(buf, message_id) != 0)
+		snprintf(why, whylen, "Error's RefToMessageId names another "
+		    "message");
+	else if (h->type == MSG_RECEIPT && h->ref_to[0] != '\0' &&
+	    strcmp(h->ref_to, message_id) != 0)
+		snprintf(why, whylen, "receipt's RefToMessageId names another "
+		    "message");
 	else if (h->type == MSG_RECEIPT &&
 	    (envelope_child_text(body, "ReceivedMessageId", buf,
 	    sizeof(buf)) == -1 || strcmp(buf, message_id) != 0))
@@ -308,6 +324,9 @@ engine_receipt_match(struct engine *e, const struct store_message *m,
 	    e->conf->clock_skew)
 		snprintf(why, whylen, "receipt's ReceivedAt is before the "
 		    "message was created");
+	else if (h->type == MSG_RECEIPT && *at > now + e->conf->clock_skew)
+		snprintf(why, whylen, "receipt's ReceivedAt is after we got "
+		    "the receipt");
 }
 
 /* A signed, retryable Error (NOT_YET): no effect, no record; the
@@ -371,6 +390,72 @@ engine_receipt_deadlines(xmlNodePtr body, struct fsm_event *ev)
 	}
 }
 
+/* Days a partner's due instant may differ from ours without a dispute:
+ * every day between the two (the later one's included) is a rest day in
+ * our calendar or in our copy of the partner's, but one (the zone). */
+#define ENGINE_DUE_SPAN_MAX	400	/* days: any more is no holiday */
+
+static int
+engine_due_tolerated(const struct engine *e, const struct agreement *a,
+    const struct calendar *cal, accord_time_t own, accord_time_t given)
+{
+	cal_day_t lo, hi, day;
+	int working = 0;
+
+	lo = calendar_local_day(cal, own < given ? own : given);
+	hi = calendar_local_day(cal, own < given ? given : own);
+	if (hi - lo > ENGINE_DUE_SPAN_MAX)
+		return 0;
+	for (day = lo + 1; day <= hi; day++)
+		if (calendar_is_working_day(&e->conf->calendar, day) &&
+		    calendar_is_working_day(&a->calendar, day) &&
+		    ++working > 1)
+			return 0;
+	return 1;
+}
+
+/*
+ * The deadlines a receipt made d set (the partner's due instants,
+ * ev->given_due), each against the one we compute ourselves in the
+ * requested state's calendar from the same event (DESIGN.md 4,
+ * "Deadlines"): a due instant out of tolerance would let the partner move
+ * our legal deadlines (silence means consent, the transfer window).
+ * @return 0 when all are tolerated, 1 with why set when one is not.
+ */
+static int
+engine_receipt_dues(struct engine *e, const struct agreement *a,
+    const struct fsm_case *c, const struct fsm_event *ev,
+    const struct fsm_decision *d, accord_time_t now, char *why,
+    size_t whylen)
+{
+	const struct calendar *cal = engine_requested_cal(e, a, c);
+	struct fsm_event own = *ev;
+	struct fsm_decision od;
+	int i, j;
+
+	if (d->refusal != AE_OK)
+		return 0;
+	memset(own.given_due, 0, sizeof(own.given_due));
+	if (fsm_decide(c, &own, a, cal, now, &od) == -1)
+		return 0;
+	for (i = 0; i < d->ndlops; i++) {
+		if (d->dlops[i].op != FSM_DLOP_SET)
+			continue;
+		for (j = 0; j < od.ndlops; j++)
+			if (od.dlops[j].which == d->dlops[i].which &&
+			    od.dlops[j].op == FSM_DLOP_SET)
+				break;
+		if (j == od.ndlops || engine_due_tolerated(e, a, cal,
+		    od.dlops[j].due, d->dlops[i].due))
+			continue;
+		snprintf(why, whylen, "receipt's %s deadline is more than the "
+		    "calendars allow from the one the agreement gives",
+		    fsm_deadline_name(d->dlops[i].which));
+		return 1;
+	}
+	return 0;
+}
+
 /* The fsm event of m's answer h: FAILED by an Error now, RECEIPTED at
  * the Receipt's ReceivedAt with the deadlines it carries. */
 static void
@@ -422,8 +507,8 @@ engine_receipt_take(struct engine *e, const char *partner,
 	engine_receipt_read(a, bytes, len, verified, now, &doc, &h, &body,
 	    why, sizeof(why));
 	if (why[0] == '\0')	/* authentic: is it the answer to ours? */
-		engine_receipt_match(e, &m, partner, message_id, &h, body, &at,
-		    why, sizeof(why));
+		engine_receipt_match(e, a, &m, message_id, &h, body, now,
+		    &at, why, sizeof(why));
 	if (why[0] == '\0' &&
 	    engine_receipt_retryable(partner, &m, &h, body, ans)) {
 		rc = 0;
@@ -450,6 +535,12 @@ engine_receipt_take(struct engine *e, const char *partner,
 		goto done;
 	}
 	fsm_decide(&c, &ev, a, engine_requested_cal(e, a, &c), now, &d);
+	if (h.type == MSG_RECEIPT &&
+	    engine_receipt_dues(e, a, &c, &ev, &d, now, why, sizeof(why))) {
+		rc = engine_receipt_disputed(e, partner, message_id, why,
+		    commit, ans);
+		goto done;
+	}
 	if (engine_journal_message(e, JOURNAL_RECEIPT_GOT, partner, &h,
 	    RECORD_DIR_IN, at, bytes, len, NULL) == -1 ||
 	    engine_journal_decision(e, partner, m.case_id, message_id, &c,

@@ -10,7 +10,8 @@
  *	engine_build.c		journal records, and our own signed messages
  *				(Receipt, Error, any envelope)
  *	engine_facts.c		a message's business facts as an fsm event;
- *				the case an event applies to
+ *				the case an event applies to; what a
+ *				reply answers; dates that cannot be
  *	engine_in.c		a partner's message: receive, Redelivery,
  *				standalone Receipt, duplicates
  *	engine_out.c		what we sent, and the partner's answer to it
@@ -185,7 +186,9 @@ int engine_make_error(struct engine *e, const struct agreement *a,
     const struct envelope_header *rh, enum accord_err code,
     const char *text, struct engine_answer *ans, struct envelope_header *out);
 
-/* engine_facts.c: business facts, and the case an event applies to. */
+/* engine_facts.c: business facts, and the case an event applies to;
+ * what a reply answers; dates that cannot be (why names the element's
+ * path, never its value: @return 0, or -1 with why set). */
 void engine_event_facts(const struct envelope_header *h, xmlNodePtr body,
     struct fsm_event *ev);
 int engine_opens(enum msg_type t);
@@ -194,6 +197,10 @@ const struct calendar *engine_requested_cal(const struct engine *e,
 int engine_case_for(struct engine *e, const char *partner,
     const char *case_id, enum msg_type type, int incoming,
     struct fsm_case *c);
+int engine_reply_to(enum msg_type t);
+int engine_check_dates(const struct envelope_header *h, xmlNodePtr body,
+    const struct calendar *sender_cal, accord_time_t now, int skew,
+    char *why, size_t whylen);
 
 /* engine_out.c: what we sent, and the partner's answer to it. */
 int engine_msg_pending(enum record_msg_state st);

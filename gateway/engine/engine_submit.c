@@ -285,6 +285,81 @@ engine_submit_read(struct engine *e, const struct agreement *a,
 	return 0;
 }
 
+/* The latest message of the wanted type the partner sent in a case. */
+struct engine_answered {
+	enum msg_type	 want;
+	char		 message_id[RECORD_ID_MAX];
+};
+
+static int
+engine_answered_cb(void *arg, const struct store_message *m)
+{
+	struct engine_answered *q = arg;
+
+	if (m->direction == RECORD_DIR_IN && m->type == q->want &&
+	    m->state != RECORD_MS_REJECTED)
+		snprintf(q->message_id, sizeof(q->message_id), "%s",
+		    m->message_id);
+	return 0;
+}
+
+/*
+ * The RefToMessageId of our message, by the rule a partner checks
+ * (protocols/README.md, "Semantic checks"): a reply names the partner's
+ * message it answers -- the latest of that type in the case when the back
+ * office names none --, any other message names none or a message the
+ * partner sent in the case.  Into h->ref_to.  @return 0, or -1 with ans
+ * filled.
+ */
+static int
+engine_submit_ref(struct engine *e, const struct agreement *a,
+    const struct engine_submission *sub, int type, const char *case_id,
+    struct envelope_header *h, struct engine_answer *ans)
+{
+	struct engine_answered q;
+	struct store_message m;
+	int want, found;
+
+	want = engine_reply_to(type);
+	if (sub->ref_to != NULL && sub->ref_to[0] != '\0') {
+		found = store_message_find(e->store, a->country, sub->ref_to,
+		    RECORD_DIR_IN, &m);
+		if (found == -1)
+			goto fault;
+		if (found == 0 || strcmp(m.case_id, case_id) != 0 ||
+		    (want >= 0 && m.type != (enum msg_type)want)) {
+			engine_answer_set(ans, 422, AE_INVALID_FIELD, "ref %s "
+			    "is no %s received in case %s", sub->ref_to,
+			    want >= 0 ? agreement_msg_type_name(want) :
+			    "message", case_id);
+			return -1;
+		}
+		snprintf(h->ref_to, sizeof(h->ref_to), "%s", sub->ref_to);
+		return 0;
+	}
+	if (want < 0)
+		return 0;
+	memset(&q, 0, sizeof(q));
+	q.want = want;
+	if (store_case_messages(e->store, a->country, case_id,
+	    engine_answered_cb, &q) == -1)
+		goto fault;
+	if (q.message_id[0] == '\0') {
+		engine_answer_set(ans, 422, AE_INVALID_FIELD, "no %s received "
+		    "in case %s for this %s to answer",
+		    agreement_msg_type_name(want), case_id,
+		    agreement_msg_type_name(type));
+		return -1;
+	}
+	/* a received MessageId: a UUID, as the schema says */
+	snprintf(h->ref_to, sizeof(h->ref_to), "%.*s", ENVELOPE_UUID_LEN,
+	    q.message_id);
+	return 0;
+fault:
+	engine_answer_set(ans, 503, AE_TEMPORARY, "store lookup failed");
+	return -1;
+}
+
 /* The message's header into *h; its case (which must exist unless the
  * message opens one, and not exist when it does) into *c; the fsm's
  * event and decision into *ev and *d. */
@@ -297,10 +372,10 @@ engine_submit_decide(struct engine *e, const struct agreement *a,
 {
 	int found;
 
+	char why[sizeof(ans->text)];
+
 	memset(h, 0, sizeof(*h));
 	snprintf(h->case_id, sizeof(h->case_id), "%s", case_id);
-	if (sub->ref_to != NULL)
-		snprintf(h->ref_to, sizeof(h->ref_to), "%s", sub->ref_to);
 	h->type = type;
 	h->created = now;
 	if (type == MSG_READMISSION_REQUEST)
@@ -334,6 +409,14 @@ engine_submit_decide(struct engine *e, const struct agreement *a,
 	if (fsm_decide(c, ev, a, engine_requested_cal(e, a, c), now,
 	    d) == -1) {
 		engine_answer_set(ans, 422, d->refusal, "%s", d->text);
+		return -1;
+	}
+	/* what the partner checks once its fsm allows the message */
+	if (engine_submit_ref(e, a, sub, type, case_id, h, ans) == -1)
+		return -1;
+	if (engine_check_dates(h, root, &e->conf->calendar, now,
+	    e->conf->clock_skew, why, sizeof(why)) == -1) {
+		engine_answer_set(ans, 422, AE_INVALID_FIELD, "%s", why);
 		return -1;
 	}
 	return 0;

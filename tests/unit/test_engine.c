@@ -297,10 +297,26 @@ test_duplicate_gets_original_receipt(void **state)
 /* A message signed with from's key (cc lower case names its PKI
  * directory), with chosen header fields; body_edit replaces the first
  * occurrence of the 36-character example id by message_ref. */
+static char *forge_sub(const char *, const char *, const char *,
+    const char *, const char *, const char *, const char *, const char *,
+    const char *, const char *, size_t *);
+
 static char *
 forge_from(const char *from, const char *from_auth, const char *to,
     const char *to_auth, const char *type, const char *case_id,
     const char *message_id, const char *message_ref, size_t *len)
+{
+	return forge_sub(from, from_auth, to, to_auth, type, case_id,
+	    message_id, message_ref, NULL, NULL, len);
+}
+
+/* As forge_from(), the body's first occurrence of old (when not NULL)
+ * replaced by new, of the same length. */
+static char *
+forge_sub(const char *from, const char *from_auth, const char *to,
+    const char *to_auth, const char *type, const char *case_id,
+    const char *message_id, const char *message_ref, const char *old,
+    const char *new, size_t *len)
 {
 	struct envelope_header h;
 	struct xmlsig_signer *s;
@@ -312,6 +328,12 @@ forge_from(const char *from, const char *from_auth, const char *to,
 	if (message_ref != NULL &&
 	    (p = strstr(b, "<RefToMessageId>")) != NULL)
 		memcpy(p + strlen("<RefToMessageId>"), message_ref, 36);
+	if (old != NULL) {
+		assert_int_equal(strlen(old), strlen(new));
+		p = strstr(b, old);
+		assert_non_null(p);
+		memcpy(p, new, strlen(new));
+	}
 	body = xmlReadMemory(b, (int)blen, "b.xml", NULL, XML_PARSE_NONET);
 	free(b);
 	memset(&h, 0, sizeof(h));
@@ -1566,6 +1588,424 @@ test_case_id_collision_drawn_again(void **state)
 	assert_int_equal(state_of(fr, "KZ", b), FSM_PENDING_REPLY);
 }
 
+/* ---- semantic checks: schema-valid, well signed, and wrong ----------- */
+
+/* Kazakhstan's ReadmissionReply to France in case cid, with this
+ * RefToMessageId (NULL: none); France's answer code.  The case must stay
+ * where it was unless the reply is right. */
+static enum accord_err
+reply_with_ref(const char *cid, const char *id, const char *ref)
+{
+	struct engine_answer a;
+	char *msg;
+	size_t l;
+	enum accord_err code;
+
+	msg = forge_from("KZ", "MVD", "FR", "DGEF", "ReadmissionReply", cid,
+	    id, ref, &l);
+	assert_int_equal(engine_receive(fr, "KZ", msg, l, &a), 0);
+	assert_int_equal(engine_flush(fr), 0);
+	code = a.code;
+	if (code != AE_OK) {
+		assert_int_equal(a.status, 422);
+		assert_non_null(a.body);	/* a signed Error */
+	}
+	engine_answer_clear(&a);
+	free(msg);
+	return code;
+}
+
+/* Item 12: a reply names our message of the type it answers, in its own
+ * case; anything else is refused (INVALID_FIELD, journalled) and the case
+ * does not move. */
+static void
+test_reply_must_name_our_request(void **state)
+{
+	struct engine_answer req, other;
+	struct store_message m;
+	char cid[RECORD_ID_MAX], cid2[RECORD_ID_MAX];
+	const char *id1 = "5a0bcf8d-6e7b-4cbd-9f0e-5b6c7d8e9fa0";
+	const char *id2 = "6b1cd09e-7f8c-4dce-8a1f-6c7d8e9fa0b1";
+	const char *id3 = "7c2de1af-8a9d-4edf-9b2a-7d8e9fa0b1c2";
+	const char *id4 = "8d3ef2b0-9bae-4fe0-8c3b-8e9fa0b1c2d3";
+
+	/* France asks twice: two cases */
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
+	    NULL, cid, &req), AE_OK);
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
+	    NULL, cid2, &other), AE_OK);
+	assert_int_equal(state_of(fr, "KZ", cid), FSM_PENDING_REPLY);
+
+	/* no RefToMessageId at all */
+	assert_int_equal(reply_with_ref(cid, id1, NULL), AE_INVALID_FIELD);
+	assert_int_equal(store_message_find(engine_store(fr), "KZ", id1,
+	    RECORD_DIR_IN, &m), 1);
+	assert_int_equal(m.state, RECORD_MS_REJECTED);	/* journalled */
+	/* a message nobody sent */
+	assert_int_equal(reply_with_ref(cid, id2,
+	    "00000000-0000-4000-8000-000000000000"), AE_INVALID_FIELD);
+	/* the request of another case */
+	assert_int_equal(reply_with_ref(cid, id3, other.message_id),
+	    AE_INVALID_FIELD);
+	assert_int_equal(state_of(fr, "KZ", cid), FSM_PENDING_REPLY);
+	assert_int_equal(state_of(fr, "KZ", cid2), FSM_PENDING_REPLY);
+
+	/* the request of this case: accepted */
+	assert_int_equal(reply_with_ref(cid, id4, req.message_id), AE_OK);
+	assert_int_equal(state_of(fr, "KZ", cid), FSM_ACCEPTED);
+	engine_answer_clear(&req);
+	engine_answer_clear(&other);
+}
+
+/* The MessageId in the header of a signed answer's bytes. */
+static void
+answer_id(const char *body, size_t len, char *id, size_t idlen)
+{
+	struct envelope_header h;
+	struct envelope_error err;
+	xmlDocPtr doc;
+
+	assert_int_equal(envelope_parse(body, len, NULL, &doc, &err), 0);
+	assert_int_equal(envelope_read(doc, &h, NULL), 0);
+	snprintf(id, idlen, "%s", h.message_id);
+	xmlFreeDoc(doc);
+}
+
+/* Item 12, the other replies: an IdentificationResponse naming a message
+ * of ours of another type (our receipt) or none of ours (the partner's
+ * own request) is refused; our own submit fills a reply's RefToMessageId
+ * with the request it answers, so it goes through. */
+static void
+test_identification_response_names_the_request(void **state)
+{
+	struct engine_outgoing o;
+	struct engine_answer r, a;
+	struct fsm_case c;
+	char rid[RECORD_ID_MAX], *msg;
+	const char *id1 = "9e4f03c1-acbf-4a01-9d4c-9fa0b1c2d3e4";
+	const char *id2 = "0f5014d2-bdc0-4b12-8e5d-0a1b2c3d4e5f";
+	const char *cid;
+	size_t l;
+
+	/* France asks; the id of the receipt Kazakhstan gives */
+	submit_doc(fr, "KZ", "ReadmissionRequest", NULL, NULL, &o);
+	assert_int_equal(engine_receive(kz, "FR", o.body, o.len, &r), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	answer_id(r.body, r.len, rid, sizeof(rid));
+	assert_int_equal(engine_receipt(fr, "KZ", o.message_id, r.body, r.len,
+	    &a), 0);
+	engine_answer_clear(&r);
+	cid = o.case_id;
+
+	/* Kazakhstan asks for identification */
+	{
+		struct engine_outgoing q;
+
+		submit_doc(kz, "FR", "IdentificationRequest", cid, NULL, &q);
+		assert_int_equal(engine_receive(fr, "KZ", q.body, q.len, &r),
+		    0);
+		assert_int_equal(engine_flush(fr), 0);
+		assert_int_equal(r.code, AE_OK);
+		assert_int_equal(engine_receipt(kz, "FR", q.message_id, r.body,
+		    r.len, &a), 0);
+		engine_answer_clear(&r);
+		engine_outgoing_clear(&q);
+	}
+	assert_int_equal(engine_case_get(kz, "FR", cid, &c), 1);
+	assert_true(c.ident_pending);
+
+	/* a response naming Kazakhstan's receipt: ours, of another type */
+	msg = forge_from("FR", "DGEF", "KZ", "MVD", "IdentificationResponse",
+	    cid, id1, rid, &l);
+	assert_int_equal(engine_receive(kz, "FR", msg, l, &r), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(r.code, AE_INVALID_FIELD);
+	assert_non_null(strstr(r.text, "RefToMessageId"));
+	engine_answer_clear(&r);
+	free(msg);
+	/* one naming France's own request: not ours */
+	msg = forge_from("FR", "DGEF", "KZ", "MVD", "IdentificationResponse",
+	    cid, id2, o.message_id, &l);
+	assert_int_equal(engine_receive(kz, "FR", msg, l, &r), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(r.code, AE_INVALID_FIELD);
+	engine_answer_clear(&r);
+	free(msg);
+	assert_int_equal(engine_case_get(kz, "FR", cid, &c), 1);
+	assert_true(c.ident_pending);
+
+	/* France's gateway names the request by itself */
+	{
+		struct engine_outgoing p;
+
+		submit_doc(fr, "KZ", "IdentificationResponse", cid, NULL, &p);
+		assert_int_equal(engine_receive(kz, "FR", p.body, p.len, &r),
+		    0);
+		assert_int_equal(engine_flush(kz), 0);
+		assert_int_equal(r.code, AE_OK);
+		engine_answer_clear(&r);
+		engine_outgoing_clear(&p);
+	}
+	assert_int_equal(engine_case_get(kz, "FR", cid, &c), 1);
+	assert_false(c.ident_pending);
+	engine_outgoing_clear(&o);
+}
+
+/* France's ReadmissionRequest to Kazakhstan with old replaced by new in
+ * its body: Kazakhstan's answer, whose text (when path is set) names path
+ * and never value. */
+static enum accord_err
+request_with(const char *cid, const char *id, const char *old,
+    const char *new, const char *path, const char *value)
+{
+	struct engine_answer a;
+	char *msg;
+	size_t l;
+	enum accord_err code;
+
+	msg = forge_sub("FR", "DGEF", "KZ", "MVD", "ReadmissionRequest", cid,
+	    id, NULL, old, new, &l);
+	assert_int_equal(engine_receive(kz, "FR", msg, l, &a), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	code = a.code;
+	if (path != NULL) {
+		assert_non_null(strstr(a.text, path));
+		assert_null(strstr(a.text, value));
+		assert_non_null(a.body);	/* a signed Error */
+		assert_int_equal(a.status, 422);
+	}
+	engine_answer_clear(&a);
+	free(msg);
+	return code;
+}
+
+/* Item 13: dates that cannot be are refused, naming the element. */
+static void
+test_implausible_dates_refused(void **state)
+{
+	struct store_message m;
+	struct fsm_case c;
+	const char *id1 = "a05f14d2-bdc0-4b12-8e5d-a0b1c2d3e4f5";
+	const char *id2 = "b16025e3-ced1-4c23-9f6e-b1c2d3e4f5a6";
+	const char *id3 = "c27136f4-dfe2-4d34-8a7f-c2d3e4f5a6b7";
+
+	/* born in 2031 */
+	assert_int_equal(request_with("FR-KZ-BORN-2031", id1,
+	    ">1991-07-14<", ">2031-07-14<", "ReadmissionRequest/Person/"
+	    "BirthDate", "2031"), AE_INVALID_FIELD);
+	assert_int_equal(engine_case_get(kz, "FR", "FR-KZ-BORN-2031", &c), 0);
+	assert_int_equal(store_message_find(engine_store(kz), "FR", id1,
+	    RECORD_DIR_IN, &m), 1);
+	assert_int_equal(m.state, RECORD_MS_REJECTED);
+	/* a passport valid until before it was issued */
+	assert_int_equal(request_with("FR-KZ-ISSUED", id2,
+	    "<IssuedOn>2019", "<IssuedOn>2029", "Evidence/MeansOfProof/"
+	    "ValidUntil", "2029"), AE_INVALID_FIELD);
+	assert_int_equal(engine_case_get(kz, "FR", "FR-KZ-ISSUED", &c), 0);
+	/* the example itself is fine */
+	assert_int_equal(request_with("FR-KZ-FINE", id3, ">1991-07-14<",
+	    ">1991-07-14<", NULL, NULL), AE_OK);
+	assert_int_equal(state_of(kz, "FR", "FR-KZ-FINE"),
+	    FSM_PENDING_REPLY);
+}
+
+/* Item 13: a transfer date in the past, and a transit consent that ends
+ * before it starts. */
+static void
+test_implausible_transfer_and_validity(void **state)
+{
+	struct engine_answer a;
+	char cid[RECORD_ID_MAX], tb[32], sub_old[64], sub_new[64], *msg;
+	const char *id1 = "d38247a5-e0f3-4e45-9b8a-d3e4f5a6b7c8";
+	const char *id2 = "e49358b6-f1a4-4f56-8c9b-e4f5a6b7c8d9";
+	size_t l;
+
+	/* Kazakhstan accepted France's request */
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
+	    NULL, cid, NULL), AE_OK);
+	assert_int_equal(exchange(kz, "KZ", fr, "FR", "ReadmissionReply",
+	    cid, NULL, NULL), AE_OK);
+	assert_int_equal(state_of(kz, "FR", cid), FSM_ACCEPTED);
+	/* France announces a transfer two days ago */
+	snprintf(sub_old, sizeof(sub_old), "<TransferAt>2026-03-20T06:40:00Z");
+	snprintf(sub_new, sizeof(sub_new), "<TransferAt>%s",
+	    clock_format_utc(clock_now() - 2 * 86400, tb, sizeof(tb)));
+	msg = forge_sub("FR", "DGEF", "KZ", "MVD", "TransferNotice", cid, id1,
+	    NULL, sub_old, sub_new, &l);
+	assert_int_equal(engine_receive(kz, "FR", msg, l, &a), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(a.code, AE_INVALID_FIELD);
+	assert_non_null(strstr(a.text, "TransferNotice/TransferAt"));
+	engine_answer_clear(&a);
+	free(msg);
+	assert_int_equal(state_of(kz, "FR", cid), FSM_ACCEPTED);
+
+	/* a transit consent valid until before it is valid from */
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "TransitRequest", NULL,
+	    cid, NULL), AE_OK);
+	msg = forge_sub("KZ", "MVD", "FR", "DGEF", "TransitReply", cid, id2,
+	    NULL, "<ValidUntil>2026-04-30", "<ValidUntil>2026-03-30", &l);
+	assert_int_equal(engine_receive(fr, "KZ", msg, l, &a), 0);
+	assert_int_equal(engine_flush(fr), 0);
+	assert_int_equal(a.code, AE_INVALID_FIELD);
+	assert_non_null(strstr(a.text, "Consent/ValidUntil"));
+	engine_answer_clear(&a);
+	free(msg);
+	assert_int_equal(state_of(fr, "KZ", cid), FSM_TRANSIT_PENDING);
+}
+
+/* Item 14: France's certificate signs for France's authority only. */
+static void
+test_wrong_authority_refused(void **state)
+{
+	struct engine_answer a;
+	const char *id = "f5a469c7-a2b5-4a67-9dac-f5a6b7c8d9e0";
+	uint64_t seq = store_last_applied(engine_store(kz));
+	char *msg;
+	size_t l;
+
+	msg = forge_from("FR", "WRONG", "KZ", "MVD", "ReadmissionRequest",
+	    "FR-KZ-WRONG-AUTH", id, NULL, &l);
+	assert_int_equal(engine_receive(kz, "FR", msg, l, &a), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(a.code, AE_PARTNER_MISMATCH);
+	assert_int_equal(a.status, 403);
+	assert_non_null(a.body);
+	engine_answer_clear(&a);
+	free(msg);
+	assert_int_equal(engine_case_get(kz, "FR", "FR-KZ-WRONG-AUTH",
+	    &(struct fsm_case){ 0 }), 0);
+	assert_int_equal(store_last_applied(engine_store(kz)), seq);
+}
+
+/* The first element named name in the tree under n. */
+static xmlNodePtr
+find_elem(xmlNodePtr n, const char *name)
+{
+	xmlNodePtr k, f;
+
+	for (; n != NULL; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		if (xmlStrcmp(n->name, BAD_CAST name) == 0)
+			return n;
+		for (k = n->children; k != NULL; k = k->next)
+			if ((f = find_elem(k, name)) != NULL)
+				return f;
+	}
+	return NULL;
+}
+
+/* Kazakhstan's receipt with the text of its element name set to value,
+ * signed again with Kazakhstan's key: authentic, and wrong. */
+static char *
+receipt_edit(const char *body, size_t len, const char *name,
+    const char *value, size_t *outlen)
+{
+	struct xmlsig_signer *s;
+	xmlDocPtr doc;
+	xmlNodePtr root, n, sig;
+	char *bytes, keypath[1024];
+
+	doc = xmlReadMemory(body, (int)len, "r.xml", NULL, XML_PARSE_NONET);
+	assert_non_null(doc);
+	root = xmlDocGetRootElement(doc);
+	n = find_elem(root->children, name);
+	assert_non_null(n);
+	xmlNodeSetContent(n, BAD_CAST value);
+	sig = find_elem(root->children, "Signature");
+	assert_non_null(sig);
+	xmlUnlinkNode(sig);
+	xmlFreeNode(sig);
+	snprintf(keypath, sizeof(keypath), "%s", path("pki/kz/sign-ec.key"));
+	s = xmlsig_signer_load(keypath, path("pki/kz/sign-ec.pem"));
+	assert_non_null(s);
+	assert_int_equal(xmlsig_sign(s, doc), 0);
+	assert_int_equal(envelope_serialize(doc, &bytes, outlen), 0);
+	xmlsig_signer_free(s);
+	xmlFreeDoc(doc);
+	return bytes;
+}
+
+/* France's ReadmissionRequest answered by Kazakhstan's receipt with name
+ * set to value: France's message state after it (the case must not move
+ * unless the receipt is taken). */
+static enum record_msg_state
+request_receipted_with(const char *name, const char *value, char *cid)
+{
+	struct engine_outgoing out;
+	struct engine_answer r, a;
+	struct store_message m;
+	char *edited;
+	size_t elen;
+
+	submit_doc(fr, "KZ", "ReadmissionRequest", NULL, NULL, &out);
+	snprintf(cid, RECORD_ID_MAX, "%s", out.case_id);
+	assert_int_equal(engine_receive(kz, "FR", out.body, out.len, &r), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(r.code, AE_OK);
+	edited = receipt_edit(r.body, r.len, name, value, &elen);
+	assert_int_equal(engine_receipt(fr, "KZ", out.message_id, edited,
+	    elen, &a), 0);
+	assert_int_equal(store_message_find(engine_store(fr), "KZ",
+	    out.message_id, RECORD_DIR_OUT, &m), 1);
+	if (m.state == RECORD_MS_DISPUTED)
+		assert_int_equal(state_of(fr, "KZ", cid), FSM_SUBMITTED);
+	free(edited);
+	engine_answer_clear(&r);
+	engine_outgoing_clear(&out);
+	return m.state;
+}
+
+/* Item 15: a receipt's deadlines and ReceivedAt are the partner's word
+ * within bounds only: out of tolerance, the message is DISPUTED and the
+ * case stays SUBMITTED. */
+static void
+test_receipt_deadlines_bounded(void **state)
+{
+	struct fsm_case c, q;
+	char cid[RECORD_ID_MAX], tb[32];
+	accord_time_t own;
+
+	/* the reply deadline both sides compute */
+	assert_int_equal(request_receipted_with("CheckpointHash",
+	    "0000000000000000000000000000000000000000000000000000000000000000",
+	    cid), RECORD_MS_RECEIPTED);
+	assert_int_equal(engine_case_get(fr, "KZ", cid, &c), 1);
+	assert_int_equal(engine_case_get(kz, "FR", cid, &q), 1);
+	assert_int_equal(c.due[FSM_DL_REPLY], q.due[FSM_DL_REPLY]);
+	own = c.due[FSM_DL_REPLY];
+
+	/* in 2099: silence would never mean consent */
+	assert_int_equal(request_receipted_with("Due", "2099-01-01T00:00:00Z",
+	    cid), RECORD_MS_DISPUTED);
+	/* in the past: overdue at once */
+	assert_int_equal(request_receipted_with("Due", clock_format_utc(
+	    clock_now() - 86400, tb, sizeof(tb)), cid), RECORD_MS_DISPUTED);
+	/* a week late: working days in both calendars between */
+	assert_int_equal(request_receipted_with("Due", clock_format_utc(
+	    own + 7 * 86400, tb, sizeof(tb)), cid), RECORD_MS_DISPUTED);
+	/* received in 2099 */
+	assert_int_equal(request_receipted_with("ReceivedAt",
+	    "2099-01-01T00:00:00Z", cid), RECORD_MS_DISPUTED);
+	/* a day off: the zone's day, tolerated, and adopted */
+	assert_int_equal(request_receipted_with("Due", clock_format_utc(
+	    own + 86400, tb, sizeof(tb)), cid), RECORD_MS_RECEIPTED);
+	assert_int_equal(engine_case_get(fr, "KZ", cid, &c), 1);
+	assert_int_equal(c.state, FSM_PENDING_REPLY);
+	assert_int_equal(c.due[FSM_DL_REPLY], own + 86400);
+}
+
+/* Item 14 for receipts: one from another authority is DISPUTED. */
+static void
+test_receipt_from_wrong_authority_disputed(void **state)
+{
+	char cid[RECORD_ID_MAX];
+
+	assert_int_equal(request_receipted_with("Authority", "KNB", cid),
+	    RECORD_MS_DISPUTED);
+}
+
 int
 main(void)
 {
@@ -1597,6 +2037,13 @@ main(void)
 		T(test_redelivery),
 		T(test_lookups_read_no_journal),
 		T(test_case_id_collision_drawn_again),
+		T(test_reply_must_name_our_request),
+		T(test_identification_response_names_the_request),
+		T(test_implausible_dates_refused),
+		T(test_implausible_transfer_and_validity),
+		T(test_wrong_authority_refused),
+		T(test_receipt_deadlines_bounded),
+		T(test_receipt_from_wrong_authority_disputed),
 	};
 
 	if (src == NULL)
