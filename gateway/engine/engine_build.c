@@ -240,10 +240,12 @@ engine_make_receipt(struct engine *e, const struct agreement *a,
 	struct envelope_header h;
 	xmlDocPtr bdoc;
 	xmlNodePtr body, dl;
+	accord_time_t deemed = 0;
 	const char *cp;
 	char tb[32];
-	int i, rc;
+	int i, rc, v;
 
+	v = engine_answer_version(a, rh);
 	body = engine_body_new(&bdoc, agreement_msg_type_name(MSG_RECEIPT));
 	engine_body_add(body, "ReceivedMessageId", rh->message_id);
 	engine_body_add(body, "Sha256", sha256);
@@ -257,6 +259,20 @@ engine_make_receipt(struct engine *e, const struct agreement *a,
 		    engine_deadline_kind(d->dlops[i].which));
 		engine_body_add(dl, "Due", clock_format_utc(d->dlops[i].due,
 		    tb, sizeof(tb)));
+		if (d->dlops[i].which == FSM_DL_TRANSFER)
+			deemed = -1;	/* the window itself is set */
+	}
+	/* version 2, the requested side: the transfer window that applies
+	 * should the case be deemed accepted (DESIGN.md 4) */
+	if (v >= 2 && d != NULL && d->refusal == AE_OK && deemed == 0 &&
+	    d->next.role == ROLE_REQUESTED &&
+	    (deemed = fsm_transfer_if_deemed(&d->next, a,
+	    engine_requested_cal(e, a, &d->next))) > 0) {
+		dl = xmlNewChild(body, body->ns, BAD_CAST "Deadline", NULL);
+		engine_body_add(dl, "Kind",
+		    engine_deadline_kind(FSM_DL_TRANSFER));
+		engine_body_add(dl, "Due", clock_format_utc(deemed, tb,
+		    sizeof(tb)));
 	}
 	cp = journal_latest_checkpoint_hash(e->journal);
 	engine_body_add(body, "CheckpointHash", cp[0] != '\0' ? cp :
@@ -266,7 +282,7 @@ engine_make_receipt(struct engine *e, const struct agreement *a,
 	snprintf(h.ref_to, sizeof(h.ref_to), "%s", rh->message_id);
 	h.type = MSG_RECEIPT;
 	h.created = clock_now();
-	h.version = engine_answer_version(a, rh);
+	h.version = v;
 	rc = engine_seal(e, a, &h, body, &ans->body, &ans->len);
 	if (rc == 0 && out != NULL)
 		*out = h;	/* id and Created as signed */

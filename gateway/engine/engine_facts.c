@@ -52,6 +52,17 @@ engine_count_children(xmlNodePtr parent, const char *name)
 	return count;
 }
 
+/* Version 2: the end of the transfer window the requested side states. */
+static void
+engine_given_transfer(xmlNodePtr n, struct fsm_event *ev)
+{
+	char buf[32];
+
+	if (n != NULL && envelope_child_text(n, "TransferDeadline", buf,
+	    sizeof(buf)) == 0)
+		clock_parse_utc(buf, &ev->given_due[FSM_DL_TRANSFER]);
+}
+
 /* Fill the message-dependent fields of ev from a schema-valid body. */
 void
 engine_event_facts(const struct envelope_header *h, xmlNodePtr body,
@@ -75,6 +86,7 @@ engine_event_facts(const struct envelope_header *h, xmlNodePtr body,
 		break;
 	case MSG_READMISSION_REPLY:
 		ev->positive = envelope_child(body, "Accepted") != NULL;
+		engine_given_transfer(envelope_child(body, "Accepted"), ev);
 		ev->grounds = engine_count_children(envelope_child(body,
 		    "Refused"), "Ground");
 		break;
@@ -93,6 +105,8 @@ engine_event_facts(const struct envelope_header *h, xmlNodePtr body,
 		n = h->type == MSG_EXTENSION_REQUEST ? body :
 		    envelope_child(body, "Granted");
 		ev->positive = h->type == MSG_EXTENSION_REPLY && n != NULL;
+		if (h->type == MSG_EXTENSION_REPLY)
+			engine_given_transfer(n, ev);
 		if (envelope_child_text(n, h->type == MSG_EXTENSION_REQUEST ?
 		    "DaysRequested" : "Days", buf, sizeof(buf)) == 0) {
 			v = strtol(buf, NULL, 10);

@@ -485,6 +485,10 @@ engine_rx_decide(struct engine *e, const struct agreement *a,
 	    now, d) == 0 && (ref = engine_rx_ref(e, a, h, why,
 	    sizeof(why))) == 1)
 		engine_rx_invalid(h, c, why, d);
+	else if (d->refusal == AE_OK &&
+	    ev->given_due[FSM_DL_TRANSFER] != 0 &&
+	    engine_dues_checked(e, a, c, ev, d, now, why, sizeof(why)))
+		engine_rx_invalid(h, c, why, d);	/* its TransferDeadline */
 	if (ref == -1) {
 		engine_answer_set(ans, 503, AE_TEMPORARY, "store lookup failed");
 		*rc = -1;

@@ -422,8 +422,8 @@ engine_due_tolerated(const struct engine *e, const struct agreement *a,
  * our legal deadlines (silence means consent, the transfer window).
  * @return 0 when all are tolerated, 1 with why set when one is not.
  */
-static int
-engine_receipt_dues(struct engine *e, const struct agreement *a,
+int
+engine_dues_checked(struct engine *e, const struct agreement *a,
     const struct fsm_case *c, const struct fsm_event *ev,
     const struct fsm_decision *d, accord_time_t now, char *why,
     size_t whylen)
@@ -431,6 +431,7 @@ engine_receipt_dues(struct engine *e, const struct agreement *a,
 	const struct calendar *cal = engine_requested_cal(e, a, c);
 	struct fsm_event own = *ev;
 	struct fsm_decision od;
+	accord_time_t own_due;
 	int i, j;
 
 	if (d->refusal != AE_OK)
@@ -448,9 +449,20 @@ engine_receipt_dues(struct engine *e, const struct agreement *a,
 		if (j == od.ndlops || engine_due_tolerated(e, a, cal,
 		    od.dlops[j].due, d->dlops[i].due))
 			continue;
-		snprintf(why, whylen, "receipt's %s deadline is more than the "
+		snprintf(why, whylen, "the %s deadline given is more than the "
 		    "calendars allow from the one the agreement gives",
 		    fsm_deadline_name(d->dlops[i].which));
+		return 1;
+	}
+	/* the window Q states, should silence mean consent */
+	if (d->next.deemed_transfer_due != 0 &&
+	    d->next.deemed_transfer_due != c->deemed_transfer_due &&
+	    (own_due = fsm_transfer_if_deemed(&d->next, a, cal)) != 0 &&
+	    !engine_due_tolerated(e, a, cal, own_due,
+	    d->next.deemed_transfer_due)) {
+		snprintf(why, whylen, "the transfer window given for a deemed "
+		    "acceptance is more than the calendars allow from the one "
+		    "the agreement gives");
 		return 1;
 	}
 	return 0;
@@ -536,7 +548,7 @@ engine_receipt_take(struct engine *e, const char *partner,
 	}
 	fsm_decide(&c, &ev, a, engine_requested_cal(e, a, &c), now, &d);
 	if (h.type == MSG_RECEIPT &&
-	    engine_receipt_dues(e, a, &c, &ev, &d, now, why, sizeof(why))) {
+	    engine_dues_checked(e, a, &c, &ev, &d, now, why, sizeof(why))) {
 		rc = engine_receipt_disputed(e, partner, message_id, why,
 		    commit, ans);
 		goto done;

@@ -194,6 +194,13 @@ void engine_event_facts(const struct envelope_header *h, xmlNodePtr body,
 int engine_opens(enum msg_type t);
 const struct calendar *engine_requested_cal(const struct engine *e,
     const struct agreement *a, const struct fsm_case *c);
+/* The deadlines the partner gave (ev->given_due, applied in d) against
+ * ours from the same event: 1 with why set when one is further off than
+ * the two calendars allow (DESIGN.md 4, "Deadlines"), else 0. */
+int engine_dues_checked(struct engine *e, const struct agreement *a,
+    const struct fsm_case *c, const struct fsm_event *ev,
+    const struct fsm_decision *d, accord_time_t now, char *why,
+    size_t whylen);
 int engine_case_for(struct engine *e, const char *partner,
     const char *case_id, enum msg_type type, int incoming,
     struct fsm_case *c);

@@ -360,6 +360,55 @@ fault:
 	return -1;
 }
 
+/*
+ * Version 2: the requested side states the end of the transfer window it
+ * owns (DESIGN.md 4) in its acceptance, and in a granted extension of the
+ * window: the due the message will arm once receipted, computed now by
+ * the fsm itself, replaces any TransferDeadline in the document.
+ */
+static void
+engine_submit_transfer_deadline(struct engine *e, const struct agreement *a,
+    const struct envelope_header *h, const struct fsm_case *c,
+    const struct fsm_event *ev, xmlNodePtr root, accord_time_t now)
+{
+	struct fsm_event sim = *ev;
+	struct fsm_decision sd;
+	xmlNodePtr parent, k, next;
+	char tb[32];
+	int i;
+
+	if (c->role != ROLE_REQUESTED || !ev->positive ||
+	    (h->version != 0 ? h->version : agreement_wire_version(a)) < 2)
+		return;
+	if (h->type == MSG_READMISSION_REPLY)
+		parent = envelope_child(root, "Accepted");
+	else if (h->type == MSG_EXTENSION_REPLY &&
+	    ev->ext_subject == FSM_EXT_TRANSFER_WINDOW)
+		parent = envelope_child(root, "Granted");
+	else
+		return;
+	sim.kind = FSM_EV_RECEIPTED;
+	if (parent == NULL || fsm_decide(c, &sim, a,
+	    engine_requested_cal(e, a, c), now, &sd) == -1)
+		return;
+	for (i = 0; i < sd.ndlops; i++)
+		if (sd.dlops[i].which == FSM_DL_TRANSFER &&
+		    sd.dlops[i].op == FSM_DLOP_SET)
+			break;
+	if (i == sd.ndlops)
+		return;
+	for (k = parent->children; k != NULL; k = next) {
+		next = k->next;
+		if (k->type == XML_ELEMENT_NODE &&
+		    xmlStrcmp(k->name, BAD_CAST "TransferDeadline") == 0) {
+			xmlUnlinkNode(k);
+			xmlFreeNode(k);
+		}
+	}
+	xmlNewTextChild(parent, parent->ns, BAD_CAST "TransferDeadline",
+	    BAD_CAST clock_format_utc(sd.dlops[i].due, tb, sizeof(tb)));
+}
+
 /* The message's header into *h; its case (which must exist unless the
  * message opens one, and not exist when it does) into *c; the fsm's
  * event and decision into *ev and *d. */
@@ -419,6 +468,7 @@ engine_submit_decide(struct engine *e, const struct agreement *a,
 		engine_answer_set(ans, 422, AE_INVALID_FIELD, "%s", why);
 		return -1;
 	}
+	engine_submit_transfer_deadline(e, a, h, c, ev, root, now);
 	return 0;
 }
 

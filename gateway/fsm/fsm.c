@@ -601,7 +601,7 @@ struct fsm_period {
  * section 4. */
 static void
 fsm_period_of(enum fsm_deadline which, const struct fsm_case *c,
-    const struct fsm_event *ev, const struct timelines *tl,
+    const struct fsm_event *ev, const struct timelines *tl, int version,
     struct fsm_period *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -615,9 +615,12 @@ fsm_period_of(enum fsm_deadline which, const struct fsm_case *c,
 		break;
 	case FSM_DL_TRANSFER:
 		/* From the acceptance: the reply, or the deadline whose
-		 * passing was taken as consent. */
+		 * passing was taken as consent.  fsm 2: the reply's signed
+		 * Created, which both sides hold, not when each got it. */
 		if (ev->kind == FSM_EV_DEADLINE)
 			p->from = c->due[FSM_DL_REPLY];
+		else if (version >= 2 && ev->created != 0)
+			p->from = ev->created;
 		p->days = tl->transfer_window_days;
 		break;
 	case FSM_DL_TRANSIT_REPLY:
@@ -655,8 +658,14 @@ fsm_dl_arm(enum fsm_deadline which, const struct fsm_event *ev,
 	struct fsm_period p;
 	accord_time_t due;
 
-	fsm_period_of(which, n, ev, tl, &p);
-	if (ev->kind != FSM_EV_DEADLINE && ev->given_due[which] != 0)
+	fsm_period_of(which, n, ev, tl, d->version, &p);
+	if (d->version >= 2 && which == FSM_DL_TRANSFER &&
+	    n->role == ROLE_REQUESTED)
+		due = fsm_period_end(cal, &p);	/* Q owns the window */
+	else if (d->version >= 2 && which == FSM_DL_TRANSFER &&
+	    ev->kind == FSM_EV_DEADLINE && n->deemed_transfer_due != 0)
+		due = n->deemed_transfer_due;	/* as Q's receipt said */
+	else if (ev->kind != FSM_EV_DEADLINE && ev->given_due[which] != 0)
 		due = ev->given_due[which];
 	else
 		due = fsm_period_end(cal, &p);
@@ -1541,8 +1550,31 @@ fsm_decide_v(const struct fsm_case *c, const struct fsm_event *ev,
 
 	fsm_act(r, c, ev, a, requested_cal, positive, role, d);
 
+	/* R keeps the window Q's receipt gives should silence mean
+	 * consent (DESIGN.md 4: the requested side owns every deadline) */
+	if (version >= 2 && role == ROLE_REQUESTING &&
+	    ev->kind == FSM_EV_RECEIPTED && kind == FSM_KIND_READMISSION &&
+	    ev->given_due[FSM_DL_TRANSFER] != 0 &&
+	    !(d->next.armed & DLB(FSM_DL_TRANSFER)))
+		d->next.deemed_transfer_due = ev->given_due[FSM_DL_TRANSFER];
 	fsm_arrive(r, c, positive, d);
 	return 0;
+}
+
+accord_time_t
+fsm_transfer_if_deemed(const struct fsm_case *c, const struct agreement *a,
+    const struct calendar *requested_cal)
+{
+	struct fsm_period p;
+
+	if (c->kind != FSM_KIND_READMISSION ||
+	    !(c->armed & DLB(FSM_DL_REPLY)))
+		return 0;
+	memset(&p, 0, sizeof(p));
+	p.from = c->due[FSM_DL_REPLY];
+	p.days = a->timelines.transfer_window_days;
+	p.roll = a->timelines.roll_to_working_day;
+	return fsm_period_end(requested_cal, &p);
 }
 
 void

@@ -214,6 +214,9 @@ struct fsm_case {
 					 * (working days for an accelerated
 					 * reply), a granted extension
 					 * included */
+	accord_time_t	 deemed_transfer_due;	/* R: the transfer window Q
+					 * gave in its receipt, should the
+					 * case be deemed accepted */
 };
 
 /* One event.  Which fields matter depends on kind and type. */
@@ -327,6 +330,14 @@ int fsm_decide_v(const struct fsm_case *c, const struct fsm_event *ev,
  * state's calendar as requested_cal.
  */
 enum fsm_role fsm_calendar_role(enum fsm_kind k, int version);
+
+/*
+ * fsm 2: the end of the transfer window of c should it be deemed accepted
+ * when its reply deadline passes (the requested side states it in its
+ * receipts while the reply is awaited); 0 when no reply deadline runs.
+ */
+accord_time_t fsm_transfer_if_deemed(const struct fsm_case *c,
+    const struct agreement *a, const struct calendar *requested_cal);
 
 /* Move c as d says (d from a successful fsm_decide on c). */
 void fsm_apply(struct fsm_case *c, const struct fsm_decision *d);

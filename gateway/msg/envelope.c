@@ -697,6 +697,20 @@ envelope_doc_version(xmlDocPtr doc)
 	return v;
 }
 
+/* 1 if an element named name is below n. */
+static int
+envelope_has_descendant(xmlNodePtr n, const char *name)
+{
+	xmlNodePtr k;
+
+	for (k = n->children; k != NULL; k = k->next)
+		if (k->type == XML_ELEMENT_NODE &&
+		    (xmlStrcmp(k->name, BAD_CAST name) == 0 ||
+		    envelope_has_descendant(k, name)))
+			return 1;
+	return 0;
+}
+
 /* The header and the body, or why not in why. */
 static int
 envelope_extract(xmlDocPtr doc, struct envelope_header *h,
@@ -811,6 +825,14 @@ envelope_extract(xmlDocPtr doc, struct envelope_header *h,
 		snprintf(why, whylen, "header Type %s does not match the "
 		    "body's %s", tname != NULL ? tname : "?",
 		    b != NULL ? (const char *)b->name : "nothing");
+		return -1;
+	}
+	/* version 2's field in a document both versions share */
+	if (v < 2 && (h->type == MSG_READMISSION_REPLY ||
+	    h->type == MSG_EXTENSION_REPLY) &&
+	    envelope_has_descendant(b, "TransferDeadline")) {
+		snprintf(why, whylen, "%s/TransferDeadline needs protocol "
+		    "version 2", tname);
 		return -1;
 	}
 	if (bodyp != NULL)

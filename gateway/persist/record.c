@@ -74,6 +74,7 @@ struct rec_field {
 #define FIO(s, k, m, l, h)	{ k, offsetof(struct s, m), F_INT, l, h, 1 }
 #define FDO(s, k, m)		{ k, offsetof(struct s, m), F_I32, 0, 0, 1 }
 #define FAO(s, k, m)		{ k, offsetof(struct s, m), F_DUE, 0, 0, 1 }
+#define FTO(s, k, m)		{ k, offsetof(struct s, m), F_I64, 0, 0, 1 }
 
 #define NFIELDS(t)	(sizeof(t) / sizeof(t[0]))
 
@@ -105,6 +106,7 @@ static const struct rec_field case_fields[] = {
 	FIO(fsm_case, "ident_days", ident_days, 0, 1),
 	FAO(fsm_case, "period_from", period_from),
 	FAO(fsm_case, "period_days", period_days),
+	FTO(fsm_case, "deemed_transfer_due", deemed_transfer_due),
 };
 
 static const struct rec_field event_fields[] = {

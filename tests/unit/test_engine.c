@@ -1033,6 +1033,39 @@ test_protection_claim_suspends_transfer(void **state)
 	free(text);
 }
 
+/*
+ * Issue 15, item 3, between two engines (protocol v2): Kazakhstan's
+ * receipt for the request states the transfer window should silence mean
+ * consent, and its acceptance states the window itself
+ * (TransferDeadline); France holds exactly Kazakhstan's instants.
+ */
+static void
+test_transfer_window_stated_by_requested_side(void **state)
+{
+	char cid[RECORD_ID_MAX];
+	struct engine_answer keep;
+	struct fsm_case qc, rc;
+
+	assert_int_equal(exchange(fr, "FR", kz, "KZ", "ReadmissionRequest",
+	    NULL, cid, NULL), AE_OK);
+	assert_int_equal(engine_case_get(kz, "FR", cid, &qc), 1);
+	assert_int_equal(engine_case_get(fr, "KZ", cid, &rc), 1);
+	assert_true(rc.deemed_transfer_due != 0);
+	assert_int_equal(rc.deemed_transfer_due, fsm_transfer_if_deemed(&qc,
+	    config_partner(kzc, "FR"), &kzc->calendar));
+
+	assert_int_equal(exchange(kz, "KZ", fr, "FR", "ReadmissionReply",
+	    cid, NULL, &keep), AE_OK);
+	assert_non_null(strstr(keep.body, "TransferDeadline"));
+	assert_int_equal(engine_case_get(kz, "FR", cid, &qc), 1);
+	assert_int_equal(engine_case_get(fr, "KZ", cid, &rc), 1);
+	assert_int_equal(qc.state, FSM_ACCEPTED);
+	assert_int_equal(rc.state, FSM_ACCEPTED);
+	assert_true(qc.armed & (1u << FSM_DL_TRANSFER));
+	assert_int_equal(rc.due[FSM_DL_TRANSFER], qc.due[FSM_DL_TRANSFER]);
+	free(keep.body);
+}
+
 static void
 test_store_rebuilt_from_journal(void **state)
 {
@@ -2026,6 +2059,7 @@ main(void)
 		T(test_bad_receipt_is_disputed),
 		T(test_operator_records),
 		T(test_protection_claim_suspends_transfer),
+		T(test_transfer_window_stated_by_requested_side),
 		T(test_disk_full_loses_nothing),
 		T(test_rebuild_after_random_workload),
 		T(test_missed_deadline_fires_after_restart),

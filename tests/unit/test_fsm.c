@@ -1942,6 +1942,66 @@ test_voluntary_entry_on_programme_date(void **state)
 	no(&none, &ev, t, AE_PROGRAMME_RULE);
 }
 
+/*
+ * Issue 15, item 3: the requested side owns the transfer window.  It runs
+ * from the reply's signed Created (not from when each side got it); Q
+ * keeps its own value whatever R's receipt says; R adopts the one Q gives
+ * (the TransferDeadline of the reply), and on a deemed acceptance the one
+ * Q's receipt gave for that case; fsm 1 kept the old rules.
+ */
+static void
+test_transfer_window_owned_by_q(void **state)
+{
+	struct fsm_case q, r;
+	struct fsm_event ev;
+	struct fsm_decision d1, d2;
+	accord_time_t created = T0 + 2 * DAY, want, given;
+
+	(void)state;
+	q = opened(ROLE_REQUESTED, FSM_PROC_STANDARD, T0);
+	want = fsm_transfer_if_deemed(&q, &ag, &cal);
+	assert_true(want > q.due[FSM_DL_REPLY]);
+
+	/* Q: its reply receipted three days after it was created, with a
+	 * wrong window in R's receipt */
+	ev = msg(FSM_EV_RECEIPTED, MSG_READMISSION_REPLY, created);
+	ev.at = created + 3 * DAY;
+	ev.given_due[FSM_DL_TRANSFER] = created + 200 * DAY;
+	assert_int_equal(decide_v(&q, &ev, ev.at, 2, &d2), 0);
+	assert_int_equal(d2.new_state, FSM_ACCEPTED);
+	assert_int_equal(d2.next.due[FSM_DL_TRANSFER],
+	    calendar_due_calendar_days(&cal, created,
+	    ag.timelines.transfer_window_days,
+	    ag.timelines.roll_to_working_day));
+	assert_int_equal(decide_v(&q, &ev, ev.at, 1, &d1), 0);
+	assert_int_equal(d1.next.due[FSM_DL_TRANSFER], created + 200 * DAY);
+
+	/* R: adopts what Q stated */
+	r = opened(ROLE_REQUESTING, FSM_PROC_STANDARD, T0);
+	given = created + 93 * DAY;
+	ev = msg(FSM_EV_RECEIVED, MSG_READMISSION_REPLY, created);
+	ev.at = created + 3 * DAY;
+	ev.given_due[FSM_DL_TRANSFER] = given;
+	assert_int_equal(decide_v(&r, &ev, ev.at, 2, &d2), 0);
+	assert_int_equal(d2.next.due[FSM_DL_TRANSFER], given);
+
+	/* R: a receipt from Q (here for an IdentificationResponse) states
+	 * the window should silence mean consent; the deadline uses it */
+	ev = msg(FSM_EV_RECEIPTED, MSG_CONSULTATION, T0 + DAY);
+	ev.given_due[FSM_DL_TRANSFER] = want + DAY;
+	assert_int_equal(decide_v(&r, &ev, T0 + DAY, 2, &d2), 0);
+	assert_int_equal(d2.next.deemed_transfer_due, want + DAY);
+	fsm_apply(&r, &d2);
+	ev = fire(FSM_DL_REPLY);
+	assert_int_equal(decide_v(&r, &ev, r.due[FSM_DL_REPLY] + 1, 2, &d2),
+	    0);
+	assert_int_equal(d2.new_state, FSM_DEEMED_ACCEPTED);
+	assert_int_equal(d2.next.due[FSM_DL_TRANSFER], want + DAY);
+	assert_int_equal(decide_v(&r, &ev, r.due[FSM_DL_REPLY] + 1, 1, &d1),
+	    0);
+	assert_int_equal(d1.next.due[FSM_DL_TRANSFER], want);
+}
+
 /* Versions: the same inputs decided by fsm 1 and fsm 2 give the old and
  * the new answers (items 5, 9 and 10); the version is in the decision;
  * an unknown version is refused, not guessed. */
@@ -2068,6 +2128,7 @@ main(void)
 		cmocka_unit_test_setup(test_voluntary_entry_on_programme_date,
 		    setup),
 		cmocka_unit_test_setup(test_versions, setup),
+		cmocka_unit_test_setup(test_transfer_window_owned_by_q, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
