@@ -503,6 +503,9 @@ conf_load_cert(const char *path, const char *file, long line,
 	return x;
 }
 
+uid_t conf_key_owner = (uid_t)-1;
+int conf_keys_elsewhere;
+
 EVP_PKEY *
 conf_load_key(const char *path, const char *file, long line,
     struct conf_diag *d)
@@ -529,7 +532,10 @@ conf_load_key(const char *path, const char *file, long line,
 		fclose(fp);
 		return NULL;
 	}
-	if (st.st_uid != geteuid()) {
+	/* ours, or root's (read before privileges are dropped), or the
+	 * configured <user>'s (read by the engine after) */
+	if (st.st_uid != geteuid() && st.st_uid != 0 &&
+	    (conf_key_owner == (uid_t)-1 || st.st_uid != conf_key_owner)) {
 		conf_diag_error(d, file, line, "private key %s is owned by "
 		    "uid %u, not by the daemon's uid %u", path,
 		    (unsigned)st.st_uid, (unsigned)geteuid());

@@ -7,6 +7,8 @@
 #ifndef ACCORD_CONFFILE_H
 #define ACCORD_CONFFILE_H
 
+#include <sys/types.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -79,8 +81,15 @@ int conf_read_calendar(xmlNodePtr node, const char *file,
 /* Load a PEM certificate; reports unreadable or unparsable files. */
 X509 *conf_load_cert(const char *path, const char *file, long line,
     struct conf_diag *d);
-/* Load a private key after checking it is a regular file owned by us and
- * not readable by group or others. */
+/* The configured <user>, who may own private keys too ((uid_t)-1: none). */
+extern uid_t conf_key_owner;
+/* Set in the engine of a privilege-separated daemon: the private keys were
+ * read at start (the signing key by the signer); configurations it loads
+ * later check the certificates only. */
+extern int conf_keys_elsewhere;
+
+/* Load a private key after checking it is a regular file owned by us (or
+ * root, or conf_key_owner) and not readable by group or others. */
 EVP_PKEY *conf_load_key(const char *path, const char *file, long line,
     struct conf_diag *d);
 /* 1 if ca issued x (directly, or through chain, which may be NULL), with

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <grp.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,7 +89,10 @@ config_check_pair(struct config *c, xmlNodePtr n, const char *cert,
 	char label[1200];
 
 	x = conf_load_cert(cert, c->file, conf_line(n), d);
-	k = conf_load_key(key, c->file, conf_line(n), d);
+	/* privilege separation: the keys were read and checked at start;
+	 * the engine's reloads check the certificates */
+	k = conf_keys_elsewhere ? NULL : conf_load_key(key, c->file,
+	    conf_line(n), d);
 	if (x != NULL) {
 		snprintf(label, sizeof(label), "%s certificate %s", what,
 		    cert);
@@ -102,6 +106,30 @@ config_check_pair(struct config *c, xmlNodePtr n, const char *cert,
 	}
 	EVP_PKEY_free(k);
 	return x;
+}
+
+/* <user name="accord"/>: who the engine and the signer run as. */
+static void
+config_read_user(struct config *c, xmlNodePtr n, struct conf_diag *d)
+{
+	struct passwd *pw;
+
+	conf_attr_buf(n, "name", c->user, sizeof(c->user));
+	if ((pw = getpwnam(c->user)) == NULL) {
+		conf_diag_error(d, c->file, conf_line(n), "no user '%s' (create "
+		    "it, e.g. adduser --system %s)", c->user, c->user);
+		c->user[0] = '\0';
+		return;
+	}
+	if (pw->pw_uid == 0) {
+		conf_diag_error(d, c->file, conf_line(n), "user '%s' is root: "
+		    "the engine must not run as root", c->user);
+		c->user[0] = '\0';
+		return;
+	}
+	c->user_uid = pw->pw_uid;
+	c->user_gid = pw->pw_gid;
+	conf_key_owner = pw->pw_uid;
 }
 
 static void
@@ -292,6 +320,10 @@ config_load(const char *file, accord_time_t now, struct conf_diag *d)
 	c->listen_address = xstrdup(s);
 	xmlFree(s);
 	c->listen_port = conf_attr_int(n, "port", 0);
+
+	n = conf_child(root, "user");
+	if (n != NULL)
+		config_read_user(c, n, d);
 
 	c->pki_dir = config_attr_path(conf_child(root, "pki"), "directory",
 	    c->dir);

@@ -60,6 +60,11 @@ struct config {
 	char		 sign_sha256[65];
 
 	char		*state_dir;
+	/* <user>: the engine and the signer run as this user when the
+	 * daemon starts as root ("" = one process, as started) */
+	char		 user[64];
+	uid_t		 user_uid;
+	gid_t		 user_gid;
 	char		*control_socket;
 	char		 control_group[64];
 	gid_t		 control_gid;

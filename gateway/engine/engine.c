@@ -20,6 +20,7 @@
 #include "persist/store.h"
 #include "util/xmalloc.h"
 #include "msg/xmlsig.h"
+#include "msg/signer.h"
 
 /* Journal files read at start-up: the one written to and the one before,
  * whose chain the first must continue. */
@@ -75,8 +76,44 @@ engine_journal_config(struct engine *e)
 	return engine_journal_json(e, JOURNAL_CONFIG_LOAD, obj);
 }
 
+/* The signer process signs a checkpoint for the journal. */
+static int
+engine_cp_sign(void *arg, const uint8_t *msg, size_t len, uint8_t *sig,
+    size_t *siglen)
+{
+	return signer_client_sign_checkpoint(arg, msg, len, sig, siglen);
+}
+
+/* The checkpoint key: the private one, or with a signer process only the
+ * certificate's public key (the journal's key id).  @return 0/-1. */
+static int
+engine_journal_key(struct engine *e, const struct config *c,
+    struct conf_diag *d)
+{
+	X509 *cert;
+
+	if (e->remote == NULL)
+		e->journal_key = conf_load_key(c->sign_key, c->file, 0, d);
+	else if ((cert = conf_load_cert(c->sign_cert, c->file, 0, d)) !=
+	    NULL) {
+		e->journal_key = X509_get_pubkey(cert);
+		X509_free(cert);
+	}
+	if (e->journal_key == NULL) {
+		conf_diag_print(d, stderr);
+		return -1;
+	}
+	return 0;
+}
+
 struct engine *
 engine_open(const struct config *c)
+{
+	return engine_open_signed(c, NULL);
+}
+
+struct engine *
+engine_open_signed(const struct config *c, struct signer_client *sc)
 {
 	struct engine *e;
 	struct journal_params jp;
@@ -86,15 +123,17 @@ engine_open(const struct config *c)
 	e = xcalloc(1, sizeof(*e));
 	e->conf = c;
 	e->batch = 1;
+	e->remote = sc;
 	e->journal_dir = conf_path(c->state_dir, "journal");
 	e->store_path = conf_path(c->state_dir, "store.db");
-	e->journal_key = conf_load_key(c->sign_key, c->file, 0, &d);
-	if (e->journal_key == NULL) {
-		conf_diag_print(&d, stderr);
+	if (engine_journal_key(e, c, &d) == -1)
 		goto fail;
-	}
 	journal_params_default(&jp, e->journal_dir);
 	jp.sign_key = e->journal_key;
+	if (sc != NULL) {
+		jp.sign = engine_cp_sign;
+		jp.sign_arg = sc;
+	}
 	/* start-up reads the tail; accord-audit verifies the whole chain */
 	jp.open_files = ENGINE_OPEN_FILES;
 	if ((e->journal = journal_open(&jp)) == NULL)
@@ -111,8 +150,9 @@ engine_open(const struct config *c)
 	/* from here on the store is used from the event loop: a lock held
 	 * by another process is never waited for (PITFALLS 22) */
 	store_set_busy_ms(e->store, 0);
-	if ((e->signer = xmlsig_signer_load(c->sign_key, c->sign_cert)) ==
-	    NULL)
+	/* with a signer process, the key never enters this one */
+	if (sc == NULL && (e->signer = xmlsig_signer_load(c->sign_key,
+	    c->sign_cert)) == NULL)
 		goto fail;
 	for (i = 0; i < c->npartners; i++)
 		xmlsig_partner_keys_load(&c->partners[i]);
@@ -159,6 +199,7 @@ engine_close(struct engine *e)
 	if (e->journal != NULL)
 		journal_close(e->journal);
 	EVP_PKEY_free(e->journal_key);
+	signer_client_free(e->remote);	/* the signer ends with it */
 	free(e->journal_dir);
 	free(e->store_path);
 	free(e);

@@ -82,6 +82,12 @@ struct engine_submission {
  * @return the engine, or NULL (logged; the daemon must not start).
  */
 struct engine *engine_open(const struct config *c);
+
+/* The same with the signing key in a signer process (msg/signer.h): this
+ * process never reads it; sc is the engine's for good. */
+struct signer_client;
+struct engine *engine_open_signed(const struct config *c,
+    struct signer_client *sc);
 void engine_close(struct engine *e);
 
 /* Take a reloaded configuration (journalled as a configuration load). */

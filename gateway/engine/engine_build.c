@@ -12,6 +12,7 @@
 #include "util/clock.h"
 #include "engine/engine.h"
 #include "engine/engine_state_priv.h"
+#include "msg/signer.h"
 #include "msg/envelope.h"
 #include "persist/journal.h"
 #include "util/log.h"
@@ -147,6 +148,8 @@ engine_seal_checked(struct engine *e, const struct agreement *a,
 {
 	struct envelope_error err;
 	xmlDocPtr doc = NULL;
+	char *unsigned_doc = NULL;
+	size_t ulen;
 	int rc = -1;
 
 	snprintf(h->from_country, sizeof(h->from_country), "%s",
@@ -173,14 +176,20 @@ engine_seal_checked(struct engine *e, const struct agreement *a,
 			    agreement_msg_type_name(h->type), err.text);
 		goto done;
 	}
-	if (xmlsig_sign(e->signer, doc) == -1)
-		goto done;
 	if (envelope_read(doc, h, NULL) == -1)	/* id and Created */
 		goto done;
-	if (envelope_serialize(doc, out, len) == -1)
+	if (e->remote != NULL) {
+		/* the signer process checks, signs and serializes */
+		if (envelope_serialize(doc, &unsigned_doc, &ulen) == -1 ||
+		    signer_client_sign_message(e->remote, unsigned_doc, ulen,
+		    out, len) == -1)
+			goto done;
+	} else if (xmlsig_sign(e->signer, doc) == -1 ||
+	    envelope_serialize(doc, out, len) == -1)
 		goto done;
 	rc = 0;
 done:
+	free(unsigned_doc);
 	if (doc != NULL)
 		xmlFreeDoc(doc);
 	return rc;

@@ -88,7 +88,8 @@ struct engine {
 	const struct config	*conf;
 	struct journal		*journal;
 	struct store		*store;
-	struct xmlsig_signer	*signer;
+	struct xmlsig_signer	*signer;	/* NULL with a signer process */
+	struct signer_client	*remote;	/* the signer process, or NULL */
 	EVP_PKEY		*journal_key;
 	char			*journal_dir;
 	char			*store_path;

@@ -124,6 +124,9 @@ struct outbound {
 	struct outbound_peer	 peers[OUTBOUND_PEERS_MAX];
 	int			 npeers;
 	struct outbound_retry	*retry[OUTBOUND_RETRY_BUCKETS];
+	/* our TLS client key, read once at start (the engine may run as a
+	 * user that cannot read the file later) */
+	struct curl_blob	 key;
 };
 
 /* Outbox rows collected before acting on them. */
@@ -134,6 +137,36 @@ struct outbound_due {
 };
 
 static void outbound_check(struct outbound *);
+
+/* A whole (small) file in memory.  @return it (free()), or NULL. */
+static char *
+outbound_read_file(const char *path, size_t *len)
+{
+	char *buf = NULL;
+	size_t cap = 0;
+	FILE *fp;
+
+	*len = 0;
+	if ((fp = fopen(path, "r")) == NULL) {
+		log_err(OTAG, "%s", path);
+		return NULL;
+	}
+	for (;;) {
+		if (*len == cap)
+			buf = xreallocarray(buf, (cap = cap ? cap * 2 : 4096),
+			    1);
+		*len += fread(buf + *len, 1, cap - *len, fp);
+		if (*len < cap)
+			break;
+	}
+	if (ferror(fp)) {
+		log_err(OTAG, "%s", path);
+		free(buf);
+		buf = NULL;
+	}
+	fclose(fp);
+	return buf;
+}
 
 /* ---- the bytes of our messages ---------------------------------------- */
 
@@ -533,7 +566,7 @@ outbound_send(struct outbound *ob, const struct agreement *a,
 	SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	SETOPT(CURLOPT_SSLCERT, ob->conf->tls_client_cert);
 	SETOPT(CURLOPT_SSLCERTTYPE, "PEM");
-	SETOPT(CURLOPT_SSLKEY, ob->conf->tls_client_key);
+	SETOPT(CURLOPT_SSLKEY_BLOB, &ob->key);
 	SETOPT(CURLOPT_SSLKEYTYPE, "PEM");
 	SETOPT(CURLOPT_CAINFO, a->tls_ca_path);
 	SETOPT(CURLOPT_CAPATH, NULL);
@@ -916,6 +949,12 @@ outbound_start(struct event_base *base, const struct config *c,
 	ob->base = base;
 	ob->conf = c;
 	ob->engine = e;
+	ob->key.flags = CURL_BLOB_COPY;
+	if ((ob->key.data = outbound_read_file(c->tls_client_key,
+	    &ob->key.len)) == NULL) {
+		free(ob);
+		return NULL;
+	}
 	TAILQ_INIT(&ob->xfers);
 	TAILQ_INIT(&ob->cache);
 	TAILQ_INIT(&ob->socks);
@@ -997,5 +1036,8 @@ outbound_stop(struct outbound *ob)
 		event_free(ob->ev_kick);
 	if (ob->ev_poll != NULL)
 		event_free(ob->ev_poll);
+	if (ob->key.data != NULL)
+		explicit_bzero(ob->key.data, ob->key.len);
+	free(ob->key.data);
 	free(ob);
 }

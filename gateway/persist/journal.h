@@ -113,7 +113,15 @@ struct journal_params {
 	uint64_t	 checkpoint_every; /* records between them (1000) */
 	int64_t		 checkpoint_secs; /* seconds between them (300) */
 	EVP_PKEY	*sign_key;	/* checkpoint key; NULL: no checkpoints.
-					 * The journal takes a reference. */
+					 * The journal takes a reference.  With
+					 * sign, only its public half is used
+					 * (the key id) */
+	/* sign the checkpoint message msg elsewhere (the signer process):
+	 * sig holds *siglen bytes, and gets the signature.  NULL: sign
+	 * with sign_key here.  @return 0, or -1. */
+	int		(*sign)(void *arg, const uint8_t *msg, size_t len,
+			    uint8_t *sig, size_t *siglen);
+	void		*sign_arg;
 	size_t		 open_files;	/* verify only the last this many files
 					 * at open (0: every file, the default) */
 };

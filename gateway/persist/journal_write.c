@@ -247,41 +247,68 @@ journal_checkpoint_due(const struct journal *j, accord_time_t now)
 	return 0;
 }
 
-/* Sign the chain hash of the batch so far and add the CHECKPOINT. */
+/* The CHECKPOINT payload around a signature: seq, chain hash, key id,
+ * the signature's length and the signature. */
 static int
-journal_add_checkpoint(struct journal *j)
+journal_add_checkpoint_record(struct journal *j, const uint8_t *sig,
+    size_t siglen)
 {
-	uint8_t msg[64 + JOURNAL_HASH_LEN];
-	uint8_t *pl = NULL;
-	EVP_MD_CTX *ctx = NULL;
-	size_t mlen, siglen = 0;
 	const size_t fixed = 8 + 2 * JOURNAL_HASH_LEN + 2;
-	int rc = -1;
+	uint8_t *pl;
+	int rc;
 
-	mlen = journal_cp_message(j->pseq, j->phash, msg);
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL,
-	    j->p.sign_key) != 1 ||
-	    EVP_DigestSign(ctx, NULL, &siglen, msg, mlen) != 1) {
-		log_openssl(JTAG, "checkpoint signing set-up");
-		goto done;
-	}
 	if (siglen > UINT16_MAX || (pl = malloc(fixed + siglen)) == NULL) {
 		log_errx(JTAG, "checkpoint signature of %zu bytes", siglen);
-		goto done;
-	}
-	if (EVP_DigestSign(ctx, pl + fixed, &siglen, msg, mlen) != 1) {
-		log_openssl(JTAG, "checkpoint signing");
-		goto done;
+		return -1;
 	}
 	journal_put64(pl, j->pseq);
 	memcpy(pl + 8, j->phash, JOURNAL_HASH_LEN);
 	memcpy(pl + 8 + JOURNAL_HASH_LEN, j->key_id, JOURNAL_HASH_LEN);
 	journal_put16(pl + fixed - 2, (uint16_t)siglen);
+	memcpy(pl + fixed, sig, siglen);
 	memcpy(j->pcp_chain, j->phash, JOURNAL_HASH_LEN);
 	rc = journal_add(j, JOURNAL_CHECKPOINT, pl, fixed + siglen, NULL);
-done:
 	free(pl);
+	return rc;
+}
+
+/* A checkpoint signed by p.sign (the signer process). */
+static int
+journal_add_checkpoint_signed(struct journal *j, const uint8_t *msg,
+    size_t mlen)
+{
+	uint8_t sig[1024];
+	size_t siglen = sizeof(sig);
+
+	if (j->p.sign(j->p.sign_arg, msg, mlen, sig, &siglen) == -1) {
+		log_errx(JTAG, "the checkpoint at record %llu could not be "
+		    "signed", (unsigned long long)j->pseq);
+		return -1;
+	}
+	return journal_add_checkpoint_record(j, sig, siglen);
+}
+
+/* Sign the chain hash of the batch so far and add the CHECKPOINT. */
+static int
+journal_add_checkpoint(struct journal *j)
+{
+	uint8_t msg[64 + JOURNAL_HASH_LEN], sig[1024];
+	EVP_MD_CTX *ctx = NULL;
+	size_t mlen, siglen = sizeof(sig);
+	int rc = -1;
+
+	mlen = journal_cp_message(j->pseq, j->phash, msg);
+	if (j->p.sign != NULL)
+		return journal_add_checkpoint_signed(j, msg, mlen);
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL,
+	    j->p.sign_key) != 1 ||
+	    EVP_DigestSign(ctx, sig, &siglen, msg, mlen) != 1) {
+		log_openssl(JTAG, "checkpoint signing");
+		goto done;
+	}
+	rc = journal_add_checkpoint_record(j, sig, siglen);
+done:
 	EVP_MD_CTX_free(ctx);
 	return rc;
 }

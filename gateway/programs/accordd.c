@@ -40,6 +40,8 @@
 #include "report/report.h"
 #include "conf/conffile.h"
 #include "msg/xmlsig.h"
+#include "msg/signer.h"
+#include "programs/accordd_sep.h"
 #include "util/log.h"
 
 #ifndef SYSCONFDIR
@@ -47,6 +49,7 @@
 #endif
 
 struct accordd {
+	struct signer_client	*signer;	/* privilege separation, or NULL */
 	struct event_base	*base;
 	struct event		*ev_term;
 	struct event		*ev_int;
@@ -311,6 +314,11 @@ accordd_check(const char *file)
 	}
 	conf_diag_print(&d, stderr);
 	accordd_check_space(c);
+	if (c->user[0] == '\0' && geteuid() == 0)
+		fprintf(stderr, "%s: warning: no <user>: started as root, "
+		    "accordd would run as one process as root, the signing key "
+		    "in the process that parses partner input (README, "
+		    "\"Process model\")\n", file);
 	printf("configuration OK\n");
 	config_print_summary(c, stdout);
 	conf_diag_free(&d);
@@ -670,6 +678,22 @@ accordd_load(struct accordd *ad)
 	return 0;
 }
 
+/* The directory part of path into buf.  @return buf. */
+static const char *
+accordd_dirname(const char *path, char *buf, size_t len)
+{
+	char *slash;
+
+	snprintf(buf, len, "%s", path);
+	if ((slash = strrchr(buf, '/')) == NULL)
+		snprintf(buf, len, ".");
+	else if (slash == buf)
+		buf[1] = '\0';
+	else
+		*slash = '\0';
+	return buf;
+}
+
 /* accordd --rebuild-store: the journal is the truth: drop the index and
  * replay it.  @return the exit status. */
 static int
@@ -712,7 +736,7 @@ accordd_start(struct accordd *ad)
 	}
 
 	ad->started = clock_now();
-	if ((ad->engine = engine_open(ad->conf)) == NULL) {
+	if ((ad->engine = engine_open_signed(ad->conf, ad->signer)) == NULL) {
 		log_errx("accordd", "cannot open the journal and store in %s",
 		    ad->conf->state_dir);
 		return -1;
@@ -800,7 +824,8 @@ int
 main(int argc, char *argv[])
 {
 	struct accordd ad;
-	int ch, check = 0, foreground = 0, rebuild = 0;
+	char dirbuf[PATH_MAX];
+	int ch, check = 0, foreground = 0, rebuild = 0, signer_fd = -1;
 	static const struct option longopts[] = {
 		{ "rebuild-store", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 }
@@ -858,9 +883,24 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	if (accordd_write_pid(&ad) == -1)
 		return 1;
+	if (ad.conf->user[0] != '\0' && geteuid() == 0) {
+		if (accordd_sep_start(ad.conf, &signer_fd) == -1)
+			return 1;
+		ad.signer = signer_client_new(signer_fd);	/* the engine's */
+	} else if (ad.conf->user[0] != '\0')
+		log_warnx("accordd", "not started as root: one process, as uid "
+		    "%u, instead of becoming %s", (unsigned)geteuid(),
+		    ad.conf->user);
 
 	if (accordd_start(&ad) == -1)
 		return 1;
+	/* sockets, journal and store are open: now become <user> */
+	if (ad.signer != NULL && (accordd_sep_give(ad.conf,
+	    accordd_dirname(ad.conf->control_socket, dirbuf,
+	    sizeof(dirbuf))) == -1 || accordd_sep_drop(ad.conf) == -1))
+		return 1;
+	if (ad.signer != NULL)
+		accordd_sep_probe(ad.conf, ad.signer);
 	log_info("accordd", "accordd %s started: %s/%s, %d partners, pid %ld",
 	    PACKAGE_VERSION, ad.conf->country, ad.conf->authority,
 	    ad.conf->npartners, (long)getpid());

@@ -1,0 +1,65 @@
+/*
+ * signer.h -- the signer process: the only process of the daemon that
+ * holds the gateway's signing key (issue 16, "Process model" in README).
+ *
+ * The engine sends it, over a socketpair, either an unsigned Accord
+ * message of ours (an envelope it built and validated) or the message of a
+ * journal checkpoint; the signer checks that it is exactly that -- a
+ * well-formed, schema-valid Accord envelope From this gateway's identity
+ * with no signature yet, or a checkpoint message of the journal's fixed
+ * form -- signs it and sends back the signed bytes or the signature.
+ * Anything else is refused and logged.  Every signature is logged with
+ * the message's type and id (or the checkpoint's sequence number).
+ */
+#ifndef ACCORD_SIGNER_H
+#define ACCORD_SIGNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+
+#include <openssl/evp.h>
+
+#include "msg/xmlsig.h"
+
+/* Frame types (util/frame.h). */
+#define SIGNER_SIGN_MESSAGE	1	/* an unsigned envelope of ours */
+#define SIGNER_SIGN_CHECKPOINT	2	/* a journal checkpoint message */
+#define SIGNER_OK		100	/* the signed bytes, the signature */
+#define SIGNER_REFUSED		101	/* a one-line reason */
+
+/* What the signer signs with and for whom. */
+struct signer_identity {
+	struct xmlsig_signer	*xml;		/* key and certificate */
+	EVP_PKEY		*key;		/* the same key, for checkpoints */
+	const char		*country;	/* our From */
+	const char		*authority;
+};
+
+/* Serve requests on fd until it closes.  @return 0 at a clean end, -1 on
+ * a broken channel (logged). */
+int signer_serve(int fd, const struct signer_identity *id);
+
+/* The engine's end of the channel; one request at a time, from any
+ * thread (a mutex orders them). */
+struct signer_client;
+
+struct signer_client *signer_client_new(int fd);
+void signer_client_free(struct signer_client *sc);
+
+/* Sign an unsigned envelope: *out (free()) gets the signed bytes.
+ * @return 0, or -1 (logged, with the signer's reason). */
+int signer_client_sign_message(struct signer_client *sc, const char *in,
+    size_t len, char **out, size_t *outlen);
+
+/* Sign a checkpoint message: sig holds *siglen bytes on entry (its size)
+ * and on return (the signature's).  @return 0, or -1 (logged). */
+int signer_client_sign_checkpoint(struct signer_client *sc,
+    const uint8_t *msg, size_t len, uint8_t *sig, size_t *siglen);
+
+/* The checkpoint message's fixed form, as the journal writes it: this
+ * context string with its NUL, a 64-bit sequence number and a SHA-256
+ * chain hash. */
+#define SIGNER_CP_CONTEXT	"accord-journal-checkpoint-1"
+
+#endif

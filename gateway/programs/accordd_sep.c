@@ -1,0 +1,282 @@
+/*
+ * accordd_sep.c -- privilege separation (README, "Process model").
+ *
+ * When accordd starts as root with a <user> configured, it becomes three
+ * processes:
+ *
+ *   parent  stays root and does nothing but supervise: it forwards
+ *           SIGTERM, SIGINT and SIGHUP to the engine, and when the engine
+ *           or the signer ends, ends the other and exits with the
+ *           engine's status (non-zero when either failed), for the
+ *           service manager to restart the tree;
+ *   signer  reads the signing key as root, drops to <user>, makes itself
+ *           undumpable (so that the engine, the same uid, can neither
+ *           ptrace it nor read its memory) and signs what the engine asks
+ *           (msg/signer.c);
+ *   engine  everything else: it starts as root to open its sockets, the
+ *           journal and the store, then gives the state directory and the
+ *           control socket's directory to <user>, drops to <user> and
+ *           runs the event loop.  It never holds the signing key.
+ *
+ * Both children die with the parent (PR_SET_PDEATHSIG).
+ */
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "accord-build.h"
+#include "conf/config.h"
+#include "conf/conffile.h"
+#include "msg/signer.h"
+#include "msg/xmlsig.h"
+#include "programs/accordd_sep.h"
+#include "util/log.h"
+
+#define PTAG	"accordd"
+
+static volatile sig_atomic_t sep_signal;	/* to forward */
+static pid_t sep_engine_pid, sep_signer_pid;
+
+/* The child ends when the parent does; a parent already gone ends it. */
+static void
+sep_child(pid_t parent)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+		_exit(1);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+}
+
+int
+accordd_sep_drop(const struct config *c)
+{
+	if (setgroups(0, NULL) == -1 ||
+	    setresgid(c->user_gid, c->user_gid, c->user_gid) == -1 ||
+	    setresuid(c->user_uid, c->user_uid, c->user_uid) == -1) {
+		log_err(PTAG, "cannot become user %s", c->user);
+		return -1;
+	}
+	if (setuid(0) != -1 || geteuid() == 0) {
+		log_errx(PTAG, "could become root again after dropping to %s",
+		    c->user);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the signer ---------------------------------------------------------- */
+
+static void __attribute__((noreturn))
+sep_signer(const struct config *c, int fd)
+{
+	struct signer_identity id;
+	struct conf_diag d = { 0 };
+	int rc;
+
+	memset(&id, 0, sizeof(id));
+	id.xml = xmlsig_signer_load(c->sign_key, c->sign_cert);
+	id.key = conf_load_key(c->sign_key, c->file, 0, &d);
+	conf_diag_free(&d);
+	if (id.xml == NULL || id.key == NULL || accordd_sep_drop(c) == -1 ||
+	    prctl(PR_SET_DUMPABLE, 0) == -1) {
+		log_errx("signer", "cannot start");
+		_exit(1);
+	}
+	id.country = c->country;
+	id.authority = c->authority;
+	signal(SIGTERM, SIG_IGN);	/* it ends when the engine does */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	log_info("signer", "signing for %s/%s as %s, pid %ld", c->country,
+	    c->authority, c->user, (long)getpid());
+	rc = signer_serve(fd, &id);
+	_exit(rc == 0 ? 0 : 1);
+}
+
+/* ---- the parent ---------------------------------------------------------- */
+
+static void
+sep_forward(int sig)
+{
+	sep_signal = sig;
+}
+
+/* Wait for the children; forward signals to the engine.  Never returns. */
+static void __attribute__((noreturn))
+sep_supervise(void)
+{
+	struct sigaction sa;
+	int status, estatus = 1, engine_done = 0, signer_done = 0;
+	int signer_failed = 0;
+	pid_t pid;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = sep_forward;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	while (!engine_done || !signer_done) {
+		pid = waitpid(-1, &status, 0);
+		if (pid == -1 && errno == EINTR) {
+			if (sep_signal != 0 && !engine_done)
+				kill(sep_engine_pid, sep_signal);
+			sep_signal = 0;
+			continue;
+		}
+		if (pid == -1)
+			break;
+		if (pid == sep_engine_pid) {
+			engine_done = 1;
+			estatus = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+			if (estatus != 0)
+				log_errx(PTAG, "the engine (pid %ld) ended "
+				    "abnormally (%s %d)", (long)pid,
+				    WIFEXITED(status) ? "status" : "signal",
+				    WIFEXITED(status) ? WEXITSTATUS(status) :
+				    WTERMSIG(status));
+			if (!signer_done)	/* it sees the end of its pipe */
+				alarm(5);
+		} else if (pid == sep_signer_pid) {
+			signer_done = 1;
+			/* status 0: the engine closed the channel, it is
+			 * stopping; anything else is a failure */
+			if (!engine_done && (!WIFEXITED(status) ||
+			    WEXITSTATUS(status) != 0)) {
+				log_errx(PTAG, "the signer (pid %ld) ended: "
+				    "stopping the engine", (long)pid);
+				signer_failed = 1;
+				kill(sep_engine_pid, SIGTERM);
+			}
+		}
+	}
+	_exit(engine_done && signer_done && !signer_failed ? estatus : 1);
+}
+
+/* ---- start ----------------------------------------------------------------- */
+
+int
+accordd_sep_start(const struct config *c, int *signer_fd)
+{
+	pid_t parent = getpid();
+	int sp[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
+		log_err(PTAG, "socketpair");
+		return -1;
+	}
+	switch ((sep_signer_pid = fork())) {
+	case -1:
+		log_err(PTAG, "fork");
+		return -1;
+	case 0:
+		sep_child(parent);
+		close(sp[0]);
+		sep_signer(c, sp[1]);
+	default:
+		break;
+	}
+	close(sp[1]);
+	switch ((sep_engine_pid = fork())) {
+	case -1:
+		log_err(PTAG, "fork");
+		kill(sep_signer_pid, SIGKILL);
+		return -1;
+	case 0:
+		sep_child(parent);
+		conf_keys_elsewhere = 1;
+		*signer_fd = sp[0];
+		return 0;
+	default:
+		break;
+	}
+	close(sp[0]);
+	log_info(PTAG, "privilege separation: engine pid %ld, signer pid %ld, "
+	    "both as %s", (long)sep_engine_pid, (long)sep_signer_pid, c->user);
+	sep_supervise();
+}
+
+/*
+ * Test builds (ACCORD_TEST_SEP_PROBE set): the engine, once it is <user>,
+ * tries what a compromised engine would -- read the signing key, have the
+ * signer sign bytes that are no message of ours -- and logs what came of
+ * each; tests/shell/privsep.sh expects both to fail.
+ */
+void
+accordd_sep_probe(const struct config *c, struct signer_client *sc)
+{
+#ifdef ACCORD_TEST_CLOCK
+	static const char forged[] = "<Message>not one of ours</Message>";
+	char *out = NULL;
+	size_t outlen;
+	int fd;
+
+	if (getenv("ACCORD_TEST_SEP_PROBE") == NULL)
+		return;
+	if ((fd = open(c->sign_key, O_RDONLY | O_CLOEXEC)) == -1)
+		log_info(PTAG, "probe: the engine cannot open the signing key: "
+		    "%s", strerror(errno));
+	else {
+		log_warnx(PTAG, "probe: the engine opened the signing key");
+		close(fd);
+	}
+	if (signer_client_sign_message(sc, forged, sizeof(forged) - 1, &out,
+	    &outlen) == -1)
+		log_info(PTAG, "probe: the signer refused to sign arbitrary "
+		    "bytes");
+	else
+		log_warnx(PTAG, "probe: the signer signed arbitrary bytes");
+	free(out);
+#else
+	(void)c;
+	(void)sc;
+#endif
+}
+
+/* nftw's callback: give one file to the user. */
+static uid_t sep_uid;
+static gid_t sep_gid;
+
+static int
+sep_chown_one(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	if (lchown(path, sep_uid, sep_gid) == -1) {
+		log_err(PTAG, "chown %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+accordd_sep_give(const struct config *c, const char *control_dir)
+{
+	sep_uid = c->user_uid;
+	sep_gid = c->user_gid;
+	if (nftw(c->state_dir, sep_chown_one, 16, FTW_PHYS) == -1)
+		return -1;
+	/* the control socket itself keeps its group: only its directory,
+	 * where a restart makes it again */
+	if (control_dir != NULL && lchown(control_dir, c->user_uid,
+	    (gid_t)-1) == -1) {
+		log_err(PTAG, "chown %s", control_dir);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,107 @@
+#!/bin/sh
+# privsep.sh -- privilege separation (issue 16, item 1): Kazakhstan's
+# gateway with <user name="nobody"/> runs as a root parent, an engine and a
+# signer, both as nobody; the engine cannot read the signing key nor have
+# the signer sign what is not a message of ours; the signer's memory is
+# out of the engine's reach; messages and checkpoints are still signed; a
+# reload works; a dead signer ends the whole tree with a failure status.
+. "$ACCORD_SRCDIR/tests/helpers/lib.sh"
+if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null 2>&1 ||
+    ! id nobody >/dev/null 2>&1; then
+	echo "1..0 # SKIP needs root, setpriv and the user nobody"
+	exit 0
+fi
+if ! grep -q '^#define ACCORD_TEST_CLOCK 1' "$ACCORD_BUILDDIR/accord-build.h" \
+    2>/dev/null; then
+	echo "1..0 # SKIP needs a build with --enable-test-clock (its probe)"
+	exit 0
+fi
+plan 16
+make_workdir privsep
+use_system_groups
+AUDIT="$ACCORD_BUILDDIR/gateway/accord-audit"
+kzlog="$work/kz.log"
+frlog="$work/fr.log"
+nobody=$(id -u nobody)
+sed -i 's|</state-directory>|</state-directory>\n  <user name="nobody"/>|' \
+    "$work/conf/accordd.xml"
+start_fr() {
+	"$ACCORDD" -d -c "$work/conf/demo-fr/accordd.xml" >>"$frlog" 2>&1 &
+	frpid=$!
+	wait_for "$frlog" "started: FR/DGEF" || cat "$frlog"
+}
+# uid_of PID: the real, effective, saved and file-system uids
+uid_of() { awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$1/status"; }
+
+ACCORD_TEST_SEP_PROBE=1 "$ACCORDD" -d -c "$work/conf/accordd.xml" \
+    >>"$kzlog" 2>&1 &
+kzpid=$!
+wait_for "$kzlog" "started: KZ/MVD" || cat "$kzlog"
+start_fr
+engine=$(sed -n 's/.*privilege separation: engine pid \([0-9]*\),.*/\1/p' \
+    "$kzlog")
+signer=$(sed -n 's/.*signer pid \([0-9]*\), both as.*/\1/p' "$kzlog")
+check "the parent names its engine ($engine) and signer ($signer)" \
+	sh -c '[ -n "$1" ] && [ -n "$2" ] && [ "$(cat /proc/$1/status |
+	    awk "/^PPid:/ {print \$2}")" = "$3" ]' _ "$engine" "$signer" "$kzpid"
+wait_for "$kzlog" "probe: the signer" 10
+check "the parent stays root" [ "$(uid_of $kzpid)" = "0 0 0 0" ]
+check "the engine runs as nobody" \
+	[ "$(uid_of $engine)" = "$nobody $nobody $nobody $nobody" ]
+check "the signer runs as nobody" \
+	[ "$(uid_of $signer)" = "$nobody $nobody $nobody $nobody" ]
+check "the engine has no way back to root (no capabilities)" \
+	sh -c 'awk "/^CapEff:/ {print \$2}" /proc/$1/status |
+	    grep -q "^0*$"' _ "$engine"
+check "the engine cannot open the signing key (logged by its probe)" \
+	grep -q "probe: the engine cannot open the signing key: Permission denied" \
+	    "$kzlog"
+check "the signer refuses bytes that are no message of ours" \
+	sh -c 'grep -q "probe: the signer refused to sign arbitrary bytes" "$1" &&
+	    grep -q "warning: signer: refused to sign: not a valid Accord message" "$1"' \
+	    _ "$kzlog"
+check "the signer's memory is out of reach of its own uid (undumpable)" \
+	sh -c '! setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    cat /proc/$1/maps >/dev/null 2>&1' _ "$signer"
+
+body ReadmissionRequest >"$work/rr.xml"
+out=$(fr submit KZ document=@"$work/rr.xml" 2>&1)
+case1=$(printf '%s' "$out" | sed -n 's/.*case //p')
+check "France's request is receipted by Kazakhstan's engine" \
+	wait_cmd 15 "out ReadmissionRequest *RECEIPTED" fr status "$case1"
+check "... whose receipt the signer signed (logged with type and id)" \
+	grep -q "info: signer: signed Receipt [0-9a-f-]* case $case1 to FR" \
+	    "$kzlog"
+out=$(kz reload 2>&1); rc=$?
+check "a reload works in the engine ($out)" [ $rc -eq 0 ]
+check "the state directory is nobody's now" \
+	[ "$(stat -c %u "$work/var/kz/journal")" = "$nobody" ]
+
+kill -TERM $kzpid
+wait_gone $kzpid 10
+wait $kzpid; rc=$?
+check "SIGTERM to the parent stops the tree cleanly (status $rc)" \
+	sh -c '[ $1 -eq 0 ] && ! kill -0 $2 2>/dev/null &&
+	    ! kill -0 $3 2>/dev/null' _ $rc "$engine" "$signer"
+"$AUDIT" verify --cert "$work/pki/kz/sign-rsa.pem" --trust "$work/pki" \
+    "$work/var/kz/journal" >"$work/verify.out" 2>&1
+check "the journal's checkpoints, signed by the signer, verify" \
+	grep -Eq "checkpoints_verified +[1-9]" "$work/verify.out"
+
+# A signer that dies takes the tree down, with a failure status.
+kzlog2="$work/kz2.log"
+"$ACCORDD" -d -c "$work/conf/accordd.xml" >"$kzlog2" 2>&1 &
+kzpid=$!
+wait_for "$kzlog2" "started: KZ/MVD" || cat "$kzlog2"
+signer=$(sed -n 's/.*signer pid \([0-9]*\), both as.*/\1/p' "$kzlog2")
+engine=$(sed -n 's/.*privilege separation: engine pid \([0-9]*\),.*/\1/p' \
+    "$kzlog2")
+kill -KILL "$signer"
+wait_gone $kzpid 10
+wait $kzpid; rc=$?
+check "a killed signer ends the tree with a failure ($rc)" \
+	sh -c '[ $1 -ne 0 ] && ! kill -0 $2 2>/dev/null' _ $rc "$engine"
+check "... and says so" grep -q "the signer (pid $signer) ended" "$kzlog2"
+kill -TERM $frpid
+wait_gone $frpid 10
+finish
