@@ -550,8 +550,8 @@ outbound_verify_cb(int ok, X509_STORE_CTX *sctx)
 	if (t->pin[0] != '\0') {
 		conf_cert_sha256(cert, hex);
 		if (strcmp(hex, t->pin) != 0) {
-			snprintf(detail, sizeof(detail), "sha256 %s, "
-			    "server-pin sha256 %s", hex, t->pin);
+			snprintf(detail, sizeof(detail), "certificate "
+			    "sha256:%s, server-pin sha256:%s", hex, t->pin);
 			tlspeer_refused(t->partner, TLSPEER_OUTBOUND,
 			    TLSPEER_PIN, cert, t->endpoint, detail);
 			X509_STORE_CTX_set_error(sctx,

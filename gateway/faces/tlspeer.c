@@ -103,11 +103,12 @@ tlspeer_refused(const char *partner, enum tlspeer_side side,
 	tlspeer_subject(cert, subject, sizeof(subject));
 	tlspeer_serial(cert, serial, sizeof(serial));
 	log_warnx(TTAG, "%s %s: %s certificate of %s refused, %s: subject "
-	    "%s, serial %s%s%s", side == TLSPEER_INBOUND ? "from" : "to",
+	    "%s, serial %s%s%s%s", side == TLSPEER_INBOUND ? "from" : "to",
 	    where != NULL ? where : "?", side == TLSPEER_INBOUND ? "client" :
 	    "server", partner, why == TLSPEER_REVOKED ? "revoked by the "
 	    "partner's CRL" : "not the pinned server certificate", subject,
-	    serial, detail != NULL ? "; " : "", detail != NULL ? detail : "");
+	    serial, detail != NULL ? "; " : "", why == TLSPEER_REVOKED &&
+	    detail != NULL ? "CRL " : "", detail != NULL ? detail : "");
 	pthread_mutex_lock(&tlspeer_mu);
 	if ((c = tlspeer_find(partner, 1)) != NULL)
 		c->n[side][why]++;

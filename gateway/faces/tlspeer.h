@@ -29,7 +29,8 @@ enum tlspeer_reason {
 /*
  * Log (warning) and count one refused certificate of partner: its
  * subject, its serial and why.  where is the peer address or the
- * endpoint, for the log; detail adds to the line (may be NULL).
+ * endpoint, for the log; detail adds to the line (may be NULL): the
+ * CRL's path when revoked, the fingerprints when not the pin.
  */
 void tlspeer_refused(const char *partner, enum tlspeer_side side,
     enum tlspeer_reason why, X509 *cert, const char *where,
