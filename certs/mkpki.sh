@@ -12,7 +12,7 @@ set -eu
 DEFAULT_COUNTRIES="KZ FR KR UZ RU DE CH PL CZ BY KG TJ LT BE NL LU AT HU LV EE ES IT"
 
 # Every file a complete country directory holds (ca-db/ aside).
-CERTS="ca tls-server tls-client sign-rsa sign-ec sign-expired sign-future sign-revoked sign-selfsigned"
+CERTS="ca tls-server tls-client tls-server-revoked tls-client-revoked sign-rsa sign-ec sign-expired sign-future sign-revoked sign-selfsigned"
 
 O="Accord Test PKI"
 
@@ -212,8 +212,14 @@ make_country() {    # CC cc
     issue sign-future "$EC" "$S-future.$c.accord.test" signing \
         -startdate 20990101000000Z -enddate 21000101000000Z
     issue sign-revoked "$EC" "$S-revoked.$c.accord.test" signing
-    openssl ca -batch -config ca-db/openssl.cnf -revoke sign-revoked.pem \
-        -crl_reason keyCompromise
+    # TLS certificates with the exact subjects (and SAN) of the good
+    # ones, revoked: a partner is never recognised by its subject alone.
+    issue tls-server-revoked "$EC" "/C=$C/O=$O/CN=gw.$c.accord.test" tls_server
+    issue tls-client-revoked "$EC" "/C=$C/O=$O/OU=Gateway/CN=gw.$c.accord.test" tls_client
+    for n in sign-revoked tls-server-revoked tls-client-revoked; do
+        openssl ca -batch -config ca-db/openssl.cnf -revoke "$n.pem" \
+            -crl_reason keyCompromise
+    done
     make_crl
 
     # Self-signed, same subject style, not issued by the CA.
@@ -246,7 +252,8 @@ make_country() {    # CC cc
         esac
         printf '%s sha256:%s\n' "${f%.der}.pem" "$fp"
     done >fingerprints.txt
-    [ "$(wc -l <fingerprints.txt)" -eq 9 ] || { echo "fingerprints incomplete" >&2; return 1; }
+    [ "$(wc -l <fingerprints.txt)" -eq "$(echo $CERTS | wc -w)" ] ||
+        { echo "fingerprints incomplete" >&2; return 1; }
     rm -f ca-db/*.b64 ca-db/*.der ca-db/*.csr
 
     rm -f ca-db/*.old

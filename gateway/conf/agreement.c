@@ -163,6 +163,25 @@ agreement_signing_cert(const struct agreement *a, const char *sha256)
 	return NULL;
 }
 
+int
+agreement_revokes(const struct agreement *a, X509 *cert)
+{
+	X509_REVOKED *rev;
+
+	if (a->crl == NULL || cert == NULL)
+		return 0;
+	/* the lookup compares the issuer name and the serial; the CRL's
+	 * signature was checked against the partner's CA when loaded */
+	return X509_CRL_get0_by_cert(a->crl, &rev, cert) == 1;
+}
+
+int
+agreement_crl_stale(const struct agreement *a, accord_time_t now)
+{
+	return a->crl != NULL && a->crl_next_update != 0 &&
+	    a->crl_next_update < now;
+}
+
 void
 agreement_clear(struct agreement *a)
 {
@@ -231,6 +250,31 @@ agreement_load_crl(const char *path, const char *file, long line,
 	return crl;
 }
 
+/*
+ * A CRL past its nextUpdate is a warning, not an error: the partner may
+ * be late publishing, and refusing every message and connection of the
+ * partner for it would stop the exchange.  What it lists stays revoked.
+ */
+static void
+agreement_check_crl_time(struct agreement *a, long line, accord_time_t now,
+    struct conf_diag *d)
+{
+	char tb[32];
+
+	if (conf_crl_next_update(a->crl, &a->crl_next_update) == -1) {
+		conf_diag_error(d, a->file, line, "CRL %s has an unreadable "
+		    "nextUpdate", a->crl_path);
+		return;
+	}
+	if (agreement_crl_stale(a, now)) {
+		clock_format_utc(a->crl_next_update, tb, sizeof(tb));
+		conf_diag_warn(d, a->file, line, "CRL %s of %s is past its "
+		    "nextUpdate (%s): fetch the partner's current CRL (the "
+		    "certificates it lists stay refused)", a->crl_path,
+		    a->country, tb);
+	}
+}
+
 static void
 agreement_read_signing(struct agreement *a, xmlNodePtr sig,
     const char *pki_dir, accord_time_t now, struct conf_diag *d)
@@ -257,6 +301,8 @@ agreement_read_signing(struct agreement *a, xmlNodePtr sig,
 				    a->crl_path);
 			}
 		}
+		if (a->crl != NULL)
+			agreement_check_crl_time(a, conf_line(crln), now, d);
 	}
 
 	for (n = conf_child(sig, "certificate"); n != NULL; n = conf_next(n)) {
@@ -500,6 +546,13 @@ agreement_load(struct agreement *a, const char *file, const char *pki_dir,
 		free(s);
 	} else
 		a->tls_subject = conf_text(conf_child(n, "client-subject"));
+	if (conf_child(n, "server-pin") != NULL) {
+		s = conf_text(conf_child(n, "server-pin"));
+		snprintf(a->tls_server_pin_sha256,
+		    sizeof(a->tls_server_pin_sha256), "%s",
+		    s + strlen("sha256:"));
+		free(s);
+	}
 
 	agreement_read_signing(a, conf_child(root, "signing"), pki_dir, now,
 	    d);

@@ -123,10 +123,16 @@ struct agreement {
 	X509		*tls_ca;
 	char		 tls_pin_sha256[65];	/* "" when matched by subject */
 	char		*tls_subject;		/* NULL when matched by pin */
+	/* outbound: the partner's server certificate must also have this
+	 * SHA-256 fingerprint of its DER; "" = CA and host name only */
+	char		 tls_server_pin_sha256[65];
 	struct signing_cert signing[AGREEMENT_MAX_SIGNING];
 	int		 nsigning;
-	char		*crl_path;		/* optional */
+	/* optional; signed by tls_ca, it applies to the signing
+	 * certificates and to both TLS certificates (client and server) */
+	char		*crl_path;
 	X509_CRL	*crl;
+	accord_time_t	 crl_next_update;	/* 0: the CRL gives none */
 	struct calendar	 calendar;		/* the partner's calendar */
 	struct timelines timelines;
 	uint32_t	 allowed_types;		/* bit (1 << msg_type) */
@@ -151,6 +157,17 @@ int agreement_country_valid(const char *cc);
 /* The signing certificate with this SHA-256 fingerprint, or NULL. */
 const struct signing_cert *agreement_signing_cert(const struct agreement *a,
     const char *sha256);
+
+/*
+ * 1 if the partner's CRL lists cert (same issuer name, same serial) as
+ * revoked; 0 if it does not or there is no CRL.  A CRL past its
+ * nextUpdate still applies: what it lists stays revoked (agreement_load
+ * warns, and the alerts report says so).
+ */
+int agreement_revokes(const struct agreement *a, X509 *cert);
+
+/* 1 if the agreement has a CRL whose nextUpdate is before now. */
+int agreement_crl_stale(const struct agreement *a, accord_time_t now);
 
 /* Defaults of DESIGN.md section 1. */
 void agreement_timelines_default(struct timelines *tl);

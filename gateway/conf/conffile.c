@@ -613,6 +613,17 @@ conf_cert_times(X509 *x, accord_time_t *nb, accord_time_t *na)
 }
 
 int
+conf_crl_next_update(X509_CRL *crl, accord_time_t *next)
+{
+	const ASN1_TIME *t = X509_CRL_get0_nextUpdate(crl);
+
+	*next = 0;
+	if (t == NULL)
+		return 0;
+	return conf_asn1_time(t, next);
+}
+
+int
 conf_check_cert_time(X509 *x, const char *what, const char *file, long line,
     struct conf_diag *d, accord_time_t now, int must_be_valid)
 {

@@ -100,6 +100,9 @@ int conf_cert_chains_to(X509 *ca, X509 *x, STACK_OF(X509) *chain,
 void conf_cert_sha256(X509 *x, char out[65]);
 /* The certificate's validity as UTC seconds. */
 int conf_cert_times(X509 *x, accord_time_t *nb, accord_time_t *na);
+/* The CRL's nextUpdate as UTC seconds; 0 when it gives none.
+ * @return 0, or -1 when it cannot be read. */
+int conf_crl_next_update(X509_CRL *crl, accord_time_t *next);
 /* Warn if x expires within 30 days; error if it has expired and
  * must_be_valid is set.  @return 0 when usable now, -1 otherwise. */
 int conf_check_cert_time(X509 *x, const char *what, const char *file,

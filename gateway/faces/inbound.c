@@ -51,6 +51,7 @@
 
 #include "conf/conffile.h"
 #include "faces/inbound.h"
+#include "faces/tlspeer.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -395,6 +396,15 @@ inbound_match(const struct config *c, X509 *cert, STACK_OF(X509) *chain,
 		    "%s", subject != NULL ? subject : "?", hex, n == 0 ?
 		    "matches no partner" : "matches several partners");
 		found = NULL;
+	} else if (agreement_revokes(found, cert)) {
+		/* the handshake checked the CRL in force then; a reload
+		 * may have brought a newer one since */
+		snprintf(why, wlen, "client certificate %s of %s is revoked "
+		    "by the partner's CRL", subject != NULL ? subject : "?",
+		    found->country);
+		tlspeer_refused(found->country, TLSPEER_INBOUND,
+		    TLSPEER_REVOKED, cert, "a request", found->crl_path);
+		found = NULL;
 	}
 	free(subject);
 	return found;
@@ -631,6 +641,49 @@ fail:
 
 /* ---- TLS --------------------------------------------------------------- */
 
+/*
+ * The chain of the client certificate verified: is it revoked by the CRL
+ * of a partner whose CA issued it?  Checked here, in the handshake, so a
+ * revoked certificate never gets a connection; the partner's CRL, not
+ * OpenSSL's X509_V_FLAG_CRL_CHECK, because partners without a CRL must
+ * still connect and a CRL past its nextUpdate still applies (warned,
+ * alerted).  The configuration is the server's current one (in->conf),
+ * which outlives the handshake.  @return 1 if refused.
+ */
+static int
+inbound_verify_revoked(SSL *ssl, X509_STORE_CTX *sctx, X509 *cert)
+{
+	const struct inbound_conn *conn;
+	const struct config *c;
+	const struct agreement *a;
+	STACK_OF(X509) *chain;
+	X509 *issuer;
+	char peer[80];
+	int i;
+
+	if (ssl == NULL || (conn = SSL_get_ex_data(ssl, inbound_ex_idx)) ==
+	    NULL || conn->in == NULL)
+		return 0;
+	c = conn->in->conf;
+	/* a self-signed leaf trusted as such has no CA to revoke it */
+	if ((chain = X509_STORE_CTX_get0_chain(sctx)) == NULL ||
+	    sk_X509_num(chain) < 2)
+		return 0;
+	issuer = sk_X509_value(chain, 1);
+	for (i = 0; i < c->npartners; i++) {
+		a = &c->partners[i];
+		if (a->tls_ca == NULL || X509_cmp(a->tls_ca, issuer) != 0 ||
+		    !agreement_revokes(a, cert))
+			continue;
+		inbound_fd_peer(SSL_get_fd(ssl), peer, sizeof(peer));
+		tlspeer_refused(a->country, TLSPEER_INBOUND, TLSPEER_REVOKED,
+		    cert, peer, a->crl_path);
+		X509_STORE_CTX_set_error(sctx, X509_V_ERR_CERT_REVOKED);
+		return 1;
+	}
+	return 0;
+}
+
 /* Verify callback: evhttp never reports handshake failures (PITFALLS 8). */
 static int
 inbound_verify_cb(int ok, X509_STORE_CTX *sctx)
@@ -640,15 +693,20 @@ inbound_verify_cb(int ok, X509_STORE_CTX *sctx)
 	char subject[256] = "?", peer[80] = "?";
 	int err;
 
-	if (ok)
-		return ok;
-	err = X509_STORE_CTX_get_error(sctx);
+	ssl = X509_STORE_CTX_get_ex_data(sctx,
+	    SSL_get_ex_data_X509_STORE_CTX_idx());
 	cert = X509_STORE_CTX_get_current_cert(sctx);
+	if (ok) {
+		/* depth 0 with ok: the whole chain passed */
+		if (X509_STORE_CTX_get_error_depth(sctx) == 0 &&
+		    inbound_verify_revoked(ssl, sctx, cert))
+			return 0;
+		return ok;
+	}
+	err = X509_STORE_CTX_get_error(sctx);
 	if (cert != NULL)
 		X509_NAME_oneline(X509_get_subject_name(cert), subject,
 		    sizeof(subject));
-	ssl = X509_STORE_CTX_get_ex_data(sctx,
-	    SSL_get_ex_data_X509_STORE_CTX_idx());
 	if (ssl != NULL)
 		inbound_fd_peer(SSL_get_fd(ssl), peer, sizeof(peer));
 	log_warnx(ITAG, "TLS from %s: client certificate refused at depth "

@@ -5,7 +5,9 @@
  * Every connection must present a client certificate that a partner CA
  * verifies; every request is matched again to exactly one partner, by the
  * certificate's pinned SHA-256 fingerprint or by (the partner's CA issued
- * it, and its RFC 2253 subject is the configured one).  The body goes to
+ * it, and its RFC 2253 subject is the configured one); a certificate the
+ * CRL of the partner whose CA issued it revokes is refused in the
+ * handshake (faces/tlspeer.h logs and counts it).  The body goes to
  * engine_receive(); answers of requests that arrive in the same loop
  * iteration wait for one engine_flush() (group commit) and are sent only
  * once it has committed, or as 503 if it failed.

@@ -28,9 +28,14 @@
 
 #include <curl/curl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
+#include "conf/conffile.h"
 #include "util/log.h"
 #include "faces/outbound.h"
+#include "faces/tlspeer.h"
 #include "util/xmalloc.h"
 
 #define OTAG	"outbound"
@@ -61,6 +66,20 @@ struct outbound_msg {
 	TAILQ_ENTRY(outbound_msg) entry;
 };
 
+/*
+ * What the verify callback checks of one partner's server certificate
+ * beyond its chain and host name: a copy owned by the connection's
+ * SSL_CTX (ex_data, freed with it), since a reload frees the agreement
+ * while a handshake may still run.
+ */
+struct outbound_tls {
+	char			 partner[RECORD_PARTNER_MAX];
+	char			*endpoint;
+	char			*crl_path;
+	X509_CRL		*crl;		/* a reference; NULL: none */
+	char			 pin[65];	/* "": no server pin */
+};
+
 /* One transfer in flight. */
 struct outbound_xfer {
 	struct outbound		*ob;
@@ -78,6 +97,7 @@ struct outbound_xfer {
 	int			 signal;	/* a standalone Receipt: no
 						 * outbox entry, no engine */
 	char			 errbuf[CURL_ERROR_SIZE];
+	struct outbound_tls	*tls;		/* for a new connection */
 	TAILQ_ENTRY(outbound_xfer) entry;
 };
 
@@ -118,6 +138,8 @@ struct outbound {
 	struct event		*ev_kick;	/* the outbox, now */
 	int			 running;	/* curl's count */
 	int			 nxfers;
+	int			 renew;		/* a reload waits for a new
+						 * multi (see outbound_renew) */
 	TAILQ_HEAD(, outbound_xfer) xfers;
 	TAILQ_HEAD(, outbound_msg) cache;
 	TAILQ_HEAD(, outbound_sock) socks;
@@ -137,6 +159,11 @@ struct outbound_due {
 };
 
 static void outbound_check(struct outbound *);
+static int outbound_renew(struct outbound *);
+static void outbound_tls_free(void *, void *, CRYPTO_EX_DATA *, int, long,
+    void *);
+
+static int outbound_tls_idx = -1;
 
 /* A whole (small) file in memory.  @return it (free()), or NULL. */
 static char *
@@ -470,6 +497,8 @@ outbound_xfer_free(struct outbound_xfer *x)
 		curl_easy_cleanup(x->easy);
 	}
 	curl_slist_free_all(x->headers);
+	if (x->tls != NULL)
+		outbound_tls_free(NULL, x->tls, NULL, 0, 0, NULL);
 	free(x->body);
 	free(x->answer);
 	free(x);
@@ -498,6 +527,136 @@ outbound_in_flight(struct outbound *ob, const char *partner,
 		    strcmp(x->partner, partner) == 0)
 			return 1;
 	return 0;
+}
+
+/* ---- the partner's server certificate ----------------------------------- */
+
+static void
+outbound_tls_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	struct outbound_tls *t = ptr;
+
+	if (t == NULL)
+		return;
+	X509_CRL_free(t->crl);
+	free(t->endpoint);
+	free(t->crl_path);
+	free(t);
+}
+
+/*
+ * Verify callback of a connection to a partner: once its chain (to the
+ * partner's CA alone) verified, the partner's CRL must not list the
+ * certificate and, where the agreement pins one, it must be the pinned
+ * certificate.  A refusal fails the handshake: not one byte of the
+ * message is sent, it stays in the outbox and is retried, and each
+ * refusal is logged and counted.
+ */
+static int
+outbound_verify_cb(int ok, X509_STORE_CTX *sctx)
+{
+	const struct outbound_tls *t;
+	SSL *ssl;
+	X509 *cert;
+	X509_REVOKED *rev;
+	char hex[65], detail[200];
+
+	if (!ok || X509_STORE_CTX_get_error_depth(sctx) != 0)
+		return ok;
+	ssl = X509_STORE_CTX_get_ex_data(sctx,
+	    SSL_get_ex_data_X509_STORE_CTX_idx());
+	if (ssl == NULL || (t = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl),
+	    outbound_tls_idx)) == NULL) {
+		/* set up by outbound_ssl_ctx_cb for every connection */
+		X509_STORE_CTX_set_error(sctx,
+		    X509_V_ERR_APPLICATION_VERIFICATION);
+		return 0;
+	}
+	cert = X509_STORE_CTX_get_current_cert(sctx);
+	if (t->crl != NULL && X509_CRL_get0_by_cert(t->crl, &rev, cert) == 1) {
+		tlspeer_refused(t->partner, TLSPEER_OUTBOUND, TLSPEER_REVOKED,
+		    cert, t->endpoint, t->crl_path);
+		X509_STORE_CTX_set_error(sctx, X509_V_ERR_CERT_REVOKED);
+		return 0;
+	}
+	if (t->pin[0] != '\0') {
+		conf_cert_sha256(cert, hex);
+		if (strcmp(hex, t->pin) != 0) {
+			snprintf(detail, sizeof(detail), "certificate "
+			    "sha256:%s, server-pin sha256:%s", hex, t->pin);
+			tlspeer_refused(t->partner, TLSPEER_OUTBOUND,
+			    TLSPEER_PIN, cert, t->endpoint, detail);
+			X509_STORE_CTX_set_error(sctx,
+			    X509_V_ERR_APPLICATION_VERIFICATION);
+			return 0;
+		}
+	}
+	return ok;
+}
+
+/* A copy of what outbound_verify_cb needs: of an agreement (from is
+ * NULL), or of another copy.  @return it, or NULL (out of memory). */
+static struct outbound_tls *
+outbound_tls_new(const struct agreement *a, const struct outbound_tls *from)
+{
+	struct outbound_tls *t;
+	const char *endpoint, *crl_path;
+	X509_CRL *crl;
+
+	if (from != NULL) {
+		endpoint = from->endpoint;
+		crl_path = from->crl_path;
+		crl = from->crl;
+	} else {
+		endpoint = a->endpoint != NULL ? a->endpoint : "?";
+		crl_path = a->crl_path;
+		crl = a->crl;
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	snprintf(t->partner, sizeof(t->partner), "%s", from != NULL ?
+	    from->partner : a->country);
+	snprintf(t->pin, sizeof(t->pin), "%s", from != NULL ? from->pin :
+	    a->tls_server_pin_sha256);
+	t->endpoint = strdup(endpoint);
+	t->crl_path = crl_path != NULL ? strdup(crl_path) : NULL;
+	if (crl != NULL && X509_CRL_up_ref(crl) == 1)
+		t->crl = crl;
+	if (t->endpoint == NULL || (crl != NULL && (t->crl == NULL ||
+	    t->crl_path == NULL))) {
+		outbound_tls_free(NULL, t, NULL, 0, 0, NULL);
+		return NULL;
+	}
+	return t;
+}
+
+/*
+ * CURLOPT_SSL_CTX_FUNCTION: libcurl (built with OpenSSL) made a context
+ * for a new connection of transfer x, with the partner's CA and
+ * VERIFY_PEER; add our checks to it.  The context gets a copy of its
+ * own: a connection outlives the transfer that opened it.
+ */
+static CURLcode
+outbound_ssl_ctx_cb(CURL *easy, void *sslctx, void *arg)
+{
+	const struct outbound_xfer *x = arg;
+	SSL_CTX *ctx = sslctx;
+	struct outbound_tls *t;
+
+	if ((t = outbound_tls_new(NULL, x->tls)) == NULL)
+		return CURLE_OUT_OF_MEMORY;
+	if (SSL_CTX_set_ex_data(ctx, outbound_tls_idx, t) != 1) {
+		/* the free callback runs only once it is attached */
+		outbound_tls_free(NULL, t, NULL, 0, 0, NULL);
+		ERR_clear_error();
+		return CURLE_OUT_OF_MEMORY;
+	}
+	/* no renegotiation: the certificate checked is the one used */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx) |
+	    SSL_VERIFY_PEER, outbound_verify_cb);
+	return CURLE_OK;
 }
 
 #define SETOPT(opt, val) do {						\
@@ -572,6 +731,12 @@ outbound_send(struct outbound *ob, const struct agreement *a,
 	SETOPT(CURLOPT_CAPATH, NULL);
 	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
 	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+	/* the partner's CRL and server pin (outbound_verify_cb), copied:
+	 * a reload frees a before the connection may be made */
+	if ((x->tls = outbound_tls_new(a, NULL)) == NULL)
+		goto fail;
+	SETOPT(CURLOPT_SSL_CTX_FUNCTION, outbound_ssl_ctx_cb);
+	SETOPT(CURLOPT_SSL_CTX_DATA, x);
 	if (curl_multi_add_handle(ob->multi, x->easy) != CURLM_OK) {
 		log_errx(OTAG, "curl_multi_add_handle failed");
 		goto fail;
@@ -604,6 +769,9 @@ outbound_post_receipt(struct outbound *ob, const char *partner,
 	char *body = NULL;
 	size_t len;
 
+	/* best effort: not while a reload renews the connections */
+	if (ob->renew)
+		return;
 	memset(&o, 0, sizeof(o));
 	if (engine_partner_receipt(ob->engine, partner, case_id, o.message_id,
 	    sizeof(o.message_id), &body, &len) != 1)
@@ -757,7 +925,7 @@ outbound_scan(struct outbound *ob)
 	size_t i, len;
 
 	/* while the store lags no answer could be taken: wait for it */
-	if (engine_store_behind(ob->engine))
+	if (engine_store_behind(ob->engine) || outbound_renew(ob) == -1)
 		return;
 	outbound_probe(ob, now);
 	if (engine_outbox_due(ob->engine, now, outbound_collect, &due) == -1)
@@ -927,6 +1095,71 @@ outbound_curl_socket(CURL *easy, curl_socket_t fd, int what, void *arg,
 
 /* ---- start, reload, stop ------------------------------------------------- */
 
+/* A multi handle driven by our loop.  @return it, or NULL. */
+static CURLM *
+outbound_multi_new(struct outbound *ob)
+{
+	CURLM *m;
+
+	if ((m = curl_multi_init()) == NULL)
+		return NULL;
+	curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, outbound_curl_socket);
+	curl_multi_setopt(m, CURLMOPT_SOCKETDATA, ob);
+	curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, outbound_curl_timer);
+	curl_multi_setopt(m, CURLMOPT_TIMERDATA, ob);
+	curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS,
+	    (long)OUTBOUND_PER_PARTNER);
+	return m;
+}
+
+/* Close the multi handle: its connections, and the sockets it did not
+ * hand back. */
+static void
+outbound_multi_close(struct outbound *ob)
+{
+	struct outbound_sock *s;
+
+	if (ob->multi != NULL)
+		curl_multi_cleanup(ob->multi);
+	ob->multi = NULL;
+	while ((s = TAILQ_FIRST(&ob->socks)) != NULL) {
+		TAILQ_REMOVE(&ob->socks, s, entry);
+		if (s->ev != NULL)
+			event_free(s->ev);
+		free(s);
+	}
+	if (ob->ev_curl != NULL)
+		evtimer_del(ob->ev_curl);
+}
+
+/*
+ * After a reload no connection made under the old settings may carry a
+ * message: the multi keeps idle connections (verified against the old
+ * CRL and pin) for reuse.  Once the transfers in flight are over, the
+ * multi is replaced; until then no transfer starts.  @return 0 when
+ * transfers may start.
+ */
+static int
+outbound_renew(struct outbound *ob)
+{
+	CURLM *m;
+
+	if (!ob->renew)
+		return 0;
+	if (ob->nxfers > 0)
+		return -1;
+	if ((m = outbound_multi_new(ob)) == NULL) {
+		log_errx(OTAG, "reload: cannot renew the connections; trying "
+		    "again in a second");
+		return -1;
+	}
+	outbound_multi_close(ob);
+	ob->multi = m;
+	ob->renew = 0;
+	log_debug(OTAG, "connections of the old configuration closed");
+	return 0;
+}
+
 struct outbound *
 outbound_start(struct event_base *base, const struct config *c,
     struct engine *e)
@@ -941,6 +1174,12 @@ outbound_start(struct event_base *base, const struct config *c,
 			return NULL;
 		}
 		curl_ready = 1;
+	}
+	if (outbound_tls_idx == -1 && (outbound_tls_idx =
+	    SSL_CTX_get_ex_new_index(0, "accord outbound", NULL, NULL,
+	    outbound_tls_free)) == -1) {
+		log_openssl(OTAG, "SSL_CTX_get_ex_new_index");
+		return NULL;
 	}
 	if ((ob = calloc(1, sizeof(*ob))) == NULL) {
 		log_err(OTAG, "calloc");
@@ -958,7 +1197,7 @@ outbound_start(struct event_base *base, const struct config *c,
 	TAILQ_INIT(&ob->xfers);
 	TAILQ_INIT(&ob->cache);
 	TAILQ_INIT(&ob->socks);
-	if ((ob->multi = curl_multi_init()) == NULL ||
+	if ((ob->multi = outbound_multi_new(ob)) == NULL ||
 	    (ob->ev_curl = evtimer_new(base, outbound_timer_cb, ob)) == NULL ||
 	    (ob->ev_kick = evtimer_new(base, outbound_poll_cb, ob)) == NULL ||
 	    (ob->ev_poll = event_new(base, -1, EV_PERSIST, outbound_poll_cb,
@@ -967,14 +1206,6 @@ outbound_start(struct event_base *base, const struct config *c,
 		outbound_stop(ob);
 		return NULL;
 	}
-	curl_multi_setopt(ob->multi, CURLMOPT_SOCKETFUNCTION,
-	    outbound_curl_socket);
-	curl_multi_setopt(ob->multi, CURLMOPT_SOCKETDATA, ob);
-	curl_multi_setopt(ob->multi, CURLMOPT_TIMERFUNCTION,
-	    outbound_curl_timer);
-	curl_multi_setopt(ob->multi, CURLMOPT_TIMERDATA, ob);
-	curl_multi_setopt(ob->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-	    (long)OUTBOUND_PER_PARTNER);
 	event_add(ob->ev_poll, &sec);
 	outbound_kick(ob);
 	log_info(OTAG, "delivering to %d partners, at most %d transfers "
@@ -988,8 +1219,9 @@ outbound_set_config(struct outbound *ob, const struct config *c)
 	if (ob == NULL)
 		return;
 	/* curl copied every string it was given: transfers in flight keep
-	 * the old settings, new ones take these */
+	 * the old settings, new ones take these, on new connections */
 	ob->conf = c;
+	ob->renew = 1;
 	outbound_kick(ob);
 }
 
@@ -998,7 +1230,6 @@ outbound_stop(struct outbound *ob)
 {
 	struct outbound_xfer *x;
 	struct outbound_msg *m;
-	struct outbound_sock *s;
 	struct outbound_retry *r;
 	int i;
 
@@ -1011,15 +1242,7 @@ outbound_stop(struct outbound *ob)
 		TAILQ_REMOVE(&ob->xfers, x, entry);
 		outbound_xfer_free(x);
 	}
-	if (ob->multi != NULL)
-		curl_multi_cleanup(ob->multi);
-	/* sockets curl did not hand back before cleaning up */
-	while ((s = TAILQ_FIRST(&ob->socks)) != NULL) {
-		TAILQ_REMOVE(&ob->socks, s, entry);
-		if (s->ev != NULL)
-			event_free(s->ev);
-		free(s);
-	}
+	outbound_multi_close(ob);
 	for (i = 0; i < OUTBOUND_RETRY_BUCKETS; i++)
 		while ((r = ob->retry[i]) != NULL) {
 			ob->retry[i] = r->hnext;

@@ -15,9 +15,11 @@
  * agreement's retry policy until the retry window, counted from the
  * message's Created, is over: then engine_undelivered().
  *
- * The agreement's client pin identifies the partner's client certificate,
- * not its server certificate, so it is not applied here; the server is
- * known by the partner's CA and the endpoint's host name.
+ * The server is known by the partner's CA and the endpoint's host name;
+ * a verify callback (CURLOPT_SSL_CTX_FUNCTION) also refuses, during the
+ * handshake, a certificate the partner's CRL revokes and, where the
+ * agreement has a server-pin, any certificate but the pinned one (the
+ * client pin identifies the partner's client certificate, not this).
  */
 #ifndef ACCORD_OUTBOUND_H
 #define ACCORD_OUTBOUND_H

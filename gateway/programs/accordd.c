@@ -38,6 +38,7 @@
 #include "persist/journal.h"
 #include "persist/store.h"
 #include "report/report.h"
+#include "faces/tlspeer.h"
 #include "conf/conffile.h"
 #include "msg/xmlsig.h"
 #include "msg/signer.h"
@@ -602,6 +603,7 @@ accordd_more_metrics(void *arg, FILE *fp)
 	pthread_mutex_unlock(&ad->stats_mu);
 	es.direct_reads = journal_read_count(&es.journal_scans);
 	opscmd_engine_metrics(&es, fp);
+	tlspeer_metrics(fp);
 }
 
 /* The reports (status, list, queues...) read the store on a read-only

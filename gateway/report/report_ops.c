@@ -231,6 +231,14 @@ report_alert_certs(struct report_alertset *al, const struct config *conf)
 		    ALERT_CERT_DAYS)
 			report_alert(al, "certificate", a->country,
 			    a->tls_ca_path, "TLS CA expires in %lld days", d);
+		if (agreement_crl_stale(a, al->now)) {
+			char tb[32];
+
+			clock_format_utc(a->crl_next_update, tb, sizeof(tb));
+			report_alert(al, "crl", a->country,
+			    a->crl_path, "CRL past its nextUpdate (%s): fetch "
+			    "the partner's current CRL", tb);
+		}
 		report_alert_calendar(al, &a->calendar, a->country);
 	}
 	report_alert_calendar(al, &conf->calendar, conf->country);

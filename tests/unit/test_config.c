@@ -587,6 +587,116 @@ test_warn_revoked_configured(void **state)
 	config_free(c);
 }
 
+/* The partner's CRL names the TLS certificates it revokes, whatever their
+ * subject: the revoked ones carry the good ones' subjects. */
+static void
+test_crl_revokes_tls(void **state)
+{
+	struct conf_diag d = { 0 };
+	struct config *c;
+	const struct agreement *fr, *de;
+	struct { const char *file; int revoked; } certs[] = {
+		{ "pki/fr/tls-server.pem", 0 },
+		{ "pki/fr/tls-client.pem", 0 },
+		{ "pki/fr/tls-server-revoked.pem", 1 },
+		{ "pki/fr/tls-client-revoked.pem", 1 },
+		{ "pki/fr/sign-revoked.pem", 1 },
+	};
+	X509 *x;
+	size_t i;
+
+	c = config_load(path("conf/accordd.xml"), now_test(), &d);
+	assert_non_null(c);
+	fr = config_partner(c, "FR");
+	de = config_partner(c, "DE");
+	assert_non_null(fr);
+	assert_non_null(de);
+	for (i = 0; i < sizeof(certs) / sizeof(certs[0]); i++) {
+		x = conf_load_cert(path(certs[i].file), "test", 0, &d);
+		assert_non_null(x);
+		if (agreement_revokes(fr, x) != certs[i].revoked)
+			fail_msg("%s: revoked %d, expected %d", certs[i].file,
+			    agreement_revokes(fr, x), certs[i].revoked);
+		/* another partner's CRL: another issuer */
+		assert_int_equal(agreement_revokes(de, x), 0);
+		X509_free(x);
+	}
+	conf_diag_free(&d);
+	config_free(c);
+}
+
+/* A CRL past its nextUpdate: a warning naming file, line, partner and
+ * date, not an error; agreement_crl_stale says so. */
+static void
+test_warn_crl_stale(void **state)
+{
+	struct conf_diag d = { 0 };
+	struct config *c;
+	const struct agreement *fr;
+	accord_time_t next;
+	char date[32], line[32];
+
+	c = config_load(path("conf/accordd.xml"), now_test(), &d);
+	assert_non_null(c);
+	assert_false(has_warning(&d, "past its nextUpdate", NULL));
+	fr = config_partner(c, "FR");
+	next = fr->crl_next_update;
+	/* mkpki.sh: 30 days */
+	assert_true(next > now_test() + 29 * 86400);
+	assert_false(agreement_crl_stale(fr, now_test()));
+	assert_true(agreement_crl_stale(fr, next + 1));
+	conf_diag_free(&d);
+	config_free(c);
+
+	c = config_load(path("conf/accordd.xml"), next + 86400, &d);
+	assert_non_null(c);
+	assert_int_equal(d.nerrors, 0);
+	clock_format_utc(next, date, sizeof(date));
+	assert_true(has_warning(&d, "fr/crl.pem of FR is past its nextUpdate",
+	    date));
+	/* the <crl> element's line */
+	snprintf(line, sizeof(line), "partners/fr.xml:%d:", 21);
+	assert_true(has_warning(&d, line, "past its nextUpdate"));
+	/* every partner's CRL is as old */
+	assert_true(has_warning(&d, "of DE is past its nextUpdate", NULL));
+	conf_diag_free(&d);
+	config_free(c);
+}
+
+/* <server-pin>: optional, read as hex; a malformed one is refused. */
+static void
+test_server_pin(void **state)
+{
+	struct conf_diag d = { 0 };
+	struct config *c;
+	const struct agreement *fr;
+	const char *pin = "sha256:00112233445566778899aabbccddeeff"
+	    "00112233445566778899aabbccddeeff";
+
+	c = config_load(path("conf/accordd.xml"), now_test(), &d);
+	assert_non_null(c);
+	assert_string_equal(config_partner(c, "FR")->tls_server_pin_sha256,
+	    "");
+	conf_diag_free(&d);
+	config_free(c);
+
+	edit("conf/partners/fr.xml", "</client-subject>",
+	    "</client-subject><server-pin>sha256:00112233445566778899aabbcc"
+	    "ddeeff00112233445566778899aabbccddeeff</server-pin>");
+	c = config_load(path("conf/accordd.xml"), now_test(), &d);
+	if (c == NULL)
+		conf_diag_print(&d, stderr);
+	assert_non_null(c);
+	fr = config_partner(c, "FR");
+	assert_string_equal(fr->tls_server_pin_sha256, pin + 7);
+	conf_diag_free(&d);
+	config_free(c);
+
+	edit("conf/partners/fr.xml", "<server-pin>sha256:0011",
+	    "<server-pin>sha1:0011");
+	expect_errors("partners/fr.xml:", "server-pin");
+}
+
 /* protocol-versions: one version, the other, none, one unknown. */
 static void
 test_protocol_versions(void **state)
@@ -676,6 +786,9 @@ main(void)
 		T(test_warn_calendar_ending),
 		T(test_warn_certificate_expiring),
 		T(test_warn_revoked_configured),
+		T(test_crl_revokes_tls),
+		T(test_warn_crl_stale),
+		T(test_server_pin),
 		T(test_protocol_versions),
 		T(test_protocol_versions_missing),
 		T(test_protocol_version_unknown),
