@@ -152,6 +152,7 @@ engine_close(struct engine *e)
 	free(e->pending);
 	free(e->pcases);
 	free(e->pmsgs);
+	free(e->refusals);
 	free(e->preqs);
 	free(e->sent);
 	xmlsig_signer_free(e->signer);
