@@ -3,7 +3,8 @@
  * (the message, the refusal, our Error: some kilobytes each) at most
  * conf->refusals_per_minute a minute; beyond that rate each is still
  * answered with its signed Error but only counted, and the counts are
- * journalled as one REFUSALS_COUNTED record per partner a minute.  So an
+ * journalled as one REFUSALS_COUNTED record per partner a minute (and at
+ * engine_close()).  So an
  * authenticated partner cannot grow the journal at will by sending
  * messages the fsm refuses.  NOT_YET and TEMPORARY never come here: they
  * decide nothing and are never journalled.
