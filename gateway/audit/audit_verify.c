@@ -278,6 +278,7 @@ audit_verify_apply(void *arg, struct audit_job *j)
 	struct audit_verify *v = arg;
 	const struct journal_rec *rec = &j->rec;
 	struct record_decision rd;
+	struct record_counted rc;
 	struct audit_cp *cp;
 
 	switch (rec->kind) {
@@ -341,6 +342,13 @@ audit_verify_apply(void *arg, struct audit_job *j)
 		break;
 	case JOURNAL_OPERATOR_COMMAND:
 		v->operator++;
+		break;
+	case JOURNAL_REFUSALS_COUNTED:
+		/* a count, not a decision: nothing to replay or match */
+		if (record_counted_decode(rec->payload, rec->len,
+		    &rc) == -1)
+			audit_finding(v->pass.rep, rec, "REFUSALS_COUNTED "
+			    "does not decode");
 		break;
 	default:
 		break;

@@ -355,6 +355,12 @@ config_load(const char *file, accord_time_t now, struct conf_diag *d)
 	    1048576);
 	c->max_xml_depth = conf_attr_int(n, "max-xml-depth", 48);
 	c->clock_skew = conf_attr_int(n, "clock-skew-seconds", 300);
+	c->tls_handshake_secs = conf_attr_int(n, "tls-handshake-seconds",
+	    CONFIG_TLS_HANDSHAKE_SECS);
+	c->unauth_per_address = conf_attr_int(n,
+	    "unauthenticated-per-address", CONFIG_UNAUTH_PER_ADDRESS);
+	c->refusals_per_minute = conf_attr_int(n, "refusals-per-minute",
+	    CONFIG_REFUSALS_PER_MINUTE);
 
 	conf_read_calendar(conf_child(root, "calendar"), file, &c->calendar,
 	    d, now, c->country);

@@ -29,6 +29,11 @@ enum config_role {
 
 #define CONFIG_MAX_ROLE_GROUPS	32
 
+/* Defaults of the optional <limits> attributes. */
+#define CONFIG_TLS_HANDSHAKE_SECS	10
+#define CONFIG_UNAUTH_PER_ADDRESS	16
+#define CONFIG_REFUSALS_PER_MINUTE	10
+
 /* A system group holding one control-socket role. */
 struct role_group {
 	enum config_role	 role;
@@ -75,6 +80,12 @@ struct config {
 	size_t		 max_message_size;
 	int		 max_xml_depth;
 	int		 clock_skew;
+	int		 tls_handshake_secs;	/* a TLS handshake's deadline */
+	int		 unauth_per_address;	/* connections not yet through
+						 * the TLS handshake, per
+						 * client address */
+	int		 refusals_per_minute;	/* journalled in full, per
+						 * partner; the rest counted */
 
 	struct calendar	 calendar;	/* this gateway's own calendar */
 

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "conf/conffile.h"
+#include "util/clock.h"
 #include "engine/engine.h"
 #include "engine/engine_priv.h"
 #include "engine/engine_state_priv.h"
@@ -186,12 +187,16 @@ engine_close(struct engine *e)
 {
 	if (e == NULL)
 		return;
+	/* refusals counted since the last summary go with the last batch */
+	if (e->journal != NULL)
+		(void)engine_refusals_summary(e, clock_now(), 1);
 	if (e->npending > 0 && e->journal != NULL)
 		engine_flush(e);
 	engine_pending_clear(e);
 	free(e->pending);
 	free(e->pcases);
 	free(e->pmsgs);
+	free(e->refusals);
 	free(e->preqs);
 	free(e->sent);
 	xmlsig_signer_free(e->signer);

@@ -103,6 +103,15 @@ int engine_receive(struct engine *e, const char *tls_partner,
     const char *bytes, size_t len, struct engine_answer *a);
 
 /*
+ * A partner's request refused before its body was read (code is
+ * AE_TOO_LARGE for a declared length over the limit): a signed Error
+ * that names no message, never journalled (nothing was received).
+ * @return 0 when a is filled, -1 on our fault.
+ */
+int engine_refuse_unread(struct engine *e, const char *tls_partner,
+    enum accord_err code, const char *text, struct engine_answer *a);
+
+/*
  * A business document (its bytes: one element of the message namespace)
  * to send: validated, wrapped, checked by the fsm, signed, journalled,
  * committed and queued.  On success out holds the message for delivery.

@@ -130,7 +130,9 @@ engine_deadlines(struct engine *e, accord_time_t now)
 		fired++;
 	}
 	free(due.list);
-	if (engine_flush(e) == -1)
+	/* the deadline timer runs at least once a minute */
+	if (engine_refusals_summary(e, now, 0) == -1 ||
+	    engine_flush(e) == -1)
 		return -1;
 	return fired;
 }

@@ -144,6 +144,21 @@ engine_duplicate(struct engine *e, const char *partner,
 	return ENGINE_DUP_SAME;
 }
 
+int
+engine_refuse_unread(struct engine *e, const char *tls_partner,
+    enum accord_err code, const char *text, struct engine_answer *ans)
+{
+	const struct agreement *a;
+
+	memset(ans, 0, sizeof(*ans));
+	if ((a = config_partner(e->conf, tls_partner)) == NULL) {
+		engine_answer_set(ans, 403, AE_UNKNOWN_PARTNER, "no agreement "
+		    "with %s", tls_partner);
+		return 0;
+	}
+	return engine_refuse_early(e, a, NULL, code, text, ans);
+}
+
 /* A message carried by a Redelivery (v2): the outer envelope's facts. */
 struct engine_redelivered {
 	const struct envelope_header	*outer;
@@ -509,7 +524,9 @@ engine_rx_decide(struct engine *e, const struct agreement *a,
 }
 
 /* 6. journal: the message, the decision, the answer we give (a signed
- * Receipt or Error, into ans).  @return 0, or -1 with a plain 503. */
+ * Receipt or Error, into ans); a refusal over the partner's rate is
+ * answered alike but only counted (engine_refusals.c).  @return 0, or -1
+ * with a plain 503. */
 static int
 engine_rx_journal(struct engine *e, const struct agreement *a,
     const struct envelope_header *h, const char *bytes, size_t len,
@@ -520,6 +537,19 @@ engine_rx_journal(struct engine *e, const struct agreement *a,
 	struct envelope_header sh;
 	struct engine_answer sig;
 
+	if (d->refusal != AE_OK && !engine_refusal_admit(e, a->country,
+	    h->message_id, now)) {
+		/* over the partner's rate: answered alike, only counted */
+		engine_answer_set(ans, errcode_http_status(d->refusal),
+		    d->refusal, "%s", d->text);
+		if (engine_make_error(e, a, h, d->refusal, d->text, ans,
+		    NULL) == -1)
+			goto fault;
+		log_info(ETAG, "%s %s from %s case %s: %s (counted)",
+		    h->message_id, agreement_msg_type_name(h->type),
+		    a->country, h->case_id, errcode_name(d->refusal));
+		return 0;
+	}
 	if (engine_journal_message(e, JOURNAL_MESSAGE_RECEIVED, a->country, h,
 	    RECORD_DIR_IN, now, bytes, len, NULL) == -1 ||
 	    engine_journal_decision(e, a->country, h->case_id, h->message_id,

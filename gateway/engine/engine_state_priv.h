@@ -19,6 +19,8 @@
  *	engine_deadline.c	deadlines
  *	engine_ops.c		operator commands (record, ack, pause,
  *				resend, reveal)
+ *	engine_refusals.c	refusals journalled in full up to a rate,
+ *				the rest counted
  */
 #ifndef ACCORD_ENGINE_STATE_PRIV_H
 #define ACCORD_ENGINE_STATE_PRIV_H
@@ -84,6 +86,22 @@ struct engine_preq {
 	struct store_request r;
 };
 
+/* MessageIds a partner's refusals beyond the rate remember. */
+#define ENGINE_REFUSED_IDS	64
+
+/* A partner's refusals: the rate's window, and those only counted. */
+struct engine_refusals {
+	char		 partner[RECORD_PARTNER_MAX];
+	accord_time_t	 window;	/* start of the current minute */
+	int		 in_window;	/* journalled in full in it */
+	uint64_t	 counted;	/* since the last summary */
+	uint64_t	 repeated;	/* ... a MessageId counted before */
+	accord_time_t	 first, last;
+	accord_time_t	 summarized;	/* the last summary */
+	char		 ids[ENGINE_REFUSED_IDS][RECORD_ID_MAX];
+	int		 nextid;
+};
+
 struct engine {
 	const struct config	*conf;
 	struct journal		*journal;
@@ -137,6 +155,10 @@ struct engine {
 	void			*observer_arg;
 	engine_partner_cb	 alive;		/* a partner proved alive */
 	void			*alive_arg;
+
+	struct engine_refusals	*refusals;	/* per partner */
+	size_t			 nrefusals;
+	size_t			 caprefusals;
 };
 
 /* engine.c: an answer's status, code and text. */
@@ -186,6 +208,14 @@ int engine_make_receipt(struct engine *e, const struct agreement *a,
 int engine_make_error(struct engine *e, const struct agreement *a,
     const struct envelope_header *rh, enum accord_err code,
     const char *text, struct engine_answer *ans, struct envelope_header *out);
+
+/* engine_refusals.c: may this refusal be journalled in full (1), or is
+ * it over the partner's rate and only counted (0)?  The counts go to the
+ * journal as REFUSALS_COUNTED records, at most one per partner a minute
+ * (all: now).  @return 0, or -1 (append failed). */
+int engine_refusal_admit(struct engine *e, const char *partner,
+    const char *message_id, accord_time_t now);
+int engine_refusals_summary(struct engine *e, accord_time_t now, int all);
 
 /* engine_facts.c: business facts, and the case an event applies to;
  * what a reply answers; dates that cannot be (why names the element's

@@ -25,7 +25,12 @@
 #include "util/xmalloc.h"
 
 #define CONTROL_MAX_GROUPS	256
+/* Connections at once; the last CONTROL_ADMIN_RESERVE of them only for
+ * root and the admin role, so that no flood keeps an operator out. */
 #define CONTROL_MAX_CONNS	64
+#define CONTROL_ADMIN_RESERVE	4
+/* Connections of one uid (root excepted). */
+#define CONTROL_MAX_PER_UID	8
 /* Requests carry documents: allow the message size plus JSON escaping. */
 #define CONTROL_LINE_SLACK	65536
 
@@ -113,6 +118,9 @@ roles:
 	return 0;
 }
 
+static void control_send_error(struct control_conn *, json_t *,
+    const char *, const char *);
+
 static void
 control_conn_free(struct control_conn *cc)
 {
@@ -132,8 +140,89 @@ control_conn_free(struct control_conn *cc)
 			break;
 		}
 	ctl->nconns--;
+	if (cc->idle != NULL)
+		event_free(cc->idle);
 	bufferevent_free(cc->bev);
 	free(cc);
+}
+
+/*
+ * No complete request line for CONTROL_IDLE seconds: the connection is
+ * closed, unless it follows events or waits for answers of ours.
+ */
+static void
+control_idle(evutil_socket_t fd, short what, void *arg)
+{
+	struct control_conn *cc = arg;
+	struct timeval tv = { CONTROL_IDLE, 0 };
+
+	if (cc->closing)
+		return;
+	if (cc->ntopics > 0 || cc->nheld > 0) {
+		evtimer_add(cc->idle, &tv);
+		return;
+	}
+	log_info("control", "uid %u pid %ld: no request within %d s, closing",
+	    (unsigned)cc->caller.uid, (long)cc->caller.pid, CONTROL_IDLE);
+	control_send_error(cc, NULL, "IDLE", "no request within the idle "
+	    "timeout; closing");
+	cc->closing = 1;
+	bufferevent_disable(cc->bev, EV_READ);
+}
+
+/*
+ * May one more connection of who be served?  @return 0, or -1 with why.
+ */
+static int
+control_admit(const struct control *ctl, const struct cmd_caller *who,
+    char *why, size_t len)
+{
+	const struct control_conn *cc;
+	int mine = 0;
+
+	if (ctl->nconns >= CONTROL_MAX_CONNS) {
+		snprintf(why, len, "%d connections open: try again later",
+		    ctl->nconns);
+		return -1;
+	}
+	if (ctl->nconns >= CONTROL_MAX_CONNS - CONTROL_ADMIN_RESERVE &&
+	    !(who->roles & CMD_ROLE_ADMIN)) {
+		snprintf(why, len, "%d connections open, the rest are kept "
+		    "for the admin role: try again later", ctl->nconns);
+		return -1;
+	}
+	if (who->uid == 0)
+		return 0;
+	for (cc = ctl->conns; cc != NULL; cc = cc->next)
+		mine += cc->caller.uid == who->uid;
+	if (mine >= CONTROL_MAX_PER_UID) {
+		snprintf(why, len, "uid %u has %d connections open: close "
+		    "some", (unsigned)who->uid, mine);
+		return -1;
+	}
+	return 0;
+}
+
+/* A connection refused by control_admit(): one error line, then close. */
+static void
+control_refuse(int fd, const struct cmd_caller *who, const char *why)
+{
+	json_t *r;
+	char *s;
+
+	log_warnx("control", "connection of uid %u pid %ld refused: %s",
+	    (unsigned)who->uid, (long)who->pid, why);
+	r = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", "BUSY",
+	    "text", why);
+	if (r != NULL && (s = json_dumps(r, JSON_COMPACT |
+	    JSON_SORT_KEYS)) != NULL) {
+		/* a short line to a fresh socket: its buffer takes it */
+		(void)!write(fd, s, strlen(s));
+		(void)!write(fd, "\n", 1);
+		free(s);
+	}
+	json_decref(r);
+	close(fd);
 }
 
 static void
@@ -412,12 +501,16 @@ control_read(struct bufferevent *bev, void *arg)
 {
 	struct control_conn *cc = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
+	struct timeval tv = { CONTROL_IDLE, 0 };
 	size_t len, max;
 	char *line;
 
 	max = cc->ctl->conf->max_message_size * 2 + CONTROL_LINE_SLACK;
 	cc->holding = 1;
 	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
+		/* a complete line: the idle timeout starts again */
+		if (!cc->closing)
+			evtimer_add(cc->idle, &tv);
 		if (len > max)
 			control_send_error(cc, NULL, "TOO_LARGE",
 			    "request line over the limit");
@@ -460,12 +553,9 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
 	json_t *hello;
 	char roles[64];
 
-	if (ctl->nconns >= CONTROL_MAX_CONNS) {
-		log_warnx("control", "connection limit (%d) reached",
-		    CONTROL_MAX_CONNS);
-		close(fd);
-		return;
-	}
+	char why[160];
+	struct timeval tv = { CONTROL_IDLE, 0 };
+
 	if ((cc = calloc(1, sizeof(*cc))) == NULL) {
 		close(fd);
 		return;
@@ -475,14 +565,24 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
+	if (control_admit(ctl, &cc->caller, why, sizeof(why)) == -1) {
+		control_refuse(fd, &cc->caller, why);
+		free(cc);
+		return;
+	}
 	cc->ctl = ctl;
 	cc->bev = bufferevent_socket_new(ctl->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE);
-	if (cc->bev == NULL) {
+	if (cc->bev == NULL || (cc->idle = evtimer_new(ctl->base,
+	    control_idle, cc)) == NULL) {
+		if (cc->bev != NULL)
+			bufferevent_free(cc->bev);
+		else
+			close(fd);
 		free(cc);
-		close(fd);
 		return;
 	}
+	evtimer_add(cc->idle, &tv);
 	cc->next = ctl->conns;
 	ctl->conns = cc;
 	ctl->nconns++;

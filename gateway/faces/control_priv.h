@@ -16,6 +16,9 @@
 #include "faces/control.h"
 
 #define CONTROL_MAX_TOPICS	4
+/* Seconds a connection may stay without a complete request line (one
+ * that follows events, or waits for our answers, excepted). */
+#define CONTROL_IDLE		30
 
 struct control_job;
 struct control_worker;
@@ -23,6 +26,7 @@ struct control_worker;
 struct control_conn {
 	struct control		*ctl;
 	struct bufferevent	*bev;
+	struct event		*idle;		/* CONTROL_IDLE without a line */
 	struct cmd_caller	 caller;
 	struct control_conn	*next;
 	int			 closing;

@@ -11,6 +11,10 @@
  *	  context;
  *	- evhttp's timeout is an idle timer and 2.1 has no connection limit:
  *	  a per-connection deadline timer and a counter do both;
+ *	- evhttp answers what it refuses itself (a body over the limit, a
+ *	  bad request line) with an HTML page, and 2.1 has no hook before
+ *	  the body is read: the page is replaced in the output buffer, by a
+ *	  signed TOO_LARGE Error for a partner, else by plain text;
  *	- held (deferred) replies: the group commit answers within the same
  *	  loop iteration, and shutting down drains the replies first;
  *	- handshake failures are invisible to evhttp: verify and info
@@ -20,6 +24,13 @@
  * callback runs whenever libevent frees the connection, whatever the
  * path (handshake failure, idle timeout, error, close), which evhttp's
  * close callback alone does not cover.
+ *
+ * A connection is unauthenticated until its TLS handshake is done with a
+ * certificate of exactly one partner.  Until then it has tls_handshake_secs
+ * (not INBOUND_DEADLINE), one client address may hold only
+ * unauth_per_address of them, and at the connection limit the oldest of
+ * them is closed to make room: a flood of idle or half-open connections
+ * never keeps a partner out.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -71,6 +82,12 @@ struct inbound_conn {
 	char			 partner[3];	/* matched partner, "" = none */
 	int			 matched;	/* partner matching was done */
 	int			 counted;	/* counts in in->nconns */
+	int			 admitted;	/* the limits were applied */
+	int			 authed;	/* handshake done, partner's */
+	char			 addr[INET6_ADDRSTRLEN]; /* client address */
+	struct evbuffer_cb_entry *outcb;	/* evhttp's pages replaced */
+	size_t			 resp_at;	/* where the response starts */
+	int			 rewriting;
 	TAILQ_ENTRY(inbound_conn) entry;
 };
 
@@ -98,6 +115,9 @@ struct inbound {
 	int			 nconns;
 	int			 outstanding;	/* replies not yet written */
 	unsigned long		 refused_limit;
+	unsigned long		 refused_address;
+	unsigned long		 evicted;
+	unsigned long		 timed_out;
 	TAILQ_HEAD(, inbound_conn) conns;
 	TAILQ_HEAD(, inbound_pending) batch;
 };
@@ -106,27 +126,37 @@ static int inbound_ex_idx = -1;
 
 /* ---- small helpers ----------------------------------------------------- */
 
+/* The socket peer's address (into host, "?" if none) and port. */
+static int
+inbound_fd_addr(int fd, char host[INET6_ADDRSTRLEN])
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	snprintf(host, INET6_ADDRSTRLEN, "?");
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) == -1)
+		return 0;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &sin->sin_addr, host, INET6_ADDRSTRLEN);
+		return ntohs(sin->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, INET6_ADDRSTRLEN);
+		return ntohs(sin6->sin6_port);
+	}
+	return 0;
+}
+
 /* "a.b.c.d:port" of the socket's peer, for logs. */
 static void
 inbound_fd_peer(int fd, char *buf, size_t len)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
 	char host[INET6_ADDRSTRLEN];
-	int port = 0;
+	int port;
 
 	snprintf(buf, len, "?");
-	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) == -1)
-		return;
-	if (ss.ss_family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-		port = ntohs(sin->sin_port);
-	} else if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-		port = ntohs(sin6->sin6_port);
-	} else
+	if ((port = inbound_fd_addr(fd, host)) == 0)
 		return;
 	snprintf(buf, len, "%s:%d", host, port);
 }
@@ -548,21 +578,240 @@ inbound_request(struct evhttp_request *req, void *arg)
 
 /* ---- connections ---------------------------------------------------------- */
 
-/* The deadline passed: shut the socket down; libevent sees EOF and frees
- * the connection (the evhttp connection is not reachable from here). */
+/* Close a connection now: libevent sees EOF and frees it (the evhttp
+ * connection is not reachable from here).  It no longer counts. */
+static void
+inbound_conn_close(struct inbound_conn *conn)
+{
+	evutil_socket_t fd = bufferevent_getfd(conn->bev);
+
+	if (conn->counted && conn->in != NULL)
+		conn->in->nconns--;
+	conn->counted = 0;
+	if (conn->deadline != NULL)
+		evtimer_del(conn->deadline);
+	if (fd != -1)
+		shutdown(fd, SHUT_RDWR);
+}
+
+/* Unauthenticated connections counted from addr. */
+static int
+inbound_unauth_from(struct inbound *in, const char *addr)
+{
+	struct inbound_conn *conn;
+	int n = 0;
+
+	TAILQ_FOREACH(conn, &in->conns, entry)
+		if (conn->counted && !conn->authed &&
+		    strcmp(conn->addr, addr) == 0)
+			n++;
+	return n;
+}
+
+/* At the connection limit: close the oldest unauthenticated connection
+ * (the list is in the order of accept).  @return 0, or -1: every
+ * connection is a partner's. */
+static int
+inbound_evict(struct inbound *in)
+{
+	struct inbound_conn *conn;
+
+	TAILQ_FOREACH(conn, &in->conns, entry)
+		if (conn->counted && !conn->authed)
+			break;
+	if (conn == NULL)
+		return -1;
+	if (in->evicted++ % 100 == 0)
+		log_warnx(ITAG, "%d connections open: closing the oldest "
+		    "without a completed handshake (from %s; %lu so far)",
+		    in->nconns, conn->addr, in->evicted);
+	inbound_conn_close(conn);
+	return 0;
+}
+
+/*
+ * A new connection, its socket now attached: apply the limits.  One
+ * address may hold only unauth_per_address unauthenticated connections;
+ * at INBOUND_MAX_CONNS the oldest unauthenticated one makes room.
+ */
+static void
+inbound_admit(struct inbound_conn *conn)
+{
+	struct inbound *in = conn->in;
+
+	conn->admitted = 1;
+	inbound_fd_addr(bufferevent_getfd(conn->bev), conn->addr);
+	if (in == NULL || in->stopping) {
+		inbound_conn_close(conn);
+		return;
+	}
+	if (inbound_unauth_from(in, conn->addr) >=
+	    in->conf->unauth_per_address) {
+		if (in->refused_address++ % 100 == 0)
+			log_warnx(ITAG, "%s holds %d connections without a "
+			    "completed handshake: closing new ones (%lu so "
+			    "far)", conn->addr, in->conf->unauth_per_address,
+			    in->refused_address);
+		inbound_conn_close(conn);
+		return;
+	}
+	if (in->nconns >= INBOUND_MAX_CONNS && inbound_evict(in) == -1) {
+		if (in->refused_limit++ % 100 == 0)
+			log_warnx(ITAG, "%d partner connections open: closing "
+			    "new ones (%lu so far)", in->nconns,
+			    in->refused_limit);
+		inbound_conn_close(conn);
+		return;
+	}
+	conn->counted = 1;
+	in->nconns++;
+	inbound_arm_deadline(conn, in->conf->tls_handshake_secs);
+}
+
+/* The deadline passed (or, first, the accept is done: admit it). */
 static void
 inbound_conn_deadline(evutil_socket_t unused, short what, void *arg)
 {
 	struct inbound_conn *conn = arg;
-	evutil_socket_t fd = bufferevent_getfd(conn->bev);
 	char peer[80];
 
-	inbound_fd_peer(fd, peer, sizeof(peer));
-	if (conn->counted)
+	if (!conn->admitted) {
+		inbound_admit(conn);
+		return;
+	}
+	inbound_fd_peer(bufferevent_getfd(conn->bev), peer, sizeof(peer));
+	if (conn->counted && !conn->authed && conn->in != NULL) {
+		if (conn->in->timed_out++ % 100 == 0)
+			log_warnx(ITAG, "connection from %s: no TLS handshake "
+			    "with a partner's certificate within %d s, closing "
+			    "(%lu so far)", peer,
+			    conn->in->conf->tls_handshake_secs,
+			    conn->in->timed_out);
+	}
+	else if (conn->counted)
 		log_warnx(ITAG, "connection from %s: no complete request "
 		    "within %d s, closing", peer, INBOUND_DEADLINE);
-	if (fd != -1)
-		shutdown(fd, SHUT_RDWR);
+	inbound_conn_close(conn);
+}
+
+/*
+ * The TLS handshake is done (info callback): with a certificate of one
+ * partner the connection is authenticated, out of reach of the limits on
+ * unauthenticated ones, and has INBOUND_DEADLINE for its first request.
+ */
+static void
+inbound_conn_handshake(const SSL *ssl)
+{
+	struct inbound_conn *conn = SSL_get_ex_data(ssl, inbound_ex_idx);
+	const struct agreement *a = NULL;
+	char why[400];
+	X509 *cert;
+
+	if (conn == NULL || conn->in == NULL || conn->authed ||
+	    !conn->counted)
+		return;
+	if (SSL_get_verify_result(ssl) != X509_V_OK ||
+	    (cert = SSL_get1_peer_certificate(ssl)) == NULL)
+		return;
+	a = inbound_match(conn->in->conf, cert, SSL_get_peer_cert_chain(ssl),
+	    why, sizeof(why));
+	X509_free(cert);
+	if (a == NULL)
+		return;		/* refused at its request, with why */
+	conn->matched = 1;
+	conn->generation = conn->in->generation;
+	snprintf(conn->partner, sizeof(conn->partner), "%s", a->country);
+	conn->authed = 1;
+	inbound_arm_deadline(conn, INBOUND_DEADLINE);
+}
+
+/*
+ * evhttp's error page, in the output buffer from where its status line
+ * starts, becomes a plain answer: a signed TOO_LARGE Error when a partner
+ * sent a body over the limit, plain text otherwise.  Never HTML.
+ */
+static void
+inbound_replace_page(struct inbound_conn *conn, struct evbuffer *buf)
+{
+	struct engine_answer ans;
+	struct evbuffer *before;
+	const char *ctype = "text/plain; charset=utf-8", *body;
+	char line[13], text[200], peer[80];
+	size_t len;
+	int status, n;
+
+	memset(&ans, 0, sizeof(ans));
+	memset(line, 0, sizeof(line));
+	if ((before = evbuffer_new()) == NULL)
+		return;
+	evbuffer_remove_buffer(buf, before, conn->resp_at);
+	evbuffer_copyout(buf, line, sizeof(line) - 1);
+	status = atoi(line + 9);
+	if (status < 400 || status > 599)
+		status = 400;
+	evbuffer_drain(buf, evbuffer_get_length(buf));
+	evbuffer_add_buffer(buf, before);
+	evbuffer_free(before);
+
+	inbound_fd_peer(bufferevent_getfd(conn->bev), peer, sizeof(peer));
+	if (status == 413 && conn->authed && conn->in != NULL &&
+	    engine_refuse_unread(conn->in->engine, conn->partner,
+	    AE_TOO_LARGE, "the declared body is larger than the limit",
+	    &ans) == 0 && ans.body != NULL) {
+		ctype = "application/xml; charset=utf-8";
+		body = ans.body;
+		len = ans.len;
+	} else {
+		n = snprintf(text, sizeof(text), "%d %s: refused before the "
+		    "body was read\n", status, inbound_reason(status));
+		body = text;
+		len = n > 0 && (size_t)n < sizeof(text) ? (size_t)n : 0;
+	}
+	log_warnx(ITAG, "request from %s refused by the HTTP layer: %d %s "
+	    "(%s)", peer, status, inbound_reason(status), ans.body != NULL ?
+	    "signed TOO_LARGE Error" : "plain text");
+	evbuffer_add_printf(buf, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+	    "Connection: close\r\n\r\n", status, inbound_reason(status), ctype,
+	    len);
+	evbuffer_add(buf, body, len);
+	engine_answer_clear(&ans);
+}
+
+/*
+ * Output buffer callback.  A response starts with an "HTTP/1." line
+ * added to the buffer; evhttp's error page is a body added after it
+ * that starts "<HTML><HEAD>" (our own answers never do).
+ */
+static void
+inbound_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	static const char page[] = "<HTML><HEAD>";
+	struct inbound_conn *conn = arg;
+	struct evbuffer_ptr at;
+	char head[sizeof(page) - 1];
+	size_t n;
+
+	if (conn->rewriting)
+		return;
+	if (info->n_deleted > 0)
+		conn->resp_at = conn->resp_at > info->n_deleted ?
+		    conn->resp_at - info->n_deleted : 0;
+	if (info->n_added == 0)
+		return;
+	n = info->n_added < sizeof(head) ? info->n_added : sizeof(head);
+	if (evbuffer_ptr_set(buf, &at, info->orig_size - info->n_deleted,
+	    EVBUFFER_PTR_SET) == -1 ||
+	    evbuffer_copyout_from(buf, &at, head, n) != (ev_ssize_t)n)
+		return;
+	if (n >= 7 && memcmp(head, "HTTP/1.", 7) == 0)
+		conn->resp_at = info->orig_size - info->n_deleted;
+	else if (n == sizeof(head) && memcmp(head, page, n) == 0) {
+		conn->rewriting = 1;
+		inbound_replace_page(conn, buf);
+		conn->rewriting = 0;
+	}
 }
 
 /* ex_data free callback: the SSL object, so the connection, is gone. */
@@ -579,15 +828,19 @@ inbound_conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
 		if (conn->counted)
 			conn->in->nconns--;
 	}
+	/* the bufferevent frees its buffers after its SSL object */
+	if (conn->outcb != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_output(conn->bev),
+		    conn->outcb);
 	if (conn->deadline != NULL)
 		event_free(conn->deadline);
 	free(conn);
 }
 
 /*
- * One new connection: a TLS bufferevent, always (PITFALLS.md 1).  Over the
- * connection limit it is closed at once, by a zero deadline (the socket
- * is attached only after this returns).
+ * One new connection: a TLS bufferevent, always (PITFALLS.md 1).  The
+ * limits need its address, and the socket is attached only after this
+ * returns: a zero deadline admits it (inbound_admit()).
  */
 static struct bufferevent *
 inbound_bevcb(struct event_base *base, void *arg)
@@ -610,16 +863,9 @@ inbound_bevcb(struct event_base *base, void *arg)
 	conn->in = in;
 	TAILQ_INSERT_TAIL(&in->conns, conn, entry);
 	SSL_set_ex_data(ssl, inbound_ex_idx, conn);
-	if (in->nconns >= INBOUND_MAX_CONNS || in->stopping) {
-		if (in->refused_limit++ % 100 == 0)
-			log_warnx(ITAG, "%d connections open: closing new ones "
-			    "(%lu so far)", in->nconns, in->refused_limit);
-		inbound_arm_deadline(conn, 0);
-	} else {
-		conn->counted = 1;
-		in->nconns++;
-		inbound_arm_deadline(conn, INBOUND_DEADLINE);
-	}
+	conn->outcb = evbuffer_add_cb(bufferevent_get_output(bev),
+	    inbound_out_cb, conn);
+	inbound_arm_deadline(conn, 0);
 	return bev;
 fail:
 	/*
@@ -719,6 +965,9 @@ static void
 inbound_info_cb(const SSL *ssl, int where, int ret)
 {
 	char peer[80];
+
+	if (where & SSL_CB_HANDSHAKE_DONE)
+		inbound_conn_handshake(ssl);
 
 	/* Only alerts we send: a client speaking plain HTTP fails in the
 	 * record layer without one and is not logged here. */

@@ -12,10 +12,15 @@
  * iteration wait for one engine_flush() (group commit) and are sent only
  * once it has committed, or as 503 if it failed.
  *
- * Beside libevent's idle timeout, each connection has a deadline (a whole
- * request within INBOUND_DEADLINE seconds of the accept or of the previous
- * reply) and the number of connections is capped: both are ours to
- * enforce with libevent 2.1 (PITFALLS.md 4).
+ * Beside libevent's idle timeout, each connection has a deadline (its TLS
+ * handshake with a partner's certificate within the configured
+ * tls-handshake-seconds of the accept, then a whole request within
+ * INBOUND_DEADLINE seconds of the handshake or of the previous reply) and
+ * the number of connections is capped, unauthenticated ones per client
+ * address too, the oldest of them closed first at the cap: all ours to
+ * enforce with libevent 2.1 (PITFALLS.md 4).  evhttp's own HTML error
+ * pages never leave: a signed TOO_LARGE Error or plain text replaces
+ * them.
  */
 #ifndef ACCORD_INBOUND_H
 #define ACCORD_INBOUND_H
@@ -27,9 +32,10 @@
 
 /* The one resource partners post to. */
 #define INBOUND_PATH		"/accord/v1/messages"
-/* Seconds a connection gets for each complete request. */
+/* Seconds an authenticated connection gets for each complete request. */
 #define INBOUND_DEADLINE	30
-/* Connections served at once; more are closed at once. */
+/* Connections served at once; at the cap the oldest unauthenticated one
+ * is closed to make room, and with none a new one is closed at once. */
 #define INBOUND_MAX_CONNS	256
 
 struct inbound;

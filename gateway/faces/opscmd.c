@@ -136,6 +136,7 @@ opscmd_event(enum journal_kind kind, uint64_t seq, accord_time_t time,
 	struct record_msgstate ms;
 	struct record_ack ack;
 	struct record_pause rp;
+	struct record_counted rc;
 	const char *partner = "", *case_id = "", *msg = "";
 	char line[320], desc[200], tb[32], *t = NULL;
 	json_t *obj = NULL, *ev;
@@ -222,6 +223,14 @@ opscmd_event(enum journal_kind kind, uint64_t seq, accord_time_t time,
 		break;
 	case JOURNAL_CONFIG_LOAD:
 		snprintf(line, sizeof(line), "configuration loaded");
+		break;
+	case JOURNAL_REFUSALS_COUNTED:
+		if (record_counted_decode(payload, len, &rc) == -1)
+			break;
+		partner = rc.partner;
+		snprintf(line, sizeof(line), "%d refused messages from %s "
+		    "counted, not journalled one by one (over %d a minute)",
+		    rc.refused, rc.partner, rc.per_minute);
 		break;
 	default:
 		snprintf(line, sizeof(line), "%s", journal_kind_name(kind));

@@ -41,6 +41,7 @@ static const char *const journal_kind_names[JOURNAL_KIND_MAX + 1] = {
 	"MESSAGE_STATE",
 	"INBOX_ACK",
 	"PARTNER_PAUSE",
+	"REFUSALS_COUNTED",
 };
 
 /* ---- the format's bytes and names --------------------------------------- */

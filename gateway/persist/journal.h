@@ -102,7 +102,9 @@ enum journal_kind {
 	JOURNAL_MESSAGE_STATE,		/* delivery state of a message */
 	JOURNAL_INBOX_ACK,		/* the back office took a message */
 	JOURNAL_PARTNER_PAUSE,		/* deliveries to a partner paused */
-	JOURNAL_KIND_MAX = JOURNAL_PARTNER_PAUSE
+	JOURNAL_REFUSALS_COUNTED,	/* refusals beyond the rate, counted:
+					 * not a decision */
+	JOURNAL_KIND_MAX = JOURNAL_REFUSALS_COUNTED
 };
 
 /* Tunables; journal_params_default() fills in the defaults. */

@@ -202,6 +202,15 @@ static const struct rec_field pause_fields[] = {
 	FI(record_pause, "paused", paused, 0, 1),
 };
 
+static const struct rec_field counted_fields[] = {
+	FS(record_counted, "partner", partner),
+	FI(record_counted, "refused", refused, 1, INT_MAX),
+	FI(record_counted, "repeated", repeated, 0, INT_MAX),
+	FT(record_counted, "first", first),
+	FT(record_counted, "last", last),
+	FI(record_counted, "per_minute", per_minute, 1, INT_MAX),
+};
+
 static const char *const rec_ms_names[RECORD_MS_COUNT] = {
 	"QUEUED", "SENT", "RECEIPTED", "REJECTED", "UNDELIVERED", "DISPUTED",
 	"RECEIVED"
@@ -871,4 +880,19 @@ record_pause_decode(const void *p, size_t len, struct record_pause *r)
 {
 	return rec_flat_decode(p, len, r, sizeof(*r), pause_fields,
 	    NFIELDS(pause_fields), "partner pause");
+}
+
+int
+record_counted_encode(const struct record_counted *r, char **out,
+    size_t *outlen)
+{
+	return rec_flat_encode(r, counted_fields, NFIELDS(counted_fields),
+	    out, outlen);
+}
+
+int
+record_counted_decode(const void *p, size_t len, struct record_counted *r)
+{
+	return rec_flat_decode(p, len, r, sizeof(*r), counted_fields,
+	    NFIELDS(counted_fields), "refusals counted");
 }

@@ -52,6 +52,9 @@
  *	MESSAGE_STATE		record_msgstate
  *	INBOX_ACK		record_ack
  *	PARTNER_PAUSE		record_pause
+ *	REFUSALS_COUNTED	record_counted: a partner's refusals not
+ *				journalled one by one; never a decision,
+ *				nothing for the store
  * The journal's own kinds (FILE_START, TORN_TAIL_CUT, CHECKPOINT) hold
  * nothing for the store: they only advance its seq.  Names:
  * journal_kind_name().
@@ -134,6 +137,22 @@ struct record_pause {
 	int		 paused;
 };
 
+/*
+ * A partner's messages refused beyond the rate that is journalled in full
+ * (JOURNAL_REFUSALS_COUNTED): how many, between which times.  Each was
+ * answered with a signed Error like a refusal journalled in full, and
+ * decided nothing.
+ */
+struct record_counted {
+	char		 partner[RECORD_PARTNER_MAX];
+	int		 refused;	/* how many, at least 1 */
+	int		 repeated;	/* ... of which were a MessageId
+					 * refused before */
+	accord_time_t	 first;		/* the first and last of them */
+	accord_time_t	 last;
+	int		 per_minute;	/* the rate in force */
+};
+
 /* "in" or "out". */
 const char *record_dir_name(enum record_dir d);
 /* @return the direction, or -1 for an unknown name. */
@@ -196,5 +215,9 @@ int record_ack_decode(const void *p, size_t len, struct record_ack *r);
 int record_pause_encode(const struct record_pause *r, char **out,
     size_t *outlen);
 int record_pause_decode(const void *p, size_t len, struct record_pause *r);
+int record_counted_encode(const struct record_counted *r, char **out,
+    size_t *outlen);
+int record_counted_decode(const void *p, size_t len,
+    struct record_counted *r);
 
 #endif

@@ -462,7 +462,16 @@ ctl_online(const char *path, int rawproto, int argc, char *argv[], int json)
 	line = ctl_readline(fp);
 	resp = line != NULL ? json_loads(line, 0, &jerr) : NULL;
 	if (resp == NULL || json_object_get(resp, "hello") == NULL) {
-		fprintf(stderr, "accordctl: %s did not greet us\n", path);
+		const char *why = json_string_value(json_object_get(
+		    json_object_get(resp, "error"), "text"));
+
+		/* a connection over a limit is refused with why */
+		if (why != NULL)
+			fprintf(stderr, "accordctl: %s refused the connection: "
+			    "%s\n", path, why);
+		else
+			fprintf(stderr, "accordctl: %s did not greet us\n",
+			    path);
 		return 1;
 	}
 	json_decref(resp);

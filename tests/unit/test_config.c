@@ -174,6 +174,10 @@ test_shipped_configuration(void **state)
 	assert_string_equal(c->calendar.zone, "Asia/Almaty");
 	assert_true(c->npartners >= 21);
 	assert_int_equal(c->max_message_size, 1048576);
+	/* the optional limits of issue 16 take their defaults */
+	assert_int_equal(c->tls_handshake_secs, 10);
+	assert_int_equal(c->unauth_per_address, 16);
+	assert_int_equal(c->refusals_per_minute, 10);
 	assert_int_equal(c->nroles, 3);
 	/* relative paths resolve against the file's directory */
 	assert_non_null(strstr(c->state_dir, "/conf/../var/kz"));
@@ -291,6 +295,29 @@ test_shipped_holidays(void **state)
 	assert_non_null(kz);
 	assert_true(listed_holiday(&kz->calendar, 2027, 5, 16));
 	config_free(fr);
+}
+
+/* Issue 16: the inbound and refusal limits, set in <limits>, and out of
+ * their range refused by the schema. */
+static void
+test_limits_attributes(void **state)
+{
+	struct conf_diag d = { 0 };
+	struct config *c;
+
+	edit("conf/accordd.xml", "clock-skew-seconds=\"300\"",
+	    "clock-skew-seconds=\"300\" tls-handshake-seconds=\"5\" "
+	    "unauthenticated-per-address=\"4\" refusals-per-minute=\"60\"");
+	c = config_load(path("conf/accordd.xml"), now_test(), &d);
+	assert_non_null(c);
+	assert_int_equal(c->tls_handshake_secs, 5);
+	assert_int_equal(c->unauth_per_address, 4);
+	assert_int_equal(c->refusals_per_minute, 60);
+	config_free(c);
+	conf_diag_free(&d);
+	edit("conf/accordd.xml", "tls-handshake-seconds=\"5\"",
+	    "tls-handshake-seconds=\"0\"");
+	expect_errors("tls-handshake-seconds", NULL);
 }
 
 static void
@@ -777,6 +804,7 @@ main(void)
 		T(test_key_readable_by_others),
 		T(test_not_well_formed),
 		T(test_doctype_refused),
+		T(test_limits_attributes),
 		T(test_signing_cert_of_other_ca),
 		T(test_key_does_not_match),
 		T(test_holiday_twice),

@@ -1129,6 +1129,78 @@ count_records(const struct config *c, unsigned kind, const char *message_id)
 }
 
 /*
+ * Issue 16, item 4: a partner's refused messages are journalled in full
+ * up to refusals_per_minute a minute; the rest are answered alike (a
+ * signed Error each) and counted, in one REFUSALS_COUNTED record that the
+ * store takes and that is not a decision.
+ */
+static void
+test_refusals_over_the_rate_are_counted(void **state)
+{
+	struct journal_reader *r;
+	struct journal_rec rec;
+	struct record_counted rc;
+	struct engine_answer a;
+	char id[64], cid[64], dir[1024], *msg = NULL;
+	size_t l;
+	int i, full = 0, counted = 0, summaries = 0, repeated = 0;
+
+	kzc->refusals_per_minute = 2;
+	for (i = 0; i < 6; i++) {
+		/* the sixth is the fifth again: a MessageId refused before */
+		if (i < 5) {
+			free(msg);
+			snprintf(id, sizeof(id), "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a%02d",
+			    i);
+			snprintf(cid, sizeof(cid), "FR-KZ-RATE-%d", i);
+			msg = forge("Withdrawal", cid, id, "MVD", &l);
+		}
+		assert_int_equal(engine_receive(kz, "FR", msg, l, &a), 0);
+		assert_int_equal(engine_flush(kz), 0);
+		assert_int_equal(a.code, AE_UNKNOWN_CASE);
+		assert_int_equal(a.status, 422);
+		assert_non_null(a.body);	/* signed, journalled or not */
+		engine_answer_clear(&a);
+	}
+	/* the summary is due at the deadline timer's next run */
+	assert_true(engine_deadlines(kz, clock_now()) >= 0);
+	/* ... at most once a minute; what is counted meanwhile is written
+	 * when the engine closes */
+	assert_int_equal(engine_receive(kz, "FR", msg, l, &a), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(a.code, AE_UNKNOWN_CASE);
+	engine_answer_clear(&a);
+	free(msg);
+	assert_true(engine_deadlines(kz, clock_now()) >= 0);
+	engine_close(kz);
+	assert_non_null(kz = engine_open(kzc));
+
+	snprintf(dir, sizeof(dir), "%s/journal", kzc->state_dir);
+	assert_non_null(r = journal_reader_open(dir));
+	while (journal_reader_next(r, &rec) == 1) {
+		if (rec.kind == JOURNAL_REFUSAL)
+			full++;
+		if (rec.kind != JOURNAL_REFUSALS_COUNTED)
+			continue;
+		assert_int_equal(record_counted_decode(rec.payload, rec.len,
+		    &rc), 0);
+		assert_string_equal(rc.partner, "FR");
+		assert_int_equal(rc.per_minute, 2);
+		counted += rc.refused;
+		repeated += rc.repeated;
+		summaries++;
+	}
+	journal_reader_close(r);
+	assert_int_equal(full, 2);
+	assert_int_equal(counted, 5);
+	assert_int_equal(repeated, 2);
+	assert_int_equal(summaries, 2);
+	/* a counted message was not received: no case, no message */
+	assert_int_equal(count_records(kzc, JOURNAL_MESSAGE_RECEIVED, id), 0);
+	kzc->refusals_per_minute = CONFIG_REFUSALS_PER_MINUTE;
+}
+
+/*
  * Another process holds a write lock on store.db (issue 12, item 2): the
  * same signed message posted three times is processed once; the second
  * and third post get the first receipt's exact bytes from the engine's
@@ -2054,6 +2126,7 @@ main(void)
 		T(test_duplicate_conflict),
 		T(test_duplicate_in_one_batch_sees_the_first),
 		T(test_unknown_case_is_refused_and_journalled),
+		T(test_refusals_over_the_rate_are_counted),
 		T(test_bad_input_leaves_journal_untouched),
 		T(test_error_answer_marks_message_rejected),
 		T(test_bad_receipt_is_disputed),

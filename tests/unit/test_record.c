@@ -456,6 +456,7 @@ test_flat_roundtrip(void **state)
 	struct record_msgstate ms, ms2;
 	struct record_ack ack, ack2;
 	struct record_pause pz, pz2;
+	struct record_counted rc, rc2;
 	char *p;
 	size_t len;
 
@@ -489,6 +490,25 @@ test_flat_roundtrip(void **state)
 	assert_int_equal(record_pause_decode(p, len, &pz2), 0);
 	assert_memory_equal(&pz, &pz2, sizeof(pz));
 	free(p);
+
+	memset(&rc, 0, sizeof(rc));
+	snprintf(rc.partner, sizeof(rc.partner), "FR");
+	rc.refused = 26;
+	rc.repeated = 1;
+	rc.first = 1000;
+	rc.last = 1050;
+	rc.per_minute = 5;
+	assert_int_equal(record_counted_encode(&rc, &p, &len), 0);
+	assert_int_equal(record_counted_decode(p, len, &rc2), 0);
+	assert_memory_equal(&rc, &rc2, sizeof(rc));
+	free(p);
+	/* a count is at least one */
+	p = "{\"first\":1,\"last\":1,\"partner\":\"FR\",\"per_minute\":5,"
+	    "\"refused\":1,\"repeated\":0,\"v\":1}";
+	assert_int_equal(record_counted_decode(p, strlen(p), &rc2), 0);
+	p = "{\"first\":1,\"last\":1,\"partner\":\"FR\",\"per_minute\":5,"
+	    "\"refused\":0,\"repeated\":0,\"v\":1}";
+	assert_int_equal(record_counted_decode(p, strlen(p), &rc2), -1);
 
 	/* sorted keys, no whitespace, the version last but sorted in */
 	memset(&ack, 0, sizeof(ack));
@@ -578,6 +598,8 @@ test_malformed(void **state)
 	assert_string_equal(journal_kind_name(JOURNAL_DECISION), "DECISION");
 	assert_string_equal(journal_kind_name(JOURNAL_PARTNER_PAUSE),
 	    "PARTNER_PAUSE");
+	assert_string_equal(journal_kind_name(JOURNAL_REFUSALS_COUNTED),
+	    "REFUSALS_COUNTED");
 	assert_string_equal(journal_kind_name(99), "UNKNOWN");
 	assert_int_equal(record_msg_state_from_name("DISPUTED"),
 	    RECORD_MS_DISPUTED);
