@@ -143,6 +143,15 @@ signer_serve(int fd, const struct signer_identity *id)
 			else
 				rc = -2;
 			break;
+		case SIGNER_TEST:
+			if (id->test_hook == NULL) {
+				snprintf(why, sizeof(why), "no test hook");
+				rc = -2;
+				break;
+			}
+			id->test_hook(fd);
+			rc = 0;
+			break;
 		case SIGNER_SIGN_CHECKPOINT:
 			siglen = sizeof(sig);
 			if (signer_checkpoint(id, in, len, sig, &siglen, why,
@@ -226,6 +235,14 @@ signer_client_ask(struct signer_client *sc, uint32_t type, const void *in,
 		return -1;
 	}
 	return 0;
+}
+
+int
+signer_client_test(struct signer_client *sc, char **out)
+{
+	size_t len;
+
+	return signer_client_ask(sc, SIGNER_TEST, "", 0, out, &len);
 }
 
 int

@@ -25,6 +25,7 @@
 /* Frame types (util/frame.h). */
 #define SIGNER_SIGN_MESSAGE	1	/* an unsigned envelope of ours */
 #define SIGNER_SIGN_CHECKPOINT	2	/* a journal checkpoint message */
+#define SIGNER_TEST		3	/* test builds: test_hook */
 #define SIGNER_OK		100	/* the signed bytes, the signature */
 #define SIGNER_REFUSED		101	/* a one-line reason */
 
@@ -34,6 +35,8 @@ struct signer_identity {
 	EVP_PKEY		*key;		/* the same key, for checkpoints */
 	const char		*country;	/* our From */
 	const char		*authority;
+	/* test builds: answers SIGNER_TEST itself (NULL: refused) */
+	void			(*test_hook)(int fd);
 };
 
 /* Serve requests on fd until it closes.  @return 0 at a clean end, -1 on
@@ -56,6 +59,10 @@ int signer_client_sign_message(struct signer_client *sc, const char *in,
  * and on return (the signature's).  @return 0, or -1 (logged). */
 int signer_client_sign_checkpoint(struct signer_client *sc,
     const uint8_t *msg, size_t len, uint8_t *sig, size_t *siglen);
+
+/* Test builds: run the signer's test hook.  @return 0 with its answer
+ * in *out (free()), or -1. */
+int signer_client_test(struct signer_client *sc, char **out);
 
 /* The checkpoint message's fixed form, as the journal writes it: this
  * context string with its NUL, a 64-bit sequence number and a SHA-256

@@ -36,12 +36,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <seccomp.h>
+
 #include "accord-build.h"
 #include "conf/config.h"
 #include "conf/conffile.h"
 #include "msg/signer.h"
 #include "msg/xmlsig.h"
 #include "programs/accordd_sep.h"
+#include "util/frame.h"
 #include "util/log.h"
 
 #define PTAG	"accordd"
@@ -74,10 +77,79 @@ accordd_sep_drop(const struct config *c)
 		    c->user);
 		return -1;
 	}
+	/* nothing it executes could gain privileges either */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		log_err(PTAG, "PR_SET_NO_NEW_PRIVS");
+		return -1;
+	}
 	return 0;
 }
 
 /* ---- the signer ---------------------------------------------------------- */
+
+/*
+ * The signer's system calls, once it holds its key and serves: reading
+ * and writing its socketpair and its log, memory, time, randomness,
+ * signals and exit.  Nothing opens a file, a socket or a process; any
+ * other call fails with EACCES (logged by whoever made it).
+ */
+static int
+sep_signer_sandbox(void)
+{
+	static const int allow[] = {
+		SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv),
+		SCMP_SYS(writev), SCMP_SYS(sendto), SCMP_SYS(close),
+		SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(lseek),
+		SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap),
+		SCMP_SYS(mremap), SCMP_SYS(madvise), SCMP_SYS(mprotect),
+		SCMP_SYS(futex), SCMP_SYS(getrandom), SCMP_SYS(getpid),
+		SCMP_SYS(gettid), SCMP_SYS(clock_gettime),
+		SCMP_SYS(gettimeofday), SCMP_SYS(time),
+		SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask),
+		SCMP_SYS(exit), SCMP_SYS(exit_group)
+	};
+	scmp_filter_ctx ctx;
+	size_t i;
+	int rc = -1;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		log_err("signer", "PR_SET_NO_NEW_PRIVS");
+		return -1;
+	}
+	if ((ctx = seccomp_init(SCMP_ACT_ERRNO(EACCES))) == NULL) {
+		log_errx("signer", "seccomp_init failed");
+		return -1;
+	}
+	for (i = 0; i < sizeof(allow) / sizeof(allow[0]); i++)
+		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allow[i], 0) != 0)
+			goto done;
+	if (seccomp_load(ctx) != 0)
+		goto done;
+	rc = 0;
+done:
+	if (rc == -1)
+		log_errx("signer", "cannot install the system-call filter");
+	seccomp_release(ctx);
+	return rc;
+}
+
+/* Test builds: the engine's probe asks the signer to open a file, which
+ * its filter must forbid; the answer says what came of it. */
+static void
+sep_signer_test_open(int fd)
+{
+	char ans[128];
+	int f;
+
+	if ((f = open("/etc/passwd", O_RDONLY | O_CLOEXEC)) == -1)
+		snprintf(ans, sizeof(ans), "open: %s", strerror(errno));
+	else {
+		snprintf(ans, sizeof(ans), "open: allowed");
+		close(f);
+	}
+	log_info("signer", "probe: %s", ans);
+	frame_write(fd, SIGNER_OK, ans, strlen(ans));
+}
 
 static void __attribute__((noreturn))
 sep_signer(const struct config *c, int fd)
@@ -97,11 +169,16 @@ sep_signer(const struct config *c, int fd)
 	}
 	id.country = c->country;
 	id.authority = c->authority;
+#ifdef ACCORD_TEST_CLOCK
+	id.test_hook = sep_signer_test_open;
+#endif
 	signal(SIGTERM, SIG_IGN);	/* it ends when the engine does */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	log_info("signer", "signing for %s/%s as %s, pid %ld", c->country,
 	    c->authority, c->user, (long)getpid());
+	if (sep_signer_sandbox() == -1)
+		_exit(1);
 	rc = signer_serve(fd, &id);
 	_exit(rc == 0 ? 0 : 1);
 }
@@ -240,6 +317,11 @@ accordd_sep_probe(const struct config *c, struct signer_client *sc)
 	else
 		log_warnx(PTAG, "probe: the signer signed arbitrary bytes");
 	free(out);
+	if (signer_client_test(sc, &out) == 0) {
+		log_info(PTAG, "probe: the signer tried to open a file: %s",
+		    out);
+		free(out);
+	}
 #else
 	(void)c;
 	(void)sc;

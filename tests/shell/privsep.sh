@@ -16,7 +16,7 @@ if ! grep -q '^#define ACCORD_TEST_CLOCK 1' "$ACCORD_BUILDDIR/accord-build.h" \
 	echo "1..0 # SKIP needs a build with --enable-test-clock (its probe)"
 	exit 0
 fi
-plan 16
+plan 18
 make_workdir privsep
 use_system_groups
 AUDIT="$ACCORD_BUILDDIR/gateway/accord-audit"
@@ -44,12 +44,19 @@ signer=$(sed -n 's/.*signer pid \([0-9]*\), both as.*/\1/p' "$kzlog")
 check "the parent names its engine ($engine) and signer ($signer)" \
 	sh -c '[ -n "$1" ] && [ -n "$2" ] && [ "$(cat /proc/$1/status |
 	    awk "/^PPid:/ {print \$2}")" = "$3" ]' _ "$engine" "$signer" "$kzpid"
-wait_for "$kzlog" "probe: the signer" 10
+wait_for "$kzlog" "probe: the signer tried to open" 10
 check "the parent stays root" [ "$(uid_of $kzpid)" = "0 0 0 0" ]
 check "the engine runs as nobody" \
 	[ "$(uid_of $engine)" = "$nobody $nobody $nobody $nobody" ]
 check "the signer runs as nobody" \
 	[ "$(uid_of $signer)" = "$nobody $nobody $nobody $nobody" ]
+check "engine and signer: NoNewPrivs 1; the signer under seccomp (2)" \
+	sh -c 'grep -q "^NoNewPrivs:[[:space:]]*1" /proc/$1/status &&
+	    grep -q "^NoNewPrivs:[[:space:]]*1" /proc/$2/status &&
+	    grep -q "^Seccomp:[[:space:]]*2" /proc/$2/status' _ "$engine" "$signer"
+check "the signer's filter forbids opening a file (its probe)" \
+	grep -q "probe: the signer tried to open a file: open: Permission denied" \
+	    "$kzlog"
 check "the engine has no way back to root (no capabilities)" \
 	sh -c 'awk "/^CapEff:/ {print \$2}" /proc/$1/status |
 	    grep -q "^0*$"' _ "$engine"
