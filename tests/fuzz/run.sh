@@ -46,7 +46,7 @@ mkdir -p "$fz/obj" "$fz/seeds" "$fz/corpus" "$fz/crashes" "$fz/tmp" ||
 # ---- clang and libFuzzer --------------------------------------------------
 command -v "$cc" >/dev/null 2>&1 ||
     die "no $cc: the harnesses need clang and its libFuzzer" \
-	"(Debian: apt-get install clang; ./quickstart installs it)"
+	"(Debian: apt-get install clang libclang-rt-dev; ./quickstart installs them)"
 printf '#include <stddef.h>\n#include <stdint.h>\n%s\n' \
     'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { return 0; }' \
     >"$fz/tmp/probe.c"
@@ -54,7 +54,7 @@ printf '#include <stddef.h>\n#include <stdint.h>\n%s\n' \
     -o "$fz/tmp/probe" >"$fz/tmp/probe.log" 2>&1 ||
     { cat "$fz/tmp/probe.log" >&2; die "$cc cannot build a libFuzzer" \
 	"harness (-fsanitize=fuzzer,address,undefined): install clang" \
-	"(Debian: apt-get install clang)"; }
+	"(Debian: apt-get install clang libclang-rt-dev)"; }
 rm -f "$fz/tmp/probe" "$fz/tmp/probe.c" "$fz/tmp/probe.log"
 
 # ---- build ------------------------------------------------------------------
