@@ -416,34 +416,20 @@ static void
 control_request(struct control_conn *cc, const char *line, size_t len)
 {
 	const struct cmd_command *cmd;
-	json_error_t jerr;
-	json_t *req, *id, *args, *res, *r;
+	struct cmd_request rq;
+	json_t *id, *args, *res, *r;
 	const char *name, *code = "INTERNAL";
 	char text[512], roles[64];
 	void *harg = NULL;
 
-	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (req == NULL || !json_is_object(req)) {
-		snprintf(text, sizeof(text), "request is not a JSON object: %s "
-		    "(column %d)", req == NULL ? jerr.text : "not an object",
-		    jerr.column);
-		control_send_error(cc, NULL, "BAD_REQUEST", text);
-		json_decref(req);
+	if (cmd_request_parse(line, len, &rq, text, sizeof(text)) == -1) {
+		control_send_error(cc, rq.id, "BAD_REQUEST", text);
+		json_decref(rq.req);
 		return;
 	}
-	id = json_object_get(req, "id");
-	name = json_string_value(json_object_get(req, "cmd"));
-	args = json_object_get(req, "args");
-	if (name == NULL) {
-		control_send_error(cc, id, "BAD_REQUEST",
-		    "request has no \"cmd\" string");
-		goto done;
-	}
-	if (args != NULL && !json_is_object(args)) {
-		control_send_error(cc, id, "BAD_REQUEST",
-		    "\"args\" must be an object");
-		goto done;
-	}
+	id = rq.id;
+	name = rq.name;
+	args = rq.args;
 	cmd = control_find(cc->ctl, name, &harg);
 	if (cmd == NULL) {
 		snprintf(text, sizeof(text), "unknown command '%.64s' (try "
@@ -493,7 +479,7 @@ control_request(struct control_conn *cc, const char *line, size_t len)
 done:
 	cc->mark = 0;
 	cc->id = NULL;
-	json_decref(req);
+	json_decref(rq.req);
 }
 
 static void

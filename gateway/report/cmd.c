@@ -10,6 +10,34 @@
 
 #include "report/cmd.h"
 
+int
+cmd_request_parse(const char *line, size_t len, struct cmd_request *r,
+    char *text, size_t textlen)
+{
+	json_error_t jerr;
+
+	memset(r, 0, sizeof(*r));
+	r->req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (r->req == NULL || !json_is_object(r->req)) {
+		snprintf(text, textlen, "request is not a JSON object: %s "
+		    "(column %d)", r->req == NULL ? jerr.text :
+		    "not an object", jerr.column);
+		return -1;
+	}
+	r->id = json_object_get(r->req, "id");
+	r->name = json_string_value(json_object_get(r->req, "cmd"));
+	r->args = json_object_get(r->req, "args");
+	if (r->name == NULL) {
+		snprintf(text, textlen, "request has no \"cmd\" string");
+		return -1;
+	}
+	if (r->args != NULL && !json_is_object(r->args)) {
+		snprintf(text, textlen, "\"args\" must be an object");
+		return -1;
+	}
+	return 0;
+}
+
 const char *
 cmd_arg(json_t *args, size_t i)
 {

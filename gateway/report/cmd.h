@@ -61,6 +61,25 @@ struct cmd_command {
  * thread.  It may not use the engine, the socket or the connection. */
 #define CMD_WORKER	0x1
 
+/* One request line of the control socket, parsed: what the daemon reads
+ * on the socket and what tests/fuzz/fuzz_control.c feeds. */
+struct cmd_request {
+	json_t		*req;		/* the object; json_decref() it */
+	json_t		*id;		/* "id", any JSON value, or NULL */
+	const char	*name;		/* "cmd" */
+	json_t		*args;		/* "args", an object, or NULL */
+};
+
+/*
+ * Parse one request line (len bytes, no newline): a JSON object (no
+ * duplicate keys) with a "cmd" string and, if any, an "args" object.
+ * @return 0 with r filled, or -1 with text set (the code is BAD_REQUEST);
+ * r->req is then set (free it) and r->id with it when the line was an
+ * object, so that the error can still carry the request's id.
+ */
+int cmd_request_parse(const char *line, size_t len, struct cmd_request *r,
+    char *text, size_t textlen);
+
 /* argv[i] of the request, or NULL. */
 const char *cmd_arg(json_t *args, size_t i);
 /* args' string member name, or NULL. */

@@ -1,10 +1,13 @@
 /*
- * test_control.c -- the mapping from a peer's credentials to roles.
+ * test_control.c -- the mapping from a peer's credentials to roles, and
+ * the parser of a request line (cmd_request_parse, which the control
+ * socket and tests/fuzz/fuzz_control.c share).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -95,6 +98,53 @@ test_roles_string(void **state)
 	    CMD_ROLE_ADMIN, buf, sizeof(buf)), "read,admin");
 }
 
+/* A line the parser refuses: -1, the text, and the id when it had one. */
+static void
+refused(const char *line, const char *why, json_int_t id)
+{
+	struct cmd_request rq;
+	char text[512];
+
+	assert_int_equal(cmd_request_parse(line, strlen(line), &rq, text,
+	    sizeof(text)), -1);
+	assert_non_null(strstr(text, why));
+	if (id == 0)
+		assert_null(rq.id);
+	else
+		assert_int_equal(json_integer_value(rq.id), id);
+	json_decref(rq.req);
+}
+
+static void
+test_request_parse(void **state)
+{
+	struct cmd_request rq;
+	char text[512];
+	const char *line = "{\"cmd\":\"list\",\"args\":{\"limit\":\"3\"},"
+	    "\"id\":7}";
+
+	assert_int_equal(cmd_request_parse(line, strlen(line), &rq, text,
+	    sizeof(text)), 0);
+	assert_string_equal(rq.name, "list");
+	assert_string_equal(cmd_opt(rq.args, "limit"), "3");
+	assert_int_equal(json_integer_value(rq.id), 7);
+	json_decref(rq.req);
+	/* no args: none given to the handler's caller to fill in */
+	line = "{\"cmd\":\"alerts\"}";
+	assert_int_equal(cmd_request_parse(line, strlen(line), &rq, text,
+	    sizeof(text)), 0);
+	assert_null(rq.args);
+	assert_null(rq.id);
+	json_decref(rq.req);
+
+	refused("{\"cmd\":", "not a JSON object", 0);
+	refused("[\"list\"]", "not an object", 0);
+	refused("{\"cmd\":\"a\",\"cmd\":\"b\"}", "not a JSON object", 0);
+	refused("{\"id\":5,\"cmd\":1}", "no \"cmd\" string", 5);
+	refused("{\"id\":6,\"cmd\":\"list\",\"args\":[1]}",
+	    "\"args\" must be an object", 6);
+}
+
 int
 main(void)
 {
@@ -107,6 +157,7 @@ main(void)
 		cmocka_unit_test_setup(test_missing_group_grants_nothing,
 		    setup),
 		cmocka_unit_test_setup(test_roles_string, setup),
+		cmocka_unit_test(test_request_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
