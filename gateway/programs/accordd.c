@@ -790,6 +790,35 @@ accordd_start(struct accordd *ad)
 	return 0;
 }
 
+/*
+ * Detach.  daemon() points stderr at /dev/null; when the lines are to go
+ * to stderr (systemd's journal, or no syslog socket: log_daemon_dest())
+ * stderr stays as it was and only stdin and stdout go to /dev/null.
+ * @return 0/-1.
+ */
+static int
+accordd_detach(void)
+{
+	int keep = log_daemon_dest() != LOG_DEST_SYSLOG, fd;
+
+	if (daemon(0, keep) == -1) {
+		log_err("accordd", "daemon");
+		return -1;
+	}
+	if (keep) {
+		if ((fd = open("/dev/null", O_RDWR)) == -1) {
+			log_err("accordd", "/dev/null");
+			return -1;
+		}
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	log_init("accordd", 0, LOG_LVL_INFO);
+	return 0;
+}
+
 /* Stop everything accordd_start() started, and free the rest. */
 static void
 accordd_stop(struct accordd *ad)
@@ -875,13 +904,8 @@ main(int argc, char *argv[])
 		return 1;
 	if (rebuild)
 		return accordd_rebuild(&ad);
-	if (!foreground) {
-		if (daemon(0, 0) == -1) {
-			log_err("accordd", "daemon");
-			return 1;
-		}
-		log_init("accordd", 0, LOG_LVL_INFO);
-	}
+	if (!foreground && accordd_detach() == -1)
+		return 1;
 	signal(SIGPIPE, SIG_IGN);
 	if (accordd_write_pid(&ad) == -1)
 		return 1;

@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 
@@ -17,15 +19,59 @@ static int		 log_stderr = 1;
 static enum log_level	 log_level = LOG_LVL_INFO;
 static char		*log_capbuf;
 static unsigned long	 log_caplen;
+static const char	*log_syslog_path = "/dev/log";
+
+static void log_emit(enum log_level, const char *, const char *);
+
+void
+log_set_syslog_path(const char *path)
+{
+	log_syslog_path = path;
+}
+
+/*
+ * Where a detached daemon's lines go.  Under systemd (JOURNAL_STREAM set)
+ * stderr is the journal, with the unit's name and priority kept.  Without
+ * a syslog socket (a container, a minimal system), syslog(3) drops every
+ * line without a word: the daemon would run blind, so stderr it is.
+ */
+enum log_dest
+log_daemon_dest(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+
+	if (js != NULL && *js != '\0')
+		return LOG_DEST_JOURNAL;
+	if (access(log_syslog_path, F_OK) == -1)
+		return LOG_DEST_NOSYSLOG;
+	return LOG_DEST_SYSLOG;
+}
 
 void
 log_init(const char *progname, int to_stderr, enum log_level level)
 {
+	enum log_dest dest = LOG_DEST_STDERR;
+	char msg[256];
+
 	log_progname = progname;
-	log_stderr = to_stderr;
 	log_level = level;
 	if (!to_stderr)
+		dest = log_daemon_dest();
+	log_stderr = dest != LOG_DEST_SYSLOG;
+	if (dest == LOG_DEST_SYSLOG)
 		openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	else if (dest == LOG_DEST_NOSYSLOG) {
+		/* said once, at the start: it is where the lines went */
+		snprintf(msg, sizeof(msg), "no syslog socket at %s: logging "
+		    "to stderr", log_syslog_path);
+		log_emit(LOG_LVL_WARN, "log", msg);
+	}
+}
+
+int
+log_to_stderr(void)
+{
+	return log_stderr;
 }
 
 void
@@ -63,8 +109,6 @@ struct log_site {
 	enum log_level	 lvl;
 };
 static struct log_site	 log_sites[LOG_SITES];
-
-static void log_emit(enum log_level, const char *, const char *);
 
 static time_t
 log_mono(void)

@@ -17,8 +17,27 @@ enum log_level {
 	LOG_LVL_DEBUG
 };
 
-/* Start logging; to_stderr != 0 logs to stderr, else to syslog. */
+/*
+ * Where a detached daemon logs: syslog; stderr when JOURNAL_STREAM is set
+ * (systemd's journal); stderr when there is no syslog socket.
+ */
+enum log_dest {
+	LOG_DEST_STDERR,	/* asked for (foreground, tools) */
+	LOG_DEST_SYSLOG,
+	LOG_DEST_JOURNAL,	/* stderr, connected to systemd's journal */
+	LOG_DEST_NOSYSLOG	/* stderr, for want of a syslog socket */
+};
+
+/*
+ * Start logging; to_stderr != 0 logs to stderr, else where
+ * log_daemon_dest() says (a missing syslog socket is logged once).
+ */
 void log_init(const char *progname, int to_stderr, enum log_level level);
+enum log_dest log_daemon_dest(void);
+/* 1 if lines go to stderr (a daemon must then keep it open). */
+int log_to_stderr(void);
+/* Tests: the syslog socket to look for (default /dev/log). */
+void log_set_syslog_path(const char *path);
 void log_set_level(enum log_level level);
 
 void log_errx(const char *tag, const char *fmt, ...)
