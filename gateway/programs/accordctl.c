@@ -8,7 +8,8 @@
  *     queues|alerts|stats ...
  *
  * Positional arguments travel as "argv", key=value pairs as string
- * fields and --flag as true; the daemon checks them (protocols/control.md).
+ * fields and --flag as true; the daemon checks them against what the
+ * command declares (protocols/control.md), and so does --offline.
  * Results print as the daemon's text (aligned tables); -j or --json
  * prints the JSON response lines instead.  Exit status: 0 ok, 1 an error
  * response or no daemon, 2 a usage error.
@@ -66,7 +67,8 @@ usage(void)
 	    "  -S dir      the state directory, for --offline\n"
 	    "  -s socket   control socket (default $ACCORD_SOCKET or %s)\n"
 	    "  --offline   read the store directly; the daemon must be down\n"
-	    "  accordctl help   lists the commands this daemon serves\n"
+	    "  accordctl help   lists the commands this daemon serves; "
+	    "help COMMAND: its usage\n"
 	    "  accordctl stats [partner=CC] [since=YYYY-MM] [--csv]   "
 	    "the ministry's\n"
 	    "              figures; --csv: one row per figure, for a "
