@@ -184,26 +184,32 @@ casecmd_clock(void *arg, const struct cmd_caller *who, json_t *args,
 
 const struct cmd_command casecmd_commands[] = {
 	{ "submit", CMD_ROLE_SUBMIT, casecmd_submit,
-	    "submit PARTNER document=@FILE [case=ID] [ref=MSG] [--urgent] "
-	    "[request-id=KEY]", 0 },
+	    "validate, sign, journal and queue a business document", 0,
+	    "PARTNER document=@FILE [case=ID] [ref=MSG] [--urgent] "
+	    "[request-id=KEY]" },
 	{ "record", CMD_ROLE_ADMIN, casecmd_record,
-	    "record CASE protection-claim|assessment [--risk] [note=TEXT]", 0 },
+	    "record a protection claim or a risk assessment on a case", 0,
+	    "CASE protection-claim|assessment [--risk] [note=TEXT] "
+	    "[partner=CC]" },
 	{ "inbox", CMD_ROLE_SUBMIT, opscmd_inbox,
-	    "inbox [partner=CC] [--body] [--reveal] [--follow]: received "
-	    "messages not yet acknowledged", 0 },
+	    "received messages not yet acknowledged", 0,
+	    "[partner=CC] [--body] [--reveal] [--follow]" },
 	{ "ack", CMD_ROLE_SUBMIT, opscmd_ack,
-	    "ack MESSAGE-ID [partner=CC]: the back office took it", 0 },
+	    "the back office took a received message", 0,
+	    "MESSAGE-ID [partner=CC]" },
 	{ "resend", CMD_ROLE_ADMIN, opscmd_resend,
-	    "resend MESSAGE-ID [partner=CC]: UNDELIVERED or DISPUTED, again", 0 },
+	    "send an UNDELIVERED or DISPUTED message again", 0,
+	    "MESSAGE-ID [partner=CC]" },
 	{ "pause", CMD_ROLE_ADMIN, opscmd_pause,
-	    "pause PARTNER: hold delivery to a partner", 0 },
+	    "hold delivery to a partner", 0, "PARTNER" },
 	{ "resume", CMD_ROLE_ADMIN, opscmd_pause,
-	    "resume PARTNER: deliver to a partner again", 0 },
+	    "deliver to a partner again", 0, "PARTNER" },
 	{ "monitor", CMD_ROLE_READ, opscmd_monitor,
-	    "monitor: stream every committed record", 0 },
+	    "stream every committed record", 0, "" },
 #ifdef ACCORD_TEST_CLOCK
 	{ "clock", CMD_ROLE_ADMIN, casecmd_clock,
-	    "clock show|set TIME|advance 3d|real (test builds only)", 0 },
+	    "show, set, advance or release the test clock (test builds only)",
+	    0, "show|set|advance|real [TIME|DURATION]" },
 #endif
-	{ NULL, 0, NULL, NULL, 0 }
+	{ NULL, 0, NULL, NULL, 0, NULL }
 };

@@ -419,7 +419,7 @@ control_request(struct control_conn *cc, const char *line, size_t len)
 	struct cmd_request rq;
 	json_t *id, *args, *res, *r;
 	const char *name, *code = "INTERNAL";
-	char text[512], roles[64];
+	char text[CMD_TEXT_MAX], roles[64], usage[256];
 	void *harg = NULL;
 
 	if (cmd_request_parse(line, len, &rq, text, sizeof(text)) == -1) {
@@ -445,6 +445,19 @@ control_request(struct control_conn *cc, const char *line, size_t len)
 		    "read", (unsigned)cc->caller.uid, roles);
 		log_warnx("control", "refused: %s", text);
 		control_send_error(cc, id, "FORBIDDEN", text);
+		goto done;
+	}
+	/* what the command does not take is an error, not ignored: a
+	 * mistyped --flag must not quietly widen a listing */
+	if (args != NULL && cmd_check_args(cmd, args, text,
+	    sizeof(text)) == -1) {
+		r = json_pack("{s:b, s:{s:s, s:s, s:s}}", "ok", 0, "error",
+		    "code", "BAD_REQUEST", "text", text, "usage",
+		    cmd_usage(cmd, usage, sizeof(usage)));
+		if (id != NULL)
+			json_object_set(r, "id", id);
+		control_send(cc, r);
+		json_decref(r);
 		goto done;
 	}
 	text[0] = '\0';

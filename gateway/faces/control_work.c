@@ -36,7 +36,7 @@ struct control_job {
 	json_t			*id;
 	json_t			*res;		/* NULL: an error */
 	const char		*code;
-	char			 text[512];
+	char			 text[CMD_TEXT_MAX];
 };
 
 struct control_worker {

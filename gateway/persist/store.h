@@ -120,6 +120,13 @@ struct store_case_filter {
 					 * TRANSFER_OVERDUE, TRANSIT_EXPIRED) */
 	const char	*after_partner;	/* non-NULL: a page, from the first */
 	const char	*after_case;	/* case after (partner, case_id) */
+	int		 by_due;	/* order by the next armed deadline,
+					 * cases with none last, then by
+					 * partner and case (else partner and
+					 * case alone) */
+	accord_time_t	 after_due;	/* by_due, a page: the next deadline
+					 * of the case after_partner/case
+					 * (0: it had none) */
 	int		 limit;		/* at most this many (0: all) */
 };
 

@@ -544,6 +544,14 @@ store_sql_add(char *buf, size_t size, size_t *len, const char *s)
 	return 0;
 }
 
+/* the next armed deadline, 0 without one */
+#define STORE_NEXT_DUE "(SELECT coalesce(min(d.due), 0) FROM deadlines d " \
+	    "WHERE d.partner = c.partner AND d.case_id = c.case_id AND " \
+	    "+d.armed = 1)"
+/* by_due's order: cases without a deadline after those with one */
+#define STORE_DUE_KEY "(" STORE_NEXT_DUE " = 0, " STORE_NEXT_DUE ", " \
+	    "c.partner, c.case_id)"
+
 int
 store_list_cases(struct store *st, const struct store_case_filter *f,
     store_case_cb cb, void *arg)
@@ -563,10 +571,8 @@ store_list_cases(struct store *st, const struct store_case_filter *f,
 		f = &all;
 	}
 	if (store_sql_add(sql, sizeof(sql), &len, "SELECT c.partner, "
-	    "c.case_id, c.opened_at, c.updated_at, c.fsm, "
-	    "(SELECT coalesce(min(d.due), 0) FROM deadlines d "
-	    "WHERE d.partner = c.partner AND d.case_id = c.case_id AND "
-	    "+d.armed = 1) FROM cases c WHERE 1") == -1 ||
+	    "c.case_id, c.opened_at, c.updated_at, c.fsm, " STORE_NEXT_DUE
+	    " FROM cases c WHERE 1") == -1 ||
 	    (f->state >= 0 && store_sql_add(sql, sizeof(sql), &len,
 	    " AND c.state = ?") == -1) ||
 	    (f->kind >= 0 && store_sql_add(sql, sizeof(sql), &len,
@@ -587,8 +593,10 @@ store_list_cases(struct store *st, const struct store_case_filter *f,
 	    (f->updated_since != 0 && store_sql_add(sql, sizeof(sql), &len,
 	    " AND c.updated_at >= ?") == -1) ||
 	    (f->after_partner != NULL && store_sql_add(sql, sizeof(sql),
-	    &len, " AND (c.partner, c.case_id) > (?, ?)") == -1) ||
-	    store_sql_add(sql, sizeof(sql), &len,
+	    &len, f->by_due ? " AND " STORE_DUE_KEY " > (?, ?, ?, ?)" :
+	    " AND (c.partner, c.case_id) > (?, ?)") == -1) ||
+	    store_sql_add(sql, sizeof(sql), &len, f->by_due ? " ORDER BY "
+	    STORE_NEXT_DUE " = 0, 6, c.partner, c.case_id" :
 	    " ORDER BY c.partner, c.case_id") == -1 ||
 	    (f->limit > 0 && store_sql_add(sql, sizeof(sql), &len,
 	    " LIMIT ?") == -1)) {
@@ -618,6 +626,9 @@ store_list_cases(struct store *st, const struct store_case_filter *f,
 		rc = sqlite3_bind_int64(s, ++n, f->due_by);
 	if (rc == SQLITE_OK && f->updated_since != 0)
 		rc = sqlite3_bind_int64(s, ++n, f->updated_since);
+	if (rc == SQLITE_OK && f->after_partner != NULL && f->by_due &&
+	    (rc = sqlite3_bind_int(s, ++n, f->after_due == 0)) == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, ++n, f->after_due);
 	if (rc == SQLITE_OK && f->after_partner != NULL &&
 	    (rc = sqlite3_bind_text(s, ++n, f->after_partner, -1,
 	    SQLITE_STATIC)) == SQLITE_OK)

@@ -8,7 +8,8 @@
  *     queues|alerts|stats ...
  *
  * Positional arguments travel as "argv", key=value pairs as string
- * fields and --flag as true; the daemon checks them (protocols/control.md).
+ * fields and --flag as true; the daemon checks them against what the
+ * command declares (protocols/control.md), and so does --offline.
  * Results print as the daemon's text (aligned tables); -j or --json
  * prints the JSON response lines instead.  Exit status: 0 ok, 1 an error
  * response or no daemon, 2 a usage error.
@@ -66,7 +67,8 @@ usage(void)
 	    "  -S dir      the state directory, for --offline\n"
 	    "  -s socket   control socket (default $ACCORD_SOCKET or %s)\n"
 	    "  --offline   read the store directly; the daemon must be down\n"
-	    "  accordctl help   lists the commands this daemon serves\n"
+	    "  accordctl help   lists the commands this daemon serves; "
+	    "help COMMAND: its usage\n"
 	    "  accordctl stats [partner=CC] [since=YYYY-MM] [--csv]   "
 	    "the ministry's\n"
 	    "              figures; --csv: one row per figure, for a "
@@ -281,12 +283,14 @@ done:
 }
 
 /* Print a response line: JSON as it is, or for people.  @return 0 for an
- * ok response, 1 for an error, -1 if it is not a response. */
+ * ok response, 1 for an error, 2 for a usage error (an error with the
+ * command's usage), -1 if it is not a response. */
 static int
 ctl_response(const char *line, int json)
 {
 	json_t *resp, *err;
 	json_error_t jerr;
+	const char *ustr;
 	int rc;
 
 	if ((resp = json_loads(line, 0, &jerr)) == NULL) {
@@ -301,11 +305,15 @@ ctl_response(const char *line, int json)
 		rc = 0;
 	} else {
 		err = json_object_get(resp, "error");
-		if (!json)
+		ustr = json_string_value(json_object_get(err, "usage"));
+		if (!json) {
 			fprintf(stderr, "accordctl: %s: %s\n",
 			    json_string_value(json_object_get(err, "code")),
 			    json_string_value(json_object_get(err, "text")));
-		rc = 1;
+			if (ustr != NULL)
+				fprintf(stderr, "%s\n", ustr);
+		}
+		rc = ustr != NULL ? 2 : 1;
 	}
 	json_decref(resp);
 	return rc;
@@ -357,7 +365,8 @@ ctl_offline(const char *state_dir, const char *conf_file, const char *sock,
 	struct config *conf = NULL;
 	json_t *req, *args, *res, *resp;
 	const char *code = "INTERNAL";
-	char *db = NULL, *journal = NULL, *line, text[512];
+	char *db = NULL, *journal = NULL, *line, text[CMD_TEXT_MAX];
+	char ubuf[256];
 	int fd, rc = 1;
 
 	for (cmd = report_commands; cmd->name != NULL; cmd++)
@@ -389,6 +398,13 @@ ctl_offline(const char *state_dir, const char *conf_file, const char *sock,
 		    "offline needs root\n");
 		json_decref(req);
 		return 1;
+	}
+	/* the daemon's check, here: the same table, the same words */
+	if (cmd_check_args(cmd, args, text, sizeof(text)) == -1) {
+		fprintf(stderr, "accordctl: BAD_REQUEST: %s\n%s\n", text,
+		    cmd_usage(cmd, ubuf, sizeof(ubuf)));
+		json_decref(req);
+		return 2;
 	}
 	db = conf_path(state_dir, "store.db");
 	journal = conf_path(state_dir, "journal");

@@ -327,8 +327,10 @@ accordd_check(const char *file)
 	return 0;
 }
 
+/* Reload the configuration; why (may be NULL) is told what was wrong
+ * with a refused one, as accordd -n prints it. */
 static void
-accordd_reload(struct accordd *ad)
+accordd_reload(struct accordd *ad, FILE *why)
 {
 	struct conf_diag d = { 0 };
 	struct config *nc, *old;
@@ -343,6 +345,12 @@ accordd_reload(struct accordd *ad)
 		    "configuration; keeping the configuration loaded at %s "
 		    "(%d partners)", d.nerrors, d.nerrors == 1 ? "" : "s", tb,
 		    ad->conf->npartners);
+		if (why != NULL) {
+			conf_diag_print(&d, why);
+			fprintf(why, "%s: configuration has %d error%s\n",
+			    ad->conf_file, d.nerrors, d.nerrors == 1 ? "" :
+			    "s");
+		}
 		conf_diag_free(&d);
 		return;
 	}
@@ -351,12 +359,19 @@ accordd_reload(struct accordd *ad)
 	    strcmp(nc->state_dir, ad->conf->state_dir) != 0) {
 		log_errx("accordd", "reload refused: the identity and state "
 		    "directory cannot change while running; restart instead");
+		if (why != NULL)
+			fprintf(why, "%s: the identity and state directory "
+			    "cannot change while running; restart instead\n",
+			    ad->conf_file);
 		config_free(nc);
 		return;
 	}
 	if (engine_set_config(ad->engine, nc) == -1) {
 		log_errx("accordd", "reload refused: the configuration load "
 		    "could not be journalled");
+		if (why != NULL)
+			fprintf(why, "the configuration load could not be "
+			    "journalled\n");
 		config_free(nc);
 		return;
 	}
@@ -385,26 +400,41 @@ accordd_cmd_help(void *arg, const struct cmd_caller *who, json_t *args,
 	struct accordd *ad = arg;
 	const struct control_table *tables;
 	const struct cmd_command *c;
+	const char *which = cmd_arg(args, 0), *role;
 	json_t *list = json_array(), *res;
-	char *buf = NULL;
+	char *buf = NULL, usage[256];
 	size_t blen = 0;
 	FILE *fp;
-	int t, nt;
+	int t, nt, found = 0;
 
 	if ((fp = open_memstream(&buf, &blen)) == NULL)
 		return NULL;
 	tables = control_tables(ad->control, &nt);
 	for (t = 0; t < nt; t++)
 	for (c = tables[t].cmds; c->name != NULL; c++) {
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s}",
-		    "name", c->name, "role", c->role & CMD_ROLE_ADMIN ?
-		    "admin" : c->role & CMD_ROLE_SUBMIT ? "submit" : "read",
-		    "help", c->help));
-		fprintf(fp, "%-10s %-7s %s\n", c->name,
-		    c->role & CMD_ROLE_ADMIN ? "admin" :
-		    c->role & CMD_ROLE_SUBMIT ? "submit" : "read", c->help);
+		if (which != NULL && strcmp(which, c->name) != 0)
+			continue;
+		found++;
+		role = c->role & CMD_ROLE_ADMIN ? "admin" :
+		    c->role & CMD_ROLE_SUBMIT ? "submit" : "read";
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}",
+		    "name", c->name, "role", role, "help", c->help, "usage",
+		    c->usage != NULL ? c->usage : ""));
+		if (which != NULL)
+			fprintf(fp, "%s\n  %s\n  role: %s\n",
+			    cmd_usage(c, usage, sizeof(usage)), c->help, role);
+		else
+			fprintf(fp, "%-10s %-7s %s\n", c->name, role, c->help);
 	}
+	if (which == NULL)
+		fprintf(fp, "(help COMMAND: its usage)\n");
 	fclose(fp);
+	if (which != NULL && !found) {
+		free(buf);
+		json_decref(list);
+		return cmd_fail(code, text, len, "UNKNOWN_COMMAND", "no command "
+		    "'%.64s' (help lists them)", which);
+	}
 	res = json_pack("{s:o, s:s%}", "commands", list, "text", buf, blen);
 	free(buf);	/* s% copied it */
 	return res;
@@ -481,7 +511,7 @@ accordd_cmd_partners(void *arg, const struct cmd_caller *who,
 	return json_pack("{s:o, s:s%}", "partners", list, "text", buf, blen);
 }
 
-static void accordd_reload(struct accordd *);
+static void accordd_reload(struct accordd *, FILE *);
 
 static json_t *
 accordd_cmd_reload(void *arg, const struct cmd_caller *who,
@@ -489,29 +519,44 @@ accordd_cmd_reload(void *arg, const struct cmd_caller *who,
 {
 	struct accordd *ad = arg;
 	int before = ad->reloads;
+	char *why = NULL;
+	size_t wlen = 0;
+	FILE *fp;
 
 	log_info("accordd", "reload requested by uid %u", (unsigned)who->uid);
-	accordd_reload(ad);
+	fp = open_memstream(&why, &wlen);
+	accordd_reload(ad, fp);
+	if (fp != NULL)
+		fclose(fp);
 	if (ad->reloads == before) {
+		/* the errors themselves, as accordd -n prints them: the
+		 * operator need not go and find the log */
 		*code = "CONFIG_INVALID";
-		snprintf(text, len, "the new configuration was refused (see "
-		    "the log, or run accordd -n); the old one stays in force");
+		snprintf(text, len, "the new configuration was refused; the "
+		    "old one stays in force:\n%s", why != NULL ? why : "");
+		if (strlen(text) == len - 1 && len > 5)
+			memcpy(text + len - 5, "...\n", 5);
+		if ((wlen = strlen(text)) > 0 && text[wlen - 1] == '\n')
+			text[wlen - 1] = '\0';
+		free(why);
 		return NULL;
 	}
+	free(why);
 	return json_pack("{s:i, s:s}", "partners", ad->conf->npartners,
 	    "text", "configuration reloaded");
 }
 
 static const struct cmd_command accordd_commands[] = {
 	{ "help", CMD_ROLE_READ, accordd_cmd_help,
-	    "list the commands", 0 },
+	    "list the commands, or one command's usage", 0, "[COMMAND]" },
 	{ "ping", CMD_ROLE_READ, accordd_cmd_ping,
-	    "daemon version, clock, start time and your roles", 0 },
+	    "daemon version, clock, start time and your roles", 0, "" },
 	{ "partners", CMD_ROLE_READ, accordd_cmd_partners,
-	    "agreements in force and their certificates", 0 },
+	    "agreements in force and their certificates", 0, "" },
 	{ "reload", CMD_ROLE_ADMIN, accordd_cmd_reload,
-	    "re-read the configuration (as SIGHUP)", 0 },
-	{ NULL, 0, NULL, NULL, 0 }
+	    "re-read the configuration (as SIGHUP); its errors if refused",
+	    0, "" },
+	{ NULL, 0, NULL, NULL, 0, NULL }
 };
 
 static void
@@ -521,7 +566,7 @@ accordd_signal(evutil_socket_t sig, short what, void *arg)
 
 	switch (sig) {
 	case SIGHUP:
-		accordd_reload(ad);
+		accordd_reload(ad, NULL);
 		break;
 	case SIGTERM:
 	case SIGINT:

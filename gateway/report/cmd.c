@@ -38,6 +38,146 @@ cmd_request_parse(const char *line, size_t len, struct cmd_request *r,
 	return 0;
 }
 
+/* A word of a usage: where it starts, how long, stripped of brackets. */
+struct cmd_word {
+	const char	*s;
+	size_t		 n;
+	int		 kind;		/* 'k' key=, 'f' --flag, 'p' positional */
+};
+
+/* The next word of *u into w.  @return 0, or -1 at the end. */
+static int
+cmd_next_word(const char **u, struct cmd_word *w)
+{
+	const char *p = *u, *eq;
+
+	while (*p == ' ' || *p == '[')
+		p++;
+	if (*p == '\0')
+		return -1;
+	w->s = p;
+	while (*p != '\0' && *p != ' ')
+		p++;
+	*u = p;
+	while (p > w->s && p[-1] == ']')
+		p--;
+	w->n = (size_t)(p - w->s);
+	eq = memchr(w->s, '=', w->n);
+	if (w->n > 2 && strncmp(w->s, "--", 2) == 0) {
+		w->kind = 'f';
+		w->s += 2;
+		w->n -= 2;
+	} else if (eq != NULL) {
+		w->kind = 'k';
+		w->n = (size_t)(eq - w->s);
+	} else
+		w->kind = 'p';
+	return 0;
+}
+
+/* 'k', 'f' or 0: what name is in usage. */
+static int
+cmd_declared(const char *usage, const char *name)
+{
+	struct cmd_word w;
+
+	while (cmd_next_word(&usage, &w) == 0)
+		if (w.kind != 'p' && strlen(name) == w.n &&
+		    strncmp(name, w.s, w.n) == 0)
+			return w.kind;
+	return 0;
+}
+
+int
+cmd_check_args(const struct cmd_command *cmd, json_t *args, char *text,
+    size_t len)
+{
+	const char *usage = cmd->usage != NULL ? cmd->usage : "", *u, *k;
+	struct cmd_word w;
+	json_t *v, *argv;
+	size_t npos = 0;
+
+	for (u = usage; cmd_next_word(&u, &w) == 0; )
+		npos += w.kind == 'p';
+	json_object_foreach(args, k, v) {
+		if (strcmp(k, "argv") == 0)
+			continue;
+		switch (cmd_declared(usage, k)) {
+		case 'f':
+			if (json_is_boolean(v) || (json_is_string(v) &&
+			    (strcmp(json_string_value(v), "true") == 0 ||
+			    strcmp(json_string_value(v), "false") == 0)))
+				continue;
+			snprintf(text, len, "--%.64s takes no value", k);
+			return -1;
+		case 'k':
+			if (json_is_string(v))
+				continue;
+			snprintf(text, len, "%.64s= needs a value (%.64s=...)",
+			    k, k);
+			return -1;
+		}
+		/* as accordctl spelled it: --flag is true, key=value a string */
+		snprintf(text, len, json_is_true(v) ? "%s does not take "
+		    "--%.64s" : "%s does not take %.64s=", cmd->name, k);
+		return -1;
+	}
+	argv = json_object_get(args, "argv");
+	if (argv != NULL && !json_is_array(argv)) {
+		snprintf(text, len, "\"argv\" must be an array");
+		return -1;
+	}
+	if (json_array_size(argv) > npos) {
+		v = json_array_get(argv, npos);
+		snprintf(text, len, "%s takes %s%zu argument%s: '%.64s' is "
+		    "one too many", cmd->name, npos > 0 ? "at most " : "", npos,
+		    npos == 1 ? "" : "s", json_is_string(v) ?
+		    json_string_value(v) : "?");
+		return -1;
+	}
+	return 0;
+}
+
+char *
+cmd_usage(const struct cmd_command *cmd, char *buf, size_t len)
+{
+	snprintf(buf, len, "usage: accordctl %s%s%s", cmd->name,
+	    cmd->usage != NULL && cmd->usage[0] != '\0' ? " " : "",
+	    cmd->usage != NULL ? cmd->usage : "");
+	return buf;
+}
+
+/* "3d 4h", "2h", "2h 5m", "45m": days and hours, or hours and minutes,
+ * without a zero second part. */
+char *
+cmd_due(long long secs, char *buf, size_t len)
+{
+	long long a = secs < 0 ? -secs : secs, hi, lo;
+	const char *uh, *ul;
+
+	if (a >= 86400) {
+		hi = a / 86400;
+		lo = (a % 86400) / 3600;
+		uh = "d";
+		ul = "h";
+	} else {
+		hi = a / 3600;
+		lo = (a % 3600) / 60;
+		uh = "h";
+		ul = "m";
+	}
+	if (hi == 0)
+		snprintf(buf, len, "%s %lld%s", secs < 0 ? "overdue by" :
+		    "due in", lo, ul);
+	else if (lo == 0)
+		snprintf(buf, len, "%s %lld%s", secs < 0 ? "overdue by" :
+		    "due in", hi, uh);
+	else
+		snprintf(buf, len, "%s %lld%s %lld%s", secs < 0 ?
+		    "overdue by" : "due in", hi, uh, lo, ul);
+	return buf;
+}
+
 const char *
 cmd_arg(json_t *args, size_t i)
 {

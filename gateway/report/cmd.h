@@ -52,8 +52,11 @@ struct cmd_command {
 	const char	*name;
 	unsigned	 role;		/* role needed: CMD_ROLE_* */
 	cmd_handler	 handler;
-	const char	*help;
+	const char	*help;		/* what it does, one line */
 	unsigned	 flags;		/* CMD_WORKER */
+	const char	*usage;		/* what it takes, after its name:
+					 * "CASE [partner=CC] [--csv]" (see
+					 * cmd_check_args); "" nothing */
 };
 
 /* The handler only reads (its own read-only store connection): the
@@ -79,6 +82,23 @@ struct cmd_request {
  */
 int cmd_request_parse(const char *line, size_t len, struct cmd_request *r,
     char *text, size_t textlen);
+
+/* Room for an error text: reload's carries the configuration's errors. */
+#define CMD_TEXT_MAX	8192
+
+/*
+ * Refuse what cmd's usage does not declare: a key=value or --flag it does
+ * not name, a flag given a value or a key given none, more positional
+ * arguments than it names.  The usage's words: "key=WHAT" a key,
+ * "--name" a flag, anything else a positional argument; a word in
+ * brackets is optional.  @return 0, or -1 with why in text.
+ */
+int cmd_check_args(const struct cmd_command *cmd, json_t *args, char *text,
+    size_t len);
+/* "usage: accordctl list [state=S] ..." of cmd into buf.  @return buf. */
+char *cmd_usage(const struct cmd_command *cmd, char *buf, size_t len);
+/* "due in 3d 4h", "overdue by 2h", "due in 45m" for secs left. */
+char *cmd_due(long long secs, char *buf, size_t len);
 
 /* argv[i] of the request, or NULL. */
 const char *cmd_arg(json_t *args, size_t i);

@@ -213,39 +213,99 @@ report_page(json_t *args, long long *after, long long *limit,
 /* list's page when no limit= is given. */
 #define REPORT_LIST_PAGE	1000
 
+/* A page's last line as the next page's after=: the sort key, "DUE/CC/CASE"
+ * (DUE the next deadline in UTC, "-" without one). */
+#define REPORT_AFTER_MAX	(32 + RECORD_PARTNER_MAX + RECORD_ID_MAX + 2)
+
 struct report_rows {
 	json_t		*list;
 	FILE		*fp;
 	accord_time_t	 now;
 	int		 n;
-	char		 last[RECORD_PARTNER_MAX + RECORD_ID_MAX + 1];
+	char		 last[REPORT_AFTER_MAX];
 };
 
 static int
 report_row_cb(void *arg, const struct store_case *c)
 {
 	struct report_rows *rows = arg;
-	char tb[32], left[32];
+	char tb[32], left[40];
+	json_t *row;
 
 	rows->n++;
-	snprintf(rows->last, sizeof(rows->last), "%s/%s", c->partner,
-	    c->case_id);
 	if (c->next_due != 0) {
 		clock_format_utc(c->next_due, tb, sizeof(tb));
-		cmd_left((long long)(c->next_due - rows->now), left,
+		cmd_due((long long)(c->next_due - rows->now), left,
 		    sizeof(left));
 	} else {
 		snprintf(tb, sizeof(tb), "-");
 		left[0] = '\0';
 	}
-	json_array_append_new(rows->list, json_pack("{s:s, s:s, s:s, s:s, "
-	    "s:s, s:s}", "case", c->case_id, "partner", c->partner, "state",
-	    fsm_state_name(c->c.state), "kind", fsm_kind_name(c->c.kind),
-	    "role", fsm_role_name(c->c.role), "next_due", tb));
+	snprintf(rows->last, sizeof(rows->last), "%s/%s/%s", tb, c->partner,
+	    c->case_id);
+	row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "case", c->case_id,
+	    "partner", c->partner, "state", fsm_state_name(c->c.state),
+	    "kind", fsm_kind_name(c->c.kind), "role",
+	    fsm_role_name(c->c.role), "next_due", tb);
+	if (c->next_due != 0) {
+		json_object_set_new(row, "seconds_left", json_integer(
+		    (json_int_t)(c->next_due - rows->now)));
+		json_object_set_new(row, "left", json_string(left));
+	}
+	json_array_append_new(rows->list, row);
 	fprintf(rows->fp, "%-2s %-32s %-20s %-2s %-20s %s\n", c->partner,
 	    c->case_id, fsm_state_name(c->c.state), fsm_role_name(c->c.role),
 	    tb, left);
 	return 0;
+}
+
+/*
+ * after= of list into f (its strings in buf): "DUE/CC/CASE" as a page's
+ * last line gives it, or "CC/CASE" (before the order by deadline), which
+ * starts after that case where its next deadline puts it now.
+ * @return 0, or -1 with code and text.
+ */
+static int
+report_list_after(struct report_ctx *ctx, const char *s,
+    struct store_case_filter *f, char *buf, size_t size, const char **code,
+    char *text, size_t len)
+{
+	struct store_case_filter one;
+	struct report_find found;
+	char *p, *q;
+
+	snprintf(buf, size, "%s", s);
+	if ((p = strchr(buf, '/')) == NULL)
+		goto bad;
+	*p++ = '\0';
+	if ((q = strchr(p, '/')) != NULL && (strcmp(buf, "-") == 0 ||
+	    clock_parse_utc(buf, &f->after_due) == 0)) {
+		if (strcmp(buf, "-") == 0)
+			f->after_due = 0;
+		*q++ = '\0';
+		f->after_partner = p;
+		f->after_case = q;
+		return 0;
+	}
+	/* CC/CASE: that case's place in the order */
+	f->after_partner = buf;
+	f->after_case = p;
+	store_case_filter_init(&one);
+	one.partner = buf;
+	one.case_id = p;
+	memset(&found, 0, sizeof(found));
+	if (store_list_cases(ctx->store, &one, report_find_cb, &found) == -1) {
+		cmd_fail(code, text, len, "INTERNAL", "store query failed");
+		return -1;
+	}
+	if (found.n == 0)
+		goto bad;
+	f->after_due = found.found.next_due;
+	return 0;
+bad:
+	cmd_fail(code, text, len, "BAD_REQUEST", "after: '%.60s' is not "
+	    "DUE/CC/CASE (a page's next_after)", s);
+	return -1;
 }
 
 json_t *
@@ -257,7 +317,7 @@ report_list(void *arg, const struct cmd_caller *who, json_t *args,
 	struct report_rows rows;
 	const char *s;
 	long long dur, limit;
-	char *buf = NULL, after[RECORD_PARTNER_MAX + RECORD_ID_MAX + 1], *slash;
+	char *buf = NULL, after[REPORT_AFTER_MAX];
 	size_t blen = 0;
 	json_t *res;
 
@@ -268,15 +328,10 @@ report_list(void *arg, const struct cmd_caller *who, json_t *args,
 	if (limit == 0)
 		limit = REPORT_LIST_PAGE;	/* never the whole store at once */
 	f.limit = (int)limit;
-	if ((s = cmd_opt(args, "after")) != NULL) {
-		snprintf(after, sizeof(after), "%s", s);
-		if ((slash = strchr(after, '/')) == NULL)
-			return cmd_fail(code, text, len, "BAD_REQUEST", "after: "
-			    "'%.40s' is not CC/CASE (a page's last line)", s);
-		*slash = '\0';
-		f.after_partner = after;
-		f.after_case = slash + 1;
-	}
+	f.by_due = 1;		/* what needs doing first, first */
+	if ((s = cmd_opt(args, "after")) != NULL && report_list_after(ctx, s,
+	    &f, after, sizeof(after), code, text, len) == -1)
+		return NULL;
 	if ((s = cmd_opt(args, "state")) != NULL &&
 	    (f.state = fsm_state_from_name(s)) < 0) {
 		*code = "BAD_REQUEST";

@@ -1163,26 +1163,27 @@ report_which_partner(struct report_ctx *ctx, const char *message_id,
 
 const struct cmd_command report_commands[] = {
 	{ "status", CMD_ROLE_READ, report_status,
-	    "status CASE [partner=CC]: state, deadlines, messages",
-	    CMD_WORKER },
+	    "a case: state, deadlines, messages", CMD_WORKER,
+	    "CASE [partner=CC]" },
 	{ "list", CMD_ROLE_READ, report_list,
-	    "list [state=S] [partner=CC] [--overdue] [due-within=2d] "
-	    "[updated-since=T] [limit=N] [after=CC/CASE]", CMD_WORKER },
+	    "cases, the next deadline first, with the time left",
+	    CMD_WORKER, "[state=S] [partner=CC] [--overdue] [due-within=2d] "
+	    "[updated-since=T] [limit=N] [after=DUE/CC/CASE]" },
 	{ "timeline", CMD_ROLE_READ, report_timeline,
-	    "timeline CASE [after=SEQ] [limit=N]: messages, decisions, "
-	    "deadlines in order", CMD_WORKER },
+	    "a case's messages, decisions, deadlines in order", CMD_WORKER,
+	    "CASE [partner=CC] [after=SEQ] [limit=N]" },
 	{ "queues", CMD_ROLE_READ, report_queues,
-	    "queues [partner=CC]: outbox depth, oldest, stuck, last contact",
-	    CMD_WORKER },
+	    "outbox depth, oldest, stuck, last contact", CMD_WORKER,
+	    "[partner=CC]" },
 	{ "alerts", CMD_ROLE_READ, report_alerts,
-	    "alerts: overdue, due within 24 h, stuck messages, certificates, "
-	    "calendars", CMD_WORKER },
+	    "overdue, due within 24 h, stuck messages, certificates, "
+	    "calendars", CMD_WORKER, "" },
 	{ "stats", CMD_ROLE_READ, report_stats,
-	    "stats [partner=CC] [since=YYYY-MM] [--csv]: cases, messages, "
-	    "rejections; requests, replies, returns (entry bans), refusal "
-	    "grounds, voluntary departures by month, role and partner; "
-	    "overdue", CMD_WORKER },
+	    "cases, messages, rejections; requests, replies, returns (entry "
+	    "bans), refusal grounds, voluntary departures by month, role and "
+	    "partner; overdue; --csv: one row per figure", CMD_WORKER,
+	    "[partner=CC] [since=YYYY-MM] [--csv]" },
 	{ "metrics", CMD_ROLE_READ, report_metrics_cmd,
-	    "metrics: Prometheus text exposition", CMD_WORKER },
-	{ NULL, 0, NULL, NULL, 0 }
+	    "Prometheus text exposition", CMD_WORKER, "" },
+	{ NULL, 0, NULL, NULL, 0, NULL }
 };

@@ -59,7 +59,7 @@ check "inbox --reveal (root) shows the personal data" has "$out" "<Surname>Nurla
 check "the reveal left a journal record with the uid" \
 	has "$(ctl timeline "$(id_of incoming)")" "operator  uid 0: reveal inbox"
 out=$(ctl inbox extra 2>&1); rc=$?
-check "inbox with a stray argument is a usage error" rc_has $rc 1 "$out" "BAD_REQUEST"
+check "inbox with a stray argument is a usage error" rc_has $rc 2 "$out" "BAD_REQUEST"
 out=$(ctl --json inbox partner=DE)
 check "inbox partner=DE --json: ok, none" has "$out" '"count":0,'
 if [ $roles -eq 1 ]; then

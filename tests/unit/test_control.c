@@ -1,7 +1,8 @@
 /*
- * test_control.c -- the mapping from a peer's credentials to roles, and
- * the parser of a request line (cmd_request_parse, which the control
- * socket and tests/fuzz/fuzz_control.c share).
+ * test_control.c -- the mapping from a peer's credentials to roles; the
+ * parser of a request line (cmd_request_parse, which the control socket
+ * and tests/fuzz/fuzz_control.c share); the check of a command's
+ * arguments against what it declares; how list says the time left.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "faces/control.h"
+#include "report/report.h"
 
 static struct config conf;
 
@@ -145,6 +147,120 @@ test_request_parse(void **state)
 	    "\"args\" must be an object", 6);
 }
 
+static const struct cmd_command *
+find(const char *name)
+{
+	const struct cmd_command *c;
+
+	for (c = report_commands; c->name != NULL; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	fail_msg("no command %s", name);
+	return NULL;
+}
+
+/* check ARGS (JSON) against command NAME: 0 or -1, and the text */
+static int
+check(const char *name, const char *args, char *text, size_t len)
+{
+	json_t *a = json_loads(args, 0, NULL);
+	int rc;
+
+	assert_non_null(a);
+	text[0] = '\0';
+	rc = cmd_check_args(find(name), a, text, len);
+	json_decref(a);
+	return rc;
+}
+
+static void
+test_declared_arguments_pass(void **state)
+{
+	char t[256];
+
+	assert_int_equal(check("list", "{\"overdue\": true, \"partner\": "
+	    "\"FR\", \"limit\": \"3\", \"after\": \"-/FR/C1\", "
+	    "\"due-within\": \"2d\", \"state\": \"SUBMITTED\", "
+	    "\"updated-since\": \"2026-11-22T00:00:00Z\"}", t, sizeof(t)), 0);
+	assert_int_equal(check("list", "{}", t, sizeof(t)), 0);
+	assert_int_equal(check("status", "{\"argv\": [\"C1\"], "
+	    "\"partner\": \"FR\"}", t, sizeof(t)), 0);
+	/* a flag as the protocol spells it, or as a string */
+	assert_int_equal(check("stats", "{\"csv\": \"true\"}", t,
+	    sizeof(t)), 0);
+}
+
+static void
+test_unknown_flag_refused(void **state)
+{
+	char t[256];
+
+	assert_int_equal(check("list", "{\"overdu\": true}", t, sizeof(t)),
+	    -1);
+	assert_non_null(strstr(t, "list does not take --overdu"));
+	assert_int_equal(check("alerts", "{\"csv\": true}", t, sizeof(t)),
+	    -1);
+}
+
+static void
+test_unknown_key_refused(void **state)
+{
+	char t[256];
+
+	assert_int_equal(check("list", "{\"foo\": \"bar\"}", t, sizeof(t)),
+	    -1);
+	assert_non_null(strstr(t, "list does not take foo="));
+	/* a key given as a flag, a flag given a value */
+	assert_int_equal(check("list", "{\"partner\": true}", t, sizeof(t)),
+	    -1);
+	assert_non_null(strstr(t, "partner= needs a value"));
+	assert_int_equal(check("list", "{\"overdue\": \"yes\"}", t,
+	    sizeof(t)), -1);
+	assert_non_null(strstr(t, "--overdue takes no value"));
+}
+
+static void
+test_extra_positional_refused(void **state)
+{
+	char t[256];
+
+	assert_int_equal(check("list", "{\"argv\": [\"x\"]}", t, sizeof(t)),
+	    -1);
+	assert_non_null(strstr(t, "list takes 0 arguments: 'x'"));
+	assert_int_equal(check("status", "{\"argv\": [\"C1\", \"C2\"]}", t,
+	    sizeof(t)), -1);
+	assert_non_null(strstr(t, "at most 1 argument: 'C2'"));
+}
+
+static void
+test_every_report_declares_its_usage(void **state)
+{
+	const struct cmd_command *c;
+	char u[256];
+
+	for (c = report_commands; c->name != NULL; c++)
+		assert_non_null(c->usage);
+	assert_string_equal(cmd_usage(find("status"), u, sizeof(u)),
+	    "usage: accordctl status CASE [partner=CC]");
+	assert_string_equal(cmd_usage(find("alerts"), u, sizeof(u)),
+	    "usage: accordctl alerts");
+}
+
+static void
+test_due_text(void **state)
+{
+	char b[40];
+
+	assert_string_equal(cmd_due(3 * 86400 + 4 * 3600 + 59, b, sizeof(b)),
+	    "due in 3d 4h");
+	assert_string_equal(cmd_due(-2 * 3600, b, sizeof(b)),
+	    "overdue by 2h");
+	assert_string_equal(cmd_due(-(2 * 3600 + 5 * 60), b, sizeof(b)),
+	    "overdue by 2h 5m");
+	assert_string_equal(cmd_due(45 * 60, b, sizeof(b)), "due in 45m");
+	assert_string_equal(cmd_due(2 * 86400, b, sizeof(b)), "due in 2d");
+}
+
 int
 main(void)
 {
@@ -158,6 +274,12 @@ main(void)
 		    setup),
 		cmocka_unit_test_setup(test_roles_string, setup),
 		cmocka_unit_test(test_request_parse),
+		cmocka_unit_test(test_declared_arguments_pass),
+		cmocka_unit_test(test_unknown_flag_refused),
+		cmocka_unit_test(test_unknown_key_refused),
+		cmocka_unit_test(test_extra_positional_refused),
+		cmocka_unit_test(test_every_report_declares_its_usage),
+		cmocka_unit_test(test_due_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
