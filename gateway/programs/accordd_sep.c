@@ -50,6 +50,7 @@
 #define PTAG	"accordd"
 
 static volatile sig_atomic_t sep_signal;	/* to forward */
+static volatile sig_atomic_t sep_alarm;		/* the signer is late */
 static pid_t sep_engine_pid, sep_signer_pid;
 
 /* The child ends when the parent does; a parent already gone ends it. */
@@ -188,7 +189,10 @@ sep_signer(const struct config *c, int fd)
 static void
 sep_forward(int sig)
 {
-	sep_signal = sig;
+	if (sig == SIGALRM)
+		sep_alarm = 1;
+	else
+		sep_signal = sig;
 }
 
 /* Wait for the children; forward signals to the engine.  Never returns. */
@@ -206,12 +210,19 @@ sep_supervise(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
 	while (!engine_done || !signer_done) {
 		pid = waitpid(-1, &status, 0);
 		if (pid == -1 && errno == EINTR) {
 			if (sep_signal != 0 && !engine_done)
 				kill(sep_engine_pid, sep_signal);
 			sep_signal = 0;
+			if (sep_alarm && !signer_done) {
+				log_warnx(PTAG, "the signer did not end with the "
+				    "engine: killing it");
+				kill(sep_signer_pid, SIGKILL);
+			}
+			sep_alarm = 0;
 			continue;
 		}
 		if (pid == -1)
@@ -226,7 +237,7 @@ sep_supervise(void)
 				    WIFEXITED(status) ? WEXITSTATUS(status) :
 				    WTERMSIG(status));
 			if (!signer_done)	/* it sees the end of its pipe */
-				alarm(5);
+				alarm(30);
 		} else if (pid == sep_signer_pid) {
 			signer_done = 1;
 			/* status 0: the engine closed the channel, it is
