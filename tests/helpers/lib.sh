@@ -100,6 +100,24 @@ body() {
 	sed -n "/<$1 /,/<\/$1>/p" "$ACCORD_SRCDIR/protocols/examples/valid/$1.xml"
 }
 
+# state kz|fr CASE: the case's state on that gateway ("" if none).
+state() {
+	$1 status "$2" 2>/dev/null |
+	    sed -n '1s/^case [^ ]* with [A-Z]*: \([A-Z_]*\) .*/\1/p'
+}
+# both SECONDS STATE CASE: poll until both gateways show the case in STATE.
+both() {
+	n=$(( $1 * 10 ))
+	while [ $n -gt 0 ]; do
+		[ "$(state kz "$3")" = "$2" ] && [ "$(state fr "$3")" = "$2" ] &&
+		    return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	echo "# $3: KZ $(state kz "$3"), FR $(state fr "$3"); expected $2"
+	return 1
+}
+
 # wait_cmd SECONDS PATTERN COMMAND...: poll a command's output.
 wait_cmd() {
 	n=$(( $1 * 10 )); pat=$2; shift 2

@@ -56,21 +56,6 @@ signed_error() {	# a signed Error with this code in $work/out
 	grep -q "<Code>$1</Code>" "$work/out" &&
 	    grep -q "<ds:SignatureValue>" "$work/out"
 }
-state() {	# kz|fr CASE
-	$1 status "$2" 2>/dev/null |
-	    sed -n '1s/^case [^ ]* with [A-Z]*: \([A-Z_]*\) .*/\1/p'
-}
-both() {	# SECONDS STATE CASE: both gateways show the case in STATE
-	n=$(( $1 * 10 ))
-	while [ $n -gt 0 ]; do
-		[ "$(state kz "$3")" = "$2" ] && [ "$(state fr "$3")" = "$2" ] &&
-		    return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	echo "# $3: KZ $(state kz "$3"), FR $(state fr "$3"); expected $2"
-	return 1
-}
 cases() { kz list | awk '$1 == "FR" {print $2, $3}' | sort; }
 body ReadmissionRequest >"$work/request.xml"
 

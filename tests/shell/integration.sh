@@ -83,21 +83,6 @@ signed_error() {
 }
 jsize() { cat "$work/var/$1/journal/"*.log | wc -c; }
 in_journal() { cat "$work/var/$1/journal/"*.log | grep -a -q -- "$2"; }
-state() {	# kz|fr CASE
-	$1 status "$2" 2>/dev/null |
-	    sed -n '1s/^case [^ ]* with [A-Z]*: \([A-Z_]*\) .*/\1/p'
-}
-both() {	# SECONDS STATE CASE: both gateways show the case in STATE
-	n=$(( $1 * 10 ))
-	while [ $n -gt 0 ]; do
-		[ "$(state kz "$3")" = "$2" ] && [ "$(state fr "$3")" = "$2" ] &&
-		    return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	echo "# $3: KZ $(state kz "$3"), FR $(state fr "$3"); expected $2"
-	return 1
-}
 # agree [CASE...]: both gateways list the same cases in the same states,
 # apart from the cases named (messages France's gateway never sent or
 # never received, made by this test).

@@ -42,21 +42,6 @@ start_fr() {
 }
 uuid() { cat /proc/sys/kernel/random/uuid; }
 now() { date -u +%FT%TZ; }
-state() {	# kz|fr CASE
-	$1 status "$2" 2>/dev/null |
-	    sed -n '1s/^case [^ ]* with [A-Z]*: \([A-Z_]*\) .*/\1/p'
-}
-both() {	# SECONDS STATE CASE: both gateways show the case in STATE
-	n=$(( $1 * 10 ))
-	while [ $n -gt 0 ]; do
-		[ "$(state kz "$3")" = "$2" ] && [ "$(state fr "$3")" = "$2" ] &&
-		    return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	echo "# $3: KZ $(state kz "$3"), FR $(state fr "$3"); expected $2"
-	return 1
-}
 jsize() { cat "$work/var/$1/journal/"*.log | wc -c; }
 in_journal() { cat "$work/var/$1/journal/"*.log | grep -a -q -- "$2"; }
 # exported kz|fr CASE: export the case's messages from that journal into
