@@ -195,6 +195,8 @@ const struct cmd_command casecmd_commands[] = {
 	    "ack MESSAGE-ID [partner=CC]: the back office took it", 0 },
 	{ "resend", CMD_ROLE_ADMIN, opscmd_resend,
 	    "resend MESSAGE-ID [partner=CC]: UNDELIVERED or DISPUTED, again", 0 },
+	{ "retry", CMD_ROLE_SUBMIT, opscmd_retry,
+	    "retry PARTNER: deliver what is queued for a partner now", 0 },
 	{ "pause", CMD_ROLE_ADMIN, opscmd_pause,
 	    "pause PARTNER: hold delivery to a partner", 0 },
 	{ "resume", CMD_ROLE_ADMIN, opscmd_pause,
