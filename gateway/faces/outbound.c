@@ -146,6 +146,15 @@ static pthread_mutex_t outbound_links_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct outbound_linkrow outbound_links[OUTBOUND_PEERS_MAX];
 static int outbound_nlinks;
 
+/* Every delivery attempt, the latest OUTBOUND_ATTEMPTS_KEPT (same lock). */
+struct outbound_attemptrow {
+	char			 partner[RECORD_PARTNER_MAX];
+	char			 message_id[RECORD_ID_MAX];
+	struct report_attempt	 a;
+};
+static struct outbound_attemptrow *outbound_attempt_ring;
+static size_t outbound_attempt_next;	/* attempts ever logged */
+
 struct outbound {
 	struct event_base	*base;
 	const struct config	*conf;
@@ -327,6 +336,58 @@ outbound_link_row(const char *partner)
 	snprintf(outbound_links[i].partner, sizeof(outbound_links[i].partner),
 	    "%s", partner);
 	return &outbound_links[i].l;
+}
+
+/* An attempt of message_id to partner ended: error, or "" answered. */
+static void
+outbound_attempt_log(const char *partner, const char *message_id,
+    accord_time_t now, const char *error)
+{
+	struct outbound_attemptrow *r;
+
+	pthread_mutex_lock(&outbound_links_mu);
+	if (outbound_attempt_ring == NULL)
+		outbound_attempt_ring = calloc(OUTBOUND_ATTEMPTS_KEPT,
+		    sizeof(*outbound_attempt_ring));
+	if (outbound_attempt_ring != NULL) {
+		r = &outbound_attempt_ring[outbound_attempt_next++ %
+		    OUTBOUND_ATTEMPTS_KEPT];
+		snprintf(r->partner, sizeof(r->partner), "%s", partner);
+		snprintf(r->message_id, sizeof(r->message_id), "%s",
+		    message_id);
+		r->a.time = now;
+		snprintf(r->a.error, sizeof(r->a.error), "%s", error);
+	}
+	pthread_mutex_unlock(&outbound_links_mu);
+}
+
+int
+outbound_attempts(const char *partner, const char *message_id,
+    struct report_attempt *out, int max)
+{
+	struct outbound_attemptrow *r;
+	size_t i, first;
+	int n = 0;
+
+	pthread_mutex_lock(&outbound_links_mu);
+	first = outbound_attempt_next > OUTBOUND_ATTEMPTS_KEPT ?
+	    outbound_attempt_next - OUTBOUND_ATTEMPTS_KEPT : 0;
+	for (i = first; outbound_attempt_ring != NULL &&
+	    i < outbound_attempt_next; i++) {
+		r = &outbound_attempt_ring[i % OUTBOUND_ATTEMPTS_KEPT];
+		if (strcmp(r->message_id, message_id) != 0 ||
+		    strcmp(r->partner, partner) != 0)
+			continue;
+		if (n == max) {		/* keep the latest */
+			memmove(out, out + 1, (size_t)(max - 1) *
+			    sizeof(*out));
+			n--;
+		}
+		if (max > 0)
+			out[n++] = r->a;
+	}
+	pthread_mutex_unlock(&outbound_links_mu);
+	return n;
 }
 
 /* An attempt to partner failed (reason), the next is at next. */
@@ -549,6 +610,7 @@ outbound_failed(struct outbound *ob, struct outbound_xfer *x,
 	int attempts = x->attempts + 1, i;
 	struct outbound_peer *peer;
 
+	outbound_attempt_log(x->partner, x->message_id, now, reason);
 	if (!not_yet && (peer = outbound_peer(ob, x->partner)) != NULL &&
 	    peer->failing++ == 0)
 		peer->next_probe = now + OUTBOUND_PROBE_SECONDS;
@@ -1002,6 +1064,8 @@ outbound_done(struct outbound *ob, struct outbound_xfer *x, CURLcode res)
 		outbound_cache_drop(ob, x->partner, x->message_id);
 		outbound_retry_drop(ob, x->partner, x->message_id);
 		outbound_link_ok(x->partner, clock_now());
+		outbound_attempt_log(x->partner, x->message_id, clock_now(),
+		    "");
 		/* it answered: what backed off for it may go now */
 		outbound_partner_alive(ob, x->partner);
 		return;

@@ -76,6 +76,16 @@ int outbound_retry_now(struct outbound *ob, const char *partner);
  */
 int outbound_link(const char *partner, struct report_link *out);
 
+/*
+ * The latest delivery attempts of (partner, message_id), oldest first, at
+ * most max: kept in memory (the last OUTBOUND_ATTEMPTS_KEPT of all
+ * messages; lost at a restart), callable from any thread.  @return how
+ * many were put in out.
+ */
+#define OUTBOUND_ATTEMPTS_KEPT	4096
+int outbound_attempts(const char *partner, const char *message_id,
+    struct report_attempt *out, int max);
+
 /* Take a reloaded configuration (endpoints, CAs, retry policies). */
 void outbound_set_config(struct outbound *ob, const struct config *c);
 

@@ -642,6 +642,7 @@ accordd_reports(struct accordd *ad)
 	ad->rctx.more_arg = ad;
 	/* the transport's live links (a table under its own lock) */
 	ad->rctx.link = ad->lctx.link = outbound_link;
+	ad->rctx.attempts = ad->lctx.attempts = outbound_attempts;
 	return 0;
 }
 

@@ -31,6 +31,12 @@ struct report_link {
 	accord_time_t	 next_attempt;	/* 0: none planned */
 };
 
+/* One delivery attempt of a message of ours (in the daemon's memory). */
+struct report_attempt {
+	accord_time_t	 time;
+	char		 error[200];	/* "": answered */
+};
+
 /* What the reports read; owned by accordd (or accordctl --offline). */
 struct report_ctx {
 	struct store		 *store;	/* opened read-only */
@@ -46,6 +52,12 @@ struct report_ctx {
 	 * nothing is known of it */
 	int			(*link)(const char *partner,
 				    struct report_link *out);
+	/* the latest delivery attempts of one message of ours, oldest
+	 * first, at most max (thread-safe); NULL offline.  @return how
+	 * many were put in out */
+	int			(*attempts)(const char *partner,
+				    const char *message_id,
+				    struct report_attempt *out, int max);
 };
 
 /* The configuration in force, or NULL (offline without one). */

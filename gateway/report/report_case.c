@@ -78,7 +78,11 @@ report_find_case(struct report_ctx *ctx, json_t *args,
 struct report_msgs {
 	json_t	*list;
 	FILE	*fp;
+	struct report_ctx *ctx;
 };
+
+/* How many delivery attempts status lists per message, the latest. */
+#define REPORT_ATTEMPTS_SHOWN	20
 
 static int
 report_msg_cb(void *arg, const struct store_message *m)
@@ -99,6 +103,26 @@ report_msg_cb(void *arg, const struct store_message *m)
 	    m->direction == RECORD_DIR_IN ? "in" : "out",
 	    agreement_msg_type_name(m->type), record_msg_state_name(m->state),
 	    tb, m->message_id, m->reason[0] ? "  " : "", m->reason);
+	/* its delivery attempts, as the daemon's transport remembers them
+	 * (memory only: not journalled, lost at a restart) */
+	if (m->direction == RECORD_DIR_OUT && cm->ctx != NULL &&
+	    cm->ctx->attempts != NULL) {
+		struct report_attempt at[REPORT_ATTEMPTS_SHOWN];
+		json_t *al = json_array();
+		int i, n;
+
+		n = cm->ctx->attempts(m->partner, m->message_id, at,
+		    REPORT_ATTEMPTS_SHOWN);
+		for (i = 0; i < n; i++) {
+			clock_format_utc(at[i].time, tb, sizeof(tb));
+			json_array_append_new(al, json_pack("{s:s, s:s}",
+			    "time", tb, "error", at[i].error));
+			fprintf(cm->fp, "      attempt %s  %s\n", tb,
+			    at[i].error[0] ? at[i].error : "answered");
+		}
+		json_object_set_new(json_array_get(cm->list,
+		    json_array_size(cm->list) - 1), "attempts", al);
+	}
 	return 0;
 }
 
@@ -120,6 +144,7 @@ report_status(void *arg, const struct cmd_caller *who, json_t *args,
 	if (report_find_case(ctx, args, &sc, code, text, len) != 1)
 		return NULL;
 	a = conf != NULL ? config_partner(conf, sc.partner) : NULL;
+	cm.ctx = ctx;
 	cm.list = json_array();
 	if ((cm.fp = open_memstream(&buf, &blen)) == NULL)
 		return NULL;

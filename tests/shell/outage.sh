@@ -10,7 +10,7 @@ if ! grep -q '^#define ACCORD_TEST_CLOCK 1' "$ACCORD_BUILDDIR/accord-build.h" \
 	echo "1..0 # SKIP needs a build with --enable-test-clock"
 	exit 0
 fi
-plan 19
+plan 20
 make_workdir outage
 use_system_groups
 kzlog="$work/kz.log"
@@ -95,6 +95,8 @@ kz clock advance 49h >/dev/null
 check "after 49 h the urgent request is UNDELIVERED" \
 	wait_cmd 30 "UNDELIVERED" kz status "$urgent"
 check "... and the other one" wait_cmd 30 "UNDELIVERED" kz status "$plain"
+check "status lists each delivery attempt, with its time and error" \
+	wait_cmd 5 "^      attempt 20.*onnect" kz status "$urgent"
 check "... their cases stay SUBMITTED, open for the operator" \
 	sh -c '[ "$1" = SUBMITTED ] && [ "$2" = SUBMITTED ]' _ \
 	    "$(state kz "$urgent")" "$(state kz "$plain")"
