@@ -121,8 +121,8 @@ report_queues(void *arg, const struct cmd_caller *who, json_t *args,
 		    "failing_since", l.failing_since != 0 ? fs : "",
 		    "failing", l.failing_since != 0));
 		fprintf(fp, "%-2s %-6s %6d %-10s %5d %-20s %-9lld %-20s "
-		    "%s%s%s%s\n", a->country, q.paused ? "paused" :
-		    l.failing_since != 0 ? "DOWN" : "active", q.depth, age,
+		    "%s%s%s%s\n", a->country, q.paused ? "paused" : "active",
+		    q.depth, age,
 		    q.stuck, lc, report_cert_days(a, now), ls, le,
 		    le[0] ? " " : "", l.last_error[0] ? l.last_error : "-",
 		    "");
@@ -266,8 +266,9 @@ report_alert_emit(struct report_alertset *al, json_t *list, FILE *fp)
 			r->extra = NULL;
 		}
 		json_array_append_new(list, obj);
-		fprintf(fp, "%-8s %-11s %-2s %-36s %s\n",
-		    report_severity_names[r->sev], r->kind, r->partner,
+		/* the text keeps its columns; a critical one says so first
+		 * in its detail, and the order shows the rest */
+		fprintf(fp, "%-12s %-2s %-36s %s\n", r->kind, r->partner,
 		    r->subject, r->detail);
 		n++;
 	}
