@@ -147,7 +147,7 @@ struct report_alertrow {
 	enum report_severity sev;
 	accord_time_t	 due;		/* what it is about falls due; 0 */
 	char		 kind[16];
-	char		 partner[64];
+	char		 partner[256];	/* folded calendars: "AT,BE,..." */
 	char		 subject[80];
 	char		 detail[320];
 	json_t		*extra;		/* more fields, or NULL */

@@ -10,7 +10,7 @@ if ! grep -q '^#define ACCORD_TEST_CLOCK 1' "$ACCORD_BUILDDIR/accord-build.h" \
 	echo "1..0 # SKIP needs a build with --enable-test-clock"
 	exit 0
 fi
-plan 20
+plan 21
 make_workdir outage
 use_system_groups
 kzlog="$work/kz.log"
@@ -121,3 +121,12 @@ check "France keeps the original's identity: the same message id" \
 	wait_cmd 5 "$mu" fr status "$urgent"
 check "the resend is journalled with the operator's uid" \
 	wait_cmd 5 "resen.*uid" kz timeline "$urgent"
+
+# ---- calendars: one line for all that end the same day ----------------------
+# every calendar's holiday data ends 2027-12-31: by mid-2027 each one warns
+kz clock set 2027-06-01T00:00:00Z >/dev/null
+kz alerts >"$work/alerts2"
+check "the calendar warnings that say the same are folded into one line" \
+	sh -c '[ "$(grep -c "^calendar " "$1")" -eq 1 ] &&
+	    grep "^calendar " "$1" | grep -q "KZ" &&
+	    grep "^calendar " "$1" | grep -q "FR,\|,FR"' _ "$work/alerts2"
