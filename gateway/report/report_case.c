@@ -363,7 +363,34 @@ struct report_tl {
 	json_t		*list;
 	FILE		*fp;
 	uint64_t	 last;		/* seq of the last line */
+	struct report_ctx *ctx;
+	json_t		*attempts;
 };
+
+/* The delivery attempts of one message of the case (memory only). */
+static int
+report_tl_attempts_cb(void *arg, const struct store_message *m)
+{
+	struct report_tl *tl = arg;
+	struct report_attempt at[REPORT_ATTEMPTS_SHOWN];
+	char tb[32];
+	int i, n;
+
+	if (m->direction != RECORD_DIR_OUT)
+		return 0;
+	n = tl->ctx->attempts(m->partner, m->message_id, at,
+	    REPORT_ATTEMPTS_SHOWN);
+	for (i = 0; i < n; i++) {
+		clock_format_utc(at[i].time, tb, sizeof(tb));
+		json_array_append_new(tl->attempts, json_pack("{s:s, s:s, "
+		    "s:s}", "message_id", m->message_id, "time", tb, "error",
+		    at[i].error));
+		fprintf(tl->fp, "%s  %-7s %-9s %s %s\n", tb, "", "attempt",
+		    m->message_id, at[i].error[0] ? at[i].error :
+		    "answered");
+	}
+	return 0;
+}
 
 
 static int
@@ -398,6 +425,8 @@ report_timeline(void *arg, const struct cmd_caller *who, json_t *args,
 	    report_find_case(ctx, args, &sc, code, text, len) != 1)
 		return NULL;
 	tl.list = json_array();
+	tl.attempts = json_array();
+	tl.ctx = ctx;
 	tl.last = 0;
 	if ((tl.fp = open_memstream(&buf, &blen)) == NULL)
 		return NULL;
@@ -417,9 +446,26 @@ report_timeline(void *arg, const struct cmd_caller *who, json_t *args,
 	if (limit > 0 && json_array_size(tl.list) == (size_t)limit)
 		fprintf(tl.fp, "(more: timeline %s after=%llu limit=%lld)\n",
 		    sc.case_id, (unsigned long long)tl.last, limit);
+	else if (ctx->attempts != NULL) {
+		/* after the journal's last page: the delivery attempts the
+		 * daemon remembers (not journalled) */
+		fprintf(tl.fp, "delivery attempts (the daemon's memory, not "
+		    "journalled):\n");
+		if (store_case_messages(ctx->store, sc.partner, sc.case_id,
+		    report_tl_attempts_cb, &tl) == -1) {
+			fclose(tl.fp);
+			free(buf);
+			json_decref(tl.list);
+			json_decref(tl.attempts);
+			*code = "INTERNAL";
+			snprintf(text, len, "store query failed");
+			return NULL;
+		}
+	}
 	fclose(tl.fp);
-	res = json_pack("{s:s, s:s, s:o, s:s%}", "case", sc.case_id,
-	    "partner", sc.partner, "events", tl.list, "text", buf, blen);
+	res = json_pack("{s:s, s:s, s:o, s:o, s:s%}", "case", sc.case_id,
+	    "partner", sc.partner, "events", tl.list, "attempts", tl.attempts,
+	    "text", buf, blen);
 	if (limit > 0 && json_array_size(tl.list) == (size_t)limit)
 		json_object_set_new(res, "next_after", json_integer(
 		    (json_int_t)tl.last));

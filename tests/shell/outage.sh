@@ -10,7 +10,7 @@ if ! grep -q '^#define ACCORD_TEST_CLOCK 1' "$ACCORD_BUILDDIR/accord-build.h" \
 	echo "1..0 # SKIP needs a build with --enable-test-clock"
 	exit 0
 fi
-plan 21
+plan 22
 make_workdir outage
 use_system_groups
 kzlog="$work/kz.log"
@@ -97,6 +97,8 @@ check "after 49 h the urgent request is UNDELIVERED" \
 check "... and the other one" wait_cmd 30 "UNDELIVERED" kz status "$plain"
 check "status lists each delivery attempt, with its time and error" \
 	wait_cmd 5 "^      attempt 20.*onnect" kz status "$urgent"
+check "... and so does timeline, after the journal's records" \
+	wait_cmd 5 "attempt *$(msgid "$urgent") .*onnect" kz timeline "$urgent"
 check "... their cases stay SUBMITTED, open for the operator" \
 	sh -c '[ "$1" = SUBMITTED ] && [ "$2" = SUBMITTED ]' _ \
 	    "$(state kz "$urgent")" "$(state kz "$plain")"
