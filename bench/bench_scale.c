@@ -856,6 +856,8 @@ scale_step_child(struct scale *s, const struct scale_step *st, int fd)
 	uint64_t reads0, scans0, reads1, scans1;
 
 	fig_fd = fd;
+	/* offline: no daemon callbacks (metrics, live links, attempts) */
+	memset(&ctx, 0, sizeof(ctx));
 	if ((ctx.store = store_open_readonly(s->store_db)) == NULL)
 		_exit(2);
 	ctx.conf = &conf;

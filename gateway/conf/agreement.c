@@ -578,6 +578,8 @@ agreement_load(struct agreement *a, const char *file, const char *pki_dir,
 	    "initial-backoff-seconds", 5);
 	a->retry.max_backoff_seconds = conf_attr_int(n,
 	    "max-backoff-seconds", 900);
+	a->retry.alert_after_seconds = conf_attr_int(n,
+	    "alert-after-seconds", 300);
 	if (a->retry.initial_backoff_seconds > a->retry.max_backoff_seconds)
 		conf_diag_error(d, file, conf_line(n), "retry "
 		    "initial-backoff-seconds is above max-backoff-seconds");

@@ -80,6 +80,8 @@ struct retry_policy {
 	int	window_seconds;		/* give up (UNDELIVERED) after this */
 	int	initial_backoff_seconds;
 	int	max_backoff_seconds;
+	int	alert_after_seconds;	/* failing this long: an outage
+					 * alert (default 300) */
 };
 
 /* A voluntary-departure programme (e.g. Korea's). */

@@ -248,8 +248,9 @@ engine_resend(struct engine *e, uid_t uid, const char *partner,
 		    message_id, record_msg_state_name(m.state));
 		return -1;
 	}
-	/* an opening message that never arrived closed its case NOT_SENT:
-	 * sending it now would open a case this side no longer has */
+	/* an opening message that never arrived leaves its case SUBMITTED
+	 * (engine_undelivered): only a final Error closed it, and then
+	 * sending it again would open a case this side no longer has */
 	if (engine_case_get(e, partner, m.case_id, &c) == 1 &&
 	    fsm_state_final(c.state)) {
 		engine_answer_set(ans, 409, AE_NOT_ALLOWED_IN_STATE, "case %s "
@@ -264,7 +265,11 @@ engine_resend(struct engine *e, uid_t uid, const char *partner,
 	ms.state = RECORD_MS_QUEUED;
 	snprintf(ms.reason, sizeof(ms.reason), "resent by uid %u (was %s)",
 	    (unsigned)uid, record_msg_state_name(m.state));
+	/* when it was asked: the transport's retry window runs from here,
+	 * and attempts counted mark it as resent, so it goes inside a
+	 * Redelivery (v2) with the original's identity and meaning */
 	ms.next_attempt = clock_now();
+	ms.attempts = 1;
 	cmd = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s}", "command", "resend",
 	    "uid", (int)uid, "partner", partner, "case", m.case_id, "message",
 	    message_id, "was", record_msg_state_name(m.state));

@@ -200,6 +200,8 @@ const struct cmd_command casecmd_commands[] = {
 	{ "resend", CMD_ROLE_ADMIN, opscmd_resend,
 	    "send an UNDELIVERED or DISPUTED message again", 0,
 	    "MESSAGE-ID [partner=CC]" },
+	{ "retry", CMD_ROLE_SUBMIT, opscmd_retry,
+	    "deliver what is queued for a partner now", 0, "PARTNER" },
 	{ "pause", CMD_ROLE_ADMIN, opscmd_pause,
 	    "hold delivery to a partner", 0, "PARTNER" },
 	{ "resume", CMD_ROLE_ADMIN, opscmd_pause,

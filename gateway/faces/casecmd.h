@@ -28,6 +28,10 @@ struct casecmd_ctx {
 	void			(*queued)(void *arg,
 				    const struct engine_outgoing *out);
 	void			 *queued_arg;
+	/* the operator's retry: what backs off for partner goes now
+	 * (outbound_retry_now); @return how many backed off */
+	int			(*retry)(void *arg, const char *partner);
+	void			 *retry_arg;
 	/* the clock moved (test builds): run the deadline timer now */
 	void			(*clock_moved)(void *arg);
 	void			 *clock_arg;

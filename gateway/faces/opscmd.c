@@ -512,6 +512,39 @@ opscmd_pause(void *arg, const struct cmd_caller *who, json_t *args,
 	    paused, "text", a.text);
 }
 
+/*
+ * retry PARTNER: the partner is back (the operator knows before the
+ * backoff does): every message queued for it goes now.  Changes no state
+ * (the outbox is the same), so nothing is journalled; the log says who.
+ */
+json_t *
+opscmd_retry(void *arg, const struct cmd_caller *who, json_t *args,
+    const char **code, char *text, size_t len)
+{
+	struct casecmd_ctx *ctx = arg;
+	const struct config *conf = report_conf(ctx->report);
+	const char *partner = cmd_arg(args, 0);
+	char msg[128];
+	int n;
+
+	if (partner == NULL || cmd_arg(args, 1) != NULL)
+		return cmd_fail(code, text, len, "BAD_REQUEST", "usage: retry "
+		    "PARTNER");
+	if (conf == NULL || config_partner(conf, partner) == NULL)
+		return cmd_fail(code, text, len, "UNKNOWN_PARTNER", "no "
+		    "agreement with '%.8s'", partner);
+	if (ctx->retry == NULL)
+		return cmd_fail(code, text, len, "UNAVAILABLE", "no transport "
+		    "in this process");
+	n = ctx->retry(ctx->retry_arg, partner);
+	log_info("control", "delivery to %s retried now by uid %u (%d "
+	    "message(s) were backing off)", partner, (unsigned)who->uid, n);
+	snprintf(msg, sizeof(msg), "delivery to %s retried now (%d "
+	    "message(s) were backing off)", partner, n);
+	return json_pack("{s:s, s:i, s:s}", "partner", partner,
+	    "backing_off", n, "text", msg);
+}
+
 /* ---- metrics ------------------------------------------------------------ */
 
 void

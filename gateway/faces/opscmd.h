@@ -34,6 +34,8 @@ CMD_HANDLER(opscmd_ack);
 CMD_HANDLER(opscmd_resend);
 /* pause and resume: the command's name says which. */
 CMD_HANDLER(opscmd_pause);
+/* retry PARTNER: deliver now what backs off for it. */
+CMD_HANDLER(opscmd_retry);
 CMD_HANDLER(opscmd_monitor);
 
 /*

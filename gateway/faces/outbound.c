@@ -22,6 +22,7 @@
 
 #include <sys/queue.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,9 @@ struct outbound_xfer {
 	char			 message_id[RECORD_ID_MAX];
 	char			 case_id[RECORD_ID_MAX];
 	int			 attempts;	/* before this one */
+	accord_time_t		 queued;	/* when it was (re)queued: an
+						 * operator's resend gets a
+						 * retry window of its own */
 	char			*body;		/* what we post */
 	size_t			 len;
 	char			*answer;	/* what the partner said */
@@ -127,6 +131,29 @@ struct outbound_peer {
 	accord_time_t		 next_probe;	/* while failing */
 };
 #define OUTBOUND_PEERS_MAX	64
+
+/*
+ * The live link to each partner, as the reports show it (queues, alerts):
+ * they run on the control socket's worker thread, so it is kept apart
+ * from struct outbound, under its own lock, for the process's life (a
+ * report never reads a freed sender).
+ */
+struct outbound_linkrow {
+	char			 partner[RECORD_PARTNER_MAX];
+	struct report_link	 l;
+};
+static pthread_mutex_t outbound_links_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct outbound_linkrow outbound_links[OUTBOUND_PEERS_MAX];
+static int outbound_nlinks;
+
+/* Every delivery attempt, the latest OUTBOUND_ATTEMPTS_KEPT (same lock). */
+struct outbound_attemptrow {
+	char			 partner[RECORD_PARTNER_MAX];
+	char			 message_id[RECORD_ID_MAX];
+	struct report_attempt	 a;
+};
+static struct outbound_attemptrow *outbound_attempt_ring;
+static size_t outbound_attempt_next;	/* attempts ever logged */
 
 struct outbound {
 	struct event_base	*base;
@@ -259,8 +286,27 @@ static int
 outbound_bytes(struct outbound *ob, const struct store_outbox *o,
     char **body, size_t *len)
 {
+	const struct agreement *a;
+	struct engine_outgoing out;
 	struct outbound_msg *m;
 
+	/*
+	 * An operator's resend (attempts counted, see engine_resend): under
+	 * v2 the original goes inside a Redelivery, fresh by its own
+	 * Created, so the partner takes it with the original's meaning and
+	 * timeliness however old it is; under v1 the original bytes.
+	 */
+	if (o->attempts > 0 && (a = config_partner(ob->conf, o->partner)) !=
+	    NULL && agreement_wire_version(a) >= 2) {
+		if (engine_redelivery_build(ob->engine, o->partner,
+		    o->message_id, &out) == -1)
+			return -1;
+		*body = out.body;
+		*len = out.len;
+		log_info(OTAG, "%s to %s: resent as a Redelivery",
+		    o->message_id, o->partner);
+		return 0;
+	}
 	if ((m = outbound_cache_find(ob, o->partner, o->message_id)) != NULL) {
 		if ((*body = malloc(m->len + 1)) == NULL)
 			return -1;
@@ -270,6 +316,143 @@ outbound_bytes(struct outbound *ob, const struct store_outbox *o,
 		return 0;
 	}
 	return engine_message_bytes(ob->engine, o->journal_seq, body, len);
+}
+
+/* ---- the live link, for the reports -------------------------------------- */
+
+/* The row of partner, created; NULL when the table is full.  Locked. */
+static struct report_link *
+outbound_link_row(const char *partner)
+{
+	int i;
+
+	for (i = 0; i < outbound_nlinks; i++)
+		if (strcmp(outbound_links[i].partner, partner) == 0)
+			return &outbound_links[i].l;
+	if (outbound_nlinks == OUTBOUND_PEERS_MAX)
+		return NULL;
+	i = outbound_nlinks++;
+	memset(&outbound_links[i], 0, sizeof(outbound_links[i]));
+	snprintf(outbound_links[i].partner, sizeof(outbound_links[i].partner),
+	    "%s", partner);
+	return &outbound_links[i].l;
+}
+
+/* An attempt of message_id to partner ended: error, or "" answered. */
+static void
+outbound_attempt_log(const char *partner, const char *message_id,
+    accord_time_t now, const char *error)
+{
+	struct outbound_attemptrow *r;
+
+	pthread_mutex_lock(&outbound_links_mu);
+	if (outbound_attempt_ring == NULL)
+		outbound_attempt_ring = calloc(OUTBOUND_ATTEMPTS_KEPT,
+		    sizeof(*outbound_attempt_ring));
+	if (outbound_attempt_ring != NULL) {
+		r = &outbound_attempt_ring[outbound_attempt_next++ %
+		    OUTBOUND_ATTEMPTS_KEPT];
+		snprintf(r->partner, sizeof(r->partner), "%s", partner);
+		snprintf(r->message_id, sizeof(r->message_id), "%s",
+		    message_id);
+		r->a.time = now;
+		snprintf(r->a.error, sizeof(r->a.error), "%s", error);
+	}
+	pthread_mutex_unlock(&outbound_links_mu);
+}
+
+int
+outbound_attempts(const char *partner, const char *message_id,
+    struct report_attempt *out, int max)
+{
+	struct outbound_attemptrow *r;
+	size_t i, first;
+	int n = 0;
+
+	pthread_mutex_lock(&outbound_links_mu);
+	first = outbound_attempt_next > OUTBOUND_ATTEMPTS_KEPT ?
+	    outbound_attempt_next - OUTBOUND_ATTEMPTS_KEPT : 0;
+	for (i = first; outbound_attempt_ring != NULL &&
+	    i < outbound_attempt_next; i++) {
+		r = &outbound_attempt_ring[i % OUTBOUND_ATTEMPTS_KEPT];
+		if (strcmp(r->message_id, message_id) != 0 ||
+		    strcmp(r->partner, partner) != 0)
+			continue;
+		if (n == max) {		/* keep the latest */
+			memmove(out, out + 1, (size_t)(max - 1) *
+			    sizeof(*out));
+			n--;
+		}
+		if (max > 0)
+			out[n++] = r->a;
+	}
+	pthread_mutex_unlock(&outbound_links_mu);
+	return n;
+}
+
+/* An attempt to partner failed (reason), the next is at next. */
+static void
+outbound_link_failed(const char *partner, accord_time_t now,
+    const char *reason, accord_time_t next)
+{
+	struct report_link *l;
+
+	pthread_mutex_lock(&outbound_links_mu);
+	if ((l = outbound_link_row(partner)) != NULL) {
+		if (l->failing_since == 0)
+			l->failing_since = now;
+		l->failures++;
+		snprintf(l->last_error, sizeof(l->last_error), "%s", reason);
+		l->last_error_at = now;
+		if (l->next_attempt <= now || next < l->next_attempt)
+			l->next_attempt = next;
+	}
+	pthread_mutex_unlock(&outbound_links_mu);
+}
+
+/* partner answered one of our messages. */
+static void
+outbound_link_ok(const char *partner, accord_time_t now)
+{
+	struct report_link *l;
+
+	pthread_mutex_lock(&outbound_links_mu);
+	if ((l = outbound_link_row(partner)) != NULL) {
+		l->failing_since = 0;
+		l->failures = 0;
+		l->last_success_at = now;
+		l->next_attempt = 0;
+	}
+	pthread_mutex_unlock(&outbound_links_mu);
+}
+
+/* The next attempt to partner is at next (a probe, an operator's retry). */
+static void
+outbound_link_next(const char *partner, accord_time_t next)
+{
+	struct report_link *l;
+
+	pthread_mutex_lock(&outbound_links_mu);
+	if ((l = outbound_link_row(partner)) != NULL && l->failing_since != 0)
+		l->next_attempt = next;
+	pthread_mutex_unlock(&outbound_links_mu);
+}
+
+int
+outbound_link(const char *partner, struct report_link *out)
+{
+	int i, found = 0;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&outbound_links_mu);
+	for (i = 0; i < outbound_nlinks; i++)
+		if (strcmp(outbound_links[i].partner, partner) == 0) {
+			*out = outbound_links[i].l;
+			found = 1;
+			break;
+		}
+	pthread_mutex_unlock(&outbound_links_mu);
+	return found;
 }
 
 /* ---- retry policy -------------------------------------------------------- */
@@ -374,6 +557,23 @@ outbound_peer(struct outbound *ob, const char *partner)
 	return p;
 }
 
+int
+outbound_retry_now(struct outbound *ob, const char *partner)
+{
+	struct outbound_peer *p;
+	accord_time_t now = clock_now();
+	int n;
+
+	if (ob == NULL)
+		return 0;
+	n = outbound_retry_reset(ob, partner);
+	if ((p = outbound_peer(ob, partner)) != NULL && p->failing > 0)
+		p->next_probe = now;
+	outbound_link_next(partner, now);
+	outbound_kick(ob);
+	return n;
+}
+
 void
 outbound_partner_alive(struct outbound *ob, const char *partner)
 {
@@ -410,6 +610,7 @@ outbound_failed(struct outbound *ob, struct outbound_xfer *x,
 	int attempts = x->attempts + 1, i;
 	struct outbound_peer *peer;
 
+	outbound_attempt_log(x->partner, x->message_id, now, reason);
 	if (!not_yet && (peer = outbound_peer(ob, x->partner)) != NULL &&
 	    peer->failing++ == 0)
 		peer->next_probe = now + OUTBOUND_PROBE_SECONDS;
@@ -432,6 +633,9 @@ outbound_failed(struct outbound *ob, struct outbound_xfer *x,
 	if (engine_message_created(ob->engine, x->partner, x->message_id,
 	    &created) == 1 && created > 0)
 		start = created;
+	/* an operator's resend: a new window from when it was asked */
+	if (x->queued > start)
+		start = x->queued;
 	end = start + window;
 	if (now >= end) {
 		char why[300];
@@ -439,6 +643,7 @@ outbound_failed(struct outbound *ob, struct outbound_xfer *x,
 		snprintf(why, sizeof(why), "retry window of %llds over after "
 		    "%d attempts; last: %.200s", (long long)window, attempts,
 		    reason);
+		outbound_link_failed(x->partner, now, reason, 0);
 		if (engine_undelivered(ob->engine, x->partner, x->message_id,
 		    why) == -1)
 			log_errx(OTAG, "%s to %s: cannot record UNDELIVERED",
@@ -462,6 +667,10 @@ outbound_failed(struct outbound *ob, struct outbound_xfer *x,
 	if (next > end)
 		next = end;
 	outbound_retry_set(ob, x->partner, x->message_id, next, attempts);
+	peer = outbound_peer(ob, x->partner);
+	outbound_link_failed(x->partner, now, reason, peer != NULL &&
+	    peer->failing > 0 && peer->next_probe < next ? peer->next_probe :
+	    next);
 	log_warnx(OTAG, "%s to %s: attempt %d failed: %s; next in %llds",
 	    x->message_id, x->partner, attempts, reason,
 	    (long long)(next - now));
@@ -689,6 +898,10 @@ outbound_send(struct outbound *ob, const struct agreement *a,
 		r = outbound_retry_get(ob, o->partner, o->message_id, 0);
 		x->attempts = r != NULL ? r->attempts : 0;
 	}
+	/* an operator's resend comes back with attempts counted (see
+	 * engine_resend): its next_attempt is when it was asked */
+	if (o->attempts > 0)
+		x->queued = o->next_attempt;
 	snprintf(x->partner, sizeof(x->partner), "%s", o->partner);
 	snprintf(x->message_id, sizeof(x->message_id), "%s", o->message_id);
 	snprintf(x->case_id, sizeof(x->case_id), "%s", o->case_id);
@@ -850,6 +1063,9 @@ outbound_done(struct outbound *ob, struct outbound_xfer *x, CURLcode res)
 		engine_answer_clear(&a);
 		outbound_cache_drop(ob, x->partner, x->message_id);
 		outbound_retry_drop(ob, x->partner, x->message_id);
+		outbound_link_ok(x->partner, clock_now());
+		outbound_attempt_log(x->partner, x->message_id, clock_now(),
+		    "");
 		/* it answered: what backed off for it may go now */
 		outbound_partner_alive(ob, x->partner);
 		return;
@@ -896,6 +1112,7 @@ outbound_probe(struct outbound *ob, accord_time_t now)
 		    outbound_partner_busy(ob, p->partner) > 0)
 			continue;
 		p->next_probe = now + OUTBOUND_PROBE_SECONDS;
+		outbound_link_next(p->partner, p->next_probe);
 		due.n = 0;
 		if (engine_outbox_oldest(ob->engine, p->partner,
 		    outbound_collect, &due) == -1 || due.n == 0 ||

@@ -28,6 +28,7 @@
 
 #include "conf/config.h"
 #include "engine/engine.h"
+#include "report/report.h"
 
 /* Transfers in flight to one partner, at most. */
 #define OUTBOUND_PER_PARTNER	4
@@ -60,6 +61,30 @@ void outbound_partner_alive(struct outbound *ob, const char *partner);
  * journal).
  */
 int outbound_enqueue(struct outbound *ob, const struct engine_outgoing *o);
+
+/*
+ * The operator's retry: every message queued for partner that backs off
+ * goes now, and the partner is probed at once.  @return how many were
+ * backing off.
+ */
+int outbound_retry_now(struct outbound *ob, const char *partner);
+
+/*
+ * The live state of the link to partner (last error, last success, next
+ * attempt), for the reports: callable from any thread.  @return 1 with
+ * *out set, 0 when nothing was tried yet.
+ */
+int outbound_link(const char *partner, struct report_link *out);
+
+/*
+ * The latest delivery attempts of (partner, message_id), oldest first, at
+ * most max: kept in memory (the last OUTBOUND_ATTEMPTS_KEPT of all
+ * messages; lost at a restart), callable from any thread.  @return how
+ * many were put in out.
+ */
+#define OUTBOUND_ATTEMPTS_KEPT	4096
+int outbound_attempts(const char *partner, const char *message_id,
+    struct report_attempt *out, int max);
 
 /* Take a reloaded configuration (endpoints, CAs, retry policies). */
 void outbound_set_config(struct outbound *ob, const struct config *c);

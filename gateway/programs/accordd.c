@@ -651,6 +651,15 @@ accordd_more_metrics(void *arg, FILE *fp)
 	tlspeer_metrics(fp);
 }
 
+/* retry PARTNER, on the loop. */
+static int
+accordd_retry(void *arg, const char *partner)
+{
+	struct accordd *ad = arg;
+
+	return outbound_retry_now(ad->outbound, partner);
+}
+
 /* The reports (status, list, queues...) read the store on a read-only
  * connection of their own, never the engine's. */
 static int
@@ -676,6 +685,9 @@ accordd_reports(struct accordd *ad)
 	accordd_stats_snapshot(ad);
 	ad->rctx.more_metrics = accordd_more_metrics;
 	ad->rctx.more_arg = ad;
+	/* the transport's live links (a table under its own lock) */
+	ad->rctx.link = ad->lctx.link = outbound_link;
+	ad->rctx.attempts = ad->lctx.attempts = outbound_attempts;
 	return 0;
 }
 
@@ -794,6 +806,8 @@ accordd_start(struct accordd *ad)
 	ad->cctx.report = &ad->lctx;
 	ad->cctx.queued = accordd_queued;
 	ad->cctx.queued_arg = ad;
+	ad->cctx.retry = accordd_retry;
+	ad->cctx.retry_arg = ad;
 	ad->cctx.clock_moved = accordd_clock_moved;
 	ad->cctx.clock_arg = ad;
 	ad->control = control_start(ad->base, ad->conf, accordd_commands, ad);

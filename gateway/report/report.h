@@ -17,6 +17,26 @@
 #include "persist/store.h"
 #include "report/cmd.h"
 
+/*
+ * What the daemon's transport knows of its link to a partner right now
+ * (in its memory only: lost at a restart, like the retry schedule).
+ */
+struct report_link {
+	accord_time_t	 failing_since;	/* first failure since the last
+					 * success; 0: not failing */
+	int		 failures;	/* attempts failed since then */
+	char		 last_error[200];
+	accord_time_t	 last_error_at;	/* 0: none */
+	accord_time_t	 last_success_at;	/* 0: none since the start */
+	accord_time_t	 next_attempt;	/* 0: none planned */
+};
+
+/* One delivery attempt of a message of ours (in the daemon's memory). */
+struct report_attempt {
+	accord_time_t	 time;
+	char		 error[200];	/* "": answered */
+};
+
 /* What the reports read; owned by accordd (or accordctl --offline). */
 struct report_ctx {
 	struct store		 *store;	/* opened read-only */
@@ -27,6 +47,17 @@ struct report_ctx {
 	 * the report runs on; NULL offline */
 	void			(*more_metrics)(void *arg, FILE *fp);
 	void			 *more_arg;
+	/* the live link to partner, from the thread the report runs on
+	 * (thread-safe); NULL offline.  @return 1 with *out set, 0 when
+	 * nothing is known of it */
+	int			(*link)(const char *partner,
+				    struct report_link *out);
+	/* the latest delivery attempts of one message of ours, oldest
+	 * first, at most max (thread-safe); NULL offline.  @return how
+	 * many were put in out */
+	int			(*attempts)(const char *partner,
+				    const char *message_id,
+				    struct report_attempt *out, int max);
 };
 
 /* The configuration in force, or NULL (offline without one). */

@@ -78,7 +78,11 @@ report_find_case(struct report_ctx *ctx, json_t *args,
 struct report_msgs {
 	json_t	*list;
 	FILE	*fp;
+	struct report_ctx *ctx;
 };
+
+/* How many delivery attempts status lists per message, the latest. */
+#define REPORT_ATTEMPTS_SHOWN	20
 
 static int
 report_msg_cb(void *arg, const struct store_message *m)
@@ -99,6 +103,26 @@ report_msg_cb(void *arg, const struct store_message *m)
 	    m->direction == RECORD_DIR_IN ? "in" : "out",
 	    agreement_msg_type_name(m->type), record_msg_state_name(m->state),
 	    tb, m->message_id, m->reason[0] ? "  " : "", m->reason);
+	/* its delivery attempts, as the daemon's transport remembers them
+	 * (memory only: not journalled, lost at a restart) */
+	if (m->direction == RECORD_DIR_OUT && cm->ctx != NULL &&
+	    cm->ctx->attempts != NULL) {
+		struct report_attempt at[REPORT_ATTEMPTS_SHOWN];
+		json_t *al = json_array();
+		int i, n;
+
+		n = cm->ctx->attempts(m->partner, m->message_id, at,
+		    REPORT_ATTEMPTS_SHOWN);
+		for (i = 0; i < n; i++) {
+			clock_format_utc(at[i].time, tb, sizeof(tb));
+			json_array_append_new(al, json_pack("{s:s, s:s}",
+			    "time", tb, "error", at[i].error));
+			fprintf(cm->fp, "      attempt %s  %s\n", tb,
+			    at[i].error[0] ? at[i].error : "answered");
+		}
+		json_object_set_new(json_array_get(cm->list,
+		    json_array_size(cm->list) - 1), "attempts", al);
+	}
 	return 0;
 }
 
@@ -120,6 +144,7 @@ report_status(void *arg, const struct cmd_caller *who, json_t *args,
 	if (report_find_case(ctx, args, &sc, code, text, len) != 1)
 		return NULL;
 	a = conf != NULL ? config_partner(conf, sc.partner) : NULL;
+	cm.ctx = ctx;
 	cm.list = json_array();
 	if ((cm.fp = open_memstream(&buf, &blen)) == NULL)
 		return NULL;
@@ -393,7 +418,34 @@ struct report_tl {
 	json_t		*list;
 	FILE		*fp;
 	uint64_t	 last;		/* seq of the last line */
+	struct report_ctx *ctx;
+	json_t		*attempts;
 };
+
+/* The delivery attempts of one message of the case (memory only). */
+static int
+report_tl_attempts_cb(void *arg, const struct store_message *m)
+{
+	struct report_tl *tl = arg;
+	struct report_attempt at[REPORT_ATTEMPTS_SHOWN];
+	char tb[32];
+	int i, n;
+
+	if (m->direction != RECORD_DIR_OUT)
+		return 0;
+	n = tl->ctx->attempts(m->partner, m->message_id, at,
+	    REPORT_ATTEMPTS_SHOWN);
+	for (i = 0; i < n; i++) {
+		clock_format_utc(at[i].time, tb, sizeof(tb));
+		json_array_append_new(tl->attempts, json_pack("{s:s, s:s, "
+		    "s:s}", "message_id", m->message_id, "time", tb, "error",
+		    at[i].error));
+		fprintf(tl->fp, "%s  %-7s %-9s %s %s\n", tb, "", "attempt",
+		    m->message_id, at[i].error[0] ? at[i].error :
+		    "answered");
+	}
+	return 0;
+}
 
 
 static int
@@ -428,6 +480,8 @@ report_timeline(void *arg, const struct cmd_caller *who, json_t *args,
 	    report_find_case(ctx, args, &sc, code, text, len) != 1)
 		return NULL;
 	tl.list = json_array();
+	tl.attempts = json_array();
+	tl.ctx = ctx;
 	tl.last = 0;
 	if ((tl.fp = open_memstream(&buf, &blen)) == NULL)
 		return NULL;
@@ -447,9 +501,26 @@ report_timeline(void *arg, const struct cmd_caller *who, json_t *args,
 	if (limit > 0 && json_array_size(tl.list) == (size_t)limit)
 		fprintf(tl.fp, "(more: timeline %s after=%llu limit=%lld)\n",
 		    sc.case_id, (unsigned long long)tl.last, limit);
+	else if (ctx->attempts != NULL) {
+		/* after the journal's last page: the delivery attempts the
+		 * daemon remembers (not journalled) */
+		fprintf(tl.fp, "delivery attempts (the daemon's memory, not "
+		    "journalled):\n");
+		if (store_case_messages(ctx->store, sc.partner, sc.case_id,
+		    report_tl_attempts_cb, &tl) == -1) {
+			fclose(tl.fp);
+			free(buf);
+			json_decref(tl.list);
+			json_decref(tl.attempts);
+			*code = "INTERNAL";
+			snprintf(text, len, "store query failed");
+			return NULL;
+		}
+	}
 	fclose(tl.fp);
-	res = json_pack("{s:s, s:s, s:o, s:s%}", "case", sc.case_id,
-	    "partner", sc.partner, "events", tl.list, "text", buf, blen);
+	res = json_pack("{s:s, s:s, s:o, s:o, s:s%}", "case", sc.case_id,
+	    "partner", sc.partner, "events", tl.list, "attempts", tl.attempts,
+	    "text", buf, blen);
 	if (limit > 0 && json_array_size(tl.list) == (size_t)limit)
 		json_object_set_new(res, "next_after", json_integer(
 		    (json_int_t)tl.last));

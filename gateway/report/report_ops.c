@@ -49,7 +49,8 @@ report_queues(void *arg, const struct cmd_caller *who, json_t *args,
 	struct store_queue q;
 	accord_time_t now = clock_now();
 	json_t *list, *res;
-	char *buf = NULL, ob[32], lc[32], age[32];
+	struct report_link l;
+	char *buf = NULL, ob[32], lc[32], age[32], ls[32], le[32], fs[32];
 	size_t blen = 0;
 	FILE *fp;
 	int i;
@@ -63,8 +64,9 @@ report_queues(void *arg, const struct cmd_caller *who, json_t *args,
 	if ((fp = open_memstream(&buf, &blen)) == NULL)
 		return cmd_fail(code, text, len, "INTERNAL", "no memory");
 	list = json_array();
-	fprintf(fp, "%-2s %-6s %6s %-10s %5s %-20s %s\n", "CC", "STATE",
-	    "QUEUED", "OLDEST", "STUCK", "LAST CONTACT (UTC)", "CERT DAYS");
+	fprintf(fp, "%-2s %-6s %6s %-10s %5s %-20s %-9s %-20s %s\n", "CC",
+	    "STATE", "QUEUED", "OLDEST", "STUCK", "LAST CONTACT (UTC)",
+	    "CERT DAYS", "LAST SUCCESS (UTC)", "LAST ERROR");
 	for (i = 0; i < conf->npartners; i++) {
 		a = &conf->partners[i];
 		if (only != NULL && strcmp(only, a->country) != 0)
@@ -97,9 +99,33 @@ report_queues(void *arg, const struct cmd_caller *who, json_t *args,
 		    q.stuck, "last_contact", q.last_contact != 0 ? lc : "",
 		    "certificate_days_left", (json_int_t)report_cert_days(a,
 		    now)));
-		fprintf(fp, "%-2s %-6s %6d %-10s %5d %-20s %lld\n",
-		    a->country, q.paused ? "paused" : "active", q.depth, age,
-		    q.stuck, lc, report_cert_days(a, now));
+		/* the live link, from the daemon's transport */
+		if (ctx->link == NULL || ctx->link(a->country, &l) != 1)
+			memset(&l, 0, sizeof(l));
+		if (l.last_success_at != 0)
+			clock_format_utc(l.last_success_at, ls, sizeof(ls));
+		else
+			snprintf(ls, sizeof(ls), ctx->link != NULL ? "-" :
+			    "(offline)");
+		fs[0] = '\0';
+		if (l.failing_since != 0)
+			clock_format_utc(l.failing_since, fs, sizeof(fs));
+		if (l.last_error_at != 0)
+			clock_format_utc(l.last_error_at, le, sizeof(le));
+		else
+			le[0] = '\0';
+		json_object_set_new(json_array_get(list,
+		    json_array_size(list) - 1), "link", json_pack("{s:s, s:s, "
+		    "s:s, s:s, s:b}", "last_success", l.last_success_at != 0 ?
+		    ls : "", "last_error", l.last_error, "last_error_at", le,
+		    "failing_since", l.failing_since != 0 ? fs : "",
+		    "failing", l.failing_since != 0));
+		fprintf(fp, "%-2s %-6s %6d %-10s %5d %-20s %-9lld %-20s "
+		    "%s%s%s%s\n", a->country, q.paused ? "paused" : "active",
+		    q.depth, age,
+		    q.stuck, lc, report_cert_days(a, now), ls, le,
+		    le[0] ? " " : "", l.last_error[0] ? l.last_error : "-",
+		    "");
 	}
 	res = json_pack("{s:o}", "partners", list);
 	return cmd_text_result(res, fp, &buf, &blen);
@@ -107,30 +133,156 @@ report_queues(void *arg, const struct cmd_caller *who, json_t *args,
 
 /* ---- alerts ------------------------------------------------------------ */
 
+/* How urgent an alert is; alerts list the most urgent first. */
+enum report_severity {
+	SEV_CRITICAL = 0,
+	SEV_WARNING,
+	SEV_NOTICE
+};
+static const char *const report_severity_names[] = {
+	"critical", "warning", "notice"
+};
+
+struct report_alertrow {
+	enum report_severity sev;
+	accord_time_t	 due;		/* what it is about falls due; 0 */
+	char		 kind[16];
+	char		 partner[256];	/* folded calendars: "AT,BE,..." */
+	char		 subject[80];
+	char		 detail[320];
+	json_t		*extra;		/* more fields, or NULL */
+};
+
 struct report_alertset {
-	json_t		*list;
-	FILE		*fp;
+	struct report_alertrow *rows;
+	size_t		 n;
+	size_t		 cap;
 	accord_time_t	 now;
 	const char	*kind;
-	int		 n;
+	/* of the next report_alert() (reset by it) */
+	int		 sev;		/* -1: by kind */
+	accord_time_t	 due;
+	json_t		*extra;
 };
+
+/* The severity of an alert of kind, unless its caller says. */
+static enum report_severity
+report_alert_severity(const char *kind)
+{
+	if (strcmp(kind, "PROTECTION") == 0)
+		return SEV_CRITICAL;
+	if (strcmp(kind, "due-soon") == 0 || strcmp(kind, "calendar") == 0)
+		return SEV_NOTICE;
+	return SEV_WARNING;
+}
 
 static void
 report_alert(struct report_alertset *al, const char *kind, const char *partner,
     const char *subject, const char *fmt, ...)
 {
+	struct report_alertrow *r;
 	va_list ap;
-	char detail[256];
 
+	if (al->n == al->cap) {
+		al->cap = al->cap ? al->cap * 2 : 16;
+		al->rows = xreallocarray(al->rows, al->cap, sizeof(*al->rows));
+	}
+	r = &al->rows[al->n++];
+	memset(r, 0, sizeof(*r));
+	r->sev = al->sev >= 0 ? (enum report_severity)al->sev :
+	    report_alert_severity(kind);
+	r->due = al->due;
+	r->extra = al->extra;
+	snprintf(r->kind, sizeof(r->kind), "%s", kind);
+	snprintf(r->partner, sizeof(r->partner), "%s", partner);
+	snprintf(r->subject, sizeof(r->subject), "%s", subject);
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
 	va_end(ap);
-	json_array_append_new(al->list, json_pack("{s:s, s:s, s:s, s:s}",
-	    "kind", kind, "partner", partner, "subject", subject, "detail",
-	    detail));
-	fprintf(al->fp, "%-12s %-2s %-36s %s\n", kind, partner, subject,
-	    detail);
-	al->n++;
+	al->sev = -1;
+	al->due = 0;
+	al->extra = NULL;
+}
+
+/* Most urgent first, then the earliest due (none last), then as found. */
+static int
+report_alert_cmp(const void *pa, const void *pb)
+{
+	const struct report_alertrow *a = pa, *b = pb;
+
+	if (a->sev != b->sev)
+		return a->sev < b->sev ? -1 : 1;
+	if (a->due != b->due) {
+		if (a->due == 0 || b->due == 0)
+			return a->due == 0 ? 1 : -1;
+		return a->due < b->due ? -1 : 1;
+	}
+	return a < b ? -1 : a > b;
+}
+
+/*
+ * Sort, fold the calendar warnings that say the same (every partner's
+ * calendar data ending the same day: one line naming them all), and
+ * write them out.
+ */
+static int
+report_alert_emit(struct report_alertset *al, json_t *list, FILE *fp)
+{
+	struct report_alertrow *r, *o;
+	size_t i, j;
+	json_t *obj;
+	int n = 0;
+
+	qsort(al->rows, al->n, sizeof(*al->rows), report_alert_cmp);
+	for (i = 0; i < al->n; i++) {
+		r = &al->rows[i];
+		if (r->kind[0] == '\0')
+			continue;	/* folded into an earlier one */
+		if (strcmp(r->kind, "calendar") == 0)
+			for (j = i + 1; j < al->n; j++) {
+				o = &al->rows[j];
+				if (strcmp(o->kind, "calendar") != 0 ||
+				    strcmp(o->detail, r->detail) != 0)
+					continue;
+				if (strlen(r->partner) + strlen(o->partner) +
+				    2 < sizeof(r->partner)) {
+					strcat(r->partner, ",");
+					strcat(r->partner, o->partner);
+				}
+				o->kind[0] = '\0';
+			}
+		obj = json_pack("{s:s, s:s, s:s, s:s, s:s}", "severity",
+		    report_severity_names[r->sev], "kind", r->kind, "partner",
+		    r->partner, "subject", r->subject, "detail", r->detail);
+		if (r->due != 0) {
+			char tb[32];
+
+			clock_format_utc(r->due, tb, sizeof(tb));
+			json_object_set_new(obj, "due", json_string(tb));
+		}
+		if (r->extra != NULL) {
+			json_object_update(obj, r->extra);
+			json_decref(r->extra);
+			r->extra = NULL;
+		}
+		json_array_append_new(list, obj);
+		/* the text keeps its columns; a critical one says so first
+		 * in its detail, and the order shows the rest */
+		fprintf(fp, "%-12s %-2s %-36s %s\n", r->kind, r->partner,
+		    r->subject, r->detail);
+		n++;
+	}
+	return n;
+}
+
+static void
+report_alert_free(struct report_alertset *al)
+{
+	size_t i;
+
+	for (i = 0; i < al->n; i++)
+		json_decref(al->rows[i].extra);
+	free(al->rows);
 }
 
 static int
@@ -149,6 +301,7 @@ report_alert_case_cb(void *arg, const struct store_case *c)
 		snprintf(tb, sizeof(tb), "-");
 		snprintf(left, sizeof(left), "-");
 	}
+	al->due = c->next_due;
 	report_alert(al, al->kind, c->partner, c->case_id, "%s, next "
 	    "deadline %s (%s)", fsm_state_name(c->c.state), tb, left);
 	return 0;
@@ -244,6 +397,136 @@ report_alert_certs(struct report_alertset *al, const struct config *conf)
 	report_alert_calendar(al, &conf->calendar, conf->country);
 }
 
+/* The messages waiting for a failing partner, and what they put at risk. */
+struct report_outage {
+	struct report_ctx *ctx;
+	accord_time_t	 window;	/* the partner's retry window */
+	int		 waiting;
+	accord_time_t	 nearest;	/* earliest armed deadline; 0 */
+	char		 nearest_case[RECORD_ID_MAX];
+	char		 urgent_case[RECORD_ID_MAX];	/* at risk, or "" */
+	accord_time_t	 urgent_due;	/* its deadline; 0: none armed */
+	int		 err;
+};
+
+static int
+report_outage_case_cb(void *arg, const struct store_case *c)
+{
+	*(struct store_case *)arg = *c;
+	return 1;
+}
+
+static int
+report_outage_msg_cb(void *arg, const struct store_message *m)
+{
+	struct report_outage *o = arg;
+	struct store_case_filter cf;
+	struct store_case c;
+
+	o->waiting++;
+	memset(&c, 0, sizeof(c));
+	store_case_filter_init(&cf);
+	cf.partner = m->partner;
+	cf.case_id = m->case_id;
+	if (store_list_cases(o->ctx->store, &cf, report_outage_case_cb,
+	    &c) == -1) {
+		o->err = 1;
+		return 1;
+	}
+	if (c.next_due != 0 && (o->nearest == 0 || c.next_due < o->nearest)) {
+		o->nearest = c.next_due;
+		snprintf(o->nearest_case, sizeof(o->nearest_case), "%s",
+		    c.case_id);
+	}
+	/*
+	 * An urgent case is at risk when its deadline falls within the
+	 * message's retry window, or when none is armed yet: its request
+	 * has not arrived, and the partner's 2 working days, shorter than
+	 * the window, have not even started.
+	 */
+	if (c.c.procedure == FSM_PROC_ACCELERATED && (c.next_due == 0 ||
+	    c.next_due <= m->created + o->window) && (o->urgent_case[0] ==
+	    '\0' || (c.next_due != 0 && (o->urgent_due == 0 ||
+	    c.next_due < o->urgent_due)))) {
+		snprintf(o->urgent_case, sizeof(o->urgent_case), "%s",
+		    c.case_id);
+		o->urgent_due = c.next_due;
+	}
+	return 0;
+}
+
+/*
+ * A partner the transport has failed to reach for longer than its
+ * agreement's <retry alert-after-seconds> (300): an outage, critical when
+ * an urgent case waits on it.
+ */
+static int
+report_alert_outages(struct report_ctx *ctx, struct report_alertset *al,
+    const struct config *conf)
+{
+	const struct agreement *a;
+	struct store_message_filter mf;
+	struct report_outage o;
+	struct report_link l;
+	char since[32], next[32], nd[64], left[32];
+	int i;
+
+	if (ctx->link == NULL)
+		return 0;	/* offline: no live transport to ask */
+	for (i = 0; i < conf->npartners; i++) {
+		a = &conf->partners[i];
+		if (ctx->link(a->country, &l) != 1 || l.failing_since == 0 ||
+		    al->now - l.failing_since < a->retry.alert_after_seconds)
+			continue;
+		memset(&o, 0, sizeof(o));
+		o.ctx = ctx;
+		o.window = a->retry.window_seconds;
+		store_message_filter_init(&mf);
+		mf.direction = RECORD_DIR_OUT;
+		mf.partner = a->country;
+		mf.state = RECORD_MS_QUEUED;
+		if (store_list_messages(ctx->store, &mf, report_outage_msg_cb,
+		    &o) == -1 || o.err)
+			return -1;
+		mf.state = RECORD_MS_SENT;
+		if (store_list_messages(ctx->store, &mf, report_outage_msg_cb,
+		    &o) == -1 || o.err)
+			return -1;
+		clock_format_utc(l.failing_since, since, sizeof(since));
+		if (l.next_attempt != 0)
+			clock_format_utc(l.next_attempt, next, sizeof(next));
+		else
+			snprintf(next, sizeof(next), "none planned");
+		if (o.nearest != 0) {
+			clock_format_utc(o.nearest, nd, sizeof(nd));
+			cmd_left((long long)(o.nearest - al->now), left,
+			    sizeof(left));
+			snprintf(nd + strlen(nd), sizeof(nd) - strlen(nd),
+			    " (%s, case %.20s)", left, o.nearest_case);
+		} else
+			snprintf(nd, sizeof(nd), "none armed");
+		al->sev = o.urgent_case[0] != '\0' ? SEV_CRITICAL :
+		    SEV_WARNING;
+		al->due = o.urgent_due != 0 ? o.urgent_due : o.nearest;
+		if (o.urgent_case[0] != '\0' && al->due == 0)
+			al->due = al->now;	/* its time is running now */
+		al->extra = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s}",
+		    "failing_since", since, "last_error", l.last_error,
+		    "next_attempt", l.next_attempt != 0 ? next : "",
+		    "nearest_deadline", nd, "waiting", o.waiting,
+		    "nearest_case", o.nearest_case, "urgent_case",
+		    o.urgent_case);
+		report_alert(al, "outage", a->country, "delivery failing",
+		    "%sfailing since %s (%d attempts), last error: %.100s; "
+		    "next attempt %s; %d message(s) waiting; nearest deadline "
+		    "%s%s%s", o.urgent_case[0] != '\0' ? "CRITICAL: " : "",
+		    since, l.failures, l.last_error, next, o.waiting, nd,
+		    o.urgent_case[0] != '\0' ? "; urgent case at risk: " : "",
+		    o.urgent_case);
+	}
+	return 0;
+}
+
 json_t *
 report_alerts(void *arg, const struct cmd_caller *who, json_t *args,
     const char **code, char *text, size_t len)
@@ -254,16 +537,20 @@ report_alerts(void *arg, const struct cmd_caller *who, json_t *args,
 	struct store_case_filter cf;
 	struct store_message_filter mf;
 	struct report_alertset al;
-	json_t *res;
+	json_t *res, *list;
 	char *buf = NULL;
 	size_t blen = 0;
-	int rc = 0;
+	FILE *fp;
+	int rc = 0, n;
 
 	memset(&al, 0, sizeof(al));
 	al.now = clock_now();
-	if ((al.fp = open_memstream(&buf, &blen)) == NULL)
+	al.sev = -1;
+	if ((fp = open_memstream(&buf, &blen)) == NULL)
 		return cmd_fail(code, text, len, "INTERNAL", "no memory");
-	al.list = json_array();
+	list = json_array();
+	if (conf != NULL)
+		rc |= report_alert_outages(ctx, &al, conf);
 
 	/* first, what must not wait: non-refoulement */
 	store_case_filter_init(&cf);
@@ -292,22 +579,25 @@ report_alerts(void *arg, const struct cmd_caller *who, json_t *args,
 	al.kind = "disputed";
 	rc |= store_list_messages(st, &mf, report_alert_msg_cb, &al);
 	if (rc != 0) {
-		fclose(al.fp);
+		fclose(fp);
 		free(buf);
-		json_decref(al.list);
+		json_decref(list);
+		report_alert_free(&al);
 		return cmd_fail(code, text, len, "INTERNAL",
 		    "store query failed");
 	}
 	if (conf != NULL)
 		report_alert_certs(&al, conf);
-	else
-		fprintf(al.fp, "(certificates and calendars not checked: no "
-		    "configuration; give accordctl -c)\n");
-	if (al.n == 0)
-		fprintf(al.fp, "no alerts\n");
-	res = json_pack("{s:o, s:i, s:b}", "alerts", al.list, "count", al.n,
+	n = report_alert_emit(&al, list, fp);
+	report_alert_free(&al);
+	if (conf == NULL)
+		fprintf(fp, "(certificates, calendars and outages not checked: "
+		    "no configuration; give accordctl -c)\n");
+	if (n == 0)
+		fprintf(fp, "no alerts\n");
+	res = json_pack("{s:o, s:i, s:b}", "alerts", list, "count", n,
 	    "configuration_checked", conf != NULL);
-	return cmd_text_result(res, al.fp, &buf, &blen);
+	return cmd_text_result(res, fp, &buf, &blen);
 }
 
 /* ---- stats ------------------------------------------------------------- */

@@ -93,16 +93,17 @@ else
 	ok "# SKIP built without --enable-test-clock"
 fi
 
-before=$(ctl status "$case")
+# the delivery attempts are in the daemon's memory only: not compared
+before=$(ctl status "$case" | grep -v "^      attempt ")
 stop
 start
-after=$(ctl status "$case")
+after=$(ctl status "$case" | grep -v "^      attempt ")
 check "after a restart the case is as it was" [ "$after" = "$before" ]
 stop
 "$ACCORDD" -c "$work/conf/accordd.xml" --rebuild-store >"$log" 2>&1; rc=$?
 check "--rebuild-store succeeds" [ $rc -eq 0 ]
 start
-after=$(ctl status "$case")
+after=$(ctl status "$case" | grep -v "^      attempt ")
 check "after --rebuild-store the case is as it was" [ "$after" = "$before" ]
 stop
 check "the daemon stopped cleanly" [ ! -e "$sock" ]

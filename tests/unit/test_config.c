@@ -200,6 +200,11 @@ test_shipped_configuration(void **state)
 	assert_int_equal(agreement_wire_version(fr), 2);
 	assert_int_equal(agreement_min_version(fr), 1);
 	assert_true(agreement_allows(fr, MSG_REDELIVERY));
+	/* an outage alert after 5 minutes unless the agreement says
+	 * (<retry alert-after-seconds>, Lithuania's: 2 minutes) */
+	assert_int_equal(fr->retry.alert_after_seconds, 300);
+	assert_int_equal(config_partner(c, "LT")->retry.alert_after_seconds,
+	    120);
 
 	kr = config_partner(c, "KR");
 	assert_non_null(kr);
