@@ -3,7 +3,7 @@
  * on this machine, beside the bound measured in the same run
  * (DESIGN.md section 6).
  *
- *	bench_transport [-k] [-n EXCHANGES] [-t SECONDS] PKI_DIR
+ *	bench_transport [-k] [-n EXCHANGES] [-t SECONDS] [-u USER] PKI_DIR
  *
  * An exchange is one business message delivered and its receipt taken:
  * two XML signatures and two verifications.  The program prepares a
@@ -14,14 +14,19 @@
  * $ACCORD_BUILDDIR/gateway/accordd for Kazakhstan and for France, writes
  * EXCHANGES (default 2000) ReadmissionRequests of ~4 KB to France's
  * control socket on one connection, pipelined, and polls France's
- * `metrics` until as many outbound messages are RECEIPTED: the time from
- * the first submit to the last receipt gives exchanges/s.
+ * `queues` until nothing is outstanding, then counts in its `metrics` the
+ * outbound messages RECEIPTED: the time from the first submit to the last
+ * receipt gives exchanges/s.
  *
  * The bound is measured first, in-process, with the xmlsig module on the
  * same message: (copy+sign + verify + copy+sign + verify) per exchange on
  * one core, times the online cores.  -t caps the exchange phase (default
- * 40 s); -k keeps the work directory.  A bench reports: it exits 0 when
- * it ran, whatever the figures, and 2 when it could not run.
+ * 40 s); -k keeps the work directory.  -u runs both gateways with
+ * privilege separation (issue 16): <user name="USER"/> in both
+ * configurations, so that each is a root parent, a signer holding the
+ * signing key and an engine as USER; it needs root.  The gateways' CPU is
+ * the whole tree's (the parent reaps its children).  A bench reports: it
+ * exits 0 when it ran, whatever the figures, and 2 when it could not run.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -205,9 +210,28 @@ struct run {
 };
 
 /*
+ * The monitoring connection, opened when first used: one opened with the
+ * submitting one would sit without a request until every submit is
+ * answered, and the daemon closes a connection idle for 30 s (IDLE), as
+ * submitting 2,000 on a loaded machine can take.  @return 0, or -1.
+ */
+static int
+ctl_mon(const char *sock, struct linebuf *mon)
+{
+	if (mon->fd != -1)
+		return 0;
+	if (ctl_open(sock, mon) == -1) {
+		perror(sock);
+		mon->fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Write n submit lines on one connection, pipelined, reading the answers
- * as they come; meanwhile and then, poll metrics on a second connection
- * until n messages are RECEIPTED or the time limit passes.
+ * as they come; then poll queues on a second connection until France has
+ * nothing outstanding or the time limit passes.
  */
 static int
 bench_exchanges(const char *sock, const char *body, long n, double limit,
@@ -237,7 +261,9 @@ bench_exchanges(const char *sock, const char *body, long n, double limit,
 	line[linelen - 1] = '\n';
 	free(l);
 
-	if (ctl_open(sock, &sub) == -1 || ctl_open(sock, &mon) == -1) {
+	mon.fd = -1;
+	mon.buf = NULL;
+	if (ctl_open(sock, &sub) == -1) {
 		perror(sock);
 		free(line);
 		return -1;
@@ -330,7 +356,8 @@ bench_exchanges(const char *sock, const char *body, long n, double limit,
 		/* poll only once every submit is answered: less load */
 		if (answered == n && (t = bench_now()) >= next_poll) {
 			next_poll = t + POLL_MS / 1000.0;
-			if ((got = ctl_outstanding(&mon)) == -1) {
+			if (ctl_mon(sock, &mon) == -1 ||
+			    (got = ctl_outstanding(&mon)) == -1) {
 				fprintf(stderr, "bench_transport: queues "
 				    "failed\n");
 				break;
@@ -345,7 +372,7 @@ out:
 	if (r->t_done == 0)
 		r->t_done = bench_now() - t0;
 	/* the exact count, after the clock stopped */
-	r->receipted = ctl_receipted(&mon);
+	r->receipted = ctl_mon(sock, &mon) == 0 ? ctl_receipted(&mon) : -1;
 	r->answered = answered;
 	free(line);
 	ctl_close(&sub);
@@ -353,11 +380,49 @@ out:
 	return 0;
 }
 
+/*
+ * Privilege separation for both gateways, as tests/shell/privsep.sh turns
+ * it on: <user name="USER"/> after <state-directory>; and a work directory
+ * USER may enter (mkdtemp made it 0700), for the CA files and CRLs the
+ * engine reads after it dropped root.  @return 0, or -1.
+ */
+static int
+bench_privsep(const char *work, const char *user)
+{
+	static const char script[] =
+	    "set -e\n"
+	    "cd \"$W\"\n"
+	    "chmod 755 .\n"
+	    "for f in conf/accordd.xml conf/demo-fr/accordd.xml; do\n"
+	    "  sed -i \"s|</state-directory>|</state-directory>\\n"
+	    "  <user name=\\\"$SEP_USER\\\"/>|\" \"$f\"\n"
+	    "  grep -q \"<user name=\\\"$SEP_USER\\\"/>\" \"$f\"\n"
+	    "done\n";
+
+	if (setenv("W", work, 1) == -1 || setenv("SEP_USER", user, 1) == -1)
+		return -1;
+	return system(script) == 0 ? 0 : -1;
+}
+
+/* 1 if g's log says it split into a root parent, a signer and an engine. */
+static int
+bench_is_split(const struct gateway *g)
+{
+	char *log;
+	int split;
+
+	if ((log = bench_slurp(g->log, NULL)) == NULL)
+		return 0;
+	split = strstr(log, "privilege separation: engine pid") != NULL;
+	free(log);
+	return split;
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench_transport [-k] [-n EXCHANGES] "
-	    "[-t SECONDS] PKI_DIR\n");
+	    "[-t SECONDS] [-u USER] PKI_DIR\n");
 	exit(2);
 }
 
@@ -377,9 +442,10 @@ main(int argc, char **argv)
 	double limit = 40;
 	size_t size;
 	char *body = NULL;
+	const char *user = NULL;
 	int c, port, keep = 0, ran = 0, stop_kz, stop_fr;
 
-	while ((c = getopt(argc, argv, "kn:t:")) != -1)
+	while ((c = getopt(argc, argv, "kn:t:u:")) != -1)
 		switch (c) {
 		case 'k':
 			keep = 1;
@@ -392,11 +458,19 @@ main(int argc, char **argv)
 			if ((limit = atof(optarg)) <= 0)
 				usage();
 			break;
+		case 'u':
+			user = optarg;
+			break;
 		default:
 			usage();
 		}
 	if (argc - optind != 1)
 		usage();
+	if (user != NULL && geteuid() != 0) {
+		fprintf(stderr, "bench_transport: -u needs root (accordd "
+		    "separates privileges only when started as root)\n");
+		return 2;
+	}
 	if (src == NULL)
 		src = ".";
 	if (bld == NULL)
@@ -442,6 +516,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_transport: cannot prepare %s\n", work);
 		return 2;
 	}
+	if (user != NULL && bench_privsep(work, user) == -1) {
+		fprintf(stderr, "bench_transport: cannot give %s's gateways "
+		    "the user %s\n", work, user);
+		return 2;
+	}
 	snprintf(kz.conf, sizeof(kz.conf), "%s/conf/accordd.xml", work);
 	snprintf(kz.sock, sizeof(kz.sock), "%s/run/kz/control.sock", work);
 	snprintf(kz.log, sizeof(kz.log), "%s/kz.log", work);
@@ -452,6 +531,15 @@ main(int argc, char **argv)
 
 	if (gw_start(daemon, &kz) == -1 || gw_start(daemon, &fr) == -1) {
 		fprintf(stderr, "bench_transport: a gateway did not start\n");
+		gw_tail(&kz);
+		gw_tail(&fr);
+		gw_stop(&kz);
+		gw_stop(&fr);
+		return 2;
+	}
+	if (user != NULL && (!bench_is_split(&kz) || !bench_is_split(&fr))) {
+		fprintf(stderr, "bench_transport: a gateway runs as one "
+		    "process despite <user name=\"%s\"/>\n", user);
 		gw_tail(&kz);
 		gw_tail(&fr);
 		gw_stop(&kz);
@@ -478,6 +566,11 @@ main(int argc, char **argv)
 
 	printf("Two gateways (Kazakhstan <- France) on loopback, mutual TLS, "
 	    "RSA-2048 signatures on both sides, %ld cores\n", ncpu);
+	if (user != NULL)
+		printf("Privilege separation on both: a root parent, a signer "
+		    "and an engine as %s\n", user);
+	else
+		printf("One process per gateway (no <user>)\n");
 	printf("%ld ReadmissionRequests of %zu bytes (%zu signed) submitted "
 	    "pipelined on one control connection\n\n", n, size,
 	    b.signed_size);
@@ -511,6 +604,10 @@ main(int argc, char **argv)
 	    "(%.0f%% of %ld cores over the %.2f s of the exchanges)\n",
 	    kz.cpu, fr.cpu, 100.0 * (kz.cpu + fr.cpu) /
 	    ((double)ncpu * r.t_done), ncpu, r.t_done);
+	if (r.receipted > 0)
+		printf("gateway CPU per exchange, both sides, start to stop: "
+		    "%.2f ms\n", 1000.0 * (kz.cpu + fr.cpu) /
+		    (double)r.receipted);
 	printf("gateways stopped: Kazakhstan %s, France %s\n",
 	    stop_kz == 0 ? "exit 0" : "NOT CLEANLY",
 	    stop_fr == 0 ? "exit 0" : "NOT CLEANLY");
