@@ -634,10 +634,13 @@ inbound_evict(struct inbound *in)
  * address may hold only unauth_per_address unauthenticated connections;
  * at INBOUND_MAX_CONNS the oldest unauthenticated one makes room.
  */
+static void inbound_conn_handshake(const SSL *);
+
 static void
 inbound_admit(struct inbound_conn *conn)
 {
 	struct inbound *in = conn->in;
+	SSL *ssl;
 
 	conn->admitted = 1;
 	inbound_fd_addr(bufferevent_getfd(conn->bev), conn->addr);
@@ -666,6 +669,11 @@ inbound_admit(struct inbound_conn *conn)
 	conn->counted = 1;
 	in->nconns++;
 	inbound_arm_deadline(conn, in->conf->tls_handshake_secs);
+	/* on a busy loop the handshake may be done before the admission
+	 * ran: authenticate now, or the partner stays evictable */
+	if ((ssl = bufferevent_openssl_get_ssl(conn->bev)) != NULL &&
+	    SSL_is_init_finished(ssl))
+		inbound_conn_handshake(ssl);
 }
 
 /* The deadline passed (or, first, the accept is done: admit it). */
