@@ -662,28 +662,49 @@ control_socket_dir(const struct config *c)
 	return rc;
 }
 
+/* sock with its directory's real path into out (sock itself when the
+ * directory cannot be resolved). */
+static void
+control_resolve(const char *sock, char *out, size_t len)
+{
+	char dir[PATH_MAX], real[PATH_MAX];
+	const char *slash = strrchr(sock, '/');
+
+	snprintf(out, len, "%s", sock);
+	if (slash == NULL || (size_t)(slash - sock) >= sizeof(dir))
+		return;
+	memcpy(dir, sock, (size_t)(slash - sock));
+	dir[slash - sock] = '\0';
+	if (dir[0] != '\0' && realpath(dir, real) != NULL)
+		snprintf(out, len, "%s%s", real, slash);
+}
+
 struct control *
 control_start(struct event_base *base, const struct config *c,
     const struct cmd_command *cmds, void *arg)
 {
 	struct control *ctl;
 	struct sockaddr_un sun;
+	char path[PATH_MAX];
 	mode_t old;
 
-	if (strlen(c->control_socket) >= sizeof(sun.sun_path)) {
-		log_errx("control", "socket path %s is too long (max %zu)",
-		    c->control_socket, sizeof(sun.sun_path) - 1);
-		return NULL;
-	}
 	if (control_socket_dir(c) == -1)
 		return NULL;
-	if (control_live(c->control_socket)) {
-		log_errx("control", "%s: another daemon is answering there",
-		    c->control_socket);
+	/* its directory resolved ("conf/../run" and links gone): a socket
+	 * path has only sizeof(sun_path) bytes */
+	control_resolve(c->control_socket, path, sizeof(path));
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_errx("control", "socket path %s is too long (max %zu)",
+		    path, sizeof(sun.sun_path) - 1);
 		return NULL;
 	}
-	if (unlink(c->control_socket) == -1 && errno != ENOENT) {
-		log_err("control", "unlink %s", c->control_socket);
+	if (control_live(path)) {
+		log_errx("control", "%s: another daemon is answering there",
+		    path);
+		return NULL;
+	}
+	if (unlink(path) == -1 && errno != ENOENT) {
+		log_err("control", "unlink %s", path);
 		return NULL;
 	}
 	if ((ctl = calloc(1, sizeof(*ctl))) == NULL)
@@ -691,13 +712,13 @@ control_start(struct event_base *base, const struct config *c,
 	ctl->base = base;
 	ctl->conf = c;
 	control_add_commands(ctl, cmds, arg);
-	if ((ctl->path = strdup(c->control_socket)) == NULL) {
+	if ((ctl->path = strdup(path)) == NULL) {
 		free(ctl);
 		return NULL;
 	}
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", c->control_socket);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
 
 	/* created 0660 from the start: no window with looser access */
 	old = umask(0117);
@@ -706,19 +727,19 @@ control_start(struct event_base *base, const struct config *c,
 	    (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
 	if (ctl->listener == NULL) {
-		log_err("control", "cannot listen on %s", c->control_socket);
+		log_err("control", "cannot listen on %s", path);
 		free(ctl->path);
 		free(ctl);
 		return NULL;
 	}
 	if (c->control_gid_exists &&
-	    chown(c->control_socket, (uid_t)-1, c->control_gid) == -1)
-		log_err("control", "chown %s to group %s", c->control_socket,
+	    chown(path, (uid_t)-1, c->control_gid) == -1)
+		log_err("control", "chown %s to group %s", path,
 		    c->control_group);
-	if (chmod(c->control_socket, c->control_gid_exists ? 0660 : 0600) ==
+	if (chmod(path, c->control_gid_exists ? 0660 : 0600) ==
 	    -1)
-		log_err("control", "chmod %s", c->control_socket);
-	log_info("control", "listening on %s", c->control_socket);
+		log_err("control", "chmod %s", path);
+	log_info("control", "listening on %s", path);
 	return ctl;
 }
 

@@ -148,7 +148,7 @@ struct report_alertrow {
 	accord_time_t	 due;		/* what it is about falls due; 0 */
 	char		 kind[16];
 	char		 partner[256];	/* folded calendars: "AT,BE,..." */
-	char		 subject[80];
+	char		 subject[512];	/* a CRL or certificate path: whole */
 	char		 detail[320];
 	json_t		*extra;		/* more fields, or NULL */
 };
@@ -233,7 +233,8 @@ report_alert_emit(struct report_alertset *al, json_t *list, FILE *fp)
 	json_t *obj;
 	int n = 0;
 
-	qsort(al->rows, al->n, sizeof(*al->rows), report_alert_cmp);
+	if (al->n > 0)		/* no rows: no array either */
+		qsort(al->rows, al->n, sizeof(*al->rows), report_alert_cmp);
 	for (i = 0; i < al->n; i++) {
 		r = &al->rows[i];
 		if (r->kind[0] == '\0')
