@@ -37,6 +37,7 @@
 #include "util/log.h"
 #include "faces/outbound.h"
 #include "faces/tlspeer.h"
+#include "util/file.h"
 #include "util/xmalloc.h"
 
 #define OTAG	"outbound"
@@ -55,6 +56,7 @@
 
 /* Largest answer we read: a Receipt or an Error is a few KB. */
 #define OUTBOUND_MAX_ANSWER	(1024 * 1024)
+#define OUTBOUND_KEY_MAX	(64 * 1024)	/* our TLS client key, PEM */
 
 struct outbound;
 
@@ -191,36 +193,6 @@ static void outbound_tls_free(void *, void *, CRYPTO_EX_DATA *, int, long,
     void *);
 
 static int outbound_tls_idx = -1;
-
-/* A whole (small) file in memory.  @return it (free()), or NULL. */
-static char *
-outbound_read_file(const char *path, size_t *len)
-{
-	char *buf = NULL;
-	size_t cap = 0;
-	FILE *fp;
-
-	*len = 0;
-	if ((fp = fopen(path, "r")) == NULL) {
-		log_err(OTAG, "%s", path);
-		return NULL;
-	}
-	for (;;) {
-		if (*len == cap)
-			buf = xreallocarray(buf, (cap = cap ? cap * 2 : 4096),
-			    1);
-		*len += fread(buf + *len, 1, cap - *len, fp);
-		if (*len < cap)
-			break;
-	}
-	if (ferror(fp)) {
-		log_err(OTAG, "%s", path);
-		free(buf);
-		buf = NULL;
-	}
-	fclose(fp);
-	return buf;
-}
 
 /* ---- the bytes of our messages ---------------------------------------- */
 
@@ -1406,8 +1378,9 @@ outbound_start(struct event_base *base, const struct config *c,
 	ob->conf = c;
 	ob->engine = e;
 	ob->key.flags = CURL_BLOB_COPY;
-	if ((ob->key.data = outbound_read_file(c->tls_client_key,
+	if ((ob->key.data = file_read(c->tls_client_key, OUTBOUND_KEY_MAX,
 	    &ob->key.len)) == NULL) {
+		log_err(OTAG, "%s", c->tls_client_key);
 		free(ob);
 		return NULL;
 	}

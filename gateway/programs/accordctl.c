@@ -39,6 +39,7 @@
 #include "util/clock.h"
 #include "conf/conffile.h"
 #include "conf/config.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "persist/store.h"
 #include "report/report.h"
@@ -132,30 +133,17 @@ ctl_connect(const char *path, int quiet)
 static char *
 ctl_slurp(const char *file)
 {
-	FILE *fp;
-	char *buf = NULL;
-	size_t len = 0, n;
-	char chunk[8192];
+	size_t len;
+	char *buf;
 
-	if ((fp = fopen(file, "r")) == NULL) {
-		fprintf(stderr, "accordctl: %s: %s\n", file, strerror(errno));
-		exit(1);
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
-		char *nb = realloc(buf, len + n + 1);
-
-		if (nb == NULL || len + n > CTL_MAX_LINE) {
+	if ((buf = file_read(file, CTL_MAX_LINE, &len)) == NULL) {
+		if (errno == EFBIG)
 			fprintf(stderr, "accordctl: %s is too large\n", file);
-			exit(1);
-		}
-		buf = nb;
-		memcpy(buf + len, chunk, n);
-		len += n;
-	}
-	fclose(fp);
-	if (buf == NULL && (buf = strdup("")) == NULL)
+		else
+			fprintf(stderr, "accordctl: %s: %s\n", file,
+			    strerror(errno));
 		exit(1);
-	buf[len] = '\0';
+	}
 	return buf;
 }
 

@@ -1,0 +1,17 @@
+/*
+ * file.h -- a whole small file in memory (a document given with
+ * key=@FILE, a key read once at start).  Floor 1: libc only.
+ */
+#ifndef ACCORD_FILE_H
+#define ACCORD_FILE_H
+
+#include <stddef.h>
+
+/*
+ * The content of path, NUL-terminated (the NUL not counted in *len), at
+ * most max bytes.  @return it (free()), or NULL with errno set (EFBIG
+ * when the file is larger than max).
+ */
+char *file_read(const char *path, size_t max, size_t *len);
+
+#endif
