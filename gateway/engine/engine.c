@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "conf/agreement_json.h"
 #include "conf/conffile.h"
 #include "util/clock.h"
 #include "engine/engine.h"
@@ -50,12 +51,15 @@ engine_set_partner_cb(struct engine *e, engine_partner_cb fn, void *arg)
 /* ---- life cycle ------------------------------------------------------ */
 
 /* The certificates in force, for the journal (auditors verify old
- * messages with the certificates journalled when they arrived). */
+ * messages with the certificates journalled when they arrived), and the
+ * whole rules with their digest (replay re-runs each decision by the
+ * rules of its day: conf/agreement_json.h). */
 static int
 engine_journal_config(struct engine *e)
 {
 	const struct agreement *a;
-	json_t *obj, *partners, *p, *certs;
+	json_t *obj, *partners, *p, *certs, *rules;
+	char digest[65];
 	int i, j;
 
 	partners = json_array();
@@ -74,6 +78,15 @@ engine_journal_config(struct engine *e)
 	    "country", e->conf->country, "authority", e->conf->authority,
 	    "signing", e->conf->sign_sha256, "fsm_version", FSM_VERSION,
 	    "partners", partners);
+	if ((rules = agreement_json_rules(e->conf)) == NULL ||
+	    agreement_json_digest(rules, digest) == -1) {
+		json_decref(rules);
+		json_decref(obj);
+		log_errx(ETAG, "the rules in force cannot be journalled");
+		return -1;
+	}
+	json_object_set_new(obj, "rules", rules);
+	json_object_set_new(obj, "rules_sha256", json_string(digest));
 	return engine_journal_json(e, JOURNAL_CONFIG_LOAD, obj);
 }
 
