@@ -1,7 +1,9 @@
 /*
  * audit_replay.c -- replay: fsm_decide() over the journalled events with
- * the agreements and calendars of a configuration; each case's timeline;
- * --compare, the store's cases against the replayed ones (see audit.h).
+ * the rules in force at each record (those the last CONFIG_LOAD before it
+ * journalled: conf/agreement_json.h), or with those of a configuration
+ * file given as an override; each case's timeline; --compare, the
+ * store's cases against the replayed ones (see audit.h).
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 
 #include "audit/audit_priv.h"
 #include "conf/agreement.h"
+#include "conf/agreement_json.h"
 #include "conf/calendar.h"
 #include "conf/config.h"
 #include "conf/conffile.h"
@@ -28,14 +31,8 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-/* ---- the configuration replay needs: agreements and calendars ------- */
+/* ---- --config: the rules of a configuration file -------------------- */
 
-/*
- * Only what fsm_decide() reads: our country and calendar, the agreements'
- * timelines, calendars and programmes.  config_load() would insist on
- * readable keys and certificates valid today, which an auditor years
- * later does not have; this reads the same files and ignores the rest.
- */
 /*
  * What replay needs of a gateway's configuration: its country and
  * calendar, and the agreements' timelines and calendars.  Certificates
@@ -94,13 +91,22 @@ struct audit_case {
 struct audit_replay {
 	struct audit_pass	 pass;
 	const struct audit_opts	*o;
-	struct config		*conf;
+	struct config		*conf;	/* --config: the override */
+	char			 conf_sha[65];	/* its rules' digest */
+	struct config		*rules;	/* journalled by the last
+					 * CONFIG_LOAD; NULL: none */
 	struct audit_conf	 jconf;
+	json_t			*versions;	/* differences an fsm version
+						 * change makes */
 	struct audit_case	*b[AUDIT_BUCKETS];
 	struct audit_case	*first, *last;
 	struct audit_set	 msgcase;	/* partner/message -> case */
 	size_t			 ncases;
 	uint64_t		 decisions, rerun, divergent;
+	uint64_t		 rules_loads;	/* CONFIG_LOADs with rules */
+	uint64_t		 old_loads;	/* ... without (older builds) */
+	uint64_t		 norules;	/* decisions with no rules to
+						 * re-run them by */
 };
 
 static struct audit_case *
@@ -218,6 +224,90 @@ audit_decision_diff(const struct fsm_decision *a, const struct fsm_decision *b)
 	return same ? NULL : "case after";
 }
 
+/*
+ * A decision the fsm version that made it confirms: would this build's
+ * version decide otherwise?  That is a change of the rules in the
+ * software, not a fault of the journal: reported apart (a warning and
+ * the report's version_differences), never as a finding.
+ */
+static void
+audit_replay_version(struct audit_replay *rp, const struct journal_rec *rec,
+    const struct record_decision *rd, const struct fsm_case *c,
+    const struct agreement *a, const struct config *conf)
+{
+	struct fsm_decision now;
+	const struct calendar *cal;
+	const char *diff;
+	json_t *j;
+
+	cal = c->role == fsm_calendar_role(c->kind, FSM_VERSION) ?
+	    &conf->calendar : &a->calendar;
+	memset(&now, 0, sizeof(now));
+	fsm_decide_v(c, &rd->ev, a, cal, rd->now, FSM_VERSION, &now);
+	if ((diff = audit_decision_diff(&rd->d, &now)) == NULL)
+		return;
+	j = json_pack("{s:s, s:I, s:I, s:s, s:s, s:i, s:i, s:s, s:o, s:o}",
+	    "file", rec->file, "offset", (json_int_t)rec->offset, "record",
+	    (json_int_t)rec->seq, "partner", rd->partner, "case", rd->case_id,
+	    "journalled_version", rd->d.version, "current_version",
+	    FSM_VERSION, "field", diff, "journalled",
+	    audit_decision_json(&rd->d), "current", audit_decision_json(&now));
+	if (j != NULL)
+		json_array_append_new(rp->versions, j);
+	audit_warning(rp->pass.rep, rec, "case %s/%s: decided by fsm %d as "
+	    "journalled; fsm %d (this build's) would differ in its %s: a "
+	    "change of the fsm's rules, not a finding", rd->partner,
+	    rd->case_id, rd->d.version, FSM_VERSION, diff);
+}
+
+/*
+ * A CONFIG_LOAD: the rules it journals are in force from here on.  Their
+ * digest must match; a load written before rules were journalled leaves
+ * none in force (--config, or the chain of states only).
+ */
+static void
+audit_replay_rules(struct audit_replay *rp, const struct journal_rec *rec)
+{
+	struct config *c;
+	json_t *j, *rules;
+	const char *want;
+	char got[65], why[256];
+
+	config_free(rp->rules);
+	rp->rules = NULL;
+	/* not JSON: verify's finding; no rules in force */
+	if ((j = json_loadb((const char *)rec->payload, rec->len, 0,
+	    NULL)) == NULL)
+		return;
+	if ((rules = json_object_get(j, "rules")) == NULL) {
+		rp->old_loads++;
+		goto done;
+	}
+	want = json_string_value(json_object_get(j, "rules_sha256"));
+	if (agreement_json_digest(rules, got) == -1 || want == NULL ||
+	    strcmp(want, got) != 0) {
+		audit_finding(rp->pass.rep, rec, "the rules journalled by this "
+		    "configuration load do not match their digest (%s "
+		    "journalled, %s computed): not used", want ? want : "none",
+		    got);
+		goto done;
+	}
+	if ((c = agreement_json_config(rules, why, sizeof(why))) == NULL) {
+		audit_finding(rp->pass.rep, rec, "the rules journalled by this "
+		    "configuration load cannot be read: %s", why);
+		goto done;
+	}
+	rp->rules = c;
+	rp->rules_loads++;
+	if (rp->conf != NULL && strcmp(got, rp->conf_sha) != 0)
+		audit_warning(rp->pass.rep, rec, "the rules journalled here "
+		    "(%.16s) are not those of --config %s (%.16s): the "
+		    "decisions under them are re-run with --config's",
+		    got, rp->o->config_file, rp->conf_sha);
+done:
+	json_decref(j);
+}
+
 static void
 audit_replay_decision(struct audit_replay *rp, const struct journal_rec *rec)
 {
@@ -227,6 +317,7 @@ audit_replay_decision(struct audit_replay *rp, const struct journal_rec *rec)
 	struct fsm_decision d;
 	const struct agreement *a;
 	const struct calendar *cal;
+	const struct config *conf;
 	const char *diff;
 	char *js1, *js2, desc[256];
 	json_t *j1, *j2;
@@ -238,6 +329,8 @@ audit_replay_decision(struct audit_replay *rp, const struct journal_rec *rec)
 		return;
 	}
 	rp->decisions++;
+	/* the override, else the rules in force at this record */
+	conf = rp->conf != NULL ? rp->conf : rp->rules;
 	ac = audit_case_get(rp, rd.partner, rd.case_id, 1);
 	memset(&c, 0, sizeof(c));
 	if (ac->exists)
@@ -263,8 +356,10 @@ audit_replay_decision(struct audit_replay *rp, const struct journal_rec *rec)
 			audit_finding(rp->pass.rep, rec, "case %s/%s: a %s "
 			    "for a case no decision opened", rd.partner,
 			    rd.case_id, journal_kind_name(rec->kind));
-	} else if (rp->conf == NULL) {
-		/* no configuration: only the chain of states */
+	} else if (conf == NULL) {
+		/* no rules (a journal from before they were journalled,
+		 * and no --config): only the chain of states */
+		rp->norules++;
 		diff = rd.d.old_state == c.state && (rd.d.refusal != AE_OK ||
 		    rd.d.next.kind == c.kind) ? NULL : "old state";
 		if (diff != NULL)
@@ -272,11 +367,12 @@ audit_replay_decision(struct audit_replay *rp, const struct journal_rec *rec)
 			    "starts from %s, the case was %s", rd.partner,
 			    rd.case_id, fsm_state_name(rd.d.old_state),
 			    fsm_state_name(c.state));
-	} else if ((a = (rp->conf != NULL ? config_partner(rp->conf, rd.partner) : NULL)) == NULL) {
+	} else if ((a = config_partner(conf, rd.partner)) == NULL) {
 		diff = NULL;
 		audit_finding(rp->pass.rep, rec, "case %s/%s: no agreement "
-		    "with %s in the configuration: decision not re-run",
-		    rd.partner, rd.case_id, rd.partner);
+		    "with %s in %s: decision not re-run", rd.partner,
+		    rd.case_id, rd.partner, rp->conf != NULL ? "--config" :
+		    "the rules in force");
 	} else if (rd.d.version < FSM_VERSION_MIN ||
 	    rd.d.version > FSM_VERSION) {
 		/* a journal from a newer (or broken) build: its rules are
@@ -290,7 +386,7 @@ audit_replay_decision(struct audit_replay *rp, const struct journal_rec *rec)
 		/* each decision by the rules of the fsm that made it, in
 		 * the calendar that version counts the case in */
 		cal = c.role == fsm_calendar_role(c.kind, rd.d.version) ?
-		    &rp->conf->calendar : &a->calendar;
+		    &conf->calendar : &a->calendar;
 		fsm_decide_v(&c, &rd.ev, a, cal, rd.now, rd.d.version, &d);
 		rp->rerun++;
 		diff = audit_decision_diff(&rd.d, &d);
@@ -318,7 +414,8 @@ audit_replay_decision(struct audit_replay *rp, const struct journal_rec *rec)
 			free(js2);
 			json_decref(j1);
 			json_decref(j2);
-		}
+		} else if (rd.d.version != FSM_VERSION)
+			audit_replay_version(rp, rec, &rd, &c, a, conf);
 	}
 	if (diff != NULL)
 		rp->divergent++;
@@ -351,6 +448,7 @@ audit_replay_rec(void *arg, const struct journal_rec *rec)
 	switch (rec->kind) {
 	case JOURNAL_CONFIG_LOAD:
 		audit_conf_take(&rp->jconf, rec);
+		audit_replay_rules(rp, rec);
 		break;
 	case JOURNAL_MESSAGE_RECEIVED:
 	case JOURNAL_MESSAGE_SENT:
@@ -396,17 +494,6 @@ audit_replay_rec(void *arg, const struct journal_rec *rec)
 	default:
 		break;
 	}
-	return 0;
-}
-
-/* First pass without a configuration: which one the journal names. */
-static int
-audit_replay_probe(void *arg, const struct journal_rec *rec)
-{
-	struct audit_replay *rp = arg;
-
-	if (rec->kind == JOURNAL_CONFIG_LOAD)
-		audit_conf_take(&rp->jconf, rec);
 	return 0;
 }
 
@@ -514,49 +601,38 @@ audit_replay(const struct audit_opts *o, struct audit_report *rep)
 {
 	struct audit_replay *rp;
 	struct audit_case *ac, *next;
-	json_t *sum, *cases;
-	const char *cfile;
+	json_t *sum, *cases, *rules;
+	char what[1200], title[1400];
 	size_t i;
 	int rc = -1;
 
 	rp = xcalloc(1, sizeof(*rp));
 	rp->o = o;
 	rp->pass.rep = rep;
+	rp->versions = json_array();
 	sum = json_object();
 	json_object_set_new(rep->root, "summary", sum);
-	if (o->config_file != NULL &&
-	    (rp->conf = audit_config_load(o->config_file)) == NULL)
-		goto done;
-	if (rp->conf == NULL) {
-		/* the configuration the journal names, if it is here: a
-		 * first pass finds it */
-		struct audit_replay probe;
-		struct audit_report quiet;
-
-		memset(&probe, 0, sizeof(probe));
-		if (audit_report_init(&quiet, "probe") == -1)
+	if (o->config_file != NULL) {
+		/* an explicit override, said in every output */
+		if ((rp->conf = audit_config_load(o->config_file)) == NULL)
 			goto done;
-		probe.pass.rep = &quiet;
-		if (audit_read(o->files, o->nfiles, &probe.pass,
-		    audit_replay_probe, &probe) == -1) {
-			audit_report_free(&quiet);
+		if ((rules = agreement_json_rules(rp->conf)) == NULL ||
+		    agreement_json_digest(rules, rp->conf_sha) == -1) {
+			json_decref(rules);
+			log_errx(ATAG, "%s: its rules cannot be serialised",
+			    o->config_file);
 			goto done;
 		}
-		audit_report_free(&quiet);
-		cfile = probe.jconf.file;
-		if (cfile[0] != '\0' && access(cfile, R_OK) == 0)
-			rp->conf = audit_config_load(cfile);
-		json_decref(probe.jconf.partners);
-		if (rp->conf != NULL)
-			json_object_set_new(sum, "configuration",
-			    json_string(cfile));
-		else
-			audit_warning(rep, NULL, "no configuration (--config "
-			    "accordd.xml): decisions are checked for their "
-			    "chain of states only, not re-run");
-	} else
+		json_decref(rules);
+		snprintf(what, sizeof(what), "overridden by --config %s",
+		    o->config_file);
+		audit_warning(rep, NULL, "rules overridden by --config %s: "
+		    "every decision is re-run with its agreements and "
+		    "calendars, not with the rules journalled",
+		    o->config_file);
 		json_object_set_new(sum, "configuration",
 		    json_string(o->config_file));
+	}
 	if (audit_read(o->files, o->nfiles, &rp->pass, audit_replay_rec, rp) ==
 	    -1)
 		goto done;
@@ -586,10 +662,33 @@ audit_replay(const struct audit_opts *o, struct audit_report *rep)
 	json_object_set_new(sum, "divergences", json_integer(
 	    (json_int_t)rp->divergent));
 	json_object_set_new(sum, "fsm_version", json_integer(FSM_VERSION));
+	if (rp->conf == NULL)
+		snprintf(what, sizeof(what), "journalled (%" PRIu64 " "
+		    "configuration load%s with rules, %" PRIu64 " without)",
+		    rp->rules_loads, rp->rules_loads == 1 ? "" : "s",
+		    rp->old_loads);
+	json_object_set_new(sum, "rules", json_string(what));
+	json_object_set_new(sum, "decisions_without_rules", json_integer(
+	    (json_int_t)rp->norules));
+	json_object_set_new(sum, "version_differences", json_integer(
+	    (json_int_t)json_array_size(rp->versions)));
+	json_object_set_new(rep->root, "version_differences",
+	    json_incref(rp->versions));
+	if (rp->norules > 0)
+		audit_warning(rep, NULL, "%" PRIu64 " decision%s had no rules "
+		    "to be re-run by: the configuration loads before them "
+		    "journal none (written by a build from before rules were "
+		    "journalled), so they were checked for their chain of "
+		    "states only; give --config accordd.xml, the "
+		    "configuration in force then, to re-run them",
+		    rp->norules, rp->norules == 1 ? "" : "s");
 	if (o->store_path != NULL && audit_compare(rp, o->store_path) == -1)
 		goto done;
-	if (o->html_out != NULL && audit_html(o->html_out, o->case_id != NULL ?
-	    o->case_id : "all cases", cases, rep->findings) == -1)
+	snprintf(title, sizeof(title), "%s%s%s%s", o->case_id != NULL ?
+	    o->case_id : "all cases", rp->conf != NULL ? " (rules " : "",
+	    rp->conf != NULL ? what : "", rp->conf != NULL ? ")" : "");
+	if (o->html_out != NULL && audit_html(o->html_out, title, cases,
+	    rep->findings) == -1)
 		goto done;
 	rc = 0;
 done:
@@ -601,7 +700,9 @@ done:
 		}
 	audit_set_clear(&rp->msgcase);
 	json_decref(rp->jconf.partners);
+	json_decref(rp->versions);
 	config_free(rp->conf);
+	config_free(rp->rules);
 	free(rp);
 	return rc;
 }
