@@ -8,7 +8,7 @@ AUDIT="$ACCORD_BUILDDIR/gateway/accord-audit"
 GEN="$ACCORD_BUILDDIR/tests/helpers/audit_gen"
 TAMPER="$ACCORD_BUILDDIR/tests/helpers/audit_tamper"
 
-plan 41
+plan 44
 make_workdir audit
 mkdir -p "$work/var/kz" "$work/var/fr"
 KZJ="$work/var/kz/journal"
@@ -209,6 +209,14 @@ tamper_deadline --replace "$dseq" "$dnow" "\"now\":$ddue" \
 audit replay --config "$work/conf/accordd.xml" "$work/j"
 expect 0 "divergences +0" \
     "replay: a version-1 decision (fired at due) replays as version 1"
+expect 0 "warning: .*record $dseq: case FR/$deemed: decided by fsm 1 as journalled; fsm 2 \(this build's\) would differ in its refusal" \
+    "... fsm 2's other decision is reported apart, as a warning"
+audit replay --json --config "$work/conf/accordd.xml" "$work/j"
+expect 0 '"version_differences": 1$' \
+    "... and counted in the summary, with 0 findings"
+audit replay "$KZJ"
+expect 0 "replay: 0 findings" \
+    "replay without --config: the rules journalled with each load"
 tamper_deadline --replace "$dseq" "$dnow" "\"now\":$ddue"
 audit replay --config "$work/conf/accordd.xml" "$work/j"
 expect 1 "record $dseq: case FR/$deemed: the replayed decision differs in its refusal" \
