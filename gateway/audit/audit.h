@@ -18,11 +18,16 @@
  *            when it was journalled (the certificate bytes come from
  *            the message's KeyInfo and must have a journalled
  *            fingerprint); --trust DIR also checks their chains.
- *   replay   fsm_decide() over the journalled events, with the
- *            agreements and calendars of a configuration file (--config,
- *            else the file named by the journal's CONFIG_LOAD).  Only
- *            agreements and calendars are read: keys need not be there,
- *            and expired certificates do not matter.
+ *   replay   fsm_decide() over the journalled events, by the fsm
+ *            version journalled with each decision and the rules the
+ *            last CONFIG_LOAD before it journalled (checked against
+ *            their digest; conf/agreement_json.h); --config FILE
+ *            overrides them for every decision, which every output
+ *            says.  A CONFIG_LOAD without rules (an older build's)
+ *            leaves the decisions after it to --config, or to a check
+ *            of their chain of states.  From a configuration file only
+ *            agreements and calendars are read: keys need not be
+ *            there, and expired certificates do not matter.
  *   witness  the checkpoint hashes each side's receipts carry.
  */
 #ifndef ACCORD_AUDIT_H
@@ -41,7 +46,8 @@ struct audit_opts {
 	size_t		 npartner_files;
 	const char	*cert_file;	/* the gateway's signing cert (PEM) */
 	const char	*trust_dir;	/* CA certificates (*.pem) */
-	const char	*config_file;	/* replay: accordd.xml */
+	const char	*config_file;	/* replay: accordd.xml, the
+					 * override of the rules journalled */
 	const char	*case_id;	/* replay --case, export */
 	const char	*store_path;	/* replay --compare */
 	const char	*out_dir;	/* export */
