@@ -173,6 +173,9 @@ metric_reset(struct metric_family *f)
 static void
 metric_number(FILE *fp, double v)
 {
+	char buf[40];
+	int prec;
+
 	if (isnan(v))
 		fputs("NaN", fp);
 	else if (isinf(v))
@@ -180,8 +183,17 @@ metric_number(FILE *fp, double v)
 	else if (v > -9007199254740992.0 && v < 9007199254740992.0 &&
 	    v == (double)(int64_t)v)
 		fprintf(fp, "%lld", (long long)v);
-	else
-		fprintf(fp, "%.17g", v);
+	else {
+		/* the shortest form that reads back as v (0.1, not
+		 * 0.10000000000000001) */
+		for (prec = 15; prec < 17; prec++) {
+			snprintf(buf, sizeof(buf), "%.*g", prec, v);
+			if (strtod(buf, NULL) == v)
+				break;
+		}
+		snprintf(buf, sizeof(buf), "%.*g", prec, v);
+		fputs(buf, fp);
+	}
 }
 
 /* A label value between double quotes: backslash, quote and newline
@@ -274,8 +286,8 @@ metric_expose_histogram(struct metric_family *f, struct metric_series *s,
 	for (i = 0; i <= f->nbounds; i++) {
 		cum += s->buckets[i];
 		if (i < f->nbounds) {
-			/* %.17g would print 0.1 as 0.10000000000000001: the
-			 * bounds are short decimals, %g keeps them so */
+			/* the bounds are short decimals: %g keeps them so
+			 * (0.1, not 0.10000000000000001) */
 			snprintf(le, sizeof(le), "%g", f->bounds[i]);
 		} else
 			snprintf(le, sizeof(le), "+Inf");
