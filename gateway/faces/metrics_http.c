@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -29,6 +30,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "accord-build.h"
 #include "faces/metrics_http.h"
 #include "util/log.h"
 #include "util/metric.h"
@@ -63,11 +65,32 @@ struct metrics_http {
 
 /* ---- the thread ------------------------------------------------------- */
 
+/* Test builds: each scrape first waits this long
+ * (ACCORD_TEST_METRICS_DELAY_MS), so that a test can prove the loop
+ * answers while a scrape is being built. */
+static void
+metrics_test_delay(void)
+{
+#ifdef ACCORD_TEST_CLOCK
+	const char *s = getenv("ACCORD_TEST_METRICS_DELAY_MS");
+	struct timespec ts;
+	long ms;
+
+	if (s == NULL || (ms = strtol(s, NULL, 10)) <= 0)
+		return;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+#endif
+}
+
 static void
 metrics_job_run(struct metrics_http *mh, struct metrics_job *job)
 {
 	FILE *fp;
 
+	metrics_test_delay();
 	job->text = NULL;
 	job->len = 0;
 	if ((fp = open_memstream(&job->text, &job->len)) == NULL)

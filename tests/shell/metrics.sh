@@ -13,7 +13,7 @@ for c in curl promtool; do
 		exit 0
 	fi
 done
-plan 32
+plan 33
 make_workdir metrics
 use_system_groups
 kzlog="$work/kz.log"
@@ -97,7 +97,11 @@ body ReadmissionRequest >"$work/rr.xml"
 kzpid=
 frpid=
 trap 'kill -TERM $kzpid $frpid 2>/dev/null' EXIT
+# test builds: Kazakhstan's scrapes take a second longer, so that the
+# loop can be seen answering while one is built
+export ACCORD_TEST_METRICS_DELAY_MS=1000
 start_kz
+unset ACCORD_TEST_METRICS_DELAY_MS
 start_fr
 check "the daemon logs where it serves the metrics" \
 	grep -q "metrics: serving http://127.0.0.1:$kz_mport/metrics" "$kzlog"
@@ -113,6 +117,19 @@ check "... # HELP and # TYPE of the counters and histograms before any event" \
 	       grep -q "^# TYPE accord_inbound_processing_seconds histogram" "$1" &&
 	       grep -q "^# TYPE accord_partner_up gauge" "$1" &&
 	       grep -q "^# TYPE accord_journal_size_bytes gauge" "$1"' _ "$work/m0"
+if grep -q '^#define ACCORD_TEST_CLOCK 1' "$ACCORD_BUILDDIR/accord-build.h"; then
+	scrape kz "$work/slow" >"$work/slow.code" &
+	spid=$!
+	sleep 0.2
+	kz ping >/dev/null 2>&1; prc=$?
+	kill -0 $spid 2>/dev/null; running=$?
+	wait $spid
+	check "the loop answers a ping while a scrape is built (ping $prc, scrape still running: $running, then $(cat "$work/slow.code"))" \
+		sh -c '[ $1 -eq 0 ] && [ $2 -eq 0 ] && [ "$3" = 200 ]' _ \
+		    $prc $running "$(cat "$work/slow.code")"
+else
+	ok "# SKIP the scrape delay needs a build with --enable-test-clock"
+fi
 code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 20 \
     "http://127.0.0.1:$kz_mport/other" 2>/dev/null)
 check "another path: 404 ($code)" [ "$code" = 404 ]
