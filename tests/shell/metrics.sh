@@ -13,7 +13,7 @@ for c in curl promtool; do
 		exit 0
 	fi
 done
-plan 33
+plan 35
 make_workdir metrics
 use_system_groups
 kzlog="$work/kz.log"
@@ -97,12 +97,18 @@ body ReadmissionRequest >"$work/rr.xml"
 kzpid=
 frpid=
 trap 'kill -TERM $kzpid $frpid 2>/dev/null' EXIT
+start_fr
+# France's endpoint holds its port: a Kazakhstan that wants it stops
+sed "s|127.0.0.1:$kz_mport|127.0.0.1:$fr_mport|" "$kzconf" >"$work/conf/busy.xml"
+"$ACCORDD" -d -c "$work/conf/busy.xml" >"$work/busy.log" 2>&1; rc=$?
+check "a metrics port already taken stops the daemon at start (exit $rc), naming it" \
+	sh -c '[ $1 -eq 1 ] && grep -q "metrics: cannot listen on 127.0.0.1:$2" "$3"' \
+	    _ $rc $fr_mport "$work/busy.log"
 # test builds: Kazakhstan's scrapes take a second longer, so that the
 # loop can be seen answering while one is built
 export ACCORD_TEST_METRICS_DELAY_MS=1000
 start_kz
 unset ACCORD_TEST_METRICS_DELAY_MS
-start_fr
 check "the daemon logs where it serves the metrics" \
 	grep -q "metrics: serving http://127.0.0.1:$kz_mport/metrics" "$kzlog"
 
@@ -209,6 +215,10 @@ check "outbox depth for FR is 1, its oldest message's age at least 0" \
 	       grep -q "^accord_outbox_oldest_age_seconds{partner=\"FR\"} [0-9]" "$1"' \
 	    _ "$work/m3"
 check "... and promtool still finds nothing" promcheck "$work/m3"
+kz reload >/dev/null 2>&1; rc=$?
+code=$(scrape kz "$work/m4")
+check "after a reload ($rc) the endpoint still answers ($code)" \
+	sh -c '[ $1 -eq 0 ] && [ "$2" = 200 ]' _ $rc "$code"
 kz metrics >"$work/ctl"
 check "accordctl metrics prints the same exposition" \
 	sh -c 'grep -q "^accord_partner_up{partner=\"FR\"} 0" "$1" &&
