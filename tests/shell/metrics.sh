@@ -13,7 +13,7 @@ for c in curl promtool; do
 		exit 0
 	fi
 done
-plan 35
+plan 36
 make_workdir metrics
 use_system_groups
 kzlog="$work/kz.log"
@@ -139,6 +139,9 @@ fi
 code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 20 \
     "http://127.0.0.1:$kz_mport/other" 2>/dev/null)
 check "another path: 404 ($code)" [ "$code" = 404 ]
+code=$(curl -sS -I -o "$work/head" -w '%{http_code}:%{size_download}' \
+    --max-time 20 "http://127.0.0.1:$kz_mport/metrics" 2>/dev/null)
+check "HEAD /metrics: 200 without a body ($code)" [ "$code" = 200:0 ]
 code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 20 \
     --data x "http://127.0.0.1:$kz_mport/metrics" 2>/dev/null)
 check "POST /metrics: 405 ($code)" [ "$code" = 405 ]
