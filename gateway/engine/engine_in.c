@@ -156,7 +156,10 @@ engine_refuse_unread(struct engine *e, const char *tls_partner,
 		    "with %s", tls_partner);
 		return 0;
 	}
-	return engine_refuse_early(e, a, NULL, code, text, ans);
+	if (engine_refuse_early(e, a, NULL, code, text, ans) == -1)
+		return -1;
+	engine_metrics_answer(tls_partner, ans);
+	return 0;
 }
 
 /* A message carried by a Redelivery (v2): the outer envelope's facts. */
@@ -172,7 +175,10 @@ int
 engine_receive(struct engine *e, const char *tls_partner, const char *bytes,
     size_t len, struct engine_answer *ans)
 {
-	return engine_receive_rx(e, tls_partner, bytes, len, ans, NULL);
+	if (engine_receive_rx(e, tls_partner, bytes, len, ans, NULL) == -1)
+		return -1;
+	engine_metrics_answer(tls_partner, ans);
+	return 0;
 }
 
 /*

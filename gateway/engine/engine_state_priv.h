@@ -21,6 +21,8 @@
  *				resend, reveal)
  *	engine_refusals.c	refusals journalled in full up to a rate,
  *				the rest counted
+ *	engine_metrics.c	messages in and out, refusals by code and
+ *				delivery latency, for the metrics
  */
 #ifndef ACCORD_ENGINE_STATE_PRIV_H
 #define ACCORD_ENGINE_STATE_PRIV_H
@@ -247,5 +249,14 @@ void engine_remember_sent(struct engine *e, const char *partner,
 int engine_receipt_take(struct engine *e, const char *partner,
     const char *message_id, const char *bytes, size_t len,
     struct engine_answer *ans, int commit, xmlDocPtr verified);
+
+/* engine_metrics.c: the families registered (at open, so a scrape shows
+ * them before anything happened); a committed and applied record; a
+ * partner's message answered (counted when the answer is an Error). */
+void engine_metrics_register(void);
+void engine_metrics_record(struct engine *e, enum journal_kind kind,
+    accord_time_t time, const char *payload, size_t len);
+void engine_metrics_answer(const char *partner,
+    const struct engine_answer *ans);
 
 #endif

@@ -33,6 +33,7 @@
 #include "engine/engine.h"
 #include "msg/envelope.h"
 #include "faces/inbound.h"
+#include "faces/metrics_http.h"
 #include "faces/opscmd.h"
 #include "faces/outbound.h"
 #include "persist/journal.h"
@@ -63,6 +64,8 @@ struct accordd {
 	struct casecmd_ctx	 cctx;
 	struct report_ctx	 rctx;	/* the reports' (worker thread) */
 	struct report_ctx	 lctx;	/* lookups of the loop's commands */
+	struct report_ctx	 mctx;	/* the metrics endpoint's thread */
+	struct metrics_http	*metrics;	/* <metrics listen=>, or NULL */
 	/* the engine's counters as metrics (on the worker) shows them:
 	 * the loop refreshes them after each commit and every 200 ms */
 	pthread_mutex_t		 stats_mu;
@@ -375,6 +378,12 @@ accordd_reload(struct accordd *ad, FILE *why)
 		config_free(nc);
 		return;
 	}
+	if ((nc->metrics_address == NULL) != (ad->conf->metrics_address ==
+	    NULL) || (nc->metrics_address != NULL &&
+	    (strcmp(nc->metrics_address, ad->conf->metrics_address) != 0 ||
+	    nc->metrics_port != ad->conf->metrics_port)))
+		log_warnx("accordd", "<metrics> changed: the metrics endpoint "
+		    "changes at the next restart");
 	control_set_config(ad->control, nc);
 	/* TRANSPORT: set_config */
 	inbound_set_config(ad->inbound, nc);
@@ -382,6 +391,7 @@ accordd_reload(struct accordd *ad, FILE *why)
 	old = ad->conf;
 	ad->conf = nc;
 	control_drain(ad->control);	/* a report may still read old */
+	metrics_http_drain(ad->metrics);	/* and a scrape */
 	config_free(old);
 	ad->reloads++;
 	log_info("accordd", "configuration reloaded: %d partners",
@@ -660,6 +670,30 @@ accordd_retry(void *arg, const char *partner)
 	return outbound_retry_now(ad->outbound, partner);
 }
 
+/* The metrics endpoint (<metrics listen=>): the reports' handler on a
+ * thread and a read-only store connection of its own.  @return 0/-1. */
+static int
+accordd_metrics(struct accordd *ad)
+{
+	char *db;
+	int failed;
+
+	if (ad->conf->metrics_address == NULL)
+		return 0;
+	db = conf_path(ad->conf->state_dir, "store.db");
+	ad->mctx = ad->rctx;
+	ad->mctx.store = store_open_readonly(db);
+	free(db);
+	if (ad->mctx.store == NULL) {
+		log_errx("accordd", "cannot open the store read-only for the "
+		    "metrics");
+		return -1;
+	}
+	ad->metrics = metrics_http_start(ad->base, ad->conf, &ad->mctx,
+	    &failed);
+	return failed ? -1 : 0;
+}
+
 /* The reports (status, list, queues...) read the store on a read-only
  * connection of their own, never the engine's. */
 static int
@@ -822,6 +856,8 @@ accordd_start(struct accordd *ad)
 	ad->outbound = outbound_start(ad->base, ad->conf, ad->engine);
 	if (ad->inbound == NULL || ad->outbound == NULL)
 		return -1;
+	if (accordd_metrics(ad) == -1)
+		return -1;
 	/* deadlines that passed while we were down fire now, at their time */
 	ad->ev_deadline = evtimer_new(ad->base, accordd_deadline_tick, ad);
 	accordd_deadline_tick(-1, 0, ad);
@@ -891,11 +927,13 @@ accordd_stop(struct accordd *ad)
 		log_errx("accordd", "the last commit failed");
 	control_committed(ad->control);
 	control_stop(ad->control);
+	metrics_http_stop(ad->metrics);
 	event_free(ad->ev_deadline);
 	event_free(ad->ev_store);
 	event_free(ad->ev_commit);
 	store_close(ad->rctx.store);
 	store_close(ad->lctx.store);
+	store_close(ad->mctx.store);
 	free(ad->journal_dir);
 	engine_close(ad->engine);
 	xmlsig_shutdown();
