@@ -64,15 +64,96 @@ audit_input_free(char **files)
 	free(files);
 }
 
+/* The kind of a reader's break, for the summary's count by kind. */
+static const char *
+audit_break_kind(const char *reason)
+{
+	if (strncmp(reason, "missing file", 12) == 0 ||
+	    strncmp(reason, "the journal begins at", 21) == 0)
+		return "missing_file";
+	if (strncmp(reason, "chain broken", 12) == 0 ||
+	    strncmp(reason, "sequence number", 15) == 0)
+		return "chain";
+	if (strstr(reason, "FILE_START") != NULL)
+		return "file";
+	if (strstr(reason, "CHECKPOINT") != NULL)
+		return "checkpoint";
+	return "record";
+}
+
+/* Names in a journal directory (or its archive/) that are not journal
+ * files: findings, as nothing else belongs there but accordd's own. */
+static void
+audit_extra_files(const char *dir, const char *sub, struct audit_pass *p)
+{
+	struct journal_rec at;
+	struct dirent *de;
+	char path[1024];
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s%s", dir, sub);
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    journal_file_number(de->d_name) != 0 ||
+		    (sub[0] == '\0' && strcmp(de->d_name, "archive") == 0) ||
+		    strcmp(de->d_name, "cut.pending") == 0)
+			continue;
+		memset(&at, 0, sizeof(at));
+		snprintf(path, sizeof(path), "%s%s/%s", dir, sub, de->d_name);
+		at.file = path;
+		audit_finding_kind(p->rep, &at, "extra_file", "extra file: "
+		    "not a journal-NNNNNN.log name, not read");
+	}
+	closedir(d);
+}
+
+/* A file's first record: its sequence number must follow every record
+ * read from the files before it. */
+static void
+audit_file_order(struct audit_pass *p, const struct journal_rec *rec,
+    const char *prev_file, uint64_t max_seq)
+{
+	p->files++;
+	if (p->records > 0 && rec->seq <= max_seq)
+		audit_finding_kind(p->rep, rec, "reordered_file", "reordered "
+		    "file: it begins at record %" PRIu64 ", but %s already "
+		    "held record %" PRIu64, rec->seq, prev_file, max_seq);
+}
+
+/* Say in the break's finding (the last one) where reading went on. */
+static void
+audit_read_on(struct audit_pass *p, const char *file, uint64_t off)
+{
+	json_t *f;
+	char buf[2048];
+
+	f = json_array_get(p->rep->findings,
+	    json_array_size(p->rep->findings) - 1);
+	if (f == NULL)
+		return;
+	snprintf(buf, sizeof(buf), "%s; read on at %s offset %" PRIu64,
+	    json_string_value(json_object_get(f, "text")), file, off);
+	json_object_set_new(f, "text", json_string(buf));
+	json_object_set_new(f, "read_on_file", json_string(file));
+	json_object_set_new(f, "read_on_offset", json_integer(
+	    (json_int_t)off));
+}
+
 int
 audit_read_flush(const char *const *files, size_t nfiles,
     struct audit_pass *p, int (*cb)(void *, const struct journal_rec *),
     void (*flush)(void *), void *arg)
 {
 	struct journal_reader *r;
-	struct journal_rec rec;
+	struct journal_rec rec, at;
+	struct audit_resync rs;
 	const struct journal_break *b;
-	char **list;
+	struct stat sb;
+	char **list, cur[1024] = "";
+	uint64_t max_seq = 0;
 	size_t n;
 	int got;
 
@@ -83,21 +164,32 @@ audit_read_flush(const char *const *files, size_t nfiles,
 		audit_input_free(list);
 		return -1;
 	}
-	while ((got = journal_reader_next(r, &rec)) == 1) {
-		p->records++;
-		if (p->first_time == 0)
-			p->first_time = rec.time;
-		p->last_time = rec.time;
-		p->last_seq = rec.seq;
-		if (cb(arg, &rec) != 0)
-			break;
+	if (nfiles == 1 && stat(files[0], &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		audit_extra_files(files[0], "", p);
+		audit_extra_files(files[0], "/archive", p);
 	}
-	/* the records' own findings before the break's */
-	if (flush != NULL)
-		flush(arg);
-	if (got == -1) {
-		struct journal_rec at;
-
+	memset(&rs, 0, sizeof(rs));
+	for (;;) {
+		while ((got = journal_reader_next(r, &rec)) == 1) {
+			if (strcmp(cur, rec.file) != 0) {
+				audit_file_order(p, &rec, cur, max_seq);
+				snprintf(cur, sizeof(cur), "%s", rec.file);
+			}
+			if (rec.seq > max_seq)
+				max_seq = rec.seq;
+			p->records++;
+			if (p->first_time == 0)
+				p->first_time = rec.time;
+			p->last_time = rec.time;
+			p->last_seq = rec.seq;
+			if (cb(arg, &rec) != 0)
+				break;
+		}
+		/* the records' own findings before the break's */
+		if (flush != NULL)
+			flush(arg);
+		if (got != -1)
+			break;
 		b = journal_reader_break(r);
 		memset(&at, 0, sizeof(at));
 		at.file = b->file;
@@ -108,11 +200,20 @@ audit_read_flush(const char *const *files, size_t nfiles,
 			    " bytes (accordd cuts it at start-up): %s",
 			    b->tail_len, b->reason);
 		else {
-			audit_finding(p->rep, &at, "journal broken: %s",
+			audit_finding_kind(p->rep, &at,
+			    audit_break_kind(b->reason), "journal broken: %s",
 			    b->reason);
 			p->broken = 1;
 		}
+		/* every break, not only the first: read on */
+		if (audit_resync(&rs, r, list, n, b) == -1)
+			break;
+		if (!b->torn)
+			audit_read_on(p, list[rs.at_file], rs.at_off);
 	}
+	p->resyncs = rs.count;
+	p->bytes_skipped = rs.skipped;
+	audit_resync_free(&rs);
 	journal_reader_close(r);
 	audit_input_free(list);
 	return 0;
