@@ -142,6 +142,90 @@ audit_read_on(struct audit_pass *p, const char *file, uint64_t off)
 	    (json_int_t)off));
 }
 
+/* A file of the input, and the number its FILE_START gives it. */
+struct audit_file {
+	char		*path;
+	uint32_t	 named;		/* by its name (0: not a journal name) */
+	uint32_t	 number;	/* by its FILE_START (0: none read) */
+	uint64_t	 seq;		/* of that FILE_START */
+	size_t		 index;		/* in the input */
+};
+
+static int
+audit_file_cmp(const void *a, const void *b)
+{
+	const struct audit_file *x = a, *y = b;
+	uint32_t kx = x->number != 0 ? x->number : x->named;
+	uint32_t ky = y->number != 0 ? y->number : y->named;
+
+	/* files that say nothing keep their place among the others */
+	if (kx == 0 || ky == 0 || kx == ky)
+		return x->index < y->index ? -1 : x->index > y->index;
+	return kx < ky ? -1 : 1;
+}
+
+/* The FILE_START at the head of path, if whole.  @return 0, or -1. */
+static int
+audit_file_head(const char *path, struct audit_file *af)
+{
+	struct journal_file_start fs;
+	struct journal_rec rec;
+	uint8_t buf[4096];
+	char why[256];
+	size_t got, total;
+	FILE *fp;
+	int torn;
+
+	if ((fp = fopen(path, "rb")) == NULL)
+		return -1;
+	got = fread(buf, 1, sizeof(buf), fp);
+	fclose(fp);
+	if (journal_record_parse(buf, got, &rec, &total, &torn, why,
+	    sizeof(why)) == -1 || journal_decode_file_start(&rec, &fs) == -1)
+		return -1;
+	af->number = fs.number;
+	af->seq = rec.seq;
+	return 0;
+}
+
+/*
+ * Read the files in the order their FILE_STARTs give, not their names:
+ * a file renamed or copied into another's place is named as such, and the
+ * chain is checked in its true order (reading by name would report a
+ * missing file at each end of the swap).  A file whose FILE_START cannot
+ * be read keeps its place; the reader reports it.
+ */
+static void
+audit_order_files(char **list, size_t n, struct audit_pass *p)
+{
+	struct audit_file *af;
+	struct journal_rec at;
+	char want[64];
+	size_t i;
+
+	af = xcalloc(n > 0 ? n : 1, sizeof(*af));
+	for (i = 0; i < n; i++) {
+		af[i].path = list[i];
+		af[i].index = i;
+		af[i].named = journal_file_number(list[i]);
+		if (audit_file_head(list[i], &af[i]) == -1 ||
+		    af[i].named == 0 || af[i].named == af[i].number)
+			continue;
+		memset(&at, 0, sizeof(at));
+		at.file = list[i];
+		at.seq = af[i].seq;
+		snprintf(want, sizeof(want), "journal-%06" PRIu32 ".log",
+		    af[i].number);
+		audit_finding_kind(p->rep, &at, "reordered_file", "reordered "
+		    "file: it holds %s (its FILE_START says file %" PRIu32
+		    "); read in that place", want, af[i].number);
+	}
+	qsort(af, n, sizeof(*af), audit_file_cmp);
+	for (i = 0; i < n; i++)
+		list[i] = af[i].path;
+	free(af);
+}
+
 int
 audit_read_flush(const char *const *files, size_t nfiles,
     struct audit_pass *p, int (*cb)(void *, const struct journal_rec *),
@@ -159,6 +243,7 @@ audit_read_flush(const char *const *files, size_t nfiles,
 
 	if ((list = audit_input(files, nfiles, &n)) == NULL)
 		return -1;
+	audit_order_files(list, n, p);
 	r = journal_reader_open_files((const char *const *)list, n, 0);
 	if (r == NULL) {
 		audit_input_free(list);
