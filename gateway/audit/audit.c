@@ -123,19 +123,27 @@ audit_file_order(struct audit_pass *p, const struct journal_rec *rec,
 		    "held record %" PRIu64, rec->seq, prev_file, max_seq);
 }
 
-/* Say in the break's finding (the last one) where reading went on. */
+/* Say in the break's finding (the last one) where reading went on, if
+ * not at the record that broke. */
 static void
-audit_read_on(struct audit_pass *p, const char *file, uint64_t off)
+audit_read_on(struct audit_pass *p, const struct journal_break *b,
+    const char *file, size_t index, uint64_t off)
 {
-	json_t *f;
+	json_t *f, *why;
 	char buf[2048];
 
+	if (index == b->file_index && off == b->offset)
+		return;
 	f = json_array_get(p->rep->findings,
 	    json_array_size(p->rep->findings) - 1);
 	if (f == NULL)
 		return;
+	if ((why = json_object_get(f, "reason")) == NULL) {
+		why = json_object_get(f, "text");
+		json_object_set(f, "reason", why);
+	}
 	snprintf(buf, sizeof(buf), "%s; read on at %s offset %" PRIu64,
-	    json_string_value(json_object_get(f, "text")), file, off);
+	    json_string_value(why), file, off);
 	json_object_set_new(f, "text", json_string(buf));
 	json_object_set_new(f, "read_on_file", json_string(file));
 	json_object_set_new(f, "read_on_offset", json_integer(
@@ -276,6 +284,16 @@ audit_read_flush(const char *const *files, size_t nfiles,
 		if (got != -1)
 			break;
 		b = journal_reader_break(r);
+		/* the record resumed at broke again where it did: reported
+		 * once, and reading goes on past it */
+		if (rs.resumed && rs.at_file == b->file_index &&
+		    rs.at_off == b->offset && p->broken) {
+			if (audit_resync(&rs, r, list, n, b) == -1)
+				break;
+			audit_read_on(p, b, list[rs.at_file], rs.at_file,
+			    rs.at_off);
+			continue;
+		}
 		memset(&at, 0, sizeof(at));
 		at.file = b->file;
 		at.offset = b->offset;
@@ -294,7 +312,8 @@ audit_read_flush(const char *const *files, size_t nfiles,
 		if (audit_resync(&rs, r, list, n, b) == -1)
 			break;
 		if (!b->torn)
-			audit_read_on(p, list[rs.at_file], rs.at_off);
+			audit_read_on(p, b, list[rs.at_file], rs.at_file,
+			    rs.at_off);
 	}
 	p->resyncs = rs.count;
 	p->bytes_skipped = rs.skipped;

@@ -114,17 +114,78 @@ audit_html_summary(FILE *fp, const struct audit_report *rep)
 	fputs("</table>\n", fp);
 }
 
-/* A replayed decision against the journalled one, field by field. */
+/* An array's elements as one line: "deadline REPLY, op set, due 1772;
+ * ..." (a decision's deadline operations). */
+static json_t *
+audit_html_line(json_t *arr)
+{
+	char buf[2048], *s;
+	const char *k;
+	json_t *e, *v;
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	json_array_foreach(arr, i, e) {
+		if (i > 0)
+			len += (size_t)snprintf(buf + len, len < sizeof(buf) ?
+			    sizeof(buf) - len : 0, "; ");
+		if (!json_is_object(e)) {
+			s = json_dumps(e, JSON_ENCODE_ANY);
+			len += (size_t)snprintf(buf + len, len < sizeof(buf) ?
+			    sizeof(buf) - len : 0, "%s", s != NULL ? s : "?");
+			free(s);
+			continue;
+		}
+		json_object_foreach(e, k, v) {
+			s = json_is_string(v) ? NULL : json_dumps(v,
+			    JSON_ENCODE_ANY);
+			len += (size_t)snprintf(buf + len, len < sizeof(buf) ?
+			    sizeof(buf) - len : 0, "%s%s %s", len > 0 &&
+			    buf[len - 1] != ' ' ? ", " : "", k, s != NULL ? s :
+			    json_string_value(v));
+			free(s);
+		}
+	}
+	return json_string(len == 0 ? "none" : buf);
+}
+
+/* v's fields into out, nested objects as "next.state", arrays as one
+ * line: what a table of differences shows, one row a field. */
+static void
+audit_html_flatten(json_t *out, const char *prefix, json_t *v)
+{
+	const char *key;
+	json_t *w;
+	char name[256];
+
+	if (json_is_object(v)) {
+		json_object_foreach(v, key, w) {
+			snprintf(name, sizeof(name), "%s%s%s", prefix,
+			    prefix[0] != '\0' ? "." : "", key);
+			audit_html_flatten(out, name, w);
+		}
+	} else if (json_is_array(v))
+		json_object_set_new(out, prefix, audit_html_line(v));
+	else
+		json_object_set(out, prefix, v);
+}
+
+/* A replayed decision against the journalled one, field by field; the
+ * fields that differ stand out. */
 static void
 audit_html_diff(FILE *fp, json_t *journalled, json_t *replayed)
 {
 	const char *key;
-	json_t *v, *w;
+	json_t *a, *b, *v, *w;
 
+	a = json_object();
+	b = json_object();
+	audit_html_flatten(a, "", journalled);
+	audit_html_flatten(b, "", replayed);
 	fputs("<table><tr><th>Field</th><th>Journalled</th><th>Replayed</th>"
 	    "</tr>\n", fp);
-	json_object_foreach(journalled, key, v) {
-		w = json_object_get(replayed, key);
+	json_object_foreach(a, key, v) {
+		w = json_object_get(b, key);
 		fprintf(fp, "<tr%s><td>", w != NULL && json_equal(v, w) ? "" :
 		    " class=\"differs\"");
 		audit_html_text(fp, key);
@@ -134,8 +195,8 @@ audit_html_diff(FILE *fp, json_t *journalled, json_t *replayed)
 		audit_html_value(fp, w);
 		fputs("</td></tr>\n", fp);
 	}
-	json_object_foreach(replayed, key, w) {
-		if (json_object_get(journalled, key) != NULL)
+	json_object_foreach(b, key, w) {
+		if (json_object_get(a, key) != NULL)
 			continue;
 		fputs("<tr class=\"differs\"><td>", fp);
 		audit_html_text(fp, key);
@@ -144,6 +205,8 @@ audit_html_diff(FILE *fp, json_t *journalled, json_t *replayed)
 		fputs("</td></tr>\n", fp);
 	}
 	fputs("</table>\n", fp);
+	json_decref(a);
+	json_decref(b);
 }
 
 /* Findings or warnings as a table: kind, file, offset, record, text. */
