@@ -73,6 +73,8 @@ audit_html_head(FILE *fp, const char *title)
 	    "120%;font-weight:bold;padding:.5em;border:2px solid}.bad{color:"
 	    "#a00;border-color:#a00}.good{color:#060;border-color:#060}"
 	    ".warning{color:#850}.differs{background:#fdd;font-weight:bold}"
+	    ".diff{color:#000;font-weight:normal;margin-top:.5em}.n{white-space:"
+	    "nowrap}summary{color:#555;cursor:pointer}"
 	    "code{font-size:90%}</style></head><body>\n<h1>Accord audit: ",
 	    fp);
 	audit_html_text(fp, title);
@@ -177,34 +179,53 @@ audit_html_diff(FILE *fp, json_t *journalled, json_t *replayed)
 {
 	const char *key;
 	json_t *a, *b, *v, *w;
+	int same, n;
 
 	a = json_object();
 	b = json_object();
 	audit_html_flatten(a, "", journalled);
 	audit_html_flatten(b, "", replayed);
-	fputs("<table><tr><th>Field</th><th>Journalled</th><th>Replayed</th>"
-	    "</tr>\n", fp);
-	json_object_foreach(a, key, v) {
-		w = json_object_get(b, key);
-		fprintf(fp, "<tr%s><td>", w != NULL && json_equal(v, w) ? "" :
-		    " class=\"differs\"");
-		audit_html_text(fp, key);
-		fputs("</td><td>", fp);
-		audit_html_value(fp, v);
-		fputs("</td><td>", fp);
-		audit_html_value(fp, w);
-		fputs("</td></tr>\n", fp);
+	/* the fields that differ, then (folded) those that agree */
+	for (same = 0; same < 2; same++) {
+		n = 0;
+		json_object_foreach(a, key, v) {
+			w = json_object_get(b, key);
+			if ((w != NULL && json_equal(v, w)) != same)
+				continue;
+			if (n++ == 0 && same)
+				fputs("<details><summary>The fields that agree"
+				    "</summary>\n", fp);
+			if (n == 1)
+				fputs("<table class=\"diff\"><tr><th>Field</th>"
+				    "<th>Journalled</th><th>Replayed</th></tr>"
+				    "\n", fp);
+			fprintf(fp, "<tr%s><td>", same ? "" :
+			    " class=\"differs\"");
+			audit_html_text(fp, key);
+			fputs("</td><td>", fp);
+			audit_html_value(fp, v);
+			fputs("</td><td>", fp);
+			audit_html_value(fp, w);
+			fputs("</td></tr>\n", fp);
+		}
+		if (!same)
+			json_object_foreach(b, key, w) {
+				if (json_object_get(a, key) != NULL)
+					continue;
+				if (n++ == 0)
+					fputs("<table class=\"diff\"><tr><th>"
+					    "Field</th><th>Journalled</th><th>"
+					    "Replayed</th></tr>\n", fp);
+				fputs("<tr class=\"differs\"><td>", fp);
+				audit_html_text(fp, key);
+				fputs("</td><td>-</td><td>", fp);
+				audit_html_value(fp, w);
+				fputs("</td></tr>\n", fp);
+			}
+		if (n > 0)
+			fputs(same ? "</table></details>\n" : "</table>\n",
+			    fp);
 	}
-	json_object_foreach(b, key, w) {
-		if (json_object_get(a, key) != NULL)
-			continue;
-		fputs("<tr class=\"differs\"><td>", fp);
-		audit_html_text(fp, key);
-		fputs("</td><td>-</td><td>", fp);
-		audit_html_value(fp, w);
-		fputs("</td></tr>\n", fp);
-	}
-	fputs("</table>\n", fp);
 	json_decref(a);
 	json_decref(b);
 }
@@ -223,20 +244,21 @@ audit_html_items(FILE *fp, const char *title, const char *cls, json_t *arr,
 		fputs("<p>None.</p>\n", fp);
 		return;
 	}
-	fprintf(fp, "<table><tr>%s<th>File</th><th>Offset</th><th>Record"
-	    "</th><th>What</th></tr>\n", kinds ? "<th>Kind</th>" : "");
+	fprintf(fp, "<table><tr>%s<th>File</th><th class=\"n\">Offset</th>"
+	    "<th class=\"n\">Record</th><th>What</th></tr>\n", kinds ?
+	    "<th class=\"n\">Kind</th>" : "");
 	json_array_foreach(arr, i, f) {
 		fprintf(fp, "<tr class=\"%s\">", cls);
 		if (kinds) {
-			fputs("<td>", fp);
+			fputs("<td class=\"n\">", fp);
 			audit_html_value(fp, json_object_get(f, "kind"));
 			fputs("</td>", fp);
 		}
 		fputs("<td>", fp);
 		audit_html_value(fp, json_object_get(f, "file"));
-		fputs("</td><td>", fp);
+		fputs("</td><td class=\"n\">", fp);
 		audit_html_value(fp, json_object_get(f, "offset"));
-		fputs("</td><td>", fp);
+		fputs("</td><td class=\"n\">", fp);
 		audit_html_value(fp, json_object_get(f, "record"));
 		fputs("</td><td>", fp);
 		text = json_string_value(json_object_get(f, "text"));
@@ -277,16 +299,18 @@ audit_html_cases(FILE *fp, json_t *cases)
 		fputs(", final state: <strong>", fp);
 		audit_html_text(fp, json_string_value(json_object_get(c,
 		    "state")));
-		fputs("</strong></p>\n<table><tr><th>Time (UTC)</th><th>"
-		    "Record</th><th>What</th><th>Detail</th></tr>\n", fp);
+		fputs("</strong></p>\n<table><tr><th class=\"n\">Time (UTC)"
+		    "</th><th class=\"n\">Record</th><th class=\"n\">What"
+		    "</th><th>Detail</th></tr>\n", fp);
 		json_array_foreach(json_object_get(c, "timeline"), j, ev) {
 			what = json_string_value(json_object_get(ev, "what"));
 			fputs("<tr class=\"", fp);
 			audit_html_text(fp, what);
-			fputs("\"><td>", fp);
+			fputs("\"><td class=\"n\">", fp);
 			audit_html_text(fp, json_string_value(
 			    json_object_get(ev, "time")));
-			fprintf(fp, "</td><td>%lld</td><td>",
+			fprintf(fp, "</td><td class=\"n\">%lld</td><td "
+			    "class=\"n\">",
 			    (long long)json_integer_value(json_object_get(ev,
 			    "seq")));
 			audit_html_text(fp, what);
