@@ -244,9 +244,9 @@ audit_read_flush(const char *const *files, size_t nfiles,
 	struct audit_resync rs;
 	const struct journal_break *b;
 	struct stat sb;
-	char **list, cur[1024] = "";
-	uint64_t max_seq = 0;
-	size_t n;
+	char **list, cur[1024] = "", last_why[256] = "";
+	uint64_t max_seq = 0, last_off = 0;
+	size_t n, last_file = 0;
 	int got;
 
 	if ((list = audit_input(files, nfiles, &n)) == NULL)
@@ -284,16 +284,19 @@ audit_read_flush(const char *const *files, size_t nfiles,
 		if (got != -1)
 			break;
 		b = journal_reader_break(r);
-		/* the record resumed at broke again where it did: reported
+		/* the record resumed at broke again as it did: reported
 		 * once, and reading goes on past it */
-		if (rs.resumed && rs.at_file == b->file_index &&
-		    rs.at_off == b->offset && p->broken) {
+		if (p->broken && last_file == b->file_index &&
+		    last_off == b->offset && strcmp(last_why, b->reason) == 0) {
 			if (audit_resync(&rs, r, list, n, b) == -1)
 				break;
 			audit_read_on(p, b, list[rs.at_file], rs.at_file,
 			    rs.at_off);
 			continue;
 		}
+		last_file = b->file_index;
+		last_off = b->offset;
+		snprintf(last_why, sizeof(last_why), "%s", b->reason);
 		memset(&at, 0, sizeof(at));
 		at.file = b->file;
 		at.offset = b->offset;

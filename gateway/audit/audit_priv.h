@@ -5,7 +5,8 @@
  *	audit.c		reading the journal; its configuration loads
  *	audit_set.c	a hashed set of strings
  *	audit_cert.c	certificates: a message's KeyInfo, trust anchors
- *	audit_report.c	the report: findings, warnings, text, JSON, HTML
+ *	audit_report.c	the report: findings, warnings, text, JSON
+ *	audit_html.c	the report as a page
  *	audit_resync.c	reading on after a break in the journal
  *	audit_pool.c	verify's worker threads and their ring of records
  *	audit_verify.c	verify, and the checks of one message

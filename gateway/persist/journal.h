@@ -306,7 +306,8 @@ int journal_reader_next(struct journal_reader *r, struct journal_rec *rec);
  * as an anchor is (its sequence number and previous hash; a FILE_START's
  * file number and previous file); every check resumes after it.  An audit
  * that reports every break, not only the first, reads on this way.
- * @return 0, or -1 (no such file, offset past its end, or unreadable).
+ * @return 0 (a file that cannot be read is the next break), or -1 (no
+ * such file, or offset past its end).
  */
 int journal_reader_resume(struct journal_reader *r, size_t file,
     uint64_t offset);

@@ -466,8 +466,9 @@ journal_reader_resume(struct journal_reader *r, size_t file, uint64_t offset)
 		r->broken = 0;
 		r->cur = file;
 		r->loaded = 0;
+		/* a file that cannot be read is the next break */
 		if (journal_reader_load(r) == -1)
-			return -1;
+			return 0;
 	}
 	if (offset > r->size)
 		return -1;

@@ -10,7 +10,7 @@ AUDIT="$ACCORD_BUILDDIR/gateway/accord-audit"
 GEN="$ACCORD_BUILDDIR/tests/helpers/audit_gen"
 TAMPER="$ACCORD_BUILDDIR/tests/helpers/audit_tamper"
 
-plan 45
+plan 47
 make_workdir audit_verify
 mkdir -p "$work/var/kz" "$work/var/fr"
 KZJ="$work/var/kz/journal"
@@ -165,6 +165,15 @@ audit verify --cert "$KZCERT" "$work/j"
 expect 1 "journal-000002.log: offset [0-9]+: record [0-9]+: journal broken: incomplete record.*read on at [^ ]*journal-000003.log offset 0" \
     "a truncated file: reading goes on at the next file"
 is "truncated: the rest is checked" "$(summary records)" $((total - 1))
+
+# ---- a file that cannot be read -------------------------------------------
+copy_kz
+rm "$work/j/journal-000003.log"
+mkdir "$work/j/journal-000003.log"
+audit verify --cert "$KZCERT" "$work/j"
+expect 1 "journal-000003.log: offset 0: record [0-9]+: journal broken: cannot read.*read on at [^ ]*journal-000004.log offset 0" \
+    "an unreadable file: named, and reading goes on at the next"
+is "unreadable: the other files are checked" "$(summary records)" $((total - n3))
 
 # ---- extra and reordered files, and archive/ ---------------------------------
 copy_kz
