@@ -873,8 +873,9 @@ on_signal(int sig)
 		break;
 	}
 	/* a full pipe already holds a wake-up: nothing is lost */
-	if (write(sigpipe_fds[1], &b, 1) == -1)
-		;
+	if (write(sigpipe_fds[1], &b, 1) == -1) {
+		/* EAGAIN */
+	}
 	errno = e;
 }
 
