@@ -1,0 +1,45 @@
+/*
+ * pdmask.h -- personal data masked by allowlist: what a message shows
+ * to someone who may not see personal data.
+ *
+ * Each element and attribute of the protocol schemas is decided in the
+ * schema itself (pd:data="none" or "personal", protocols/README.md,
+ * "Personal data"); the build turns the decisions into a table of paths
+ * (pdmask_gen, pdmask-table.h).  Shown is only the text and the
+ * attributes of an element whose path is in the table as PDMASK_NONE
+ * and whose ancestors are all PDMASK_NONE; every other value -- personal
+ * ones, unknown paths, other namespaces -- becomes PDMASK_MARKER.
+ * Elements stay (the structure is not personal); comments and
+ * processing instructions go.
+ *
+ * Pure functions of the document: no I/O, no schemas loaded, so any
+ * process that holds a parsed message (the daemon, accordctl, a parser
+ * process) can mask it.
+ */
+#ifndef ACCORD_PDMASK_H
+#define ACCORD_PDMASK_H
+
+#include <libxml/tree.h>
+
+#include "msg/pdmask_schema.h"
+
+#define PDMASK_MARKER	"***"
+
+/*
+ * Mask doc in place.  Its root is a Message or a business document
+ * (any global element of the schemas).  The document no longer verifies
+ * afterwards: mask a copy of what must stay signed.
+ * @return the number of values masked, or -1 if doc has no root.
+ */
+int pdmask_doc(xmlDocPtr doc);
+
+/* The same for the subtree at root (a global element: Message, a
+ * business document, ds:Signature).  @return as pdmask_doc. */
+int pdmask_node(xmlNodePtr root);
+
+/* The decision for a path of local names ("ReadmissionRequest/Person/
+ * Surname", ".../@Algorithm"); PDMASK_UNDECIDED if the schemas have no
+ * such path. */
+enum pdmask_class pdmask_lookup(const char *path);
+
+#endif
