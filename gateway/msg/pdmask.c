@@ -36,6 +36,23 @@ pdmask_lookup(const char *path)
 	return e != NULL ? e->cls : PDMASK_UNDECIDED;
 }
 
+int
+pdmask_path_shown(const char *path)
+{
+	char buf[PDMASK_PATH_MAX];
+	char *s;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return 0;
+	for (;;) {
+		if (pdmask_lookup(buf) != PDMASK_NONE)
+			return 0;
+		if ((s = strrchr(buf, '/')) == NULL)
+			return 1;
+		*s = '\0';
+	}
+}
+
 /* Ours: the envelope's and the documents' namespaces of any version,
  * and XML-DSig's.  An element of another namespace is never shown, even
  * when its local name would be. */

@@ -19,6 +19,8 @@
 #ifndef ACCORD_PDMASK_H
 #define ACCORD_PDMASK_H
 
+#include <stddef.h>
+
 #include <libxml/tree.h>
 
 #include "msg/pdmask_schema.h"
@@ -41,5 +43,23 @@ int pdmask_node(xmlNodePtr root);
  * Surname", ".../@Algorithm"); PDMASK_UNDECIDED if the schemas have no
  * such path. */
 enum pdmask_class pdmask_lookup(const char *path);
+
+/*
+ * Errors name the element and the rule, never the value (issue 19).
+ * libxml2 quotes the offending value ("Element '{...}BirthDate':
+ * '1990-13-45' is not a valid value of the atomic type ..."); these give
+ * its message with every quoted string masked but qualified names of our
+ * schemas and facet names, and, when the error has a node, the element's
+ * path in front ("element Message/Body/ReadmissionRequest/Person/
+ * BirthDate: ...").  The value of an element that would be shown
+ * (pdmask_path_shown: the Error's Code, a header field) stays.  dst is
+ * always terminated, on one line.
+ */
+/* Is the value at path shown: the path and each ancestor allowlisted? */
+int pdmask_path_shown(const char *path);
+
+struct _xmlError;
+void pdmask_xml_error(char *dst, size_t len, const struct _xmlError *e);
+void pdmask_quoted(char *dst, size_t len, const char *msg);
 
 #endif

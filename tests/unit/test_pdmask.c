@@ -22,7 +22,9 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "msg/envelope.h"
 #include "msg/pdmask.h"
+#include "util/log.h"
 #include "msg/pdmask_schema.h"
 
 #define XS_NS	"http://www.w3.org/2001/XMLSchema"
@@ -610,6 +612,107 @@ test_unknown_is_masked(void **state)
 	xmlFreeDoc(doc);
 }
 
+/* ---- errors name the element and the rule, never the value ------------- */
+
+static char	logbuf[65536];
+
+static char *
+read_example(const char *name)
+{
+	char path[2048];
+	FILE *f;
+	char *buf;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/examples/valid/%s", protocols, name);
+	assert_non_null(f = fopen(path, "rb"));
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	assert_true((n = ftell(f)) > 0);
+	rewind(f);
+	assert_non_null(buf = malloc((size_t)n + 1));
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* buf with the first "from" replaced by "to" (malloc'd). */
+static char *
+replace(const char *buf, const char *from, const char *to)
+{
+	const char *p = strstr(buf, from);
+	char *out;
+
+	assert_non_null(p);
+	assert_non_null(out = malloc(strlen(buf) + strlen(to) + 1));
+	memcpy(out, buf, (size_t)(p - buf));
+	strcpy(out + (p - buf), to);
+	strcat(out, p + strlen(from));
+	return out;
+}
+
+/*
+ * A partner's schema-invalid BirthDate, passport number, sex or name, a
+ * marker in each: the refusal's text (logged, journalled, sent back in
+ * the Error) names the element and the rule and holds no marker; nor
+ * does the log.  An allowlisted value (the header's) stays.
+ */
+static void
+test_schema_errors_hold_no_value(void **state)
+{
+	static const struct {
+		const char	*from, *to, *path;
+	} cases[] = {
+		{ "<BirthDate>1991-07-14<", "<BirthDate>N12345678#<",
+		    "Person/BirthDate" },
+		{ "<BirthDate>1991-07-14<", "<BirthDate>1990-13-45N12345678#<",
+		    "Person/BirthDate" },
+		{ "<Number>N12345678<", "<Number>#N12345678#<", "/Number" },
+		{ "<Sex>M<", "<Sex>N12345678#<", "Person/Sex" },
+		{ "<Surname>Nurlanov<", "<Surname>N12345678#"
+		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx<",
+		    "Person/Surname" },
+		{ "<Surname>Nurlanov<", "<Surname>&N12345678#;<", NULL },
+		{ "<Surname>Nurlanov<", "<Surname><N12345678/><", NULL },
+	};
+	char proto[1100];
+	struct envelope_error err;
+	xmlDocPtr doc = NULL;
+	char *buf, *bad;
+	size_t i;
+
+	(void)state;
+	snprintf(proto, sizeof(proto), "%s", protocols);
+	log_init("test_pdmask", 1, LOG_LVL_DEBUG);
+	log_capture(logbuf, sizeof(logbuf));
+	assert_int_equal(envelope_init(proto), 0);
+	buf = read_example("ReadmissionRequest.xml");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bad = replace(buf, cases[i].from, cases[i].to);
+		assert_int_equal(envelope_parse(bad, strlen(bad), NULL, &doc,
+		    &err), -1);
+		print_message("# %s\n", err.text);
+		if (strstr(err.text, "N12345678") != NULL)
+			fail_msg("the value is in the error: %s", err.text);
+		if (cases[i].path != NULL) {
+			assert_int_equal(err.code, AE_SCHEMA_INVALID);
+			assert_non_null(strstr(err.text, cases[i].path));
+		}
+		free(bad);
+	}
+	/* a header value is no one's personal data: it stays */
+	bad = replace(buf, "<Procedure>standard<", "<Procedure>slowly<");
+	assert_int_equal(envelope_parse(bad, strlen(bad), NULL, &doc, &err),
+	    -1);
+	assert_non_null(strstr(err.text, "slowly"));
+	assert_non_null(strstr(err.text, "Header/Procedure"));
+	free(bad);
+	free(buf);
+	assert_null(strstr(logbuf, "N12345678"));
+	envelope_shutdown();
+}
+
 int
 main(void)
 {
@@ -620,6 +723,7 @@ main(void)
 		cmocka_unit_test(test_maximal_instances),
 		cmocka_unit_test(test_examples),
 		cmocka_unit_test(test_unknown_is_masked),
+		cmocka_unit_test(test_schema_errors_hold_no_value),
 	};
 	const char *s = getenv("ACCORD_SRCDIR");
 
