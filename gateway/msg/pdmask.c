@@ -15,7 +15,7 @@ struct pdmask_entry {
 };
 
 /* made at build time from protocols/ by pdmask_gen */
-#include "pdmask-table.h"
+#include "msg/pdmask-table.h"
 
 #define PDMASK_PATH_MAX	1024
 

@@ -5,7 +5,7 @@
  * Each element and attribute of the protocol schemas is decided in the
  * schema itself (pd:data="none" or "personal", protocols/README.md,
  * "Personal data"); the build turns the decisions into a table of paths
- * (pdmask_gen, pdmask-table.h).  Shown is only the text and the
+ * (pdmask_gen, msg/pdmask-table.h).  Shown is only the text and the
  * attributes of an element whose path is in the table as PDMASK_NONE
  * and whose ancestors are all PDMASK_NONE; every other value -- personal
  * ones, unknown paths, other namespaces -- becomes PDMASK_MARKER.

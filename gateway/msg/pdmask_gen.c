@@ -2,7 +2,7 @@
  * pdmask_gen.c -- build-time tool: the personal-data table of pdmask.c,
  * made from the decisions written in the message schemas.
  *
- *	pdmask_gen PROTOCOLS_DIR > pdmask-table.h
+ *	pdmask_gen PROTOCOLS_DIR > msg/pdmask-table.h
  *
  * Fails (exit 1, naming file and line) when a declaration has no
  * pd:data decision or one path gets two different ones, so that an
@@ -93,7 +93,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	qsort(g.v, g.n, sizeof(g.v[0]), gen_cmp);
-	printf("/* pdmask-table.h -- made by pdmask_gen from the %d schema "
+	printf("/* msg/pdmask-table.h -- made by pdmask_gen from the %d schema "
 	    "files of\n * protocols/: do not edit, change the schemas' "
 	    "pd:data. */\n", files);
 	printf("static const struct pdmask_entry pdmask_table[] = {\n");
