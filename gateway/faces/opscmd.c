@@ -18,6 +18,7 @@
 #include "conf/conffile.h"
 #include "engine/engine.h"
 #include "util/log.h"
+#include "msg/pdmask.h"
 #include "faces/opscmd.h"
 #include "persist/record.h"
 #include "report/report.h"
@@ -33,46 +34,6 @@ opscmd_may_reveal(const struct cmd_caller *who)
 }
 
 /* ---- personal data --------------------------------------------------- */
-
-/* Elements whose text is personal data (protocols/common.xsd). */
-static const char *const opscmd_personal[] = {
-	"Surname", "GivenNames", "BirthSurname", "Name",	/* names */
-	"BirthDate",						/* birth */
-	"Number", "DocumentNumber", "PassportNumber",		/* documents */
-	"TravelDocumentNumber",
-	"Line", "PostalCode",					/* address */
-	"Original",		/* a Redelivery's whole message, base64 */
-	NULL
-};
-
-static int
-opscmd_is_personal(const xmlChar *name)
-{
-	int i;
-
-	for (i = 0; opscmd_personal[i] != NULL; i++)
-		if (xmlStrcmp(name, BAD_CAST opscmd_personal[i]) == 0)
-			return 1;
-	return 0;
-}
-
-static void
-opscmd_mask(xmlNodePtr n)
-{
-	xmlNodePtr c;
-
-	for (; n != NULL; n = n->next) {
-		if (n->type != XML_ELEMENT_NODE)
-			continue;
-		if (opscmd_is_personal(n->name)) {
-			/* replaces every child, subelements too */
-			xmlNodeSetContent(n, BAD_CAST "***");
-			continue;
-		}
-		c = n->children;
-		opscmd_mask(c);
-	}
-}
 
 char *
 opscmd_document(const char *bytes, size_t len, int reveal)
@@ -103,8 +64,9 @@ opscmd_document(const char *bytes, size_t len, int reveal)
 	if ((out = xmlNewDoc(BAD_CAST "1.0")) == NULL)
 		goto done;
 	xmlDocSetRootElement(out, xmlDocCopyNode(body, out, 1));
-	if (!reveal)
-		opscmd_mask(xmlDocGetRootElement(out));
+	/* by allowlist: what the schemas do not mark pd:data="none" */
+	if (!reveal && pdmask_doc(out) == -1)
+		goto done;
 	/* the element alone: no XML declaration in front of it */
 	if ((xb = xmlBufferCreate()) == NULL)
 		goto done;
