@@ -38,13 +38,6 @@
 
 #define NTAG	"accordd"
 
-enum notify_frame {
-	NOTIFY_PING = 1,	/* parent: are you there? */
-	NOTIFY_PONG,		/* engine: yes, and its status line */
-	NOTIFY_RELOADING,	/* engine: a reload starts */
-	NOTIFY_RELOADED		/* engine: done ("1"/"0" ok, then status) */
-};
-
 #define NOTIFY_STATUS_MAX	256	/* a status line, and a frame */
 #define NOTIFY_STATUS_EVERY	(60ULL * 1000000)	/* without watchdog */
 #define NOTIFY_READ_SECONDS	2	/* a frame that is cut off */

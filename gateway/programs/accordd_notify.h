@@ -22,6 +22,14 @@ struct store;
 
 /* ---- the channel between the parent and the engine (privsep) ------ */
 
+/* Its frames (util/frame.h).  The parent reads the engine's as untrusted. */
+enum notify_frame {
+	NOTIFY_PING = 1,	/* parent: are you there? */
+	NOTIFY_PONG,		/* engine: yes, and its status line */
+	NOTIFY_RELOADING,	/* engine: a reload starts */
+	NOTIFY_RELOADED		/* engine: done ("1"/"0" ok, then status) */
+};
+
 /* The socketpair, made just before the engine is forked.  @return 0/-1. */
 int accordd_notify_pair(void);
 
