@@ -391,14 +391,16 @@ notify_from_engine(void)
 static void
 notify_tick(unsigned long long period)
 {
-	if (notify_waiting) {
+	/* an engine still starting is for TimeoutStartSec= to watch:
+	 * systemd's watchdog begins with READY=1 */
+	if (notify_waiting && notify_ready) {
 		if (!notify_late)
 			log_warnx(NTAG, "the engine has not answered the "
 			    "parent's ping within %llu ms: no watchdog "
 			    "keep-alive until it does", period / 1000);
 		notify_late = 1;
 		notify_send("STATUS=the engine is not answering");
-	} else
+	} else if (!notify_waiting)
 		notify_ping();
 	notify_next = notify_now() + period;
 }

@@ -20,7 +20,7 @@
 # still has all it needs within the bounding set.
 . "$ACCORD_SRCDIR/tests/helpers/lib.sh"
 
-plan 22
+plan 23
 make_workdir systemd_notify
 SINK="$ACCORD_BUILDDIR/tests/helpers/notify_sink"
 kzsock="$work/run/kz/control.sock"
@@ -117,7 +117,7 @@ wait_gone $kzpid 10
 if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null 2>&1 ||
     ! id nobody >/dev/null 2>&1; then
 	# accordd.service starts accordd as root: this half cannot be faked
-	for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13; do
 		not_ok "privilege separation: needs root, setpriv (util-linux) and the user nobody"
 	done
 	finish
@@ -126,11 +126,12 @@ fi
 use_system_groups
 sed -i 's|</state-directory>|</state-directory>\n  <user name="nobody"/>|' \
     "$work/conf/accordd.xml"
-# start_sep NAME: the tree under sink NAME; $kzpid the parent, $engine
+# start_sep NAME USEC: the tree under sink NAME, WATCHDOG_USEC=USEC; $kzpid
+# the parent, $engine
 start_sep() {
 	sink "$1"
 	kzlog="$work/$1.log"
-	NOTIFY_SOCKET="@$tag-$1" WATCHDOG_USEC=400000 \
+	NOTIFY_SOCKET="@$tag-$1" WATCHDOG_USEC=$2 \
 	    setpriv --bounding-set=-all,"$caps" \
 	    "$ACCORDD" -d -c "$work/conf/accordd.xml" >"$kzlog" 2>&1 &
 	kzpid=$!
@@ -138,7 +139,7 @@ start_sep() {
 	engine=$(sed -n 's/.*privilege separation: engine pid \([0-9]*\),.*/\1/p' \
 	    "$kzlog")
 }
-start_sep sep
+start_sep sep 400000
 check "privsep ($caps): READY=1 once the engine answered" \
     sh -c 'grep -qx "ready-check: exit 0" "$1" &&
 	grep -q "^STATUS=serving $2 partners" "$1"' _ "$work/sep.out" "$partners"
@@ -176,13 +177,17 @@ check "... the parent logged the engine's silence and its return" \
 	grep -q "the engine answers again" "$1"' _ "$work/sep.log"
 
 # again, on what the first run gave to nobody: root within the bounding
-# set still opens it (CAP_DAC_OVERRIDE) and gives it (CAP_CHOWN)
-start_sep again
+# set still opens it (CAP_DAC_OVERRIDE) and gives it (CAP_CHOWN); pings every
+# 10 ms, many of them while the engine starts: no READY, nor warning, before
+# it answers
+start_sep again 20000
 check "privsep, second start: READY=1 within the bounding set" \
     grep -qx "ready-check: exit 0" "$work/again.out"
 check "... and no permission was refused" \
     sh -c '! grep -Eq "Permission denied|Operation not permitted" "$1"' _ \
     "$kzlog"
+check "... nor a warning of the engine's silence while it started" \
+    sh -c '! grep -q "has not answered" "$1"' _ "$kzlog"
 kill -TERM $kzpid
 wait_gone $kzpid 10
 wait $kzpid; rc=$?
