@@ -45,11 +45,15 @@ if [ -n "$missing" ]; then
 	exit
 fi
 
-# where configure put them (systemd.pc, or --with-...)
-mkvar() { sed -n "s|^$1 = ||p" "$ACCORD_BUILDDIR/Makefile"; }
-unitdir=$(mkvar systemdsystemunitdir)
-sysusersdir=$(mkvar sysusersdir)
-tmpfilesdir=$(mkvar tmpfilesdir)
+# where configure put them (systemd.pc, or --with-...; make distcheck's
+# are under $(prefix))
+mkvar() {
+	sed -n "s|^$1 = ||p" "$ACCORD_BUILDDIR/Makefile" |
+	    sed "s|[$][({]prefix[)}]|$2|"
+}
+unitdir=$(mkvar systemdsystemunitdir /usr)
+sysusersdir=$(mkvar sysusersdir /usr)
+tmpfilesdir=$(mkvar tmpfilesdir /usr)
 inst() {
 	env -u MAKEFLAGS -u MFLAGS make -s -C "$ACCORD_BUILDDIR" "$@" \
 	    >>"$work/make.log" 2>&1
@@ -130,13 +134,13 @@ check "make uninstall removes the unit and both snippets" \
 pfx=/opt/accord-unit
 dest2=$work/dest2
 inst install DESTDIR="$dest2" prefix="$pfx"
-unit2=$dest2$unitdir/accordd.service
+unit2=$dest2$(mkvar systemdsystemunitdir "$pfx")/accordd.service
 check "under $pfx: ReadWritePaths= for the state and the socket, no StateDirectory=" \
     sh -c 'grep -qx "ReadWritePaths=$2/var/lib/accord" "$1" &&
 	grep -qx "ReadWritePaths=$2/var/run/accord" "$1" &&
 	! grep -q "^StateDirectory=\|^RuntimeDirectory=\|^ConfigurationDirectory=" "$1" &&
 	grep -qx "d $2/var/run/accord 0755 root root -" "$3"' _ "$unit2" \
-    "$pfx" "$dest2$tmpfilesdir/accord.conf"
+    "$pfx" "$dest2$(mkvar tmpfilesdir "$pfx")/accord.conf"
 sed "s|^ExecStart=/|ExecStart=$dest2/|" "$unit2" >"$work/verify/accordd.service"
 MANPATH=$dest2$pfx/share/man systemd-analyze verify \
     "$work/verify/accordd.service" >"$work/verify2.out" 2>&1
