@@ -43,6 +43,7 @@
 #include "conf/conffile.h"
 #include "msg/xmlsig.h"
 #include "msg/signer.h"
+#include "programs/accordd_notify.h"
 #include "programs/accordd_sep.h"
 #include "util/log.h"
 
@@ -74,6 +75,8 @@ struct accordd {
 	struct event		*ev_deadline;
 	struct event		*ev_store;	/* the store catches up */
 	struct event		*ev_commit;	/* a journal flight landed */
+	struct event		*ev_notify;	/* the parent pings (privsep) */
+	struct event		*ev_alive;	/* the watchdog (one process) */
 	accord_time_t		 started;
 	const char		*conf_file;
 	char			*pid_file;
@@ -535,7 +538,10 @@ accordd_cmd_reload(void *arg, const struct cmd_caller *who,
 
 	log_info("accordd", "reload requested by uid %u", (unsigned)who->uid);
 	fp = open_memstream(&why, &wlen);
+	accordd_notify_reloading();
 	accordd_reload(ad, fp);
+	accordd_notify_reloaded(ad->conf, ad->lctx.store,
+	    ad->reloads != before);
 	if (fp != NULL)
 		fclose(fp);
 	if (ad->reloads == before) {
@@ -573,15 +579,21 @@ static void
 accordd_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct accordd *ad = arg;
+	int reloads;
 
 	switch (sig) {
 	case SIGHUP:
+		reloads = ad->reloads;
+		accordd_notify_reloading();
 		accordd_reload(ad, NULL);
+		accordd_notify_reloaded(ad->conf, ad->lctx.store,
+		    ad->reloads != reloads);
 		break;
 	case SIGTERM:
 	case SIGINT:
 		log_info("accordd", "%s: shutting down",
 		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		accordd_notify_stopping();
 		event_base_loopexit(ad->base, NULL);
 		break;
 	}
@@ -885,6 +897,57 @@ accordd_start(struct accordd *ad)
 	return 0;
 }
 
+/* The parent pings (privilege separation): answer from the loop. */
+static void
+accordd_notify_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct accordd *ad = arg;
+
+	if (accordd_notify_answer(ad->conf, ad->lctx.store) == -1)
+		event_del(ad->ev_notify);	/* the parent is gone */
+}
+
+/* One process: the loop turned, systemd may hear it. */
+static void
+accordd_alive_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct accordd *ad = arg;
+
+	accordd_notify_alive(ad->conf, ad->lctx.store);
+}
+
+/*
+ * The service manager (accordd_notify.c), once everything is started:
+ * the parent's channel, or the single process's own keep-alive, and
+ * READY=1 (which the parent sends for the engine).  @return 0/-1.
+ */
+static int
+accordd_notify_start(struct accordd *ad)
+{
+	unsigned long long period = accordd_notify_period();
+	struct timeval tv;
+	int fd = accordd_notify_fd();
+
+	if (fd != -1 && ((ad->ev_notify = event_new(ad->base, fd,
+	    EV_READ | EV_PERSIST, accordd_notify_event, ad)) == NULL ||
+	    event_add(ad->ev_notify, NULL) == -1)) {
+		log_errx("accordd", "cannot watch the parent's channel");
+		return -1;
+	}
+	if (period != 0) {
+		tv.tv_sec = (long)(period / 1000000);
+		tv.tv_usec = (long)(period % 1000000);
+		if ((ad->ev_alive = event_new(ad->base, -1, EV_PERSIST,
+		    accordd_alive_tick, ad)) == NULL ||
+		    event_add(ad->ev_alive, &tv) == -1) {
+			log_errx("accordd", "cannot arm the watchdog timer");
+			return -1;
+		}
+	}
+	accordd_notify_ready(ad->conf, ad->lctx.store);
+	return 0;
+}
+
 /*
  * Detach.  daemon() points stderr at /dev/null; when the lines are to go
  * to stderr (systemd's journal, or no syslog socket: log_daemon_dest())
@@ -931,6 +994,10 @@ accordd_stop(struct accordd *ad)
 	event_free(ad->ev_deadline);
 	event_free(ad->ev_store);
 	event_free(ad->ev_commit);
+	if (ad->ev_notify != NULL)
+		event_free(ad->ev_notify);
+	if (ad->ev_alive != NULL)
+		event_free(ad->ev_alive);
 	store_close(ad->rctx.store);
 	store_close(ad->lctx.store);
 	store_close(ad->mctx.store);
@@ -1029,6 +1096,8 @@ main(int argc, char *argv[])
 	    ad.conf->npartners, (long)getpid());
 	accordd_log_partners(ad.conf);
 
+	if (accordd_notify_start(&ad) == -1)
+		return 1;
 	event_base_dispatch(ad.base);
 	accordd_stop(&ad);
 	log_info("accordd", "stopped");

@@ -8,7 +8,8 @@
  *           SIGTERM, SIGINT and SIGHUP to the engine, and when the engine
  *           or the signer ends, ends the other and exits with the
  *           engine's status (non-zero when either failed), for the
- *           service manager to restart the tree;
+ *           service manager to restart the tree; it pings the engine and
+ *           tells systemd what comes back (accordd_notify.c);
  *   signer  reads the signing key as root, drops to <user>, makes itself
  *           undumpable (so that the engine, the same uid, can neither
  *           ptrace it nor read its memory) and signs what the engine asks
@@ -43,6 +44,7 @@
 #include "conf/conffile.h"
 #include "msg/signer.h"
 #include "msg/xmlsig.h"
+#include "programs/accordd_notify.h"
 #include "programs/accordd_sep.h"
 #include "util/frame.h"
 #include "util/log.h"
@@ -57,11 +59,16 @@ static pid_t sep_engine_pid, sep_signer_pid;
 static void
 sep_child(pid_t parent)
 {
+	sigset_t none;
+
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
 		_exit(1);
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
+	/* the parent waits with its signals blocked (accordd_notify.c) */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 int
@@ -234,8 +241,9 @@ sep_supervise(void)
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
 	while (!engine_done || !signer_done) {
-		pid = waitpid(-1, &status, 0);
+		pid = accordd_notify_waitpid(&status);
 		if (pid == -1 && errno == EINTR) {
+			accordd_notify_signal(sep_signal);
 			if (sep_signal != 0 && !engine_done)
 				kill(sep_engine_pid, sep_signal);
 			sep_signal = 0;
@@ -300,6 +308,10 @@ accordd_sep_start(const struct config *c, int *signer_fd)
 		break;
 	}
 	close(sp[1]);
+	if (accordd_notify_pair() == -1) {
+		kill(sep_signer_pid, SIGKILL);
+		return -1;
+	}
 	switch ((sep_engine_pid = fork())) {
 	case -1:
 		log_err(PTAG, "fork");
@@ -307,6 +319,7 @@ accordd_sep_start(const struct config *c, int *signer_fd)
 		return -1;
 	case 0:
 		sep_child(parent);
+		accordd_notify_engine();
 		conf_keys_elsewhere = 1;
 		*signer_fd = sp[0];
 		return 0;
@@ -314,6 +327,7 @@ accordd_sep_start(const struct config *c, int *signer_fd)
 		break;
 	}
 	close(sp[0]);
+	accordd_notify_parent();
 	log_info(PTAG, "privilege separation: engine pid %ld, signer pid %ld, "
 	    "both as %s", (long)sep_engine_pid, (long)sep_signer_pid, c->user);
 	sep_supervise();
