@@ -13,12 +13,20 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "accord-build.h"
 #include "msg/parser.h"
 #include "msg/xmlsig.h"
 #include "util/hex.h"
+#include "util/log.h"
 #include "util/xmalloc.h"
 
-unsigned long parser_reads;
+static int parser_forbidden;
+
+void
+parser_forbid(void)
+{
+	parser_forbidden = 1;
+}
 
 /* ---- business facts ---------------------------------------------------- */
 
@@ -330,8 +338,16 @@ parser_read(const char *bytes, size_t len, const struct envelope_limits *lim,
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 
-	parser_reads++;
 	memset(m, 0, sizeof(*m));
+	if (parser_forbidden) {
+		log_errx("parser", "this process must not read partner XML");
+#ifdef ACCORD_TEST_CLOCK
+		abort();
+#endif
+		m->code = AE_INTERNAL;
+		snprintf(m->text, sizeof(m->text), "not read here");
+		return;
+	}
 	/* the digest of the bytes as they came, before anything reads them */
 	if (EVP_Digest(bytes, len, md, &mdlen, EVP_sha256(), NULL) == 1 &&
 	    mdlen == 32)

@@ -23,9 +23,12 @@
 /* Frame types between the engine and a parser (util/frame.h). */
 #define PARSER_READ		1	/* struct parser_request + bytes */
 #define PARSER_MASK		2	/* stored bytes: the masked fields */
+#define PARSER_RELOAD		3	/* end, for a parser of the new
+					 * configuration to start */
 #define PARSER_MODEL		100	/* model_encode()'s JSON */
 #define PARSER_MASKED		101	/* the masked fields (text) */
 #define PARSER_FAILED		102	/* a one-line reason */
+#define PARSER_RELOADING	104	/* PARSER_RELOAD heard: ending */
 #define PARSER_DIED		103	/* written by the parent for a parser
 					 * that died with a request unread */
 
@@ -80,12 +83,17 @@ int parser_client_read(struct parser_client *pc, const char *partner,
     const char *bytes, size_t len, const struct envelope_limits *lim,
     accord_time_t now, struct model *m);
 
+/* Have the parser end and a new one read the configuration as it is
+ * now (after a reload).  @return 0, or -1 (logged). */
+int parser_client_reload(struct parser_client *pc);
+
 /* Counters of the channel, for stats: requests and failed requests. */
 void parser_client_counts(struct parser_client *pc, unsigned long *asked,
     unsigned long *failed);
 
-/* Test builds: count of parser_read() calls in this process, for the
- * check that a privilege-separated engine parses nothing itself. */
-extern unsigned long parser_reads;
+/* From now on this process must not read partner XML itself (a
+ * privilege-separated engine): parser_read() refuses, and in test builds
+ * aborts, so that a path that would still parse here is found. */
+void parser_forbid(void);
 
 #endif

@@ -174,3 +174,23 @@ parser_client_read(struct parser_client *pc, const char *partner,
 	pthread_mutex_unlock(&pc->lock);
 	return rc;
 }
+
+int
+parser_client_reload(struct parser_client *pc)
+{
+	uint32_t got;
+	char *ans;
+	size_t anslen;
+	int rc = -1;
+
+	pthread_mutex_lock(&pc->lock);
+	if (parser_client_ask(pc, PARSER_RELOAD, "", 0, NULL, 0, &got, &ans,
+	    &anslen) == 0) {
+		rc = got == PARSER_RELOADING ? 0 : -1;
+		free(ans);
+	}
+	pthread_mutex_unlock(&pc->lock);
+	if (rc == -1)
+		log_errx(PCTAG, "the parser did not take the reload");
+	return rc;
+}
