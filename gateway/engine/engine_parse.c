@@ -17,6 +17,12 @@ engine_set_parser(struct engine *e, struct parser_client *pc)
 	e->parser = pc;
 }
 
+struct parser_client *
+engine_parser(struct engine *e)
+{
+	return e->parser;
+}
+
 int
 engine_parse(struct engine *e, const struct agreement *a, const char *bytes,
     size_t len, const struct envelope_limits *lim, accord_time_t now,

@@ -20,12 +20,18 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-static int parser_forbidden;
+static int parser_forbid_flag;
 
 void
 parser_forbid(void)
 {
-	parser_forbidden = 1;
+	parser_forbid_flag = 1;
+}
+
+int
+parser_forbidden(void)
+{
+	return parser_forbid_flag;
 }
 
 /* ---- business facts ---------------------------------------------------- */
@@ -339,7 +345,7 @@ parser_read(const char *bytes, size_t len, const struct envelope_limits *lim,
 	unsigned int mdlen = 0;
 
 	memset(m, 0, sizeof(*m));
-	if (parser_forbidden) {
+	if (parser_forbid_flag) {
 		log_errx("parser", "this process must not read partner XML");
 #ifdef ACCORD_TEST_CLOCK
 		abort();

@@ -22,11 +22,12 @@
 
 /* Frame types between the engine and a parser (util/frame.h). */
 #define PARSER_READ		1	/* struct parser_request + bytes */
-#define PARSER_MASK		2	/* stored bytes: the masked fields */
+#define PARSER_VIEW		2	/* uint32_t reveal + stored bytes: the
+					 * body an operator may see */
 #define PARSER_RELOAD		3	/* end, for a parser of the new
 					 * configuration to start */
 #define PARSER_MODEL		100	/* model_encode()'s JSON */
-#define PARSER_MASKED		101	/* the masked fields (text) */
+#define PARSER_VIEWED		101	/* that body (text) */
 #define PARSER_FAILED		102	/* a one-line reason */
 #define PARSER_RELOADING	104	/* PARSER_RELOAD heard: ending */
 #define PARSER_DIED		103	/* written by the parent for a parser
@@ -83,6 +84,13 @@ int parser_client_read(struct parser_client *pc, const char *partner,
     const char *bytes, size_t len, const struct envelope_limits *lim,
     accord_time_t now, struct model *m);
 
+/* A stored partner message's body as an operator may see it: masked
+ * unless reveal (inbox --body, faces/opscmd.c), read by the parser.
+ * @return 0 with *out (free(); NULL when the document is unreadable), or
+ * -1 when no parser answered (logged). */
+int parser_client_view(struct parser_client *pc, const char *bytes,
+    size_t len, int reveal, char **out);
+
 /* Have the parser end and a new one read the configuration as it is
  * now (after a reload).  @return 0, or -1 (logged). */
 int parser_client_reload(struct parser_client *pc);
@@ -95,5 +103,9 @@ void parser_client_counts(struct parser_client *pc, unsigned long *asked,
  * privilege-separated engine): parser_read() refuses, and in test builds
  * aborts, so that a path that would still parse here is found. */
 void parser_forbid(void);
+
+/* 1 after parser_forbid(): for the other readers of partner XML (the
+ * operator's view of a stored message) to refuse alike. */
+int parser_forbidden(void);
 
 #endif

@@ -194,3 +194,28 @@ parser_client_reload(struct parser_client *pc)
 		log_errx(PCTAG, "the parser did not take the reload");
 	return rc;
 }
+
+int
+parser_client_view(struct parser_client *pc, const char *bytes, size_t len,
+    int reveal, char **out)
+{
+	uint32_t got, r = reveal != 0;
+	char *ans;
+	size_t anslen;
+	int rc = -1;
+
+	*out = NULL;
+	pthread_mutex_lock(&pc->lock);
+	pc->asked++;
+	if (parser_client_ask(pc, PARSER_VIEW, &r, sizeof(r), bytes, len,
+	    &got, &ans, &anslen) == 0) {
+		rc = 0;
+		if (got == PARSER_VIEWED)
+			*out = ans;
+		else
+			free(ans);
+	} else
+		pc->failed++;
+	pthread_mutex_unlock(&pc->lock);
+	return rc;
+}

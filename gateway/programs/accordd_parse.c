@@ -38,6 +38,7 @@
 #include "accord-build.h"
 #include "conf/config.h"
 #include "conf/conffile.h"
+#include "faces/opscmd.h"
 #include "msg/parser.h"
 #include "msg/xmlsig.h"
 #include "programs/accordd_parse.h"
@@ -216,6 +217,38 @@ parse_answer(int fd, uint32_t type, uint32_t seq, const char *p, size_t len)
 	return rc;
 }
 
+/*
+ * The body of a stored partner message as an operator may see it, masked
+ * unless reveal.  The one call of the masking code: whichever function
+ * masks personal data (today opscmd_document's list of elements) is
+ * called here only.
+ */
+static char *
+parse_view_document(const char *bytes, size_t len, int reveal)
+{
+	return opscmd_document(bytes, len, reveal);
+}
+
+/* One PARSER_VIEW request into its answer. */
+static int
+parse_view(int fd, uint32_t seq, const char *in, size_t len)
+{
+	uint32_t reveal;
+	char *doc;
+	int rc;
+
+	if (len < sizeof(reveal))
+		return parse_answer(fd, PARSER_FAILED, seq, "short request",
+		    13);
+	memcpy(&reveal, in, sizeof(reveal));
+	if ((doc = parse_view_document(in + sizeof(reveal),
+	    len - sizeof(reveal), reveal != 0)) == NULL)
+		return parse_answer(fd, PARSER_FAILED, seq, "unreadable", 10);
+	rc = parse_answer(fd, PARSER_VIEWED, seq, doc, strlen(doc));
+	free(doc);
+	return rc;
+}
+
 /* One PARSER_READ request into its answer. */
 static int
 parse_read(const struct config *c, int fd, uint32_t seq, const char *in,
@@ -276,6 +309,10 @@ parse_serve(const struct config *c, int fd)
 		switch (type) {
 		case PARSER_READ:
 			rc = parse_read(c, fd, seq, in + sizeof(seq),
+			    len - sizeof(seq));
+			break;
+		case PARSER_VIEW:
+			rc = parse_view(fd, seq, in + sizeof(seq),
 			    len - sizeof(seq));
 			break;
 		case PARSER_RELOAD:

@@ -4,8 +4,9 @@
 # process of its own uid (daemon, not the engine's nobody), NoNewPrivs,
 # under seccomp; the parser can neither open the signing key nor reach
 # the signer (its probe); the engine reads no partner XML itself (in test
-# builds it would abort); a parser killed mid-request gets the partner a
-# 503 and a new parser takes the retry; a reload starts a new parser.
+# builds it would abort), not even to show a stored one (inbox --body);
+# a parser killed mid-request gets the partner a 503 and a new parser
+# takes the retry; a reload starts a new parser.
 . "$ACCORD_SRCDIR/tests/helpers/lib.sh"
 if [ "$(id -u)" -ne 0 ] || ! id nobody >/dev/null 2>&1 ||
     ! id daemon >/dev/null 2>&1; then
@@ -17,9 +18,12 @@ if ! grep -q '^#define ACCORD_TEST_CLOCK 1' "$ACCORD_BUILDDIR/accord-build.h" \
 	echo "1..0 # SKIP needs a build with --enable-test-clock (its hooks)"
 	exit 0
 fi
-plan 16
+plan 18
 make_workdir parser
 use_system_groups
+# the engine re-opens journal segments by path (inbox --body): as under
+# /var/lib, <user> may pass through the state directory's parent
+mkdir -p "$work/var" && chmod 755 "$work/var"
 kzlog="$work/kz.log"
 frlog="$work/fr.log"
 nobody=$(id -u nobody)
@@ -78,6 +82,17 @@ check "France's request is receipted: the parser read it" \
 check "the engine read no partner XML itself (and is alive)" \
 	sh -c '! grep -q "must not read partner XML" "$1" && kill -0 $2' \
 	    _ "$kzlog" "$engine"
+
+# The operator's view of a stored partner message: read by the parser.
+out=$(kz inbox --body 2>&1)
+check "inbox --body: the parser masks the stored message for the engine" \
+	sh -c 'printf "%s" "$1" | grep -q "<Surname>\*\*\*</Surname>" &&
+	    ! printf "%s" "$1" | grep -q "Nurlanov\|unreadable" && kill -0 $2' \
+	    _ "$out" "$engine"
+out=$(kz inbox --reveal 2>&1)
+check "inbox --reveal (root): the parser returns it unmasked" \
+	sh -c 'printf "%s" "$1" | grep -q "<Surname>Nurlanov</Surname>" &&
+	    kill -0 $2' _ "$out" "$engine"
 
 # A message with the test marker keeps the parser busy: killed there.
 sed 's|<ReadmissionRequest \([^>]*\)>|&<!-- accord-test-parser-sleep -->|' \
