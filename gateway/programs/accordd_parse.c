@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <seccomp.h>
 
 #include "accord-build.h"
@@ -356,6 +357,10 @@ parse_main(const struct config *inherited, int fd)
 	for (i = 0; i < c->npartners; i++)
 		if (xmlsig_partner_keys_load(&c->partners[i]) == -1)
 			_exit(1);
+	/* what the libraries would open on first use, opened now: the
+	 * time zone (clock_format_utc) and jansson's hash seed */
+	tzset();
+	json_object_seed(0);
 	if (parse_drop(c) == -1 || parse_sandbox() == -1) {
 		log_errx(PPTAG, "cannot start");
 		_exit(1);

@@ -18,7 +18,7 @@ if ! grep -q '^#define ACCORD_TEST_CLOCK 1' "$ACCORD_BUILDDIR/accord-build.h" \
 	echo "1..0 # SKIP needs a build with --enable-test-clock (its hooks)"
 	exit 0
 fi
-plan 18
+plan 19
 make_workdir parser
 use_system_groups
 # the engine re-opens journal segments by path (inbox --body): as under
@@ -74,6 +74,10 @@ check "the parser holds one socket, its own end: none of the engine's or the sig
 	sh -c '[ "$(wc -l <"$1")" -eq 1 ] && ! grep -qxFf "$1" "$2"' _ \
 	    "$work/parser.socks" "$work/others.socks"
 
+# every system call of the parser while it serves, for the check below
+strace -f -p "$parser" -o "$work/parser.strace" 2>/dev/null &
+stracepid=$!
+sleep 1
 body ReadmissionRequest >"$work/rr.xml"
 out=$(fr submit KZ document=@"$work/rr.xml" 2>&1)
 case1=$(printf '%s' "$out" | sed -n 's/.*case //p')
@@ -93,6 +97,13 @@ out=$(kz inbox --reveal 2>&1)
 check "inbox --reveal (root): the parser returns it unmasked" \
 	sh -c 'printf "%s" "$1" | grep -q "<Surname>Nurlanov</Surname>" &&
 	    kill -0 $2' _ "$out" "$engine"
+
+kill $stracepid
+wait $stracepid
+check "serving, the parser only reads and writes: its filter refused nothing (strace)" \
+	sh -c 'grep -q "^[0-9]* read(" "$1" && ! grep -q "EACCES" "$1" &&
+	    ! grep -Eq "^[0-9]* (open|openat|socket|connect|execve)\(" "$1"' \
+	    _ "$work/parser.strace"
 
 # A message with the test marker keeps the parser busy: killed there.
 sed 's|<ReadmissionRequest \([^>]*\)>|&<!-- accord-test-parser-sleep -->|' \
