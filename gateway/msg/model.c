@@ -245,6 +245,38 @@ model_get_str(const json_t *o, const char *name, char *buf, size_t size)
 	return 0;
 }
 
+/*
+ * The enumerations within their ranges: the engine indexes tables with
+ * them, and a model comes from another process, which may have been
+ * made to lie.
+ */
+static int
+model_valid(const struct model *m)
+{
+	size_t i;
+
+	if ((int)m->stage < MODEL_REFUSED || m->stage > MODEL_VERIFIED ||
+	    (int)m->code < 0 || m->code >= AE_COUNT ||
+	    (int)m->rdv_code < 0 || m->rdv_code >= AE_COUNT ||
+	    (int)m->h.type < 0 || m->h.type >= MSG_TYPE_COUNT ||
+	    (int)m->rdv.original_type < 0 ||
+	    m->rdv.original_type >= MSG_TYPE_COUNT ||
+	    (int)m->h.procedure < ENVELOPE_PROC_NONE ||
+	    m->h.procedure > ENVELOPE_PROC_ACCELERATED ||
+	    (int)m->reason < MODEL_REASON_NONE ||
+	    m->reason > MODEL_REASON_OBJECTIVE ||
+	    m->ndeadlines < 0 || m->ndeadlines > MODEL_DEADLINES_MAX)
+		return 0;
+	/* a header read is of a version this build speaks */
+	if (m->stage >= MODEL_UNSIGNED && envelope_ns(m->h.version) == NULL)
+		return 0;
+	for (i = 0; i < m->ndates; i++)
+		if ((int)m->dates[i].kind < MODEL_DATE_REVERSED ||
+		    m->dates[i].kind > MODEL_DATE_TRANSFER)
+			return 0;
+	return 1;
+}
+
 int
 model_decode(const char *buf, size_t len, struct model *m)
 {
@@ -291,6 +323,8 @@ model_decode(const char *buf, size_t len, struct model *m)
 	}
 	if ((v = json_object_get(o, "rdv_original")) != NULL &&
 	    model_get_original(v, m) == -1)
+		goto done;
+	if (!model_valid(m))
 		goto done;
 	rc = 0;
 done:

@@ -119,7 +119,8 @@ void model_clear(struct model *m);
 int model_encode(const struct model *m, char **out, size_t *len);
 
 /* The inverse: m filled from buf (m is cleared first; clear it after).
- * @return 0, or -1 when buf is no model. */
+ * @return 0, or -1 when buf is no model: a member missing, a string too
+ * long for its array, an enumeration out of its range. */
 int model_decode(const char *buf, size_t len, struct model *m);
 
 #endif

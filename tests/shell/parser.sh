@@ -101,8 +101,8 @@ check "inbox --reveal (root): the parser returns it unmasked" \
 kill $stracepid
 wait $stracepid
 check "serving, the parser only reads and writes: its filter refused nothing (strace)" \
-	sh -c 'grep -q "^[0-9]* read(" "$1" && ! grep -q "EACCES" "$1" &&
-	    ! grep -Eq "^[0-9]* (open|openat|socket|connect|execve)\(" "$1"' \
+	sh -c 'grep -Eq "^[0-9]+ +read\(" "$1" && ! grep -q "EACCES" "$1" &&
+	    ! grep -Eq "^[0-9]+ +(open|openat|socket|connect|execve)\(" "$1"' \
 	    _ "$work/parser.strace"
 
 # A message with the test marker keeps the parser busy: killed there.

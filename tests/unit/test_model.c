@@ -236,6 +236,25 @@ test_roundtrip_every_field(void **state)
 	model_clear(&got);
 	free(long3);
 	free(buf);
+
+	/* enumerations the engine indexes tables with stay in range */
+	m.h.type = MSG_TYPE_COUNT;
+	assert_int_equal(model_encode(&m, &buf, &len), 0);
+	assert_int_equal(model_decode(buf, len, &got), -1);
+	model_clear(&got);
+	free(buf);
+	m.h.type = MSG_EXTENSION_REPLY;
+	m.code = AE_COUNT;
+	assert_int_equal(model_encode(&m, &buf, &len), 0);
+	assert_int_equal(model_decode(buf, len, &got), -1);
+	model_clear(&got);
+	free(buf);
+	m.code = AE_SIGNATURE_INVALID;
+	m.dates[1].kind = (enum model_date_kind)7;
+	assert_int_equal(model_encode(&m, &buf, &len), 0);
+	assert_int_equal(model_decode(buf, len, &got), -1);
+	model_clear(&got);
+	free(buf);
 	model_clear(&m);
 }
 
