@@ -131,6 +131,26 @@ config_read_user(struct config *c, xmlNodePtr n, struct conf_diag *d)
 	c->user_uid = pw->pw_uid;
 	c->user_gid = pw->pw_gid;
 	conf_key_owner = pw->pw_uid;
+	/* parser=: who reads partner XML; without it, the engine's user */
+	c->parser_uid = c->user_uid;
+	c->parser_gid = c->user_gid;
+	conf_attr_buf(n, "parser", c->parser_user, sizeof(c->parser_user));
+	if (c->parser_user[0] == '\0') {
+		conf_diag_warn(d, c->file, conf_line(n), "no <user parser=>: "
+		    "the parser processes run as %s, the engine's user, "
+		    "separated from it by their system-call filter only",
+		    c->user);
+		return;
+	}
+	if ((pw = getpwnam(c->parser_user)) == NULL || pw->pw_uid == 0) {
+		conf_diag_error(d, c->file, conf_line(n), "parser user '%s' %s",
+		    c->parser_user, pw == NULL ? "does not exist" :
+		    "is root: a parser must not run as root");
+		c->user[0] = '\0';
+		return;
+	}
+	c->parser_uid = pw->pw_uid;
+	c->parser_gid = pw->pw_gid;
 }
 
 static void

@@ -75,6 +75,11 @@ struct config {
 	char		 user[64];
 	uid_t		 user_uid;
 	gid_t		 user_gid;
+	/* <user parser=>: the parser processes' user ("" = user's own,
+	 * which only their system-call filter then separates) */
+	char		 parser_user[64];
+	uid_t		 parser_uid;
+	gid_t		 parser_gid;
 	char		*control_socket;
 	char		 control_group[64];
 	gid_t		 control_gid;

@@ -43,6 +43,7 @@
 #include "conf/conffile.h"
 #include "msg/xmlsig.h"
 #include "msg/signer.h"
+#include "msg/parser.h"
 #include "programs/accordd_notify.h"
 #include "programs/accordd_sep.h"
 #include "util/log.h"
@@ -53,6 +54,7 @@
 
 struct accordd {
 	struct signer_client	*signer;	/* privilege separation, or NULL */
+	struct parser_client	*parser;	/* the same */
 	struct event_base	*base;
 	struct event		*ev_term;
 	struct event		*ev_int;
@@ -397,6 +399,9 @@ accordd_reload(struct accordd *ad, FILE *why)
 	metrics_http_drain(ad->metrics);	/* and a scrape */
 	config_free(old);
 	ad->reloads++;
+	/* the parser verifies with the agreements: a new one reads them */
+	if (ad->parser != NULL)
+		parser_client_reload(ad->parser);
 	log_info("accordd", "configuration reloaded: %d partners",
 	    nc->npartners);
 	accordd_log_partners(nc);
@@ -1003,6 +1008,7 @@ accordd_stop(struct accordd *ad)
 	store_close(ad->mctx.store);
 	free(ad->journal_dir);
 	engine_close(ad->engine);
+	parser_client_free(ad->parser);
 	xmlsig_shutdown();
 	event_free(ad->ev_term);
 	event_free(ad->ev_int);
@@ -1021,6 +1027,7 @@ main(int argc, char *argv[])
 	struct accordd ad;
 	char dirbuf[PATH_MAX];
 	int ch, check = 0, foreground = 0, rebuild = 0, signer_fd = -1;
+	int parser_fd = -1;
 	static const struct option longopts[] = {
 		{ "rebuild-store", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 }
@@ -1074,7 +1081,8 @@ main(int argc, char *argv[])
 	if (accordd_write_pid(&ad) == -1)
 		return 1;
 	if (ad.conf->user[0] != '\0' && geteuid() == 0) {
-		if (accordd_sep_start(ad.conf, &signer_fd) == -1)
+		if (accordd_sep_start(ad.conf, ad.conf_file, &signer_fd,
+		    &parser_fd) == -1)
 			return 1;
 		ad.signer = signer_client_new(signer_fd);	/* the engine's */
 	} else if (ad.conf->user[0] != '\0')
@@ -1084,6 +1092,12 @@ main(int argc, char *argv[])
 
 	if (accordd_start(&ad) == -1)
 		return 1;
+	if (parser_fd != -1) {
+		/* partner XML is the parser's from now on, never ours */
+		ad.parser = parser_client_new(parser_fd);
+		engine_set_parser(ad.engine, ad.parser);
+		parser_forbid();
+	}
 	/* sockets, journal and store are open: now become <user> */
 	if (ad.signer != NULL && (accordd_sep_give(ad.conf,
 	    accordd_dirname(ad.conf->control_socket, dirbuf,

@@ -172,7 +172,27 @@ accordd_notify_engine(void)
 {
 	notify_role = NOTIFY_ENGINE;
 	close(notify_sp[0]);
+	notify_sp[0] = -1;
 	notify_fd_ = notify_sp[1];
+}
+
+/* A child that is neither side (a parser the parent starts again) keeps
+ * no end of the channel: it could otherwise speak to the engine as its
+ * parent. */
+void
+accordd_notify_forget(void)
+{
+	if (notify_role != NOTIFY_ALONE) {
+		/* its own end, unless it gave up on the channel already */
+		if (notify_fd_ != -1)
+			close(notify_fd_);
+	} else {
+		if (notify_sp[0] != -1)
+			close(notify_sp[0]);
+		if (notify_sp[1] != -1)
+			close(notify_sp[1]);
+	}
+	notify_sp[0] = notify_sp[1] = notify_fd_ = -1;
 }
 
 int
@@ -318,6 +338,7 @@ accordd_notify_parent(void)
 
 	notify_role = NOTIFY_PARENT;
 	close(notify_sp[1]);
+	notify_sp[1] = -1;
 	notify_fd_ = notify_sp[0];
 	/* an engine that sends half a frame, or reads none, cannot hold
 	 * the parent: it gives up on the channel instead */

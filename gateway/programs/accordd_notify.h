@@ -60,6 +60,10 @@ void accordd_notify_signal(int sig);
  * none (one process). */
 int accordd_notify_fd(void);
 
+/* In a child that is neither the parent nor the engine: close what is
+ * left of the channel. */
+void accordd_notify_forget(void);
+
 /* The channel is readable: answer the parent's ping with the status.
  * @return 0, or -1 when the parent is gone or the channel broke. */
 int accordd_notify_answer(const struct config *c, struct store *st);

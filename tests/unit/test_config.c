@@ -5,6 +5,7 @@
  */
 #include <sys/stat.h>
 
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -552,6 +553,48 @@ test_every_error_reported(void **state)
 	conf_diag_free(&d);
 }
 
+/* <user parser=>: the parsers' own user, or a warning that they share
+ * the engine's; never root, never a user that does not exist. */
+static void
+test_user_parser(void **state)
+{
+	struct conf_diag d = { 0 };
+	struct config *c;
+	struct passwd *pw;
+
+	(void)state;
+	if ((pw = getpwnam("daemon")) == NULL || getpwnam("nobody") == NULL)
+		fail_msg("needs the users nobody and daemon");
+	edit("conf/accordd.xml", "</state-directory>", "</state-directory>"
+	    "<user name=\"nobody\"/>");
+	c = config_load(path("conf/accordd.xml"), now_test(), &d);
+	assert_non_null(c);
+	assert_true(has_warning(&d, "no <user parser=>", "the engine's user"));
+	assert_int_equal(c->parser_uid, c->user_uid);
+	conf_diag_free(&d);
+	config_free(c);
+
+	edit("conf/accordd.xml", "<user name=\"nobody\"/>",
+	    "<user name=\"nobody\" parser=\"daemon\"/>");
+	c = config_load(path("conf/accordd.xml"), now_test(), &d);
+	assert_non_null(c);
+	assert_false(has_warning(&d, "no <user parser=>", NULL));
+	assert_string_equal(c->parser_user, "daemon");
+	assert_int_equal(c->parser_uid, pw->pw_uid);
+	assert_int_not_equal(c->parser_uid, c->user_uid);
+	conf_diag_free(&d);
+	config_free(c);
+
+	edit("conf/accordd.xml", "parser=\"daemon\"", "parser=\"root\"");
+	expect_errors("parser user 'root'", "must not run as root");
+	edit("conf/accordd.xml", "parser=\"root\"",
+	    "parser=\"no-such-user-z\"");
+	expect_errors("parser user 'no-such-user-z'", "does not exist");
+	edit("conf/accordd.xml", "<user name=\"nobody\" "
+	    "parser=\"no-such-user-z\"/>", "");
+	conf_key_owner = (uid_t)-1;	/* as before the first <user> */
+}
+
 static void
 test_warn_calendar_ending(void **state)
 {
@@ -925,6 +968,7 @@ main(void)
 		T(test_impossible_date),
 		T(test_no_partners),
 		T(test_every_error_reported),
+		T(test_user_parser),
 		T(test_warn_calendar_ending),
 		T(test_warn_certificate_expiring),
 		T(test_warn_revoked_configured),
