@@ -18,7 +18,7 @@ if ! grep -q '^#define ACCORD_TEST_CLOCK 1' "$ACCORD_BUILDDIR/accord-build.h" \
 	echo "1..0 # SKIP needs a build with --enable-test-clock (its hooks)"
 	exit 0
 fi
-plan 19
+plan 20
 make_workdir parser
 use_system_groups
 # the engine re-opens journal segments by path (inbox --body): as under
@@ -127,6 +127,11 @@ check "France's retry is receipted by the new parser" \
 check "the engine lived through it" kill -0 "$engine"
 
 parser=$(parser_of)
+socks_of "$parser" >"$work/parser2.socks"
+{ socks_of "$engine"; socks_of "$signer"; } >"$work/others2.socks"
+check "the parser started again holds one socket too: not the parent's channel to the engine" \
+	sh -c '[ "$(wc -l <"$1")" -eq 1 ] && ! grep -qxFf "$1" "$2"' _ \
+	    "$work/parser2.socks" "$work/others2.socks"
 out=$(kz reload 2>&1); rc=$?
 check "a reload starts a parser of the new configuration ($out)" \
 	sh -c '[ $1 -eq 0 ] && grep -q "the parser ended for a reload" "$2"' \
