@@ -24,13 +24,15 @@
 
 int
 engine_journal_message(struct engine *e, enum journal_kind kind,
-    const char *partner, const struct envelope_header *h, enum record_dir dir,
+    const char *partner, const struct envelope_header *h,
+    const struct model_grounds *g, enum record_dir dir,
     accord_time_t received_at, const char *bytes, size_t len,
     char sha256[RECORD_SHA256_HEX])
 {
 	struct record_message m;
 	char *payload;
 	size_t plen;
+	int i;
 
 	memset(&m, 0, sizeof(m));
 	snprintf(m.partner, sizeof(m.partner), "%s", partner);
@@ -41,6 +43,14 @@ engine_journal_message(struct engine *e, enum journal_kind kind,
 	m.direction = dir;
 	m.created = h->created;
 	m.received_at = received_at;
+	/* the store counts refusals by these, never by reading the XML */
+	if (h->type == MSG_READMISSION_REPLY || h->type == MSG_TRANSIT_REPLY) {
+		m.has_grounds = 1;
+		for (i = 0; g != NULL && i < g->n && i < RECORD_GROUNDS_MAX;
+		    i++)
+			snprintf(m.grounds[m.ngrounds++],
+			    sizeof(m.grounds[0]), "%s", g->name[i]);
+	}
 	if (record_message_encode(&m, bytes, len, &payload, &plen) == -1)
 		return -1;
 	if (sha256 != NULL)

@@ -542,7 +542,8 @@ engine_rx_decide(struct engine *e, const struct agreement *a,
  * with a plain 503. */
 static int
 engine_rx_journal(struct engine *e, const struct agreement *a,
-    const struct envelope_header *h, const char *bytes, size_t len,
+    const struct envelope_header *h, const struct model_grounds *g,
+    const char *bytes, size_t len,
     const char *sha256, accord_time_t now, const struct fsm_case *c,
     const struct fsm_event *ev, const struct fsm_decision *d,
     struct engine_answer *ans)
@@ -564,7 +565,7 @@ engine_rx_journal(struct engine *e, const struct agreement *a,
 		return 0;
 	}
 	if (engine_journal_message(e, JOURNAL_MESSAGE_RECEIVED, a->country, h,
-	    RECORD_DIR_IN, now, bytes, len, NULL) == -1 ||
+	    g, RECORD_DIR_IN, now, bytes, len, NULL) == -1 ||
 	    engine_journal_decision(e, a->country, h->case_id, h->message_id,
 	    c, ev, now, d) == -1)
 		goto fault;
@@ -585,7 +586,7 @@ engine_rx_journal(struct engine *e, const struct agreement *a,
 	ans->len = sig.len;
 	/* journal the signal as the receipt given */
 	if (engine_journal_message(e, JOURNAL_RECEIPT_GIVEN, a->country, &sh,
-	    RECORD_DIR_OUT, now, ans->body, ans->len, NULL) == -1)
+	    NULL, RECORD_DIR_OUT, now, ans->body, ans->len, NULL) == -1)
 		goto fault;
 	engine_overlay_msg(e, a->country, h->message_id, RECORD_DIR_IN, sha256,
 	    ans->body, ans->len);
@@ -641,8 +642,8 @@ engine_receive_rx(struct engine *e, const char *tls_partner,
 	    engine_lagging(e, ans) ||
 	    engine_rx_decide(e, a, &m, now, &c, &ev, &d, ans, &rc))
 		goto done;
-	rc = engine_rx_journal(e, a, &m.h, bytes, len, sha256, now, &c, &ev,
-	    &d, ans);
+	rc = engine_rx_journal(e, a, &m.h, &m.ground_names, bytes, len,
+	    sha256, now, &c, &ev, &d, ans);
 done:
 	model_clear(&m);
 	return rc;

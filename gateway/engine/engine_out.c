@@ -556,7 +556,7 @@ engine_receipt_take(struct engine *e, const char *partner,
 		goto done;
 	}
 	if (engine_journal_message(e, JOURNAL_RECEIPT_GOT, partner, &r->h,
-	    RECORD_DIR_IN, at, bytes, len, NULL) == -1 ||
+	    NULL, RECORD_DIR_IN, at, bytes, len, NULL) == -1 ||
 	    engine_journal_decision(e, partner, m.case_id, message_id, &c,
 	    &ev, now, &d) == -1)
 		goto done;

@@ -187,8 +187,10 @@ int engine_catch_up(struct engine *e);
 int engine_lagging(struct engine *e, struct engine_answer *a);
 
 /* engine_build.c: journal records and our own messages. */
+/* g: a reply's refusal grounds, journalled with it (NULL: none). */
 int engine_journal_message(struct engine *e, enum journal_kind kind,
-    const char *partner, const struct envelope_header *h, enum record_dir dir,
+    const char *partner, const struct envelope_header *h,
+    const struct model_grounds *g, enum record_dir dir,
     accord_time_t received_at, const char *bytes, size_t len,
     char sha256[RECORD_SHA256_HEX]);
 int engine_journal_decision(struct engine *e, const char *partner,

@@ -517,13 +517,16 @@ engine_submit_seal(struct engine *e, const struct agreement *a,
 static int
 engine_submit_journal(struct engine *e, const struct agreement *a,
     const struct engine_submission *sub, int type, const char *rsha,
-    const struct envelope_header *h, const char *case_id, accord_time_t now,
-    const struct fsm_case *c, const struct fsm_event *ev,
+    const struct envelope_header *h, xmlNodePtr root, const char *case_id,
+    accord_time_t now, const struct fsm_case *c, const struct fsm_event *ev,
     const struct fsm_decision *d, struct engine_outgoing *out,
     struct engine_answer *ans)
 {
+	struct model_grounds g;
 	json_t *cmd;
 
+	/* the operator's own reply: its grounds, as a parser reads them */
+	parser_grounds(h->type, root, &g);
 	cmd = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s}", "command", "submit",
 	    "uid", (int)sub->uid, "partner", a->country, "case", case_id,
 	    "message", h->message_id, "type", agreement_msg_type_name(type));
@@ -534,7 +537,7 @@ engine_submit_journal(struct engine *e, const struct agreement *a,
 	}
 	if (engine_journal_json(e, JOURNAL_OPERATOR_COMMAND, cmd) == -1 ||
 	    engine_journal_message(e, JOURNAL_MESSAGE_SENT, a->country, h,
-	    RECORD_DIR_OUT, 0, out->body, out->len, NULL) == -1 ||
+	    &g, RECORD_DIR_OUT, 0, out->body, out->len, NULL) == -1 ||
 	    engine_journal_decision(e, a->country, case_id, h->message_id, c,
 	    ev, now, d) == -1 || (!sub->defer_commit &&
 	    engine_flush(e) == -1)) {
@@ -581,8 +584,8 @@ engine_submit(struct engine *e, const struct engine_submission *sub,
 	    engine_submit_decide(e, a, sub, type, case_id, root, now, &h, &c,
 	    &ev, &d, ans) == -1 ||
 	    engine_submit_seal(e, a, &h, root, case_id, out, ans) == -1 ||
-	    engine_submit_journal(e, a, sub, type, rsha, &h, case_id, now, &c,
-	    &ev, &d, out, ans) == -1)
+	    engine_submit_journal(e, a, sub, type, rsha, &h, root, case_id, now,
+	    &c, &ev, &d, out, ans) == -1)
 		goto done;
 	if (sub->request_id != NULL) {
 		memset(&req, 0, sizeof(req));

@@ -2,8 +2,8 @@
  * model.c -- the verified message model's serialisation: one JSON
  * object whose members are named after the struct's fields.  A table
  * lists every scalar field once, so that encoding and decoding cannot
- * drift apart; the arrays (deadlines, dates) and the Redelivery's
- * original bytes (hex) are done by hand.
+ * drift apart; the arrays (deadlines, dates, ground names) and the
+ * Redelivery's original bytes (hex) are done by hand.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -137,6 +137,13 @@ model_encode(const struct model *m, char **out, size_t *len)
 		if (json_array_append_new(a, json_pack("{s:s, s:I}", "kind",
 		    m->deadlines[i].kind, "due",
 		    (json_int_t)m->deadlines[i].due)) == -1)
+			goto done;
+	if (model_put(o, "ground_names", a = json_array()) == -1)
+		goto done;
+	for (i = 0; i < (size_t)m->ground_names.n && i < MODEL_GROUNDS_MAX;
+	    i++)
+		if (json_array_append_new(a,
+		    json_string(m->ground_names.name[i])) == -1)
 			goto done;
 	if (model_put(o, "dates", a = json_array()) == -1)
 		goto done;
@@ -300,6 +307,17 @@ model_decode(const char *buf, size_t len, struct model *m)
 			goto done;
 		m->deadlines[i].due = due;
 		m->ndeadlines++;
+	}
+	a = json_object_get(o, "ground_names");
+	if (!json_is_array(a) || json_array_size(a) > MODEL_GROUNDS_MAX)
+		goto done;
+	json_array_foreach(a, i, d) {
+		if (!json_is_string(d) || json_string_length(d) >=
+		    sizeof(m->ground_names.name[i]))
+			goto done;
+		memcpy(m->ground_names.name[i], json_string_value(d),
+		    json_string_length(d) + 1);
+		m->ground_names.n++;
 	}
 	a = json_object_get(o, "dates");
 	if (!json_is_array(a))

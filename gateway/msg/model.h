@@ -57,6 +57,20 @@ struct model_deadline {
 	accord_time_t	due;
 };
 
+/*
+ * The grounds a refusing ReadmissionReply or TransitReply states
+ * (Refused/Ground, Refusal/Ground; at most 11 by the schemas), in
+ * document order: they are journalled with the message, so that the
+ * store counts refusals by ground without reading the XML again.
+ */
+#define MODEL_GROUNDS_MAX	16
+#define MODEL_GROUND_LEN	48
+
+struct model_grounds {
+	int	n;
+	char	name[MODEL_GROUNDS_MAX][MODEL_GROUND_LEN];
+};
+
 enum model_reason {
 	MODEL_REASON_NONE = 0,
 	MODEL_REASON_DELIBERATE,
@@ -81,6 +95,7 @@ struct model {
 	int			 positive;	/* replies: Accepted, Consent,
 						 * Granted */
 	int			 grounds;	/* refusal grounds */
+	struct model_grounds	 ground_names;	/* ... as they are named */
 	accord_time_t		 given_transfer;	/* TransferDeadline */
 	int			 ext_transfer_window;	/* Subject */
 	int			 ext_days;

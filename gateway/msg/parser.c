@@ -72,6 +72,33 @@ parser_count_children(xmlNodePtr parent, const char *name)
 	return count;
 }
 
+void
+parser_grounds(enum msg_type type, xmlNodePtr body, struct model_grounds *g)
+{
+	xmlNodePtr n;
+	xmlChar *v;
+
+	memset(g, 0, sizeof(*g));
+	if (type == MSG_READMISSION_REPLY)
+		n = envelope_child(body, "Refused");
+	else if (type == MSG_TRANSIT_REPLY)
+		n = envelope_child(body, "Refusal");
+	else
+		return;
+	for (n = n == NULL ? NULL : n->children; n != NULL &&
+	    g->n < MODEL_GROUNDS_MAX; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE ||
+		    xmlStrcmp(n->name, BAD_CAST "Ground") != 0 ||
+		    (v = xmlNodeGetContent(n)) == NULL)
+			continue;
+		/* a schema-valid Ground is a short token; a longer one is
+		 * cut, never dropped, so that the count stays true */
+		snprintf(g->name[g->n++], sizeof(g->name[0]), "%s",
+		    (const char *)v);
+		xmlFree(v);
+	}
+}
+
 /* Version 2: the end of the transfer window the requested side states. */
 static void
 parser_given_transfer(xmlNodePtr n, struct model *m)
@@ -240,6 +267,7 @@ parser_facts(const struct envelope_header *h, xmlNodePtr body,
 	m->h = *h;
 	if (body == NULL)
 		return;
+	parser_grounds(h->type, body, &m->ground_names);
 	switch (h->type) {
 	case MSG_READMISSION_REQUEST:
 		n = envelope_child(body, "ReturnReason");

@@ -68,6 +68,11 @@ void parser_read(const char *bytes, size_t len,
 void parser_facts(const struct envelope_header *h, xmlNodePtr body,
     struct model *m);
 
+/* The grounds a refusing reply's body states, by name, into g (g->n = 0
+ * for any other type); parser_facts() sets m->ground_names with it. */
+void parser_grounds(enum msg_type type, xmlNodePtr body,
+    struct model_grounds *g);
+
 /* ---- the engine's end of a parser process's socketpair ------------------ */
 
 struct parser_client;

@@ -686,6 +686,72 @@ rec_flat_decode(const void *p, size_t len, void *base, size_t size,
 	return rv;
 }
 
+/* A message's header: its fields, and its grounds when it has them. */
+static int
+rec_message_header(const struct record_message *m, char **out,
+    size_t *outlen)
+{
+	json_t *o, *a;
+	int i;
+
+	if (m->has_grounds && (m->ngrounds < 0 ||
+	    m->ngrounds > RECORD_GROUNDS_MAX)) {
+		log_warnx("record", "message %s: %d grounds", m->message_id,
+		    m->ngrounds);
+		return -1;
+	}
+	o = rec_object(m, message_fields, NFIELDS(message_fields));
+	if (o != NULL && m->has_grounds) {
+		if ((a = json_array()) == NULL ||
+		    json_object_set_new(o, "grounds", a) == -1)
+			goto fail;
+		for (i = 0; i < m->ngrounds; i++)
+			if (json_array_append_new(a, json_stringn(m->grounds[i],
+			    strnlen(m->grounds[i], RECORD_GROUND_MAX))) == -1)
+				goto fail;
+	}
+	return rec_finish(o, out, outlen);
+ fail:
+	json_decref(o);
+	return rec_finish(NULL, out, outlen);
+}
+
+/* The grounds of a message's header, when it states them. */
+static int
+rec_message_grounds(const void *p, size_t len, struct record_message *m)
+{
+	json_t *o, *a, *v;
+	size_t i;
+	int rv = -1;
+
+	if ((o = rec_parse(p, len, "message")) == NULL)
+		return -1;
+	if ((a = json_object_get(o, "grounds")) == NULL) {
+		rv = 0;
+		goto done;
+	}
+	if (!json_is_array(a) || json_array_size(a) > RECORD_GROUNDS_MAX)
+		goto bad;
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v) || json_string_length(v) >=
+		    RECORD_GROUND_MAX || json_string_length(v) !=
+		    strlen(json_string_value(v)))
+			goto bad;
+		memcpy(m->grounds[i], json_string_value(v),
+		    json_string_length(v) + 1);
+		m->ngrounds++;
+	}
+	m->has_grounds = 1;
+	rv = 0;
+	goto done;
+ bad:
+	log_warnx("record", "field 'grounds' is not an array of at most %d "
+	    "short strings", RECORD_GROUNDS_MAX);
+ done:
+	json_decref(o);
+	return rv;
+}
+
 int
 record_message_encode(const struct record_message *m, const void *body,
     size_t body_len, char **out, size_t *outlen)
@@ -699,8 +765,7 @@ record_message_encode(const struct record_message *m, const void *body,
 	*outlen = 0;
 	if (record_sha256_hex(body, body_len, h.sha256) == -1)
 		goto done;
-	if (rec_flat_encode(&h, message_fields, NFIELDS(message_fields),
-	    &hdr, &hlen) == -1)
+	if (rec_message_header(&h, &hdr, &hlen) == -1)
 		goto done;
 	if ((buf = malloc(hlen + 1 + body_len)) == NULL) {
 		log_err("record", "malloc");
@@ -733,6 +798,8 @@ record_message_decode(const void *p, size_t len, struct record_message *m)
 	hlen = (size_t)(nl - (const unsigned char *)p);
 	if (rec_flat_decode(p, hlen, m, sizeof(*m), message_fields,
 	    NFIELDS(message_fields), "message") == -1)
+		return -1;
+	if (rec_message_grounds(p, hlen, m) == -1)
 		return -1;
 	m->body = nl + 1;
 	m->body_len = len - hlen - 1;

@@ -36,6 +36,8 @@
 #define RECORD_ID_MAX		64	/* case ids (m:Code) and message ids */
 #define RECORD_REASON_MAX	160
 #define RECORD_SHA256_HEX	65
+#define RECORD_GROUNDS_MAX	16	/* a reply's refusal grounds */
+#define RECORD_GROUND_MAX	48
 
 /*
  * What a record is about is its journal kind (enum journal_kind, whose
@@ -89,6 +91,15 @@ struct record_message {
 	char		 sha256[RECORD_SHA256_HEX];	/* of the body */
 	accord_time_t	 created;	/* the signed Created */
 	accord_time_t	 received_at;	/* receipt's ReceivedAt; 0 = none */
+	/*
+	 * A ReadmissionReply's or TransitReply's refusal grounds, by name,
+	 * as the parser read them from the verified DOM (the member
+	 * "grounds"): has_grounds is 0 in a record written before they
+	 * were journalled, whose grounds only the XML body states.
+	 */
+	int		 has_grounds;
+	int		 ngrounds;
+	char		 grounds[RECORD_GROUNDS_MAX][RECORD_GROUND_MAX];
 	const unsigned char *body;	/* decode only: the exact bytes */
 	size_t		 body_len;
 };

@@ -18,6 +18,7 @@
 #include "util/errcode.h"
 #include "fsm/fsm.h"
 #include "util/log.h"
+#include "msg/parser.h"
 #include "persist/record.h"
 #include "persist/store.h"
 #include "persist/store_priv.h"
@@ -63,23 +64,33 @@ store_find_element(xmlNodePtr n, const char *name)
 }
 
 /*
- * The grounds a refusing ReadmissionReply or TransitReply states, for
- * the stats' refusals by ground (protocols/README.md: Refused/Ground+,
+ * The grounds of a record written before they were journalled: read from
+ * the refusing ReadmissionReply's or TransitReply's XML (Refused/Ground+,
  * Refusal/Ground+).  The bytes are the message as signed, schema-valid
- * when it was journalled; they are read without network or entities.
- * A body that does not parse stores no grounds (its refusal then counts
+ * when it was journalled; they are read without network or entities.  A
+ * body that does not parse stores no grounds (its refusal then counts
  * under "unknown"): the index must not refuse what the journal holds.
+ * Only a gateway without privilege separation and accordd
+ * --rebuild-store (offline) come here: a privilege-separated engine
+ * never parses partner XML (parser_forbid()), so it indexes such a
+ * record without grounds and says so.
  */
 static int
-store_apply_grounds(struct store *st, const struct record_message *m)
+store_apply_grounds_xml(struct store *st, const struct record_message *m)
 {
 	xmlDocPtr doc;
 	xmlNodePtr reply, refused, n;
 	xmlChar *g;
 	int rv = 0;
 
-	if (m->type != MSG_READMISSION_REPLY && m->type != MSG_TRANSIT_REPLY)
+	if (parser_forbidden()) {
+		log_warnx("store", "message %s from %s: its grounds are in "
+		    "its XML alone (an older record), not read by a "
+		    "privilege-separated engine: counted as unknown "
+		    "(accordd --rebuild-store reads them)",
+		    m->message_id, m->partner);
 		return 0;
+	}
 	if (m->body_len > INT32_MAX || (doc = xmlReadMemory(
 	    (const char *)m->body, (int)m->body_len, NULL, NULL,
 	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)) ==
@@ -103,6 +114,28 @@ store_apply_grounds(struct store *st, const struct record_message *m)
 	}
 	xmlFreeDoc(doc);
 	return rv;
+}
+
+/*
+ * The grounds a refusing ReadmissionReply or TransitReply states, for
+ * the stats' refusals by ground: those its record states (the parser
+ * read them from the verified DOM), or, in an older record, its XML's.
+ */
+static int
+store_apply_grounds(struct store *st, const struct record_message *m)
+{
+	int i;
+
+	if (m->type != MSG_READMISSION_REPLY && m->type != MSG_TRANSIT_REPLY)
+		return 0;
+	if (!m->has_grounds)
+		return store_apply_grounds_xml(st, m);
+	for (i = 0; i < m->ngrounds; i++)
+		if (store_exec(st, SQ_GROUND_ADD, "ssss", m->partner,
+		    m->message_id, record_dir_name(m->direction),
+		    m->grounds[i]) == -1)
+			return -1;
+	return 0;
 }
 
 static int

@@ -1090,13 +1090,15 @@ main(int argc, char *argv[])
 		    "%u, instead of becoming %s", (unsigned)geteuid(),
 		    ad.conf->user);
 
+	/* partner XML is the parser's, never ours: not even the journal's,
+	 * which the store catches up with as the engine opens */
+	if (parser_fd != -1)
+		parser_forbid();
 	if (accordd_start(&ad) == -1)
 		return 1;
 	if (parser_fd != -1) {
-		/* partner XML is the parser's from now on, never ours */
 		ad.parser = parser_client_new(parser_fd);
 		engine_set_parser(ad.engine, ad.parser);
-		parser_forbid();
 	}
 	/* sockets, journal and store are open: now become <user> */
 	if (ad.signer != NULL && (accordd_sep_give(ad.conf,

@@ -6,7 +6,9 @@
 # the signer (its probe); the engine reads no partner XML itself (in test
 # builds it would abort), not even to show a stored one (inbox --body);
 # a parser killed mid-request gets the partner a 503 and a new parser
-# takes the retry; a reload starts a new parser.
+# takes the retry; a reload starts a new parser; a partner's refusal is
+# journalled with its grounds as the parser read them, which the store
+# counts without reading the XML.
 . "$ACCORD_SRCDIR/tests/helpers/lib.sh"
 if [ "$(id -u)" -ne 0 ] || ! id nobody >/dev/null 2>&1 ||
     ! id daemon >/dev/null 2>&1; then
@@ -18,7 +20,7 @@ if ! grep -q '^#define ACCORD_TEST_CLOCK 1' "$ACCORD_BUILDDIR/accord-build.h" \
 	echo "1..0 # SKIP needs a build with --enable-test-clock (its hooks)"
 	exit 0
 fi
-plan 20
+plan 22
 make_workdir parser
 use_system_groups
 # the engine re-opens journal segments by path (inbox --body): as under
@@ -141,6 +143,21 @@ out=$(fr submit KZ document=@"$work/rr3.xml" 2>&1)
 case3=$(printf '%s' "$out" | sed -n 's/.*case //p')
 check "... which reads the next message" \
 	wait_cmd 15 "out ReadmissionRequest *RECEIPTED" fr status "$case3"
+
+# France refuses Kazakhstan's request: the grounds come in the model.
+cat >"$work/refused.xml" <<'EOF2'
+<ReadmissionReply xmlns="urn:accord:msg:1"><Refused><Ground>NotOwnNational</Ground><Ground>Other</Ground><Text>Not in the register.</Text></Refused></ReadmissionReply>
+EOF2
+out=$(kz submit FR document=@"$work/rr.xml" 2>&1)
+case4=$(printf '%s' "$out" | sed -n 's/.*case //p')
+wait_cmd 15 "PENDING_REPLY" fr status "$case4" >/dev/null
+fr submit KZ document=@"$work/refused.xml" case="$case4" >/dev/null 2>&1
+check "France's refusal reaches the engine ($case4)" \
+	wait_cmd 15 ": REFUSED " kz status "$case4"
+check "... journalled with its grounds, which the stats count" \
+	sh -c 'grep -aq "\"grounds\":\[\"NotOwnNational\",\"Other\"\]" \
+	    "$1"/var/kz/journal/* && "$2" -s "$1/run/kz/control.sock" stats |
+	    grep -q "NotOwnNational"' _ "$work" "$ACCORDCTL"
 
 kill -TERM $kzpid
 wait_gone $kzpid 10

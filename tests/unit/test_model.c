@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include <libxml/parser.h>
 #include <libxml/tree.h>
 
 #include "conf/agreement.h"
@@ -173,6 +174,10 @@ test_roundtrip_every_field(void **state)
 	m.reason = MODEL_REASON_OBJECTIVE;
 	m.positive = 1;
 	m.grounds = 3;
+	m.ground_names.n = MODEL_GROUNDS_MAX;
+	for (i = 0; i < MODEL_GROUNDS_MAX; i++)
+		fill(m.ground_names.name[i], sizeof(m.ground_names.name[i]),
+		    n++);
 	m.given_transfer = 1772442904;
 	m.ext_transfer_window = 1;
 	m.ext_days = 14;
@@ -326,6 +331,67 @@ test_parser_stages(void **state)
 	free(bytes);
 }
 
+/*
+ * A refusing reply's grounds, by name, in the model (and so in the
+ * journal, where the store counts them without reading the XML); none
+ * for an acceptance or another type.
+ */
+static void
+test_parser_grounds(void **state)
+{
+	static const char refused[] = "<ReadmissionReply "
+	    "xmlns=\"urn:accord:msg:1\"><Refused><Ground>NotOwnNational"
+	    "</Ground><Ground>Other</Ground><Text>No.</Text></Refused>"
+	    "</ReadmissionReply>";
+	static const char transit[] = "<TransitReply "
+	    "xmlns=\"urn:accord:msg:1\"><Refusal><Ground>DeathPenalty"
+	    "</Ground><Text>No.</Text></Refusal></TransitReply>";
+	static const char accepted[] = "<ReadmissionReply "
+	    "xmlns=\"urn:accord:msg:1\"><Accepted/></ReadmissionReply>";
+	struct envelope_header h;
+	struct model m, got;
+	xmlDocPtr doc;
+	char *buf;
+	size_t len;
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	h.type = MSG_READMISSION_REPLY;
+	assert_non_null((doc = xmlReadMemory(refused, sizeof(refused) - 1,
+	    NULL, NULL, XML_PARSE_NONET)));
+	memset(&m, 0, sizeof(m));
+	parser_facts(&h, xmlDocGetRootElement(doc), &m);
+	xmlFreeDoc(doc);
+	assert_int_equal(m.grounds, 2);
+	assert_int_equal(m.ground_names.n, 2);
+	assert_string_equal(m.ground_names.name[0], "NotOwnNational");
+	assert_string_equal(m.ground_names.name[1], "Other");
+	/* they cross the socketpair */
+	assert_int_equal(model_encode(&m, &buf, &len), 0);
+	assert_int_equal(model_decode(buf, len, &got), 0);
+	assert_models_equal(&m, &got);
+	free(buf);
+	model_clear(&got);
+	model_clear(&m);
+
+	h.type = MSG_TRANSIT_REPLY;
+	assert_non_null((doc = xmlReadMemory(transit, sizeof(transit) - 1,
+	    NULL, NULL, XML_PARSE_NONET)));
+	parser_facts(&h, xmlDocGetRootElement(doc), &m);
+	xmlFreeDoc(doc);
+	assert_int_equal(m.ground_names.n, 1);
+	assert_string_equal(m.ground_names.name[0], "DeathPenalty");
+	model_clear(&m);
+
+	h.type = MSG_READMISSION_REPLY;
+	assert_non_null((doc = xmlReadMemory(accepted, sizeof(accepted) - 1,
+	    NULL, NULL, XML_PARSE_NONET)));
+	parser_facts(&h, xmlDocGetRootElement(doc), &m);
+	xmlFreeDoc(doc);
+	assert_int_equal(m.ground_names.n, 0);
+	model_clear(&m);
+}
+
 static void
 test_parser_receipt(void **state)
 {
@@ -359,6 +425,7 @@ main(void)
 		cmocka_unit_test(test_roundtrip_every_field),
 		cmocka_unit_test(test_parser_verified),
 		cmocka_unit_test(test_parser_stages),
+		cmocka_unit_test(test_parser_grounds),
 		cmocka_unit_test(test_parser_receipt),
 	};
 

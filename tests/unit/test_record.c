@@ -385,6 +385,11 @@ test_message_roundtrip(void **state)
 		m.direction = rnd_below(2);
 		m.created = rnd_i64();
 		m.received_at = rnd_i64();
+		if ((m.has_grounds = rnd_below(2)) == 1) {
+			m.ngrounds = rnd_below(RECORD_GROUNDS_MAX + 1);
+			for (i = 0; i < (size_t)m.ngrounds; i++)
+				rnd_str(m.grounds[i], sizeof(m.grounds[i]));
+		}
 		blen = (size_t)rnd_below((int)sizeof(body));
 		for (i = 0; i < blen; i++)
 			body[i] = (unsigned char)rnd();
@@ -411,6 +416,63 @@ test_message_roundtrip(void **state)
 	assert_int_equal(record_sha256_hex("abc", 3, hex), 0);
 	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223"
 	    "b00361a396177a9cb410ff61f20015ad");
+}
+
+/*
+ * A reply's grounds are a member of the header, "grounds": an empty list
+ * is a list (a reply that refuses nothing), a record without the member
+ * (one written before) has none, and a member that is no list of short
+ * strings is refused.
+ */
+static void
+test_message_grounds(void **state)
+{
+	struct record_message m, back;
+	const char body[] = "<Message/>";
+	char *p, *q, hdr[1024];
+	size_t len;
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.partner, sizeof(m.partner), "FR");
+	snprintf(m.message_id, sizeof(m.message_id), "m-2");
+	m.type = MSG_READMISSION_REPLY;
+	m.has_grounds = 1;
+	snprintf(m.grounds[m.ngrounds++], sizeof(m.grounds[0]), "Other");
+	snprintf(m.grounds[m.ngrounds++], sizeof(m.grounds[0]),
+	    "NotOwnNational");
+	assert_int_equal(record_message_encode(&m, body, strlen(body), &p,
+	    &len), 0);
+	assert_non_null(strstr(p, "\"grounds\":[\"Other\",\"NotOwnNational\"]"));
+	assert_int_equal(record_message_decode(p, len, &back), 0);
+	assert_int_equal(back.has_grounds, 1);
+	assert_int_equal(back.ngrounds, 2);
+	assert_string_equal(back.grounds[1], "NotOwnNational");
+	free(p);
+
+	m.ngrounds = 0;
+	assert_int_equal(record_message_encode(&m, body, strlen(body), &p,
+	    &len), 0);
+	assert_non_null(strstr(p, "\"grounds\":[]"));
+	assert_int_equal(record_message_decode(p, len, &back), 0);
+	assert_int_equal(back.has_grounds, 1);
+	assert_int_equal(back.ngrounds, 0);
+	free(p);
+
+	/* written before grounds were journalled */
+	m.has_grounds = 0;
+	assert_int_equal(record_message_encode(&m, body, strlen(body), &p,
+	    &len), 0);
+	assert_null(strstr(p, "grounds"));
+	assert_int_equal(record_message_decode(p, len, &back), 0);
+	assert_int_equal(back.has_grounds, 0);
+
+	/* a member of the wrong shape */
+	assert_non_null((q = memchr(p, '\n', len)));
+	snprintf(hdr, sizeof(hdr), "%.*s,\"grounds\":\"Other\"}%s",
+	    (int)(q - p - 1), p, q);
+	assert_int_equal(record_message_decode(hdr, strlen(hdr), &back), -1);
+	assert_non_null(strstr(logbuf, "field 'grounds'"));
+	free(p);
 }
 
 static void
@@ -616,6 +678,7 @@ main(void)
 		cmocka_unit_test_setup(test_decision_roundtrip, setup),
 		cmocka_unit_test_setup(test_decision_names, setup),
 		cmocka_unit_test_setup(test_message_roundtrip, setup),
+		cmocka_unit_test_setup(test_message_grounds, setup),
 		cmocka_unit_test_setup(test_message_tampered, setup),
 		cmocka_unit_test_setup(test_flat_roundtrip, setup),
 		cmocka_unit_test_setup(test_malformed, setup),

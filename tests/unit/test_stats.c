@@ -27,6 +27,9 @@
  *	I  FR, R, transit: request 05, refused 05 (a reply whose grounds
  *	   cannot be read: "unknown")
  *
+ * A last test adds a case whose refusal's record states its grounds
+ * (test_grounds_from_record).
+ *
  * The old report counted an entry ban for every case of a deliberate
  * violation (A, C, D, E: four) and months by opening; here there is one
  * return with a ban, in May.
@@ -46,6 +49,7 @@
 #include "util/errcode.h"
 #include "util/log.h"
 #include "fsm/fsm.h"
+#include "msg/parser.h"
 #include "persist/record.h"
 #include "persist/store.h"
 #include "report/report.h"
@@ -118,6 +122,32 @@ add_msg(int kind, accord_time_t t, const char *partner, const char *case_id,
 	assert_int_equal(record_message_encode(&m, b, strlen(b), &p, &len),
 	    0);
 	add(kind, t, p, len);
+}
+
+/* A partner's refusing reply whose record states grounds g1 and g2 (the
+ * body is not XML: only the record can say them). */
+static void
+add_refusal_grounds(accord_time_t t, const char *partner,
+    const char *case_id, const char *mid, const char *g1, const char *g2)
+{
+	struct record_message m;
+	const char *b = "not xml <";
+	char *p;
+	size_t len;
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.partner, sizeof(m.partner), "%s", partner);
+	snprintf(m.case_id, sizeof(m.case_id), "%s", case_id);
+	snprintf(m.message_id, sizeof(m.message_id), "%s", mid);
+	m.type = MSG_READMISSION_REPLY;
+	m.direction = RECORD_DIR_IN;
+	m.created = t - 5;
+	m.has_grounds = 1;
+	snprintf(m.grounds[m.ngrounds++], sizeof(m.grounds[0]), "%s", g1);
+	snprintf(m.grounds[m.ngrounds++], sizeof(m.grounds[0]), "%s", g2);
+	assert_int_equal(record_message_encode(&m, b, strlen(b), &p, &len),
+	    0);
+	add(JOURNAL_MESSAGE_RECEIVED, t, p, len);
 }
 
 /*
@@ -603,6 +633,52 @@ test_rebuild_same_figures(void **state)
 	json_decref(after);
 }
 
+/*
+ * The grounds the store counts are those the record states, never read
+ * from the XML by a privilege-separated engine (parser_forbid()): a
+ * refusal journalled with its grounds counts under them though its body
+ * is no XML; one journalled before grounds were (C's) keeps its refusal,
+ * counted under "unknown", and the log says why.  Last: the flag stays.
+ */
+static void
+test_grounds_from_record(void **state)
+{
+	struct fsm_case k;
+	json_t *r, *t;
+
+	(void)state;
+	a_case(&k, FSM_KIND_READMISSION, ROLE_REQUESTING,
+	    FSM_REASON_DELIBERATE);
+	ours(M5 + 11 * DAY, "PL", "K", "k1", MSG_READMISSION_REQUEST, &k,
+	    FSM_PENDING_REPLY, 0, 0, NULL);
+	add_refusal_grounds(M5 + 12 * DAY, "PL", "K", "k2", "RiskOfTorture",
+	    "Other");
+	add_decision(JOURNAL_DECISION, M5 + 12 * DAY, "PL", "K", "k2",
+	    FSM_EV_RECEIVED, MSG_READMISSION_REPLY, &k, FSM_REFUSED,
+	    FSM_EFF_CLOSED, 0, NULL);
+
+	parser_forbid();
+	logbuf[0] = '\0';
+	assert_int_equal(store_rebuild(st), 0);
+	assert_int_equal(store_apply_batch(st, recs, (size_t)nrecs), 0);
+	r = stats("{}");
+	t = json_object_get(r, "total");
+	assert_int_equal(at(t, "refusals_by_ground", "R", "PL", "readmission",
+	    "RiskOfTorture", NULL), 1);
+	assert_int_equal(at(t, "refusals_by_ground", "R", "PL", "readmission",
+	    "Other", NULL), 1);
+	assert_int_equal(at(t, "refusals_by_ground", "R", "PL", "readmission",
+	    "unknown", NULL), -1);
+	/* C's reply, journalled with its XML alone */
+	assert_int_equal(at(t, "refusals_by_ground", "R", "FR", "readmission",
+	    "NotOwnNational", NULL), -1);
+	assert_int_equal(at(t, "refusals_by_ground", "R", "FR", "readmission",
+	    "unknown", NULL), 1);
+	assert_non_null(strstr(logbuf, "message c2 from FR: its grounds are "
+	    "in its XML alone"));
+	json_decref(r);
+}
+
 int
 main(void)
 {
@@ -612,6 +688,7 @@ main(void)
 		cmocka_unit_test(test_csv),
 		cmocka_unit_test(test_since_and_partner),
 		cmocka_unit_test(test_rebuild_same_figures),
+		cmocka_unit_test(test_grounds_from_record),
 	};
 
 	return cmocka_run_group_tests(tests, setup_group, teardown_group);
