@@ -1086,7 +1086,7 @@ fail:
 
 struct inbound *
 inbound_start(struct event_base *base, const struct config *c,
-    struct engine *e)
+    struct engine *e, int lfd)
 {
 	struct inbound *in;
 	evutil_socket_t fd;
@@ -1122,8 +1122,11 @@ inbound_start(struct event_base *base, const struct config *c,
 	evhttp_set_timeout(in->http, INBOUND_DEADLINE);
 	evhttp_set_max_body_size(in->http, (ev_ssize_t)c->max_message_size);
 	evhttp_set_max_headers_size(in->http, 16384);
-	in->bound = evhttp_bind_socket_with_handle(in->http, c->listen_address,
-	    (ev_uint16_t)c->listen_port);
+	if (lfd != -1)		/* the parent bound it as root */
+		in->bound = evhttp_accept_socket_with_handle(in->http, lfd);
+	else
+		in->bound = evhttp_bind_socket_with_handle(in->http,
+		    c->listen_address, (ev_uint16_t)c->listen_port);
 	if (in->bound == NULL) {
 		log_err(ITAG, "cannot listen on %s:%d", c->listen_address,
 		    c->listen_port);
@@ -1135,8 +1138,8 @@ inbound_start(struct event_base *base, const struct config *c,
 	    -1)
 		log_err(ITAG, "TCP_NODELAY");
 	log_info(ITAG, "listening on https://%s:%d%s (mutual TLS, %d "
-	    "partners)", c->listen_address, c->listen_port, INBOUND_PATH,
-	    c->npartners);
+	    "partners%s)", c->listen_address, c->listen_port, INBOUND_PATH,
+	    c->npartners, lfd != -1 ? "; the socket the parent opened" : "");
 	return in;
 fail:
 	inbound_stop(in);

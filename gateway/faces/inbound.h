@@ -42,11 +42,13 @@ struct inbound;
 
 /*
  * Listen on c's address and port with c's server certificate, trusting
- * the TLS CAs of c's partners for client certificates.
+ * the TLS CAs of c's partners for client certificates.  fd: a socket
+ * already listening there (the privilege-separated parent opened it),
+ * taken and closed with the server; -1: bind here.
  * @return the server, or NULL (logged; the daemon must not start).
  */
 struct inbound *inbound_start(struct event_base *base, const struct config *c,
-    struct engine *e);
+    struct engine *e, int fd);
 
 /*
  * Take a reloaded configuration: partners, CAs, limits.  New connections

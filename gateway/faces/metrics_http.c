@@ -236,6 +236,13 @@ struct metrics_http *
 metrics_http_start(struct event_base *base, const struct config *c,
     struct report_ctx *ctx, int *failed)
 {
+	return metrics_http_start_fd(base, c, ctx, -1, failed);
+}
+
+struct metrics_http *
+metrics_http_start_fd(struct event_base *base, const struct config *c,
+    struct report_ctx *ctx, int fd, int *failed)
+{
 	struct metrics_http *mh;
 	int v6;
 
@@ -260,8 +267,9 @@ metrics_http_start(struct event_base *base, const struct config *c,
 	/* room for a small body, so that a POST gets its 405, not a 413 */
 	evhttp_set_max_body_size(mh->http, 4096);
 	v6 = strchr(c->metrics_address, ':') != NULL;
-	if (evhttp_bind_socket_with_handle(mh->http, c->metrics_address,
-	    (ev_uint16_t)c->metrics_port) == NULL) {
+	if ((fd != -1 ? evhttp_accept_socket_with_handle(mh->http, fd) :
+	    evhttp_bind_socket_with_handle(mh->http, c->metrics_address,
+	    (ev_uint16_t)c->metrics_port)) == NULL) {
 		log_err(MTAG, "cannot listen on %s%s%s:%d", v6 ? "[" : "",
 		    c->metrics_address, v6 ? "]" : "", c->metrics_port);
 		goto fail;

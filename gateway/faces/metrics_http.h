@@ -30,6 +30,11 @@ struct metrics_http;
 struct metrics_http *metrics_http_start(struct event_base *base,
     const struct config *c, struct report_ctx *ctx, int *failed);
 
+/* The same on fd, a socket already listening there (the privilege-
+ * separated parent opened it), taken and closed with the endpoint. */
+struct metrics_http *metrics_http_start_fd(struct event_base *base,
+    const struct config *c, struct report_ctx *ctx, int fd, int *failed);
+
 /* Wait until no scrape runs: before freeing a configuration the thread
  * may read.  NULL is allowed. */
 void metrics_http_drain(struct metrics_http *mh);

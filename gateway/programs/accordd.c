@@ -45,6 +45,7 @@
 #include "msg/signer.h"
 #include "msg/parser.h"
 #include "programs/accordd_notify.h"
+#include "programs/accordd_listen.h"
 #include "programs/accordd_sep.h"
 #include "util/log.h"
 
@@ -55,6 +56,7 @@
 struct accordd {
 	struct signer_client	*signer;	/* privilege separation, or NULL */
 	struct parser_client	*parser;	/* the same */
+	struct accordd_listen	 listen;	/* the same: from the parent */
 	struct event_base	*base;
 	struct event		*ev_term;
 	struct event		*ev_int;
@@ -706,8 +708,9 @@ accordd_metrics(struct accordd *ad)
 		    "metrics");
 		return -1;
 	}
-	ad->metrics = metrics_http_start(ad->base, ad->conf, &ad->mctx,
-	    &failed);
+	ad->metrics = metrics_http_start_fd(ad->base, ad->conf, &ad->mctx,
+	    ad->listen.metrics, &failed);
+	ad->listen.metrics = -1;	/* the endpoint's, or closed */
 	return failed ? -1 : 0;
 }
 
@@ -869,7 +872,9 @@ accordd_start(struct accordd *ad)
 	control_set_commit(ad->control, &accordd_commit, ad);
 	ad->cctx.group_commit = 1;
 	/* TRANSPORT: start */
-	ad->inbound = inbound_start(ad->base, ad->conf, ad->engine);
+	ad->inbound = inbound_start(ad->base, ad->conf, ad->engine,
+	    ad->listen.inbound);
+	ad->listen.inbound = -1;	/* the server's */
 	ad->outbound = outbound_start(ad->base, ad->conf, ad->engine);
 	if (ad->inbound == NULL || ad->outbound == NULL)
 		return -1;
@@ -1034,6 +1039,7 @@ main(int argc, char *argv[])
 	};
 
 	memset(&ad, 0, sizeof(ad));
+	accordd_listen_init(&ad.listen);
 	ad.conf_file = SYSCONFDIR "/accord/accordd.xml";
 	while ((ch = getopt_long(argc, argv, "c:dnV", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -1082,7 +1088,7 @@ main(int argc, char *argv[])
 		return 1;
 	if (ad.conf->user[0] != '\0' && geteuid() == 0) {
 		if (accordd_sep_start(ad.conf, ad.conf_file, &signer_fd,
-		    &parser_fd) == -1)
+		    &parser_fd, &ad.listen) == -1)
 			return 1;
 		ad.signer = signer_client_new(signer_fd);	/* the engine's */
 	} else if (ad.conf->user[0] != '\0')

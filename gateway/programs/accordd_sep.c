@@ -14,10 +14,12 @@
  *           undumpable (so that the engine, the same uid, can neither
  *           ptrace it nor read its memory) and signs what the engine asks
  *           (msg/signer.c);
- *   engine  everything else: it starts as root to open its sockets, the
- *           journal and the store, then gives the state directory and the
- *           control socket's directory to <user>, drops to <user> and
- *           runs the event loop.  It never holds the signing key.
+ *   engine  everything else: it inherits the listening sockets the
+ *           parent bound (accordd_listen.c), starts as root to read the
+ *           TLS keys, open the journal, the store and the control socket,
+ *           then gives the state directory and the control socket's
+ *           directory to <user>, drops to <user> and runs the event loop.
+ *           It never holds the signing key.
  *
  * Both children die with the parent (PR_SET_PDEATHSIG).
  */
@@ -44,6 +46,7 @@
 #include "conf/conffile.h"
 #include "msg/signer.h"
 #include "msg/xmlsig.h"
+#include "programs/accordd_listen.h"
 #include "programs/accordd_notify.h"
 #include "programs/accordd_parse.h"
 #include "programs/accordd_sep.h"
@@ -303,7 +306,7 @@ sep_supervise(void)
 
 int
 accordd_sep_start(const struct config *c, const char *conf_file,
-    int *signer_fd, int *parser_fd)
+    int *signer_fd, int *parser_fd, struct accordd_listen *listen)
 {
 	pid_t parent = getpid();
 	int sp[2], pfd;
@@ -331,6 +334,12 @@ accordd_sep_start(const struct config *c, const char *conf_file,
 		break;
 	}
 	close(sp[1]);
+	/* bound here, as root: the engine needs no capability for a port
+	 * below 1024, and the parser and the signer never hold them */
+	if (accordd_listen_open(c, listen) == -1) {
+		kill(sep_signer_pid, SIGKILL);
+		return -1;
+	}
 	if (accordd_notify_pair() == -1) {
 		kill(sep_signer_pid, SIGKILL);
 		return -1;
@@ -353,6 +362,7 @@ accordd_sep_start(const struct config *c, const char *conf_file,
 	}
 	close(sp[0]);
 	close(pfd);
+	accordd_listen_close(listen);	/* the engine's now */
 	accordd_notify_parent();
 	log_info(PTAG, "privilege separation: engine pid %ld, signer pid %ld, "
 	    "both as %s; parser pid %ld as %s", (long)sep_engine_pid,

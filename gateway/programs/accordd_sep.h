@@ -4,17 +4,19 @@
 #ifndef ACCORD_ACCORDD_SEP_H
 #define ACCORD_ACCORDD_SEP_H
 
+struct accordd_listen;
 struct config;
 
 /*
- * Fork the parser (accordd_parse.c; it re-reads conf_file), the signer
- * and the engine.  Returns only in the engine, with the engine's ends of
- * the signer's and the parser's socketpairs in *signer_fd and *parser_fd
- * (0), or in the parent when a fork failed (-1); the parent otherwise
- * supervises and exits.
+ * Fork the parser (accordd_parse.c; it re-reads conf_file) and the
+ * signer, open the listening sockets (accordd_listen.c), and fork the
+ * engine.  Returns only in the engine, with the engine's ends of the
+ * signer's and the parser's socketpairs in *signer_fd and *parser_fd and
+ * the listening sockets in *listen (0), or in the parent when a fork or
+ * a socket failed (-1); the parent otherwise supervises and exits.
  */
 int accordd_sep_start(const struct config *c, const char *conf_file,
-    int *signer_fd, int *parser_fd);
+    int *signer_fd, int *parser_fd, struct accordd_listen *listen);
 
 /* The state directory (every file in it) and the control socket's
  * directory to <user>, before the engine drops to it.  @return 0/-1. */

@@ -4,7 +4,9 @@
 # signer, both as nobody; the engine cannot read the signing key nor have
 # the signer sign what is not a message of ours; the signer's memory is
 # out of the engine's reach; messages and checkpoints are still signed; a
-# reload works; a dead signer ends the whole tree with a failure status.
+# reload works; a dead signer ends the whole tree with a failure status;
+# the listening sockets (partners' HTTPS, metrics) are bound by the root
+# parent, never by the engine, which accepts on them (strace).
 . "$ACCORD_SRCDIR/tests/helpers/lib.sh"
 if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null 2>&1 ||
     ! id nobody >/dev/null 2>&1; then
@@ -16,7 +18,7 @@ if ! grep -q '^#define ACCORD_TEST_CLOCK 1' "$ACCORD_BUILDDIR/accord-build.h" \
 	echo "1..0 # SKIP needs a build with --enable-test-clock (its probe)"
 	exit 0
 fi
-plan 18
+plan 21
 make_workdir privsep
 use_system_groups
 AUDIT="$ACCORD_BUILDDIR/gateway/accord-audit"
@@ -109,6 +111,35 @@ wait $kzpid; rc=$?
 check "a killed signer ends the tree with a failure ($rc)" \
 	sh -c '[ $1 -ne 0 ] && ! kill -0 $2 2>/dev/null' _ $rc "$engine"
 check "... and says so" grep -q "the signer (pid $signer) ended" "$kzlog2"
+# The listening sockets: the parent binds them, the engine serves them.
+mport=$((kz_port - 10001))
+sed -i "s|<limits |<metrics listen=\"127.0.0.1:$mport\"/>\n  &|" \
+    "$work/conf/accordd.xml"
+kzlog3="$work/kz3.log"
+strace -f -qq -e trace=bind -o "$work/bind.strace" \
+    "$ACCORDD" -d -c "$work/conf/accordd.xml" >"$kzlog3" 2>&1 &
+tracer=$!
+wait_for "$kzlog3" "started: KZ/MVD" 20 || cat "$kzlog3"
+engine=$(sed -n 's/.*privilege separation: engine pid \([0-9]*\),.*/\1/p' \
+    "$kzlog3")
+parent=$(awk "/^PPid:/ {print \$2}" "/proc/$engine/status")
+check "both ports are bound by the root parent ($parent)" \
+	sh -c 'grep -q "^$1 *bind(.*sin_port=htons($2)" "$4" &&
+	    grep -q "^$1 *bind(.*sin_port=htons($3)" "$4"' _ "$parent" \
+	    "$kz_port" "$mport" "$work/bind.strace"
+check "... and never by the engine, which serves them" \
+	sh -c '! grep -q "^$1 *bind(.*AF_INET" "$2" &&
+	    curl -sf "http://127.0.0.1:$3/metrics" | grep -q "^accord_"' _ \
+	    "$engine" "$work/bind.strace" "$mport"
+check "the parent holds no listening socket once the engine has them" \
+	sh -c 'for f in /proc/$1/fd/*; do
+	    l=$(readlink "$f"); case $l in socket:*) i=${l#socket:[};
+	    i=${i%]}; awk -v i=$i "\$10 == i && \$4 == \"0A\"" \
+	    /proc/net/tcp | grep -q . && exit 1;; esac; done; exit 0' _ \
+	    "$parent"
+kill -TERM "$parent"
+wait $tracer
+
 kill -TERM $frpid
 wait_gone $frpid 10
 finish
