@@ -109,7 +109,43 @@ config_check_pair(struct config *c, xmlNodePtr n, const char *cert,
 	return x;
 }
 
-/* <user name="accord"/>: who the engine and the signer run as. */
+/*
+ * <user signer=>: who the signer runs as; without it, the engine's user,
+ * from whom only its being undumpable then keeps the signer's memory.
+ * @return 0, or -1 (an error in d).
+ */
+static int
+config_read_signer(struct config *c, xmlNodePtr n, struct conf_diag *d)
+{
+	struct passwd *pw;
+
+	c->signer_uid = c->user_uid;
+	c->signer_gid = c->user_gid;
+	conf_attr_buf(n, "signer", c->signer_user, sizeof(c->signer_user));
+	if (c->signer_user[0] == '\0') {
+		conf_diag_warn(d, c->file, conf_line(n), "no <user signer=>: "
+		    "the signer runs as %s, the engine's user, kept from it "
+		    "only by being undumpable", c->user);
+		return 0;
+	}
+	if ((pw = getpwnam(c->signer_user)) == NULL || pw->pw_uid == 0) {
+		conf_diag_error(d, c->file, conf_line(n), "signer user '%s' %s",
+		    c->signer_user, pw == NULL ? "does not exist (create it, "
+		    "e.g. adduser --system accord-sign)" : "is root: the "
+		    "signer must not run as root");
+		return -1;
+	}
+	if (pw->pw_uid == c->user_uid)
+		conf_diag_warn(d, c->file, conf_line(n), "signer user '%s' "
+		    "has the engine's uid %u: no separation by uid",
+		    c->signer_user, (unsigned)pw->pw_uid);
+	c->signer_uid = pw->pw_uid;
+	c->signer_gid = pw->pw_gid;
+	return 0;
+}
+
+/* <user name="accord"/>: who the engine runs as, and the signer and the
+ * parsers unless signer= and parser= name their own. */
 static void
 config_read_user(struct config *c, xmlNodePtr n, struct conf_diag *d)
 {
@@ -131,6 +167,10 @@ config_read_user(struct config *c, xmlNodePtr n, struct conf_diag *d)
 	c->user_uid = pw->pw_uid;
 	c->user_gid = pw->pw_gid;
 	conf_key_owner = pw->pw_uid;
+	if (config_read_signer(c, n, d) == -1) {
+		c->user[0] = '\0';
+		return;
+	}
 	/* parser=: who reads partner XML; without it, the engine's user */
 	c->parser_uid = c->user_uid;
 	c->parser_gid = c->user_gid;

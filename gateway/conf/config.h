@@ -80,6 +80,11 @@ struct config {
 	char		 parser_user[64];
 	uid_t		 parser_uid;
 	gid_t		 parser_gid;
+	/* <user signer=>: the signer's user ("" = user's own, which only
+	 * its being undumpable then keeps from the engine) */
+	char		 signer_user[64];
+	uid_t		 signer_uid;
+	gid_t		 signer_gid;
 	char		*control_socket;
 	char		 control_group[64];
 	gid_t		 control_gid;

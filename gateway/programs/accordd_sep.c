@@ -10,10 +10,10 @@
  *           engine's status (non-zero when either failed), for the
  *           service manager to restart the tree; it pings the engine and
  *           tells systemd what comes back (accordd_notify.c);
- *   signer  reads the signing key as root, drops to <user>, makes itself
- *           undumpable (so that the engine, the same uid, can neither
- *           ptrace it nor read its memory) and signs what the engine asks
- *           (msg/signer.c);
+ *   signer  reads the signing key as root, drops to <user signer=> (else
+ *           <user>), makes itself undumpable (so that the engine, were it
+ *           the same uid, could neither ptrace it nor read its memory) and
+ *           signs what the engine asks (msg/signer.c);
  *   engine  everything else: it inherits the listening sockets the
  *           parent bound (accordd_listen.c), starts as root to read the
  *           TLS keys, open the journal, the store and the control socket,
@@ -76,18 +76,18 @@ sep_child(pid_t parent)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-int
-accordd_sep_drop(const struct config *c)
+/* Become uid and gid (of user name) for good, with no way back. */
+static int
+sep_become(uid_t uid, gid_t gid, const char *name)
 {
-	if (setgroups(0, NULL) == -1 ||
-	    setresgid(c->user_gid, c->user_gid, c->user_gid) == -1 ||
-	    setresuid(c->user_uid, c->user_uid, c->user_uid) == -1) {
-		log_err(PTAG, "cannot become user %s", c->user);
+	if (setgroups(0, NULL) == -1 || setresgid(gid, gid, gid) == -1 ||
+	    setresuid(uid, uid, uid) == -1) {
+		log_err(PTAG, "cannot become user %s", name);
 		return -1;
 	}
 	if (setuid(0) != -1 || geteuid() == 0) {
 		log_errx(PTAG, "could become root again after dropping to %s",
-		    c->user);
+		    name);
 		return -1;
 	}
 	/* nothing it executes could gain privileges either */
@@ -96,6 +96,19 @@ accordd_sep_drop(const struct config *c)
 		return -1;
 	}
 	return 0;
+}
+
+int
+accordd_sep_drop(const struct config *c)
+{
+	return sep_become(c->user_uid, c->user_gid, c->user);
+}
+
+/* The signer's user: <user signer=>, else <user name=>. */
+static const char *
+sep_signer_user(const struct config *c)
+{
+	return c->signer_user[0] != '\0' ? c->signer_user : c->user;
 }
 
 /* ---- the signer ---------------------------------------------------------- */
@@ -197,7 +210,8 @@ sep_signer(const struct config *c, int fd)
 	id.xml = xmlsig_signer_load(c->sign_key, c->sign_cert);
 	id.key = conf_load_key(c->sign_key, c->file, 0, &d);
 	conf_diag_free(&d);
-	if (id.xml == NULL || id.key == NULL || accordd_sep_drop(c) == -1 ||
+	if (id.xml == NULL || id.key == NULL || sep_become(c->signer_uid,
+	    c->signer_gid, sep_signer_user(c)) == -1 ||
 	    prctl(PR_SET_DUMPABLE, 0) == -1) {
 		log_errx("signer", "cannot start");
 		_exit(1);
@@ -211,7 +225,7 @@ sep_signer(const struct config *c, int fd)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	log_info("signer", "signing for %s/%s as %s, pid %ld", c->country,
-	    c->authority, c->user, (long)getpid());
+	    c->authority, sep_signer_user(c), (long)getpid());
 	if (sep_signer_sandbox() == -1)
 		_exit(1);
 	rc = signer_serve(fd, &id);
@@ -365,9 +379,10 @@ accordd_sep_start(const struct config *c, const char *conf_file,
 	accordd_listen_close(listen);	/* the engine's now */
 	accordd_notify_parent();
 	log_info(PTAG, "privilege separation: engine pid %ld, signer pid %ld, "
-	    "both as %s; parser pid %ld as %s", (long)sep_engine_pid,
-	    (long)sep_signer_pid, c->user, (long)accordd_parse_pid(),
-	    c->parser_user[0] != '\0' ? c->parser_user : c->user);
+	    "as %s and %s; parser pid %ld as %s", (long)sep_engine_pid,
+	    (long)sep_signer_pid, c->user, sep_signer_user(c),
+	    (long)accordd_parse_pid(), c->parser_user[0] != '\0' ?
+	    c->parser_user : c->user);
 	sep_supervise();
 }
 

@@ -54,8 +54,9 @@ check "sample: state in \$localstatedir/lib/accord" \
 check "sample: socket in \$runstatedir/accord" \
     grep -q "<control socket=\"$pfx/var/run/accord/control.sock\"" \
     "$etc/accordd.xml" 2>/dev/null
-check "sample: <user name=\"accord\"/>" \
-    grep -q '^  <user name="accord"/>$' "$etc/accordd.xml"
+check "sample: <user name=\"accord\" signer=\"accord-sign\" parser=\"accord-parse\"/>" \
+    grep -q '^  <user name="accord" signer="accord-sign" parser="accord-parse"/>$' \
+    "$etc/accordd.xml"
 check "sample: valid against the installed schema" \
     xmllint --noout --schema "$dest$pfx/share/accord/conf/schema/accordd.xsd" \
     "$etc/accordd.xml" 2>/dev/null

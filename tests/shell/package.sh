@@ -16,7 +16,7 @@
 
 . "$ACCORD_SRCDIR/tests/helpers/lib.sh"
 
-plan 19
+plan 20
 mkdir -p "$ACCORD_BUILDDIR/tests/tmp"
 work=$(mktemp -d "$ACCORD_BUILDDIR/tests/tmp/package.XXXXXX")
 version=$(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"$/\1/p' \
@@ -152,6 +152,7 @@ unshare -m sh -c '
 	mount --bind "$1/etc.ns" /etc || exit 3
 	PATH=$1/stub:$PATH sh "$1/control/postinst" configure || exit 4
 	getent passwd accord >"$1/user" || exit 5
+	getent passwd accord-sign accord-parse >"$1/users" || exit 6
 	ACCORD_DATADIR=$2/usr/share/accord "$2/usr/sbin/accordd" -n \
 	    -c "$1/etc/accordd.xml"' sh "$work" "$root" >"$work/n2.out" 2>&1
 rc=$?
@@ -161,6 +162,9 @@ check "postinst made the system user accord ($(cut -d: -f1,3,6 \
     "$work/user" 2>/dev/null))" \
     sh -c "uid=\$(cut -d: -f3 '$work/user') && [ \"\$uid\" -gt 0 ] &&
 	[ \"\$uid\" -lt 1000 ]"
+check "... and the signer's and the parsers' users, accord-sign and accord-parse" \
+    sh -c "[ \"\$(cut -d: -f1 '$work/users' 2>/dev/null | tr '\n' ' ')\" = \
+	'accord-sign accord-parse ' ]"
 check "the machine's /etc/passwd and /etc/group are untouched" \
     sh -c "cmp -s /etc/passwd '$work/passwd.before' &&
 	cmp -s /etc/group '$work/group.before'"

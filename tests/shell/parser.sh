@@ -1,7 +1,8 @@
 #!/bin/sh
 # parser.sh -- the parser process (issue 16, item 1): Kazakhstan's gateway
-# with <user name="nobody" parser="daemon"/> reads partner XML in a parser
-# process of its own uid (daemon, not the engine's nobody), NoNewPrivs,
+# with <user name="nobody" signer="bin" parser="daemon"/> reads partner
+# XML in a parser process of its own uid (daemon, not the engine's nobody
+# nor the signer's bin: three uids), NoNewPrivs,
 # under seccomp; the parser can neither open the signing key nor reach
 # the signer (its probe); the engine reads no partner XML itself (in test
 # builds it would abort), not even to show a stored one (inbox --body);
@@ -11,8 +12,8 @@
 # counts without reading the XML.
 . "$ACCORD_SRCDIR/tests/helpers/lib.sh"
 if [ "$(id -u)" -ne 0 ] || ! id nobody >/dev/null 2>&1 ||
-    ! id daemon >/dev/null 2>&1; then
-	echo "1..0 # SKIP needs root and the users nobody and daemon"
+    ! id daemon >/dev/null 2>&1 || ! id bin >/dev/null 2>&1; then
+	echo "1..0 # SKIP needs root and the users nobody, daemon and bin"
 	exit 0
 fi
 if ! grep -q '^#define ACCORD_TEST_CLOCK 1' "$ACCORD_BUILDDIR/accord-build.h" \
@@ -20,7 +21,7 @@ if ! grep -q '^#define ACCORD_TEST_CLOCK 1' "$ACCORD_BUILDDIR/accord-build.h" \
 	echo "1..0 # SKIP needs a build with --enable-test-clock (its hooks)"
 	exit 0
 fi
-plan 22
+plan 24
 make_workdir parser
 use_system_groups
 # the engine re-opens journal segments by path (inbox --body): as under
@@ -30,7 +31,8 @@ kzlog="$work/kz.log"
 frlog="$work/fr.log"
 nobody=$(id -u nobody)
 daemon=$(id -u daemon)
-sed -i 's|</state-directory>|</state-directory>\n  <user name="nobody" parser="daemon"/>|' \
+bin=$(id -u bin)
+sed -i 's|</state-directory>|</state-directory>\n  <user name="nobody" signer="bin" parser="daemon"/>|' \
     "$work/conf/accordd.xml"
 # uid_of PID: the real, effective, saved and file-system uids
 uid_of() { awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$1/status"; }
@@ -67,9 +69,16 @@ check "the parser cannot open the signing key (its probe)" \
 check "the parser cannot open a socket to reach the signer (its probe)" \
 	grep -q "probe: the parser cannot open a socket to ask the signer: Permission denied" \
 	    "$kzlog"
+signer=$(sed -n 's/.*signer pid \([0-9]*\), as .*/\1/p' "$kzlog")
+check "the signer runs as bin: engine, signer and parser, three uids" \
+	[ "$(uid_of $signer)/$(uid_of $engine)/$(uid_of $parser)" = \
+	    "$bin $bin $bin $bin/$nobody $nobody $nobody $nobody/$daemon $daemon $daemon $daemon" ]
+check "... as the signer and the parent say" \
+	sh -c 'grep -q "info: signer: signing for KZ/MVD as bin" "$1" &&
+	    grep -q "as nobody and bin; parser pid [0-9]* as daemon" "$1"' _ \
+	    "$kzlog"
 # socket inodes a process holds
 socks_of() { ls -l "/proc/$1/fd" | grep -o 'socket:\[[0-9]*\]' | sort -u; }
-signer=$(sed -n 's/.*signer pid \([0-9]*\), both as.*/\1/p' "$kzlog")
 socks_of "$parser" >"$work/parser.socks"
 { socks_of "$engine"; socks_of "$signer"; } >"$work/others.socks"
 check "the parser holds one socket, its own end: none of the engine's or the signer's" \

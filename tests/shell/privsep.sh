@@ -18,7 +18,7 @@ if ! grep -q '^#define ACCORD_TEST_CLOCK 1' "$ACCORD_BUILDDIR/accord-build.h" \
 	echo "1..0 # SKIP needs a build with --enable-test-clock (its probe)"
 	exit 0
 fi
-plan 21
+plan 22
 make_workdir privsep
 use_system_groups
 AUDIT="$ACCORD_BUILDDIR/gateway/accord-audit"
@@ -32,6 +32,10 @@ start_fr() {
 	frpid=$!
 	wait_for "$frlog" "started: FR/DGEF" || cat "$frlog"
 }
+"$ACCORDD" -n -c "$work/conf/accordd.xml" >"$work/n.out" 2>&1
+check "accordd -n warns that the signer has the engine's user (no signer=)" \
+	grep -q "no <user signer=>: the signer runs as nobody, the engine's user" \
+	    "$work/n.out"
 # uid_of PID: the real, effective, saved and file-system uids
 uid_of() { awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$1/status"; }
 
@@ -42,7 +46,7 @@ wait_for "$kzlog" "started: KZ/MVD" || cat "$kzlog"
 start_fr
 engine=$(sed -n 's/.*privilege separation: engine pid \([0-9]*\),.*/\1/p' \
     "$kzlog")
-signer=$(sed -n 's/.*signer pid \([0-9]*\), both as.*/\1/p' "$kzlog")
+signer=$(sed -n 's/.*signer pid \([0-9]*\), as .*/\1/p' "$kzlog")
 check "the parent names its engine ($engine) and signer ($signer)" \
 	sh -c '[ -n "$1" ] && [ -n "$2" ] && [ "$(cat /proc/$1/status |
 	    awk "/^PPid:/ {print \$2}")" = "$3" ]' _ "$engine" "$signer" "$kzpid"
@@ -102,7 +106,7 @@ kzlog2="$work/kz2.log"
 "$ACCORDD" -d -c "$work/conf/accordd.xml" >"$kzlog2" 2>&1 &
 kzpid=$!
 wait_for "$kzlog2" "started: KZ/MVD" || cat "$kzlog2"
-signer=$(sed -n 's/.*signer pid \([0-9]*\), both as.*/\1/p' "$kzlog2")
+signer=$(sed -n 's/.*signer pid \([0-9]*\), as .*/\1/p' "$kzlog2")
 engine=$(sed -n 's/.*privilege separation: engine pid \([0-9]*\),.*/\1/p' \
     "$kzlog2")
 kill -KILL "$signer"

@@ -25,7 +25,7 @@
 . "$ACCORD_SRCDIR/tests/helpers/lib.sh"
 
 EXPOSURE_MAX=2.5	# README, "systemd"
-plan 16
+plan 17
 mkdir -p "$ACCORD_BUILDDIR/tests/tmp"
 work=$(mktemp -d "$ACCORD_BUILDDIR/tests/tmp/systemd_unit.XXXXXX")
 dest=$work/dest
@@ -103,9 +103,15 @@ systemd-sysusers --root="$dest" "$dest$sysusersdir/accord.conf" \
     >"$work/sysusers.out" 2>&1
 check "systemd-sysusers makes the user accord" \
     grep -q "^accord:x:[0-9]*:[0-9]*:.*:/var/lib/accord:" "$dest/etc/passwd"
-user=$(sed -n 's|^  <user name="\([^"]*\)"/>$|\1|p' "$dest/etc/accord/accordd.xml")
+user=$(sed -n 's|^  <user name="\([^"]*\)".*/>$|\1|p' "$dest/etc/accord/accordd.xml")
 check "the installed accordd.xml runs as that user (<user name=\"$user\"/>)" \
     grep -q "^$user:" "$dest/etc/passwd"
+others=$(sed -n 's|^  <user name="[^"]*" signer="\([^"]*\)" parser="\([^"]*\)"/>$|\1 \2|p' \
+    "$dest/etc/accord/accordd.xml")
+check "... its signer and parser users too, each of its own uid ($others)" \
+    sh -c '[ -n "$2" ] && for u in $1 $2; do grep -q "^$u:" "$3" || exit 1;
+	done && [ "$(for u in $1 $2 $4; do grep "^$u:" "$3" | cut -d: -f3;
+	done | sort -u | wc -l)" -eq 3 ]' _ $others "$dest/etc/passwd" "$user"
 groups=$(sed -n 's/.*group="\([^"]*\)".*/\1/p' "$dest/etc/accord/accordd.xml")
 gmissing=""
 for g in $groups; do
