@@ -49,6 +49,13 @@ config_free(struct config *c)
 	free(c->tls_key);
 	free(c->tls_client_cert);
 	free(c->tls_client_key);
+	if (c->tls_key_pem != NULL)
+		explicit_bzero(c->tls_key_pem, c->tls_key_pem_len);
+	free(c->tls_key_pem);
+	if (c->tls_client_key_pem != NULL)
+		explicit_bzero(c->tls_client_key_pem,
+		    c->tls_client_key_pem_len);
+	free(c->tls_client_key_pem);
 	free(c->sign_cert);
 	free(c->sign_key);
 	free(c->state_dir);

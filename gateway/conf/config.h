@@ -59,6 +59,16 @@ struct config {
 	char		*tls_key;
 	char		*tls_client_cert; /* client certificate, outbound */
 	char		*tls_client_key;
+	/*
+	 * The TLS keys' PEM bytes, when a privilege-separated engine, which
+	 * may not read the key files, was sent them by its root parent on a
+	 * reload (programs/accordd_keys.c); NULL: the faces read the files.
+	 * config_free() wipes them.
+	 */
+	char		*tls_key_pem;
+	size_t		 tls_key_pem_len;
+	char		*tls_client_key_pem;
+	size_t		 tls_client_key_pem_len;
 	char		*sign_cert;
 	char		*sign_key;
 	X509		*sign_x509;

@@ -41,6 +41,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,7 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -1021,6 +1023,31 @@ inbound_info_cb(const SSL *ssl, int where, int ret)
 	}
 }
 
+/* Our TLS key into ctx: from the bytes the privilege-separated parent
+ * sent (a reload: the engine may not read the file), else the file.
+ * @return 1, or 0 (OpenSSL's error queue says why). */
+static int
+inbound_use_key(SSL_CTX *ctx, const struct config *c)
+{
+	EVP_PKEY *k;
+	BIO *b;
+	int rc;
+
+	if (c->tls_key_pem == NULL)
+		return SSL_CTX_use_PrivateKey_file(ctx, c->tls_key,
+		    SSL_FILETYPE_PEM);
+	if (c->tls_key_pem_len > INT_MAX || (b = BIO_new_mem_buf(
+	    c->tls_key_pem, (int)c->tls_key_pem_len)) == NULL)
+		return 0;
+	k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (k == NULL)
+		return 0;
+	rc = SSL_CTX_use_PrivateKey(ctx, k);
+	EVP_PKEY_free(k);
+	return rc;
+}
+
 /* The server context: our certificate, TLS 1.2+, client certificates of
  * the union of partner CAs required. */
 static SSL_CTX *
@@ -1039,8 +1066,8 @@ inbound_ssl_ctx(const struct config *c)
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
 	if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, c->tls_key,
-	    SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+	    inbound_use_key(ctx, c) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
 		log_openssl(ITAG, c->tls_cert);
 		goto fail;
 	}

@@ -1432,6 +1432,17 @@ outbound_set_config(struct outbound *ob, const struct config *c)
 		return;
 	/* curl copied every string it was given: transfers in flight keep
 	 * the old settings, new ones take these, on new connections */
+	if (c->tls_client_key_pem != NULL) {
+		/* the key the privilege-separated parent sent: the engine
+		 * may not read the file */
+		if (ob->key.data != NULL)
+			explicit_bzero(ob->key.data, ob->key.len);
+		free(ob->key.data);
+		ob->key.data = xmalloc(c->tls_client_key_pem_len);
+		memcpy(ob->key.data, c->tls_client_key_pem,
+		    c->tls_client_key_pem_len);
+		ob->key.len = c->tls_client_key_pem_len;
+	}
 	ob->conf = c;
 	ob->renew = 1;
 	outbound_kick(ob);

@@ -45,6 +45,7 @@
 #include "msg/signer.h"
 #include "msg/parser.h"
 #include "programs/accordd_notify.h"
+#include "programs/accordd_keys.h"
 #include "programs/accordd_listen.h"
 #include "programs/accordd_sep.h"
 #include "util/log.h"
@@ -373,6 +374,12 @@ accordd_reload(struct accordd *ad, FILE *why)
 			fprintf(why, "%s: the identity and state directory "
 			    "cannot change while running; restart instead\n",
 			    ad->conf_file);
+		config_free(nc);
+		return;
+	}
+	/* privilege-separated: the keys only the root parent may read */
+	if (accordd_notify_fd() != -1 && accordd_keys_fetch(ad->conf, nc,
+	    ad->lctx.store, why) == -1) {
 		config_free(nc);
 		return;
 	}

@@ -41,6 +41,8 @@
 #define NOTIFY_STATUS_MAX	256	/* a status line, and a frame */
 #define NOTIFY_STATUS_EVERY	(60ULL * 1000000)	/* without watchdog */
 #define NOTIFY_READ_SECONDS	2	/* a frame that is cut off */
+#define NOTIFY_KEYS_SECONDS	10	/* the parent reads the configuration */
+#define NOTIFY_KEYS_MAX		(1024 * 1024)	/* two PEM keys */
 
 enum notify_role {
 	NOTIFY_ALONE,		/* one process: it tells systemd */
@@ -51,6 +53,9 @@ enum notify_role {
 static enum notify_role notify_role = NOTIFY_ALONE;
 static int notify_sp[2] = { -1, -1 };
 static int notify_fd_ = -1;		/* this process's end */
+
+/* the parent's source of the engine's TLS keys (accordd_keys.c) */
+static int (*notify_keys_fn)(char **, size_t *, char *, size_t);
 
 /* the parent's view of the engine */
 static int notify_ready;		/* READY=1 sent */
@@ -242,6 +247,72 @@ accordd_notify_answer(const struct config *c, struct store *st)
 	return 0;
 }
 
+int
+accordd_notify_keys(const struct config *c, struct store *st, char **bufp,
+    size_t *lenp, char *err, size_t errlen)
+{
+	char status[NOTIFY_STATUS_MAX], *buf;
+	unsigned long long until;
+	struct pollfd pfd;
+	uint32_t type;
+	size_t len;
+	int n, rc;
+
+	*bufp = NULL;
+	*lenp = 0;
+	if (notify_fd_ == -1) {
+		snprintf(err, errlen, "no channel to the parent");
+		return -1;
+	}
+	if (frame_write(notify_fd_, NOTIFY_KEYS, "", 0) == -1) {
+		snprintf(err, errlen, "cannot ask the parent: %s",
+		    strerror(errno));
+		return -1;
+	}
+	until = notify_now() + NOTIFY_KEYS_SECONDS * 1000000ULL;
+	for (;;) {
+		pfd.fd = notify_fd_;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		n = notify_now() >= until ? 0 : poll(&pfd, 1,
+		    (int)((until - notify_now()) / 1000) + 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(err, errlen, "the parent did not send the "
+			    "TLS keys within %d s", NOTIFY_KEYS_SECONDS);
+			return -1;
+		}
+		if ((rc = frame_read(notify_fd_, &type, &buf, &len,
+		    NOTIFY_KEYS_MAX)) != 1) {
+			snprintf(err, errlen, "the parent's channel broke");
+			return -1;
+		}
+		switch (type) {
+		case NOTIFY_PING:	/* the loop waits here: say so */
+			free(buf);
+			accordd_notify_status(c, st, status, sizeof(status));
+			notify_to_parent(NOTIFY_PONG, status);
+			break;
+		case NOTIFY_KEYS:
+			*bufp = buf;
+			*lenp = len;
+			return 0;
+		case NOTIFY_KEYS_REFUSED:
+			accordd_notify_clean(len > 0 ? buf : "", status,
+			    sizeof(status));
+			snprintf(err, errlen, "%.*s", (int)len, status);
+			free(buf);
+			return -1;
+		default:
+			free(buf);
+			log_warnx(NTAG, "unknown frame %u from the parent",
+			    (unsigned)type);
+			break;
+		}
+	}
+}
+
 void
 accordd_notify_ready(const struct config *c, struct store *st)
 {
@@ -350,6 +421,36 @@ accordd_notify_parent(void)
 	notify_next = notify_now() + accordd_notify_period();
 }
 
+void
+accordd_notify_keys_from(int (*fn)(char **, size_t *, char *, size_t))
+{
+	notify_keys_fn = fn;
+}
+
+/* The engine asked for its TLS keys (a reload): read as root, sent; or
+ * why not. */
+static void
+notify_send_keys(void)
+{
+	char err[NOTIFY_STATUS_MAX], *out = NULL;
+	size_t len = 0;
+	int rc;
+
+	snprintf(err, sizeof(err), "the parent serves no keys");
+	if (notify_keys_fn != NULL && notify_keys_fn(&out, &len, err,
+	    sizeof(err)) == 0) {
+		rc = frame_write(notify_fd_, NOTIFY_KEYS, out, len);
+		explicit_bzero(out, len);
+		free(out);
+	} else {
+		log_warnx(NTAG, "reload: no TLS keys for the engine: %s", err);
+		rc = frame_write(notify_fd_, NOTIFY_KEYS_REFUSED, err,
+		    strlen(err));
+	}
+	if (rc == -1)
+		log_err(NTAG, "cannot send the engine its keys");
+}
+
 /* One frame from the engine.  @return 0, or -1: the channel is done. */
 static int
 notify_from_engine(void)
@@ -391,6 +492,9 @@ notify_from_engine(void)
 		break;
 	case NOTIFY_RELOADING:
 		notify_reloading_now();
+		break;
+	case NOTIFY_KEYS:
+		notify_send_keys();
 		break;
 	case NOTIFY_RELOADED:
 		accordd_notify_clean(len > 0 ? buf + 1 : "", status,

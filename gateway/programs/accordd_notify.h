@@ -27,7 +27,10 @@ enum notify_frame {
 	NOTIFY_PING = 1,	/* parent: are you there? */
 	NOTIFY_PONG,		/* engine: yes, and its status line */
 	NOTIFY_RELOADING,	/* engine: a reload starts */
-	NOTIFY_RELOADED		/* engine: done ("1"/"0" ok, then status) */
+	NOTIFY_RELOADED,	/* engine: done ("1"/"0" ok, then status) */
+	NOTIFY_KEYS,		/* engine: the TLS keys, please (a reload);
+				 * parent: here they are (accordd_keys.c) */
+	NOTIFY_KEYS_REFUSED	/* parent: none, and why (text) */
 };
 
 /* The socketpair, made just before the engine is forked.  @return 0/-1. */
@@ -54,6 +57,14 @@ pid_t accordd_notify_waitpid(int *status);
  * and SIGINT. */
 void accordd_notify_signal(int sig);
 
+/*
+ * The parent answers the engine's NOTIFY_KEYS with what fn gives: 0 and
+ * *out (free()d, wiped, after sending) and *len, or -1 and a reason in
+ * err.  Without fn the request is refused.
+ */
+void accordd_notify_keys_from(int (*fn)(char **out, size_t *len,
+    char *err, size_t errlen));
+
 /* ---- in the engine, or the single process ------------------------- */
 
 /* The engine's end of the channel, for its event loop; -1 when there is
@@ -71,6 +82,14 @@ int accordd_notify_answer(const struct config *c, struct store *st);
 /* The loop is about to run: READY=1 (one process; the parent's ping
  * does it under privilege separation). */
 void accordd_notify_ready(const struct config *c, struct store *st);
+
+/*
+ * The engine, reloading: ask the parent for the TLS keys and wait for
+ * them (10 s at most), answering its pings meanwhile.  @return 0 with
+ * *buf (free(), wipe) and *len, or -1 with the reason in err.
+ */
+int accordd_notify_keys(const struct config *c, struct store *st,
+    char **buf, size_t *len, char *err, size_t errlen);
 
 /* A reload starts (RELOADING=1), or ended (READY=1 and the status; ok 0:
  * refused, the configuration in force stays). */

@@ -46,6 +46,7 @@
 #include "conf/conffile.h"
 #include "msg/signer.h"
 #include "msg/xmlsig.h"
+#include "programs/accordd_keys.h"
 #include "programs/accordd_listen.h"
 #include "programs/accordd_notify.h"
 #include "programs/accordd_parse.h"
@@ -377,6 +378,7 @@ accordd_sep_start(const struct config *c, const char *conf_file,
 	close(sp[0]);
 	close(pfd);
 	accordd_listen_close(listen);	/* the engine's now */
+	accordd_keys_serve(conf_file);	/* its TLS keys on a reload */
 	accordd_notify_parent();
 	log_info(PTAG, "privilege separation: engine pid %ld, signer pid %ld, "
 	    "as %s and %s; parser pid %ld as %s", (long)sep_engine_pid,

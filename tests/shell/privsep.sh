@@ -4,7 +4,9 @@
 # signer, both as nobody; the engine cannot read the signing key nor have
 # the signer sign what is not a message of ours; the signer's memory is
 # out of the engine's reach; messages and checkpoints are still signed; a
-# reload works; a dead signer ends the whole tree with a failure status;
+# reload with a changed agreement and a new TLS key works, the root parent
+# reading the key the engine may not (no "Permission denied"), and a new
+# signing certificate is refused back to accordctl; a dead signer ends the whole tree with a failure status;
 # the listening sockets (partners' HTTPS, metrics) are bound by the root
 # parent, never by the engine, which accepts on them (strace).
 . "$ACCORD_SRCDIR/tests/helpers/lib.sh"
@@ -18,8 +20,9 @@ if ! grep -q '^#define ACCORD_TEST_CLOCK 1' "$ACCORD_BUILDDIR/accord-build.h" \
 	echo "1..0 # SKIP needs a build with --enable-test-clock (its probe)"
 	exit 0
 fi
-plan 22
+plan 27
 make_workdir privsep
+own_pki		# a TLS key is replaced below
 use_system_groups
 AUDIT="$ACCORD_BUILDDIR/gateway/accord-audit"
 kzlog="$work/kz.log"
@@ -85,8 +88,51 @@ check "France's request is receipted by Kazakhstan's engine" \
 check "... whose receipt the signer signed (logged with type and id)" \
 	grep -q "info: signer: signed Receipt [0-9a-f-]* case $case1 to FR" \
 	    "$kzlog"
+# A reload with a changed agreement and a new TLS server key, root's and
+# 0600 as the old one: the engine may not read it, the parent sends it.
+served_fp() {
+	openssl s_client -connect "127.0.0.1:$kz_port" \
+	    -cert "$work/pki/fr/tls-client.pem" -key "$work/pki/fr/tls-client.key" \
+	    </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256
+}
+old_fp=$(served_fp)
+(cd "$work/pki/kz" &&
+    openssl req -new -config ca-db/openssl.cnf -newkey ec \
+	-pkeyopt ec_paramgen_curve:P-256 -noenc -keyout tls-server.key.new \
+	-subj "/C=KZ/O=Accord Test PKI/CN=gw.kz.accord.test" \
+	-out ca-db/new.csr &&
+    openssl ca -batch -notext -config ca-db/openssl.cnf \
+	-extensions tls_server -in ca-db/new.csr -out tls-server.pem.new &&
+    chmod 600 tls-server.key.new && mv tls-server.key.new tls-server.key &&
+    mv tls-server.pem.new tls-server.pem) >"$work/newkey.out" 2>&1 ||
+    sed 's/^/# /' "$work/newkey.out"
+new_fp=$(openssl x509 -in "$work/pki/kz/tls-server.pem" -noout -fingerprint \
+    -sha256)
+sed -i 's|<title>Agreement between|<title>Amended agreement between|' \
+    "$work/conf/partners/fr.xml"
 out=$(kz reload 2>&1); rc=$?
-check "a reload works in the engine ($out)" [ $rc -eq 0 ]
+check "a reload with a changed agreement and a new TLS key works ($out)" \
+	sh -c '[ $1 -eq 0 ] && grep -q "reload: the TLS keys, as the parent read them" "$2"' \
+	    _ $rc "$kzlog"
+check "... with no Permission denied in the log (but the probes'): no key opened" \
+	sh -c '! grep -v "probe: " "$1" | grep -q "Permission denied"' _ "$kzlog"
+fp=$(served_fp)
+check "... the new key is the one served now" \
+	sh -c '[ -n "$2" ] && [ "$1" != "$2" ] && [ "$3" = "$2" ]' _ \
+	    "$old_fp" "$new_fp" "$fp"
+out=$(fr submit KZ document=@"$work/rr.xml" 2>&1)
+case2=$(printf '%s' "$out" | sed -n 's/.*case //p')
+check "... and France's next request is receipted over it" \
+	wait_cmd 15 "out ReadmissionRequest *RECEIPTED" fr status "$case2"
+# a new signing certificate: refused back to accordctl, in force stays
+cp "$work/conf/accordd.xml" "$work/accordd.xml.keep"
+sed -i 's|kz/sign-rsa.pem" key="kz/sign-rsa.key"|kz/sign-ec.pem" key="kz/sign-ec.key"|' \
+    "$work/conf/accordd.xml"
+out=$(kz reload 2>&1); rc=$?
+check "a new signing certificate: the reload is refused, and accordctl says why" \
+	sh -c '[ $1 -ne 0 ] && printf "%s" "$2" | grep -q "a new signing key takes a restart"' \
+	    _ $rc "$out"
+cp "$work/accordd.xml.keep" "$work/conf/accordd.xml"
 check "the state directory is nobody's now" \
 	[ "$(stat -c %u "$work/var/kz/journal")" = "$nobody" ]
 
