@@ -31,7 +31,8 @@
 #define PARSER_FAILED		102	/* a one-line reason */
 #define PARSER_RELOADING	104	/* PARSER_RELOAD heard: ending */
 #define PARSER_DIED		103	/* written by the parent for a parser
-					 * that died with a request unread */
+					 * that died with a request unread;
+					 * then uint64_t: deaths so far */
 
 /*
  * Every request and answer payload starts with the request's sequence

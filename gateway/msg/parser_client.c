@@ -3,7 +3,9 @@
  * (msg/parser.h): one request at a time, answered within
  * PARSER_TIMEOUT_MS or not at all.  The engine waits for the answer as it
  * waited for the in-process parse; a parser that dies leaves its parent
- * to answer PARSER_DIED for it (programs/accordd_parse.c).
+ * to answer PARSER_DIED for it (programs/accordd_parse.c), with the
+ * parent's count of deaths so far, which the engine shows as the counter
+ * accord_parser_deaths_total.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -19,6 +21,7 @@
 #include "msg/parser.h"
 #include "util/frame.h"
 #include "util/log.h"
+#include "util/metric.h"
 #include "util/xmalloc.h"
 
 #define PCTAG	"parser"
@@ -27,8 +30,32 @@ struct parser_client {
 	int		 fd;
 	uint32_t	 seq;
 	unsigned long	 asked, failed;
+	uint64_t	 deaths;	/* the parent's count, last heard */
 	pthread_mutex_t	 lock;
 };
+
+static struct metric_family parser_m_deaths = {
+	.name = "accord_parser_deaths_total",
+	.help = "Parser processes that died (a crash, as on hostile input), "
+	    "counted by the parent and told with each PARSER_DIED",
+	.type = METRIC_COUNTER,
+};
+
+/* A PARSER_DIED payload (seq 0, then the parent's count of deaths):
+ * the counter catches up with the parent's count. */
+static void
+parser_client_deaths(struct parser_client *pc, const char *p, size_t len)
+{
+	uint64_t n;
+
+	if (len < sizeof(uint32_t) + sizeof(n))
+		return;
+	memcpy(&n, p + sizeof(uint32_t), sizeof(n));
+	if (n > pc->deaths) {
+		metric_add(&parser_m_deaths, (double)(n - pc->deaths), NULL);
+		pc->deaths = n;
+	}
+}
 
 struct parser_client *
 parser_client_new(int fd)
@@ -44,6 +71,7 @@ parser_client_new(int fd)
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1)
 		log_err(PCTAG, "socket timeouts");
 	pthread_mutex_init(&pc->lock, NULL);
+	metric_add(&parser_m_deaths, 0, NULL);	/* shown from the start */
 	return pc;
 }
 
@@ -68,14 +96,26 @@ parser_client_counts(struct parser_client *pc, unsigned long *asked,
 }
 
 /* Whatever is unread from before: a late answer, a PARSER_DIED of a
- * parser that died idle, the rest of a frame cut by a timeout. */
+ * parser that died idle (its count is taken when it comes first), the
+ * rest of a frame cut by a timeout. */
 static void
 parser_client_drain(struct parser_client *pc)
 {
+	uint32_t hdr[2];
 	char buf[4096];
+	ssize_t n;
+	int first = 1;
 
-	while (recv(pc->fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
-		continue;
+	while ((n = recv(pc->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		if (first && (size_t)n >= sizeof(hdr)) {
+			memcpy(hdr, buf, sizeof(hdr));
+			if (hdr[0] == PARSER_DIED &&
+			    (size_t)n >= sizeof(hdr) + hdr[1])
+				parser_client_deaths(pc, buf + sizeof(hdr),
+				    hdr[1]);
+		}
+		first = 0;
+	}
 }
 
 /* One request (seq first, then the parts) and its answer, of type *type
@@ -126,6 +166,7 @@ parser_client_ask(struct parser_client *pc, uint32_t type, const void *p1,
 		}
 		if (*got == PARSER_DIED) {
 			log_errx(PCTAG, "the parser died reading a message");
+			parser_client_deaths(pc, buf, len);
 			free(buf);
 			return -1;
 		}

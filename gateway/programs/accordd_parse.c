@@ -450,8 +450,9 @@ accordd_parse_forget(void)
 int
 accordd_parse_ended(const struct config *c, int status)
 {
+	char buf[4096], died[sizeof(uint32_t) + sizeof(uint64_t)];
 	uint32_t seq = 0;
-	char buf[4096];
+	uint64_t deaths;
 
 	parse_pid = -1;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
@@ -464,10 +465,14 @@ accordd_parse_ended(const struct config *c, int status)
 		    WIFEXITED(status) ? "status" : "signal",
 		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
 		    parse_deaths);
-		/* the request it was reading, if any, gets PARSER_DIED */
+		/* the request it was reading, if any, gets PARSER_DIED,
+		 * with the count for the engine's metrics */
 		while (recv(parse_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
 			continue;
-		if (frame_write(parse_fd, PARSER_DIED, &seq, sizeof(seq)) == -1)
+		deaths = parse_deaths;
+		memcpy(died, &seq, sizeof(seq));
+		memcpy(died + sizeof(seq), &deaths, sizeof(deaths));
+		if (frame_write(parse_fd, PARSER_DIED, died, sizeof(died)) == -1)
 			log_err(PPTAG, "telling the engine");
 		/* a parser that cannot even start is not restarted in a
 		 * busy loop */

@@ -7,7 +7,7 @@
 # the signer (its probe); the engine reads no partner XML itself (in test
 # builds it would abort), not even to show a stored one (inbox --body);
 # a parser killed mid-request gets the partner a 503 and a new parser
-# takes the retry; a reload starts a new parser; a partner's refusal is
+# takes the retry, and accord_parser_deaths_total counts it; a reload starts a new parser; a partner's refusal is
 # journalled with its grounds as the parser read them, which the store
 # counts without reading the XML.
 . "$ACCORD_SRCDIR/tests/helpers/lib.sh"
@@ -21,7 +21,7 @@ if ! grep -q '^#define ACCORD_TEST_CLOCK 1' "$ACCORD_BUILDDIR/accord-build.h" \
 	echo "1..0 # SKIP needs a build with --enable-test-clock (its hooks)"
 	exit 0
 fi
-plan 24
+plan 26
 make_workdir parser
 use_system_groups
 # the engine re-opens journal segments by path (inbox --body): as under
@@ -116,6 +116,9 @@ check "serving, the parser only reads and writes: its filter refused nothing (st
 	    ! grep -Eq "^[0-9]+ +(open|openat|socket|connect|execve)\(" "$1"' \
 	    _ "$work/parser.strace"
 
+check "no parser died yet: accord_parser_deaths_total 0" \
+	sh -c '"$1" -s "$2" metrics | grep -q "^accord_parser_deaths_total 0$"' \
+	    _ "$ACCORDCTL" "$work/run/kz/control.sock"
 # A message with the test marker keeps the parser busy: killed there.
 sed 's|<ReadmissionRequest \([^>]*\)>|&<!-- accord-test-parser-sleep -->|' \
     "$work/rr.xml" >"$work/rr-sleep.xml"
@@ -127,6 +130,9 @@ check "the parser killed mid-request: France gets a 503" \
 	wait_for "$frlog" "attempt 1 failed: HTTP 503" 15
 check "... the parent logs and counts the death" \
 	grep -q "the parser died (signal 9; 1 so far)" "$kzlog"
+check "... which the engine's metrics show: accord_parser_deaths_total 1" \
+	sh -c '"$1" -s "$2" metrics | grep -q "^accord_parser_deaths_total 1$"' \
+	    _ "$ACCORDCTL" "$work/run/kz/control.sock"
 check "... and starts another parser" \
 	sh -c 'wait_p() { i=0; while [ $i -lt 100 ]; do
 	    p=$(sed -n "s/.*reading partner messages as daemon, pid \([0-9]*\).*/\1/p" "$1" | tail -1)
