@@ -613,7 +613,8 @@ accordd_signal(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-/* mkdir -p: the state directory and any missing parent. */
+/* mkdir -p: the state directory (mode) and any missing parent (0755, as
+ * /var/lib is: a privilege-separated engine passes through them). */
 static int
 accordd_mkdirs(const char *dir, mode_t mode)
 {
@@ -626,7 +627,7 @@ accordd_mkdirs(const char *dir, mode_t mode)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(s, mode) == -1 && errno != EEXIST)
+		if (mkdir(s, 0755) == -1 && errno != EEXIST)
 			rc = -1;
 		*p = '/';
 	}
@@ -1117,6 +1118,8 @@ main(int argc, char *argv[])
 	if (ad.signer != NULL && (accordd_sep_give(ad.conf,
 	    accordd_dirname(ad.conf->control_socket, dirbuf,
 	    sizeof(dirbuf))) == -1 || accordd_sep_drop(ad.conf) == -1))
+		return 1;
+	if (ad.signer != NULL && accordd_sep_reach(ad.conf) == -1)
 		return 1;
 	if (ad.signer != NULL)
 		accordd_sep_probe(ad.conf, ad.signer);

@@ -53,6 +53,7 @@
 #include "programs/accordd_sep.h"
 #include "util/frame.h"
 #include "util/log.h"
+#include "util/xmalloc.h"
 
 #define PTAG	"accordd"
 
@@ -103,6 +104,37 @@ int
 accordd_sep_drop(const struct config *c)
 {
 	return sep_become(c->user_uid, c->user_gid, c->user);
+}
+
+int
+accordd_sep_reach(const struct config *c)
+{
+	char *s, *p;
+	int rc = 0;
+
+	if (access(c->state_dir, R_OK | W_OK | X_OK) == 0)
+		return 0;
+	/* the first directory on the way that <user> cannot pass */
+	s = xstrdup(c->state_dir);
+	for (p = s + 1; *p != '\0' && rc == 0; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (access(s, X_OK) == -1) {
+			log_errx(PTAG, "the state directory %s is out of the "
+			    "reach of user %s: it cannot pass through %s (%s); "
+			    "give that directory o+x (as /var/lib has) or move "
+			    "the state directory", c->state_dir, c->user, s,
+			    strerror(errno));
+			rc = -1;
+		}
+		*p = '/';
+	}
+	if (rc == 0)
+		log_errx(PTAG, "the state directory %s is out of the reach of "
+		    "user %s: %s", c->state_dir, c->user, strerror(errno));
+	free(s);
+	return -1;
 }
 
 /* The signer's user: <user signer=>, else <user name=>. */

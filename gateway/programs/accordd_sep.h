@@ -25,6 +25,11 @@ int accordd_sep_give(const struct config *c, const char *control_dir);
 /* Become <user> for good.  @return 0, or -1 (logged). */
 int accordd_sep_drop(const struct config *c);
 
+/* Once <user>: the state directory is within reach by its path (the
+ * journal's segments and the store's files are opened by it later).
+ * @return 0, or -1 logged naming the directory <user> cannot pass. */
+int accordd_sep_reach(const struct config *c);
+
 /* Test builds: what a compromised engine would try, logged. */
 struct signer_client;
 void accordd_sep_probe(const struct config *c, struct signer_client *sc);

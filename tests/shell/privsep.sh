@@ -8,7 +8,9 @@
 # reading the key the engine may not (no "Permission denied"), and a new
 # signing certificate is refused back to accordctl; a dead signer ends the whole tree with a failure status;
 # the listening sockets (partners' HTTPS, metrics) are bound by the root
-# parent, never by the engine, which accepts on them (strace).
+# parent, never by the engine, which accepts on them (strace); a state
+# directory <user> cannot reach by its path stops the start with a message
+# naming the directory in the way.
 . "$ACCORD_SRCDIR/tests/helpers/lib.sh"
 if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null 2>&1 ||
     ! id nobody >/dev/null 2>&1; then
@@ -20,7 +22,7 @@ if ! grep -q '^#define ACCORD_TEST_CLOCK 1' "$ACCORD_BUILDDIR/accord-build.h" \
 	echo "1..0 # SKIP needs a build with --enable-test-clock (its probe)"
 	exit 0
 fi
-plan 27
+plan 29
 make_workdir privsep
 own_pki		# a TLS key is replaced below
 use_system_groups
@@ -189,6 +191,20 @@ check "the parent holds no listening socket once the engine has them" \
 	    "$parent"
 kill -TERM "$parent"
 wait $tracer
+
+# A state directory behind a directory nobody cannot pass (root's, 0700):
+# the engine opens journal segments and the store's files by path later,
+# so it stops at once, naming that directory.
+mkdir -m 700 "$work/locked"
+sed 's|<state-directory>[^<]*<|<state-directory>../locked/kz<|' \
+    "$work/conf/accordd.xml" >"$work/conf/locked.xml"
+timeout 30 "$ACCORDD" -d -c "$work/conf/locked.xml" >"$work/locked.log" 2>&1
+rc=$?
+check "a state directory out of nobody's reach: the start fails (exit $rc)" \
+	[ $rc -ne 0 -a $rc -ne 124 ]
+check "... naming the directory nobody cannot pass" \
+	grep -q "the state directory .*/locked/kz is out of the reach of user nobody: it cannot pass through .*/locked (Permission denied)" \
+	    "$work/locked.log"
 
 kill -TERM $frpid
 wait_gone $frpid 10
