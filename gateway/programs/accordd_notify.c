@@ -7,10 +7,12 @@
  * engine over a socketpair of its own (util/frame.c) and says READY, or
  * WATCHDOG=1, only when an answer came back from the engine's event loop
  * -- a hung loop stops the watchdog and systemd restarts the tree.  The
- * engine also tells the parent when a reload starts and ends.  What the
- * engine sends is untrusted: the parent knows four frame types, reads
- * each with a time limit and passes on a status line only cleaned
- * (accordd_notify_clean).
+ * engine also tells the parent when a reload starts and ends, and asks it
+ * for the TLS keys it may no longer read (accordd_keys.c: the parent
+ * reads the configuration file itself, never a path the engine names).
+ * What the engine sends is untrusted: the parent knows four frame types
+ * and the keys' request, reads each with a time limit and passes on a
+ * status line only cleaned (accordd_notify_clean).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
