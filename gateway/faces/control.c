@@ -625,7 +625,7 @@ control_live(const char *path)
  * itself 0750 with the control group, so that group may reach the socket
  * and nobody else may).  An existing directory is the operator's.
  */
-static int
+int
 control_socket_dir(const struct config *c)
 {
 	char *dir, *p;

@@ -63,6 +63,11 @@ char *control_roles_string(unsigned roles, char *buf, size_t len);
 struct control *control_start(struct event_base *base,
     const struct config *c, const struct cmd_command *cmds, void *arg);
 
+/* The socket's directory, made if missing (control_start() does it too):
+ * for a privilege-separated parent, which makes it as root before the
+ * engine, no longer root, starts.  @return 0, or -1 (logged). */
+int control_socket_dir(const struct config *c);
+
 /*
  * Streams (inbox --follow, monitor).  A handler subscribes its caller's
  * connection to a topic; after the handler's response, every

@@ -1400,8 +1400,14 @@ outbound_start(struct event_base *base, const struct config *c,
 	ob->conf = c;
 	ob->engine = e;
 	ob->key.flags = CURL_BLOB_COPY;
-	if ((ob->key.data = file_read(c->tls_client_key, OUTBOUND_KEY_MAX,
-	    &ob->key.len)) == NULL) {
+	if (c->tls_client_key_pem != NULL) {
+		/* read by the privilege-separated parent, as root */
+		ob->key.data = xmalloc(c->tls_client_key_pem_len);
+		memcpy(ob->key.data, c->tls_client_key_pem,
+		    c->tls_client_key_pem_len);
+		ob->key.len = c->tls_client_key_pem_len;
+	} else if ((ob->key.data = file_read(c->tls_client_key,
+	    OUTBOUND_KEY_MAX, &ob->key.len)) == NULL) {
 		log_err(OTAG, "%s", c->tls_client_key);
 		free(ob);
 		return NULL;

@@ -799,22 +799,6 @@ accordd_load(struct accordd *ad)
 	return 0;
 }
 
-/* The directory part of path into buf.  @return buf. */
-static const char *
-accordd_dirname(const char *path, char *buf, size_t len)
-{
-	char *slash;
-
-	snprintf(buf, len, "%s", path);
-	if ((slash = strrchr(buf, '/')) == NULL)
-		snprintf(buf, len, ".");
-	else if (slash == buf)
-		buf[1] = '\0';
-	else
-		*slash = '\0';
-	return buf;
-}
-
 /* accordd --rebuild-store: the journal is the truth: drop the index and
  * replay it.  @return the exit status. */
 static int
@@ -1038,7 +1022,6 @@ int
 main(int argc, char *argv[])
 {
 	struct accordd ad;
-	char dirbuf[PATH_MAX];
 	int ch, check = 0, foreground = 0, rebuild = 0, signer_fd = -1;
 	int parser_fd = -1;
 	static const struct option longopts[] = {
@@ -1104,6 +1087,10 @@ main(int argc, char *argv[])
 		    "%u, instead of becoming %s", (unsigned)geteuid(),
 		    ad.conf->user);
 
+	/* the engine, <user> since the fork, opens the journal and the
+	 * store by path, now and later: within its reach, or a clear stop */
+	if (ad.signer != NULL && accordd_sep_reach(ad.conf) == -1)
+		return 1;
 	/* partner XML is the parser's, never ours: not even the journal's,
 	 * which the store catches up with as the engine opens */
 	if (parser_fd != -1)
@@ -1114,13 +1101,7 @@ main(int argc, char *argv[])
 		ad.parser = parser_client_new(parser_fd);
 		engine_set_parser(ad.engine, ad.parser);
 	}
-	/* sockets, journal and store are open: now become <user> */
-	if (ad.signer != NULL && (accordd_sep_give(ad.conf,
-	    accordd_dirname(ad.conf->control_socket, dirbuf,
-	    sizeof(dirbuf))) == -1 || accordd_sep_drop(ad.conf) == -1))
-		return 1;
-	if (ad.signer != NULL && accordd_sep_reach(ad.conf) == -1)
-		return 1;
+
 	if (ad.signer != NULL)
 		accordd_sep_probe(ad.conf, ad.signer);
 	log_info("accordd", "accordd %s started: %s/%s, %d partners, pid %ld",

@@ -11,7 +11,8 @@
  * refused (a new signing key takes a restart).
  *
  * The answer is the server key's length (4 bytes, big-endian), the
- * server key, then the client key.
+ * server key, then the client key.  At start the parent reads them the
+ * same way into the configuration the engine is forked with.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -86,6 +87,35 @@ done:
 	free(k2);
 	config_free(c);
 	return rc;
+}
+
+int
+accordd_keys_give(struct config *c)
+{
+	if ((c->tls_key_pem = file_read(c->tls_key, KEYS_FILE_MAX,
+	    &c->tls_key_pem_len)) == NULL ||
+	    (c->tls_client_key_pem = file_read(c->tls_client_key,
+	    KEYS_FILE_MAX, &c->tls_client_key_pem_len)) == NULL) {
+		log_err(KTAG, "%s", c->tls_key_pem == NULL ? c->tls_key :
+		    c->tls_client_key);
+		accordd_keys_forget(c);
+		return -1;
+	}
+	return 0;
+}
+
+void
+accordd_keys_forget(struct config *c)
+{
+	if (c->tls_key_pem != NULL)
+		explicit_bzero(c->tls_key_pem, c->tls_key_pem_len);
+	if (c->tls_client_key_pem != NULL)
+		explicit_bzero(c->tls_client_key_pem,
+		    c->tls_client_key_pem_len);
+	free(c->tls_key_pem);
+	free(c->tls_client_key_pem);
+	c->tls_key_pem = c->tls_client_key_pem = NULL;
+	c->tls_key_pem_len = c->tls_client_key_pem_len = 0;
 }
 
 void

@@ -14,6 +14,14 @@ struct store;
  * conf_file, re-read as root on each. */
 void accordd_keys_serve(const char *conf_file);
 
+/* In the parent, before it forks the engine: c's TLS keys read as root
+ * into c->tls_key_pem and c->tls_client_key_pem, for the engine to start
+ * with (it never reads a key file).  @return 0, or -1 (logged). */
+int accordd_keys_give(struct config *c);
+
+/* In the parent once the engine has them: its copies wiped and freed. */
+void accordd_keys_forget(struct config *c);
+
 /*
  * In the engine, reloading into nc: the TLS keys nc names, read by the
  * parent, into nc->tls_key_pem and nc->tls_client_key_pem; and a new

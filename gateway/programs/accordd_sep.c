@@ -14,12 +14,12 @@
  *           <user>), makes itself undumpable (so that the engine, were it
  *           the same uid, could neither ptrace it nor read its memory) and
  *           signs what the engine asks (msg/signer.c);
- *   engine  everything else: it inherits the listening sockets the
- *           parent bound (accordd_listen.c), starts as root to read the
- *           TLS keys, open the journal, the store and the control socket,
- *           then gives the state directory and the control socket's
- *           directory to <user>, drops to <user> and runs the event loop.
- *           It never holds the signing key.
+ *   engine  everything else, as <user> from its first instruction: the
+ *           parent binds the listening sockets (accordd_listen.c), makes
+ *           the control socket's directory, gives it and the state
+ *           directory to <user> and reads the TLS keys (accordd_keys.c)
+ *           before it forks the engine, which inherits them all.  It
+ *           never holds the signing key.
  *
  * Both children die with the parent (PR_SET_PDEATHSIG).
  */
@@ -33,6 +33,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <grp.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,7 @@
 #include "accord-build.h"
 #include "conf/config.h"
 #include "conf/conffile.h"
+#include "faces/control.h"
 #include "msg/signer.h"
 #include "msg/xmlsig.h"
 #include "programs/accordd_keys.h"
@@ -78,11 +80,13 @@ sep_child(pid_t parent)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* Become uid and gid (of user name) for good, with no way back. */
+/* Become uid and gid (of user name) for good, with no way back; extra,
+ * when not NULL, the one supplementary group kept. */
 static int
-sep_become(uid_t uid, gid_t gid, const char *name)
+sep_become(uid_t uid, gid_t gid, const char *name, const gid_t *extra)
 {
-	if (setgroups(0, NULL) == -1 || setresgid(gid, gid, gid) == -1 ||
+	if (setgroups(extra != NULL ? 1 : 0, extra) == -1 ||
+	    setresgid(gid, gid, gid) == -1 ||
 	    setresuid(uid, uid, uid) == -1) {
 		log_err(PTAG, "cannot become user %s", name);
 		return -1;
@@ -103,7 +107,10 @@ sep_become(uid_t uid, gid_t gid, const char *name)
 int
 accordd_sep_drop(const struct config *c)
 {
-	return sep_become(c->user_uid, c->user_gid, c->user);
+	/* the control group stays its, to give the control socket it */
+	return sep_become(c->user_uid, c->user_gid, c->user,
+	    c->control_gid_exists && c->control_gid != c->user_gid ?
+	    &c->control_gid : NULL);
 }
 
 int
@@ -244,7 +251,7 @@ sep_signer(const struct config *c, int fd)
 	id.key = conf_load_key(c->sign_key, c->file, 0, &d);
 	conf_diag_free(&d);
 	if (id.xml == NULL || id.key == NULL || sep_become(c->signer_uid,
-	    c->signer_gid, sep_signer_user(c)) == -1 ||
+	    c->signer_gid, sep_signer_user(c), NULL) == -1 ||
 	    prctl(PR_SET_DUMPABLE, 0) == -1) {
 		log_errx("signer", "cannot start");
 		_exit(1);
@@ -351,8 +358,42 @@ sep_supervise(void)
 
 /* ---- start ----------------------------------------------------------------- */
 
+/* The directory part of the control socket's path into buf. */
+static const char *
+sep_control_dir(const struct config *c, char *buf, size_t len)
+{
+	char *slash;
+
+	snprintf(buf, len, "%s", c->control_socket);
+	if ((slash = strrchr(buf, '/')) == NULL)
+		snprintf(buf, len, ".");
+	else if (slash == buf)
+		buf[1] = '\0';
+	else
+		*slash = '\0';
+	return buf;
+}
+
+/*
+ * What the engine would need root for, done here before it is forked:
+ * the control socket's directory made, the state directory (every file
+ * in it) and that directory given to <user>, the TLS keys read into c.
+ * @return 0, or -1 (logged).
+ */
+static int
+sep_engine_ready(struct config *c)
+{
+	char dir[PATH_MAX];
+
+	if (control_socket_dir(c) == -1 ||
+	    accordd_sep_give(c, sep_control_dir(c, dir, sizeof(dir))) == -1 ||
+	    accordd_keys_give(c) == -1)
+		return -1;
+	return 0;
+}
+
 int
-accordd_sep_start(const struct config *c, const char *conf_file,
+accordd_sep_start(struct config *c, const char *conf_file,
     int *signer_fd, int *parser_fd, struct accordd_listen *listen)
 {
 	pid_t parent = getpid();
@@ -383,7 +424,8 @@ accordd_sep_start(const struct config *c, const char *conf_file,
 	close(sp[1]);
 	/* bound here, as root: the engine needs no capability for a port
 	 * below 1024, and the parser and the signer never hold them */
-	if (accordd_listen_open(c, listen) == -1) {
+	if (accordd_listen_open(c, listen) == -1 ||
+	    sep_engine_ready(c) == -1) {
 		kill(sep_signer_pid, SIGKILL);
 		return -1;
 	}
@@ -401,6 +443,10 @@ accordd_sep_start(const struct config *c, const char *conf_file,
 		accordd_notify_engine();
 		conf_keys_elsewhere = 1;
 		accordd_parse_forget();
+		/* at once: the engine is never root (README, "Process
+		 * model") */
+		if (accordd_sep_drop(c) == -1)
+			_exit(1);
 		*signer_fd = sp[0];
 		*parser_fd = pfd;
 		return 0;
@@ -410,6 +456,7 @@ accordd_sep_start(const struct config *c, const char *conf_file,
 	close(sp[0]);
 	close(pfd);
 	accordd_listen_close(listen);	/* the engine's now */
+	accordd_keys_forget(c);		/* the same */
 	accordd_keys_serve(conf_file);	/* its TLS keys on a reload */
 	accordd_notify_parent();
 	log_info(PTAG, "privilege separation: engine pid %ld, signer pid %ld, "

@@ -15,11 +15,11 @@ struct config;
  * the listening sockets in *listen (0), or in the parent when a fork or
  * a socket failed (-1); the parent otherwise supervises and exits.
  */
-int accordd_sep_start(const struct config *c, const char *conf_file,
+int accordd_sep_start(struct config *c, const char *conf_file,
     int *signer_fd, int *parser_fd, struct accordd_listen *listen);
 
 /* The state directory (every file in it) and the control socket's
- * directory to <user>, before the engine drops to it.  @return 0/-1. */
+ * directory to <user>, before the engine is forked.  @return 0/-1. */
 int accordd_sep_give(const struct config *c, const char *control_dir);
 
 /* Become <user> for good.  @return 0, or -1 (logged). */

@@ -6,9 +6,11 @@
 # out of the engine's reach; messages and checkpoints are still signed; a
 # reload with a changed agreement and a new TLS key works, the root parent
 # reading the key the engine may not (no "Permission denied"), and a new
-# signing certificate is refused back to accordctl; a dead signer ends the whole tree with a failure status;
-# the listening sockets (partners' HTTPS, metrics) are bound by the root
-# parent, never by the engine, which accepts on them (strace); a state
+# signing certificate is refused back to accordctl; a dead signer ends the
+# whole tree with a failure status; the listening sockets (partners'
+# HTTPS, metrics) are bound by the root parent, never by the engine, which
+# accepts on them, and the engine is nobody before it opens its journal
+# and never opens a key file (strace); a state
 # directory <user> cannot reach by its path stops the start with a message
 # naming the directory in the way.
 . "$ACCORD_SRCDIR/tests/helpers/lib.sh"
@@ -168,7 +170,7 @@ mport=$((kz_port - 10001))
 sed -i "s|<limits |<metrics listen=\"127.0.0.1:$mport\"/>\n  &|" \
     "$work/conf/accordd.xml"
 kzlog3="$work/kz3.log"
-strace -f -qq -e trace=bind -o "$work/bind.strace" \
+strace -f -qq -e trace=bind,setresuid,openat -o "$work/bind.strace" \
     "$ACCORDD" -d -c "$work/conf/accordd.xml" >"$kzlog3" 2>&1 &
 tracer=$!
 wait_for "$kzlog3" "started: KZ/MVD" 20 || cat "$kzlog3"
@@ -183,6 +185,13 @@ check "... and never by the engine, which serves them" \
 	sh -c '! grep -q "^$1 *bind(.*AF_INET" "$2" &&
 	    curl -sf "http://127.0.0.1:$3/metrics" | grep -q "^accord_"' _ \
 	    "$engine" "$work/bind.strace" "$mport"
+check "the engine is nobody before it opens anything: the journal as nobody, no key file" \
+	sh -c 'grep "^$1 " "$2" >"$2.engine"
+	    u=$(grep -n "setresuid(" "$2.engine" | head -1 | cut -d: -f1)
+	    j=$(grep -n "openat(.*/journal" "$2.engine" | head -1 | cut -d: -f1)
+	    [ -n "$u" ] && [ -n "$j" ] && [ "$u" -lt "$j" ] &&
+	    ! grep -q "openat(.*tls-\(server\|client\)\.key" "$2.engine"' _ \
+	    "$engine" "$work/bind.strace"
 check "the parent holds no listening socket once the engine has them" \
 	sh -c 'for f in /proc/$1/fd/*; do
 	    l=$(readlink "$f"); case $l in socket:*) i=${l#socket:[};
