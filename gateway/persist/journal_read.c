@@ -51,6 +51,7 @@ struct journal_reader {
 	uint64_t		 expect;
 	uint8_t			 prev[JOURNAL_HASH_LEN];
 	uint32_t		 prev_file_no;
+	unsigned int		 file_version;	/* of the file being read */
 
 	int			 broken;
 	struct journal_break	 brk;
@@ -391,8 +392,9 @@ int
 journal_reader_next(struct journal_reader *r, struct journal_rec *rec)
 {
 	const uint8_t *h;
+	const char *why;
 	uint8_t calc[JOURNAL_HASH_LEN];
-	size_t rem, total;
+	size_t rem, total, hl;
 	unsigned int version, kind;
 	uint32_t len;
 	uint64_t seq;
@@ -428,7 +430,7 @@ journal_reader_next(struct journal_reader *r, struct journal_rec *rec)
 	kind = journal_get16(h + 6);
 	seq = journal_get64(h + 8);
 	len = journal_get32(h + 24);
-	if (version != JOURNAL_VERSION)
+	if ((hl = journal_header_len(version)) == 0)
 		return journal_reader_fail(r, 0, "unsupported format version "
 		    "%u", version);
 	if (kind == 0 || kind > JOURNAL_KIND_MAX)
@@ -436,30 +438,31 @@ journal_reader_next(struct journal_reader *r, struct journal_rec *rec)
 	if (len > JOURNAL_MAX_PAYLOAD)
 		return journal_reader_fail(r, 0, "payload length %" PRIu32
 		    " over the limit", len);
-	total = JOURNAL_HEADER_LEN + (size_t)len + JOURNAL_TRAILER_LEN;
+	if (rem < hl)
+		return journal_reader_fail(r, 1, "incomplete header "
+		    "(%zu bytes)", rem);
+	total = hl + (size_t)len + JOURNAL_TRAILER_LEN;
 	if (total > rem)
 		return journal_reader_fail(r, 1, "incomplete record (%zu of "
 		    "%zu bytes)", rem, total);
-	if (journal_sha256(h, JOURNAL_HEADER_LEN + len, calc) == -1)
-		return journal_reader_fail(r, 0, "cannot compute SHA-256");
-	if (memcmp(calc, h + JOURNAL_HEADER_LEN + len, JOURNAL_HASH_LEN) != 0)
-		return journal_reader_fail(r, total == rem, "record hash "
-		    "does not match%s", total == rem ? " (last record)" : "");
+	if ((why = journal_check(h, total, calc)) != NULL)
+		return journal_reader_fail(r, total == rem, "%s%s", why,
+		    total == rem ? " (last record)" : "");
 	if (r->first_in_file && kind != JOURNAL_FILE_START)
 		return journal_reader_fail(r, 0, "file does not begin with "
 		    "FILE_START");
 	if (!r->first_in_file && kind == JOURNAL_FILE_START)
 		return journal_reader_fail(r, 0, "FILE_START inside a file");
+	/* One format per file, and never back to an older one: a writer
+	 * upgraded starts a new file. */
+	if (!r->first_in_file && version != r->file_version)
+		return journal_reader_fail(r, 0, "format version %u in a file "
+		    "of version %u", version, r->file_version);
+	if (r->first_in_file && version < r->file_version)
+		return journal_reader_fail(r, 0, "format version %u after a "
+		    "file of version %u", version, r->file_version);
 
-	memset(rec, 0, sizeof(*rec));
-	rec->kind = (enum journal_kind)kind;
-	rec->version = version;
-	rec->seq = seq;
-	rec->time = (accord_time_t)journal_get64(h + 16);
-	memcpy(rec->prev, h + 32, JOURNAL_HASH_LEN);
-	memcpy(rec->hash, calc, JOURNAL_HASH_LEN);
-	rec->payload = h + JOURNAL_HEADER_LEN;
-	rec->len = len;
+	journal_fill(rec, h, calc);
 	rec->file = r->files[r->cur];
 	rec->file_no = journal_name_number(rec->file);
 	rec->offset = r->off;
@@ -476,8 +479,10 @@ journal_reader_next(struct journal_reader *r, struct journal_rec *rec)
 	    memcmp(h + 32, r->prev, JOURNAL_HASH_LEN) != 0)
 		return journal_reader_fail(r, 0, "chain broken: the previous "
 		    "hash is not the previous record's");
-	if (kind == JOURNAL_FILE_START)
+	if (kind == JOURNAL_FILE_START) {
 		r->prev_file_no = journal_get32(rec->payload);
+		r->file_version = version;
+	}
 
 	r->started = 1;
 	r->first_in_file = 0;
@@ -536,8 +541,9 @@ journal_read_at(const char *dir, const struct journal_pos *pos,
     struct journal_rec *rec, uint8_t **bufp)
 {
 	uint8_t hdr[JOURNAL_HEADER_LEN], calc[JOURNAL_HASH_LEN], *buf = NULL;
-	uint32_t len;
-	size_t total;
+	const char *why = NULL;
+	uint32_t len = 0;
+	size_t hl = 0, total;
 	int fd, rc = -1;
 
 	*bufp = NULL;
@@ -547,9 +553,10 @@ journal_read_at(const char *dir, const struct journal_pos *pos,
 		    pos->seq, pos->file);
 		return -1;
 	}
+	/* the part every version begins with, then the rest */
 	if (journal_pread_all(fd, hdr, sizeof(hdr), (off_t)pos->offset) ==
 	    -1 || memcmp(hdr, JOURNAL_MAGIC, 4) != 0 ||
-	    journal_get16(hdr + 4) != JOURNAL_VERSION ||
+	    (hl = journal_header_len(journal_get16(hdr + 4))) == 0 ||
 	    journal_get64(hdr + 8) != pos->seq ||
 	    (len = journal_get32(hdr + 24)) > JOURNAL_MAX_PAYLOAD) {
 		log_warnx(JTAG, "record %" PRIu64 " is not at file %"
@@ -557,29 +564,22 @@ journal_read_at(const char *dir, const struct journal_pos *pos,
 		    pos->offset);
 		goto done;
 	}
-	total = JOURNAL_HEADER_LEN + (size_t)len + JOURNAL_TRAILER_LEN;
+	total = hl + (size_t)len + JOURNAL_TRAILER_LEN;
 	buf = xmalloc(total + 1);
 	memcpy(buf, hdr, sizeof(hdr));
 	if (journal_pread_all(fd, buf + sizeof(hdr), total - sizeof(hdr),
 	    (off_t)(pos->offset + sizeof(hdr))) == -1 ||
-	    journal_sha256(buf, JOURNAL_HEADER_LEN + len, calc) == -1 ||
-	    memcmp(calc, buf + JOURNAL_HEADER_LEN + len,
-	    JOURNAL_HASH_LEN) != 0) {
+	    (why = journal_check(buf, total, calc)) != NULL) {
 		log_warnx(JTAG, "record %" PRIu64 " at file %" PRIu32
-		    " offset %" PRIu64 ": its hash does not match", pos->seq,
-		    pos->file, pos->offset);
+		    " offset %" PRIu64 ": %s", pos->seq, pos->file,
+		    pos->offset, why != NULL ? why : "short read");
 		goto done;
 	}
+	/* the payload is followed by a NUL (over the trailer, which
+	 * journal_fill() has no more use for) */
+	journal_fill(rec, buf, calc);
+	buf[hl + len] = 0;
 	buf[total] = 0;
-	memset(rec, 0, sizeof(*rec));
-	rec->kind = (enum journal_kind)journal_get16(hdr + 6);
-	rec->version = JOURNAL_VERSION;
-	rec->seq = pos->seq;
-	rec->time = (accord_time_t)journal_get64(hdr + 16);
-	memcpy(rec->prev, hdr + 32, JOURNAL_HASH_LEN);
-	memcpy(rec->hash, calc, JOURNAL_HASH_LEN);
-	rec->payload = buf + JOURNAL_HEADER_LEN;
-	rec->len = len;
 	rec->file_no = pos->file;
 	rec->offset = pos->offset;
 	*bufp = buf;
