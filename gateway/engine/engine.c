@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "accord-build.h"
 #include "conf/agreement_json.h"
 #include "conf/conffile.h"
 #include "util/clock.h"
