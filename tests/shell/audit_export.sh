@@ -6,14 +6,16 @@
 # verify.sh, run with nothing but sh, coreutils, openssl and xmlsec1 on
 # PATH, passes every check with clean xmlsec1 output and fails on a
 # flipped byte; files 0600 in 0700 directories.  And the upgrade: a
-# journal written in format 1 then 2 (AUDIT_GEN_UPGRADE), and the format-1
-# journal the code before wrote (tests/data/journal-v1), verify and replay.
+# journal written in format 1 then 2 (AUDIT_GEN_UPGRADE) verifies,
+# replays, exports, rebuilds the store and is read directly; the format-1
+# journal the code before wrote (tests/data/journal-v1) verifies and
+# replays.
 . "$ACCORD_SRCDIR/tests/helpers/lib.sh"
 
 AUDIT="$ACCORD_BUILDDIR/gateway/accord-audit"
 GEN="$ACCORD_BUILDDIR/tests/helpers/audit_gen"
 
-plan 38
+plan 40
 make_workdir audit_export
 mkdir -p "$work/var/kz" "$work/var/fr"
 KZJ="$work/var/kz/journal"
@@ -163,6 +165,17 @@ id=$(awk '$1 == "accepted" { print $2 }' "$up/cases.txt")
 bundle_run "$up/ex"
 check "an export across the upgrade passes verify.sh" \
     [ "$(tail -1 "$out")" = "ALL CHECKS PASSED" ]
+# the store rebuilt from both formats; the timeline reads each record
+# where the store says it is (journal_read_at), in either format
+"$ACCORD_BUILDDIR/gateway/accordd" -c "$up/conf/accordd.xml" \
+    --rebuild-store >"$out" 2>&1
+check "accordd --rebuild-store reads the mixed journal" \
+    grep -q "store rebuilt from the journal" "$out"
+"$ACCORD_BUILDDIR/gateway/accordctl" --offline -c "$up/conf/accordd.xml" \
+    timeline "$id" >"$out" 2>&1
+check "its timeline reads records of format 1 and of format 2 directly" \
+    sh -c "grep -q '#5 .*ReadmissionRequest' '$out' &&
+    grep -q 'ACCEPTED -> WITHDRAWN' '$out'"
 
 # ---- the journal the code before format 2 wrote ------------------------------
 v1="$ACCORD_SRCDIR/tests/data/journal-v1"
