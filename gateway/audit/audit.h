@@ -69,6 +69,9 @@ int audit_report_init(struct audit_report *rep, const char *command);
 void audit_report_free(struct audit_report *rep);
 /* Number of findings so far. */
 size_t audit_report_nfindings(const struct audit_report *rep);
+/* Count the findings by kind into the summary ("findings",
+ * "findings_by_kind", "warnings"): once, when the command is done. */
+void audit_report_count_kinds(struct audit_report *rep);
 /* The report as text (json 0) or as one JSON document (json 1). */
 void audit_report_print(const struct audit_report *rep, FILE *fp, int json);
 

@@ -459,11 +459,10 @@ audit_export_page(struct audit_export *x)
 		cases = json_object_get(sub.root, "cases");
 		json_object_set(x->pass.rep->root, "cases", cases);
 		path = conf_path(o->out_dir, "case.html");
-		audit_html(path, o->case_id, cases, sub.findings);
+		audit_html(path, o->case_id, &sub, cases);
 		free(path);
 		if (o->html_out != NULL)
-			audit_html(o->html_out, o->case_id, cases,
-			    sub.findings);
+			audit_html(o->html_out, o->case_id, &sub, cases);
 	}
 	audit_report_free(&sub);
 	return 0;

@@ -5,7 +5,9 @@
  *	audit.c		reading the journal; its configuration loads
  *	audit_set.c	a hashed set of strings
  *	audit_cert.c	certificates: a message's KeyInfo, trust anchors
- *	audit_report.c	the report: findings, warnings, text, JSON, HTML
+ *	audit_report.c	the report: findings, warnings, text, JSON
+ *	audit_html.c	the report as a page
+ *	audit_resync.c	reading on after a break in the journal
  *	audit_pool.c	verify's worker threads and their ring of records
  *	audit_verify.c	verify, and the checks of one message
  *	audit_replay.c	replay, and the configuration it reads
@@ -35,16 +37,26 @@
 
 /* ---- the report (audit_report.c) ------------------------------------- */
 
-/* A finding about rec (NULL: about the whole input). */
+/* A finding about rec (NULL: about the whole input), of kind "check". */
 void audit_finding(struct audit_report *, const struct journal_rec *,
     const char *, ...) __attribute__((format(printf, 3, 4)));
+/* A finding of a kind (a word the summary counts by: "record", "chain",
+ * "missing_file", "message", ...). */
+void audit_finding_kind(struct audit_report *, const struct journal_rec *,
+    const char *, const char *, ...) __attribute__((format(printf, 4, 5)));
+/* A replayed decision that differs from the journalled one: text, and
+ * both decisions (JSON objects, borrowed) for the table of differences. */
+void audit_finding_diff(struct audit_report *, const struct journal_rec *,
+    json_t *, json_t *, const char *, ...)
+    __attribute__((format(printf, 5, 6)));
 /* A warning about rec (NULL: about the whole input). */
 void audit_warning(struct audit_report *, const struct journal_rec *,
     const char *, ...) __attribute__((format(printf, 3, 4)));
-/* The one-page timeline of cases (replay's array, or NULL) and the
- * findings, written to path.  @return 0, or -1 (logged). */
-int audit_html(const char *path, const char *title, json_t *cases,
-    json_t *findings);
+/* The report as one self-contained page (audit_html.c): verdict,
+ * summary, warnings, findings, differences, cases (the report's "cases",
+ * or cases when not NULL), written to path.  @return 0, or -1 (logged). */
+int audit_html(const char *path, const char *title,
+    const struct audit_report *rep, json_t *cases);
 
 /* ---- an export's README.txt and verify.sh (audit_export_text.c) ----- */
 
@@ -67,6 +79,9 @@ int audit_bundle_texts(const struct audit_bundle *b);
 struct audit_pass {
 	struct audit_report	*rep;
 	uint64_t		 records;
+	uint64_t		 files;		/* files records were read from */
+	uint64_t		 resyncs;	/* reading went on after a break */
+	uint64_t		 bytes_skipped;	/* ... over these bytes */
 	int			 broken;
 	uint64_t		 last_seq;
 	accord_time_t		 first_time;
@@ -102,6 +117,31 @@ int audit_conf_take(struct audit_conf *ac, const struct journal_rec *rec);
  * partner is NULL). */
 int audit_conf_allows(const struct audit_conf *ac, const char *partner,
     const char *fp);
+
+/* ---- reading on after a break (audit_resync.c) ---------------------- */
+
+struct audit_resync {
+	uint8_t		*data;		/* the bytes of list[file] */
+	size_t		 size;
+	size_t		 file;
+	int		 resumed;	/* at_file/at_off are set */
+	size_t		 at_file;	/* where reading went on last */
+	uint64_t	 at_off;
+	uint64_t	 count;		/* resumptions past a break */
+	uint64_t	 skipped;	/* bytes not read as records */
+};
+
+/* The next record of data at or after from whose own hash checks and
+ * whose sequence number is at least min_seq (see audit_resync.c for the
+ * heuristic).  @return 1 with *at and *seq, 0 if none. */
+int audit_resync_scan(const uint8_t *data, size_t size, size_t from,
+    uint64_t min_seq, size_t *at, uint64_t *seq);
+/* Resume r after break b: at the record where it stopped if that is whole
+ * (once), else at the next plausible record of the file, else at the next
+ * of the n files of list.  @return 0 resumed, -1 nothing left to read. */
+int audit_resync(struct audit_resync *rs, struct journal_reader *r,
+    char **list, size_t n, const struct journal_break *b);
+void audit_resync_free(struct audit_resync *rs);
 
 /* ---- a string set, hashed (audit_set.c) ------------------------------ */
 
@@ -180,6 +220,7 @@ struct audit_job {
 	int			 checked;	/* the receipt check follows */
 	int			 verified;	/* the signature verified */
 	int			 rcpt_ids;	/* a Receipt's id, digest read */
+	int			 no_conf;	/* no configuration in force */
 	char			 id[RECORD_ID_MAX];
 	char			 sha[RECORD_SHA256_HEX + 8];
 	X509			*own;	/* our certificate, if ours */

@@ -405,7 +405,8 @@ audit_replay_decision(struct audit_replay *rp, const struct journal_rec *rec)
 			j2 = audit_decision_json(&d);
 			js1 = json_dumps(j1, JSON_COMPACT | JSON_SORT_KEYS);
 			js2 = json_dumps(j2, JSON_COMPACT | JSON_SORT_KEYS);
-			audit_finding(rp->pass.rep, rec, "case %s/%s: the "
+			audit_finding_diff(rp->pass.rep, rec, j1, j2,
+			    "case %s/%s: the "
 			    "replayed decision differs in its %s: journalled "
 			    "(fsm %d) %s; replayed (fsm %d) %s", rd.partner,
 			    rd.case_id, diff, rd.d.version, js1 ? js1 : "?",
@@ -687,8 +688,8 @@ audit_replay(const struct audit_opts *o, struct audit_report *rep)
 	snprintf(title, sizeof(title), "%s%s%s%s", o->case_id != NULL ?
 	    o->case_id : "all cases", rp->conf != NULL ? " (rules " : "",
 	    rp->conf != NULL ? what : "", rp->conf != NULL ? ")" : "");
-	if (o->html_out != NULL && audit_html(o->html_out, title, cases,
-	    rep->findings) == -1)
+	if (o->html_out != NULL && audit_html(o->html_out, title, rep,
+	    NULL) == -1)
 		goto done;
 	rc = 0;
 done:

@@ -1,7 +1,6 @@
 /*
  * audit_report.c -- a command's report: its findings and warnings, and
- * the report as text, as one JSON document, or as a one-page case
- * timeline (HTML).
+ * the report as text or as one JSON document (the page: audit_html.c).
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -46,15 +45,17 @@ audit_report_nfindings(const struct audit_report *rep)
 	return json_array_size(rep->findings);
 }
 
-static void
+static json_t *
 audit_add(json_t *arr, const char *file, uint64_t offset, uint64_t seq,
-    const char *fmt, va_list ap)
+    const char *kind, const char *fmt, va_list ap)
 {
 	char text[2048];
 	json_t *f;
 
 	vsnprintf(text, sizeof(text), fmt, ap);
 	f = json_object();
+	if (kind != NULL)
+		json_object_set_new(f, "kind", json_string(kind));
 	if (file != NULL) {
 		json_object_set_new(f, "file", json_string(file));
 		json_object_set_new(f, "offset", json_integer(
@@ -64,6 +65,7 @@ audit_add(json_t *arr, const char *file, uint64_t offset, uint64_t seq,
 	}
 	json_object_set_new(f, "text", json_string(text));
 	json_array_append_new(arr, f);
+	return f;
 }
 
 void
@@ -74,9 +76,66 @@ audit_finding(struct audit_report *rep, const struct journal_rec *rec,
 
 	va_start(ap, fmt);
 	audit_add(rep->findings, rec != NULL ? rec->file : NULL,
-	    rec != NULL ? rec->offset : 0, rec != NULL ? rec->seq : 0, fmt,
-	    ap);
+	    rec != NULL ? rec->offset : 0, rec != NULL ? rec->seq : 0,
+	    "check", fmt, ap);
 	va_end(ap);
+}
+
+void
+audit_finding_kind(struct audit_report *rep, const struct journal_rec *rec,
+    const char *kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	audit_add(rep->findings, rec != NULL ? rec->file : NULL,
+	    rec != NULL ? rec->offset : 0, rec != NULL ? rec->seq : 0,
+	    kind, fmt, ap);
+	va_end(ap);
+}
+
+void
+audit_finding_diff(struct audit_report *rep, const struct journal_rec *rec,
+    json_t *journalled, json_t *replayed, const char *fmt, ...)
+{
+	va_list ap;
+	json_t *f;
+
+	va_start(ap, fmt);
+	f = audit_add(rep->findings, rec != NULL ? rec->file : NULL,
+	    rec != NULL ? rec->offset : 0, rec != NULL ? rec->seq : 0,
+	    "replay", fmt, ap);
+	va_end(ap);
+	/* the page shows them as a table, field by field */
+	json_object_set(f, "journalled", journalled);
+	json_object_set(f, "replayed", replayed);
+}
+
+void
+audit_report_count_kinds(struct audit_report *rep)
+{
+	json_t *sum, *by, *f, *n;
+	const char *kind;
+	size_t i;
+
+	if ((sum = json_object_get(rep->root, "summary")) == NULL) {
+		sum = json_object();
+		json_object_set_new(rep->root, "summary", sum);
+	}
+	by = json_object();
+	json_array_foreach(rep->findings, i, f) {
+		kind = json_string_value(json_object_get(f, "kind"));
+		if (kind == NULL)
+			kind = "check";
+		n = json_object_get(by, kind);
+		json_object_set_new(by, kind, json_integer(n != NULL ?
+		    json_integer_value(n) + 1 : 1));
+	}
+	json_object_set_new(sum, "findings", json_integer(
+	    (json_int_t)json_array_size(rep->findings)));
+	json_object_set_new(sum, "findings_by_kind", by);
+	json_object_set_new(sum, "warnings", json_integer(
+	    (json_int_t)json_array_size(rep->warnings)));
 }
 
 void
@@ -87,8 +146,8 @@ audit_warning(struct audit_report *rep, const struct journal_rec *rec,
 
 	va_start(ap, fmt);
 	audit_add(rep->warnings, rec != NULL ? rec->file : NULL,
-	    rec != NULL ? rec->offset : 0, rec != NULL ? rec->seq : 0, fmt,
-	    ap);
+	    rec != NULL ? rec->offset : 0, rec != NULL ? rec->seq : 0, NULL,
+	    fmt, ap);
 	va_end(ap);
 }
 
@@ -117,6 +176,8 @@ audit_print_items(FILE *fp, const char *label, json_t *arr)
 static void
 audit_print_value(FILE *fp, const char *key, json_t *v)
 {
+	const char *k, *sep = NULL;
+	json_t *val;
 	char *s;
 
 	if (json_is_string(v))
@@ -124,7 +185,16 @@ audit_print_value(FILE *fp, const char *key, json_t *v)
 	else if (json_is_integer(v))
 		fprintf(fp, "  %-22s %lld\n", key,
 		    (long long)json_integer_value(v));
-	else {
+	else if (json_is_object(v)) {
+		/* a count by kind: "record 1, missing_file 1" */
+		fprintf(fp, "  %-22s", key);
+		json_object_foreach(v, k, val) {
+			fprintf(fp, "%s %s %lld", sep == NULL ? "" : ",", k,
+			    (long long)json_integer_value(val));
+			sep = ",";
+		}
+		fprintf(fp, "%s\n", sep == NULL ? " none" : "");
+	} else {
 		s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 		fprintf(fp, "  %-22s %s\n", key, s != NULL ? s : "?");
 		free(s);
@@ -180,108 +250,4 @@ audit_report_print(const struct audit_report *rep, FILE *fp, int json)
 	if ((v = json_object_get(rep->root, "summary")) != NULL)
 		json_object_foreach(v, key, val)
 			audit_print_value(fp, key, val);
-}
-
-/* ---- the one-page case timeline --------------------------------------- */
-
-static void
-audit_html_text(FILE *fp, const char *s)
-{
-	for (; s != NULL && *s != '\0'; s++)
-		switch (*s) {
-		case '<':	fputs("&lt;", fp); break;
-		case '>':	fputs("&gt;", fp); break;
-		case '&':	fputs("&amp;", fp); break;
-		case '"':	fputs("&quot;", fp); break;
-		default:	fputc(*s, fp); break;
-		}
-}
-
-static void
-audit_html_write(FILE *fp, const char *title, json_t *cases,
-    json_t *findings)
-{
-	json_t *c, *ev, *f;
-	size_t i, j;
-	const char *what;
-
-	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8"
-	    "\">\n<title>Accord audit: ", fp);
-	audit_html_text(fp, title);
-	fputs("</title>\n<style>body{font-family:sans-serif;margin:2em}"
-	    "table{border-collapse:collapse;width:100%}td,th{border:1px solid "
-	    "#ccc;padding:4px 8px;text-align:left;vertical-align:top}"
-	    "th{background:#eee}.message{background:#eef6ff}.decision"
-	    "{background:#efe}.refusal{background:#fee}.deadline{background:"
-	    "#ffd}.finding{color:#a00;font-weight:bold}code{font-size:90%}"
-	    "</style></head><body>\n<h1>Accord audit: ", fp);
-	audit_html_text(fp, title);
-	fputs("</h1>\n", fp);
-	if (json_array_size(findings) == 0)
-		fputs("<p>No findings: every decision replayed as "
-		    "journalled.</p>\n", fp);
-	else {
-		fputs("<h2 class=\"finding\">Findings</h2><ul>\n", fp);
-		json_array_foreach(findings, i, f) {
-			fputs("<li class=\"finding\">", fp);
-			audit_html_text(fp, json_string_value(
-			    json_object_get(f, "text")));
-			fputs("</li>\n", fp);
-		}
-		fputs("</ul>\n", fp);
-	}
-	json_array_foreach(cases, i, c) {
-		fputs("<h2>Case <code>", fp);
-		audit_html_text(fp, json_string_value(json_object_get(c,
-		    "case")));
-		fputs("</code> with ", fp);
-		audit_html_text(fp, json_string_value(json_object_get(c,
-		    "partner")));
-		fputs("</h2>\n<p>Machine: ", fp);
-		audit_html_text(fp, json_string_value(json_object_get(c,
-		    "kind")));
-		fputs(", our role: ", fp);
-		audit_html_text(fp, json_string_value(json_object_get(c,
-		    "role")));
-		fputs(", final state: <strong>", fp);
-		audit_html_text(fp, json_string_value(json_object_get(c,
-		    "state")));
-		fputs("</strong></p>\n<table><tr><th>Time (UTC)</th><th>"
-		    "Record</th><th>What</th><th>Detail</th></tr>\n", fp);
-		json_array_foreach(json_object_get(c, "timeline"), j, ev) {
-			what = json_string_value(json_object_get(ev, "what"));
-			fprintf(fp, "<tr class=\"%s\"><td>", what);
-			audit_html_text(fp, json_string_value(
-			    json_object_get(ev, "time")));
-			fprintf(fp, "</td><td>%lld</td><td>",
-			    (long long)json_integer_value(json_object_get(ev,
-			    "seq")));
-			audit_html_text(fp, what);
-			fputs("</td><td>", fp);
-			audit_html_text(fp, json_string_value(
-			    json_object_get(ev, "text")));
-			fputs("</td></tr>\n", fp);
-		}
-		fputs("</table>\n", fp);
-	}
-	fputs("<p><small>Generated by accord-audit from the journal; the "
-	    "journal is the truth.</small></p>\n</body></html>\n", fp);
-}
-
-int
-audit_html(const char *path, const char *title, json_t *cases,
-    json_t *findings)
-{
-	FILE *fp;
-
-	if ((fp = fopen(path, "w")) == NULL) {
-		log_err(ATAG, "%s", path);
-		return -1;
-	}
-	audit_html_write(fp, title, cases, findings);
-	if (fclose(fp) != 0) {
-		log_err(ATAG, "%s", path);
-		return -1;
-	}
-	return 0;
 }

@@ -74,6 +74,7 @@ struct audit_verify {
 	uint64_t		 messages, receipts, errors, decisions;
 	uint64_t		 refusals, deadlines, operator, configs;
 	uint64_t		 torn_cuts, files, signatures;
+	uint64_t		 unchecked;	/* no configuration after a break */
 	uint64_t		 last_cp_seq;
 };
 
@@ -123,11 +124,12 @@ audit_check_signature(struct audit_job *j, xmlDocPtr doc, int ours,
 			j->own = certs[i].x;
 		}
 	}
-	if (!conf->seen)
+	if (!conf->seen) {
+		j->no_conf = 1;
 		audit_job_finding(j, "%s %s before any "
 		    "configuration load: no certificate is in force",
 		    agreement_msg_type_name(rm->type), rm->message_id);
-	else if (k == 0)
+	} else if (k == 0)
 		audit_job_finding(j, "%s %s: signer certificate "
 		    "sha256:%s is not one journalled for %s",
 		    agreement_msg_type_name(rm->type), rm->message_id,
@@ -166,6 +168,7 @@ audit_check_message(struct audit_job *j, X509_STORE *trust,
 
 	j->finding[0] = '\0';
 	j->decoded = j->checked = j->verified = j->rcpt_ids = 0;
+	j->no_conf = 0;
 	j->own = NULL;
 	if (record_message_decode(rec->payload, rec->len, rm) == -1) {
 		audit_job_finding(j, "%s record does not decode "
@@ -214,17 +217,17 @@ audit_verify_receipt(struct audit_verify *v, const struct audit_job *j,
 	if (rm->type != MSG_RECEIPT)
 		return;
 	if (!j->rcpt_ids) {
-		audit_finding(v->pass.rep, rec, "Receipt %s names no message "
+		audit_finding_kind(v->pass.rep, rec, "receipt", "Receipt %s names no message "
 		    "or digest", rm->message_id);
 		return;
 	}
 	s = audit_set_get(got ? &v->sent : &v->recvd, rm->partner, j->id);
 	if (s == NULL)
-		audit_finding(v->pass.rep, rec, "Receipt %s acknowledges %s, "
+		audit_finding_kind(v->pass.rep, rec, "receipt", "Receipt %s acknowledges %s, "
 		    "which the journal does not hold as %s", rm->message_id,
 		    j->id, got ? "sent" : "received");
 	else if (strcmp(s->val, j->sha) != 0)
-		audit_finding(v->pass.rep, rec, "Receipt %s: Sha256 %s is "
+		audit_finding_kind(v->pass.rep, rec, "receipt", "Receipt %s: Sha256 %s is "
 		    "not the digest %s of message %s as %s", rm->message_id,
 		    j->sha, s->val, j->id, got ? "sent" : "received");
 }
@@ -237,7 +240,8 @@ audit_verify_message(struct audit_verify *v, struct audit_job *j)
 	const struct record_message *rm = &j->rm;
 
 	if (!j->decoded) {
-		audit_finding(v->pass.rep, rec, "%s", j->finding);
+		audit_finding_kind(v->pass.rep, rec, "message", "%s",
+		    j->finding);
 		return;
 	}
 	if (rec->kind == JOURNAL_MESSAGE_SENT)
@@ -261,8 +265,13 @@ audit_verify_message(struct audit_verify *v, struct audit_job *j)
 	}
 	if (j->verified)
 		v->signatures++;
-	if (j->finding[0] != '\0')
-		audit_finding(v->pass.rep, rec, "%s", j->finding);
+	if (j->no_conf && v->pass.broken)
+		/* its configuration load may be what a break took: one
+		 * warning at the end, not a finding per message */
+		v->unchecked++;
+	else if (j->finding[0] != '\0')
+		audit_finding_kind(v->pass.rep, rec, "message", "%s",
+		    j->finding);
 	if (!j->checked)
 		return;
 	if (rec->kind == JOURNAL_RECEIPT_GOT)
@@ -305,7 +314,8 @@ audit_verify_apply(void *arg, struct audit_job *j)
 	case JOURNAL_CONFIG_LOAD:
 		v->configs++;
 		if (j->conf_bad)
-			audit_finding(v->pass.rep, rec, "CONFIG_LOAD is not "
+			audit_finding_kind(v->pass.rep, rec, "configuration",
+			    "CONFIG_LOAD is not "
 			    "JSON");
 		break;
 	case JOURNAL_MESSAGE_RECEIVED:
@@ -321,7 +331,8 @@ audit_verify_apply(void *arg, struct audit_job *j)
 		else
 			v->refusals++;
 		if (record_decision_decode(rec->payload, rec->len, &rd) == -1)
-			audit_finding(v->pass.rep, rec, "%s does not decode",
+			audit_finding_kind(v->pass.rep, rec, "decision",
+			    "%s does not decode",
 			    journal_kind_name(rec->kind));
 		else if (rec->kind == JOURNAL_DECISION) {
 			audit_set_put(&v->cases, rd.partner, rd.case_id, NULL);
@@ -331,7 +342,8 @@ audit_verify_apply(void *arg, struct audit_job *j)
 			    rd.message_id) == NULL &&
 			    audit_set_get(&v->sent, rd.partner,
 			    rd.message_id) == NULL)
-				audit_finding(v->pass.rep, rec, "decision on "
+				audit_finding_kind(v->pass.rep, rec, "decision",
+				    "decision on "
 				    "case %s/%s: message %s is not journalled "
 				    "before it (records reordered or removed)",
 				    rd.partner, rd.case_id, rd.message_id);
@@ -347,7 +359,8 @@ audit_verify_apply(void *arg, struct audit_job *j)
 		/* a count, not a decision: nothing to replay or match */
 		if (record_counted_decode(rec->payload, rec->len,
 		    &rc) == -1)
-			audit_finding(v->pass.rep, rec, "REFUSALS_COUNTED "
+			audit_finding_kind(v->pass.rep, rec, "decision",
+			    "REFUSALS_COUNTED "
 			    "does not decode");
 		break;
 	default:
@@ -457,21 +470,24 @@ audit_verify_checkpoints(struct audit_verify *v, EVP_PKEY *key,
 		rec.file = v->cps[i].file;
 		rec.offset = v->cps[i].offset;
 		if (journal_decode_checkpoint(&rec, &jc) == -1) {
-			audit_finding(v->pass.rep, &rec, "malformed "
+			audit_finding_kind(v->pass.rep, &rec, "checkpoint",
+			    "malformed "
 			    "checkpoint");
 			continue;
 		}
 		if (key == NULL)
 			continue;
 		if (memcmp(jc.key_id, id, JOURNAL_HASH_LEN) != 0) {
-			audit_finding(v->pass.rep, &rec, "checkpoint signed "
+			audit_finding_kind(v->pass.rep, &rec, "checkpoint",
+			    "checkpoint signed "
 			    "by key %s, not the gateway's key %s (%s)",
 			    journal_hex(jc.key_id, hex), journal_hex(id, want),
 			    key_from);
 			continue;
 		}
 		if (journal_verify_checkpoint(&rec, key) == -1) {
-			audit_finding(v->pass.rep, &rec, "checkpoint "
+			audit_finding_kind(v->pass.rep, &rec, "checkpoint",
+			    "checkpoint "
 			    "signature does not verify (covering record %"
 			    PRIu64 ", chain %s)", jc.seq,
 			    journal_hex(jc.chain, hex));
@@ -528,13 +544,19 @@ audit_verify_end(struct audit_verify *v, X509 *pinned, json_t *sum)
 			audit_warning(rep, NULL, "checkpoint key %s", from);
 		if (v->trust != NULL && !audit_trust_check(v->trust, own,
 		    v->pass.last_time, why, sizeof(why)))
-			audit_finding(rep, NULL, "the gateway's certificate "
+			audit_finding_kind(rep, NULL, "trust",
+			    "the gateway's certificate "
 			    "sha256:%s does not chain to the trust anchors: "
 			    "%s", fp, why);
 		json_object_set_new(sum, "checkpoint_key_cert",
 		    json_string(fp));
 		audit_verify_checkpoints(v, X509_get0_pubkey(own), from);
 	}
+	if (v->unchecked > 0)
+		audit_warning(rep, NULL, "%" PRIu64 " messages and receipts "
+		    "after a break have no configuration load in force (a "
+		    "break may have taken it): their signatures are not "
+		    "checked", v->unchecked);
 	if (v->pass.records > v->last_cp_seq && v->ncps > 0 &&
 	    v->pass.last_seq > v->last_cp_seq)
 		audit_warning(rep, NULL, "%" PRIu64 " records after the last "
@@ -551,6 +573,12 @@ audit_verify_summary(const struct audit_verify *v, json_t *sum)
 	json_object_set_new(sum, "records", json_integer(
 	    (json_int_t)v->pass.records));
 	json_object_set_new(sum, "files", json_integer((json_int_t)v->files));
+	json_object_set_new(sum, "files_read", json_integer(
+	    (json_int_t)v->pass.files));
+	json_object_set_new(sum, "resynchronisations", json_integer(
+	    (json_int_t)v->pass.resyncs));
+	json_object_set_new(sum, "bytes_skipped", json_integer(
+	    (json_int_t)v->pass.bytes_skipped));
 	json_object_set_new(sum, "messages", json_integer(
 	    (json_int_t)v->messages));
 	json_object_set_new(sum, "receipts", json_integer(
@@ -639,8 +667,8 @@ audit_verify(const struct audit_opts *o, struct audit_report *rep)
 	audit_pool_stop(&v->pool);
 	audit_verify_end(v, pinned, sum);
 	audit_verify_summary(v, sum);
-	if (o->html_out != NULL && audit_html(o->html_out, "verify", NULL,
-	    rep->findings) == -1)
+	if (o->html_out != NULL && audit_html(o->html_out, "verify", rep,
+	    NULL) == -1)
 		goto done;
 	rc = 0;
 done:

@@ -169,6 +169,9 @@ audit_witness(const struct audit_opts *o, struct audit_report *rep)
 		    ours.conf.country, theirs.conf.country);
 	rc = 0;
 done:
+	if (rc == 0 && o->html_out != NULL && audit_html(o->html_out,
+	    "witness", rep, NULL) == -1)
+		rc = -1;
 	audit_set_clear(&ours.cps);
 	audit_set_clear(&theirs.cps);
 	json_decref(ours.claims);

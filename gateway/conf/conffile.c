@@ -4,6 +4,9 @@
  */
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -658,5 +661,66 @@ conf_check_cert_time(X509 *x, const char *what, const char *file, long line,
 		    "days: renew it", what, tb,
 		    (long long)((na - now) / 86400));
 	}
+	return 0;
+}
+
+int
+conf_parse_hostport(const char *s, char *host, size_t hostlen, int *port,
+    int *loopback, char *why, size_t whylen)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	const char *colon, *end;
+	char *ep;
+	size_t n;
+	long p;
+	int v6 = 0;
+
+	*port = 0;
+	*loopback = 0;
+	if (s[0] == '[') {
+		if ((end = strchr(s, ']')) == NULL || end[1] != ':') {
+			snprintf(why, whylen, "'%s' is not [IPv6 address]:port",
+			    s);
+			return -1;
+		}
+		s++;
+		n = (size_t)(end - s);
+		colon = end + 1;
+		v6 = 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL ||
+		    strchr(s, ':') != colon) {
+			snprintf(why, whylen, "'%s' is not address:port (an "
+			    "IPv6 address goes in brackets: [::1]:9464)", s);
+			return -1;
+		}
+		n = (size_t)(colon - s);
+	}
+	if (n == 0 || n >= hostlen) {
+		snprintf(why, whylen, "'%.*s' is not an address", (int)n, s);
+		return -1;
+	}
+	memcpy(host, s, n);
+	host[n] = '\0';
+	errno = 0;
+	p = strtol(colon + 1, &ep, 10);
+	if (colon[1] < '0' || colon[1] > '9' || *ep != '\0' || errno != 0 ||
+	    p < 1 || p > 65535) {
+		snprintf(why, whylen, "port '%s' is not a number from 1 to "
+		    "65535", colon + 1);
+		return -1;
+	}
+	if (!v6 && inet_pton(AF_INET, host, &a4) == 1)
+		*loopback = (ntohl(a4.s_addr) >> 24) == 127;
+	else if (v6 && inet_pton(AF_INET6, host, &a6) == 1)
+		*loopback = IN6_IS_ADDR_LOOPBACK(&a6);
+	else {
+		snprintf(why, whylen, "'%s' is not a numeric IP%s address (a "
+		    "host name could resolve elsewhere)", host, v6 ? "v6" :
+		    "v4");
+		return -1;
+	}
+	*port = (int)p;
 	return 0;
 }

@@ -103,6 +103,15 @@ int conf_cert_times(X509 *x, accord_time_t *nb, accord_time_t *na);
 /* The CRL's nextUpdate as UTC seconds; 0 when it gives none.
  * @return 0, or -1 when it cannot be read. */
 int conf_crl_next_update(X509_CRL *crl, accord_time_t *next);
+/*
+ * "127.0.0.1:9464" or "[::1]:9464": a numeric IPv4 or bracketed IPv6
+ * address and a port (1-65535), into host (without brackets) and *port;
+ * *loopback is set to 1 for a loopback address (127.0.0.0/8, ::1).
+ * Host names are refused: what a name resolves to can change.
+ * @return 0, or -1 with why set.
+ */
+int conf_parse_hostport(const char *s, char *host, size_t hostlen,
+    int *port, int *loopback, char *why, size_t whylen);
 /* Warn if x expires within 30 days; error if it has expired and
  * must_be_valid is set.  @return 0 when usable now, -1 otherwise. */
 int conf_check_cert_time(X509 *x, const char *what, const char *file,

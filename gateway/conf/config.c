@@ -53,6 +53,7 @@ config_free(struct config *c)
 	free(c->sign_key);
 	free(c->state_dir);
 	free(c->control_socket);
+	free(c->metrics_address);
 	free(c->partners_dir);
 	free(c);
 }
@@ -130,6 +131,26 @@ config_read_user(struct config *c, xmlNodePtr n, struct conf_diag *d)
 	c->user_uid = pw->pw_uid;
 	c->user_gid = pw->pw_gid;
 	conf_key_owner = pw->pw_uid;
+	/* parser=: who reads partner XML; without it, the engine's user */
+	c->parser_uid = c->user_uid;
+	c->parser_gid = c->user_gid;
+	conf_attr_buf(n, "parser", c->parser_user, sizeof(c->parser_user));
+	if (c->parser_user[0] == '\0') {
+		conf_diag_warn(d, c->file, conf_line(n), "no <user parser=>: "
+		    "the parser processes run as %s, the engine's user, "
+		    "separated from it by their system-call filter only",
+		    c->user);
+		return;
+	}
+	if ((pw = getpwnam(c->parser_user)) == NULL || pw->pw_uid == 0) {
+		conf_diag_error(d, c->file, conf_line(n), "parser user '%s' %s",
+		    c->parser_user, pw == NULL ? "does not exist" :
+		    "is root: a parser must not run as root");
+		c->user[0] = '\0';
+		return;
+	}
+	c->parser_uid = pw->pw_uid;
+	c->parser_gid = pw->pw_gid;
 }
 
 static void
@@ -180,6 +201,43 @@ config_read_control(struct config *c, xmlNodePtr n, struct conf_diag *d)
 			conf_diag_warn(d, c->file, conf_line(n), "no group holds "
 			    "the role %s: only root may use it",
 			    config_role_names[i]);
+}
+
+/*
+ * <metrics listen="127.0.0.1:9464"/>: the metrics carry no personal data
+ * but tell whoever connects which partners there are, how much goes to
+ * each and when one is down, without TLS or authentication: a loopback
+ * address unless allow-remote="true" says the operator made it safe
+ * (a firewall, a proxy that authenticates).
+ */
+static void
+config_read_metrics(struct config *c, xmlNodePtr n, struct conf_diag *d)
+{
+	char listen[300], host[256], why[400], remote[8];
+	int port, loopback;
+
+	conf_attr_buf(n, "listen", listen, sizeof(listen));
+	conf_attr_buf(n, "allow-remote", remote, sizeof(remote));
+	/* xs:boolean (schema-checked) */
+	c->metrics_allow_remote = strcmp(remote, "true") == 0 ||
+	    strcmp(remote, "1") == 0;
+	if (conf_parse_hostport(listen, host, sizeof(host), &port, &loopback,
+	    why, sizeof(why)) == -1) {
+		conf_diag_error(d, c->file, conf_line(n), "metrics listen: %s",
+		    why);
+		return;
+	}
+	if (!loopback && !c->metrics_allow_remote) {
+		conf_diag_error(d, c->file, conf_line(n), "metrics listen: %s "
+		    "is not a loopback address; the metrics (partners, "
+		    "volumes, outages) are served without TLS or "
+		    "authentication: use 127.0.0.1 or [::1], or add "
+		    "allow-remote=\"true\" once a firewall or an "
+		    "authenticating proxy guards the port", host);
+		return;
+	}
+	c->metrics_address = xstrdup(host);
+	c->metrics_port = port;
 }
 
 static int
@@ -285,6 +343,8 @@ config_load(const char *file, accord_time_t now, struct conf_diag *d)
 	struct config *c;
 	xmlDocPtr doc;
 	xmlNodePtr root, n;
+	X509 *x;
+	accord_time_t nb;
 	char *s;
 	int before = d->nerrors;
 
@@ -333,10 +393,17 @@ config_load(const char *file, accord_time_t now, struct conf_diag *d)
 	c->tls_client_cert = config_attr_path(n, "client-certificate",
 	    c->pki_dir);
 	c->tls_client_key = config_attr_path(n, "client-key", c->pki_dir);
-	X509_free(config_check_pair(c, n, c->tls_cert, c->tls_key,
-	    "TLS server", now, d));
-	X509_free(config_check_pair(c, n, c->tls_client_cert,
-	    c->tls_client_key, "TLS client", now, d));
+	x = config_check_pair(c, n, c->tls_cert, c->tls_key, "TLS server",
+	    now, d);
+	if (x != NULL && conf_cert_times(x, &nb, &c->tls_not_after) == 0)
+		conf_cert_sha256(x, c->tls_sha256);
+	X509_free(x);
+	x = config_check_pair(c, n, c->tls_client_cert, c->tls_client_key,
+	    "TLS client", now, d);
+	if (x != NULL && conf_cert_times(x, &nb,
+	    &c->tls_client_not_after) == 0)
+		conf_cert_sha256(x, c->tls_client_sha256);
+	X509_free(x);
 	n = conf_child(root, "signing");
 	c->sign_cert = config_attr_path(n, "certificate", c->pki_dir);
 	c->sign_key = config_attr_path(n, "key", c->pki_dir);
@@ -349,6 +416,8 @@ config_load(const char *file, accord_time_t now, struct conf_diag *d)
 	c->state_dir = conf_path(c->dir, s);
 	free(s);
 	config_read_control(c, conf_child(root, "control"), d);
+	if ((n = conf_child(root, "metrics")) != NULL)
+		config_read_metrics(c, n, d);
 
 	n = conf_child(root, "limits");
 	c->max_message_size = (size_t)conf_attr_int(n, "max-message-size",

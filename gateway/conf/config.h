@@ -63,6 +63,11 @@ struct config {
 	char		*sign_key;
 	X509		*sign_x509;
 	char		 sign_sha256[65];
+	/* our TLS certificates' expiry and fingerprint (for the metrics) */
+	accord_time_t	 tls_not_after;
+	char		 tls_sha256[65];
+	accord_time_t	 tls_client_not_after;
+	char		 tls_client_sha256[65];
 
 	char		*state_dir;
 	/* <user>: the engine and the signer run as this user when the
@@ -70,12 +75,22 @@ struct config {
 	char		 user[64];
 	uid_t		 user_uid;
 	gid_t		 user_gid;
+	/* <user parser=>: the parser processes' user ("" = user's own,
+	 * which only their system-call filter then separates) */
+	char		 parser_user[64];
+	uid_t		 parser_uid;
+	gid_t		 parser_gid;
 	char		*control_socket;
 	char		 control_group[64];
 	gid_t		 control_gid;
 	int		 control_gid_exists;
 	struct role_group roles[CONFIG_MAX_ROLE_GROUPS];
 	int		 nroles;
+	/* <metrics listen= allow-remote=>: the Prometheus endpoint over
+	 * plain HTTP; metrics_address NULL: none */
+	char		*metrics_address;
+	int		 metrics_port;
+	int		 metrics_allow_remote;
 
 	size_t		 max_message_size;
 	int		 max_xml_depth;

@@ -135,6 +135,7 @@ engine_open_signed(const struct config *c, struct signer_client *sc)
 	struct conf_diag d = { 0 };
 	int i;
 
+	engine_metrics_register();
 	e = xcalloc(1, sizeof(*e));
 	e->conf = c;
 	e->batch = 1;

@@ -90,6 +90,13 @@ struct engine *engine_open_signed(const struct config *c,
     struct signer_client *sc);
 void engine_close(struct engine *e);
 
+/* Partner XML read by a parser process from now on (msg/parser.h), not
+ * in this process; pc stays the caller's. */
+struct parser_client;
+void engine_set_parser(struct engine *e, struct parser_client *pc);
+/* That parser, or NULL when partner XML is read in this process. */
+struct parser_client *engine_parser(struct engine *e);
+
 /* Take a reloaded configuration (journalled as a configuration load). */
 int engine_set_config(struct engine *e, const struct config *c);
 

@@ -273,20 +273,20 @@ engine_catch_up(struct engine *e)
 	return rc;
 }
 
-/* Tell the observer of the first n pending records (the store has them
- * now). */
+/* Tell the metrics and the observer of the first n pending records (the
+ * store has them now). */
 static void
 engine_observe(struct engine *e, size_t n)
 {
 	struct engine_pending *p;
 	size_t i;
 
-	if (e->observer == NULL)
-		return;
 	for (i = 0; i < n; i++) {
 		p = &e->pending[i];
-		e->observer(e->observer_arg, p->kind, p->seq, p->time,
-		    p->payload, p->len);
+		engine_metrics_record(e, p->kind, p->time, p->payload, p->len);
+		if (e->observer != NULL)
+			e->observer(e->observer_arg, p->kind, p->seq, p->time,
+			    p->payload, p->len);
 	}
 }
 

@@ -3,73 +3,24 @@
  * event, preparing the case an event applies to, and the facts the fsm
  * does not judge: what a reply answers, and dates that cannot be.
  */
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
-
-#include <libxml/tree.h>
 
 #include "conf/calendar.h"
 #include "util/clock.h"
 #include "engine/engine.h"
 #include "engine/engine_state_priv.h"
 #include "msg/envelope.h"
+#include "msg/model.h"
 
-/* ---- reading business facts into an fsm event ------------------------- */
+/* ---- business facts into an fsm event ---------------------------------- */
 
-static int
-engine_child_bool(xmlNodePtr body, const char *name)
-{
-	char buf[16];
-
-	if (envelope_child_text(body, name, buf, sizeof(buf)) == -1)
-		return 0;
-	return strcmp(buf, "true") == 0 || strcmp(buf, "1") == 0;
-}
-
-static cal_day_t
-engine_child_date(xmlNodePtr body, const char *name)
-{
-	char buf[32];
-	cal_day_t d = 0;
-
-	if (envelope_child_text(body, name, buf, sizeof(buf)) == 0)
-		calendar_parse_date(buf, &d);
-	return d;
-}
-
-static int
-engine_count_children(xmlNodePtr parent, const char *name)
-{
-	xmlNodePtr n;
-	int count = 0;
-
-	if (parent == NULL)
-		return 0;
-	for (n = parent->children; n != NULL; n = n->next)
-		if (n->type == XML_ELEMENT_NODE &&
-		    xmlStrcmp(n->name, BAD_CAST name) == 0)
-			count++;
-	return count;
-}
-
-/* Version 2: the end of the transfer window the requested side states. */
-static void
-engine_given_transfer(xmlNodePtr n, struct fsm_event *ev)
-{
-	char buf[32];
-
-	if (n != NULL && envelope_child_text(n, "TransferDeadline", buf,
-	    sizeof(buf)) == 0)
-		clock_parse_utc(buf, &ev->given_due[FSM_DL_TRANSFER]);
-}
-
-/* Fill the message-dependent fields of ev from a schema-valid body. */
+/* Fill the message-dependent fields of ev from a message's model (the
+ * parser read them from the DOM it verified). */
 void
-engine_event_facts(const struct envelope_header *h, xmlNodePtr body,
-    struct fsm_event *ev)
+engine_event_facts(const struct model *m, struct fsm_event *ev)
 {
-	xmlNodePtr n;
-	char buf[64];
+	const struct envelope_header *h = &m->h;
 	long v;
 
 	ev->type = h->type;
@@ -78,67 +29,48 @@ engine_event_facts(const struct envelope_header *h, xmlNodePtr body,
 	case MSG_READMISSION_REQUEST:
 		ev->procedure = h->procedure == ENVELOPE_PROC_ACCELERATED ?
 		    FSM_PROC_ACCELERATED : FSM_PROC_STANDARD;
-		n = envelope_child(body, "ReturnReason");
-		if (envelope_child(n, "DeliberateViolation") != NULL)
+		if (m->reason == MODEL_REASON_DELIBERATE)
 			ev->reason = FSM_REASON_DELIBERATE;
-		else if (envelope_child(n, "ObjectiveReason") != NULL)
+		else if (m->reason == MODEL_REASON_OBJECTIVE)
 			ev->reason = FSM_REASON_OBJECTIVE;
 		break;
 	case MSG_READMISSION_REPLY:
-		ev->positive = envelope_child(body, "Accepted") != NULL;
-		engine_given_transfer(envelope_child(body, "Accepted"), ev);
-		ev->grounds = engine_count_children(envelope_child(body,
-		    "Refused"), "Ground");
-		break;
 	case MSG_TRANSIT_REPLY:
-		ev->positive = envelope_child(body, "Consent") != NULL;
-		ev->grounds = engine_count_children(envelope_child(body,
-		    "Refusal"), "Ground");
+		ev->positive = m->positive;
+		ev->grounds = m->grounds;
+		if (h->type == MSG_READMISSION_REPLY && m->given_transfer != 0)
+			ev->given_due[FSM_DL_TRANSFER] = m->given_transfer;
 		break;
 	case MSG_EXTENSION_REQUEST:
 	case MSG_EXTENSION_REPLY:
-		if (envelope_child_text(body, "Subject", buf, sizeof(buf)) ==
-		    0 && strcmp(buf, "TransferWindow") == 0)
-			ev->ext_subject = FSM_EXT_TRANSFER_WINDOW;
-		else
-			ev->ext_subject = FSM_EXT_REPLY_PERIOD;
-		n = h->type == MSG_EXTENSION_REQUEST ? body :
-		    envelope_child(body, "Granted");
-		ev->positive = h->type == MSG_EXTENSION_REPLY && n != NULL;
-		if (h->type == MSG_EXTENSION_REPLY)
-			engine_given_transfer(n, ev);
-		if (envelope_child_text(n, h->type == MSG_EXTENSION_REQUEST ?
-		    "DaysRequested" : "Days", buf, sizeof(buf)) == 0) {
-			v = strtol(buf, NULL, 10);
-			ev->ext_days = (int)(v > 0 && v < 100000 ? v : 0);
-		}
+		ev->ext_subject = m->ext_transfer_window ?
+		    FSM_EXT_TRANSFER_WINDOW : FSM_EXT_REPLY_PERIOD;
+		ev->positive = m->positive;
+		if (h->type == MSG_EXTENSION_REPLY && m->given_transfer != 0)
+			ev->given_due[FSM_DL_TRANSFER] = m->given_transfer;
+		ev->ext_days = m->ext_days;
 		break;
 	case MSG_TRAVEL_DOCUMENT_NOTICE:
-		ev->doc_extended = envelope_child_text(body, "Action", buf,
-		    sizeof(buf)) == 0 && strcmp(buf, "Extended") == 0;
-		ev->doc_valid_from = engine_child_date(body, "ValidFrom");
-		ev->doc_valid_until = engine_child_date(body, "ValidUntil");
+		ev->doc_extended = m->doc_extended;
+		ev->doc_valid_from = m->doc_valid_from;
+		ev->doc_valid_until = m->doc_valid_until;
 		break;
 	case MSG_TRANSFER_NOTICE:
-		if (envelope_child_text(body, "TransferAt", buf, sizeof(buf)) ==
-		    0)
-			clock_parse_utc(buf, &ev->transfer_at);
+		ev->transfer_at = m->transfer_at;
 		break;
 	case MSG_PROTECTION_NOTICE:
-		if (envelope_child_text(body, "Status", buf, sizeof(buf)) ==
-		    0 && (v = fsm_protection_from_name(buf)) > 0)
+		if (m->protection[0] != '\0' &&
+		    (v = fsm_protection_from_name(m->protection)) > 0)
 			ev->protection = (enum fsm_protection)v;
 		break;
 	case MSG_VOLUNTARY_DEPARTURE_NOTICE:
-		ev->departure_date = engine_child_date(body, "DepartureDate");
-		ev->passport = engine_child_bool(body, "PassportPresent");
-		ev->application = engine_child_bool(body,
-		    "ApplicationPresent");
-		ev->ticket = engine_child_bool(body, "AirlineTicket");
-		ev->criminal_offence = engine_child_bool(body,
-		    "CriminalOffence");
-		ev->entry_illegal = engine_child_bool(body, "EntryIllegal");
-		ev->entry_date = engine_child_date(body, "EntryDate");
+		ev->departure_date = m->departure_date;
+		ev->passport = m->passport;
+		ev->application = m->application;
+		ev->ticket = m->ticket;
+		ev->criminal_offence = m->criminal_offence;
+		ev->entry_illegal = m->entry_illegal;
+		ev->entry_date = m->entry_date;
 		break;
 	default:
 		break;
@@ -206,113 +138,38 @@ engine_reply_to(enum msg_type t)
 
 /*
  * Values are personal data: a refusal names the element's path, never
- * its value, in logs and in the Error's text.
+ * its value, in logs and in the Error's text.  The parser lists the date
+ * facts in document order; the first that cannot be is the refusal.
  */
-
-struct engine_dates {
-	cal_day_t	 created_day;	/* Created, in the sender's calendar */
-	accord_time_t	 earliest_transfer;	/* now less the clock skew */
-	char		*why;
-	size_t		 whylen;
-};
-
-static int
-engine_date_of(xmlNodePtr parent, const char *name, cal_day_t *d)
+int
+engine_check_dates(const struct model *m, const struct calendar *sender_cal,
+    accord_time_t now, int skew, char *why, size_t whylen)
 {
-	char buf[32];
-
-	return envelope_child_text(parent, name, buf, sizeof(buf)) == 0 &&
-	    calendar_parse_date(buf, d) == 0;
-}
-
-static int
-engine_time_of(xmlNodePtr parent, const char *name, accord_time_t *t)
-{
-	char buf[64];
-
-	return envelope_child_text(parent, name, buf, sizeof(buf)) == 0 &&
-	    clock_parse_utc(buf, t) == 0;
-}
-
-/* from and until, children of n, both present and out of order? */
-static int
-engine_range_reversed(xmlNodePtr n, const char *from, const char *until,
-    int instants)
-{
-	cal_day_t df, du;
-	accord_time_t tf, tu;
-
-	if (instants)
-		return engine_time_of(n, from, &tf) &&
-		    engine_time_of(n, until, &tu) && tf > tu;
-	return engine_date_of(n, from, &df) && engine_date_of(n, until, &du) &&
-	    df > du;
-}
-
-/* The checks of one element (its path in path); recurses. */
-static int
-engine_dates_walk(struct engine_dates *dt, xmlNodePtr n, char *path,
-    size_t pathlen, size_t used)
-{
-	static const struct {
-		const char	*from, *until;
-		int		 instants;
-	} ranges[] = {
-		{ "ValidFrom", "ValidUntil", 0 },	/* TransitReply,
-							 * TravelDocumentNotice */
-		{ "IssuedOn", "ValidUntil", 0 },	/* MeansOfProof */
-		{ "DepartureAt", "ArrivalAt", 1 },	/* EscortNotice legs */
-	};
-	xmlNodePtr k;
-	cal_day_t day;
-	accord_time_t t;
+	const struct model_date *d;
+	cal_day_t created_day;
 	size_t i;
-	int w;
 
-	w = snprintf(path + used, pathlen - used, "%s%s", used ? "/" : "",
-	    (const char *)n->name);
-	if (w < 0 || (size_t)w >= pathlen - used)
-		w = (int)(pathlen - used - 1);
-	used += (size_t)w;
-	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
-		if (engine_range_reversed(n, ranges[i].from, ranges[i].until,
-		    ranges[i].instants)) {
-			snprintf(dt->why, dt->whylen, "%s/%s is before %s/%s",
-			    path, ranges[i].until, path, ranges[i].from);
+	created_day = calendar_local_day(sender_cal, m->h.created);
+	for (i = 0; i < m->ndates; i++) {
+		d = &m->dates[i];
+		switch (d->kind) {
+		case MODEL_DATE_REVERSED:
+			snprintf(why, whylen, "%s/%s is before %s/%s",
+			    d->path, d->until, d->path, d->from);
+			return -1;
+		case MODEL_DATE_BIRTH:
+			if (d->day <= created_day)
+				break;
+			snprintf(why, whylen, "%s/BirthDate is after the "
+			    "message's Created", d->path);
+			return -1;
+		case MODEL_DATE_TRANSFER:
+			if (d->at >= now - skew)
+				break;
+			snprintf(why, whylen, "%s/TransferAt is in the past",
+			    d->path);
 			return -1;
 		}
-	if (engine_date_of(n, "BirthDate", &day) && day > dt->created_day) {
-		snprintf(dt->why, dt->whylen, "%s/BirthDate is after the "
-		    "message's Created", path);
-		return -1;
 	}
-	if (engine_time_of(n, "TransferAt", &t) && t < dt->earliest_transfer) {
-		snprintf(dt->why, dt->whylen, "%s/TransferAt is in the past",
-		    path);
-		return -1;
-	}
-	for (k = n->children; k != NULL; k = k->next)
-		if (k->type == XML_ELEMENT_NODE && k->children != NULL &&
-		    engine_dates_walk(dt, k, path, pathlen, used) == -1)
-			return -1;
-	path[used - (size_t)w] = '\0';
 	return 0;
-}
-
-int
-engine_check_dates(const struct envelope_header *h, xmlNodePtr body,
-    const struct calendar *sender_cal, accord_time_t now, int skew,
-    char *why, size_t whylen)
-{
-	struct engine_dates dt;
-	char path[256];
-
-	if (body == NULL)
-		return 0;
-	dt.created_day = calendar_local_day(sender_cal, h->created);
-	dt.earliest_transfer = now - skew;
-	dt.why = why;
-	dt.whylen = whylen;
-	path[0] = '\0';
-	return engine_dates_walk(&dt, body, path, sizeof(path), 0);
 }

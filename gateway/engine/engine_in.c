@@ -7,18 +7,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <libxml/tree.h>
-
 #include "util/clock.h"
 #include "engine/engine.h"
 #include "engine/engine_state_priv.h"
 #include "msg/envelope.h"
+#include "msg/model.h"
 #include "persist/journal.h"
 #include "util/log.h"
 #include "persist/record.h"
 #include "persist/store.h"
 #include "util/xmalloc.h"
-#include "msg/xmlsig.h"
 
 /* ---- inbound ------------------------------------------------------------ */
 
@@ -31,19 +29,19 @@
  */
 static int
 engine_standalone_receipt(struct engine *e, const struct agreement *a,
-    xmlDocPtr doc, xmlNodePtr body, const char *bytes, size_t len,
+    const struct model *m, const char *bytes, size_t len,
     struct engine_answer *ans)
 {
 	char id[RECORD_ID_MAX];
 	int rc;
 
-	if (envelope_child_text(body, "ReceivedMessageId", id, sizeof(id)) ==
-	    -1) {
+	if (!m->received_id.has || strlen(m->received_id.text) >= sizeof(id)) {
 		engine_answer_set(ans, 409, AE_SCHEMA_INVALID, "Receipt "
 		    "without ReceivedMessageId");
 		return 0;
 	}
-	rc = engine_receipt_take(e, a->country, id, bytes, len, ans, 0, doc);
+	snprintf(id, sizeof(id), "%s", m->received_id.text);
+	rc = engine_receipt_take(e, a->country, id, bytes, len, ans, 0, m);
 	if (rc == -1) {
 		if (ans->status == 0)
 			engine_answer_set(ans, 503, AE_TEMPORARY, "the receipt "
@@ -156,7 +154,10 @@ engine_refuse_unread(struct engine *e, const char *tls_partner,
 		    "with %s", tls_partner);
 		return 0;
 	}
-	return engine_refuse_early(e, a, NULL, code, text, ans);
+	if (engine_refuse_early(e, a, NULL, code, text, ans) == -1)
+		return -1;
+	engine_metrics_answer(tls_partner, ans);
+	return 0;
 }
 
 /* A message carried by a Redelivery (v2): the outer envelope's facts. */
@@ -172,7 +173,10 @@ int
 engine_receive(struct engine *e, const char *tls_partner, const char *bytes,
     size_t len, struct engine_answer *ans)
 {
-	return engine_receive_rx(e, tls_partner, bytes, len, ans, NULL);
+	if (engine_receive_rx(e, tls_partner, bytes, len, ans, NULL) == -1)
+		return -1;
+	engine_metrics_answer(tls_partner, ans);
+	return 0;
 }
 
 /*
@@ -184,30 +188,23 @@ engine_receive(struct engine *e, const char *tls_partner, const char *bytes,
  */
 static int
 engine_redelivery(struct engine *e, const struct agreement *a,
-    const struct envelope_header *outer, xmlNodePtr body,
-    struct engine_answer *ans)
+    const struct model *m, struct engine_answer *ans)
 {
-	struct envelope_redelivery r;
-	struct envelope_error err;
+	const struct envelope_redelivery *r = &m->rdv;
 	struct engine_redelivered rdv;
-	int rc;
 
-	memset(&r, 0, sizeof(r));
-	if (envelope_redelivery_read(body, e->conf->max_message_size, &r,
-	    &err) == -1) {
-		rc = engine_refuse_early(e, a, outer, err.code, err.text, ans);
-		envelope_redelivery_clear(&r);
-		return rc;
-	}
-	rdv.outer = outer;
-	rdv.r = &r;
-	log_info(ETAG, "%s from %s: a Redelivery of %s %s", outer->message_id,
-	    a->country, agreement_msg_type_name(r.original_type),
-	    r.original_id);
-	rc = engine_receive_rx(e, a->country, r.original, r.original_len, ans,
-	    &rdv);
-	envelope_redelivery_clear(&r);
-	return rc;
+	/* the parser decoded the Original of the Redelivery it verified */
+	if (m->rdv_code != AE_OK || r->original == NULL)
+		return engine_refuse_early(e, a, &m->h, m->rdv_code != AE_OK ?
+		    m->rdv_code : AE_SCHEMA_INVALID, m->rdv_code != AE_OK ?
+		    m->rdv_text : "no Original", ans);
+	rdv.outer = &m->h;
+	rdv.r = r;
+	log_info(ETAG, "%s from %s: a Redelivery of %s %s", m->h.message_id,
+	    a->country, agreement_msg_type_name(r->original_type),
+	    r->original_id);
+	return engine_receive_rx(e, a->country, r->original, r->original_len,
+	    ans, &rdv);
 }
 
 /*
@@ -216,24 +213,41 @@ engine_redelivery(struct engine *e, const struct agreement *a,
  * goes on to the next step.
  */
 
-/* 1. size, parse, schema: before authentication.  The document into
- * *docp (the caller frees it), its header into *h and body into *body. */
+/* 1. size, parse, schema: before authentication.  A parser reads the
+ * bytes into *m (the caller clears it), the signature verified or not
+ * (step 2 judges it); sha256 is the engine's own digest of the bytes. */
 static int
 engine_rx_read(struct engine *e, const struct agreement *a,
-    const char *bytes, size_t len, const struct engine_redelivered *rdv,
-    xmlDocPtr *docp, struct envelope_header *h, xmlNodePtr *body,
+    const char *bytes, size_t len, const char *sha256, accord_time_t now,
+    const struct engine_redelivered *rdv, struct model *m,
     struct engine_answer *ans, int *rc)
 {
+	const struct envelope_header *h = &m->h;
 	struct envelope_limits lim;
 	struct envelope_error err;
 
 	lim.max_size = e->conf->max_message_size;
 	lim.max_depth = e->conf->max_xml_depth;
-	if (envelope_parse(bytes, len, &lim, docp, &err) == -1) {
-		*rc = engine_refuse_early(e, a, NULL, err.code, err.text, ans);
+	if (engine_parse(e, a, bytes, len, &lim, now, m) == -1) {
+		engine_answer_set(ans, 503, AE_TEMPORARY, "the message could "
+		    "not be read on our side; retry");
+		*rc = -1;
 		return 1;
 	}
-	if (envelope_read(*docp, h, body) == -1) {
+	if (strcmp(m->sha256, sha256) != 0) {
+		/* a model of other bytes: a parser gone wrong */
+		log_warnx(ETAG, "a parser answered for other bytes than %s's",
+		    a->country);
+		engine_answer_set(ans, 503, AE_TEMPORARY, "the message could "
+		    "not be read on our side; retry");
+		*rc = -1;
+		return 1;
+	}
+	if (m->stage == MODEL_REFUSED) {
+		*rc = engine_refuse_early(e, a, NULL, m->code, m->text, ans);
+		return 1;
+	}
+	if (m->stage == MODEL_NO_HEADER) {
 		*rc = engine_refuse_early(e, a, NULL, AE_SCHEMA_INVALID,
 		    "unreadable header", ans);
 		return 1;
@@ -262,18 +276,17 @@ engine_rx_read(struct engine *e, const struct agreement *a,
 	return 0;
 }
 
-/* 2. signature, with the TLS partner's pinned certificates; 3. belonging
- * (authenticated from here on, but still refused without a trace in the
- * journal: it was not for us to decide). */
+/* 2. signature, with the TLS partner's pinned certificates (as the
+ * parser found it); 3. belonging (authenticated from here on, but still
+ * refused without a trace in the journal: it was not for us to decide). */
 static int
 engine_rx_authentic(struct engine *e, const struct agreement *a,
-    xmlDocPtr doc, const struct envelope_header *h, accord_time_t now,
-    struct engine_answer *ans, int *rc)
+    const struct model *m, struct engine_answer *ans, int *rc)
 {
-	struct xmlsig_result vr;
+	const struct envelope_header *h = &m->h;
 
-	if (xmlsig_verify(doc, a, now, &vr) == -1) {
-		*rc = engine_refuse_early(e, a, h, vr.code, vr.text, ans);
+	if (m->stage != MODEL_VERIFIED) {
+		*rc = engine_refuse_early(e, a, h, m->code, m->text, ans);
 		return 1;
 	}
 	if (strcmp(h->from_country, a->country) != 0) {
@@ -305,11 +318,11 @@ engine_rx_authentic(struct engine *e, const struct agreement *a,
 /* A signal posted by itself (a v2 Receipt) or a Redelivery: taken here. */
 static int
 engine_rx_signal(struct engine *e, const struct agreement *a,
-    xmlDocPtr doc, xmlNodePtr body, const struct envelope_header *h,
-    const char *bytes, size_t len, accord_time_t now,
+    const struct model *m, const char *bytes, size_t len, accord_time_t now,
     const struct engine_redelivered *rdv, struct engine_answer *ans,
     int *rc)
 {
+	const struct envelope_header *h = &m->h;
 	accord_time_t window;
 
 	if (h->type == MSG_RECEIPT && h->version >= 2) {
@@ -324,8 +337,7 @@ engine_rx_signal(struct engine *e, const struct agreement *a,
 		}
 		if (e->alive != NULL)
 			e->alive(e->alive_arg, a->country);
-		*rc = engine_standalone_receipt(e, a, doc, body, bytes, len,
-		    ans);
+		*rc = engine_standalone_receipt(e, a, m, bytes, len, ans);
 		return 1;
 	}
 	if (h->type == MSG_REDELIVERY && rdv == NULL) {
@@ -338,7 +350,7 @@ engine_rx_signal(struct engine *e, const struct agreement *a,
 			    "window", ans);
 			return 1;
 		}
-		*rc = engine_redelivery(e, a, h, body, ans);
+		*rc = engine_redelivery(e, a, m, ans);
 		return 1;
 	}
 	return 0;
@@ -470,10 +482,11 @@ engine_rx_invalid(const struct envelope_header *h, const struct fsm_case *c,
  * name, in RefToMessageId, a message of ours that exists. */
 static int
 engine_rx_decide(struct engine *e, const struct agreement *a,
-    const struct envelope_header *h, xmlNodePtr body, accord_time_t now,
-    struct fsm_case *c, struct fsm_event *ev, struct fsm_decision *d,
-    struct engine_answer *ans, int *rc)
+    const struct model *m, accord_time_t now, struct fsm_case *c,
+    struct fsm_event *ev, struct fsm_decision *d, struct engine_answer *ans,
+    int *rc)
 {
+	const struct envelope_header *h = &m->h;
 	char why[sizeof(d->text)];
 	int found, ref = 0;
 
@@ -486,14 +499,14 @@ engine_rx_decide(struct engine *e, const struct agreement *a,
 	memset(ev, 0, sizeof(*ev));
 	ev->kind = FSM_EV_RECEIVED;
 	ev->at = now;
-	engine_event_facts(h, body, ev);
+	engine_event_facts(m, ev);
 	if (found == 0 && !engine_opens(h->type)) {
 		memset(d, 0, sizeof(*d));
 		d->version = FSM_VERSION;
 		d->refusal = AE_UNKNOWN_CASE;
 		snprintf(d->text, sizeof(d->text), "no case %s with %s",
 		    h->case_id, a->country);
-	} else if (engine_check_dates(h, body, &a->calendar, now,
+	} else if (engine_check_dates(m, &a->calendar, now,
 	    e->conf->clock_skew, why, sizeof(why)) == -1)
 		engine_rx_invalid(h, c, why, d);
 	else if (fsm_decide(c, ev, a, engine_requested_cal(e, a, c),
@@ -593,18 +606,16 @@ engine_receive_rx(struct engine *e, const char *tls_partner,
     const struct engine_redelivered *rdv)
 {
 	const struct agreement *a;
-	struct envelope_header h;
+	struct model m;
 	struct fsm_case c;
 	struct fsm_event ev;
 	struct fsm_decision d;
-	xmlDocPtr doc = NULL;
-	xmlNodePtr body;
 	accord_time_t now = clock_now();
 	char sha256[RECORD_SHA256_HEX];
 	int rc = -1;
 
 	memset(ans, 0, sizeof(*ans));
-	memset(&h, 0, sizeof(h));
+	memset(&m, 0, sizeof(m));
 	a = config_partner(e->conf, tls_partner);
 	if (a == NULL) {
 		/* the TLS layer only admits configured partners */
@@ -615,10 +626,10 @@ engine_receive_rx(struct engine *e, const char *tls_partner,
 	record_sha256_hex(bytes, len, sha256);
 
 	/* 1. to 3.: read, authenticated, ours; a signal is taken apart */
-	if (engine_rx_read(e, a, bytes, len, rdv, &doc, &h, &body, ans,
-	    &rc) || engine_rx_authentic(e, a, doc, &h, now, ans, &rc) ||
-	    engine_rx_signal(e, a, doc, body, &h, bytes, len, now, rdv, ans,
-	    &rc) || engine_rx_admit(e, a, &h, now, rdv, ans, &rc))
+	if (engine_rx_read(e, a, bytes, len, sha256, now, rdv, &m, ans,
+	    &rc) || engine_rx_authentic(e, a, &m, ans, &rc) ||
+	    engine_rx_signal(e, a, &m, bytes, len, now, rdv, ans, &rc) ||
+	    engine_rx_admit(e, a, &m.h, now, rdv, ans, &rc))
 		goto done;
 
 	/* an authenticated message: the partner is up, whatever we decide */
@@ -626,14 +637,13 @@ engine_receive_rx(struct engine *e, const char *tls_partner,
 		e->alive(e->alive_arg, a->country);
 
 	/* 4. duplicates, then 5. the fsm, then 6. the journal */
-	if (engine_rx_duplicate(e, a, &h, sha256, ans, &rc) ||
+	if (engine_rx_duplicate(e, a, &m.h, sha256, ans, &rc) ||
 	    engine_lagging(e, ans) ||
-	    engine_rx_decide(e, a, &h, body, now, &c, &ev, &d, ans, &rc))
+	    engine_rx_decide(e, a, &m, now, &c, &ev, &d, ans, &rc))
 		goto done;
-	rc = engine_rx_journal(e, a, &h, bytes, len, sha256, now, &c, &ev, &d,
-	    ans);
+	rc = engine_rx_journal(e, a, &m.h, bytes, len, sha256, now, &c, &ev,
+	    &d, ans);
 done:
-	if (doc != NULL)
-		xmlFreeDoc(doc);
+	model_clear(&m);
 	return rc;
 }

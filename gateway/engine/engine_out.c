@@ -20,6 +20,7 @@
 #include "persist/record.h"
 #include "persist/store.h"
 #include "util/xmalloc.h"
+#include "msg/parser.h"
 #include "msg/xmlsig.h"
 
 /* ---- what we sent ------------------------------------------------------ */
@@ -124,6 +125,7 @@ engine_event_from_sent(struct engine *e, const struct store_message *m,
 	struct envelope_header h;
 	struct envelope_error err;
 	struct fsm_event facts;
+	struct model own;
 	xmlDocPtr doc = NULL;
 	xmlNodePtr body;
 	char *bytes = NULL;
@@ -137,12 +139,16 @@ engine_event_from_sent(struct engine *e, const struct store_message *m,
 			facts = e->sent[i].ev;
 			goto found;
 		}
+	/* our own bytes, from our journal: no partner input */
 	if (engine_message_bytes(e, m->journal_seq, &bytes, &len) == -1 ||
 	    envelope_parse(bytes, len, NULL, &doc, &err) == -1 ||
 	    envelope_read(doc, &h, &body) == -1)
 		goto done;
 	memset(&facts, 0, sizeof(facts));
-	engine_event_facts(&h, body, &facts);
+	memset(&own, 0, sizeof(own));
+	parser_facts(&h, body, &own);
+	engine_event_facts(&own, &facts);
+	model_clear(&own);
 found:
 	/* keep the kind, times and adopted deadlines already set */
 	facts.kind = ev->kind;
@@ -251,28 +257,37 @@ engine_receipt_ours(struct engine *e, const char *partner,
 	return 0;
 }
 
-/* The answer read and authenticated: its document into *docp (when we
- * parsed it; the caller frees it), header into *h, body into *body.
- * Why it is not authentic into why (whylen bytes), left empty if it is. */
-static void
-engine_receipt_read(const struct agreement *a, const char *bytes,
-    size_t len, xmlDocPtr verified, accord_time_t now, xmlDocPtr *docp,
-    struct envelope_header *h, xmlNodePtr *body, char *why, size_t whylen)
+/* The answer read and authenticated, by a parser into *m (the caller
+ * clears it) unless inbound's parser did already (verified).  Why it is
+ * not authentic into why (whylen bytes), left empty if it is.
+ * @return 0, or -1 when no parser could read it (retry later). */
+static int
+engine_receipt_read(struct engine *e, const struct agreement *a,
+    const char *bytes, size_t len, const struct model *verified,
+    accord_time_t now, struct model *m, const struct model **mp, char *why,
+    size_t whylen)
 {
-	struct envelope_error err;
-	struct xmlsig_result vr;
+	char sha256[RECORD_SHA256_HEX];
 
 	if (verified != NULL) {
-		if (envelope_read(verified, h, body) == -1)
-			snprintf(why, whylen, "answer has no readable header");
-	} else if (envelope_parse(bytes, len, NULL, docp, &err) == -1)
+		*mp = verified;
+		return 0;
+	}
+	*mp = m;
+	if (engine_parse(e, a, bytes, len, NULL, now, m) == -1)
+		return -1;
+	if (record_sha256_hex(bytes, len, sha256) == -1 ||
+	    strcmp(sha256, m->sha256) != 0)
+		return -1;	/* a model of other bytes */
+	if (m->stage == MODEL_REFUSED)
 		snprintf(why, whylen, "answer refused: %s: %.150s",
-		    errcode_name(err.code), err.text);
-	else if (envelope_read(*docp, h, body) == -1)
+		    errcode_name(m->code), m->text);
+	else if (m->stage == MODEL_NO_HEADER)
 		snprintf(why, whylen, "answer has no readable header");
-	else if (xmlsig_verify(*docp, a, now, &vr) == -1)
+	else if (m->stage != MODEL_VERIFIED)
 		snprintf(why, whylen, "answer signature: %s: %.150s",
-		    errcode_name(vr.code), vr.text);
+		    errcode_name(m->code), m->text);
+	return 0;
 }
 
 /* An authentic answer: is it a Receipt or Error of the partner's
@@ -284,10 +299,10 @@ engine_receipt_read(const struct agreement *a, const char *bytes,
 static void
 engine_receipt_match(struct engine *e, const struct agreement *a,
     const struct store_message *m, const char *message_id,
-    const struct envelope_header *h, xmlNodePtr body, accord_time_t now,
-    accord_time_t *at, char *why, size_t whylen)
+    const struct model *r, accord_time_t now, accord_time_t *at, char *why,
+    size_t whylen)
 {
-	char buf[128];
+	const struct envelope_header *h = &r->h;
 
 	if (strcmp(h->from_country, a->country) != 0 ||
 	    strcmp(h->from_authority, a->authority) != 0 ||
@@ -298,30 +313,25 @@ engine_receipt_match(struct engine *e, const struct agreement *a,
 		snprintf(why, whylen, "receipt is for another case");
 	else if (h->type == MSG_ERROR && strcmp(h->ref_to, message_id) != 0)
 		snprintf(why, whylen, "Error answers another message");
-	else if (h->type == MSG_ERROR && envelope_child_text(body,
-	    "RefToMessageId", buf, sizeof(buf)) == 0 &&
-	    strcmp(buf, message_id) != 0)
+	else if (h->type == MSG_ERROR && r->error_ref.has &&
+	    strcmp(r->error_ref.text, message_id) != 0)
 		snprintf(why, whylen, "Error's RefToMessageId names another "
 		    "message");
 	else if (h->type == MSG_RECEIPT && h->ref_to[0] != '\0' &&
 	    strcmp(h->ref_to, message_id) != 0)
 		snprintf(why, whylen, "receipt's RefToMessageId names another "
 		    "message");
-	else if (h->type == MSG_RECEIPT &&
-	    (envelope_child_text(body, "ReceivedMessageId", buf,
-	    sizeof(buf)) == -1 || strcmp(buf, message_id) != 0))
+	else if (h->type == MSG_RECEIPT && (!r->received_id.has ||
+	    strcmp(r->received_id.text, message_id) != 0))
 		snprintf(why, whylen, "receipt names another message");
-	else if (h->type == MSG_RECEIPT &&
-	    (envelope_child_text(body, "Sha256", buf, sizeof(buf)) == -1 ||
-	    strcmp(buf, m->sha256) != 0))
+	else if (h->type == MSG_RECEIPT && (!r->receipt_sha256.has ||
+	    strcmp(r->receipt_sha256.text, m->sha256) != 0))
 		snprintf(why, whylen, "receipt digest %.64s is not the "
-		    "digest of the bytes we sent", buf);
-	else if (h->type == MSG_RECEIPT && (envelope_child_text(body,
-	    "ReceivedAt", buf, sizeof(buf)) == -1 ||
-	    clock_parse_utc(buf, at) == -1))
+		    "digest of the bytes we sent", r->receipt_sha256.text);
+	else if (h->type == MSG_RECEIPT && !r->has_received_at)
 		snprintf(why, whylen, "receipt has no ReceivedAt");
-	else if (h->type == MSG_RECEIPT && *at < m->created -
-	    e->conf->clock_skew)
+	else if (h->type == MSG_RECEIPT && (*at = r->received_at) <
+	    m->created - e->conf->clock_skew)
 		snprintf(why, whylen, "receipt's ReceivedAt is before the "
 		    "message was created");
 	else if (h->type == MSG_RECEIPT && *at > now + e->conf->clock_skew)
@@ -333,17 +343,15 @@ engine_receipt_match(struct engine *e, const struct agreement *a,
  * transport tries again.  @return 1 (ans filled) if the answer is one. */
 static int
 engine_receipt_retryable(const char *partner, const struct store_message *m,
-    const struct envelope_header *h, xmlNodePtr body,
-    struct engine_answer *ans)
+    const struct model *r, struct engine_answer *ans)
 {
-	char buf[128];
+	const char *code = r->error_code.text;
 
-	if (h->type == MSG_ERROR &&
-	    envelope_child_text(body, "Code", buf, sizeof(buf)) == 0 &&
-	    errcode_from_name(buf) >= 0 &&
-	    errcode_retryable((enum accord_err)errcode_from_name(buf))) {
+	if (r->h.type == MSG_ERROR && r->error_code.has &&
+	    errcode_from_name(code) >= 0 &&
+	    errcode_retryable((enum accord_err)errcode_from_name(code))) {
 		engine_answer_set(ans, 0, (enum accord_err)errcode_from_name(
-		    buf), "%s answered %s: retry", partner, buf);
+		    code), "%s answered %s: retry", partner, code);
 		snprintf(ans->case_id, sizeof(ans->case_id), "%s", m->case_id);
 		return 1;
 	}
@@ -370,24 +378,13 @@ engine_receipt_disputed(struct engine *e, const char *partner,
 /* The requested side computed the deadlines: adopt those a Receipt
  * carries into ev->given_due. */
 static void
-engine_receipt_deadlines(xmlNodePtr body, struct fsm_event *ev)
+engine_receipt_deadlines(const struct model *r, struct fsm_event *ev)
 {
-	xmlNodePtr n;
-	accord_time_t due;
-	char buf[128];
-	int dl;
+	int i, dl;
 
-	for (n = body->children; n != NULL; n = n->next) {
-		if (n->type != XML_ELEMENT_NODE ||
-		    xmlStrcmp(n->name, BAD_CAST "Deadline") != 0)
-			continue;
-		if (envelope_child_text(n, "Kind", buf, sizeof(buf)) == -1 ||
-		    (dl = engine_deadline_from_kind(buf)) < 0)
-			continue;
-		if (envelope_child_text(n, "Due", buf, sizeof(buf)) == 0 &&
-		    clock_parse_utc(buf, &due) == 0)
-			ev->given_due[dl] = due;
-	}
+	for (i = 0; i < r->ndeadlines; i++)
+		if ((dl = engine_deadline_from_kind(r->deadlines[i].kind)) >= 0)
+			ev->given_due[dl] = r->deadlines[i].due;
 }
 
 /* Days a partner's due instant may differ from ours without a dispute:
@@ -471,41 +468,40 @@ engine_dues_checked(struct engine *e, const struct agreement *a,
 /* The fsm event of m's answer h: FAILED by an Error now, RECEIPTED at
  * the Receipt's ReceivedAt with the deadlines it carries. */
 static void
-engine_receipt_event(const struct store_message *m,
-    const struct envelope_header *h, xmlNodePtr body, accord_time_t at,
-    accord_time_t now, struct fsm_event *ev)
+engine_receipt_event(const struct store_message *m, const struct model *r,
+    accord_time_t at, accord_time_t now, struct fsm_event *ev)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->type = m->type;
 	ev->created = m->created;
-	if (h->type == MSG_ERROR) {
+	if (r->h.type == MSG_ERROR) {
 		ev->kind = FSM_EV_FAILED;
 		ev->at = now;
 	} else {
 		ev->kind = FSM_EV_RECEIPTED;
 		ev->at = at;
-		engine_receipt_deadlines(body, ev);
+		engine_receipt_deadlines(r, ev);
 	}
 }
 
 /*
  * The partner's answer to our message: in the response to our POST, or
  * posted by itself (a standalone Receipt, v2; verified is then the
- * document inbound already parsed and verified, never parsed again).
+ * model of the document inbound's parser already verified, never read
+ * again).
  */
 int
 engine_receipt_take(struct engine *e, const char *partner,
     const char *message_id, const char *bytes, size_t len,
-    struct engine_answer *ans, int commit, xmlDocPtr verified)
+    struct engine_answer *ans, int commit, const struct model *verified)
 {
 	const struct agreement *a;
 	struct store_message m;
-	struct envelope_header h;
+	struct model rm;
+	const struct model *r;
 	struct fsm_case c;
 	struct fsm_event ev;
 	struct fsm_decision d;
-	xmlDocPtr doc = NULL;
-	xmlNodePtr body;
 	accord_time_t now = clock_now(), at = 0;
 	char why[200];
 	int rc = -1;
@@ -516,13 +512,19 @@ engine_receipt_take(struct engine *e, const char *partner,
 	if (engine_receipt_ours(e, partner, message_id, &a, &m, ans, &rc))
 		return rc;
 	why[0] = '\0';
-	engine_receipt_read(a, bytes, len, verified, now, &doc, &h, &body,
-	    why, sizeof(why));
+	memset(&rm, 0, sizeof(rm));
+	if (engine_receipt_read(e, a, bytes, len, verified, now, &rm, &r, why,
+	    sizeof(why)) == -1) {
+		/* not taken: the message goes again */
+		engine_answer_set(ans, 0, AE_TEMPORARY, "the answer could not "
+		    "be read on our side");
+		goto done;
+	}
 	if (why[0] == '\0')	/* authentic: is it the answer to ours? */
-		engine_receipt_match(e, a, &m, message_id, &h, body, now,
-		    &at, why, sizeof(why));
+		engine_receipt_match(e, a, &m, message_id, r, now, &at, why,
+		    sizeof(why));
 	if (why[0] == '\0' &&
-	    engine_receipt_retryable(partner, &m, &h, body, ans)) {
+	    engine_receipt_retryable(partner, &m, r, ans)) {
 		rc = 0;
 		goto done;
 	}
@@ -538,7 +540,7 @@ engine_receipt_take(struct engine *e, const char *partner,
 		    m.case_id);
 		goto done;
 	}
-	engine_receipt_event(&m, &h, body, at, now, &ev);
+	engine_receipt_event(&m, r, at, now, &ev);
 	/* the message's own facts, from our journalled bytes' DOM is not at
 	 * hand: re-derive them from the decision journalled when we sent */
 	if (engine_event_from_sent(e, &m, &ev) == -1) {
@@ -547,13 +549,13 @@ engine_receipt_take(struct engine *e, const char *partner,
 		goto done;
 	}
 	fsm_decide(&c, &ev, a, engine_requested_cal(e, a, &c), now, &d);
-	if (h.type == MSG_RECEIPT &&
+	if (r->h.type == MSG_RECEIPT &&
 	    engine_dues_checked(e, a, &c, &ev, &d, now, why, sizeof(why))) {
 		rc = engine_receipt_disputed(e, partner, message_id, why,
 		    commit, ans);
 		goto done;
 	}
-	if (engine_journal_message(e, JOURNAL_RECEIPT_GOT, partner, &h,
+	if (engine_journal_message(e, JOURNAL_RECEIPT_GOT, partner, &r->h,
 	    RECORD_DIR_IN, at, bytes, len, NULL) == -1 ||
 	    engine_journal_decision(e, partner, m.case_id, message_id, &c,
 	    &ev, now, &d) == -1)
@@ -562,7 +564,7 @@ engine_receipt_take(struct engine *e, const char *partner,
 	    NULL, 0);
 	if (commit && engine_flush(e) == -1)
 		goto done;
-	if (h.type == MSG_ERROR)
+	if (r->h.type == MSG_ERROR)
 		engine_answer_set(ans, 0, AE_OK, "rejected by %s", partner);
 	else
 		engine_answer_set(ans, 0, AE_OK, "%s", d.refusal == AE_OK ?
@@ -570,8 +572,7 @@ engine_receipt_take(struct engine *e, const char *partner,
 	log_info(ETAG, "%s to %s: %s", message_id, partner, ans->text);
 	rc = 0;
 done:
-	if (doc != NULL)
-		xmlFreeDoc(doc);
+	model_clear(&rm);
 	return rc;
 }
 

@@ -21,6 +21,8 @@
  *				resend, reveal)
  *	engine_refusals.c	refusals journalled in full up to a rate,
  *				the rest counted
+ *	engine_metrics.c	messages in and out, refusals by code and
+ *				delivery latency, for the metrics
  */
 #ifndef ACCORD_ENGINE_STATE_PRIV_H
 #define ACCORD_ENGINE_STATE_PRIV_H
@@ -34,6 +36,7 @@
 
 #include "engine/engine.h"
 #include "msg/envelope.h"
+#include "msg/model.h"
 #include "persist/journal.h"
 
 #define ETAG		"engine"
@@ -108,6 +111,8 @@ struct engine {
 	struct store		*store;
 	struct xmlsig_signer	*signer;	/* NULL with a signer process */
 	struct signer_client	*remote;	/* the signer process, or NULL */
+	struct parser_client	*parser;	/* a parser process, or NULL:
+						 * parser_read() here */
 	EVP_PKEY		*journal_key;
 	char			*journal_dir;
 	char			*store_path;
@@ -220,8 +225,7 @@ int engine_refusals_summary(struct engine *e, accord_time_t now, int all);
 /* engine_facts.c: business facts, and the case an event applies to;
  * what a reply answers; dates that cannot be (why names the element's
  * path, never its value: @return 0, or -1 with why set). */
-void engine_event_facts(const struct envelope_header *h, xmlNodePtr body,
-    struct fsm_event *ev);
+void engine_event_facts(const struct model *m, struct fsm_event *ev);
 int engine_opens(enum msg_type t);
 const struct calendar *engine_requested_cal(const struct engine *e,
     const struct agreement *a, const struct fsm_case *c);
@@ -236,9 +240,16 @@ int engine_case_for(struct engine *e, const char *partner,
     const char *case_id, enum msg_type type, int incoming,
     struct fsm_case *c);
 int engine_reply_to(enum msg_type t);
-int engine_check_dates(const struct envelope_header *h, xmlNodePtr body,
+int engine_check_dates(const struct model *m,
     const struct calendar *sender_cal, accord_time_t now, int skew,
     char *why, size_t whylen);
+
+/* engine_parse.c: partner bytes into m (cleared first; clear it after),
+ * by a parser process or in this process.  @return 0 with m->stage set,
+ * or -1 when no parser answered (a temporary fault of ours: logged). */
+int engine_parse(struct engine *e, const struct agreement *a,
+    const char *bytes, size_t len, const struct envelope_limits *lim,
+    accord_time_t now, struct model *m);
 
 /* engine_out.c: what we sent, and the partner's answer to it. */
 int engine_msg_pending(enum record_msg_state st);
@@ -246,6 +257,15 @@ void engine_remember_sent(struct engine *e, const char *partner,
     const char *message_id, const struct fsm_event *ev);
 int engine_receipt_take(struct engine *e, const char *partner,
     const char *message_id, const char *bytes, size_t len,
-    struct engine_answer *ans, int commit, xmlDocPtr verified);
+    struct engine_answer *ans, int commit, const struct model *verified);
+
+/* engine_metrics.c: the families registered (at open, so a scrape shows
+ * them before anything happened); a committed and applied record; a
+ * partner's message answered (counted when the answer is an Error). */
+void engine_metrics_register(void);
+void engine_metrics_record(struct engine *e, enum journal_kind kind,
+    accord_time_t time, const char *payload, size_t len);
+void engine_metrics_answer(const char *partner,
+    const struct engine_answer *ans);
 
 #endif

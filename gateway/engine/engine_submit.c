@@ -18,6 +18,7 @@
 #include "engine/engine_priv.h"
 #include "engine/engine_state_priv.h"
 #include "msg/envelope.h"
+#include "msg/parser.h"
 #include "util/hex.h"
 #include "persist/journal.h"
 #include "util/log.h"
@@ -419,6 +420,7 @@ engine_submit_decide(struct engine *e, const struct agreement *a,
     struct fsm_case *c, struct fsm_event *ev, struct fsm_decision *d,
     struct engine_answer *ans)
 {
+	struct model own;
 	int found;
 
 	char why[sizeof(ans->text)];
@@ -454,20 +456,29 @@ engine_submit_decide(struct engine *e, const struct agreement *a,
 	memset(ev, 0, sizeof(*ev));
 	ev->kind = FSM_EV_SENDING;
 	ev->at = now;
-	engine_event_facts(h, root, ev);
+	/* the operator's own document: its facts read here, as a parser
+	 * reads a partner's */
+	memset(&own, 0, sizeof(own));
+	parser_facts(h, root, &own);
+	engine_event_facts(&own, ev);
 	if (fsm_decide(c, ev, a, engine_requested_cal(e, a, c), now,
 	    d) == -1) {
 		engine_answer_set(ans, 422, d->refusal, "%s", d->text);
+		model_clear(&own);
 		return -1;
 	}
 	/* what the partner checks once its fsm allows the message */
-	if (engine_submit_ref(e, a, sub, type, case_id, h, ans) == -1)
-		return -1;
-	if (engine_check_dates(h, root, &e->conf->calendar, now,
-	    e->conf->clock_skew, why, sizeof(why)) == -1) {
-		engine_answer_set(ans, 422, AE_INVALID_FIELD, "%s", why);
+	if (engine_submit_ref(e, a, sub, type, case_id, h, ans) == -1) {
+		model_clear(&own);
 		return -1;
 	}
+	if (engine_check_dates(&own, &e->conf->calendar, now,
+	    e->conf->clock_skew, why, sizeof(why)) == -1) {
+		engine_answer_set(ans, 422, AE_INVALID_FIELD, "%s", why);
+		model_clear(&own);
+		return -1;
+	}
+	model_clear(&own);
 	engine_submit_transfer_deadline(e, a, h, c, ev, root, now);
 	return 0;
 }

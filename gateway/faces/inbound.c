@@ -45,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -64,6 +65,7 @@
 #include "faces/inbound.h"
 #include "faces/tlspeer.h"
 #include "util/log.h"
+#include "util/metric.h"
 #include "util/xmalloc.h"
 
 #define ITAG	"inbound"
@@ -97,6 +99,8 @@ struct inbound_pending {
 	struct engine_answer	 ans;
 	int			 engine_fault;
 	uint64_t		 batch;		/* engine batch of its records */
+	char			 partner[3];
+	struct timespec		 started;	/* the request was read */
 	TAILQ_ENTRY(inbound_pending) entry;
 };
 
@@ -293,12 +297,36 @@ inbound_refuse(struct inbound *in, struct evhttp_request *req, int status,
 
 /* ---- group commit ----------------------------------------------------- */
 
+/* Seconds a partner's message took from its last byte read to its
+ * answer (its commit included), for the metrics. */
+static const double inbound_time_bounds[] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
+};
+static struct metric_family inbound_m_time = {
+	.name = "accord_inbound_processing_seconds",
+	.help = "Seconds from a partner's message read whole to our answer "
+	    "sent (checks, fsm, journal commit), by partner.",
+	.type = METRIC_HISTOGRAM,
+	.labels = { "partner" },
+	.bounds = inbound_time_bounds,
+	.nbounds = sizeof(inbound_time_bounds) /
+	    sizeof(inbound_time_bounds[0]),
+};
+
 /* One held request's answer, now that its batch has landed. */
 static void
 inbound_answer(struct inbound *in, struct inbound_pending *p, int lost)
 {
 	const char *msg = "503 Service Unavailable: commit failed on our "
 	    "side; retry later\n";
+	struct timespec now;
+
+	/* a duration: the monotonic clock, not clock_now() (which the test
+	 * clock drives) */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	metric_observe(&inbound_m_time, (double)(now.tv_sec -
+	    p->started.tv_sec) + (now.tv_nsec - p->started.tv_nsec) / 1e9,
+	    (const char *[]){ p->partner });
 
 	if (lost || p->engine_fault || p->ans.body == NULL) {
 		/* our fault, or an answer without a signed body */
@@ -565,6 +593,8 @@ inbound_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	p->req = req;
+	clock_gettime(CLOCK_MONOTONIC, &p->started);
+	snprintf(p->partner, sizeof(p->partner), "%s", partner);
 	body = len > 0 ? evbuffer_pullup(buf, -1) : (unsigned char *)"";
 	if (body == NULL)
 		body = (unsigned char *)"";
@@ -1074,6 +1104,7 @@ inbound_start(struct event_base *base, const struct config *c,
 		log_err(ITAG, "calloc");
 		return NULL;
 	}
+	metric_register(&inbound_m_time);
 	in->base = base;
 	in->conf = c;
 	in->engine = e;

@@ -10,9 +10,10 @@
  * (engine NULL, store read-only, configuration possibly NULL).
  *
  * Personal data (names, dates of birth, document numbers, addresses) is
- * only in document bodies, which only inbox shows: masked, unless an
- * admin asks with --reveal, and every reveal is journalled first
- * (engine_reveal_journal); nothing is shown when that fails.
+ * only in document bodies, which only inbox shows: masked by the
+ * schemas' allowlist (msg/pdmask.h), unless an admin asks with --reveal,
+ * and every reveal is journalled first (engine_reveal_journal); nothing
+ * is shown when that fails.
  */
 #ifndef ACCORD_OPSCMD_H
 #define ACCORD_OPSCMD_H
@@ -40,8 +41,8 @@ CMD_HANDLER(opscmd_monitor);
 
 /*
  * The business document inside a signed message (the first element of
- * its Body), serialised, with the personal data replaced by "***" unless
- * reveal is set.  @return a malloc'd string, or NULL if the bytes are
+ * its Body), serialised, with every value the schemas do not allowlist
+ * replaced by "***" (pdmask_doc) unless reveal is set.  @return a malloc'd string, or NULL if the bytes are
  * not a message.
  */
 /* The engine's counters (a snapshot), in Prometheus text exposition:

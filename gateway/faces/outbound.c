@@ -38,6 +38,7 @@
 #include "faces/outbound.h"
 #include "faces/tlspeer.h"
 #include "util/file.h"
+#include "util/metric.h"
 #include "util/xmalloc.h"
 
 #define OTAG	"outbound"
@@ -310,6 +311,22 @@ outbound_link_row(const char *partner)
 	return &outbound_links[i].l;
 }
 
+/* Delivery attempts and failures, by partner, for the metrics. */
+static struct metric_family outbound_m_attempts = {
+	.name = "accord_delivery_attempts_total",
+	.help = "Attempts to deliver a message of ours (a probe of a failing "
+	    "partner included), by partner.",
+	.type = METRIC_COUNTER,
+	.labels = { "partner" },
+};
+static struct metric_family outbound_m_failures = {
+	.name = "accord_delivery_failures_total",
+	.help = "Delivery attempts that failed (no connection, no answer, "
+	    "HTTP 5xx, a retryable Error), by partner.",
+	.type = METRIC_COUNTER,
+	.labels = { "partner" },
+};
+
 /* An attempt of message_id to partner ended: error, or "" answered. */
 static void
 outbound_attempt_log(const char *partner, const char *message_id,
@@ -317,6 +334,9 @@ outbound_attempt_log(const char *partner, const char *message_id,
 {
 	struct outbound_attemptrow *r;
 
+	metric_add(&outbound_m_attempts, 1, (const char *[]){ partner });
+	if (error[0] != '\0')
+		metric_add(&outbound_m_failures, 1, (const char *[]){ partner });
 	pthread_mutex_lock(&outbound_links_mu);
 	if (outbound_attempt_ring == NULL)
 		outbound_attempt_ring = calloc(OUTBOUND_ATTEMPTS_KEPT,
@@ -1374,6 +1394,8 @@ outbound_start(struct event_base *base, const struct config *c,
 		log_err(OTAG, "calloc");
 		return NULL;
 	}
+	metric_register(&outbound_m_attempts);
+	metric_register(&outbound_m_failures);
 	ob->base = base;
 	ob->conf = c;
 	ob->engine = e;

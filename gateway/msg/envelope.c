@@ -33,6 +33,7 @@
 #include "conf/agreement.h"
 #include "util/clock.h"
 #include "msg/envelope.h"
+#include "msg/pdmask.h"
 #include "util/errcode.h"
 #include "util/hex.h"
 #include "util/log.h"
@@ -98,23 +99,6 @@ envelope_clearerr(struct envelope_error *err)
 	err->text[0] = '\0';
 }
 
-/* libxml2 messages end in a newline; the log adds its own. */
-static void
-envelope_copy_msg(char *dst, size_t len, const char *msg)
-{
-	size_t n;
-	char *p;
-
-	snprintf(dst, len, "%s", msg != NULL ? msg : "(no message)");
-	n = strlen(dst);
-	while (n > 0 && (dst[n - 1] == '\n' || dst[n - 1] == '\r'))
-		dst[--n] = '\0';
-	/* Some messages have a second line (the offending bytes). */
-	for (p = dst; *p != '\0'; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
-}
-
 /*
  * Parser errors of untrusted input: not for the log (envelope_parse logs
  * one line per refusal); the parser context keeps the last one for us.
@@ -135,7 +119,8 @@ envelope_xml_log(void *ctx, xmlErrorPtr e)
 
 	if (e == NULL)
 		return;
-	envelope_copy_msg(msg, sizeof(msg), e->message);
+	/* unattended errors come from messages too: no values */
+	pdmask_xml_error(msg, sizeof(msg), e);
 	if (e->level == XML_ERR_WARNING)
 		log_warnx(TAG, "%s: %s:%d: %s", what,
 		    e->file != NULL ? e->file : "-", e->line, msg);
@@ -155,7 +140,9 @@ envelope_xml_collect(void *ctx, xmlErrorPtr e)
 	if (e->level == XML_ERR_WARNING)
 		return;
 	err->line = e->line;
-	envelope_copy_msg(err->text, sizeof(err->text), e->message);
+	/* the element's path and the rule, never the value: this text is
+	 * logged, journalled and sent back in the Error (issue 19) */
+	pdmask_xml_error(err->text, sizeof(err->text), e);
 }
 
 /*
@@ -547,8 +534,7 @@ envelope_parse(const char *buf, size_t len,
 		e = xmlCtxtGetLastError(ctxt);
 		if (e != NULL && e->code != XML_ERR_OK) {
 			err->line = e->line;
-			envelope_copy_msg(err->text, sizeof(err->text),
-			    e->message);
+			pdmask_xml_error(err->text, sizeof(err->text), e);
 		} else
 			envelope_seterr(err, AE_MALFORMED, 0,
 			    "not well-formed");

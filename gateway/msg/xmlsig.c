@@ -43,6 +43,7 @@
 #include "util/hex.h"
 #include "util/log.h"
 #include "msg/xmlsig.h"
+#include "msg/pdmask.h"
 
 #define TAG	"xmlsig"
 
@@ -128,16 +129,12 @@ static void
 xmlsig_xml_error(void *ctx, xmlErrorPtr e)
 {
 	char buf[512];
-	size_t n;
 
 	(void)ctx;
 	if (e == NULL || e->level == XML_ERR_WARNING)
 		return;
-	snprintf(buf, sizeof(buf), "%s", e->message != NULL ? e->message :
-	    "(no message)");
-	n = strlen(buf);
-	while (n > 0 && buf[n - 1] == '\n')
-		buf[--n] = '\0';
+	/* the message's values stay out of logs and replies (issue 19) */
+	pdmask_xml_error(buf, sizeof(buf), e);
 	xmlsig_note("libxml2", buf);
 }
 

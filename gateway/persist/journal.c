@@ -269,6 +269,12 @@ journal_name_number(const char *name)
 	return (uint32_t)v;
 }
 
+uint32_t
+journal_file_number(const char *name)
+{
+	return journal_name_number(name);
+}
+
 /* ---- the journal's own payloads ---------------------------------------- */
 
 int

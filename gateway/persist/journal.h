@@ -200,6 +200,7 @@ struct journal_break {
 	int		 torn;		/* 1: a torn tail, to be cut */
 	uint64_t	 tail_len;	/* torn: bytes from offset to the end */
 	char		 reason[256];
+	size_t		 file_index;	/* of file in the reader's list */
 };
 
 /* A journal is used from one thread (the event loop's); a reader may run
@@ -333,6 +334,36 @@ void journal_reader_set_key(struct journal_reader *r, EVP_PKEY *key);
  * (journal_reader_break() says where and why; reading stops there).
  */
 int journal_reader_next(struct journal_reader *r, struct journal_rec *rec);
+
+/*
+ * After a break, go on reading from the file-th file of the reader's list
+ * at offset (a record boundary the caller found, e.g. with
+ * journal_record_parse()).  The first record read there is taken on trust
+ * as an anchor is (its sequence number and previous hash; a FILE_START's
+ * file number and previous file); every check resumes after it.  An audit
+ * that reports every break, not only the first, reads on this way.
+ * @return 0 (a file that cannot be read is the next break), or -1 (no
+ * such file, or offset past its end).
+ */
+int journal_reader_resume(struct journal_reader *r, size_t file,
+    uint64_t offset);
+
+/*
+ * The one record at p, rem bytes before the end of its file: header
+ * (magic, version, kind, length), completeness and its own hash, into
+ * *rec (payload pointing into p; file and offset unset) with its *total
+ * length.  Neither the chain nor the sequence is checked.
+ * @return 0, or -1 with why and *torn (the bytes end inside the record, or
+ * it is the last one and its hash fails: what an interrupted append
+ * leaves).
+ */
+int journal_record_parse(const uint8_t *p, size_t rem,
+    struct journal_rec *rec, size_t *total, int *torn, char *why,
+    size_t whylen);
+
+/* The number of a journal-NNNNNN.log file name (a path's last part), or
+ * 0 when it is not one (only the canonical spelling counts). */
+uint32_t journal_file_number(const char *name);
 
 /* The break that made journal_reader_next() return -1, else NULL. */
 const struct journal_break *journal_reader_break(

@@ -40,6 +40,7 @@ struct journal_reader {
 	int			 loaded;
 	int			 dir_mode;	/* names are journal-N.log */
 	int			 anchor;	/* first prev hash on trust */
+	int			 resumed;	/* the next record on trust too */
 	EVP_PKEY		*key;
 
 	uint8_t			*data;		/* the whole current file */
@@ -260,6 +261,7 @@ journal_reader_fail(struct journal_reader *r, int may_be_torn,
 	snprintf(r->brk.file, sizeof(r->brk.file), "%s", r->files[r->cur]);
 	r->brk.offset = r->off;
 	r->brk.recno = r->expect;
+	r->brk.file_index = r->cur;
 	r->brk.torn = may_be_torn && r->cur + 1 == r->nfiles;
 	r->brk.tail_len = r->size - r->off;
 	va_start(ap, fmt);
@@ -341,7 +343,7 @@ journal_reader_check_own(struct journal_reader *r,
 			return journal_reader_fail(r, 0, "FILE_START says file "
 			    "%" PRIu32 ", the file's name says %" PRIu32,
 			    fs.number, named);
-		if (!r->started && r->anchor)
+		if (r->resumed || (!r->started && r->anchor))
 			break;
 		if (!r->started && fs.number != 1) {
 			journal_name(fs.number - 1, want, sizeof(want));
@@ -388,16 +390,105 @@ journal_reader_check_own(struct journal_reader *r,
 	return 0;
 }
 
+/* A record's bytes at p (rem of them to the end of the file). */
+int
+journal_record_parse(const uint8_t *p, size_t rem, struct journal_rec *rec,
+    size_t *total, int *torn, char *why, size_t whylen)
+{
+	uint8_t calc[JOURNAL_HASH_LEN];
+	unsigned int version, kind;
+	const char *bad;
+	uint32_t len;
+	size_t hl;
+
+	*torn = 0;
+	if (rem < JOURNAL_HEADER_LEN) {
+		*torn = 1;
+		snprintf(why, whylen, "incomplete header (%zu bytes)", rem);
+		return -1;
+	}
+	if (memcmp(p, JOURNAL_MAGIC, 4) != 0) {
+		snprintf(why, whylen, "bad magic");
+		return -1;
+	}
+	version = journal_get16(p + 4);
+	kind = journal_get16(p + 6);
+	len = journal_get32(p + 24);
+	/* the header's length is the version's (journal.h): 64 bytes
+	 * every version begins with say which */
+	if ((hl = journal_header_len(version)) == 0) {
+		snprintf(why, whylen, "unsupported format version %u",
+		    version);
+		return -1;
+	}
+	if (kind == 0 || kind > JOURNAL_KIND_MAX) {
+		snprintf(why, whylen, "unknown kind %u", kind);
+		return -1;
+	}
+	if (len > JOURNAL_MAX_PAYLOAD) {
+		snprintf(why, whylen, "payload length %" PRIu32 " over the "
+		    "limit", len);
+		return -1;
+	}
+	if (rem < hl) {
+		*torn = 1;
+		snprintf(why, whylen, "incomplete header (%zu bytes)", rem);
+		return -1;
+	}
+	*total = hl + (size_t)len + JOURNAL_TRAILER_LEN;
+	if (*total > rem) {
+		*torn = 1;
+		snprintf(why, whylen, "incomplete record (%zu of %zu bytes)",
+		    rem, *total);
+		return -1;
+	}
+	if ((bad = journal_check(p, *total, calc)) != NULL) {
+		*torn = *total == rem;
+		snprintf(why, whylen, "%s%s", bad, *total == rem ?
+		    " (last record)" : "");
+		return -1;
+	}
+	journal_fill(rec, p, calc);
+	return 0;
+}
+
+int
+journal_reader_resume(struct journal_reader *r, size_t file, uint64_t offset)
+{
+	uint32_t no;
+
+	if (file >= r->nfiles)
+		return -1;
+	if (!r->loaded || file != r->cur) {
+		r->broken = 0;
+		r->cur = file;
+		r->loaded = 0;
+		/* a file that cannot be read is the next break */
+		if (journal_reader_load(r) == -1)
+			return 0;
+	}
+	if (offset > r->size)
+		return -1;
+	r->broken = 0;
+	r->off = (size_t)offset;
+	r->first_in_file = offset == 0;
+	r->resumed = 1;
+	/* the file the next FILE_START must follow, if it is a mid-file
+	 * resumption */
+	if ((no = journal_name_number(r->files[file])) != 0)
+		r->prev_file_no = no;
+	return 0;
+}
+
 int
 journal_reader_next(struct journal_reader *r, struct journal_rec *rec)
 {
 	const uint8_t *h;
-	const char *why;
-	uint8_t calc[JOURNAL_HASH_LEN];
-	size_t rem, total, hl;
+	char why[256];
+	size_t rem, total;
 	unsigned int version, kind;
-	uint32_t len;
 	uint64_t seq;
+	int torn, trusted;
 
 	if (r->broken)
 		return -1;
@@ -421,33 +512,16 @@ journal_reader_next(struct journal_reader *r, struct journal_rec *rec)
 	if (journal_all_zero(h, rem))
 		return journal_reader_fail(r, 1, "zero bytes to the end of "
 		    "the file");
-	if (rem < JOURNAL_HEADER_LEN)
-		return journal_reader_fail(r, 1, "incomplete header "
-		    "(%zu bytes)", rem);
-	if (memcmp(h, JOURNAL_MAGIC, 4) != 0)
-		return journal_reader_fail(r, 0, "bad magic");
-	version = journal_get16(h + 4);
-	kind = journal_get16(h + 6);
-	seq = journal_get64(h + 8);
-	len = journal_get32(h + 24);
-	if ((hl = journal_header_len(version)) == 0)
-		return journal_reader_fail(r, 0, "unsupported format version "
-		    "%u", version);
-	if (kind == 0 || kind > JOURNAL_KIND_MAX)
-		return journal_reader_fail(r, 0, "unknown kind %u", kind);
-	if (len > JOURNAL_MAX_PAYLOAD)
-		return journal_reader_fail(r, 0, "payload length %" PRIu32
-		    " over the limit", len);
-	if (rem < hl)
-		return journal_reader_fail(r, 1, "incomplete header "
-		    "(%zu bytes)", rem);
-	total = hl + (size_t)len + JOURNAL_TRAILER_LEN;
-	if (total > rem)
-		return journal_reader_fail(r, 1, "incomplete record (%zu of "
-		    "%zu bytes)", rem, total);
-	if ((why = journal_check(h, total, calc)) != NULL)
-		return journal_reader_fail(r, total == rem, "%s%s", why,
-		    total == rem ? " (last record)" : "");
+	if (journal_record_parse(h, rem, rec, &total, &torn, why,
+	    sizeof(why)) == -1)
+		return journal_reader_fail(r, torn, "%s", why);
+	kind = rec->kind;
+	seq = rec->seq;
+	version = rec->version;
+	/* read on trust after a resumption: its file's format is the
+	 * record's */
+	if (r->resumed || (r->anchor && !r->started))
+		r->file_version = version;
 	if (r->first_in_file && kind != JOURNAL_FILE_START)
 		return journal_reader_fail(r, 0, "file does not begin with "
 		    "FILE_START");
@@ -462,11 +536,11 @@ journal_reader_next(struct journal_reader *r, struct journal_rec *rec)
 		return journal_reader_fail(r, 0, "format version %u after a "
 		    "file of version %u", version, r->file_version);
 
-	journal_fill(rec, h, calc);
 	rec->file = r->files[r->cur];
 	rec->file_no = journal_name_number(rec->file);
 	rec->offset = r->off;
-	if (r->anchor && !r->started)
+	trusted = r->resumed || (r->anchor && !r->started);
+	if (trusted)
 		r->expect = seq;
 	/* Before the chain: a missing file is named as such, not as the
 	 * broken sequence it causes. */
@@ -475,8 +549,7 @@ journal_reader_next(struct journal_reader *r, struct journal_rec *rec)
 	if (seq != r->expect)
 		return journal_reader_fail(r, 0, "sequence number %" PRIu64
 		    ", expected %" PRIu64, seq, r->expect);
-	if (!(r->anchor && !r->started) &&
-	    memcmp(h + 32, r->prev, JOURNAL_HASH_LEN) != 0)
+	if (!trusted && memcmp(rec->prev, r->prev, JOURNAL_HASH_LEN) != 0)
 		return journal_reader_fail(r, 0, "chain broken: the previous "
 		    "hash is not the previous record's");
 	if (kind == JOURNAL_FILE_START) {
@@ -485,9 +558,10 @@ journal_reader_next(struct journal_reader *r, struct journal_rec *rec)
 	}
 
 	r->started = 1;
+	r->resumed = 0;
 	r->first_in_file = 0;
 	r->expect = seq + 1;
-	memcpy(r->prev, calc, JOURNAL_HASH_LEN);
+	memcpy(r->prev, rec->hash, JOURNAL_HASH_LEN);
 	r->off += total;
 	return 1;
 }

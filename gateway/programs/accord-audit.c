@@ -27,7 +27,8 @@ usage(void)
 "       accord-audit replay [--config accordd.xml] [--case ID]\n"
 "                           [--compare STORE.db] [--json] [--html OUT]\n"
 "                           FILE... | DIR\n"
-"       accord-audit witness [--json] OURS... --partner THEIRS...\n"
+"       accord-audit witness [--json] [--html OUT] OURS...\n"
+"                           --partner THEIRS...\n"
 "       accord-audit export CASE --out DIR [--cert PEM] [--config FILE]\n"
 "                           [--json] [--html OUT] FILE... | DIR\n");
 	exit(EXIT_USAGE);
@@ -140,6 +141,7 @@ main(int argc, char **argv)
 		audit_report_free(&rep);
 		return EXIT_USAGE;
 	}
+	audit_report_count_kinds(&rep);
 	audit_report_print(&rep, stdout, json);
 	rc = audit_report_nfindings(&rep) > 0 ? EXIT_FINDINGS : 0;
 	audit_report_free(&rep);

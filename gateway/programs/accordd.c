@@ -33,6 +33,7 @@
 #include "engine/engine.h"
 #include "msg/envelope.h"
 #include "faces/inbound.h"
+#include "faces/metrics_http.h"
 #include "faces/opscmd.h"
 #include "faces/outbound.h"
 #include "persist/journal.h"
@@ -42,6 +43,8 @@
 #include "conf/conffile.h"
 #include "msg/xmlsig.h"
 #include "msg/signer.h"
+#include "msg/parser.h"
+#include "programs/accordd_notify.h"
 #include "programs/accordd_sep.h"
 #include "util/log.h"
 
@@ -51,6 +54,7 @@
 
 struct accordd {
 	struct signer_client	*signer;	/* privilege separation, or NULL */
+	struct parser_client	*parser;	/* the same */
 	struct event_base	*base;
 	struct event		*ev_term;
 	struct event		*ev_int;
@@ -63,6 +67,8 @@ struct accordd {
 	struct casecmd_ctx	 cctx;
 	struct report_ctx	 rctx;	/* the reports' (worker thread) */
 	struct report_ctx	 lctx;	/* lookups of the loop's commands */
+	struct report_ctx	 mctx;	/* the metrics endpoint's thread */
+	struct metrics_http	*metrics;	/* <metrics listen=>, or NULL */
 	/* the engine's counters as metrics (on the worker) shows them:
 	 * the loop refreshes them after each commit and every 200 ms */
 	pthread_mutex_t		 stats_mu;
@@ -71,6 +77,8 @@ struct accordd {
 	struct event		*ev_deadline;
 	struct event		*ev_store;	/* the store catches up */
 	struct event		*ev_commit;	/* a journal flight landed */
+	struct event		*ev_notify;	/* the parent pings (privsep) */
+	struct event		*ev_alive;	/* the watchdog (one process) */
 	accord_time_t		 started;
 	const char		*conf_file;
 	char			*pid_file;
@@ -375,6 +383,12 @@ accordd_reload(struct accordd *ad, FILE *why)
 		config_free(nc);
 		return;
 	}
+	if ((nc->metrics_address == NULL) != (ad->conf->metrics_address ==
+	    NULL) || (nc->metrics_address != NULL &&
+	    (strcmp(nc->metrics_address, ad->conf->metrics_address) != 0 ||
+	    nc->metrics_port != ad->conf->metrics_port)))
+		log_warnx("accordd", "<metrics> changed: the metrics endpoint "
+		    "changes at the next restart");
 	control_set_config(ad->control, nc);
 	/* TRANSPORT: set_config */
 	inbound_set_config(ad->inbound, nc);
@@ -382,8 +396,12 @@ accordd_reload(struct accordd *ad, FILE *why)
 	old = ad->conf;
 	ad->conf = nc;
 	control_drain(ad->control);	/* a report may still read old */
+	metrics_http_drain(ad->metrics);	/* and a scrape */
 	config_free(old);
 	ad->reloads++;
+	/* the parser verifies with the agreements: a new one reads them */
+	if (ad->parser != NULL)
+		parser_client_reload(ad->parser);
 	log_info("accordd", "configuration reloaded: %d partners",
 	    nc->npartners);
 	accordd_log_partners(nc);
@@ -525,7 +543,10 @@ accordd_cmd_reload(void *arg, const struct cmd_caller *who,
 
 	log_info("accordd", "reload requested by uid %u", (unsigned)who->uid);
 	fp = open_memstream(&why, &wlen);
+	accordd_notify_reloading();
 	accordd_reload(ad, fp);
+	accordd_notify_reloaded(ad->conf, ad->lctx.store,
+	    ad->reloads != before);
 	if (fp != NULL)
 		fclose(fp);
 	if (ad->reloads == before) {
@@ -563,15 +584,21 @@ static void
 accordd_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct accordd *ad = arg;
+	int reloads;
 
 	switch (sig) {
 	case SIGHUP:
+		reloads = ad->reloads;
+		accordd_notify_reloading();
 		accordd_reload(ad, NULL);
+		accordd_notify_reloaded(ad->conf, ad->lctx.store,
+		    ad->reloads != reloads);
 		break;
 	case SIGTERM:
 	case SIGINT:
 		log_info("accordd", "%s: shutting down",
 		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		accordd_notify_stopping();
 		event_base_loopexit(ad->base, NULL);
 		break;
 	}
@@ -658,6 +685,30 @@ accordd_retry(void *arg, const char *partner)
 	struct accordd *ad = arg;
 
 	return outbound_retry_now(ad->outbound, partner);
+}
+
+/* The metrics endpoint (<metrics listen=>): the reports' handler on a
+ * thread and a read-only store connection of its own.  @return 0/-1. */
+static int
+accordd_metrics(struct accordd *ad)
+{
+	char *db;
+	int failed;
+
+	if (ad->conf->metrics_address == NULL)
+		return 0;
+	db = conf_path(ad->conf->state_dir, "store.db");
+	ad->mctx = ad->rctx;
+	ad->mctx.store = store_open_readonly(db);
+	free(db);
+	if (ad->mctx.store == NULL) {
+		log_errx("accordd", "cannot open the store read-only for the "
+		    "metrics");
+		return -1;
+	}
+	ad->metrics = metrics_http_start(ad->base, ad->conf, &ad->mctx,
+	    &failed);
+	return failed ? -1 : 0;
 }
 
 /* The reports (status, list, queues...) read the store on a read-only
@@ -822,6 +873,8 @@ accordd_start(struct accordd *ad)
 	ad->outbound = outbound_start(ad->base, ad->conf, ad->engine);
 	if (ad->inbound == NULL || ad->outbound == NULL)
 		return -1;
+	if (accordd_metrics(ad) == -1)
+		return -1;
 	/* deadlines that passed while we were down fire now, at their time */
 	ad->ev_deadline = evtimer_new(ad->base, accordd_deadline_tick, ad);
 	accordd_deadline_tick(-1, 0, ad);
@@ -846,6 +899,57 @@ accordd_start(struct accordd *ad)
 		return -1;
 	}
 
+	return 0;
+}
+
+/* The parent pings (privilege separation): answer from the loop. */
+static void
+accordd_notify_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct accordd *ad = arg;
+
+	if (accordd_notify_answer(ad->conf, ad->lctx.store) == -1)
+		event_del(ad->ev_notify);	/* the parent is gone */
+}
+
+/* One process: the loop turned, systemd may hear it. */
+static void
+accordd_alive_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct accordd *ad = arg;
+
+	accordd_notify_alive(ad->conf, ad->lctx.store);
+}
+
+/*
+ * The service manager (accordd_notify.c), once everything is started:
+ * the parent's channel, or the single process's own keep-alive, and
+ * READY=1 (which the parent sends for the engine).  @return 0/-1.
+ */
+static int
+accordd_notify_start(struct accordd *ad)
+{
+	unsigned long long period = accordd_notify_period();
+	struct timeval tv;
+	int fd = accordd_notify_fd();
+
+	if (fd != -1 && ((ad->ev_notify = event_new(ad->base, fd,
+	    EV_READ | EV_PERSIST, accordd_notify_event, ad)) == NULL ||
+	    event_add(ad->ev_notify, NULL) == -1)) {
+		log_errx("accordd", "cannot watch the parent's channel");
+		return -1;
+	}
+	if (period != 0) {
+		tv.tv_sec = (long)(period / 1000000);
+		tv.tv_usec = (long)(period % 1000000);
+		if ((ad->ev_alive = event_new(ad->base, -1, EV_PERSIST,
+		    accordd_alive_tick, ad)) == NULL ||
+		    event_add(ad->ev_alive, &tv) == -1) {
+			log_errx("accordd", "cannot arm the watchdog timer");
+			return -1;
+		}
+	}
+	accordd_notify_ready(ad->conf, ad->lctx.store);
 	return 0;
 }
 
@@ -891,13 +995,20 @@ accordd_stop(struct accordd *ad)
 		log_errx("accordd", "the last commit failed");
 	control_committed(ad->control);
 	control_stop(ad->control);
+	metrics_http_stop(ad->metrics);
 	event_free(ad->ev_deadline);
 	event_free(ad->ev_store);
 	event_free(ad->ev_commit);
+	if (ad->ev_notify != NULL)
+		event_free(ad->ev_notify);
+	if (ad->ev_alive != NULL)
+		event_free(ad->ev_alive);
 	store_close(ad->rctx.store);
 	store_close(ad->lctx.store);
+	store_close(ad->mctx.store);
 	free(ad->journal_dir);
 	engine_close(ad->engine);
+	parser_client_free(ad->parser);
 	xmlsig_shutdown();
 	event_free(ad->ev_term);
 	event_free(ad->ev_int);
@@ -916,6 +1027,7 @@ main(int argc, char *argv[])
 	struct accordd ad;
 	char dirbuf[PATH_MAX];
 	int ch, check = 0, foreground = 0, rebuild = 0, signer_fd = -1;
+	int parser_fd = -1;
 	static const struct option longopts[] = {
 		{ "rebuild-store", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 }
@@ -969,7 +1081,8 @@ main(int argc, char *argv[])
 	if (accordd_write_pid(&ad) == -1)
 		return 1;
 	if (ad.conf->user[0] != '\0' && geteuid() == 0) {
-		if (accordd_sep_start(ad.conf, &signer_fd) == -1)
+		if (accordd_sep_start(ad.conf, ad.conf_file, &signer_fd,
+		    &parser_fd) == -1)
 			return 1;
 		ad.signer = signer_client_new(signer_fd);	/* the engine's */
 	} else if (ad.conf->user[0] != '\0')
@@ -979,6 +1092,12 @@ main(int argc, char *argv[])
 
 	if (accordd_start(&ad) == -1)
 		return 1;
+	if (parser_fd != -1) {
+		/* partner XML is the parser's from now on, never ours */
+		ad.parser = parser_client_new(parser_fd);
+		engine_set_parser(ad.engine, ad.parser);
+		parser_forbid();
+	}
 	/* sockets, journal and store are open: now become <user> */
 	if (ad.signer != NULL && (accordd_sep_give(ad.conf,
 	    accordd_dirname(ad.conf->control_socket, dirbuf,
@@ -991,6 +1110,8 @@ main(int argc, char *argv[])
 	    ad.conf->npartners, (long)getpid());
 	accordd_log_partners(ad.conf);
 
+	if (accordd_notify_start(&ad) == -1)
+		return 1;
 	event_base_dispatch(ad.base);
 	accordd_stop(&ad);
 	log_info("accordd", "stopped");

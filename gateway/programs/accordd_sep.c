@@ -8,7 +8,8 @@
  *           SIGTERM, SIGINT and SIGHUP to the engine, and when the engine
  *           or the signer ends, ends the other and exits with the
  *           engine's status (non-zero when either failed), for the
- *           service manager to restart the tree;
+ *           service manager to restart the tree; it pings the engine and
+ *           tells systemd what comes back (accordd_notify.c);
  *   signer  reads the signing key as root, drops to <user>, makes itself
  *           undumpable (so that the engine, the same uid, can neither
  *           ptrace it nor read its memory) and signs what the engine asks
@@ -43,6 +44,8 @@
 #include "conf/conffile.h"
 #include "msg/signer.h"
 #include "msg/xmlsig.h"
+#include "programs/accordd_notify.h"
+#include "programs/accordd_parse.h"
 #include "programs/accordd_sep.h"
 #include "util/frame.h"
 #include "util/log.h"
@@ -52,16 +55,22 @@
 static volatile sig_atomic_t sep_signal;	/* to forward */
 static volatile sig_atomic_t sep_alarm;		/* the signer is late */
 static pid_t sep_engine_pid, sep_signer_pid;
+static const struct config *sep_conf;	/* for the parsers it restarts */
 
 /* The child ends when the parent does; a parent already gone ends it. */
 static void
 sep_child(pid_t parent)
 {
+	sigset_t none;
+
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
 		_exit(1);
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
+	/* the parent waits with its signals blocked (accordd_notify.c) */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 int
@@ -217,7 +226,8 @@ sep_forward(int sig)
 		sep_signal = sig;
 }
 
-/* Wait for the children; forward signals to the engine.  Never returns. */
+/* Wait for the children; forward signals to the engine; restart a
+ * parser that ends while the engine runs.  Never returns. */
 static void __attribute__((noreturn))
 sep_supervise(void)
 {
@@ -233,9 +243,10 @@ sep_supervise(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
-	while (!engine_done || !signer_done) {
-		pid = waitpid(-1, &status, 0);
+	while (!engine_done || !signer_done || accordd_parse_pid() != -1) {
+		pid = accordd_notify_waitpid(&status);
 		if (pid == -1 && errno == EINTR) {
+			accordd_notify_signal(sep_signal);
 			if (sep_signal != 0 && !engine_done)
 				kill(sep_engine_pid, sep_signal);
 			sep_signal = 0;
@@ -249,6 +260,16 @@ sep_supervise(void)
 		}
 		if (pid == -1)
 			break;
+		if (pid == accordd_parse_pid()) {
+			if (engine_done)
+				accordd_parse_reaped();
+			else if (accordd_parse_ended(sep_conf, status) == -1) {
+				log_errx(PTAG, "no parser: stopping the "
+				    "engine");
+				kill(sep_engine_pid, SIGTERM);
+			}
+			continue;
+		}
 		if (pid == sep_engine_pid) {
 			engine_done = 1;
 			estatus = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
@@ -260,6 +281,8 @@ sep_supervise(void)
 				    WTERMSIG(status));
 			if (!signer_done)	/* it sees the end of its pipe */
 				alarm(30);
+			if (accordd_parse_pid() != -1)	/* not restarted */
+				kill(accordd_parse_pid(), SIGKILL);
 		} else if (pid == sep_signer_pid) {
 			signer_done = 1;
 			/* status 0: the engine closed the channel, it is
@@ -279,11 +302,17 @@ sep_supervise(void)
 /* ---- start ----------------------------------------------------------------- */
 
 int
-accordd_sep_start(const struct config *c, int *signer_fd)
+accordd_sep_start(const struct config *c, const char *conf_file,
+    int *signer_fd, int *parser_fd)
 {
 	pid_t parent = getpid();
-	int sp[2];
+	int sp[2], pfd;
 
+	sep_conf = c;
+	/* the parser first: it must never hold an end of the signer's
+	 * socketpair */
+	if (accordd_parse_start(c, conf_file, &pfd) == -1)
+		return -1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
 		log_err(PTAG, "socketpair");
 		return -1;
@@ -295,11 +324,17 @@ accordd_sep_start(const struct config *c, int *signer_fd)
 	case 0:
 		sep_child(parent);
 		close(sp[0]);
+		close(pfd);
+		accordd_parse_forget();
 		sep_signer(c, sp[1]);
 	default:
 		break;
 	}
 	close(sp[1]);
+	if (accordd_notify_pair() == -1) {
+		kill(sep_signer_pid, SIGKILL);
+		return -1;
+	}
 	switch ((sep_engine_pid = fork())) {
 	case -1:
 		log_err(PTAG, "fork");
@@ -307,15 +342,22 @@ accordd_sep_start(const struct config *c, int *signer_fd)
 		return -1;
 	case 0:
 		sep_child(parent);
+		accordd_notify_engine();
 		conf_keys_elsewhere = 1;
+		accordd_parse_forget();
 		*signer_fd = sp[0];
+		*parser_fd = pfd;
 		return 0;
 	default:
 		break;
 	}
 	close(sp[0]);
+	close(pfd);
+	accordd_notify_parent();
 	log_info(PTAG, "privilege separation: engine pid %ld, signer pid %ld, "
-	    "both as %s", (long)sep_engine_pid, (long)sep_signer_pid, c->user);
+	    "both as %s; parser pid %ld as %s", (long)sep_engine_pid,
+	    (long)sep_signer_pid, c->user, (long)accordd_parse_pid(),
+	    c->parser_user[0] != '\0' ? c->parser_user : c->user);
 	sep_supervise();
 }
 

@@ -7,12 +7,14 @@
 struct config;
 
 /*
- * Fork the signer and the engine.  Returns only in the engine, with the
- * engine's end of the signer's socketpair in *signer_fd (0), or in the
- * parent when a fork failed (-1); the parent otherwise supervises and
- * exits.
+ * Fork the parser (accordd_parse.c; it re-reads conf_file), the signer
+ * and the engine.  Returns only in the engine, with the engine's ends of
+ * the signer's and the parser's socketpairs in *signer_fd and *parser_fd
+ * (0), or in the parent when a fork failed (-1); the parent otherwise
+ * supervises and exits.
  */
-int accordd_sep_start(const struct config *c, int *signer_fd);
+int accordd_sep_start(const struct config *c, const char *conf_file,
+    int *signer_fd, int *parser_fd);
 
 /* The state directory (every file in it) and the control socket's
  * directory to <user>, before the engine drops to it.  @return 0/-1. */

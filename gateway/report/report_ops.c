@@ -12,7 +12,9 @@
 #include "conf/calendar.h"
 #include "conf/conffile.h"
 #include "report/report.h"
+#include "persist/journal.h"
 #include "util/clock.h"
+#include "util/metric.h"
 #include "util/xmalloc.h"
 
 #define DAY		86400
@@ -1270,47 +1272,156 @@ report_expose(struct report_ctx *ctx, FILE *fp, enum store_gauge g,
 	return store_gauge(ctx->store, g, now, report_expo_row, &x);
 }
 
-/* The outbox and pause gauges (one queue query per partner feeds both)
- * and the certificates'. */
+/* One certificate's seconds left. */
+static void
+report_metrics_cert(FILE *fp, const char *owner, const char *use,
+    const char *sha256, accord_time_t not_after, accord_time_t now)
+{
+	static const char *const names[] = { "owner", "use", "sha256", NULL };
+
+	metric_sample(fp, "accord_certificate_expiry_seconds", names,
+	    (const char *[]){ owner, use, sha256 }, (double)(not_after - now));
+}
+
+/* Every certificate the configuration holds: ours (TLS server and
+ * client, signing) and each partner's (signing, TLS CA). */
+static void
+report_metrics_certs(const struct config *conf, FILE *fp, accord_time_t now)
+{
+	const struct agreement *a;
+	accord_time_t nb, na;
+	char sha[65];
+	int i, j;
+
+	metric_head(fp, "accord_certificate_expiry_seconds", METRIC_GAUGE,
+	    "Seconds until a certificate expires (negative: expired), by "
+	    "owner (our country or the partner's), use and SHA-256.");
+	if (conf->tls_not_after != 0)
+		report_metrics_cert(fp, conf->country, "tls-server",
+		    conf->tls_sha256, conf->tls_not_after, now);
+	if (conf->tls_client_not_after != 0)
+		report_metrics_cert(fp, conf->country, "tls-client",
+		    conf->tls_client_sha256, conf->tls_client_not_after, now);
+	if (conf->sign_x509 != NULL && conf_cert_times(conf->sign_x509, &nb,
+	    &na) == 0)
+		report_metrics_cert(fp, conf->country, "signing",
+		    conf->sign_sha256, na, now);
+	for (i = 0; i < conf->npartners; i++) {
+		a = &conf->partners[i];
+		for (j = 0; j < a->nsigning; j++)
+			report_metrics_cert(fp, a->country, "signing",
+			    a->signing[j].sha256, a->signing[j].not_after,
+			    now);
+		if (a->tls_ca != NULL && conf_cert_times(a->tls_ca, &nb,
+		    &na) == 0) {
+			conf_cert_sha256(a->tls_ca, sha);
+			report_metrics_cert(fp, a->country, "tls-ca", sha, na,
+			    now);
+		}
+	}
+}
+
+/* What the daemon's transport knows of each partner (memory only): up
+ * or down, and the last contact (that or the store's, the later). */
+static void
+report_metrics_links(struct report_ctx *ctx, const struct config *conf,
+    const struct store_queue *qs, const int *ok, FILE *fp)
+{
+	static const char *const names[] = { "partner", NULL };
+	struct report_link l;
+	accord_time_t last;
+	int i;
+
+	metric_head(fp, "accord_partner_up", METRIC_GAUGE, "1 when the "
+	    "latest delivery to the partner (or probe) was answered, 0 while "
+	    "deliveries fail; no sample until the daemon has tried since it "
+	    "started.");
+	for (i = 0; ctx->link != NULL && i < conf->npartners; i++)
+		if (ctx->link(conf->partners[i].country, &l) == 1 &&
+		    (l.failing_since != 0 || l.last_success_at != 0))
+			metric_sample(fp, "accord_partner_up", names,
+			    (const char *[]){ conf->partners[i].country },
+			    l.failing_since == 0 ? 1 : 0);
+	metric_head(fp, "accord_partner_last_contact_timestamp_seconds",
+	    METRIC_GAUGE, "Unix time of the partner's latest sign of life: "
+	    "a message of theirs, a receipt of ours, or an answered "
+	    "delivery.");
+	for (i = 0; i < conf->npartners; i++) {
+		last = ok[i] ? qs[i].last_contact : 0;
+		if (ctx->link != NULL && ctx->link(conf->partners[i].country,
+		    &l) == 1 && l.last_success_at > last)
+			last = l.last_success_at;
+		if (last != 0)
+			metric_sample(fp, "accord_partner_last_contact_"
+			    "timestamp_seconds", names,
+			    (const char *[]){ conf->partners[i].country },
+			    (double)last);
+	}
+}
+
+/* The outbox gauges (one queue query per partner feeds them), the
+ * partners' links, and the certificates'. */
 static void
 report_metrics_partners(struct report_ctx *ctx, const struct config *conf,
     FILE *fp, accord_time_t now)
 {
-	struct {
-		struct store_queue	q;
-		int			ok;
-	} *qs;
-	int i, j;
+	static const char *const names[] = { "partner", NULL };
+	struct store_queue *qs;
+	const char *cc;
+	int *ok, i;
 
 	qs = xcalloc((size_t)conf->npartners + 1, sizeof(*qs));
+	ok = xcalloc((size_t)conf->npartners + 1, sizeof(*ok));
 	for (i = 0; i < conf->npartners; i++)
-		qs[i].ok = store_partner_queue(ctx->store,
-		    conf->partners[i].country, &qs[i].q) == 0;
-	fprintf(fp, "# HELP accord_outbox_depth Messages waiting for "
-	    "delivery, by partner.\n# TYPE accord_outbox_depth gauge\n");
+		ok[i] = store_partner_queue(ctx->store,
+		    conf->partners[i].country, &qs[i]) == 0;
+	metric_head(fp, "accord_outbox_depth", METRIC_GAUGE, "Messages "
+	    "waiting for delivery, by partner.");
 	for (i = 0; i < conf->npartners; i++)
-		if (qs[i].ok)
-			fprintf(fp, "accord_outbox_depth{partner=\"%s\"} %d\n",
-			    conf->partners[i].country, qs[i].q.depth);
-	fprintf(fp, "# HELP accord_partner_paused 1 when delivery to the "
-	    "partner is paused.\n# TYPE accord_partner_paused gauge\n");
+		if (ok[i])
+			metric_sample(fp, "accord_outbox_depth", names,
+			    (const char *[]){ conf->partners[i].country },
+			    qs[i].depth);
+	metric_head(fp, "accord_outbox_oldest_age_seconds", METRIC_GAUGE,
+	    "Seconds since the Created of the oldest message waiting for "
+	    "delivery to the partner (0: none waits).");
+	for (i = 0; i < conf->npartners; i++) {
+		cc = conf->partners[i].country;
+		if (ok[i])
+			metric_sample(fp, "accord_outbox_oldest_age_seconds",
+			    names, &cc, qs[i].oldest_queued == 0 ? 0 :
+			    (double)(now - qs[i].oldest_queued));
+	}
+	metric_head(fp, "accord_partner_paused", METRIC_GAUGE, "1 when "
+	    "delivery to the partner is paused.");
 	for (i = 0; i < conf->npartners; i++)
-		if (qs[i].ok)
-			fprintf(fp, "accord_partner_paused{partner=\"%s\"} "
-			    "%d\n", conf->partners[i].country,
-			    qs[i].q.paused);
+		if (ok[i])
+			metric_sample(fp, "accord_partner_paused", names,
+			    (const char *[]){ conf->partners[i].country },
+			    qs[i].paused);
+	report_metrics_links(ctx, conf, qs, ok, fp);
 	free(qs);
-	fprintf(fp, "# HELP accord_certificate_expiry_seconds Seconds until "
-	    "a partner's signing certificate expires.\n"
-	    "# TYPE accord_certificate_expiry_seconds gauge\n");
-	for (i = 0; i < conf->npartners; i++)
-		for (j = 0; j < conf->partners[i].nsigning; j++)
-			fprintf(fp, "accord_certificate_expiry_seconds"
-			    "{partner=\"%s\",sha256=\"%s\"} %lld\n",
-			    conf->partners[i].country,
-			    conf->partners[i].signing[j].sha256,
-			    (long long)(conf->partners[i].signing[j].
-			    not_after - now));
+	free(ok);
+	report_metrics_certs(conf, fp, now);
+}
+
+/* The journal's files (archive/ too) and the room left on their disk. */
+static void
+report_metrics_journal(struct report_ctx *ctx, FILE *fp, accord_time_t now)
+{
+	struct journal_space sp;
+
+	if (ctx->journal_dir == NULL ||
+	    journal_space(ctx->journal_dir, now, &sp) == -1)
+		return;
+	metric_head(fp, "accord_journal_size_bytes", METRIC_GAUGE, "Bytes "
+	    "of every journal file, archive/ included.");
+	metric_sample(fp, "accord_journal_size_bytes", NULL, NULL,
+	    (double)sp.journal_bytes);
+	metric_head(fp, "accord_journal_disk_free_bytes", METRIC_GAUGE,
+	    "Bytes free for the daemon on the journal's disk.");
+	metric_sample(fp, "accord_journal_disk_free_bytes", NULL, NULL,
+	    (double)sp.free_bytes);
 }
 
 int
@@ -1347,15 +1458,20 @@ report_metrics(struct report_ctx *ctx, FILE *fp)
 	if (store_next_deadline(ctx->store, &dl) == 1)
 		fprintf(fp, "accord_deadline_next_seconds %lld\n",
 		    (long long)(dl.due - now));
+	/* a sequence number, not a count of events: a gauge (promtool
+	 * wants a counter's name to end in _total) */
 	fprintf(fp, "# HELP accord_journal_applied_seq The last journal "
 	    "record applied to the store.\n"
-	    "# TYPE accord_journal_applied_seq counter\n"
+	    "# TYPE accord_journal_applied_seq gauge\n"
 	    "accord_journal_applied_seq %llu\n",
 	    (unsigned long long)store_last_applied(ctx->store));
+	report_metrics_journal(ctx, fp, now);
 	if (conf != NULL)
 		report_metrics_partners(ctx, conf, fp, now);
 	if (ctx->more_metrics != NULL)
 		ctx->more_metrics(ctx->more_arg, fp);
+	/* the counters and histograms of the engine and the faces */
+	metric_expose(fp);
 	return 0;
 }
 

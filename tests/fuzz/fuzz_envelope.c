@@ -4,8 +4,9 @@
  * hardened parse and schema validation (envelope_parse, with the example
  * configuration's limits), the header (envelope_read), a Redelivery's
  * Original decoded, parsed and bound to it (envelope_redelivery_read,
- * _check), and the facts the engine takes from a body
- * (engine_event_facts).
+ * _check), and the facts a parser reads from a body (parser_facts)
+ * into the model, through its serialisation (model_encode, _decode), as
+ * the engine takes them (engine_event_facts).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@
 #include "engine/engine_state_priv.h"
 #include "fsm/fsm.h"
 #include "msg/envelope.h"
+#include "msg/model.h"
+#include "msg/parser.h"
 #include "fuzzutil.h"
 
 /* conf/accordd.xml's <limits> */
@@ -52,9 +55,21 @@ static void
 fuzz_facts(const struct envelope_header *h, xmlNodePtr body)
 {
 	struct fsm_event ev;
+	struct model m, got;
+	char *buf;
+	size_t len;
 
-	memset(&ev, 0, sizeof(ev));
-	engine_event_facts(h, body, &ev);
+	memset(&m, 0, sizeof(m));
+	parser_facts(h, body, &m);
+	if (model_encode(&m, &buf, &len) == 0) {
+		if (model_decode(buf, len, &got) == 0) {
+			memset(&ev, 0, sizeof(ev));
+			engine_event_facts(&got, &ev);
+		}
+		model_clear(&got);
+		free(buf);
+	}
+	model_clear(&m);
 }
 
 int

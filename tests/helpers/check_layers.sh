@@ -40,10 +40,10 @@ face_of() {
 	esac
 }
 
-# the daemon's library: everything else is the core
+# the daemon's library and accordd's own files: everything else is the core
 is_daemon() {
 	case $1 in
-	engine/*|faces/*|programs/accordd) return 0 ;;
+	engine/*|faces/*|programs/accordd|programs/accordd_*) return 0 ;;
 	esac
 	return 1
 }

@@ -872,7 +872,10 @@ on_signal(int sig)
 		got_hup = 1;
 		break;
 	}
-	(void)write(sigpipe_fds[1], &b, 1);
+	/* a full pipe already holds a wake-up: nothing is lost */
+	if (write(sigpipe_fds[1], &b, 1) == -1) {
+		/* EAGAIN */
+	}
 	errno = e;
 }
 

@@ -5,6 +5,7 @@
  */
 #include <sys/stat.h>
 
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -552,6 +553,48 @@ test_every_error_reported(void **state)
 	conf_diag_free(&d);
 }
 
+/* <user parser=>: the parsers' own user, or a warning that they share
+ * the engine's; never root, never a user that does not exist. */
+static void
+test_user_parser(void **state)
+{
+	struct conf_diag d = { 0 };
+	struct config *c;
+	struct passwd *pw;
+
+	(void)state;
+	if ((pw = getpwnam("daemon")) == NULL || getpwnam("nobody") == NULL)
+		fail_msg("needs the users nobody and daemon");
+	edit("conf/accordd.xml", "</state-directory>", "</state-directory>"
+	    "<user name=\"nobody\"/>");
+	c = config_load(path("conf/accordd.xml"), now_test(), &d);
+	assert_non_null(c);
+	assert_true(has_warning(&d, "no <user parser=>", "the engine's user"));
+	assert_int_equal(c->parser_uid, c->user_uid);
+	conf_diag_free(&d);
+	config_free(c);
+
+	edit("conf/accordd.xml", "<user name=\"nobody\"/>",
+	    "<user name=\"nobody\" parser=\"daemon\"/>");
+	c = config_load(path("conf/accordd.xml"), now_test(), &d);
+	assert_non_null(c);
+	assert_false(has_warning(&d, "no <user parser=>", NULL));
+	assert_string_equal(c->parser_user, "daemon");
+	assert_int_equal(c->parser_uid, pw->pw_uid);
+	assert_int_not_equal(c->parser_uid, c->user_uid);
+	conf_diag_free(&d);
+	config_free(c);
+
+	edit("conf/accordd.xml", "parser=\"daemon\"", "parser=\"root\"");
+	expect_errors("parser user 'root'", "must not run as root");
+	edit("conf/accordd.xml", "parser=\"root\"",
+	    "parser=\"no-such-user-z\"");
+	expect_errors("parser user 'no-such-user-z'", "does not exist");
+	edit("conf/accordd.xml", "<user name=\"nobody\" "
+	    "parser=\"no-such-user-z\"/>", "");
+	conf_key_owner = (uid_t)-1;	/* as before the first <user> */
+}
+
 static void
 test_warn_calendar_ending(void **state)
 {
@@ -784,6 +827,112 @@ test_protocol_version_unknown(void **state)
 	expect_errors("partners/fr.xml:8: ", "protocol-versions");
 }
 
+/* <metrics listen=>: address:port, [IPv6]:port, numeric, 1-65535. */
+static void
+test_metrics_hostport(void **state)
+{
+	char host[64], why[256];
+	int port, lo;
+
+	(void)state;
+	assert_int_equal(conf_parse_hostport("127.0.0.1:9464", host,
+	    sizeof(host), &port, &lo, why, sizeof(why)), 0);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(port, 9464);
+	assert_int_equal(lo, 1);
+	assert_int_equal(conf_parse_hostport("127.8.9.10:1", host,
+	    sizeof(host), &port, &lo, why, sizeof(why)), 0);
+	assert_int_equal(lo, 1);
+	assert_int_equal(conf_parse_hostport("[::1]:65535", host,
+	    sizeof(host), &port, &lo, why, sizeof(why)), 0);
+	assert_string_equal(host, "::1");
+	assert_int_equal(port, 65535);
+	assert_int_equal(lo, 1);
+	assert_int_equal(conf_parse_hostport("0.0.0.0:9464", host,
+	    sizeof(host), &port, &lo, why, sizeof(why)), 0);
+	assert_int_equal(lo, 0);
+	assert_int_equal(conf_parse_hostport("[2001:db8::1]:9464", host,
+	    sizeof(host), &port, &lo, why, sizeof(why)), 0);
+	assert_int_equal(lo, 0);
+	assert_int_equal(conf_parse_hostport("128.0.0.1:9464", host,
+	    sizeof(host), &port, &lo, why, sizeof(why)), 0);
+	assert_int_equal(lo, 0);
+	assert_int_equal(conf_parse_hostport("127.0.0.1:0", host,
+	    sizeof(host), &port, &lo, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "port '0' is not a number from 1"));
+	assert_int_equal(conf_parse_hostport("127.0.0.1:65536", host,
+	    sizeof(host), &port, &lo, why, sizeof(why)), -1);
+	assert_int_equal(conf_parse_hostport("127.0.0.1:94x", host,
+	    sizeof(host), &port, &lo, why, sizeof(why)), -1);
+	assert_int_equal(conf_parse_hostport("127.0.0.1:", host,
+	    sizeof(host), &port, &lo, why, sizeof(why)), -1);
+	assert_int_equal(conf_parse_hostport("127.0.0.1:+80", host,
+	    sizeof(host), &port, &lo, why, sizeof(why)), -1);
+	assert_int_equal(conf_parse_hostport("::1:9464", host, sizeof(host),
+	    &port, &lo, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "in brackets"));
+	assert_int_equal(conf_parse_hostport("[::1]9464", host, sizeof(host),
+	    &port, &lo, why, sizeof(why)), -1);
+	assert_int_equal(conf_parse_hostport("localhost:9464", host,
+	    sizeof(host), &port, &lo, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "not a numeric IPv4 address"));
+	assert_int_equal(conf_parse_hostport("[127.0.0.1]:9464", host,
+	    sizeof(host), &port, &lo, why, sizeof(why)), -1);
+	assert_int_equal(conf_parse_hostport(":9464", host, sizeof(host),
+	    &port, &lo, why, sizeof(why)), -1);
+}
+
+/* <metrics>: a loopback address loads; another needs allow-remote. */
+static void
+test_metrics_element(void **state)
+{
+	struct conf_diag d = { 0 };
+	struct config *c;
+
+	(void)state;
+	edit("conf/accordd.xml", "<limits ", "<metrics listen=\"[::1]:9464\"/>"
+	    "\n  <limits ");
+	c = config_load(path("conf/accordd.xml"), now_test(), &d);
+	if (c == NULL)
+		conf_diag_print(&d, stderr);
+	assert_non_null(c);
+	assert_string_equal(c->metrics_address, "::1");
+	assert_int_equal(c->metrics_port, 9464);
+	assert_int_equal(c->metrics_allow_remote, 0);
+	/* our own certificates, for their expiry gauges */
+	assert_true(c->tls_not_after > now_test());
+	assert_int_equal(strlen(c->tls_client_sha256), 64);
+	config_free(c);
+	conf_diag_free(&d);
+	edit("conf/accordd.xml", "[::1]:9464", "192.0.2.1:9464");
+	expect_errors("accordd.xml:", "metrics listen: 192.0.2.1 is not a "
+	    "loopback address");
+	edit("conf/accordd.xml", "\"192.0.2.1:9464\"", "\"192.0.2.1:9464\" "
+	    "allow-remote=\"true\"");
+	memset(&d, 0, sizeof(d));
+	c = config_load(path("conf/accordd.xml"), now_test(), &d);
+	assert_non_null(c);
+	assert_string_equal(c->metrics_address, "192.0.2.1");
+	assert_int_equal(c->metrics_allow_remote, 1);
+	config_free(c);
+	conf_diag_free(&d);
+}
+
+/* No <metrics>: no endpoint. */
+static void
+test_metrics_absent(void **state)
+{
+	struct conf_diag d = { 0 };
+	struct config *c;
+
+	(void)state;
+	c = config_load(path("conf/accordd.xml"), now_test(), &d);
+	assert_non_null(c);
+	assert_null(c->metrics_address);
+	config_free(c);
+	conf_diag_free(&d);
+}
+
 int
 main(void)
 {
@@ -794,6 +943,9 @@ main(void)
 		T(test_missing_field),
 		T(test_unknown_partner_code),
 		cmocka_unit_test(test_country_codes),
+		cmocka_unit_test(test_metrics_hostport),
+		T(test_metrics_element),
+		T(test_metrics_absent),
 		T(test_unknown_zone),
 		T(test_unknown_zone_own),
 		T(test_duplicate_partner),
@@ -816,6 +968,7 @@ main(void)
 		T(test_impossible_date),
 		T(test_no_partners),
 		T(test_every_error_reported),
+		T(test_user_parser),
 		T(test_warn_calendar_ending),
 		T(test_warn_certificate_expiring),
 		T(test_warn_revoked_configured),

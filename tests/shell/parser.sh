@@ -1,0 +1,147 @@
+#!/bin/sh
+# parser.sh -- the parser process (issue 16, item 1): Kazakhstan's gateway
+# with <user name="nobody" parser="daemon"/> reads partner XML in a parser
+# process of its own uid (daemon, not the engine's nobody), NoNewPrivs,
+# under seccomp; the parser can neither open the signing key nor reach
+# the signer (its probe); the engine reads no partner XML itself (in test
+# builds it would abort), not even to show a stored one (inbox --body);
+# a parser killed mid-request gets the partner a 503 and a new parser
+# takes the retry; a reload starts a new parser.
+. "$ACCORD_SRCDIR/tests/helpers/lib.sh"
+if [ "$(id -u)" -ne 0 ] || ! id nobody >/dev/null 2>&1 ||
+    ! id daemon >/dev/null 2>&1; then
+	echo "1..0 # SKIP needs root and the users nobody and daemon"
+	exit 0
+fi
+if ! grep -q '^#define ACCORD_TEST_CLOCK 1' "$ACCORD_BUILDDIR/accord-build.h" \
+    2>/dev/null; then
+	echo "1..0 # SKIP needs a build with --enable-test-clock (its hooks)"
+	exit 0
+fi
+plan 19
+make_workdir parser
+use_system_groups
+# the engine re-opens journal segments by path (inbox --body): as under
+# /var/lib, <user> may pass through the state directory's parent
+mkdir -p "$work/var" && chmod 755 "$work/var"
+kzlog="$work/kz.log"
+frlog="$work/fr.log"
+nobody=$(id -u nobody)
+daemon=$(id -u daemon)
+sed -i 's|</state-directory>|</state-directory>\n  <user name="nobody" parser="daemon"/>|' \
+    "$work/conf/accordd.xml"
+# uid_of PID: the real, effective, saved and file-system uids
+uid_of() { awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$1/status"; }
+parser_of() {
+	sed -n 's/.*parser: reading partner messages as daemon, pid \([0-9]*\).*/\1/p' \
+	    "$kzlog" | tail -1
+}
+
+ACCORD_TEST_PARSER_PROBE=1 ACCORD_TEST_PARSER_SLEEP=1 \
+    "$ACCORDD" -d -c "$work/conf/accordd.xml" >>"$kzlog" 2>&1 &
+kzpid=$!
+wait_for "$kzlog" "started: KZ/MVD" || cat "$kzlog"
+"$ACCORDD" -d -c "$work/conf/demo-fr/accordd.xml" >>"$frlog" 2>&1 &
+frpid=$!
+wait_for "$frlog" "started: FR/DGEF" || cat "$frlog"
+wait_for "$kzlog" "probe: the parser's descriptors" 10
+engine=$(sed -n 's/.*privilege separation: engine pid \([0-9]*\),.*/\1/p' \
+    "$kzlog")
+parser=$(parser_of)
+check "the parent names its parser ($parser), a child of its own" \
+	sh -c '[ -n "$1" ] && [ "$(awk "/^PPid:/ {print \$2}" \
+	    /proc/$1/status)" = "$2" ]' _ "$parser" "$kzpid"
+check "the parser runs as daemon, the engine as nobody" \
+	[ "$(uid_of $parser)/$(uid_of $engine)" = \
+	    "$daemon $daemon $daemon $daemon/$nobody $nobody $nobody $nobody" ]
+check "the parser: NoNewPrivs 1, Seccomp 2, no capabilities" \
+	sh -c 'grep -q "^NoNewPrivs:[[:space:]]*1" /proc/$1/status &&
+	    grep -q "^Seccomp:[[:space:]]*2" /proc/$1/status &&
+	    awk "/^CapEff:/ {print \$2}" /proc/$1/status | grep -q "^0*$"' \
+	    _ "$parser"
+check "the parser cannot open the signing key (its probe)" \
+	grep -q "probe: the parser cannot open the signing key: Permission denied" \
+	    "$kzlog"
+check "the parser cannot open a socket to reach the signer (its probe)" \
+	grep -q "probe: the parser cannot open a socket to ask the signer: Permission denied" \
+	    "$kzlog"
+# socket inodes a process holds
+socks_of() { ls -l "/proc/$1/fd" | grep -o 'socket:\[[0-9]*\]' | sort -u; }
+signer=$(sed -n 's/.*signer pid \([0-9]*\), both as.*/\1/p' "$kzlog")
+socks_of "$parser" >"$work/parser.socks"
+{ socks_of "$engine"; socks_of "$signer"; } >"$work/others.socks"
+check "the parser holds one socket, its own end: none of the engine's or the signer's" \
+	sh -c '[ "$(wc -l <"$1")" -eq 1 ] && ! grep -qxFf "$1" "$2"' _ \
+	    "$work/parser.socks" "$work/others.socks"
+
+# every system call of the parser while it serves, for the check below
+strace -f -p "$parser" -o "$work/parser.strace" 2>/dev/null &
+stracepid=$!
+sleep 1
+body ReadmissionRequest >"$work/rr.xml"
+out=$(fr submit KZ document=@"$work/rr.xml" 2>&1)
+case1=$(printf '%s' "$out" | sed -n 's/.*case //p')
+check "France's request is receipted: the parser read it" \
+	wait_cmd 15 "out ReadmissionRequest *RECEIPTED" fr status "$case1"
+check "the engine read no partner XML itself (and is alive)" \
+	sh -c '! grep -q "must not read partner XML" "$1" && kill -0 $2' \
+	    _ "$kzlog" "$engine"
+
+# The operator's view of a stored partner message: read by the parser.
+out=$(kz inbox --body 2>&1)
+check "inbox --body: the parser masks the stored message for the engine" \
+	sh -c 'printf "%s" "$1" | grep -q "<Surname>\*\*\*</Surname>" &&
+	    ! printf "%s" "$1" | grep -q "Nurlanov\|unreadable" && kill -0 $2' \
+	    _ "$out" "$engine"
+out=$(kz inbox --reveal 2>&1)
+check "inbox --reveal (root): the parser returns it unmasked" \
+	sh -c 'printf "%s" "$1" | grep -q "<Surname>Nurlanov</Surname>" &&
+	    kill -0 $2' _ "$out" "$engine"
+
+kill $stracepid
+wait $stracepid
+check "serving, the parser only reads and writes: its filter refused nothing (strace)" \
+	sh -c 'grep -Eq "^[0-9]+ +read\(" "$1" && ! grep -q "EACCES" "$1" &&
+	    ! grep -Eq "^[0-9]+ +(open|openat|socket|connect|execve)\(" "$1"' \
+	    _ "$work/parser.strace"
+
+# A message with the test marker keeps the parser busy: killed there.
+sed 's|<ReadmissionRequest \([^>]*\)>|&<!-- accord-test-parser-sleep -->|' \
+    "$work/rr.xml" >"$work/rr-sleep.xml"
+out=$(fr submit KZ document=@"$work/rr-sleep.xml" 2>&1)
+case2=$(printf '%s' "$out" | sed -n 's/.*case //p')
+wait_for "$kzlog" "test: sleeping on the marker" 15
+kill -KILL "$parser"
+check "the parser killed mid-request: France gets a 503" \
+	wait_for "$frlog" "attempt 1 failed: HTTP 503" 15
+check "... the parent logs and counts the death" \
+	grep -q "the parser died (signal 9; 1 so far)" "$kzlog"
+check "... and starts another parser" \
+	sh -c 'wait_p() { i=0; while [ $i -lt 100 ]; do
+	    p=$(sed -n "s/.*reading partner messages as daemon, pid \([0-9]*\).*/\1/p" "$1" | tail -1)
+	    [ -n "$p" ] && [ "$p" != "$2" ] && kill -0 "$p" && return 0
+	    sleep 0.1; i=$((i + 1)); done; return 1; }; wait_p "$1" "$2"' \
+	    _ "$kzlog" "$parser"
+check "France's retry is receipted by the new parser" \
+	wait_cmd 30 "out ReadmissionRequest *RECEIPTED" fr status "$case2"
+check "the engine lived through it" kill -0 "$engine"
+
+parser=$(parser_of)
+out=$(kz reload 2>&1); rc=$?
+check "a reload starts a parser of the new configuration ($out)" \
+	sh -c '[ $1 -eq 0 ] && grep -q "the parser ended for a reload" "$2"' \
+	    _ $rc "$kzlog"
+body ReadmissionRequest >"$work/rr3.xml"
+out=$(fr submit KZ document=@"$work/rr3.xml" 2>&1)
+case3=$(printf '%s' "$out" | sed -n 's/.*case //p')
+check "... which reads the next message" \
+	wait_cmd 15 "out ReadmissionRequest *RECEIPTED" fr status "$case3"
+
+kill -TERM $kzpid
+wait_gone $kzpid 10
+wait $kzpid; rc=$?
+check "SIGTERM stops the tree, the parser with it (status $rc)" \
+	sh -c '[ $1 -eq 0 ] && ! kill -0 $2 2>/dev/null' _ $rc "$(parser_of)"
+kill -TERM $frpid
+wait_gone $frpid 10
+finish
