@@ -58,6 +58,21 @@ void audit_warning(struct audit_report *, const struct journal_rec *,
 int audit_html(const char *path, const char *title,
     const struct audit_report *rep, json_t *cases);
 
+/* ---- an export's README.txt and verify.sh (audit_export_text.c) ----- */
+
+struct audit_bundle {
+	const char	*case_id;
+	const char	*dir;
+	json_t		*index;		/* chain.json's records */
+	json_t		*files;		/* the messages exported */
+	uint64_t	 checkpoint;	/* the closing one's seq, 0: none */
+	int		 gateway_cert;	/* gateway-cert.pem was written */
+	uint64_t	 unproven;	/* format-1 records by hash only */
+};
+
+/* Write README.txt and verify.sh into b->dir.  @return 0, or -1. */
+int audit_bundle_texts(const struct audit_bundle *b);
+
 /* ---- reading the journal (audit.c) ----------------------------------- */
 
 /* What a pass over a journal counts; its breaks go to rep. */

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "accord-build.h"
 #include "conf/agreement_json.h"
 #include "conf/conffile.h"
 #include "util/clock.h"
@@ -151,6 +152,12 @@ engine_open_signed(const struct config *c, struct signer_client *sc)
 	}
 	/* start-up reads the tail; accord-audit verifies the whole chain */
 	jp.open_files = ENGINE_OPEN_FILES;
+#ifdef ACCORD_TEST_CLOCK
+	/* test builds: write an older format, to test an upgrade */
+	if (getenv("ACCORD_TEST_JOURNAL_FORMAT") != NULL)
+		jp.format = (unsigned int)strtoul(
+		    getenv("ACCORD_TEST_JOURNAL_FORMAT"), NULL, 10);
+#endif
 	if ((e->journal = journal_open(&jp)) == NULL)
 		goto fail;
 	if ((e->store = store_open(e->store_path)) == NULL) {

@@ -111,7 +111,11 @@ journal_maybe_rotate(struct journal *j, size_t reclen, accord_time_t now)
 
 	if (j->buflen > 0)
 		return 0;
-	if (j->fd != -1) {
+	if (j->fd != -1 && j->file_version != j->version) {
+		/* An upgrade: the new format starts its own file, chained
+		 * to the last record of the old. */
+		journal_name(j->file_no, prev, sizeof(prev));
+	} else if (j->fd != -1) {
 		/* A file holding only its FILE_START is never left behind. */
 		if (j->file_records <= 1)
 			return 0;
@@ -140,8 +144,8 @@ journal_add(struct journal *j, enum journal_kind kind, const void *payload,
     size_t len, uint64_t *seqp)
 {
 	accord_time_t now = clock_now();
-	size_t total = JOURNAL_HEADER_LEN + len + JOURNAL_TRAILER_LEN;
-	uint8_t *h;
+	size_t total = journal_header_len(j->version) + len +
+	    JOURNAL_TRAILER_LEN;
 
 	if (j->failed) {
 		log_errx(JTAG, "journal failed earlier; restart to recover");
@@ -162,21 +166,11 @@ journal_add(struct journal *j, enum journal_kind kind, const void *payload,
 	j->last_pos.offset = (uint64_t)(j->pnewfile ? 0 : j->file_size) +
 	    j->buflen;
 	j->last_pos.seq = j->pseq + 1;
-	h = j->buf + j->buflen;
-	memcpy(h, JOURNAL_MAGIC, 4);
-	journal_put16(h + 4, JOURNAL_VERSION);
-	journal_put16(h + 6, (uint16_t)kind);
-	journal_put64(h + 8, j->pseq + 1);
-	journal_put64(h + 16, (uint64_t)now);
-	journal_put32(h + 24, (uint32_t)len);
-	journal_put32(h + 28, 0);
-	memcpy(h + 32, j->phash, JOURNAL_HASH_LEN);
-	if (len > 0)
-		memcpy(h + JOURNAL_HEADER_LEN, payload, len);
-	if (journal_sha256(h, JOURNAL_HEADER_LEN + len,
-	    h + JOURNAL_HEADER_LEN + len) == -1)
+	if (journal_frame(j->buf + j->buflen, j->version, kind, j->pseq + 1,
+	    now, j->phash, payload, len) != total)
 		return -1;
-	memcpy(j->phash, h + JOURNAL_HEADER_LEN + len, JOURNAL_HASH_LEN);
+	memcpy(j->phash, j->buf + j->buflen + total - JOURNAL_TRAILER_LEN,
+	    JOURNAL_HASH_LEN);
 	j->buflen += total;
 	j->pseq++;
 	j->pcount++;
@@ -443,6 +437,7 @@ journal_commit_apply(struct journal *j, accord_time_t now, int fd,
 		j->file_size = 0;
 		j->file_records = 0;
 		j->file_day = j->pday;
+		j->file_version = j->version;
 		j->st.files_created++;
 	}
 	j->file_size += (off_t)j->buflen;
