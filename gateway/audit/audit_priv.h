@@ -10,6 +10,7 @@
  *	audit_resync.c	reading on after a break in the journal
  *	audit_pool.c	verify's worker threads and their ring of records
  *	audit_verify.c	verify, and the checks of one message
+ *	audit_tstamp.c	verify: the time-stamp tokens of checkpoints
  *	audit_replay.c	replay, and the configuration it reads
  *	audit_witness.c	witness
  *	audit_export.c	export
@@ -102,6 +103,24 @@ int audit_conf_take(struct audit_conf *ac, const struct journal_rec *rec);
  * partner is NULL). */
 int audit_conf_allows(const struct audit_conf *ac, const char *partner,
     const char *fp);
+
+/* ---- trusted time (audit_tstamp.c) ----------------------------------- */
+
+struct audit_tsa;
+
+/* With the CA of ca_file (NULL: the journalled one).  @return NULL after
+ * logging when ca_file cannot be read. */
+struct audit_tsa *audit_tsa_new(const char *ca_file);
+void audit_tsa_free(struct audit_tsa *t);
+/* In record order: a CONFIG_LOAD (its <timestamp>), a CHECKPOINT, a
+ * TIMESTAMP (checked at once: its checkpoint came before it). */
+void audit_tsa_config(struct audit_tsa *t, const struct journal_rec *rec);
+void audit_tsa_checkpoint(struct audit_tsa *t, const struct journal_rec *rec);
+void audit_tsa_record(struct audit_tsa *t, struct audit_report *rep,
+    const struct journal_rec *rec);
+/* Checkpoints without a token (a warning), and the summary's counts. */
+void audit_tsa_end(struct audit_tsa *t, struct audit_report *rep,
+    json_t *sum);
 
 /* ---- reading on after a break (audit_resync.c) ---------------------- */
 

@@ -869,6 +869,8 @@ accordd_start(struct accordd *ad)
 	ad->tsa = tsaclient_start(ad->base, ad->conf, ad->engine, &failed);
 	if (failed)
 		return -1;
+	/* the checkpoint engine_open() wrote */
+	tsaclient_checkpoint(ad->tsa);
 	/* deadlines that passed while we were down fire now, at their time */
 	ad->ev_deadline = evtimer_new(ad->base, accordd_deadline_tick, ad);
 	accordd_deadline_tick(-1, 0, ad);
