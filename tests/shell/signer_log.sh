@@ -77,8 +77,8 @@ audit --signer-log "$work/removed.log" "$work/var/kz/journal"
 found "a journalled message without its line in the log is a finding" \
 	"^ReadmissionRequest .* is journalled but the signer.s log .* has no signature of it"
 check "... naming the record's file, offset and number" \
-	jq -e '.findings[] | select(.kind == "signer_log") |
-	    .file and .offset != null and .record > 0' "$out" >/dev/null
+	sh -c 'jq -e ".findings[] | select(.kind == \"signer_log\") |
+	    .file and .offset != null and .record > 0" "$1" >/dev/null' _ "$out"
 
 # a checkpoint whose line is gone
 awk '!/ CHECKPOINT / || n++' "$slog" >"$work/nocp.log"
