@@ -91,6 +91,12 @@ struct config {
 	char		*metrics_address;
 	int		 metrics_port;
 	int		 metrics_allow_remote;
+	/* <timestamp url= ca= retry-seconds=>: each checkpoint time-stamped
+	 * by an RFC 3161 authority (faces/tsaclient.c); tsa_url NULL: none */
+	char		*tsa_url;
+	char		*tsa_ca;	/* its CA certificates, PEM */
+	char		*tsa_ca_pem;	/* their text, for the journal */
+	int		 tsa_retry_secs;	/* the first retry's wait */
 
 	size_t		 max_message_size;
 	int		 max_xml_depth;

@@ -88,6 +88,10 @@ engine_journal_config(struct engine *e)
 	}
 	json_object_set_new(obj, "rules", rules);
 	json_object_set_new(obj, "rules_sha256", json_string(digest));
+	/* the time-stamp authority's CA, for the auditor (issue 18) */
+	if (e->conf->tsa_url != NULL && e->conf->tsa_ca_pem != NULL)
+		json_object_set_new(obj, "timestamp", json_pack("{s:s, s:s}",
+		    "url", e->conf->tsa_url, "ca_pem", e->conf->tsa_ca_pem));
 	return engine_journal_json(e, JOURNAL_CONFIG_LOAD, obj);
 }
 

@@ -42,6 +42,7 @@ static const char *const journal_kind_names[JOURNAL_KIND_MAX + 1] = {
 	"INBOX_ACK",
 	"PARTNER_PAUSE",
 	"REFUSALS_COUNTED",
+	"TIMESTAMP",
 };
 
 /* ---- the format's bytes and names --------------------------------------- */

@@ -77,6 +77,11 @@
  *		u16 n, n bytes: signature.  The signature is EVP_DigestSign with
  *		SHA-256 (RSA PKCS#1 v1.5 or ECDSA) over
  *		"accord-journal-checkpoint-1" NUL, u64 seq covered, chain hash.
+ *  TIMESTAMP:	not the journal's own (the engine appends it) but about
+ *		it: JSON (record_timestamp.h) with an RFC 3161 token whose
+ *		imprint is the SHA-256 of a checkpoint's signed bytes.  A
+ *		checkpoint is written before its token exists, so the token
+ *		comes in a later record.
  *
  * At open, only a torn end of the LAST file is repaired: fewer bytes than a
  * header, a header whose record runs past the end of the file, a complete
@@ -131,7 +136,9 @@ enum journal_kind {
 	JOURNAL_PARTNER_PAUSE,		/* deliveries to a partner paused */
 	JOURNAL_REFUSALS_COUNTED,	/* refusals beyond the rate, counted:
 					 * not a decision */
-	JOURNAL_KIND_MAX = JOURNAL_REFUSALS_COUNTED
+	JOURNAL_TIMESTAMP,		/* an RFC 3161 token over a checkpoint
+					 * (record_timestamp.h) */
+	JOURNAL_KIND_MAX = JOURNAL_TIMESTAMP
 };
 
 /* Tunables; journal_params_default() fills in the defaults. */
@@ -280,6 +287,22 @@ uint64_t journal_committed_seq(const struct journal *j);
 
 /* Sequence numbers appended but not yet committed. */
 uint64_t journal_pending(const struct journal *j);
+
+/*
+ * The latest checkpoint committed by this process: the record it covers
+ * and the chain hash it signs.  A TIMESTAMP record does not count towards
+ * the next checkpoint (an idle journal would checkpoint for ever).
+ * @return 1, or 0 when none was committed since journal_open().
+ */
+int journal_latest_checkpoint(const struct journal *j, uint64_t *seq,
+    uint8_t chain[JOURNAL_HASH_LEN]);
+
+/* The bytes a checkpoint signs (see CHECKPOINT above), which a TIMESTAMP
+ * record's token covers by their SHA-256.  @return their length. */
+#define JOURNAL_CP_MESSAGE_MAX	(64 + JOURNAL_HASH_LEN)
+size_t journal_checkpoint_message(uint64_t seq,
+    const uint8_t chain[JOURNAL_HASH_LEN],
+    uint8_t out[JOURNAL_CP_MESSAGE_MAX]);
 
 /* Hex SHA-256 chain hash signed by the latest committed checkpoint, "" if
  * none yet.  This is what Receipts carry. */

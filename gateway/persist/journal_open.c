@@ -324,8 +324,8 @@ journal_scan_record(struct journal *j, struct journal_scan *sc,
 		journal_hex(rec->prev, j->cp_hex);
 		j->cp_time = rec->time;
 		j->since_cp = 0;
-	} else
-		j->since_cp++;
+	} else if (rec->kind != JOURNAL_TIMESTAMP)
+		j->since_cp++;	/* as journal_add() counts */
 }
 
 /* Read every file and the whole chain (or the last p.open_files files,

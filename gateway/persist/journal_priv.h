@@ -100,6 +100,8 @@ struct journal {
 	accord_time_t		 cp_time;	/* of the latest checkpoint */
 	uint64_t		 since_cp;	/* committed records since it */
 	char			 cp_hex[2 * JOURNAL_HASH_LEN + 1];
+	uint64_t		 cp_seq;	/* it covers, 0: none yet */
+	uint8_t			 cp_chain[JOURNAL_HASH_LEN];
 };
 
 /* ---- journal.c: the format's bytes and names ---------------------------- */

@@ -176,7 +176,10 @@ journal_add(struct journal *j, enum journal_kind kind, const void *payload,
 	j->pcount++;
 	if (kind == JOURNAL_CHECKPOINT)
 		j->pcp = 1;
-	else
+	else if (kind != JOURNAL_TIMESTAMP)
+		/* a token over a checkpoint does not make the next one
+		 * due: an idle journal would otherwise checkpoint and
+		 * time-stamp for ever */
 		j->pnoncp++;
 	j->last_time = now;
 	if (seqp != NULL)
@@ -450,6 +453,8 @@ journal_commit_apply(struct journal *j, accord_time_t now, int fd,
 		j->cp_requested = 0;
 		j->st.checkpoints++;
 		journal_hex(j->pcp_chain, j->cp_hex);
+		j->cp_seq = j->pseq - 1;
+		memcpy(j->cp_chain, j->pcp_chain, JOURNAL_HASH_LEN);
 	} else
 		j->since_cp += j->pnoncp;
 	journal_drop_batch(j);
@@ -729,4 +734,22 @@ void
 journal_get_stats(const struct journal *j, struct journal_stats *st)
 {
 	*st = j->st;
+}
+
+int
+journal_latest_checkpoint(const struct journal *j, uint64_t *seq,
+    uint8_t chain[JOURNAL_HASH_LEN])
+{
+	if (j->cp_seq == 0)
+		return 0;
+	*seq = j->cp_seq;
+	memcpy(chain, j->cp_chain, JOURNAL_HASH_LEN);
+	return 1;
+}
+
+size_t
+journal_checkpoint_message(uint64_t seq, const uint8_t chain[JOURNAL_HASH_LEN],
+    uint8_t out[JOURNAL_CP_MESSAGE_MAX])
+{
+	return journal_cp_message(seq, chain, out);
 }

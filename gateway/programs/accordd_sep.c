@@ -10,10 +10,12 @@
  *           engine's status (non-zero when either failed), for the
  *           service manager to restart the tree; it pings the engine and
  *           tells systemd what comes back (accordd_notify.c);
- *   signer  reads the signing key as root, drops to <user>, makes itself
+ *   signer  reads the signing key and opens its log (state/signer.log,
+ *           appended to, root's and mode 0600: the engine can neither
+ *           write nor read it) as root, drops to <user>, makes itself
  *           undumpable (so that the engine, the same uid, can neither
  *           ptrace it nor read its memory) and signs what the engine asks
- *           (msg/signer.c);
+ *           (msg/signer.c), logging each signature;
  *   engine  everything else: it starts as root to open its sockets, the
  *           journal and the store, then gives the state directory and the
  *           control socket's directory to <user>, drops to <user> and
@@ -188,13 +190,23 @@ sep_signer(const struct config *c, int fd)
 {
 	struct signer_identity id;
 	struct conf_diag d = { 0 };
+	char *logf;
 	int rc;
 
 	memset(&id, 0, sizeof(id));
 	id.xml = xmlsig_signer_load(c->sign_key, c->sign_cert);
 	id.key = conf_load_key(c->sign_key, c->file, 0, &d);
 	conf_diag_free(&d);
-	if (id.xml == NULL || id.key == NULL || accordd_sep_drop(c) == -1 ||
+	/* the signer's log: the auditor compares it with the journal */
+	logf = conf_path(c->state_dir, SIGNER_LOG_FILE);
+	id.log_fd = open(logf, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+	if (id.log_fd == -1)
+		log_err("signer", "%s", logf);
+	free(logf);
+	id.has_log = id.log_fd != -1;
+	if (id.xml == NULL || id.key == NULL || !id.has_log ||
+	    accordd_sep_drop(c) == -1 ||
 	    prctl(PR_SET_DUMPABLE, 0) == -1) {
 		log_errx("signer", "cannot start");
 		_exit(1);
@@ -413,7 +425,9 @@ sep_chown_one(const char *path, const struct stat *st, int flag,
 {
 	(void)st;
 	(void)flag;
-	(void)ftw;
+	/* the signer's log stays root's: the engine must not rewrite it */
+	if (ftw->level == 1 && strcmp(path + ftw->base, SIGNER_LOG_FILE) == 0)
+		return 0;
 	if (lchown(path, sep_uid, sep_gid) == -1) {
 		log_err(PTAG, "chown %s", path);
 		return -1;
