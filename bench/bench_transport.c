@@ -18,6 +18,11 @@
  * outbound messages RECEIPTED: the time from the first submit to the last
  * receipt gives exchanges/s.
  *
+ * Each gateway's CPU by stage (accord_stage_cpu_seconds_total in its
+ * `metrics`, issue 20) is read before the first submit and after the
+ * last receipt: per exchange and per side, the microseconds and the share
+ * of that side's CPU in each stage.
+ *
  * The bound is measured first, in-process, with the xmlsig module on the
  * same message: (copy+sign + verify + copy+sign + verify) per exchange on
  * one core, times the online cores.  -t caps the exchange phase (default
@@ -49,6 +54,7 @@
 #include "msg/envelope.h"
 #include "util/errcode.h"
 #include "util/log.h"
+#include "util/stage.h"
 #include "msg/xmlsig.h"
 
 #include "benchlib.h"
@@ -196,6 +202,100 @@ ctl_outstanding(struct linebuf *lb)
 		    "undelivered_or_disputed"));
 	json_decref(resp);
 	return n;
+}
+
+/* A gateway's CPU seconds by stage (util/stage.h), from its metrics. */
+struct stages {
+	double	 s[STAGE_COUNT];
+	int	 ok;
+};
+
+/*
+ * The stage counters of the gateway at sock, on a connection of their
+ * own.  `metrics` prints them first, before its queries over every case
+ * add to them.  @return 0, or -1.
+ */
+static int
+ctl_stages(const char *sock, struct stages *st)
+{
+	static const char req[] = "{\"cmd\":\"metrics\"}\n";
+	struct linebuf lb;
+	json_t *resp;
+	const char *text, *p;
+	char key[100];
+	size_t used;
+	char *l;
+	int i, found = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (ctl_open(sock, &lb) == -1)
+		return -1;
+	if (write(lb.fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1 ||
+	    (l = lb_line(&lb, &used)) == NULL) {
+		ctl_close(&lb);
+		return -1;
+	}
+	resp = json_loads(l, 0, NULL);
+	lb_consume(&lb, used);
+	ctl_close(&lb);
+	text = json_string_value(json_object_get(json_object_get(resp,
+	    "result"), "text"));
+	for (i = 0; text != NULL && i < STAGE_COUNT; i++) {
+		snprintf(key, sizeof(key), "accord_stage_cpu_seconds_total"
+		    "{stage=\"%s\"} ", stage_name(i));
+		if ((p = strstr(text, key)) != NULL) {
+			st->s[i] = strtod(p + strlen(key), NULL);
+			found++;
+		}
+	}
+	json_decref(resp);
+	st->ok = found == STAGE_COUNT;
+	return st->ok ? 0 : -1;
+}
+
+/* The stage table: per exchange, per side, what each stage cost. */
+static void
+print_stages(const struct stages *kz0, const struct stages *kz1,
+    const struct stages *fr0, const struct stages *fr1, long exchanges)
+{
+	static const char *const label[STAGE_COUNT] = {
+		[STAGE_PARSE] = "parse+schema",
+		[STAGE_VERIFY] = "verify",
+		[STAGE_SIGN] = "sign",
+		[STAGE_JOURNAL] = "journal append",
+		[STAGE_FSYNC] = "fdatasync (writer thread)",
+		[STAGE_STORE] = "store apply",
+		[STAGE_HTTP] = "HTTP/TLS, event loop",
+		[STAGE_OTHER] = "other",
+	};
+	double dfr[STAGE_COUNT], dkz[STAGE_COUNT], tfr = 0, tkz = 0;
+	int i;
+
+	if (!kz0->ok || !kz1->ok || !fr0->ok || !fr1->ok || exchanges < 1) {
+		printf("\nCPU by stage: not read from both gateways\n");
+		return;
+	}
+	for (i = 0; i < STAGE_COUNT; i++) {
+		dfr[i] = fr1->s[i] - fr0->s[i];
+		dkz[i] = kz1->s[i] - kz0->s[i];
+		tfr += dfr[i];
+		tkz += dkz[i];
+	}
+	printf("\nCPU by stage per exchange, first submit to last receipt "
+	    "(accord_stage_cpu_seconds_total)\n");
+	printf("%-28s %21s %21s\n", "", "France (sender)",
+	    "Kazakhstan (receiver)");
+	printf("%-28s %10s %10s %10s %10s\n", "stage", "us/exch", "% CPU",
+	    "us/exch", "% CPU");
+	for (i = 0; i < STAGE_COUNT; i++)
+		printf("%-28s %10.0f %9.1f%% %10.0f %9.1f%%\n", label[i],
+		    1e6 * dfr[i] / (double)exchanges,
+		    tfr > 0 ? 100.0 * dfr[i] / tfr : 0,
+		    1e6 * dkz[i] / (double)exchanges,
+		    tkz > 0 ? 100.0 * dkz[i] / tkz : 0);
+	printf("%-28s %10.0f %9.1f%% %10.0f %9.1f%%\n", "total",
+	    1e6 * tfr / (double)exchanges, 100.0, 1e6 * tkz /
+	    (double)exchanges, 100.0);
 }
 
 struct run {
@@ -436,6 +536,7 @@ main(int argc, char **argv)
 	char proto[2048], work[900], daemon[1024], pki[1024], cmd[1200];
 	struct bound b;
 	struct run r;
+	struct stages kz0, kz1, fr0, fr1;
 	xmlDocPtr base;
 	double per_core, bound, bound_parse, rate;
 	long ncpu, n = 2000;
@@ -546,8 +647,14 @@ main(int argc, char **argv)
 		gw_stop(&fr);
 		return 2;
 	}
+	if (ctl_stages(kz.sock, &kz0) == -1 || ctl_stages(fr.sock, &fr0) == -1)
+		fprintf(stderr, "bench_transport: no CPU by stage before the "
+		    "run\n");
 	if (bench_exchanges(fr.sock, body, n, limit, &r) == 0)
 		ran = 1;
+	if (ctl_stages(kz.sock, &kz1) == -1 || ctl_stages(fr.sock, &fr1) == -1)
+		fprintf(stderr, "bench_transport: no CPU by stage after the "
+		    "run\n");
 	stop_fr = gw_stop(&fr);
 	stop_kz = gw_stop(&kz);
 	free(body);
@@ -608,6 +715,8 @@ main(int argc, char **argv)
 		printf("gateway CPU per exchange, both sides, start to stop: "
 		    "%.2f ms\n", 1000.0 * (kz.cpu + fr.cpu) /
 		    (double)r.receipted);
+	if (r.receipted > 0)
+		print_stages(&kz0, &kz1, &fr0, &fr1, r.receipted);
 	printf("gateways stopped: Kazakhstan %s, France %s\n",
 	    stop_kz == 0 ? "exit 0" : "NOT CLEANLY",
 	    stop_fr == 0 ? "exit 0" : "NOT CLEANLY");

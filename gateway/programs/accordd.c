@@ -45,6 +45,7 @@
 #include "msg/signer.h"
 #include "programs/accordd_sep.h"
 #include "util/log.h"
+#include "util/stage.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -1029,7 +1030,11 @@ main(int argc, char *argv[])
 	    ad.conf->npartners, (long)getpid());
 	accordd_log_partners(ad.conf);
 
+	/* what the loop does outside every other stage is its I/O: partners'
+	 * HTTP and TLS (evhttp, bufferevents, curl), the control socket's */
+	stage_begin(STAGE_HTTP);
 	event_base_dispatch(ad.base);
+	stage_end(STAGE_HTTP);
 	accordd_stop(&ad);
 	log_info("accordd", "stopped");
 	return 0;
