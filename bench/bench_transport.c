@@ -3,7 +3,8 @@
  * on this machine, beside the bound measured in the same run
  * (DESIGN.md section 6).
  *
- *	bench_transport [-k] [-n EXCHANGES] [-t SECONDS] [-u USER] PKI_DIR
+ *	bench_transport [-k] [-c CONNS] [-n EXCHANGES] [-t SECONDS] [-u USER]
+ *	    PKI_DIR
  *
  * An exchange is one business message delivered and its receipt taken:
  * two XML signatures and two verifications.  The program prepares a
@@ -26,7 +27,9 @@
  * The bound is measured first, in-process, with the xmlsig module on the
  * same message: (copy+sign + verify + copy+sign + verify) per exchange on
  * one core, times the online cores.  -t caps the exchange phase (default
- * 40 s); -k keeps the work directory.  -u runs both gateways with
+ * 40 s); -k keeps the work directory; -c sets <limits
+ * connections-per-partner=> in both configurations (France's is the one
+ * that counts: the messages it may have in flight to Kazakhstan).  -u runs both gateways with
  * privilege separation (issue 16): <user name="USER"/> in both
  * configurations, so that each is a root parent, a signer holding the
  * signing key and an engine as USER; it needs root.  The gateways' CPU is
@@ -51,6 +54,7 @@
 #include "conf/agreement.h"
 #include "util/clock.h"
 #include "conf/conffile.h"
+#include "conf/config.h"
 #include "msg/envelope.h"
 #include "util/errcode.h"
 #include "util/log.h"
@@ -204,11 +208,30 @@ ctl_outstanding(struct linebuf *lb)
 	return n;
 }
 
-/* A gateway's CPU seconds by stage (util/stage.h), from its metrics. */
+/* A gateway's CPU seconds by stage (util/stage.h), TLS handshakes and
+ * delivery attempts, from its metrics. */
 struct stages {
 	double	 s[STAGE_COUNT];
+	double	 hs_in, hs_out;		/* accord_tls_handshakes_total */
+	double	 attempts;		/* accord_delivery_attempts_total */
 	int	 ok;
 };
+
+/* The value of the sample named key (its labels included) in text. */
+static double
+sample(const char *text, const char *key)
+{
+	const char *p = text;
+	size_t n = strlen(key);
+
+	/* a sample starts a line */
+	while ((p = strstr(p, key)) != NULL) {
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+		p += n;
+	}
+	return 0;
+}
 
 /*
  * The stage counters of the gateway at sock, on a connection of their
@@ -247,6 +270,14 @@ ctl_stages(const char *sock, struct stages *st)
 			st->s[i] = strtod(p + strlen(key), NULL);
 			found++;
 		}
+	}
+	if (text != NULL) {
+		st->hs_in = sample(text, "accord_tls_handshakes_total"
+		    "{direction=\"inbound\"}");
+		st->hs_out = sample(text, "accord_tls_handshakes_total"
+		    "{direction=\"outbound\"}");
+		st->attempts = sample(text, "accord_delivery_attempts_total"
+		    "{partner=\"KZ\"}");
 	}
 	json_decref(resp);
 	st->ok = found == STAGE_COUNT;
@@ -296,6 +327,10 @@ print_stages(const struct stages *kz0, const struct stages *kz1,
 	printf("%-28s %10.0f %9.1f%% %10.0f %9.1f%%\n", "total",
 	    1e6 * tfr / (double)exchanges, 100.0, 1e6 * tkz /
 	    (double)exchanges, 100.0);
+	printf("\nFrance's delivery attempts: %.0f for %ld receipted; TLS "
+	    "handshakes: France made %.0f connections, Kazakhstan accepted "
+	    "%.0f\n", fr1->attempts - fr0->attempts, exchanges,
+	    fr1->hs_out - fr0->hs_out, kz1->hs_in - kz0->hs_in);
 }
 
 struct run {
@@ -504,6 +539,25 @@ bench_privsep(const char *work, const char *user)
 	return system(script) == 0 ? 0 : -1;
 }
 
+/* connections-per-partner="conns" in both configurations' <limits>.
+ * @return 0, or -1. */
+static int
+bench_conns(const char *work, int conns)
+{
+	char n[16];
+
+	snprintf(n, sizeof(n), "%d", conns);
+	if (setenv("W", work, 1) == -1 || setenv("CONNS", n, 1) == -1)
+		return -1;
+	return system("set -e\n"
+	    "cd \"$W\"\n"
+	    "for f in conf/accordd.xml conf/demo-fr/accordd.xml; do\n"
+	    "  sed -i \"s|<limits |<limits connections-per-partner="
+	    "\\\"$CONNS\\\" |\" \"$f\"\n"
+	    "  grep -q \"connections-per-partner=\\\"$CONNS\\\"\" \"$f\"\n"
+	    "done\n") == 0 ? 0 : -1;
+}
+
 /* 1 if g's log says it split into a root parent, a signer and an engine. */
 static int
 bench_is_split(const struct gateway *g)
@@ -521,8 +575,8 @@ bench_is_split(const struct gateway *g)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bench_transport [-k] [-n EXCHANGES] "
-	    "[-t SECONDS] [-u USER] PKI_DIR\n");
+	fprintf(stderr, "usage: bench_transport [-k] [-c CONNS] "
+	    "[-n EXCHANGES] [-t SECONDS] [-u USER] PKI_DIR\n");
 	exit(2);
 }
 
@@ -544,10 +598,14 @@ main(int argc, char **argv)
 	size_t size;
 	char *body = NULL;
 	const char *user = NULL;
-	int c, port, keep = 0, ran = 0, stop_kz, stop_fr;
+	int c, port, keep = 0, ran = 0, stop_kz, stop_fr, conns = 0;
 
-	while ((c = getopt(argc, argv, "kn:t:u:")) != -1)
+	while ((c = getopt(argc, argv, "c:kn:t:u:")) != -1)
 		switch (c) {
+		case 'c':
+			if ((conns = atoi(optarg)) < 1 || conns > 32)
+				usage();
+			break;
 		case 'k':
 			keep = 1;
 			break;
@@ -617,6 +675,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_transport: cannot prepare %s\n", work);
 		return 2;
 	}
+	if (conns > 0 && bench_conns(work, conns) == -1) {
+		fprintf(stderr, "bench_transport: cannot set %s's connections "
+		    "per partner\n", work);
+		return 2;
+	}
 	if (user != NULL && bench_privsep(work, user) == -1) {
 		fprintf(stderr, "bench_transport: cannot give %s's gateways "
 		    "the user %s\n", work, user);
@@ -679,8 +742,14 @@ main(int argc, char **argv)
 	else
 		printf("One process per gateway (no <user>)\n");
 	printf("%ld ReadmissionRequests of %zu bytes (%zu signed) submitted "
-	    "pipelined on one control connection\n\n", n, size,
+	    "pipelined on one control connection\n", n, size,
 	    b.signed_size);
+	if (conns > 0)
+		printf("connections-per-partner=\"%d\"\n", conns);
+	else
+		printf("connections per partner: the default, %d\n",
+		    CONFIG_CONNECTIONS_PER_PARTNER);
+	printf("\n");
 	printf("%-40s %10s\n", "per core, xmlsig module, this run", "/s");
 	printf("%-40s %10.0f\n", "RSA sign (copy+sign)", b.sign);
 	printf("%-40s %10.0f\n", "RSA verify (pinned key)", b.verify);

@@ -1153,7 +1153,7 @@ outbound_scan(struct outbound *ob)
 			continue;	/* backing off */
 		if (outbound_in_flight(ob, o->partner, o->message_id) ||
 		    outbound_partner_busy(ob, o->partner) >=
-		    OUTBOUND_PER_PARTNER)
+		    ob->conf->connections_per_partner)
 			continue;
 		if ((a = config_partner(ob->conf, o->partner)) == NULL ||
 		    a->endpoint == NULL || a->tls_ca_path == NULL) {
@@ -1337,8 +1337,19 @@ outbound_multi_new(struct outbound *ob)
 	curl_multi_setopt(m, CURLMOPT_SOCKETDATA, ob);
 	curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, outbound_curl_timer);
 	curl_multi_setopt(m, CURLMOPT_TIMERDATA, ob);
+	/* HTTP/1.1 without pipelining: a connection carries one message at
+	 * a time, and no more transfers than connections start (the scan) */
 	curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS,
-	    (long)OUTBOUND_PER_PARTNER);
+	    (long)ob->conf->connections_per_partner);
+	/*
+	 * Keep every partner's connections open between transfers: by
+	 * default the cache holds four times the easy handles added, which
+	 * shrinks as transfers end, and connections beyond it are closed,
+	 * each a new TCP and TLS handshake at the next message.
+	 */
+	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS,
+	    (long)ob->conf->connections_per_partner *
+	    (ob->conf->npartners > 0 ? ob->conf->npartners : 1));
 	return m;
 }
 
@@ -1443,7 +1454,7 @@ outbound_start(struct event_base *base, const struct config *c,
 	event_add(ob->ev_poll, &sec);
 	outbound_kick(ob);
 	log_info(OTAG, "delivering to %d partners, at most %d transfers "
-	    "each", c->npartners, OUTBOUND_PER_PARTNER);
+	    "each", c->npartners, c->connections_per_partner);
 	return ob;
 }
 

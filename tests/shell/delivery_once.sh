@@ -4,8 +4,10 @@
 # outbox scan reads the store, which takes a receipt only when its batch
 # is committed and applied: a scan in between must not post the message
 # again (the partner would answer the copy with its receipt once more).
+# And the connections are kept open and reused: no more TLS handshakes,
+# on either side, than France's connections-per-partner.
 . "$ACCORD_SRCDIR/tests/helpers/lib.sh"
-plan 6
+plan 8
 make_workdir delivery_once
 use_system_groups
 kzlog="$work/kz.log"
@@ -22,17 +24,17 @@ metric() {
 	$1 metrics 2>/dev/null | awk -v k="$2" '$1 == k { v = $2 } END {
 	    print v == "" ? 0 : v }'
 }
-# submits in parallel, four at a time: receipts come back while other
-# submits commit and kick the sender
+# submits in parallel, eight at a time: receipts come back while other
+# submits commit and kick the sender, and up to 8 go at once
 i=0
 while [ $i -lt "$n" ]; do
 	pids=
-	for j in 1 2 3 4; do
+	for j in 1 2 3 4 5 6 7 8; do
 		fr submit KZ document=@"$work/rr.xml" >>"$work/submits" 2>&1 &
 		pids="$pids $!"
 	done
 	wait $pids
-	i=$((i + 4))
+	i=$((i + 8))
 done
 ok=$(grep -c "case " "$work/submits")
 check "France took $n submits ($ok)" [ "$ok" -eq "$n" ]
@@ -54,6 +56,13 @@ check "France made exactly $n delivery attempts ($att)" [ "$att" -eq "$n" ]
 check "... none of them failed ($fail)" [ "$fail" -eq 0 ]
 posts=$(metric kz 'accord_inbound_processing_seconds_count{partner="FR"}')
 check "Kazakhstan answered exactly $n POSTs ($posts)" [ "$posts" -eq "$n" ]
+# connections-per-partner is 8 by default
+hs=$(metric fr 'accord_tls_handshakes_total{direction="outbound"}')
+check "France opened between 1 and 8 connections for them ($hs)" \
+	[ "$hs" -ge 1 -a "$hs" -le 8 ]
+hs=$(metric kz 'accord_tls_handshakes_total{direction="inbound"}')
+check "Kazakhstan made between 1 and 8 TLS handshakes ($hs)" \
+	[ "$hs" -ge 1 -a "$hs" -le 8 ]
 kill -TERM $kzpid $frpid
 wait_gone $kzpid 10
 wait_gone $frpid 10
