@@ -469,6 +469,8 @@ config_load(const char *file, accord_time_t now, struct conf_diag *d)
 	    "unauthenticated-per-address", CONFIG_UNAUTH_PER_ADDRESS);
 	c->refusals_per_minute = conf_attr_int(n, "refusals-per-minute",
 	    CONFIG_REFUSALS_PER_MINUTE);
+	c->connections_per_partner = conf_attr_int(n,
+	    "connections-per-partner", CONFIG_CONNECTIONS_PER_PARTNER);
 
 	conf_read_calendar(conf_child(root, "calendar"), file, &c->calendar,
 	    d, now, c->country);

@@ -33,6 +33,7 @@ enum config_role {
 #define CONFIG_TLS_HANDSHAKE_SECS	10
 #define CONFIG_UNAUTH_PER_ADDRESS	16
 #define CONFIG_REFUSALS_PER_MINUTE	10
+#define CONFIG_CONNECTIONS_PER_PARTNER	8
 
 /* A system group holding one control-socket role. */
 struct role_group {
@@ -107,6 +108,9 @@ struct config {
 						 * client address */
 	int		 refusals_per_minute;	/* journalled in full, per
 						 * partner; the rest counted */
+	int		 connections_per_partner; /* outbound: connections
+						 * to one partner, so messages
+						 * in flight to it, at most */
 
 	struct calendar	 calendar;	/* this gateway's own calendar */
 

@@ -25,6 +25,7 @@
 #include "persist/journal.h"
 #include "persist/journal_priv.h"
 #include "util/log.h"
+#include "util/stage.h"
 
 /* ---- I/O, through the test hooks ---------------------------------------- */
 
@@ -49,10 +50,13 @@ journal_pwrite(struct journal *j, int fd, const void *buf, size_t len,
 int
 journal_fdatasync(struct journal *j, int fd)
 {
+	int rc;
+
 	j->st.fsyncs++;
-	if (j->io.fdatasync != NULL)
-		return j->io.fdatasync(fd);
-	return fdatasync(fd);
+	stage_begin(STAGE_FSYNC);
+	rc = j->io.fdatasync != NULL ? j->io.fdatasync(fd) : fdatasync(fd);
+	stage_end(STAGE_FSYNC);
+	return rc;
 }
 
 /* A new file's name is durable only once its directory is synced. */

@@ -48,6 +48,7 @@
 #include "programs/accordd_notify.h"
 #include "programs/accordd_sep.h"
 #include "util/log.h"
+#include "util/stage.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -1126,7 +1127,11 @@ main(int argc, char *argv[])
 
 	if (accordd_notify_start(&ad) == -1)
 		return 1;
+	/* what the loop does outside every other stage is its I/O: partners'
+	 * HTTP and TLS (evhttp, bufferevents, curl), the control socket's */
+	stage_begin(STAGE_HTTP);
 	event_base_dispatch(ad.base);
+	stage_end(STAGE_HTTP);
 	accordd_stop(&ad);
 	log_info("accordd", "stopped");
 	return 0;
