@@ -3,7 +3,8 @@
  * on this machine, beside the bound measured in the same run
  * (DESIGN.md section 6).
  *
- *	bench_transport [-k] [-n EXCHANGES] [-t SECONDS] [-u USER] PKI_DIR
+ *	bench_transport [-k] [-c CONNS] [-n EXCHANGES] [-t SECONDS] [-u USER]
+ *	    PKI_DIR
  *
  * An exchange is one business message delivered and its receipt taken:
  * two XML signatures and two verifications.  The program prepares a
@@ -18,10 +19,17 @@
  * outbound messages RECEIPTED: the time from the first submit to the last
  * receipt gives exchanges/s.
  *
+ * Each gateway's CPU by stage (accord_stage_cpu_seconds_total in its
+ * `metrics`, issue 20) is read before the first submit and after the
+ * last receipt: per exchange and per side, the microseconds and the share
+ * of that side's CPU in each stage.
+ *
  * The bound is measured first, in-process, with the xmlsig module on the
  * same message: (copy+sign + verify + copy+sign + verify) per exchange on
  * one core, times the online cores.  -t caps the exchange phase (default
- * 40 s); -k keeps the work directory.  -u runs both gateways with
+ * 40 s); -k keeps the work directory; -c sets <limits
+ * connections-per-partner=> in both configurations (France's is the one
+ * that counts: the messages it may have in flight to Kazakhstan).  -u runs both gateways with
  * privilege separation (issue 16): <user name="USER"/> in both
  * configurations, so that each is a root parent, a signer holding the
  * signing key and an engine as USER; it needs root.  The gateways' CPU is
@@ -46,9 +54,11 @@
 #include "conf/agreement.h"
 #include "util/clock.h"
 #include "conf/conffile.h"
+#include "conf/config.h"
 #include "msg/envelope.h"
 #include "util/errcode.h"
 #include "util/log.h"
+#include "util/stage.h"
 #include "msg/xmlsig.h"
 
 #include "benchlib.h"
@@ -196,6 +206,131 @@ ctl_outstanding(struct linebuf *lb)
 		    "undelivered_or_disputed"));
 	json_decref(resp);
 	return n;
+}
+
+/* A gateway's CPU seconds by stage (util/stage.h), TLS handshakes and
+ * delivery attempts, from its metrics. */
+struct stages {
+	double	 s[STAGE_COUNT];
+	double	 hs_in, hs_out;		/* accord_tls_handshakes_total */
+	double	 attempts;		/* accord_delivery_attempts_total */
+	int	 ok;
+};
+
+/* The value of the sample named key (its labels included) in text. */
+static double
+sample(const char *text, const char *key)
+{
+	const char *p = text;
+	size_t n = strlen(key);
+
+	/* a sample starts a line */
+	while ((p = strstr(p, key)) != NULL) {
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+		p += n;
+	}
+	return 0;
+}
+
+/*
+ * The stage counters of the gateway at sock, on a connection of their
+ * own.  `metrics` prints them first, before its queries over every case
+ * add to them.  @return 0, or -1.
+ */
+static int
+ctl_stages(const char *sock, struct stages *st)
+{
+	static const char req[] = "{\"cmd\":\"metrics\"}\n";
+	struct linebuf lb;
+	json_t *resp;
+	const char *text, *p;
+	char key[100];
+	size_t used;
+	char *l;
+	int i, found = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (ctl_open(sock, &lb) == -1)
+		return -1;
+	if (write(lb.fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1 ||
+	    (l = lb_line(&lb, &used)) == NULL) {
+		ctl_close(&lb);
+		return -1;
+	}
+	resp = json_loads(l, 0, NULL);
+	lb_consume(&lb, used);
+	ctl_close(&lb);
+	text = json_string_value(json_object_get(json_object_get(resp,
+	    "result"), "text"));
+	for (i = 0; text != NULL && i < STAGE_COUNT; i++) {
+		snprintf(key, sizeof(key), "accord_stage_cpu_seconds_total"
+		    "{stage=\"%s\"} ", stage_name(i));
+		if ((p = strstr(text, key)) != NULL) {
+			st->s[i] = strtod(p + strlen(key), NULL);
+			found++;
+		}
+	}
+	if (text != NULL) {
+		st->hs_in = sample(text, "accord_tls_handshakes_total"
+		    "{direction=\"inbound\"}");
+		st->hs_out = sample(text, "accord_tls_handshakes_total"
+		    "{direction=\"outbound\"}");
+		st->attempts = sample(text, "accord_delivery_attempts_total"
+		    "{partner=\"KZ\"}");
+	}
+	json_decref(resp);
+	st->ok = found == STAGE_COUNT;
+	return st->ok ? 0 : -1;
+}
+
+/* The stage table: per exchange, per side, what each stage cost. */
+static void
+print_stages(const struct stages *kz0, const struct stages *kz1,
+    const struct stages *fr0, const struct stages *fr1, long exchanges)
+{
+	static const char *const label[STAGE_COUNT] = {
+		[STAGE_PARSE] = "parse+schema",
+		[STAGE_VERIFY] = "verify",
+		[STAGE_SIGN] = "sign",
+		[STAGE_JOURNAL] = "journal append",
+		[STAGE_FSYNC] = "fdatasync (writer thread)",
+		[STAGE_STORE] = "store apply",
+		[STAGE_HTTP] = "HTTP/TLS, event loop",
+		[STAGE_OTHER] = "other",
+	};
+	double dfr[STAGE_COUNT], dkz[STAGE_COUNT], tfr = 0, tkz = 0;
+	int i;
+
+	if (!kz0->ok || !kz1->ok || !fr0->ok || !fr1->ok || exchanges < 1) {
+		printf("\nCPU by stage: not read from both gateways\n");
+		return;
+	}
+	for (i = 0; i < STAGE_COUNT; i++) {
+		dfr[i] = fr1->s[i] - fr0->s[i];
+		dkz[i] = kz1->s[i] - kz0->s[i];
+		tfr += dfr[i];
+		tkz += dkz[i];
+	}
+	printf("\nCPU by stage per exchange, first submit to last receipt "
+	    "(accord_stage_cpu_seconds_total)\n");
+	printf("%-28s %21s %21s\n", "", "France (sender)",
+	    "Kazakhstan (receiver)");
+	printf("%-28s %10s %10s %10s %10s\n", "stage", "us/exch", "% CPU",
+	    "us/exch", "% CPU");
+	for (i = 0; i < STAGE_COUNT; i++)
+		printf("%-28s %10.0f %9.1f%% %10.0f %9.1f%%\n", label[i],
+		    1e6 * dfr[i] / (double)exchanges,
+		    tfr > 0 ? 100.0 * dfr[i] / tfr : 0,
+		    1e6 * dkz[i] / (double)exchanges,
+		    tkz > 0 ? 100.0 * dkz[i] / tkz : 0);
+	printf("%-28s %10.0f %9.1f%% %10.0f %9.1f%%\n", "total",
+	    1e6 * tfr / (double)exchanges, 100.0, 1e6 * tkz /
+	    (double)exchanges, 100.0);
+	printf("\nFrance's delivery attempts: %.0f for %ld receipted; TLS "
+	    "handshakes: France made %.0f connections, Kazakhstan accepted "
+	    "%.0f\n", fr1->attempts - fr0->attempts, exchanges,
+	    fr1->hs_out - fr0->hs_out, kz1->hs_in - kz0->hs_in);
 }
 
 struct run {
@@ -404,6 +539,25 @@ bench_privsep(const char *work, const char *user)
 	return system(script) == 0 ? 0 : -1;
 }
 
+/* connections-per-partner="conns" in both configurations' <limits>.
+ * @return 0, or -1. */
+static int
+bench_conns(const char *work, int conns)
+{
+	char n[16];
+
+	snprintf(n, sizeof(n), "%d", conns);
+	if (setenv("W", work, 1) == -1 || setenv("CONNS", n, 1) == -1)
+		return -1;
+	return system("set -e\n"
+	    "cd \"$W\"\n"
+	    "for f in conf/accordd.xml conf/demo-fr/accordd.xml; do\n"
+	    "  sed -i \"s|<limits |<limits connections-per-partner="
+	    "\\\"$CONNS\\\" |\" \"$f\"\n"
+	    "  grep -q \"connections-per-partner=\\\"$CONNS\\\"\" \"$f\"\n"
+	    "done\n") == 0 ? 0 : -1;
+}
+
 /* 1 if g's log says it split into a root parent, a signer and an engine. */
 static int
 bench_is_split(const struct gateway *g)
@@ -421,8 +575,8 @@ bench_is_split(const struct gateway *g)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bench_transport [-k] [-n EXCHANGES] "
-	    "[-t SECONDS] [-u USER] PKI_DIR\n");
+	fprintf(stderr, "usage: bench_transport [-k] [-c CONNS] "
+	    "[-n EXCHANGES] [-t SECONDS] [-u USER] PKI_DIR\n");
 	exit(2);
 }
 
@@ -436,6 +590,7 @@ main(int argc, char **argv)
 	char proto[2048], work[900], daemon[1024], pki[1024], cmd[1200];
 	struct bound b;
 	struct run r;
+	struct stages kz0, kz1, fr0, fr1;
 	xmlDocPtr base;
 	double per_core, bound, bound_parse, rate;
 	long ncpu, n = 2000;
@@ -443,10 +598,14 @@ main(int argc, char **argv)
 	size_t size;
 	char *body = NULL;
 	const char *user = NULL;
-	int c, port, keep = 0, ran = 0, stop_kz, stop_fr;
+	int c, port, keep = 0, ran = 0, stop_kz, stop_fr, conns = 0;
 
-	while ((c = getopt(argc, argv, "kn:t:u:")) != -1)
+	while ((c = getopt(argc, argv, "c:kn:t:u:")) != -1)
 		switch (c) {
+		case 'c':
+			if ((conns = atoi(optarg)) < 1 || conns > 32)
+				usage();
+			break;
 		case 'k':
 			keep = 1;
 			break;
@@ -516,6 +675,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_transport: cannot prepare %s\n", work);
 		return 2;
 	}
+	if (conns > 0 && bench_conns(work, conns) == -1) {
+		fprintf(stderr, "bench_transport: cannot set %s's connections "
+		    "per partner\n", work);
+		return 2;
+	}
 	if (user != NULL && bench_privsep(work, user) == -1) {
 		fprintf(stderr, "bench_transport: cannot give %s's gateways "
 		    "the user %s\n", work, user);
@@ -546,8 +710,14 @@ main(int argc, char **argv)
 		gw_stop(&fr);
 		return 2;
 	}
+	if (ctl_stages(kz.sock, &kz0) == -1 || ctl_stages(fr.sock, &fr0) == -1)
+		fprintf(stderr, "bench_transport: no CPU by stage before the "
+		    "run\n");
 	if (bench_exchanges(fr.sock, body, n, limit, &r) == 0)
 		ran = 1;
+	if (ctl_stages(kz.sock, &kz1) == -1 || ctl_stages(fr.sock, &fr1) == -1)
+		fprintf(stderr, "bench_transport: no CPU by stage after the "
+		    "run\n");
 	stop_fr = gw_stop(&fr);
 	stop_kz = gw_stop(&kz);
 	free(body);
@@ -572,8 +742,14 @@ main(int argc, char **argv)
 	else
 		printf("One process per gateway (no <user>)\n");
 	printf("%ld ReadmissionRequests of %zu bytes (%zu signed) submitted "
-	    "pipelined on one control connection\n\n", n, size,
+	    "pipelined on one control connection\n", n, size,
 	    b.signed_size);
+	if (conns > 0)
+		printf("connections-per-partner=\"%d\"\n", conns);
+	else
+		printf("connections per partner: the default, %d\n",
+		    CONFIG_CONNECTIONS_PER_PARTNER);
+	printf("\n");
 	printf("%-40s %10s\n", "per core, xmlsig module, this run", "/s");
 	printf("%-40s %10.0f\n", "RSA sign (copy+sign)", b.sign);
 	printf("%-40s %10.0f\n", "RSA verify (pinned key)", b.verify);
@@ -608,6 +784,8 @@ main(int argc, char **argv)
 		printf("gateway CPU per exchange, both sides, start to stop: "
 		    "%.2f ms\n", 1000.0 * (kz.cpu + fr.cpu) /
 		    (double)r.receipted);
+	if (r.receipted > 0)
+		print_stages(&kz0, &kz1, &fr0, &fr1, r.receipted);
 	printf("gateways stopped: Kazakhstan %s, France %s\n",
 	    stop_kz == 0 ? "exit 0" : "NOT CLEANLY",
 	    stop_fr == 0 ? "exit 0" : "NOT CLEANLY");

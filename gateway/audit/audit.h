@@ -46,6 +46,9 @@ struct audit_opts {
 	size_t		 npartner_files;
 	const char	*cert_file;	/* the gateway's signing cert (PEM) */
 	const char	*trust_dir;	/* CA certificates (*.pem) */
+	const char	*tsa_ca_file;	/* verify: the time-stamp
+					 * authority's CA (PEM) */
+	const char	*signer_log;	/* verify: the signer's log */
 	const char	*config_file;	/* replay: accordd.xml, the
 					 * override of the rules journalled */
 	const char	*case_id;	/* replay --case, export */

@@ -1,7 +1,11 @@
 /*
  * audit_export.c -- export: one case's messages as they were signed, the
  * segment of the journal from its first record to the checkpoint that
- * signs it, and a README that checks them without Accord (see audit.h).
+ * signs it -- every record's header, and the payloads of the case's own
+ * records and of that checkpoint only, so that no one else's data leaves
+ * -- the certificates and CA certificates that check the signatures, and
+ * a README and verify.sh that check them without Accord (see audit.h;
+ * audit_export_text.c writes those two).  Files 0600 in 0700 directories.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -17,6 +21,7 @@
 
 #include <jansson.h>
 #include <libxml/tree.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -37,9 +42,11 @@ struct audit_export {
 	struct audit_set	 msgs;		/* the case's message ids */
 	uint64_t		 first, last, cp;
 	X509			*own;
+	X509_STORE		*cas;		/* CA certificates known */
 	/* pass 2 */
-	FILE			*seg;
-	uint64_t		 segoff;
+	uint64_t		 nrec;
+	uint64_t		 unproven;	/* format-1 records shown by
+						 * header and hash only */
 	json_t			*index;
 	json_t			*files;		/* exported messages */
 	json_t			*certs;		/* fingerprints written */
@@ -98,6 +105,38 @@ audit_export_match(struct audit_export *x, const struct journal_rec *rec,
 	return match;
 }
 
+/* The partners' CA certificates as journalled in the rules of a
+ * CONFIG_LOAD (the agreement's TLS CA, which in the test PKI and in the
+ * usual set-up also issues the signing certificates), added to the
+ * candidates for issuers. */
+static void
+audit_export_cas(struct audit_export *x, const struct journal_rec *rec)
+{
+	json_t *j, *p;
+	const char *pem;
+	size_t i;
+	BIO *b;
+	X509 *c;
+
+	if ((j = json_loadb((const char *)rec->payload, rec->len, 0,
+	    NULL)) == NULL)
+		return;
+	json_array_foreach(json_object_get(json_object_get(j, "rules"),
+	    "partners"), i, p) {
+		pem = json_string_value(json_object_get(json_object_get(
+		    json_object_get(p, "tls"), "ca"), "pem"));
+		if (pem == NULL || (b = BIO_new_mem_buf(pem, -1)) == NULL)
+			continue;
+		if ((c = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+			X509_STORE_add_cert(x->cas, c);
+			X509_free(c);
+		}
+		BIO_free(b);
+	}
+	json_decref(j);
+	ERR_clear_error();
+}
+
 static int
 audit_export_scan(void *arg, const struct journal_rec *rec)
 {
@@ -108,8 +147,9 @@ audit_export_scan(void *arg, const struct journal_rec *rec)
 	xmlDocPtr doc;
 	int is_msg, n, i;
 
-	if (rec->kind == JOURNAL_CONFIG_LOAD)
-		audit_conf_take(&x->conf, rec);
+	if (rec->kind == JOURNAL_CONFIG_LOAD &&
+	    audit_conf_take(&x->conf, rec) == 0)
+		audit_export_cas(x, rec);
 	if (rec->kind == JOURNAL_CHECKPOINT && x->last != 0 && x->cp == 0)
 		x->cp = rec->seq;
 	if (!audit_export_match(x, rec, &rm, &is_msg))
@@ -135,6 +175,26 @@ audit_export_scan(void *arg, const struct journal_rec *rec)
 	return 0;
 }
 
+/* fopen(path, "w") for a file of the bundle: mode 0600 whatever the
+ * umask, an old file of that name replaced. */
+static FILE *
+audit_create(const char *path)
+{
+	FILE *fp;
+	int fd;
+
+	(void)unlink(path);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) == -1 || fchmod(fd, 0600) == -1 ||
+	    (fp = fdopen(fd, "w")) == NULL) {
+		log_err(ATAG, "%s", path);
+		if (fd != -1)
+			close(fd);
+		return NULL;
+	}
+	return fp;
+}
+
 static int
 audit_write_file(const char *dir, const char *name, const void *p,
     size_t len)
@@ -143,10 +203,8 @@ audit_write_file(const char *dir, const char *name, const void *p,
 	FILE *fp;
 	int rc = -1;
 
-	if ((fp = fopen(path, "w")) == NULL) {
-		log_err(ATAG, "%s", path);
+	if ((fp = audit_create(path)) == NULL)
 		goto done;
-	}
 	if (fwrite(p, 1, len, fp) != len) {
 		log_err(ATAG, "%s", path);
 		fclose(fp);
@@ -169,8 +227,7 @@ audit_write_pem(const char *dir, const char *name, X509 *x, int pubkey)
 	FILE *fp;
 	int ok;
 
-	if ((fp = fopen(path, "w")) == NULL) {
-		log_err(ATAG, "%s", path);
+	if ((fp = audit_create(path)) == NULL) {
 		free(path);
 		return -1;
 	}
@@ -182,32 +239,34 @@ audit_write_pem(const char *dir, const char *name, X509 *x, int pubkey)
 	return ok ? 0 : -1;
 }
 
-/* The exact bytes of rec from its file. */
-static unsigned char *
-audit_raw(const struct journal_rec *rec, size_t *len)
+/* The CA certificate among x->cas that issued cert, written to
+ * ca/SHA256.pem, its name into out ("" if none is known). */
+static void
+audit_export_issuer(struct audit_export *x, X509 *cert, char *out,
+    size_t len)
 {
-	unsigned char *buf;
-	ssize_t got;
-	int fd;
+	X509_STORE_CTX *ctx;
+	X509 *issuer = NULL;
+	char fp[65];
 
-	*len = JOURNAL_HEADER_LEN + rec->len + JOURNAL_HASH_LEN;
-	buf = xmalloc(*len);
-	if ((fd = open(rec->file, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_err(ATAG, "%s", rec->file);
-		free(buf);
-		return NULL;
+	out[0] = '\0';
+	if ((ctx = X509_STORE_CTX_new()) == NULL)
+		return;
+	if (X509_STORE_CTX_init(ctx, x->cas, cert, NULL) == 1 &&
+	    X509_STORE_CTX_get1_issuer(&issuer, ctx, cert) == 1 &&
+	    issuer != NULL) {
+		conf_cert_sha256(issuer, fp);
+		snprintf(out, len, "ca/%s.pem", fp);
+		if (audit_write_pem(x->o->out_dir, out, issuer, 0) == -1)
+			x->failed = 1;
 	}
-	got = pread(fd, buf, *len, (off_t)rec->offset);
-	close(fd);
-	if (got < 0 || (size_t)got != *len) {
-		log_errx(ATAG, "%s: short read at %" PRIu64, rec->file,
-		    rec->offset);
-		free(buf);
-		return NULL;
-	}
-	return buf;
+	X509_free(issuer);
+	X509_STORE_CTX_free(ctx);
+	ERR_clear_error();
 }
 
+/* A case's message record: the message as signed into messages/, its
+ * signer's certificate into certs/, that certificate's issuer into ca/. */
 static void
 audit_export_message(struct audit_export *x, const struct journal_rec *rec,
     const struct record_message *rm, json_t *ent)
@@ -215,11 +274,11 @@ audit_export_message(struct audit_export *x, const struct journal_rec *rec,
 	struct audit_cert certs[AUDIT_MAX_CERTS];
 	struct envelope_error err;
 	xmlDocPtr doc;
-	char name[256], cname[128], signer[128];
+	char name[256], cname[128], signer[128], ca[128], tb[32];
 	int n, i;
 
-	signer[0] = '\0';
-	snprintf(name, sizeof(name), "%03d-%s-%s.xml", ++x->nmsg,
+	signer[0] = ca[0] = '\0';
+	snprintf(name, sizeof(name), "messages/%03d-%s-%s.xml", ++x->nmsg,
 	    agreement_msg_type_name(rm->type), rm->message_id);
 	if (audit_write_file(x->o->out_dir, name, rm->body, rm->body_len) ==
 	    -1) {
@@ -232,250 +291,152 @@ audit_export_message(struct audit_export *x, const struct journal_rec *rec,
 		for (i = 0; i < n; i++) {
 			snprintf(cname, sizeof(cname), "certs/%s.pem",
 			    certs[i].sha256);
-			if (i == 0)
+			if (i == 0) {
 				snprintf(signer, sizeof(signer), "%s", cname);
+				audit_export_issuer(x, certs[i].x, ca,
+				    sizeof(ca));
+			}
 			if (audit_write_pem(x->o->out_dir, cname, certs[i].x,
 			    0) == -1)
 				x->failed = 1;
 		}
-		json_object_set_new(ent, "signer_cert", json_string(signer));
 		audit_certs_free(certs, n);
 		xmlFreeDoc(doc);
 	}
+	if (ca[0] == '\0')
+		audit_warning(x->pass.rep, rec, "%s: no CA certificate known "
+		    "for its signer (give the CAs with --trust DIR): checked "
+		    "against the certificate it carries only", name);
+	/* xmlsec1 checks certificates at the time it is given: the
+	 * record's, when the message was received or sent */
+	clock_format_utc(rec->time, tb, sizeof(tb));
 	json_object_set_new(ent, "exported", json_string(name));
 	json_object_set_new(ent, "sha256", json_string(rm->sha256));
 	json_object_set_new(ent, "body_offset", json_integer((json_int_t)(
-	    x->segoff + JOURNAL_HEADER_LEN +
-	    (uint64_t)(rm->body - (const unsigned char *)rec->payload))));
+	    rm->body - (const unsigned char *)rec->payload)));
 	json_object_set_new(ent, "body_length", json_integer(
 	    (json_int_t)rm->body_len));
 	json_array_append_new(x->files, json_pack("{s:s, s:s, s:s, s:s, s:s, "
-	    "s:s, s:I}", "file", name, "type",
+	    "s:s, s:s, s:s, s:I, s:I, s:I}", "file", name, "type",
 	    agreement_msg_type_name(rm->type), "message_id", rm->message_id,
 	    "direction", rec->kind == JOURNAL_MESSAGE_RECEIVED ||
 	    rec->kind == JOURNAL_RECEIPT_GOT ? "in" : "out", "sha256",
-	    rm->sha256, "signer_cert", json_string_value(json_object_get(ent,
-	    "signer_cert")) ? json_string_value(json_object_get(ent,
-	    "signer_cert")) : "", "seq", (json_int_t)rec->seq));
+	    rm->sha256, "signer_cert", signer, "ca", ca, "time", tb, "seq",
+	    (json_int_t)rec->seq, "body_offset", (json_int_t)(rm->body -
+	    (const unsigned char *)rec->payload), "body_length",
+	    (json_int_t)rm->body_len));
 }
 
+/* Pass 2: one record of the segment.  Its header always; its payload
+ * only if it is the case's own or the closing checkpoint; a format-1
+ * record of someone else's by header and stated hash (its hash covers
+ * its payload: the link cannot be recomputed without it). */
 static int
 audit_export_write(void *arg, const struct journal_rec *rec)
 {
 	struct audit_export *x = arg;
 	struct record_message rm;
 	struct journal_checkpoint jc;
-	unsigned char *raw, signed_buf[128];
-	char hex[65], tb[32];
-	size_t len, n;
+	char hex[65], tb[32], base[64], name[96];
 	json_t *ent;
-	int is_msg, match;
+	int is_msg, match, full;
 
 	if (rec->seq < x->first || (x->cp != 0 && rec->seq > x->cp) ||
 	    (x->cp == 0 && rec->seq > x->last))
 		return 0;
-	if ((raw = audit_raw(rec, &len)) == NULL ||
-	    fwrite(raw, 1, len, x->seg) != len) {
-		free(raw);
-		x->failed = 1;
-		return 1;
-	}
-	free(raw);
 	match = audit_export_match(x, rec, &rm, &is_msg);
+	full = match || rec->seq == x->cp;
+	snprintf(base, sizeof(base), "records/%012" PRIu64, rec->seq);
+	snprintf(name, sizeof(name), "%s.hdr", base);
+	if (audit_write_file(x->o->out_dir, name, rec->header,
+	    rec->hdr_len) == -1)
+		x->failed = 1;
+	if (full) {
+		snprintf(name, sizeof(name), "%s.payload", base);
+		if (audit_write_file(x->o->out_dir, name, rec->payload,
+		    rec->len) == -1)
+			x->failed = 1;
+	} else if (rec->version == JOURNAL_VERSION_1) {
+		snprintf(name, sizeof(name), "%s.hash", base);
+		if (audit_write_file(x->o->out_dir, name, rec->hash,
+		    JOURNAL_HASH_LEN) == -1)
+			x->failed = 1;
+		x->unproven++;
+	}
 	clock_format_utc(rec->time, tb, sizeof(tb));
-	ent = json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, "
-	    "s:b}", "seq", (json_int_t)rec->seq, "kind",
-	    journal_kind_name(rec->kind), "time", tb, "file", rec->file,
-	    "file_offset", (json_int_t)rec->offset, "offset",
-	    (json_int_t)x->segoff, "length", (json_int_t)len, "prev",
-	    journal_hex(rec->prev, hex), "hash", "", "of_case", match);
+	ent = json_pack("{s:I, s:s, s:i, s:s, s:s, s:I, s:s, s:b, s:b}",
+	    "seq", (json_int_t)rec->seq, "kind", journal_kind_name(rec->kind),
+	    "version", (int)rec->version, "time", tb, "file", rec->file,
+	    "file_offset", (json_int_t)rec->offset, "header", base, "of_case",
+	    match, "payload", full);
+	json_object_set_new(ent, "prev", json_string(journal_hex(rec->prev,
+	    hex)));
 	json_object_set_new(ent, "hash", json_string(journal_hex(rec->hash,
 	    hex)));
+	if (rec->version != JOURNAL_VERSION_1)
+		json_object_set_new(ent, "payload_sha256", json_string(
+		    journal_hex(rec->stored, hex)));
 	if (match && is_msg)
 		audit_export_message(x, rec, &rm, ent);
 	if (rec->seq == x->cp && journal_decode_checkpoint(rec, &jc) == 0) {
-		n = strlen("accord-journal-checkpoint-1") + 1;
-		memcpy(signed_buf, "accord-journal-checkpoint-1", n);
-		memcpy(signed_buf + n, rec->payload, 8 + JOURNAL_HASH_LEN);
-		if (audit_write_file(x->o->out_dir, "checkpoint-signed.bin",
-		    signed_buf, n + 8 + JOURNAL_HASH_LEN) == -1 ||
-		    audit_write_file(x->o->out_dir, "checkpoint.sig", jc.sig,
-		    jc.siglen) == -1)
-			x->failed = 1;
-		json_object_set_new(ent, "checkpoint", json_pack("{s:I, s:s, "
-		    "s:s, s:I}", "covers", (json_int_t)jc.seq, "chain",
-		    journal_hex(jc.chain, hex), "key_id", "",
-		    "signature_offset", (json_int_t)(x->segoff +
-		    JOURNAL_HEADER_LEN + 8 + 2 * JOURNAL_HASH_LEN + 2)));
+		json_object_set_new(ent, "checkpoint", json_pack("{s:I, s:s}",
+		    "covers", (json_int_t)jc.seq, "chain",
+		    journal_hex(jc.chain, hex)));
 		json_object_set_new(json_object_get(ent, "checkpoint"),
 		    "key_id", json_string(journal_hex(jc.key_id, hex)));
 	}
 	json_array_append_new(x->index, ent);
-	x->segoff += len;
+	x->nrec++;
 	return 0;
 }
 
-static void
-audit_export_readme(struct audit_export *x, FILE *fp)
-{
-	json_t *f, *e, *first = json_array_get(x->index, 0);
-	size_t i;
-
-	fprintf(fp, "Accord audit export: case %s\n\n", x->o->case_id);
-	fprintf(fp,
-"Every command below runs without Accord (xmlsec1, openssl, coreutils).\n"
-"Run them in this directory.\n\n"
-"1. The signed messages and receipts, each exactly as it was received or\n"
-"   sent.  Each signature verifies with the signer's certificate, which\n"
-"   the message itself carries in ds:KeyInfo (saved under certs/, named by\n"
-"   its SHA-256; compare that fingerprint with the agreement's pinned one):\n\n");
-	json_array_foreach(x->files, i, f)
-		fprintf(fp, "   xmlsec1 --verify --pubkey-cert-pem %s %s\n",
-		    json_string_value(json_object_get(f, "signer_cert")),
-		    json_string_value(json_object_get(f, "file")));
-	fprintf(fp, "\n   With the partner's CA instead of the pinned "
-	    "certificate:\n   xmlsec1 --verify --trusted-pem CA.pem "
-	    "--enabled-key-data x509 FILE\n\n");
-	fprintf(fp,
-"2. Digests.  Each Receipt's <Sha256> is the SHA-256 of the exact bytes of\n"
-"   the message it acknowledges (<ReceivedMessageId>):\n\n");
-	json_array_foreach(x->files, i, f)
-		fprintf(fp, "   openssl dgst -sha256 %s    # expect %s\n",
-		    json_string_value(json_object_get(f, "file")),
-		    json_string_value(json_object_get(f, "sha256")));
-	fprintf(fp, "   grep -o '<Sha256>[0-9a-f]*</Sha256>' *-Receipt-*.xml\n\n");
-	fprintf(fp,
-"3. The chain.  chain.bin holds the journal records from the case's first\n"
-"   record to the first signed checkpoint after its last one, byte for\n"
-"   byte; chain.json lists each record's offset and length in chain.bin.\n"
-"   A record is a 64-byte header, the payload, then the SHA-256 of header\n"
-"   and payload; bytes 32-63 of each header are the previous record's hash.\n"
-"   Each record's hash:\n\n"
-"   dd if=chain.bin bs=1 skip=OFFSET count=$((LENGTH - 32)) 2>/dev/null |\n"
-"       openssl dgst -sha256\n\n"
-"   must equal its last 32 bytes and the next record's bytes 32-63:\n\n");
-	json_array_foreach(x->index, i, e)
-		fprintf(fp, "   record %lld (%s): offset %lld length %lld hash "
-		    "%s\n", (long long)json_integer_value(json_object_get(e,
-		    "seq")), json_string_value(json_object_get(e, "kind")),
-		    (long long)json_integer_value(json_object_get(e,
-		    "offset")),
-		    (long long)json_integer_value(json_object_get(e,
-		    "length")),
-		    json_string_value(json_object_get(e, "hash")));
-	fprintf(fp, "\n   The first record's previous hash is %s.\n",
-	    first != NULL ? json_string_value(json_object_get(first, "prev")) :
-	    "-");
-	fprintf(fp,
-"   Each exported message appears verbatim inside chain.bin at its record's\n"
-"   body_offset (chain.json), e.g.:\n\n");
-	json_array_foreach(x->index, i, e)
-		if (json_object_get(e, "exported") != NULL)
-			fprintf(fp, "   dd if=chain.bin bs=1 skip=%lld count=%lld "
-			    "2>/dev/null | cmp - %s\n",
-			    (long long)json_integer_value(json_object_get(e,
-			    "body_offset")),
-			    (long long)json_integer_value(json_object_get(e,
-			    "body_length")),
-			    json_string_value(json_object_get(e,
-			    "exported")));
-	if (x->cp == 0) {
-		fprintf(fp, "\n4. No signed checkpoint follows the case's last "
-		    "record yet: the segment is chained\n   but not signed.\n");
-		return;
-	}
-	e = json_array_get(x->index, json_array_size(x->index) - 1);
-	fprintf(fp,
-"\n4. The checkpoint (the last record of chain.bin) signs the hash of the\n"
-"   record before it with the gateway's key.  The signed bytes are the\n"
-"   string \"accord-journal-checkpoint-1\", a NUL, then the first 40 bytes\n"
-"   of the checkpoint's payload (covered sequence number, chain hash):\n\n"
-"   { printf 'accord-journal-checkpoint-1\\000'; dd if=chain.bin bs=1 \\\n"
-"       skip=%lld count=40 2>/dev/null; } | cmp - checkpoint-signed.bin\n"
-"   openssl dgst -sha256 -verify gateway-pubkey.pem \\\n"
-"       -signature checkpoint.sig checkpoint-signed.bin\n\n"
-"   gateway-cert.pem is the gateway's signing certificate; its public key\n"
-"   is gateway-pubkey.pem (openssl x509 -in gateway-cert.pem -pubkey\n"
-"   -noout).  Its SHA-256 must be the one the partner pinned for it.\n",
-	    (long long)(json_integer_value(json_object_get(e, "offset")) +
-	    JOURNAL_HEADER_LEN));
-}
-
-/* The output directory and its certs/.  @return 0, or -1 (logged). */
+/* The output directory and its subdirectories, 0700: what is in them is
+ * a person's file.  @return 0, or -1 (logged). */
 static int
 audit_export_dirs(const char *out_dir)
 {
+	static const char *const sub[] = { "", "certs", "ca", "messages",
+	    "records" };
 	char *path;
+	size_t i;
+	int rc = 0;
 
-	if (mkdir(out_dir, 0755) == -1 && errno != EEXIST) {
-		log_err(ATAG, "%s", out_dir);
-		return -1;
-	}
-	path = conf_path(out_dir, "certs");
-	if (mkdir(path, 0755) == -1 && errno != EEXIST) {
-		log_err(ATAG, "%s", path);
+	for (i = 0; rc == 0 && i < sizeof(sub) / sizeof(sub[0]); i++) {
+		path = sub[i][0] != '\0' ? conf_path(out_dir, sub[i]) :
+		    xstrdup(out_dir);
+		if ((mkdir(path, 0700) == -1 && errno != EEXIST) ||
+		    chmod(path, 0700) == -1) {
+			log_err(ATAG, "%s", path);
+			rc = -1;
+		}
 		free(path);
-		return -1;
 	}
-	free(path);
-	return 0;
+	return rc;
 }
 
-/* Pass 2: the segment into chain.bin, its index into chain.json, the
+/* Pass 2: the segment into records/, its index into chain.json, the
  * case's messages and certificates.  @return 0, or -1. */
 static int
 audit_export_chain(struct audit_export *x)
 {
 	const struct audit_opts *o = x->o;
 	struct audit_report *rep = x->pass.rep;
-	char *path, *s;
-	int rc = -1;
+	char *s;
 
-	path = conf_path(o->out_dir, "chain.bin");
-	if ((x->seg = fopen(path, "w")) == NULL) {
-		log_err(ATAG, "%s", path);
-		goto done;
-	}
 	memset(&x->pass, 0, sizeof(x->pass));
 	x->pass.rep = rep;
 	audit_set_clear(&x->msgs);
 	if (audit_read(o->files, o->nfiles, &x->pass, audit_export_write,
-	    x) == -1 || fclose(x->seg) != 0) {
-		x->seg = NULL;
-		goto done;
-	}
-	x->seg = NULL;
-	if (x->failed)
-		goto done;
+	    x) == -1 || x->failed)
+		return -1;
 	s = json_dumps(x->index, JSON_INDENT(1));
 	if (s == NULL || audit_write_file(o->out_dir, "chain.json", s,
 	    strlen(s)) == -1) {
 		free(s);
-		goto done;
-	}
-	free(s);
-	rc = 0;
-done:
-	free(path);
-	return rc;
-}
-
-/* README.txt: how to check the export without Accord.  @return 0 or -1. */
-static int
-audit_export_readme_file(struct audit_export *x)
-{
-	char *path;
-	FILE *fp;
-
-	path = conf_path(x->o->out_dir, "README.txt");
-	if ((fp = fopen(path, "w")) == NULL) {
-		log_err(ATAG, "%s", path);
-		free(path);
 		return -1;
 	}
-	free(path);
-	audit_export_readme(x, fp);
-	return fclose(fp) != 0 ? -1 : 0;
+	free(s);
+	return 0;
 }
 
 /* The case's timeline, replayed, as a page (case.html, and --html).
@@ -511,10 +472,14 @@ int
 audit_export(const struct audit_opts *o, struct audit_report *rep)
 {
 	struct audit_export x;
+	struct audit_bundle b;
 	json_t *sum;
 	X509 *pinned = NULL;
+	mode_t um;
 	int rc = -1;
 
+	/* everything written is for the auditor alone, case.html too */
+	um = umask(077);
 	memset(&x, 0, sizeof(x));
 	x.o = o;
 	x.pass.rep = rep;
@@ -530,6 +495,11 @@ audit_export(const struct audit_opts *o, struct audit_report *rep)
 		goto done;
 	if (o->cert_file != NULL &&
 	    (pinned = audit_cert_read(o->cert_file)) == NULL)
+		goto done;
+	/* the issuers to look for: --trust's and the journalled CAs */
+	x.cas = o->trust_dir != NULL ? audit_trust_load(o->trust_dir) :
+	    X509_STORE_new();
+	if (x.cas == NULL)
 		goto done;
 	if (audit_read(o->files, o->nfiles, &x.pass, audit_export_scan, &x) ==
 	    -1)
@@ -555,7 +525,20 @@ audit_export(const struct audit_opts *o, struct audit_report *rep)
 	} else
 		audit_warning(rep, NULL, "the gateway's certificate is unknown: "
 		    "give it with --cert");
-	if (audit_export_readme_file(&x) == -1 || audit_export_page(&x) == -1)
+	if (x.unproven > 0)
+		audit_warning(rep, NULL, "%" PRIu64 " records of other cases "
+		    "in journal format 1 are exported by header and hash only: "
+		    "their hashes cover their payloads, so the chain through "
+		    "them is as the journal states it", x.unproven);
+	memset(&b, 0, sizeof(b));
+	b.case_id = o->case_id;
+	b.dir = o->out_dir;
+	b.index = x.index;
+	b.files = x.files;
+	b.checkpoint = x.cp;
+	b.gateway_cert = pinned != NULL || x.own != NULL;
+	b.unproven = x.unproven;
+	if (audit_bundle_texts(&b) == -1 || audit_export_page(&x) == -1)
 		goto done;
 
 	json_object_set_new(sum, "case", json_string(o->case_id));
@@ -567,14 +550,14 @@ audit_export(const struct audit_opts *o, struct audit_report *rep)
 	    (json_int_t)x.last));
 	json_object_set_new(sum, "checkpoint_record", json_integer(
 	    (json_int_t)x.cp));
-	json_object_set_new(sum, "segment_bytes", json_integer(
-	    (json_int_t)x.segoff));
+	json_object_set_new(sum, "segment_records", json_integer(
+	    (json_int_t)x.nrec));
 	json_object_set(rep->root, "exported", x.files);
 	rc = 0;
 done:
-	if (x.seg != NULL)
-		fclose(x.seg);
+	umask(um);
 	audit_set_clear(&x.msgs);
+	X509_STORE_free(x.cas);
 	json_decref(x.index);
 	json_decref(x.files);
 	json_decref(x.conf.partners);

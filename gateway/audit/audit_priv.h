@@ -10,6 +10,8 @@
  *	audit_resync.c	reading on after a break in the journal
  *	audit_pool.c	verify's worker threads and their ring of records
  *	audit_verify.c	verify, and the checks of one message
+ *	audit_tstamp.c	verify: the time-stamp tokens of checkpoints
+ *	audit_signer.c	verify: the signer's log against the journal
  *	audit_replay.c	replay, and the configuration it reads
  *	audit_witness.c	witness
  *	audit_export.c	export
@@ -58,6 +60,21 @@ void audit_warning(struct audit_report *, const struct journal_rec *,
 int audit_html(const char *path, const char *title,
     const struct audit_report *rep, json_t *cases);
 
+/* ---- an export's README.txt and verify.sh (audit_export_text.c) ----- */
+
+struct audit_bundle {
+	const char	*case_id;
+	const char	*dir;
+	json_t		*index;		/* chain.json's records */
+	json_t		*files;		/* the messages exported */
+	uint64_t	 checkpoint;	/* the closing one's seq, 0: none */
+	int		 gateway_cert;	/* gateway-cert.pem was written */
+	uint64_t	 unproven;	/* format-1 records by hash only */
+};
+
+/* Write README.txt and verify.sh into b->dir.  @return 0, or -1. */
+int audit_bundle_texts(const struct audit_bundle *b);
+
 /* ---- reading the journal (audit.c) ----------------------------------- */
 
 /* What a pass over a journal counts; its breaks go to rep. */
@@ -102,6 +119,42 @@ int audit_conf_take(struct audit_conf *ac, const struct journal_rec *rec);
  * partner is NULL). */
 int audit_conf_allows(const struct audit_conf *ac, const char *partner,
     const char *fp);
+
+/* ---- trusted time (audit_tstamp.c) ----------------------------------- */
+
+struct audit_tsa;
+
+/* With the CA of ca_file (NULL: the journalled one).  @return NULL after
+ * logging when ca_file cannot be read. */
+struct audit_tsa *audit_tsa_new(const char *ca_file);
+void audit_tsa_free(struct audit_tsa *t);
+/* In record order: a CONFIG_LOAD (its <timestamp>), a CHECKPOINT, a
+ * TIMESTAMP (checked at once: its checkpoint came before it). */
+void audit_tsa_config(struct audit_tsa *t, const struct journal_rec *rec);
+void audit_tsa_checkpoint(struct audit_tsa *t, const struct journal_rec *rec);
+void audit_tsa_record(struct audit_tsa *t, struct audit_report *rep,
+    const struct journal_rec *rec);
+/* Checkpoints without a token (a warning), and the summary's counts. */
+void audit_tsa_end(struct audit_tsa *t, struct audit_report *rep,
+    json_t *sum);
+
+/* ---- the signer's log (audit_signer.c) -------------------------------- */
+
+struct audit_slog;
+
+/* Read the signer's log file (a malformed line is a finding).
+ * @return it, or NULL after logging when it cannot be read. */
+struct audit_slog *audit_slog_load(const char *file, struct audit_report *rep);
+void audit_slog_free(struct audit_slog *sl);
+/* In record order (sl may be NULL): a message record (decoded), a
+ * checkpoint; a finding when the log, covering its time, lacks it. */
+void audit_slog_message(struct audit_slog *sl, struct audit_report *rep,
+    const struct journal_rec *rec, const struct record_message *rm);
+void audit_slog_checkpoint(struct audit_slog *sl, struct audit_report *rep,
+    const struct journal_rec *rec);
+/* What the log holds that no record does (findings), and the counts. */
+void audit_slog_end(struct audit_slog *sl, struct audit_report *rep,
+    const struct audit_pass *pass, json_t *sum);
 
 /* ---- reading on after a break (audit_resync.c) ---------------------- */
 

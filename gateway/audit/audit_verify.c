@@ -62,6 +62,8 @@ struct audit_verify {
 	size_t			 nconfs;
 	size_t			 capconfs;
 	X509_STORE		*trust;
+	struct audit_tsa	*tsa;	/* time-stamp tokens */
+	struct audit_slog	*slog;	/* --signer-log, or NULL */
 	struct audit_pool	 pool;
 	struct audit_name	*names;
 	struct audit_set	 sent;	/* partner/message id -> sha256 */
@@ -310,9 +312,15 @@ audit_verify_apply(void *arg, struct audit_job *j)
 		cp->len = rec->len;
 		memcpy(cp->prev, rec->prev, JOURNAL_HASH_LEN);
 		v->last_cp_seq = rec->seq;
+		audit_tsa_checkpoint(v->tsa, rec);
+		audit_slog_checkpoint(v->slog, v->pass.rep, rec);
+		break;
+	case JOURNAL_TIMESTAMP:
+		audit_tsa_record(v->tsa, v->pass.rep, rec);
 		break;
 	case JOURNAL_CONFIG_LOAD:
 		v->configs++;
+		audit_tsa_config(v->tsa, rec);
 		if (j->conf_bad)
 			audit_finding_kind(v->pass.rep, rec, "configuration",
 			    "CONFIG_LOAD is not "
@@ -323,6 +331,8 @@ audit_verify_apply(void *arg, struct audit_job *j)
 	case JOURNAL_RECEIPT_GIVEN:
 	case JOURNAL_RECEIPT_GOT:
 		audit_verify_message(v, j);
+		if (j->decoded)
+			audit_slog_message(v->slog, v->pass.rep, rec, &j->rm);
 		break;
 	case JOURNAL_DECISION:
 	case JOURNAL_REFUSAL:
@@ -618,6 +628,8 @@ audit_verify_free(struct audit_verify *v)
 	size_t i;
 
 	audit_pool_stop(&v->pool);
+	audit_tsa_free(v->tsa);
+	audit_slog_free(v->slog);
 	for (i = 0; i < v->ncps; i++) {
 		free(v->cps[i].file);
 		free(v->cps[i].payload);
@@ -656,6 +668,11 @@ audit_verify(const struct audit_opts *o, struct audit_report *rep)
 	if (o->trust_dir != NULL &&
 	    (v->trust = audit_trust_load(o->trust_dir)) == NULL)
 		goto done;
+	if ((v->tsa = audit_tsa_new(o->tsa_ca_file)) == NULL)
+		goto done;
+	if (o->signer_log != NULL &&
+	    (v->slog = audit_slog_load(o->signer_log, rep)) == NULL)
+		goto done;
 	sum = json_object();
 	json_object_set_new(rep->root, "summary", sum);
 	if (audit_pool_start(&v->pool, o->jobs > 0 ? o->jobs :
@@ -667,6 +684,8 @@ audit_verify(const struct audit_opts *o, struct audit_report *rep)
 	audit_pool_stop(&v->pool);
 	audit_verify_end(v, pinned, sum);
 	audit_verify_summary(v, sum);
+	audit_tsa_end(v->tsa, rep, sum);
+	audit_slog_end(v->slog, rep, &v->pass, sum);
 	if (o->html_out != NULL && audit_html(o->html_out, "verify", rep,
 	    NULL) == -1)
 		goto done;

@@ -15,6 +15,7 @@
 
 #include "conf/config.h"
 #include "conf/conffile.h"
+#include "util/file.h"
 #include "util/xmalloc.h"
 
 static const char *config_role_names[CONF_ROLE_COUNT] = {
@@ -61,6 +62,9 @@ config_free(struct config *c)
 	free(c->state_dir);
 	free(c->control_socket);
 	free(c->metrics_address);
+	free(c->tsa_url);
+	free(c->tsa_ca);
+	free(c->tsa_ca_pem);
 	free(c->partners_dir);
 	free(c);
 }
@@ -287,6 +291,39 @@ config_read_metrics(struct config *c, xmlNodePtr n, struct conf_diag *d)
 	c->metrics_port = port;
 }
 
+/*
+ * <timestamp url="http://tsa.example/" ca="tsa-ca.pem"/>: each signed
+ * checkpoint is time-stamped by that RFC 3161 authority, whose tokens
+ * must verify against ca (relative to the pki directory).  The CA's
+ * text is journalled with the configuration, for the auditor.
+ */
+static void
+config_read_timestamp(struct config *c, xmlNodePtr n, struct conf_diag *d)
+{
+	char url[300];
+	X509 *x;
+	size_t len;
+
+	conf_attr_buf(n, "url", url, sizeof(url));
+	if (strncmp(url, "http://", 7) != 0 &&
+	    strncmp(url, "https://", 8) != 0) {
+		conf_diag_error(d, c->file, conf_line(n), "timestamp url: "
+		    "not an http:// or https:// URL");
+		return;
+	}
+	c->tsa_url = xstrdup(url);
+	c->tsa_retry_secs = conf_attr_int(n, "retry-seconds", 30);
+	c->tsa_ca = config_attr_path(n, "ca", c->pki_dir);
+	if (c->tsa_ca == NULL)
+		return;
+	if ((x = conf_load_cert(c->tsa_ca, c->file, conf_line(n), d)) == NULL)
+		return;
+	X509_free(x);
+	if ((c->tsa_ca_pem = file_read(c->tsa_ca, 1024 * 1024, &len)) == NULL)
+		conf_diag_error(d, c->file, conf_line(n), "timestamp ca: "
+		    "cannot read %s", c->tsa_ca);
+}
+
 static int
 config_partner_cmp(const void *a, const void *b)
 {
@@ -465,6 +502,8 @@ config_load(const char *file, accord_time_t now, struct conf_diag *d)
 	config_read_control(c, conf_child(root, "control"), d);
 	if ((n = conf_child(root, "metrics")) != NULL)
 		config_read_metrics(c, n, d);
+	if ((n = conf_child(root, "timestamp")) != NULL)
+		config_read_timestamp(c, n, d);
 
 	n = conf_child(root, "limits");
 	c->max_message_size = (size_t)conf_attr_int(n, "max-message-size",
@@ -477,6 +516,8 @@ config_load(const char *file, accord_time_t now, struct conf_diag *d)
 	    "unauthenticated-per-address", CONFIG_UNAUTH_PER_ADDRESS);
 	c->refusals_per_minute = conf_attr_int(n, "refusals-per-minute",
 	    CONFIG_REFUSALS_PER_MINUTE);
+	c->connections_per_partner = conf_attr_int(n,
+	    "connections-per-partner", CONFIG_CONNECTIONS_PER_PARTNER);
 
 	conf_read_calendar(conf_child(root, "calendar"), file, &c->calendar,
 	    d, now, c->country);

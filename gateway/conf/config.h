@@ -33,6 +33,7 @@ enum config_role {
 #define CONFIG_TLS_HANDSHAKE_SECS	10
 #define CONFIG_UNAUTH_PER_ADDRESS	16
 #define CONFIG_REFUSALS_PER_MINUTE	10
+#define CONFIG_CONNECTIONS_PER_PARTNER	8
 
 /* A system group holding one control-socket role. */
 struct role_group {
@@ -106,6 +107,12 @@ struct config {
 	char		*metrics_address;
 	int		 metrics_port;
 	int		 metrics_allow_remote;
+	/* <timestamp url= ca= retry-seconds=>: each checkpoint time-stamped
+	 * by an RFC 3161 authority (faces/tsaclient.c); tsa_url NULL: none */
+	char		*tsa_url;
+	char		*tsa_ca;	/* its CA certificates, PEM */
+	char		*tsa_ca_pem;	/* their text, for the journal */
+	int		 tsa_retry_secs;	/* the first retry's wait */
 
 	size_t		 max_message_size;
 	int		 max_xml_depth;
@@ -116,6 +123,9 @@ struct config {
 						 * client address */
 	int		 refusals_per_minute;	/* journalled in full, per
 						 * partner; the rest counted */
+	int		 connections_per_partner; /* outbound: connections
+						 * to one partner, so messages
+						 * in flight to it, at most */
 
 	struct calendar	 calendar;	/* this gateway's own calendar */
 

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "accord-build.h"
 #include "conf/agreement_json.h"
 #include "conf/conffile.h"
 #include "util/clock.h"
@@ -87,6 +88,10 @@ engine_journal_config(struct engine *e)
 	}
 	json_object_set_new(obj, "rules", rules);
 	json_object_set_new(obj, "rules_sha256", json_string(digest));
+	/* the time-stamp authority's CA, for the auditor (issue 18) */
+	if (e->conf->tsa_url != NULL && e->conf->tsa_ca_pem != NULL)
+		json_object_set_new(obj, "timestamp", json_pack("{s:s, s:s}",
+		    "url", e->conf->tsa_url, "ca_pem", e->conf->tsa_ca_pem));
 	return engine_journal_json(e, JOURNAL_CONFIG_LOAD, obj);
 }
 
@@ -151,6 +156,12 @@ engine_open_signed(const struct config *c, struct signer_client *sc)
 	}
 	/* start-up reads the tail; accord-audit verifies the whole chain */
 	jp.open_files = ENGINE_OPEN_FILES;
+#ifdef ACCORD_TEST_CLOCK
+	/* test builds: write an older format, to test an upgrade */
+	if (getenv("ACCORD_TEST_JOURNAL_FORMAT") != NULL)
+		jp.format = (unsigned int)strtoul(
+		    getenv("ACCORD_TEST_JOURNAL_FORMAT"), NULL, 10);
+#endif
 	if ((e->journal = journal_open(&jp)) == NULL)
 		goto fail;
 	if ((e->store = store_open(e->store_path)) == NULL) {

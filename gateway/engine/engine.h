@@ -350,6 +350,19 @@ typedef void (*engine_observer)(void *arg, enum journal_kind kind,
     uint64_t seq, accord_time_t time, const char *payload, size_t len);
 void engine_set_observer(struct engine *e, engine_observer fn, void *arg);
 
+/*
+ * Trusted time (faces/tsaclient.c): the latest checkpoint this process
+ * committed (@return 1 with the seq it covers and its chain hash, 0 if
+ * none yet), and an RFC 3161 token over it journalled as a TIMESTAMP
+ * record, committed without blocking (engine_flush_start()).
+ * @return engine_timestamp: 0, or -1 (logged; nothing journalled).
+ */
+int engine_latest_checkpoint(struct engine *e, uint64_t *seq,
+    uint8_t chain[JOURNAL_HASH_LEN]);
+int engine_timestamp(struct engine *e, uint64_t seq,
+    const uint8_t chain[JOURNAL_HASH_LEN], const char *tsa,
+    const uint8_t *token, size_t len);
+
 /* Free an answer's or outgoing message's body. */
 void engine_answer_clear(struct engine_answer *a);
 void engine_outgoing_clear(struct engine_outgoing *o);

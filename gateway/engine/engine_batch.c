@@ -15,6 +15,7 @@
 #include "engine/engine_state_priv.h"
 #include "persist/journal.h"
 #include "util/log.h"
+#include "util/stage.h"
 #include "persist/store.h"
 #include "util/xmalloc.h"
 
@@ -110,10 +111,13 @@ engine_append(struct engine *e, enum journal_kind kind, char *payload,
 
 	e->pending = xgrowarray(e->pending, e->npending, &e->cappending,
 	    sizeof(*e->pending));
+	stage_begin(STAGE_JOURNAL);
 	if (journal_append_pos(e->journal, kind, payload, len, &pos) == -1) {
+		stage_end(STAGE_JOURNAL);
 		free(payload);
 		return -1;
 	}
+	stage_end(STAGE_JOURNAL);
 	p = &e->pending[e->npending++];
 	p->kind = kind;
 	p->seq = pos.seq;
@@ -247,8 +251,10 @@ engine_catch_up(struct engine *e)
 			n++;
 		}
 		if (n == cap || (got == 0 && n > 0)) {
+			stage_begin(STAGE_STORE);
 			if (store_apply_batch(e->store, batch, n) == -1)
 				rc = -1;
+			stage_end(STAGE_STORE);
 			for (i = 0; i < n; i++)
 				free(copies[i]);
 			n = 0;
@@ -347,7 +353,9 @@ engine_apply(struct engine *e)
 		recs[i].file = e->pending[i].pos.file;
 		recs[i].offset = e->pending[i].pos.offset;
 	}
+	stage_begin(STAGE_STORE);
 	rc = store_apply_batch(e->store, recs, n);
+	stage_end(STAGE_STORE);
 	free(recs);
 	if (rc == -1) {
 		e->apply_failures++;
@@ -407,6 +415,7 @@ int
 engine_flush(struct engine *e)
 {
 	uint64_t batch;
+	int crc;
 
 	/* a flight first: batches land in order */
 	if (e->ninflight > e->ncommitted) {
@@ -418,7 +427,11 @@ engine_flush(struct engine *e)
 	}
 	if (e->npending > e->ncommitted) {
 		batch = e->batch++;
-		if (journal_commit(e->journal) == -1) {
+		/* the write; its fdatasync is a stage of its own */
+		stage_begin(STAGE_JOURNAL);
+		crc = journal_commit(e->journal);
+		stage_end(STAGE_JOURNAL);
+		if (crc == -1) {
 			engine_batch_void(e, batch);
 			return -1;
 		}
@@ -442,7 +455,9 @@ engine_flush_start(struct engine *e)
 	if (e->npending == e->ncommitted)
 		return ENGINE_FLUSH_NOTHING;
 	batch = e->batch++;
+	stage_begin(STAGE_JOURNAL);
 	rc = journal_commit_start(e->journal);
+	stage_end(STAGE_JOURNAL);
 	if (rc == -1) {
 		engine_batch_void(e, batch);
 		if (e->commit_cb != NULL)

@@ -368,8 +368,12 @@ engine_receipt_disputed(struct engine *e, const char *partner,
 {
 	log_warnx(ETAG, "%s to %s DISPUTED: %s", message_id, partner, why);
 	if (engine_journal_msgstate(e, partner, message_id, RECORD_DIR_OUT,
-	    RECORD_MS_DISPUTED, why) == -1 ||
-	    (commit && engine_flush(e) == -1))
+	    RECORD_MS_DISPUTED, why) == -1)
+		return -1;
+	/* answered: not due again while the record waits for the store */
+	engine_overlay_msg(e, partner, message_id, RECORD_DIR_OUT, "", NULL,
+	    0);
+	if (commit && engine_flush(e) == -1)
 		return -1;
 	engine_answer_set(ans, 0, AE_SIGNATURE_INVALID, "%s", why);
 	return 0;
@@ -621,18 +625,61 @@ engine_undelivered(struct engine *e, const char *partner,
 	return engine_flush(e);
 }
 
+/*
+ * The outbox is the store's, which learns of an answer only once its
+ * record is committed and applied; until then the answer is in the
+ * overlay (engine_receipt_take, engine_receipt_disputed).  The transport
+ * must not see such a message as due: it would post it again and the
+ * partner answer the copy (issue 20).  Should the batch fail, the overlay
+ * entry goes with it and the message is due again.
+ */
+struct engine_outbox_walk {
+	const struct engine	*e;
+	store_outbox_cb		 cb;
+	void			*arg;
+};
+
+/* Is our message answered in a record not yet applied? */
+static int
+engine_outbox_answered(const struct engine *e, const char *partner,
+    const char *message_id)
+{
+	size_t i;
+
+	for (i = 0; i < e->npmsgs; i++)
+		if (e->pmsgs[i].dir == RECORD_DIR_OUT &&
+		    strcmp(e->pmsgs[i].message_id, message_id) == 0 &&
+		    strcmp(e->pmsgs[i].partner, partner) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+engine_outbox_pass(void *arg, const struct store_outbox *o)
+{
+	struct engine_outbox_walk *w = arg;
+
+	if (engine_outbox_answered(w->e, o->partner, o->message_id))
+		return 0;
+	return w->cb(w->arg, o);
+}
+
 int
 engine_outbox_due(struct engine *e, accord_time_t now, store_outbox_cb cb,
     void *arg)
 {
-	return store_outbox_due(e->store, now, cb, arg);
+	struct engine_outbox_walk w = { e, cb, arg };
+
+	return store_outbox_due(e->store, now, engine_outbox_pass, &w);
 }
 
 int
 engine_outbox_oldest(struct engine *e, const char *partner,
     store_outbox_cb cb, void *arg)
 {
-	return store_outbox_oldest(e->store, partner, cb, arg);
+	struct engine_outbox_walk w = { e, cb, arg };
+
+	return store_outbox_oldest(e->store, partner, engine_outbox_pass, &w);
 }
 
 int

@@ -23,6 +23,8 @@
  *				the rest counted
  *	engine_metrics.c	messages in and out, refusals by code and
  *				delivery latency, for the metrics
+ *	engine_tstamp.c		the latest checkpoint, and the TIMESTAMP
+ *				record of an authority's token over it
  */
 #ifndef ACCORD_ENGINE_STATE_PRIV_H
 #define ACCORD_ENGINE_STATE_PRIV_H

@@ -22,6 +22,7 @@
 #include "faces/control.h"
 #include "faces/control_priv.h"
 #include "util/log.h"
+#include "util/stage.h"
 #include "util/xmalloc.h"
 
 #define CONTROL_MAX_GROUPS	256
@@ -513,8 +514,12 @@ control_read(struct bufferevent *bev, void *arg)
 		if (len > max)
 			control_send_error(cc, NULL, "TOO_LARGE",
 			    "request line over the limit");
-		else if (len > 0)
+		else if (len > 0) {
+			/* a command's work is not the loop's I/O */
+			stage_begin(STAGE_OTHER);
 			control_request(cc, line, len);
+			stage_end(STAGE_OTHER);
+		}
 		free(line);
 	}
 	control_release(cc);

@@ -68,6 +68,7 @@
 #include "faces/tlspeer.h"
 #include "util/log.h"
 #include "util/metric.h"
+#include "util/stage.h"
 #include "util/xmalloc.h"
 
 #define ITAG	"inbound"
@@ -88,6 +89,7 @@ struct inbound_conn {
 	int			 counted;	/* counts in in->nconns */
 	int			 admitted;	/* the limits were applied */
 	int			 authed;	/* handshake done, partner's */
+	int			 handshaken;	/* counted in the metrics */
 	char			 addr[INET6_ADDRSTRLEN]; /* client address */
 	struct evbuffer_cb_entry *outcb;	/* evhttp's pages replaced */
 	size_t			 resp_at;	/* where the response starts */
@@ -601,9 +603,12 @@ inbound_request(struct evhttp_request *req, void *arg)
 	if (body == NULL)
 		body = (unsigned char *)"";
 	p->batch = engine_batch(in->engine);
+	/* the engine's work is its own stages', not HTTP's */
+	stage_begin(STAGE_OTHER);
 	if (engine_receive(in->engine, partner, (const char *)body, len,
 	    &p->ans) == -1)
 		p->engine_fault = 1;
+	stage_end(STAGE_OTHER);
 	TAILQ_INSERT_TAIL(&in->batch, p, entry);
 	inbound_schedule_flush(in);
 }
@@ -1004,10 +1009,19 @@ inbound_verify_cb(int ok, X509_STORE_CTX *sctx)
 static void
 inbound_info_cb(const SSL *ssl, int where, int ret)
 {
+	struct inbound_conn *conn;
 	char peer[80];
 
-	if (where & SSL_CB_HANDSHAKE_DONE)
+	if (where & SSL_CB_HANDSHAKE_DONE) {
+		/* once a connection: TLS 1.3 may signal it again after
+		 * post-handshake messages */
+		if ((conn = SSL_get_ex_data(ssl, inbound_ex_idx)) != NULL &&
+		    !conn->handshaken) {
+			conn->handshaken = 1;
+			tlspeer_handshakes(TLSPEER_INBOUND, 1);
+		}
 		inbound_conn_handshake(ssl);
+	}
 
 	/* Only alerts we send: a client speaking plain HTTP fails in the
 	 * record layer without one and is not logged here. */
@@ -1132,6 +1146,7 @@ inbound_start(struct event_base *base, const struct config *c,
 		return NULL;
 	}
 	metric_register(&inbound_m_time);
+	tlspeer_handshakes(TLSPEER_INBOUND, 0);
 	in->base = base;
 	in->conf = c;
 	in->engine = e;

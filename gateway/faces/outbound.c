@@ -39,6 +39,7 @@
 #include "faces/tlspeer.h"
 #include "util/file.h"
 #include "util/metric.h"
+#include "util/stage.h"
 #include "util/xmalloc.h"
 
 #define OTAG	"outbound"
@@ -880,6 +881,7 @@ outbound_send(struct outbound *ob, const struct agreement *a,
 		free(body);
 		return -1;
 	}
+	stage_begin(STAGE_HTTP);
 	x->ob = ob;
 	x->signal = signal;
 	x->body = body;
@@ -950,6 +952,7 @@ outbound_send(struct outbound *ob, const struct agreement *a,
 	ob->nxfers++;
 	log_debug(OTAG, "%s to %s: attempt %d", x->message_id, x->partner,
 	    x->attempts + 1);
+	stage_end(STAGE_HTTP);
 	return 0;
 fail:
 	if (x->easy != NULL) {
@@ -957,6 +960,7 @@ fail:
 		x->easy = NULL;
 	}
 	outbound_xfer_free(x);
+	stage_end(STAGE_HTTP);
 	return -1;
 }
 
@@ -1136,6 +1140,9 @@ outbound_scan(struct outbound *ob)
 	/* while the store lags no answer could be taken: wait for it */
 	if (engine_store_behind(ob->engine) || outbound_renew(ob) == -1)
 		return;
+	/* the outbox's queries and the bytes read back; a transfer's
+	 * setup is HTTP again (outbound_send) */
+	stage_begin(STAGE_OTHER);
 	outbound_probe(ob, now);
 	if (engine_outbox_due(ob->engine, now, outbound_collect, &due) == -1)
 		goto done;
@@ -1146,7 +1153,7 @@ outbound_scan(struct outbound *ob)
 			continue;	/* backing off */
 		if (outbound_in_flight(ob, o->partner, o->message_id) ||
 		    outbound_partner_busy(ob, o->partner) >=
-		    OUTBOUND_PER_PARTNER)
+		    ob->conf->connections_per_partner)
 			continue;
 		if ((a = config_partner(ob->conf, o->partner)) == NULL ||
 		    a->endpoint == NULL || a->tls_ca_path == NULL) {
@@ -1171,6 +1178,7 @@ outbound_scan(struct outbound *ob)
 			    o->message_id, o->partner);
 	}
 done:
+	stage_end(STAGE_OTHER);
 	free(due.rows);
 }
 
@@ -1197,6 +1205,7 @@ outbound_check(struct outbound *ob)
 {
 	struct outbound_xfer *x;
 	CURLMsg *msg;
+	long nconn;
 	int left, finished = 0;
 
 	while ((msg = curl_multi_info_read(ob->multi, &left)) != NULL) {
@@ -1207,8 +1216,16 @@ outbound_check(struct outbound *ob)
 		    (char **)&x);
 		if (x == NULL)
 			continue;
-		/* msg belongs to the handle: read it before removing it */
+		/* the connections this transfer had to make (0: it reused
+		 * one) */
+		if (curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS,
+		    &nconn) == CURLE_OK)
+			tlspeer_handshakes(TLSPEER_OUTBOUND, nconn);
+		/* msg belongs to the handle: read it before removing it;
+		 * taking the answer is the engine's work, not HTTP's */
+		stage_begin(STAGE_OTHER);
 		outbound_done(ob, x, msg->data.result);
+		stage_end(STAGE_OTHER);
 		TAILQ_REMOVE(&ob->xfers, x, entry);
 		ob->nxfers--;
 		outbound_xfer_free(x);
@@ -1233,7 +1250,9 @@ outbound_event_cb(evutil_socket_t fd, short what, void *arg)
 		action |= CURL_CSELECT_IN;
 	if (what & EV_WRITE)
 		action |= CURL_CSELECT_OUT;
+	stage_begin(STAGE_HTTP);
 	curl_multi_socket_action(ob->multi, fd, action, &ob->running);
+	stage_end(STAGE_HTTP);
 	outbound_check(ob);
 	/* PITFALLS.md 10: no evtimer_del(ev_curl) here */
 }
@@ -1243,8 +1262,10 @@ outbound_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct outbound *ob = arg;
 
+	stage_begin(STAGE_HTTP);
 	curl_multi_socket_action(ob->multi, CURL_SOCKET_TIMEOUT, 0,
 	    &ob->running);
+	stage_end(STAGE_HTTP);
 	outbound_check(ob);
 }
 
@@ -1316,8 +1337,19 @@ outbound_multi_new(struct outbound *ob)
 	curl_multi_setopt(m, CURLMOPT_SOCKETDATA, ob);
 	curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, outbound_curl_timer);
 	curl_multi_setopt(m, CURLMOPT_TIMERDATA, ob);
+	/* HTTP/1.1 without pipelining: a connection carries one message at
+	 * a time, and no more transfers than connections start (the scan) */
 	curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS,
-	    (long)OUTBOUND_PER_PARTNER);
+	    (long)ob->conf->connections_per_partner);
+	/*
+	 * Keep every partner's connections open between transfers: by
+	 * default the cache holds four times the easy handles added, which
+	 * shrinks as transfers end, and connections beyond it are closed,
+	 * each a new TCP and TLS handshake at the next message.
+	 */
+	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS,
+	    (long)ob->conf->connections_per_partner *
+	    (ob->conf->npartners > 0 ? ob->conf->npartners : 1));
 	return m;
 }
 
@@ -1396,6 +1428,7 @@ outbound_start(struct event_base *base, const struct config *c,
 	}
 	metric_register(&outbound_m_attempts);
 	metric_register(&outbound_m_failures);
+	tlspeer_handshakes(TLSPEER_OUTBOUND, 0);
 	ob->base = base;
 	ob->conf = c;
 	ob->engine = e;
@@ -1427,7 +1460,7 @@ outbound_start(struct event_base *base, const struct config *c,
 	event_add(ob->ev_poll, &sec);
 	outbound_kick(ob);
 	log_info(OTAG, "delivering to %d partners, at most %d transfers "
-	    "each", c->npartners, OUTBOUND_PER_PARTNER);
+	    "each", c->npartners, c->connections_per_partner);
 	return ob;
 }
 

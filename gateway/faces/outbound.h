@@ -30,8 +30,9 @@
 #include "engine/engine.h"
 #include "report/report.h"
 
-/* Transfers in flight to one partner, at most. */
-#define OUTBOUND_PER_PARTNER	4
+/* Transfers in flight to one partner, at most, by default: <limits
+ * connections-per-partner=> sets it (one transfer a connection). */
+#define OUTBOUND_PER_PARTNER	CONFIG_CONNECTIONS_PER_PARTNER
 /* Seconds for one whole transfer, and for its connection. */
 #define OUTBOUND_TIMEOUT	60
 #define OUTBOUND_CONNECT_TIMEOUT 10

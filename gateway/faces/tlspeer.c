@@ -14,6 +14,7 @@
 
 #include "faces/tlspeer.h"
 #include "util/log.h"
+#include "util/metric.h"
 
 #define TTAG	"tls"
 
@@ -127,6 +128,23 @@ tlspeer_count(const char *partner, enum tlspeer_side side,
 		n = c->n[side][why];
 	pthread_mutex_unlock(&tlspeer_mu);
 	return n;
+}
+
+static struct metric_family tlspeer_m_handshakes = {
+	.name = "accord_tls_handshakes_total",
+	.help = "TLS handshakes completed with partners, by direction "
+	    "(inbound: as the server; outbound: new connections of our "
+	    "client); one per connection, however many messages it carries.",
+	.type = METRIC_COUNTER,
+	.labels = { "direction" },
+};
+
+void
+tlspeer_handshakes(enum tlspeer_side side, long n)
+{
+	if (n >= 0)
+		metric_add(&tlspeer_m_handshakes, (double)n,
+		    (const char *[]){ tlspeer_sides[side] });
 }
 
 void

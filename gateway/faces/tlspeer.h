@@ -40,6 +40,13 @@ void tlspeer_refused(const char *partner, enum tlspeer_side side,
 unsigned long long tlspeer_count(const char *partner, enum tlspeer_side side,
     enum tlspeer_reason why);
 
+/*
+ * n TLS handshakes completed on side (n may be 0: the series shows from
+ * the start): accord_tls_handshakes_total{direction}, with the metrics.
+ * Connections reused for several messages make fewer (issue 20).
+ */
+void tlspeer_handshakes(enum tlspeer_side side, long n);
+
 /* accord_tls_refused_total{partner,direction,reason}, Prometheus text. */
 void tlspeer_metrics(FILE *fp);
 

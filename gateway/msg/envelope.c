@@ -37,6 +37,7 @@
 #include "util/errcode.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/stage.h"
 
 #define TAG	"envelope"
 
@@ -495,6 +496,7 @@ envelope_parse(const char *buf, size_t len,
 	int ret = -1;
 
 	*out = NULL;
+	stage_begin(STAGE_PARSE);
 	envelope_clearerr(err);
 	if (lim != NULL && lim->max_size > 0)
 		max_size = lim->max_size;
@@ -558,6 +560,7 @@ envelope_parse(const char *buf, size_t len,
 		xmlFreeDoc(doc);
 	if (ctxt != NULL)
 		xmlFreeParserCtxt(ctxt);
+	stage_end(STAGE_PARSE);
 	return ret;
 }
 

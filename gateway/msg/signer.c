@@ -3,6 +3,7 @@
  * (see signer.h).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -16,7 +17,9 @@
 
 #include "msg/envelope.h"
 #include "msg/signer.h"
+#include "util/clock.h"
 #include "util/frame.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -25,6 +28,33 @@
 #define SIGNER_CP_LEN	(sizeof(SIGNER_CP_CONTEXT) + 8 + 32)
 
 /* ---- the signer process -------------------------------------------------- */
+
+/* One line of the signer's log: one write(2) to an O_APPEND file, so a
+ * line is never split.  A failed write is logged, not fatal: the
+ * signature is made and the audit finds the gap. */
+static void
+signer_log_line(const struct signer_identity *id, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void
+signer_log_line(const struct signer_identity *id, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n, m;
+
+	if (!id->has_log)
+		return;
+	n = snprintf(line, sizeof(line), "%lld ", (long long)clock_now());
+	va_start(ap, fmt);
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (m < 0 || (size_t)(n + m) >= sizeof(line) - 1)
+		return;
+	n += m;
+	line[n++] = '\n';
+	if (write(id->log_fd, line, (size_t)n) != n)
+		log_err(STAG, "writing the signer's log");
+}
 
 /* 1 if the root of doc has an element child in the XML-DSig namespace. */
 static int
@@ -82,6 +112,16 @@ signer_message(const struct signer_identity *id, const char *in,
 	log_info(STAG, "signed %s %s case %s to %s",
 	    agreement_msg_type_name(h.type), h.message_id, h.case_id,
 	    h.to_country);
+	if (id->has_log) {
+		uint8_t md[32];
+		char hex[65];
+
+		if (EVP_Digest(*out, *outlen, md, NULL, EVP_sha256(),
+		    NULL) == 1)
+			signer_log_line(id, "MESSAGE %s %s %s",
+			    agreement_msg_type_name(h.type), h.message_id,
+			    hex_encode(md, sizeof(md), hex));
+	}
 	rc = 0;
 done:
 	xmlFreeDoc(doc);
@@ -111,6 +151,12 @@ signer_checkpoint(const struct signer_identity *id, const char *in,
 		goto done;
 	}
 	log_info(STAG, "signed journal checkpoint at record %" PRIu64, seq);
+	{
+		char hex[65];
+
+		signer_log_line(id, "CHECKPOINT %" PRIu64 " %s", seq,
+		    hex_encode(in + sizeof(SIGNER_CP_CONTEXT) + 8, 32, hex));
+	}
 	rc = 0;
 done:
 	EVP_MD_CTX_free(ctx);

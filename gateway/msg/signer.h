@@ -10,6 +10,16 @@
  * form -- signs it and sends back the signed bytes or the signature.
  * Anything else is refused and logged.  Every signature is logged with
  * the message's type and id (or the checkpoint's sequence number).
+ *
+ * The signer's log (issue 18, item 5): with log_fd, every signature is
+ * also one line appended to that file, which the signer opened before
+ * its sandbox (state/signer.log, kept root's: the engine cannot write
+ * it), in a stable form accord-audit verify --signer-log compares with
+ * the journal:
+ *	TIME MESSAGE TYPE MESSAGEID SHA256	a message of ours; SHA256 of
+ *						the signed bytes
+ *	TIME CHECKPOINT SEQ CHAIN		a journal checkpoint
+ * TIME is seconds since the epoch (UTC); hashes are lower-case hex.
  */
 #ifndef ACCORD_SIGNER_H
 #define ACCORD_SIGNER_H
@@ -35,6 +45,8 @@ struct signer_identity {
 	EVP_PKEY		*key;		/* the same key, for checkpoints */
 	const char		*country;	/* our From */
 	const char		*authority;
+	int			 has_log;	/* log_fd is the signer's log */
+	int			 log_fd;
 	/* test builds: answers SIGNER_TEST itself (NULL: refused) */
 	void			(*test_hook)(int fd);
 };
@@ -68,5 +80,8 @@ int signer_client_test(struct signer_client *sc, char **out);
  * context string with its NUL, a 64-bit sequence number and a SHA-256
  * chain hash. */
 #define SIGNER_CP_CONTEXT	"accord-journal-checkpoint-1"
+
+/* The signer's log in the state directory. */
+#define SIGNER_LOG_FILE		"signer.log"
 
 #endif

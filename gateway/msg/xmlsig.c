@@ -42,6 +42,7 @@
 #include "util/errcode.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/stage.h"
 #include "msg/xmlsig.h"
 #include "msg/pdmask.h"
 
@@ -394,6 +395,7 @@ xmlsig_sign(struct xmlsig_signer *s, xmlDocPtr doc)
 	xmlNodePtr root, sig, ref, ki, x509;
 	int ctx_ready = 0, ret = -1;
 
+	stage_begin(STAGE_SIGN);
 	xmlsig_errors_begin(&sv, NULL, 0);
 	if ((root = xmlDocGetRootElement(doc)) == NULL) {
 		log_errx(TAG, "sign: document has no root");
@@ -444,6 +446,7 @@ xmlsig_sign(struct xmlsig_signer *s, xmlDocPtr doc)
 		xmlSecDSigCtxFinalize(&ctx);
 	}
 	xmlsig_errors_end(&sv);
+	stage_end(STAGE_SIGN);
 	return ret;
 }
 
@@ -1095,6 +1098,7 @@ xmlsig_verify(xmlDocPtr doc, const struct agreement *partner,
 
 	memset(res, 0, sizeof(*res));
 	res->code = AE_OK;
+	stage_begin(STAGE_VERIFY);
 	xmlsig_errors_begin(&sv, why, sizeof(why));
 	if (!xmlsig_ready) {
 		xmlsig_fail(res, AE_INTERNAL, "xmlsig_init not called");
@@ -1147,5 +1151,6 @@ xmlsig_verify(xmlDocPtr doc, const struct agreement *partner,
 	if (ret == -1)
 		log_info(TAG, "signature refused: %s: %s",
 		    errcode_name(res->code), res->text);
+	stage_end(STAGE_VERIFY);
 	return ret;
 }

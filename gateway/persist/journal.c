@@ -42,6 +42,7 @@ static const char *const journal_kind_names[JOURNAL_KIND_MAX + 1] = {
 	"INBOX_ACK",
 	"PARTNER_PAUSE",
 	"REFUSALS_COUNTED",
+	"TIMESTAMP",
 };
 
 /* ---- the format's bytes and names --------------------------------------- */
@@ -102,6 +103,112 @@ journal_sha256(const void *data, size_t len, uint8_t out[JOURNAL_HASH_LEN])
 		return -1;
 	}
 	return 0;
+}
+
+size_t
+journal_header_len(unsigned int version)
+{
+	switch (version) {
+	case JOURNAL_VERSION_1:
+		return JOURNAL_HEADER_LEN;
+	case JOURNAL_VERSION:
+		return JOURNAL_HEADER2_LEN;
+	default:
+		return 0;
+	}
+}
+
+size_t
+journal_frame(uint8_t *h, unsigned int version, enum journal_kind kind,
+    uint64_t seq, accord_time_t time, const uint8_t prev[JOURNAL_HASH_LEN],
+    const void *payload, size_t len)
+{
+	size_t hl = journal_header_len(version);
+
+	memset(h, 0, hl);
+	memcpy(h, JOURNAL_MAGIC, 4);
+	journal_put16(h + 4, (uint16_t)version);
+	journal_put16(h + 6, (uint16_t)kind);
+	journal_put64(h + 8, seq);
+	journal_put64(h + 16, (uint64_t)time);
+	journal_put32(h + 24, (uint32_t)len);
+	memcpy(h + 32, prev, JOURNAL_HASH_LEN);
+	if (len > 0)
+		memcpy(h + hl, payload, len);
+	if (version == JOURNAL_VERSION_1) {
+		if (journal_sha256(h, hl + len, h + hl + len) == -1)
+			return 0;
+		return hl + len + JOURNAL_TRAILER_LEN;
+	}
+	/* in clear: the plaintext is the stored bytes, no key */
+	if (journal_sha256(h + hl, len, h + 64) == -1)
+		return 0;
+	memcpy(h + 96, h + 64, JOURNAL_HASH_LEN);
+	if (journal_sha256(h, hl, h + hl + len) == -1)
+		return 0;
+	return hl + len + JOURNAL_TRAILER_LEN;
+}
+
+const char *
+journal_check(const uint8_t *h, size_t total, uint8_t calc[JOURNAL_HASH_LEN])
+{
+	static const uint8_t zero[JOURNAL_HASH_LEN];
+	unsigned int version = journal_get16(h + 4);
+	size_t hl = journal_header_len(version);
+	size_t len = total - hl - JOURNAL_TRAILER_LEN;
+	uint8_t dig[JOURNAL_HASH_LEN];
+
+	if (version == JOURNAL_VERSION_1) {
+		if (journal_sha256(h, hl + len, calc) == -1)
+			return "cannot compute SHA-256";
+		if (memcmp(calc, h + hl + len, JOURNAL_HASH_LEN) != 0)
+			return "record hash does not match";
+		return NULL;
+	}
+	if (journal_sha256(h, hl, calc) == -1 ||
+	    journal_sha256(h + hl, len, dig) == -1)
+		return "cannot compute SHA-256";
+	if (memcmp(calc, h + hl + len, JOURNAL_HASH_LEN) != 0)
+		return "record hash does not match";
+	/* The header is intact; is the payload the one it names?  Said as
+	 * the same finding: the record is not what was written. */
+	if (memcmp(dig, h + 64, JOURNAL_HASH_LEN) != 0)
+		return "record hash does not match: the payload's SHA-256 is "
+		    "not its header's";
+	if (journal_get16(h + 28) != JOURNAL_CIPHER_NONE)
+		return "payload encrypted with a cipher this reader does not "
+		    "know";
+	if (journal_get16(h + 30) != 0 ||
+	    memcmp(h + 96, h + 64, JOURNAL_HASH_LEN) != 0 ||
+	    memcmp(h + 128, zero, JOURNAL_HASH_LEN) != 0)
+		return "malformed header: a payload in clear with a key or a "
+		    "plaintext digest of its own";
+	return NULL;
+}
+
+void
+journal_fill(struct journal_rec *rec, const uint8_t *h,
+    const uint8_t calc[JOURNAL_HASH_LEN])
+{
+	unsigned int version = journal_get16(h + 4);
+
+	memset(rec, 0, sizeof(*rec));
+	rec->kind = (enum journal_kind)journal_get16(h + 6);
+	rec->version = version;
+	rec->header = h;
+	rec->hdr_len = journal_header_len(version);
+	rec->seq = journal_get64(h + 8);
+	rec->time = (accord_time_t)journal_get64(h + 16);
+	memcpy(rec->prev, h + 32, JOURNAL_HASH_LEN);
+	memcpy(rec->hash, calc, JOURNAL_HASH_LEN);
+	rec->payload = h + rec->hdr_len;
+	rec->len = journal_get32(h + 24);
+	if (version != JOURNAL_VERSION_1) {
+		rec->cipher = journal_get16(h + 28);
+		memcpy(rec->stored, h + 64, JOURNAL_HASH_LEN);
+		memcpy(rec->plain, h + 96, JOURNAL_HASH_LEN);
+		memcpy(rec->key_id, h + 128, JOURNAL_HASH_LEN);
+	}
 }
 
 /* UTC date number: rotation compares dates, not 24-hour spans. */

@@ -18,23 +18,46 @@
  * (PostgreSQL for an active/standby pair) can replace journal_fs: struct
  * journal is opaque and records are read through the journal_reader.
  *
- * ---- doc/journal-format (version 1) -------------------------------------
+ * ---- doc/journal-format (versions 1 and 2) -------------------------------
  *
  * The journal is a directory of files journal-000001.log, journal-000002.log,
  * ... numbered without gaps.  Each file is a sequence of records; the first
- * record of every file is a FILE_START.  A record is:
+ * record of every file is a FILE_START.  This code writes version 2 and
+ * reads both.  A version-2 record is:
  *
  *	offset	size	field (integers big-endian)
  *	0	4	magic "AJRN"
- *	4	2	format version, 1
+ *	4	2	format version, 2
  *	6	2	kind (enum journal_kind)
  *	8	8	sequence number: 1 for the very first record, then +1
  *	16	8	time, seconds since the epoch UTC (clock_now())
- *	24	4	payload length (at most JOURNAL_MAX_PAYLOAD)
- *	28	4	reserved, 0
+ *	24	4	payload length as stored (at most JOURNAL_MAX_PAYLOAD)
+ *	28	2	cipher id: 0, none (the payload is stored in clear)
+ *	30	2	reserved, 0
  *	32	32	SHA-256 of the previous record (32 zero bytes for seq 1)
- *	64	len	payload
- *	64+len	32	SHA-256 of bytes [0, 64+len): this record's hash
+ *	64	32	SHA-256 of the payload bytes as stored
+ *	96	32	SHA-256 of the plaintext (cipher 0: the same digest)
+ *	128	32	key id of the payload's key (cipher 0: 32 zero bytes)
+ *	160	len	payload, as stored
+ *	160+len	32	SHA-256 of bytes [0, 160), the header: this record's hash
+ *
+ * The hash covers the header and so the payload's digest, not the payload:
+ * a segment of the chain is proven by its records' headers alone, with the
+ * payloads of only the records one wants to show (accord-audit export).
+ * Cipher and key id are there for encryption at rest (a cipher other than
+ * 0, its nonce and tag inside the stored bytes, the key found by its id
+ * outside the journal): it needs no new format, and the chain, the
+ * checkpoints and the stored-bytes digest verify without the key.  This
+ * reader knows cipher 0 only and refuses a record of another.
+ *
+ * Version 1, the format before, has a 64-byte header: bytes 0-27 and
+ * 32-63 as above, bytes 28-31 reserved (0), the payload at 64, and the
+ * record's hash, SHA-256 of header and payload together, after it.  Its
+ * files stay readable and verifiable.  All the records of a file have the
+ * version of its FILE_START, and a version-1 file may not follow a
+ * version-2 one.  After an upgrade the writer starts a new file at once:
+ * its FILE_START's previous hash is the last version-1 record's hash, so
+ * the chain runs on across the change of format.
  *
  * The chain runs across files: a FILE_START's previous hash is the hash of
  * the last record of the previous file.  The "chain hash" at a point is the
@@ -54,6 +77,11 @@
  *		u16 n, n bytes: signature.  The signature is EVP_DigestSign with
  *		SHA-256 (RSA PKCS#1 v1.5 or ECDSA) over
  *		"accord-journal-checkpoint-1" NUL, u64 seq covered, chain hash.
+ *  TIMESTAMP:	not the journal's own (the engine appends it) but about
+ *		it: JSON (record_timestamp.h) with an RFC 3161 token whose
+ *		imprint is the SHA-256 of a checkpoint's signed bytes.  A
+ *		checkpoint is written before its token exists, so the token
+ *		comes in a later record.
  *
  * At open, only a torn end of the LAST file is repaired: fewer bytes than a
  * header, a header whose record runs past the end of the file, a complete
@@ -81,8 +109,12 @@
 
 #include "util/clock.h"
 
-#define JOURNAL_VERSION		1
-#define JOURNAL_HEADER_LEN	64
+#define JOURNAL_VERSION		2	/* written */
+#define JOURNAL_VERSION_1	1	/* still read */
+#define JOURNAL_HEADER_LEN	64	/* version 1's header, and the part
+					 * every version begins with */
+#define JOURNAL_HEADER2_LEN	160	/* version 2's header */
+#define JOURNAL_CIPHER_NONE	0
 #define JOURNAL_HASH_LEN	32
 #define JOURNAL_MAX_PAYLOAD	(16U * 1024 * 1024)
 
@@ -104,7 +136,9 @@ enum journal_kind {
 	JOURNAL_PARTNER_PAUSE,		/* deliveries to a partner paused */
 	JOURNAL_REFUSALS_COUNTED,	/* refusals beyond the rate, counted:
 					 * not a decision */
-	JOURNAL_KIND_MAX = JOURNAL_REFUSALS_COUNTED
+	JOURNAL_TIMESTAMP,		/* an RFC 3161 token over a checkpoint
+					 * (record_timestamp.h) */
+	JOURNAL_KIND_MAX = JOURNAL_TIMESTAMP
 };
 
 /* Tunables; journal_params_default() fills in the defaults. */
@@ -126,6 +160,8 @@ struct journal_params {
 	void		*sign_arg;
 	size_t		 open_files;	/* verify only the last this many files
 					 * at open (0: every file, the default) */
+	unsigned int	 format;	/* version to write (0: JOURNAL_VERSION;
+					 * 1 only for tests of an upgrade) */
 };
 
 /* Counters, for tests and benchmarks. */
@@ -144,7 +180,14 @@ struct journal_stats {
  * journal_reader_next() or journal_reader_close(). */
 struct journal_rec {
 	enum journal_kind kind;
-	unsigned int	 version;
+	unsigned int	 version;	/* its format, 1 or 2 */
+	const uint8_t	*header;	/* its header's bytes, hdr_len of them */
+	size_t		 hdr_len;
+	unsigned int	 cipher;	/* version 2: cipher id (0) */
+	uint8_t		 stored[JOURNAL_HASH_LEN]; /* version 2: SHA-256 of
+					 * the payload as stored */
+	uint8_t		 plain[JOURNAL_HASH_LEN]; /* of the plaintext */
+	uint8_t		 key_id[JOURNAL_HASH_LEN];
 	uint64_t	 seq;
 	accord_time_t	 time;
 	uint8_t		 prev[JOURNAL_HASH_LEN];
@@ -244,6 +287,22 @@ uint64_t journal_committed_seq(const struct journal *j);
 
 /* Sequence numbers appended but not yet committed. */
 uint64_t journal_pending(const struct journal *j);
+
+/*
+ * The latest checkpoint committed by this process: the record it covers
+ * and the chain hash it signs.  A TIMESTAMP record does not count towards
+ * the next checkpoint (an idle journal would checkpoint for ever).
+ * @return 1, or 0 when none was committed since journal_open().
+ */
+int journal_latest_checkpoint(const struct journal *j, uint64_t *seq,
+    uint8_t chain[JOURNAL_HASH_LEN]);
+
+/* The bytes a checkpoint signs (see CHECKPOINT above), which a TIMESTAMP
+ * record's token covers by their SHA-256.  @return their length. */
+#define JOURNAL_CP_MESSAGE_MAX	(64 + JOURNAL_HASH_LEN)
+size_t journal_checkpoint_message(uint64_t seq,
+    const uint8_t chain[JOURNAL_HASH_LEN],
+    uint8_t out[JOURNAL_CP_MESSAGE_MAX]);
 
 /* Hex SHA-256 chain hash signed by the latest committed checkpoint, "" if
  * none yet.  This is what Receipts carry. */
@@ -423,6 +482,9 @@ int journal_decode_checkpoint(const struct journal_rec *rec,
 int journal_key_id(EVP_PKEY *key, uint8_t out[JOURNAL_HASH_LEN]);
 
 int journal_verify_checkpoint(const struct journal_rec *rec, EVP_PKEY *key);
+
+/* Length of a record's header in format version (0 if unknown). */
+size_t journal_header_len(unsigned int version);
 
 /* Name of a kind, e.g. "MESSAGE_RECEIVED"; "UNKNOWN" otherwise. */
 const char *journal_kind_name(unsigned int kind);

@@ -241,6 +241,11 @@ journal_new(const struct journal_params *p)
 		goto fail;
 	}
 	j->p.dir = j->dir;
+	j->version = p->format != 0 ? p->format : JOURNAL_VERSION;
+	if (journal_header_len(j->version) == 0) {
+		log_errx(JTAG, "no journal format %u", j->version);
+		goto fail;
+	}
 	if (p->sign_key != NULL) {
 		if (journal_key_id(p->sign_key, j->key_id) == -1)
 			goto fail;
@@ -307,19 +312,20 @@ journal_scan_record(struct journal *j, struct journal_scan *sc,
 		snprintf(sc->last_file, sizeof(sc->last_file), "%s", rec->file);
 		j->file_records = 0;
 	}
-	sc->last_end = (off_t)(rec->offset + JOURNAL_HEADER_LEN + rec->len +
+	sc->last_end = (off_t)(rec->offset + rec->hdr_len + rec->len +
 	    JOURNAL_TRAILER_LEN);
 	j->file_records++;
 	if (rec->kind == JOURNAL_FILE_START) {
 		j->file_no = journal_get32(rec->payload);
 		j->file_day = journal_day(rec->time);
+		j->file_version = rec->version;
 	}
 	if (rec->kind == JOURNAL_CHECKPOINT) {
 		journal_hex(rec->prev, j->cp_hex);
 		j->cp_time = rec->time;
 		j->since_cp = 0;
-	} else
-		j->since_cp++;
+	} else if (rec->kind != JOURNAL_TIMESTAMP)
+		j->since_cp++;	/* as journal_add() counts */
 }
 
 /* Read every file and the whole chain (or the last p.open_files files,
@@ -363,6 +369,12 @@ static int
 journal_resume(struct journal *j, const struct journal_scan *sc)
 {
 	if (sc->last_file[0] != '\0') {
+		if (j->file_version > j->version) {
+			log_errx(JTAG, "%s: written in journal format %u; this "
+			    "writer writes %u", sc->last_file, j->file_version,
+			    j->version);
+			return -1;
+		}
 		if (strstr(sc->last_file, "/archive/") != NULL) {
 			log_errx(JTAG, "%s: the last journal file is still "
 			    "written to: move it back out of archive/",

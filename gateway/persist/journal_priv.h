@@ -60,6 +60,8 @@ struct journal {
 	/* What is committed. */
 	int			 fd;		/* current file, -1: none */
 	uint32_t		 file_no;
+	unsigned int		 file_version;	/* its records' format */
+	unsigned int		 version;	/* the format written */
 	char			 file_path[PATH_MAX];
 	off_t			 file_size;
 	uint64_t		 file_records;
@@ -98,6 +100,8 @@ struct journal {
 	accord_time_t		 cp_time;	/* of the latest checkpoint */
 	uint64_t		 since_cp;	/* committed records since it */
 	char			 cp_hex[2 * JOURNAL_HASH_LEN + 1];
+	uint64_t		 cp_seq;	/* it covers, 0: none yet */
+	uint8_t			 cp_chain[JOURNAL_HASH_LEN];
 };
 
 /* ---- journal.c: the format's bytes and names ---------------------------- */
@@ -113,6 +117,30 @@ uint64_t	journal_get64(const uint8_t *p);
 /* SHA-256 of data.  @return 0, or -1 after logging. */
 int		journal_sha256(const void *data, size_t len,
 		    uint8_t out[JOURNAL_HASH_LEN]);
+
+/*
+ * Lay out one record of format version (journal.h) at h, which has room
+ * for journal_header_len(version) + len + JOURNAL_TRAILER_LEN bytes, with
+ * the payload in clear, and compute its digests and hash.
+ * @return its length, or 0 after logging.
+ */
+size_t		journal_frame(uint8_t *h, unsigned int version,
+		    enum journal_kind kind, uint64_t seq, accord_time_t time,
+		    const uint8_t prev[JOURNAL_HASH_LEN], const void *payload,
+		    size_t len);
+
+/*
+ * Check one whole record of total bytes at h, whose version is known
+ * (journal_header_len() is not 0): its payload digests, its header and
+ * its hash, into calc.  @return NULL if good, else the reason.
+ */
+const char	*journal_check(const uint8_t *h, size_t total,
+		    uint8_t calc[JOURNAL_HASH_LEN]);
+
+/* Fill rec from the checked record at h, whose hash is calc (file and
+ * offset are the caller's). */
+void		journal_fill(struct journal_rec *rec, const uint8_t *h,
+		    const uint8_t calc[JOURNAL_HASH_LEN]);
 
 /* The UTC date number of t (rotation compares dates). */
 int64_t		journal_day(accord_time_t t);

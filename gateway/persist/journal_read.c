@@ -52,6 +52,7 @@ struct journal_reader {
 	uint64_t		 expect;
 	uint8_t			 prev[JOURNAL_HASH_LEN];
 	uint32_t		 prev_file_no;
+	unsigned int		 file_version;	/* of the file being read */
 
 	int			 broken;
 	struct journal_break	 brk;
@@ -396,7 +397,9 @@ journal_record_parse(const uint8_t *p, size_t rem, struct journal_rec *rec,
 {
 	uint8_t calc[JOURNAL_HASH_LEN];
 	unsigned int version, kind;
+	const char *bad;
 	uint32_t len;
+	size_t hl;
 
 	*torn = 0;
 	if (rem < JOURNAL_HEADER_LEN) {
@@ -411,7 +414,9 @@ journal_record_parse(const uint8_t *p, size_t rem, struct journal_rec *rec,
 	version = journal_get16(p + 4);
 	kind = journal_get16(p + 6);
 	len = journal_get32(p + 24);
-	if (version != JOURNAL_VERSION) {
+	/* the header's length is the version's (journal.h): 64 bytes
+	 * every version begins with say which */
+	if ((hl = journal_header_len(version)) == 0) {
 		snprintf(why, whylen, "unsupported format version %u",
 		    version);
 		return -1;
@@ -425,33 +430,25 @@ journal_record_parse(const uint8_t *p, size_t rem, struct journal_rec *rec,
 		    "limit", len);
 		return -1;
 	}
-	*total = JOURNAL_HEADER_LEN + (size_t)len + JOURNAL_TRAILER_LEN;
+	if (rem < hl) {
+		*torn = 1;
+		snprintf(why, whylen, "incomplete header (%zu bytes)", rem);
+		return -1;
+	}
+	*total = hl + (size_t)len + JOURNAL_TRAILER_LEN;
 	if (*total > rem) {
 		*torn = 1;
 		snprintf(why, whylen, "incomplete record (%zu of %zu bytes)",
 		    rem, *total);
 		return -1;
 	}
-	if (journal_sha256(p, JOURNAL_HEADER_LEN + len, calc) == -1) {
-		snprintf(why, whylen, "cannot compute SHA-256");
-		return -1;
-	}
-	if (memcmp(calc, p + JOURNAL_HEADER_LEN + len, JOURNAL_HASH_LEN) !=
-	    0) {
+	if ((bad = journal_check(p, *total, calc)) != NULL) {
 		*torn = *total == rem;
-		snprintf(why, whylen, "record hash does not match%s",
-		    *total == rem ? " (last record)" : "");
+		snprintf(why, whylen, "%s%s", bad, *total == rem ?
+		    " (last record)" : "");
 		return -1;
 	}
-	memset(rec, 0, sizeof(*rec));
-	rec->kind = (enum journal_kind)kind;
-	rec->version = version;
-	rec->seq = journal_get64(p + 8);
-	rec->time = (accord_time_t)journal_get64(p + 16);
-	memcpy(rec->prev, p + 32, JOURNAL_HASH_LEN);
-	memcpy(rec->hash, calc, JOURNAL_HASH_LEN);
-	rec->payload = p + JOURNAL_HEADER_LEN;
-	rec->len = len;
+	journal_fill(rec, p, calc);
 	return 0;
 }
 
@@ -489,7 +486,7 @@ journal_reader_next(struct journal_reader *r, struct journal_rec *rec)
 	const uint8_t *h;
 	char why[256];
 	size_t rem, total;
-	unsigned int kind;
+	unsigned int version, kind;
 	uint64_t seq;
 	int torn, trusted;
 
@@ -520,11 +517,24 @@ journal_reader_next(struct journal_reader *r, struct journal_rec *rec)
 		return journal_reader_fail(r, torn, "%s", why);
 	kind = rec->kind;
 	seq = rec->seq;
+	version = rec->version;
+	/* read on trust after a resumption: its file's format is the
+	 * record's */
+	if (r->resumed || (r->anchor && !r->started))
+		r->file_version = version;
 	if (r->first_in_file && kind != JOURNAL_FILE_START)
 		return journal_reader_fail(r, 0, "file does not begin with "
 		    "FILE_START");
 	if (!r->first_in_file && kind == JOURNAL_FILE_START)
 		return journal_reader_fail(r, 0, "FILE_START inside a file");
+	/* One format per file, and never back to an older one: a writer
+	 * upgraded starts a new file. */
+	if (!r->first_in_file && version != r->file_version)
+		return journal_reader_fail(r, 0, "format version %u in a file "
+		    "of version %u", version, r->file_version);
+	if (r->first_in_file && version < r->file_version)
+		return journal_reader_fail(r, 0, "format version %u after a "
+		    "file of version %u", version, r->file_version);
 
 	rec->file = r->files[r->cur];
 	rec->file_no = journal_name_number(rec->file);
@@ -542,8 +552,10 @@ journal_reader_next(struct journal_reader *r, struct journal_rec *rec)
 	if (!trusted && memcmp(rec->prev, r->prev, JOURNAL_HASH_LEN) != 0)
 		return journal_reader_fail(r, 0, "chain broken: the previous "
 		    "hash is not the previous record's");
-	if (kind == JOURNAL_FILE_START)
+	if (kind == JOURNAL_FILE_START) {
 		r->prev_file_no = journal_get32(rec->payload);
+		r->file_version = version;
+	}
 
 	r->started = 1;
 	r->resumed = 0;
@@ -603,8 +615,9 @@ journal_read_at(const char *dir, const struct journal_pos *pos,
     struct journal_rec *rec, uint8_t **bufp)
 {
 	uint8_t hdr[JOURNAL_HEADER_LEN], calc[JOURNAL_HASH_LEN], *buf = NULL;
-	uint32_t len;
-	size_t total;
+	const char *why = NULL;
+	uint32_t len = 0;
+	size_t hl = 0, total;
 	int fd, rc = -1;
 
 	*bufp = NULL;
@@ -614,9 +627,10 @@ journal_read_at(const char *dir, const struct journal_pos *pos,
 		    pos->seq, pos->file);
 		return -1;
 	}
+	/* the part every version begins with, then the rest */
 	if (journal_pread_all(fd, hdr, sizeof(hdr), (off_t)pos->offset) ==
 	    -1 || memcmp(hdr, JOURNAL_MAGIC, 4) != 0 ||
-	    journal_get16(hdr + 4) != JOURNAL_VERSION ||
+	    (hl = journal_header_len(journal_get16(hdr + 4))) == 0 ||
 	    journal_get64(hdr + 8) != pos->seq ||
 	    (len = journal_get32(hdr + 24)) > JOURNAL_MAX_PAYLOAD) {
 		log_warnx(JTAG, "record %" PRIu64 " is not at file %"
@@ -624,29 +638,22 @@ journal_read_at(const char *dir, const struct journal_pos *pos,
 		    pos->offset);
 		goto done;
 	}
-	total = JOURNAL_HEADER_LEN + (size_t)len + JOURNAL_TRAILER_LEN;
+	total = hl + (size_t)len + JOURNAL_TRAILER_LEN;
 	buf = xmalloc(total + 1);
 	memcpy(buf, hdr, sizeof(hdr));
 	if (journal_pread_all(fd, buf + sizeof(hdr), total - sizeof(hdr),
 	    (off_t)(pos->offset + sizeof(hdr))) == -1 ||
-	    journal_sha256(buf, JOURNAL_HEADER_LEN + len, calc) == -1 ||
-	    memcmp(calc, buf + JOURNAL_HEADER_LEN + len,
-	    JOURNAL_HASH_LEN) != 0) {
+	    (why = journal_check(buf, total, calc)) != NULL) {
 		log_warnx(JTAG, "record %" PRIu64 " at file %" PRIu32
-		    " offset %" PRIu64 ": its hash does not match", pos->seq,
-		    pos->file, pos->offset);
+		    " offset %" PRIu64 ": %s", pos->seq, pos->file,
+		    pos->offset, why != NULL ? why : "short read");
 		goto done;
 	}
+	/* the payload is followed by a NUL (over the trailer, which
+	 * journal_fill() has no more use for) */
+	journal_fill(rec, buf, calc);
+	buf[hl + len] = 0;
 	buf[total] = 0;
-	memset(rec, 0, sizeof(*rec));
-	rec->kind = (enum journal_kind)journal_get16(hdr + 6);
-	rec->version = JOURNAL_VERSION;
-	rec->seq = pos->seq;
-	rec->time = (accord_time_t)journal_get64(hdr + 16);
-	memcpy(rec->prev, hdr + 32, JOURNAL_HASH_LEN);
-	memcpy(rec->hash, calc, JOURNAL_HASH_LEN);
-	rec->payload = buf + JOURNAL_HEADER_LEN;
-	rec->len = len;
 	rec->file_no = pos->file;
 	rec->offset = pos->offset;
 	*bufp = buf;

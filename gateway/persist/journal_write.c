@@ -25,6 +25,7 @@
 #include "persist/journal.h"
 #include "persist/journal_priv.h"
 #include "util/log.h"
+#include "util/stage.h"
 
 /* ---- I/O, through the test hooks ---------------------------------------- */
 
@@ -49,10 +50,13 @@ journal_pwrite(struct journal *j, int fd, const void *buf, size_t len,
 int
 journal_fdatasync(struct journal *j, int fd)
 {
+	int rc;
+
 	j->st.fsyncs++;
-	if (j->io.fdatasync != NULL)
-		return j->io.fdatasync(fd);
-	return fdatasync(fd);
+	stage_begin(STAGE_FSYNC);
+	rc = j->io.fdatasync != NULL ? j->io.fdatasync(fd) : fdatasync(fd);
+	stage_end(STAGE_FSYNC);
+	return rc;
 }
 
 /* A new file's name is durable only once its directory is synced. */
@@ -111,7 +115,11 @@ journal_maybe_rotate(struct journal *j, size_t reclen, accord_time_t now)
 
 	if (j->buflen > 0)
 		return 0;
-	if (j->fd != -1) {
+	if (j->fd != -1 && j->file_version != j->version) {
+		/* An upgrade: the new format starts its own file, chained
+		 * to the last record of the old. */
+		journal_name(j->file_no, prev, sizeof(prev));
+	} else if (j->fd != -1) {
 		/* A file holding only its FILE_START is never left behind. */
 		if (j->file_records <= 1)
 			return 0;
@@ -140,8 +148,8 @@ journal_add(struct journal *j, enum journal_kind kind, const void *payload,
     size_t len, uint64_t *seqp)
 {
 	accord_time_t now = clock_now();
-	size_t total = JOURNAL_HEADER_LEN + len + JOURNAL_TRAILER_LEN;
-	uint8_t *h;
+	size_t total = journal_header_len(j->version) + len +
+	    JOURNAL_TRAILER_LEN;
 
 	if (j->failed) {
 		log_errx(JTAG, "journal failed earlier; restart to recover");
@@ -162,27 +170,20 @@ journal_add(struct journal *j, enum journal_kind kind, const void *payload,
 	j->last_pos.offset = (uint64_t)(j->pnewfile ? 0 : j->file_size) +
 	    j->buflen;
 	j->last_pos.seq = j->pseq + 1;
-	h = j->buf + j->buflen;
-	memcpy(h, JOURNAL_MAGIC, 4);
-	journal_put16(h + 4, JOURNAL_VERSION);
-	journal_put16(h + 6, (uint16_t)kind);
-	journal_put64(h + 8, j->pseq + 1);
-	journal_put64(h + 16, (uint64_t)now);
-	journal_put32(h + 24, (uint32_t)len);
-	journal_put32(h + 28, 0);
-	memcpy(h + 32, j->phash, JOURNAL_HASH_LEN);
-	if (len > 0)
-		memcpy(h + JOURNAL_HEADER_LEN, payload, len);
-	if (journal_sha256(h, JOURNAL_HEADER_LEN + len,
-	    h + JOURNAL_HEADER_LEN + len) == -1)
+	if (journal_frame(j->buf + j->buflen, j->version, kind, j->pseq + 1,
+	    now, j->phash, payload, len) != total)
 		return -1;
-	memcpy(j->phash, h + JOURNAL_HEADER_LEN + len, JOURNAL_HASH_LEN);
+	memcpy(j->phash, j->buf + j->buflen + total - JOURNAL_TRAILER_LEN,
+	    JOURNAL_HASH_LEN);
 	j->buflen += total;
 	j->pseq++;
 	j->pcount++;
 	if (kind == JOURNAL_CHECKPOINT)
 		j->pcp = 1;
-	else
+	else if (kind != JOURNAL_TIMESTAMP)
+		/* a token over a checkpoint does not make the next one
+		 * due: an idle journal would otherwise checkpoint and
+		 * time-stamp for ever */
 		j->pnoncp++;
 	j->last_time = now;
 	if (seqp != NULL)
@@ -443,6 +444,7 @@ journal_commit_apply(struct journal *j, accord_time_t now, int fd,
 		j->file_size = 0;
 		j->file_records = 0;
 		j->file_day = j->pday;
+		j->file_version = j->version;
 		j->st.files_created++;
 	}
 	j->file_size += (off_t)j->buflen;
@@ -455,6 +457,8 @@ journal_commit_apply(struct journal *j, accord_time_t now, int fd,
 		j->cp_requested = 0;
 		j->st.checkpoints++;
 		journal_hex(j->pcp_chain, j->cp_hex);
+		j->cp_seq = j->pseq - 1;
+		memcpy(j->cp_chain, j->pcp_chain, JOURNAL_HASH_LEN);
 	} else
 		j->since_cp += j->pnoncp;
 	journal_drop_batch(j);
@@ -734,4 +738,22 @@ void
 journal_get_stats(const struct journal *j, struct journal_stats *st)
 {
 	*st = j->st;
+}
+
+int
+journal_latest_checkpoint(const struct journal *j, uint64_t *seq,
+    uint8_t chain[JOURNAL_HASH_LEN])
+{
+	if (j->cp_seq == 0)
+		return 0;
+	*seq = j->cp_seq;
+	memcpy(chain, j->cp_chain, JOURNAL_HASH_LEN);
+	return 1;
+}
+
+size_t
+journal_checkpoint_message(uint64_t seq, const uint8_t chain[JOURNAL_HASH_LEN],
+    uint8_t out[JOURNAL_CP_MESSAGE_MAX])
+{
+	return journal_cp_message(seq, chain, out);
 }

@@ -57,6 +57,9 @@
  *	REFUSALS_COUNTED	record_counted: a partner's refusals not
  *				journalled one by one; never a decision,
  *				nothing for the store
+ *	TIMESTAMP		record_timestamp (record_timestamp.h): an
+ *				RFC 3161 token over a checkpoint; nothing
+ *				for the store
  * The journal's own kinds (FILE_START, TORN_TAIL_CUT, CHECKPOINT) hold
  * nothing for the store: they only advance its seq.  Names:
  * journal_kind_name().

@@ -23,6 +23,7 @@ usage(void)
 {
 	fprintf(stderr,
 "usage: accord-audit verify [--cert PEM] [--trust DIR] [--jobs N]\n"
+"                           [--tsa-ca PEM] [--signer-log FILE]\n"
 "                           [--json | --html OUT] FILE... | DIR\n"
 "       accord-audit replay [--config accordd.xml] [--case ID]\n"
 "                           [--compare STORE.db] [--json] [--html OUT]\n"
@@ -77,6 +78,10 @@ main(int argc, char **argv)
 			o.cert_file = optval(argc, argv, &i);
 		else if (strcmp(argv[i], "--trust") == 0)
 			o.trust_dir = optval(argc, argv, &i);
+		else if (strcmp(argv[i], "--tsa-ca") == 0)
+			o.tsa_ca_file = optval(argc, argv, &i);
+		else if (strcmp(argv[i], "--signer-log") == 0)
+			o.signer_log = optval(argc, argv, &i);
 		else if (strcmp(argv[i], "--config") == 0)
 			o.config_file = optval(argc, argv, &i);
 		else if (strcmp(argv[i], "--case") == 0)

@@ -40,6 +40,7 @@
 #include "persist/store.h"
 #include "report/report.h"
 #include "faces/tlspeer.h"
+#include "faces/tsaclient.h"
 #include "conf/conffile.h"
 #include "msg/xmlsig.h"
 #include "msg/signer.h"
@@ -49,6 +50,7 @@
 #include "programs/accordd_listen.h"
 #include "programs/accordd_sep.h"
 #include "util/log.h"
+#include "util/stage.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -66,6 +68,7 @@ struct accordd {
 	struct control		*control;
 	struct inbound		*inbound;
 	struct outbound		*outbound;
+	struct tsaclient	*tsa;		/* <timestamp>, or NULL */
 	struct engine		*engine;
 	struct casecmd_ctx	 cctx;
 	struct report_ctx	 rctx;	/* the reports' (worker thread) */
@@ -146,6 +149,8 @@ accordd_landed(void *arg, uint64_t batch, int ok)
 	control_committed(ad->control);
 	/* submitted messages are in the outbox now */
 	outbound_kick(ad->outbound);
+	/* a checkpoint committed: its token, from the authority */
+	tsaclient_checkpoint(ad->tsa);
 }
 
 /* The journal's writer thread finished an fdatasync. */
@@ -750,6 +755,8 @@ accordd_reports(struct accordd *ad)
 	/* the transport's live links (a table under its own lock) */
 	ad->rctx.link = ad->lctx.link = outbound_link;
 	ad->rctx.attempts = ad->lctx.attempts = outbound_attempts;
+	if (ad->conf->tsa_url != NULL)
+		ad->rctx.tsa = ad->lctx.tsa = tsaclient_state;
 	return 0;
 }
 
@@ -824,6 +831,8 @@ accordd_rebuild(struct accordd *ad)
 static int
 accordd_start(struct accordd *ad)
 {
+	int failed;
+
 	ad->base = event_base_new();
 	if (ad->base == NULL) {
 		log_errx("accordd", "event_base_new failed");
@@ -872,6 +881,11 @@ accordd_start(struct accordd *ad)
 		return -1;
 	if (accordd_metrics(ad) == -1)
 		return -1;
+	ad->tsa = tsaclient_start(ad->base, ad->conf, ad->engine, &failed);
+	if (failed)
+		return -1;
+	/* the checkpoint engine_open() wrote */
+	tsaclient_checkpoint(ad->tsa);
 	/* deadlines that passed while we were down fire now, at their time */
 	ad->ev_deadline = evtimer_new(ad->base, accordd_deadline_tick, ad);
 	accordd_deadline_tick(-1, 0, ad);
@@ -988,6 +1002,7 @@ accordd_stop(struct accordd *ad)
 	engine_set_commit_cb(ad->engine, NULL, NULL);
 	inbound_stop(ad->inbound);	/* commits and answers what it holds */
 	outbound_stop(ad->outbound);
+	tsaclient_stop(ad->tsa);
 	if (engine_flush(ad->engine) == -1)
 		log_errx("accordd", "the last commit failed");
 	control_committed(ad->control);
@@ -1111,7 +1126,11 @@ main(int argc, char *argv[])
 
 	if (accordd_notify_start(&ad) == -1)
 		return 1;
+	/* what the loop does outside every other stage is its I/O: partners'
+	 * HTTP and TLS (evhttp, bufferevents, curl), the control socket's */
+	stage_begin(STAGE_HTTP);
 	event_base_dispatch(ad.base);
+	stage_end(STAGE_HTTP);
 	accordd_stop(&ad);
 	log_info("accordd", "stopped");
 	return 0;

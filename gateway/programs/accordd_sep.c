@@ -10,16 +10,19 @@
  *           engine's status (non-zero when either failed), for the
  *           service manager to restart the tree; it pings the engine and
  *           tells systemd what comes back (accordd_notify.c);
- *   signer  reads the signing key as root, drops to <user signer=> (else
+ *   signer  reads the signing key and opens its log (state/signer.log,
+ *           appended to, root's and mode 0600: the engine can neither
+ *           write nor read it) as root, drops to <user signer=> (else
  *           <user>), makes itself undumpable (so that the engine, were it
  *           the same uid, could neither ptrace it nor read its memory) and
- *           signs what the engine asks (msg/signer.c);
+ *           signs what the engine asks (msg/signer.c), logging each
+ *           signature;
  *   engine  everything else, as <user> from its first instruction: the
  *           parent binds the listening sockets (accordd_listen.c), makes
  *           the control socket's directory, gives it and the state
- *           directory to <user> and reads the TLS keys (accordd_keys.c)
- *           before it forks the engine, which inherits them all.  It
- *           never holds the signing key.
+ *           directory (but the signer's log) to <user> and reads the TLS
+ *           keys (accordd_keys.c) before it forks the engine, which
+ *           inherits them all.  It never holds the signing key.
  *
  * Both children die with the parent (PR_SET_PDEATHSIG).
  */
@@ -244,14 +247,24 @@ sep_signer(const struct config *c, int fd)
 {
 	struct signer_identity id;
 	struct conf_diag d = { 0 };
+	char *logf;
 	int rc;
 
 	memset(&id, 0, sizeof(id));
 	id.xml = xmlsig_signer_load(c->sign_key, c->sign_cert);
 	id.key = conf_load_key(c->sign_key, c->file, 0, &d);
 	conf_diag_free(&d);
-	if (id.xml == NULL || id.key == NULL || sep_become(c->signer_uid,
-	    c->signer_gid, sep_signer_user(c), NULL) == -1 ||
+	/* the signer's log: the auditor compares it with the journal */
+	logf = conf_path(c->state_dir, SIGNER_LOG_FILE);
+	id.log_fd = open(logf, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+	if (id.log_fd == -1)
+		log_err("signer", "%s", logf);
+	free(logf);
+	id.has_log = id.log_fd != -1;
+	if (id.xml == NULL || id.key == NULL || !id.has_log ||
+	    sep_become(c->signer_uid, c->signer_gid, sep_signer_user(c),
+	    NULL) == -1 ||
 	    prctl(PR_SET_DUMPABLE, 0) == -1) {
 		log_errx("signer", "cannot start");
 		_exit(1);
@@ -519,7 +532,9 @@ sep_chown_one(const char *path, const struct stat *st, int flag,
 {
 	(void)st;
 	(void)flag;
-	(void)ftw;
+	/* the signer's log stays root's: the engine must not rewrite it */
+	if (ftw->level == 1 && strcmp(path + ftw->base, SIGNER_LOG_FILE) == 0)
+		return 0;
 	if (lchown(path, sep_uid, sep_gid) == -1) {
 		log_err(PTAG, "chown %s", path);
 		return -1;

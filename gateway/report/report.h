@@ -37,6 +37,19 @@ struct report_attempt {
 	char		 error[200];	/* "": answered */
 };
 
+/* What the daemon knows of its time-stamp authority (<timestamp>) right
+ * now, in memory: lost at a restart. */
+struct report_tsa {
+	char		 url[256];
+	accord_time_t	 failing_since;	/* first failure since the last
+					 * token; 0: not failing */
+	int		 failures;	/* requests failed since then */
+	char		 last_error[200];
+	accord_time_t	 next_attempt;	/* 0: none planned */
+	uint64_t	 stamped;	/* the latest checkpoint stamped */
+	uint64_t	 waiting;	/* the checkpoint waiting, 0: none */
+};
+
 /* What the reports read; owned by accordd (or accordctl --offline). */
 struct report_ctx {
 	struct store		 *store;	/* opened read-only */
@@ -58,6 +71,9 @@ struct report_ctx {
 	int			(*attempts)(const char *partner,
 				    const char *message_id,
 				    struct report_attempt *out, int max);
+	/* the time-stamp authority (thread-safe); NULL offline or when
+	 * none is configured.  @return 1 with *out set, 0 when none */
+	int			(*tsa)(struct report_tsa *out);
 };
 
 /* The configuration in force, or NULL (offline without one). */

@@ -15,6 +15,7 @@
 #include "persist/journal.h"
 #include "util/clock.h"
 #include "util/metric.h"
+#include "util/stage.h"
 #include "util/xmalloc.h"
 
 #define DAY		86400
@@ -530,6 +531,32 @@ report_alert_outages(struct report_ctx *ctx, struct report_alertset *al,
 	return 0;
 }
 
+/* The time-stamp authority failing: checkpoints go without trusted time
+ * (tokens are asked again; a later one covers the records before it). */
+static void
+report_alert_tsa(struct report_ctx *ctx, struct report_alertset *al)
+{
+	struct report_tsa t;
+	char since[32], next[32];
+
+	if (ctx->tsa == NULL || ctx->tsa(&t) != 1 || t.failing_since == 0)
+		return;
+	clock_format_utc(t.failing_since, since, sizeof(since));
+	if (t.next_attempt != 0)
+		clock_format_utc(t.next_attempt, next, sizeof(next));
+	else
+		snprintf(next, sizeof(next), "none planned");
+	al->extra = json_pack("{s:s, s:s, s:i, s:s, s:s, s:I}", "url", t.url,
+	    "failing_since", since, "failures", t.failures, "last_error",
+	    t.last_error, "next_attempt", t.next_attempt != 0 ? next : "",
+	    "checkpoint_waiting", (json_int_t)t.waiting);
+	report_alert(al, "timestamp", "", "time-stamp authority",
+	    "time-stamp authority unreachable since %s (%d failures), last "
+	    "error: %.100s; next attempt %s; checkpoint at record %llu "
+	    "waits for its token", since, t.failures, t.last_error, next,
+	    (unsigned long long)t.waiting);
+}
+
 json_t *
 report_alerts(void *arg, const struct cmd_caller *who, json_t *args,
     const char **code, char *text, size_t len)
@@ -554,6 +581,7 @@ report_alerts(void *arg, const struct cmd_caller *who, json_t *args,
 	list = json_array();
 	if (conf != NULL)
 		rc |= report_alert_outages(ctx, &al, conf);
+	report_alert_tsa(ctx, &al);
 
 	/* first, what must not wait: non-refoulement */
 	store_case_filter_init(&cf);
@@ -1431,6 +1459,9 @@ report_metrics(struct report_ctx *ctx, FILE *fp)
 	struct store_deadline dl;
 	accord_time_t now = clock_now();
 
+	/* first: the CPU by stage is read before this scrape's own queries
+	 * (a few hundred ms with thousands of cases) add to it */
+	stage_expose(fp);
 	fprintf(fp, "# HELP accord_cases Cases by partner and state.\n"
 	    "# TYPE accord_cases gauge\n");
 	if (report_expose(ctx, fp, STORE_GAUGE_CASES, now, "accord_cases",

@@ -5,7 +5,9 @@
  * (anchor allowed: the first FILE_START's previous hash is taken on
  * trust), every record it passes decoded as the store and the audit
  * decode it (persist/record.c, the journal's own payloads), and the first
- * record read again directly (journal_read_at, as timelines do).
+ * record read again directly (journal_read_at, as timelines do), which
+ * must give the same record: version, hash, payload.  Both journal
+ * formats (1 and 2, journal.h) are read; the seeds hold both.
  *
  * Mutations rarely keep a record's SHA-256 right, so the decoders are
  * fuzzed on their own by fuzz_record.  With $FUZZ_RECORD_SEEDS set, each
@@ -109,7 +111,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct journal_reader *r;
 	struct journal_rec rec;
 	struct journal_pos pos;
-	uint8_t *buf;
+	uint8_t *buf, first_hash[JOURNAL_HASH_LEN];
+	unsigned int first_version = 0;
+	size_t first_len = 0;
 	int n = 0, rc;
 
 	if (fuzz_write(file, data, size) == -1)
@@ -118,10 +122,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memset(&pos, 0, sizeof(pos));
 	while ((rc = journal_reader_next(r, &rec)) == 1) {
+		/* the header, then the payload, in every format */
+		if (rec.header == NULL || rec.hdr_len !=
+		    journal_header_len(rec.version) ||
+		    rec.payload != rec.header + rec.hdr_len)
+			abort();
 		if (n++ == 0) {
 			pos.file = 1;
 			pos.offset = rec.offset;
 			pos.seq = rec.seq;
+			first_version = rec.version;
+			first_len = rec.len;
+			memcpy(first_hash, rec.hash, JOURNAL_HASH_LEN);
 		}
 		fuzz_decode(&rec);
 		fuzz_save(&rec);
@@ -129,7 +141,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == -1 && journal_reader_break(r) == NULL)
 		abort();	/* a break must say where */
 	journal_reader_close(r);
-	if (n > 0 && journal_read_at(dir, &pos, &rec, &buf) == 0)
+	if (n > 0 && journal_read_at(dir, &pos, &rec, &buf) == 0) {
+		/* the file was not changed in between: the same record */
+		if (rec.version != first_version || rec.len != first_len ||
+		    memcmp(rec.hash, first_hash, JOURNAL_HASH_LEN) != 0 ||
+		    rec.payload[rec.len] != '\0')
+			abort();
 		free(buf);
+	}
 	return 0;
 }

@@ -165,6 +165,11 @@ if [ ! -f "$seeds/.stamp" ]; then
 			    die "cannot copy $f"
 		done
 	done
+	# and the format-1 journal of the code before format 2
+	for f in "$src/tests/data/journal-v1"/journal-*.log; do
+		cp "$f" "$seeds/journal/v1-$(basename "$f")" ||
+		    die "cannot copy $f"
+	done
 	# the records of those journals, for fuzz_record
 	harness_env FUZZ_RECORD_SEEDS="$seeds/record" "$fz/fuzz_journal" \
 	    "$seeds"/journal/*.log >"$seeds/record.log" 2>&1 ||

@@ -15,6 +15,14 @@
  * tests/helpers/lib.sh's make_workdir; the journals go to
  * WORKDIR/var/{kz,fr} and the case ids to WORKDIR/cases.txt, "name id"
  * per line).
+ *
+ * With AUDIT_GEN_PEOPLE set, each case is about another person: its
+ * messages get the surname and document numbers of people[] instead of
+ * the example's, and WORKDIR/people.txt says which ("name surname doc
+ * doc" per line; tests/shell/audit_export.sh greps exports for them).
+ * With AUDIT_GEN_UPGRADE set, the engines write journal format 1 until
+ * the restart and format 2 after it (ACCORD_TEST_JOURNAL_FORMAT): a
+ * journal upgraded on the way.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +44,21 @@
 
 static const char *workdir;
 static struct config *kzc, *frc;
+
+/* AUDIT_GEN_PEOPLE: who each case is about (the example's own person is
+ * Nurlanov, passport N12345678, identity card KZ 0042 1177). */
+static const struct person {
+	const char	*name;
+	const char	*surname;
+	const char	*passport;
+	const char	*card;
+} people[] = {
+	{ "accepted", "Abenov", "N70000001", "KZ 0071 0001" },
+	{ "refused", "Zhaksylykova", "N80000002", "KZ 0082 0002" },
+	{ "deemed", "Temirkhanov", "N90000003", "KZ 0093 0003" },
+};
+static int people_mode;
+static int person = -1;		/* whose case the next message is */
 static struct engine *kz, *fr;
 
 static void
@@ -43,6 +66,31 @@ die(const char *what)
 {
 	fprintf(stderr, "audit_gen: %s\n", what);
 	exit(1);
+}
+
+/* Replace every from in *s (of *len bytes, NUL-terminated) by to. */
+static void
+replace_all(char **s, size_t *len, const char *from, const char *to)
+{
+	size_t fl = strlen(from), tl = strlen(to), n = 0;
+	char *p, *q, *out, *o;
+
+	for (p = *s; (p = strstr(p, from)) != NULL; p += fl)
+		n++;
+	if (n == 0)
+		return;
+	if ((out = malloc(*len + n * tl + 1)) == NULL)
+		die("malloc");
+	for (p = *s, o = out; (q = strstr(p, from)) != NULL; p = q + fl) {
+		memcpy(o, p, (size_t)(q - p));
+		o += q - p;
+		memcpy(o, to, tl);
+		o += tl;
+	}
+	memcpy(o, p, strlen(p) + 1);
+	free(*s);
+	*s = out;
+	*len = strlen(out);
 }
 
 static char *
@@ -90,10 +138,19 @@ example_body(const char *type, int refuse, size_t *len)
 {
 	char *out = test_example_body(type, len);
 
+	char alias[64];
+
 	if (out == NULL)
 		die(type);
 	if (refuse)
 		test_refuse_body(&out, len);
+	if (people_mode && person >= 0) {
+		snprintf(alias, sizeof(alias), "%sff", people[person].surname);
+		replace_all(&out, len, "Nurlanoff", alias);
+		replace_all(&out, len, "Nurlanov", people[person].surname);
+		replace_all(&out, len, "N12345678", people[person].passport);
+		replace_all(&out, len, "KZ 0042 1177", people[person].card);
+	}
 	return out;
 }
 
@@ -182,6 +239,7 @@ main(int argc, char **argv)
 	char refused[RECORD_ID_MAX], proto[1024];
 	const char *src = getenv("ACCORD_SRCDIR");
 	FILE *fp;
+	int i;
 
 	if (argc != 2 || src == NULL)
 		die("usage: audit_gen WORKDIR (ACCORD_SRCDIR set)");
@@ -198,21 +256,31 @@ main(int argc, char **argv)
 	clock_test_set(t);
 	kzc = load("conf/accordd.xml");
 	frc = load("conf/demo-fr/accordd.xml");
+	people_mode = getenv("AUDIT_GEN_PEOPLE") != NULL;
+	if (getenv("AUDIT_GEN_UPGRADE") != NULL)
+		setenv("ACCORD_TEST_JOURNAL_FORMAT", "1", 1);
 	open_engines();
 
+	person = 0;
 	exchange(fr, "FR", kz, "KZ", "ReadmissionRequest", NULL, 0, accepted);
 	clock_test_advance(86400);
 	exchange(kz, "KZ", fr, "FR", "ReadmissionReply", accepted, 0, NULL);
 
+	person = 1;
 	exchange(fr, "FR", kz, "KZ", "ReadmissionRequest", NULL, 0, refused);
+	person = -1;
 	unknown_case();
 
-	/* a restart: configuration loads, fresh checkpoints */
+	/* a restart: configuration loads, fresh checkpoints (and, with
+	 * AUDIT_GEN_UPGRADE, the upgrade to journal format 2) */
 	close_engines();
+	unsetenv("ACCORD_TEST_JOURNAL_FORMAT");
 	clock_test_advance(3 * 86400);
 	open_engines();
+	person = 1;
 	exchange(kz, "KZ", fr, "FR", "ReadmissionReply", refused, 1, NULL);
 
+	person = 2;
 	exchange(fr, "FR", kz, "KZ", "ReadmissionRequest", NULL, 0, deemed);
 	if (engine_case_get(kz, "FR", deemed, &c) != 1)
 		die("no case");
@@ -223,9 +291,19 @@ main(int argc, char **argv)
 	/* one more exchange after the deadline: receipts carry the
 	 * checkpoints of the days before */
 	clock_test_advance(86400);
+	person = 0;
 	exchange(fr, "FR", kz, "KZ", "Withdrawal", accepted, 0, NULL);
 	close_engines();
 
+	if (people_mode) {
+		if ((fp = fopen(path("people.txt"), "w")) == NULL)
+			die("people.txt");
+		for (i = 0; i < 3; i++)
+			fprintf(fp, "%s %s %s %s\n", people[i].name,
+			    people[i].surname, people[i].passport,
+			    people[i].card);
+		fclose(fp);
+	}
 	if ((fp = fopen(path("cases.txt"), "w")) == NULL)
 		die("cases.txt");
 	fprintf(fp, "accepted %s\nrefused %s\ndeemed %s\n", accepted, refused,

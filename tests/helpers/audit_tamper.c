@@ -222,30 +222,40 @@ checkpoint(const struct journal_rec *rec, size_t *len)
 	return buf;
 }
 
+/* Write rec with payload in its own format (journal.h), chained. */
 static void
 emit(const struct journal_rec *rec, const unsigned char *payload,
     size_t len)
 {
-	uint8_t hdr[JOURNAL_HEADER_LEN], hash[JOURNAL_HASH_LEN];
+	uint8_t hdr[JOURNAL_HEADER2_LEN], hash[JOURNAL_HASH_LEN];
+	size_t hl = journal_header_len(rec->version);
 	EVP_MD_CTX *md;
-	unsigned int hl;
+	unsigned int dl;
 
 	memset(hdr, 0, sizeof(hdr));
 	memcpy(hdr, "AJRN", 4);
-	put16(hdr + 4, JOURNAL_VERSION);
+	put16(hdr + 4, rec->version);
 	put16(hdr + 6, rec->kind);
 	put64(hdr + 8, seq);
 	put64(hdr + 16, (uint64_t)rec->time);
 	put32(hdr + 24, (uint32_t)len);
 	memcpy(hdr + 32, prev, JOURNAL_HASH_LEN);
+	if (hl == JOURNAL_HEADER2_LEN) {
+		/* the payload's digest in the header, in clear */
+		if (EVP_Digest(payload, len, hdr + 64, &dl, EVP_sha256(),
+		    NULL) != 1)
+			die("sha256");
+		memcpy(hdr + 96, hdr + 64, JOURNAL_HASH_LEN);
+	}
 	if ((md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(md, hdr, sizeof(hdr)) != 1 ||
-	    EVP_DigestUpdate(md, payload, len) != 1 ||
-	    EVP_DigestFinal_ex(md, hash, &hl) != 1)
+	    EVP_DigestUpdate(md, hdr, hl) != 1 ||
+	    (hl == JOURNAL_HEADER_LEN &&
+	    EVP_DigestUpdate(md, payload, len) != 1) ||
+	    EVP_DigestFinal_ex(md, hash, &dl) != 1)
 		die("sha256");
 	EVP_MD_CTX_free(md);
-	if (fwrite(hdr, 1, sizeof(hdr), out) != sizeof(hdr) ||
+	if (fwrite(hdr, 1, hl, out) != hl ||
 	    fwrite(payload, 1, len, out) != len ||
 	    fwrite(hash, 1, sizeof(hash), out) != sizeof(hash))
 		die("write");

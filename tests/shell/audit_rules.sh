@@ -100,10 +100,11 @@ expect 1 '"rules": "overridden by --config ' \
     "replay --json --config: the summary says the rules were overridden"
 
 # ---- 3. the journalled rules match their digest -------------------------
-# the first configuration load: the second record of the first file
+# the first configuration load: the second record of the first file (its
+# sequence number is 152 bytes before its payload in journal format 2)
 cl=$(grep -abo '{"authority":"MVD"' "$KZJ/journal-000001.log" | head -1 |
     cut -d: -f1)
-seq1=$(od -An -tu1 -j $((cl - 56)) -N8 "$KZJ/journal-000001.log" |
+seq1=$(od -An -tu1 -j $((cl - 152)) -N8 "$KZJ/journal-000001.log" |
     awk '{ s = 0; for (i = 1; i <= NF; i++) s = s * 256 + $i; print s }')
 rm -rf "$work/j" && mkdir "$work/j"
 "$TAMPER" "$KZJ" "$work/j" --key "$work/pki/kz/sign-rsa.key" \
@@ -117,7 +118,7 @@ expect 1 "record $seq1: the rules journalled by this configuration load do not m
 edits=
 for f in "$KZJ"/journal-*.log; do
 	for cl in $(grep -abo '{"authority":"MVD"' "$f" | cut -d: -f1); do
-		s=$(od -An -tu1 -j $((cl - 56)) -N8 "$f" | awk \
+		s=$(od -An -tu1 -j $((cl - 152)) -N8 "$f" | awk \
 		    '{ s = 0; for (i = 1; i <= NF; i++) s = s * 256 + $i; print s }')
 		edits="$edits --replace $s \"rules\":{ \"old\":{"
 	done

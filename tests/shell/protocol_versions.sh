@@ -45,7 +45,8 @@ now() { date -u +%FT%TZ; }
 jsize() { cat "$work/var/$1/journal/"*.log | wc -c; }
 in_journal() { cat "$work/var/$1/journal/"*.log | grep -a -q -- "$2"; }
 # exported kz|fr CASE: export the case's messages from that journal into
-# a new directory under $work/export; prints the directory
+# a new directory under $work/export (the messages in its messages/);
+# prints the directory
 exported() {
 	mkdir -p "$work/export"
 	d=$(mktemp -d "$work/export/$1-$2.XXXXXX")
@@ -56,14 +57,14 @@ exported() {
 # namespaces DIR [TYPE]: the root namespace of each exported message (of
 # that type), one per line, sorted and unique
 namespaces() {
-	for f in "$1"/[0-9]*-"${2:-}"*.xml; do
+	for f in "$1"/messages/[0-9]*-"${2:-}"*.xml; do
 		[ -e "$f" ] || continue
 		xmllint --nonet --xpath 'namespace-uri(/*)' "$f" 2>/dev/null ||
 		    echo "(unreadable)"
 	done | sort -u
 }
 # count DIR: how many messages were exported
-count() { ls "$1"/[0-9]*.xml 2>/dev/null | wc -l; }
+count() { ls "$1"/messages/[0-9]*.xml 2>/dev/null | wc -l; }
 # envelope FILE ID CASE CREATED: an unsigned envelope from Kazakhstan to
 # France, from the example FILE, with this header
 envelope() {
@@ -118,7 +119,7 @@ check "Kazakhstan's journal holds the 4 messages of the case ($(count "$d"))" \
 check "... every one a version 1 envelope ($(namespaces "$d" | xargs))" \
 	[ "$(namespaces "$d")" = "$V1" ]
 check "... with version 1 documents only" \
-	sh -c '! grep -l "urn:accord:msg:2\|urn:accord:envelope:2" "$1"/*.xml' \
+	sh -c '! grep -l "urn:accord:msg:2\|urn:accord:envelope:2" "$1"/messages/*.xml' \
 	    _ "$d"
 d=$(exported fr "$case1")
 check "France's journal: the same 4 messages, all version 1 ($(namespaces "$d" | xargs))" \

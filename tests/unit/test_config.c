@@ -326,6 +326,30 @@ test_limits_attributes(void **state)
 	expect_errors("tls-handshake-seconds", NULL);
 }
 
+/* Issue 20: the outbound connections to one partner, 8 unless <limits
+ * connections-per-partner=> says otherwise, from 1 to 32. */
+static void
+test_connections_per_partner(void **state)
+{
+	struct conf_diag d = { 0 };
+	struct config *c;
+
+	c = config_load(path("conf/accordd.xml"), now_test(), &d);
+	assert_non_null(c);
+	assert_int_equal(c->connections_per_partner, 8);
+	config_free(c);
+	edit("conf/accordd.xml", "clock-skew-seconds=\"300\"",
+	    "clock-skew-seconds=\"300\" connections-per-partner=\"16\"");
+	c = config_load(path("conf/accordd.xml"), now_test(), &d);
+	assert_non_null(c);
+	assert_int_equal(c->connections_per_partner, 16);
+	config_free(c);
+	conf_diag_free(&d);
+	edit("conf/accordd.xml", "connections-per-partner=\"16\"",
+	    "connections-per-partner=\"33\"");
+	expect_errors("connections-per-partner", NULL);
+}
+
 static void
 test_missing_field(void **state)
 {
@@ -962,6 +986,7 @@ main(void)
 		T(test_not_well_formed),
 		T(test_doctype_refused),
 		T(test_limits_attributes),
+		T(test_connections_per_partner),
 		T(test_signing_cert_of_other_ca),
 		T(test_key_does_not_match),
 		T(test_holiday_twice),

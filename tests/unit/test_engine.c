@@ -2111,6 +2111,100 @@ test_receipt_from_wrong_authority_disputed(void **state)
 	    RECORD_MS_DISPUTED);
 }
 
+/* Counts the outbox rows of one message (outbox_rows()). */
+struct outbox_count {
+	const char	*message_id;
+	int		 n;
+};
+
+static int
+outbox_count_cb(void *arg, const struct store_outbox *o)
+{
+	struct outbox_count *oc = arg;
+
+	if (strcmp(o->message_id, oc->message_id) == 0)
+		oc->n++;
+	return 0;
+}
+
+/* How many times message_id is due (0 or 1), and the oldest of KZ's. */
+static int
+outbox_rows(struct engine *e, const char *message_id, int *oldest)
+{
+	struct outbox_count oc = { message_id, 0 }, old = { message_id, 0 };
+
+	assert_int_equal(engine_outbox_due(e, clock_now() + 1,
+	    outbox_count_cb, &oc), 0);
+	assert_int_equal(engine_outbox_oldest(e, "KZ", outbox_count_cb,
+	    &old), 0);
+	*oldest = old.n;
+	return oc.n;
+}
+
+/*
+ * Issue 20: an answer taken into the open batch (the transport's batched
+ * receipts) is in the store only once committed and applied; until then
+ * the message must not be due, or the transport posts it again.  The
+ * same for an answer that makes it DISPUTED.
+ */
+static void
+test_answered_message_not_due_until_applied(void **state)
+{
+	struct engine_submission sub;
+	struct engine_outgoing out[2];
+	struct engine_answer a, r[2];
+	struct store_message m;
+	size_t len;
+	char *doc;
+	int i, oldest;
+
+	memset(&sub, 0, sizeof(sub));
+	sub.partner = "KZ";
+	for (i = 0; i < 2; i++) {
+		doc = example_body("ReadmissionRequest", &len);
+		assert_int_equal(engine_submit(fr, &sub, doc, len, &out[i],
+		    &a), 0);
+		free(doc);
+		assert_int_equal(engine_flush(fr), 0);
+		assert_int_equal(engine_receive(kz, "FR", out[i].body,
+		    out[i].len, &r[i]), 0);
+		assert_int_equal(engine_flush(kz), 0);
+		assert_int_equal(outbox_rows(fr, out[i].message_id, &oldest),
+		    1);
+	}
+	assert_int_equal(outbox_rows(fr, out[0].message_id, &oldest), 1);
+	assert_int_equal(oldest, 1);
+
+	/* the first receipted, the second's receipt altered in transit */
+	r[1].body[r[1].len / 2] ^= 1;
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(engine_receipt_batched(fr, "KZ",
+		    out[i].message_id, r[i].body, r[i].len, &a), 0);
+		engine_answer_clear(&a);
+		/* taken, not committed: the store still lists it */
+		assert_int_equal(store_message_find(engine_store(fr), "KZ",
+		    out[i].message_id, RECORD_DIR_OUT, &m), 1);
+		assert_int_equal(m.state, RECORD_MS_QUEUED);
+		assert_int_equal(outbox_rows(fr, out[i].message_id, &oldest),
+		    0);
+	}
+	/* the oldest due is the oldest not answered: none is left */
+	assert_int_equal(outbox_rows(fr, out[0].message_id, &oldest), 0);
+	assert_int_equal(oldest, 0);
+
+	assert_int_equal(engine_flush(fr), 0);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(store_message_find(engine_store(fr), "KZ",
+		    out[i].message_id, RECORD_DIR_OUT, &m), 1);
+		assert_int_equal(m.state, i == 0 ? RECORD_MS_RECEIPTED :
+		    RECORD_MS_DISPUTED);
+		assert_int_equal(outbox_rows(fr, out[i].message_id, &oldest),
+		    0);
+		engine_answer_clear(&r[i]);
+		engine_outgoing_clear(&out[i]);
+	}
+}
+
 int
 main(void)
 {
@@ -2151,6 +2245,7 @@ main(void)
 		T(test_wrong_authority_refused),
 		T(test_receipt_deadlines_bounded),
 		T(test_receipt_from_wrong_authority_disputed),
+		T(test_answered_message_not_due_until_applied),
 	};
 
 	if (src == NULL)

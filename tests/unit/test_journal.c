@@ -266,7 +266,7 @@ test_append_commit_read(void **state)
 	assert_int_equal(fs.number, 1);
 	assert_string_equal(fs.prev_file, "");
 	memcpy(prevhash, rec.hash, JOURNAL_HASH_LEN);
-	off = JOURNAL_HEADER_LEN + rec.len + JOURNAL_HASH_LEN;
+	off = JOURNAL_HEADER2_LEN + rec.len + JOURNAL_HASH_LEN;
 	for (i = 1; i <= 5; i++) {
 		assert_int_equal(journal_reader_next(r, &rec), 1);
 		assert_int_equal(rec.kind, JOURNAL_DECISION);
@@ -279,7 +279,7 @@ test_append_commit_read(void **state)
 		assert_int_equal(rec.len, len);
 		assert_memory_equal(rec.payload, pl, len);
 		memcpy(prevhash, rec.hash, JOURNAL_HASH_LEN);
-		off += JOURNAL_HEADER_LEN + rec.len + JOURNAL_HASH_LEN;
+		off += JOURNAL_HEADER2_LEN + rec.len + JOURNAL_HASH_LEN;
 	}
 	assert_int_equal(journal_reader_next(r, &rec), 0);
 	assert_null(journal_reader_break(r));
@@ -1292,7 +1292,7 @@ test_read_at(void **state)
 	fd = open(file_in(dir, pos[5].file), O_RDWR);
 	assert_true(fd != -1);
 	assert_int_equal(pwrite(fd, "X", 1, (off_t)pos[5].offset +
-	    JOURNAL_HEADER_LEN + 2), 1);
+	    JOURNAL_HEADER2_LEN + 2), 1);
 	close(fd);
 	assert_int_equal(journal_read_at(dir, &pos[5], &rec, &buf), -1);
 	assert_int_equal(journal_read_at(dir, &pos[6], &rec, &buf), 0);
@@ -1358,9 +1358,10 @@ test_open_tail_and_archive(void **state)
 	j = journal_open(&p);
 	assert_non_null(j);
 	assert_int_equal(journal_committed_seq(j), seq);
-	append_n(j, 100, 1);
+	/* (its file may be full: then a FILE_START comes first) */
+	seq = append_n(j, 100, 1);
 	assert_true(journal_commit(j) > 0);
-	assert_int_equal(journal_committed_seq(j), seq + 1);
+	assert_int_equal(journal_committed_seq(j), seq);
 	journal_close(j);
 	journal_read_count(&scans);
 	assert_int_equal(scans, scans0 + 1);
