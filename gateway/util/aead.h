@@ -1,0 +1,45 @@
+/*
+ * aead.h -- AES-256-GCM through OpenSSL EVP, the one cipher of encryption
+ * at rest (issue 19): a message body sealed under its case's data key,
+ * and a data key sealed (wrapped) under the master key.
+ *
+ * A sealed blob is nonce (12 bytes, random) || ciphertext || tag (16
+ * bytes).  The additional data binds it to where it belongs (a record's
+ * clear header, a key's id), so a blob moved elsewhere does not open.
+ * Floor 1: OpenSSL only.
+ */
+#ifndef ACCORD_AEAD_H
+#define ACCORD_AEAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AEAD_KEY_LEN		32
+#define AEAD_NONCE_LEN		12
+#define AEAD_TAG_LEN		16
+#define AEAD_OVERHEAD		(AEAD_NONCE_LEN + AEAD_TAG_LEN)
+
+/*
+ * Seal len bytes of pt under key, with aad (may be NULL when aadlen is
+ * 0), into out, which holds len + AEAD_OVERHEAD bytes.
+ * @return 0, or -1 (logged).
+ */
+int aead_seal(const uint8_t key[AEAD_KEY_LEN], const void *aad,
+    size_t aadlen, const void *pt, size_t len, uint8_t *out);
+
+/*
+ * Open inlen bytes (nonce || ciphertext || tag) into out, which holds
+ * inlen - AEAD_OVERHEAD bytes.
+ * @return 0, or -1 when the blob is short, or the tag fails (wrong key,
+ * wrong aad, altered bytes): nothing of out may then be used.
+ */
+int aead_open(const uint8_t key[AEAD_KEY_LEN], const void *aad,
+    size_t aadlen, const uint8_t *in, size_t inlen, uint8_t *out);
+
+/* Fill a new key from the CSPRNG.  @return 0, or -1. */
+int aead_random(uint8_t *out, size_t len);
+
+/* Overwrite len bytes of key material (not optimised away). */
+void aead_wipe(void *p, size_t len);
+
+#endif

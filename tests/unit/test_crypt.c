@@ -1,0 +1,379 @@
+/*
+ * test_crypt.c -- encryption at rest (issue 19): AES-256-GCM sealing
+ * (util/aead.c), the key store of wrapped case keys and its master key
+ * (persist/keystore.c: file checks, a wrong master key, rotation, an
+ * exported case key), sealed message records (persist/record_seal.c) and
+ * their journal records (cipher 1, key id, plaintext digest), read back
+ * and read directly.
+ */
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+
+#include "persist/journal.h"
+#include "persist/keystore.h"
+#include "persist/record.h"
+#include "util/aead.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+/* 2026-03-01T12:00:00Z */
+#define T0	((accord_time_t)1772366400)
+
+static char	 base[512];
+static char	 logbuf[16384];
+
+static const char body[] = "<Envelope><Surname>MARKER-SURNAME</Surname>"
+    "</Envelope>";
+
+static int
+setup(void **state)
+{
+	const char *build = getenv("ACCORD_BUILDDIR");
+	char cmd[1024];
+
+	(void)state;
+	assert_non_null(build);
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s/tests/tmp", build);
+	assert_int_equal(system(cmd), 0);
+	snprintf(base, sizeof(base), "%s/tests/tmp/crypt.XXXXXX", build);
+	assert_non_null(mkdtemp(base));
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[1024];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
+	assert_int_equal(system(cmd), 0);
+	return 0;
+}
+
+static const char *
+newdir(const char *name)
+{
+	static char buf[1024];
+
+	snprintf(buf, sizeof(buf), "%s/%s", base, name);
+	assert_int_equal(mkdir(buf, 0700), 0);
+	clock_test_set(T0);
+	log_capture(logbuf, sizeof(logbuf));
+	return buf;
+}
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd;
+
+	(void)unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+static int
+contains(const uint8_t *p, size_t len, const char *needle)
+{
+	size_t n = strlen(needle), i;
+
+	for (i = 0; i + n <= len; i++)
+		if (memcmp(p + i, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Sealed and opened; a changed byte, other aad or another key fail. */
+static void
+test_aead(void **state)
+{
+	uint8_t key[AEAD_KEY_LEN], other[AEAD_KEY_LEN];
+	uint8_t sealed[sizeof(body) + AEAD_OVERHEAD], out[sizeof(body)];
+
+	(void)state;
+	log_capture(logbuf, sizeof(logbuf));
+	assert_int_equal(aead_random(key, sizeof(key)), 0);
+	assert_int_equal(aead_random(other, sizeof(other)), 0);
+	assert_int_equal(aead_seal(key, "aad", 3, body, sizeof(body), sealed),
+	    0);
+	assert_false(contains(sealed, sizeof(sealed), "MARKER"));
+	assert_int_equal(aead_open(key, "aad", 3, sealed, sizeof(sealed), out),
+	    0);
+	assert_memory_equal(out, body, sizeof(body));
+	assert_int_equal(aead_open(key, "aae", 3, sealed, sizeof(sealed), out),
+	    -1);
+	assert_int_equal(aead_open(other, "aad", 3, sealed, sizeof(sealed),
+	    out), -1);
+	sealed[AEAD_NONCE_LEN + 3] ^= 1;
+	assert_int_equal(aead_open(key, "aad", 3, sealed, sizeof(sealed), out),
+	    -1);
+	assert_int_equal(aead_open(key, "aad", 3, sealed, AEAD_OVERHEAD - 1,
+	    out), -1);
+}
+
+#define MASTER1	"00112233445566778899aabbccddeeff" \
+		"00112233445566778899aabbccddeeff\n"
+#define MASTER2	"ffeeddccbbaa99887766554433221100" \
+		"ffeeddccbbaa99887766554433221100"
+
+/* The master key file: mode, content; the store under it. */
+static void
+test_master(void **state)
+{
+	const char *dir = newdir("master");
+	char mk[1100], why[512];
+	struct keystore *ks;
+
+	(void)state;
+	snprintf(mk, sizeof(mk), "%s/master.key", dir);
+	write_file(mk, MASTER1, 0640);
+	assert_int_equal(keystore_check_master(mk, geteuid(), why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "mode 0640"));
+	assert_null(keystore_open(dir, mk, 0));
+	write_file(mk, "not a key\n", 0600);
+	assert_int_equal(keystore_check_master(mk, geteuid(), why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "not a master key"));
+	write_file(mk, MASTER1, 0600);
+	assert_int_equal(keystore_check_master(mk, geteuid(), why,
+	    sizeof(why)), 0);
+	if (geteuid() != 0) {
+		assert_int_equal(keystore_check_master(mk, geteuid() + 1, why,
+		    sizeof(why)), -1);
+		assert_non_null(strstr(why, "owned by uid"));
+	}
+	ks = keystore_open(dir, mk, 0);
+	assert_non_null(ks);
+	keystore_close(ks);
+	/* another master key does not open this store */
+	write_file(mk, MASTER2, 0600);
+	assert_null(keystore_open(dir, mk, 0));
+	assert_non_null(strstr(logbuf, "made under another master key"));
+}
+
+/* Keys made once per case, found by id; rotation re-wraps them all and
+ * destroys the old master key; an export holds one case's key. */
+static void
+test_keys(void **state)
+{
+	const char *dir = newdir("keys");
+	uint8_t id1[KEYSTORE_ID_LEN], k1[AEAD_KEY_LEN], id2[KEYSTORE_ID_LEN];
+	uint8_t k2[AEAD_KEY_LEN], id[KEYSTORE_ID_LEN], k[AEAD_KEY_LEN];
+	char mk[1100], old[1100], now[128], xk[1100], db[1100];
+	struct keystore *ks;
+	struct stat sb;
+	FILE *f;
+	size_t n;
+
+	(void)state;
+	snprintf(mk, sizeof(mk), "%s/master.key", dir);
+	snprintf(xk, sizeof(xk), "%s/case.key", dir);
+	snprintf(db, sizeof(db), "%s/" KEYSTORE_FILE, dir);
+	write_file(mk, MASTER1, 0600);
+	ks = keystore_open(dir, mk, 0);
+	assert_non_null(ks);
+	assert_int_equal(keystore_case_key(ks, "FR", "C-1", id1, k1), 0);
+	assert_int_equal(keystore_case_key(ks, "FR", "C-2", id2, k2), 0);
+	assert_memory_not_equal(k1, k2, AEAD_KEY_LEN);
+	assert_int_equal(keystore_case_key(ks, "FR", "C-1", id, k), 0);
+	assert_memory_equal(id, id1, KEYSTORE_ID_LEN);
+	assert_memory_equal(k, k1, AEAD_KEY_LEN);
+	assert_int_equal(keystore_key(ks, id2, k), 1);
+	assert_memory_equal(k, k2, AEAD_KEY_LEN);
+	memset(id, 7, sizeof(id));
+	assert_int_equal(keystore_key(ks, id, k), 0);
+	assert_int_equal(keystore_count(ks), 2);
+	assert_int_equal(stat(db, &sb), 0);
+	assert_int_equal(sb.st_mode & 077, 0);
+
+	/* rotation: the old master key file is gone, the new one opens
+	 * every key, and the old one no longer opens the store */
+	f = fopen(mk, "r");
+	assert_non_null(f);
+	n = fread(old, 1, sizeof(old) - 1, f);
+	old[n] = '\0';
+	fclose(f);
+	assert_int_equal(keystore_rotate(ks), 2);
+	keystore_close(ks);
+	f = fopen(mk, "r");
+	assert_non_null(f);
+	n = fread(now, 1, sizeof(now), f);
+	fclose(f);
+	assert_int_equal(n, 65);
+	assert_memory_not_equal(now, old, 64);
+	snprintf(xk, sizeof(xk), "%s/master.key.new", dir);
+	assert_int_equal(access(xk, F_OK), -1);
+	ks = keystore_open(dir, mk, 0);
+	assert_non_null(ks);
+	assert_int_equal(keystore_key(ks, id1, k), 1);
+	assert_memory_equal(k, k1, AEAD_KEY_LEN);
+	keystore_close(ks);
+	write_file(mk, old, 0600);
+	assert_null(keystore_open(dir, mk, 0));
+}
+
+/* A rotation interrupted after its commit is finished at open; an
+ * exported key opens its case's records only. */
+static void
+test_export(void **state)
+{
+	const char *dir = newdir("export");
+	uint8_t id1[KEYSTORE_ID_LEN], k1[AEAD_KEY_LEN], id2[KEYSTORE_ID_LEN];
+	uint8_t k2[AEAD_KEY_LEN], k[AEAD_KEY_LEN];
+	char mk[1100], xk[1100];
+	struct keystore *ks, *x;
+	struct stat sb;
+
+	(void)state;
+	snprintf(mk, sizeof(mk), "%s/master.key", dir);
+	snprintf(xk, sizeof(xk), "%s/C-1.key", dir);
+	write_file(mk, MASTER1, 0600);
+	ks = keystore_open(dir, mk, 0);
+	assert_non_null(ks);
+	assert_int_equal(keystore_case_key(ks, "FR", "C-1", id1, k1), 0);
+	assert_int_equal(keystore_case_key(ks, "FR", "C-2", id2, k2), 0);
+	assert_int_equal(keystore_export(ks, "FR", "C-1", xk), 1);
+	assert_int_equal(keystore_export(ks, "FR", "C-1", xk), -1);
+	assert_int_equal(keystore_export(ks, "FR", "C-9", xk), 0);
+	keystore_close(ks);
+	assert_int_equal(stat(xk, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	x = keystore_open_export(xk);
+	assert_non_null(x);
+	assert_int_equal(keystore_key(x, id1, k), 1);
+	assert_memory_equal(k, k1, AEAD_KEY_LEN);
+	assert_int_equal(keystore_key(x, id2, k), 0);
+	keystore_close(x);
+}
+
+/* A sealed message record: no byte of the body in clear, its header
+ * readable without a key, opened with the key only; in the journal,
+ * cipher 1, the key id and the body's digest, read back and directly. */
+static void
+test_sealed_record(void **state)
+{
+	const char *dir = newdir("sealed");
+	struct record_message m, d;
+	struct journal_params p;
+	struct journal_seal seal;
+	struct journal_reader *r;
+	struct journal_rec rec;
+	struct journal_pos pos;
+	struct journal *j;
+	uint8_t key[AEAD_KEY_LEN], kid[32], dig[32], *rb;
+	char *out, *plain, *ref;
+	size_t outlen, plen, reflen;
+	int n, found = 0;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	snprintf(m.partner, sizeof(m.partner), "FR");
+	snprintf(m.case_id, sizeof(m.case_id), "C-1");
+	snprintf(m.message_id, sizeof(m.message_id), "M-1");
+	m.type = MSG_READMISSION_REQUEST;
+	m.direction = RECORD_DIR_IN;
+	m.created = T0;
+	assert_int_equal(aead_random(key, sizeof(key)), 0);
+	memset(kid, 0x5a, sizeof(kid));
+	assert_int_equal(record_message_seal(&m, body, strlen(body), key, kid,
+	    &out, &outlen, &seal), 0);
+	assert_false(contains((uint8_t *)out, outlen, "MARKER"));
+	assert_int_equal(seal.cipher, JOURNAL_CIPHER_AES256GCM);
+	assert_memory_equal(seal.key_id, kid, 32);
+	assert_int_equal(EVP_Digest(body, strlen(body), dig, NULL,
+	    EVP_sha256(), NULL), 1);
+	assert_memory_equal(seal.plain, dig, 32);
+
+	assert_int_equal(record_message_decode(out, outlen, &d), 0);
+	assert_true(d.sealed);
+	assert_null(d.body);
+	assert_string_equal(d.case_id, "C-1");
+	assert_string_equal(d.message_id, "M-1");
+
+	/* unsealed: exactly the record in clear */
+	assert_int_equal(record_message_unseal(out, outlen, key, &plain,
+	    &plen), 0);
+	assert_int_equal(record_message_encode(&m, body, strlen(body), &ref,
+	    &reflen), 0);
+	assert_int_equal(plen, reflen);
+	assert_memory_equal(plain, ref, reflen);
+	free(plain);
+	/* another key, or a changed clear header, does not open */
+	key[0] ^= 1;
+	assert_int_equal(record_message_unseal(out, outlen, key, &plain,
+	    &plen), -1);
+	key[0] ^= 1;
+	out[2] = out[2] == 'c' ? 'd' : 'c';
+	assert_int_equal(record_message_unseal(out, outlen, key, &plain,
+	    &plen), -1);
+	out[2] = out[2] == 'c' ? 'd' : 'c';
+
+	/* in the journal */
+	journal_params_default(&p, dir);
+	j = journal_open(&p);
+	assert_non_null(j);
+	assert_int_equal(journal_append_sealed(j, JOURNAL_MESSAGE_RECEIVED,
+	    out, outlen, &seal, &pos), 0);
+	assert_int_equal(journal_append(j, JOURNAL_DECISION, "{}", 2, NULL),
+	    0);
+	assert_true(journal_commit(j) > 0);
+	journal_close(j);
+	r = journal_reader_open(dir);
+	assert_non_null(r);
+	while ((n = journal_reader_next(r, &rec)) == 1) {
+		assert_false(contains(rec.header, rec.hdr_len + rec.len,
+		    "MARKER"));
+		if (rec.kind != JOURNAL_MESSAGE_RECEIVED)
+			continue;
+		found = 1;
+		assert_int_equal(rec.cipher, JOURNAL_CIPHER_AES256GCM);
+		assert_memory_equal(rec.key_id, kid, 32);
+		assert_memory_equal(rec.plain, dig, 32);
+		assert_memory_not_equal(rec.stored, dig, 32);
+	}
+	assert_int_equal(n, 0);
+	assert_true(found);
+	journal_reader_close(r);
+	assert_int_equal(journal_read_at(dir, &pos, &rec, &rb), 0);
+	assert_int_equal(rec.cipher, JOURNAL_CIPHER_AES256GCM);
+	assert_int_equal(rec.len, outlen);
+	assert_int_equal(record_message_unseal(rec.payload, rec.len, key,
+	    &plain, &plen), 0);
+	assert_memory_equal(plain, ref, reflen);
+	free(plain);
+	free(rb);
+	free(ref);
+	free(out);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_aead),
+		cmocka_unit_test(test_master),
+		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_export),
+		cmocka_unit_test(test_sealed_record),
+	};
+
+	log_init("test_crypt", 1, LOG_LVL_WARN);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
