@@ -9,11 +9,13 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libxml/tree.h>
 #include <openssl/err.h>
 
 #include "conf/config.h"
+#include "util/aead.h"
 #include "conf/conffile.h"
 #include "util/file.h"
 #include "util/xmalloc.h"
@@ -55,6 +57,7 @@ config_free(struct config *c)
 	free(c->state_dir);
 	free(c->control_socket);
 	free(c->metrics_address);
+	free(c->keys_master);
 	free(c->tsa_url);
 	free(c->tsa_ca);
 	free(c->tsa_ca_pem);
@@ -277,6 +280,27 @@ config_read_timestamp(struct config *c, xmlNodePtr n, struct conf_diag *d)
 		    "cannot read %s", c->tsa_ca);
 }
 
+/*
+ * <keys master="FILE"/>: business messages are sealed at rest under
+ * per-case keys wrapped by the master key in FILE (relative to this
+ * file's directory; persist/keystore.h).  The engine reads it, and
+ * rewrites it when the key rotates: it must be owned by the engine's
+ * user (or root for a daemon that stays root), mode 0600.
+ */
+static void
+config_read_keys(struct config *c, xmlNodePtr n, struct conf_diag *d)
+{
+	uint8_t key[AEAD_KEY_LEN];
+	char why[1400];
+
+	c->keys_master = config_attr_path(n, "master", c->dir);
+	if (aead_key_file(c->keys_master, c->user[0] != '\0' ? c->user_uid :
+	    geteuid(), key, why, sizeof(why)) == -1)
+		conf_diag_error(d, c->file, conf_line(n), "keys master: %s",
+		    why);
+	aead_wipe(key, sizeof(key));
+}
+
 static int
 config_partner_cmp(const void *a, const void *b)
 {
@@ -457,6 +481,8 @@ config_load(const char *file, accord_time_t now, struct conf_diag *d)
 		config_read_metrics(c, n, d);
 	if ((n = conf_child(root, "timestamp")) != NULL)
 		config_read_timestamp(c, n, d);
+	if ((n = conf_child(root, "keys")) != NULL)
+		config_read_keys(c, n, d);
 
 	n = conf_child(root, "limits");
 	c->max_message_size = (size_t)conf_attr_int(n, "max-message-size",

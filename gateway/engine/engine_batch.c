@@ -105,12 +105,25 @@ int
 engine_append(struct engine *e, enum journal_kind kind, char *payload,
     size_t len)
 {
+	return engine_append_sealed(e, kind, payload, len, NULL);
+}
+
+int
+engine_append_sealed(struct engine *e, enum journal_kind kind,
+    char *payload, size_t len, const struct journal_seal *seal)
+{
 	struct engine_pending *p;
 	struct journal_pos pos;
+	int rc;
 
 	e->pending = xgrowarray(e->pending, e->npending, &e->cappending,
 	    sizeof(*e->pending));
-	if (journal_append_pos(e->journal, kind, payload, len, &pos) == -1) {
+	if (seal != NULL)
+		rc = journal_append_sealed(e->journal, kind, payload, len, seal,
+		    &pos);
+	else
+		rc = journal_append_pos(e->journal, kind, payload, len, &pos);
+	if (rc == -1) {
 		free(payload);
 		return -1;
 	}

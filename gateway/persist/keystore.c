@@ -32,7 +32,7 @@
 #define KTAG		"keystore"
 #define KS_CHECK_AAD	"accord-keystore-master-1"
 #define KS_WRAPPED_LEN	(AEAD_KEY_LEN + AEAD_OVERHEAD)
-#define KS_EXPORT_MAGIC	"accord-case-key 1"
+#define KS_EXPORT_MAGIC	KEYSTORE_EXPORT_MAGIC
 
 struct keystore {
 	sqlite3		*db;		/* NULL: an exported key alone */
@@ -50,111 +50,6 @@ static const char ks_schema[] =
 	"  wrapped BLOB NOT NULL, created INTEGER NOT NULL, "
 	"  UNIQUE (partner, case_id));";
 
-static int
-ks_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* 2 * n hex digits at s into out.  @return 0, or -1. */
-static int
-ks_unhex(const char *s, uint8_t *out, size_t n)
-{
-	size_t i;
-	int hi, lo;
-
-	for (i = 0; i < n; i++) {
-		if ((hi = ks_hexval((unsigned char)s[2 * i])) == -1 ||
-		    (lo = ks_hexval((unsigned char)s[2 * i + 1])) == -1)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
-/* The key in a master key file's text.  @return 0, or -1. */
-static int
-ks_parse_master(const char *buf, size_t len, uint8_t key[AEAD_KEY_LEN])
-{
-	if (len != 2 * AEAD_KEY_LEN && !(len == 2 * AEAD_KEY_LEN + 1 &&
-	    buf[len - 1] == '\n'))
-		return -1;
-	return ks_unhex(buf, key, AEAD_KEY_LEN);
-}
-
-/* Read at most max bytes of an open file.  @return the count, or -1. */
-static ssize_t
-ks_read_fd(int fd, char *buf, size_t max)
-{
-	size_t got = 0;
-	ssize_t n;
-
-	while (got < max) {
-		if ((n = read(fd, buf + got, max - got)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
-/* Open, check and read file.  @return 0, or -1 with why. */
-static int
-ks_load_master(const char *file, uid_t uid, uint8_t key[AEAD_KEY_LEN],
-    char *why, size_t whylen)
-{
-	struct stat sb;
-	char buf[2 * AEAD_KEY_LEN + 2];
-	ssize_t n;
-	int fd, rc = -1;
-
-	if ((fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-		snprintf(why, whylen, "%s: %s", file, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &sb) == -1) {
-		snprintf(why, whylen, "%s: %s", file, strerror(errno));
-		goto done;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		snprintf(why, whylen, "%s: not a regular file", file);
-		goto done;
-	}
-	if ((sb.st_mode & 077) != 0) {
-		snprintf(why, whylen, "%s: mode %04o gives group or others "
-		    "access; the master key must be mode 0600", file,
-		    (unsigned int)(sb.st_mode & 07777));
-		goto done;
-	}
-	if (sb.st_uid != uid && sb.st_uid != 0) {
-		snprintf(why, whylen, "%s: owned by uid %u, not by uid %u "
-		    "or root", file, (unsigned int)sb.st_uid,
-		    (unsigned int)uid);
-		goto done;
-	}
-	n = ks_read_fd(fd, buf, sizeof(buf));
-	if (n < 0 || ks_parse_master(buf, (size_t)n, key) == -1) {
-		snprintf(why, whylen, "%s: not a master key (64 hex digits "
-		    "expected, e.g. from openssl rand -hex 32)", file);
-		goto done;
-	}
-	rc = 0;
-done:
-	aead_wipe(buf, sizeof(buf));
-	close(fd);
-	return rc;
-}
-
 int
 keystore_check_master(const char *file, uid_t uid, char *why,
     size_t whylen)
@@ -162,7 +57,7 @@ keystore_check_master(const char *file, uid_t uid, char *why,
 	uint8_t key[AEAD_KEY_LEN];
 	int rc;
 
-	rc = ks_load_master(file, uid, key, why, whylen);
+	rc = aead_key_file(file, uid, key, why, whylen);
 	aead_wipe(key, sizeof(key));
 	return rc;
 }
@@ -172,7 +67,7 @@ keystore_read_master(const char *file, uint8_t key[AEAD_KEY_LEN])
 {
 	char why[512];
 
-	if (ks_load_master(file, geteuid(), key, why, sizeof(why)) == -1) {
+	if (aead_key_file(file, geteuid(), key, why, sizeof(why)) == -1) {
 		log_errx(KTAG, "master key %s", why);
 		return -1;
 	}
@@ -255,16 +150,24 @@ ks_destroy_and_replace(const char *file, const char *tmp)
 struct keystore *
 keystore_open(const char *dir, const char *master_file, int readonly)
 {
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, KEYSTORE_FILE);
+	return keystore_open_file(path, master_file, readonly);
+}
+
+struct keystore *
+keystore_open_file(const char *path, const char *master_file, int readonly)
+{
 	struct keystore *ks;
 	uint8_t next[AEAD_KEY_LEN];
-	char path[1024], tmp[1024];
+	char tmp[1024];
 	int m, flags;
 
 	ks = xcalloc(1, sizeof(*ks));
 	ks->master_file = xstrdup(master_file);
 	if (keystore_read_master(master_file, ks->master) == -1)
 		goto fail;
-	snprintf(path, sizeof(path), "%s/%s", dir, KEYSTORE_FILE);
 	flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE;
 	if (sqlite3_open_v2(path, &ks->db, flags, NULL) != SQLITE_OK) {
@@ -315,9 +218,9 @@ keystore_open_export(const char *file)
 	ks = xcalloc(1, sizeof(*ks));
 	if (len < ml + 2 + 2 * KEYSTORE_ID_LEN + 1 + 2 * AEAD_KEY_LEN ||
 	    memcmp(buf, KS_EXPORT_MAGIC "\n", ml + 1) != 0 ||
-	    ks_unhex(buf + ml + 1, ks->xid, KEYSTORE_ID_LEN) == -1 ||
+	    aead_unhex(buf + ml + 1, ks->xid, KEYSTORE_ID_LEN) == -1 ||
 	    buf[ml + 1 + 2 * KEYSTORE_ID_LEN] != '\n' ||
-	    ks_unhex(buf + ml + 2 + 2 * KEYSTORE_ID_LEN, ks->xkey,
+	    aead_unhex(buf + ml + 2 + 2 * KEYSTORE_ID_LEN, ks->xkey,
 	    AEAD_KEY_LEN) == -1) {
 		log_errx(KTAG, "%s: not an exported case key", file);
 		aead_wipe(buf, len);

@@ -24,6 +24,11 @@
 
 #define KEYSTORE_ID_LEN		32
 #define KEYSTORE_FILE		"keys.db"
+/* An exported case key's text: the magic, the key id, the key, in hex,
+ * each on its own line. */
+#define KEYSTORE_EXPORT_MAGIC	"accord-case-key 1"
+#define KEYSTORE_EXPORT_LEN	(sizeof(KEYSTORE_EXPORT_MAGIC) + \
+				 2 * KEYSTORE_ID_LEN + 1 + 2 * AEAD_KEY_LEN + 1)
 
 struct keystore;
 
@@ -50,6 +55,10 @@ int keystore_read_master(const char *file, uint8_t key[AEAD_KEY_LEN]);
  */
 struct keystore *keystore_open(const char *dir, const char *master_file,
     int readonly);
+
+/* The same over the database file path itself (accord-audit --keys). */
+struct keystore *keystore_open_file(const char *path,
+    const char *master_file, int readonly);
 
 /*
  * The same over an exported case key (accordctl export-key): a keystore

@@ -718,6 +718,36 @@ record_message_encode(const struct record_message *m, const void *body,
 	return rv;
 }
 
+/* A sealed header's "facts":{"grounds":[...]} into m->grounds.
+ * @return 0, or -1 when malformed. */
+static int
+rec_sealed_grounds(const json_t *o, struct record_message *m)
+{
+	const json_t *a, *g;
+	size_t i, used = 0, n;
+
+	a = json_object_get(json_object_get(o, "facts"), "grounds");
+	if (a == NULL)
+		return 0;
+	if (!json_is_array(a))
+		goto bad;
+	json_array_foreach(a, i, g) {
+		if (!json_is_string(g) ||
+		    (n = json_string_length(g)) + 1 >= sizeof(m->grounds) -
+		    used || memchr(json_string_value(g), ' ', n) != NULL)
+			goto bad;
+		memcpy(m->grounds + used, json_string_value(g), n);
+		m->grounds[used + n] = ' ';
+		used += n + 1;
+	}
+	m->grounds[used] = '\0';
+	return 0;
+bad:
+	log_warnx("record", "message %s: malformed clear facts",
+	    m->message_id);
+	return -1;
+}
+
 int
 record_message_decode(const void *p, size_t len, struct record_message *m)
 {
@@ -743,12 +773,14 @@ record_message_decode(const void *p, size_t len, struct record_message *m)
 		rv = -1;
 	}
 	m->sealed = v != NULL;
+	if (m->sealed && rv == 0)
+		rv = rec_sealed_grounds(o, m);
 	json_decref(o);
 	if (rv == -1)
 		return -1;
-	m->header_len = hlen;
 	if (m->sealed) {
 		/* the body is sealed: its digest is checked on unsealing */
+		m->header_len = hlen;
 		m->sealed_bytes = nl + 1;
 		m->sealed_len = len - hlen - 1;
 		return 0;

@@ -99,7 +99,10 @@ struct record_message {
 					 * (record_seal.c); body NULL */
 	const unsigned char *sealed_bytes;	/* nonce || ct || tag */
 	size_t		 sealed_len;
-	size_t		 header_len;	/* the clear header's bytes */
+	size_t		 header_len;	/* sealed: the clear header's bytes */
+	char		 grounds[256];	/* sealed: the refusal grounds its
+					 * clear facts name, each followed
+					 * by a space ("" none) */
 };
 
 /* A decision of the fsm, with what it was asked (the audit re-asks). */
@@ -209,7 +212,8 @@ int record_message_decode(const void *p, size_t len, struct record_message *m);
  * Encryption at rest (record_seal.c).  A sealed message record is its
  * header as record_message_encode() writes it with "sealed":1 added (the
  * clear facts: partner, case, ids, type, direction, the body's SHA-256,
- * times; never a personal field), one '\n', then the body sealed with
+ * times, and a reply's refusal grounds as "facts":{"grounds":[...]};
+ * never a personal field), one '\n', then the body sealed with
  * AES-256-GCM under key (util/aead.h: nonce || ciphertext || tag), the
  * header's bytes as additional data.  In the journal its header says
  * cipher 1, the key's id, and as plaintext digest the body's SHA-256

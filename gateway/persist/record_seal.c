@@ -1,11 +1,15 @@
 /*
  * record_seal.c -- message records sealed for encryption at rest (see
- * record.h, record_message_seal()).
+ * record.h, record_message_seal()).  The clear header is the message
+ * record's own (no personal field: partner, case, ids, type, direction,
+ * digest, times) and, for a reply, its refusal grounds ("facts").
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 #include <openssl/evp.h>
 
 #include "persist/record.h"
@@ -14,13 +18,70 @@
 
 #define RTAG	"record"
 
+/* The first element under n, n included, with this local name. */
+static xmlNodePtr
+record_find(xmlNodePtr n, const char *name)
+{
+	xmlNodePtr found;
+
+	for (; n != NULL; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		if (xmlStrcmp(n->name, BAD_CAST name) == 0)
+			return n;
+		if ((found = record_find(n->children, name)) != NULL)
+			return found;
+	}
+	return NULL;
+}
+
+/*
+ * The clear facts a sealed record adds to its header: the refusal
+ * grounds of a ReadmissionReply or TransitReply (codes of the schemas'
+ * enumeration, pd:data="none"), which the store indexes for the stats.
+ * The bytes are our own or a partner's schema-valid, verified message;
+ * read without network or entities.  @return a new object, or NULL.
+ */
+static json_t *
+record_facts(enum msg_type type, const void *body, size_t len)
+{
+	xmlDocPtr doc;
+	xmlNodePtr n;
+	xmlChar *g;
+	json_t *facts, *a;
+
+	if ((type != MSG_READMISSION_REPLY && type != MSG_TRANSIT_REPLY) ||
+	    len > INT32_MAX)
+		return NULL;
+	if ((doc = xmlReadMemory(body, (int)len, NULL, NULL, XML_PARSE_NONET |
+	    XML_PARSE_NOERROR | XML_PARSE_NOWARNING)) == NULL)
+		return NULL;
+	n = record_find(xmlDocGetRootElement(doc),
+	    agreement_msg_type_name(type));
+	n = n == NULL ? NULL : record_find(n->children,
+	    type == MSG_READMISSION_REPLY ? "Refused" : "Refusal");
+	a = json_array();
+	for (n = n == NULL ? NULL : n->children; n != NULL; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE ||
+		    xmlStrcmp(n->name, BAD_CAST "Ground") != 0 ||
+		    (g = xmlNodeGetContent(n)) == NULL)
+			continue;
+		json_array_append_new(a, json_string((const char *)g));
+		xmlFree(g);
+	}
+	xmlFreeDoc(doc);
+	facts = json_object();
+	json_object_set_new(facts, "grounds", a);
+	return facts;
+}
+
 int
 record_message_seal(const struct record_message *m, const void *body,
     size_t body_len, const uint8_t key[32], const uint8_t key_id[32],
     char **out, size_t *outlen, struct journal_seal *seal)
 {
 	json_error_t err;
-	json_t *o = NULL;
+	json_t *o = NULL, *facts;
 	char *plain = NULL, *hdr = NULL, *buf;
 	const char *nl;
 	size_t plen, hlen;
@@ -35,6 +96,8 @@ record_message_seal(const struct record_message *m, const void *body,
 	if ((o = json_loadb(plain, (size_t)(nl - plain), 0, &err)) == NULL ||
 	    json_object_set_new(o, "sealed",
 	    json_integer(JOURNAL_CIPHER_AES256GCM)) == -1 ||
+	    ((facts = record_facts(m->type, body, body_len)) != NULL &&
+	    json_object_set_new(o, "facts", facts) == -1) ||
 	    (hdr = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
 		goto done;
 	hlen = strlen(hdr);

@@ -105,6 +105,23 @@ store_apply_grounds(struct store *st, const struct record_message *m)
 	return rv;
 }
 
+/* The same from a sealed message's clear facts (record_seal.c): the
+ * store never sees a sealed body in clear. */
+static int
+store_apply_sealed_grounds(struct store *st, const struct record_message *m)
+{
+	char buf[sizeof(m->grounds)], *g, *sp;
+
+	snprintf(buf, sizeof(buf), "%s", m->grounds);
+	for (g = buf; (sp = strchr(g, ' ')) != NULL; g = sp + 1) {
+		*sp = '\0';
+		if (store_exec(st, SQ_GROUND_ADD, "ssss", m->partner,
+		    m->message_id, record_dir_name(m->direction), g) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 store_apply_message(struct store *st, enum journal_kind kind, uint64_t seq,
     accord_time_t time, const void *p, size_t len, struct store_where *w)
@@ -161,7 +178,9 @@ store_apply_message(struct store *st, enum journal_kind kind, uint64_t seq,
 		return -1;
 
 	if ((kind == JOURNAL_MESSAGE_RECEIVED ||
-	    kind == JOURNAL_MESSAGE_SENT) && store_apply_grounds(st, &m) == -1)
+	    kind == JOURNAL_MESSAGE_SENT) && (m.sealed ?
+	    store_apply_sealed_grounds(st, &m) : store_apply_grounds(st,
+	    &m)) == -1)
 		return -1;
 	switch (kind) {
 	case JOURNAL_MESSAGE_RECEIVED:

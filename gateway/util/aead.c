@@ -1,6 +1,14 @@
 /*
  * aead.c -- AES-256-GCM sealing (see aead.h).
  */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -91,4 +99,111 @@ void
 aead_wipe(void *p, size_t len)
 {
 	OPENSSL_cleanse(p, len);
+}
+
+/* ---- key files ---------------------------------------------------------- */
+
+static int
+aead_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* 2 * n hex digits at s into out.  @return 0, or -1. */
+int
+aead_unhex(const char *s, uint8_t *out, size_t n)
+{
+	size_t i;
+	int hi, lo;
+
+	for (i = 0; i < n; i++) {
+		if ((hi = aead_hexval((unsigned char)s[2 * i])) == -1 ||
+		    (lo = aead_hexval((unsigned char)s[2 * i + 1])) == -1)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* The key in a master key file's text.  @return 0, or -1. */
+static int
+aead_parse_key(const char *buf, size_t len, uint8_t key[AEAD_KEY_LEN])
+{
+	if (len != 2 * AEAD_KEY_LEN && !(len == 2 * AEAD_KEY_LEN + 1 &&
+	    buf[len - 1] == '\n'))
+		return -1;
+	return aead_unhex(buf, key, AEAD_KEY_LEN);
+}
+
+/* Read at most max bytes of an open file.  @return the count, or -1. */
+static ssize_t
+aead_read_fd(int fd, char *buf, size_t max)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < max) {
+		if ((n = read(fd, buf + got, max - got)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* Open, check and read file.  @return 0, or -1 with why. */
+int
+aead_key_file(const char *file, uid_t uid, uint8_t key[AEAD_KEY_LEN],
+    char *why, size_t whylen)
+{
+	struct stat sb;
+	char buf[2 * AEAD_KEY_LEN + 2];
+	ssize_t n;
+	int fd, rc = -1;
+
+	if ((fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		snprintf(why, whylen, "%s: %s", file, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) == -1) {
+		snprintf(why, whylen, "%s: %s", file, strerror(errno));
+		goto done;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(why, whylen, "%s: not a regular file", file);
+		goto done;
+	}
+	if ((sb.st_mode & 077) != 0) {
+		snprintf(why, whylen, "%s: mode %04o gives group or others "
+		    "access; the master key must be mode 0600", file,
+		    (unsigned int)(sb.st_mode & 07777));
+		goto done;
+	}
+	if (sb.st_uid != uid && sb.st_uid != 0) {
+		snprintf(why, whylen, "%s: owned by uid %u, not by uid %u "
+		    "or root", file, (unsigned int)sb.st_uid,
+		    (unsigned int)uid);
+		goto done;
+	}
+	n = aead_read_fd(fd, buf, sizeof(buf));
+	if (n < 0 || aead_parse_key(buf, (size_t)n, key) == -1) {
+		snprintf(why, whylen, "%s: not a master key (64 hex digits "
+		    "expected, e.g. from openssl rand -hex 32)", file);
+		goto done;
+	}
+	rc = 0;
+done:
+	aead_wipe(buf, sizeof(buf));
+	close(fd);
+	return rc;
 }

@@ -11,6 +11,8 @@
 #ifndef ACCORD_AEAD_H
 #define ACCORD_AEAD_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,5 +43,17 @@ int aead_random(uint8_t *out, size_t len);
 
 /* Overwrite len bytes of key material (not optimised away). */
 void aead_wipe(void *p, size_t len);
+
+/* 2 * n hex digits at s into out.  @return 0, or -1. */
+int aead_unhex(const char *s, uint8_t *out, size_t n);
+
+/*
+ * Read a key file: 64 hex digits (a newline may follow; e.g. from
+ * openssl rand -hex 32), a regular file of mode 0600 or stricter, owned
+ * by uid or root.  The master key of encryption at rest is one
+ * (persist/keystore.h).  @return 0 with key, or -1 with why.
+ */
+int aead_key_file(const char *file, uid_t uid, uint8_t key[AEAD_KEY_LEN],
+    char *why, size_t whylen);
 
 #endif

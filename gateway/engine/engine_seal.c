@@ -1,0 +1,184 @@
+/*
+ * engine_seal.c -- encryption at rest in the engine (issue 19): which
+ * records are sealed, the key store, and message records given back in
+ * clear to those who read them (resend, redelivery, inbox --body, the
+ * facts of our own messages after a restart).
+ *
+ * Business messages, ours and the partners', are sealed under their
+ * case's key; Receipts and Errors stay in clear (they carry no personal
+ * data, and a partner's answer must be checkable by anyone).  The engine
+ * holds the master key and case keys in memory, so it makes itself not
+ * dumpable: no core file, no ptrace by its own user.
+ */
+#include <sys/prctl.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.h"
+#include "engine/engine_state_priv.h"
+#include "persist/keystore.h"
+#include "persist/record.h"
+#include "util/aead.h"
+#include "util/hex.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+int
+engine_keys_open(struct engine *e, const struct config *c)
+{
+	if (c->keys_master == NULL)
+		return 0;
+	if (prctl(PR_SET_DUMPABLE, 0) == -1) {
+		log_err(ETAG, "PR_SET_DUMPABLE");
+		return -1;
+	}
+	if ((e->keys = keystore_open(c->state_dir, c->keys_master, 0)) ==
+	    NULL) {
+		log_errx(ETAG, "cannot open the key store in %s",
+		    c->state_dir);
+		return -1;
+	}
+	return 0;
+}
+
+int
+engine_seals(const struct engine *e, enum journal_kind kind,
+    enum msg_type type)
+{
+	return e->keys != NULL && (kind == JOURNAL_MESSAGE_RECEIVED ||
+	    kind == JOURNAL_MESSAGE_SENT) && type != MSG_RECEIPT &&
+	    type != MSG_ERROR;
+}
+
+int
+engine_unseal(struct engine *e, char **payload, size_t *len)
+{
+	struct record_message m;
+	uint8_t id[KEYSTORE_ID_LEN], key[AEAD_KEY_LEN];
+	char *plain;
+	size_t plen;
+	int rc;
+
+	if (record_message_decode(*payload, *len, &m) == -1)
+		return -1;
+	if (!m.sealed)
+		return 0;
+	if (e->keys == NULL) {
+		log_warnx(ETAG, "message %s is sealed and no <keys master=> "
+		    "is configured", m.message_id);
+		return -1;
+	}
+	rc = keystore_case_id(e->keys, m.partner, m.case_id, id);
+	if (rc == 1)
+		rc = keystore_key(e->keys, id, key);
+	if (rc != 1) {
+		if (rc == 0)
+			log_warnx(ETAG, "message %s: case %s/%s has no key "
+			    "(erased)", m.message_id, m.partner, m.case_id);
+		return -1;
+	}
+	rc = record_message_unseal(*payload, *len, key, &plain, &plen);
+	aead_wipe(key, sizeof(key));
+	if (rc == -1)
+		return -1;
+	free(*payload);
+	*payload = plain;
+	*len = plen;
+	return 0;
+}
+
+/* Journal an operator's key command and commit it.  @return 0/-1. */
+static int
+engine_key_journal(struct engine *e, json_t *cmd, struct engine_answer *ans)
+{
+	if (engine_journal_json(e, JOURNAL_OPERATOR_COMMAND, cmd) == -1 ||
+	    engine_flush(e) == -1) {
+		engine_answer_set(ans, 503, AE_TEMPORARY, "journal commit "
+		    "failed");
+		return -1;
+	}
+	return 0;
+}
+
+int
+engine_rotate_master_key(struct engine *e, uid_t uid, const char *reason,
+    struct engine_answer *ans)
+{
+	int64_t n;
+
+	memset(ans, 0, sizeof(*ans));
+	if (e->keys == NULL) {
+		engine_answer_set(ans, 409, AE_CONFLICT, "no <keys master=> "
+		    "configured: nothing is sealed");
+		return -1;
+	}
+	if (engine_lagging(e, ans))
+		return -1;
+	/* journalled first: a rotation that fails after it is logged, and
+	 * the old key stays in force (keystore_rotate) */
+	if (engine_key_journal(e, json_pack("{s:s, s:i, s:s}", "command",
+	    "rotate-master-key", "uid", (int)uid, "reason", reason), ans) ==
+	    -1)
+		return -1;
+	if ((n = keystore_rotate(e->keys)) == -1) {
+		engine_answer_set(ans, 500, AE_INTERNAL, "master key rotation "
+		    "failed; the old master key is still in force");
+		return -1;
+	}
+	engine_answer_set(ans, 200, AE_OK, "master key rotated: %lld case "
+	    "key(s) re-wrapped, the old master key destroyed", (long long)n);
+	log_info(ETAG, "master key rotated by uid %u: %lld key(s) "
+	    "re-wrapped", (unsigned)uid, (long long)n);
+	return 0;
+}
+
+int
+engine_export_key(struct engine *e, uid_t uid, const char *partner,
+    const char *case_id, const char *reason, char **keytext,
+    struct engine_answer *ans)
+{
+	uint8_t id[KEYSTORE_ID_LEN], key[AEAD_KEY_LEN];
+	char idhex[2 * KEYSTORE_ID_LEN + 1], keyhex[2 * AEAD_KEY_LEN + 1];
+	int rc;
+
+	memset(ans, 0, sizeof(*ans));
+	*keytext = NULL;
+	if (e->keys == NULL) {
+		engine_answer_set(ans, 409, AE_CONFLICT, "no <keys master=> "
+		    "configured: nothing is sealed");
+		return -1;
+	}
+	if (engine_lagging(e, ans))
+		return -1;
+	rc = keystore_case_id(e->keys, partner, case_id, id);
+	if (rc == 1)
+		rc = keystore_key(e->keys, id, key);
+	if (rc != 1) {
+		engine_answer_set(ans, 404, AE_UNKNOWN_CASE, "case %s with %s "
+		    "has no key (nothing sealed yet, or erased)", case_id,
+		    partner);
+		return -1;
+	}
+	hex_encode(id, sizeof(id), idhex);
+	/* journalled before the key leaves the process */
+	if (engine_key_journal(e, json_pack("{s:s, s:i, s:s, s:s, s:s, s:s}",
+	    "command", "export-key", "uid", (int)uid, "partner", partner,
+	    "case", case_id, "key_id", idhex, "reason", reason), ans) == -1) {
+		aead_wipe(key, sizeof(key));
+		return -1;
+	}
+	hex_encode(key, sizeof(key), keyhex);
+	aead_wipe(key, sizeof(key));
+	*keytext = xmalloc(KEYSTORE_EXPORT_LEN + 1);
+	snprintf(*keytext, KEYSTORE_EXPORT_LEN + 1, "%s\n%s\n%s\n",
+	    KEYSTORE_EXPORT_MAGIC, idhex, keyhex);
+	aead_wipe(keyhex, sizeof(keyhex));
+	engine_answer_set(ans, 200, AE_OK, "the key of case %s with %s "
+	    "(key id %.16s...), exported by uid %u", case_id, partner, idhex,
+	    (unsigned)uid);
+	log_info(ETAG, "case key %s/%s exported by uid %u", partner, case_id,
+	    (unsigned)uid);
+	return 0;
+}
