@@ -4,7 +4,9 @@
  * (persist/keystore.c: file checks, a wrong master key, rotation, an
  * exported case key), sealed message records (persist/record_seal.c) and
  * their journal records (cipher 1, key id, plaintext digest), read back
- * and read directly.
+ * and read directly; the clear facts: every element the fsm's facts are
+ * read from is allowlisted, or its value reaches the journal only as a
+ * verdict.
  */
 #include <sys/stat.h>
 
@@ -20,10 +22,16 @@
 
 #include <cmocka.h>
 #include <openssl/evp.h>
+#include <sqlite3.h>
 
+#include "conf/agreement.h"
+#include "engine/engine.h"
+#include "engine/engine_state_priv.h"
+#include "msg/pdmask.h"
 #include "persist/journal.h"
 #include "persist/keystore.h"
 #include "persist/record.h"
+#include "persist/store.h"
 #include "util/aead.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -363,6 +371,199 @@ test_sealed_record(void **state)
 	free(out);
 }
 
+/* A sealed reply in the store: its refusal grounds indexed from the
+ * clear facts, no byte of its body in the database. */
+static void
+test_sealed_grounds(void **state)
+{
+	static const char reply[] = "<Message><Body><ReadmissionReply>"
+	    "<Refused><Ground>NOT_A_NATIONAL</Ground><Ground>"
+	    "INSUFFICIENT_EVIDENCE</Ground><Text>MARKER-TEXT</Text>"
+	    "</Refused></ReadmissionReply></Body></Message>";
+	const char *dir = newdir("grounds");
+	struct record_message m, d;
+	struct journal_seal seal;
+	struct store *st;
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	uint8_t key[AEAD_KEY_LEN], kid[32], *file;
+	char path[1100], *out, got[256];
+	size_t outlen, flen;
+	FILE *f;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	snprintf(m.partner, sizeof(m.partner), "FR");
+	snprintf(m.case_id, sizeof(m.case_id), "C-7");
+	snprintf(m.message_id, sizeof(m.message_id), "M-7");
+	m.type = MSG_READMISSION_REPLY;
+	m.direction = RECORD_DIR_IN;
+	m.created = T0;
+	assert_int_equal(aead_random(key, sizeof(key)), 0);
+	memset(kid, 1, sizeof(kid));
+	assert_int_equal(record_message_seal(&m, reply, strlen(reply), key,
+	    kid, &out, &outlen, &seal), 0);
+	assert_int_equal(record_message_decode(out, outlen, &d), 0);
+	assert_string_equal(d.grounds, "NOT_A_NATIONAL INSUFFICIENT_EVIDENCE ");
+	snprintf(path, sizeof(path), "%s/store.db", dir);
+	st = store_open(path);
+	assert_non_null(st);
+	assert_int_equal(store_apply(st, JOURNAL_MESSAGE_RECEIVED, 1, T0, out,
+	    outlen), 0);
+	store_close(st);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT group_concat(ground, "
+	    "' ') FROM (SELECT ground FROM grounds ORDER BY ground)", -1, &q,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	snprintf(got, sizeof(got), "%s", sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	assert_string_equal(got, "INSUFFICIENT_EVIDENCE NOT_A_NATIONAL");
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	file = malloc(1 << 20);
+	flen = fread(file, 1, 1 << 20, f);
+	fclose(f);
+	assert_false(contains(file, flen, "MARKER"));
+	free(file);
+	free(out);
+}
+
+/*
+ * The elements the parser reads the fsm's facts and signals from
+ * (msg/parser.c, parser_facts) and whether the schemas call them
+ * personal.  The event a DECISION record holds in clear is made of these:
+ * the allowlisted ones as read, the personal ones as verdicts
+ * (engine_facts_verdicts), and BirthDate only as a refusal naming its
+ * path (engine_check_dates).
+ */
+static const struct {
+	const char	*path;
+	int		 personal;
+} fact_paths[] = {
+	{ "ReadmissionRequest/ReturnReason/DeliberateViolation", 0 },
+	{ "ReadmissionRequest/ReturnReason/ObjectiveReason", 0 },
+	{ "ReadmissionReply/Accepted", 0 },
+	{ "ReadmissionReply/Accepted/TransferDeadline", 0 },
+	{ "ReadmissionReply/Refused/Ground", 0 },
+	{ "TransitReply/Consent", 0 },
+	{ "TransitReply/Refusal/Ground", 0 },
+	{ "ExtensionRequest/Subject", 0 },
+	{ "ExtensionRequest/DaysRequested", 0 },
+	{ "ExtensionReply/Subject", 0 },
+	{ "ExtensionReply/Granted", 0 },
+	{ "ExtensionReply/Granted/Days", 0 },
+	{ "ExtensionReply/Granted/TransferDeadline", 0 },
+	{ "TravelDocumentNotice/Action", 0 },
+	{ "TravelDocumentNotice/ValidFrom", 0 },
+	{ "TravelDocumentNotice/ValidUntil", 0 },
+	{ "TransferNotice/TransferAt", 0 },
+	{ "ProtectionNotice/Status", 0 },
+	{ "VoluntaryDepartureNotice/DepartureDate", 0 },
+	{ "VoluntaryDepartureNotice/PassportPresent", 0 },
+	{ "VoluntaryDepartureNotice/ApplicationPresent", 0 },
+	{ "VoluntaryDepartureNotice/AirlineTicket", 0 },
+	{ "VoluntaryDepartureNotice/CriminalOffence", 1 },
+	{ "VoluntaryDepartureNotice/EntryIllegal", 1 },
+	{ "VoluntaryDepartureNotice/EntryDate", 1 },
+	{ "VoluntaryDepartureNotice/Person/BirthDate", 1 },
+	{ "Receipt/ReceivedMessageId", 0 },
+	{ "Receipt/Sha256", 0 },
+	{ "Receipt/ReceivedAt", 0 },
+	{ "Receipt/Deadline/Kind", 0 },
+	{ "Receipt/Deadline/Due", 0 },
+	{ "Error/Code", 0 },
+	{ "Error/RefToMessageId", 0 },
+};
+
+static char *
+event_json(const struct fsm_event *ev)
+{
+	json_t *o = record_event_to_json(ev);
+	char *s;
+
+	assert_non_null(o);
+	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	assert_non_null(s);
+	return s;
+}
+
+/* The allowlist decides each fact's element as the table says. */
+static void
+test_fact_paths(void **state)
+{
+	char path[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(fact_paths) / sizeof(fact_paths[0]); i++) {
+		snprintf(path, sizeof(path), "Message/Body/%s",
+		    fact_paths[i].path);
+		if (pdmask_path_shown(path) == fact_paths[i].personal)
+			fail_msg("%s: allowlisted %d, personal %d", path,
+			    pdmask_path_shown(path), fact_paths[i].personal);
+	}
+}
+
+/*
+ * The personal facts as verdicts: events that differ in a criminal
+ * offence, an illegal entry or its date journal the same bytes unless
+ * the programme's verdict differs, and the fsm's verdict is kept.
+ */
+static void
+test_fact_verdicts(void **state)
+{
+	struct agreement a;
+	struct fsm_event ev, other;
+	char *x, *y;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.programme.present = 1;
+	a.programme.exclude_illegal_entry = 1;
+	a.programme.illegal_entry_after = 20000;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = FSM_EV_RECEIVED;
+	ev.type = MSG_VOLUNTARY_DEPARTURE_NOTICE;
+	ev.departure_date = 20500;
+	ev.passport = 1;
+	other = ev;
+	/* no exclusion for offences: an offence or none, the same record */
+	ev.criminal_offence = 1;
+	ev.entry_illegal = 1;
+	ev.entry_date = 19000;		/* before the programme's date */
+	other.entry_date = 12345;	/* no illegal entry at all */
+	engine_facts_verdicts(&a, &ev);
+	engine_facts_verdicts(&a, &other);
+	x = event_json(&ev);
+	y = event_json(&other);
+	assert_string_equal(x, y);
+	assert_int_equal(ev.criminal_offence, 0);
+	assert_int_equal(ev.entry_date, 0);
+	free(x);
+	free(y);
+	/* an illegal entry after the date: the verdict, not the date */
+	ev.entry_illegal = other.entry_illegal = 1;
+	ev.entry_date = 20100;
+	other.entry_date = 20400;
+	engine_facts_verdicts(&a, &ev);
+	engine_facts_verdicts(&a, &other);
+	x = event_json(&ev);
+	y = event_json(&other);
+	assert_string_equal(x, y);
+	assert_int_equal(ev.entry_illegal, 1);
+	assert_true(ev.entry_date > a.programme.illegal_entry_after);
+	free(x);
+	free(y);
+	/* offences excluded: the verdict is the offence */
+	a.programme.exclude_criminal_offences = 1;
+	ev.criminal_offence = 1;
+	engine_facts_verdicts(&a, &ev);
+	assert_int_equal(ev.criminal_offence, 1);
+}
+
 int
 main(void)
 {
@@ -372,6 +573,9 @@ main(void)
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_export),
 		cmocka_unit_test(test_sealed_record),
+		cmocka_unit_test(test_sealed_grounds),
+		cmocka_unit_test(test_fact_paths),
+		cmocka_unit_test(test_fact_verdicts),
 	};
 
 	log_init("test_crypt", 1, LOG_LVL_WARN);
