@@ -50,7 +50,7 @@ engine_journal_message(struct engine *e, enum journal_kind kind,
 		struct journal_seal seal;
 		int rc;
 
-		rc = keystore_case_key(e->keys, partner, h->case_id, id, key);
+		rc = engine_case_key(e, partner, h->case_id, id, key);
 		if (rc == 0)
 			rc = record_message_seal(&m, bytes, len, key, id,
 			    &payload, &plen, &seal);

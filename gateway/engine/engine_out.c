@@ -49,12 +49,12 @@ engine_remember_sent(struct engine *e, const char *partner,
 
 /* A message record fetched is given in clear (engine_unseal()). */
 static int
-engine_fetched(struct engine *e, enum journal_kind kind, char **out,
-    size_t *len)
+engine_fetched(struct engine *e, enum journal_kind kind,
+    const uint8_t *key_id, char **out, size_t *len)
 {
 	if (kind != JOURNAL_MESSAGE_RECEIVED && kind != JOURNAL_MESSAGE_SENT)
 		return 0;
-	if (engine_unseal(e, out, len) == 0)
+	if (engine_unseal(e, key_id, out, len) == 0)
 		return 0;
 	free(*out);
 	*out = NULL;
@@ -82,7 +82,8 @@ engine_journal_fetch(struct engine *e, uint64_t seq, char **out,
 			memcpy(*out, e->pending[i].payload, e->pending[i].len);
 			(*out)[e->pending[i].len] = '\0';
 			*len = e->pending[i].len;
-			return engine_fetched(e, e->pending[i].kind, out, len);
+			return engine_fetched(e, e->pending[i].kind, NULL, out,
+			    len);
 		}
 	if (store_record_pos(e->store, seq, &sp) != 1) {
 		log_warnx(ETAG, "journal record %llu is not in the store's "
@@ -98,7 +99,8 @@ engine_journal_fetch(struct engine *e, uint64_t seq, char **out,
 	*len = rec.len;
 	memmove(buf, rec.payload, rec.len + 1);
 	*out = (char *)buf;
-	return engine_fetched(e, rec.kind, out, len);
+	return engine_fetched(e, rec.kind, rec.cipher ==
+	    JOURNAL_CIPHER_AES256GCM ? rec.key_id : NULL, out, len);
 }
 
 int

@@ -15,11 +15,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 
 #include "engine/engine.h"
 #include "engine/engine_state_priv.h"
+#include "persist/journal.h"
 #include "persist/keystore.h"
 #include "persist/record.h"
+#include "persist/store.h"
 #include "util/aead.h"
 #include "util/hex.h"
 #include "util/log.h"
@@ -52,8 +55,65 @@ engine_seals(const struct engine *e, enum journal_kind kind,
 	    type != MSG_ERROR;
 }
 
+/* Looking for a case's sealed record in the journal: its key id. */
+struct engine_keyhunt {
+	struct engine	*e;
+	int		 found;
+	uint8_t		 id[KEYSTORE_ID_LEN];
+};
+
+static int
+engine_keyhunt_cb(void *arg, const struct store_recpos *rp)
+{
+	struct engine_keyhunt *kh = arg;
+	struct journal_pos pos;
+	struct journal_rec rec;
+	uint8_t *buf;
+
+	if (rp->kind != JOURNAL_MESSAGE_RECEIVED &&
+	    rp->kind != JOURNAL_MESSAGE_SENT)
+		return 0;
+	pos.file = rp->file;
+	pos.offset = rp->offset;
+	pos.seq = rp->seq;
+	if (journal_read_at(kh->e->journal_dir, &pos, &rec, &buf) == -1)
+		return 0;
+	if (rec.cipher == JOURNAL_CIPHER_AES256GCM) {
+		memcpy(kh->id, rec.key_id, sizeof(kh->id));
+		kh->found = 1;
+	}
+	free(buf);
+	return kh->found;
+}
+
 int
-engine_unseal(struct engine *e, char **payload, size_t *len)
+engine_case_key(struct engine *e, const char *partner, const char *case_id,
+    uint8_t id[KEYSTORE_ID_LEN], uint8_t key[AEAD_KEY_LEN])
+{
+	struct engine_keyhunt kh;
+	int rc;
+
+	if ((rc = keystore_case_find(e->keys, partner, case_id, id, key)) != 0)
+		return rc == 1 ? 0 : -1;
+	/* A case the key store does not know may still have sealed
+	 * records (a crash lost the key's assignment, keystore.c): the
+	 * journal names their key, which the case keeps. */
+	memset(&kh, 0, sizeof(kh));
+	kh.e = e;
+	if (store_case_records(e->store, partner, case_id, 0, 0,
+	    engine_keyhunt_cb, &kh) == -1)
+		return -1;
+	if (kh.found && keystore_key(e->keys, kh.id, key) == 1) {
+		memcpy(id, kh.id, KEYSTORE_ID_LEN);
+		(void)keystore_assign(e->keys, id, partner, case_id);
+		return 0;
+	}
+	return keystore_case_key(e->keys, partner, case_id, id, key);
+}
+
+int
+engine_unseal(struct engine *e, const uint8_t *key_id, char **payload,
+    size_t *len)
 {
 	struct record_message m;
 	uint8_t id[KEYSTORE_ID_LEN], key[AEAD_KEY_LEN];
@@ -70,9 +130,11 @@ engine_unseal(struct engine *e, char **payload, size_t *len)
 		    "is configured", m.message_id);
 		return -1;
 	}
-	rc = keystore_case_id(e->keys, m.partner, m.case_id, id);
-	if (rc == 1)
-		rc = keystore_key(e->keys, id, key);
+	if (key_id != NULL)
+		rc = keystore_key(e->keys, key_id, key);
+	else
+		rc = keystore_case_find(e->keys, m.partner, m.case_id, id,
+		    key);
 	if (rc != 1) {
 		if (rc == 0)
 			log_warnx(ETAG, "message %s: case %s/%s has no key "

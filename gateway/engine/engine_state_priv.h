@@ -190,10 +190,16 @@ int engine_keys_open(struct engine *e, const struct config *c);
 /* Is a message of this kind and type sealed when journalled? */
 int engine_seals(const struct engine *e, enum journal_kind kind,
     enum msg_type type);
+/* The key a case's messages are sealed under (keystore_case_key(), or
+ * the one its sealed records name).  @return 0, or -1 (logged). */
+int engine_case_key(struct engine *e, const char *partner,
+    const char *case_id, uint8_t id[32], uint8_t key[32]);
 /* A message record's payload in clear: *payload (malloc'd, replaced
- * and freed when sealed) unsealed with its case's key.  @return 0, or
- * -1 (no key, erased, or the bytes do not open; logged). */
-int engine_unseal(struct engine *e, char **payload, size_t *len);
+ * and freed when sealed) unsealed with the key of id key_id (its journal
+ * header's), or when NULL (a record not yet written) its case's.
+ * @return 0, or -1 (no key, erased, or the bytes do not open; logged). */
+int engine_unseal(struct engine *e, const uint8_t *key_id, char **payload,
+    size_t *len);
 void engine_pending_clear(struct engine *e);
 void engine_overlay_case(struct engine *e, const char *partner,
     const char *case_id, const struct fsm_case *c);

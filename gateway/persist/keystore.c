@@ -2,13 +2,22 @@
  * keystore.c -- wrapped per-case data keys in state/keys.db (see
  * keystore.h).
  *
- * The database runs in rollback-journal mode with synchronous=FULL and
- * secure_delete: a key must be durable before the first journal record
- * sealed under it commits (else a crash could leave a record no key
- * opens), keys are few and made once per case, and a deleted row is
- * overwritten in the file, not left in a free page.  A copy a rollback
- * journal once held is wrapped under the master key of its time, which
- * is why erasure is complete only after the next rotation.
+ * A key must be durable before the first journal record sealed under it
+ * commits, or a crash could leave a record no key opens.  Making one per
+ * case at its first message would cost an fsync on the engine's loop per
+ * new case (a quarter of the exchange rate on a loaded machine).  So keys
+ * are made ahead, KS_POOL at a time in one synchronous=FULL transaction
+ * (a pool row has no case), and a case takes one from the pool: that
+ * assignment is written with synchronous=NORMAL (WAL), and may be lost in
+ * a crash -- harmless, since the journal names each sealed record's key
+ * id and its case, from which the engine finds a case's key again
+ * (engine_seal.c).  Readers look keys up by id.
+ *
+ * secure_delete: a deleted row (an erased key, a key re-wrapped) is
+ * overwritten in the file, not left in a free page.  A copy the WAL or
+ * the disk's free blocks may still hold is wrapped under the master key
+ * of its time, which is why erasure is complete only after the next
+ * rotation (README, "Data protection").
  */
 #include <sys/stat.h>
 
@@ -33,6 +42,7 @@
 #define KS_CHECK_AAD	"accord-keystore-master-1"
 #define KS_WRAPPED_LEN	(AEAD_KEY_LEN + AEAD_OVERHEAD)
 #define KS_EXPORT_MAGIC	KEYSTORE_EXPORT_MAGIC
+#define KS_POOL		64	/* keys made per durable transaction */
 
 struct keystore {
 	sqlite3		*db;		/* NULL: an exported key alone */
@@ -46,7 +56,7 @@ static const char ks_schema[] =
 	"CREATE TABLE IF NOT EXISTS meta(id INTEGER PRIMARY KEY "
 	"  CHECK (id = 1), master_check BLOB NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS keys(id BLOB PRIMARY KEY, "
-	"  partner TEXT NOT NULL, case_id TEXT NOT NULL, "
+	"  partner TEXT, case_id TEXT, "
 	"  wrapped BLOB NOT NULL, created INTEGER NOT NULL, "
 	"  UNIQUE (partner, case_id));";
 
@@ -178,8 +188,8 @@ keystore_open_file(const char *path, const char *master_file, int readonly)
 	if (!readonly) {
 		(void)chmod(path, 0600);
 		if (ks_exec(ks, "PRAGMA secure_delete=ON") == -1 ||
-		    ks_exec(ks, "PRAGMA journal_mode=DELETE") == -1 ||
-		    ks_exec(ks, "PRAGMA synchronous=FULL") == -1 ||
+		    ks_exec(ks, "PRAGMA journal_mode=WAL") == -1 ||
+		    ks_exec(ks, "PRAGMA synchronous=NORMAL") == -1 ||
 		    ks_exec(ks, ks_schema) == -1)
 			goto fail;
 	}
@@ -331,41 +341,122 @@ keystore_case_id(struct keystore *ks, const char *partner,
 	return ks_case_row(ks, partner, case_id, id, NULL);
 }
 
+/* Make KS_POOL keys without a case, durably.  @return 0, or -1. */
+static int
+ks_pool_fill(struct keystore *ks)
+{
+	sqlite3_stmt *s = NULL;
+	uint8_t id[KEYSTORE_ID_LEN], key[AEAD_KEY_LEN];
+	uint8_t wrapped[KS_WRAPPED_LEN];
+	int i, rc = -1;
+
+	if (ks_exec(ks, "PRAGMA synchronous=FULL") == -1)
+		return -1;
+	if (ks_exec(ks, "BEGIN IMMEDIATE") == -1)
+		goto sync;
+	if (sqlite3_prepare_v2(ks->db, "INSERT INTO keys VALUES(?1, NULL, "
+	    "NULL, ?2, ?3)", -1, &s, NULL) != SQLITE_OK)
+		goto rollback;
+	for (i = 0; i < KS_POOL; i++) {
+		if (aead_random(id, sizeof(id)) == -1 ||
+		    aead_random(key, sizeof(key)) == -1 ||
+		    aead_seal(ks->master, id, sizeof(id), key, sizeof(key),
+		    wrapped) == -1)
+			goto rollback;
+		sqlite3_reset(s);
+		if (sqlite3_bind_blob(s, 1, id, sizeof(id), SQLITE_STATIC) !=
+		    SQLITE_OK || sqlite3_bind_blob(s, 2, wrapped,
+		    sizeof(wrapped), SQLITE_STATIC) != SQLITE_OK ||
+		    sqlite3_bind_int64(s, 3, (sqlite3_int64)clock_now()) !=
+		    SQLITE_OK || sqlite3_step(s) != SQLITE_DONE)
+			goto rollback;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (ks_exec(ks, "COMMIT") == 0) {
+		rc = 0;
+		goto sync;
+	}
+rollback:
+	log_errx(KTAG, "making keys: %s", sqlite3_errmsg(ks->db));
+	sqlite3_finalize(s);
+	(void)ks_exec(ks, "ROLLBACK");
+sync:
+	aead_wipe(key, sizeof(key));
+	if (ks_exec(ks, "PRAGMA synchronous=NORMAL") == -1)
+		rc = -1;
+	return rc;
+}
+
+int
+keystore_assign(struct keystore *ks, const uint8_t id[KEYSTORE_ID_LEN],
+    const char *partner, const char *case_id)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = -1;
+
+	if (ks->db == NULL)
+		return -1;
+	if (sqlite3_prepare_v2(ks->db, "UPDATE keys SET partner = ?2, "
+	    "case_id = ?3 WHERE id = ?1 AND partner IS NULL", -1, &s, NULL) ==
+	    SQLITE_OK &&
+	    sqlite3_bind_blob(s, 1, id, KEYSTORE_ID_LEN, SQLITE_STATIC) ==
+	    SQLITE_OK &&
+	    sqlite3_bind_text(s, 2, partner, -1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_bind_text(s, 3, case_id, -1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_DONE)
+		rc = sqlite3_changes(ks->db) == 1 ? 0 : -1;
+	else
+		log_errx(KTAG, "assigning a key: %s", sqlite3_errmsg(ks->db));
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+keystore_case_find(struct keystore *ks, const char *partner,
+    const char *case_id, uint8_t id[KEYSTORE_ID_LEN],
+    uint8_t key[AEAD_KEY_LEN])
+{
+	return ks_case_row(ks, partner, case_id, id, key);
+}
+
 int
 keystore_case_key(struct keystore *ks, const char *partner,
     const char *case_id, uint8_t id[KEYSTORE_ID_LEN],
     uint8_t key[AEAD_KEY_LEN])
 {
 	sqlite3_stmt *s = NULL;
-	uint8_t wrapped[KS_WRAPPED_LEN];
-	int rc;
+	const void *p;
+	int rc, tries;
 
 	if ((rc = ks_case_row(ks, partner, case_id, id, key)) != 0)
 		return rc == 1 ? 0 : -1;
 	if (ks->db == NULL)
 		return -1;
-	if (aead_random(id, KEYSTORE_ID_LEN) == -1 ||
-	    aead_random(key, AEAD_KEY_LEN) == -1 ||
-	    aead_seal(ks->master, id, KEYSTORE_ID_LEN, key, AEAD_KEY_LEN,
-	    wrapped) == -1)
-		return -1;
-	rc = -1;
-	if (sqlite3_prepare_v2(ks->db, "INSERT INTO keys VALUES(?1, ?2, ?3, "
-	    "?4, ?5)", -1, &s, NULL) == SQLITE_OK &&
-	    sqlite3_bind_blob(s, 1, id, KEYSTORE_ID_LEN, SQLITE_STATIC) ==
-	    SQLITE_OK &&
-	    sqlite3_bind_text(s, 2, partner, -1, SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_bind_text(s, 3, case_id, -1, SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_bind_blob(s, 4, wrapped, sizeof(wrapped), SQLITE_STATIC) ==
-	    SQLITE_OK &&
-	    sqlite3_bind_int64(s, 5, (sqlite3_int64)clock_now()) == SQLITE_OK &&
-	    sqlite3_step(s) == SQLITE_DONE)
-		rc = 0;
-	else
-		log_errx(KTAG, "storing a case key: %s",
-		    sqlite3_errmsg(ks->db));
-	sqlite3_finalize(s);
-	return rc;
+	for (tries = 0; tries < 2; tries++) {
+		rc = -1;
+		if (sqlite3_prepare_v2(ks->db, "SELECT id, wrapped FROM keys "
+		    "WHERE partner IS NULL LIMIT 1", -1, &s, NULL) !=
+		    SQLITE_OK)
+			break;
+		if ((rc = sqlite3_step(s)) == SQLITE_ROW &&
+		    (p = sqlite3_column_blob(s, 0)) != NULL &&
+		    sqlite3_column_bytes(s, 0) == KEYSTORE_ID_LEN) {
+			memcpy(id, p, KEYSTORE_ID_LEN);
+			rc = ks_unwrap(ks, id, sqlite3_column_blob(s, 1),
+			    sqlite3_column_bytes(s, 1), key);
+			sqlite3_finalize(s);
+			if (rc == 0)
+				rc = keystore_assign(ks, id, partner, case_id);
+			return rc;
+		}
+		sqlite3_finalize(s);
+		s = NULL;
+		if (rc != SQLITE_DONE || ks_pool_fill(ks) == -1)
+			break;
+	}
+	log_errx(KTAG, "no key for case %s/%s", partner, case_id);
+	return -1;
 }
 
 int
@@ -446,8 +537,12 @@ keystore_rotate(struct keystore *ks)
 	if (aead_random(next, sizeof(next)) == -1 ||
 	    ks_write_master(tmp, next) == -1)
 		goto out;
-	if (ks_exec(ks, "BEGIN IMMEDIATE") == -1)
+	if (ks_exec(ks, "PRAGMA synchronous=FULL") == -1 ||
+	    ks_exec(ks, "BEGIN IMMEDIATE") == -1)
 		goto out;
+	/* the pool holds no case's data: made again under the new key */
+	if (ks_exec(ks, "DELETE FROM keys WHERE partner IS NULL") == -1)
+		goto rollback;
 	if (sqlite3_prepare_v2(ks->db, "SELECT id, wrapped FROM keys", -1,
 	    &s, NULL) != SQLITE_OK || sqlite3_prepare_v2(ks->db, "UPDATE "
 	    "keys SET wrapped = ?2 WHERE id = ?1", -1, &u, NULL) != SQLITE_OK)
@@ -498,6 +593,7 @@ rollback:
 out:
 	aead_wipe(next, sizeof(next));
 	aead_wipe(key, sizeof(key));
+	(void)ks_exec(ks, "PRAGMA synchronous=NORMAL");
 	return ok ? n : -1;
 }
 
@@ -509,7 +605,8 @@ keystore_count(struct keystore *ks)
 
 	if (ks->db == NULL)
 		return 1;
-	if (sqlite3_prepare_v2(ks->db, "SELECT count(*) FROM keys", -1, &s,
+	if (sqlite3_prepare_v2(ks->db, "SELECT count(*) FROM keys WHERE "
+	    "partner IS NOT NULL", -1, &s,
 	    NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
 		n = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);

@@ -69,12 +69,24 @@ struct keystore *keystore_open_export(const char *file);
 void keystore_close(struct keystore *ks);
 
 /*
- * The data key of partner's case case_id, made (and made durable) at its
- * first use.  @return 0 with id and key, or -1 (logged).
+ * The data key of partner's case case_id: its own, or at its first use
+ * one of the keys made ahead (durable before they are given; keystore.c).
+ * @return 0 with id and key, or -1 (logged).
  */
 int keystore_case_key(struct keystore *ks, const char *partner,
     const char *case_id, uint8_t id[KEYSTORE_ID_LEN],
     uint8_t key[AEAD_KEY_LEN]);
+
+/* The key partner's case case_id has, without making one.  @return 1
+ * with id and key, 0 none, -1. */
+int keystore_case_find(struct keystore *ks, const char *partner,
+    const char *case_id, uint8_t id[KEYSTORE_ID_LEN],
+    uint8_t key[AEAD_KEY_LEN]);
+
+/* Give the unassigned key id to partner's case case_id (again, after a
+ * crash lost the assignment).  @return 0, or -1. */
+int keystore_assign(struct keystore *ks, const uint8_t id[KEYSTORE_ID_LEN],
+    const char *partner, const char *case_id);
 
 /* The key of that id.  @return 1 with key, 0 when there is none (never
  * made here, or erased), -1 (logged). */
@@ -95,14 +107,15 @@ int keystore_export(struct keystore *ks, const char *partner,
 
 /*
  * Rotate the master key: make a new one, write it to master_file".new",
- * re-wrap every key under it in one transaction, then destroy the old
- * file (overwritten, synced, replaced by the new one).
+ * re-wrap every case's key under it in one transaction (the keys made
+ * ahead are dropped), then destroy the old file (overwritten, synced,
+ * replaced by the new one).
  * @return the number of keys re-wrapped, or -1 (logged; the old master
  * key is then still in force).
  */
 int64_t keystore_rotate(struct keystore *ks);
 
-/* Keys held.  @return the count, or -1. */
+/* Keys given to cases.  @return the count, or -1. */
 int64_t keystore_count(struct keystore *ks);
 
 #endif
