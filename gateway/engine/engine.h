@@ -379,5 +379,14 @@ int engine_rotate_master_key(struct engine *e, uid_t uid, const char *reason,
 int engine_export_key(struct engine *e, uid_t uid, const char *partner,
     const char *case_id, const char *reason, char **keytext,
     struct engine_answer *ans);
+/*
+ * Crypto-shredding (issue 19 item 4, the operator's command): delete the
+ * keys of a final case (its own and every one its sealed records name),
+ * journalled with uid, reason and key ids before.  The case's state,
+ * dates and decisions stay; its messages can no longer be read.
+ * @return 0, or -1 with ans.
+ */
+int engine_erase(struct engine *e, uid_t uid, const char *partner,
+    const char *case_id, const char *reason, struct engine_answer *ans);
 
 #endif

@@ -244,3 +244,109 @@ engine_export_key(struct engine *e, uid_t uid, const char *partner,
 	    (unsigned)uid);
 	return 0;
 }
+
+/* Every key a case's sealed records name. */
+#define ENGINE_ERASE_IDS	16
+
+struct engine_keyset {
+	struct engine	*e;
+	size_t		 n;
+	uint8_t		 ids[ENGINE_ERASE_IDS][KEYSTORE_ID_LEN];
+};
+
+static int
+engine_keyset_cb(void *arg, const struct store_recpos *rp)
+{
+	struct engine_keyset *ks = arg;
+	struct journal_pos pos;
+	struct journal_rec rec;
+	uint8_t *buf;
+	size_t i;
+
+	if (rp->kind != JOURNAL_MESSAGE_RECEIVED &&
+	    rp->kind != JOURNAL_MESSAGE_SENT)
+		return 0;
+	pos.file = rp->file;
+	pos.offset = rp->offset;
+	pos.seq = rp->seq;
+	if (journal_read_at(ks->e->journal_dir, &pos, &rec, &buf) == -1)
+		return -1;
+	if (rec.cipher == JOURNAL_CIPHER_AES256GCM) {
+		for (i = 0; i < ks->n; i++)
+			if (memcmp(ks->ids[i], rec.key_id,
+			    KEYSTORE_ID_LEN) == 0)
+				break;
+		if (i == ks->n && ks->n < ENGINE_ERASE_IDS)
+			memcpy(ks->ids[ks->n++], rec.key_id, KEYSTORE_ID_LEN);
+	}
+	free(buf);
+	return 0;
+}
+
+int
+engine_erase(struct engine *e, uid_t uid, const char *partner,
+    const char *case_id, const char *reason, struct engine_answer *ans)
+{
+	struct engine_keyset ks;
+	struct fsm_case c;
+	json_t *ids;
+	char hex[2 * KEYSTORE_ID_LEN + 1];
+	size_t i;
+	int n;
+
+	memset(ans, 0, sizeof(*ans));
+	if (e->keys == NULL) {
+		engine_answer_set(ans, 409, AE_CONFLICT, "no <keys master=> "
+		    "configured: nothing is sealed, nothing to erase");
+		return -1;
+	}
+	if (engine_lagging(e, ans))
+		return -1;
+	if (engine_flush(e) == -1) {
+		engine_answer_set(ans, 503, AE_TEMPORARY, "journal commit "
+		    "failed");
+		return -1;
+	}
+	if ((n = engine_case_get(e, partner, case_id, &c)) != 1) {
+		engine_answer_set(ans, n == 0 ? 404 : 503, n == 0 ?
+		    AE_UNKNOWN_CASE : AE_TEMPORARY, "no case %s with %s",
+		    case_id, partner);
+		return -1;
+	}
+	/* an open case still needs its messages (resend, duplicates) */
+	if (!fsm_state_final(c.state)) {
+		engine_answer_set(ans, 409, AE_NOT_ALLOWED_IN_STATE, "case %s "
+		    "with %s is %s, not final: its messages are still needed",
+		    case_id, partner, fsm_state_name(c.state));
+		return -1;
+	}
+	memset(&ks, 0, sizeof(ks));
+	ks.e = e;
+	if (store_case_records(e->store, partner, case_id, 0, 0,
+	    engine_keyset_cb, &ks) == -1) {
+		engine_answer_set(ans, 503, AE_TEMPORARY, "cannot read the "
+		    "case's records");
+		return -1;
+	}
+	ids = json_array();
+	for (i = 0; i < ks.n; i++)
+		json_array_append_new(ids, json_string(hex_encode(ks.ids[i],
+		    KEYSTORE_ID_LEN, hex)));
+	/* journalled first: who erased which keys, and why */
+	if (engine_key_journal(e, json_pack("{s:s, s:i, s:s, s:s, s:s, s:o}",
+	    "command", "erase", "uid", (int)uid, "partner", partner, "case",
+	    case_id, "reason", reason, "key_ids", ids), ans) == -1)
+		return -1;
+	if ((n = keystore_erase(e->keys, partner, case_id,
+	    (const uint8_t (*)[KEYSTORE_ID_LEN])ks.ids, ks.n)) == -1) {
+		engine_answer_set(ans, 500, AE_INTERNAL, "the keys of case %s "
+		    "with %s could not be deleted", case_id, partner);
+		return -1;
+	}
+	engine_answer_set(ans, 200, AE_OK, "case %s with %s erased: %d key(s) "
+	    "deleted, its messages are unreadable from now on (complete once "
+	    "the master key has rotated)", case_id, partner, n);
+	log_info(ETAG, "case %s/%s erased by uid %u: %d key(s)", partner,
+	    case_id, (unsigned)uid, n);
+	return 0;
+}

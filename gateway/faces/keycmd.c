@@ -70,6 +70,28 @@ keycmd_export(void *arg, const struct cmd_caller *who, json_t *args,
 	return res;
 }
 
+static json_t *
+keycmd_erase(void *arg, const struct cmd_caller *who, json_t *args,
+    const char **code, char *text, size_t len)
+{
+	struct casecmd_ctx *ctx = arg;
+	struct store_case sc;
+	struct engine_answer a;
+	const char *reason = keycmd_reason(args);
+
+	if (reason == NULL || cmd_arg(args, 0) == NULL)
+		return cmd_fail(code, text, len, "BAD_REQUEST", "usage: "
+		    "erase CASE reason=TEXT [partner=CC]");
+	if (report_find_case(ctx->report, args, &sc, code, text, len) != 1)
+		return NULL;
+	if (engine_erase(ctx->engine, who->uid, sc.partner, sc.case_id,
+	    reason, &a) == -1)
+		return cmd_fail(code, text, len, errcode_name(a.code), "%s",
+		    a.text);
+	return json_pack("{s:s, s:s, s:b, s:s}", "partner", sc.partner,
+	    "case", sc.case_id, "erased", 1, "text", a.text);
+}
+
 const struct cmd_command keycmd_commands[] = {
 	{ "rotate-master-key", CMD_ROLE_ADMIN, keycmd_rotate,
 	    "re-wrap every case key under a new master key, destroy the old",
@@ -77,5 +99,8 @@ const struct cmd_command keycmd_commands[] = {
 	{ "export-key", CMD_ROLE_ADMIN, keycmd_export,
 	    "one case's key, for an auditor (accord-audit --case-key)", 0,
 	    "CASE reason=TEXT out=FILE [partner=CC]" },
+	{ "erase", CMD_ROLE_ADMIN, keycmd_erase,
+	    "delete a final case's keys: its messages become unreadable", 0,
+	    "CASE reason=TEXT [partner=CC]" },
 	{ NULL, 0, NULL, NULL, 0, NULL }
 };

@@ -1,7 +1,7 @@
 /*
  * keycmd.h -- the control socket's commands on the keys of encryption at
- * rest (issue 19; README, "Data protection"): rotate-master-key and
- * export-key, admin only, each journalled with the caller's uid and the
+ * rest (issue 19; README, "Data protection"): rotate-master-key,
+ * export-key and erase, admin only, each journalled with the caller's uid and the
  * reason given.  They share casecmd's context.
  */
 #ifndef ACCORD_KEYCMD_H

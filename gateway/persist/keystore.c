@@ -597,6 +597,56 @@ out:
 	return ok ? n : -1;
 }
 
+int
+keystore_erase(struct keystore *ks, const char *partner,
+    const char *case_id, const uint8_t (*ids)[KEYSTORE_ID_LEN], size_t n)
+{
+	sqlite3_stmt *s = NULL, *d = NULL;
+	size_t i;
+	int count = -1;
+
+	if (ks->db == NULL || ks_exec(ks, "PRAGMA synchronous=FULL") == -1)
+		return -1;
+	if (ks_exec(ks, "BEGIN IMMEDIATE") == -1)
+		goto sync;
+	if (sqlite3_prepare_v2(ks->db, "DELETE FROM keys WHERE partner = ?1 "
+	    "AND case_id = ?2", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 1, partner, -1, SQLITE_STATIC) !=
+	    SQLITE_OK || sqlite3_bind_text(s, 2, case_id, -1,
+	    SQLITE_STATIC) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE ||
+	    sqlite3_prepare_v2(ks->db, "DELETE FROM keys WHERE id = ?1", -1,
+	    &d, NULL) != SQLITE_OK)
+		goto rollback;
+	count = sqlite3_changes(ks->db);
+	for (i = 0; i < n; i++) {
+		sqlite3_reset(d);
+		if (sqlite3_bind_blob(d, 1, ids[i], KEYSTORE_ID_LEN,
+		    SQLITE_STATIC) != SQLITE_OK || sqlite3_step(d) !=
+		    SQLITE_DONE)
+			goto rollback;
+		count += sqlite3_changes(ks->db);
+	}
+	sqlite3_finalize(s);
+	sqlite3_finalize(d);
+	s = d = NULL;
+	if (ks_exec(ks, "COMMIT") == 0) {
+		/* the deleted rows' pages out of the WAL too */
+		(void)ks_exec(ks, "PRAGMA wal_checkpoint(TRUNCATE)");
+		goto sync;
+	}
+rollback:
+	log_errx(KTAG, "erasing the keys of %s/%s: %s", partner, case_id,
+	    sqlite3_errmsg(ks->db));
+	sqlite3_finalize(s);
+	sqlite3_finalize(d);
+	(void)ks_exec(ks, "ROLLBACK");
+	count = -1;
+sync:
+	if (ks_exec(ks, "PRAGMA synchronous=NORMAL") == -1)
+		count = -1;
+	return count;
+}
+
 int64_t
 keystore_count(struct keystore *ks)
 {

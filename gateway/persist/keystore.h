@@ -115,6 +115,15 @@ int keystore_export(struct keystore *ks, const char *partner,
  */
 int64_t keystore_rotate(struct keystore *ks);
 
+/*
+ * Erase partner's case case_id: delete its key and the keys of ids[n]
+ * (those its sealed records name), durably, and checkpoint the WAL so
+ * that no copy of them stays in it.  @return how many were deleted, or
+ * -1 (logged).
+ */
+int keystore_erase(struct keystore *ks, const char *partner,
+    const char *case_id, const uint8_t (*ids)[KEYSTORE_ID_LEN], size_t n);
+
 /* Keys given to cases.  @return the count, or -1. */
 int64_t keystore_count(struct keystore *ks);
 

@@ -16,10 +16,13 @@
 # still reads every message; --rebuild-store works on sealed records.  A
 # case whose key assignment a crash lost (keys.db is written ahead of the
 # journal, the assignment after: it is emptied here by hand) seals its
-# next message under its own key again, found from the journal.
+# next message under its own key again, found from the journal.  erase
+# deletes a final case's keys (journalled with uid, reason and key ids);
+# after a rotation, the state directory and the current master key give
+# no marker of it, while verify and replay still pass.
 # accordd -n refuses a master key file others may read.
 . "$ACCORD_SRCDIR/tests/helpers/lib.sh"
-plan 30
+plan 38
 make_workdir at-rest
 kzlog="$work/kz.log"
 frlog="$work/fr.log"
@@ -211,12 +214,48 @@ check "... sealed under the case's own key, found again from the journal" \
 	[ -n "$id3" ] && [ "$(sqlite3 "$kdb" \
 	    "SELECT hex(id) FROM keys WHERE case_id = '$case3'")" = "$id3" ]
 kz export-key "$case3" reason=audit-3 out="$work/case3.key" >/dev/null 2>&1
+
+# ---- erasure: a final case's keys deleted, then the master key rotated ------------
+kz erase "$case1" reason=too-early >"$work/e1.out" 2>&1
+check "erase refuses a case that is not final" \
+	grep -q "NOT_ALLOWED_IN_STATE" "$work/e1.out"
+kz erase "$case3" reason=retention-test >"$work/e3.out" 2>&1
+check "erase deletes the keys of the withdrawn case 3" \
+	sh -c 'grep -q "erased: 1 key(s) deleted" "$1" &&
+	       [ "$(sqlite3 "$2" "SELECT count(*) FROM keys WHERE case_id = '"'$3'"'")" = 0 ]' \
+	    _ "$work/e3.out" "$kdb" "$case3"
+kz status "$case3" >"$work/status3.out" 2>&1
+check "... the case stays, without personal data" \
+	sh -c '[ "$1" = WITHDRAWN ] && ! grep -q "$2" "$3"' _ \
+	    "$(state kz "$case3")" "$MARK" "$work/status3.out"
+kz rotate-master-key reason=after-erasure >/dev/null 2>&1
 stop_both
+check "the journal holds the erasure with uid, reason and key id" \
+	grep -a -q "\"case\":\"$case3\",\"command\":\"erase\",\"key_ids\":\[\"$(echo "$id3" |
+	    tr A-F a-f)\"\],\"partner\":\"FR\",\"reason\":\"retention-test\",\"uid\":" \
+	    "$KZJ"/journal-*.log
 "$AUDIT" export "$case3" --out "$work/ex4" --cert "$KZCERT" \
     --trust "$work/pki" --case-key "$work/case3.key" "$KZJ" \
     >"$work/ex4.out" 2>&1
-check "... so that one case key opens both of its messages" \
+check "a case key exported before the erasure opens both messages" \
 	[ "$(grep -rla "$MARK" "$work/ex4/messages" | wc -l)" -eq 2 ]
+"$AUDIT" export "$case3" --out "$work/ex5" --cert "$KZCERT" \
+    --trust "$work/pki" --master-key "$work/conf/master.key" "$KZJ" \
+    >"$work/ex5.out" 2>&1
+f=$(holds "$work/ex5")
+check "the state directory and the current master key: no marker of the erased case (${f:-none})" \
+	sh -c '[ -z "$1" ] && grep -q "its case key is erased" "$2"' _ "$f" \
+	    "$work/ex5.out"
+"$AUDIT" verify --cert "$KZCERT" --master-key "$work/conf/master.key" \
+    "$KZJ" >"$work/v3.out" 2>&1
+st=$?
+check "verify passes the whole chain after the erasure ($st)" \
+	sh -c '[ "$1" = 0 ] && grep -q "2 of .* sealed messages not opened (no key for their case: erased" "$2"' \
+	    _ $st "$work/v3.out"
+"$AUDIT" replay "$KZJ" >"$work/r.out" 2>&1
+st=$?
+check "replay reproduces every decision, the erased case's too ($st)" \
+	[ $st = 0 ]
 f=$(holds "$work/var")
 check "no marker in the state directories after all that (${f:-none})" \
 	[ -z "$f" ]
