@@ -22,7 +22,7 @@
 # no marker of it, while verify and replay still pass.
 # accordd -n refuses a master key file others may read.
 . "$ACCORD_SRCDIR/tests/helpers/lib.sh"
-plan 39
+plan 38
 make_workdir at-rest
 kzlog="$work/kz.log"
 frlog="$work/fr.log"
