@@ -284,12 +284,13 @@ config_read_timestamp(struct config *c, xmlNodePtr n, struct conf_diag *d)
  * <keys master="FILE"/>: business messages are sealed at rest under
  * per-case keys wrapped by the master key in FILE (relative to this
  * file's directory; persist/keystore.h).  The engine reads it, and
- * rewrites it when the key rotates: it must be owned by the engine's
- * user (or root for a daemon that stays root), mode 0600.
+ * replaces it when the key rotates: mode 0600, owned by the engine's
+ * <user> (without one, by the user the daemon runs as, or root).
  */
 static void
 config_read_keys(struct config *c, xmlNodePtr n, struct conf_diag *d)
 {
+	struct stat sb;
 	uint8_t key[AEAD_KEY_LEN];
 	char why[1400];
 
@@ -298,6 +299,14 @@ config_read_keys(struct config *c, xmlNodePtr n, struct conf_diag *d)
 	    geteuid(), key, why, sizeof(why)) == -1)
 		conf_diag_error(d, c->file, conf_line(n), "keys master: %s",
 		    why);
+	else if (c->user[0] != '\0' && stat(c->keys_master, &sb) == 0 &&
+	    sb.st_uid != c->user_uid)
+		/* the engine, never root under <user>, reads it and
+		 * replaces it on rotation */
+		conf_diag_error(d, c->file, conf_line(n), "keys master: %s: "
+		    "owned by uid %u: the engine runs as %s, which must own "
+		    "it (chown %s)", c->keys_master, (unsigned)sb.st_uid,
+		    c->user, c->user);
 	aead_wipe(key, sizeof(key));
 }
 
