@@ -3,8 +3,8 @@
  * on this machine, beside the bound measured in the same run
  * (DESIGN.md section 6).
  *
- *	bench_transport [-k] [-c CONNS] [-n EXCHANGES] [-t SECONDS] [-u USER]
- *	    PKI_DIR
+ *	bench_transport [-ek] [-c CONNS] [-n EXCHANGES] [-t SECONDS]
+ *	    [-u USER] PKI_DIR
  *
  * An exchange is one business message delivered and its receipt taken:
  * two XML signatures and two verifications.  The program prepares a
@@ -32,7 +32,10 @@
  * that counts: the messages it may have in flight to Kazakhstan).  -u runs both gateways with
  * privilege separation (issue 16): <user name="USER"/> in both
  * configurations, so that each is a root parent, a signer holding the
- * signing key and an engine as USER; it needs root.  The gateways' CPU is
+ * signing key and an engine as USER; it needs root.  -e runs both with
+ * encryption at rest (issue 19): <keys master=> and a master key each,
+ * so every business message is sealed under its case's key in both
+ * journals.  The gateways' CPU is
  * the whole tree's (the parent reaps its children).  A bench reports: it
  * exits 0 when it ran, whatever the figures, and 2 when it could not run.
  */
@@ -558,6 +561,30 @@ bench_conns(const char *work, int conns)
 	    "done\n") == 0 ? 0 : -1;
 }
 
+/*
+ * Encryption at rest for both gateways: a master key file (mode 0600)
+ * beside each configuration, named by <keys master=> before <limits>.
+ * @return 0, or -1.
+ */
+static int
+bench_at_rest(const char *work)
+{
+	static const char script[] =
+	    "set -e\n"
+	    "cd \"$W\"\n"
+	    "for d in conf conf/demo-fr; do\n"
+	    "  (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \\n' "
+	    ">\"$d/master.key\")\n"
+	    "  sed -i 's|^\\(  <limits \\)|  <keys master=\"master.key\"/>\\n"
+	    "\\1|' \"$d/accordd.xml\"\n"
+	    "  grep -q '<keys master=' \"$d/accordd.xml\"\n"
+	    "done\n";
+
+	if (setenv("W", work, 1) == -1)
+		return -1;
+	return system(script) == 0 ? 0 : -1;
+}
+
 /* 1 if g's log says it split into a root parent, a signer and an engine. */
 static int
 bench_is_split(const struct gateway *g)
@@ -575,7 +602,7 @@ bench_is_split(const struct gateway *g)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bench_transport [-k] [-c CONNS] "
+	fprintf(stderr, "usage: bench_transport [-ek] [-c CONNS] "
 	    "[-n EXCHANGES] [-t SECONDS] [-u USER] PKI_DIR\n");
 	exit(2);
 }
@@ -599,12 +626,16 @@ main(int argc, char **argv)
 	char *body = NULL;
 	const char *user = NULL;
 	int c, port, keep = 0, ran = 0, stop_kz, stop_fr, conns = 0;
+	int at_rest = 0;
 
-	while ((c = getopt(argc, argv, "c:kn:t:u:")) != -1)
+	while ((c = getopt(argc, argv, "c:ekn:t:u:")) != -1)
 		switch (c) {
 		case 'c':
 			if ((conns = atoi(optarg)) < 1 || conns > 32)
 				usage();
+			break;
+		case 'e':
+			at_rest = 1;
 			break;
 		case 'k':
 			keep = 1;
@@ -685,6 +716,11 @@ main(int argc, char **argv)
 		    "the user %s\n", work, user);
 		return 2;
 	}
+	if (at_rest && bench_at_rest(work) == -1) {
+		fprintf(stderr, "bench_transport: cannot give %s's gateways "
+		    "encryption at rest\n", work);
+		return 2;
+	}
 	snprintf(kz.conf, sizeof(kz.conf), "%s/conf/accordd.xml", work);
 	snprintf(kz.sock, sizeof(kz.sock), "%s/run/kz/control.sock", work);
 	snprintf(kz.log, sizeof(kz.log), "%s/kz.log", work);
@@ -741,6 +777,9 @@ main(int argc, char **argv)
 		    "and an engine as %s\n", user);
 	else
 		printf("One process per gateway (no <user>)\n");
+	printf("%s\n", at_rest ? "Encryption at rest on both: business "
+	    "messages sealed under per-case keys (<keys master=>)" :
+	    "No encryption at rest (no <keys>)");
 	printf("%ld ReadmissionRequests of %zu bytes (%zu signed) submitted "
 	    "pipelined on one control connection\n", n, size,
 	    b.signed_size);

@@ -55,6 +55,10 @@ struct audit_opts {
 	const char	*store_path;	/* replay --compare */
 	const char	*out_dir;	/* export */
 	const char	*html_out;	/* one-page case timeline */
+	const char	*master_key;	/* sealed messages: the master key */
+	const char	*keys_db;	/* ... and the key store (default:
+					 * keys.db beside the journal DIR) */
+	const char	*case_key;	/* ... or one exported case key */
 	int		 jobs;		/* verify: threads checking messages
 					 * (0: the default, 2; 1: none but
 					 * the caller's) */
@@ -84,6 +88,11 @@ void audit_report_print(const struct audit_report *rep, FILE *fp, int json);
  * could not (unreadable input, bad option; logged).
  */
 int audit_verify(const struct audit_opts *o, struct audit_report *rep);
+
+/* Open the keys o names for sealed messages (none: 0), for every command
+ * of this run (audit_keys.c).  @return 0, or -1 (logged). */
+int audit_keys_open(const struct audit_opts *o);
+void audit_keys_close(void);
 int audit_replay(const struct audit_opts *o, struct audit_report *rep);
 int audit_witness(const struct audit_opts *o, struct audit_report *rep);
 int audit_export(const struct audit_opts *o, struct audit_report *rep);

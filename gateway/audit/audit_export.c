@@ -266,10 +266,11 @@ audit_export_issuer(struct audit_export *x, X509 *cert, char *out,
 }
 
 /* A case's message record: the message as signed into messages/, its
- * signer's certificate into certs/, that certificate's issuer into ca/. */
+ * signer's certificate into certs/, that certificate's issuer into ca/
+ * (sealed: rm is the record opened, its bytes are not the payload's). */
 static void
-audit_export_message(struct audit_export *x, const struct journal_rec *rec,
-    const struct record_message *rm, json_t *ent)
+audit_export_bytes(struct audit_export *x, const struct journal_rec *rec,
+    const struct record_message *rm, json_t *ent, int sealed)
 {
 	struct audit_cert certs[AUDIT_MAX_CERTS];
 	struct envelope_error err;
@@ -312,6 +313,16 @@ audit_export_message(struct audit_export *x, const struct journal_rec *rec,
 	clock_format_utc(rec->time, tb, sizeof(tb));
 	json_object_set_new(ent, "exported", json_string(name));
 	json_object_set_new(ent, "sha256", json_string(rm->sha256));
+	if (sealed) {
+		json_array_append_new(x->files, json_pack("{s:s, s:s, s:s, "
+		    "s:s, s:s, s:s, s:s, s:s, s:I, s:b}", "file", name, "type",
+		    agreement_msg_type_name(rm->type), "message_id",
+		    rm->message_id, "direction", rec->kind ==
+		    JOURNAL_MESSAGE_RECEIVED ? "in" : "out", "sha256",
+		    rm->sha256, "signer_cert", signer, "ca", ca, "time", tb,
+		    "seq", (json_int_t)rec->seq, "sealed", 1));
+		return;
+	}
 	json_object_set_new(ent, "body_offset", json_integer((json_int_t)(
 	    rm->body - (const unsigned char *)rec->payload)));
 	json_object_set_new(ent, "body_length", json_integer(
@@ -325,6 +336,34 @@ audit_export_message(struct audit_export *x, const struct journal_rec *rec,
 	    (json_int_t)rec->seq, "body_offset", (json_int_t)(rm->body -
 	    (const unsigned char *)rec->payload), "body_length",
 	    (json_int_t)rm->body_len));
+}
+
+/* A case's message record; a sealed one opened first. */
+static void
+audit_export_message(struct audit_export *x, const struct journal_rec *rec,
+    const struct record_message *rm, json_t *ent)
+{
+	struct record_message open;
+	char *plain;
+
+	if (rm->sealed) {
+		/* encryption at rest: the record's payload is sealed; the
+		 * message goes out in clear only to a holder of its key */
+		json_object_set_new(ent, "sealed", json_true());
+		if (audit_unseal(rec, &open, &plain) != 1) {
+			audit_warning(x->pass.rep, rec, "%s %s is sealed and "
+			    "no key given opens it (%s): exported by its "
+			    "record only", agreement_msg_type_name(rm->type),
+			    rm->message_id, audit_keys_have() ? "its case "
+			    "key is erased" : "give --master-key or "
+			    "--case-key");
+			return;
+		}
+		audit_export_bytes(x, rec, &open, ent, 1);
+		free(plain);
+		return;
+	}
+	audit_export_bytes(x, rec, rm, ent, 0);
 }
 
 /* Pass 2: one record of the segment.  Its header always; its payload

@@ -131,9 +131,15 @@ static const char audit_script_cp[] =
 static const char audit_script_msg[] =
 "\n"
 "echo \"3. each message: its bytes in its record, its signature\"\n"
-"# message SEQ OFFSET FILE CA SIGNER TIME\n"
+"# message SEQ OFFSET FILE CA SIGNER TIME (OFFSET -: a sealed record,\n"
+"# whose header names the plaintext's SHA-256 at bytes 96-127)\n"
 "message() {\n"
-"\tif [ \"$(tail -c +$(($2 + 1)) \"records/$1.payload\" | digest)\" != \\\n"
+"\tif [ \"$2\" = - ]; then\n"
+"\t\tif [ \"$(od -An -tx1 -j96 -N32 \"records/$1.hdr\" | tr -d ' \\n')\" \\\n"
+"\t\t    != \"$(digest <\"$3\")\" ]; then\n"
+"\t\t\tbad \"$3 is not the plaintext sealed in record $1\"\n"
+"\t\tfi\n"
+"\telif [ \"$(tail -c +$(($2 + 1)) \"records/$1.payload\" | digest)\" != \\\n"
 "\t    \"$(digest <\"$3\")\" ]; then\n"
 "\t\tbad \"$3 is not the message of record $1\"\n"
 "\tfi\n"
@@ -179,7 +185,7 @@ audit_bundle_script(const struct audit_bundle *b, FILE *fp)
 {
 	json_t *f;
 	size_t i;
-	char t[32];
+	char t[32], off[32];
 
 	fprintf(fp, "#!/bin/sh\n"
 	    "# verify.sh -- checks this export of case %s with sh, coreutils,\n"
@@ -200,9 +206,14 @@ audit_bundle_script(const struct audit_bundle *b, FILE *fp)
 	fputs(audit_script_msg, fp);
 	json_array_foreach(b->files, i, f) {
 		audit_xmlsec_time(jstr(f, "time"), t, sizeof(t));
-		fprintf(fp, "message %012lld %lld %s '%s' %s '%s'\n",
-		    jint(f, "seq"), jint(f, "body_offset"), jstr(f, "file"),
-		    jstr(f, "ca"), jstr(f, "signer_cert"), t);
+		if (json_is_true(json_object_get(f, "sealed")))
+			snprintf(off, sizeof(off), "-");
+		else
+			snprintf(off, sizeof(off), "%lld",
+			    jint(f, "body_offset"));
+		fprintf(fp, "message %012lld %s %s '%s' %s '%s'\n",
+		    jint(f, "seq"), off, jstr(f, "file"), jstr(f, "ca"),
+		    jstr(f, "signer_cert"), t);
 	}
 	fputs(audit_script_rcpt, fp);
 	json_array_foreach(b->files, i, f)
@@ -305,9 +316,17 @@ audit_bundle_readme(const struct audit_bundle *b, FILE *fp)
 "   verification failed\".  So each command names the one CA certificate\n"
 "   that issued the signer's, and the time the message was journalled:\n\n");
 	json_array_foreach(b->files, i, f) {
-		fprintf(fp, "     tail -c +%lld records/%012lld.payload | "
-		    "sha256sum; sha256sum %s\n", jint(f, "body_offset") + 1,
-		    jint(f, "seq"), jstr(f, "file"));
+		if (json_is_true(json_object_get(f, "sealed")))
+			/* encryption at rest: the header names the
+			 * plaintext's digest */
+			fprintf(fp, "     od -An -tx1 -j96 -N32 records/"
+			    "%012lld.hdr | tr -d ' \\n'; sha256sum %s\n",
+			    jint(f, "seq"), jstr(f, "file"));
+		else
+			fprintf(fp, "     tail -c +%lld records/%012lld.payload "
+			    "| sha256sum; sha256sum %s\n",
+			    jint(f, "body_offset") + 1, jint(f, "seq"),
+			    jstr(f, "file"));
 		audit_xmlsec_time(jstr(f, "time"), t, sizeof(t));
 		if (jstr(f, "ca")[0] != '\0')
 			fprintf(fp, "     xmlsec1 --verify --trusted-pem %s "

@@ -167,6 +167,7 @@ audit_pool_stop(struct audit_pool *p)
 	for (i = 0; i < p->njobs; i++) {
 		X509_free(p->jobs[i].own);
 		free(p->jobs[i].buf);
+		free(p->jobs[i].plain);
 	}
 	audit_certcache_free(&p->cache);
 	free(p->jobs);

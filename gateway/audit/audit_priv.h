@@ -51,6 +51,14 @@ void audit_finding_kind(struct audit_report *, const struct journal_rec *,
 void audit_finding_diff(struct audit_report *, const struct journal_rec *,
     json_t *, json_t *, const char *, ...)
     __attribute__((format(printf, 5, 6)));
+/* audit_keys.c: sealed message records (--master-key, --case-key). */
+int audit_keys_have(void);
+/* Open a sealed record into *plain (free()) and decode rm from it.
+ * @return 1 opened, 0 no key for it (none given, or erased), -1 it does
+ * not open or its plaintext is not the header's digest. */
+int audit_unseal(const struct journal_rec *rec, struct record_message *rm,
+    char **plain);
+
 /* A warning about rec (NULL: about the whole input). */
 void audit_warning(struct audit_report *, const struct journal_rec *,
     const char *, ...) __attribute__((format(printf, 3, 4)));
@@ -259,6 +267,10 @@ struct audit_job {
 	int			 verified;	/* the signature verified */
 	int			 rcpt_ids;	/* a Receipt's id, digest read */
 	int			 no_conf;	/* no configuration in force */
+	int			 sealed;	/* its body is sealed */
+	int			 opened;	/* ... and was opened */
+	char			*plain;		/* the record opened, which rm
+						 * points into */
 	char			 id[RECORD_ID_MAX];
 	char			 sha[RECORD_SHA256_HEX + 8];
 	X509			*own;	/* our certificate, if ours */

@@ -77,6 +77,7 @@ struct audit_verify {
 	uint64_t		 refusals, deadlines, operator, configs;
 	uint64_t		 torn_cuts, files, signatures;
 	uint64_t		 unchecked;	/* no configuration after a break */
+	uint64_t		 sealed, opened;	/* sealed messages */
 	uint64_t		 last_cp_seq;
 };
 
@@ -170,13 +171,34 @@ audit_check_message(struct audit_job *j, X509_STORE *trust,
 
 	j->finding[0] = '\0';
 	j->decoded = j->checked = j->verified = j->rcpt_ids = 0;
-	j->no_conf = 0;
+	j->no_conf = j->sealed = j->opened = 0;
 	j->own = NULL;
 	if (record_message_decode(rec->payload, rec->len, rm) == -1) {
 		audit_job_finding(j, "%s record does not decode "
 		    "(or its body's SHA-256 is not its header's)",
 		    journal_kind_name(rec->kind));
 		return;
+	}
+	if (rm->sealed) {
+		j->sealed = 1;
+		free(j->plain);
+		j->plain = NULL;
+		switch (audit_unseal(rec, rm, &j->plain)) {
+		case 1:
+			j->opened = 1;
+			break;
+		case 0:
+			/* the clear header alone: chain and Receipts
+			 * check, the signature cannot */
+			j->decoded = 1;
+			return;
+		default:
+			audit_job_finding(j, "%s record %s: the sealed body "
+			    "does not open with its case key, or is not the "
+			    "plaintext its header names",
+			    journal_kind_name(rec->kind), rm->message_id);
+			return;
+		}
 	}
 	j->decoded = 1;
 	ours = rec->kind == JOURNAL_MESSAGE_SENT ||
@@ -267,6 +289,8 @@ audit_verify_message(struct audit_verify *v, struct audit_job *j)
 	}
 	if (j->verified)
 		v->signatures++;
+	v->sealed += j->sealed;
+	v->opened += j->opened;
 	if (j->no_conf && v->pass.broken)
 		/* its configuration load may be what a break took: one
 		 * warning at the end, not a finding per message */
@@ -562,6 +586,14 @@ audit_verify_end(struct audit_verify *v, X509 *pinned, json_t *sum)
 		    json_string(fp));
 		audit_verify_checkpoints(v, X509_get0_pubkey(own), from);
 	}
+	if (v->sealed > v->opened)
+		audit_warning(rep, NULL, "%" PRIu64 " of %" PRIu64 " sealed "
+		    "messages not opened (%s): their signatures are not "
+		    "checked; the chain, the checkpoints and the Receipts "
+		    "(against the digests their clear headers carry) are",
+		    v->sealed - v->opened, v->sealed, audit_keys_have() ?
+		    "no key for their case: erased, or another case's "
+		    "export key" : "no --master-key or --case-key");
 	if (v->unchecked > 0)
 		audit_warning(rep, NULL, "%" PRIu64 " messages and receipts "
 		    "after a break have no configuration load in force (a "
@@ -597,6 +629,10 @@ audit_verify_summary(const struct audit_verify *v, json_t *sum)
 	    (json_int_t)v->errors));
 	json_object_set_new(sum, "signatures_verified", json_integer(
 	    (json_int_t)v->signatures));
+	json_object_set_new(sum, "sealed_messages", json_integer(
+	    (json_int_t)v->sealed));
+	json_object_set_new(sum, "sealed_opened", json_integer(
+	    (json_int_t)v->opened));
 	json_object_set_new(sum, "decisions", json_integer(
 	    (json_int_t)v->decisions));
 	json_object_set_new(sum, "refusals", json_integer(

@@ -9,11 +9,13 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libxml/tree.h>
 #include <openssl/err.h>
 
 #include "conf/config.h"
+#include "util/aead.h"
 #include "conf/conffile.h"
 #include "util/file.h"
 #include "util/xmalloc.h"
@@ -62,6 +64,7 @@ config_free(struct config *c)
 	free(c->state_dir);
 	free(c->control_socket);
 	free(c->metrics_address);
+	free(c->keys_master);
 	free(c->tsa_url);
 	free(c->tsa_ca);
 	free(c->tsa_ca_pem);
@@ -324,6 +327,36 @@ config_read_timestamp(struct config *c, xmlNodePtr n, struct conf_diag *d)
 		    "cannot read %s", c->tsa_ca);
 }
 
+/*
+ * <keys master="FILE"/>: business messages are sealed at rest under
+ * per-case keys wrapped by the master key in FILE (relative to this
+ * file's directory; persist/keystore.h).  The engine reads it, and
+ * replaces it when the key rotates: mode 0600, owned by the engine's
+ * <user> (without one, by the user the daemon runs as, or root).
+ */
+static void
+config_read_keys(struct config *c, xmlNodePtr n, struct conf_diag *d)
+{
+	struct stat sb;
+	uint8_t key[AEAD_KEY_LEN];
+	char why[1400];
+
+	c->keys_master = config_attr_path(n, "master", c->dir);
+	if (aead_key_file(c->keys_master, c->user[0] != '\0' ? c->user_uid :
+	    geteuid(), key, why, sizeof(why)) == -1)
+		conf_diag_error(d, c->file, conf_line(n), "keys master: %s",
+		    why);
+	else if (c->user[0] != '\0' && stat(c->keys_master, &sb) == 0 &&
+	    sb.st_uid != c->user_uid)
+		/* the engine, never root under <user>, reads it and
+		 * replaces it on rotation */
+		conf_diag_error(d, c->file, conf_line(n), "keys master: %s: "
+		    "owned by uid %u: the engine runs as %s, which must own "
+		    "it (chown %s)", c->keys_master, (unsigned)sb.st_uid,
+		    c->user, c->user);
+	aead_wipe(key, sizeof(key));
+}
+
 static int
 config_partner_cmp(const void *a, const void *b)
 {
@@ -504,6 +537,8 @@ config_load(const char *file, accord_time_t now, struct conf_diag *d)
 		config_read_metrics(c, n, d);
 	if ((n = conf_child(root, "timestamp")) != NULL)
 		config_read_timestamp(c, n, d);
+	if ((n = conf_child(root, "keys")) != NULL)
+		config_read_keys(c, n, d);
 
 	n = conf_child(root, "limits");
 	c->max_message_size = (size_t)conf_attr_int(n, "max-message-size",

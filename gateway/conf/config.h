@@ -113,6 +113,9 @@ struct config {
 	char		*tsa_ca;	/* its CA certificates, PEM */
 	char		*tsa_ca_pem;	/* their text, for the journal */
 	int		 tsa_retry_secs;	/* the first retry's wait */
+	/* <keys master=>: encryption at rest (persist/keystore.h); the
+	 * master key file, NULL: messages are journalled in clear */
+	char		*keys_master;
 
 	size_t		 max_message_size;
 	int		 max_xml_depth;

@@ -19,6 +19,7 @@
 #include "engine/engine_priv.h"
 #include "engine/engine_state_priv.h"
 #include "persist/journal.h"
+#include "persist/keystore.h"
 #include "util/log.h"
 #include "persist/store.h"
 #include "util/xmalloc.h"
@@ -146,7 +147,7 @@ engine_open_signed(const struct config *c, struct signer_client *sc)
 	e->remote = sc;
 	e->journal_dir = conf_path(c->state_dir, "journal");
 	e->store_path = conf_path(c->state_dir, "store.db");
-	if (engine_journal_key(e, c, &d) == -1)
+	if (engine_journal_key(e, c, &d) == -1 || engine_keys_open(e, c) == -1)
 		goto fail;
 	journal_params_default(&jp, e->journal_dir);
 	jp.sign_key = e->journal_key;
@@ -226,6 +227,7 @@ engine_close(struct engine *e)
 	free(e->sent);
 	xmlsig_signer_free(e->signer);
 	store_close(e->store);
+	keystore_close(e->keys);
 	if (e->journal != NULL)
 		journal_close(e->journal);
 	EVP_PKEY_free(e->journal_key);

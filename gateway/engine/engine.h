@@ -367,4 +367,26 @@ int engine_timestamp(struct engine *e, uint64_t seq,
 void engine_answer_clear(struct engine_answer *a);
 void engine_outgoing_clear(struct engine_outgoing *o);
 
+/*
+ * Encryption at rest (engine_seal.c), admin commands, each journalled
+ * (OPERATOR_COMMAND with the uid and the reason) before it acts:
+ * rotate the master key (every case key re-wrapped, the old master key
+ * destroyed); give one case's key (*keytext, free(); the text of an
+ * exported key, keystore.h) to an auditor.  @return 0, or -1 with ans.
+ */
+int engine_rotate_master_key(struct engine *e, uid_t uid, const char *reason,
+    struct engine_answer *ans);
+int engine_export_key(struct engine *e, uid_t uid, const char *partner,
+    const char *case_id, const char *reason, char **keytext,
+    struct engine_answer *ans);
+/*
+ * Crypto-shredding (issue 19 item 4, the operator's command): delete the
+ * keys of a final case (its own and every one its sealed records name),
+ * journalled with uid, reason and key ids before.  The case's state,
+ * dates and decisions stay; its messages can no longer be read.
+ * @return 0, or -1 with ans.
+ */
+int engine_erase(struct engine *e, uid_t uid, const char *partner,
+    const char *case_id, const char *reason, struct engine_answer *ans);
+
 #endif

@@ -106,13 +106,26 @@ int
 engine_append(struct engine *e, enum journal_kind kind, char *payload,
     size_t len)
 {
+	return engine_append_sealed(e, kind, payload, len, NULL);
+}
+
+int
+engine_append_sealed(struct engine *e, enum journal_kind kind,
+    char *payload, size_t len, const struct journal_seal *seal)
+{
 	struct engine_pending *p;
 	struct journal_pos pos;
+	int rc;
 
 	e->pending = xgrowarray(e->pending, e->npending, &e->cappending,
 	    sizeof(*e->pending));
 	stage_begin(STAGE_JOURNAL);
-	if (journal_append_pos(e->journal, kind, payload, len, &pos) == -1) {
+	if (seal != NULL)
+		rc = journal_append_sealed(e->journal, kind, payload, len, seal,
+		    &pos);
+	else
+		rc = journal_append_pos(e->journal, kind, payload, len, &pos);
+	if (rc == -1) {
 		stage_end(STAGE_JOURNAL);
 		free(payload);
 		return -1;

@@ -15,6 +15,8 @@
 #include "msg/signer.h"
 #include "msg/envelope.h"
 #include "persist/journal.h"
+#include "persist/keystore.h"
+#include "util/aead.h"
 #include "util/log.h"
 #include "persist/record.h"
 #include "util/xmalloc.h"
@@ -51,10 +53,24 @@ engine_journal_message(struct engine *e, enum journal_kind kind,
 			snprintf(m.grounds[m.ngrounds++],
 			    sizeof(m.grounds[0]), "%s", g->name[i]);
 	}
-	if (record_message_encode(&m, bytes, len, &payload, &plen) == -1)
-		return -1;
 	if (sha256 != NULL)
 		record_sha256_hex(bytes, len, sha256);
+	if (engine_seals(e, kind, h->type) && h->case_id[0] != '\0') {
+		uint8_t id[KEYSTORE_ID_LEN], key[AEAD_KEY_LEN];
+		struct journal_seal seal;
+		int rc;
+
+		rc = engine_case_key(e, partner, h->case_id, id, key);
+		if (rc == 0)
+			rc = record_message_seal(&m, bytes, len, key, id,
+			    &payload, &plen, &seal);
+		aead_wipe(key, sizeof(key));
+		if (rc == -1)
+			return -1;
+		return engine_append_sealed(e, kind, payload, plen, &seal);
+	}
+	if (record_message_encode(&m, bytes, len, &payload, &plen) == -1)
+		return -1;
 	return engine_append(e, kind, payload, plen);
 }
 

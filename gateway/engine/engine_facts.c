@@ -77,6 +77,33 @@ engine_event_facts(const struct model *m, struct fsm_event *ev)
 	}
 }
 
+/*
+ * Checks on personal fields are journalled as verdicts (issue 19): the
+ * voluntary-departure programme's exclusions read a criminal offence, an
+ * illegal entry and the date of entry (personal fields: the pd:data of
+ * VoluntaryDepartureNotice.xsd), which the DECISION record, kept in
+ * clear, must not hold.  They are replaced by what the fsm concludes from
+ * them under the agreement's programme (fsm_check_programme): excluded
+ * for an offence, excluded for an illegal entry after the programme's
+ * date, or neither.  The fsm decides the same, replay included, and the
+ * record says no more than the decision does.
+ */
+void
+engine_facts_verdicts(const struct agreement *a, struct fsm_event *ev)
+{
+	const struct programme *p = &a->programme;
+	int illegal;
+
+	if (ev->type != MSG_VOLUNTARY_DEPARTURE_NOTICE)
+		return;
+	illegal = p->exclude_illegal_entry && ev->entry_illegal &&
+	    ev->entry_date > p->illegal_entry_after;
+	ev->criminal_offence = p->exclude_criminal_offences &&
+	    ev->criminal_offence;
+	ev->entry_illegal = illegal;
+	ev->entry_date = illegal ? p->illegal_entry_after + 1 : 0;
+}
+
 /* 1 if t opens a case. */
 int
 engine_opens(enum msg_type t)

@@ -500,6 +500,7 @@ engine_rx_decide(struct engine *e, const struct agreement *a,
 	ev->kind = FSM_EV_RECEIVED;
 	ev->at = now;
 	engine_event_facts(m, ev);
+	engine_facts_verdicts(a, ev);
 	if (found == 0 && !engine_opens(h->type)) {
 		memset(d, 0, sizeof(*d));
 		d->version = FSM_VERSION;

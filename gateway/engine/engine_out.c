@@ -47,6 +47,20 @@ engine_remember_sent(struct engine *e, const char *partner,
 	s->ev = *ev;
 }
 
+/* A message record fetched is given in clear (engine_unseal()). */
+static int
+engine_fetched(struct engine *e, enum journal_kind kind,
+    const uint8_t *key_id, char **out, size_t *len)
+{
+	if (kind != JOURNAL_MESSAGE_RECEIVED && kind != JOURNAL_MESSAGE_SENT)
+		return 0;
+	if (engine_unseal(e, key_id, out, len) == 0)
+		return 0;
+	free(*out);
+	*out = NULL;
+	return -1;
+}
+
 /*
  * The journal record with this sequence number (free() *out): from the
  * records not yet applied, else read where the store's records index
@@ -68,7 +82,8 @@ engine_journal_fetch(struct engine *e, uint64_t seq, char **out,
 			memcpy(*out, e->pending[i].payload, e->pending[i].len);
 			(*out)[e->pending[i].len] = '\0';
 			*len = e->pending[i].len;
-			return 0;
+			return engine_fetched(e, e->pending[i].kind, NULL, out,
+			    len);
 		}
 	if (store_record_pos(e->store, seq, &sp) != 1) {
 		log_warnx(ETAG, "journal record %llu is not in the store's "
@@ -84,7 +99,8 @@ engine_journal_fetch(struct engine *e, uint64_t seq, char **out,
 	*len = rec.len;
 	memmove(buf, rec.payload, rec.len + 1);
 	*out = (char *)buf;
-	return 0;
+	return engine_fetched(e, rec.kind, rec.cipher ==
+	    JOURNAL_CIPHER_AES256GCM ? rec.key_id : NULL, out, len);
 }
 
 int
@@ -123,6 +139,7 @@ engine_event_from_sent(struct engine *e, const struct store_message *m,
     struct fsm_event *ev)
 {
 	struct envelope_header h;
+	const struct agreement *a;
 	struct envelope_error err;
 	struct fsm_event facts;
 	struct model own;
@@ -148,6 +165,8 @@ engine_event_from_sent(struct engine *e, const struct store_message *m,
 	memset(&own, 0, sizeof(own));
 	parser_facts(&h, body, &own);
 	engine_event_facts(&own, &facts);
+	if ((a = config_partner(e->conf, m->partner)) != NULL)
+		engine_facts_verdicts(a, &facts);
 	model_clear(&own);
 found:
 	/* keep the kind, times and adopted deadlines already set */

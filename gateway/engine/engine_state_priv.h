@@ -116,6 +116,8 @@ struct engine {
 	struct parser_client	*parser;	/* a parser process, or NULL:
 						 * parser_read() here */
 	EVP_PKEY		*journal_key;
+	struct keystore		*keys;		/* encryption at rest; NULL:
+						 * messages in clear */
 	char			*journal_dir;
 	char			*store_path;
 	int			 store_behind;	/* apply failed: retry */
@@ -176,6 +178,28 @@ void engine_answer_set(struct engine_answer *a, int status,
 /* engine_batch.c: the pending batch, the overlay, the store behind. */
 int engine_append(struct engine *e, enum journal_kind kind, char *payload,
     size_t len);
+/* The same for a sealed payload (seal: its header's cipher, key id and
+ * plaintext digest). */
+int engine_append_sealed(struct engine *e, enum journal_kind kind,
+    char *payload, size_t len, const struct journal_seal *seal);
+
+/* engine_seal.c: encryption at rest (issue 19). */
+/* Open the key store <keys master=> names, and make this process not
+ * dumpable (it holds keys).  @return 0 (also without <keys>), or -1. */
+int engine_keys_open(struct engine *e, const struct config *c);
+/* Is a message of this kind and type sealed when journalled? */
+int engine_seals(const struct engine *e, enum journal_kind kind,
+    enum msg_type type);
+/* The key a case's messages are sealed under (keystore_case_key(), or
+ * the one its sealed records name).  @return 0, or -1 (logged). */
+int engine_case_key(struct engine *e, const char *partner,
+    const char *case_id, uint8_t id[32], uint8_t key[32]);
+/* A message record's payload in clear: *payload (malloc'd, replaced
+ * and freed when sealed) unsealed with the key of id key_id (its journal
+ * header's), or when NULL (a record not yet written) its case's.
+ * @return 0, or -1 (no key, erased, or the bytes do not open; logged). */
+int engine_unseal(struct engine *e, const uint8_t *key_id, char **payload,
+    size_t *len);
 void engine_pending_clear(struct engine *e);
 void engine_overlay_case(struct engine *e, const char *partner,
     const char *case_id, const struct fsm_case *c);
@@ -230,6 +254,9 @@ int engine_refusals_summary(struct engine *e, accord_time_t now, int all);
  * what a reply answers; dates that cannot be (why names the element's
  * path, never its value: @return 0, or -1 with why set). */
 void engine_event_facts(const struct model *m, struct fsm_event *ev);
+/* The facts the fsm reads from personal fields, replaced by its verdict
+ * on them under a's rules (issue 19): what the decision record keeps. */
+void engine_facts_verdicts(const struct agreement *a, struct fsm_event *ev);
 int engine_opens(enum msg_type t);
 const struct calendar *engine_requested_cal(const struct engine *e,
     const struct agreement *a, const struct fsm_case *c);

@@ -461,6 +461,7 @@ engine_submit_decide(struct engine *e, const struct agreement *a,
 	memset(&own, 0, sizeof(own));
 	parser_facts(h, root, &own);
 	engine_event_facts(&own, ev);
+	engine_facts_verdicts(a, ev);
 	if (fsm_decide(c, ev, a, engine_requested_cal(e, a, c), now,
 	    d) == -1) {
 		engine_answer_set(ans, 422, d->refusal, "%s", d->text);

@@ -175,6 +175,14 @@ journal_check(const uint8_t *h, size_t total, uint8_t calc[JOURNAL_HASH_LEN])
 	if (memcmp(dig, h + 64, JOURNAL_HASH_LEN) != 0)
 		return "record hash does not match: the payload's SHA-256 is "
 		    "not its header's";
+	if (journal_get16(h + 28) == JOURNAL_CIPHER_AES256GCM) {
+		/* the plaintext digest is checked by whoever holds the key */
+		if (journal_get16(h + 30) != 0 ||
+		    memcmp(h + 128, zero, JOURNAL_HASH_LEN) == 0)
+			return "malformed header: a sealed payload without a "
+			    "key id";
+		return NULL;
+	}
 	if (journal_get16(h + 28) != JOURNAL_CIPHER_NONE)
 		return "payload encrypted with a cipher this reader does not "
 		    "know";

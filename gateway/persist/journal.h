@@ -32,12 +32,18 @@
  *	8	8	sequence number: 1 for the very first record, then +1
  *	16	8	time, seconds since the epoch UTC (clock_now())
  *	24	4	payload length as stored (at most JOURNAL_MAX_PAYLOAD)
- *	28	2	cipher id: 0, none (the payload is stored in clear)
+ *	28	2	cipher id: 0, none (the payload is stored in clear);
+ *			1, a message record sealed with AES-256-GCM
+ *			(record.h: a clear JSON header, then nonce ||
+ *			ciphertext || tag of the message's bytes)
  *	30	2	reserved, 0
  *	32	32	SHA-256 of the previous record (32 zero bytes for seq 1)
  *	64	32	SHA-256 of the payload bytes as stored
- *	96	32	SHA-256 of the plaintext (cipher 0: the same digest)
- *	128	32	key id of the payload's key (cipher 0: 32 zero bytes)
+ *	96	32	SHA-256 of the plaintext (cipher 0: the same digest;
+ *			cipher 1: of the message's exact bytes, what its
+ *			Receipt names)
+ *	128	32	key id of the payload's key (cipher 0: 32 zero bytes;
+ *			cipher 1: the case key's id, persist/keystore.h)
  *	160	len	payload, as stored
  *	160+len	32	SHA-256 of bytes [0, 160), the header: this record's hash
  *
@@ -48,7 +54,9 @@
  * 0, its nonce and tag inside the stored bytes, the key found by its id
  * outside the journal): it needs no new format, and the chain, the
  * checkpoints and the stored-bytes digest verify without the key.  This
- * reader knows cipher 0 only and refuses a record of another.
+ * reader knows ciphers 0 and 1 and refuses a record of another; it checks
+ * a sealed record's plaintext digest only where a key opens it (record.h,
+ * record_message_unseal()).
  *
  * Version 1, the format before, has a 64-byte header: bytes 0-27 and
  * 32-63 as above, bytes 28-31 reserved (0), the payload at 64, and the
@@ -115,6 +123,7 @@
 					 * every version begins with */
 #define JOURNAL_HEADER2_LEN	160	/* version 2's header */
 #define JOURNAL_CIPHER_NONE	0
+#define JOURNAL_CIPHER_AES256GCM 1	/* a sealed message record */
 #define JOURNAL_HASH_LEN	32
 #define JOURNAL_MAX_PAYLOAD	(16U * 1024 * 1024)
 
@@ -409,6 +418,21 @@ struct journal_pos {
  */
 int journal_append_pos(struct journal *j, enum journal_kind kind,
     const void *payload, size_t len, struct journal_pos *pos);
+
+/* What a sealed record's header says beside its payload. */
+struct journal_seal {
+	unsigned int	 cipher;	/* JOURNAL_CIPHER_AES256GCM */
+	uint8_t		 plain[JOURNAL_HASH_LEN];	/* of the plaintext */
+	uint8_t		 key_id[JOURNAL_HASH_LEN];
+};
+
+/*
+ * journal_append_pos() of a sealed payload (journal_seal.c): its header
+ * gets seal's cipher, plaintext digest and key id.  @return 0, or -1.
+ */
+int journal_append_sealed(struct journal *j, enum journal_kind kind,
+    const void *payload, size_t len, const struct journal_seal *seal,
+    struct journal_pos *pos);
 
 /*
  * Read the one record at pos from dir (or dir/archive, where sealed files

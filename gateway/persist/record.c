@@ -788,7 +788,9 @@ record_message_decode(const void *p, size_t len, struct record_message *m)
 {
 	const unsigned char *nl;
 	char hex[RECORD_SHA256_HEX];
+	json_t *o, *v;
 	size_t hlen;
+	int rv;
 
 	memset(m, 0, sizeof(*m));
 	if ((nl = memchr(p, '\n', len)) == NULL) {
@@ -796,11 +798,26 @@ record_message_decode(const void *p, size_t len, struct record_message *m)
 		return -1;
 	}
 	hlen = (size_t)(nl - (const unsigned char *)p);
-	if (rec_flat_decode(p, hlen, m, sizeof(*m), message_fields,
-	    NFIELDS(message_fields), "message") == -1)
+	if ((o = rec_parse(p, hlen, "message")) == NULL)
 		return -1;
-	if (rec_message_grounds(p, hlen, m) == -1)
+	rv = rec_fields_get(o, m, message_fields, NFIELDS(message_fields));
+	v = json_object_get(o, "sealed");
+	if (v != NULL && !(json_is_integer(v) &&
+	    json_integer_value(v) == JOURNAL_CIPHER_AES256GCM)) {
+		log_warnx("record", "message: sealed with an unknown cipher");
+		rv = -1;
+	}
+	m->sealed = v != NULL;
+	json_decref(o);
+	if (rv == -1 || rec_message_grounds(p, hlen, m) == -1)
 		return -1;
+	if (m->sealed) {
+		/* the body is sealed: its digest is checked on unsealing */
+		m->header_len = hlen;
+		m->sealed_bytes = nl + 1;
+		m->sealed_len = len - hlen - 1;
+		return 0;
+	}
 	m->body = nl + 1;
 	m->body_len = len - hlen - 1;
 	if (record_sha256_hex(m->body, m->body_len, hex) == -1)

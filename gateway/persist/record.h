@@ -103,8 +103,14 @@ struct record_message {
 	int		 has_grounds;
 	int		 ngrounds;
 	char		 grounds[RECORD_GROUNDS_MAX][RECORD_GROUND_MAX];
-	const unsigned char *body;	/* decode only: the exact bytes */
+	const unsigned char *body;	/* decode only: the exact bytes;
+					 * NULL while sealed */
 	size_t		 body_len;
+	int		 sealed;	/* decode only: the body is sealed
+					 * (record_seal.c); body NULL */
+	const unsigned char *sealed_bytes;	/* nonce || ct || tag */
+	size_t		 sealed_len;
+	size_t		 header_len;	/* sealed: the clear header's bytes */
 };
 
 /* A decision of the fsm, with what it was asked (the audit re-asks). */
@@ -205,8 +211,34 @@ int record_event_from_json(const json_t *j, struct fsm_event *out);
 /* The body's SHA-256 is computed here; m->sha256 and m->body are ignored. */
 int record_message_encode(const struct record_message *m, const void *body,
     size_t body_len, char **out, size_t *outlen);
-/* m->body points into p, which must outlive m. */
+/* m->body points into p, which must outlive m.  A sealed record decodes
+ * with its header only (m->sealed, body NULL): record_message_unseal()
+ * gives its body. */
 int record_message_decode(const void *p, size_t len, struct record_message *m);
+
+/*
+ * Encryption at rest (record_seal.c).  A sealed message record is its
+ * header as record_message_encode() writes it with "sealed":1 added (the
+ * clear facts: partner, case, ids, type, direction, the body's SHA-256,
+ * times, and a reply's refusal grounds as "facts":{"grounds":[...]};
+ * never a personal field), one '\n', then the body sealed with
+ * AES-256-GCM under key (util/aead.h: nonce || ciphertext || tag), the
+ * header's bytes as additional data.  In the journal its header says
+ * cipher 1, the key's id, and as plaintext digest the body's SHA-256
+ * (seal gets them).
+ */
+int record_message_seal(const struct record_message *m, const void *body,
+    size_t body_len, const uint8_t key[32], const uint8_t key_id[32],
+    char **out, size_t *outlen, struct journal_seal *seal);
+
+/*
+ * A sealed record's payload as it would be in clear (what
+ * record_message_encode() writes): *out (free()) and *outlen.  The body's
+ * SHA-256 is checked against the header's.  @return 0, or -1 (wrong key,
+ * altered bytes, logged).
+ */
+int record_message_unseal(const void *p, size_t len, const uint8_t key[32],
+    char **out, size_t *outlen);
 
 int record_decision_encode(const struct record_decision *rd, char **out,
     size_t *outlen);

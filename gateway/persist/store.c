@@ -513,7 +513,10 @@ store_connect(struct store *st)
 	sqlite3_finalize(s);
 	s = NULL;
 	/* NORMAL, not FULL: see the comment at the top of this file */
-	if (store_exec_sql(st, "PRAGMA synchronous=NORMAL") == -1) {
+	/* secure_delete: a page freed (a row updated or deleted) is
+	 * overwritten, not left in the file */
+	if (store_exec_sql(st, "PRAGMA synchronous=NORMAL") == -1 ||
+	    store_exec_sql(st, "PRAGMA secure_delete=ON") == -1) {
 		log_errx("store", "%s: %s", st->path, st->err);
 		goto done;
 	}

@@ -91,6 +91,8 @@ store_apply_grounds_xml(struct store *st, const struct record_message *m)
 		    m->message_id, m->partner);
 		return 0;
 	}
+	if (m->body == NULL)	/* sealed, written with its grounds */
+		return 0;
 	if (m->body_len > INT32_MAX || (doc = xmlReadMemory(
 	    (const char *)m->body, (int)m->body_len, NULL, NULL,
 	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)) ==

@@ -24,6 +24,7 @@ usage(void)
 	fprintf(stderr,
 "usage: accord-audit verify [--cert PEM] [--trust DIR] [--jobs N]\n"
 "                           [--tsa-ca PEM] [--signer-log FILE]\n"
+"                           [--master-key FILE [--keys DB] | --case-key FILE]\n"
 "                           [--json | --html OUT] FILE... | DIR\n"
 "       accord-audit replay [--config accordd.xml] [--case ID]\n"
 "                           [--compare STORE.db] [--json] [--html OUT]\n"
@@ -31,6 +32,7 @@ usage(void)
 "       accord-audit witness [--json] [--html OUT] OURS...\n"
 "                           --partner THEIRS...\n"
 "       accord-audit export CASE --out DIR [--cert PEM] [--config FILE]\n"
+"                           [--master-key FILE [--keys DB] | --case-key FILE]\n"
 "                           [--json] [--html OUT] FILE... | DIR\n");
 	exit(EXIT_USAGE);
 }
@@ -82,6 +84,12 @@ main(int argc, char **argv)
 			o.tsa_ca_file = optval(argc, argv, &i);
 		else if (strcmp(argv[i], "--signer-log") == 0)
 			o.signer_log = optval(argc, argv, &i);
+		else if (strcmp(argv[i], "--master-key") == 0)
+			o.master_key = optval(argc, argv, &i);
+		else if (strcmp(argv[i], "--keys") == 0)
+			o.keys_db = optval(argc, argv, &i);
+		else if (strcmp(argv[i], "--case-key") == 0)
+			o.case_key = optval(argc, argv, &i);
 		else if (strcmp(argv[i], "--config") == 0)
 			o.config_file = optval(argc, argv, &i);
 		else if (strcmp(argv[i], "--case") == 0)
@@ -134,6 +142,9 @@ main(int argc, char **argv)
 	free(proto);
 	if (audit_report_init(&rep, cmd) == -1)
 		return EXIT_USAGE;
+	/* sealed messages (issue 19): opened with these keys, if given */
+	if (audit_keys_open(&o) == -1)
+		return EXIT_USAGE;
 	if (strcmp(cmd, "verify") == 0)
 		rc = audit_verify(&o, &rep);
 	else if (strcmp(cmd, "replay") == 0)
@@ -150,6 +161,7 @@ main(int argc, char **argv)
 	audit_report_print(&rep, stdout, json);
 	rc = audit_report_nfindings(&rep) > 0 ? EXIT_FINDINGS : 0;
 	audit_report_free(&rep);
+	audit_keys_close();
 	xmlsig_shutdown();
 	envelope_shutdown();
 	free(files);

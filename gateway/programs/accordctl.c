@@ -27,6 +27,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,6 +271,43 @@ done:
 	return rc;
 }
 
+/* export-key's out=FILE, set by main. */
+static const char *ctl_key_out;
+
+/*
+ * export-key: the key's text goes to out=FILE (created, mode 0600, never
+ * over a file), not to the screen; it is taken out of result.
+ * @return 0, or 1 (said why).
+ */
+static int
+ctl_key_file(json_t *result)
+{
+	const char *key = json_string_value(json_object_get(result,
+	    "key_file"));
+	size_t n;
+	int fd, rc = 1;
+
+	if (key == NULL)
+		return 0;
+	n = strlen(key);
+	if (ctl_key_out == NULL)
+		fprintf(stderr, "accordctl: export-key needs out=FILE\n");
+	else if ((fd = open(ctl_key_out, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+		fprintf(stderr, "accordctl: %s: %s\n", ctl_key_out,
+		    strerror(errno));
+	else {
+		if (write(fd, key, n) == (ssize_t)n && fsync(fd) == 0)
+			rc = 0;
+		else
+			fprintf(stderr, "accordctl: writing %s: %s\n",
+			    ctl_key_out, strerror(errno));
+		close(fd);
+	}
+	json_object_del(result, "key_file");
+	return rc;
+}
+
 /* Print a response line: JSON as it is, or for people.  @return 0 for an
  * ok response, 1 for an error, 2 for a usage error (an error with the
  * command's usage), -1 if it is not a response. */
@@ -279,18 +317,29 @@ ctl_response(const char *line, int json)
 	json_t *resp, *err;
 	json_error_t jerr;
 	const char *ustr;
-	int rc;
+	int rc, secret;
 
 	if ((resp = json_loads(line, 0, &jerr)) == NULL) {
 		fprintf(stderr, "accordctl: bad response: %s\n", jerr.text);
 		return -1;
 	}
-	if (json)
+	if (json && !json_is_true(json_object_get(resp, "ok")))
 		puts(line);
 	if (json_is_true(json_object_get(resp, "ok"))) {
-		if (!json)
+		secret = json_object_get(json_object_get(resp, "result"),
+		    "key_file") != NULL;
+		rc = ctl_key_file(json_object_get(resp, "result"));
+		if (json && !secret)
+			puts(line);
+		else if (json && rc == 0) {
+			/* the line without the key */
+			char *s = json_dumps(resp, JSON_COMPACT);
+
+			if (s != NULL)
+				puts(s);
+			free(s);
+		} else if (!json && rc == 0)
 			ctl_print(json_object_get(resp, "result"));
-		rc = 0;
 	} else {
 		err = json_object_get(resp, "error");
 		ustr = json_string_value(json_object_get(err, "usage"));
@@ -565,6 +614,9 @@ main(int argc, char *argv[])
 	argc = j;
 	if (argc < 1 && !rawproto)
 		usage();
+	for (i = 1; i < argc; i++)
+		if (strncmp(argv[i], "out=", 4) == 0)
+			ctl_key_out = argv[i] + 4;
 
 	log_init("accordctl", 1, LOG_LVL_WARN);
 	if (conf_file != NULL || (offline && state_dir == NULL)) {

@@ -27,6 +27,7 @@
 #include <libxml/parser.h>
 
 #include "faces/casecmd.h"
+#include "faces/keycmd.h"
 #include "conf/config.h"
 #include "util/clock.h"
 #include "faces/control.h"
@@ -870,6 +871,7 @@ accordd_start(struct accordd *ad)
 		return -1;
 	control_add_commands(ad->control, report_commands, &ad->rctx);
 	control_add_commands(ad->control, casecmd_commands, &ad->cctx);
+	control_add_commands(ad->control, keycmd_commands, &ad->cctx);
 	control_set_commit(ad->control, &accordd_commit, ad);
 	ad->cctx.group_commit = 1;
 	/* TRANSPORT: start */

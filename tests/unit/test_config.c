@@ -942,6 +942,54 @@ test_metrics_element(void **state)
 	conf_diag_free(&d);
 }
 
+/* <keys master=>: the master key file's mode and owner (issue 19). */
+static void
+test_keys_master(void **state)
+{
+	struct conf_diag d = { 0 };
+	struct config *c;
+	struct passwd *pw;
+	FILE *f;
+
+	(void)state;
+	if ((pw = getpwnam("nobody")) == NULL)
+		fail_msg("needs the user nobody");
+	f = fopen(path("conf/master.key"), "w");
+	assert_non_null(f);
+	fputs("00112233445566778899aabbccddeeff"
+	    "00112233445566778899aabbccddeeff\n", f);
+	fclose(f);
+	assert_int_equal(chmod(path("conf/master.key"), 0644), 0);
+	edit("conf/accordd.xml", "<limits ", "<keys master=\"master.key\"/>"
+	    "\n  <limits ");
+	expect_errors("keys master: ", "mode 0644");
+	assert_int_equal(chmod(path("conf/master.key"), 0600), 0);
+	c = config_load(path("conf/accordd.xml"), now_test(), &d);
+	if (c == NULL)
+		conf_diag_print(&d, stderr);
+	assert_non_null(c);
+	assert_non_null(strstr(c->keys_master, "/conf/master.key"));
+	config_free(c);
+	conf_diag_free(&d);
+	/* under <user>, the engine's user must own it */
+	if (geteuid() == 0) {
+		edit("conf/accordd.xml", "</state-directory>",
+		    "</state-directory><user name=\"nobody\"/>");
+		expect_errors("keys master: ", "the engine runs as nobody");
+		assert_int_equal(chown(path("conf/master.key"), pw->pw_uid,
+		    (gid_t)-1), 0);
+		memset(&d, 0, sizeof(d));
+		c = config_load(path("conf/accordd.xml"), now_test(), &d);
+		if (c == NULL)
+			conf_diag_print(&d, stderr);
+		assert_non_null(c);
+		config_free(c);
+		conf_diag_free(&d);
+		edit("conf/accordd.xml", "<user name=\"nobody\"/>", "");
+		conf_key_owner = (uid_t)-1;	/* as before the first <user> */
+	}
+}
+
 /* No <metrics>: no endpoint. */
 static void
 test_metrics_absent(void **state)
@@ -969,6 +1017,7 @@ main(void)
 		cmocka_unit_test(test_country_codes),
 		cmocka_unit_test(test_metrics_hostport),
 		T(test_metrics_element),
+		T(test_keys_master),
 		T(test_metrics_absent),
 		T(test_unknown_zone),
 		T(test_unknown_zone_own),

@@ -260,9 +260,9 @@ test_damage(void **state)
 	assert_string_equal(logbuf, "record hash does not match");
 
 	/* an encrypted payload, the header's hash made right: this reader
-	 * knows no cipher */
+	 * knows ciphers 0 and 1 (test_crypt.c), not 2 */
 	memcpy(copy, buf, len);
-	copy[at + 29] = 1;
+	copy[at + 29] = 2;
 	sha256(copy + at, JOURNAL_HEADER2_LEN, copy + at + JOURNAL_HEADER2_LEN +
 	    (pos[2].offset - at - JOURNAL_HEADER2_LEN - JOURNAL_HASH_LEN));
 	/* and the next record's previous hash, so that only the cipher
@@ -272,6 +272,15 @@ test_damage(void **state)
 	rewrite(file_in(dir, 1), copy, len);
 	assert_int_equal(read_all(dir, NULL, 0), -1);
 	assert_non_null(strstr(logbuf, "cipher this reader does not know"));
+	/* cipher 1 without a key id is no sealed record */
+	copy[at + 29] = 1;
+	sha256(copy + at, JOURNAL_HEADER2_LEN, copy + at + JOURNAL_HEADER2_LEN +
+	    (pos[2].offset - at - JOURNAL_HEADER2_LEN - JOURNAL_HASH_LEN));
+	memcpy(copy + pos[2].offset + 32, copy + pos[2].offset -
+	    JOURNAL_HASH_LEN, JOURNAL_HASH_LEN);
+	rewrite(file_in(dir, 1), copy, len);
+	assert_int_equal(read_all(dir, NULL, 0), -1);
+	assert_non_null(strstr(logbuf, "a sealed payload without a key id"));
 
 	rewrite(file_in(dir, 1), buf, len);
 	assert_int_equal(read_all(dir, NULL, 0), 6);

@@ -1,0 +1,352 @@
+/*
+ * engine_seal.c -- encryption at rest in the engine (issue 19): which
+ * records are sealed, the key store, and message records given back in
+ * clear to those who read them (resend, redelivery, inbox --body, the
+ * facts of our own messages after a restart).
+ *
+ * Business messages, ours and the partners', are sealed under their
+ * case's key; Receipts and Errors stay in clear (they carry no personal
+ * data, and a partner's answer must be checkable by anyone).  The engine
+ * holds the master key and case keys in memory, so it makes itself not
+ * dumpable: no core file, no ptrace by its own user.
+ */
+#include <sys/prctl.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "engine/engine_state_priv.h"
+#include "persist/journal.h"
+#include "persist/keystore.h"
+#include "persist/record.h"
+#include "persist/store.h"
+#include "util/aead.h"
+#include "util/hex.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+int
+engine_keys_open(struct engine *e, const struct config *c)
+{
+	if (c->keys_master == NULL)
+		return 0;
+	if (prctl(PR_SET_DUMPABLE, 0) == -1) {
+		log_err(ETAG, "PR_SET_DUMPABLE");
+		return -1;
+	}
+	if ((e->keys = keystore_open(c->state_dir, c->keys_master, 0)) ==
+	    NULL) {
+		log_errx(ETAG, "cannot open the key store in %s",
+		    c->state_dir);
+		return -1;
+	}
+	return 0;
+}
+
+int
+engine_seals(const struct engine *e, enum journal_kind kind,
+    enum msg_type type)
+{
+	return e->keys != NULL && (kind == JOURNAL_MESSAGE_RECEIVED ||
+	    kind == JOURNAL_MESSAGE_SENT) && type != MSG_RECEIPT &&
+	    type != MSG_ERROR;
+}
+
+/* Looking for a case's sealed record in the journal: its key id. */
+struct engine_keyhunt {
+	struct engine	*e;
+	int		 found;
+	uint8_t		 id[KEYSTORE_ID_LEN];
+};
+
+static int
+engine_keyhunt_cb(void *arg, const struct store_recpos *rp)
+{
+	struct engine_keyhunt *kh = arg;
+	struct journal_pos pos;
+	struct journal_rec rec;
+	uint8_t *buf;
+
+	if (rp->kind != JOURNAL_MESSAGE_RECEIVED &&
+	    rp->kind != JOURNAL_MESSAGE_SENT)
+		return 0;
+	pos.file = rp->file;
+	pos.offset = rp->offset;
+	pos.seq = rp->seq;
+	if (journal_read_at(kh->e->journal_dir, &pos, &rec, &buf) == -1)
+		return 0;
+	if (rec.cipher == JOURNAL_CIPHER_AES256GCM) {
+		memcpy(kh->id, rec.key_id, sizeof(kh->id));
+		kh->found = 1;
+	}
+	free(buf);
+	return kh->found;
+}
+
+int
+engine_case_key(struct engine *e, const char *partner, const char *case_id,
+    uint8_t id[KEYSTORE_ID_LEN], uint8_t key[AEAD_KEY_LEN])
+{
+	struct engine_keyhunt kh;
+	int rc;
+
+	if ((rc = keystore_case_find(e->keys, partner, case_id, id, key)) != 0)
+		return rc == 1 ? 0 : -1;
+	/* A case the key store does not know may still have sealed
+	 * records (a crash lost the key's assignment, keystore.c): the
+	 * journal names their key, which the case keeps. */
+	memset(&kh, 0, sizeof(kh));
+	kh.e = e;
+	if (store_case_records(e->store, partner, case_id, 0, 0,
+	    engine_keyhunt_cb, &kh) == -1)
+		return -1;
+	if (kh.found && keystore_key(e->keys, kh.id, key) == 1) {
+		memcpy(id, kh.id, KEYSTORE_ID_LEN);
+		(void)keystore_assign(e->keys, id, partner, case_id);
+		return 0;
+	}
+	return keystore_case_key(e->keys, partner, case_id, id, key);
+}
+
+int
+engine_unseal(struct engine *e, const uint8_t *key_id, char **payload,
+    size_t *len)
+{
+	struct record_message m;
+	uint8_t id[KEYSTORE_ID_LEN], key[AEAD_KEY_LEN];
+	char *plain;
+	size_t plen;
+	int rc;
+
+	if (record_message_decode(*payload, *len, &m) == -1)
+		return -1;
+	if (!m.sealed)
+		return 0;
+	if (e->keys == NULL) {
+		log_warnx(ETAG, "message %s is sealed and no <keys master=> "
+		    "is configured", m.message_id);
+		return -1;
+	}
+	if (key_id != NULL)
+		rc = keystore_key(e->keys, key_id, key);
+	else
+		rc = keystore_case_find(e->keys, m.partner, m.case_id, id,
+		    key);
+	if (rc != 1) {
+		if (rc == 0)
+			log_warnx(ETAG, "message %s: case %s/%s has no key "
+			    "(erased)", m.message_id, m.partner, m.case_id);
+		return -1;
+	}
+	rc = record_message_unseal(*payload, *len, key, &plain, &plen);
+	aead_wipe(key, sizeof(key));
+	if (rc == -1)
+		return -1;
+	free(*payload);
+	*payload = plain;
+	*len = plen;
+	return 0;
+}
+
+/* Journal an operator's key command and commit it.  @return 0/-1. */
+static int
+engine_key_journal(struct engine *e, json_t *cmd, struct engine_answer *ans)
+{
+	if (engine_journal_json(e, JOURNAL_OPERATOR_COMMAND, cmd) == -1 ||
+	    engine_flush(e) == -1) {
+		engine_answer_set(ans, 503, AE_TEMPORARY, "journal commit "
+		    "failed");
+		return -1;
+	}
+	return 0;
+}
+
+int
+engine_rotate_master_key(struct engine *e, uid_t uid, const char *reason,
+    struct engine_answer *ans)
+{
+	int64_t n;
+
+	memset(ans, 0, sizeof(*ans));
+	if (e->keys == NULL) {
+		engine_answer_set(ans, 409, AE_CONFLICT, "no <keys master=> "
+		    "configured: nothing is sealed");
+		return -1;
+	}
+	if (engine_lagging(e, ans))
+		return -1;
+	/* journalled first: a rotation that fails after it is logged, and
+	 * the old key stays in force (keystore_rotate) */
+	if (engine_key_journal(e, json_pack("{s:s, s:i, s:s}", "command",
+	    "rotate-master-key", "uid", (int)uid, "reason", reason), ans) ==
+	    -1)
+		return -1;
+	if ((n = keystore_rotate(e->keys)) == -1) {
+		engine_answer_set(ans, 500, AE_INTERNAL, "master key rotation "
+		    "failed; the old master key is still in force");
+		return -1;
+	}
+	engine_answer_set(ans, 200, AE_OK, "master key rotated: %lld case "
+	    "key(s) re-wrapped, the old master key destroyed", (long long)n);
+	log_info(ETAG, "master key rotated by uid %u: %lld key(s) "
+	    "re-wrapped", (unsigned)uid, (long long)n);
+	return 0;
+}
+
+int
+engine_export_key(struct engine *e, uid_t uid, const char *partner,
+    const char *case_id, const char *reason, char **keytext,
+    struct engine_answer *ans)
+{
+	uint8_t id[KEYSTORE_ID_LEN], key[AEAD_KEY_LEN];
+	char idhex[2 * KEYSTORE_ID_LEN + 1], keyhex[2 * AEAD_KEY_LEN + 1];
+	int rc;
+
+	memset(ans, 0, sizeof(*ans));
+	*keytext = NULL;
+	if (e->keys == NULL) {
+		engine_answer_set(ans, 409, AE_CONFLICT, "no <keys master=> "
+		    "configured: nothing is sealed");
+		return -1;
+	}
+	if (engine_lagging(e, ans))
+		return -1;
+	rc = keystore_case_id(e->keys, partner, case_id, id);
+	if (rc == 1)
+		rc = keystore_key(e->keys, id, key);
+	if (rc != 1) {
+		engine_answer_set(ans, 404, AE_UNKNOWN_CASE, "case %s with %s "
+		    "has no key (nothing sealed yet, or erased)", case_id,
+		    partner);
+		return -1;
+	}
+	hex_encode(id, sizeof(id), idhex);
+	/* journalled before the key leaves the process */
+	if (engine_key_journal(e, json_pack("{s:s, s:i, s:s, s:s, s:s, s:s}",
+	    "command", "export-key", "uid", (int)uid, "partner", partner,
+	    "case", case_id, "key_id", idhex, "reason", reason), ans) == -1) {
+		aead_wipe(key, sizeof(key));
+		return -1;
+	}
+	hex_encode(key, sizeof(key), keyhex);
+	aead_wipe(key, sizeof(key));
+	*keytext = xmalloc(KEYSTORE_EXPORT_LEN + 1);
+	snprintf(*keytext, KEYSTORE_EXPORT_LEN + 1, "%s\n%s\n%s\n",
+	    KEYSTORE_EXPORT_MAGIC, idhex, keyhex);
+	aead_wipe(keyhex, sizeof(keyhex));
+	engine_answer_set(ans, 200, AE_OK, "the key of case %s with %s "
+	    "(key id %.16s...), exported by uid %u", case_id, partner, idhex,
+	    (unsigned)uid);
+	log_info(ETAG, "case key %s/%s exported by uid %u", partner, case_id,
+	    (unsigned)uid);
+	return 0;
+}
+
+/* Every key a case's sealed records name. */
+#define ENGINE_ERASE_IDS	16
+
+struct engine_keyset {
+	struct engine	*e;
+	size_t		 n;
+	uint8_t		 ids[ENGINE_ERASE_IDS][KEYSTORE_ID_LEN];
+};
+
+static int
+engine_keyset_cb(void *arg, const struct store_recpos *rp)
+{
+	struct engine_keyset *ks = arg;
+	struct journal_pos pos;
+	struct journal_rec rec;
+	uint8_t *buf;
+	size_t i;
+
+	if (rp->kind != JOURNAL_MESSAGE_RECEIVED &&
+	    rp->kind != JOURNAL_MESSAGE_SENT)
+		return 0;
+	pos.file = rp->file;
+	pos.offset = rp->offset;
+	pos.seq = rp->seq;
+	if (journal_read_at(ks->e->journal_dir, &pos, &rec, &buf) == -1)
+		return -1;
+	if (rec.cipher == JOURNAL_CIPHER_AES256GCM) {
+		for (i = 0; i < ks->n; i++)
+			if (memcmp(ks->ids[i], rec.key_id,
+			    KEYSTORE_ID_LEN) == 0)
+				break;
+		if (i == ks->n && ks->n < ENGINE_ERASE_IDS)
+			memcpy(ks->ids[ks->n++], rec.key_id, KEYSTORE_ID_LEN);
+	}
+	free(buf);
+	return 0;
+}
+
+int
+engine_erase(struct engine *e, uid_t uid, const char *partner,
+    const char *case_id, const char *reason, struct engine_answer *ans)
+{
+	struct engine_keyset ks;
+	struct fsm_case c;
+	json_t *ids;
+	char hex[2 * KEYSTORE_ID_LEN + 1];
+	size_t i;
+	int n;
+
+	memset(ans, 0, sizeof(*ans));
+	if (e->keys == NULL) {
+		engine_answer_set(ans, 409, AE_CONFLICT, "no <keys master=> "
+		    "configured: nothing is sealed, nothing to erase");
+		return -1;
+	}
+	if (engine_lagging(e, ans))
+		return -1;
+	if (engine_flush(e) == -1) {
+		engine_answer_set(ans, 503, AE_TEMPORARY, "journal commit "
+		    "failed");
+		return -1;
+	}
+	if ((n = engine_case_get(e, partner, case_id, &c)) != 1) {
+		engine_answer_set(ans, n == 0 ? 404 : 503, n == 0 ?
+		    AE_UNKNOWN_CASE : AE_TEMPORARY, "no case %s with %s",
+		    case_id, partner);
+		return -1;
+	}
+	/* an open case still needs its messages (resend, duplicates) */
+	if (!fsm_state_final(c.state)) {
+		engine_answer_set(ans, 409, AE_NOT_ALLOWED_IN_STATE, "case %s "
+		    "with %s is %s, not final: its messages are still needed",
+		    case_id, partner, fsm_state_name(c.state));
+		return -1;
+	}
+	memset(&ks, 0, sizeof(ks));
+	ks.e = e;
+	if (store_case_records(e->store, partner, case_id, 0, 0,
+	    engine_keyset_cb, &ks) == -1) {
+		engine_answer_set(ans, 503, AE_TEMPORARY, "cannot read the "
+		    "case's records");
+		return -1;
+	}
+	ids = json_array();
+	for (i = 0; i < ks.n; i++)
+		json_array_append_new(ids, json_string(hex_encode(ks.ids[i],
+		    KEYSTORE_ID_LEN, hex)));
+	/* journalled first: who erased which keys, and why */
+	if (engine_key_journal(e, json_pack("{s:s, s:i, s:s, s:s, s:s, s:o}",
+	    "command", "erase", "uid", (int)uid, "partner", partner, "case",
+	    case_id, "reason", reason, "key_ids", ids), ans) == -1)
+		return -1;
+	if ((n = keystore_erase(e->keys, partner, case_id,
+	    (const uint8_t (*)[KEYSTORE_ID_LEN])ks.ids, ks.n)) == -1) {
+		engine_answer_set(ans, 500, AE_INTERNAL, "the keys of case %s "
+		    "with %s could not be deleted", case_id, partner);
+		return -1;
+	}
+	engine_answer_set(ans, 200, AE_OK, "case %s with %s erased: %d key(s) "
+	    "deleted, its messages are unreadable from now on (complete once "
+	    "the master key has rotated)", case_id, partner, n);
+	log_info(ETAG, "case %s/%s erased by uid %u: %d key(s)", partner,
+	    case_id, (unsigned)uid, n);
+	return 0;
+}
