@@ -44,6 +44,7 @@
 #include "msg/xmlsig.h"
 #include "programs/accordd_notify.h"
 #include "programs/accordd_parse.h"
+#include "programs/accordd_sep.h"
 #include "util/clock.h"
 #include "util/frame.h"
 #include "util/log.h"
@@ -59,71 +60,23 @@ static unsigned long parse_deaths;
 /* ---- the parser ------------------------------------------------------------ */
 
 /*
- * What the parser may do once it serves: read and write its socketpair
- * and its log, memory, time, randomness, signals and exit.  Nothing opens
- * a file, a socket or a process.
+ * What the parser may do once it serves: what the signer may
+ * (accordd_sep_sandbox), and in test builds sleep, for the hook that
+ * keeps a parser busy to be killed.
  */
 static int
 parse_sandbox(void)
 {
-	static const int allow[] = {
-		SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv),
-		SCMP_SYS(writev), SCMP_SYS(sendto), SCMP_SYS(close),
-		SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(lseek),
-		SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap),
-		SCMP_SYS(mremap), SCMP_SYS(madvise), SCMP_SYS(mprotect),
-		SCMP_SYS(futex), SCMP_SYS(getrandom), SCMP_SYS(getpid),
-		SCMP_SYS(gettid), SCMP_SYS(clock_gettime),
-		SCMP_SYS(gettimeofday), SCMP_SYS(time),
-		SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask),
-		SCMP_SYS(exit), SCMP_SYS(exit_group),
 #ifdef ACCORD_TEST_CLOCK
-		/* the test hook that keeps a parser busy to be killed */
-		SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep),
-#endif
+	static const int extra[] = {
+		SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep)
 	};
-	/* what a sanitizer build still refuses: files, sockets, programs */
-	static const int deny[] = {
-		SCMP_SYS(open), SCMP_SYS(openat), SCMP_SYS(socket),
-		SCMP_SYS(connect), SCMP_SYS(execve), SCMP_SYS(execveat)
-	};
-	scmp_filter_ctx ctx;
-	size_t i;
-	int rc = -1;
 
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
-		log_err(PPTAG, "PR_SET_NO_NEW_PRIVS");
-		return -1;
-	}
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-	if ((ctx = seccomp_init(SCMP_ACT_LOG)) == NULL) {
-		log_errx(PPTAG, "seccomp_init failed");
-		return -1;
-	}
-	for (i = 0; i < sizeof(deny) / sizeof(deny[0]); i++)
-		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), deny[i],
-		    0) != 0)
-			goto done;
-	(void)allow;
-	log_warnx(PPTAG, "sanitizer build: the system-call filter only "
-	    "refuses files, sockets and programs");
+	return accordd_sep_sandbox(PPTAG, extra,
+	    sizeof(extra) / sizeof(extra[0]));
 #else
-	(void)deny;
-	if ((ctx = seccomp_init(SCMP_ACT_ERRNO(EACCES))) == NULL) {
-		log_errx(PPTAG, "seccomp_init failed");
-		return -1;
-	}
-	for (i = 0; i < sizeof(allow) / sizeof(allow[0]); i++)
-		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allow[i], 0) != 0)
-			goto done;
+	return accordd_sep_sandbox(PPTAG, NULL, 0);
 #endif
-	if (seccomp_load(ctx) == 0)
-		rc = 0;
-done:
-	if (rc == -1)
-		log_errx(PPTAG, "cannot install the system-call filter");
-	seccomp_release(ctx);
-	return rc;
 }
 
 /* Become the parser's user for good. */

@@ -157,13 +157,15 @@ sep_signer_user(const struct config *c)
 /* ---- the signer ---------------------------------------------------------- */
 
 /*
- * The signer's system calls, once it holds its key and serves: reading
- * and writing its socketpair and its log, memory, time, randomness,
- * signals and exit.  Nothing opens a file, a socket or a process; any
- * other call fails with EACCES (logged by whoever made it).
+ * The system calls of a process that only serves its socketpair (the
+ * signer, once it holds its key; a parser, once it has loaded what it
+ * reads): reading and writing its socketpair and its log, memory, time,
+ * randomness, signals and exit, and the "extra" calls its caller names.
+ * Nothing opens a file, a socket or a process; any other call fails with
+ * EACCES (logged by whoever made it).  Sets PR_SET_NO_NEW_PRIVS first.
  */
-static int
-sep_signer_sandbox(void)
+int
+accordd_sep_sandbox(const char *tag, const int *extra, size_t nextra)
 {
 	static const int allow[] = {
 		SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv),
@@ -187,14 +189,14 @@ sep_signer_sandbox(void)
 	int rc = -1;
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
-		log_err("signer", "PR_SET_NO_NEW_PRIVS");
+		log_err(tag, "PR_SET_NO_NEW_PRIVS");
 		return -1;
 	}
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 	/* the sanitizers' runtime makes calls of its own (reports, stack
 	 * maps): allowed, and logged by the kernel's audit, all but deny[] */
 	if ((ctx = seccomp_init(SCMP_ACT_LOG)) == NULL) {
-		log_errx("signer", "seccomp_init failed");
+		log_errx(tag, "seccomp_init failed");
 		return -1;
 	}
 	for (i = 0; i < sizeof(deny) / sizeof(deny[0]); i++)
@@ -202,16 +204,21 @@ sep_signer_sandbox(void)
 		    0) != 0)
 			goto done;
 	(void)allow;
-	log_warnx("signer", "sanitizer build: the system-call filter only "
+	(void)extra;
+	(void)nextra;
+	log_warnx(tag, "sanitizer build: the system-call filter only "
 	    "refuses files, sockets and programs");
 #else
 	(void)deny;
 	if ((ctx = seccomp_init(SCMP_ACT_ERRNO(EACCES))) == NULL) {
-		log_errx("signer", "seccomp_init failed");
+		log_errx(tag, "seccomp_init failed");
 		return -1;
 	}
 	for (i = 0; i < sizeof(allow) / sizeof(allow[0]); i++)
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allow[i], 0) != 0)
+			goto done;
+	for (i = 0; i < nextra; i++)
+		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, extra[i], 0) != 0)
 			goto done;
 #endif
 	if (seccomp_load(ctx) != 0)
@@ -219,7 +226,7 @@ sep_signer_sandbox(void)
 	rc = 0;
 done:
 	if (rc == -1)
-		log_errx("signer", "cannot install the system-call filter");
+		log_errx(tag, "cannot install the system-call filter");
 	seccomp_release(ctx);
 	return rc;
 }
@@ -279,7 +286,7 @@ sep_signer(const struct config *c, int fd)
 	signal(SIGHUP, SIG_IGN);
 	log_info("signer", "signing for %s/%s as %s, pid %ld", c->country,
 	    c->authority, sep_signer_user(c), (long)getpid());
-	if (sep_signer_sandbox() == -1)
+	if (accordd_sep_sandbox("signer", NULL, 0) == -1)
 		_exit(1);
 	rc = signer_serve(fd, &id);
 	_exit(rc == 0 ? 0 : 1);

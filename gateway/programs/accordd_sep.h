@@ -4,6 +4,8 @@
 #ifndef ACCORD_ACCORDD_SEP_H
 #define ACCORD_ACCORDD_SEP_H
 
+#include <stddef.h>
+
 struct accordd_listen;
 struct config;
 
@@ -24,6 +26,12 @@ int accordd_sep_give(const struct config *c, const char *control_dir);
 
 /* Become <user> for good.  @return 0, or -1 (logged). */
 int accordd_sep_drop(const struct config *c);
+
+/* The system-call filter of a process that only serves its socketpair,
+ * with the calls in extra[] allowed too (none in sanitizer builds, whose
+ * filter only refuses files, sockets and programs).  @return 0, or -1
+ * (logged under tag). */
+int accordd_sep_sandbox(const char *tag, const int *extra, size_t nextra);
 
 /* Once <user>: the state directory is within reach by its path (the
  * journal's segments and the store's files are opened by it later).
