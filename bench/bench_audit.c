@@ -103,7 +103,7 @@ bench_xmlsig_rate(const char *buf, size_t len, struct agreement *a)
 	if (envelope_parse(buf, len, NULL, &doc, &err) == -1)
 		bench_die(err.text);
 	t0 = bench_now();
-	for (n = 0; (t = bench_now() - t0) < 1.0; n++)
+	for (n = 0; (t = bench_now() - t0) < 2.0; n++)
 		if (xmlsig_verify(doc, a, clock_now(), &res) == -1)
 			bench_die(res.text);
 	xmlFreeDoc(doc);
@@ -146,7 +146,7 @@ main(int argc, char **argv)
 	char dir[2048], kzkey[1024], kzcert[1024], frkey[1024], frcert[1024];
 	char *body[NDISTINCT], *rec[NDISTINCT], *cfg, path[4096];
 	size_t blen[NDISTINCT], rlen[NDISTINCT];
-	double t0, tv, rate, mb, bytes = 0;
+	double t0, tv, rate, rate0, rate1, mb, bytes = 0;
 	long i, nmsg = 100000;
 	json_t *obj;
 
@@ -217,7 +217,9 @@ main(int argc, char **argv)
 	conf_cert_times(sc->cert, &sc->not_before, &sc->not_after);
 	if (xmlsig_partner_keys_load(&a) == -1)
 		bench_die("partner keys");
-	rate = bench_xmlsig_rate(body[0], blen[0], &a);
+	/* the bound is taken before and after: on a shared machine one
+	 * short sample of it varied from 3,600/s to 5,800/s */
+	rate0 = bench_xmlsig_rate(body[0], blen[0], &a);
 
 	/* audit verify, in-process */
 	memset(&o, 0, sizeof(o));
@@ -236,6 +238,8 @@ main(int argc, char **argv)
 		bench_die("the bench journal does not verify");
 	}
 	audit_report_free(&rep);
+	rate1 = bench_xmlsig_rate(body[0], blen[0], &a);
+	rate = (rate0 + rate1) / 2;
 	for (i = 1; ; i++) {
 		snprintf(path, sizeof(path), "%s/journal-%06ld.log", dir, i);
 		if (stat(path, &st) == -1)
@@ -243,8 +247,8 @@ main(int argc, char **argv)
 		bytes += (double)st.st_size;
 	}
 	mb = bytes / (1024.0 * 1024.0);
-	printf("xmlsig_verify in-process (RSA-2048, 1 thread): %8.0f /s\n",
-	    rate);
+	printf("xmlsig_verify in-process (RSA-2048, 1 thread): %8.0f /s "
+	    "(%.0f before, %.0f after)\n", rate, rate0, rate1);
 	printf("audit verify: %ld messages, %.1f MB in %.2f s: %.1f MB/s, "
 	    "%.0f messages/s\n", nmsg, mb, tv, mb / tv, (double)nmsg / tv);
 	printf("ratio to xmlsig_verify: %.2f (goal >= 0.80, \"using both "
