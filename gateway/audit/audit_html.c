@@ -63,8 +63,10 @@ audit_html_head(FILE *fp, const char *title)
 	    "\">\n<meta name=\"viewport\" content=\"width=device-width\">\n"
 	    "<title>Accord audit: ", fp);
 	audit_html_text(fp, title);
+	/* overflow-wrap on the body: a path in the title or a finding has
+	 * no space to break at, and must not widen the page */
 	fputs("</title>\n<style>body{font-family:sans-serif;margin:1em auto;"
-	    "max-width:60em;padding:0 1em}table{border-collapse:collapse;"
+	    "max-width:60em;padding:0 1em;overflow-wrap:anywhere}table{border-collapse:collapse;"
 	    "width:100%;table-layout:auto;margin-bottom:1em}td,th{border:1px "
 	    "solid #ccc;padding:4px 8px;text-align:left;vertical-align:top;"
 	    "overflow-wrap:anywhere}th{background:#eee}.message{background:"

@@ -212,7 +212,11 @@ is "each break reported once" "$(grep -c 'does not begin with FILE_START' "$out"
 rm -rf "$work/j" && mkdir "$work/j"
 "$TAMPER" "$KZJ" "$work/j" --key "$KZKEY" --replace 16 \
     '"new_state":"PENDING_REPLY"' '"new_state":"ACCEPTED"'
-audit replay --config "$work/conf/accordd.xml" --html "$work/replay.html" \
+# the --config path is in the page's title: a long one with nowhere to
+# break must not widen the page
+long="$work/configuration_directory_with_a_long_name_and_nowhere_to_break"
+ln -s "$work/conf" "$long"
+audit replay --config "$long/accordd.xml" --html "$work/replay.html" \
     "$work/j"
 expect 1 "record 16: case FR/$refused: the replayed decision differs in its state" \
     "replay: the falsified decision is found"
