@@ -1,7 +1,7 @@
 /*
  * accordd_sep.c -- privilege separation (README, "Process model").
  *
- * When accordd starts as root with a <user> configured, it becomes three
+ * When accordd starts as root with a <user> configured, it becomes four
  * processes:
  *
  *   parent  stays root and does nothing but supervise: it forwards
@@ -22,9 +22,12 @@
  *           the control socket's directory, gives it and the state
  *           directory (but the signer's log) to <user> and reads the TLS
  *           keys (accordd_keys.c) before it forks the engine, which
- *           inherits them all.  It never holds the signing key.
+ *           inherits them all.  It never holds the signing key;
+ *   parser  parses, validates and verifies partner XML as <user parser=>
+ *           under seccomp, and is restarted in place when it dies
+ *           (accordd_parse.c).
  *
- * Both children die with the parent (PR_SET_PDEATHSIG).
+ * Every child dies with the parent (PR_SET_PDEATHSIG).
  */
 #include <sys/types.h>
 #include <sys/prctl.h>
