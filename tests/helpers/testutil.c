@@ -98,16 +98,14 @@ test_run(const char *fmt, ...)
 }
 
 int
-test_workdir(char *dir, size_t size, const char *name)
+test_scratch(char *dir, size_t size, const char *name)
 {
-	const char *src = getenv("ACCORD_SRCDIR");
 	const char *build = getenv("ACCORD_BUILDDIR");
-	const char *pki = getenv("ACCORD_PKI");
 	int n;
 
-	if (src == NULL || build == NULL || pki == NULL) {
-		fprintf(stderr, "testutil: ACCORD_SRCDIR, ACCORD_BUILDDIR and "
-		    "ACCORD_PKI must be set (run through make check)\n");
+	if (build == NULL) {
+		fprintf(stderr, "testutil: ACCORD_BUILDDIR must be set (run "
+		    "through make check)\n");
 		return -1;
 	}
 	if (test_run("mkdir -p '%s/tests/tmp'", build) == -1)
@@ -117,6 +115,22 @@ test_workdir(char *dir, size_t size, const char *name)
 		fprintf(stderr, "testutil: cannot make %s\n", dir);
 		return -1;
 	}
+	return 0;
+}
+
+int
+test_workdir(char *dir, size_t size, const char *name)
+{
+	const char *src = getenv("ACCORD_SRCDIR");
+	const char *pki = getenv("ACCORD_PKI");
+
+	if (src == NULL || pki == NULL) {
+		fprintf(stderr, "testutil: ACCORD_SRCDIR and ACCORD_PKI must "
+		    "be set (run through make check)\n");
+		return -1;
+	}
+	if (test_scratch(dir, size, name) == -1)
+		return -1;
 	/* the link last: chmod -R must not reach the shared PKI */
 	return test_run("cp -R '%s/conf' '%s/conf' && chmod -R u+w '%s' && "
 	    "ln -s '%s' '%s/pki'", src, dir, dir, pki, dir);

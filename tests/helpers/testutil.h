@@ -18,9 +18,12 @@ char *test_example_body(const char *type, size_t *len);
  * -1 when doc has no <Accepted> block. */
 int test_refuse_body(char **doc, size_t *len);
 
+/* An empty scratch directory $ACCORD_BUILDDIR/tests/tmp/NAME.XXXXXX (its
+ * path in dir).  @return 0, or -1 (with a message on stderr). */
+int test_scratch(char *dir, size_t size, const char *name);
+
 /*
- * A scratch directory $ACCORD_BUILDDIR/tests/tmp/NAME.XXXXXX (its path in
- * dir) holding a copy of conf/ and pki, a link to the shared test PKI
+ * A scratch directory as test_scratch() makes, holding a copy of conf/ and pki, a link to the shared test PKI
  * ($ACCORD_PKI), read in place: made once per build tree, it is not
  * copied for every case.  A test that changes the PKI calls
  * test_pki_own() first.  @return 0, or -1 (with a message on stderr).

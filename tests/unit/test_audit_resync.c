@@ -21,6 +21,7 @@
 #include "util/clock.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "testutil.h"
 
 /* 2026-03-01T12:00:00Z */
 #define T0	((accord_time_t)1772366400)
@@ -36,21 +37,16 @@ static size_t	 off[NREC + 2];	/* off[seq]: where record seq starts;
 static int
 setup(void **state)
 {
-	const char *build = getenv("ACCORD_BUILDDIR");
 	struct journal_params p;
 	struct journal_rec rec;
 	struct journal *j;
-	char cmd[1024], dir[1024], pl[128], why[256];
+	char dir[1024], pl[128], why[256];
 	size_t len, total, at = 0;
 	uint64_t i;
 	int torn;
 
 	(void)state;
-	assert_non_null(build);
-	snprintf(cmd, sizeof(cmd), "mkdir -p %s/tests/tmp", build);
-	assert_int_equal(system(cmd), 0);
-	snprintf(base, sizeof(base), "%s/tests/tmp/resync.XXXXXX", build);
-	assert_non_null(mkdtemp(base));
+	assert_int_equal(test_scratch(base, sizeof(base), "resync"), 0);
 	clock_test_set(T0);
 	log_capture(NULL, 0);
 	snprintf(dir, sizeof(dir), "%s/journal", base);
@@ -82,12 +78,10 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[1024];
 
 	(void)state;
 	free(data);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(test_rmtree(base), 0);
 	return 0;
 }
 

@@ -35,6 +35,7 @@
 #include "util/aead.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "testutil.h"
 
 /* 2026-03-01T12:00:00Z */
 #define T0	((accord_time_t)1772366400)
@@ -48,26 +49,18 @@ static const char body[] = "<Envelope><Surname>MARKER-SURNAME</Surname>"
 static int
 setup(void **state)
 {
-	const char *build = getenv("ACCORD_BUILDDIR");
-	char cmd[1024];
 
 	(void)state;
-	assert_non_null(build);
-	snprintf(cmd, sizeof(cmd), "mkdir -p %s/tests/tmp", build);
-	assert_int_equal(system(cmd), 0);
-	snprintf(base, sizeof(base), "%s/tests/tmp/crypt.XXXXXX", build);
-	assert_non_null(mkdtemp(base));
+	assert_int_equal(test_scratch(base, sizeof(base), "crypt"), 0);
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	char cmd[1024];
 
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(test_rmtree(base), 0);
 	return 0;
 }
 

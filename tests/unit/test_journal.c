@@ -30,6 +30,7 @@
 #include "util/clock.h"
 #include "persist/journal.h"
 #include "util/log.h"
+#include "testutil.h"
 
 /* 2026-03-01T12:00:00Z */
 #define T0	((accord_time_t)1772366400)
@@ -40,24 +41,16 @@ static char	 logbuf[16384];
 static int
 setup(void **state)
 {
-	const char *build = getenv("ACCORD_BUILDDIR");
-	char cmd[1024];
 
-	assert_non_null(build);
-	snprintf(cmd, sizeof(cmd), "mkdir -p %s/tests/tmp", build);
-	assert_int_equal(system(cmd), 0);
-	snprintf(base, sizeof(base), "%s/tests/tmp/journal.XXXXXX", build);
-	assert_non_null(mkdtemp(base));
+	assert_int_equal(test_scratch(base, sizeof(base), "journal"), 0);
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	char cmd[1024];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(test_rmtree(base), 0);
 	return 0;
 }
 

@@ -53,6 +53,7 @@
 #include "persist/record.h"
 #include "persist/store.h"
 #include "report/report.h"
+#include "testutil.h"
 
 #define M3	((accord_time_t)1772323200)	/* 2026-03-01T00:00:00Z */
 #define M4	((accord_time_t)1775001600)	/* 2026-04-01 */
@@ -331,14 +332,9 @@ build_journal(void)
 static int
 setup_group(void **state)
 {
-	const char *build = getenv("ACCORD_BUILDDIR");
-	char cmd[1024], db[1024];
+	char db[1024];
 
-	assert_non_null(build);
-	snprintf(cmd, sizeof(cmd), "mkdir -p %s/tests/tmp", build);
-	assert_int_equal(system(cmd), 0);
-	snprintf(tmpdir, sizeof(tmpdir), "%s/tests/tmp/stats.XXXXXX", build);
-	assert_non_null(mkdtemp(tmpdir));
+	assert_int_equal(test_scratch(tmpdir, sizeof(tmpdir), "stats"), 0);
 	log_capture(logbuf, sizeof(logbuf));
 	build_journal();
 	snprintf(db, sizeof(db), "%s/store.db", tmpdir);
@@ -351,14 +347,12 @@ setup_group(void **state)
 static int
 teardown_group(void **state)
 {
-	char cmd[1024];
 	int i;
 
 	store_close(st);
 	for (i = 0; i < nrecs; i++)
 		free((void *)recs[i].payload);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(test_rmtree(tmpdir), 0);
 	return 0;
 }
 

@@ -21,6 +21,7 @@
 #include "util/log.h"
 #include "persist/record.h"
 #include "persist/store.h"
+#include "testutil.h"
 
 #define T0	((accord_time_t)1767225600)	/* 2026-01-01T00:00:00Z */
 #define DAY	86400
@@ -325,14 +326,8 @@ build_journal(void)
 static int
 setup_group(void **state)
 {
-	const char *build = getenv("ACCORD_BUILDDIR");
-	char cmd[1024];
 
-	assert_non_null(build);
-	snprintf(cmd, sizeof(cmd), "mkdir -p %s/tests/tmp", build);
-	assert_int_equal(system(cmd), 0);
-	snprintf(tmpdir, sizeof(tmpdir), "%s/tests/tmp/store.XXXXXX", build);
-	assert_non_null(mkdtemp(tmpdir));
+	assert_int_equal(test_scratch(tmpdir, sizeof(tmpdir), "store"), 0);
 	log_capture(logbuf, sizeof(logbuf));
 	build_journal();
 	return 0;
@@ -341,13 +336,11 @@ setup_group(void **state)
 static int
 teardown_group(void **state)
 {
-	char cmd[1024];
 	int i;
 
 	for (i = 0; i < nrecs; i++)
 		free((void *)recs[i].payload);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(test_rmtree(tmpdir), 0);
 	return 0;
 }
 

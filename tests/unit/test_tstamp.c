@@ -28,6 +28,7 @@
 #include "persist/journal.h"
 #include "persist/record_timestamp.h"
 #include "util/log.h"
+#include "testutil.h"
 
 struct tsa {
 	EVP_PKEY	*ca_key;
@@ -149,15 +150,9 @@ token(struct tsa *t, const uint8_t digest[TSTAMP_DIGEST_LEN], size_t *tlen)
 static int
 setup(void **state)
 {
-	const char *build = getenv("ACCORD_BUILDDIR");
-	char cmd[1024];
 
 	(void)state;
-	assert_non_null(build);
-	snprintf(cmd, sizeof(cmd), "mkdir -p %s/tests/tmp", build);
-	assert_int_equal(system(cmd), 0);
-	snprintf(base, sizeof(base), "%s/tests/tmp/tstamp.XXXXXX", build);
-	assert_non_null(mkdtemp(base));
+	assert_int_equal(test_scratch(base, sizeof(base), "tstamp"), 0);
 	log_capture(NULL, 0);
 	tsa_make(&good, "good");
 	tsa_make(&rogue, "rogue");
