@@ -321,13 +321,6 @@ engine_erase_by(struct engine *e, const char *job, uid_t uid,
 		    case_id, partner);
 		return -1;
 	}
-	/* an open case still needs its messages (resend, duplicates) */
-	if (job == NULL && !fsm_state_final(c.state)) {
-		engine_answer_set(ans, 409, AE_NOT_ALLOWED_IN_STATE, "case %s "
-		    "with %s is %s, not final: its messages are still needed",
-		    case_id, partner, fsm_state_name(c.state));
-		return -1;
-	}
 	if ((n = store_retain_get(e->store, partner, case_id, &r)) == -1) {
 		engine_answer_set(ans, 503, AE_TEMPORARY, "cannot read the "
 		    "case's legal hold");
@@ -339,6 +332,14 @@ engine_erase_by(struct engine *e, const char *job, uid_t uid,
 		    "on legal hold (by %s at %s: %s): it is not erased until "
 		    "the hold is released", case_id, partner, r.hold_by, at,
 		    r.hold_reason);
+		return -1;
+	}
+	/* an open case still needs its messages (resend, duplicates);
+	 * a hold, named first, stops any case */
+	if (job == NULL && !fsm_state_final(c.state)) {
+		engine_answer_set(ans, 409, AE_NOT_ALLOWED_IN_STATE, "case %s "
+		    "with %s is %s, not final: its messages are still needed",
+		    case_id, partner, fsm_state_name(c.state));
 		return -1;
 	}
 	if (r.erased_at != 0) {

@@ -63,7 +63,7 @@ report_retain(struct report_ctx *ctx, const struct store_case *sc,
 		    "<keys master=>), so nothing is erased\n", per, final ?
 		    "after a final state" : "without closing", at);
 	else
-		fprintf(fp, "retention: erased on %s (%s %s per agreement %s, "
+		fprintf(fp, "retention: to be erased on %s (%s %s per agreement %s, "
 		    "%s)\n", at, per, final ? "after a final state" :
 		    "without an event", sc->partner, due > now ? left :
 		    "at the retention job's next run");
