@@ -491,6 +491,36 @@ agreement_read_versions(struct agreement *a, xmlNodePtr root,
 		    "lists no protocol version (protocol-versions=\"1 2\")");
 }
 
+/* One period of <retention>: "5y" or "30d"; absent, the default stays. */
+static void
+agreement_read_period(struct agreement *a, xmlNodePtr n, const char *name,
+    struct retention_period *p, struct conf_diag *d)
+{
+	char *s;
+
+	if ((s = conf_attr(n, name)) == NULL)
+		return;
+	if (retention_parse(s, p) == -1)
+		conf_diag_error(d, a->file, conf_line(n), "retention %s '%s' "
+		    "is not a period: whole years (1y to %dy) or days (1d to "
+		    "%dd)", name, s, RETENTION_MAX_YEARS, RETENTION_MAX_DAYS);
+	free(s);
+}
+
+/* <retention after-final= never-closed=>, optional (issue 19). */
+static void
+agreement_read_retention(struct agreement *a, xmlNodePtr n,
+    struct conf_diag *d)
+{
+	retention_default(&a->retention);
+	if (n == NULL)
+		return;
+	agreement_read_period(a, n, "after-final", &a->retention.after_final,
+	    d);
+	agreement_read_period(a, n, "never-closed",
+	    &a->retention.never_closed, d);
+}
+
 int
 agreement_load(struct agreement *a, const char *file, const char *pki_dir,
     accord_time_t now, struct conf_diag *d)
@@ -587,6 +617,7 @@ agreement_load(struct agreement *a, const char *file, const char *pki_dir,
 	n = conf_child(root, "programme");
 	if (n != NULL)
 		agreement_read_programme(a, n, d);
+	agreement_read_retention(a, conf_child(root, "retention"), d);
 
 	xmlFreeDoc(doc);
 	return d->nerrors == before ? 0 : -1;

@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 
 #include "conf/calendar.h"
+#include "conf/retention.h"
 #include "util/clock.h"
 
 /* Every message of protocols/ (DESIGN.md section 2). */
@@ -141,6 +142,7 @@ struct agreement {
 	unsigned	 protocol_versions;	/* bit (1 << version) accepted */
 	struct retry_policy retry;
 	struct programme programme;
+	struct retention retention;	/* how long cases are kept */
 };
 
 struct conf_diag;

@@ -123,6 +123,17 @@ aj_days(const cal_day_t *v, int n)
 	return a;
 }
 
+/* The retention periods as the agreement file writes them ("5y"). */
+static json_t *
+aj_retention(const struct retention *r)
+{
+	char f[RETENTION_TEXT_MAX], o[RETENTION_TEXT_MAX];
+
+	return json_pack("{s:s, s:s}", "after-final",
+	    retention_format(&r->after_final, f, sizeof(f)), "never-closed",
+	    retention_format(&r->never_closed, o, sizeof(o)));
+}
+
 static json_t *
 aj_calendar(const struct calendar *cal)
 {
@@ -249,13 +260,14 @@ agreement_json_encode(const struct agreement *a)
 		    json_string(a->programme.name));
 	}
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, "
-	    "s:o, s:o, s:o, s:o}", "country", a->country, "authority",
+	    "s:o, s:o, s:o, s:o, s:o}", "country", a->country, "authority",
 	    a->authority, "id", a->agreement_id, "title", a->title, "endpoint",
 	    a->endpoint != NULL ? a->endpoint : "", "tls", tls, "signing", sig,
 	    "crl", crl, "calendar", aj_calendar(&a->calendar), "timelines",
 	    aj_fields(&a->timelines, aj_timelines, AJ_N(aj_timelines)),
 	    "messages", types, "protocol-versions", vers, "retry",
-	    aj_fields(&a->retry, aj_retry, AJ_N(aj_retry)), "programme", prog);
+	    aj_fields(&a->retry, aj_retry, AJ_N(aj_retry)), "programme", prog,
+	    "retention", aj_retention(&a->retention));
 	return o;
 }
 
@@ -598,6 +610,18 @@ agreement_json_decode(struct agreement *a, const json_t *j, char *err,
 	    aj_read_fields(&a->retry, aj_retry, AJ_N(aj_retry),
 	    json_object_get(j, "retry"), err, errlen) == -1)
 		goto fail;
+	/* rules journalled before retention was configurable: the
+	 * defaults were in force (nothing was erased by schedule) */
+	retention_default(&a->retention);
+	p = json_object_get(j, "retention");
+	if (p != NULL && (!json_is_object(p) ||
+	    retention_parse(json_string_value(json_object_get(p,
+	    "after-final")), &a->retention.after_final) == -1 ||
+	    retention_parse(json_string_value(json_object_get(p,
+	    "never-closed")), &a->retention.never_closed) == -1)) {
+		aj_fail(err, errlen, "%s: not two periods", "retention");
+		goto fail;
+	}
 	p = json_object_get(j, "programme");
 	if (json_is_object(p)) {
 		a->programme.present = 1;

@@ -388,5 +388,21 @@ int engine_export_key(struct engine *e, uid_t uid, const char *partner,
  */
 int engine_erase(struct engine *e, uid_t uid, const char *partner,
     const char *case_id, const char *reason, struct engine_answer *ans);
+/*
+ * Legal hold (issue 19 item 4): hold 1 puts a case on hold, 0 releases
+ * it; journalled with uid and reason.  A held case is erased neither by
+ * engine_erase() nor by the retention job.  @return 0, or -1 with ans.
+ */
+int engine_hold(struct engine *e, uid_t uid, const char *partner,
+    const char *case_id, const char *reason, int hold,
+    struct engine_answer *ans);
+/*
+ * The retention job (engine_retain.c): at start-up and once a day of the
+ * clock, erase the cases whose agreement's retention period has ended
+ * and that are not on hold, at most a slice per call.  Call it from the
+ * loop's timer.  @return 1 when more may be due (call again soon), 0,
+ * or -1 (logged; it tries again in an hour).
+ */
+int engine_retain(struct engine *e, accord_time_t now);
 
 #endif

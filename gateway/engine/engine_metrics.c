@@ -70,6 +70,7 @@ engine_metrics_register(void)
 	metric_register(&engine_m_out);
 	metric_register(&engine_m_refusals);
 	metric_register(&engine_m_latency);
+	engine_retain_register();
 }
 
 /*

@@ -23,6 +23,7 @@
 #include "persist/keystore.h"
 #include "persist/record.h"
 #include "persist/store.h"
+#include "persist/store_retain.h"
 #include "util/aead.h"
 #include "util/hex.h"
 #include "util/log.h"
@@ -283,14 +284,21 @@ engine_keyset_cb(void *arg, const struct store_recpos *rp)
 	return 0;
 }
 
+/*
+ * Erase a case: by an operator (job NULL: uid), or by the retention job
+ * (job names it; the job has checked the case's period is over, final
+ * or not).  Neither erases a case on legal hold, nor one erased already.
+ */
 int
-engine_erase(struct engine *e, uid_t uid, const char *partner,
-    const char *case_id, const char *reason, struct engine_answer *ans)
+engine_erase_by(struct engine *e, const char *job, uid_t uid,
+    const char *partner, const char *case_id, const char *reason,
+    struct engine_answer *ans)
 {
 	struct engine_keyset ks;
+	struct store_retain r;
 	struct fsm_case c;
-	json_t *ids;
-	char hex[2 * KEYSTORE_ID_LEN + 1];
+	json_t *ids, *cmd;
+	char hex[2 * KEYSTORE_ID_LEN + 1], at[32];
 	size_t i;
 	int n;
 
@@ -313,11 +321,32 @@ engine_erase(struct engine *e, uid_t uid, const char *partner,
 		    case_id, partner);
 		return -1;
 	}
-	/* an open case still needs its messages (resend, duplicates) */
-	if (!fsm_state_final(c.state)) {
+	if ((n = store_retain_get(e->store, partner, case_id, &r)) == -1) {
+		engine_answer_set(ans, 503, AE_TEMPORARY, "cannot read the "
+		    "case's legal hold");
+		return -1;
+	}
+	if (r.held) {
+		clock_format_utc(r.hold_at, at, sizeof(at));
+		engine_answer_set(ans, 409, AE_CONFLICT, "case %s with %s is "
+		    "on legal hold (by %s at %s: %s): it is not erased until "
+		    "the hold is released", case_id, partner, r.hold_by, at,
+		    r.hold_reason);
+		return -1;
+	}
+	/* an open case still needs its messages (resend, duplicates);
+	 * a hold, named first, stops any case */
+	if (job == NULL && !fsm_state_final(c.state)) {
 		engine_answer_set(ans, 409, AE_NOT_ALLOWED_IN_STATE, "case %s "
 		    "with %s is %s, not final: its messages are still needed",
 		    case_id, partner, fsm_state_name(c.state));
+		return -1;
+	}
+	if (r.erased_at != 0) {
+		clock_format_utc(r.erased_at, at, sizeof(at));
+		engine_answer_set(ans, 409, AE_CONFLICT, "case %s with %s was "
+		    "erased already (by %s at %s)", case_id, partner,
+		    r.erased_by, at);
 		return -1;
 	}
 	memset(&ks, 0, sizeof(ks));
@@ -333,9 +362,14 @@ engine_erase(struct engine *e, uid_t uid, const char *partner,
 		json_array_append_new(ids, json_string(hex_encode(ks.ids[i],
 		    KEYSTORE_ID_LEN, hex)));
 	/* journalled first: who erased which keys, and why */
-	if (engine_key_journal(e, json_pack("{s:s, s:i, s:s, s:s, s:s, s:o}",
-	    "command", "erase", "uid", (int)uid, "partner", partner, "case",
-	    case_id, "reason", reason, "key_ids", ids), ans) == -1)
+	cmd = json_pack("{s:s, s:s, s:s, s:s, s:o}", "command", "erase",
+	    "partner", partner, "case", case_id, "reason", reason, "key_ids",
+	    ids);
+	if (job != NULL)
+		json_object_set_new(cmd, "by", json_string(job));
+	else
+		json_object_set_new(cmd, "uid", json_integer((int)uid));
+	if (engine_key_journal(e, cmd, ans) == -1)
 		return -1;
 	if ((n = keystore_erase(e->keys, partner, case_id,
 	    (const uint8_t (*)[KEYSTORE_ID_LEN])ks.ids, ks.n)) == -1) {
@@ -343,10 +377,22 @@ engine_erase(struct engine *e, uid_t uid, const char *partner,
 		    "with %s could not be deleted", case_id, partner);
 		return -1;
 	}
+	engine_retain_erased(job != NULL ? job : "operator");
 	engine_answer_set(ans, 200, AE_OK, "case %s with %s erased: %d key(s) "
 	    "deleted, its messages are unreadable from now on (complete once "
 	    "the master key has rotated)", case_id, partner, n);
-	log_info(ETAG, "case %s/%s erased by uid %u: %d key(s)", partner,
-	    case_id, (unsigned)uid, n);
+	if (job != NULL)
+		log_info(ETAG, "case %s/%s erased by the %s job: %d key(s); "
+		    "%s", partner, case_id, job, n, reason);
+	else
+		log_info(ETAG, "case %s/%s erased by uid %u: %d key(s)",
+		    partner, case_id, (unsigned)uid, n);
 	return 0;
+}
+
+int
+engine_erase(struct engine *e, uid_t uid, const char *partner,
+    const char *case_id, const char *reason, struct engine_answer *ans)
+{
+	return engine_erase_by(e, NULL, uid, partner, case_id, reason, ans);
 }

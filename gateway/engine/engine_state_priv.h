@@ -25,6 +25,8 @@
  *				delivery latency, for the metrics
  *	engine_tstamp.c		the latest checkpoint, and the TIMESTAMP
  *				record of an authority's token over it
+ *	engine_retain.c		retention: the daily erasure job, legal
+ *				holds
  */
 #ifndef ACCORD_ENGINE_STATE_PRIV_H
 #define ACCORD_ENGINE_STATE_PRIV_H
@@ -168,7 +170,25 @@ struct engine {
 	struct engine_refusals	*refusals;	/* per partner */
 	size_t			 nrefusals;
 	size_t			 caprefusals;
+
+	accord_time_t		 retain_next;	/* the retention job's next
+						 * run; 0: at start-up */
+	int			 retain_more;	/* a run goes on */
+	uint64_t		 retain_erased;	/* ... and erased so many */
 };
+
+/* engine_seal.c: erase a case, by an operator (job NULL) or by a job
+ * that has checked its period ended (named in the journal). */
+int engine_erase_by(struct engine *e, const char *job, uid_t uid,
+    const char *partner, const char *case_id, const char *reason,
+    struct engine_answer *ans);
+
+/* engine_retain.c: the metric of erasures, by who. */
+#define ENGINE_RETAIN_SLICE	16	/* cases erased per call, at most:
+					 * each is a journal commit and a key
+					 * store transaction */
+void engine_retain_register(void);
+void engine_retain_erased(const char *by);
 
 /* engine.c: an answer's status, code and text. */
 void engine_answer_set(struct engine_answer *a, int status,

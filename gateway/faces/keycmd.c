@@ -1,5 +1,6 @@
 /*
- * keycmd.c -- rotate-master-key and export-key (see keycmd.h).
+ * keycmd.c -- rotate-master-key, export-key, erase, and the legal hold
+ * on erasure, hold and release (see keycmd.h).
  *
  * export-key answers with the key's text (key_file): accordctl writes it
  * to the file out= names, mode 0600, and never prints it.
@@ -92,6 +93,44 @@ keycmd_erase(void *arg, const struct cmd_caller *who, json_t *args,
 	    "case", sc.case_id, "erased", 1, "text", a.text);
 }
 
+/* hold and release: a legal hold on a case's erasure. */
+static json_t *
+keycmd_hold_release(void *arg, const struct cmd_caller *who, json_t *args,
+    const char **code, char *text, size_t len, int hold)
+{
+	struct casecmd_ctx *ctx = arg;
+	struct store_case sc;
+	struct engine_answer a;
+	const char *reason = keycmd_reason(args);
+
+	if (reason == NULL || cmd_arg(args, 0) == NULL)
+		return cmd_fail(code, text, len, "BAD_REQUEST", "usage: %s "
+		    "CASE reason=TEXT [partner=CC]", hold ? "hold" :
+		    "release");
+	if (report_find_case(ctx->report, args, &sc, code, text, len) != 1)
+		return NULL;
+	if (engine_hold(ctx->engine, who->uid, sc.partner, sc.case_id,
+	    reason, hold, &a) == -1)
+		return cmd_fail(code, text, len, errcode_name(a.code), "%s",
+		    a.text);
+	return json_pack("{s:s, s:s, s:b, s:s}", "partner", sc.partner,
+	    "case", sc.case_id, "held", hold, "text", a.text);
+}
+
+static json_t *
+keycmd_hold(void *arg, const struct cmd_caller *who, json_t *args,
+    const char **code, char *text, size_t len)
+{
+	return keycmd_hold_release(arg, who, args, code, text, len, 1);
+}
+
+static json_t *
+keycmd_release(void *arg, const struct cmd_caller *who, json_t *args,
+    const char **code, char *text, size_t len)
+{
+	return keycmd_hold_release(arg, who, args, code, text, len, 0);
+}
+
 const struct cmd_command keycmd_commands[] = {
 	{ "rotate-master-key", CMD_ROLE_ADMIN, keycmd_rotate,
 	    "re-wrap every case key under a new master key, destroy the old",
@@ -102,5 +141,11 @@ const struct cmd_command keycmd_commands[] = {
 	{ "erase", CMD_ROLE_ADMIN, keycmd_erase,
 	    "delete a final case's keys: its messages become unreadable", 0,
 	    "CASE reason=TEXT [partner=CC]" },
+	{ "hold", CMD_ROLE_ADMIN, keycmd_hold,
+	    "legal hold: neither erase nor the retention job erases the case",
+	    0, "CASE reason=TEXT [partner=CC]" },
+	{ "release", CMD_ROLE_ADMIN, keycmd_release,
+	    "end a legal hold: the retention job may erase the case again",
+	    0, "CASE reason=TEXT [partner=CC]" },
 	{ NULL, 0, NULL, NULL, 0, NULL }
 };

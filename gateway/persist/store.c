@@ -197,11 +197,12 @@ static const char *store_sql[SQ_COUNT] = {
 	    "AND d.case_id = c.case_id AND +d.armed = 1 AND d.due < ?1)",
 };
 
-/* Version 5 of the schema (2: requests; 3: records, where each record
+/* Version 6 of the schema (2: requests; 3: records, where each record
  * read back is in the journal; 4: the journal file of the last record
  * applied, where catching up starts reading; 5: events, what each
  * decision that counts in the stats did and when, and grounds, those a
- * ReadmissionReply or TransitReply states).  Enumerations are stored by
+ * ReadmissionReply or TransitReply states; 6: retain, legal holds and
+ * erasures, store_retain.c).  Enumerations are stored by
  * name so that the database reads in the sqlite3 shell; fsm holds the
  * whole fsm_case as record_case_to_json() writes it. */
 static const char store_schema[] =
@@ -263,7 +264,12 @@ static const char store_schema[] =
 	"  message_id TEXT NOT NULL, direction TEXT NOT NULL, "
 	"  ground TEXT NOT NULL, "
 	"  PRIMARY KEY (partner, message_id, direction, ground)) "
-	"  WITHOUT ROWID;";
+	"  WITHOUT ROWID;"
+	"CREATE TABLE retain(partner TEXT NOT NULL, case_id TEXT NOT NULL, "
+	"  held INTEGER NOT NULL, hold_by TEXT NOT NULL, "
+	"  hold_reason TEXT NOT NULL, hold_at INTEGER NOT NULL, "
+	"  erased_at INTEGER NOT NULL, erased_by TEXT NOT NULL, "
+	"  PRIMARY KEY (partner, case_id)) WITHOUT ROWID;";
 
 /* Keep SQLite's message for the log line written by the caller, which
  * knows the context; ROLLBACK would overwrite it. */

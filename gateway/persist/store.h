@@ -31,8 +31,8 @@
 #include "persist/record.h"
 
 /* Schema version kept in PRAGMA user_version. */
-#define STORE_SCHEMA_VERSION	5
-#define STORE_SCHEMA_VERSION_S	"5"
+#define STORE_SCHEMA_VERSION	6
+#define STORE_SCHEMA_VERSION_S	"6"
 
 struct store;
 

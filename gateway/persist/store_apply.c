@@ -22,6 +22,7 @@
 #include "persist/record.h"
 #include "persist/store.h"
 #include "persist/store_priv.h"
+#include "persist/store_retain.h"
 
 /* The state a message takes when its answer is journalled. */
 static const char *
@@ -382,22 +383,31 @@ store_apply_command(struct store *st, const struct store_record *r,
 	json_t *j;
 	json_error_t err;
 	const char *cmd = NULL, *rid = NULL, *sha = NULL, *partner = NULL,
-	    *msg = NULL, *case_id = NULL;
+	    *msg = NULL, *case_id = NULL, *by = NULL, *reason = NULL;
+	char who[32];
 	int uid = -1, rc = 0, ok;
 
 	if ((j = json_loadb(r->payload, r->len, 0, &err)) == NULL) {
 		store_seterr(st, "operator command: %s", err.text);
 		return -1;
 	}
-	ok = json_unpack(j, "{s:s, s?i, s?s, s?s, s?s, s?s, s?s}", "command",
-	    &cmd, "uid", &uid, "request_id", &rid, "request_sha256", &sha,
-	    "partner", &partner, "message", &msg, "case", &case_id) == 0;
+	ok = json_unpack(j, "{s:s, s?i, s?s, s?s, s?s, s?s, s?s, s?s, s?s}",
+	    "command", &cmd, "uid", &uid, "request_id", &rid,
+	    "request_sha256", &sha, "partner", &partner, "message", &msg,
+	    "case", &case_id, "by", &by, "reason", &reason) == 0;
 	if (ok && partner != NULL && case_id != NULL)
 		store_where_set(w, partner, case_id);
 	if (ok && strcmp(cmd, "submit") == 0 && rid != NULL && sha != NULL &&
 	    partner != NULL && msg != NULL && case_id != NULL && uid >= 0)
 		rc = store_exec(st, SQ_REQUEST_ADD, "isssssI", uid, rid, sha,
 		    partner, msg, case_id, (int64_t)r->time);
+	/* a legal hold, its release, an erasure: by a uid or the job */
+	if (ok && rc == 0 && partner != NULL && case_id != NULL) {
+		if (by == NULL)
+			snprintf(who, sizeof(who), "uid %d", uid);
+		rc = store_retain_apply(st, cmd, partner, case_id,
+		    by != NULL ? by : who, reason, r->time);
+	}
 	json_decref(j);
 	return rc;
 }

@@ -194,6 +194,10 @@ accordd_deadline_tick(evutil_socket_t fd, short what, void *arg)
 	next = engine_next_deadline(ad->engine);
 	if (next != 0 && next - now < 60)
 		tv.tv_sec = next > now ? (long)(next - now) : 1;
+	/* the retention job, a slice at a time: while more cases are due
+	 * the timer comes back in a second, not in a minute */
+	if (engine_retain(ad->engine, now) == 1)
+		tv.tv_sec = 1;
 	evtimer_add(ad->ev_deadline, &tv);
 }
 

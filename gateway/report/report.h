@@ -87,6 +87,11 @@ const struct config *report_conf(const struct report_ctx *ctx);
 int report_find_case(struct report_ctx *ctx, json_t *args,
     struct store_case *out, const char **code, char *text, size_t len);
 
+/* report_retain.c: status's line on the case's retention (erased, on
+ * hold, or when it will be erased), to fp.  @return it as JSON. */
+json_t *report_retain(struct report_ctx *ctx, const struct store_case *sc,
+    accord_time_t now, FILE *fp);
+
 /* The handlers (arg: a struct report_ctx). */
 CMD_HANDLER(report_status);
 CMD_HANDLER(report_list);

@@ -135,7 +135,7 @@ report_status(void *arg, const struct cmd_caller *who, json_t *args,
 	const struct agreement *a;
 	struct store_case sc;
 	struct report_msgs cm;
-	json_t *res, *dls;
+	json_t *res, *dls, *retain;
 	accord_time_t now = clock_now();
 	char *buf = NULL, tb[32], lb[40], left[32];
 	size_t blen = 0;
@@ -175,6 +175,7 @@ report_status(void *arg, const struct cmd_caller *who, json_t *args,
 		    (sc.c.armed >> dl) & 1 ? "left " : "",
 		    (sc.c.armed >> dl) & 1 ? left : "(not running)");
 	}
+	retain = report_retain(ctx, &sc, now, cm.fp);
 	fprintf(cm.fp, "messages:\n");
 	if (store_case_messages(ctx->store, sc.partner,
 	    sc.case_id, report_msg_cb, &cm) == -1) {
@@ -182,16 +183,17 @@ report_status(void *arg, const struct cmd_caller *who, json_t *args,
 		free(buf);
 		json_decref(cm.list);
 		json_decref(dls);
+		json_decref(retain);
 		*code = "INTERNAL";
 		snprintf(text, len, "store query failed");
 		return NULL;
 	}
 	fclose(cm.fp);
-	res = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s%}", "case",
-	    sc.case_id, "partner", sc.partner, "state",
+	res = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s%}",
+	    "case", sc.case_id, "partner", sc.partner, "state",
 	    fsm_state_name(sc.c.state), "kind", fsm_kind_name(sc.c.kind),
 	    "role", fsm_role_name(sc.c.role), "deadlines", dls, "messages",
-	    cm.list, "text", buf, blen);
+	    cm.list, "retention", retain, "text", buf, blen);
 	free(buf);
 	return res;
 }

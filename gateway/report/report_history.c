@@ -97,8 +97,9 @@ static void
 report_h_operator(const struct journal_rec *rec,
     struct report_history *h)
 {
-	const char *detail, *command;
+	const char *detail, *command, *by, *reason;
 	json_t *obj;
+	int n;
 
 	obj = json_loadb((const char *)rec->payload, rec->len, 0, NULL);
 	if (obj == NULL)
@@ -108,9 +109,19 @@ report_h_operator(const struct journal_rec *rec,
 		detail = report_json_str(obj, "what");
 	if ((command = report_json_str(obj, "command")) == NULL)
 		command = "?";
-	snprintf(h->text, sizeof(h->text), "uid %lld: %s%s%s",
-	    (long long)json_integer_value(json_object_get(obj, "uid")),
-	    command, detail != NULL ? " " : "", detail != NULL ? detail : "");
+	/* a job (the retention job's erase) names itself instead of a
+	 * uid; hold, release and erase say why */
+	if ((by = report_json_str(obj, "by")) != NULL)
+		n = snprintf(h->text, sizeof(h->text), "%s job: %s", by,
+		    command);
+	else
+		n = snprintf(h->text, sizeof(h->text), "uid %lld: %s%s%s",
+		    (long long)json_integer_value(json_object_get(obj, "uid")),
+		    command, detail != NULL ? " " : "", detail != NULL ?
+		    detail : "");
+	if ((reason = report_json_str(obj, "reason")) != NULL && n > 0 &&
+	    (size_t)n < sizeof(h->text))
+		snprintf(h->text + n, sizeof(h->text) - n, " (%s)", reason);
 	json_decref(obj);
 }
 
