@@ -1,5 +1,6 @@
 /*
- * keycmd.c -- rotate-master-key and export-key (see keycmd.h).
+ * keycmd.c -- rotate-master-key, export-key, erase and find-person (see
+ * keycmd.h).
  *
  * export-key answers with the key's text (key_file): accordctl writes it
  * to the file out= names, mode 0600, and never prints it.
@@ -15,6 +16,7 @@
 #include "report/cmd.h"
 #include "report/report.h"
 #include "util/aead.h"
+#include "util/clock.h"
 #include "util/errcode.h"
 
 /* The reason=, which every key command needs.  @return it, or NULL. */
@@ -92,6 +94,75 @@ keycmd_erase(void *arg, const struct cmd_caller *who, json_t *args,
 	    "case", sc.case_id, "erased", 1, "text", a.text);
 }
 
+/* Each case found: its state and when it opened, as the store has them
+ * (a case the store does not know, refused at its opening, has neither). */
+static int
+keycmd_person_cb(void *arg, const struct store_case *sc)
+{
+	json_t *c = arg;
+	char tb[32];
+
+	json_object_set_new(c, "state", json_string(fsm_state_name(
+	    sc->c.state)));
+	json_object_set_new(c, "opened", json_string(clock_format_utc(
+	    sc->opened_at, tb, sizeof(tb))));
+	return 0;
+}
+
+static json_t *
+keycmd_find_person(void *arg, const struct cmd_caller *who, json_t *args,
+    const char **code, char *text, size_t len)
+{
+	struct casecmd_ctx *ctx = arg;
+	struct store_case_filter flt;
+	struct engine_answer a;
+	const char *reason = keycmd_reason(args);
+	const char *surname = cmd_opt(args, "surname");
+	const char *birth = cmd_opt(args, "birth-date");
+	const char *given = cmd_opt(args, "given");
+	json_t *cases, *c, *res;
+	char *tbl = NULL;
+	size_t i, tlen = 0;
+	FILE *fp;
+
+	if (reason == NULL || surname == NULL || birth == NULL ||
+	    cmd_arg(args, 0) != NULL)
+		return cmd_fail(code, text, len, "BAD_REQUEST", "usage: "
+		    "find-person surname=NAME birth-date=YYYY-MM-DD "
+		    "[given=NAMES] reason=TEXT");
+	if (engine_find_person(ctx->engine, who->uid, surname, given, birth,
+	    reason, &cases, &a) == -1)
+		return cmd_fail(code, text, len, a.code == AE_INVALID_FIELD ?
+		    "BAD_REQUEST" : errcode_name(a.code), "%s", a.text);
+	json_array_foreach(cases, i, c) {
+		store_case_filter_init(&flt);
+		flt.partner = json_string_value(json_object_get(c, "partner"));
+		flt.case_id = json_string_value(json_object_get(c, "case"));
+		(void)store_list_cases(ctx->report->store, &flt,
+		    keycmd_person_cb, c);
+	}
+	/* for people: one line a case */
+	if ((fp = open_memstream(&tbl, &tlen)) == NULL) {
+		json_decref(cases);
+		return cmd_fail(code, text, len, "INTERNAL", "out of memory");
+	}
+	fprintf(fp, "%s\n", a.text);
+	if (json_array_size(cases) > 0)
+		fprintf(fp, "%-8s %-28s %-22s %s\n", "PARTNER", "CASE", "STATE",
+		    "OPENED");
+	json_array_foreach(cases, i, c)
+		fprintf(fp, "%-8s %-28s %-22s %s\n", json_string_value(
+		    json_object_get(c, "partner")), json_string_value(
+		    json_object_get(c, "case")), json_object_get(c, "state") !=
+		    NULL ? json_string_value(json_object_get(c, "state")) :
+		    "-", json_object_get(c, "opened") != NULL ?
+		    json_string_value(json_object_get(c, "opened")) : "-");
+	fclose(fp);
+	res = json_pack("{s:o, s:s}", "cases", cases, "text", tbl);
+	free(tbl);
+	return res;
+}
+
 const struct cmd_command keycmd_commands[] = {
 	{ "rotate-master-key", CMD_ROLE_ADMIN, keycmd_rotate,
 	    "re-wrap every case key under a new master key, destroy the old",
@@ -102,5 +173,8 @@ const struct cmd_command keycmd_commands[] = {
 	{ "erase", CMD_ROLE_ADMIN, keycmd_erase,
 	    "delete a final case's keys: its messages become unreadable", 0,
 	    "CASE reason=TEXT [partner=CC]" },
+	{ "find-person", CMD_ROLE_ADMIN, keycmd_find_person,
+	    "the cases of a person, by a keyed hash (journalled first)", 0,
+	    "surname=NAME birth-date=YYYY-MM-DD [given=NAMES] reason=TEXT" },
 	{ NULL, 0, NULL, NULL, 0, NULL }
 };
