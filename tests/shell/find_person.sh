@@ -9,13 +9,13 @@
 # required) finds exactly the three cases of that person, journalled
 # before it answers with the uid, the reason and the keyed hash -- and no
 # name anywhere in the state directory in clear.  Erasing a case takes it
-# out of the index.  Offline, accord-audit with the master key writes a
-# line to the state directory's access.log (mode 0600) before it reads,
-# and refuses to read when it cannot; accord-audit access lists the
-# reveals, find-person lookups and erasures by case, and the offline
-# reads.
+# out of the index; accordd --rebuild-store leaves the index whole.
+# Offline, accord-audit with the master key writes a line to the state
+# directory's access.log (mode 0600) before it reads, and refuses to
+# read when it cannot; accord-audit access lists the reveals, find-person
+# lookups and erasures by case, and the offline reads.
 . "$ACCORD_SRCDIR/tests/helpers/lib.sh"
-plan 22
+plan 23
 make_workdir find-person
 use_system_groups
 kzlog="$work/kz.log"
@@ -135,12 +135,24 @@ kz -j find-person surname=Nurlanov birth-date=1991-07-14 reason=dpo-json \
 check "-j gives the cases as JSON" \
 	grep -q "\"cases\":\[{[^]]*\"case\":\"$caseA\"" "$work/f6.out"
 
-# ---- offline: the access log -------------------------------------------------------
+# ---- the index lives in the key store: a rebuilt store keeps it -------------------
 kill -TERM $kzpid $frpid 2>/dev/null
 wait_gone "$kzpid" 10
 wait_gone "$frpid" 10
 kzpid=
 frpid=
+"$ACCORDD" --rebuild-store -c "$work/conf/accordd.xml" >"$work/rb.out" 2>&1
+kzlog="$work/kz2.log"
+start_kz
+kz find-person surname=Nurlanov birth-date=1991-07-14 reason=after-rebuild \
+    >"$work/f7.out" 2>&1
+check "after accordd --rebuild-store the same cases are found ($(found "$work/f7.out"))" \
+	[ "$(found "$work/f7.out")" = "$want2" ]
+kill -TERM $kzpid 2>/dev/null
+wait_gone "$kzpid" 10
+kzpid=
+
+# ---- offline: the access log -------------------------------------------------------
 "$AUDIT" verify --cert "$KZCERT" --master-key "$work/conf/master.key" \
     --reason "dpo-req-17 check" "$KZJ" >"$work/v1.out" 2>&1
 st=$?
