@@ -94,19 +94,26 @@ keycmd_erase(void *arg, const struct cmd_caller *who, json_t *args,
 	    "case", sc.case_id, "erased", 1, "text", a.text);
 }
 
-/* Each case found: its state and when it opened, as the store has them
- * (a case the store does not know, refused at its opening, has neither). */
-static int
-keycmd_person_cb(void *arg, const struct store_case *sc)
+/* A case found: its state and when it opened, as the reports have them
+ * (a case they do not know, refused at its opening, has neither). */
+static void
+keycmd_person_case(struct casecmd_ctx *ctx, json_t *c)
 {
-	json_t *c = arg;
-	char tb[32];
+	struct store_case sc;
+	const char *code;
+	char tb[32], why[128];
+	json_t *q;
 
-	json_object_set_new(c, "state", json_string(fsm_state_name(
-	    sc->c.state)));
-	json_object_set_new(c, "opened", json_string(clock_format_utc(
-	    sc->opened_at, tb, sizeof(tb))));
-	return 0;
+	q = json_pack("{s:[O], s:O}", "argv", json_object_get(c, "case"),
+	    "partner", json_object_get(c, "partner"));
+	if (q != NULL && report_find_case(ctx->report, q, &sc, &code, why,
+	    sizeof(why)) == 1) {
+		json_object_set_new(c, "state", json_string(fsm_state_name(
+		    sc.c.state)));
+		json_object_set_new(c, "opened", json_string(
+		    clock_format_utc(sc.opened_at, tb, sizeof(tb))));
+	}
+	json_decref(q);
 }
 
 static json_t *
@@ -114,7 +121,6 @@ keycmd_find_person(void *arg, const struct cmd_caller *who, json_t *args,
     const char **code, char *text, size_t len)
 {
 	struct casecmd_ctx *ctx = arg;
-	struct store_case_filter flt;
 	struct engine_answer a;
 	const char *reason = keycmd_reason(args);
 	const char *surname = cmd_opt(args, "surname");
@@ -134,13 +140,8 @@ keycmd_find_person(void *arg, const struct cmd_caller *who, json_t *args,
 	    reason, &cases, &a) == -1)
 		return cmd_fail(code, text, len, a.code == AE_INVALID_FIELD ?
 		    "BAD_REQUEST" : errcode_name(a.code), "%s", a.text);
-	json_array_foreach(cases, i, c) {
-		store_case_filter_init(&flt);
-		flt.partner = json_string_value(json_object_get(c, "partner"));
-		flt.case_id = json_string_value(json_object_get(c, "case"));
-		(void)store_list_cases(ctx->report->store, &flt,
-		    keycmd_person_cb, c);
-	}
+	json_array_foreach(cases, i, c)
+		keycmd_person_case(ctx, c);
 	/* for people: one line a case */
 	if ((fp = open_memstream(&tbl, &tlen)) == NULL) {
 		json_decref(cases);
