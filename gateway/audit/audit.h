@@ -59,6 +59,10 @@ struct audit_opts {
 	const char	*keys_db;	/* ... and the key store (default:
 					 * keys.db beside the journal DIR) */
 	const char	*case_key;	/* ... or one exported case key */
+	const char	*access_log;	/* plaintext reads logged here
+					 * (default: access.log of the
+					 * state directory) */
+	const char	*reason;	/* ... with this reason */
 	int		 jobs;		/* verify: threads checking messages
 					 * (0: the default, 2; 1: none but
 					 * the caller's) */
@@ -96,5 +100,16 @@ void audit_keys_close(void);
 int audit_replay(const struct audit_opts *o, struct audit_report *rep);
 int audit_witness(const struct audit_opts *o, struct audit_report *rep);
 int audit_export(const struct audit_opts *o, struct audit_report *rep);
+
+/*
+ * Who read personal data (audit_access.c): with a key (--master-key,
+ * --case-key) a line goes to the access log before anything sealed is
+ * read (@return 0, or -1 when it cannot: nothing may be read then); and
+ * the access report, every journalled reveal, export-key, find-person
+ * and erase by case, with the access log's lines.
+ */
+int audit_access_log(const struct audit_opts *o, const char *command);
+int audit_access(const struct audit_opts *o, struct audit_report *rep);
+void audit_access_print(FILE *fp, const json_t *root);
 
 #endif

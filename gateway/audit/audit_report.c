@@ -241,6 +241,8 @@ audit_report_print(const struct audit_report *rep, FILE *fp, int json)
 	}
 	if ((v = json_object_get(rep->root, "cases")) != NULL)
 		audit_print_cases(fp, v);
+	if (json_object_get(rep->root, "accesses") != NULL)
+		audit_access_print(fp, rep->root);
 	audit_print_items(fp, "FINDING", rep->findings);
 	audit_print_items(fp, "warning", rep->warnings);
 	fprintf(fp, "%s: %zu finding%s\n",

@@ -243,6 +243,7 @@ struct engine_stats {
 	int		 store_behind;
 	size_t		 unapplied;	/* committed, not in the store */
 	uint64_t	 apply_failures;
+	uint64_t	 person_lookups;	/* find-person answered */
 	struct store_busy busy;		/* the loop's store connection */
 	uint64_t	 async_commits;	/* fdatasync on the writer thread */
 	uint64_t	 loop_syncs;	/* fdatasync on the loop thread */
@@ -379,6 +380,20 @@ int engine_rotate_master_key(struct engine *e, uid_t uid, const char *reason,
 int engine_export_key(struct engine *e, uid_t uid, const char *partner,
     const char *case_id, const char *reason, char **keytext,
     struct engine_answer *ans);
+/*
+ * Subject access (issue 19 item 5, engine_person.c): index the person p
+ * a message of partner's case case_id names (nothing without <keys> or a
+ * person); and find the cases of a person (given NULL: by surname and
+ * birth date), journalled with uid, reason and the keyed hash, never the
+ * name, before *cases (an array of {"partner","case"}; json_decref) is
+ * given.  @return 0, or -1 with ans.
+ */
+struct model_person;
+void engine_person_index(struct engine *e, const char *partner,
+    const char *case_id, const struct model_person *p);
+int engine_find_person(struct engine *e, uid_t uid, const char *surname,
+    const char *given, const char *birth, const char *reason,
+    json_t **cases, struct engine_answer *ans);
 /*
  * Crypto-shredding (issue 19 item 4, the operator's command): delete the
  * keys of a final case (its own and every one its sealed records name),

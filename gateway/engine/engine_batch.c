@@ -552,6 +552,7 @@ engine_stats(const struct engine *e, struct engine_stats *st)
 	st->store_behind = e->store_behind;
 	st->unapplied = e->ncommitted;
 	st->apply_failures = e->apply_failures;
+	st->person_lookups = e->person_lookups;
 	store_busy_stats(e->store, &st->busy);
 	journal_get_stats(e->journal, &js);
 	st->async_commits = js.async_commits;

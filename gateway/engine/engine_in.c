@@ -544,7 +544,7 @@ engine_rx_decide(struct engine *e, const struct agreement *a,
 static int
 engine_rx_journal(struct engine *e, const struct agreement *a,
     const struct envelope_header *h, const struct model_grounds *g,
-    const char *bytes, size_t len,
+    const struct model_person *person, const char *bytes, size_t len,
     const char *sha256, accord_time_t now, const struct fsm_case *c,
     const struct fsm_event *ev, const struct fsm_decision *d,
     struct engine_answer *ans)
@@ -570,6 +570,8 @@ engine_rx_journal(struct engine *e, const struct agreement *a,
 	    engine_journal_decision(e, a->country, h->case_id, h->message_id,
 	    c, ev, now, d) == -1)
 		goto fault;
+	/* the case holds the person's data now, refused or not */
+	engine_person_index(e, a->country, h->case_id, person);
 	memset(&sig, 0, sizeof(sig));
 	if (d->refusal == AE_OK) {
 		if (engine_make_receipt(e, a, h, sha256, now, d, &sig,
@@ -643,8 +645,8 @@ engine_receive_rx(struct engine *e, const char *tls_partner,
 	    engine_lagging(e, ans) ||
 	    engine_rx_decide(e, a, &m, now, &c, &ev, &d, ans, &rc))
 		goto done;
-	rc = engine_rx_journal(e, a, &m.h, &m.ground_names, bytes, len,
-	    sha256, now, &c, &ev, &d, ans);
+	rc = engine_rx_journal(e, a, &m.h, &m.ground_names, &m.person, bytes,
+	    len, sha256, now, &c, &ev, &d, ans);
 done:
 	model_clear(&m);
 	return rc;

@@ -122,6 +122,7 @@ struct engine {
 						 * messages in clear */
 	char			*journal_dir;
 	char			*store_path;
+	uint64_t		 person_lookups;	/* find-person */
 	int			 store_behind;	/* apply failed: retry */
 	accord_time_t		 behind_since;
 	uint64_t		 apply_failures;

@@ -20,6 +20,7 @@
 #include "msg/envelope.h"
 #include "msg/parser.h"
 #include "util/hex.h"
+#include "util/aead.h"
 #include "persist/journal.h"
 #include "util/log.h"
 #include "persist/record.h"
@@ -524,6 +525,7 @@ engine_submit_journal(struct engine *e, const struct agreement *a,
     struct engine_answer *ans)
 {
 	struct model_grounds g;
+	struct model_person p;
 	json_t *cmd;
 
 	/* the operator's own reply: its grounds, as a parser reads them */
@@ -547,6 +549,10 @@ engine_submit_journal(struct engine *e, const struct agreement *a,
 		    "failed: nothing was queued");
 		return -1;
 	}
+	/* the person it names, for subject access (engine_person.c) */
+	parser_person(h->type, root, &p);
+	engine_person_index(e, a->country, case_id, &p);
+	aead_wipe(&p, sizeof(p));
 	return 0;
 }
 

@@ -1,6 +1,6 @@
 /*
- * keycmd.c -- rotate-master-key, export-key, erase, and the legal hold
- * on erasure, hold and release (see keycmd.h).
+ * keycmd.c -- rotate-master-key, export-key, erase, the legal hold on
+ * erasure (hold and release), and find-person (see keycmd.h).
  *
  * export-key answers with the key's text (key_file): accordctl writes it
  * to the file out= names, mode 0600, and never prints it.
@@ -16,6 +16,7 @@
 #include "report/cmd.h"
 #include "report/report.h"
 #include "util/aead.h"
+#include "util/clock.h"
 #include "util/errcode.h"
 
 /* The reason=, which every key command needs.  @return it, or NULL. */
@@ -131,6 +132,76 @@ keycmd_release(void *arg, const struct cmd_caller *who, json_t *args,
 	return keycmd_hold_release(arg, who, args, code, text, len, 0);
 }
 
+/* A case found: its state and when it opened, as the reports have them
+ * (a case they do not know, refused at its opening, has neither). */
+static void
+keycmd_person_case(struct casecmd_ctx *ctx, json_t *c)
+{
+	struct store_case sc;
+	const char *code;
+	char tb[32], why[128];
+	json_t *q;
+
+	q = json_pack("{s:[O], s:O}", "argv", json_object_get(c, "case"),
+	    "partner", json_object_get(c, "partner"));
+	if (q != NULL && report_find_case(ctx->report, q, &sc, &code, why,
+	    sizeof(why)) == 1) {
+		json_object_set_new(c, "state", json_string(fsm_state_name(
+		    sc.c.state)));
+		json_object_set_new(c, "opened", json_string(
+		    clock_format_utc(sc.opened_at, tb, sizeof(tb))));
+	}
+	json_decref(q);
+}
+
+static json_t *
+keycmd_find_person(void *arg, const struct cmd_caller *who, json_t *args,
+    const char **code, char *text, size_t len)
+{
+	struct casecmd_ctx *ctx = arg;
+	struct engine_answer a;
+	const char *reason = keycmd_reason(args);
+	const char *surname = cmd_opt(args, "surname");
+	const char *birth = cmd_opt(args, "birth-date");
+	const char *given = cmd_opt(args, "given");
+	json_t *cases, *c, *res;
+	char *tbl = NULL;
+	size_t i, tlen = 0;
+	FILE *fp;
+
+	if (reason == NULL || surname == NULL || birth == NULL ||
+	    cmd_arg(args, 0) != NULL)
+		return cmd_fail(code, text, len, "BAD_REQUEST", "usage: "
+		    "find-person surname=NAME birth-date=YYYY-MM-DD "
+		    "[given=NAMES] reason=TEXT");
+	if (engine_find_person(ctx->engine, who->uid, surname, given, birth,
+	    reason, &cases, &a) == -1)
+		return cmd_fail(code, text, len, a.code == AE_INVALID_FIELD ?
+		    "BAD_REQUEST" : errcode_name(a.code), "%s", a.text);
+	json_array_foreach(cases, i, c)
+		keycmd_person_case(ctx, c);
+	/* for people: one line a case */
+	if ((fp = open_memstream(&tbl, &tlen)) == NULL) {
+		json_decref(cases);
+		return cmd_fail(code, text, len, "INTERNAL", "out of memory");
+	}
+	fprintf(fp, "%s\n", a.text);
+	if (json_array_size(cases) > 0)
+		fprintf(fp, "%-8s %-28s %-22s %s\n", "PARTNER", "CASE", "STATE",
+		    "OPENED");
+	json_array_foreach(cases, i, c)
+		fprintf(fp, "%-8s %-28s %-22s %s\n", json_string_value(
+		    json_object_get(c, "partner")), json_string_value(
+		    json_object_get(c, "case")), json_object_get(c, "state") !=
+		    NULL ? json_string_value(json_object_get(c, "state")) :
+		    "-", json_object_get(c, "opened") != NULL ?
+		    json_string_value(json_object_get(c, "opened")) : "-");
+	fclose(fp);
+	res = json_pack("{s:o, s:s}", "cases", cases, "text", tbl);
+	free(tbl);
+	return res;
+}
+
 const struct cmd_command keycmd_commands[] = {
 	{ "rotate-master-key", CMD_ROLE_ADMIN, keycmd_rotate,
 	    "re-wrap every case key under a new master key, destroy the old",
@@ -147,5 +218,8 @@ const struct cmd_command keycmd_commands[] = {
 	{ "release", CMD_ROLE_ADMIN, keycmd_release,
 	    "end a legal hold: the retention job may erase the case again",
 	    0, "CASE reason=TEXT [partner=CC]" },
+	{ "find-person", CMD_ROLE_ADMIN, keycmd_find_person,
+	    "the cases of a person, by a keyed hash (journalled first)", 0,
+	    "surname=NAME birth-date=YYYY-MM-DD [given=NAMES] reason=TEXT" },
 	{ NULL, 0, NULL, NULL, 0, NULL }
 };

@@ -569,7 +569,11 @@ opscmd_engine_metrics(const struct engine_stats *st, FILE *fp)
 	    "a reader over the whole journal (scan: start-up only).\n"
 	    "# TYPE accord_journal_reads_total counter\n"
 	    "accord_journal_reads_total{how=\"direct\"} %llu\n"
-	    "accord_journal_reads_total{how=\"scan\"} %llu\n",
+	    "accord_journal_reads_total{how=\"scan\"} %llu\n"
+	    "# HELP accord_person_lookups_total find-person lookups "
+	    "answered (each journalled with the uid and the reason).\n"
+	    "# TYPE accord_person_lookups_total counter\n"
+	    "accord_person_lookups_total %llu\n",
 	    st->store_behind, st->unapplied,
 	    (unsigned long long)st->apply_failures,
 	    (unsigned long long)st->busy.refused,
@@ -578,7 +582,8 @@ opscmd_engine_metrics(const struct engine_stats *st, FILE *fp)
 	    (unsigned long long)st->loop_syncs,
 	    (unsigned long long)st->loop_waits,
 	    (unsigned long long)st->direct_reads,
-	    (unsigned long long)st->journal_scans);
+	    (unsigned long long)st->journal_scans,
+	    (unsigned long long)st->person_lookups);
 }
 
 /* ---- monitor ----------------------------------------------------------- */

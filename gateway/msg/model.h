@@ -71,6 +71,23 @@ struct model_grounds {
 	char	name[MODEL_GROUNDS_MAX][MODEL_GROUND_LEN];
 };
 
+/*
+ * The person a ReadmissionRequest, TransitRequest or VoluntaryDepartureNotice
+ * names (Body/.../Person), for the person index only (persist/personidx.h):
+ * the engine hashes these with a key no parser holds, and nothing else
+ * reads them -- never journalled, logged or shown.  Name is at most 100
+ * characters (common.xsd), 4 bytes each in UTF-8.
+ */
+#define MODEL_NAME_LEN	404
+
+struct model_person {
+	int	has;
+	char	surname[MODEL_NAME_LEN];
+	char	given[MODEL_NAME_LEN];		/* "" when not given */
+	char	birth_surname[MODEL_NAME_LEN];	/* "" when not given */
+	char	birth_date[16];			/* YYYY-MM-DD */
+};
+
 enum model_reason {
 	MODEL_REASON_NONE = 0,
 	MODEL_REASON_DELIBERATE,
@@ -106,6 +123,9 @@ struct model {
 	cal_day_t		 departure_date, entry_date;
 	int			 passport, application, ticket;
 	int			 criminal_offence, entry_illegal;
+
+	/* personal: for the person index only (above) */
+	struct model_person	 person;
 
 	/* signals: Receipt and Error */
 	struct model_text	 received_id;	/* Receipt/ReceivedMessageId */

@@ -255,6 +255,35 @@ parser_dates_walk(struct parser_dates *pd, xmlNodePtr n, char *path,
 
 /* ---- the model ----------------------------------------------------------- */
 
+/* The person a request or departure notice names, for the person index
+ * (model.h): xs:token text, so already without leading, trailing or
+ * doubled spaces. */
+void
+parser_person(enum msg_type type, xmlNodePtr body, struct model_person *p)
+{
+	xmlNodePtr n;
+
+	memset(p, 0, sizeof(*p));
+	if (type != MSG_READMISSION_REQUEST && type != MSG_TRANSIT_REQUEST &&
+	    type != MSG_VOLUNTARY_DEPARTURE_NOTICE)
+		return;
+	if ((n = envelope_child(body, "Person")) == NULL ||
+	    envelope_child_text(n, "Surname", p->surname,
+	    sizeof(p->surname)) == -1 || envelope_child_text(n, "BirthDate",
+	    p->birth_date, sizeof(p->birth_date)) == -1 ||
+	    p->surname[0] == '\0' || p->birth_date[0] == '\0') {
+		memset(p, 0, sizeof(*p));
+		return;
+	}
+	if (envelope_child_text(n, "GivenNames", p->given,
+	    sizeof(p->given)) == -1)
+		p->given[0] = '\0';
+	if (envelope_child_text(n, "BirthSurname", p->birth_surname,
+	    sizeof(p->birth_surname)) == -1)
+		p->birth_surname[0] = '\0';
+	p->has = 1;
+}
+
 void
 parser_facts(const struct envelope_header *h, xmlNodePtr body,
     struct model *m)
@@ -268,6 +297,7 @@ parser_facts(const struct envelope_header *h, xmlNodePtr body,
 	if (body == NULL)
 		return;
 	parser_grounds(h->type, body, &m->ground_names);
+	parser_person(h->type, body, &m->person);
 	switch (h->type) {
 	case MSG_READMISSION_REQUEST:
 		n = envelope_child(body, "ReturnReason");

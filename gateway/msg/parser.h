@@ -69,6 +69,13 @@ void parser_read(const char *bytes, size_t len,
 void parser_facts(const struct envelope_header *h, xmlNodePtr body,
     struct model *m);
 
+/* The person a ReadmissionRequest, TransitRequest or
+ * VoluntaryDepartureNotice body names into p (p->has = 0 for any other
+ * type, or without Surname and BirthDate); parser_facts() sets m->person
+ * with it. */
+void parser_person(enum msg_type type, xmlNodePtr body,
+    struct model_person *p);
+
 /* The grounds a refusing reply's body states, by name, into g (g->n = 0
  * for any other type); parser_facts() sets m->ground_names with it. */
 void parser_grounds(enum msg_type type, xmlNodePtr body,

@@ -31,6 +31,8 @@
 #include <sqlite3.h>
 
 #include "persist/keystore.h"
+#include "persist/keystore_priv.h"
+#include "persist/personidx.h"
 #include "util/aead.h"
 #include "util/clock.h"
 #include "util/file.h"
@@ -44,21 +46,21 @@
 #define KS_EXPORT_MAGIC	KEYSTORE_EXPORT_MAGIC
 #define KS_POOL		64	/* keys made per durable transaction */
 
-struct keystore {
-	sqlite3		*db;		/* NULL: an exported key alone */
-	char		*master_file;
-	uint8_t		 master[AEAD_KEY_LEN];
-	uint8_t		 xid[KEYSTORE_ID_LEN];	/* exported key's id */
-	uint8_t		 xkey[AEAD_KEY_LEN];
-};
-
 static const char ks_schema[] =
 	"CREATE TABLE IF NOT EXISTS meta(id INTEGER PRIMARY KEY "
 	"  CHECK (id = 1), master_check BLOB NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS keys(id BLOB PRIMARY KEY, "
 	"  partner TEXT, case_id TEXT, "
 	"  wrapped BLOB NOT NULL, created INTEGER NOT NULL, "
-	"  UNIQUE (partner, case_id));";
+	"  UNIQUE (partner, case_id));"
+	/* the person index (personidx.h): keyed hashes, never a name */
+	"CREATE TABLE IF NOT EXISTS index_key(id INTEGER PRIMARY KEY "
+	"  CHECK (id = 1), wrapped BLOB NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS persons(partner TEXT NOT NULL, "
+	"  case_id TEXT NOT NULL, kind INTEGER NOT NULL, "
+	"  hmac BLOB NOT NULL, UNIQUE (hmac, kind, partner, case_id));"
+	"CREATE INDEX IF NOT EXISTS persons_case ON persons(partner, "
+	"  case_id);";
 
 int
 keystore_check_master(const char *file, uid_t uid, char *why,
@@ -95,6 +97,12 @@ ks_exec(struct keystore *ks, const char *sql)
 		return -1;
 	}
 	return 0;
+}
+
+int
+keystore_exec(struct keystore *ks, const char *sql)
+{
+	return ks_exec(ks, sql);
 }
 
 /* Does master open the database's check blob?  Creates it if absent.
@@ -566,6 +574,9 @@ keystore_rotate(struct keystore *ks)
 	}
 	sqlite3_finalize(u);
 	u = NULL;
+	/* the person index's key too: the index itself stays valid */
+	if (personidx_rewrap(ks, next) == -1)
+		goto rollback;
 	if (aead_seal(next, KS_CHECK_AAD, strlen(KS_CHECK_AAD), NULL, 0,
 	    check) == -1 || sqlite3_prepare_v2(ks->db, "UPDATE meta SET "
 	    "master_check = ?1 WHERE id = 1", -1, &u, NULL) != SQLITE_OK ||
@@ -618,6 +629,9 @@ keystore_erase(struct keystore *ks, const char *partner,
 	    &d, NULL) != SQLITE_OK)
 		goto rollback;
 	count = sqlite3_changes(ks->db);
+	/* nothing may find the case by its person any more */
+	if (personidx_erase(ks, partner, case_id) == -1)
+		goto rollback;
 	for (i = 0; i < n; i++) {
 		sqlite3_reset(d);
 		if (sqlite3_bind_blob(d, 1, ids[i], KEYSTORE_ID_LEN,

@@ -1,6 +1,7 @@
 /*
  * accord-audit.c -- verify, replay, witness and export journal files,
- * offline (DESIGN.md section 3; issue 9).  Uses nothing of the network.
+ * and list who accessed personal data, offline (DESIGN.md section 3;
+ * issues 9 and 19).  Uses nothing of the network.
  *
  * Exit status: 0 nothing found, 1 findings, 2 usage or input that could
  * not be read.
@@ -25,6 +26,7 @@ usage(void)
 "usage: accord-audit verify [--cert PEM] [--trust DIR] [--jobs N]\n"
 "                           [--tsa-ca PEM] [--signer-log FILE]\n"
 "                           [--master-key FILE [--keys DB] | --case-key FILE]\n"
+"                           [--access-log FILE] [--reason TEXT]\n"
 "                           [--json | --html OUT] FILE... | DIR\n"
 "       accord-audit replay [--config accordd.xml] [--case ID]\n"
 "                           [--compare STORE.db] [--json] [--html OUT]\n"
@@ -33,7 +35,10 @@ usage(void)
 "                           --partner THEIRS...\n"
 "       accord-audit export CASE --out DIR [--cert PEM] [--config FILE]\n"
 "                           [--master-key FILE [--keys DB] | --case-key FILE]\n"
-"                           [--json] [--html OUT] FILE... | DIR\n");
+"                           [--access-log FILE] [--reason TEXT]\n"
+"                           [--json] [--html OUT] FILE... | DIR\n"
+"       accord-audit access [--case ID] [--access-log FILE] [--json]\n"
+"                           FILE... | DIR\n");
 	exit(EXIT_USAGE);
 }
 
@@ -64,7 +69,8 @@ main(int argc, char **argv)
 		usage();
 	cmd = argv[1];
 	if (strcmp(cmd, "verify") != 0 && strcmp(cmd, "replay") != 0 &&
-	    strcmp(cmd, "witness") != 0 && strcmp(cmd, "export") != 0)
+	    strcmp(cmd, "witness") != 0 && strcmp(cmd, "export") != 0 &&
+	    strcmp(cmd, "access") != 0)
 		usage();
 	memset(&o, 0, sizeof(o));
 	files = calloc((size_t)argc, sizeof(*files));
@@ -90,6 +96,10 @@ main(int argc, char **argv)
 			o.keys_db = optval(argc, argv, &i);
 		else if (strcmp(argv[i], "--case-key") == 0)
 			o.case_key = optval(argc, argv, &i);
+		else if (strcmp(argv[i], "--access-log") == 0)
+			o.access_log = optval(argc, argv, &i);
+		else if (strcmp(argv[i], "--reason") == 0)
+			o.reason = optval(argc, argv, &i);
 		else if (strcmp(argv[i], "--config") == 0)
 			o.config_file = optval(argc, argv, &i);
 		else if (strcmp(argv[i], "--case") == 0)
@@ -142,8 +152,15 @@ main(int argc, char **argv)
 	free(proto);
 	if (audit_report_init(&rep, cmd) == -1)
 		return EXIT_USAGE;
-	/* sealed messages (issue 19): opened with these keys, if given */
-	if (audit_keys_open(&o) == -1)
+	/* sealed messages (issue 19): opened with these keys, if given,
+	 * once the read is in the access log */
+	if (strcmp(cmd, "access") == 0 && (o.master_key != NULL ||
+	    o.case_key != NULL)) {
+		fprintf(stderr, "accord-audit: access reads no message: it "
+		    "takes no key\n");
+		usage();
+	}
+	if (audit_access_log(&o, cmd) == -1 || audit_keys_open(&o) == -1)
 		return EXIT_USAGE;
 	if (strcmp(cmd, "verify") == 0)
 		rc = audit_verify(&o, &rep);
@@ -151,6 +168,8 @@ main(int argc, char **argv)
 		rc = audit_replay(&o, &rep);
 	else if (strcmp(cmd, "witness") == 0)
 		rc = audit_witness(&o, &rep);
+	else if (strcmp(cmd, "access") == 0)
+		rc = audit_access(&o, &rep);
 	else
 		rc = audit_export(&o, &rep);
 	if (rc == -1) {

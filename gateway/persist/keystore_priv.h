@@ -1,0 +1,23 @@
+/*
+ * keystore_priv.h -- the key store's state, for the files that keep
+ * tables in keys.db beside the keys (personidx.c) and nothing else.
+ */
+#ifndef ACCORD_KEYSTORE_PRIV_H
+#define ACCORD_KEYSTORE_PRIV_H
+
+#include <sqlite3.h>
+
+#include "persist/keystore.h"
+
+struct keystore {
+	sqlite3		*db;		/* NULL: an exported key alone */
+	char		*master_file;
+	uint8_t		 master[AEAD_KEY_LEN];
+	uint8_t		 xid[KEYSTORE_ID_LEN];	/* exported key's id */
+	uint8_t		 xkey[AEAD_KEY_LEN];
+};
+
+/* Run sql on the key store's database.  @return 0, or -1 (logged). */
+int keystore_exec(struct keystore *ks, const char *sql);
+
+#endif
