@@ -16,6 +16,8 @@
  *				standalone Receipt, duplicates
  *	engine_out.c		what we sent, and the partner's answer to it
  *	engine_submit.c		the back office's submit
+ *	engine_submit_async.c	... signed on the signing pool, the loop
+ *				going on meanwhile
  *	engine_deadline.c	deadlines
  *	engine_ops.c		operator commands (record, ack, pause,
  *				resend, reveal)
@@ -42,6 +44,9 @@
 #include "persist/journal.h"
 
 #define ETAG		"engine"
+
+struct engine_asub;
+struct signpool;
 
 /* One record appended in the current batch. */
 struct engine_pending {
@@ -168,6 +173,27 @@ struct engine {
 	struct engine_refusals	*refusals;	/* per partner */
 	size_t			 nrefusals;
 	size_t			 caprefusals;
+
+	/* single-process mode: submits signed on a pool of threads, taken
+	 * back in the order they came (engine_submit_async.c) */
+	struct signpool		*pool;		/* NULL: sign on the loop */
+	struct engine_asub	*asubs;		/* oldest first */
+	struct engine_asub	**asubs_tail;
+	size_t			 nasubs;
+};
+
+/* A submit between its preparation and its journal. */
+struct engine_submit_state {
+	const struct agreement	*a;
+	struct envelope_header	 h;
+	struct fsm_case		 c;		/* as decided on */
+	struct fsm_event	 ev;
+	struct fsm_decision	 d;
+	struct model_grounds	 g;		/* a reply's, for its record */
+	accord_time_t		 now;
+	int			 type;
+	char			 case_id[RECORD_ID_MAX];
+	char			 rsha[RECORD_SHA256_HEX];
 };
 
 /* engine.c: an answer's status, code and text. */
@@ -228,6 +254,9 @@ int engine_journal_msgstate(struct engine *e, const char *partner,
     const char *reason);
 int engine_journal_json(struct engine *e, enum journal_kind kind,
     json_t *obj);
+int engine_seal_prepare(struct engine *e, const struct agreement *a,
+    struct envelope_header *h, xmlNodePtr body, xmlDocPtr *docp,
+    struct envelope_error *verr);
 int engine_seal_checked(struct engine *e, const struct agreement *a,
     struct envelope_header *h, xmlNodePtr body, char **out, size_t *len,
     struct envelope_error *verr);
@@ -241,6 +270,19 @@ int engine_make_receipt(struct engine *e, const struct agreement *a,
 int engine_make_error(struct engine *e, const struct agreement *a,
     const struct envelope_header *rh, enum accord_err code,
     const char *text, struct engine_answer *ans, struct envelope_header *out);
+
+/* engine_submit.c: a submit in two halves, the signature between. */
+int engine_submit_prepare(struct engine *e,
+    const struct engine_submission *sub, const char *docbytes, size_t len,
+    struct engine_submit_state *st, xmlDocPtr *sdoc,
+    struct engine_outgoing *out, struct engine_answer *ans, int *rcp);
+int engine_submit_complete(struct engine *e,
+    const struct engine_submission *sub, const struct engine_submit_state *st,
+    struct engine_outgoing *out, struct engine_answer *ans);
+
+/* engine_submit_async.c: start and stop the signing pool. */
+int engine_pool_start(struct engine *e);
+void engine_pool_stop(struct engine *e);
 
 /* engine_refusals.c: may this refusal be journalled in full (1), or is
  * it over the partner's rate and only counted (0)?  The counts go to the
