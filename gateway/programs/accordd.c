@@ -146,7 +146,10 @@ accordd_signed(evutil_socket_t fd, short what, void *arg)
 {
 	struct accordd *ad = arg;
 
+	/* the submits' own work, as when the control socket reads them */
+	stage_begin(STAGE_OTHER);
 	casecmd_signed(&ad->cctx);
+	stage_end(STAGE_OTHER);
 }
 
 /* A journal flight landed (or a batch failed): what waited may go. */
