@@ -70,6 +70,7 @@ struct engine_pcase {
 
 /* The facts of a message we sent, kept until its receipt comes back. */
 struct engine_sent {
+	uint32_t	 hash;		/* of message_id: compared first */
 	char		 partner[RECORD_PARTNER_MAX];
 	char		 message_id[RECORD_ID_MAX];
 	struct fsm_event ev;
