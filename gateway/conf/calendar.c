@@ -7,7 +7,8 @@
  * call and restoring it afterwards.  A nested call that finds TZ already
  * set to the zone it wants does not switch again, so one deadline
  * computation costs one tzset() pair however many dates it converts.
- * Not thread-safe: the engine calls this from the loop thread only.
+ * Not thread-safe: the engine calls this from the loop thread only (the
+ * memo of local days below has a lock of its own).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* struct tm's tm_gmtoff */
@@ -15,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -384,18 +386,90 @@ zone_instant(int64_t wall)
 	return lo;
 }
 
+/*
+ * The local days calendar_local_day() found last, per zone: the instants
+ * [lo, hi) that read that day.  A receipt's deadline checks ask for the
+ * day of "now" several times a message, and each answer cost two tzset()
+ * calls, each reading the zone's file again (issue 20: 7 % of the
+ * sender's CPU).  Only a day of 86,400 seconds with one offset at both
+ * ends is kept (no transition in it: tzdata has no zone changing twice
+ * in a day), so that every instant inside reads that day.  A mutex, as
+ * the reports' worker thread converts dates too.
+ */
+#define DAYMEMO_N	4
+
+struct daymemo {
+	char		 zone[CAL_ZONE_MAX];
+	accord_time_t	 lo, hi;
+	cal_day_t	 day;
+};
+
+static struct daymemo	daymemo[DAYMEMO_N];
+static unsigned		daymemo_next;
+static pthread_mutex_t	daymemo_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+daymemo_find(const char *zone, accord_time_t t, cal_day_t *day)
+{
+	int i, found = 0;
+
+	pthread_mutex_lock(&daymemo_mu);
+	for (i = 0; i < DAYMEMO_N && !found; i++)
+		if (daymemo[i].hi > daymemo[i].lo && t >= daymemo[i].lo &&
+		    t < daymemo[i].hi && strcmp(daymemo[i].zone, zone) == 0) {
+			*day = daymemo[i].day;
+			found = 1;
+		}
+	pthread_mutex_unlock(&daymemo_mu);
+	return found;
+}
+
+/* With the zone in force: remember day if it is a plain one. */
+static void
+daymemo_add(const char *zone, cal_day_t day)
+{
+	accord_time_t lo, hi;
+	struct daymemo *m;
+
+	lo = zone_instant((int64_t)day * CAL_SECS_PER_DAY);
+	hi = zone_instant((int64_t)(day + 1) * CAL_SECS_PER_DAY);
+	if (hi - lo != CAL_SECS_PER_DAY || zone_offset(lo) !=
+	    zone_offset(hi - 1) || strlen(zone) >= CAL_ZONE_MAX)
+		return;
+	pthread_mutex_lock(&daymemo_mu);
+	m = &daymemo[daymemo_next++ % DAYMEMO_N];
+	snprintf(m->zone, sizeof(m->zone), "%s", zone);
+	m->lo = lo;
+	m->hi = hi;
+	m->day = day;
+	pthread_mutex_unlock(&daymemo_mu);
+}
+
+/* Forget the days remembered (tests: a zone's file changed). */
+void
+calendar_forget_days(void)
+{
+	pthread_mutex_lock(&daymemo_mu);
+	memset(daymemo, 0, sizeof(daymemo));
+	pthread_mutex_unlock(&daymemo_mu);
+}
+
 cal_day_t
 calendar_local_day(const struct calendar *cal, accord_time_t t)
 {
 	struct zone_saved sv;
+	const char *zone = cal_zone_name(cal);
 	int64_t wall;
 	cal_day_t day;
 
-	zone_enter(cal_zone_name(cal), &sv);
+	if (daymemo_find(zone, t, &day))
+		return day;
+	zone_enter(zone, &sv);
 	wall = t + zone_offset(t);
-	zone_leave(&sv);
 	day = (cal_day_t)(wall >= 0 ? wall / CAL_SECS_PER_DAY :
 	    -((-wall + CAL_SECS_PER_DAY - 1) / CAL_SECS_PER_DAY));
+	daymemo_add(zone, day);
+	zone_leave(&sv);
 	return day;
 }
 

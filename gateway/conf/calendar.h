@@ -56,8 +56,13 @@ int calendar_copy(struct calendar *dst, const struct calendar *src);
 /* Sort and deduplicate the holiday and extra-working arrays. */
 void calendar_normalize(struct calendar *cal);
 
-/* Local date of instant t in cal's zone. */
+/* Local date of instant t in cal's zone.  The last few days found are
+ * remembered (the instants that read them), so that asking again within
+ * a day reads no zone file. */
 cal_day_t calendar_local_day(const struct calendar *cal, accord_time_t t);
+
+/* Forget the days remembered (a zone's file changed: tests). */
+void calendar_forget_days(void);
 
 /* The instant of local time hh:mm:ss on day in cal's zone.  A local time
  * that falls in a DST gap is taken as the first instant after the gap. */

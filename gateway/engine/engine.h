@@ -135,6 +135,33 @@ int engine_submit(struct engine *e, const struct engine_submission *sub,
     struct engine_answer *a);
 
 /*
+ * A submit signed off the event loop (single-process mode with a signing
+ * pool, issue 20): engine_submit_async() checks, decides and builds the
+ * message on the calling thread and hands it to the pool; the loop goes
+ * on.  When signpool's fd (engine_sign_fd()) is readable the loop calls
+ * engine_submit_collect(), which journals the signed submits in the
+ * order they came (a later one waits for an earlier one still being
+ * signed) and calls cb for each with what engine_submit() would have
+ * returned.  A submit whose case changed meanwhile, or with a request-id
+ * or case a submit still being signed has, is done again from the start
+ * at its turn (its answer is the fresh decision's).
+ * @return 1 (pending: cb gets tag), or engine_submit()'s 0 or -1 with
+ * out and a set (no pool, or answered at once).
+ */
+typedef void (*engine_submit_cb)(void *arg, void *tag, int rc,
+    struct engine_outgoing *out, struct engine_answer *a);
+int engine_submit_async(struct engine *e, const struct engine_submission *sub,
+    const char *doc, size_t len, void *tag, struct engine_outgoing *out,
+    struct engine_answer *a);
+void engine_submit_collect(struct engine *e, engine_submit_cb cb, void *arg);
+/* The pool's eventfd, or -1 when there is no pool. */
+int engine_sign_fd(const struct engine *e);
+/* Wait until the pool has signed every submit (then collect them). */
+void engine_submit_drain(struct engine *e);
+/* Submits being signed or waiting their turn. */
+size_t engine_submits_pending(const struct engine *e);
+
+/*
  * The bytes the partner answered to our message (partner, message_id):
  * a signed Receipt makes the message take effect; a signed Error marks it
  * REJECTED; anything else (bad signature, wrong digest, another message's

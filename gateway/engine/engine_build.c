@@ -165,19 +165,18 @@ engine_body_add(xmlNodePtr parent, const char *name, const char *value)
 	xmlNewTextChild(parent, parent->ns, BAD_CAST name, BAD_CAST value);
 }
 
-/* Wrap body for partner a, sign, serialize.  @return 0, -1 on a fault,
- * or -2 when the message does not validate (verr says why). */
+/* Wrap body for partner a and validate it, unsigned, into *docp (the id
+ * and Created into h).  @return 0, -1 on a fault, or -2 when the message
+ * does not validate (verr says why). */
 int
-engine_seal_checked(struct engine *e, const struct agreement *a,
-    struct envelope_header *h, xmlNodePtr body, char **out, size_t *len,
+engine_seal_prepare(struct engine *e, const struct agreement *a,
+    struct envelope_header *h, xmlNodePtr body, xmlDocPtr *docp,
     struct envelope_error *verr)
 {
 	struct envelope_error err;
 	xmlDocPtr doc = NULL;
-	char *unsigned_doc = NULL;
-	size_t ulen;
-	int rc = -1;
 
+	*docp = NULL;
 	snprintf(h->from_country, sizeof(h->from_country), "%s",
 	    e->conf->country);
 	snprintf(h->from_authority, sizeof(h->from_authority), "%s",
@@ -192,18 +191,40 @@ engine_seal_checked(struct engine *e, const struct agreement *a,
 	if (h->version == 0)
 		h->version = agreement_wire_version(a);
 	if (envelope_build(h, body, &doc) == -1)
-		goto done;
+		return -1;
 	if (envelope_validate(doc, &err) == -1) {
+		xmlFreeDoc(doc);
 		if (verr != NULL) {
 			*verr = err;
-			rc = -2;
-		} else
-			log_errx(ETAG, "our own %s does not validate: %s",
-			    agreement_msg_type_name(h->type), err.text);
-		goto done;
+			return -2;
+		}
+		log_errx(ETAG, "our own %s does not validate: %s",
+		    agreement_msg_type_name(h->type), err.text);
+		return -1;
 	}
-	if (envelope_read(doc, h, NULL) == -1)	/* id and Created */
-		goto done;
+	if (envelope_read(doc, h, NULL) == -1) {	/* id and Created */
+		xmlFreeDoc(doc);
+		return -1;
+	}
+	*docp = doc;
+	return 0;
+}
+
+/* Wrap body for partner a, sign, serialize.  @return 0, -1 on a fault,
+ * or -2 when the message does not validate (verr says why). */
+int
+engine_seal_checked(struct engine *e, const struct agreement *a,
+    struct envelope_header *h, xmlNodePtr body, char **out, size_t *len,
+    struct envelope_error *verr)
+{
+	xmlDocPtr doc = NULL;
+	char *unsigned_doc = NULL;
+	size_t ulen;
+	int rc;
+
+	if ((rc = engine_seal_prepare(e, a, h, body, &doc, verr)) != 0)
+		return rc;
+	rc = -1;
 	if (e->remote != NULL) {
 		/* the signer process checks, signs and serializes */
 		if (envelope_serialize(doc, &unsigned_doc, &ulen) == -1 ||
@@ -216,8 +237,7 @@ engine_seal_checked(struct engine *e, const struct agreement *a,
 	rc = 0;
 done:
 	free(unsigned_doc);
-	if (doc != NULL)
-		xmlFreeDoc(doc);
+	xmlFreeDoc(doc);
 	return rc;
 }
 

@@ -33,6 +33,20 @@ engine_msg_pending(enum record_msg_state st)
 	    st == RECORD_MS_UNDELIVERED;
 }
 
+/* FNV-1a of a MessageId: a receipt finds its message among the
+ * ENGINE_SENT_MAX remembered by comparing integers, not strings (issue 20:
+ * the strcmp of this search was a visible part of taking receipts). */
+static uint32_t
+engine_sent_hash(const char *message_id)
+{
+	uint32_t h = 2166136261u;
+	const char *p;
+
+	for (p = message_id; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h;
+}
+
 void
 engine_remember_sent(struct engine *e, const char *partner,
     const char *message_id, const struct fsm_event *ev)
@@ -42,6 +56,7 @@ engine_remember_sent(struct engine *e, const char *partner,
 	if (e->sent == NULL)
 		e->sent = xcalloc(ENGINE_SENT_MAX, sizeof(*e->sent));
 	s = &e->sent[e->nsent++ % ENGINE_SENT_MAX];
+	s->hash = engine_sent_hash(message_id);
 	snprintf(s->partner, sizeof(s->partner), "%s", partner);
 	snprintf(s->message_id, sizeof(s->message_id), "%s", message_id);
 	s->ev = *ev;
@@ -147,11 +162,14 @@ engine_event_from_sent(struct engine *e, const struct store_message *m,
 	xmlNodePtr body;
 	char *bytes = NULL;
 	size_t i, n, len;
+	uint32_t hash;
 	int rc = -1;
 
 	n = e->nsent < ENGINE_SENT_MAX ? e->nsent : ENGINE_SENT_MAX;
+	hash = engine_sent_hash(m->message_id);
 	for (i = 0; i < n; i++)
-		if (strcmp(e->sent[i].partner, m->partner) == 0 &&
+		if (e->sent[i].hash == hash &&
+		    strcmp(e->sent[i].partner, m->partner) == 0 &&
 		    strcmp(e->sent[i].message_id, m->message_id) == 0) {
 			facts = e->sent[i].ev;
 			goto found;

@@ -16,6 +16,8 @@
  *				standalone Receipt, duplicates
  *	engine_out.c		what we sent, and the partner's answer to it
  *	engine_submit.c		the back office's submit
+ *	engine_submit_async.c	... signed on the signing pool, the loop
+ *				going on meanwhile
  *	engine_deadline.c	deadlines
  *	engine_ops.c		operator commands (record, ack, pause,
  *				resend, reveal)
@@ -45,6 +47,9 @@
 
 #define ETAG		"engine"
 
+struct engine_asub;
+struct signpool;
+
 /* One record appended in the current batch. */
 struct engine_pending {
 	enum journal_kind kind;
@@ -67,6 +72,7 @@ struct engine_pcase {
 
 /* The facts of a message we sent, kept until its receipt comes back. */
 struct engine_sent {
+	uint32_t	 hash;		/* of message_id: compared first */
 	char		 partner[RECORD_PARTNER_MAX];
 	char		 message_id[RECORD_ID_MAX];
 	struct fsm_event ev;
@@ -176,6 +182,29 @@ struct engine {
 						 * run; 0: at start-up */
 	int			 retain_more;	/* a run goes on */
 	uint64_t		 retain_erased;	/* ... and erased so many */
+
+	/* single-process mode: submits signed on a pool of threads, taken
+	 * back in the order they came (engine_submit_async.c) */
+	struct signpool		*pool;		/* NULL: sign on the loop */
+	struct engine_asub	*asubs;		/* oldest first */
+	struct engine_asub	**asubs_tail;
+	size_t			 nasubs;
+};
+
+/* A submit between its preparation and its journal. */
+struct engine_submit_state {
+	const struct agreement	*a;
+	struct envelope_header	 h;
+	struct fsm_case		 c;		/* as decided on */
+	struct fsm_event	 ev;
+	struct fsm_decision	 d;
+	struct model_grounds	 g;		/* a reply's, for its record */
+	accord_time_t		 now;
+	int			 type;
+	char			 case_id[RECORD_ID_MAX];
+	char			 rsha[RECORD_SHA256_HEX];
+	struct model_person	 p;		/* the person it names, for
+						 * the index; wiped after */
 };
 
 /* engine_seal.c: erase a case, by an operator (job NULL) or by a job
@@ -249,6 +278,9 @@ int engine_journal_msgstate(struct engine *e, const char *partner,
     const char *reason);
 int engine_journal_json(struct engine *e, enum journal_kind kind,
     json_t *obj);
+int engine_seal_prepare(struct engine *e, const struct agreement *a,
+    struct envelope_header *h, xmlNodePtr body, xmlDocPtr *docp,
+    struct envelope_error *verr);
 int engine_seal_checked(struct engine *e, const struct agreement *a,
     struct envelope_header *h, xmlNodePtr body, char **out, size_t *len,
     struct envelope_error *verr);
@@ -262,6 +294,21 @@ int engine_make_receipt(struct engine *e, const struct agreement *a,
 int engine_make_error(struct engine *e, const struct agreement *a,
     const struct envelope_header *rh, enum accord_err code,
     const char *text, struct engine_answer *ans, struct envelope_header *out);
+
+/* engine_submit.c: a submit in two halves, the signature between. */
+int engine_submit_prepare(struct engine *e,
+    const struct engine_submission *sub, const char *docbytes, size_t len,
+    struct engine_submit_state *st, xmlDocPtr *sdoc,
+    struct engine_outgoing *out, struct engine_answer *ans, int *rcp);
+int engine_submit_complete(struct engine *e,
+    const struct engine_submission *sub, const struct engine_submit_state *st,
+    struct engine_outgoing *out, struct engine_answer *ans);
+/* Wipe what a submit's state holds of the person it names. */
+void engine_submit_state_wipe(struct engine_submit_state *st);
+
+/* engine_submit_async.c: start and stop the signing pool. */
+int engine_pool_start(struct engine *e);
+void engine_pool_stop(struct engine *e);
 
 /* engine_refusals.c: may this refusal be journalled in full (1), or is
  * it over the partner's rate and only counted (0)?  The counts go to the

@@ -19,6 +19,8 @@
 #include "engine/engine_state_priv.h"
 #include "msg/envelope.h"
 #include "msg/parser.h"
+#include "msg/signer.h"
+#include "msg/xmlsig.h"
 #include "util/hex.h"
 #include "util/aead.h"
 #include "persist/journal.h"
@@ -485,51 +487,20 @@ engine_submit_decide(struct engine *e, const struct agreement *a,
 	return 0;
 }
 
-/* The message wrapped, validated and signed into out. */
-static int
-engine_submit_seal(struct engine *e, const struct agreement *a,
-    struct envelope_header *h, xmlNodePtr root, const char *case_id,
-    struct engine_outgoing *out, struct engine_answer *ans)
-{
-	struct envelope_error verr;
-	int sealed;
-
-	sealed = engine_seal_checked(e, a, h, root, &out->body, &out->len,
-	    &verr);
-	if (sealed == -2) {
-		engine_answer_set(ans, 400, AE_SCHEMA_INVALID, "%s",
-		    verr.text);
-		return -1;
-	}
-	if (sealed == -1) {
-		engine_answer_set(ans, 503, AE_INTERNAL, "building or "
-		    "signing the message failed");
-		return -1;
-	}
-	snprintf(out->partner, sizeof(out->partner), "%s", a->country);
-	snprintf(out->message_id, sizeof(out->message_id), "%s",
-	    h->message_id);
-	snprintf(out->case_id, sizeof(out->case_id), "%s", case_id);
-	return 0;
-}
-
 /* Journalled -- the command (with its request-id), the message, the
  * decision -- and committed unless the caller defers it; on failure out
  * is cleared. */
 static int
 engine_submit_journal(struct engine *e, const struct agreement *a,
     const struct engine_submission *sub, int type, const char *rsha,
-    const struct envelope_header *h, xmlNodePtr root, const char *case_id,
-    accord_time_t now, const struct fsm_case *c, const struct fsm_event *ev,
+    const struct envelope_header *h, const struct model_grounds *g,
+    const struct model_person *p, const char *case_id, accord_time_t now,
+    const struct fsm_case *c, const struct fsm_event *ev,
     const struct fsm_decision *d, struct engine_outgoing *out,
     struct engine_answer *ans)
 {
-	struct model_grounds g;
-	struct model_person p;
 	json_t *cmd;
 
-	/* the operator's own reply: its grounds, as a parser reads them */
-	parser_grounds(h->type, root, &g);
 	cmd = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s}", "command", "submit",
 	    "uid", (int)sub->uid, "partner", a->country, "case", case_id,
 	    "message", h->message_id, "type", agreement_msg_type_name(type));
@@ -540,7 +511,7 @@ engine_submit_journal(struct engine *e, const struct agreement *a,
 	}
 	if (engine_journal_json(e, JOURNAL_OPERATOR_COMMAND, cmd) == -1 ||
 	    engine_journal_message(e, JOURNAL_MESSAGE_SENT, a->country, h,
-	    &g, RECORD_DIR_OUT, 0, out->body, out->len, NULL) == -1 ||
+	    g, RECORD_DIR_OUT, 0, out->body, out->len, NULL) == -1 ||
 	    engine_journal_decision(e, a->country, case_id, h->message_id, c,
 	    ev, now, d) == -1 || (!sub->defer_commit &&
 	    engine_flush(e) == -1)) {
@@ -550,10 +521,136 @@ engine_submit_journal(struct engine *e, const struct agreement *a,
 		return -1;
 	}
 	/* the person it names, for subject access (engine_person.c) */
-	parser_person(h->type, root, &p);
-	engine_person_index(e, a->country, case_id, &p);
-	aead_wipe(&p, sizeof(p));
+	engine_person_index(e, a->country, case_id, p);
 	return 0;
+}
+
+/*
+ * A submit up to its signature: checked, read, decided by the fsm and
+ * wrapped into *sdoc (unsigned, validated) with what the rest needs in
+ * st.  @return 0 (sign *sdoc, then engine_submit_complete()), 1 when
+ * answered already (a repeated request-id: *rcp is the result), or -1
+ * (refused: ans says why).
+ */
+int
+engine_submit_prepare(struct engine *e, const struct engine_submission *sub,
+    const char *docbytes, size_t len, struct engine_submit_state *st,
+    xmlDocPtr *sdoc, struct engine_outgoing *out, struct engine_answer *ans,
+    int *rcp)
+{
+	struct envelope_error verr;
+	xmlDocPtr bdoc = NULL;
+	xmlNodePtr root;
+	int rc = -1, sealed;
+
+	memset(ans, 0, sizeof(*ans));
+	memset(out, 0, sizeof(*out));
+	memset(st, 0, sizeof(*st));
+	*sdoc = NULL;
+	st->now = clock_now();
+	if (engine_lagging(e, ans))
+		return -1;
+	st->a = config_partner(e->conf, sub->partner);
+	if (st->a == NULL) {
+		engine_answer_set(ans, 400, AE_UNKNOWN_PARTNER, "no agreement "
+		    "with '%s'", sub->partner);
+		return -1;
+	}
+	if (sub->request_id != NULL && engine_submit_again(e, sub, docbytes,
+	    len, st->rsha, out, ans, rcp))
+		return 1;
+	if (engine_submit_read(e, st->a, sub, docbytes, len, &bdoc, &root,
+	    &st->type, st->case_id, sizeof(st->case_id), ans) == -1 ||
+	    engine_submit_decide(e, st->a, sub, st->type, st->case_id, root,
+	    st->now, &st->h, &st->c, &st->ev, &st->d, ans) == -1)
+		goto done;
+	/* the operator's own reply: its grounds, as a parser reads them,
+	 * taken now (the body is freed before the journal) */
+	parser_grounds(st->h.type, root, &st->g);
+	sealed = engine_seal_prepare(e, st->a, &st->h, root, sdoc, &verr);
+	if (sealed == -2)
+		engine_answer_set(ans, 400, AE_SCHEMA_INVALID, "%s",
+		    verr.text);
+	else if (sealed == -1)
+		engine_answer_set(ans, 503, AE_INTERNAL, "building the "
+		    "message failed");
+	else {
+		/* the person it names, for the index once journalled;
+		 * wiped by whoever holds st (engine_submit_state_wipe) */
+		parser_person(st->h.type, root, &st->p);
+		rc = 0;
+	}
+done:
+	if (bdoc != NULL)
+		xmlFreeDoc(bdoc);
+	return rc;
+}
+
+/*
+ * The rest of a submit once out->body holds the signed bytes (taken
+ * over): journalled, and committed unless the caller defers it.
+ * @return 0, or -1 (ans says why; out is cleared).
+ */
+int
+engine_submit_complete(struct engine *e, const struct engine_submission *sub,
+    const struct engine_submit_state *st, struct engine_outgoing *out,
+    struct engine_answer *ans)
+{
+	struct store_request req;
+
+	if (out->body == NULL) {
+		engine_answer_set(ans, 503, AE_INTERNAL, "building or "
+		    "signing the message failed");
+		return -1;
+	}
+	snprintf(out->partner, sizeof(out->partner), "%s", st->a->country);
+	snprintf(out->message_id, sizeof(out->message_id), "%s",
+	    st->h.message_id);
+	snprintf(out->case_id, sizeof(out->case_id), "%s", st->case_id);
+	if (engine_submit_journal(e, st->a, sub, st->type, st->rsha, &st->h,
+	    &st->g, &st->p, st->case_id, st->now, &st->c, &st->ev, &st->d, out, ans) == -1)
+		return -1;
+	if (sub->request_id != NULL) {
+		memset(&req, 0, sizeof(req));
+		snprintf(req.sha256, sizeof(req.sha256), "%s", st->rsha);
+		snprintf(req.partner, sizeof(req.partner), "%s",
+		    st->a->country);
+		snprintf(req.message_id, sizeof(req.message_id), "%s",
+		    st->h.message_id);
+		snprintf(req.case_id, sizeof(req.case_id), "%s", st->case_id);
+		req.created = st->now;
+		engine_overlay_request(e, sub->uid, sub->request_id, &req);
+	}
+	engine_remember_sent(e, st->a->country, st->h.message_id, &st->ev);
+	engine_answer_set(ans, 200, AE_OK, "queued");
+	snprintf(ans->message_id, sizeof(ans->message_id), "%s",
+	    st->h.message_id);
+	snprintf(ans->case_id, sizeof(ans->case_id), "%s", st->case_id);
+	log_info(ETAG, "%s %s to %s case %s queued (uid %u)",
+	    st->h.message_id, agreement_msg_type_name(st->type),
+	    st->a->country, st->case_id, (unsigned)sub->uid);
+	return 0;
+}
+
+/* Sign on this thread (or in the signer process). */
+static int
+engine_submit_sign(struct engine *e, xmlDocPtr doc, char **out, size_t *len)
+{
+	char *unsigned_doc = NULL;
+	size_t ulen;
+	int rc = -1;
+
+	if (e->remote != NULL) {
+		/* the signer process checks, signs and serializes */
+		if (envelope_serialize(doc, &unsigned_doc, &ulen) == 0 &&
+		    signer_client_sign_message(e->remote, unsigned_doc, ulen,
+		    out, len) == 0)
+			rc = 0;
+	} else if (xmlsig_sign(e->signer, doc) == 0 &&
+	    envelope_serialize(doc, out, len) == 0)
+		rc = 0;
+	free(unsigned_doc);
+	return rc;
 }
 
 int
@@ -561,60 +658,29 @@ engine_submit(struct engine *e, const struct engine_submission *sub,
     const char *docbytes, size_t len, struct engine_outgoing *out,
     struct engine_answer *ans)
 {
-	const struct agreement *a;
-	struct envelope_header h;
-	struct fsm_case c;
-	struct fsm_event ev;
-	struct fsm_decision d;
-	xmlDocPtr bdoc = NULL;
-	xmlNodePtr root;
-	accord_time_t now = clock_now();
-	char case_id[RECORD_ID_MAX], rsha[RECORD_SHA256_HEX];
-	struct store_request req;
-	int type, rc = -1;
+	struct engine_submit_state st;
+	xmlDocPtr sdoc;
+	int rc = -1;
 
-	memset(ans, 0, sizeof(*ans));
-	memset(out, 0, sizeof(*out));
-	if (engine_lagging(e, ans))
-		return -1;
-	a = config_partner(e->conf, sub->partner);
-	if (a == NULL) {
-		engine_answer_set(ans, 400, AE_UNKNOWN_PARTNER, "no agreement "
-		    "with '%s'", sub->partner);
-		return -1;
-	}
-	if (sub->request_id != NULL && engine_submit_again(e, sub, docbytes,
-	    len, rsha, out, ans, &rc))
+	switch (engine_submit_prepare(e, sub, docbytes, len, &st, &sdoc, out,
+	    ans, &rc)) {
+	case 1:
 		return rc;
-	if (engine_submit_read(e, a, sub, docbytes, len, &bdoc, &root, &type,
-	    case_id, sizeof(case_id), ans) == -1 ||
-	    engine_submit_decide(e, a, sub, type, case_id, root, now, &h, &c,
-	    &ev, &d, ans) == -1 ||
-	    engine_submit_seal(e, a, &h, root, case_id, out, ans) == -1 ||
-	    engine_submit_journal(e, a, sub, type, rsha, &h, root, case_id, now,
-	    &c, &ev, &d, out, ans) == -1)
-		goto done;
-	if (sub->request_id != NULL) {
-		memset(&req, 0, sizeof(req));
-		snprintf(req.sha256, sizeof(req.sha256), "%s", rsha);
-		snprintf(req.partner, sizeof(req.partner), "%s", a->country);
-		snprintf(req.message_id, sizeof(req.message_id), "%s",
-		    h.message_id);
-		snprintf(req.case_id, sizeof(req.case_id), "%s", case_id);
-		req.created = now;
-		engine_overlay_request(e, sub->uid, sub->request_id, &req);
+	case -1:
+		return -1;
 	}
-	engine_remember_sent(e, a->country, h.message_id, &ev);
-	engine_answer_set(ans, 200, AE_OK, "queued");
-	snprintf(ans->message_id, sizeof(ans->message_id), "%s",
-	    h.message_id);
-	snprintf(ans->case_id, sizeof(ans->case_id), "%s", case_id);
-	log_info(ETAG, "%s %s to %s case %s queued (uid %u)", h.message_id,
-	    agreement_msg_type_name(type), a->country, case_id,
-	    (unsigned)sub->uid);
-	rc = 0;
-done:
-	if (bdoc != NULL)
-		xmlFreeDoc(bdoc);
+	if (engine_submit_sign(e, sdoc, &out->body, &out->len) == -1) {
+		free(out->body);
+		out->body = NULL;
+	}
+	xmlFreeDoc(sdoc);
+	rc = engine_submit_complete(e, sub, &st, out, ans);
+	engine_submit_state_wipe(&st);
 	return rc;
+}
+
+void
+engine_submit_state_wipe(struct engine_submit_state *st)
+{
+	aead_wipe(&st->p, sizeof(st->p));
 }

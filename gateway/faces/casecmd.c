@@ -14,6 +14,7 @@
 #include "util/clock.h"
 #include "faces/opscmd.h"
 #include "report/report.h"
+#include "util/xmalloc.h"
 
 /* ---- submit -------------------------------------------------------------- */
 
@@ -34,6 +35,74 @@ casecmd_request_id_ok(const char *id)
 	return 1;
 }
 
+/* A submit's result, as the socket returns it (NULL: an error in code
+ * and text). */
+static json_t *
+casecmd_submit_result(struct casecmd_ctx *ctx, int rc,
+    struct engine_outgoing *out, const struct engine_answer *a,
+    const char **code, char *text, size_t len)
+{
+	struct store_message m;
+	const char *state = "QUEUED";
+	json_t *res;
+
+	if (rc == -1) {
+		*code = errcode_name(a->code);
+		snprintf(text, len, "%s", a->text);
+		return NULL;
+	}
+	if (out->body == NULL) {
+		/* a repeated request-id: the first answer again, with the
+		 * message's state now */
+		if (report_message_find(ctx->report, out->partner,
+		    out->message_id, RECORD_DIR_OUT, &m) == 1)
+			state = record_msg_state_name(m.state);
+	} else if (ctx->queued != NULL)
+		ctx->queued(ctx->queued_arg, out);
+	res = json_pack("{s:s, s:s, s:s, s:s, s:b}", "message_id",
+	    out->message_id, "case", out->case_id, "partner", out->partner,
+	    "state", state, "repeated", out->body == NULL);
+	json_object_set_new(res, "text", json_sprintf("queued %s for %s, case "
+	    "%s%s", out->message_id, out->partner, out->case_id,
+	    out->body == NULL ? " (repeated request-id: nothing new queued)" :
+	    ""));
+	return res;
+}
+
+/* A submit being signed off the loop: where its answer goes. */
+struct casecmd_pending {
+	struct control	*ctl;
+	uint64_t	 token;
+};
+
+static void
+casecmd_submit_done(void *arg, void *tag, int rc, struct engine_outgoing *out,
+    struct engine_answer *a)
+{
+	struct casecmd_ctx *ctx = arg;
+	struct casecmd_pending *p = tag;
+	const char *code = "INTERNAL";
+	char text[CMD_TEXT_MAX];
+	json_t *res;
+
+	text[0] = '\0';
+	res = casecmd_submit_result(ctx, rc, out, a, &code, text,
+	    sizeof(text));
+	control_deferred_done(p->ctl, p->token, res, code, text);
+	ctx->signed_ctl = p->ctl;
+	free(p);
+}
+
+void
+casecmd_signed(struct casecmd_ctx *ctx)
+{
+	ctx->signed_ctl = NULL;
+	engine_submit_collect(ctx->engine, casecmd_submit_done, ctx);
+	/* one commit for the submits taken back together */
+	if (ctx->signed_ctl != NULL)
+		control_deferred_flush(ctx->signed_ctl);
+}
+
 json_t *
 casecmd_submit(void *arg, const struct cmd_caller *who, json_t *args,
     const char **code, char *text, size_t len)
@@ -42,9 +111,10 @@ casecmd_submit(void *arg, const struct cmd_caller *who, json_t *args,
 	struct engine_submission sub;
 	struct engine_outgoing out;
 	struct engine_answer a;
-	struct store_message m;
-	const char *doc, *state = "QUEUED";
+	struct casecmd_pending *p = NULL;
+	const char *doc;
 	json_t *res;
+	int rc;
 
 	memset(&sub, 0, sizeof(sub));
 	sub.partner = cmd_arg(args, 0);
@@ -67,27 +137,23 @@ casecmd_submit(void *arg, const struct cmd_caller *who, json_t *args,
 	sub.accelerated = cmd_flag(args, "urgent");
 	sub.uid = who->uid;
 	sub.defer_commit = ctx->group_commit;
-	if (engine_submit(ctx->engine, &sub, doc, strlen(doc), &out, &a) ==
-	    -1) {
-		*code = errcode_name(a.code);
-		snprintf(text, len, "%s", a.text);
-		return NULL;
-	}
-	if (out.body == NULL) {
-		/* a repeated request-id: the first answer again, with the
-		 * message's state now */
-		if (report_message_find(ctx->report, out.partner,
-		    out.message_id, RECORD_DIR_OUT, &m) == 1)
-			state = record_msg_state_name(m.state);
-	} else if (ctx->queued != NULL)
-		ctx->queued(ctx->queued_arg, &out);
-	res = json_pack("{s:s, s:s, s:s, s:s, s:b}", "message_id",
-	    out.message_id, "case", out.case_id, "partner", out.partner,
-	    "state", state, "repeated", out.body == NULL);
-	json_object_set_new(res, "text", json_sprintf("queued %s for %s, case "
-	    "%s%s", out.message_id, out.partner, out.case_id,
-	    out.body == NULL ? " (repeated request-id: nothing new queued)" :
-	    ""));
+	/* signed off the loop: with group commit, on a socket, with a pool */
+	if (ctx->group_commit && who->ctl != NULL && who->conn != NULL &&
+	    engine_sign_fd(ctx->engine) != -1) {
+		p = xcalloc(1, sizeof(*p));
+		p->ctl = who->ctl;
+		rc = engine_submit_async(ctx->engine, &sub, doc, strlen(doc), p,
+		    &out, &a);
+		if (rc == 1) {
+			p->token = control_defer(who);
+			*code = NULL;
+			return NULL;
+		}
+		free(p);
+	} else
+		rc = engine_submit(ctx->engine, &sub, doc, strlen(doc), &out,
+		    &a);
+	res = casecmd_submit_result(ctx, rc, &out, &a, code, text, len);
 	engine_outgoing_clear(&out);
 	return res;
 }

@@ -40,7 +40,13 @@ struct casecmd_ctx {
 	int			  group_commit;
 	/* streams: the socket, learnt from the first subscriber */
 	struct control		 *control;
+	/* the socket whose deferred submits were answered last */
+	struct control		 *signed_ctl;
 };
+
+/* The engine's signing pool has finished submits (engine_sign_fd() is
+ * readable): journal them in order, answer them, commit. */
+void casecmd_signed(struct casecmd_ctx *ctx);
 
 CMD_HANDLER(casecmd_submit);
 CMD_HANDLER(casecmd_record);

@@ -246,6 +246,7 @@ control_send(struct control_conn *cc, json_t *obj)
 		h->line = s;
 		h->mark = cc->mark;
 		h->job = NULL;
+		h->deferred = 0;
 		h->id = cc->id;
 		if (h->id != NULL)
 			json_incref(h->id);
@@ -279,7 +280,7 @@ control_release_settled(struct control_conn *cc)
 
 	for (n = 0; n < cc->nheld; n++) {
 		h = &cc->held[n];
-		if (h->job != NULL)
+		if (h->job != NULL || h->deferred != 0)
 			break;		/* a report still running */
 		if (h->mark != 0 && ctl->commit != NULL &&
 		    !ctl->commit->settled(ctl->commit_arg, h->mark))
@@ -345,6 +346,69 @@ control_committed(struct control *ctl)
 	for (cc = ctl->conns; cc != NULL; cc = cc->next)
 		if (!cc->holding && cc->nheld > 0)
 			control_release_settled(cc);
+}
+
+uint64_t
+control_defer(const struct cmd_caller *who)
+{
+	struct control_conn *cc = who->conn;
+	struct control_held *h;
+
+	if (cc == NULL || who->ctl == NULL)
+		return 0;
+	cc->held = xgrowarray(cc->held, cc->nheld, &cc->capheld,
+	    sizeof(*cc->held));
+	h = &cc->held[cc->nheld++];
+	memset(h, 0, sizeof(*h));
+	h->deferred = ++cc->ctl->next_deferred;
+	h->id = cc->id;
+	if (h->id != NULL)
+		json_incref(h->id);
+	return h->deferred;
+}
+
+void
+control_deferred_done(struct control *ctl, uint64_t token, json_t *res,
+    const char *code, const char *text)
+{
+	struct control_conn *cc;
+	struct control_held *h;
+	json_t *r;
+	size_t i;
+
+	for (cc = ctl->conns; cc != NULL; cc = cc->next)
+		for (i = 0; i < cc->nheld; i++) {
+			h = &cc->held[i];
+			if (h->deferred != token)
+				continue;
+			if (res != NULL)
+				r = json_pack("{s:b, s:o}", "ok", 1, "result",
+				    res);
+			else
+				r = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0,
+				    "error", "code", code, "text", text[0] ?
+				    text : "command failed");
+			if (h->id != NULL)
+				json_object_set(r, "id", h->id);
+			h->line = json_dumps(r, JSON_COMPACT |
+			    JSON_SORT_KEYS);
+			json_decref(r);
+			/* its records are in the batch open now */
+			h->mark = res != NULL && ctl->commit != NULL ?
+			    ctl->commit->mark(ctl->commit_arg) : 0;
+			h->deferred = 0;
+			return;
+		}
+	/* the connection went away */
+	json_decref(res);
+}
+
+void
+control_deferred_flush(struct control *ctl)
+{
+	if (ctl->commit != NULL)
+		(void)ctl->commit->flush(ctl->commit_arg);
+	control_committed(ctl);
 }
 
 static void
@@ -480,6 +544,8 @@ control_request(struct control_conn *cc, const char *line, size_t len)
 	res = cmd->handler(harg, &cc->caller, args, &code, text,
 	    sizeof(text));
 	json_decref(args);
+	if (res == NULL && code == NULL)
+		goto done;	/* control_defer(): answered later */
 	if (res == NULL) {
 		control_send_error(cc, id, code, text[0] ? text :
 		    "command failed");

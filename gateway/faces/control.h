@@ -102,6 +102,20 @@ struct control_commit {
 	int		(*committed)(void *arg, uint64_t mark);
 };
 
+/*
+ * A handler that answers later (a submit being signed off the loop)
+ * calls control_defer(), which keeps the request's place in its
+ * connection's order, and returns NULL with *code set to NULL.  The
+ * answer comes with control_deferred_done() (res taken over, or NULL
+ * with code and text), and waits for the commit of the batch open then;
+ * control_deferred_flush() starts that commit and sends what may go.
+ * @return the token (0: no connection, answer at once).
+ */
+uint64_t control_defer(const struct cmd_caller *who);
+void control_deferred_done(struct control *ctl, uint64_t token, json_t *res,
+    const char *code, const char *text);
+void control_deferred_flush(struct control *ctl);
+
 /* A commit landed: send the responses that waited for it. */
 void control_committed(struct control *ctl);
 

@@ -47,6 +47,7 @@ struct control_held {
 	uint64_t	 mark;		/* 0: made no records */
 	json_t		*id;
 	struct control_job *job;	/* running on the worker: wait */
+	uint64_t	 deferred;	/* a handler answers later: wait */
 };
 
 struct control {
@@ -61,6 +62,7 @@ struct control {
 	const struct control_commit *commit;	/* NULL: answer at once */
 	void			*commit_arg;
 	struct control_worker	*worker;	/* read-only commands */
+	uint64_t		 next_deferred;
 };
 
 /* Send the held responses of cc that may go, in order. */

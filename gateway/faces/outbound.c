@@ -69,6 +69,7 @@ struct outbound_msg {
 	char			*body;
 	size_t			 len;
 	TAILQ_ENTRY(outbound_msg) entry;
+	struct outbound_msg	*hnext;		/* its cache bucket's */
 };
 
 /*
@@ -173,6 +174,9 @@ struct outbound {
 						 * multi (see outbound_renew) */
 	TAILQ_HEAD(, outbound_xfer) xfers;
 	TAILQ_HEAD(, outbound_msg) cache;
+	/* the cache by partner and message id: a submit looks it up, and
+	 * thousands may be queued (issue 20: a list made that quadratic) */
+	struct outbound_msg	*cachetab[OUTBOUND_RETRY_BUCKETS];
 	TAILQ_HEAD(, outbound_sock) socks;
 	struct outbound_peer	 peers[OUTBOUND_PEERS_MAX];
 	int			 npeers;
@@ -190,6 +194,7 @@ struct outbound_due {
 };
 
 static void outbound_check(struct outbound *);
+static unsigned outbound_retry_bucket(const char *, const char *);
 static int outbound_renew(struct outbound *);
 static void outbound_tls_free(void *, void *, CRYPTO_EX_DATA *, int, long,
     void *);
@@ -204,7 +209,8 @@ outbound_cache_find(struct outbound *ob, const char *partner,
 {
 	struct outbound_msg *m;
 
-	TAILQ_FOREACH(m, &ob->cache, entry)
+	for (m = ob->cachetab[outbound_retry_bucket(partner, message_id)];
+	    m != NULL; m = m->hnext)
 		if (strcmp(m->message_id, message_id) == 0 &&
 		    strcmp(m->partner, partner) == 0)
 			return m;
@@ -215,10 +221,16 @@ static void
 outbound_cache_drop(struct outbound *ob, const char *partner,
     const char *message_id)
 {
-	struct outbound_msg *m;
+	struct outbound_msg *m, **mp;
 
-	if ((m = outbound_cache_find(ob, partner, message_id)) == NULL)
+	mp = &ob->cachetab[outbound_retry_bucket(partner, message_id)];
+	for (; (m = *mp) != NULL; mp = &m->hnext)
+		if (strcmp(m->message_id, message_id) == 0 &&
+		    strcmp(m->partner, partner) == 0)
+			break;
+	if (m == NULL)
 		return;
+	*mp = m->hnext;
 	TAILQ_REMOVE(&ob->cache, m, entry);
 	free(m->body);
 	free(m);
@@ -249,6 +261,9 @@ outbound_enqueue(struct outbound *ob, const struct engine_outgoing *o)
 	snprintf(m->partner, sizeof(m->partner), "%s", o->partner);
 	snprintf(m->message_id, sizeof(m->message_id), "%s", o->message_id);
 	TAILQ_INSERT_TAIL(&ob->cache, m, entry);
+	m->hnext = ob->cachetab[outbound_retry_bucket(m->partner,
+	    m->message_id)];
+	ob->cachetab[outbound_retry_bucket(m->partner, m->message_id)] = m;
 	rc = 0;
 done:
 	outbound_kick(ob);

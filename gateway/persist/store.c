@@ -197,6 +197,24 @@ static const char *store_sql[SQ_COUNT] = {
 	    "AND d.case_id = c.case_id AND +d.armed = 1 AND d.due < ?1)",
 };
 
+/*
+ * Indexes for the per-partner summary (store_partner_queue(): the
+ * `queues` report, the metrics): without them each call read every
+ * message the partner ever exchanged (issue 20: the bench's poll of
+ * `queues` was the largest part of the sender's "other" CPU, growing
+ * with the history).  Partial, so that they cost the store's apply
+ * little: the stuck ones only, and one row per message for the latest
+ * contact.  Created if missing on every writable open (a store of the
+ * same schema version made before them gets them then).
+ */
+static const char store_indexes[] =
+	"CREATE INDEX IF NOT EXISTS messages_stuck ON messages(partner, "
+	"  direction, state) WHERE state IN ('UNDELIVERED', 'DISPUTED');"
+	"CREATE INDEX IF NOT EXISTS messages_in_created ON messages(partner, "
+	"  created) WHERE direction = 'in';"
+	"CREATE INDEX IF NOT EXISTS messages_out_received ON "
+	"  messages(partner, received_at) WHERE direction = 'out';";
+
 /* Version 6 of the schema (2: requests; 3: records, where each record
  * read back is in the journal; 4: the journal file of the last record
  * applied, where catching up starts reading; 5: events, what each
@@ -538,6 +556,11 @@ store_connect(struct store *st)
 			store_rollback(st);
 			goto done;
 		}
+	}
+	if (store_exec_sql(st, store_indexes) == -1) {
+		log_errx("store", "%s: cannot create the indexes: %s",
+		    st->path, st->err);
+		goto done;
 	}
 
 prepare:

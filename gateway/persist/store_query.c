@@ -768,7 +768,9 @@ store_partner_queue(struct store *st, const char *partner,
 	memset(q, 0, sizeof(*q));
 	rc = store_int_row(st, "SELECT "
 	    "(SELECT count(*) FROM outbox WHERE partner = ?1), "
-	    "(SELECT coalesce(min(m.created), 0) FROM outbox o JOIN messages m "
+	    /* the outbox drives (CROSS JOIN): not every message sent */
+	    "(SELECT coalesce(min(m.created), 0) FROM outbox o CROSS JOIN "
+	    "messages m "
 	    "ON m.partner = o.partner AND m.message_id = o.message_id AND "
 	    "m.direction = 'out' WHERE o.partner = ?1), "
 	    "(SELECT count(*) FROM messages WHERE partner = ?1 AND "

@@ -84,6 +84,7 @@ struct accordd {
 	struct event		*ev_deadline;
 	struct event		*ev_store;	/* the store catches up */
 	struct event		*ev_commit;	/* a journal flight landed */
+	struct event		*ev_signed;	/* the signing pool is done */
 	struct event		*ev_notify;	/* the parent pings (privsep) */
 	struct event		*ev_alive;	/* the watchdog (one process) */
 	accord_time_t		 started;
@@ -138,6 +139,18 @@ static const struct control_commit accordd_commit = {
 	accordd_commit_mark, accordd_commit_flush, accordd_commit_settled,
 	accordd_commit_done
 };
+
+/* The signing threads finished submits: journal and answer them. */
+static void
+accordd_signed(evutil_socket_t fd, short what, void *arg)
+{
+	struct accordd *ad = arg;
+
+	/* the submits' own work, as when the control socket reads them */
+	stage_begin(STAGE_OTHER);
+	casecmd_signed(&ad->cctx);
+	stage_end(STAGE_OTHER);
+}
 
 /* A journal flight landed (or a batch failed): what waited may go. */
 static void
@@ -915,6 +928,14 @@ accordd_start(struct accordd *ad)
 		log_errx("accordd", "cannot watch the journal's writer thread");
 		return -1;
 	}
+	/* submits signed off the loop come back here (one process) */
+	if (engine_sign_fd(ad->engine) != -1 &&
+	    ((ad->ev_signed = event_new(ad->base, engine_sign_fd(ad->engine),
+	    EV_READ | EV_PERSIST, accordd_signed, ad)) == NULL ||
+	    event_add(ad->ev_signed, NULL) == -1)) {
+		log_errx("accordd", "cannot watch the signing threads");
+		return -1;
+	}
 
 	return 0;
 }
@@ -1009,6 +1030,9 @@ accordd_stop(struct accordd *ad)
 	inbound_stop(ad->inbound);	/* commits and answers what it holds */
 	outbound_stop(ad->outbound);
 	tsaclient_stop(ad->tsa);
+	/* submits being signed are journalled and answered */
+	engine_submit_drain(ad->engine);
+	casecmd_signed(&ad->cctx);
 	if (engine_flush(ad->engine) == -1)
 		log_errx("accordd", "the last commit failed");
 	control_committed(ad->control);
@@ -1017,6 +1041,8 @@ accordd_stop(struct accordd *ad)
 	event_free(ad->ev_deadline);
 	event_free(ad->ev_store);
 	event_free(ad->ev_commit);
+	if (ad->ev_signed != NULL)
+		event_free(ad->ev_signed);
 	if (ad->ev_notify != NULL)
 		event_free(ad->ev_notify);
 	if (ad->ev_alive != NULL)

@@ -627,7 +627,8 @@ check "$kills kills of $SOAK_KILLS planned, each gateway restarted ($restarts re
 cases_of() {	# kz|fr FILE: "CASE STATE" of the cases with the other
 	_o=FR
 	[ "$1" = fr ] && _o=KZ
-	ctl "$1" "$bo/err.main" list partner=$_o || :
+	# every case: list pages 1000 unless limit= says otherwise
+	ctl "$1" "$bo/err.main" list partner=$_o limit=100000 || :
 	[ $ctl_rc -eq 0 ] || return 1
 	printf '%s\n' "$ctl_out" | awk -v o=$_o 'NR > 1 && $1 == o { print $2, $3 }' |
 	    sort >"$2"
@@ -763,7 +764,8 @@ done
 offline_list() {	# kz|fr FILE
 	_o=FR
 	[ "$1" = fr ] && _o=KZ
-	"$ACCORDCTL" --offline -S "$work/var/$1" list partner=$_o 2>/dev/null |
+	"$ACCORDCTL" --offline -S "$work/var/$1" list partner=$_o \
+	    limit=100000 2>/dev/null |
 	    awk -v o=$_o 'NR > 1 && $1 == o { print $2, $3 }' | sort >"$2"
 }
 offline_list kz "$work/kz.offline"

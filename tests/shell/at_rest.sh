@@ -22,7 +22,7 @@
 # no marker of it, while verify and replay still pass.
 # accordd -n refuses a master key file others may read.
 . "$ACCORD_SRCDIR/tests/helpers/lib.sh"
-plan 38
+plan 39
 make_workdir at-rest
 kzlog="$work/kz.log"
 frlog="$work/fr.log"
@@ -90,6 +90,10 @@ case1=$1 case2=$2 case3=$3
 ok=1
 for c in $cases; do both 20 PENDING_REPLY "$c" || ok=0; done
 check "three marked cases reach the other side ($cases)" [ $ok = 1 ]
+# one process: the submits above were signed on the pool, off the loop
+# (engine_submit_async.c), and journalled, sealed, when signed
+check "the submits were signed on the signing pool" \
+	grep -q "signing on [0-9]* threads" "$frlog"
 kz inbox --reveal >"$work/reveal.out" 2>&1
 check "inbox --reveal shows Kazakhstan the markers (unsealed from the journal)" \
 	[ "$(holds "$work/reveal.out")" = "$work/reveal.out" ]

@@ -11,7 +11,7 @@ if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null 2>&1 ||
 	echo "1..0 # SKIP needs root, setpriv and the user nobody"
 	exit 0
 fi
-plan 12
+plan 13
 make_workdir signer_log
 use_system_groups
 AUDIT="$ACCORD_BUILDDIR/gateway/accord-audit"
@@ -34,6 +34,11 @@ check "Kazakhstan's request is receipted" \
 	wait_cmd 15 "out ReadmissionRequest *RECEIPTED" kz status "$mine"
 check "France's request is receipted by Kazakhstan" \
 	wait_cmd 15 "out ReadmissionRequest *RECEIPTED" fr status "$theirs"
+# submits are signed on a pool of threads in one process only (France);
+# Kazakhstan's were signed by its signer process, each line logged
+check "no signing pool with a signer process, one without" \
+	sh -c '! grep -q "signing on [0-9]* threads" "$1" &&
+	    grep -q "signing on [0-9]* threads" "$2"' _ "$kzlog" "$frlog"
 check "the signer's log is root's, mode 0600" \
 	[ "$(stat -c '%u %a' "$slog")" = "0 600" ]
 check "... which the engine's user cannot write" \

@@ -225,6 +225,83 @@ test_tz_restored(void **state)
 	calendar_clear(&cal);
 }
 
+/* The local day from the offset alone (no memo involved). */
+static cal_day_t
+day_by_offset(const struct calendar *cal, accord_time_t t)
+{
+	int64_t wall = t + calendar_utc_offset(cal, t);
+
+	return (cal_day_t)(wall >= 0 ? wall / 86400 :
+	    -((-wall + 86400 - 1) / 86400));
+}
+
+/*
+ * Issue 20: the days calendar_local_day() remembers give the day the
+ * offset gives, every 7 minutes across the transitions of 2026: Paris
+ * (at 01:00 UTC), Santiago (its clocks go back from 24:00 to 23:00 of
+ * the day before, and forward at 24:00), Almaty (none).
+ */
+static void
+test_local_day_memo(void **state)
+{
+	static const struct {
+		const char *zone;
+		int y, m, d;
+	} w[] = {
+		{ "Europe/Paris", 2026, 3, 28 },
+		{ "Europe/Paris", 2026, 10, 24 },
+		{ "America/Santiago", 2026, 4, 3 },
+		{ "America/Santiago", 2026, 9, 4 },
+		{ "Asia/Almaty", 2026, 6, 1 },
+	};
+	struct calendar cal;
+	accord_time_t t, t0;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		cal_make(&cal, w[i].zone, NULL, 0, NULL, 0);
+		calendar_forget_days();
+		t0 = utc(w[i].y, w[i].m, w[i].d, 0, 0, 0);
+		for (t = t0; t < t0 + 4 * 86400; t += 7 * 60)
+			assert_int_equal(calendar_local_day(&cal, t),
+			    day_by_offset(&cal, t));
+		/* and again, now from the memo where it has the day */
+		for (t = t0 + 3600; t < t0 + 4 * 86400; t += 11 * 60)
+			assert_int_equal(calendar_local_day(&cal, t),
+			    day_by_offset(&cal, t));
+		calendar_clear(&cal);
+	}
+}
+
+/*
+ * Asked again within a day, calendar_local_day() reads no zone file: with
+ * the zone database gone (TZDIR an empty directory: the C library falls
+ * back to UTC), Paris's day after 23:00 UTC is still the next one.
+ */
+static void
+test_local_day_no_reload(void **state)
+{
+	char dir[] = "/tmp/accord-tzdirXXXXXX";
+	struct calendar cal;
+	cal_day_t day;
+
+	(void)state;
+	cal_paris(&cal);
+	calendar_forget_days();
+	assert_int_equal(calendar_local_day(&cal, utc(2026, 1, 18, 23, 10,
+	    0)), ymd(2026, 1, 19));
+	assert_non_null(mkdtemp(dir));
+	setenv("TZDIR", dir, 1);
+	day = calendar_local_day(&cal, utc(2026, 1, 18, 23, 30, 0));
+	/* the database back before asserting: the other tests need it */
+	unsetenv("TZDIR");
+	rmdir(dir);
+	calendar_forget_days();
+	calendar_clear(&cal);
+	assert_int_equal(day, ymd(2026, 1, 19));
+}
+
 static void
 test_offsets(void **state)
 {
@@ -563,6 +640,8 @@ main(void)
 		cmocka_unit_test(test_zone_valid),
 		cmocka_unit_test(test_zone_tzdir),
 		cmocka_unit_test(test_tz_restored),
+		cmocka_unit_test(test_local_day_memo),
+		cmocka_unit_test(test_local_day_no_reload),
 		cmocka_unit_test(test_offsets),
 		cmocka_unit_test(test_working_days),
 		cmocka_unit_test(test_urgent_friday_evening),

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -2205,6 +2206,269 @@ test_answered_message_not_due_until_applied(void **state)
 	}
 }
 
+/* ---- submits signed on the pool (issue 20, item 2) ------------------- */
+
+struct signed_seen {
+	int	 n;
+	int	 tags[8];
+	int	 rcs[8];
+	char	 ids[8][RECORD_ID_MAX];
+	int	 codes[8];
+};
+
+static void
+signed_cb(void *arg, void *tag, int rc, struct engine_outgoing *out,
+    struct engine_answer *a)
+{
+	struct signed_seen *s = arg;
+
+	assert_true(s->n < 8);
+	s->tags[s->n] = (int)(intptr_t)tag;
+	s->rcs[s->n] = rc;
+	s->codes[s->n] = a->code;
+	snprintf(s->ids[s->n], sizeof(s->ids[s->n]), "%s", out->message_id);
+	s->n++;
+}
+
+/* Wait for the pool and take back what it finished, until none is left. */
+static void
+signed_collect(struct engine *e, struct signed_seen *s)
+{
+	struct pollfd pfd;
+
+	while (engine_submits_pending(e) > 0) {
+		pfd.fd = engine_sign_fd(e);
+		pfd.events = POLLIN;
+		assert_int_equal(poll(&pfd, 1, 10000), 1);
+		engine_submit_collect(e, signed_cb, s);
+	}
+}
+
+/*
+ * Signed on the pool, the submits are journalled in the order they came
+ * (whatever order their signatures finish in), each as the synchronous
+ * submit would have, and none is due before its commit.
+ */
+static void
+test_submit_async_order_and_commit(void **state)
+{
+	struct engine_submission sub;
+	struct engine_outgoing out;
+	struct engine_answer a;
+	struct signed_seen seen;
+	struct store_message m;
+	uint64_t last = 0;
+	size_t len;
+	char *doc;
+	int i, oldest;
+
+	assert_true(engine_sign_fd(fr) != -1);
+	memset(&sub, 0, sizeof(sub));
+	memset(&seen, 0, sizeof(seen));
+	sub.partner = "KZ";
+	sub.defer_commit = 1;
+	for (i = 0; i < 6; i++) {
+		doc = example_body("ReadmissionRequest", &len);
+		assert_int_equal(engine_submit_async(fr, &sub, doc, len,
+		    (void *)(intptr_t)i, &out, &a), 1);
+		free(doc);
+	}
+	assert_int_equal(engine_submits_pending(fr), 6);
+	signed_collect(fr, &seen);
+	assert_int_equal(seen.n, 6);
+	for (i = 0; i < 6; i++) {
+		assert_int_equal(seen.tags[i], i);
+		assert_int_equal(seen.rcs[i], 0);
+		/* journalled, not committed: not due, not in the store */
+		assert_int_equal(outbox_rows(fr, seen.ids[i], &oldest), 0);
+		assert_int_equal(store_message_find(engine_store(fr), "KZ",
+		    seen.ids[i], RECORD_DIR_OUT, &m), 0);
+	}
+	assert_int_equal(engine_flush(fr), 0);
+	for (i = 0; i < 6; i++) {
+		assert_int_equal(outbox_rows(fr, seen.ids[i], &oldest), 1);
+		assert_int_equal(store_message_find(engine_store(fr), "KZ",
+		    seen.ids[i], RECORD_DIR_OUT, &m), 1);
+		/* in the journal in the order they came */
+		assert_true(m.journal_seq > last);
+		last = m.journal_seq;
+		/* and what was signed is what the partner takes */
+		assert_int_equal(m.state, RECORD_MS_QUEUED);
+	}
+}
+
+/*
+ * Two submits for one case, the second while the first is being signed:
+ * the second is decided after the first is journalled (here: the case
+ * exists), never on the case as it was before the first.
+ */
+static void
+test_submit_async_same_case(void **state)
+{
+	struct engine_submission sub;
+	struct engine_outgoing out;
+	struct engine_answer a;
+	struct signed_seen seen;
+	size_t len;
+	char *doc;
+	int i;
+
+	memset(&sub, 0, sizeof(sub));
+	memset(&seen, 0, sizeof(seen));
+	sub.partner = "KZ";
+	sub.case_id = "FR-KZ-2026-0a5e0001";
+	sub.defer_commit = 1;
+	for (i = 0; i < 2; i++) {
+		doc = example_body("ReadmissionRequest", &len);
+		assert_int_equal(engine_submit_async(fr, &sub, doc, len,
+		    (void *)(intptr_t)i, &out, &a), 1);
+		free(doc);
+	}
+	signed_collect(fr, &seen);
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.tags[0], 0);
+	assert_int_equal(seen.rcs[0], 0);
+	assert_int_equal(seen.tags[1], 1);
+	assert_int_equal(seen.rcs[1], -1);
+	assert_int_equal(seen.codes[1], AE_CASE_EXISTS);
+	assert_int_equal(engine_flush(fr), 0);
+}
+
+/*
+ * A submit whose case changes while it is being signed (another submit
+ * for it journalled meanwhile, here a synchronous one) is decided again
+ * at its turn, on the case as it is then.
+ */
+static void
+test_submit_async_case_changed(void **state)
+{
+	struct engine_submission sub;
+	struct engine_outgoing out, out2;
+	struct engine_answer a, a2;
+	struct signed_seen seen;
+	size_t len;
+	char *doc;
+
+	memset(&sub, 0, sizeof(sub));
+	memset(&seen, 0, sizeof(seen));
+	sub.partner = "KZ";
+	sub.case_id = "FR-KZ-2026-0a5e0002";
+	sub.defer_commit = 1;
+	doc = example_body("ReadmissionRequest", &len);
+	assert_int_equal(engine_submit_async(fr, &sub, doc, len, NULL, &out,
+	    &a), 1);
+	/* the same case opened on the loop before the first is taken */
+	assert_int_equal(engine_submit(fr, &sub, doc, len, &out2, &a2), 0);
+	free(doc);
+	signed_collect(fr, &seen);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.rcs[0], -1);
+	assert_int_equal(seen.codes[0], AE_CASE_EXISTS);
+	assert_int_equal(engine_flush(fr), 0);
+	engine_outgoing_clear(&out2);
+}
+
+/* Does any file under dir hold s? */
+static int
+tree_holds(const char *dir, const char *s)
+{
+	char cmd[1200];
+
+	snprintf(cmd, sizeof(cmd), "grep -rqa -e '%s' '%s'", s, dir);
+	return system(cmd) == 0;
+}
+
+static int	sealed_seen;
+static char	sealed_ids[3][RECORD_ID_MAX];
+
+static void
+sealed_cb(void *arg, void *tag, int rc, struct engine_outgoing *out,
+    struct engine_answer *a)
+{
+	assert_int_equal(rc, 0);
+	/* what goes to the partner is the message in clear */
+	assert_non_null(out->body);
+	assert_non_null(memmem(out->body, out->len, "Nurlanov", 8));
+	assert_true(sealed_seen < 3);
+	snprintf(sealed_ids[sealed_seen], sizeof(sealed_ids[0]), "%s",
+	    out->message_id);
+	sealed_seen++;
+}
+
+/*
+ * Encryption at rest (issue 19) on the pool's path: a submit signed off
+ * the loop is sealed under its case's key when it is journalled, as a
+ * synchronous one is; neither the journal nor the store holds a byte of
+ * its personal data, and nothing of it is due before the commit.
+ */
+static void
+test_submit_async_sealed(void **state)
+{
+	struct engine_submission sub;
+	struct engine_outgoing out;
+	struct engine_answer a;
+	struct pollfd pfd;
+	struct store_message m;
+	char mk[1024];
+	size_t len;
+	char *doc;
+	FILE *f;
+	int i, oldest;
+
+	snprintf(mk, sizeof(mk), "%s", path("fr-master.key"));
+	assert_non_null(f = fopen(mk, "w"));
+	for (i = 0; i < 32; i++)
+		fprintf(f, "%02x", (unsigned)(i * 7 + 1) & 0xff);
+	fclose(f);
+	assert_int_equal(chmod(mk, 0600), 0);
+	engine_close(fr);
+	frc->keys_master = strdup(mk);
+	assert_non_null(fr = engine_open(frc));
+	assert_true(engine_sign_fd(fr) != -1);
+
+	memset(&sub, 0, sizeof(sub));
+	sub.partner = "KZ";
+	sub.defer_commit = 1;
+	doc = example_body("ReadmissionRequest", &len);
+	assert_non_null(memmem(doc, len, "Nurlanov", 8));
+	sealed_seen = 0;
+	for (i = 0; i < 3; i++)
+		assert_int_equal(engine_submit_async(fr, &sub, doc, len, NULL,
+		    &out, &a), 1);
+	free(doc);
+	while (engine_submits_pending(fr) > 0) {
+		pfd.fd = engine_sign_fd(fr);
+		pfd.events = POLLIN;
+		assert_int_equal(poll(&pfd, 1, 10000), 1);
+		engine_submit_collect(fr, sealed_cb, NULL);
+	}
+	assert_int_equal(sealed_seen, 3);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(outbox_rows(fr, sealed_ids[i], &oldest), 0);
+	assert_int_equal(engine_flush(fr), 0);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(outbox_rows(fr, sealed_ids[i], &oldest), 1);
+		assert_int_equal(store_message_find(engine_store(fr), "KZ",
+		    sealed_ids[i], RECORD_DIR_OUT, &m), 1);
+	}
+	assert_false(tree_holds(path("var/fr"), "Nurlanov"));
+	/* and the same submit on the loop, as a counter-check of the grep:
+	 * in clear without the master key */
+	engine_close(fr);
+	free(frc->keys_master);
+	frc->keys_master = NULL;
+	assert_non_null(fr = engine_open(frc));
+	doc = example_body("ReadmissionRequest", &len);
+	sub.defer_commit = 0;
+	assert_int_equal(engine_submit(fr, &sub, doc, len, &out, &a), 0);
+	free(doc);
+	assert_int_equal(outbox_rows(fr, out.message_id, &oldest), 1);
+	assert_int_equal(store_message_find(engine_store(fr), "KZ",
+	    out.message_id, RECORD_DIR_OUT, &m), 1);
+	engine_outgoing_clear(&out);
+	assert_true(tree_holds(path("var/fr/journal"), "Nurlanov"));
+}
+
 int
 main(void)
 {
@@ -2246,6 +2510,10 @@ main(void)
 		T(test_receipt_deadlines_bounded),
 		T(test_receipt_from_wrong_authority_disputed),
 		T(test_answered_message_not_due_until_applied),
+		T(test_submit_async_order_and_commit),
+		T(test_submit_async_same_case),
+		T(test_submit_async_case_changed),
+		T(test_submit_async_sealed),
 	};
 
 	if (src == NULL)
