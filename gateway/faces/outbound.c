@@ -2,12 +2,8 @@
  * outbound.c -- delivery of our messages to partner gateways.
  *
  * libcurl's multi interface driven by the libevent loop, as in curl's
- * docs/examples/hiperfifo.c: curl tells us which sockets to watch (the
- * socket callback) and when to call it back (the timer callback); we tell
- * it what happened with curl_multi_socket_action().  Unlike hiperfifo, the
- * socket event handler never deletes the timer: libcurl may just have
- * armed it, and it removes it itself by calling the timer callback with -1
- * (PITFALLS.md 10).
+ * docs/examples/hiperfifo.c, through faces/curlev.h (shared with the
+ * time-stamp client); outbound_check() collects what it finished.
  *
  * Every message's fate is decided by the engine; what is kept here is only
  * in memory: the transfers in flight, a cache of the bytes of messages
@@ -35,6 +31,7 @@
 
 #include "conf/conffile.h"
 #include "util/log.h"
+#include "faces/curlev.h"
 #include "faces/outbound.h"
 #include "faces/tlspeer.h"
 #include "util/file.h"
@@ -110,14 +107,6 @@ struct outbound_xfer {
 	TAILQ_ENTRY(outbound_xfer) entry;
 };
 
-/* A socket libcurl asked us to watch. */
-struct outbound_sock {
-	struct outbound		*ob;
-	curl_socket_t		 fd;
-	struct event		*ev;
-	TAILQ_ENTRY(outbound_sock) entry;
-};
-
 /* When a message that failed may go again (in memory only). */
 struct outbound_retry {
 	char			 partner[RECORD_PARTNER_MAX];
@@ -164,11 +153,9 @@ struct outbound {
 	struct event_base	*base;
 	const struct config	*conf;
 	struct engine		*engine;
-	CURLM			*multi;
-	struct event		*ev_curl;	/* libcurl's timer */
+	struct curlev		 ce;		/* libcurl's multi, driven */
 	struct event		*ev_poll;	/* the outbox, every second */
 	struct event		*ev_kick;	/* the outbox, now */
-	int			 running;	/* curl's count */
 	int			 nxfers;
 	int			 renew;		/* a reload waits for a new
 						 * multi (see outbound_renew) */
@@ -177,7 +164,6 @@ struct outbound {
 	/* the cache by partner and message id: a submit looks it up, and
 	 * thousands may be queued (issue 20: a list made that quadratic) */
 	struct outbound_msg	*cachetab[OUTBOUND_RETRY_BUCKETS];
-	TAILQ_HEAD(, outbound_sock) socks;
 	struct outbound_peer	 peers[OUTBOUND_PEERS_MAX];
 	int			 npeers;
 	struct outbound_retry	*retry[OUTBOUND_RETRY_BUCKETS];
@@ -193,7 +179,6 @@ struct outbound_due {
 	size_t			 cap;
 };
 
-static void outbound_check(struct outbound *);
 static unsigned outbound_retry_bucket(const char *, const char *);
 static int outbound_renew(struct outbound *);
 static void outbound_tls_free(void *, void *, CRYPTO_EX_DATA *, int, long,
@@ -710,7 +695,7 @@ static void
 outbound_xfer_free(struct outbound_xfer *x)
 {
 	if (x->easy != NULL) {
-		curl_multi_remove_handle(x->ob->multi, x->easy);
+		curl_multi_remove_handle(x->ob->ce.multi, x->easy);
 		curl_easy_cleanup(x->easy);
 	}
 	curl_slist_free_all(x->headers);
@@ -959,7 +944,7 @@ outbound_send(struct outbound *ob, const struct agreement *a,
 		goto fail;
 	SETOPT(CURLOPT_SSL_CTX_FUNCTION, outbound_ssl_ctx_cb);
 	SETOPT(CURLOPT_SSL_CTX_DATA, x);
-	if (curl_multi_add_handle(ob->multi, x->easy) != CURLM_OK) {
+	if (curl_multi_add_handle(ob->ce.multi, x->easy) != CURLM_OK) {
 		log_errx(OTAG, "curl_multi_add_handle failed");
 		goto fail;
 	}
@@ -1212,18 +1197,20 @@ outbound_kick(struct outbound *ob)
 		evtimer_add(ob->ev_kick, &zero);
 }
 
-/* ---- libcurl inside libevent --------------------------------------------- */
+/* ---- finished transfers -------------------------------------------------- */
 
-/* Collect finished transfers.  Not called from inside a curl callback. */
+/* Collect finished transfers (curlev's check: not called from inside a
+ * curl callback). */
 static void
-outbound_check(struct outbound *ob)
+outbound_check(void *arg)
 {
+	struct outbound *ob = arg;
 	struct outbound_xfer *x;
 	CURLMsg *msg;
 	long nconn;
 	int left, finished = 0;
 
-	while ((msg = curl_multi_info_read(ob->multi, &left)) != NULL) {
+	while ((msg = curl_multi_info_read(ob->ce.multi, &left)) != NULL) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		x = NULL;
@@ -1255,103 +1242,14 @@ outbound_check(struct outbound *ob)
 		    "stay in the outbox and go again", finished);
 }
 
-static void
-outbound_event_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct outbound *ob = arg;
-	int action = 0;
-
-	if (what & EV_READ)
-		action |= CURL_CSELECT_IN;
-	if (what & EV_WRITE)
-		action |= CURL_CSELECT_OUT;
-	stage_begin(STAGE_HTTP);
-	curl_multi_socket_action(ob->multi, fd, action, &ob->running);
-	stage_end(STAGE_HTTP);
-	outbound_check(ob);
-	/* PITFALLS.md 10: no evtimer_del(ev_curl) here */
-}
-
-static void
-outbound_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct outbound *ob = arg;
-
-	stage_begin(STAGE_HTTP);
-	curl_multi_socket_action(ob->multi, CURL_SOCKET_TIMEOUT, 0,
-	    &ob->running);
-	stage_end(STAGE_HTTP);
-	outbound_check(ob);
-}
-
-/* CURLMOPT_TIMERFUNCTION: -1 removes the timer, else (re)arm it. */
-static int
-outbound_curl_timer(CURLM *multi, long ms, void *arg)
-{
-	struct outbound *ob = arg;
-	struct timeval tv;
-
-	if (ms < 0) {
-		evtimer_del(ob->ev_curl);
-		return 0;
-	}
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(ob->ev_curl, &tv);
-	return 0;
-}
-
-/* CURLMOPT_SOCKETFUNCTION: watch fd as curl asks. */
-static int
-outbound_curl_socket(CURL *easy, curl_socket_t fd, int what, void *arg,
-    void *sockp)
-{
-	struct outbound *ob = arg;
-	struct outbound_sock *s = sockp;
-	short kind;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (s != NULL) {
-			event_free(s->ev);
-			TAILQ_REMOVE(&ob->socks, s, entry);
-			free(s);
-			curl_multi_assign(ob->multi, fd, NULL);
-		}
-		return 0;
-	}
-	kind = EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0) |
-	    (what & CURL_POLL_OUT ? EV_WRITE : 0);
-	if (s == NULL) {
-		if ((s = calloc(1, sizeof(*s))) == NULL)
-			return -1;
-		s->ob = ob;
-		s->fd = fd;
-		TAILQ_INSERT_TAIL(&ob->socks, s, entry);
-		curl_multi_assign(ob->multi, fd, s);
-	} else if (s->ev != NULL) {
-		event_free(s->ev);
-		s->ev = NULL;
-	}
-	if ((s->ev = event_new(ob->base, fd, kind, outbound_event_cb,
-	    ob)) == NULL || event_add(s->ev, NULL) == -1)
-		return -1;
-	return 0;
-}
-
 /* ---- start, reload, stop ------------------------------------------------- */
 
-/* A multi handle driven by our loop.  @return it, or NULL. */
-static CURLM *
-outbound_multi_new(struct outbound *ob)
+/* The multi handle's limits, from the configuration. */
+static void
+outbound_multi_opts(struct outbound *ob)
 {
-	CURLM *m;
+	CURLM *m = ob->ce.multi;
 
-	if ((m = curl_multi_init()) == NULL)
-		return NULL;
-	curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, outbound_curl_socket);
-	curl_multi_setopt(m, CURLMOPT_SOCKETDATA, ob);
-	curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, outbound_curl_timer);
-	curl_multi_setopt(m, CURLMOPT_TIMERDATA, ob);
 	/* HTTP/1.1 without pipelining: a connection carries one message at
 	 * a time, and no more transfers than connections start (the scan) */
 	curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS,
@@ -1365,27 +1263,6 @@ outbound_multi_new(struct outbound *ob)
 	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS,
 	    (long)ob->conf->connections_per_partner *
 	    (ob->conf->npartners > 0 ? ob->conf->npartners : 1));
-	return m;
-}
-
-/* Close the multi handle: its connections, and the sockets it did not
- * hand back. */
-static void
-outbound_multi_close(struct outbound *ob)
-{
-	struct outbound_sock *s;
-
-	if (ob->multi != NULL)
-		curl_multi_cleanup(ob->multi);
-	ob->multi = NULL;
-	while ((s = TAILQ_FIRST(&ob->socks)) != NULL) {
-		TAILQ_REMOVE(&ob->socks, s, entry);
-		if (s->ev != NULL)
-			event_free(s->ev);
-		free(s);
-	}
-	if (ob->ev_curl != NULL)
-		evtimer_del(ob->ev_curl);
 }
 
 /*
@@ -1398,19 +1275,16 @@ outbound_multi_close(struct outbound *ob)
 static int
 outbound_renew(struct outbound *ob)
 {
-	CURLM *m;
-
 	if (!ob->renew)
 		return 0;
 	if (ob->nxfers > 0)
 		return -1;
-	if ((m = outbound_multi_new(ob)) == NULL) {
+	if (curlev_renew(&ob->ce) == -1) {
 		log_errx(OTAG, "reload: cannot renew the connections; trying "
 		    "again in a second");
 		return -1;
 	}
-	outbound_multi_close(ob);
-	ob->multi = m;
+	outbound_multi_opts(ob);
 	ob->renew = 0;
 	log_debug(OTAG, "connections of the old configuration closed");
 	return 0;
@@ -1462,9 +1336,7 @@ outbound_start(struct event_base *base, const struct config *c,
 	}
 	TAILQ_INIT(&ob->xfers);
 	TAILQ_INIT(&ob->cache);
-	TAILQ_INIT(&ob->socks);
-	if ((ob->multi = outbound_multi_new(ob)) == NULL ||
-	    (ob->ev_curl = evtimer_new(base, outbound_timer_cb, ob)) == NULL ||
+	if (curlev_init(&ob->ce, base, outbound_check, ob) == -1 ||
 	    (ob->ev_kick = evtimer_new(base, outbound_poll_cb, ob)) == NULL ||
 	    (ob->ev_poll = event_new(base, -1, EV_PERSIST, outbound_poll_cb,
 	    ob)) == NULL) {
@@ -1472,6 +1344,7 @@ outbound_start(struct event_base *base, const struct config *c,
 		outbound_stop(ob);
 		return NULL;
 	}
+	outbound_multi_opts(ob);
 	event_add(ob->ev_poll, &sec);
 	outbound_kick(ob);
 	log_info(OTAG, "delivering to %d partners, at most %d transfers "
@@ -1519,7 +1392,7 @@ outbound_stop(struct outbound *ob)
 		TAILQ_REMOVE(&ob->xfers, x, entry);
 		outbound_xfer_free(x);
 	}
-	outbound_multi_close(ob);
+	curlev_free(&ob->ce);
 	for (i = 0; i < OUTBOUND_RETRY_BUCKETS; i++)
 		while ((r = ob->retry[i]) != NULL) {
 			ob->retry[i] = r->hnext;
@@ -1530,8 +1403,6 @@ outbound_stop(struct outbound *ob)
 		free(m->body);
 		free(m);
 	}
-	if (ob->ev_curl != NULL)
-		event_free(ob->ev_curl);
 	if (ob->ev_kick != NULL)
 		event_free(ob->ev_kick);
 	if (ob->ev_poll != NULL)

@@ -1,11 +1,8 @@
 /*
  * tsaclient.c -- time-stamping the journal's checkpoints (see
- * tsaclient.h).  The libcurl-in-libevent glue is outbound.c's (curl's
- * hiperfifo, with PITFALLS.md 10 heeded: the socket handler never
- * deletes the timer).
+ * tsaclient.h).  The libcurl-in-libevent glue is faces/curlev.h's, as
+ * outbound's.
  */
-#include <sys/queue.h>
-
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +12,7 @@
 #include <event2/event.h>
 #include <openssl/sha.h>
 
+#include "faces/curlev.h"
 #include "faces/tsaclient.h"
 #include "msg/tstamp.h"
 #include "persist/journal.h"
@@ -25,22 +23,14 @@
 
 #define TTAG	"timestamp"
 
-struct tsaclient_sock {
-	TAILQ_ENTRY(tsaclient_sock) entry;
-	struct event		*ev;
-};
-
 struct tsaclient {
 	struct event_base	*base;
 	struct engine		*engine;
 	char			*url;
 	int			 retry_secs;
 	X509_STORE		*ca;
-	CURLM			*multi;
-	int			 running;
-	struct event		*ev_curl;	/* curl's timer */
+	struct curlev		 ce;		/* a small multi of its own */
 	struct event		*ev_retry;	/* the next try */
-	TAILQ_HEAD(, tsaclient_sock) socks;
 
 	/* the request in flight (easy != NULL) */
 	CURL			*easy;
@@ -110,7 +100,7 @@ static void
 tsaclient_xfer_free(struct tsaclient *tc)
 {
 	if (tc->easy != NULL) {
-		curl_multi_remove_handle(tc->multi, tc->easy);
+		curl_multi_remove_handle(tc->ce.multi, tc->easy);
 		curl_easy_cleanup(tc->easy);
 	}
 	tc->easy = NULL;
@@ -155,7 +145,7 @@ tsaclient_send(struct tsaclient *tc)
 	curl_easy_setopt(tc->easy, CURLOPT_TIMEOUT, (long)TSACLIENT_TIMEOUT);
 	curl_easy_setopt(tc->easy, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(tc->easy, CURLOPT_NOSIGNAL, 1L);
-	if (curl_multi_add_handle(tc->multi, tc->easy) != CURLM_OK)
+	if (curl_multi_add_handle(tc->ce.multi, tc->easy) != CURLM_OK)
 		return -1;
 	log_debug(TTAG, "asking %s for a token over the checkpoint at "
 	    "record %llu", tc->url, (unsigned long long)tc->cur_seq);
@@ -273,96 +263,23 @@ tsaclient_checkpoint(struct tsaclient *tc)
 	tsaclient_next(tc);
 }
 
-/* ---- libcurl inside libevent ------------------------------------------------ */
+/* ---- the finished request ------------------------------------------------- */
 
+/* curlev's check: not called from inside a curl callback. */
 static void
-tsaclient_check(struct tsaclient *tc)
+tsaclient_check(void *arg)
 {
+	struct tsaclient *tc = arg;
 	CURLMsg *msg;
 	CURLcode res;
 	int left;
 
-	while ((msg = curl_multi_info_read(tc->multi, &left)) != NULL) {
+	while ((msg = curl_multi_info_read(tc->ce.multi, &left)) != NULL) {
 		if (msg->msg != CURLMSG_DONE || msg->easy_handle != tc->easy)
 			continue;
 		res = msg->data.result;
 		tsaclient_done(tc, res);
 	}
-}
-
-static void
-tsaclient_event_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct tsaclient *tc = arg;
-	int action = 0;
-
-	if (what & EV_READ)
-		action |= CURL_CSELECT_IN;
-	if (what & EV_WRITE)
-		action |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(tc->multi, fd, action, &tc->running);
-	tsaclient_check(tc);
-	/* PITFALLS.md 10: no evtimer_del(ev_curl) here */
-}
-
-static void
-tsaclient_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct tsaclient *tc = arg;
-
-	curl_multi_socket_action(tc->multi, CURL_SOCKET_TIMEOUT, 0,
-	    &tc->running);
-	tsaclient_check(tc);
-}
-
-static int
-tsaclient_curl_timer(CURLM *multi, long ms, void *arg)
-{
-	struct tsaclient *tc = arg;
-	struct timeval tv;
-
-	if (ms < 0) {
-		evtimer_del(tc->ev_curl);
-		return 0;
-	}
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(tc->ev_curl, &tv);
-	return 0;
-}
-
-static int
-tsaclient_curl_socket(CURL *easy, curl_socket_t fd, int what, void *arg,
-    void *sockp)
-{
-	struct tsaclient *tc = arg;
-	struct tsaclient_sock *s = sockp;
-	short kind;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (s != NULL) {
-			event_free(s->ev);
-			TAILQ_REMOVE(&tc->socks, s, entry);
-			free(s);
-			curl_multi_assign(tc->multi, fd, NULL);
-		}
-		return 0;
-	}
-	kind = EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0) |
-	    (what & CURL_POLL_OUT ? EV_WRITE : 0);
-	if (s == NULL) {
-		if ((s = calloc(1, sizeof(*s))) == NULL)
-			return -1;
-		TAILQ_INSERT_TAIL(&tc->socks, s, entry);
-		curl_multi_assign(tc->multi, fd, s);
-	} else if (s->ev != NULL) {
-		event_free(s->ev);
-		s->ev = NULL;
-	}
-	if ((s->ev = event_new(tc->base, fd, kind, tsaclient_event_cb,
-	    tc)) == NULL || event_add(s->ev, NULL) == -1)
-		return -1;
-	return 0;
 }
 
 /* ---- start, stop ------------------------------------------------------------- */
@@ -379,27 +296,19 @@ tsaclient_start(struct event_base *base, const struct config *c,
 	*failed = 1;
 	/* outbound_start() made curl_global_init() already */
 	tc = xcalloc(1, sizeof(*tc));
-	TAILQ_INIT(&tc->socks);
 	tc->base = base;
 	tc->engine = e;
 	tc->url = xstrdup(c->tsa_url);
 	tc->retry_secs = tc->wait = c->tsa_retry_secs > 0 ?
 	    c->tsa_retry_secs : 30;
 	if ((tc->ca = tstamp_ca_load(c->tsa_ca)) == NULL ||
-	    (tc->multi = curl_multi_init()) == NULL ||
-	    (tc->ev_curl = evtimer_new(base, tsaclient_timer_cb, tc)) == NULL ||
+	    curlev_init(&tc->ce, base, tsaclient_check, tc) == -1 ||
 	    (tc->ev_retry = evtimer_new(base, tsaclient_retry_cb,
 	    tc)) == NULL) {
 		log_errx(TTAG, "cannot start the time-stamp client");
 		tsaclient_stop(tc);
 		return NULL;
 	}
-	curl_multi_setopt(tc->multi, CURLMOPT_SOCKETFUNCTION,
-	    tsaclient_curl_socket);
-	curl_multi_setopt(tc->multi, CURLMOPT_SOCKETDATA, tc);
-	curl_multi_setopt(tc->multi, CURLMOPT_TIMERFUNCTION,
-	    tsaclient_curl_timer);
-	curl_multi_setopt(tc->multi, CURLMOPT_TIMERDATA, tc);
 	metric_register(&tsaclient_m_failures);
 	pthread_mutex_lock(&tsaclient_mu);
 	memset(&tsaclient_st, 0, sizeof(tsaclient_st));
@@ -414,25 +323,14 @@ tsaclient_start(struct event_base *base, const struct config *c,
 void
 tsaclient_stop(struct tsaclient *tc)
 {
-	struct tsaclient_sock *s;
-
 	if (tc == NULL)
 		return;
 	pthread_mutex_lock(&tsaclient_mu);
 	tsaclient_on = 0;
 	pthread_mutex_unlock(&tsaclient_mu);
-	if (tc->multi != NULL) {
+	if (tc->ce.multi != NULL)
 		tsaclient_xfer_free(tc);
-		curl_multi_cleanup(tc->multi);
-	}
-	while ((s = TAILQ_FIRST(&tc->socks)) != NULL) {
-		TAILQ_REMOVE(&tc->socks, s, entry);
-		if (s->ev != NULL)
-			event_free(s->ev);
-		free(s);
-	}
-	if (tc->ev_curl != NULL)
-		event_free(tc->ev_curl);
+	curlev_free(&tc->ce);
 	if (tc->ev_retry != NULL)
 		event_free(tc->ev_retry);
 	if (tc->ca != NULL)

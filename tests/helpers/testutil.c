@@ -2,9 +2,11 @@
  * testutil.c -- helpers shared by the C tests and their generators.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -167,4 +169,26 @@ test_pki_time(const char *workdir)
 		nb = 0;
 	X509_free(x);
 	return nb != 0 ? nb + 3600 : 0;
+}
+
+double
+test_thread_cpu(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == -1)
+		abort();
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double
+test_burn(double sec)
+{
+	volatile uint64_t x = 0;
+	double t0 = test_thread_cpu();
+
+	while (test_thread_cpu() - t0 < sec)
+		for (int i = 0; i < 10000; i++)
+			x += (uint64_t)i * 7;
+	return test_thread_cpu() - t0;
 }

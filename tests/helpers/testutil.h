@@ -43,4 +43,11 @@ int test_rmtree(const char *dir);
  * runs.  @return 0 when the certificate cannot be read. */
 accord_time_t test_pki_time(const char *workdir);
 
+/* This thread's CPU time so far, in seconds. */
+double test_thread_cpu(void);
+
+/* Burn about sec of this thread's CPU (for tests of where CPU is
+ * charged).  @return the seconds burnt. */
+double test_burn(double sec);
+
 #endif

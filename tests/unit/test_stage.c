@@ -18,16 +18,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
 #include "util/stage.h"
-
-static double
-thread_cpu(void)
-{
-	struct timespec ts;
-
-	assert_int_equal(clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts), 0);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static double
 process_cpu(void)
@@ -37,18 +29,6 @@ process_cpu(void)
 	assert_int_equal(getrusage(RUSAGE_SELF, &ru), 0);
 	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
-
-/* Burn about sec of this thread's CPU. */
-static void
-burn(double sec)
-{
-	volatile uint64_t x = 0;
-	double t0 = thread_cpu();
-
-	while (thread_cpu() - t0 < sec)
-		for (int i = 0; i < 10000; i++)
-			x += (uint64_t)i * 7;
 }
 
 static void
@@ -61,21 +41,21 @@ test_nested_stages_are_exclusive(void **state)
 
 	(void)state;
 	stage_begin(STAGE_HTTP);
-	burn(0.05);
+	test_burn(0.05);
 	stage_begin(STAGE_SIGN);
-	burn(0.10);
+	test_burn(0.10);
 	stage_end(STAGE_SIGN);
 	/* work of no stage inside HTTP: charged to neither */
 	stage_begin(STAGE_OTHER);
-	burn(0.05);
+	test_burn(0.05);
 	stage_begin(STAGE_VERIFY);
-	burn(0.03);
+	test_burn(0.03);
 	stage_end(STAGE_VERIFY);
 	stage_end(STAGE_OTHER);
-	burn(0.05);
+	test_burn(0.05);
 	stage_end(STAGE_HTTP);
 	/* nothing open: nothing charged */
-	burn(0.02);
+	test_burn(0.02);
 	/* an end without a begin is harmless */
 	stage_end(STAGE_HTTP);
 
@@ -92,7 +72,7 @@ signer_thread(void *arg)
 {
 	(void)arg;
 	stage_begin(STAGE_SIGN);
-	burn(0.05);
+	test_burn(0.05);
 	stage_end(STAGE_SIGN);
 	return NULL;
 }
@@ -121,7 +101,7 @@ test_other_is_the_rest(void **state)
 	int i;
 
 	(void)state;
-	burn(0.03);
+	test_burn(0.03);
 	for (i = 0; i < STAGE_COUNT; i++)
 		if (i != STAGE_OTHER)
 			sum += stage_seconds(i);
@@ -132,7 +112,7 @@ test_other_is_the_rest(void **state)
 	assert_true(sum + other <= total + 0.005);
 	assert_true(sum + other >= total - 0.02);
 	/* unbracketed work is other's */
-	burn(0.03);
+	test_burn(0.03);
 	other2 = stage_seconds(STAGE_OTHER);
 	assert_true(other2 - other >= 0.025);
 	/* and it never goes down */
