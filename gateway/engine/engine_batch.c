@@ -14,6 +14,7 @@
 #include "engine/engine.h"
 #include "engine/engine_state_priv.h"
 #include "persist/journal.h"
+#include "persist/keystore.h"
 #include "util/log.h"
 #include "util/stage.h"
 #include "persist/store.h"
@@ -424,6 +425,18 @@ engine_flight_end(struct engine *e, int64_t rc)
 		e->commit_cb(e->commit_arg, batch, rc >= 0);
 }
 
+/* The key store's writes of this batch (case keys taken from the pool,
+ * person index rows) in one commit, before the journal's (keystore.h):
+ * one keys.db commit a batch, not one or two a message. */
+static void
+engine_keys_commit(struct engine *e)
+{
+	if (e->keys != NULL && keystore_batch_commit(e->keys) == -1)
+		log_warnx(ETAG, "key store: this batch's case keys and person "
+		    "index rows were not written (the keys are found again "
+		    "from the journal)");
+}
+
 int
 engine_flush(struct engine *e)
 {
@@ -440,6 +453,7 @@ engine_flush(struct engine *e)
 	}
 	if (e->npending > e->ncommitted) {
 		batch = e->batch++;
+		engine_keys_commit(e);
 		/* the write; its fdatasync is a stage of its own */
 		stage_begin(STAGE_JOURNAL);
 		crc = journal_commit(e->journal);
@@ -468,6 +482,7 @@ engine_flush_start(struct engine *e)
 	if (e->npending == e->ncommitted)
 		return ENGINE_FLUSH_NOTHING;
 	batch = e->batch++;
+	engine_keys_commit(e);
 	stage_begin(STAGE_JOURNAL);
 	rc = journal_commit_start(e->journal);
 	stage_end(STAGE_JOURNAL);

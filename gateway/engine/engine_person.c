@@ -24,20 +24,20 @@
 #include "util/hex.h"
 #include "util/log.h"
 
-/* One row of kind for the names given; a name missing is no row. */
-static int
-engine_person_row(struct engine *e, const uint8_t key[AEAD_KEY_LEN],
-    const char *partner, const char *case_id, enum personidx_kind kind,
-    const char *surname, const char *given, const char *birth)
+/* One row of kind for the names given into rows[*n]; a name missing,
+ * or nothing left of it once normalised, is no row. */
+static void
+engine_person_row(const uint8_t key[AEAD_KEY_LEN], enum personidx_kind kind,
+    const char *surname, const char *given, const char *birth,
+    struct personidx_row *rows, size_t *n)
 {
-	uint8_t h[PERSONIDX_HMAC_LEN];
-
 	if (surname[0] == '\0' || (kind == PERSONIDX_FULL &&
 	    given[0] == '\0'))
-		return 0;
-	if (personidx_hmac(key, kind, surname, given, birth, h) == -1)
-		return 0;	/* nothing left once normalised */
-	return personidx_add(e->keys, partner, case_id, kind, h);
+		return;
+	rows[*n].kind = kind;
+	if (personidx_hmac(key, kind, surname, given, birth,
+	    rows[*n].hmac) == 0)
+		(*n)++;
 }
 
 void
@@ -45,7 +45,8 @@ engine_person_index(struct engine *e, const char *partner,
     const char *case_id, const struct model_person *p)
 {
 	uint8_t key[AEAD_KEY_LEN];
-	int rc;
+	struct personidx_row rows[3];
+	size_t n = 0;
 
 	if (e->keys == NULL || p == NULL || !p->has || case_id[0] == '\0')
 		return;
@@ -56,16 +57,14 @@ engine_person_index(struct engine *e, const char *partner,
 	}
 	/* found by the surname, the birth surname, or given names and
 	 * surname; each with the birth date */
-	rc = engine_person_row(e, key, partner, case_id, PERSONIDX_SURNAME,
-	    p->surname, "", p->birth_date);
-	if (rc == 0)
-		rc = engine_person_row(e, key, partner, case_id,
-		    PERSONIDX_SURNAME, p->birth_surname, "", p->birth_date);
-	if (rc == 0)
-		rc = engine_person_row(e, key, partner, case_id,
-		    PERSONIDX_FULL, p->surname, p->given, p->birth_date);
+	engine_person_row(key, PERSONIDX_SURNAME, p->surname, "",
+	    p->birth_date, rows, &n);
+	engine_person_row(key, PERSONIDX_SURNAME, p->birth_surname, "",
+	    p->birth_date, rows, &n);
+	engine_person_row(key, PERSONIDX_FULL, p->surname, p->given,
+	    p->birth_date, rows, &n);
 	aead_wipe(key, sizeof(key));
-	if (rc == -1)
+	if (personidx_add_rows(e->keys, partner, case_id, rows, n) == -1)
 		log_warnx(ETAG, "case %s/%s: person index not written",
 		    partner, case_id);
 }

@@ -256,6 +256,7 @@ keystore_close(struct keystore *ks)
 {
 	if (ks == NULL)
 		return;
+	(void)keystore_batch_commit(ks);
 	if (ks->db != NULL)
 		sqlite3_close(ks->db);
 	free(ks->master_file);
@@ -349,6 +350,29 @@ keystore_case_id(struct keystore *ks, const char *partner,
 	return ks_case_row(ks, partner, case_id, id, NULL);
 }
 
+int
+keystore_batch_join(struct keystore *ks)
+{
+	if (ks->batch)
+		return 0;
+	if (ks_exec(ks, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	ks->batch = 1;
+	return 0;
+}
+
+int
+keystore_batch_commit(struct keystore *ks)
+{
+	if (ks == NULL || !ks->batch)
+		return 0;
+	ks->batch = 0;
+	if (ks_exec(ks, "COMMIT") == 0)
+		return 0;
+	(void)ks_exec(ks, "ROLLBACK");
+	return -1;
+}
+
 /* Make KS_POOL keys without a case, durably.  @return 0, or -1. */
 static int
 ks_pool_fill(struct keystore *ks)
@@ -358,7 +382,8 @@ ks_pool_fill(struct keystore *ks)
 	uint8_t wrapped[KS_WRAPPED_LEN];
 	int i, rc = -1;
 
-	if (ks_exec(ks, "PRAGMA synchronous=FULL") == -1)
+	if (keystore_batch_commit(ks) == -1 ||
+	    ks_exec(ks, "PRAGMA synchronous=FULL") == -1)
 		return -1;
 	if (ks_exec(ks, "BEGIN IMMEDIATE") == -1)
 		goto sync;
@@ -403,7 +428,7 @@ keystore_assign(struct keystore *ks, const uint8_t id[KEYSTORE_ID_LEN],
 	sqlite3_stmt *s = NULL;
 	int rc = -1;
 
-	if (ks->db == NULL)
+	if (ks->db == NULL || keystore_batch_join(ks) == -1)
 		return -1;
 	if (sqlite3_prepare_v2(ks->db, "UPDATE keys SET partner = ?2, "
 	    "case_id = ?3 WHERE id = ?1 AND partner IS NULL", -1, &s, NULL) ==
@@ -545,7 +570,8 @@ keystore_rotate(struct keystore *ks)
 	if (aead_random(next, sizeof(next)) == -1 ||
 	    ks_write_master(tmp, next) == -1)
 		goto out;
-	if (ks_exec(ks, "PRAGMA synchronous=FULL") == -1 ||
+	if (keystore_batch_commit(ks) == -1 ||
+	    ks_exec(ks, "PRAGMA synchronous=FULL") == -1 ||
 	    ks_exec(ks, "BEGIN IMMEDIATE") == -1)
 		goto out;
 	/* the pool holds no case's data: made again under the new key */
@@ -616,7 +642,8 @@ keystore_erase(struct keystore *ks, const char *partner,
 	size_t i;
 	int count = -1;
 
-	if (ks->db == NULL || ks_exec(ks, "PRAGMA synchronous=FULL") == -1)
+	if (ks->db == NULL || keystore_batch_commit(ks) == -1 ||
+	    ks_exec(ks, "PRAGMA synchronous=FULL") == -1)
 		return -1;
 	if (ks_exec(ks, "BEGIN IMMEDIATE") == -1)
 		goto sync;

@@ -85,6 +85,17 @@ int keystore_case_find(struct keystore *ks, const char *partner,
 
 /* Give the unassigned key id to partner's case case_id (again, after a
  * crash lost the assignment).  @return 0, or -1. */
+/*
+ * The writes that need no fsync of their own (keystore_assign(), the
+ * person index) go into one transaction that stays open until this is
+ * called: the engine calls it as it commits a journal batch, so a batch
+ * of messages costs keys.db one commit, not one a message.  Whatever
+ * makes its own durable transaction (the pool, rotation, erasure) commits
+ * the batch first.  @return 0, or -1 (logged; the batch is rolled back:
+ * an assignment the journal finds again, index rows lost).
+ */
+int keystore_batch_commit(struct keystore *ks);
+
 int keystore_assign(struct keystore *ks, const uint8_t id[KEYSTORE_ID_LEN],
     const char *partner, const char *case_id);
 

@@ -15,9 +15,15 @@ struct keystore {
 	uint8_t		 master[AEAD_KEY_LEN];
 	uint8_t		 xid[KEYSTORE_ID_LEN];	/* exported key's id */
 	uint8_t		 xkey[AEAD_KEY_LEN];
+	int		 batch;		/* a batch transaction is open */
 };
 
 /* Run sql on the key store's database.  @return 0, or -1 (logged). */
 int keystore_exec(struct keystore *ks, const char *sql);
+
+/* Join the batch transaction (opened at the first write that needs no
+ * fsync of its own: a case taking a pool key, person index rows), which
+ * keystore_batch_commit() ends.  @return 0, or -1 (logged). */
+int keystore_batch_join(struct keystore *ks);
 
 #endif

@@ -267,6 +267,7 @@ personidx_key(struct keystore *ks, uint8_t key[AEAD_KEY_LEN])
 		return -1;
 	}
 	if (rc == 0 && aead_random(key, AEAD_KEY_LEN) == 0 &&
+	    keystore_batch_commit(ks) == 0 &&
 	    keystore_exec(ks, "PRAGMA synchronous=FULL") == 0) {
 		/* durable before any row is hashed with it */
 		rc = px_store(ks, ks->master, key);
@@ -304,20 +305,43 @@ int
 personidx_add(struct keystore *ks, const char *partner, const char *case_id,
     enum personidx_kind kind, const uint8_t hmac[PERSONIDX_HMAC_LEN])
 {
+	struct personidx_row r;
+
+	r.kind = kind;
+	memcpy(r.hmac, hmac, sizeof(r.hmac));
+	return personidx_add_rows(ks, partner, case_id, &r, 1);
+}
+
+int
+personidx_add_rows(struct keystore *ks, const char *partner,
+    const char *case_id, const struct personidx_row *rows, size_t n)
+{
 	sqlite3_stmt *s = NULL;
+	size_t i;
 	int rc = -1;
 
 	if (ks->db == NULL)
 		return -1;
+	if (n == 0)
+		return 0;
+	if (keystore_batch_join(ks) == -1)
+		return -1;
 	if (sqlite3_prepare_v2(ks->db, "INSERT OR IGNORE INTO persons "
-	    "VALUES(?1, ?2, ?3, ?4)", -1, &s, NULL) == SQLITE_OK &&
-	    sqlite3_bind_text(s, 1, partner, -1, SQLITE_STATIC) ==
-	    SQLITE_OK && sqlite3_bind_text(s, 2, case_id, -1,
-	    SQLITE_STATIC) == SQLITE_OK && sqlite3_bind_int(s, 3, kind) ==
-	    SQLITE_OK && sqlite3_bind_blob(s, 4, hmac, PERSONIDX_HMAC_LEN,
-	    SQLITE_STATIC) == SQLITE_OK && sqlite3_step(s) == SQLITE_DONE)
-		rc = 0;
-	else
+	    "VALUES(?1, ?2, ?3, ?4)", -1, &s, NULL) != SQLITE_OK)
+		goto done;
+	for (i = 0; i < n; i++) {
+		sqlite3_reset(s);
+		if (sqlite3_bind_text(s, 1, partner, -1, SQLITE_STATIC) !=
+		    SQLITE_OK || sqlite3_bind_text(s, 2, case_id, -1,
+		    SQLITE_STATIC) != SQLITE_OK || sqlite3_bind_int(s, 3,
+		    rows[i].kind) != SQLITE_OK || sqlite3_bind_blob(s, 4,
+		    rows[i].hmac, PERSONIDX_HMAC_LEN, SQLITE_STATIC) !=
+		    SQLITE_OK || sqlite3_step(s) != SQLITE_DONE)
+			goto done;
+	}
+	rc = 0;
+done:
+	if (rc == -1)
 		log_errx(PTAG, "indexing case %s/%s: %s", partner, case_id,
 		    sqlite3_errmsg(ks->db));
 	sqlite3_finalize(s);

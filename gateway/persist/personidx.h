@@ -67,6 +67,16 @@ int personidx_add(struct keystore *ks, const char *partner,
     const char *case_id, enum personidx_kind kind,
     const uint8_t hmac[PERSONIDX_HMAC_LEN]);
 
+/* A message's rows, in the key store's batch transaction (committed with
+ * the engine's journal batch: keystore_batch_commit()), not a commit a
+ * row: the index is written for every message that names a person. */
+struct personidx_row {
+	enum personidx_kind	kind;
+	uint8_t			hmac[PERSONIDX_HMAC_LEN];
+};
+int personidx_add_rows(struct keystore *ks, const char *partner,
+    const char *case_id, const struct personidx_row *rows, size_t n);
+
 /*
  * Each case with a row of kind and hmac, by partner and case id, to
  * cb (which returns non-zero to stop).  @return the cases given, or -1.

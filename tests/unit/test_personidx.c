@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "msg/model.h"
 #include "persist/keystore.h"
@@ -181,10 +182,32 @@ hash(struct keystore *ks, const char *surname, uint8_t h[PERSONIDX_HMAC_LEN])
 
 /* Rows found by hash; the index key survives a rotation; erasure takes
  * the case's rows; no name is stored. */
+/* The person rows of a case, as another connection to keys.db sees them. */
+static int
+other_count(const char *db, const char *partner, const char *case_id)
+{
+	sqlite3 *h;
+	sqlite3_stmt *s;
+	int n = -1;
+
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*) FROM persons "
+	    "WHERE partner = ?1 AND case_id = ?2", -1, &s, NULL), SQLITE_OK);
+	sqlite3_bind_text(s, 1, partner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, case_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	return n;
+}
+
 static void
 test_rows(void **state)
 {
 	uint8_t h1[PERSONIDX_HMAC_LEN], h2[PERSONIDX_HMAC_LEN];
+	struct personidx_row rows[2];
 	uint8_t k1[AEAD_KEY_LEN], k2[AEAD_KEY_LEN], id[KEYSTORE_ID_LEN];
 	uint8_t key[AEAD_KEY_LEN];
 	char dir[600], mk[700], db[700], cmd[1500];
@@ -220,6 +243,20 @@ test_rows(void **state)
 	assert_int_equal(personidx_add(ks, "FR", "C-2", PERSONIDX_SURNAME,
 	    h2), 0);
 	assert_int_equal(personidx_count(ks, "FR", "C-1"), 1);
+	/* a message's rows in one transaction: all of them land */
+	rows[0].kind = PERSONIDX_SURNAME;
+	memcpy(rows[0].hmac, h2, sizeof(h2));
+	rows[1].kind = PERSONIDX_FULL;
+	memcpy(rows[1].hmac, h2, sizeof(h2));
+	assert_int_equal(personidx_add_rows(ks, "KR", "C-5", rows, 2), 0);
+	assert_int_equal(personidx_count(ks, "KR", "C-5"), 2);
+	/* ... in the batch transaction: another reader sees them once the
+	 * batch commits (the engine commits it with its journal batch) */
+	assert_int_equal(other_count(db, "KR", "C-5"), 0);
+	assert_int_equal(keystore_batch_commit(ks), 0);
+	assert_int_equal(other_count(db, "KR", "C-5"), 2);
+	assert_int_equal(keystore_batch_commit(ks), 0);	/* none open */
+	assert_int_equal(personidx_add_rows(ks, "KR", "C-5", rows, 0), 0);
 	memset(&f, 0, sizeof(f));
 	assert_int_equal(personidx_find(ks, PERSONIDX_SURNAME, h1, found_cb,
 	    &f), 2);
