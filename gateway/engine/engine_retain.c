@@ -58,13 +58,9 @@ engine_retain_erased(const char *by)
 }
 
 int
-engine_hold(struct engine *e, uid_t uid, const char *partner,
-    const char *case_id, const char *reason, int hold,
-    struct engine_answer *ans)
+engine_case_retain(struct engine *e, const char *partner, const char *case_id,
+    struct fsm_case *c, struct store_retain *r, struct engine_answer *ans)
 {
-	struct store_retain r;
-	struct fsm_case c;
-	char at[32];
 	int n;
 
 	memset(ans, 0, sizeof(*ans));
@@ -75,17 +71,31 @@ engine_hold(struct engine *e, uid_t uid, const char *partner,
 		    "failed");
 		return -1;
 	}
-	if ((n = engine_case_get(e, partner, case_id, &c)) != 1) {
+	if ((n = engine_case_get(e, partner, case_id, c)) != 1) {
 		engine_answer_set(ans, n == 0 ? 404 : 503, n == 0 ?
 		    AE_UNKNOWN_CASE : AE_TEMPORARY, "no case %s with %s",
 		    case_id, partner);
 		return -1;
 	}
-	if (store_retain_get(e->store, partner, case_id, &r) == -1) {
+	if (store_retain_get(e->store, partner, case_id, r) == -1) {
 		engine_answer_set(ans, 503, AE_TEMPORARY, "cannot read the "
 		    "case's legal hold");
 		return -1;
 	}
+	return 0;
+}
+
+int
+engine_hold(struct engine *e, uid_t uid, const char *partner,
+    const char *case_id, const char *reason, int hold,
+    struct engine_answer *ans)
+{
+	struct store_retain r;
+	struct fsm_case c;
+	char at[32];
+
+	if (engine_case_retain(e, partner, case_id, &c, &r, ans) == -1)
+		return -1;
 	if (hold && r.erased_at != 0) {
 		clock_format_utc(r.erased_at, at, sizeof(at));
 		engine_answer_set(ans, 409, AE_CONFLICT, "case %s with %s was "

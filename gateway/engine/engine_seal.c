@@ -308,24 +308,8 @@ engine_erase_by(struct engine *e, const char *job, uid_t uid,
 		    "configured: nothing is sealed, nothing to erase");
 		return -1;
 	}
-	if (engine_lagging(e, ans))
+	if (engine_case_retain(e, partner, case_id, &c, &r, ans) == -1)
 		return -1;
-	if (engine_flush(e) == -1) {
-		engine_answer_set(ans, 503, AE_TEMPORARY, "journal commit "
-		    "failed");
-		return -1;
-	}
-	if ((n = engine_case_get(e, partner, case_id, &c)) != 1) {
-		engine_answer_set(ans, n == 0 ? 404 : 503, n == 0 ?
-		    AE_UNKNOWN_CASE : AE_TEMPORARY, "no case %s with %s",
-		    case_id, partner);
-		return -1;
-	}
-	if ((n = store_retain_get(e->store, partner, case_id, &r)) == -1) {
-		engine_answer_set(ans, 503, AE_TEMPORARY, "cannot read the "
-		    "case's legal hold");
-		return -1;
-	}
 	if (r.held) {
 		clock_format_utc(r.hold_at, at, sizeof(at));
 		engine_answer_set(ans, 409, AE_CONFLICT, "case %s with %s is "

@@ -213,6 +213,14 @@ int engine_erase_by(struct engine *e, const char *job, uid_t uid,
     const char *partner, const char *case_id, const char *reason,
     struct engine_answer *ans);
 
+/* engine_retain.c: a case (c) and its legal hold and erasure (r), the
+ * journal committed first, for hold, release and erase.  @return 0, or
+ * -1 (ans says why). */
+struct store_retain;
+int engine_case_retain(struct engine *e, const char *partner,
+    const char *case_id, struct fsm_case *c, struct store_retain *r,
+    struct engine_answer *ans);
+
 /* engine_retain.c: the metric of erasures, by who. */
 #define ENGINE_RETAIN_SLICE	16	/* cases erased per call, at most:
 					 * each is a journal commit and a key
