@@ -94,6 +94,32 @@ start_kz() {
 	kzpid=$!
 	wait_for "$kzlog" "started: KZ/MVD" || cat "$kzlog"
 }
+# ... and France's, with its log in $frlog; stop_both stops the two.
+start_fr() {
+	"$ACCORDD" -d -c "$work/conf/demo-fr/accordd.xml" >>"$frlog" 2>&1 &
+	frpid=$!
+	wait_for "$frlog" "started: FR/DGEF" || cat "$frlog"
+}
+stop_both() {
+	kill -TERM $kzpid $frpid 2>/dev/null
+	wait_gone "$kzpid" 10
+	wait_gone "$frpid" 10
+	kzpid=
+	frpid=
+}
+
+# newkey FILE: a master key for <keys master=> (64 hex digits, mode 0600).
+newkey() {
+	(umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$1")
+}
+# use_master_keys: encryption at rest on both gateways of the work dir.
+use_master_keys() {
+	newkey "$work/conf/master.key"
+	newkey "$work/conf/demo-fr/master.key"
+	for f in "$work/conf/accordd.xml" "$work/conf/demo-fr/accordd.xml"; do
+		sed -i 's|^\(  <limits \)|  <keys master="master.key"/>\n\1|' "$f"
+	done
+}
 
 # body TYPE: the business document of the valid example of TYPE.
 body() {

@@ -34,31 +34,12 @@ BIRTH=1911-03-29	# the birth date: a marker of its own
 holds() {
 	grep -rl -a -e "$MARK" -e "$BIRTH" "$@" 2>/dev/null | head -1
 }
-start_fr() {
-	"$ACCORDD" -d -c "$work/conf/demo-fr/accordd.xml" >>"$frlog" 2>&1 &
-	frpid=$!
-	wait_for "$frlog" "started: FR/DGEF" || cat "$frlog"
-}
-stop_both() {
-	kill -TERM $kzpid $frpid 2>/dev/null
-	wait_gone "$kzpid" 10
-	wait_gone "$frpid" 10
-	kzpid=
-	frpid=
-}
 marked() {
 	sed -e "s@>[^<]*</\(Surname\|GivenNames\|Locality\|Line\|PostalCode\|PhotoRef\|Number\|CopyRef\|Description\|Details\|AssistanceNeeds\|HealthNotes\)>@>$MARK</\1>@g" \
 	    -e "s|<BirthDate>[^<]*<|<BirthDate>$BIRTH<|" "$@"
 }
-newkey() {
-	(umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$1")
-}
 # the master keys, and <keys master=> in both configurations
-newkey "$work/conf/master.key"
-newkey "$work/conf/demo-fr/master.key"
-for f in "$work/conf/accordd.xml" "$work/conf/demo-fr/accordd.xml"; do
-	sed -i 's|^\(  <limits \)|  <keys master="master.key"/>\n\1|' "$f"
-done
+use_master_keys
 
 # ---- accordd -n checks the master key file -------------------------------
 chmod 644 "$work/conf/master.key"

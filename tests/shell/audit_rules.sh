@@ -23,11 +23,6 @@ kzlog="$work/kz.log"
 frlog="$work/fr.log"
 KZJ="$work/var/kz/journal"
 out="$work/out"
-start_fr() {
-	"$ACCORDD" -d -c "$work/conf/demo-fr/accordd.xml" >>"$frlog" 2>&1 &
-	frpid=$!
-	wait_for "$frlog" "started: FR/DGEF" || cat "$frlog"
-}
 audit() {
 	"$AUDIT" "$@" >"$out" 2>&1
 	st=$?

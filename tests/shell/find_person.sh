@@ -24,19 +24,7 @@ AUDIT="$ACCORD_BUILDDIR/gateway/accord-audit"
 KZ="$work/var/kz"
 KZJ="$KZ/journal"
 KZCERT="$work/pki/kz/sign-rsa.pem"
-start_fr() {
-	"$ACCORDD" -d -c "$work/conf/demo-fr/accordd.xml" >>"$frlog" 2>&1 &
-	frpid=$!
-	wait_for "$frlog" "started: FR/DGEF" || cat "$frlog"
-}
-newkey() {
-	(umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$1")
-}
-newkey "$work/conf/master.key"
-newkey "$work/conf/demo-fr/master.key"
-for f in "$work/conf/accordd.xml" "$work/conf/demo-fr/accordd.xml"; do
-	sed -i 's|^\(  <limits \)|  <keys master="master.key"/>\n\1|' "$f"
-done
+use_master_keys
 kzpid=
 frpid=
 trap 'kill -TERM $kzpid $frpid 2>/dev/null' EXIT

@@ -22,11 +22,6 @@ kzlog="$work/kz.log"
 frlog="$work/fr.log"
 pki="$work/pki"
 url="https://127.0.0.1:$kz_port/accord/v1/messages"
-start_fr() {
-	"$ACCORDD" -d -c "$work/conf/demo-fr/accordd.xml" >>"$frlog" 2>&1 &
-	frpid=$!
-	wait_for "$frlog" "started: FR/DGEF" || cat "$frlog"
-}
 uuid() { cat /proc/sys/kernel/random/uuid; }
 now() { date -u +%FT%TZ; }
 # envelope FILE ID CASE FROM-AUTH [SED...]: an unsigned envelope from

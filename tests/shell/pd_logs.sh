@@ -31,11 +31,6 @@ holds() {
 }
 uuid() { cat /proc/sys/kernel/random/uuid; }
 now() { date -u +%FT%TZ; }
-start_fr() {
-	"$ACCORDD" -d -c "$work/conf/demo-fr/accordd.xml" >>"$frlog" 2>&1 &
-	frpid=$!
-	wait_for "$frlog" "started: FR/DGEF" || cat "$frlog"
-}
 # marked: the example request with the marker in every personal value
 marked() {
 	sed -e "s@>[^<]*</\(Surname\|GivenNames\|Locality\|Line\|PostalCode\|PhotoRef\|Number\|CopyRef\|Description\|Details\|AssistanceNeeds\|HealthNotes\)>@>$MARK</\1>@g" \

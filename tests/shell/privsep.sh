@@ -34,11 +34,6 @@ frlog="$work/fr.log"
 nobody=$(id -u nobody)
 sed -i 's|</state-directory>|</state-directory>\n  <user name="nobody"/>|' \
     "$work/conf/accordd.xml"
-start_fr() {
-	"$ACCORDD" -d -c "$work/conf/demo-fr/accordd.xml" >>"$frlog" 2>&1 &
-	frpid=$!
-	wait_for "$frlog" "started: FR/DGEF" || cat "$frlog"
-}
 "$ACCORDD" -n -c "$work/conf/accordd.xml" >"$work/n.out" 2>&1
 check "accordd -n warns that the signer has the engine's user (no signer=)" \
 	grep -q "no <user signer=>: the signer runs as nobody, the engine's user" \

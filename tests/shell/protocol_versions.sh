@@ -35,11 +35,6 @@ pki="$work/pki"
 fr_url="https://127.0.0.1:$fr_port/accord/v1/messages"
 V1=urn:accord:envelope:1
 V2=urn:accord:envelope:2
-start_fr() {
-	"$ACCORDD" -d -c "$work/conf/demo-fr/accordd.xml" >>"$frlog" 2>&1 &
-	frpid=$!
-	wait_for "$frlog" "started: FR/DGEF" || cat "$frlog"
-}
 uuid() { cat /proc/sys/kernel/random/uuid; }
 now() { date -u +%FT%TZ; }
 jsize() { cat "$work/var/$1/journal/"*.log | wc -c; }

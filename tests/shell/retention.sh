@@ -27,30 +27,11 @@ KZJ="$work/var/kz/journal"
 KZCERT="$work/pki/kz/sign-rsa.pem"
 MARK=RETAIN7741
 FRX="$work/conf/partners/fr.xml"
-start_fr() {
-	"$ACCORDD" -d -c "$work/conf/demo-fr/accordd.xml" >>"$frlog" 2>&1 &
-	frpid=$!
-	wait_for "$frlog" "started: FR/DGEF" || cat "$frlog"
-}
-stop_both() {
-	kill -TERM $kzpid $frpid 2>/dev/null
-	wait_gone "$kzpid" 10
-	wait_gone "$frpid" 10
-	kzpid=
-	frpid=
-}
-newkey() {
-	(umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$1")
-}
 # status's retention line for a case on Kazakhstan's side
 retain() {
 	kz status "$1" 2>/dev/null | sed -n 's/^retention: //p'
 }
-newkey "$work/conf/master.key"
-newkey "$work/conf/demo-fr/master.key"
-for f in "$work/conf/accordd.xml" "$work/conf/demo-fr/accordd.xml"; do
-	sed -i 's|^\(  <limits \)|  <keys master="master.key"/>\n\1|' "$f"
-done
+use_master_keys
 sed -i 's|<silence-means-consent>true<|<silence-means-consent>false<|' "$FRX"
 
 # ---- a bad period: accordd -n names the file and the line ------------------

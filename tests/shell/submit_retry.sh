@@ -12,11 +12,6 @@ echo "# seed $seed (SUBMIT_RETRY_SEED=$seed to replay the kill delays)"
 make_workdir submit_retry
 kzlog="$work/kz.log"
 frlog="$work/fr.log"
-start_fr() {
-	"$ACCORDD" -d -c "$work/conf/demo-fr/accordd.xml" >>"$frlog" 2>&1 &
-	frpid=$!
-	wait_for "$frlog" "started: FR/DGEF" || cat "$frlog"
-}
 body ReadmissionRequest >"$work/rr.xml"
 body TransitRequest >"$work/tr.xml"
 start_kz

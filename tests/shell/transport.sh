@@ -13,11 +13,6 @@ kzlog="$work/kz.log"
 frlog="$work/fr.log"
 pki="$work/pki"
 url="https://127.0.0.1:$kz_port/accord/v1/messages"
-start_fr() {
-	"$ACCORDD" -d -c "$work/conf/demo-fr/accordd.xml" >>"$frlog" 2>&1 &
-	frpid=$!
-	wait_for "$frlog" "started: FR/DGEF" || cat "$frlog"
-}
 # post [curl options]: the HTTP status (000: no HTTP answer); body in $work/out
 post() {
 	curl -sS -o "$work/out" -w '%{http_code}' --max-time 20 \
