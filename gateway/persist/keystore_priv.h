@@ -16,6 +16,9 @@ struct keystore {
 	uint8_t		 xid[KEYSTORE_ID_LEN];	/* exported key's id */
 	uint8_t		 xkey[AEAD_KEY_LEN];
 	int		 batch;		/* a batch transaction is open */
+	uint8_t		 ikey[AEAD_KEY_LEN];	/* the person index key, */
+	int		 has_ikey;	/* ... once read (rotation re-wraps it,
+					 * never changes it) */
 };
 
 /* Run sql on the key store's database.  @return 0, or -1 (logged). */

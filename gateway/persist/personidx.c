@@ -258,10 +258,18 @@ personidx_key(struct keystore *ks, uint8_t key[AEAD_KEY_LEN])
 		log_errx(PTAG, "an exported case key has no person index");
 		return -1;
 	}
+	/* read once: it is asked for every message that names a person */
+	if (ks->has_ikey) {
+		memcpy(key, ks->ikey, AEAD_KEY_LEN);
+		return 0;
+	}
 	if ((rc = px_wrapped(ks, w)) == 1) {
 		if (aead_open(ks->master, PX_KEY_AAD, strlen(PX_KEY_AAD), w,
-		    sizeof(w), key) == 0)
+		    sizeof(w), key) == 0) {
+			memcpy(ks->ikey, key, AEAD_KEY_LEN);
+			ks->has_ikey = 1;
 			return 0;
+		}
 		log_errx(PTAG, "the index key does not open under the "
 		    "master key");
 		return -1;
@@ -273,8 +281,11 @@ personidx_key(struct keystore *ks, uint8_t key[AEAD_KEY_LEN])
 		rc = px_store(ks, ks->master, key);
 		if (keystore_exec(ks, "PRAGMA synchronous=NORMAL") == -1)
 			rc = -1;
-		if (rc == 0)
+		if (rc == 0) {
+			memcpy(ks->ikey, key, AEAD_KEY_LEN);
+			ks->has_ikey = 1;
 			return 0;
+		}
 	}
 	aead_wipe(key, AEAD_KEY_LEN);
 	log_errx(PTAG, "cannot read or make the index key: %s",
