@@ -191,6 +191,11 @@ int engine_receipt_batched(struct engine *e, const char *partner,
  */
 int engine_outbox_due(struct engine *e, accord_time_t now,
     store_outbox_cb cb, void *arg);
+/* Partners full(full_arg, partner) says are full skipped (as
+ * store_outbox_due_some()). */
+int engine_outbox_due_some(struct engine *e, accord_time_t now,
+    int (*full)(void *, const char *), void *full_arg, store_outbox_cb cb,
+    void *arg);
 int engine_outbox_oldest(struct engine *e, const char *partner,
     store_outbox_cb cb, void *arg);
 int engine_message_created(struct engine *e, const char *partner,

@@ -705,9 +705,18 @@ int
 engine_outbox_due(struct engine *e, accord_time_t now, store_outbox_cb cb,
     void *arg)
 {
+	return engine_outbox_due_some(e, now, NULL, NULL, cb, arg);
+}
+
+int
+engine_outbox_due_some(struct engine *e, accord_time_t now,
+    int (*full)(void *, const char *), void *full_arg, store_outbox_cb cb,
+    void *arg)
+{
 	struct engine_outbox_walk w = { e, cb, arg };
 
-	return store_outbox_due(e->store, now, engine_outbox_pass, &w);
+	return store_outbox_due_some(e->store, now, full, full_arg,
+	    engine_outbox_pass, &w);
 }
 
 int

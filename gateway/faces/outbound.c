@@ -718,6 +718,17 @@ outbound_partner_busy(struct outbound *ob, const char *partner)
 	return n;
 }
 
+/* Are all the connections a partner may have busy?  Then the outbox is
+ * not asked for its messages (engine_outbox_due_some). */
+static int
+outbound_partner_full(void *arg, const char *partner)
+{
+	struct outbound *ob = arg;
+
+	return outbound_partner_busy(ob, partner) >=
+	    ob->conf->connections_per_partner;
+}
+
 static int
 outbound_in_flight(struct outbound *ob, const char *partner,
     const char *message_id)
@@ -1144,7 +1155,8 @@ outbound_scan(struct outbound *ob)
 	 * setup is HTTP again (outbound_send) */
 	stage_begin(STAGE_OTHER);
 	outbound_probe(ob, now);
-	if (engine_outbox_due(ob->engine, now, outbound_collect, &due) == -1)
+	if (engine_outbox_due_some(ob->engine, now, outbound_partner_full, ob,
+	    outbound_collect, &due) == -1)
 		goto done;
 	for (i = 0; i < due.n; i++) {
 		o = &due.rows[i];

@@ -366,6 +366,12 @@ int store_case_messages(struct store *st, const char *partner,
  */
 int store_outbox_due(struct store *st, accord_time_t now, store_outbox_cb cb,
     void *arg);
+/* The same, but partners for which full(full_arg, partner) is true are
+ * not asked for (the transport's connections to them are all busy: the
+ * rows would be read and dropped, on every scan). */
+int store_outbox_due_some(struct store *st, accord_time_t now,
+    int (*full)(void *, const char *), void *full_arg, store_outbox_cb cb,
+    void *arg);
 
 /* The oldest outbox entry of partner, due or not (unless the partner is
  * paused): what a probe of a failing partner sends. */

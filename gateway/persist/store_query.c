@@ -453,6 +453,14 @@ int
 store_outbox_due(struct store *st, accord_time_t now, store_outbox_cb cb,
     void *arg)
 {
+	return store_outbox_due_some(st, now, NULL, NULL, cb, arg);
+}
+
+int
+store_outbox_due_some(struct store *st, accord_time_t now,
+    int (*full)(void *, const char *), void *full_arg, store_outbox_cb cb,
+    void *arg)
+{
 	struct store_tramp tr = { .ocb = cb, .arg = arg };
 	struct store_vec parts = { NULL, 0, 0, RECORD_PARTNER_MAX };
 	struct store_vec rows = { NULL, 0, 0, sizeof(struct store_outbox) };
@@ -471,6 +479,9 @@ store_outbox_due(struct store *st, accord_time_t now, store_outbox_cb cb,
 		goto done;
 	}
 	for (i = 0; i < parts.n; i++) {
+		if (full != NULL && full(full_arg,
+		    parts.v + i * RECORD_PARTNER_MAX))
+			continue;
 		s = store_query(st, SQ_OUTBOX_DUE, "Is", (int64_t)now,
 		    parts.v + i * RECORD_PARTNER_MAX);
 		if (s == NULL) {

@@ -497,6 +497,29 @@ expect_outbox(struct store *st, accord_time_t now, const char *want)
 	free(t.s);
 }
 
+/* The partner named by arg is full; the partners asked about are
+ * counted. */
+static int	full_asked;
+static int
+full_partner(void *arg, const char *partner)
+{
+	full_asked++;
+	return strcmp(partner, arg) == 0;
+}
+
+static void
+expect_outbox_some(struct store *st, accord_time_t now, const char *full,
+    const char *want)
+{
+	struct text t = { NULL, 0, 0 };
+
+	text_add(&t, "%s", "");
+	assert_int_equal(store_outbox_due_some(st, now, full_partner,
+	    (void *)full, collect_outbox, &t), 0);
+	assert_string_equal(t.s, want);
+	free(t.s);
+}
+
 static int
 count_cb(void *arg, const struct store_deadline *d)
 {
@@ -638,6 +661,13 @@ test_apply_query(void **state)
 	/* outbox: m5 waits for m4, m6 for DE to be resumed */
 	expect_outbox(st, T0 + 999, "");
 	expect_outbox(st, T0 + 1000, "m4 ");
+	/* a partner whose connections are all busy is not asked for its
+	 * messages; another's are (DE, paused, is not asked about) */
+	full_asked = 0;
+	expect_outbox_some(st, T0 + 1000, "FR", "");
+	assert_int_equal(full_asked, 1);
+	expect_outbox_some(st, T0 + 1000, "DE", "m4 ");
+	assert_int_equal(full_asked, 2);
 	/* a failing partner's probe: its oldest message, due or not; none
 	 * for a paused partner */
 	memset(&t, 0, sizeof(t));
