@@ -996,7 +996,10 @@ rec_void_check(const struct record_void *r)
 {
 	size_t i;
 
-	if (r->partner[0] == '\0' || r->message_id[0] == '\0' ||
+	if (memchr(r->partner, '\0', sizeof(r->partner)) == NULL ||
+	    memchr(r->message_id, '\0', sizeof(r->message_id)) == NULL ||
+	    memchr(r->sha256, '\0', sizeof(r->sha256)) == NULL ||
+	    r->partner[0] == '\0' || r->message_id[0] == '\0' ||
 	    strlen(r->sha256) != RECORD_SHA256_HEX - 1)
 		goto bad;
 	for (i = 0; i < RECORD_SHA256_HEX - 1; i++)
@@ -1014,10 +1017,7 @@ record_void_encode(const struct record_void *r, char **out, size_t *outlen)
 {
 	*out = NULL;
 	*outlen = 0;
-	if (memchr(r->sha256, '\0', sizeof(r->sha256)) == NULL ||
-	    memchr(r->partner, '\0', sizeof(r->partner)) == NULL ||
-	    memchr(r->message_id, '\0', sizeof(r->message_id)) == NULL ||
-	    rec_void_check(r) == -1)
+	if (rec_void_check(r) == -1)
 		return -1;
 	return rec_flat_encode(r, void_fields, NFIELDS(void_fields), out,
 	    outlen);

@@ -630,6 +630,9 @@ test_void_roundtrip(void **state)
 	rv.sha256[63] = 'f';
 	rv.message_id[0] = '\0';
 	assert_int_equal(record_void_encode(&rv, &p, &len), -1);
+	snprintf(rv.message_id, sizeof(rv.message_id), "m-1");
+	memset(rv.sha256, 'a', sizeof(rv.sha256));	/* no terminating NUL */
+	assert_int_equal(record_void_encode(&rv, &p, &len), -1);
 
 	/* refused to decode: each field altered in turn */
 	assert_int_equal(record_void_decode(good, strlen(good), &rv2), 0);
