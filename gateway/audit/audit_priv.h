@@ -160,6 +160,11 @@ void audit_slog_message(struct audit_slog *sl, struct audit_report *rep,
     const struct journal_rec *rec, const struct record_message *rm);
 void audit_slog_checkpoint(struct audit_slog *sl, struct audit_report *rep,
     const struct journal_rec *rec);
+/* A signature given up (SIGNATURE_VOID, decoded): it holds its line of
+ * the log as a journalled message does, counted apart; a finding when the
+ * log, covering its time, lacks it. */
+void audit_slog_void(struct audit_slog *sl, struct audit_report *rep,
+    const struct journal_rec *rec, const struct record_void *rv);
 /* What the log holds that no record does (findings), and the counts. */
 void audit_slog_end(struct audit_slog *sl, struct audit_report *rep,
     const struct audit_pass *pass, json_t *sum);

@@ -493,6 +493,8 @@ audit_replay_rec(void *arg, const struct journal_rec *rec)
 		    ms.reason);
 		break;
 	default:
+		/* REFUSALS_COUNTED, TIMESTAMP, SIGNATURE_VOID: no case's
+		 * event, nothing to re-decide */
 		break;
 	}
 	return 0;

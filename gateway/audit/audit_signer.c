@@ -13,6 +13,11 @@
  *    rate, NOT_YET and TEMPORARY, a request refused unread; a
  *    Redelivery journals nothing).
  *
+ * A SIGNATURE_VOID record (a message signed, then given up before it
+ * was journalled) holds its line as a journalled message does, counted
+ * apart as given up; one whose line is missing is a finding like a
+ * message's.
+ *
  * Only the time both cover is compared: the log may begin later (the
  * daemon ran as one process before) or go on after the files given.
  */
@@ -48,6 +53,7 @@ struct audit_slog {
 	accord_time_t		 first;
 	accord_time_t		 last;
 	uint64_t		 matched;
+	uint64_t		 given_up;	/* held by SIGNATURE_VOID */
 	uint64_t		 exempt;	/* Errors, Redeliveries */
 };
 
@@ -115,16 +121,18 @@ audit_slog_free(struct audit_slog *sl)
 	free(sl);
 }
 
-/* Mark the entry id/hash seen.  @return 1 if there is one, else 0. */
+/* Mark the entry id/hash seen and count it in *count.  @return 1 if
+ * there is one, else 0. */
 static int
-audit_slog_take(struct audit_slog *sl, const char *id, const char *hash)
+audit_slog_take(struct audit_slog *sl, const char *id, const char *hash,
+    uint64_t *count)
 {
 	struct audit_str *s;
 
 	if ((s = audit_set_get(&sl->index, id, hash)) == NULL)
 		return 0;
 	sl->ents[strtoull(s->val, NULL, 10)].seen = 1;
-	sl->matched++;
+	(*count)++;
 	return 1;
 }
 
@@ -143,13 +151,29 @@ audit_slog_message(struct audit_slog *sl, struct audit_report *rep,
 	if (sl == NULL || (rec->kind != JOURNAL_MESSAGE_SENT &&
 	    rec->kind != JOURNAL_RECEIPT_GIVEN))
 		return;
-	if (audit_slog_take(sl, rm->message_id, rm->sha256) ||
+	if (audit_slog_take(sl, rm->message_id, rm->sha256, &sl->matched) ||
 	    !audit_slog_covers(sl, rec->time))
 		return;
 	audit_finding_kind(rep, rec, "signer_log", "%s %s (sha256 %s) is "
 	    "journalled but the signer's log %s has no signature of it",
 	    agreement_msg_type_name(rm->type), rm->message_id, rm->sha256,
 	    sl->file);
+}
+
+void
+audit_slog_void(struct audit_slog *sl, struct audit_report *rep,
+    const struct journal_rec *rec, const struct record_void *rv)
+{
+	if (sl == NULL)
+		return;
+	if (audit_slog_take(sl, rv->message_id, rv->sha256, &sl->given_up) ||
+	    !audit_slog_covers(sl, rec->time))
+		return;
+	/* given up by the engine, yet signed by none the log knows */
+	audit_finding_kind(rep, rec, "signer_log", "%s %s (sha256 %s) is "
+	    "journalled as a signature given up but the signer's log %s "
+	    "has no signature of it", agreement_msg_type_name(rv->type),
+	    rv->message_id, rv->sha256, sl->file);
 }
 
 void
@@ -163,7 +187,8 @@ audit_slog_checkpoint(struct audit_slog *sl, struct audit_report *rep,
 		return;
 	snprintf(seq, sizeof(seq), "%" PRIu64, jc.seq);
 	journal_hex(jc.chain, hex);
-	if (audit_slog_take(sl, seq, hex) || !audit_slog_covers(sl, rec->time))
+	if (audit_slog_take(sl, seq, hex, &sl->matched) ||
+	    !audit_slog_covers(sl, rec->time))
 		return;
 	audit_finding_kind(rep, rec, "signer_log", "the checkpoint covering "
 	    "record %s is journalled but the signer's log %s has no "
@@ -198,6 +223,8 @@ audit_slog_end(struct audit_slog *sl, struct audit_report *rep,
 	    (json_int_t)sl->n));
 	json_object_set_new(sum, "signer_log_matched", json_integer(
 	    (json_int_t)sl->matched));
+	json_object_set_new(sum, "signer_log_given_up", json_integer(
+	    (json_int_t)sl->given_up));
 	json_object_set_new(sum, "signer_log_unjournalled_errors",
 	    json_integer((json_int_t)sl->exempt));
 }

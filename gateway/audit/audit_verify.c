@@ -76,6 +76,7 @@ struct audit_verify {
 	uint64_t		 messages, receipts, errors, decisions;
 	uint64_t		 refusals, deadlines, operator, configs;
 	uint64_t		 torn_cuts, files, signatures;
+	uint64_t		 voids;	/* signatures given up */
 	uint64_t		 unchecked;	/* no configuration after a break */
 	uint64_t		 sealed, opened;	/* sealed messages */
 	uint64_t		 last_cp_seq;
@@ -314,6 +315,7 @@ audit_verify_apply(void *arg, struct audit_job *j)
 	const struct journal_rec *rec = &j->rec;
 	struct record_decision rd;
 	struct record_counted rc;
+	struct record_void rv;
 	struct audit_cp *cp;
 
 	switch (rec->kind) {
@@ -396,6 +398,16 @@ audit_verify_apply(void *arg, struct audit_job *j)
 			audit_finding_kind(v->pass.rep, rec, "decision",
 			    "REFUSALS_COUNTED "
 			    "does not decode");
+		break;
+	case JOURNAL_SIGNATURE_VOID:
+		/* a message signed and given up unjournalled: not a
+		 * decision; it holds its line of the signer's log */
+		v->voids++;
+		if (record_void_decode(rec->payload, rec->len, &rv) == -1)
+			audit_finding_kind(v->pass.rep, rec, "decision",
+			    "SIGNATURE_VOID does not decode");
+		else
+			audit_slog_void(v->slog, v->pass.rep, rec, &rv);
 		break;
 	default:
 		break;
@@ -641,6 +653,8 @@ audit_verify_summary(const struct audit_verify *v, json_t *sum)
 	    (json_int_t)v->deadlines));
 	json_object_set_new(sum, "operator_commands", json_integer(
 	    (json_int_t)v->operator));
+	json_object_set_new(sum, "signatures_given_up", json_integer(
+	    (json_int_t)v->voids));
 	json_object_set_new(sum, "configuration_loads", json_integer(
 	    (json_int_t)v->configs));
 	json_object_set_new(sum, "cases", json_integer(

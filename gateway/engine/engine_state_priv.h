@@ -241,6 +241,18 @@ int engine_append(struct engine *e, enum journal_kind kind, char *payload,
 int engine_append_sealed(struct engine *e, enum journal_kind kind,
     char *payload, size_t len, const struct journal_seal *seal);
 
+/*
+ * engine_void.c: a message signed and then given up before it was
+ * journalled (a submit done again at its turn): one SIGNATURE_VOID record
+ * in the current batch, committed with it, naming the partner, the
+ * message type by name, its MessageId, the SHA-256 of signed_bytes (len
+ * bytes, exactly as the signer returned them: what the signer's log
+ * names) and why.  @return 0, or -1 (logged).
+ */
+int engine_signature_void(struct engine *e, const char *partner,
+    const char *type_name, const char *message_id, const char *signed_bytes,
+    size_t len, const char *reason);
+
 /* engine_seal.c: encryption at rest (issue 19). */
 /* Open the key store <keys master=> names, and make this process not
  * dumpable (it holds keys).  @return 0 (also without <keys>), or -1. */

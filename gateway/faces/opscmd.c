@@ -123,6 +123,7 @@ opscmd_event(enum journal_kind kind, uint64_t seq, accord_time_t time,
 	struct record_ack ack;
 	struct record_pause rp;
 	struct record_counted rc;
+	struct record_void rv;
 	const char *partner = "", *case_id = "", *msg = "";
 	char line[320], desc[200], tb[32], *t = NULL;
 	json_t *obj = NULL, *ev;
@@ -217,6 +218,15 @@ opscmd_event(enum journal_kind kind, uint64_t seq, accord_time_t time,
 		snprintf(line, sizeof(line), "%d refused messages from %s "
 		    "counted, not journalled one by one (over %d a minute)",
 		    rc.refused, rc.partner, rc.per_minute);
+		break;
+	case JOURNAL_SIGNATURE_VOID:
+		if (record_void_decode(payload, len, &rv) == -1)
+			break;
+		partner = rv.partner;
+		msg = rv.message_id;
+		snprintf(line, sizeof(line), "signature given up: %s %s (%s)",
+		    agreement_msg_type_name(rv.type), rv.message_id,
+		    rv.reason);
 		break;
 	default:
 		snprintf(line, sizeof(line), "%s", journal_kind_name(kind));

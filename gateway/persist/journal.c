@@ -43,6 +43,7 @@ static const char *const journal_kind_names[JOURNAL_KIND_MAX + 1] = {
 	"PARTNER_PAUSE",
 	"REFUSALS_COUNTED",
 	"TIMESTAMP",
+	"SIGNATURE_VOID",
 };
 
 /* ---- the format's bytes and names --------------------------------------- */

@@ -147,7 +147,9 @@ enum journal_kind {
 					 * not a decision */
 	JOURNAL_TIMESTAMP,		/* an RFC 3161 token over a checkpoint
 					 * (record_timestamp.h) */
-	JOURNAL_KIND_MAX = JOURNAL_TIMESTAMP
+	JOURNAL_SIGNATURE_VOID,		/* a signed message given up before
+					 * it was journalled: not a decision */
+	JOURNAL_KIND_MAX = JOURNAL_SIGNATURE_VOID
 };
 
 /* Tunables; journal_params_default() fills in the defaults. */

@@ -211,6 +211,14 @@ static const struct rec_field counted_fields[] = {
 	FI(record_counted, "per_minute", per_minute, 1, INT_MAX),
 };
 
+static const struct rec_field void_fields[] = {
+	FS(record_void, "partner", partner),
+	FN(record_void, "type", type, TAB_MSG),
+	FS(record_void, "message_id", message_id),
+	FS(record_void, "sha256", sha256),
+	FS(record_void, "reason", reason),
+};
+
 static const char *const rec_ms_names[RECORD_MS_COUNT] = {
 	"QUEUED", "SENT", "RECEIPTED", "REJECTED", "UNDELIVERED", "DISPUTED",
 	"RECEIVED"
@@ -979,4 +987,48 @@ record_counted_decode(const void *p, size_t len, struct record_counted *r)
 {
 	return rec_flat_decode(p, len, r, sizeof(*r), counted_fields,
 	    NFIELDS(counted_fields), "refusals counted");
+}
+
+/* What the field table cannot say: a digest the signer's log can name,
+ * and something to name. */
+static int
+rec_void_check(const struct record_void *r)
+{
+	size_t i;
+
+	if (memchr(r->partner, '\0', sizeof(r->partner)) == NULL ||
+	    memchr(r->message_id, '\0', sizeof(r->message_id)) == NULL ||
+	    memchr(r->sha256, '\0', sizeof(r->sha256)) == NULL ||
+	    r->partner[0] == '\0' || r->message_id[0] == '\0' ||
+	    strlen(r->sha256) != RECORD_SHA256_HEX - 1)
+		goto bad;
+	for (i = 0; i < RECORD_SHA256_HEX - 1; i++)
+		if (strchr("0123456789abcdef", r->sha256[i]) == NULL)
+			goto bad;
+	return 0;
+ bad:
+	log_warnx("record", "signature void: partner, message id or sha256 "
+	    "malformed");
+	return -1;
+}
+
+int
+record_void_encode(const struct record_void *r, char **out, size_t *outlen)
+{
+	*out = NULL;
+	*outlen = 0;
+	if (rec_void_check(r) == -1)
+		return -1;
+	return rec_flat_encode(r, void_fields, NFIELDS(void_fields), out,
+	    outlen);
+}
+
+int
+record_void_decode(const void *p, size_t len, struct record_void *r)
+{
+	if (rec_flat_decode(p, len, r, sizeof(*r), void_fields,
+	    NFIELDS(void_fields), "signature void") == -1 ||
+	    rec_void_check(r) == -1)
+		return -1;
+	return 0;
 }

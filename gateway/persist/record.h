@@ -60,6 +60,11 @@
  *	TIMESTAMP		record_timestamp (record_timestamp.h): an
  *				RFC 3161 token over a checkpoint; nothing
  *				for the store
+ *	SIGNATURE_VOID		record_void: a message we signed and gave
+ *				up before journalling it (its case changed
+ *				meanwhile), for the audit to match the
+ *				signer's log; never a decision, nothing
+ *				for the store
  * The journal's own kinds (FILE_START, TORN_TAIL_CUT, CHECKPOINT) hold
  * nothing for the store: they only advance its seq.  Names:
  * journal_kind_name().
@@ -173,6 +178,21 @@ struct record_counted {
 	int		 per_minute;	/* the rate in force */
 };
 
+/*
+ * A message signed and then given up before it was journalled
+ * (JOURNAL_SIGNATURE_VOID): the submit it was signed for was done again,
+ * so these exact bytes never left.  sha256 is of the signed bytes as the
+ * signer returned them, what the signer's log names (msg/signer.h); the
+ * record holds no body and no personal data.
+ */
+struct record_void {
+	char		 partner[RECORD_PARTNER_MAX];
+	enum msg_type	 type;
+	char		 message_id[RECORD_ID_MAX];
+	char		 sha256[RECORD_SHA256_HEX];
+	char		 reason[RECORD_REASON_MAX];
+};
+
 /* "in" or "out". */
 const char *record_dir_name(enum record_dir d);
 /* @return the direction, or -1 for an unknown name. */
@@ -265,5 +285,10 @@ int record_counted_encode(const struct record_counted *r, char **out,
     size_t *outlen);
 int record_counted_decode(const void *p, size_t len,
     struct record_counted *r);
+/* A void's sha256 must be 64 lower-case hex digits, its message id and
+ * partner not empty. */
+int record_void_encode(const struct record_void *r, char **out,
+    size_t *outlen);
+int record_void_decode(const void *p, size_t len, struct record_void *r);
 
 #endif

@@ -430,6 +430,7 @@ store_apply_one(struct store *st, const struct store_record *r,
 	case JOURNAL_CONFIG_LOAD:
 	case JOURNAL_REFUSALS_COUNTED:
 	case JOURNAL_TIMESTAMP:
+	case JOURNAL_SIGNATURE_VOID:
 		/* journalled for the audit; nothing to index */
 		return 0;
 	case JOURNAL_MESSAGE_RECEIVED:

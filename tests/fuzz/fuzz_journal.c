@@ -62,6 +62,7 @@ fuzz_decode(const struct journal_rec *rec)
 		struct record_msgstate	ms;
 		struct record_ack	a;
 		struct record_pause	p;
+		struct record_void	v;
 		struct journal_file_start fs;
 		struct journal_torn_cut	tc;
 		struct journal_checkpoint cp;
@@ -89,6 +90,9 @@ fuzz_decode(const struct journal_rec *rec)
 		break;
 	case JOURNAL_PARTNER_PAUSE:
 		(void)record_pause_decode(rec->payload, rec->len, &u.p);
+		break;
+	case JOURNAL_SIGNATURE_VOID:
+		(void)record_void_decode(rec->payload, rec->len, &u.v);
 		break;
 	case JOURNAL_FILE_START:
 		(void)journal_decode_file_start(rec, &u.fs);

@@ -55,6 +55,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct record_msgstate	ms;
 		struct record_ack	a;
 		struct record_pause	p;
+		struct record_void	v;
 		struct journal_file_start fs;
 		struct journal_torn_cut	tc;
 		struct journal_checkpoint cp;
@@ -98,6 +99,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case JOURNAL_PARTNER_PAUSE:
 		(void)record_pause_decode(p, len, &u.p);
+		break;
+	case JOURNAL_SIGNATURE_VOID:
+		(void)record_void_decode(p, len, &u.v);
 		break;
 	case JOURNAL_FILE_START:
 		(void)journal_decode_file_start(&rec, &u.fs);

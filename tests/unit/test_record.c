@@ -588,6 +588,81 @@ test_flat_roundtrip(void **state)
 	free(p);
 }
 
+/*
+ * A signature given up (SIGNATURE_VOID): its fields come back exactly,
+ * the type by name; a digest that is not 64 lower-case hex digits, a
+ * missing field or an unknown type is refused either way.
+ */
+static void
+test_void_roundtrip(void **state)
+{
+	struct record_void rv, rv2;
+	const char *good = "{\"message_id\":\"m-1\",\"partner\":\"FR\","
+	    "\"reason\":\"case changed before the journal\",\"sha256\":"
+	    "\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\","
+	    "\"type\":\"ReadmissionRequest\",\"v\":1}";
+	char *p, *bad;
+	size_t len;
+
+	memset(&rv, 0, sizeof(rv));
+	snprintf(rv.partner, sizeof(rv.partner), "FR");
+	rv.type = MSG_READMISSION_REQUEST;
+	snprintf(rv.message_id, sizeof(rv.message_id), "m-1");
+	snprintf(rv.sha256, sizeof(rv.sha256), "%s", "00112233445566778899"
+	    "aabbccddeeff00112233445566778899aabbccddeeff");
+	snprintf(rv.reason, sizeof(rv.reason), "case changed before the "
+	    "journal");
+	assert_int_equal(record_void_encode(&rv, &p, &len), 0);
+	/* sorted keys, the type by name */
+	assert_int_equal(len, strlen(good));
+	assert_memory_equal(p, good, len);
+	assert_int_equal(record_void_decode(p, len, &rv2), 0);
+	assert_memory_equal(&rv, &rv2, sizeof(rv));
+	free(p);
+
+	/* refused to encode: a digest in upper case, or short */
+	rv.sha256[0] = 'A';
+	assert_int_equal(record_void_encode(&rv, &p, &len), -1);
+	assert_null(p);
+	rv.sha256[0] = '0';
+	rv.sha256[63] = '\0';
+	assert_int_equal(record_void_encode(&rv, &p, &len), -1);
+	rv.sha256[63] = 'f';
+	rv.message_id[0] = '\0';
+	assert_int_equal(record_void_encode(&rv, &p, &len), -1);
+	snprintf(rv.message_id, sizeof(rv.message_id), "m-1");
+	memset(rv.sha256, 'a', sizeof(rv.sha256));	/* no terminating NUL */
+	assert_int_equal(record_void_encode(&rv, &p, &len), -1);
+
+	/* refused to decode: each field altered in turn */
+	assert_int_equal(record_void_decode(good, strlen(good), &rv2), 0);
+	bad = strdup(good);
+	memcpy(strstr(bad, "00112233"), "0011223G", 8);	/* not hex */
+	assert_int_equal(record_void_decode(bad, strlen(bad), &rv2), -1);
+	free(bad);
+	bad = strdup(good);
+	memcpy(strstr(bad, "ReadmissionRequest"), "ReadmissionRequesx", 18);
+	assert_int_equal(record_void_decode(bad, strlen(bad), &rv2), -1);
+	free(bad);
+	bad = strdup(good);
+	memcpy(strstr(bad, "\"reason\""), "\"raison\"", 8);	/* missing */
+	assert_int_equal(record_void_decode(bad, strlen(bad), &rv2), -1);
+	free(bad);
+	bad = strdup(good);
+	memcpy(strstr(bad, "\"v\":1"), "\"v\":2", 5);	/* another version */
+	assert_int_equal(record_void_decode(bad, strlen(bad), &rv2), -1);
+	free(bad);
+	p = "{\"message_id\":\"m-1\",\"partner\":\"FR\",\"reason\":\"\","
+	    "\"sha256\":\"0011\",\"type\":\"ReadmissionRequest\",\"v\":1}";
+	assert_int_equal(record_void_decode(p, strlen(p), &rv2), -1);
+
+	assert_string_equal(journal_kind_name(JOURNAL_SIGNATURE_VOID),
+	    "SIGNATURE_VOID");
+	assert_int_equal(journal_kind_from_name("SIGNATURE_VOID"),
+	    JOURNAL_SIGNATURE_VOID);
+	assert_int_equal(JOURNAL_KIND_MAX, JOURNAL_SIGNATURE_VOID);
+}
+
 /* Decode p and expect a refusal naming why in the log. */
 static void
 refused(const char *p, const char *why)
@@ -683,6 +758,7 @@ main(void)
 		cmocka_unit_test_setup(test_message_grounds, setup),
 		cmocka_unit_test_setup(test_message_tampered, setup),
 		cmocka_unit_test_setup(test_flat_roundtrip, setup),
+		cmocka_unit_test_setup(test_void_roundtrip, setup),
 		cmocka_unit_test_setup(test_malformed, setup),
 	};
 
