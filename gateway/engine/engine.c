@@ -181,14 +181,9 @@ engine_open_signed(const struct config *c, struct signer_client *sc)
 	if (sc == NULL && (e->signer = xmlsig_signer_load(c->sign_key,
 	    c->sign_cert)) == NULL)
 		goto fail;
-	/*
-	 * The signing pool (engine_submit_async.c) in one process only.  The
-	 * signer process serves one request at a time, so a pool there would
-	 * sign nothing in parallel; and a submit done again at its turn would
-	 * leave in the signer's log a signature no record holds, which
-	 * accord-audit verify --signer-log rightly reports.
-	 */
-	if (sc == NULL && engine_pool_start(e) == -1)
+	/* the signing pool (engine_submit_async.c): its own keys in one
+	 * process, the signer's lanes under privilege separation */
+	if (engine_pool_start(e) == -1)
 		goto fail;
 	for (i = 0; i < c->npartners; i++)
 		xmlsig_partner_keys_load(&c->partners[i]);

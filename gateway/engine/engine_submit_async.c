@@ -20,6 +20,7 @@
 
 #include "engine/engine.h"
 #include "engine/engine_state_priv.h"
+#include "msg/signer.h"
 #include "msg/signpool.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -50,6 +51,17 @@ engine_pool_start(struct engine *e)
 	int n = 0;
 
 	e->asubs_tail = &e->asubs;
+	if (e->remote != NULL) {
+		/* one thread per lane the parent gave the signer (the same
+		 * ACCORD_SIGN_THREADS; none: every signature on the loop) */
+		if (signer_client_lanes(e->remote) == 0)
+			return 0;
+		if ((e->pool = signpool_start_remote(e->remote)) == NULL)
+			return -1;
+		log_info(ETAG, "signing on %d lanes of the signer process",
+		    signpool_size(e->pool));
+		return 0;
+	}
 	/* ACCORD_SIGN_THREADS: 0 signs on the loop as before; unset, one
 	 * thread per processor */
 	if ((s = getenv("ACCORD_SIGN_THREADS")) != NULL && s[0] != '\0' &&
@@ -81,6 +93,23 @@ engine_asub_free(struct engine_asub *as)
 	free(as);
 }
 
+/*
+ * A signature made and then not used.  Under privilege separation the
+ * signer logged it: the journal says it was given up, so that
+ * accord-audit verify --signer-log finds the line accounted for, not a
+ * signature that left unjournalled.  (In one process there is no log.)
+ */
+static void
+engine_asub_void(struct engine *e, struct engine_asub *as, const char *why)
+{
+	if (e->remote == NULL || e->journal == NULL || as->job.rc != 0 ||
+	    as->job.out == NULL)
+		return;
+	(void)engine_signature_void(e, as->sub.partner,
+	    agreement_msg_type_name(as->st.type), as->st.h.message_id,
+	    as->job.out, as->job.len, why);
+}
+
 void
 engine_pool_stop(struct engine *e)
 {
@@ -94,6 +123,7 @@ engine_pool_stop(struct engine *e)
 	(void)signpool_done(e->pool);
 	while ((as = e->asubs) != NULL) {
 		e->asubs = as->next;
+		engine_asub_void(e, as, "the daemon stopped before the journal");
 		engine_asub_free(as);
 	}
 	e->nasubs = 0;
@@ -266,6 +296,8 @@ engine_asub_finish(struct engine *e, struct engine_asub *as,
 	if (again) {
 		log_debug(ETAG, "submit to %s done again at its turn",
 		    sub.partner);
+		engine_asub_void(e, as, "decided again at its turn: its "
+		    "case, agreement or store changed meanwhile");
 		memset(ans, 0, sizeof(*ans));
 		return engine_submit(e, &sub, as->doc, as->len, out, ans);
 	}

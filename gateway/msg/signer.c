@@ -228,8 +228,10 @@ signer_serve(int fd, const struct signer_identity *id)
 /* ---- the engine's client ------------------------------------------------- */
 
 struct signer_client {
-	int		 fd;
-	pthread_mutex_t	 lock;
+	int			 fd;
+	pthread_mutex_t		 lock;
+	struct signer_client	*lanes[SIGNER_LANES_MAX];
+	int			 nlanes;
 };
 
 struct signer_client *
@@ -245,11 +247,37 @@ signer_client_new(int fd)
 void
 signer_client_free(struct signer_client *sc)
 {
+	int i;
+
 	if (sc == NULL)
 		return;
+	for (i = 0; i < sc->nlanes; i++)
+		signer_client_free(sc->lanes[i]);
 	close(sc->fd);
 	pthread_mutex_destroy(&sc->lock);
 	free(sc);
+}
+
+void
+signer_client_add_lane(struct signer_client *sc, struct signer_client *lane)
+{
+	if (sc->nlanes == SIGNER_LANES_MAX) {
+		signer_client_free(lane);
+		return;
+	}
+	sc->lanes[sc->nlanes++] = lane;
+}
+
+int
+signer_client_lanes(const struct signer_client *sc)
+{
+	return sc->nlanes;
+}
+
+struct signer_client *
+signer_client_lane(const struct signer_client *sc, int i)
+{
+	return i >= 0 && i < sc->nlanes ? sc->lanes[i] : NULL;
 }
 
 /* One request and its answer.  @return 0 with *ans (free()), -1. */

@@ -60,7 +60,22 @@ int signer_serve(int fd, const struct signer_identity *id);
 struct signer_client;
 
 struct signer_client *signer_client_new(int fd);
+/* Frees its lanes too. */
 void signer_client_free(struct signer_client *sc);
+
+/*
+ * Lanes: the signer serves each of its socketpairs on a thread of its
+ * own, so requests on different lanes are signed at the same time.  The
+ * first channel (signer_client_new) is the event loop's; the others are
+ * added to it as its lanes, one per thread of the engine's signing pool
+ * (msg/signpool.h).  sc takes lane over.
+ */
+#define SIGNER_LANES_MAX	16
+void signer_client_add_lane(struct signer_client *sc,
+    struct signer_client *lane);
+int signer_client_lanes(const struct signer_client *sc);
+struct signer_client *signer_client_lane(const struct signer_client *sc,
+    int i);
 
 /* Sign an unsigned envelope: *out (free()) gets the signed bytes.
  * @return 0, or -1 (logged, with the signer's reason). */

@@ -2,7 +2,8 @@
  * signpool.c -- the signing threads (see signpool.h).  One mutex guards
  * the queue and the done list; signing itself runs unlocked, each thread
  * with its own xmlsig_signer, so that no two threads share an xmlsec
- * signing context or a lent key.
+ * signing context or a lent key; or, under privilege separation, each
+ * with its own lane to the signer process.
  */
 #include <sys/eventfd.h>
 
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "msg/envelope.h"
+#include "msg/signer.h"
 #include "msg/signpool.h"
 #include "msg/xmlsig.h"
 #include "util/log.h"
@@ -24,7 +26,8 @@
 struct signpool_thread {
 	struct signpool		*pool;
 	pthread_t		 thr;
-	struct xmlsig_signer	*signer;
+	struct xmlsig_signer	*signer;	/* this process's key */
+	struct signer_client	*remote;	/* or a signer lane */
 	int			 started;
 };
 
@@ -42,12 +45,22 @@ struct signpool {
 };
 
 static void
-signpool_run(struct xmlsig_signer *s, struct signpool_job *job)
+signpool_run(struct signpool_thread *t, struct signpool_job *job)
 {
+	char *u = NULL;
+	size_t ulen;
+
 	job->out = NULL;
 	job->len = 0;
-	job->rc = xmlsig_sign(s, job->doc) == -1 ||
-	    envelope_serialize(job->doc, &job->out, &job->len) == -1 ? -1 : 0;
+	if (t->remote != NULL)
+		job->rc = envelope_serialize(job->doc, &u, &ulen) == -1 ||
+		    signer_client_sign_message(t->remote, u, ulen, &job->out,
+		    &job->len) == -1 ? -1 : 0;
+	else
+		job->rc = xmlsig_sign(t->signer, job->doc) == -1 ||
+		    envelope_serialize(job->doc, &job->out, &job->len) == -1 ?
+		    -1 : 0;
+	free(u);
 	xmlFreeDoc(job->doc);
 	job->doc = NULL;
 }
@@ -71,7 +84,7 @@ signpool_main(void *arg)
 			p->todo_tail = &p->todo;
 		p->running++;
 		pthread_mutex_unlock(&p->mu);
-		signpool_run(t->signer, job);
+		signpool_run(t, job);
 		pthread_mutex_lock(&p->mu);
 		p->running--;
 		job->next = p->done;
@@ -85,17 +98,14 @@ signpool_main(void *arg)
 	return NULL;
 }
 
-struct signpool *
-signpool_start(const char *key_file, const char *cert_file, int n)
+/* A pool of n threads; key_file and cert_file, or the lanes of sc. */
+static struct signpool *
+signpool_new(const char *key_file, const char *cert_file,
+    struct signer_client *sc, int n)
 {
 	struct signpool *p;
-	long ncpu;
 	int i;
 
-	if (n <= 0) {
-		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		n = ncpu > 0 ? (int)ncpu : 1;
-	}
 	if (n > SIGNPOOL_MAX)
 		n = SIGNPOOL_MAX;
 	p = xcalloc(1, sizeof(*p));
@@ -109,7 +119,9 @@ signpool_start(const char *key_file, const char *cert_file, int n)
 	}
 	for (i = 0; i < n; i++) {
 		p->t[i].pool = p;
-		if ((p->t[i].signer = xmlsig_signer_load(key_file,
+		if (sc != NULL)
+			p->t[i].remote = signer_client_lane(sc, i);
+		else if ((p->t[i].signer = xmlsig_signer_load(key_file,
 		    cert_file)) == NULL)
 			goto fail;
 		p->n = i + 1;
@@ -124,6 +136,24 @@ signpool_start(const char *key_file, const char *cert_file, int n)
 fail:
 	signpool_stop(p);
 	return NULL;
+}
+
+struct signpool *
+signpool_start(const char *key_file, const char *cert_file, int n)
+{
+	long ncpu;
+
+	if (n <= 0) {
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		n = ncpu > 0 ? (int)ncpu : 1;
+	}
+	return signpool_new(key_file, cert_file, NULL, n);
+}
+
+struct signpool *
+signpool_start_remote(struct signer_client *sc)
+{
+	return signpool_new(NULL, NULL, sc, signer_client_lanes(sc));
 }
 
 int

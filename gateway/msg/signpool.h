@@ -35,6 +35,15 @@ struct signpool_job {
 struct signpool *signpool_start(const char *key_file, const char *cert_file,
     int n);
 
+/*
+ * Under privilege separation: one thread per lane of the signer process
+ * (msg/signer.h), each sending its jobs, serialized unsigned, over its
+ * own lane; the signer process checks, signs and serializes them.
+ * @return the pool, or NULL (logged).
+ */
+struct signer_client;
+struct signpool *signpool_start_remote(struct signer_client *sc);
+
 /* The number of threads. */
 int signpool_size(const struct signpool *p);
 

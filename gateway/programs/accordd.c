@@ -1069,7 +1069,7 @@ int
 main(int argc, char *argv[])
 {
 	struct accordd ad;
-	int ch, check = 0, foreground = 0, rebuild = 0, signer_fd = -1;
+	int ch, check = 0, foreground = 0, rebuild = 0;
 	int parser_fd = -1;
 	static const struct option longopts[] = {
 		{ "rebuild-store", no_argument, NULL, 'R' },
@@ -1125,10 +1125,9 @@ main(int argc, char *argv[])
 	if (accordd_write_pid(&ad) == -1)
 		return 1;
 	if (ad.conf->user[0] != '\0' && geteuid() == 0) {
-		if (accordd_sep_start(ad.conf, ad.conf_file, &signer_fd,
+		if (accordd_sep_start(ad.conf, ad.conf_file, &ad.signer,
 		    &parser_fd, &ad.listen) == -1)
 			return 1;
-		ad.signer = signer_client_new(signer_fd);	/* the engine's */
 	} else if (ad.conf->user[0] != '\0')
 		log_warnx("accordd", "not started as root: one process, as uid "
 		    "%u, instead of becoming %s", (unsigned)geteuid(),

@@ -40,6 +40,7 @@
 #include <ftw.h>
 #include <grp.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,7 +165,7 @@ sep_signer_user(const struct config *c)
  * signer, once it holds its key; a parser, once it has loaded what it
  * reads): reading and writing its socketpair and its log, memory, time,
  * randomness, signals and exit, and the "extra" calls its caller names.
- * Nothing opens a file, a socket or a process; any other call fails with
+ * It binds every thread the process has (TSYNC).  Nothing opens a file, a socket or a process; any other call fails with
  * EACCES (logged by whoever made it).  Sets PR_SET_NO_NEW_PRIVS first.
  */
 int
@@ -224,7 +225,9 @@ accordd_sep_sandbox(const char *tag, const int *extra, size_t nextra)
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, extra[i], 0) != 0)
 			goto done;
 #endif
-	if (seccomp_load(ctx) != 0)
+	/* every thread of the process at once (the signer's lanes) */
+	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) != 0 ||
+	    seccomp_load(ctx) != 0)
 		goto done;
 	rc = 0;
 done:
@@ -252,13 +255,57 @@ sep_signer_test_open(int fd)
 	frame_write(fd, SIGNER_OK, ans, strlen(ans));
 }
 
-static void __attribute__((noreturn))
-sep_signer(const struct config *c, int fd)
+/* The signer's lanes (msg/signer.h): the loop's, and one per thread of
+ * the engine's signing pool -- ACCORD_SIGN_THREADS of them, as in one
+ * process (0: none), else one per online processor. */
+static int
+sep_signer_lanes(void)
 {
+	const char *s = getenv("ACCORD_SIGN_THREADS");
+	long n;
+
+	if (s != NULL && s[0] != '\0')
+		n = atoi(s) > 0 ? atoi(s) : 0;
+	else
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 0)
+		n = 1;
+	return 1 + (int)(n > SIGNER_LANES_MAX ? SIGNER_LANES_MAX : n);
+}
+
+struct sep_lane {
+	pthread_t		 thr;
+	int			 fd;
+	struct signer_identity	 id;
+	pthread_barrier_t	*ready;
+	pthread_barrier_t	*go;
+};
+
+/* A lane of the signer: once running (glibc has registered its rseq and
+ * robust list, calls the filter refuses), waits until the filter binds
+ * every thread, then serves; a broken lane ends the signer (the engine
+ * then ends too). */
+static void *
+sep_signer_lane(void *arg)
+{
+	struct sep_lane *l = arg;
+
+	pthread_barrier_wait(l->ready);
+	pthread_barrier_wait(l->go);
+	if (signer_serve(l->fd, &l->id) == -1)
+		_exit(1);
+	return NULL;
+}
+
+static void __attribute__((noreturn))
+sep_signer(const struct config *c, const int *fds, int n)
+{
+	struct sep_lane lane[1 + SIGNER_LANES_MAX];
 	struct signer_identity id;
 	struct conf_diag d = { 0 };
+	pthread_barrier_t ready, go;
 	char *logf;
-	int rc;
+	int rc, i;
 
 	memset(&id, 0, sizeof(id));
 	id.xml = xmlsig_signer_load(c->sign_key, c->sign_cert);
@@ -272,6 +319,12 @@ sep_signer(const struct config *c, int fd)
 		log_err("signer", "%s", logf);
 	free(logf);
 	id.has_log = id.log_fd != -1;
+	/* the lanes' own xmlsec signers (as the pool's threads in one
+	 * process), loaded while the key is readable */
+	for (i = 1; i < n; i++)
+		if ((lane[i].id.xml = xmlsig_signer_load(c->sign_key,
+		    c->sign_cert)) == NULL)
+			id.xml = NULL;
 	if (id.xml == NULL || id.key == NULL || !id.has_log ||
 	    sep_become(c->signer_uid, c->signer_gid, sep_signer_user(c),
 	    NULL) == -1 ||
@@ -287,15 +340,50 @@ sep_signer(const struct config *c, int fd)
 	signal(SIGTERM, SIG_IGN);	/* it ends when the engine does */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
-	log_info("signer", "signing for %s/%s as %s, pid %ld", c->country,
-	    c->authority, sep_signer_user(c), (long)getpid());
+	/*
+	 * The pool's lanes share the log (one write(2) a line).  Their
+	 * threads exist before the filter, which binds them all (TSYNC), and
+	 * serve only once it does.
+	 */
+	if (pthread_barrier_init(&ready, NULL, (unsigned)n) != 0 ||
+	    pthread_barrier_init(&go, NULL, (unsigned)n) != 0) {
+		log_errx("signer", "cannot start");
+		_exit(1);
+	}
+	for (i = 1; i < n; i++) {
+		struct xmlsig_signer *xml = lane[i].id.xml;
+
+		lane[i].fd = fds[i];
+		lane[i].id = id;
+		lane[i].id.xml = xml;
+		lane[i].ready = &ready;
+		lane[i].go = &go;
+		if (pthread_create(&lane[i].thr, NULL, sep_signer_lane,
+		    &lane[i]) != 0) {
+			log_errx("signer", "cannot start lane %d", i);
+			_exit(1);
+		}
+	}
+	log_info("signer", "signing for %s/%s as %s, pid %ld, %d lanes",
+	    c->country, c->authority, sep_signer_user(c), (long)getpid(), n);
+	pthread_barrier_wait(&ready);
 	if (accordd_sep_sandbox("signer", NULL, 0) == -1)
 		_exit(1);
-	rc = signer_serve(fd, &id);
+	pthread_barrier_wait(&go);
+	rc = signer_serve(fds[0], &id);
 	_exit(rc == 0 ? 0 : 1);
 }
 
 /* ---- the parent ---------------------------------------------------------- */
+
+static void
+sep_close_all(const int *fds, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+}
 
 static void
 sep_forward(int sig)
@@ -417,19 +505,26 @@ sep_engine_ready(struct config *c)
 
 int
 accordd_sep_start(struct config *c, const char *conf_file,
-    int *signer_fd, int *parser_fd, struct accordd_listen *listen)
+    struct signer_client **signer, int *parser_fd,
+    struct accordd_listen *listen)
 {
 	pid_t parent = getpid();
-	int sp[2], pfd;
+	int ours[1 + SIGNER_LANES_MAX], its[1 + SIGNER_LANES_MAX];
+	int sp[2], pfd, n = sep_signer_lanes(), i;
 
 	sep_conf = c;
 	/* the parser first: it must never hold an end of the signer's
-	 * socketpair */
+	 * socketpairs */
 	if (accordd_parse_start(c, conf_file, &pfd) == -1)
 		return -1;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
-		log_err(PTAG, "socketpair");
-		return -1;
+	for (i = 0; i < n; i++) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+		    sp) == -1) {
+			log_err(PTAG, "socketpair");
+			return -1;
+		}
+		ours[i] = sp[0];
+		its[i] = sp[1];
 	}
 	switch ((sep_signer_pid = fork())) {
 	case -1:
@@ -437,14 +532,14 @@ accordd_sep_start(struct config *c, const char *conf_file,
 		return -1;
 	case 0:
 		sep_child(parent);
-		close(sp[0]);
+		sep_close_all(ours, n);
 		close(pfd);
 		accordd_parse_forget();
-		sep_signer(c, sp[1]);
+		sep_signer(c, its, n);
 	default:
 		break;
 	}
-	close(sp[1]);
+	sep_close_all(its, n);
 	/* bound here, as root: the engine needs no capability for a port
 	 * below 1024, and the parser and the signer never hold them */
 	if (accordd_listen_open(c, listen) == -1 ||
@@ -470,13 +565,16 @@ accordd_sep_start(struct config *c, const char *conf_file,
 		 * model") */
 		if (accordd_sep_drop(c) == -1)
 			_exit(1);
-		*signer_fd = sp[0];
+		*signer = signer_client_new(ours[0]);
+		for (i = 1; i < n; i++)
+			signer_client_add_lane(*signer,
+			    signer_client_new(ours[i]));
 		*parser_fd = pfd;
 		return 0;
 	default:
 		break;
 	}
-	close(sp[0]);
+	sep_close_all(ours, n);
 	close(pfd);
 	accordd_listen_close(listen);	/* the engine's now */
 	accordd_keys_forget(c);		/* the same */

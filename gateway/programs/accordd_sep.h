@@ -8,17 +8,20 @@
 
 struct accordd_listen;
 struct config;
+struct signer_client;
 
 /*
  * Fork the parser (accordd_parse.c; it re-reads conf_file) and the
  * signer, open the listening sockets (accordd_listen.c), and fork the
  * engine.  Returns only in the engine, with the engine's ends of the
- * signer's and the parser's socketpairs in *signer_fd and *parser_fd and
+ * signer's socketpairs in *signer (the loop's channel, and its lanes for
+ * the signing pool: msg/signer.h), the parser's in *parser_fd, and
  * the listening sockets in *listen (0), or in the parent when a fork or
  * a socket failed (-1); the parent otherwise supervises and exits.
  */
 int accordd_sep_start(struct config *c, const char *conf_file,
-    int *signer_fd, int *parser_fd, struct accordd_listen *listen);
+    struct signer_client **signer, int *parser_fd,
+    struct accordd_listen *listen);
 
 /* The state directory (every file in it) and the control socket's
  * directory to <user>, before the engine is forked.  @return 0/-1. */

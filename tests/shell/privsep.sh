@@ -24,7 +24,7 @@ if ! grep -q '^#define ACCORD_TEST_CLOCK 1' "$ACCORD_BUILDDIR/accord-build.h" \
 	echo "1..0 # SKIP needs a build with --enable-test-clock (its probe)"
 	exit 0
 fi
-plan 29
+plan 30
 make_workdir privsep
 own_pki		# a TLS key is replaced below
 use_system_groups
@@ -62,6 +62,15 @@ check "engine and signer: NoNewPrivs 1; the signer under seccomp (2)" \
 	sh -c 'grep -q "^NoNewPrivs:[[:space:]]*1" /proc/$1/status &&
 	    grep -q "^NoNewPrivs:[[:space:]]*1" /proc/$2/status &&
 	    grep -q "^Seccomp:[[:space:]]*2" /proc/$2/status' _ "$engine" "$signer"
+# the signer's lanes (one thread each: the loop's and the signing pool's)
+# are all bound by the filter, installed after they exist (TSYNC)
+lanes=$(sed -n 's/.*info: signer: signing for .*, \([0-9]*\) lanes$/\1/p' "$kzlog")
+check "every thread of the signer ($lanes lanes) is under seccomp (2), NoNewPrivs 1" \
+	sh -c '[ "$1" -ge 2 ] && [ "$(ls /proc/$2/task | wc -l)" -eq "$1" ] &&
+	    for t in /proc/$2/task/*; do
+		grep -q "^Seccomp:[[:space:]]*2" $t/status &&
+		grep -q "^NoNewPrivs:[[:space:]]*1" $t/status || exit 1
+	    done' _ "$lanes" "$signer"
 check "the signer's filter forbids opening a file (its probe)" \
 	grep -q "probe: the signer tried to open a file: open: Permission denied" \
 	    "$kzlog"

@@ -5,10 +5,13 @@
  * input must leave the journal untouched, and the store must come back
  * from the journal alone.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,6 +41,7 @@
 #include "persist/store.h"
 #include "report/report.h"
 #include "testutil.h"
+#include "msg/signer.h"
 #include "msg/xmlsig.h"
 
 static char tmpdir[512];
@@ -2368,6 +2372,149 @@ test_submit_async_case_changed(void **state)
 	engine_outgoing_clear(&out2);
 }
 
+/*
+ * Under privilege separation the pool signs on the signer process's lanes
+ * (here the signer's own loop, signer_serve(), on threads, as
+ * accordd_sep.c runs it): a submit whose case changed before its turn is
+ * done again, and the signature it gave up -- which the signer logged --
+ * is journalled as SIGNATURE_VOID with the hash of the signer's log line;
+ * so is one still waiting when the engine closes.
+ */
+struct remote_lane {
+	pthread_t		 thr;
+	int			 fd;
+	struct signer_identity	 id;
+};
+
+static void *
+remote_lane_main(void *arg)
+{
+	struct remote_lane *l = arg;
+
+	(void)signer_serve(l->fd, &l->id);
+	return NULL;
+}
+
+/* The SIGNATURE_VOID records of fr's journal: how many; the first's in
+ * *v. */
+static int
+void_records(struct record_void *v)
+{
+	struct journal_reader *r;
+	struct journal_rec rec;
+	char dir[1024];
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/journal", frc->state_dir);
+	assert_non_null(r = journal_reader_open(dir));
+	while (journal_reader_next(r, &rec) == 1) {
+		if (rec.kind != JOURNAL_SIGNATURE_VOID)
+			continue;
+		if (n++ == 0)
+			assert_int_equal(record_void_decode(rec.payload,
+			    rec.len, v), 0);
+	}
+	journal_reader_close(r);
+	return n;
+}
+
+static void
+test_submit_remote_void(void **state)
+{
+	struct remote_lane lane[2];
+	struct signer_client *sc;
+	struct engine_submission sub;
+	struct engine_outgoing out, out2;
+	struct engine_answer a, a2;
+	struct signed_seen seen;
+	struct record_void v;
+	struct conf_diag d = { 0 };
+	char line[256], logf[1024];
+	size_t len;
+	char *doc;
+	FILE *f;
+	int sp[2], i, lines = 0;
+
+	engine_close(fr);
+	snprintf(logf, sizeof(logf), "%s", path("signer.log"));
+	memset(lane, 0, sizeof(lane));
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+		lane[i].fd = sp[1];
+		lane[i].id.xml = xmlsig_signer_load(frc->sign_key,
+		    frc->sign_cert);
+		assert_non_null(lane[i].id.xml);
+		lane[i].id.key = conf_load_key(frc->sign_key, frc->file, 0, &d);
+		assert_non_null(lane[i].id.key);
+		lane[i].id.country = frc->country;
+		lane[i].id.authority = frc->authority;
+		lane[i].id.log_fd = open(logf, O_WRONLY | O_APPEND | O_CREAT,
+		    0600);
+		lane[i].id.has_log = 1;
+		assert_true(lane[i].id.log_fd != -1);
+		if (i == 0)
+			sc = signer_client_new(sp[0]);
+		else
+			signer_client_add_lane(sc, signer_client_new(sp[0]));
+		assert_int_equal(pthread_create(&lane[i].thr, NULL,
+		    remote_lane_main, &lane[i]), 0);
+	}
+	conf_diag_free(&d);
+	assert_non_null(fr = engine_open_signed(frc, sc));
+	assert_true(engine_sign_fd(fr) != -1);	/* a pool on the lane */
+	assert_int_equal(void_records(&v), 0);
+
+	/* done again: its case was opened on the loop meanwhile */
+	memset(&sub, 0, sizeof(sub));
+	memset(&seen, 0, sizeof(seen));
+	sub.partner = "KZ";
+	sub.case_id = "FR-KZ-2026-0a5e0003";
+	sub.defer_commit = 1;
+	doc = example_body("ReadmissionRequest", &len);
+	assert_int_equal(engine_submit_async(fr, &sub, doc, len, NULL, &out,
+	    &a), 1);
+	assert_int_equal(engine_submit(fr, &sub, doc, len, &out2, &a2), 0);
+	signed_collect(fr, &seen);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.codes[0], AE_CASE_EXISTS);
+	assert_int_equal(engine_flush(fr), 0);
+	engine_outgoing_clear(&out2);
+	assert_int_equal(void_records(&v), 1);
+	assert_string_equal(v.partner, "KZ");
+	assert_string_equal(agreement_msg_type_name(v.type),
+	    "ReadmissionRequest");
+	/* the signer logged it: the same id and hash */
+	snprintf(line, sizeof(line), " MESSAGE ReadmissionRequest %s %s\n",
+	    v.message_id, v.sha256);
+	assert_non_null(f = fopen(logf, "r"));
+	{
+		char buf[512];
+
+		while (fgets(buf, sizeof(buf), f) != NULL)
+			if (strstr(buf, line) != NULL)
+				lines++;
+	}
+	fclose(f);
+	assert_int_equal(lines, 1);
+
+	/* signed, not yet journalled, when the engine closes */
+	sub.case_id = NULL;
+	assert_int_equal(engine_submit_async(fr, &sub, doc, len, NULL, &out,
+	    &a), 1);
+	free(doc);
+	engine_submit_drain(fr);
+	engine_close(fr);	/* closes the channels: the lanes end */
+	for (i = 0; i < 2; i++) {
+		pthread_join(lane[i].thr, NULL);
+		close(lane[i].fd);
+		close(lane[i].id.log_fd);
+		xmlsig_signer_free(lane[i].id.xml);
+		EVP_PKEY_free(lane[i].id.key);
+	}
+	assert_int_equal(void_records(&v), 2);
+	assert_non_null(fr = engine_open(frc));
+}
+
 /* Does any file under dir hold s? */
 static int
 tree_holds(const char *dir, const char *s)
@@ -2514,6 +2661,7 @@ main(void)
 		T(test_submit_async_same_case),
 		T(test_submit_async_case_changed),
 		T(test_submit_async_sealed),
+		T(test_submit_remote_void),
 	};
 
 	if (src == NULL)
