@@ -436,6 +436,7 @@ store_disconnect(struct store *st)
 {
 	int i;
 
+	store_checkpointer_stop(st);
 	for (i = 0; i < SQ_COUNT; i++) {
 		sqlite3_finalize(st->stmt[i]);
 		st->stmt[i] = NULL;
@@ -705,10 +706,14 @@ store_remove(const char *path)
 int
 store_rebuild(struct store *st)
 {
+	int pages = st->ckpt != NULL ? STORE_CKPT_PAGES : 0;
+
 	store_disconnect(st);
 	if (store_remove(st->path) == -1)
 		return -1;
 	if (store_connect(st) == -1)
+		return -1;
+	if (pages > 0 && store_checkpointer_start(st, pages) == -1)
 		return -1;
 	log_info("store", "%s: emptied for a rebuild from the journal",
 	    st->path);
@@ -733,6 +738,9 @@ store_set_bulk(struct store *st, int on)
 		log_errx("store", "%s: %s", st->path, st->err);
 		return -1;
 	}
+	/* the pragma put SQLite's own hook back: with a checkpointer, its
+	 * hook again (bulk or not, checkpoints stay off the loop) */
+	store_ckpt_hook_install(st);
 	return 0;
 }
 

@@ -184,6 +184,19 @@ struct store_busy {
  */
 void store_set_busy_ms(struct store *st, int ms);
 
+/*
+ * WAL checkpoints on a thread of the store's own (store_ckpt.c) instead of
+ * inside the commit that takes the WAL past pages (<= 0: 1,000, SQLite's
+ * default): the daemon's loop then never syncs a file in a commit.  Stop
+ * it before the store is closed or rebuilt (store_close and
+ * store_rebuild do).  store_checkpoints() counts those it ran.
+ * @return 0, or -1 (logged).
+ */
+#define STORE_CKPT_PAGES	1000
+int store_checkpointer_start(struct store *st, int pages);
+void store_checkpointer_stop(struct store *st);
+uint64_t store_checkpoints(struct store *st);
+
 /* For a rebuild or a long catch-up: a 256 MB page cache and rare WAL
  * checkpoints while on; SQLite's defaults again when off.  @return 0/-1. */
 int store_set_bulk(struct store *st, int on);

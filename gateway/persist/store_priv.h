@@ -85,7 +85,13 @@ struct store {
 	int		 busy_ms;	/* how long a locked database is
 					 * waited for; 0: never */
 	struct store_busy busy;		/* what the busy handler saw */
+	struct store_ckpt *ckpt;	/* checkpoints off the loop, or
+					 * NULL (store_ckpt.c) */
 };
+
+/* store_ckpt.c: put the checkpointer's WAL hook on st->db again (after a
+ * PRAGMA wal_autocheckpoint, which replaces it). */
+void		 store_ckpt_hook_install(struct store *st);
 
 /* Keep a printf-formatted reason in st->err for the caller's log line. */
 void		 store_seterr(struct store *st, const char *fmt, ...);

@@ -5,6 +5,8 @@
  * payload, full disk) leaves nothing half-applied; a database of a newer
  * schema is refused.
  */
+#include <sys/stat.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -21,6 +24,7 @@
 #include "util/log.h"
 #include "persist/record.h"
 #include "persist/store.h"
+#include "persist/store_priv.h"
 #include "testutil.h"
 
 #define T0	((accord_time_t)1767225600)	/* 2026-01-01T00:00:00Z */
@@ -754,6 +758,92 @@ query_plan(sqlite3 *db, const char *sql, char *buf, size_t len)
 	sqlite3_finalize(s);
 }
 
+/* Commit n transactions of a page's worth each on the store's own
+ * connection (what the loop's commits do to the WAL). */
+static void
+ckpt_commits(struct store *st, int n)
+{
+	char sql[256];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(sql, sizeof(sql), "INSERT INTO ckpt_fill(b) "
+		    "VALUES(randomblob(3000))");
+		assert_int_equal(sqlite3_exec(st->db, sql, NULL, NULL, NULL),
+		    SQLITE_OK);
+	}
+}
+
+/* Wait (5 s at most) until the checkpointer has run more than n. */
+static uint64_t
+ckpt_wait_past(struct store *st, uint64_t n)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int i;
+
+	for (i = 0; i < 500 && store_checkpoints(st) <= n; i++)
+		nanosleep(&ts, NULL);
+	return store_checkpoints(st);
+}
+
+/* The size of a file, in bytes. */
+static off_t
+file_size(const char *file)
+{
+	struct stat sb;
+
+	assert_int_equal(stat(file, &sb), 0);
+	return sb.st_size;
+}
+
+/*
+ * WAL checkpoints off the loop (store_ckpt.c): with the checkpointer
+ * started, the loop's commits copy nothing into the database, even past
+ * the threshold SQLite itself would checkpoint at (the database file
+ * keeps its size while the WAL grows); a commit past the checkpointer's
+ * threshold makes its thread checkpoint (counted; the database grows);
+ * after a bulk phase (a PRAGMA that puts SQLite's own hook back) the
+ * thread still does them.
+ */
+static void
+test_checkpoints_off_the_loop(void **state)
+{
+	struct store *st;
+	char db[1024];
+	off_t size;
+	uint64_t n;
+
+	snprintf(db, sizeof(db), "%s", path("ckpt.db"));
+	assert_non_null(st = store_open(db));
+	assert_int_equal(sqlite3_exec(st->db, "CREATE TABLE ckpt_fill(b)",
+	    NULL, NULL, NULL), SQLITE_OK);
+	ckpt_commits(st, 5);
+	assert_int_equal(store_checkpoints(st), 0);	/* not started */
+
+	/* a threshold never reached: nobody checkpoints, though SQLite's
+	 * own hook would at every commit */
+	assert_int_equal(store_checkpointer_start(st, 1000000), 0);
+	assert_int_equal(sqlite3_wal_autocheckpoint(st->db, 1), SQLITE_OK);
+	store_ckpt_hook_install(st);
+	size = file_size(db);
+	ckpt_commits(st, 30);
+	assert_int_equal(file_size(db), size);
+	assert_int_equal(store_checkpoints(st), 0);
+	store_checkpointer_stop(st);
+
+	/* past 20 pages: a commit wakes the thread, which copies them */
+	assert_int_equal(store_checkpointer_start(st, 20), 0);
+	ckpt_commits(st, 1);
+	assert_true((n = ckpt_wait_past(st, 0)) >= 1);
+	assert_true(file_size(db) > size);
+	/* a bulk phase and back: still the thread's */
+	assert_int_equal(store_set_bulk(st, 1), 0);
+	assert_int_equal(store_set_bulk(st, 0), 0);
+	ckpt_commits(st, 30);
+	assert_true(ckpt_wait_past(st, n) > n);
+	store_close(st);	/* stops the thread */
+}
+
 /*
  * Issue 20: the per-partner summary (`queues`, the metrics) reads the
  * stuck messages and the latest contact through partial indexes, not
@@ -1186,6 +1276,7 @@ main(void)
 		cmocka_unit_test(test_idempotent),
 		cmocka_unit_test(test_records_index),
 		cmocka_unit_test(test_partner_queue_indexed),
+		cmocka_unit_test(test_checkpoints_off_the_loop),
 		cmocka_unit_test(test_rebuild),
 		cmocka_unit_test(test_rollback),
 		cmocka_unit_test(test_disk_full),
