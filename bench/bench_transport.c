@@ -3,7 +3,7 @@
  * on this machine, beside the bound measured in the same run
  * (DESIGN.md section 6).
  *
- *	bench_transport [-ek] [-c CONNS] [-n EXCHANGES] [-t SECONDS]
+ *	bench_transport [-ekl] [-c CONNS] [-n EXCHANGES] [-t SECONDS]
  *	    [-u USER] PKI_DIR
  *
  * An exchange is one business message delivered and its receipt taken:
@@ -35,7 +35,13 @@
  * signing key and an engine as USER; it needs root.  -e runs both with
  * encryption at rest (issue 19): <keys master=> and a master key each,
  * so every business message is sealed under its case's key in both
- * journals.  The gateways' CPU is
+ * journals.  -l then runs a second phase on the same gateways (issue
+ * 20's latency target): EXCHANGES more submits, one every 1/R seconds
+ * where R is half the exchange rate just measured, while a second
+ * connection follows France's `monitor`; a message's latency runs from
+ * its submit line written to the record of its receipt (RECEIPT_GOT,
+ * committed) read from the monitor; it prints p50, p90, p99 and the
+ * maximum.  The gateways' CPU is
  * the whole tree's (the parent reaps its children).  A bench reports: it
  * exits 0 when it ran, whatever the figures, and 2 when it could not run.
  */
@@ -62,6 +68,7 @@
 #include "util/errcode.h"
 #include "util/log.h"
 #include "util/stage.h"
+#include "util/xmalloc.h"
 #include "msg/xmlsig.h"
 
 #include "benchlib.h"
@@ -599,10 +606,218 @@ bench_is_split(const struct gateway *g)
 	return split;
 }
 
+/* ---- submit to receipt, at a set rate (-l) ---------------------------- */
+
+struct latency {
+	double	 rate;		/* submits/s asked */
+	long	 sent, answered, receipted;
+	double	 p50, p90, p99, max;	/* ms, submit sent to receipt seen */
+};
+
+/* One read into lb, non-blocking.  @return bytes read, 0 at EOF, -1 when
+ * nothing was there or on an error. */
+static ssize_t
+lb_fill(struct linebuf *lb)
+{
+	ssize_t w;
+
+	if (lb->cap - lb->len < 4096) {
+		lb->cap = lb->cap ? lb->cap * 2 : 65536;
+		if ((lb->buf = realloc(lb->buf, lb->cap)) == NULL)
+			exit(2);
+	}
+	w = read(lb->fd, lb->buf + lb->len, lb->cap - lb->len);
+	if (w > 0)
+		lb->len += (size_t)w;
+	return w;
+}
+
+/* The next complete line already in lb (NUL-terminated), or NULL. */
+static char *
+lb_next(struct linebuf *lb, size_t *used)
+{
+	char *l;
+
+	if (lb->len == 0 || (l = memchr(lb->buf, '\n', lb->len)) == NULL)
+		return NULL;
+	*l = '\0';
+	*used = (size_t)(l - lb->buf) + 1;
+	return lb->buf;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Submit n requests at rate a second (one every 1/rate s, not pipelined
+ * ahead), and follow France's `monitor`: a message's latency runs from the
+ * moment its submit line was written to the moment the record of
+ * Kazakhstan's receipt for it (RECEIPT_GOT, committed) reached the
+ * monitor.  Stops when every accepted submit has its receipt or after
+ * limit seconds.  @return 0, or -1.
+ */
+static int
+bench_latency(const char *sock, const char *body, long n, double rate,
+    double limit, struct latency *lat)
+{
+	static const char follow[] = "{\"cmd\":\"monitor\"}\n";
+	struct linebuf sub, mon;
+	struct pollfd pfd[2];
+	json_t *req, *resp, *data;
+	char *line, *l, (*ids)[64], (*got)[64];
+	const char *text, *re;
+	double *t_sent, *t_got, *ms, t0, t, next;
+	size_t linelen, used;
+	long i, j, ngot = 0, nms = 0;
+	int timeout, rv = -1;
+
+	memset(lat, 0, sizeof(*lat));
+	lat->rate = rate;
+	req = json_pack("{s:s, s:{s:[s], s:s}}", "cmd", "submit", "args",
+	    "argv", "KZ", "document", body);
+	if (req == NULL || (l = json_dumps(req, JSON_COMPACT)) == NULL)
+		return -1;
+	json_decref(req);
+	linelen = strlen(l) + 1;
+	line = xmalloc(linelen);
+	memcpy(line, l, linelen - 1);
+	line[linelen - 1] = '\n';
+	free(l);
+	ids = xcalloc((size_t)n, sizeof(*ids));
+	got = xcalloc((size_t)n, sizeof(*got));
+	t_sent = xcalloc((size_t)n, sizeof(*t_sent));
+	t_got = xcalloc((size_t)n, sizeof(*t_got));
+	ms = xcalloc((size_t)n, sizeof(*ms));
+	sub.buf = mon.buf = NULL;
+	if (ctl_open(sock, &mon) == -1) {
+		perror(sock);
+		goto out0;
+	}
+	if (ctl_open(sock, &sub) == -1) {
+		perror(sock);
+		ctl_close(&mon);
+		goto out0;
+	}
+	/* following before the first submit: its answer comes first */
+	if (write(mon.fd, follow, sizeof(follow) - 1) !=
+	    (ssize_t)sizeof(follow) - 1 || (l = lb_line(&mon, &used)) ==
+	    NULL || strstr(l, "\"following\"") == NULL) {
+		fprintf(stderr, "bench_transport: monitor refused\n");
+		goto out;
+	}
+	lb_consume(&mon, used);
+	fcntl(mon.fd, F_SETFL, fcntl(mon.fd, F_GETFL) | O_NONBLOCK);
+	fcntl(sub.fd, F_SETFL, fcntl(sub.fd, F_GETFL) | O_NONBLOCK);
+
+	t0 = next = bench_now();
+	while ((t = bench_now()) - t0 < limit) {
+		if (lat->sent < n && t >= next) {
+			/* one line of some KB: the socket takes it whole,
+			 * or the rest is written blocking */
+			fcntl(sub.fd, F_SETFL, fcntl(sub.fd, F_GETFL) &
+			    ~O_NONBLOCK);
+			t_sent[lat->sent] = bench_now();
+			if (write(sub.fd, line, linelen) != (ssize_t)linelen) {
+				perror("submit");
+				goto out;
+			}
+			fcntl(sub.fd, F_SETFL, fcntl(sub.fd, F_GETFL) |
+			    O_NONBLOCK);
+			lat->sent++;
+			next += 1.0 / rate;
+			continue;
+		}
+		if (lat->answered == n && ngot >= lat->answered)
+			break;
+		timeout = lat->sent < n ? (int)((next - t) * 1000) : 50;
+		pfd[0].fd = sub.fd;
+		pfd[1].fd = mon.fd;
+		pfd[0].events = pfd[1].events = POLLIN;
+		pfd[0].revents = pfd[1].revents = 0;
+		if (poll(pfd, 2, timeout > 0 ? timeout : 0) == -1 &&
+		    errno != EINTR)
+			goto out;
+		if ((pfd[0].revents & (POLLIN | POLLHUP)) &&
+		    lb_fill(&sub) == 0) {
+			fprintf(stderr, "bench_transport: France closed the "
+			    "control connection\n");
+			goto out;
+		}
+		while ((l = lb_next(&sub, &used)) != NULL) {
+			resp = json_loads(l, 0, NULL);
+			if (json_is_true(json_object_get(resp, "ok")) &&
+			    lat->answered < n)
+				snprintf(ids[lat->answered], sizeof(ids[0]),
+				    "%s", json_string_value(json_object_get(
+				    json_object_get(resp, "result"),
+				    "message_id")) ?: "");
+			json_decref(resp);
+			lb_consume(&sub, used);
+			lat->answered++;
+		}
+		if ((pfd[1].revents & (POLLIN | POLLHUP)) &&
+		    lb_fill(&mon) == 0) {
+			fprintf(stderr, "bench_transport: France closed the "
+			    "monitor\n");
+			goto out;
+		}
+		t = bench_now();
+		while ((l = lb_next(&mon, &used)) != NULL) {
+			resp = json_loads(l, 0, NULL);
+			data = json_object_get(resp, "data");
+			text = json_string_value(json_object_get(data, "text"));
+			if (ngot < n && json_string_value(json_object_get(data,
+			    "record")) != NULL && strcmp(json_string_value(
+			    json_object_get(data, "record")), "RECEIPT_GOT") ==
+			    0 && text != NULL && (re = strstr(text, " re ")) !=
+			    NULL) {
+				snprintf(got[ngot], sizeof(got[0]), "%s",
+				    re + 4);
+				t_got[ngot++] = t;
+			}
+			json_decref(resp);
+			lb_consume(&mon, used);
+		}
+	}
+	/* each receipt to its submit (the answers came in submit order) */
+	for (j = 0; j < ngot; j++)
+		for (i = 0; i < lat->answered && i < n; i++)
+			if (ids[i][0] != '\0' && strcmp(ids[i], got[j]) == 0) {
+				ms[nms++] = 1000.0 * (t_got[j] - t_sent[i]);
+				ids[i][0] = '\0';
+				break;
+			}
+	lat->receipted = nms;
+	if (nms > 0) {
+		qsort(ms, (size_t)nms, sizeof(ms[0]), cmp_double);
+		lat->p50 = ms[(nms - 1) * 50 / 100];
+		lat->p90 = ms[(nms - 1) * 90 / 100];
+		lat->p99 = ms[(nms - 1) * 99 / 100];
+		lat->max = ms[nms - 1];
+	}
+	rv = 0;
+out:
+	ctl_close(&sub);
+	ctl_close(&mon);
+out0:
+	free(line);
+	free(ids);
+	free(got);
+	free(t_sent);
+	free(t_got);
+	free(ms);
+	return rv;
+}
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bench_transport [-ek] [-c CONNS] "
+	fprintf(stderr, "usage: bench_transport [-ekl] [-c CONNS] "
 	    "[-n EXCHANGES] [-t SECONDS] [-u USER] PKI_DIR\n");
 	exit(2);
 }
@@ -626,9 +841,10 @@ main(int argc, char **argv)
 	char *body = NULL;
 	const char *user = NULL;
 	int c, port, keep = 0, ran = 0, stop_kz, stop_fr, conns = 0;
-	int at_rest = 0;
+	int at_rest = 0, latency = 0, lat_ran = 0;
+	struct latency lat;
 
-	while ((c = getopt(argc, argv, "c:ekn:t:u:")) != -1)
+	while ((c = getopt(argc, argv, "c:ekln:t:u:")) != -1)
 		switch (c) {
 		case 'c':
 			if ((conns = atoi(optarg)) < 1 || conns > 32)
@@ -639,6 +855,9 @@ main(int argc, char **argv)
 			break;
 		case 'k':
 			keep = 1;
+			break;
+		case 'l':
+			latency = 1;
 			break;
 		case 'n':
 			if ((n = atol(optarg)) < 1)
@@ -754,6 +973,15 @@ main(int argc, char **argv)
 	if (ctl_stages(kz.sock, &kz1) == -1 || ctl_stages(fr.sock, &fr1) == -1)
 		fprintf(stderr, "bench_transport: no CPU by stage after the "
 		    "run\n");
+	/* -l: at half the rate just measured, the same number of messages */
+	if (ran && latency && r.t_done > 0 && r.receipted > 0) {
+		if (bench_latency(fr.sock, body, n, 0.5 * (double)r.receipted /
+		    r.t_done, limit, &lat) == 0)
+			lat_ran = 1;
+		else
+			fprintf(stderr, "bench_transport: the latency run "
+			    "failed\n");
+	}
 	stop_fr = gw_stop(&fr);
 	stop_kz = gw_stop(&kz);
 	free(body);
@@ -825,11 +1053,19 @@ main(int argc, char **argv)
 		    (double)r.receipted);
 	if (r.receipted > 0)
 		print_stages(&kz0, &kz1, &fr0, &fr1, r.receipted);
+	if (lat_ran)
+		printf("\nlatency, submit written to receipt committed "
+		    "(France's monitor), at %.0f submits/s (half the rate "
+		    "above): %ld submitted, %ld answered, %ld receipted; p50 "
+		    "%.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+		    lat.rate, lat.sent, lat.answered, lat.receipted, lat.p50,
+		    lat.p90, lat.p99, lat.max);
 	printf("gateways stopped: Kazakhstan %s, France %s\n",
 	    stop_kz == 0 ? "exit 0" : "NOT CLEANLY",
 	    stop_fr == 0 ? "exit 0" : "NOT CLEANLY");
 	if (stop_kz != 0 || stop_fr != 0 || r.refused > 0 ||
-	    r.receipted < r.accepted) {
+	    r.receipted < r.accepted || (latency && (!lat_ran ||
+	    lat.receipted < lat.sent))) {
 		gw_tail(&kz);
 		gw_tail(&fr);
 		keep = 1;
