@@ -373,6 +373,29 @@ ctl_mon(const char *sock, struct linebuf *mon)
 	return 0;
 }
 
+/* France's submit of body to Kazakhstan as one control line, its \n
+ * included (*len bytes, malloc'd), or NULL. */
+static char *
+submit_line(const char *body, size_t *len)
+{
+	json_t *req;
+	char *l, *line;
+
+	req = json_pack("{s:s, s:{s:[s], s:s}}", "cmd", "submit", "args",
+	    "argv", "KZ", "document", body);
+	if (req == NULL || (l = json_dumps(req, JSON_COMPACT)) == NULL) {
+		json_decref(req);
+		return NULL;
+	}
+	json_decref(req);
+	*len = strlen(l) + 1;
+	line = xmalloc(*len);
+	memcpy(line, l, *len - 1);
+	line[*len - 1] = '\n';
+	free(l);
+	return line;
+}
+
 /*
  * Write n submit lines on one connection, pipelined, reading the answers
  * as they come; then poll queues on a second connection until France has
@@ -384,7 +407,7 @@ bench_exchanges(const char *sock, const char *body, long n, double limit,
 {
 	struct linebuf sub, mon;
 	struct pollfd pfd;
-	json_t *req, *resp, *err;
+	json_t *resp, *err;
 	char *line, *l;
 	size_t linelen, off = 0, used;
 	long sent = 0, answered = 0, got;
@@ -394,17 +417,8 @@ bench_exchanges(const char *sock, const char *body, long n, double limit,
 
 	memset(r, 0, sizeof(*r));
 	r->n = n;
-	req = json_pack("{s:s, s:{s:[s], s:s}}", "cmd", "submit", "args",
-	    "argv", "KZ", "document", body);
-	if (req == NULL || (l = json_dumps(req, JSON_COMPACT)) == NULL)
+	if ((line = submit_line(body, &linelen)) == NULL)
 		return -1;
-	json_decref(req);
-	linelen = strlen(l) + 1;
-	if ((line = malloc(linelen)) == NULL)
-		return -1;
-	memcpy(line, l, linelen - 1);
-	line[linelen - 1] = '\n';
-	free(l);
 
 	mon.fd = -1;
 	mon.buf = NULL;
@@ -668,7 +682,7 @@ bench_latency(const char *sock, const char *body, long n, double rate,
 	static const char follow[] = "{\"cmd\":\"monitor\"}\n";
 	struct linebuf sub, mon;
 	struct pollfd pfd[2];
-	json_t *req, *resp, *data;
+	json_t *resp, *data;
 	char *line, *l, (*ids)[64], (*got)[64];
 	const char *text, *re;
 	double *t_sent, *t_got, *ms, t0, t, next;
@@ -678,16 +692,8 @@ bench_latency(const char *sock, const char *body, long n, double rate,
 
 	memset(lat, 0, sizeof(*lat));
 	lat->rate = rate;
-	req = json_pack("{s:s, s:{s:[s], s:s}}", "cmd", "submit", "args",
-	    "argv", "KZ", "document", body);
-	if (req == NULL || (l = json_dumps(req, JSON_COMPACT)) == NULL)
+	if ((line = submit_line(body, &linelen)) == NULL)
 		return -1;
-	json_decref(req);
-	linelen = strlen(l) + 1;
-	line = xmalloc(linelen);
-	memcpy(line, l, linelen - 1);
-	line[linelen - 1] = '\n';
-	free(l);
 	ids = xcalloc((size_t)n, sizeof(*ids));
 	got = xcalloc((size_t)n, sizeof(*got));
 	t_sent = xcalloc((size_t)n, sizeof(*t_sent));

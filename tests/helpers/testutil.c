@@ -13,6 +13,9 @@
 #include <openssl/x509.h>
 
 #include "conf/conffile.h"
+#include "msg/envelope.h"
+#include "msg/xmlsig.h"
+#include "util/log.h"
 #include "testutil.h"
 
 char *
@@ -191,4 +194,18 @@ test_burn(double sec)
 		for (int i = 0; i < 10000; i++)
 			x += (uint64_t)i * 7;
 	return test_thread_cpu() - t0;
+}
+
+int
+test_xml_start(const char *name)
+{
+	const char *src = getenv("ACCORD_SRCDIR");
+	char proto[1024];
+
+	if (src == NULL)
+		return -1;
+	log_init(name, 1, LOG_LVL_WARN);
+	xmlInitParser();
+	snprintf(proto, sizeof(proto), "%s/protocols", src);
+	return envelope_init(proto) == -1 || xmlsig_init() == -1 ? -1 : 0;
 }

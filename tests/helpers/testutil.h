@@ -43,6 +43,11 @@ int test_rmtree(const char *dir);
  * runs.  @return 0 when the certificate cannot be read. */
 accord_time_t test_pki_time(const char *workdir);
 
+/* A test program's start with XML: its log (warnings and worse) under
+ * name, libxml2, the schemas of $ACCORD_SRCDIR/protocols and xmlsec.
+ * @return 0, or -1 (ACCORD_SRCDIR unset, or said on stderr). */
+int test_xml_start(const char *name);
+
 /* This thread's CPU time so far, in seconds. */
 double test_thread_cpu(void);
 

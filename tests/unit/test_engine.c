@@ -2619,8 +2619,6 @@ test_submit_async_sealed(void **state)
 int
 main(void)
 {
-	const char *src = getenv("ACCORD_SRCDIR");
-	char proto[1024];
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_request_reply_both_sides_agree),
@@ -2664,12 +2662,7 @@ main(void)
 		T(test_submit_remote_void),
 	};
 
-	if (src == NULL)
-		return 1;
-	log_init("test_engine", 1, LOG_LVL_WARN);
-	xmlInitParser();
-	snprintf(proto, sizeof(proto), "%s/protocols", src);
-	if (envelope_init(proto) == -1 || xmlsig_init() == -1)
+	if (test_xml_start("test_engine") == -1)
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -400,8 +400,6 @@ test_audit_void_decodes(void **state)
 int
 main(void)
 {
-	const char *src = getenv("ACCORD_SRCDIR");
-	char proto[1024];
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_engine_journals_void),
@@ -409,12 +407,7 @@ main(void)
 		T(test_audit_void_decodes),
 	};
 
-	if (src == NULL)
-		return 1;
-	log_init("test_void", 1, LOG_LVL_WARN);
-	xmlInitParser();
-	snprintf(proto, sizeof(proto), "%s/protocols", src);
-	if (envelope_init(proto) == -1 || xmlsig_init() == -1)
+	if (test_xml_start("test_void") == -1)
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
