@@ -173,6 +173,16 @@ engine_seal_prepare(struct engine *e, const struct agreement *a,
     struct envelope_header *h, xmlNodePtr body, xmlDocPtr *docp,
     struct envelope_error *verr)
 {
+	return engine_seal_wrap(e, a, h, body, docp, verr, 1);
+}
+
+/* The same, the validation left to the caller (the signing pool's thread
+ * does it before signing: signpool_job.validate) when validate is 0. */
+int
+engine_seal_wrap(struct engine *e, const struct agreement *a,
+    struct envelope_header *h, xmlNodePtr body, xmlDocPtr *docp,
+    struct envelope_error *verr, int validate)
+{
 	struct envelope_error err;
 	xmlDocPtr doc = NULL;
 
@@ -192,7 +202,7 @@ engine_seal_prepare(struct engine *e, const struct agreement *a,
 		h->version = agreement_wire_version(a);
 	if (envelope_build(h, body, &doc) == -1)
 		return -1;
-	if (envelope_validate(doc, &err) == -1) {
+	if (validate && envelope_validate(doc, &err) == -1) {
 		xmlFreeDoc(doc);
 		if (verr != NULL) {
 			*verr = err;

@@ -301,6 +301,9 @@ int engine_journal_json(struct engine *e, enum journal_kind kind,
 int engine_seal_prepare(struct engine *e, const struct agreement *a,
     struct envelope_header *h, xmlNodePtr body, xmlDocPtr *docp,
     struct envelope_error *verr);
+int engine_seal_wrap(struct engine *e, const struct agreement *a,
+    struct envelope_header *h, xmlNodePtr body, xmlDocPtr *docp,
+    struct envelope_error *verr, int validate);
 int engine_seal_checked(struct engine *e, const struct agreement *a,
     struct envelope_header *h, xmlNodePtr body, char **out, size_t *len,
     struct envelope_error *verr);
@@ -315,10 +318,11 @@ int engine_make_error(struct engine *e, const struct agreement *a,
     const struct envelope_header *rh, enum accord_err code,
     const char *text, struct engine_answer *ans, struct envelope_header *out);
 
-/* engine_submit.c: a submit in two halves, the signature between. */
+/* engine_submit.c: a submit in two halves, the signature between; with
+ * validate 0 the envelope's validation is the signer's (the pool's). */
 int engine_submit_prepare(struct engine *e,
     const struct engine_submission *sub, const char *docbytes, size_t len,
-    struct engine_submit_state *st, xmlDocPtr *sdoc,
+    int validate, struct engine_submit_state *st, xmlDocPtr *sdoc,
     struct engine_outgoing *out, struct engine_answer *ans, int *rcp);
 int engine_submit_complete(struct engine *e,
     const struct engine_submission *sub, const struct engine_submit_state *st,

@@ -534,9 +534,9 @@ engine_submit_journal(struct engine *e, const struct agreement *a,
  */
 int
 engine_submit_prepare(struct engine *e, const struct engine_submission *sub,
-    const char *docbytes, size_t len, struct engine_submit_state *st,
-    xmlDocPtr *sdoc, struct engine_outgoing *out, struct engine_answer *ans,
-    int *rcp)
+    const char *docbytes, size_t len, int validate,
+    struct engine_submit_state *st, xmlDocPtr *sdoc,
+    struct engine_outgoing *out, struct engine_answer *ans, int *rcp)
 {
 	struct envelope_error verr;
 	xmlDocPtr bdoc = NULL;
@@ -567,7 +567,8 @@ engine_submit_prepare(struct engine *e, const struct engine_submission *sub,
 	/* the operator's own reply: its grounds, as a parser reads them,
 	 * taken now (the body is freed before the journal) */
 	parser_grounds(st->h.type, root, &st->g);
-	sealed = engine_seal_prepare(e, st->a, &st->h, root, sdoc, &verr);
+	sealed = engine_seal_wrap(e, st->a, &st->h, root, sdoc, &verr,
+	    validate);
 	if (sealed == -2)
 		engine_answer_set(ans, 400, AE_SCHEMA_INVALID, "%s",
 		    verr.text);
@@ -662,7 +663,7 @@ engine_submit(struct engine *e, const struct engine_submission *sub,
 	xmlDocPtr sdoc;
 	int rc = -1;
 
-	switch (engine_submit_prepare(e, sub, docbytes, len, &st, &sdoc, out,
+	switch (engine_submit_prepare(e, sub, docbytes, len, 1, &st, &sdoc, out,
 	    ans, &rc)) {
 	case 1:
 		return rc;

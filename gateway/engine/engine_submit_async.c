@@ -224,7 +224,9 @@ engine_submit_async(struct engine *e, const struct engine_submission *sub,
 		engine_asub_queue(e, as);
 		return 1;
 	}
-	switch (engine_submit_prepare(e, sub, doc, len, &st, &sdoc, out, ans,
+	/* the envelope is validated on the pool's thread, before it is
+	 * signed: a refusal then comes at its turn (engine_asub_finish) */
+	switch (engine_submit_prepare(e, sub, doc, len, 0, &st, &sdoc, out, ans,
 	    &rc)) {
 	case 1:
 		return rc;
@@ -243,6 +245,7 @@ engine_submit_async(struct engine *e, const struct engine_submission *sub,
 	}
 	as->state = ASUB_SIGNING;
 	as->job.doc = sdoc;
+	as->job.validate = 1;
 	as->job.arg = as;
 	engine_asub_queue(e, as);
 	signpool_submit(e->pool, &as->job);
@@ -300,6 +303,13 @@ engine_asub_finish(struct engine *e, struct engine_asub *as,
 		    "case, agreement or store changed meanwhile");
 		memset(ans, 0, sizeof(*ans));
 		return engine_submit(e, &sub, as->doc, as->len, out, ans);
+	}
+	if (as->job.rc == -2) {
+		/* the pool's thread found the envelope invalid: refused,
+		 * nothing journalled, as engine_submit_prepare() refuses */
+		engine_answer_set(ans, 400, AE_SCHEMA_INVALID, "%s",
+		    as->job.why);
+		return -1;
 	}
 	if (as->job.rc == 0) {
 		out->body = as->job.out;	/* taken over */

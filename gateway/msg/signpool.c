@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -47,12 +48,17 @@ struct signpool {
 static void
 signpool_run(struct signpool_thread *t, struct signpool_job *job)
 {
+	struct envelope_error err;
 	char *u = NULL;
 	size_t ulen;
 
 	job->out = NULL;
 	job->len = 0;
-	if (t->remote != NULL)
+	job->why[0] = '\0';
+	if (job->validate && envelope_validate(job->doc, &err) == -1) {
+		snprintf(job->why, sizeof(job->why), "%s", err.text);
+		job->rc = -2;
+	} else if (t->remote != NULL)
 		job->rc = envelope_serialize(job->doc, &u, &ulen) == -1 ||
 		    signer_client_sign_message(t->remote, u, ulen, &job->out,
 		    &job->len) == -1 ? -1 : 0;

@@ -23,7 +23,11 @@ struct signpool_job {
 						 * by the worker */
 	char			*out;		/* the signed bytes (malloc) */
 	size_t			 len;
-	int			 rc;		/* 0, or -1 (logged) */
+	int			 validate;	/* validate the envelope first
+						 * (envelope_validate) */
+	int			 rc;		/* 0, -1 (logged), or -2: not
+						 * valid, why says why */
+	char			 why[512];
 	void			*arg;		/* the caller's */
 };
 

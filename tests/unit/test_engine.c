@@ -1104,7 +1104,8 @@ test_store_rebuilt_from_journal(void **state)
 	assert_int_equal(state_of(kz, "FR", cid2), FSM_ACCEPTED);
 }
 
-/* How many records of kind in e's journal name message_id. */
+/* How many records of kind in e's journal name message_id (NULL: how
+ * many of kind). */
 static int
 count_records(const struct config *c, unsigned kind, const char *message_id)
 {
@@ -1120,6 +1121,10 @@ count_records(const struct config *c, unsigned kind, const char *message_id)
 	while (journal_reader_next(r, &rec) == 1) {
 		if (rec.kind != kind)
 			continue;
+		if (message_id == NULL) {
+			n++;
+			continue;
+		}
 		if (kind == JOURNAL_MESSAGE_RECEIVED &&
 		    record_message_decode(rec.payload, rec.len, &rm) == 0 &&
 		    strcmp(rm.message_id, message_id) == 0)
@@ -2515,6 +2520,50 @@ test_submit_remote_void(void **state)
 	assert_non_null(fr = engine_open(frc));
 }
 
+/*
+ * Signed on the pool, a submit's envelope is validated on the pool's
+ * thread, not on the loop: one that does not validate is refused at its
+ * turn as the loop would refuse it (400, SCHEMA_INVALID, the schema's
+ * words), and nothing of it is journalled; the next one goes through.
+ */
+static void
+test_submit_async_invalid(void **state)
+{
+	struct engine_submission sub;
+	struct engine_outgoing out;
+	struct engine_answer a;
+	struct signed_seen seen;
+	size_t len;
+	char *doc, *p;
+
+	memset(&sub, 0, sizeof(sub));
+	memset(&seen, 0, sizeof(seen));
+	sub.partner = "KZ";
+	sub.defer_commit = 1;
+	doc = example_body("ReadmissionRequest", &len);
+	/* well-formed, its type and case readable; not valid */
+	assert_non_null(p = strstr(doc, "<Surname>"));
+	memcpy(p + 1, "Surnome", 7);
+	assert_non_null(p = strstr(doc, "</Surname>"));
+	memcpy(p + 2, "Surnome", 7);
+	assert_int_equal(engine_submit_async(fr, &sub, doc, len,
+	    (void *)(intptr_t)1, &out, &a), 1);
+	memcpy(strstr(doc, "<Surnome>") + 1, "Surname", 7);
+	memcpy(strstr(doc, "</Surnome>") + 2, "Surname", 7);
+	assert_int_equal(engine_submit_async(fr, &sub, doc, len,
+	    (void *)(intptr_t)2, &out, &a), 1);
+	free(doc);
+	signed_collect(fr, &seen);
+	assert_int_equal(engine_flush(fr), 0);
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.tags[0], 1);
+	assert_int_equal(seen.rcs[0], -1);
+	assert_int_equal(seen.codes[0], AE_SCHEMA_INVALID);
+	assert_int_equal(seen.tags[1], 2);
+	assert_int_equal(seen.rcs[1], 0);
+	assert_int_equal(count_records(frc, JOURNAL_MESSAGE_SENT, NULL), 1);
+}
+
 /* Does any file under dir hold s? */
 static int
 tree_holds(const char *dir, const char *s)
@@ -2658,6 +2707,7 @@ main(void)
 		T(test_submit_async_order_and_commit),
 		T(test_submit_async_same_case),
 		T(test_submit_async_case_changed),
+		T(test_submit_async_invalid),
 		T(test_submit_async_sealed),
 		T(test_submit_remote_void),
 	};
