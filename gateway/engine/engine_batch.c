@@ -139,6 +139,7 @@ engine_append_sealed(struct engine *e, enum journal_kind kind,
 	p->time = journal_last_append_time(e->journal);
 	p->payload = payload;
 	p->len = len;
+	p->note.set = 0;
 	return 0;
 }
 
@@ -303,7 +304,8 @@ engine_observe(struct engine *e, size_t n)
 
 	for (i = 0; i < n; i++) {
 		p = &e->pending[i];
-		engine_metrics_record(e, p->kind, p->time, p->payload, p->len);
+		engine_metrics_record(e, p->kind, p->time, p->payload, p->len,
+		    &p->note);
 		if (e->observer != NULL)
 			e->observer(e->observer_arg, p->kind, p->seq, p->time,
 			    p->payload, p->len);

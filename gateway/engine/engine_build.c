@@ -24,6 +24,18 @@
 
 /* ---- journalling helpers ---------------------------------------------- */
 
+/* The metrics' part of the message record just appended. */
+static void
+engine_note_message(struct engine *e, const struct record_message *m)
+{
+	struct engine_msgnote *n = &e->pending[e->npending - 1].note;
+
+	n->set = 1;
+	n->type = m->type;
+	snprintf(n->partner, sizeof(n->partner), "%s", m->partner);
+	snprintf(n->ref_to, sizeof(n->ref_to), "%s", m->ref_to);
+}
+
 int
 engine_journal_message(struct engine *e, enum journal_kind kind,
     const char *partner, const struct envelope_header *h,
@@ -65,14 +77,16 @@ engine_journal_message(struct engine *e, enum journal_kind kind,
 			rc = record_message_seal(&m, bytes, len, key, id,
 			    &payload, &plen, &seal);
 		aead_wipe(key, sizeof(key));
-		if (rc == -1)
+		if (rc == -1 ||
+		    engine_append_sealed(e, kind, payload, plen, &seal) == -1)
 			return -1;
-		return engine_append_sealed(e, kind, payload, plen, &seal);
-	}
-	if (record_message_encode(&m, bytes, len, &payload, &plen) == -1)
+	} else if (record_message_encode(&m, bytes, len, &payload,
+	    &plen) == -1 || engine_append(e, kind, payload, plen) == -1)
 		return -1;
-	return engine_append(e, kind, payload, plen);
+	engine_note_message(e, &m);
+	return 0;
 }
+
 
 int
 engine_journal_decision(struct engine *e, const char *partner,

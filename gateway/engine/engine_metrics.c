@@ -80,7 +80,8 @@ engine_metrics_register(void)
  */
 void
 engine_metrics_record(struct engine *e, enum journal_kind kind,
-    accord_time_t time, const char *payload, size_t len)
+    accord_time_t time, const char *payload, size_t len,
+    const struct engine_msgnote *note)
 {
 	struct record_message m;
 	struct store_message sm;
@@ -88,7 +89,12 @@ engine_metrics_record(struct engine *e, enum journal_kind kind,
 	if (kind != JOURNAL_MESSAGE_RECEIVED && kind != JOURNAL_MESSAGE_SENT &&
 	    kind != JOURNAL_RECEIPT_GOT)
 		return;
-	if (record_message_decode(payload, len, &m) == -1)
+	/* noted when appended; else (a record of another path) decoded */
+	if (note != NULL && note->set) {
+		m.type = note->type;
+		snprintf(m.partner, sizeof(m.partner), "%s", note->partner);
+		snprintf(m.ref_to, sizeof(m.ref_to), "%s", note->ref_to);
+	} else if (record_message_decode(payload, len, &m) == -1)
 		return;
 	switch (kind) {
 	case JOURNAL_MESSAGE_RECEIVED:

@@ -51,6 +51,16 @@ struct engine_asub;
 struct signpool;
 
 /* One record appended in the current batch. */
+/* What the metrics count of a message record, noted as it is appended
+ * (so that its payload, the message's bytes with it, is not decoded again
+ * for them). */
+struct engine_msgnote {
+	int		 set;
+	enum msg_type	 type;
+	char		 partner[RECORD_PARTNER_MAX];
+	char		 ref_to[RECORD_ID_MAX];
+};
+
 struct engine_pending {
 	enum journal_kind kind;
 	uint64_t	 seq;
@@ -58,6 +68,7 @@ struct engine_pending {
 	char		*payload;
 	size_t		 len;
 	struct journal_pos pos;		/* where it will be in the journal */
+	struct engine_msgnote note;	/* a message record's, or unset */
 };
 
 /* A case as a record not yet applied to the store left it (the overlay).
@@ -387,7 +398,8 @@ int engine_receipt_take(struct engine *e, const char *partner,
  * partner's message answered (counted when the answer is an Error). */
 void engine_metrics_register(void);
 void engine_metrics_record(struct engine *e, enum journal_kind kind,
-    accord_time_t time, const char *payload, size_t len);
+    accord_time_t time, const char *payload, size_t len,
+    const struct engine_msgnote *note);
 void engine_metrics_answer(const char *partner,
     const struct engine_answer *ans);
 
