@@ -179,7 +179,7 @@ engine_open_signed(const struct config *c, struct signer_client *sc)
 	store_set_busy_ms(e->store, 0);
 	/* ... and never syncs a file in a commit: the WAL's checkpoints run
 	 * on the store's own thread */
-	if (store_checkpointer_start(e->store, 0) == -1)
+	if (store_checkpointer_start(e->store, STORE_CKPT_LOOP_PAGES) == -1)
 		goto fail;
 	/* with a signer process, the key never enters this one */
 	if (sc == NULL && (e->signer = xmlsig_signer_load(c->sign_key,

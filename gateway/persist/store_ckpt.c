@@ -148,6 +148,7 @@ store_checkpointer_start(struct store *st, int pages)
 		goto fail;
 	}
 	st->ckpt = k;
+	st->ckpt_pages = k->pages;
 	store_ckpt_hook_install(st);	/* in place of the automatic one */
 	return 0;
 fail:

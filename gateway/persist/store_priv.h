@@ -87,6 +87,7 @@ struct store {
 	struct store_busy busy;		/* what the busy handler saw */
 	struct store_ckpt *ckpt;	/* checkpoints off the loop, or
 					 * NULL (store_ckpt.c) */
+	int		 ckpt_pages;	/* its threshold */
 };
 
 /* store_ckpt.c: put the checkpointer's WAL hook on st->db again (after a
