@@ -373,6 +373,37 @@ ctl_mon(const char *sock, struct linebuf *mon)
 	return 0;
 }
 
+/* One read into lb, non-blocking.  @return bytes read, 0 at EOF, -1 when
+ * nothing was there or on an error. */
+static ssize_t
+lb_fill(struct linebuf *lb)
+{
+	ssize_t w;
+
+	if (lb->cap - lb->len < 4096) {
+		lb->cap = lb->cap ? lb->cap * 2 : 65536;
+		if ((lb->buf = realloc(lb->buf, lb->cap)) == NULL)
+			exit(2);
+	}
+	w = read(lb->fd, lb->buf + lb->len, lb->cap - lb->len);
+	if (w > 0)
+		lb->len += (size_t)w;
+	return w;
+}
+
+/* The next complete line already in lb (NUL-terminated), or NULL. */
+static char *
+lb_next(struct linebuf *lb, size_t *used)
+{
+	char *l;
+
+	if (lb->len == 0 || (l = memchr(lb->buf, '\n', lb->len)) == NULL)
+		return NULL;
+	*l = '\0';
+	*used = (size_t)(l - lb->buf) + 1;
+	return lb->buf;
+}
+
 /* France's submit of body to Kazakhstan as one control line, its \n
  * included (*len bytes, malloc'd), or NULL. */
 static char *
@@ -457,32 +488,16 @@ bench_exchanges(const char *sock, const char *body, long n, double limit,
 				}
 			}
 			if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
-				for (;;) {
-					if (sub.cap - sub.len < 4096) {
-						sub.cap = sub.cap ?
-						    sub.cap * 2 : 65536;
-						sub.buf = realloc(sub.buf,
-						    sub.cap);
-						if (sub.buf == NULL)
-							exit(2);
-					}
-					w = read(sub.fd, sub.buf + sub.len,
-					    sub.cap - sub.len);
-					if (w <= 0)
-						break;
-					sub.len += (size_t)w;
-				}
+				while ((w = lb_fill(&sub)) > 0)
+					;
 				if (w == 0) {
 					fprintf(stderr, "bench_transport: "
 					    "France closed the control "
 					    "connection\n");
 					goto out;
 				}
-				while ((l = memchr(sub.buf, '\n',
-				    sub.len)) != NULL) {
-					*l = '\0';
-					used = (size_t)(l - sub.buf) + 1;
-					resp = json_loads(sub.buf, 0, NULL);
+				while ((l = lb_next(&sub, &used)) != NULL) {
+					resp = json_loads(l, 0, NULL);
 					if (resp != NULL && json_is_true(
 					    json_object_get(resp, "ok")))
 						r->accepted++;
@@ -627,37 +642,6 @@ struct latency {
 	long	 sent, answered, receipted;
 	double	 p50, p90, p99, max;	/* ms, submit sent to receipt seen */
 };
-
-/* One read into lb, non-blocking.  @return bytes read, 0 at EOF, -1 when
- * nothing was there or on an error. */
-static ssize_t
-lb_fill(struct linebuf *lb)
-{
-	ssize_t w;
-
-	if (lb->cap - lb->len < 4096) {
-		lb->cap = lb->cap ? lb->cap * 2 : 65536;
-		if ((lb->buf = realloc(lb->buf, lb->cap)) == NULL)
-			exit(2);
-	}
-	w = read(lb->fd, lb->buf + lb->len, lb->cap - lb->len);
-	if (w > 0)
-		lb->len += (size_t)w;
-	return w;
-}
-
-/* The next complete line already in lb (NUL-terminated), or NULL. */
-static char *
-lb_next(struct linebuf *lb, size_t *used)
-{
-	char *l;
-
-	if (lb->len == 0 || (l = memchr(lb->buf, '\n', lb->len)) == NULL)
-		return NULL;
-	*l = '\0';
-	*used = (size_t)(l - lb->buf) + 1;
-	return lb->buf;
-}
 
 static int
 cmp_double(const void *a, const void *b)

@@ -87,7 +87,6 @@ engine_journal_message(struct engine *e, enum journal_kind kind,
 	return 0;
 }
 
-
 int
 engine_journal_decision(struct engine *e, const char *partner,
     const char *case_id, const char *message_id, const struct fsm_case *c,
@@ -179,19 +178,10 @@ engine_body_add(xmlNodePtr parent, const char *name, const char *value)
 	xmlNewTextChild(parent, parent->ns, BAD_CAST name, BAD_CAST value);
 }
 
-/* Wrap body for partner a and validate it, unsigned, into *docp (the id
- * and Created into h).  @return 0, -1 on a fault, or -2 when the message
- * does not validate (verr says why). */
-int
-engine_seal_prepare(struct engine *e, const struct agreement *a,
-    struct envelope_header *h, xmlNodePtr body, xmlDocPtr *docp,
-    struct envelope_error *verr)
-{
-	return engine_seal_wrap(e, a, h, body, docp, verr, 1);
-}
-
-/* The same, the validation left to the caller (the signing pool's thread
- * does it before signing: signpool_job.validate) when validate is 0. */
+/* Wrap body for partner a, unsigned, into *docp (the id and Created into
+ * h), and validate it unless validate is 0 (the signing pool's thread
+ * then does it before signing: signpool_job.validate).  @return 0, -1 on
+ * a fault, or -2 when the message does not validate (verr says why). */
 int
 engine_seal_wrap(struct engine *e, const struct agreement *a,
     struct envelope_header *h, xmlNodePtr body, xmlDocPtr *docp,
@@ -246,7 +236,7 @@ engine_seal_checked(struct engine *e, const struct agreement *a,
 	size_t ulen;
 	int rc;
 
-	if ((rc = engine_seal_prepare(e, a, h, body, &doc, verr)) != 0)
+	if ((rc = engine_seal_wrap(e, a, h, body, &doc, verr, 1)) != 0)
 		return rc;
 	rc = -1;
 	if (e->remote != NULL) {

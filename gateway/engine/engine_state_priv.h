@@ -309,9 +309,6 @@ int engine_journal_msgstate(struct engine *e, const char *partner,
     const char *reason);
 int engine_journal_json(struct engine *e, enum journal_kind kind,
     json_t *obj);
-int engine_seal_prepare(struct engine *e, const struct agreement *a,
-    struct envelope_header *h, xmlNodePtr body, xmlDocPtr *docp,
-    struct envelope_error *verr);
 int engine_seal_wrap(struct engine *e, const struct agreement *a,
     struct envelope_header *h, xmlNodePtr body, xmlDocPtr *docp,
     struct envelope_error *verr, int validate);

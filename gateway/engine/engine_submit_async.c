@@ -47,8 +47,7 @@ struct engine_asub {
 int
 engine_pool_start(struct engine *e)
 {
-	const char *s;
-	int n = 0;
+	int n;
 
 	e->asubs_tail = &e->asubs;
 	if (e->remote != NULL) {
@@ -64,8 +63,7 @@ engine_pool_start(struct engine *e)
 	}
 	/* ACCORD_SIGN_THREADS: 0 signs on the loop as before; unset, one
 	 * thread per processor */
-	if ((s = getenv("ACCORD_SIGN_THREADS")) != NULL && s[0] != '\0' &&
-	    (n = atoi(s)) <= 0)
+	if ((n = signpool_threads()) == 0)
 		return 0;
 	if ((e->pool = signpool_start(e->conf->sign_key, e->conf->sign_cert,
 	    n)) == NULL)

@@ -17,6 +17,7 @@
 
 #include "msg/envelope.h"
 #include "msg/signer.h"
+#include "msg/signpool.h"
 #include "util/clock.h"
 #include "util/frame.h"
 #include "util/hex.h"
@@ -230,7 +231,7 @@ signer_serve(int fd, const struct signer_identity *id)
 struct signer_client {
 	int			 fd;
 	pthread_mutex_t		 lock;
-	struct signer_client	*lanes[SIGNER_LANES_MAX];
+	struct signer_client	*lanes[SIGNPOOL_MAX];
 	int			 nlanes;
 };
 
@@ -261,7 +262,7 @@ signer_client_free(struct signer_client *sc)
 void
 signer_client_add_lane(struct signer_client *sc, struct signer_client *lane)
 {
-	if (sc->nlanes == SIGNER_LANES_MAX) {
+	if (sc->nlanes == SIGNPOOL_MAX) {
 		signer_client_free(lane);
 		return;
 	}

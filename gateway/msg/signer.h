@@ -68,9 +68,8 @@ void signer_client_free(struct signer_client *sc);
  * own, so requests on different lanes are signed at the same time.  The
  * first channel (signer_client_new) is the event loop's; the others are
  * added to it as its lanes, one per thread of the engine's signing pool
- * (msg/signpool.h).  sc takes lane over.
+ * (msg/signpool.h), so at most SIGNPOOL_MAX.  sc takes lane over.
  */
-#define SIGNER_LANES_MAX	16
 void signer_client_add_lane(struct signer_client *sc,
     struct signer_client *lane);
 int signer_client_lanes(const struct signer_client *sc);

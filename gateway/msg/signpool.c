@@ -22,7 +22,6 @@
 #include "util/xmalloc.h"
 
 #define STAG		"signpool"
-#define SIGNPOOL_MAX	16
 
 struct signpool_thread {
 	struct signpool		*pool;
@@ -144,15 +143,22 @@ fail:
 	return NULL;
 }
 
+int
+signpool_threads(void)
+{
+	const char *s = getenv("ACCORD_SIGN_THREADS");
+	long n;
+
+	if (s != NULL && s[0] != '\0')
+		n = atoi(s) > 0 ? atoi(s) : 0;
+	else if ((n = sysconf(_SC_NPROCESSORS_ONLN)) < 1)
+		n = 1;
+	return n > SIGNPOOL_MAX ? SIGNPOOL_MAX : (int)n;
+}
+
 struct signpool *
 signpool_start(const char *key_file, const char *cert_file, int n)
 {
-	long ncpu;
-
-	if (n <= 0) {
-		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		n = ncpu > 0 ? (int)ncpu : 1;
-	}
 	return signpool_new(key_file, cert_file, NULL, n);
 }
 

@@ -32,9 +32,16 @@ struct signpool_job {
 };
 
 /*
- * Start n threads (n <= 0: one per online processor, at most 16), each
- * with its own signer loaded from key_file and cert_file.
- * @return the pool, or NULL (logged).
+ * How many signing threads the environment asks for, for either kind of
+ * pool: ACCORD_SIGN_THREADS=N (0 or less: none, every signature on the
+ * loop), unset or empty one per online processor; at most SIGNPOOL_MAX.
+ */
+#define SIGNPOOL_MAX	16
+int signpool_threads(void);
+
+/*
+ * Start n threads (at most SIGNPOOL_MAX), each with its own signer loaded
+ * from key_file and cert_file.  @return the pool, or NULL (logged).
  */
 struct signpool *signpool_start(const char *key_file, const char *cert_file,
     int n);

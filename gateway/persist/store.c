@@ -706,7 +706,7 @@ store_remove(const char *path)
 int
 store_rebuild(struct store *st)
 {
-	int pages = st->ckpt != NULL ? st->ckpt_pages : 0;
+	int pages = store_checkpointer_pages(st);
 
 	store_disconnect(st);
 	if (store_remove(st->path) == -1)

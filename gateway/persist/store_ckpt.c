@@ -148,7 +148,6 @@ store_checkpointer_start(struct store *st, int pages)
 		goto fail;
 	}
 	st->ckpt = k;
-	st->ckpt_pages = k->pages;
 	store_ckpt_hook_install(st);	/* in place of the automatic one */
 	return 0;
 fail:
@@ -181,6 +180,12 @@ store_checkpointer_stop(struct store *st)
 	/* SQLite's own checkpoints again, as for any connection */
 	if (st->db != NULL)
 		sqlite3_wal_autocheckpoint(st->db, STORE_CKPT_PAGES);
+}
+
+int
+store_checkpointer_pages(const struct store *st)
+{
+	return st->ckpt != NULL ? st->ckpt->pages : 0;
 }
 
 uint64_t

@@ -87,12 +87,13 @@ struct store {
 	struct store_busy busy;		/* what the busy handler saw */
 	struct store_ckpt *ckpt;	/* checkpoints off the loop, or
 					 * NULL (store_ckpt.c) */
-	int		 ckpt_pages;	/* its threshold */
 };
 
 /* store_ckpt.c: put the checkpointer's WAL hook on st->db again (after a
- * PRAGMA wal_autocheckpoint, which replaces it). */
+ * PRAGMA wal_autocheckpoint, which replaces it); the checkpointer's
+ * threshold, 0 when none runs. */
 void		 store_ckpt_hook_install(struct store *st);
+int		 store_checkpointer_pages(const struct store *st);
 
 /* Keep a printf-formatted reason in st->err for the caller's log line. */
 void		 store_seterr(struct store *st, const char *fmt, ...);

@@ -54,6 +54,7 @@
 #include "conf/conffile.h"
 #include "faces/control.h"
 #include "msg/signer.h"
+#include "msg/signpool.h"
 #include "msg/xmlsig.h"
 #include "programs/accordd_keys.h"
 #include "programs/accordd_listen.h"
@@ -165,8 +166,9 @@ sep_signer_user(const struct config *c)
  * signer, once it holds its key; a parser, once it has loaded what it
  * reads): reading and writing its socketpair and its log, memory, time,
  * randomness, signals and exit, and the "extra" calls its caller names.
- * It binds every thread the process has (TSYNC).  Nothing opens a file, a socket or a process; any other call fails with
- * EACCES (logged by whoever made it).  Sets PR_SET_NO_NEW_PRIVS first.
+ * It binds every thread the process has (TSYNC).  Nothing opens a file, a
+ * socket or a process; any other call fails with EACCES (logged by
+ * whoever made it).  Sets PR_SET_NO_NEW_PRIVS first.
  */
 int
 accordd_sep_sandbox(const char *tag, const int *extra, size_t nextra)
@@ -255,24 +257,6 @@ sep_signer_test_open(int fd)
 	frame_write(fd, SIGNER_OK, ans, strlen(ans));
 }
 
-/* The signer's lanes (msg/signer.h): the loop's, and one per thread of
- * the engine's signing pool -- ACCORD_SIGN_THREADS of them, as in one
- * process (0: none), else one per online processor. */
-static int
-sep_signer_lanes(void)
-{
-	const char *s = getenv("ACCORD_SIGN_THREADS");
-	long n;
-
-	if (s != NULL && s[0] != '\0')
-		n = atoi(s) > 0 ? atoi(s) : 0;
-	else
-		n = sysconf(_SC_NPROCESSORS_ONLN);
-	if (n < 0)
-		n = 1;
-	return 1 + (int)(n > SIGNER_LANES_MAX ? SIGNER_LANES_MAX : n);
-}
-
 struct sep_lane {
 	pthread_t		 thr;
 	int			 fd;
@@ -300,7 +284,7 @@ sep_signer_lane(void *arg)
 static void __attribute__((noreturn))
 sep_signer(const struct config *c, const int *fds, int n)
 {
-	struct sep_lane lane[1 + SIGNER_LANES_MAX];
+	struct sep_lane lane[1 + SIGNPOOL_MAX];
 	struct signer_identity id;
 	struct conf_diag d = { 0 };
 	pthread_barrier_t ready, go;
@@ -509,8 +493,11 @@ accordd_sep_start(struct config *c, const char *conf_file,
     struct accordd_listen *listen)
 {
 	pid_t parent = getpid();
-	int ours[1 + SIGNER_LANES_MAX], its[1 + SIGNER_LANES_MAX];
-	int sp[2], pfd, n = sep_signer_lanes(), i;
+	int ours[1 + SIGNPOOL_MAX], its[1 + SIGNPOOL_MAX];
+	int sp[2], pfd, i;
+	/* the signer's lanes (msg/signer.h): the loop's, and one per thread
+	 * of the engine's signing pool, as many as in one process */
+	int n = 1 + signpool_threads();
 
 	sep_conf = c;
 	/* the parser first: it must never hold an end of the signer's
