@@ -318,109 +318,351 @@ scale_load(const struct scale *s, const char *rel)
 /* ---- 1. seeding ---------------------------------------------------------- */
 
 /*
- * One batch of nb messages, from -> to, committed as the engine allows:
- * from submits them all (defer_commit) and flushes once; to takes each and
- * flushes once before its receipts may leave; from takes the receipts
- * (engine_receipt_batched) and flushes once.  With to NULL from only
- * submits: the messages stay queued.  ids NULL: each a new case, whose id
- * goes to made[i].  @return 0, or -1 (said on stderr).
+ * The seeding runs each engine on a thread of its own, France's on the
+ * calling thread and Kazakhstan's on another, as two gateways would run
+ * side by side: France signs its next batch of requests while Kazakhstan
+ * verifies the last one.  Each engine is used by its own thread only; what
+ * passes between them is a batch of signed messages or of answers, through
+ * a queue each.  The (test) clock is one for both: it moves on only when
+ * nothing is in flight, by ticks of SCALE_TICKS-th of the seeding, so that
+ * no message is older at its receiver than when it was made.
  */
-static int
-scale_batch(struct engine *from, const char *from_cc, struct engine *to,
-    const char *to_cc, int nb, const char *const *ids,
-    const char *const *docs, const size_t *lens, char (*made)[RECORD_ID_MAX])
-{
-	static struct engine_outgoing out[SCALE_BATCH_MAX];
-	static struct engine_answer ans[SCALE_BATCH_MAX];
-	struct engine_submission sub;
-	struct engine_answer a;
-	int i, rc = -1;
+#define SCALE_INFLIGHT	3	/* France's request batches not yet receipted */
+#define SCALE_TICKS	100	/* clock steps over the seeding */
 
-	memset(out, 0, sizeof(out));
-	memset(ans, 0, sizeof(ans));
-	for (i = 0; i < nb; i++) {
-		memset(&sub, 0, sizeof(sub));
-		sub.partner = to_cc;
-		sub.case_id = ids != NULL ? ids[i] : NULL;
-		sub.defer_commit = 1;
-		if (engine_submit(from, &sub, docs[i], lens[i], &out[i],
-		    &a) == -1) {
-			fprintf(stderr, "bench_scale: %s's submit refused: "
-			    "%s\n", from_cc, a.text);
-			goto done;
-		}
-		if (made != NULL)
-			snprintf(made[i], RECORD_ID_MAX, "%s", out[i].case_id);
-	}
-	if (engine_flush(from) == -1)
-		goto done;
-	if (to == NULL) {
-		rc = 0;
-		goto done;
-	}
-	for (i = 0; i < nb; i++)
-		if (engine_receive(to, from_cc, out[i].body, out[i].len,
-		    &ans[i]) == -1 || ans[i].code != AE_OK ||
-		    ans[i].body == NULL) {
-			fprintf(stderr, "bench_scale: %s refused %s: %s\n",
-			    to_cc, out[i].message_id, ans[i].text);
-			goto done;
-		}
-	if (engine_flush(to) == -1)
-		goto done;
-	for (i = 0; i < nb; i++)
-		if (engine_receipt_batched(from, to_cc, out[i].message_id,
-		    ans[i].body, ans[i].len, &a) == -1 || a.code != AE_OK) {
-			fprintf(stderr, "bench_scale: %s's receipt for %s "
-			    "refused: %s\n", to_cc, out[i].message_id, a.text);
-			goto done;
-		}
-	rc = engine_flush(from);
-done:
-	for (i = 0; i < nb; i++) {
-		engine_outgoing_clear(&out[i]);
-		engine_answer_clear(&ans[i]);
-	}
-	return rc;
+enum seed_kind {
+	SEED_SENT,		/* out[]: signed messages for the other side */
+	SEED_ANSWERED,		/* ans[]: the other side's receipts for them */
+	SEED_STOP
+};
+
+struct seed_item {
+	enum seed_kind		 kind;
+	int			 nb;
+	long			 first;	/* requests: s->cases index; -1: replies */
+	struct engine_outgoing	*out;
+	struct engine_answer	*ans;
+	struct seed_item	*next;
+};
+
+struct seed_side {
+	struct engine		*e;
+	const char		*cc, *peer_cc;
+	struct seed_item	*head, *tail;	/* what the peer handed over */
+	struct seed_side	*peer;
+};
+
+struct seed_pipe {
+	struct scale		*s;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	int			 failed;
+	int			 inflight;	/* France's, see SCALE_INFLIGHT */
+	int			 kz_busy;	/* items handed to Kazakhstan
+						   and not yet handled */
+	long			 replies;	/* Kazakhstan's, taken by France */
+	struct seed_side	 fr, kz;
+};
+
+static struct seed_item *
+seed_item_new(enum seed_kind kind, int nb, long first)
+{
+	struct seed_item *it = xcalloc(1, sizeof(*it));
+
+	it->kind = kind;
+	it->nb = nb;
+	it->first = first;
+	if (kind == SEED_SENT)
+		it->out = xcalloc((size_t)(nb > 0 ? nb : 1), sizeof(*it->out));
+	if (kind == SEED_ANSWERED)
+		it->ans = xcalloc((size_t)(nb > 0 ? nb : 1), sizeof(*it->ans));
+	return it;
 }
 
-/* The cases, batch by batch, every 10th answered.  @return 0, or -1. */
+static void
+seed_item_free(struct seed_item *it)
+{
+	int i;
+
+	for (i = 0; it->out != NULL && i < it->nb; i++)
+		engine_outgoing_clear(&it->out[i]);
+	for (i = 0; it->ans != NULL && i < it->nb; i++)
+		engine_answer_clear(&it->ans[i]);
+	free(it->out);
+	free(it->ans);
+	free(it);
+}
+
+/* Hand it to side's queue. */
+static void
+seed_push(struct seed_pipe *p, struct seed_side *side, struct seed_item *it)
+{
+	pthread_mutex_lock(&p->mu);
+	if (side == &p->kz)
+		p->kz_busy++;
+	if (side->tail != NULL)
+		side->tail->next = it;
+	else
+		side->head = it;
+	side->tail = it;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* With p->mu held: the next item of side's queue, or NULL. */
+static struct seed_item *
+seed_pop_locked(struct seed_side *side)
+{
+	struct seed_item *it = side->head;
+
+	if (it != NULL && (side->head = it->next) == NULL)
+		side->tail = NULL;
+	return it;
+}
+
+static void
+seed_fail(struct seed_pipe *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->failed = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/*
+ * nb documents submitted by e to partner, each in a case of ids (ids NULL:
+ * each a new case), one commit for all: out[] gets the signed messages.
+ * @return 0, or -1 (said on stderr).
+ */
+static int
+scale_submit(struct engine *e, const char *cc, const char *partner, int nb,
+    const char *const *ids, const char *const *docs, const size_t *lens,
+    struct engine_outgoing *out)
+{
+	struct engine_submission sub;
+	struct engine_answer a;
+	int i;
+
+	for (i = 0; i < nb; i++) {
+		memset(&sub, 0, sizeof(sub));
+		sub.partner = partner;
+		sub.case_id = ids != NULL ? ids[i] : NULL;
+		sub.defer_commit = 1;
+		if (engine_submit(e, &sub, docs[i], lens[i], &out[i],
+		    &a) == -1) {
+			fprintf(stderr, "bench_scale: %s's submit refused: "
+			    "%s\n", cc, a.text);
+			return -1;
+		}
+	}
+	return engine_flush(e);
+}
+
+/*
+ * What the peer handed to side: messages are taken (one commit before
+ * their receipts go back), receipts are taken (one commit).  Kazakhstan
+ * answers every 10th case of a batch of requests.  @return 0, or -1.
+ */
+static int
+seed_handle(struct seed_pipe *p, struct seed_side *side, struct seed_item *it)
+{
+	const char *ids[SCALE_BATCH_MAX], *docs[SCALE_BATCH_MAX];
+	size_t lens[SCALE_BATCH_MAX];
+	struct seed_item *back, *rep;
+	struct engine_answer a;
+	struct scale *s = p->s;
+	long i;
+	int k, nr;
+
+	if (it->kind == SEED_ANSWERED) {
+		for (k = 0; k < it->nb; k++) {
+			if (engine_receipt_batched(side->e, side->peer_cc,
+			    it->ans[k].message_id, it->ans[k].body,
+			    it->ans[k].len, &a) == -1 || a.code != AE_OK) {
+				fprintf(stderr, "bench_scale: %s's receipt for "
+				    "%s refused: %s\n", side->peer_cc,
+				    it->ans[k].message_id, a.text);
+				engine_answer_clear(&a);
+				return -1;
+			}
+			engine_answer_clear(&a);
+		}
+		if (engine_flush(side->e) == -1)
+			return -1;
+		if (it->first >= 0) {
+			pthread_mutex_lock(&p->mu);
+			p->inflight--;
+			pthread_cond_broadcast(&p->cv);
+			pthread_mutex_unlock(&p->mu);
+		}
+		return 0;
+	}
+	back = seed_item_new(SEED_ANSWERED, it->nb, it->first);
+	for (k = 0; k < it->nb; k++)
+		if (engine_receive(side->e, side->peer_cc, it->out[k].body,
+		    it->out[k].len, &back->ans[k]) == -1 ||
+		    back->ans[k].code != AE_OK || back->ans[k].body == NULL) {
+			fprintf(stderr, "bench_scale: %s refused %s: %s\n",
+			    side->cc, it->out[k].message_id, back->ans[k].text);
+			seed_item_free(back);
+			return -1;
+		}
+	if (engine_flush(side->e) == -1) {
+		seed_item_free(back);
+		return -1;
+	}
+	seed_push(p, side->peer, back);
+	if (side != &p->kz || it->first < 0)
+		return 0;
+	for (nr = 0, i = it->first; i < it->first + it->nb; i++) {
+		if (i % 10 != 0)
+			continue;
+		ids[nr] = s->cases[i];
+		docs[nr] = (i / 10) % 2 == 0 ? doc_acc : doc_ref;
+		lens[nr] = (i / 10) % 2 == 0 ? len_acc : len_ref;
+		nr++;
+	}
+	if (nr == 0)
+		return 0;
+	rep = seed_item_new(SEED_SENT, nr, -1);
+	if (scale_submit(side->e, side->cc, side->peer_cc, nr, ids, docs, lens,
+	    rep->out) == -1) {
+		seed_item_free(rep);
+		return -1;
+	}
+	s->replied += nr;
+	seed_push(p, side->peer, rep);
+	return 0;
+}
+
+/* Kazakhstan's thread: what France hands over, until told to stop. */
+static void *
+seed_kz_main(void *arg)
+{
+	struct seed_pipe *p = arg;
+	struct seed_item *it;
+	int stop;
+
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		while (!p->failed && p->kz.head == NULL)
+			pthread_cond_wait(&p->cv, &p->mu);
+		it = p->failed ? NULL : seed_pop_locked(&p->kz);
+		pthread_mutex_unlock(&p->mu);
+		if (it == NULL)
+			return NULL;
+		stop = it->kind == SEED_STOP;
+		if (!stop && seed_handle(p, &p->kz, it) == -1)
+			seed_fail(p);
+		seed_item_free(it);
+		pthread_mutex_lock(&p->mu);
+		p->kz_busy--;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		if (stop)
+			return NULL;
+	}
+}
+
+/*
+ * The cases, batch by batch, every 10th answered, France on this thread
+ * and Kazakhstan on another.  @return 0, or -1.
+ */
 static int
 scale_seed_cases(struct scale *s)
 {
-	const char *docs[SCALE_BATCH_MAX], *ids[SCALE_BATCH_MAX];
-	const char *rdocs[SCALE_BATCH_MAX];
-	size_t lens[SCALE_BATCH_MAX], rlens[SCALE_BATCH_MAX];
-	long done, i, step;
-	int k, nb, nr;
+	const char *docs[SCALE_BATCH_MAX];
+	size_t lens[SCALE_BATCH_MAX];
+	struct seed_pipe p;
+	struct seed_item *it;
+	pthread_t kz;
+	long done = 0, tick_end = 0, tick;
+	int k, nb, failed, produce, drained, rc = 0;
 
 	for (k = 0; k < SCALE_BATCH_MAX; k++) {
 		docs[k] = doc_req;
 		lens[k] = len_req;
 	}
-	for (done = 0; done < s->n; done += nb) {
-		nb = s->n - done < s->o->batch ? (int)(s->n - done) :
-		    s->o->batch;
-		/* the clock runs SCALE_SPAN over the whole seeding */
-		step = (long)((double)SCALE_SPAN * nb / (double)s->n);
-		clock_test_advance(step > 0 ? step : 1);
-		if (scale_batch(s->fr, "FR", s->kz, "KZ", nb, NULL, docs, lens,
-		    s->cases + done) == -1)
-			return -1;
-		for (nr = 0, i = done; i < done + nb; i++) {
-			if (i % 10 != 0)
-				continue;
-			ids[nr] = s->cases[i];
-			rdocs[nr] = (i / 10) % 2 == 0 ? doc_acc : doc_ref;
-			rlens[nr] = (i / 10) % 2 == 0 ? len_acc : len_ref;
-			nr++;
-		}
-		if (nr > 0 && scale_batch(s->kz, "KZ", s->fr, "FR", nr, ids,
-		    rdocs, rlens, NULL) == -1)
-			return -1;
-		s->replied += nr;
+	memset(&p, 0, sizeof(p));
+	p.s = s;
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.cv, NULL);
+	p.fr = (struct seed_side){ s->fr, "FR", "KZ", NULL, NULL, &p.kz };
+	p.kz = (struct seed_side){ s->kz, "KZ", "FR", NULL, NULL, &p.fr };
+	if (pthread_create(&kz, NULL, seed_kz_main, &p) != 0) {
+		fprintf(stderr, "bench_scale: cannot start a thread\n");
+		return -1;
 	}
-	return 0;
+	tick = s->n / SCALE_TICKS > s->o->batch ? s->n / SCALE_TICKS :
+	    s->o->batch;
+	for (;;) {
+		pthread_mutex_lock(&p.mu);
+		for (;;) {
+			produce = done < tick_end &&
+			    p.inflight < SCALE_INFLIGHT;
+			/* every request receipted, every reply made so far
+			 * taken and its receipt taken */
+			drained = p.inflight == 0 &&
+			    p.replies >= (done + 9) / 10 && p.kz_busy == 0;
+			if (p.failed || p.fr.head != NULL || produce ||
+			    drained)
+				break;
+			pthread_cond_wait(&p.cv, &p.mu);
+		}
+		if (p.failed) {
+			pthread_mutex_unlock(&p.mu);
+			break;
+		}
+		if ((it = seed_pop_locked(&p.fr)) != NULL) {
+			if (it->kind == SEED_SENT)
+				p.replies += it->nb;
+			pthread_mutex_unlock(&p.mu);
+			if (seed_handle(&p, &p.fr, it) == -1)
+				seed_fail(&p);
+			seed_item_free(it);
+			continue;
+		}
+		if (!produce) {
+			pthread_mutex_unlock(&p.mu);
+			if (done >= s->n)
+				break;		/* all taken, all answered */
+			/* the clock runs SCALE_SPAN over the whole seeding */
+			tick_end = s->n - done < tick ? s->n : done + tick;
+			clock_test_advance((int64_t)((double)SCALE_SPAN *
+			    (double)(tick_end - done) / (double)s->n) + 1);
+			continue;
+		}
+		p.inflight++;
+		pthread_mutex_unlock(&p.mu);
+		nb = tick_end - done < s->o->batch ? (int)(tick_end - done) :
+		    s->o->batch;
+		it = seed_item_new(SEED_SENT, nb, done);
+		if (scale_submit(s->fr, "FR", "KZ", nb, NULL, docs, lens,
+		    it->out) == -1) {
+			seed_item_free(it);
+			seed_fail(&p);
+			break;
+		}
+		for (k = 0; k < nb; k++)
+			snprintf(s->cases[done + k], RECORD_ID_MAX, "%s",
+			    it->out[k].case_id);
+		done += nb;
+		seed_push(&p, &p.kz, it);
+	}
+	seed_push(&p, &p.kz, seed_item_new(SEED_STOP, 0, -1));
+	pthread_join(kz, NULL);
+	pthread_mutex_lock(&p.mu);
+	failed = p.failed;
+	while ((it = seed_pop_locked(&p.fr)) != NULL)
+		seed_item_free(it);
+	while ((it = seed_pop_locked(&p.kz)) != NULL)
+		seed_item_free(it);
+	pthread_mutex_unlock(&p.mu);
+	pthread_mutex_destroy(&p.mu);
+	pthread_cond_destroy(&p.cv);
+	if (failed)
+		rc = -1;
+	return rc;
 }
 
 /* Kazakhstan's replies in the latest unanswered cases, never taken by
@@ -430,8 +672,9 @@ scale_seed_queue(struct scale *s)
 {
 	const char *ids[SCALE_BATCH_MAX], *docs[SCALE_BATCH_MAX];
 	size_t lens[SCALE_BATCH_MAX];
+	struct engine_outgoing out[SCALE_BATCH_MAX];
 	long i = s->n - 1, left = s->nqueue;
-	int nb;
+	int k, nb, rc;
 
 	while (left > 0 && i >= 0) {
 		for (nb = 0; nb < s->o->batch && left > 0 && i >= 0; i--) {
@@ -442,8 +685,13 @@ scale_seed_queue(struct scale *s)
 			lens[nb++] = len_acc;
 			left--;
 		}
-		if (nb > 0 && scale_batch(s->kz, "KZ", NULL, "FR", nb, ids,
-		    docs, lens, NULL) == -1)
+		if (nb == 0)
+			continue;
+		memset(out, 0, sizeof(out));
+		rc = scale_submit(s->kz, "KZ", "FR", nb, ids, docs, lens, out);
+		for (k = 0; k < nb; k++)
+			engine_outgoing_clear(&out[k]);
+		if (rc == -1)
 			return -1;
 	}
 	s->nqueue -= left;
