@@ -224,43 +224,42 @@ engine_seal_wrap(struct engine *e, const struct agreement *a,
 	return 0;
 }
 
-/* Wrap body for partner a, sign, serialize.  @return 0, -1 on a fault,
- * or -2 when the message does not validate (verr says why). */
+/* Sign doc on this thread, or have the signer process check, sign and
+ * serialize it (it validates what it signs: the caller need not).
+ * @return 0 with *out, -1 on a fault (logged), or -2 when the signer
+ * found it does not validate (why says why). */
 int
-engine_seal_checked(struct engine *e, const struct agreement *a,
-    struct envelope_header *h, xmlNodePtr body, char **out, size_t *len,
-    struct envelope_error *verr)
+engine_sign_doc(struct engine *e, xmlDocPtr doc, char **out, size_t *len,
+    char *why, size_t whylen)
 {
-	xmlDocPtr doc = NULL;
-	char *unsigned_doc = NULL;
-	size_t ulen;
-	int rc;
-
-	if ((rc = engine_seal_wrap(e, a, h, body, &doc, verr, 1)) != 0)
-		return rc;
-	rc = -1;
-	if (e->remote != NULL) {
-		/* the signer process checks, signs and serializes */
-		if (envelope_serialize(doc, &unsigned_doc, &ulen) == -1 ||
-		    signer_client_sign_message(e->remote, unsigned_doc, ulen,
-		    out, len) == -1)
-			goto done;
-	} else if (xmlsig_sign(e->signer, doc) == -1 ||
+	*out = NULL;
+	if (e->remote != NULL)
+		return signer_client_sign_doc(e->remote, doc, out, len, why,
+		    whylen);
+	if (xmlsig_sign(e->signer, doc) == -1 ||
 	    envelope_serialize(doc, out, len) == -1)
-		goto done;
-	rc = 0;
-done:
-	free(unsigned_doc);
-	xmlFreeDoc(doc);
-	return rc;
+		return -1;
+	return 0;
 }
 
+/* Wrap body for partner a (a message of ours), sign, serialize.
+ * @return 0, or -1 on a fault (logged). */
 int
 engine_seal(struct engine *e, const struct agreement *a,
     struct envelope_header *h, xmlNodePtr body, char **out, size_t *len)
 {
-	return engine_seal_checked(e, a, h, body, out, len, NULL) == 0 ? 0 :
-	    -1;
+	xmlDocPtr doc = NULL;
+	char why[512];
+	int rc;
+
+	/* a signer process validates it: not twice */
+	if (engine_seal_wrap(e, a, h, body, &doc, NULL, e->remote == NULL) != 0)
+		return -1;
+	if ((rc = engine_sign_doc(e, doc, out, len, why, sizeof(why))) == -2)
+		log_errx(ETAG, "our own %s does not validate: %s",
+		    agreement_msg_type_name(h->type), why);
+	xmlFreeDoc(doc);
+	return rc == 0 ? 0 : -1;
 }
 
 static const char *

@@ -312,9 +312,8 @@ int engine_journal_json(struct engine *e, enum journal_kind kind,
 int engine_seal_wrap(struct engine *e, const struct agreement *a,
     struct envelope_header *h, xmlNodePtr body, xmlDocPtr *docp,
     struct envelope_error *verr, int validate);
-int engine_seal_checked(struct engine *e, const struct agreement *a,
-    struct envelope_header *h, xmlNodePtr body, char **out, size_t *len,
-    struct envelope_error *verr);
+int engine_sign_doc(struct engine *e, xmlDocPtr doc, char **out,
+    size_t *len, char *why, size_t whylen);
 int engine_seal(struct engine *e, const struct agreement *a,
     struct envelope_header *h, xmlNodePtr body, char **out, size_t *len);
 int engine_deadline_from_kind(const char *kind);

@@ -633,27 +633,6 @@ engine_submit_complete(struct engine *e, const struct engine_submission *sub,
 	return 0;
 }
 
-/* Sign on this thread (or in the signer process). */
-static int
-engine_submit_sign(struct engine *e, xmlDocPtr doc, char **out, size_t *len)
-{
-	char *unsigned_doc = NULL;
-	size_t ulen;
-	int rc = -1;
-
-	if (e->remote != NULL) {
-		/* the signer process checks, signs and serializes */
-		if (envelope_serialize(doc, &unsigned_doc, &ulen) == 0 &&
-		    signer_client_sign_message(e->remote, unsigned_doc, ulen,
-		    out, len) == 0)
-			rc = 0;
-	} else if (xmlsig_sign(e->signer, doc) == 0 &&
-	    envelope_serialize(doc, out, len) == 0)
-		rc = 0;
-	free(unsigned_doc);
-	return rc;
-}
-
 int
 engine_submit(struct engine *e, const struct engine_submission *sub,
     const char *docbytes, size_t len, struct engine_outgoing *out,
@@ -661,6 +640,7 @@ engine_submit(struct engine *e, const struct engine_submission *sub,
 {
 	struct engine_submit_state st;
 	xmlDocPtr sdoc;
+	char why[512];
 	int rc = -1;
 
 	switch (engine_submit_prepare(e, sub, docbytes, len, 1, &st, &sdoc, out,
@@ -670,7 +650,9 @@ engine_submit(struct engine *e, const struct engine_submission *sub,
 	case -1:
 		return -1;
 	}
-	if (engine_submit_sign(e, sdoc, &out->body, &out->len) == -1) {
+	/* validated by engine_submit_prepare(): -2 cannot be */
+	if (engine_sign_doc(e, sdoc, &out->body, &out->len, why,
+	    sizeof(why)) != 0) {
 		free(out->body);
 		out->body = NULL;
 	}

@@ -70,6 +70,8 @@ static xmlExternalEntityLoader	 envelope_prev_loader;
 static int			 envelope_loader_set;
 /* Non-zero while our own code parses: only then is loading confined. */
 static _Thread_local int	 envelope_confined;
+/* Schema validations begun in this process (envelope_validations()). */
+static _Atomic unsigned long	 envelope_nvalidated;
 
 static void	envelope_seterr(struct envelope_error *, enum accord_err,
 		    int, const char *, ...)
@@ -845,6 +847,12 @@ envelope_read(xmlDocPtr doc, struct envelope_header *h, xmlNodePtr *body)
 	return 0;
 }
 
+unsigned long
+envelope_validations(void)
+{
+	return envelope_nvalidated;
+}
+
 int
 envelope_validate(xmlDocPtr doc, struct envelope_error *err)
 {
@@ -857,6 +865,7 @@ envelope_validate(xmlDocPtr doc, struct envelope_error *err)
 
 	if (err == NULL)
 		err = &local;
+	envelope_nvalidated++;
 	envelope_clearerr(err);
 	if (envelope_schemas[AGREEMENT_PROTO_MIN] == NULL) {
 		envelope_seterr(err, AE_INTERNAL, 0, "schemas not loaded");

@@ -169,6 +169,10 @@ int envelope_build(const struct envelope_header *h, xmlNodePtr body,
  */
 int envelope_validate(xmlDocPtr doc, struct envelope_error *err);
 
+/* Schema validations begun in this process so far (every thread's,
+ * envelope_parse()'s included): for tests that count them. */
+unsigned long envelope_validations(void);
+
 /*
  * Serialize doc as UTF-8 without reformatting; the exact bytes to send.
  * @return 0 with *buf (caller frees with free()) and *len set, or -1.

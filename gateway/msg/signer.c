@@ -71,8 +71,8 @@ signer_has_signature(xmlDocPtr doc)
 	return 0;
 }
 
-/* Sign an unsigned envelope of ours.  @return 0 with *out, or -1 with
- * why set. */
+/* Sign an unsigned envelope of ours.  @return 0 with *out, -2 (it does
+ * not parse or validate) or -1 (not ours to sign) with why set. */
 static int
 signer_message(const struct signer_identity *id, const char *in,
     size_t len, char **out, size_t *outlen, char *why, size_t whylen)
@@ -87,7 +87,7 @@ signer_message(const struct signer_identity *id, const char *in,
 	if (envelope_parse(in, len, NULL, &doc, &err) == -1) {
 		snprintf(why, whylen, "not a valid Accord message: %.400s",
 		    err.text);
-		return -1;
+		return -2;
 	}
 	if (envelope_read(doc, &h, NULL) == -1) {
 		snprintf(why, whylen, "no readable header");
@@ -170,7 +170,7 @@ signer_serve(int fd, const struct signer_identity *id)
 	uint8_t sig[SIGNER_SIG_MAX];
 	char why[512], *in, *out;
 	size_t len, outlen, siglen;
-	uint32_t type;
+	uint32_t type, no;
 	int n, rc;
 
 	for (;;) {
@@ -182,13 +182,17 @@ signer_serve(int fd, const struct signer_identity *id)
 		}
 		why[0] = '\0';
 		out = NULL;
+		no = SIGNER_REFUSED;
 		switch (type) {
 		case SIGNER_SIGN_MESSAGE:
-			if (signer_message(id, in, len, &out, &outlen, why,
-			    sizeof(why)) == 0)
+			if ((rc = signer_message(id, in, len, &out, &outlen,
+			    why, sizeof(why))) == 0)
 				rc = frame_write(fd, SIGNER_OK, out, outlen);
-			else
+			else {
+				if (rc == -2)
+					no = SIGNER_INVALID;
 				rc = -2;
+			}
 			break;
 		case SIGNER_TEST:
 			if (id->test_hook == NULL) {
@@ -215,7 +219,7 @@ signer_serve(int fd, const struct signer_identity *id)
 		}
 		if (rc == -2) {
 			log_warnx(STAG, "refused to sign: %s", why);
-			rc = frame_write(fd, SIGNER_REFUSED, why, strlen(why));
+			rc = frame_write(fd, no, why, strlen(why));
 		}
 		free(in);
 		free(out);
@@ -281,11 +285,15 @@ signer_client_lane(const struct signer_client *sc, int i)
 	return i >= 0 && i < sc->nlanes ? sc->lanes[i] : NULL;
 }
 
-/* One request and its answer.  @return 0 with *ans (free()), -1. */
+/* One request and its answer.  @return 0 with *ans (free()), -1, or -2
+ * for SIGNER_INVALID with its reason in why (whylen bytes; why NULL: as
+ * any refusal). */
 static int
 signer_client_ask(struct signer_client *sc, uint32_t type, const void *in,
-    size_t len, char **ans, size_t *anslen)
+    size_t len, char **ans, size_t *anslen, char *why, size_t whylen)
 {
+	const char *prefix = "not a valid Accord message: ";
+
 	uint32_t got;
 	int n;
 
@@ -303,6 +311,14 @@ signer_client_ask(struct signer_client *sc, uint32_t type, const void *in,
 		    n == 0 ? "it is gone" : strerror(errno));
 		return -1;
 	}
+	if (got == SIGNER_INVALID && why != NULL) {
+		/* the caller's (a submit's) to answer, not a fault */
+		snprintf(why, whylen, "%s", strncmp(*ans, prefix,
+		    strlen(prefix)) == 0 ? *ans + strlen(prefix) : *ans);
+		free(*ans);
+		*ans = NULL;
+		return -2;
+	}
 	if (got != SIGNER_OK) {
 		log_errx(STAG, "the signer refused: %s", *ans);
 		free(*ans);
@@ -317,15 +333,31 @@ signer_client_test(struct signer_client *sc, char **out)
 {
 	size_t len;
 
-	return signer_client_ask(sc, SIGNER_TEST, "", 0, out, &len);
+	return signer_client_ask(sc, SIGNER_TEST, "", 0, out, &len, NULL, 0);
 }
 
 int
 signer_client_sign_message(struct signer_client *sc, const char *in,
-    size_t len, char **out, size_t *outlen)
+    size_t len, char **out, size_t *outlen, char *why, size_t whylen)
 {
 	return signer_client_ask(sc, SIGNER_SIGN_MESSAGE, in, len, out,
-	    outlen);
+	    outlen, why, whylen);
+}
+
+int
+signer_client_sign_doc(struct signer_client *sc, xmlDocPtr doc, char **out,
+    size_t *outlen, char *why, size_t whylen)
+{
+	char *u = NULL;
+	size_t ulen;
+	int rc;
+
+	*out = NULL;
+	if (envelope_serialize(doc, &u, &ulen) == -1)
+		return -1;
+	rc = signer_client_sign_message(sc, u, ulen, out, outlen, why, whylen);
+	free(u);
+	return rc;
 }
 
 int
@@ -336,7 +368,7 @@ signer_client_sign_checkpoint(struct signer_client *sc, const uint8_t *msg,
 	size_t anslen;
 
 	if (signer_client_ask(sc, SIGNER_SIGN_CHECKPOINT, msg, len, &ans,
-	    &anslen) == -1)
+	    &anslen, NULL, 0) != 0)
 		return -1;
 	if (anslen > *siglen) {
 		log_errx(STAG, "a checkpoint signature of %zu bytes", anslen);

@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <pthread.h>
 
+#include <libxml/tree.h>
 #include <openssl/evp.h>
 
 #include "msg/xmlsig.h"
@@ -38,6 +39,8 @@
 #define SIGNER_TEST		3	/* test builds: test_hook */
 #define SIGNER_OK		100	/* the signed bytes, the signature */
 #define SIGNER_REFUSED		101	/* a one-line reason */
+#define SIGNER_INVALID		102	/* a message that does not parse or
+					 * validate: the parser's reason */
 
 /* What the signer signs with and for whom. */
 struct signer_identity {
@@ -76,10 +79,20 @@ int signer_client_lanes(const struct signer_client *sc);
 struct signer_client *signer_client_lane(const struct signer_client *sc,
     int i);
 
-/* Sign an unsigned envelope: *out (free()) gets the signed bytes.
- * @return 0, or -1 (logged, with the signer's reason). */
+/*
+ * Sign an unsigned envelope: *out (free()) gets the signed bytes.  The
+ * signer parses and schema-validates what it signs, so the engine need
+ * not validate it first: a message that does not validate is -2 with the
+ * reason in why (whylen bytes), as envelope_validate() would give it.
+ * @return 0, -1 (refused or no answer: logged, with the signer's reason),
+ * or -2.
+ */
 int signer_client_sign_message(struct signer_client *sc, const char *in,
-    size_t len, char **out, size_t *outlen);
+    size_t len, char **out, size_t *outlen, char *why, size_t whylen);
+
+/* The same for doc, serialized here.  @return as above. */
+int signer_client_sign_doc(struct signer_client *sc, xmlDocPtr doc,
+    char **out, size_t *outlen, char *why, size_t whylen);
 
 /* Sign a checkpoint message: sig holds *siglen bytes on entry (its size)
  * and on return (the signature's).  @return 0, or -1 (logged). */

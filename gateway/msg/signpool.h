@@ -24,7 +24,9 @@ struct signpool_job {
 	char			*out;		/* the signed bytes (malloc) */
 	size_t			 len;
 	int			 validate;	/* validate the envelope first
-						 * (envelope_validate) */
+						 * (envelope_validate; with a
+						 * signer process, the signer
+						 * does) */
 	int			 rc;		/* 0, -1 (logged), or -2: not
 						 * valid, why says why */
 	char			 why[512];

@@ -600,7 +600,7 @@ accordd_sep_probe(const struct config *c, struct signer_client *sc)
 		close(fd);
 	}
 	if (signer_client_sign_message(sc, forged, sizeof(forged) - 1, &out,
-	    &outlen) == -1)
+	    &outlen, NULL, 0) == -1)
 		log_info(PTAG, "probe: the signer refused to sign arbitrary "
 		    "bytes");
 	else

@@ -2223,6 +2223,7 @@ struct signed_seen {
 	int	 rcs[8];
 	char	 ids[8][RECORD_ID_MAX];
 	int	 codes[8];
+	char	 texts[8][256];
 };
 
 static void
@@ -2235,6 +2236,7 @@ signed_cb(void *arg, void *tag, int rc, struct engine_outgoing *out,
 	s->tags[s->n] = (int)(intptr_t)tag;
 	s->rcs[s->n] = rc;
 	s->codes[s->n] = a->code;
+	snprintf(s->texts[s->n], sizeof(s->texts[s->n]), "%s", a->text);
 	snprintf(s->ids[s->n], sizeof(s->ids[s->n]), "%s", out->message_id);
 	s->n++;
 }
@@ -2400,6 +2402,64 @@ remote_lane_main(void *arg)
 	return NULL;
 }
 
+/*
+ * fr reopened with a signer of two lanes on threads of this process, as
+ * the daemon's signer process serves them (a pool on the second); the
+ * signer's log in logf.
+ */
+static void
+remote_open(struct remote_lane *lane, const char *logf)
+{
+	struct signer_client *sc = NULL;
+	struct conf_diag d = { 0 };
+	int sp[2], i;
+
+	engine_close(fr);
+	memset(lane, 0, 2 * sizeof(*lane));
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+		lane[i].fd = sp[1];
+		lane[i].id.xml = xmlsig_signer_load(frc->sign_key,
+		    frc->sign_cert);
+		assert_non_null(lane[i].id.xml);
+		lane[i].id.key = conf_load_key(frc->sign_key, frc->file, 0, &d);
+		assert_non_null(lane[i].id.key);
+		lane[i].id.country = frc->country;
+		lane[i].id.authority = frc->authority;
+		lane[i].id.log_fd = open(logf, O_WRONLY | O_APPEND | O_CREAT,
+		    0600);
+		lane[i].id.has_log = 1;
+		assert_true(lane[i].id.log_fd != -1);
+		if (i == 0)
+			sc = signer_client_new(sp[0]);
+		else
+			signer_client_add_lane(sc, signer_client_new(sp[0]));
+		assert_int_equal(pthread_create(&lane[i].thr, NULL,
+		    remote_lane_main, &lane[i]), 0);
+	}
+	conf_diag_free(&d);
+	assert_non_null(fr = engine_open_signed(frc, sc));
+	assert_true(engine_sign_fd(fr) != -1);	/* a pool on the lane */
+}
+
+/* fr closed (its channels with it: the lanes end), the lanes' threads
+ * joined; fr is not reopened. */
+static void
+remote_close(struct remote_lane *lane)
+{
+	int i;
+
+	engine_close(fr);
+	fr = NULL;
+	for (i = 0; i < 2; i++) {
+		pthread_join(lane[i].thr, NULL);
+		close(lane[i].fd);
+		close(lane[i].id.log_fd);
+		xmlsig_signer_free(lane[i].id.xml);
+		EVP_PKEY_free(lane[i].id.key);
+	}
+}
+
 /* The SIGNATURE_VOID records of fr's journal: how many; the first's in
  * *v. */
 static int
@@ -2427,46 +2487,19 @@ static void
 test_submit_remote_void(void **state)
 {
 	struct remote_lane lane[2];
-	struct signer_client *sc;
 	struct engine_submission sub;
 	struct engine_outgoing out, out2;
 	struct engine_answer a, a2;
 	struct signed_seen seen;
 	struct record_void v;
-	struct conf_diag d = { 0 };
 	char line[256], logf[1024];
 	size_t len;
 	char *doc;
 	FILE *f;
-	int sp[2], i, lines = 0;
+	int lines = 0;
 
-	engine_close(fr);
 	snprintf(logf, sizeof(logf), "%s", path("signer.log"));
-	memset(lane, 0, sizeof(lane));
-	for (i = 0; i < 2; i++) {
-		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
-		lane[i].fd = sp[1];
-		lane[i].id.xml = xmlsig_signer_load(frc->sign_key,
-		    frc->sign_cert);
-		assert_non_null(lane[i].id.xml);
-		lane[i].id.key = conf_load_key(frc->sign_key, frc->file, 0, &d);
-		assert_non_null(lane[i].id.key);
-		lane[i].id.country = frc->country;
-		lane[i].id.authority = frc->authority;
-		lane[i].id.log_fd = open(logf, O_WRONLY | O_APPEND | O_CREAT,
-		    0600);
-		lane[i].id.has_log = 1;
-		assert_true(lane[i].id.log_fd != -1);
-		if (i == 0)
-			sc = signer_client_new(sp[0]);
-		else
-			signer_client_add_lane(sc, signer_client_new(sp[0]));
-		assert_int_equal(pthread_create(&lane[i].thr, NULL,
-		    remote_lane_main, &lane[i]), 0);
-	}
-	conf_diag_free(&d);
-	assert_non_null(fr = engine_open_signed(frc, sc));
-	assert_true(engine_sign_fd(fr) != -1);	/* a pool on the lane */
+	remote_open(lane, logf);
 	assert_int_equal(void_records(&v), 0);
 
 	/* done again: its case was opened on the loop meanwhile */
@@ -2508,16 +2541,76 @@ test_submit_remote_void(void **state)
 	    &a), 1);
 	free(doc);
 	engine_submit_drain(fr);
-	engine_close(fr);	/* closes the channels: the lanes end */
-	for (i = 0; i < 2; i++) {
-		pthread_join(lane[i].thr, NULL);
-		close(lane[i].fd);
-		close(lane[i].id.log_fd);
-		xmlsig_signer_free(lane[i].id.xml);
-		EVP_PKEY_free(lane[i].id.key);
-	}
+	remote_close(lane);
 	assert_int_equal(void_records(&v), 2);
 	assert_non_null(fr = engine_open(frc));
+}
+
+/*
+ * With a signer process, which parses and validates whatever it signs,
+ * the engine does not validate a submit's envelope too: one schema
+ * validation per submit, the signer's.  An invalid one is still refused
+ * at its turn as 400 SCHEMA_INVALID with the schema's words, nothing of
+ * it journalled; the signer signed only the valid one.
+ */
+static void
+test_submit_remote_invalid(void **state)
+{
+	struct remote_lane lane[2];
+	struct engine_submission sub;
+	struct engine_outgoing out;
+	struct engine_answer a;
+	struct signed_seen seen;
+	char logf[1024], buf[512];
+	unsigned long v0;
+	size_t len;
+	char *doc, *p;
+	FILE *f;
+	int lines = 0;
+
+	snprintf(logf, sizeof(logf), "%s", path("signer-invalid.log"));
+	remote_open(lane, logf);
+	memset(&sub, 0, sizeof(sub));
+	memset(&seen, 0, sizeof(seen));
+	sub.partner = "KZ";
+	sub.defer_commit = 1;
+	doc = example_body("ReadmissionRequest", &len);
+	assert_non_null(p = strstr(doc, "<Surname>"));
+	memcpy(p + 1, "Surnome", 7);
+	assert_non_null(p = strstr(doc, "</Surname>"));
+	memcpy(p + 2, "Surnome", 7);
+	v0 = envelope_validations();
+	assert_int_equal(engine_submit_async(fr, &sub, doc, len,
+	    (void *)(intptr_t)1, &out, &a), 1);
+	signed_collect(fr, &seen);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.rcs[0], -1);
+	assert_int_equal(seen.codes[0], AE_SCHEMA_INVALID);
+	assert_non_null(strstr(seen.texts[0], "Surnome"));
+	assert_int_equal(envelope_validations() - v0, 1);
+
+	memcpy(strstr(doc, "<Surnome>") + 1, "Surname", 7);
+	memcpy(strstr(doc, "</Surnome>") + 2, "Surname", 7);
+	v0 = envelope_validations();
+	assert_int_equal(engine_submit_async(fr, &sub, doc, len,
+	    (void *)(intptr_t)2, &out, &a), 1);
+	free(doc);
+	signed_collect(fr, &seen);
+	assert_int_equal(engine_flush(fr), 0);
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.rcs[1], 0);
+	assert_int_equal(envelope_validations() - v0, 1);
+	assert_int_equal(count_records(frc, JOURNAL_MESSAGE_SENT, NULL), 1);
+	remote_close(lane);
+	assert_non_null(fr = engine_open(frc));
+
+	/* the signer's log has the one it signed */
+	assert_non_null(f = fopen(logf, "r"));
+	while (fgets(buf, sizeof(buf), f) != NULL)
+		if (strstr(buf, " MESSAGE ReadmissionRequest ") != NULL)
+			lines++;
+	fclose(f);
+	assert_int_equal(lines, 1);
 }
 
 /*
@@ -2710,6 +2803,7 @@ main(void)
 		T(test_submit_async_invalid),
 		T(test_submit_async_sealed),
 		T(test_submit_remote_void),
+		T(test_submit_remote_invalid),
 	};
 
 	if (test_xml_start("test_engine") == -1)
