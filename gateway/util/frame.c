@@ -1,6 +1,8 @@
 /*
  * frame.c -- framed messages between Accord's processes (see frame.h).
  */
+#include <sys/uio.h>
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,14 +34,31 @@ frame_read_all(int fd, void *buf, size_t len)
 	return 0;
 }
 
+/* The header and the payload in one writev(2) where the socket takes
+ * them whole: one wake-up of the reader per frame, not one for the
+ * header and another for the payload. */
 static int
-frame_write_all(int fd, const void *buf, size_t len)
+frame_write_all(int fd, const void *hdr, size_t hlen, const void *buf,
+    size_t len)
 {
-	size_t done = 0;
+	struct iovec iov[2];
+	size_t done = 0, total = hlen + len, skip;
 	ssize_t n;
+	int i;
 
-	while (done < len) {
-		n = write(fd, (const char *)buf + done, len - done);
+	while (done < total) {
+		i = 0;
+		if (done < hlen) {
+			iov[i].iov_base = (char *)(uintptr_t)hdr + done;
+			iov[i++].iov_len = hlen - done;
+			skip = 0;
+		} else
+			skip = done - hlen;
+		if (len > skip) {
+			iov[i].iov_base = (char *)(uintptr_t)buf + skip;
+			iov[i++].iov_len = len - skip;
+		}
+		n = writev(fd, iov, i);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -60,10 +79,7 @@ frame_write(int fd, uint32_t type, const void *buf, size_t len)
 	}
 	hdr[0] = type;
 	hdr[1] = (uint32_t)len;
-	if (frame_write_all(fd, hdr, sizeof(hdr)) == -1 ||
-	    (len > 0 && frame_write_all(fd, buf, len) == -1))
-		return -1;
-	return 0;
+	return frame_write_all(fd, hdr, sizeof(hdr), buf, len);
 }
 
 int
