@@ -2546,6 +2546,28 @@ test_submit_remote_void(void **state)
 	assert_non_null(fr = engine_open(frc));
 }
 
+/* The example ReadmissionRequest, well-formed, its type and case
+ * readable, but not valid: Surname spelt Surnome.  free() it. */
+static char *
+invalid_request(size_t *len)
+{
+	char *doc = example_body("ReadmissionRequest", len), *p;
+
+	assert_non_null(p = strstr(doc, "<Surname>"));
+	memcpy(p + 1, "Surnome", 7);
+	assert_non_null(p = strstr(doc, "</Surname>"));
+	memcpy(p + 2, "Surnome", 7);
+	return doc;
+}
+
+/* invalid_request()'s document made valid again. */
+static void
+make_valid(char *doc)
+{
+	memcpy(strstr(doc, "<Surnome>") + 1, "Surname", 7);
+	memcpy(strstr(doc, "</Surnome>") + 2, "Surname", 7);
+}
+
 /*
  * With a signer process, which parses and validates whatever it signs,
  * the engine does not validate a submit's envelope too: one schema
@@ -2564,7 +2586,7 @@ test_submit_remote_invalid(void **state)
 	char logf[1024], buf[512];
 	unsigned long v0;
 	size_t len;
-	char *doc, *p;
+	char *doc;
 	FILE *f;
 	int lines = 0;
 
@@ -2574,11 +2596,7 @@ test_submit_remote_invalid(void **state)
 	memset(&seen, 0, sizeof(seen));
 	sub.partner = "KZ";
 	sub.defer_commit = 1;
-	doc = example_body("ReadmissionRequest", &len);
-	assert_non_null(p = strstr(doc, "<Surname>"));
-	memcpy(p + 1, "Surnome", 7);
-	assert_non_null(p = strstr(doc, "</Surname>"));
-	memcpy(p + 2, "Surnome", 7);
+	doc = invalid_request(&len);
 	v0 = envelope_validations();
 	assert_int_equal(engine_submit_async(fr, &sub, doc, len,
 	    (void *)(intptr_t)1, &out, &a), 1);
@@ -2589,8 +2607,7 @@ test_submit_remote_invalid(void **state)
 	assert_non_null(strstr(seen.texts[0], "Surnome"));
 	assert_int_equal(envelope_validations() - v0, 1);
 
-	memcpy(strstr(doc, "<Surnome>") + 1, "Surname", 7);
-	memcpy(strstr(doc, "</Surnome>") + 2, "Surname", 7);
+	make_valid(doc);
 	v0 = envelope_validations();
 	assert_int_equal(engine_submit_async(fr, &sub, doc, len,
 	    (void *)(intptr_t)2, &out, &a), 1);
@@ -2627,22 +2644,16 @@ test_submit_async_invalid(void **state)
 	struct engine_answer a;
 	struct signed_seen seen;
 	size_t len;
-	char *doc, *p;
+	char *doc;
 
 	memset(&sub, 0, sizeof(sub));
 	memset(&seen, 0, sizeof(seen));
 	sub.partner = "KZ";
 	sub.defer_commit = 1;
-	doc = example_body("ReadmissionRequest", &len);
-	/* well-formed, its type and case readable; not valid */
-	assert_non_null(p = strstr(doc, "<Surname>"));
-	memcpy(p + 1, "Surnome", 7);
-	assert_non_null(p = strstr(doc, "</Surname>"));
-	memcpy(p + 2, "Surnome", 7);
+	doc = invalid_request(&len);
 	assert_int_equal(engine_submit_async(fr, &sub, doc, len,
 	    (void *)(intptr_t)1, &out, &a), 1);
-	memcpy(strstr(doc, "<Surnome>") + 1, "Surname", 7);
-	memcpy(strstr(doc, "</Surnome>") + 2, "Surname", 7);
+	make_valid(doc);
 	assert_int_equal(engine_submit_async(fr, &sub, doc, len,
 	    (void *)(intptr_t)2, &out, &a), 1);
 	free(doc);
