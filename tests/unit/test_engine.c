@@ -2460,6 +2460,22 @@ remote_close(struct remote_lane *lane)
 	}
 }
 
+/* Lines of the file at logf that hold s. */
+static int
+log_lines(const char *logf, const char *s)
+{
+	char buf[512];
+	FILE *f;
+	int n = 0;
+
+	assert_non_null(f = fopen(logf, "r"));
+	while (fgets(buf, sizeof(buf), f) != NULL)
+		if (strstr(buf, s) != NULL)
+			n++;
+	fclose(f);
+	return n;
+}
+
 /* The SIGNATURE_VOID records of fr's journal: how many; the first's in
  * *v. */
 static int
@@ -2495,8 +2511,6 @@ test_submit_remote_void(void **state)
 	char line[256], logf[1024];
 	size_t len;
 	char *doc;
-	FILE *f;
-	int lines = 0;
 
 	snprintf(logf, sizeof(logf), "%s", path("signer.log"));
 	remote_open(lane, logf);
@@ -2524,16 +2538,7 @@ test_submit_remote_void(void **state)
 	/* the signer logged it: the same id and hash */
 	snprintf(line, sizeof(line), " MESSAGE ReadmissionRequest %s %s\n",
 	    v.message_id, v.sha256);
-	assert_non_null(f = fopen(logf, "r"));
-	{
-		char buf[512];
-
-		while (fgets(buf, sizeof(buf), f) != NULL)
-			if (strstr(buf, line) != NULL)
-				lines++;
-	}
-	fclose(f);
-	assert_int_equal(lines, 1);
+	assert_int_equal(log_lines(logf, line), 1);
 
 	/* signed, not yet journalled, when the engine closes */
 	sub.case_id = NULL;
@@ -2583,12 +2588,10 @@ test_submit_remote_invalid(void **state)
 	struct engine_outgoing out;
 	struct engine_answer a;
 	struct signed_seen seen;
-	char logf[1024], buf[512];
+	char logf[1024];
 	unsigned long v0;
 	size_t len;
 	char *doc;
-	FILE *f;
-	int lines = 0;
 
 	snprintf(logf, sizeof(logf), "%s", path("signer-invalid.log"));
 	remote_open(lane, logf);
@@ -2622,12 +2625,7 @@ test_submit_remote_invalid(void **state)
 	assert_non_null(fr = engine_open(frc));
 
 	/* the signer's log has the one it signed */
-	assert_non_null(f = fopen(logf, "r"));
-	while (fgets(buf, sizeof(buf), f) != NULL)
-		if (strstr(buf, " MESSAGE ReadmissionRequest ") != NULL)
-			lines++;
-	fclose(f);
-	assert_int_equal(lines, 1);
+	assert_int_equal(log_lines(logf, " MESSAGE ReadmissionRequest "), 1);
 }
 
 /*
