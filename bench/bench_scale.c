@@ -17,8 +17,10 @@
  *     takes Kazakhstan's receipt.  Every 10th case gets Kazakhstan's
  *     ReadmissionReply (accepted, or every other time refused) the same
  *     way.  Commits are batched as the engine allows (BATCH messages,
- *     default 32, one flush each side per batch).  The clock runs 20 days
- *     over the seeding.  Then Kazakhstan answers QUEUED (default 5000) of
+ *     default 32, one flush each side per batch).  Each engine runs on a
+ *     thread of its own, batches handed between them (up to 3 of France's
+ *     in flight).  The clock runs 20 days over the seeding, in 100 steps
+ *     taken with nothing in flight.  Then Kazakhstan answers QUEUED (default 5000) of
  *     the latest cases, and France never takes them: they stay in
  *     Kazakhstan's outbox.  Then the clock moves 8 days on: the 25-day
  *     reply deadlines of the first cases have passed (a reply after its
