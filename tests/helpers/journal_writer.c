@@ -51,7 +51,9 @@ static EVP_PKEY *
 writer_key(const char *path, int create)
 {
 	EVP_PKEY *k = NULL;
+	char tmp[1024];
 	FILE *fp;
+	int ok;
 
 	if ((fp = fopen(path, "r")) != NULL) {
 		k = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
@@ -62,14 +64,22 @@ writer_key(const char *path, int create)
 		return NULL;
 	if ((k = EVP_EC_gen("P-256")) == NULL)
 		return NULL;
-	if ((fp = fopen(path, "w")) == NULL ||
-	    PEM_write_PrivateKey(fp, k, NULL, NULL, 0, NULL, NULL) != 1) {
-		if (fp != NULL)
-			fclose(fp);
+	/* written aside and renamed: a writer killed while it writes the
+	 * key (journal_crash.sh kills the first one too, early on a loaded
+	 * machine) leaves no empty key.pem behind for the next rounds */
+	snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
+	if ((fp = fopen(tmp, "w")) == NULL)
+		ok = 0;
+	else {
+		ok = PEM_write_PrivateKey(fp, k, NULL, NULL, 0, NULL,
+		    NULL) == 1;
+		ok = fclose(fp) == 0 && ok && rename(tmp, path) == 0;
+	}
+	if (!ok) {
+		unlink(tmp);
 		EVP_PKEY_free(k);
 		return NULL;
 	}
-	fclose(fp);
 	return k;
 }
 
