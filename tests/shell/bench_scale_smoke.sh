@@ -7,7 +7,7 @@
 . "$ACCORD_SRCDIR/tests/helpers/lib.sh"
 
 N=2000
-plan 13
+plan 14
 mkdir -p "$ACCORD_BUILDDIR/tests/tmp"
 work=$(mktemp -d "$ACCORD_BUILDDIR/tests/tmp/bench_scale.XXXXXX")
 out="$work/bench_scale.out"
@@ -43,6 +43,9 @@ check "timeline: every call answered its case, with events" \
 check "the lookups read no whole journal (0 scans)" figs lookup.scans=0
 check "list and stats count the $N cases seeded" \
     figs list.cases=$N stats.cases=$N
+# pages of 1,000 cases: two full ones, then an empty one after the last
+check "list pages through every case (after= each page's next_after)" \
+    figs list.pages=3
 check "list --overdue lists some cases, not all" \
     between list_overdue.cases 1 $((N - 1))
 check "inbox --body: the $N requests, every body read" \
