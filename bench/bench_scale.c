@@ -46,12 +46,13 @@
  *     about 10 MB, once per run unless -S) gives the ratio the issue's
  *     target is about.
  *  5. accordd on the state directory: start-up until its socket greets,
- *     then `ping` round trips idle and while two other connections run
- *     `stats` and `timeline CASE` in a loop (PINGS, default 500, and two
- *     answers each, for at most SECONDS), its RSS, and its journal read
- *     counters before and after (from `metrics`, which lists every case
- *     on the event loop: asked only when `list` took under SECONDS / 4).
- *     Then SIGTERM.
+ *     then `ping` round trips idle and while four other connections run
+ *     `stats`, `timeline CASE`, `metrics` (the worker thread's) and a page
+ *     of `inbox --body` (the event loop's) in a loop (PINGS, default 500,
+ *     and two answers each, for at most SECONDS): one ping always in
+ *     flight, the slowest is the longest the loop stopped.  Its RSS, and
+ *     its journal read counters before and after (from `metrics`).  Then
+ *     SIGTERM.
  *
  * One line per figure: label, key, value, unit, what.  A summary of every
  * N follows.  A bench reports: timings never fail it.  It exits 0 when it
@@ -107,6 +108,10 @@
 #define SCALE_DUE_CALLS		20		/* engine_outbox_due() timed */
 #define SCALE_IDLE_PINGS	100
 #define SCALE_LOAD_MIN		2	/* heavy queries each loader runs */
+/* What the loaders ask while the pings run: the heavy reports on the
+ * worker thread, and a page of inbox --body on the event loop. */
+#define SCALE_LOADS		"stats", "timeline", "metrics", "inbox"
+#define SCALE_LOADS_TEXT	"stats, timeline, metrics and inbox --body"
 #define SCALE_FIGS		96
 
 struct scale_opts {
@@ -1070,7 +1075,7 @@ scale_inbox(struct scale *s, struct report_ctx *ctx)
 	memset(&ib, 0, sizeof(ib));
 	ib.ctx = ctx;
 	t0 = bench_now();
-	if (report_inbox(ctx, scale_inbox_cb, &ib) == -1)
+	if (report_inbox(ctx, NULL, 0, 0, scale_inbox_cb, &ib) == -1)
 		ib.bad++;
 	t = bench_now() - t0;
 	scale_fig(s, "inbox.seconds", "s", "inbox listing", "%.3f", t);
@@ -1082,7 +1087,7 @@ scale_inbox(struct scale *s, struct report_ctx *ctx)
 	ib.ctx = ctx;
 	ib.body = 1;
 	t0 = bench_now();
-	if (report_inbox(ctx, scale_inbox_cb, &ib) == -1)
+	if (report_inbox(ctx, NULL, 0, 0, scale_inbox_cb, &ib) == -1)
 		ib.bad++;
 	t = bench_now() - t0;
 	scale_fig(s, "inbox_body.seconds", "s", "inbox --body: each "
@@ -1379,7 +1384,7 @@ scale_ctl(struct linebuf *lb, const char *req, json_t **resp)
 struct scale_load {
 	struct scale	*s;
 	const char	*sock;
-	const char	*cmd;		/* "stats", "timeline" */
+	const char	*cmd;		/* SCALE_LOADS' */
 	atomic_int	*stop;
 	atomic_int	 fd;		/* its socket, to cut it; -1 */
 	uint64_t	 rnd;
@@ -1401,6 +1406,9 @@ scale_load_req(struct scale_load *l)
 	if (strcmp(l->cmd, "timeline") == 0)
 		req = json_pack("{s:s, s:{s:[s]}}", "cmd", l->cmd, "args",
 		    "argv", l->s->cases[l->rnd % (uint64_t)l->s->n]);
+	else if (strcmp(l->cmd, "inbox") == 0)	/* on the loop: a page */
+		req = json_pack("{s:s, s:{s:b}}", "cmd", l->cmd, "args",
+		    "body", 1);
 	else
 		req = json_pack("{s:s}", "cmd", l->cmd);
 	line = json_dumps(req, JSON_COMPACT);
@@ -1506,61 +1514,73 @@ scale_pings(struct scale *s, struct linebuf *lb, double *v, size_t cap,
 /* The figures of the loaded pings and of the loaders. */
 static void
 scale_daemon_figs(struct scale *s, double *v, size_t nv, long bad,
-    const struct scale_load *loads)
+    const struct scale_load *loads, int nloads)
 {
-	scale_fig(s, "ping.load.p50", "ms", "ping while stats and timeline "
-	    "loop", "%.3f", scale_pct(v, nv, 50) * 1e3);
-	scale_fig(s, "ping.load.p99", "ms", "ping while stats and timeline "
-	    "loop (target: < 20 ms)", "%.3f", scale_pct(v, nv, 99) * 1e3);
-	scale_fig(s, "ping.load.max", "ms", "slowest ping under load", "%.3f",
+	char key[64], what[128];
+	long failed = 0;
+	int i, cut = 0;
+
+	scale_fig(s, "ping.load.p50", "ms", "ping while " SCALE_LOADS_TEXT
+	    " loop", "%.3f", scale_pct(v, nv, 50) * 1e3);
+	scale_fig(s, "ping.load.p99", "ms", "ping while " SCALE_LOADS_TEXT
+	    " loop (target: < 20 ms)", "%.3f", scale_pct(v, nv, 99) * 1e3);
+	scale_fig(s, "ping.load.max", "ms", "slowest ping under load: the "
+	    "longest the loop stopped (item 3: 20 ms)", "%.3f",
 	    scale_pct(v, nv, 100) * 1e3);
 	scale_fig(s, "ping.load.count", "pings", "pings answered under load",
 	    "%zu", nv);
 	scale_fig(s, "ping.failed", "pings", "pings unanswered or refused",
 	    "%ld", bad);
-	scale_fig(s, "daemon.stats", "calls", "stats answered meanwhile "
-	    "(worker thread)", "%ld", loads[0].done);
-	scale_fig(s, "daemon.stats_avg", "ms", "stats round trip, average",
-	    "%.1f", loads[0].done ? 1e3 * loads[0].busy /
-	    (double)loads[0].done : 0);
-	scale_fig(s, "daemon.timelines", "calls", "timeline answered "
-	    "meanwhile", "%ld", loads[1].done);
-	scale_fig(s, "daemon.timeline_avg", "ms", "timeline round trip, "
-	    "average (queued behind stats)", "%.1f", loads[1].done ?
-	    1e3 * loads[1].busy / (double)loads[1].done : 0);
-	scale_fig(s, "daemon.failed", "calls", "stats or timeline that "
-	    "failed", "%ld", loads[0].failed + loads[1].failed);
-	scale_fig(s, "daemon.cut", "calls", "stats or timeline in flight when "
-	    "the pings ended (cut)", "%d", loads[0].cut + loads[1].cut);
-	if (bad != 0 || loads[0].failed + loads[1].failed != 0)
-		scale_wrong(s, "daemon failures", bad + loads[0].failed +
-		    loads[1].failed, 0);
+	for (i = 0; i < nloads; i++) {
+		snprintf(key, sizeof(key), "load.%s", loads[i].cmd);
+		snprintf(what, sizeof(what), "%s answered meanwhile (%s)",
+		    loads[i].cmd, strcmp(loads[i].cmd, "inbox") == 0 ?
+		    "--body, a page of 20, on the event loop" :
+		    "worker thread");
+		scale_fig(s, key, "calls", what, "%ld", loads[i].done);
+		snprintf(key, sizeof(key), "load.%s_avg", loads[i].cmd);
+		snprintf(what, sizeof(what), "%s round trip, average",
+		    loads[i].cmd);
+		scale_fig(s, key, "ms", what, "%.1f", loads[i].done ? 1e3 *
+		    loads[i].busy / (double)loads[i].done : 0);
+		failed += loads[i].failed;
+		cut += loads[i].cut;
+	}
+	scale_fig(s, "daemon.failed", "calls", "loaders' requests that "
+	    "failed", "%ld", failed);
+	scale_fig(s, "daemon.cut", "calls", "loaders' requests in flight when "
+	    "the pings ended (cut)", "%d", cut);
+	if (bad != 0 || failed != 0)
+		scale_wrong(s, "daemon failures", bad + failed, 0);
 }
 
-/* Two loaders, pings meanwhile, then the loaders cut.  @return how many
+/* The loaders, pings meanwhile, then the loaders cut.  @return how many
  * requests were cut in flight. */
 static int
 scale_daemon_load(struct scale *s, struct gateway *g, struct linebuf *lb,
     double *v, size_t cap)
 {
-	struct scale_load loads[2];
-	pthread_t th[2];
+	static const char *const cmds[] = { SCALE_LOADS };
+	enum { NL = sizeof(cmds) / sizeof(cmds[0]) };
+	struct scale_load loads[NL];
+	pthread_t th[NL];
 	atomic_int stop = 0;
 	size_t nv = 0;
 	long bad;
-	int i, fd, nth = 0;
+	int i, fd, nth = 0, cut = 0;
 
 	memset(loads, 0, sizeof(loads));
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < NL; i++) {
 		loads[i].s = s;
 		loads[i].sock = g->sock;
-		loads[i].cmd = i == 0 ? "stats" : "timeline";
+		loads[i].cmd = cmds[i];
 		loads[i].stop = &stop;
 		atomic_init(&loads[i].fd, -1);
 		loads[i].rnd = 88172645463325252ULL + (uint64_t)i;
-		if (pthread_create(&th[i], NULL, scale_load_run,
-		    &loads[i]) == 0)
-			nth++;
+		if (pthread_create(&th[nth], NULL, scale_load_run,
+		    &loads[i]) != 0)
+			break;
+		nth++;
 	}
 	bad = scale_pings(s, lb, v, cap, &nv, s->o->npings, loads, nth);
 	atomic_store(&stop, 1);
@@ -1568,16 +1588,17 @@ scale_daemon_load(struct scale *s, struct gateway *g, struct linebuf *lb,
 	for (i = 0; i < nth; i++)
 		if ((fd = atomic_load(&loads[i].fd)) != -1)
 			shutdown(fd, SHUT_RDWR);
-	for (i = 0; i < nth; i++)
+	for (i = 0; i < nth; i++) {
 		pthread_join(th[i], NULL);
-	scale_daemon_figs(s, v, nv, bad, loads);
-	return loads[0].cut + loads[1].cut;
+		cut += loads[i].cut;
+	}
+	scale_daemon_figs(s, v, nv, bad, loads, nth);
+	return cut;
 }
 
 /*
  * Pings idle, then under load; the daemon's RSS, and its journal scans
- * from its metrics -- only when `list` was seen to be quick: metrics
- * lists every case on the event loop.  @return requests cut in flight.
+ * from its metrics.  @return requests cut in flight.
  */
 static int
 scale_daemon_run(struct scale *s, struct gateway *g)
@@ -1585,8 +1606,8 @@ scale_daemon_run(struct scale *s, struct gateway *g)
 	struct linebuf lb;
 	size_t nv = 0, cap = (size_t)s->o->npings * 50 + SCALE_IDLE_PINGS;
 	double *v, t0, secs;
-	long scans0 = -1, scans1 = -1;
-	int cut, metrics;
+	long scans0, scans1;
+	int cut;
 
 	if (ctl_open(g->sock, &lb) == -1) {
 		scale_wrong(s, "control socket", -1, 0);
@@ -1598,27 +1619,21 @@ scale_daemon_run(struct scale *s, struct gateway *g)
 		scale_wrong(s, "first ping", -1, 0);
 	scale_fig(s, "daemon.first_ping", "ms", "first ping after the "
 	    "greeting", "%.1f", (bench_now() - t0) * 1e3);
-	metrics = s->list_secs >= 0 && s->list_secs < s->o->budget / 4;
-	if (metrics) {
-		scans0 = scale_daemon_scans(&lb, &secs);
-		scale_fig(s, "daemon.metrics", "ms", "metrics round trip (on "
-		    "the event loop: it waits that long)", "%.1f", secs * 1e3);
-	}
+	scans0 = scale_daemon_scans(&lb, &secs);
+	scale_fig(s, "daemon.metrics", "ms", "metrics round trip (the worker "
+	    "thread builds it)", "%.1f", secs * 1e3);
 	v = xcalloc(cap, sizeof(*v));
 	scale_pings(s, &lb, v, cap, &nv, SCALE_IDLE_PINGS, NULL, 0);
 	scale_fig(s, "ping.idle.p99", "ms", "ping, nothing else running",
 	    "%.3f", scale_pct(v, nv, 99) * 1e3);
 	cut = scale_daemon_load(s, g, &lb, v, cap);
 	free(v);
-	if (metrics) {
-		scans1 = scale_daemon_scans(&lb, &secs);
-		scale_fig(s, "daemon.scans", "scans", "the daemon's "
-		    "whole-journal readers during the run (must be 0)", "%ld",
-		    scans1 - scans0);
-		if (scans0 < 0 || scans1 != scans0)
-			scale_wrong(s, "the daemon's journal scans",
-			    scans1 - scans0, 0);
-	}
+	scans1 = scale_daemon_scans(&lb, &secs);
+	scale_fig(s, "daemon.scans", "scans", "the daemon's whole-journal "
+	    "readers during the run (must be 0)", "%ld", scans1 - scans0);
+	if (scans0 < 0 || scans1 != scans0)
+		scale_wrong(s, "the daemon's journal scans", scans1 - scans0,
+		    0);
 	scale_fig(s, "daemon.rss", "MB", "accordd VmRSS after the load "
 	    "(target: < 200 MB)", "%.1f",
 	    (double)scale_proc_kb(g->pid, "VmRSS:") / 1024);

@@ -259,7 +259,8 @@ const struct cmd_command casecmd_commands[] = {
 	    "[partner=CC]" },
 	{ "inbox", CMD_ROLE_SUBMIT, opscmd_inbox,
 	    "received messages not yet acknowledged", 0,
-	    "[partner=CC] [--body] [--reveal] [--follow]" },
+	    "[partner=CC] [--body] [--reveal] [--follow] [limit=N] "
+	    "[after=SEQ]" },
 	{ "ack", CMD_ROLE_SUBMIT, opscmd_ack,
 	    "the back office took a received message", 0,
 	    "MESSAGE-ID [partner=CC]" },

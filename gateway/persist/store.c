@@ -130,8 +130,26 @@ static const char *store_sql[SQ_COUNT] = {
 	[SQ_OUTBOX_PARTNERS] = "SELECT DISTINCT o.partner FROM outbox o "
 	    "WHERE NOT EXISTS (SELECT 1 FROM partners p "
 	    "WHERE p.partner = o.partner AND p.paused)",
+	/* a page of the inbox (?2: -1, no limit), on inbox_pending */
 	[SQ_INBOX_PENDING] = "SELECT partner, message_id, case_id, type, "
-	    "journal_seq FROM inbox WHERE acked = 0 ORDER BY journal_seq",
+	    "journal_seq FROM inbox WHERE acked = 0 AND journal_seq > ?1 "
+	    "ORDER BY journal_seq LIMIT ?2",
+	[SQ_INBOX_PENDING_PARTNER] = "SELECT partner, message_id, case_id, "
+	    "type, journal_seq FROM inbox WHERE acked = 0 AND partner = ?3 "
+	    "AND journal_seq > ?1 ORDER BY journal_seq LIMIT ?2",
+	/* which partners sent message ?1 (still unacknowledged), or got it
+	 * from us: one lookup by key per partner that has a row (a loose
+	 * scan of the primary key's first column), never every row */
+	[SQ_INBOX_WHICH] = "WITH RECURSIVE p(cc) AS (SELECT min(partner) "
+	    "FROM inbox UNION ALL SELECT (SELECT min(partner) FROM inbox "
+	    "WHERE partner > p.cc) FROM p WHERE p.cc IS NOT NULL) "
+	    "SELECT i.partner FROM p JOIN inbox i ON i.partner = p.cc AND "
+	    "i.message_id = ?1 WHERE i.acked = 0 LIMIT 2",
+	[SQ_MSG_WHICH_OUT] = "WITH RECURSIVE p(cc) AS (SELECT min(partner) "
+	    "FROM messages UNION ALL SELECT (SELECT min(partner) FROM "
+	    "messages WHERE partner > p.cc) FROM p WHERE p.cc IS NOT NULL) "
+	    "SELECT m.partner FROM p JOIN messages m ON m.partner = p.cc AND "
+	    "m.message_id = ?1 AND m.direction = 'out' LIMIT 2",
 	/* where a record is in the journal (file, offset): direct reads */
 	[SQ_REC_ADD] = "INSERT OR REPLACE INTO records(seq, kind, file, "
 	    "offset, partner, case_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
@@ -213,7 +231,11 @@ static const char store_indexes[] =
 	"CREATE INDEX IF NOT EXISTS messages_in_created ON messages(partner, "
 	"  created) WHERE direction = 'in';"
 	"CREATE INDEX IF NOT EXISTS messages_out_received ON "
-	"  messages(partner, received_at) WHERE direction = 'out';";
+	"  messages(partner, received_at) WHERE direction = 'out';"
+	"CREATE INDEX IF NOT EXISTS inbox_pending ON inbox(journal_seq) "
+	"  WHERE acked = 0;"
+	"CREATE INDEX IF NOT EXISTS inbox_pending_partner ON inbox(partner, "
+	"  journal_seq) WHERE acked = 0;";
 
 /* Version 6 of the schema (2: requests; 3: records, where each record
  * read back is in the journal; 4: the journal file of the last record

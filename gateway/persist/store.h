@@ -401,6 +401,18 @@ int store_outbox_oldest(struct store *st, const char *partner,
  * (REC_INBOX_ACK), in journal order. */
 int store_inbox_pending(struct store *st, store_inbox_cb cb, void *arg);
 
+/* A page of them: after journal seq after, at most limit (0: all), of
+ * partner only unless NULL.  Each page is one indexed range read. */
+int store_inbox_page(struct store *st, const char *partner, uint64_t after,
+    int limit, store_inbox_cb cb, void *arg);
+
+/* Which partners sent message_id (inbox: still unacknowledged), or got
+ * it from us (!inbox): the first two in partners.  One lookup by key
+ * per partner with rows, never a listing.  @return how many (0 to 2),
+ * or -1. */
+int store_which_partner(struct store *st, const char *message_id, int inbox,
+    char partners[2][RECORD_PARTNER_MAX]);
+
 /* Set every field of f to "any". */
 void store_message_filter_init(struct store_message_filter *f);
 

@@ -523,15 +523,45 @@ store_outbox_oldest(struct store *st, const char *partner, store_outbox_cb cb,
 }
 
 int
-store_inbox_pending(struct store *st, store_inbox_cb cb, void *arg)
+store_inbox_page(struct store *st, const char *partner, uint64_t after,
+    int limit, store_inbox_cb cb, void *arg)
 {
 	struct store_tramp tr = { .icb = cb, .arg = arg };
 	sqlite3_stmt *s;
+	int64_t lim = limit > 0 ? limit : -1;
 
-	if ((s = store_query(st, SQ_INBOX_PENDING, "")) == NULL)
+	s = partner != NULL ? store_query(st, SQ_INBOX_PENDING_PARTNER,
+	    "IIs", (int64_t)after, lim, partner) :
+	    store_query(st, SQ_INBOX_PENDING, "II", (int64_t)after, lim);
+	if (s == NULL)
 		return store_query_failed(st, NULL, SQLITE_OK, "inbox");
 	return store_collect(st, s, ROW_INBOX, sizeof(struct store_inbox),
 	    store_tramp_inbox, &tr, "inbox");
+}
+
+int
+store_inbox_pending(struct store *st, store_inbox_cb cb, void *arg)
+{
+	return store_inbox_page(st, NULL, 0, 0, cb, arg);
+}
+
+int
+store_which_partner(struct store *st, const char *message_id, int inbox,
+    char partners[2][RECORD_PARTNER_MAX])
+{
+	sqlite3_stmt *s;
+	int rc, n = 0;
+
+	if ((s = store_query(st, inbox ? SQ_INBOX_WHICH : SQ_MSG_WHICH_OUT,
+	    "s", message_id)) == NULL)
+		return store_query_failed(st, NULL, SQLITE_OK, "which");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (n < 2)
+			store_col_text(s, 0, partners[n++], RECORD_PARTNER_MAX);
+	if (rc != SQLITE_DONE)
+		return store_query_failed(st, s, rc, "which");
+	sqlite3_reset(s);
+	return n;
 }
 
 void

@@ -192,6 +192,40 @@ cmd_opt(json_t *args, const char *name)
 }
 
 int
+cmd_limit(json_t *args, long long *limit, long long max, const char **code,
+    char *text, size_t len)
+{
+	const char *l = cmd_opt(args, "limit");
+	char *end;
+
+	*limit = 0;
+	if (l != NULL && ((*limit = strtoll(l, &end, 10)) <= 0 ||
+	    *limit > max || *end != '\0' || end == l)) {
+		cmd_fail(code, text, len, "BAD_REQUEST", "limit: '%.20s' is "
+		    "not 1 to %lld", l, max);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cmd_page(json_t *args, long long *after, long long *limit, long long max,
+    const char **code, char *text, size_t len)
+{
+	const char *a = cmd_opt(args, "after");
+	char *end;
+
+	*after = 0;
+	if (a != NULL && ((*after = strtoll(a, &end, 10)) < 0 || *end != '\0'
+	    || end == a)) {
+		cmd_fail(code, text, len, "BAD_REQUEST", "after: '%.20s' is "
+		    "not a record number", a);
+		return -1;
+	}
+	return cmd_limit(args, limit, max, code, text, len);
+}
+
+int
 cmd_flag(json_t *args, const char *name)
 {
 	json_t *v = json_object_get(args, name);

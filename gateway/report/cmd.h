@@ -104,6 +104,16 @@ char *cmd_due(long long secs, char *buf, size_t len);
 const char *cmd_arg(json_t *args, size_t i);
 /* args' string member name, or NULL. */
 const char *cmd_opt(json_t *args, const char *name);
+
+/* limit=N of a paged command, 1 to max (0 when absent).  @return 0, or
+ * -1 with code and text. */
+int cmd_limit(json_t *args, long long *limit, long long max,
+    const char **code, char *text, size_t len);
+
+/* after=SEQ (0 when absent: from the start) and limit=N, as cmd_limit().
+ * @return 0, or -1 with code and text. */
+int cmd_page(json_t *args, long long *after, long long *limit,
+    long long max, const char **code, char *text, size_t len);
 /* 1 if args' member name is true (or "true"). */
 int cmd_flag(json_t *args, const char *name);
 /* "2d", "36h", "90m", "45s" or plain seconds. @return 0/-1. */

@@ -138,13 +138,16 @@ int report_message_find(struct report_ctx *ctx, const char *partner,
     const char *message_id, enum record_dir dir, struct store_message *out);
 int report_inbox_get(struct report_ctx *ctx, const char *partner,
     const char *message_id, int *acked);
-/* Received messages not yet acknowledged, oldest first.  @return 0/-1. */
-int report_inbox(struct report_ctx *ctx,
-    int (*cb)(void *, const struct store_inbox *), void *arg);
+/* Received messages not yet acknowledged, oldest first: of partner
+ * (NULL: all), after journal seq after, at most limit (0: all).
+ * @return 0/-1. */
+int report_inbox(struct report_ctx *ctx, const char *partner, uint64_t after,
+    int limit, int (*cb)(void *, const struct store_inbox *), void *arg);
 /*
  * Which partner sent us message_id still in the inbox (inbox), or got
  * message_id from us (!inbox): partner (RECORD_PARTNER_MAX bytes) is set
- * from the first.  @return how many partners have it, or -1.
+ * from the first.  @return how many partners have it (2: two or
+ * more), or -1.
  */
 int report_which_partner(struct report_ctx *ctx, const char *message_id,
     int inbox, char *partner);

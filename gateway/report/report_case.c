@@ -200,42 +200,8 @@ report_status(void *arg, const struct cmd_caller *who, json_t *args,
 
 /* ---- list ---------------------------------------------------------------- */
 
-/* limit=N of a paged command (1 to 100000; 0 when absent: all).
- * @return 0, or -1 with code and text. */
-static int
-report_limit(json_t *args, long long *limit, const char **code, char *text,
-    size_t len)
-{
-	const char *l = cmd_opt(args, "limit");
-	char *end;
-
-	*limit = 0;
-	if (l != NULL && ((*limit = strtoll(l, &end, 10)) <= 0 ||
-	    *limit > 100000 || *end != '\0' || end == l)) {
-		cmd_fail(code, text, len, "BAD_REQUEST", "limit: '%.20s' is "
-		    "not 1 to 100000", l);
-		return -1;
-	}
-	return 0;
-}
-
-/* after=SEQ and limit=N of a paged command (0: from the start, all).
- * @return 0, or -1 with code and text. */
-static int
-report_page(json_t *args, long long *after, long long *limit,
-    const char **code, char *text, size_t len)
-{
-	const char *a = cmd_opt(args, "after");
-	char *end;
-
-	if (a != NULL && ((*after = strtoll(a, &end, 10)) < 0 || *end != '\0'
-	    || end == a)) {
-		cmd_fail(code, text, len, "BAD_REQUEST", "after: '%.20s' is "
-		    "not a record number", a);
-		return -1;
-	}
-	return report_limit(args, limit, code, text, len);
-}
+/* The largest page of list and timeline. */
+#define REPORT_LIMIT_MAX	100000
 
 /* list's page when no limit= is given. */
 #define REPORT_LIST_PAGE	1000
@@ -350,7 +316,7 @@ report_list(void *arg, const struct cmd_caller *who, json_t *args,
 
 	store_case_filter_init(&f);
 	rows.now = clock_now();
-	if (report_limit(args, &limit, code, text, len) == -1)
+	if (cmd_limit(args, &limit, REPORT_LIMIT_MAX, code, text, len) == -1)
 		return NULL;
 	if (limit == 0)
 		limit = REPORT_LIST_PAGE;	/* never the whole store at once */
@@ -478,7 +444,8 @@ report_timeline(void *arg, const struct cmd_caller *who, json_t *args,
 	size_t blen = 0;
 	json_t *res;
 
-	if (report_page(args, &after, &limit, code, text, len) == -1 ||
+	if (cmd_page(args, &after, &limit, REPORT_LIMIT_MAX, code, text,
+	    len) == -1 ||
 	    report_find_case(ctx, args, &sc, code, text, len) != 1)
 		return NULL;
 	tl.list = json_array();

@@ -1543,58 +1543,22 @@ report_inbox_get(struct report_ctx *ctx, const char *partner,
 }
 
 int
-report_inbox(struct report_ctx *ctx,
-    int (*cb)(void *, const struct store_inbox *), void *arg)
+report_inbox(struct report_ctx *ctx, const char *partner, uint64_t after,
+    int limit, int (*cb)(void *, const struct store_inbox *), void *arg)
 {
-	return store_inbox_pending(ctx->store, cb, arg);
-}
-
-struct report_which {
-	const char	*message_id;
-	char		*partner;
-	int		 n;
-};
-
-static void
-report_which_one(struct report_which *w, const char *message_id,
-    const char *partner)
-{
-	if (strcmp(message_id, w->message_id) == 0 && w->n++ == 0)
-		snprintf(w->partner, RECORD_PARTNER_MAX, "%s", partner);
-}
-
-static int
-report_which_msg_cb(void *arg, const struct store_message *m)
-{
-	report_which_one(arg, m->message_id, m->partner);
-	return 0;
-}
-
-static int
-report_which_inbox_cb(void *arg, const struct store_inbox *in)
-{
-	report_which_one(arg, in->message_id, in->partner);
-	return 0;
+	return store_inbox_page(ctx->store, partner, after, limit, cb, arg);
 }
 
 int
 report_which_partner(struct report_ctx *ctx, const char *message_id,
     int inbox, char *partner)
 {
-	struct store_message_filter f;
-	struct report_which w = { message_id, partner, 0 };
-	int rc;
+	char found[2][RECORD_PARTNER_MAX];
+	int n = store_which_partner(ctx->store, message_id, inbox, found);
 
-	if (inbox)
-		rc = store_inbox_pending(ctx->store, report_which_inbox_cb,
-		    &w);
-	else {
-		store_message_filter_init(&f);
-		f.direction = RECORD_DIR_OUT;
-		rc = store_list_messages(ctx->store, &f, report_which_msg_cb,
-		    &w);
-	}
-	return rc == -1 ? -1 : w.n;
+	if (n >= 1)
+		snprintf(partner, RECORD_PARTNER_MAX, "%s", found[0]);
+	return n;
 }
 
 /* ---- the table ------------------------------------------------------------ */

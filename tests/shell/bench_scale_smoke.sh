@@ -52,10 +52,16 @@ check "inbox --body: the $N requests, every body read" \
     figs inbox.rows=$N inbox_body.failed=0
 check "drain: 200 queued, the outbox hands out 32, every message read" \
     figs queue.messages=200 drain.due_rows=32 drain.failed=0
-check "accordd on the seeded state: pings, stats and timelines answered" \
+check "accordd on the seeded state: pings and every loader's requests answered" \
     figs ping.failed=0 daemon.failed=0
-check "accordd answered pings while stats and timeline ran" \
-    between ping.load.count 100 100000
+# loaded: pings answered while each loader answered at least twice
+loaded() {
+	between ping.load.count 100 100000 && between load.stats 2 100000 &&
+	    between load.timeline 2 100000 && between load.metrics 2 100000 &&
+	    between load.inbox 2 100000
+}
+check "accordd answered pings while stats, timeline, metrics and inbox ran" \
+    loaded
 check "accordd read no whole journal while serving them" figs daemon.scans=0
 check "every lookup step measured (none stopped over time)" \
     not_in "NOT MEASURED" "$out"

@@ -62,6 +62,26 @@ out=$(ctl inbox extra 2>&1); rc=$?
 check "inbox with a stray argument is a usage error" rc_has $rc 2 "$out" "BAD_REQUEST"
 out=$(ctl --json inbox partner=DE)
 check "inbox partner=DE --json: ok, none" has "$out" '"count":0,'
+# pages (issue 14: inbox runs on the loop, a bounded page at a time)
+out=$(ctl --json inbox limit=2)
+next=$(printf '%s' "$out" | sed -n 's/.*"next_after":\([0-9]*\).*/\1/p')
+check "inbox limit=2: two messages and where the next page starts" \
+	sh -c 'printf "%s" "$1" | grep -q "\"count\":2," && [ -n "$2" ]' _ "$out" "$next"
+first=$(printf '%s' "$out" | grep -o '"message_id":"[^"]*"' | sort)
+out=$(ctl --json inbox after="$next")
+third=$(printf '%s' "$out" | grep -o '"message_id":"[^"]*"')
+check "inbox after=SEQ: the third message, and no further page" \
+	sh -c 'printf "%s" "$1" | grep -q "\"count\":1," &&
+	       ! printf "%s" "$1" | grep -q next_after &&
+	       ! printf "%s\n" "$2" | grep -qF "$3"' _ "$out" "$first" "$third"
+out=$(ctl inbox partner=FR limit=1)
+check "inbox partner=FR limit=1: one, and more to come" \
+	sh -c 'printf "%s" "$1" | grep -q "^1 message not yet acknowledged" &&
+	       printf "%s" "$1" | grep -q "^(more: add after=[0-9]*)"' _ "$out"
+out=$(ctl inbox --body limit=101 2>&1); rc=$?
+check "inbox --body pages hold at most 100 documents" rc_has $rc 1 "$out" "limit: '101' is not 1 to 100"
+out=$(ctl inbox after=x 2>&1); rc=$?
+check "inbox after= takes a record number" rc_has $rc 1 "$out" "after: 'x' is not a record number"
 if [ $roles -eq 1 ]; then
 	out=$(as bin inbox 2>&1); rc=$?
 	check "a read-role caller may not take the inbox" rc_has $rc 1 "$out" "FORBIDDEN.*submit role"

@@ -909,6 +909,128 @@ test_partner_queue_indexed(void **state)
 	sqlite3_close(db);
 }
 
+/* A page of the inbox into t, "partner/message_id " each; the last seq in
+ * *last.  @return the rows. */
+struct inbox_page {
+	struct text	 t;
+	uint64_t	 last;
+	int		 n;
+};
+
+static int
+collect_inbox(void *arg, const struct store_inbox *in)
+{
+	struct inbox_page *p = arg;
+
+	text_add(&p->t, "%s/%s ", in->partner, in->message_id);
+	assert_true(in->journal_seq > p->last);	/* journal order */
+	p->last = in->journal_seq;
+	p->n++;
+	return 0;
+}
+
+/* Full-table steps and sorts a statement of the store has made. */
+static int
+stmt_scans(struct store *st, enum store_stmt id)
+{
+	return sqlite3_stmt_status(st->stmt[id],
+	    SQLITE_STMTSTATUS_FULLSCAN_STEP, 0) +
+	    sqlite3_stmt_status(st->stmt[id], SQLITE_STMTSTATUS_SORT, 0);
+}
+
+/* The VM steps of a statement since the last call (reset). */
+static int
+which_steps(struct store *st, enum store_stmt id)
+{
+	return sqlite3_stmt_status(st->stmt[id], SQLITE_STMTSTATUS_VM_STEP,
+	    1);
+}
+
+/*
+ * Issue 14: inbox runs on the event loop, so it reads a page at a time
+ * (after= a journal seq, limit=), each an indexed range; and ack or
+ * resend without partner= find the partner by key, one lookup per
+ * partner, never by listing the inbox or every message.  3,000 pending
+ * messages from three partners, one acknowledged, one id sent by two.
+ */
+static void
+test_inbox_pages(void **state)
+{
+	static const char *const cc[] = { "FR", "DE", "PL" };
+	char partners[2][RECORD_PARTNER_MAX], sql[512];
+	struct inbox_page p;
+	struct store *st;
+	int i, pages, total;
+
+	st = store_open(path("inbox.db"));
+	assert_non_null(st);
+	assert_int_equal(sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL),
+	    SQLITE_OK);
+	for (i = 1; i <= 3000; i++) {
+		snprintf(sql, sizeof(sql), "INSERT INTO inbox VALUES('%s', "
+		    "'m%d', 'C%d', 'ReadmissionRequest', %d, %d)", cc[i % 3],
+		    i, i, 10 * i, i == 7);
+		assert_int_equal(sqlite3_exec(st->db, sql, NULL, NULL, NULL),
+		    SQLITE_OK);
+	}
+	assert_int_equal(sqlite3_exec(st->db, "INSERT INTO inbox VALUES("
+	    "'DE', 'm5', 'C5', 'ReadmissionRequest', 99999, 0);"
+	    "INSERT INTO messages VALUES('PL', 'o1', 'out', 'C1', '', "
+	    "'ReadmissionRequest', 'QUEUED', '', '', 0, 0, 11, 0);"
+	    "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+
+	/* every pending message once, in journal order, 250 a page */
+	memset(&p, 0, sizeof(p));
+	text_add(&p.t, "%s", "");
+	for (pages = 0, total = 0;; pages++) {
+		p.n = 0;
+		assert_int_equal(store_inbox_page(st, NULL, p.last, 250,
+		    collect_inbox, &p), 0);
+		total += p.n;
+		if (p.n < 250)
+			break;
+	}
+	assert_int_equal(total, 3000);	/* 3,001 less the acknowledged */
+	assert_int_equal(pages, 12);
+	assert_non_null(strstr(p.t.s, "DE/m5 "));
+	assert_null(strstr(p.t.s, "/m7 "));
+	assert_int_equal(strncmp(p.t.s, "DE/m1 PL/m2 FR/m3 ", 18), 0);
+	free(p.t.s);
+	/* one partner's pages; a page after the last is empty */
+	memset(&p, 0, sizeof(p));
+	text_add(&p.t, "%s", "");
+	assert_int_equal(store_inbox_page(st, "PL", 0, 2, collect_inbox, &p),
+	    0);
+	assert_string_equal(p.t.s, "PL/m2 PL/m5 ");
+	assert_int_equal(store_inbox_page(st, "PL", p.last, 1, collect_inbox,
+	    &p), 0);
+	assert_string_equal(p.t.s, "PL/m2 PL/m5 PL/m8 ");
+	p.n = 0;
+	assert_int_equal(store_inbox_page(st, NULL, 99999, 0, collect_inbox,
+	    &p), 0);
+	assert_int_equal(p.n, 0);
+	free(p.t.s);
+	/* no page read the table whole or sorted it */
+	assert_int_equal(stmt_scans(st, SQ_INBOX_PENDING), 0);
+	assert_int_equal(stmt_scans(st, SQ_INBOX_PENDING_PARTNER), 0);
+
+	/* which partner: by key, a few dozen steps each (three partners),
+	 * where a listing of the 3,001 rows would take thousands */
+	assert_int_equal(store_which_partner(st, "m4", 1, partners), 1);
+	assert_string_equal(partners[0], "DE");
+	assert_true(which_steps(st, SQ_INBOX_WHICH) < 200);
+	assert_int_equal(store_which_partner(st, "m5", 1, partners), 2);
+	assert_true(which_steps(st, SQ_INBOX_WHICH) < 200);
+	assert_int_equal(store_which_partner(st, "m7", 1, partners), 0);
+	assert_int_equal(store_which_partner(st, "nope", 1, partners), 0);
+	assert_true(which_steps(st, SQ_INBOX_WHICH) < 400);
+	assert_int_equal(store_which_partner(st, "o1", 0, partners), 1);
+	assert_string_equal(partners[0], "PL");
+	assert_int_equal(store_which_partner(st, "m4", 0, partners), 0);
+	assert_true(which_steps(st, SQ_MSG_WHICH_OUT) < 400);
+	store_close(st);
+}
+
 /* The records index (issue 14): every record of a case is found by case
  * and by seq where the journal holds it; records of no case are not. */
 static void
@@ -1276,6 +1398,7 @@ main(void)
 		cmocka_unit_test(test_idempotent),
 		cmocka_unit_test(test_records_index),
 		cmocka_unit_test(test_partner_queue_indexed),
+		cmocka_unit_test(test_inbox_pages),
 		cmocka_unit_test(test_checkpoints_off_the_loop),
 		cmocka_unit_test(test_rebuild),
 		cmocka_unit_test(test_rollback),
