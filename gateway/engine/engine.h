@@ -227,11 +227,15 @@ int engine_undelivered(struct engine *e, const char *partner,
     const char *message_id, const char *reason);
 
 /*
- * Fire every deadline due before now: a deadline fires at the first
+ * Fire the deadlines due before now: a deadline fires at the first
  * second after its due instant, each with its own due time (deadlines
- * that passed while the daemon was down fire at start-up).
- * Commits.  @return the number fired, or -1.
+ * that passed while the daemon was down fire at start-up), earliest
+ * first, at most ENGINE_DEADLINES_SLICE a call: when that many fired,
+ * call again soon (the event loop between).  Commits.  @return the
+ * number fired, or -1.
  */
+#define ENGINE_DEADLINES_SLICE	100
+#define ENGINE_DEADLINE_PAGE	64	/* read from the store at a time */
 int engine_deadlines(struct engine *e, accord_time_t now);
 
 /* When the earliest armed deadline fires: the first second after its due

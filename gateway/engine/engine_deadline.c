@@ -82,20 +82,33 @@ engine_deadlines(struct engine *e, accord_time_t now)
 	struct fsm_case c;
 	struct fsm_event ev;
 	struct fsm_decision d;
+	struct store_deadline last;
 	char *payload;
 	size_t i, plen;
-	int fired = 0;
+	int fired = 0, page = 0;
 
 	if (e->store_behind)
 		return -1;	/* the deadline timer tries again */
-	/* a deadline fires at the first second after its due instant
-	 * (DESIGN.md 4): due < now */
-	if (store_deadlines_due(e->store, now - 1, engine_collect_due,
-	    &due) == -1)
+	/*
+	 * A deadline fires at the first second after its due instant
+	 * (DESIGN.md 4): due < now.  Pages of ENGINE_DEADLINE_PAGE, at most
+	 * ENGINE_DEADLINES_SLICE fired a call: the rest wait for the next
+	 * one (the timer comes back at once), so that a backlog (days of
+	 * deadlines after a long stop) never holds the loop in one go.  The
+	 * store has each call's firings before the next call reads it
+	 * (engine_flush() applies them; a store behind stops us above).
+	 */
+ next_page:
+	due.n = 0;
+	if (store_deadlines_due_page(e->store, now - 1, page++ > 0 ? &last :
+	    NULL, ENGINE_DEADLINE_PAGE, engine_collect_due, &due) == -1) {
+		free(due.list);
 		return -1;
-	for (i = 0; i < due.n; i++) {
+	}
+	for (i = 0; i < due.n && fired < ENGINE_DEADLINES_SLICE; i++) {
 		const struct store_deadline *dl = &due.list[i];
 
+		last = *dl;
 		a = config_partner(e->conf, dl->partner);
 		if (a == NULL || engine_case_get(e, dl->partner, dl->case_id,
 		    &c) != 1) {
@@ -129,6 +142,8 @@ engine_deadlines(struct engine *e, accord_time_t now)
 		    d.refusal == AE_OK ? d.event : d.text);
 		fired++;
 	}
+	if (due.n == ENGINE_DEADLINE_PAGE && fired < ENGINE_DEADLINES_SLICE)
+		goto next_page;
 	free(due.list);
 	/* the deadline timer runs at least once a minute */
 	if (engine_refusals_summary(e, now, 0) == -1 ||

@@ -111,9 +111,12 @@ static const char *store_sql[SQ_COUNT] = {
 	    "partner = ?1 AND message_id = ?2 AND direction = ?3",
 	[SQ_DL_NEXT] = "SELECT partner, case_id, which, due FROM deadlines "
 	    "WHERE armed = 1 ORDER BY due, partner, case_id, which LIMIT 1",
+	/* a page after the row (?2, ?3, ?4, ?5), in deadlines_due's own
+	 * order (its key ends with the table's) */
 	[SQ_DL_DUE] = "SELECT partner, case_id, which, due FROM deadlines "
-	    "WHERE armed = 1 AND due <= ?1 ORDER BY due, partner, case_id, "
-	    "which",
+	    "WHERE armed = 1 AND due <= ?1 AND (due, partner, case_id, which) "
+	    "> (?2, ?3, ?4, ?5) ORDER BY due, partner, case_id, which "
+	    "LIMIT ?6",
 	[SQ_CASE_MSGS] = "SELECT " STORE_MSG_COLS " FROM messages WHERE "
 	    "partner = ?1 AND case_id = ?2 ORDER BY journal_seq, direction",
 	/* the first STORE_OUTBOX_PER_PARTNER due of one partner, walked in

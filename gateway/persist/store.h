@@ -366,6 +366,13 @@ int store_next_deadline(struct store *st, struct store_deadline *out);
 int store_deadlines_due(struct store *st, accord_time_t now,
     store_deadline_cb cb, void *arg);
 
+/* A page of them: those after the deadline after (NULL: from the first),
+ * at most limit (0: all), in the same order, each page one range read
+ * of the deadlines_due index. */
+int store_deadlines_due_page(struct store *st, accord_time_t now,
+    const struct store_deadline *after, int limit, store_deadline_cb cb,
+    void *arg);
+
 /* Set every field of f to "any". */
 void store_case_filter_init(struct store_case_filter *f);
 

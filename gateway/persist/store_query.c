@@ -415,10 +415,25 @@ int
 store_deadlines_due(struct store *st, accord_time_t now,
     store_deadline_cb cb, void *arg)
 {
+	return store_deadlines_due_page(st, now, NULL, 0, cb, arg);
+}
+
+int
+store_deadlines_due_page(struct store *st, accord_time_t now,
+    const struct store_deadline *after, int limit, store_deadline_cb cb,
+    void *arg)
+{
 	struct store_tramp tr = { .dcb = cb, .arg = arg };
 	sqlite3_stmt *s;
 
-	if ((s = store_query(st, SQ_DL_DUE, "I", (int64_t)now)) == NULL)
+	/* from the start: after a row that sorts before every real one */
+	s = after != NULL ? store_query(st, SQ_DL_DUE, "IIsssI",
+	    (int64_t)now, (int64_t)after->due, after->partner, after->case_id,
+	    fsm_deadline_name(after->which), (int64_t)(limit > 0 ? limit :
+	    -1)) : store_query(st, SQ_DL_DUE, "IIsssI", (int64_t)now,
+	    (int64_t)INT64_MIN, "", "", "", (int64_t)(limit > 0 ? limit :
+	    -1));
+	if (s == NULL)
 		return store_query_failed(st, NULL, SQLITE_OK, "deadlines");
 	return store_collect(st, s, ROW_DEADLINE,
 	    sizeof(struct store_deadline), store_tramp_deadline, &tr,

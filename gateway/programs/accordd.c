@@ -200,13 +200,17 @@ accordd_deadline_tick(evutil_socket_t fd, short what, void *arg)
 	struct accordd *ad = arg;
 	accord_time_t now = clock_now(), next;
 	struct timeval tv = { 60, 0 };
+	int fired;
 
-	if (engine_deadlines(ad->engine, now) == -1)
+	if ((fired = engine_deadlines(ad->engine, now)) == -1)
 		log_errx("accordd", "firing deadlines failed; retrying in a "
 		    "minute");
 	next = engine_next_deadline(ad->engine);
 	if (next != 0 && next - now < 60)
 		tv.tv_sec = next > now ? (long)(next - now) : 1;
+	/* a backlog: the next slice once the loop has run (DESIGN.md 3) */
+	if (fired == ENGINE_DEADLINES_SLICE)
+		tv.tv_sec = 0;
 	/* the retention job, a slice at a time: while more cases are due
 	 * the timer comes back in a second, not in a minute */
 	if (engine_retain(ad->engine, now) == 1)

@@ -112,6 +112,9 @@ teardown(void **state)
 	return 0;
 }
 
+static int count_records(const struct config *c, unsigned kind,
+    const char *message_id);
+
 /* sender submits type for case_id (NULL: new), receiver takes it, the
  * sender takes the receipt.  @return the receiver's answer code. */
 static enum accord_err
@@ -212,6 +215,45 @@ test_deadline_fires_after_due(void **state)
 	assert_int_equal(engine_deadlines(fr, clock_now()), 1);
 	assert_int_equal(state_of(kz, "FR", cid), FSM_DEEMED_ACCEPTED);
 	assert_int_equal(state_of(fr, "KZ", cid), FSM_DEEMED_ACCEPTED);
+}
+
+/*
+ * Issue 14, item 3: a backlog of deadlines (a gateway down for weeks)
+ * fires ENGINE_DEADLINES_SLICE a call, earliest first, each once, so that
+ * the event loop runs between the slices; a call reads the store a page
+ * at a time (ENGINE_DEADLINE_PAGE), so a slice crosses pages.
+ */
+static void
+test_deadline_backlog_in_slices(void **state)
+{
+	enum { N = ENGINE_DEADLINES_SLICE + ENGINE_DEADLINES_SLICE / 2 };
+	static char cid[N][RECORD_ID_MAX];
+	struct fsm_case c;
+	int i, before;
+
+	assert_true(ENGINE_DEADLINE_PAGE < ENGINE_DEADLINES_SLICE);
+	before = count_records(kzc, JOURNAL_DEADLINE_FIRED, NULL);
+	for (i = 0; i < N; i++) {
+		assert_int_equal(exchange(fr, "FR", kz, "KZ",
+		    "ReadmissionRequest", NULL, cid[i], NULL), AE_OK);
+		if (i % 10 == 9)	/* due days apart, ten a day */
+			clock_test_advance(86400);
+	}
+	assert_int_equal(engine_case_get(kz, "FR", cid[N - 1], &c), 1);
+	clock_test_set(c.due[FSM_DL_REPLY] + 86400);
+	assert_int_equal(engine_deadlines(kz, clock_now()),
+	    ENGINE_DEADLINES_SLICE);
+	/* the earliest first: the first case is decided, the last waits */
+	assert_int_equal(state_of(kz, "FR", cid[0]), FSM_DEEMED_ACCEPTED);
+	assert_int_equal(state_of(kz, "FR", cid[N - 1]), FSM_PENDING_REPLY);
+	assert_int_equal(engine_deadlines(kz, clock_now()),
+	    N - ENGINE_DEADLINES_SLICE);
+	assert_int_equal(engine_deadlines(kz, clock_now()), 0);
+	for (i = 0; i < N; i++)
+		assert_int_equal(state_of(kz, "FR", cid[i]),
+		    FSM_DEEMED_ACCEPTED);
+	assert_int_equal(count_records(kzc, JOURNAL_DEADLINE_FIRED, NULL) -
+	    before, N);
 }
 
 /* The Korea programme's notice window is the receiving state's rule:
@@ -2775,6 +2817,7 @@ main(void)
 		T(test_request_reply_both_sides_agree),
 		T(test_silence_means_consent_on_both_sides),
 		T(test_deadline_fires_after_due),
+		T(test_deadline_backlog_in_slices),
 		T(test_voluntary_departure_in_receiver_calendar),
 		T(test_duplicate_gets_original_receipt),
 		T(test_duplicate_conflict),
