@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accord-build.h"
 #include "util/clock.h"
 #include "engine/engine.h"
 #include "engine/engine_state_priv.h"
@@ -25,6 +26,21 @@
  * page cache while catching up. */
 #define CATCHUP_BULK	20000
 #define CATCHUP_BULK_BATCH 8192
+
+/* Records behind from which a catch-up is bulk (test builds:
+ * ACCORD_TEST_CATCHUP_BULK, so that a small test rebuilds as a large
+ * store does). */
+static uint64_t
+engine_catchup_bulk(void)
+{
+#ifdef ACCORD_TEST_CLOCK
+	const char *s = getenv("ACCORD_TEST_CATCHUP_BULK");
+
+	if (s != NULL && *s != '\0')
+		return strtoull(s, NULL, 10);
+#endif
+	return CATCHUP_BULK;
+}
 
 /* ---- the pending batch ------------------------------------------------ */
 
@@ -228,17 +244,24 @@ engine_catch_up(struct engine *e)
 	last = store_last_applied(e->store);
 	if (last >= journal_committed_seq(e->journal)) {
 		e->store_behind = 0;
-		return 0;
+		/* a rebuild stopped after its last record: its indexes */
+		return store_restore_indexes(e->store) == -1 ? -1 : 0;
 	}
 	/* from the file of the store's last record on: a store that is
 	 * current reads one file, not the whole journal */
 	from = store_last_applied_file(e->store);
 	if ((r = journal_reader_open_from(e->journal_dir, from, 0)) == NULL)
 		return -1;
-	if (journal_committed_seq(e->journal) - last > CATCHUP_BULK &&
+	if (journal_committed_seq(e->journal) - last > engine_catchup_bulk() &&
 	    store_set_bulk(e->store, 1) == 0) {
 		bulk = 1;
 		cap = CATCHUP_BULK_BATCH;
+		/* from empty (a rebuild): the indexes once, at the end */
+		if (last == 0 && store_defer_indexes(e->store) == -1) {
+			journal_reader_close(r);
+			store_set_bulk(e->store, 0);
+			return -1;
+		}
 	}
 	batch = xcalloc(cap, sizeof(*batch));
 	copies = xcalloc(cap, sizeof(*copies));
@@ -284,6 +307,8 @@ engine_catch_up(struct engine *e)
 	free(batch);
 	free(copies);
 	journal_reader_close(r);
+	if (rc == 0 && store_restore_indexes(e->store) == -1)
+		rc = -1;
 	if (bulk && store_set_bulk(e->store, 0) == -1)
 		rc = -1;
 	if (rc == 0) {

@@ -313,14 +313,15 @@ opscmd_follow(struct casecmd_ctx *ctx, const struct cmd_caller *who,
  * inbox runs on the event loop (it reads documents through the engine and
  * its parser), so it answers a page at a time, each one indexed range
  * read: a page of INBOX_PAGE rows (INBOX_BODY_PAGE with the documents),
- * at most INBOX_PAGE_MAX (INBOX_BODY_PAGE_MAX), which at about 10 us a
- * row (100 us with its document read and masked) stays well inside the
- * loop's 20 ms (DESIGN.md 3), however many messages wait.
+ * at most INBOX_PAGE_MAX (INBOX_BODY_PAGE_MAX).  A row costs about 10 us,
+ * a document read, parsed and masked a few hundred (the parser's round
+ * trip): a page stays inside the loop's 20 ms (DESIGN.md 3), however
+ * many messages wait.
  */
 #define INBOX_PAGE		200
 #define INBOX_PAGE_MAX		1000
-#define INBOX_BODY_PAGE		20
-#define INBOX_BODY_PAGE_MAX	100
+#define INBOX_BODY_PAGE		10
+#define INBOX_BODY_PAGE_MAX	20
 
 struct opscmd_inbox {
 	struct casecmd_ctx		*ctx;

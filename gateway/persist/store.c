@@ -238,7 +238,9 @@ static const char store_indexes[] =
 	"CREATE INDEX IF NOT EXISTS inbox_pending ON inbox(journal_seq) "
 	"  WHERE acked = 0;"
 	"CREATE INDEX IF NOT EXISTS inbox_pending_partner ON inbox(partner, "
-	"  journal_seq) WHERE acked = 0;";
+	"  journal_seq) WHERE acked = 0;"
+	"CREATE TABLE IF NOT EXISTS deferred_indexes(name TEXT PRIMARY KEY, "
+	"  sql TEXT NOT NULL) WITHOUT ROWID;";
 
 /* Version 6 of the schema (2: requests; 3: records, where each record
  * read back is in the journal; 4: the journal file of the last record
@@ -749,6 +751,109 @@ void
 store_set_busy_ms(struct store *st, int ms)
 {
 	st->busy_ms = ms;
+}
+
+int
+store_defer_indexes(struct store *st)
+{
+	sqlite3_stmt *s = NULL;
+	char **names = NULL, sql[256];
+	size_t n = 0, cap = 0, i;
+	int rc, rv = -1;
+
+	if (store_exec_sql(st, "BEGIN IMMEDIATE") == -1 ||
+	    store_exec_sql(st, "INSERT OR REPLACE INTO deferred_indexes "
+	    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
+	    "sql IS NOT NULL") == -1)
+		goto done;
+	if ((rc = sqlite3_prepare_v2(st->db, "SELECT name FROM "
+	    "deferred_indexes", -1, &s, NULL)) != SQLITE_OK) {
+		store_setsqlerr(st, rc);
+		goto done;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		names = xgrowarray(names, n, &cap, sizeof(*names));
+		names[n++] = xstrdup((const char *)sqlite3_column_text(s, 0));
+	}
+	if (rc != SQLITE_DONE) {
+		store_setsqlerr(st, rc);
+		goto done;
+	}
+	sqlite3_finalize(s);	/* no statement runs while the schema moves */
+	s = NULL;
+	for (i = 0; i < n; i++) {
+		snprintf(sql, sizeof(sql), "DROP INDEX IF EXISTS \"%s\"",
+		    names[i]);
+		if (store_exec_sql(st, sql) == -1)
+			goto done;
+	}
+	if (store_exec_sql(st, "COMMIT") == 0) {
+		log_info("store", "%s: %zu indexes deferred to the end of the "
+		    "rebuild", st->path, n);
+		rv = 0;
+	}
+ done:
+	sqlite3_finalize(s);
+	if (rv == -1) {
+		log_errx("store", "%s: deferring the indexes: %s", st->path,
+		    st->err);
+		store_rollback(st);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rv;
+}
+
+int
+store_restore_indexes(struct store *st)
+{
+	sqlite3_stmt *s = NULL;
+	char **ddl = NULL;
+	size_t n = 0, cap = 0, i;
+	int rc, rv = -1;
+
+	if (store_exec_sql(st, "BEGIN IMMEDIATE") == -1)
+		goto done;
+	/* those a later open made again (store_indexes) are kept */
+	if ((rc = sqlite3_prepare_v2(st->db, "SELECT d.sql FROM "
+	    "deferred_indexes d WHERE NOT EXISTS (SELECT 1 FROM sqlite_master "
+	    "m WHERE m.type = 'index' AND m.name = d.name)", -1, &s, NULL)) !=
+	    SQLITE_OK) {
+		store_setsqlerr(st, rc);
+		goto done;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		ddl = xgrowarray(ddl, n, &cap, sizeof(*ddl));
+		ddl[n++] = xstrdup((const char *)sqlite3_column_text(s, 0));
+	}
+	if (rc != SQLITE_DONE) {
+		store_setsqlerr(st, rc);
+		goto done;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	for (i = 0; i < n; i++)
+		if (store_exec_sql(st, ddl[i]) == -1)
+			goto done;
+	if (store_exec_sql(st, "DELETE FROM deferred_indexes") == -1 ||
+	    store_exec_sql(st, "COMMIT") == -1)
+		goto done;
+	if (n > 0)
+		log_info("store", "%s: %zu deferred indexes built", st->path,
+		    n);
+	rv = (int)n;
+ done:
+	sqlite3_finalize(s);
+	if (rv == -1) {
+		log_errx("store", "%s: building the deferred indexes: %s",
+		    st->path, st->err);
+		store_rollback(st);
+	}
+	for (i = 0; i < n; i++)
+		free(ddl[i]);
+	free(ddl);
+	return rv;
 }
 
 int

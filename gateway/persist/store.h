@@ -206,6 +206,20 @@ uint64_t store_checkpoints(struct store *st);
 /* For a rebuild or a long catch-up: a 256 MB page cache and rare WAL
  * checkpoints while on; SQLite's defaults again when off.  @return 0/-1. */
 int store_set_bulk(struct store *st, int on);
+
+/*
+ * A rebuild from an empty store: its secondary indexes are dropped and
+ * built once at the end, from the finished tables (a sort), where each
+ * row would otherwise go into every index at a random place.  Nothing
+ * the store applies reads them (every apply is by primary key).  Their
+ * definitions wait in the store's deferred_indexes table, written in the
+ * transaction that drops them, so that an interrupted rebuild gets them
+ * back at the next catch-up.  store_defer_indexes() @return 0/-1;
+ * store_restore_indexes() (nothing to do: 0) @return how many were
+ * built, or -1.
+ */
+int store_defer_indexes(struct store *st);
+int store_restore_indexes(struct store *st);
 void store_busy_stats(const struct store *st, struct store_busy *out);
 
 /* Close st; NULL is allowed. */
