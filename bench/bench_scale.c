@@ -54,6 +54,10 @@
  *     its journal read counters before and after (from `metrics`).  Then
  *     SIGTERM.
  *
+ * Test builds take ACCORD_TEST_BULK_CACHE_KB (the rebuild's page cache,
+ * STORE_BULK_CACHE_KB otherwise): a smaller N with a cache cut in
+ * proportion meets the cache pressure of a larger one's rebuild.
+ *
  * One line per figure: label, key, value, unit, what.  A summary of every
  * N follows.  A bench reports: timings never fail it.  It exits 0 when it
  * ran and every answer was right, 1 when an answer was wrong (a lookup

@@ -25,6 +25,7 @@
 
 #include <sqlite3.h>
 
+#include "accord-build.h"
 #include "util/log.h"
 #include "persist/store.h"
 #include "persist/store_priv.h"
@@ -856,13 +857,31 @@ store_restore_indexes(struct store *st)
 	return rv;
 }
 
+/* The bulk page cache in KiB (test builds: ACCORD_TEST_BULK_CACHE_KB, so
+ * that bench_scale can give a small store the cache pressure of a large
+ * one). */
+static long
+store_bulk_cache_kb(void)
+{
+#ifdef ACCORD_TEST_CLOCK
+	const char *s = getenv("ACCORD_TEST_BULK_CACHE_KB");
+
+	if (s != NULL && atol(s) > 0)
+		return atol(s);
+#endif
+	return STORE_BULK_CACHE_KB;
+}
+
 int
 store_set_bulk(struct store *st, int on)
 {
+	char sql[64];
+
 	/* a page cache that holds the indexes being built (SQLite's default
 	 * is 2 MB) and fewer, larger WAL checkpoints */
-	if (store_exec_sql(st, on ? "PRAGMA cache_size = -262144" :
-	    "PRAGMA cache_size = -2000") == -1 ||
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%ld",
+	    on ? store_bulk_cache_kb() : 2000L);
+	if (store_exec_sql(st, sql) == -1 ||
 	    store_exec_sql(st, on ? "PRAGMA wal_autocheckpoint = 100000" :
 	    "PRAGMA wal_autocheckpoint = 1000") == -1) {
 		log_errx("store", "%s: %s", st->path, st->err);

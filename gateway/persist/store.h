@@ -203,8 +203,10 @@ int store_checkpointer_start(struct store *st, int pages);
 void store_checkpointer_stop(struct store *st);
 uint64_t store_checkpoints(struct store *st);
 
-/* For a rebuild or a long catch-up: a 256 MB page cache and rare WAL
- * checkpoints while on; SQLite's defaults again when off.  @return 0/-1. */
+/* For a rebuild or a long catch-up: a page cache of STORE_BULK_CACHE_KB
+ * and rare WAL checkpoints while on; SQLite's defaults again when off.
+ * @return 0/-1. */
+#define STORE_BULK_CACHE_KB	262144
 int store_set_bulk(struct store *st, int on);
 
 /*
