@@ -25,7 +25,7 @@
 /* Further behind than this (a rebuild): larger transactions and a larger
  * page cache while catching up. */
 #define CATCHUP_BULK	20000
-#define CATCHUP_BULK_BATCH 8192
+#define CATCHUP_BULK_BATCH 262144
 
 /* Records behind from which a catch-up is bulk (test builds:
  * ACCORD_TEST_CATCHUP_BULK, so that a small test rebuilds as a large
@@ -227,18 +227,23 @@ engine_case_get(struct engine *e, const char *partner, const char *case_id,
 	return store_case_get(e->store, partner, case_id, out);
 }
 
-/* Apply every journalled record the store has not seen. */
+/*
+ * Apply every journalled record the store has not seen, each as the
+ * journal reader hands it (nothing copied), cap records a transaction:
+ * CATCHUP_BATCH, or in bulk (far behind: a rebuild) CATCHUP_BULK_BATCH
+ * with a larger page cache, since each commit writes every page its
+ * records touched, and records with random keys touch pages all over.
+ */
 int
 engine_catch_up(struct engine *e)
 {
 	struct journal_reader *r;
 	struct journal_rec rec;
 	const struct journal_break *b;
-	struct store_record *batch;
-	char **copies;
+	struct store_record sr;
 	uint64_t last;
 	uint32_t from;
-	size_t n = 0, i, cap = CATCHUP_BATCH;
+	size_t n = 0, cap = CATCHUP_BATCH;
 	int rc = 0, got, bulk = 0;
 
 	last = store_last_applied(e->store);
@@ -263,8 +268,7 @@ engine_catch_up(struct engine *e)
 			return -1;
 		}
 	}
-	batch = xcalloc(cap, sizeof(*batch));
-	copies = xcalloc(cap, sizeof(*copies));
+	stage_begin(STAGE_STORE);
 	for (;;) {
 		got = journal_reader_next(r, &rec);
 		if (got == -1) {
@@ -276,36 +280,36 @@ engine_catch_up(struct engine *e)
 			break;
 		}
 		if (got == 1 && rec.seq > last) {
-			/* the reader's buffer moves on: keep a copy */
-			copies[n] = xmalloc(rec.len + 1);
-			memcpy(copies[n], rec.payload, rec.len);
-			batch[n].kind = rec.kind;
-			batch[n].seq = rec.seq;
-			batch[n].time = rec.time;
-			batch[n].payload = copies[n];
-			batch[n].len = rec.len;
-			batch[n].file = rec.file_no;
-			batch[n].offset = rec.offset;
+			if (n == 0 && store_run_begin(e->store) == -1) {
+				rc = -1;
+				break;
+			}
+			sr.kind = rec.kind;
+			sr.seq = rec.seq;
+			sr.time = rec.time;
+			sr.payload = rec.payload;
+			sr.len = rec.len;
+			sr.file = rec.file_no;
+			sr.offset = rec.offset;
+			if (store_run_apply(e->store, &sr) == -1) {
+				rc = -1;
+				break;
+			}
 			n++;
 		}
 		if (n == cap || (got == 0 && n > 0)) {
-			stage_begin(STAGE_STORE);
-			if (store_apply_batch(e->store, batch, n) == -1)
-				rc = -1;
-			stage_end(STAGE_STORE);
-			for (i = 0; i < n; i++)
-				free(copies[i]);
 			n = 0;
-			if (rc == -1)
+			if (store_run_commit(e->store) == -1) {
+				rc = -1;
 				break;
+			}
 		}
 		if (got == 0)
 			break;
 	}
-	for (i = 0; i < n; i++)
-		free(copies[i]);
-	free(batch);
-	free(copies);
+	/* what a failure left open: none of it applied */
+	store_run_abort(e->store);
+	stage_end(STAGE_STORE);
 	journal_reader_close(r);
 	if (rc == 0 && store_restore_indexes(e->store) == -1)
 		rc = -1;

@@ -251,6 +251,20 @@ int store_apply(struct store *st, enum journal_kind kind, uint64_t seq,
 int store_apply_batch(struct store *st, const struct store_record *recs,
     size_t n);
 
+/*
+ * The same, a record at a time, for a catch-up that reads the journal as
+ * it applies (no copy of the records kept): store_run_begin() opens the
+ * transaction, store_run_apply() applies each record in journal order
+ * (skipping those applied before), store_run_commit() commits them with
+ * the new last applied seq, store_run_abort() rolls back (logged; no
+ * run open: nothing): all or none.  A failed apply leaves the run to be
+ * aborted.  Each @return 0, or -1.
+ */
+int store_run_begin(struct store *st);
+int store_run_apply(struct store *st, const struct store_record *r);
+int store_run_commit(struct store *st);
+void store_run_abort(struct store *st);
+
 /* Where a journal record is (the records index: every record that
  * belongs to a case). */
 struct store_recpos {

@@ -515,57 +515,92 @@ store_apply_record(struct store *st, const struct store_record *r)
 }
 
 int
-store_apply_batch(struct store *st, const struct store_record *recs,
-    size_t n)
+store_run_begin(struct store *st)
 {
-	const struct store_record *r = NULL;
-	uint64_t last = st->last;
-	uint32_t last_file = 0;
-	size_t i;
-
-	if (n == 0)
-		return 0;
 	if (store_exec(st, SQ_BEGIN, "") == -1) {
 		log_errx("store", "%s: begin: %s", st->path, st->err);
 		return -1;
 	}
-	for (i = 0; i < n; i++) {
-		r = &recs[i];
-		if (r->seq <= last) {
-			/* applied before (a replay after a crash) */
-			log_debug("store", "record %llu already applied",
-			    (unsigned long long)r->seq);
-			continue;
-		}
-		if (store_apply_record(st, r) == -1)
-			goto fail;
-		last = r->seq;
-		if (r->file != 0)
-			last_file = r->file;
+	st->run_open = 1;
+	st->run_last = st->last;
+	st->run_last_file = 0;
+	st->run_failed_seq = 0;
+	return 0;
+}
+
+int
+store_run_apply(struct store *st, const struct store_record *r)
+{
+	if (r->seq <= st->run_last) {
+		/* applied before (a replay after a crash) */
+		log_debug("store", "record %llu already applied",
+		    (unsigned long long)r->seq);
+		return 0;
 	}
-	r = NULL;
-	if (last != st->last && store_exec(st, SQ_SET_LAST, "II",
-	    (int64_t)last, (int64_t)last_file) == -1)
+	if (store_apply_record(st, r) == -1) {
+		st->run_failed_seq = r->seq;
+		st->run_failed_kind = r->kind;
+		return -1;
+	}
+	st->run_last = r->seq;
+	if (r->file != 0)
+		st->run_last_file = r->file;
+	return 0;
+}
+
+int
+store_run_commit(struct store *st)
+{
+	if (st->run_last != st->last && store_exec(st, SQ_SET_LAST, "II",
+	    (int64_t)st->run_last, (int64_t)st->run_last_file) == -1)
 		goto fail;
 	if (store_exec(st, SQ_COMMIT, "") == -1)
 		goto fail;
-	st->last = last;
-	if (last_file != 0)
-		st->last_file = last_file;
+	st->run_open = 0;
+	st->last = st->run_last;
+	if (st->run_last_file != 0)
+		st->last_file = st->run_last_file;
 	return 0;
  fail:
+	store_run_abort(st);
+	return -1;
+}
+
+void
+store_run_abort(struct store *st)
+{
+	if (!st->run_open)
+		return;
+	st->run_open = 0;
 	store_rollback(st);
-	if (r != NULL)
+	if (st->run_failed_seq != 0)
 		log_errx("store", "%s: record %llu (%s) not applied: %s; "
 		    "nothing of its batch applied, last applied stays %llu",
-		    st->path, (unsigned long long)r->seq,
-		    journal_kind_name(r->kind), st->err,
+		    st->path, (unsigned long long)st->run_failed_seq,
+		    journal_kind_name(st->run_failed_kind), st->err,
 		    (unsigned long long)st->last);
 	else
 		log_errx("store", "%s: commit failed: %s; nothing of the "
 		    "batch applied, last applied stays %llu", st->path,
 		    st->err, (unsigned long long)st->last);
-	return -1;
+}
+
+int
+store_apply_batch(struct store *st, const struct store_record *recs,
+    size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	if (store_run_begin(st) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (store_run_apply(st, &recs[i]) == -1) {
+			store_run_abort(st);
+			return -1;
+		}
+	return store_run_commit(st);
 }
 
 int

@@ -90,6 +90,12 @@ struct store {
 	struct store_busy busy;		/* what the busy handler saw */
 	struct store_ckpt *ckpt;	/* checkpoints off the loop, or
 					 * NULL (store_ckpt.c) */
+	/* a run of records in one open transaction (store_run_*) */
+	int		 run_open;
+	uint64_t	 run_last;	/* the run's last applied seq */
+	uint32_t	 run_last_file;
+	uint64_t	 run_failed_seq; /* the record that failed, or 0 */
+	enum journal_kind run_failed_kind;
 };
 
 /* store_ckpt.c: put the checkpointer's WAL hook on st->db again (after a
