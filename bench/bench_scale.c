@@ -3,8 +3,8 @@
  * journal and the store weigh, what start-up, a rebuild, the lookups, a
  * queue drain and the control socket cost at that size.
  *
- *	bench_scale [-kS] [-b BATCH] [-p PINGS] [-q QUEUED] [-s STATUS]
- *	    [-t TIMELINES] [-T SECONDS] [-w DIR] PKI_DIR [N ...]
+ *	bench_scale [-kS] [-b BATCH] [-p PINGS] [-q QUEUED] [-r WORK]
+ *	    [-s STATUS] [-t TIMELINES] [-T SECONDS] [-w DIR] PKI_DIR [N ...]
  *
  * For each N (default 10000) a work directory under DIR (default
  * $ACCORD_BUILDDIR/bench/tmp) is made as bench_transport makes it (conf/
@@ -62,7 +62,10 @@
  * N follows.  A bench reports: timings never fail it.  It exits 0 when it
  * ran and every answer was right, 1 when an answer was wrong (a lookup
  * failed, a count differs from what was seeded, a lookup scanned the
- * journal), 2 when it could not run.  -k keeps the work directories.
+ * journal), 2 when it could not run.  -k keeps the work directories;
+ * -r WORK runs phases 2 to 5 again on one so kept, without seeding (a
+ * 1M seeding takes hours): its cases are read back from the inbox, and
+ * it is kept.
  * tests/bench_scale_smoke.sh runs it small and checks the answers.
  */
 #include <sys/socket.h>
@@ -121,6 +124,7 @@
 
 struct scale_opts {
 	const char	*src, *bld, *pki, *parent;
+	const char	*reuse;		/* -r: a kept work directory */
 	int		 batch, nstatus, ntimeline, npings, keep, nosmall;
 	long		 nqueue;
 	double		 budget;	/* -T: seconds for a sampled figure */
@@ -143,6 +147,8 @@ struct scale {
 	struct config	*kzc, *frc;
 	struct engine	*kz, *fr;
 	char		(*cases)[RECORD_ID_MAX];	/* as seeded */
+	size_t		 ncap;		/* -r: cases' room */
+	int		 reused;	/* -r: not seeded here, kept */
 	long		 replied;
 	uint64_t	*queued;	/* journal seqs of the queued replies */
 	long		 nqueued;
@@ -775,6 +781,68 @@ scale_seed(struct scale *s)
 	snprintf(dir, sizeof(dir), "%s/var/fr", s->work);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* -r: a case id read back from the inbox. */
+static int
+scale_reuse_cb(void *arg, const struct store_inbox *in)
+{
+	struct scale *s = arg;
+
+	s->cases = xgrowarray(s->cases, (size_t)s->n, &s->ncap,
+	    sizeof(*s->cases));
+	snprintf(s->cases[s->n++], RECORD_ID_MAX, "%s", in->case_id);
+	return 0;
+}
+
+static int
+scale_count_cb(void *arg, const struct store_message *m)
+{
+	(*(long *)arg)++;
+	return 0;
+}
+
+/*
+ * -r: Kazakhstan's state in a kept work directory instead of seeding.
+ * Every case began with France's request, none was acknowledged: the
+ * inbox lists them all.  The clock is set where the seeding left it.
+ * @return 0, or -1 (cannot run).
+ */
+static int
+scale_reuse(struct scale *s)
+{
+	struct store_message_filter mf;
+	struct store *st;
+	int rc;
+
+	snprintf(s->work, sizeof(s->work), "%s", s->o->reuse);
+	s->reused = 1;
+	clock_use_real();
+	clock_test_set(test_pki_time(s->work) + SCALE_SPAN + SCALE_AFTER);
+	if ((s->kzc = scale_load(s, "conf/accordd.xml")) == NULL)
+		return -1;
+	s->journal_dir = conf_path(s->kzc->state_dir, "journal");
+	s->store_db = conf_path(s->kzc->state_dir, "store.db");
+	if ((st = store_open_readonly(s->store_db)) == NULL)
+		return -1;
+	s->n = 0;
+	s->nqueue = 0;
+	store_message_filter_init(&mf);
+	mf.state = RECORD_MS_QUEUED;
+	mf.direction = RECORD_DIR_OUT;
+	rc = store_inbox_pending(st, scale_reuse_cb, s) == -1 ||
+	    s->n < 10 || store_list_messages(st, &mf, scale_count_cb,
+	    &s->nqueue) == -1;
+	store_close(st);
+	if (rc) {
+		fprintf(stderr, "bench_scale: %s: no cases to reuse\n",
+		    s->work);
+		return -1;
+	}
+	snprintf(s->label, sizeof(s->label), "N=%ld", s->n);
+	printf("\n== %s: reusing %s (%ld queued)\n", s->label, s->work,
+	    s->nqueue);
+	return 0;
 }
 
 /* ---- 2. disk, start-up, rebuild ------------------------------------------ */
@@ -1741,7 +1809,7 @@ scale_free(struct scale *s)
 	s->journal_dir = s->store_db = NULL;
 	if (s->work[0] == '\0')
 		return;
-	if (s->o->keep || s->wrong) {
+	if (s->o->keep || s->wrong || s->reused) {
 		printf("%-8s work directory kept: %s\n", s->label, s->work);
 		return;
 	}
@@ -1755,10 +1823,17 @@ scale_free(struct scale *s)
 static int
 scale_run(struct scale *s, const struct scale *small)
 {
-	printf("\n== %s: %ld cases, %ld replies queued (%s)\n", s->label,
-	    s->n, s->nqueue, s->o->pki);
-	if (scale_seed(s) == -1 || scale_restart(s) == -1 ||
-	    scale_lookups(s) == -1 || scale_drain(s) == -1)
+	if (s->o->reuse != NULL) {
+		if (scale_reuse(s) == -1)
+			return -1;
+	} else {
+		printf("\n== %s: %ld cases, %ld replies queued (%s)\n",
+		    s->label, s->n, s->nqueue, s->o->pki);
+		if (scale_seed(s) == -1)
+			return -1;
+	}
+	if (scale_restart(s) == -1 || scale_lookups(s) == -1 ||
+	    scale_drain(s) == -1)
 		return -1;
 	if (small != NULL && small->read_rate > 0) {
 		scale_fig(s, "drain.read_ratio", "x", "read rate / the small "
@@ -1896,8 +1971,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench_scale [-kS] [-b BATCH] [-p PINGS] "
-	    "[-q QUEUED] [-s STATUS]\n\t[-t TIMELINES] [-T SECONDS] "
-	    "[-w DIR] PKI_DIR [N ...]\n");
+	    "[-q QUEUED] [-r WORK] [-s STATUS]\n\t[-t TIMELINES] "
+	    "[-T SECONDS] [-w DIR] PKI_DIR [N ...]\n");
 	exit(2);
 }
 
@@ -1920,7 +1995,7 @@ scale_options(int argc, char **argv, struct scale_opts *o)
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "b:kp:q:s:St:T:w:")) != -1)
+	while ((c = getopt(argc, argv, "b:kp:q:r:s:St:T:w:")) != -1)
 		switch (c) {
 		case 'b':
 			o->batch = atoi(optarg);
@@ -1937,6 +2012,9 @@ scale_options(int argc, char **argv, struct scale_opts *o)
 		case 'q':
 			if ((o->nqueue = atol(optarg)) < 0)
 				usage();
+			break;
+		case 'r':
+			o->reuse = optarg;
 			break;
 		case 's':
 			if ((o->nstatus = atoi(optarg)) < 1)

@@ -754,34 +754,58 @@ store_set_busy_ms(struct store *st, int ms)
 	st->busy_ms = ms;
 }
 
+/* The first column of every row of sql, as strings (xstrdup'd) in *out.
+ * @return 0, or -1 with st->err set. */
+static int
+store_strings(struct store *st, const char *sql, char ***out, size_t *n)
+{
+	sqlite3_stmt *s = NULL;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL)) !=
+	    SQLITE_OK) {
+		store_setsqlerr(st, rc);
+		return -1;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*out = xgrowarray(*out, *n, &cap, sizeof(**out));
+		(*out)[(*n)++] = xstrdup((const char *)sqlite3_column_text(s,
+		    0));
+	}
+	if (rc != SQLITE_DONE)
+		store_setsqlerr(st, rc);
+	/* finalized: no statement runs while the caller moves the schema */
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void
+store_strings_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 int
 store_defer_indexes(struct store *st)
 {
-	sqlite3_stmt *s = NULL;
 	char **names = NULL, sql[256];
-	size_t n = 0, cap = 0, i;
-	int rc, rv = -1;
+	size_t n = 0, i;
+	int rv = -1;
 
 	if (store_exec_sql(st, "BEGIN IMMEDIATE") == -1 ||
 	    store_exec_sql(st, "INSERT OR REPLACE INTO deferred_indexes "
 	    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
-	    "sql IS NOT NULL") == -1)
+	    "sql IS NOT NULL") == -1 ||
+	    store_strings(st, "SELECT name FROM deferred_indexes", &names,
+	    &n) == -1)
 		goto done;
-	if ((rc = sqlite3_prepare_v2(st->db, "SELECT name FROM "
-	    "deferred_indexes", -1, &s, NULL)) != SQLITE_OK) {
-		store_setsqlerr(st, rc);
-		goto done;
-	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		names = xgrowarray(names, n, &cap, sizeof(*names));
-		names[n++] = xstrdup((const char *)sqlite3_column_text(s, 0));
-	}
-	if (rc != SQLITE_DONE) {
-		store_setsqlerr(st, rc);
-		goto done;
-	}
-	sqlite3_finalize(s);	/* no statement runs while the schema moves */
-	s = NULL;
 	for (i = 0; i < n; i++) {
 		snprintf(sql, sizeof(sql), "DROP INDEX IF EXISTS \"%s\"",
 		    names[i]);
@@ -794,46 +818,28 @@ store_defer_indexes(struct store *st)
 		rv = 0;
 	}
  done:
-	sqlite3_finalize(s);
 	if (rv == -1) {
 		log_errx("store", "%s: deferring the indexes: %s", st->path,
 		    st->err);
 		store_rollback(st);
 	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	store_strings_free(names, n);
 	return rv;
 }
 
 int
 store_restore_indexes(struct store *st)
 {
-	sqlite3_stmt *s = NULL;
 	char **ddl = NULL;
-	size_t n = 0, cap = 0, i;
-	int rc, rv = -1;
+	size_t n = 0, i;
+	int rv = -1;
 
-	if (store_exec_sql(st, "BEGIN IMMEDIATE") == -1)
-		goto done;
 	/* those a later open made again (store_indexes) are kept */
-	if ((rc = sqlite3_prepare_v2(st->db, "SELECT d.sql FROM "
-	    "deferred_indexes d WHERE NOT EXISTS (SELECT 1 FROM sqlite_master "
-	    "m WHERE m.type = 'index' AND m.name = d.name)", -1, &s, NULL)) !=
-	    SQLITE_OK) {
-		store_setsqlerr(st, rc);
+	if (store_exec_sql(st, "BEGIN IMMEDIATE") == -1 ||
+	    store_strings(st, "SELECT d.sql FROM deferred_indexes d WHERE "
+	    "NOT EXISTS (SELECT 1 FROM sqlite_master m WHERE m.type = "
+	    "'index' AND m.name = d.name)", &ddl, &n) == -1)
 		goto done;
-	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		ddl = xgrowarray(ddl, n, &cap, sizeof(*ddl));
-		ddl[n++] = xstrdup((const char *)sqlite3_column_text(s, 0));
-	}
-	if (rc != SQLITE_DONE) {
-		store_setsqlerr(st, rc);
-		goto done;
-	}
-	sqlite3_finalize(s);
-	s = NULL;
 	for (i = 0; i < n; i++)
 		if (store_exec_sql(st, ddl[i]) == -1)
 			goto done;
@@ -845,15 +851,12 @@ store_restore_indexes(struct store *st)
 		    n);
 	rv = (int)n;
  done:
-	sqlite3_finalize(s);
 	if (rv == -1) {
 		log_errx("store", "%s: building the deferred indexes: %s",
 		    st->path, st->err);
 		store_rollback(st);
 	}
-	for (i = 0; i < n; i++)
-		free(ddl[i]);
-	free(ddl);
+	store_strings_free(ddl, n);
 	return rv;
 }
 
