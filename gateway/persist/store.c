@@ -832,10 +832,15 @@ store_restore_indexes(struct store *st)
 {
 	char **ddl = NULL;
 	size_t n = 0, i;
+	int64_t waiting;
 	int rv = -1;
 
+	/* nothing deferred (every open but a rebuild's): no write, no lock */
+	if ((waiting = store_int_query(st, "SELECT count(*) FROM "
+	    "deferred_indexes")) == 0)
+		return 0;
 	/* those a later open made again (store_indexes) are kept */
-	if (store_exec_sql(st, "BEGIN IMMEDIATE") == -1 ||
+	if (waiting == -1 || store_exec_sql(st, "BEGIN IMMEDIATE") == -1 ||
 	    store_strings(st, "SELECT d.sql FROM deferred_indexes d WHERE "
 	    "NOT EXISTS (SELECT 1 FROM sqlite_master m WHERE m.type = "
 	    "'index' AND m.name = d.name)", &ddl, &n) == -1)
