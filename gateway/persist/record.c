@@ -726,18 +726,13 @@ rec_message_header(const struct record_message *m, char **out,
 
 /* The grounds of a message's header, when it states them. */
 static int
-rec_message_grounds(const void *p, size_t len, struct record_message *m)
+rec_message_grounds(json_t *o, struct record_message *m)
 {
-	json_t *o, *a, *v;
+	json_t *a, *v;
 	size_t i;
-	int rv = -1;
 
-	if ((o = rec_parse(p, len, "message")) == NULL)
-		return -1;
-	if ((a = json_object_get(o, "grounds")) == NULL) {
-		rv = 0;
-		goto done;
-	}
+	if ((a = json_object_get(o, "grounds")) == NULL)
+		return 0;
 	if (!json_is_array(a) || json_array_size(a) > RECORD_GROUNDS_MAX)
 		goto bad;
 	json_array_foreach(a, i, v) {
@@ -750,14 +745,11 @@ rec_message_grounds(const void *p, size_t len, struct record_message *m)
 		m->ngrounds++;
 	}
 	m->has_grounds = 1;
-	rv = 0;
-	goto done;
+	return 0;
  bad:
 	log_warnx("record", "field 'grounds' is not an array of at most %d "
 	    "short strings", RECORD_GROUNDS_MAX);
- done:
-	json_decref(o);
-	return rv;
+	return -1;
 }
 
 int
@@ -816,8 +808,11 @@ record_message_decode(const void *p, size_t len, struct record_message *m)
 		rv = -1;
 	}
 	m->sealed = v != NULL;
+	/* the header is parsed once: the grounds from the same object */
+	if (rv == 0 && rec_message_grounds(o, m) == -1)
+		rv = -1;
 	json_decref(o);
-	if (rv == -1 || rec_message_grounds(p, hlen, m) == -1)
+	if (rv == -1)
 		return -1;
 	if (m->sealed) {
 		/* the body is sealed: its digest is checked on unsealing */
