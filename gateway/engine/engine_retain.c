@@ -16,6 +16,7 @@
  * Holds and erasures are operator commands in the journal; the store
  * indexes them (store_retain.c), so a rebuilt store has them again.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -134,11 +135,15 @@ engine_hold(struct engine *e, uid_t uid, const char *partner,
 	return 0;
 }
 
-/* The cases of one query whose period has ended, the oldest first. */
+/* The cases of one page due now, and where the page ended. */
 struct engine_retain_due {
-	const struct retention_period *p;
+	const struct retention *r;
 	accord_time_t	 now;
-	int		 n;
+	int		 n, max;	/* due so far; at most */
+	int		 rows;		/* read */
+	int		 full;		/* stopped: max due */
+	accord_time_t	 last_at;
+	char		 last_id[RECORD_ID_MAX];
 	struct store_retain_case c[ENGINE_RETAIN_SLICE];
 };
 
@@ -147,11 +152,19 @@ engine_retain_due_cb(void *arg, const struct store_retain_case *c)
 {
 	struct engine_retain_due *d = arg;
 
-	/* oldest first: the first not due ends the query */
-	if (retention_end(c->updated_at, d->p) > d->now)
-		return 1;
+	d->rows++;
+	d->last_at = c->updated_at;
+	snprintf(d->last_id, sizeof(d->last_id), "%s", c->case_id);
+	/* held or erased; or not due yet by its own period */
+	if (c->skip || retention_end(c->updated_at,
+	    retention_for(d->r, c->final)) > d->now)
+		return 0;
 	d->c[d->n++] = *c;
-	return d->n == ENGINE_RETAIN_SLICE;
+	if (d->n == d->max) {
+		d->full = 1;
+		return 1;
+	}
+	return 0;
 }
 
 /* Erase what is due in d; *left: how many more this call may erase.
@@ -162,13 +175,15 @@ engine_retain_erase(struct engine *e, const struct agreement *a,
 {
 	struct engine_answer ans;
 	char reason[256], per[32], end[32];
+	const struct retention_period *p;
 	int i;
 
 	for (i = 0; i < d->n && *left > 0; i++) {
-		clock_format_utc(retention_end(d->c[i].updated_at, d->p), end,
+		p = retention_for(&a->retention, d->c[i].final);
+		clock_format_utc(retention_end(d->c[i].updated_at, p), end,
 		    sizeof(end));
 		snprintf(reason, sizeof(reason), "retention period of %s %s "
-		    "ended on %s per agreement %s", retention_describe(d->p,
+		    "ended on %s per agreement %s", retention_describe(p,
 		    per, sizeof(per)), d->c[i].final ? "after a final state" :
 		    "without closing", end, a->country);
 		if (engine_erase_by(e, ENGINE_RETAIN_JOB, 0, d->c[i].partner,
@@ -182,13 +197,38 @@ engine_retain_erase(struct engine *e, const struct agreement *a,
 	return 0;
 }
 
+/* A bound no period of r is shorter than: the cases last updated after
+ * it cannot be due (each is checked exactly as it is read). */
+static accord_time_t
+engine_retain_until(const struct retention *r, accord_time_t now)
+{
+	const struct retention_period *p;
+	accord_time_t until = 0, u;
+	int final;
+
+	for (final = 0; final <= 1; final++) {
+		p = retention_for(r, final);
+		u = now - (accord_time_t)p->n * 86400 *
+		    (p->unit == RETENTION_YEARS ? 365 : 1);
+		if (final == 0 || u > until)
+			until = u;
+	}
+	return until;
+}
+
+/*
+ * One slice of the retention job, on the event loop: each partner's
+ * cases oldest first, from where the last slice stopped, at most
+ * ENGINE_RETAIN_EXAMINE read and ENGINE_RETAIN_SLICE erased a call, so
+ * that years of erased cases before the next one due never hold the
+ * loop; a run starts over from the oldest once a day.
+ */
 int
 engine_retain(struct engine *e, accord_time_t now)
 {
 	struct engine_retain_due d;
 	const struct agreement *a;
-	accord_time_t until;
-	int i, final, left = ENGINE_RETAIN_SLICE;
+	int left = ENGINE_RETAIN_SLICE, examine = ENGINE_RETAIN_EXAMINE;
 
 	/* nothing sealed, nothing to erase */
 	if (e->keys == NULL || e->conf == NULL)
@@ -197,29 +237,41 @@ engine_retain(struct engine *e, accord_time_t now)
 		return 0;
 	if (engine_store_behind(e))
 		return 0;	/* the next tick, once the store caught up */
-	for (i = 0; i < e->conf->npartners && left > 0; i++) {
-		a = &e->conf->partners[i];
-		for (final = 1; final >= 0 && left > 0; final--) {
-			memset(&d, 0, sizeof(d));
-			d.p = retention_for(&a->retention, final);
-			d.now = now;
-			/* a bound the period is never shorter than: each
-			 * candidate is checked exactly in the callback */
-			until = now - (accord_time_t)d.p->n * 86400 *
-			    (d.p->unit == RETENTION_YEARS ? 365 : 1);
-			if (store_retain_candidates(e->store, a->country,
-			    final, until, left, engine_retain_due_cb,
-			    &d) == -1 || engine_retain_erase(e, a, &d,
-			    &left) == -1) {
-				e->retain_more = 0;
-				e->retain_next = now + ENGINE_RETAIN_RETRY;
-				return -1;
-			}
+	if (!e->retain_more) {		/* a new run, from the oldest */
+		e->retain_pi = 0;
+		e->retain_at = INT64_MIN;
+		e->retain_id[0] = '\0';
+	}
+	while (e->retain_pi < e->conf->npartners && left > 0 && examine > 0) {
+		a = &e->conf->partners[e->retain_pi];
+		memset(&d, 0, sizeof(d));
+		d.r = &a->retention;
+		d.now = now;
+		d.max = left;
+		if (store_retain_scan(e->store, a->country,
+		    engine_retain_until(&a->retention, now), e->retain_at,
+		    e->retain_id, examine, engine_retain_due_cb, &d) == -1 ||
+		    engine_retain_erase(e, a, &d, &left) == -1) {
+			e->retain_more = 0;
+			e->retain_next = now + ENGINE_RETAIN_RETRY;
+			return -1;
+		}
+		examine -= d.rows;
+		if (d.rows > 0) {
+			e->retain_at = d.last_at;
+			snprintf(e->retain_id, sizeof(e->retain_id), "%s",
+			    d.last_id);
+		}
+		if (!d.full && examine > 0) {
+			/* the partner's page ended short: its last case */
+			e->retain_pi++;
+			e->retain_at = INT64_MIN;
+			e->retain_id[0] = '\0';
 		}
 	}
 	e->retain_erased += ENGINE_RETAIN_SLICE - left;
-	if (left == 0) {
-		/* a full slice: more may be due, the loop calls again */
+	if (e->retain_pi < e->conf->npartners) {
+		/* more to read: the loop calls again */
 		e->retain_more = 1;
 		return 1;
 	}

@@ -193,6 +193,9 @@ struct engine {
 						 * run; 0: at start-up */
 	int			 retain_more;	/* a run goes on */
 	uint64_t		 retain_erased;	/* ... and erased so many */
+	int			 retain_pi;	/* ... at this partner */
+	accord_time_t		 retain_at;	/* ... after this case */
+	char			 retain_id[RECORD_ID_MAX];
 
 	/* single-process mode: submits signed on a pool of threads, taken
 	 * back in the order they came (engine_submit_async.c) */
@@ -236,6 +239,8 @@ int engine_case_retain(struct engine *e, const char *partner,
 #define ENGINE_RETAIN_SLICE	16	/* cases erased per call, at most:
 					 * each is a journal commit and a key
 					 * store transaction */
+#define ENGINE_RETAIN_EXAMINE	1024	/* cases read per call, at most
+					 * (held and erased ones too) */
 void engine_retain_register(void);
 void engine_retain_erased(const char *by);
 

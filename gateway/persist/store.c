@@ -240,6 +240,8 @@ static const char store_indexes[] =
 	"  WHERE acked = 0;"
 	"CREATE INDEX IF NOT EXISTS inbox_pending_partner ON inbox(partner, "
 	"  journal_seq) WHERE acked = 0;"
+	"CREATE INDEX IF NOT EXISTS cases_partner_updated ON cases(partner, "
+	"  updated_at);"
 	"CREATE TABLE IF NOT EXISTS deferred_indexes(name TEXT PRIMARY KEY, "
 	"  sql TEXT NOT NULL) WITHOUT ROWID;";
 

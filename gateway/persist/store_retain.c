@@ -4,6 +4,7 @@
  * the table "retain"; a release keeps the row, held 0, so the last hold
  * stays visible.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -81,8 +82,9 @@ store_retain_finals(char *buf, size_t len)
 }
 
 int
-store_retain_candidates(struct store *st, const char *partner, int final,
-    accord_time_t until, int limit, store_retain_cb cb, void *arg)
+store_retain_scan(struct store *st, const char *partner,
+    accord_time_t until, accord_time_t after_at, const char *after_id,
+    int examine, store_retain_cb cb, void *arg)
 {
 	struct store_retain_case rc_;
 	sqlite3_stmt *s = NULL;
@@ -91,26 +93,31 @@ store_retain_candidates(struct store *st, const char *partner, int final,
 
 	if (store_retain_finals(finals, sizeof(finals)) == -1)
 		return -1;
-	/* the cases_updated index gives them oldest first */
-	snprintf(sql, sizeof(sql), "SELECT c.case_id, c.updated_at FROM "
-	    "cases c WHERE c.partner = ?1 AND c.updated_at <= ?2 AND "
-	    "c.state %s (%s) AND NOT EXISTS (SELECT 1 FROM retain r WHERE "
+	snprintf(sql, sizeof(sql), "SELECT c.case_id, c.updated_at, "
+	    "c.state IN (%s), EXISTS (SELECT 1 FROM retain r WHERE "
 	    "r.partner = c.partner AND r.case_id = c.case_id AND "
-	    "(r.held = 1 OR r.erased_at != 0)) ORDER BY c.updated_at, "
-	    "c.case_id LIMIT ?3", final ? "IN" : "NOT IN", finals);
+	    "(r.held = 1 OR r.erased_at != 0)) FROM cases c "
+	    "WHERE c.partner = ?1 AND c.updated_at <= ?2 AND "
+	    "(c.updated_at, c.case_id) > (?3, ?4) "
+	    "ORDER BY c.updated_at, c.case_id LIMIT ?5", finals);
 	rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_text(s, 1, partner, -1, SQLITE_STATIC);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(s, 2, until);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int(s, 3, limit);
+		rc = sqlite3_bind_int64(s, 3, after_at);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(s, 4, after_id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(s, 5, examine);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		memset(&rc_, 0, sizeof(rc_));
 		snprintf(rc_.partner, sizeof(rc_.partner), "%s", partner);
 		store_retain_text(s, 0, rc_.case_id, sizeof(rc_.case_id));
-		rc_.final = final;
 		rc_.updated_at = sqlite3_column_int64(s, 1);
+		rc_.final = sqlite3_column_int(s, 2);
+		rc_.skip = sqlite3_column_int(s, 3);
 		n++;
 		if (cb(arg, &rc_) != 0)
 			break;
@@ -124,6 +131,55 @@ store_retain_candidates(struct store *st, const char *partner, int final,
 	}
 	sqlite3_finalize(s);
 	return n;
+}
+
+/* store_retain_candidates() over pages of store_retain_scan(). */
+struct store_retain_pick {
+	int			 final, limit, n, stop, rows;
+	store_retain_cb		 cb;
+	void			*arg;
+	struct store_retain_case last;
+};
+
+#define STORE_RETAIN_PAGE	256
+
+static int
+store_retain_pick_cb(void *arg, const struct store_retain_case *c)
+{
+	struct store_retain_pick *p = arg;
+
+	p->last = *c;
+	p->rows++;
+	if (c->skip || c->final != p->final)
+		return 0;
+	p->n++;
+	if (p->cb(p->arg, c) != 0 || p->n == p->limit) {
+		p->stop = 1;
+		return 1;
+	}
+	return 0;
+}
+
+int
+store_retain_candidates(struct store *st, const char *partner, int final,
+    accord_time_t until, int limit, store_retain_cb cb, void *arg)
+{
+	struct store_retain_pick p;
+
+	memset(&p, 0, sizeof(p));
+	p.final = final;
+	p.limit = limit;
+	p.cb = cb;
+	p.arg = arg;
+	p.last.updated_at = INT64_MIN;
+	do {
+		p.rows = 0;
+		if (store_retain_scan(st, partner, until, p.last.updated_at,
+		    p.last.case_id, STORE_RETAIN_PAGE, store_retain_pick_cb,
+		    &p) == -1)
+			return -1;
+	} while (!p.stop && p.rows == STORE_RETAIN_PAGE);
+	return p.n;
 }
 
 int

@@ -30,6 +30,7 @@ struct store_retain_case {
 	char		 partner[RECORD_PARTNER_MAX];
 	char		 case_id[RECORD_ID_MAX];
 	int		 final;		/* in a final state */
+	int		 skip;		/* held or erased (scans only) */
 	accord_time_t	 updated_at;
 };
 
@@ -42,6 +43,18 @@ typedef int (*store_retain_cb)(void *arg, const struct store_retain_case *);
  */
 int store_retain_candidates(struct store *st, const char *partner, int final,
     accord_time_t until, int limit, store_retain_cb cb, void *arg);
+
+/*
+ * A bounded page for the retention job, on the event loop: partner's
+ * cases last updated at or before until, after (after_at, after_id) in
+ * (updated_at, case_id) order, at most examine of them, final or not,
+ * held or erased (skip) or not: one range read of cases_partner_updated,
+ * however many erased cases lie before the next one due.  cb returning
+ * non-zero stops the page.  @return the number given to cb, or -1.
+ */
+int store_retain_scan(struct store *st, const char *partner,
+    accord_time_t until, accord_time_t after_at, const char *after_id,
+    int examine, store_retain_cb cb, void *arg);
 
 /* store_apply.c: an operator command on a case's retention (hold,
  * release, erase) at the record's time.  by: "uid N" or the job. */

@@ -341,6 +341,89 @@ test_store(void **state)
 	assert_int_equal(test_rmtree(dir), 0);
 }
 
+/* A scan's page: how many rows, how many skipped, in order. */
+struct scan_page {
+	int		 rows, skipped;
+	accord_time_t	 last_at;
+	char		 last_id[RECORD_ID_MAX];
+	char		 due[64];
+};
+
+static int
+scan_cb(void *arg, const struct store_retain_case *c)
+{
+	struct scan_page *p = arg;
+
+	/* (updated_at, case_id) order */
+	assert_true(c->updated_at > p->last_at ||
+	    (c->updated_at == p->last_at && strcmp(c->case_id,
+	    p->last_id) > 0));
+	p->rows++;
+	p->last_at = c->updated_at;
+	snprintf(p->last_id, sizeof(p->last_id), "%s", c->case_id);
+	if (c->skip) {
+		p->skipped++;
+		return 0;
+	}
+	strcat(p->due, c->case_id);
+	strcat(p->due, " ");
+	return 0;
+}
+
+/*
+ * Issue 14: the retention job runs on the event loop.  Years of erased
+ * cases lie before the next one due, and the job read them all in one
+ * call; a scan reads a bounded page from a cursor, held and erased
+ * cases flagged, and the next page starts after it.  2,000 erased
+ * cases, then two due.
+ */
+static void
+test_scan_bounded(void **state)
+{
+	char dir[512], path[1024], id[32], cmd[256], got[64];
+	struct scan_page p;
+	struct store *st;
+	uint64_t seq = 1;
+	int i, pages = 0, rows = 0, skipped = 0;
+
+	(void)state;
+	assert_int_equal(test_workdir(dir, sizeof(dir), "retain-scan"), 0);
+	snprintf(path, sizeof(path), "%s/store.db", dir);
+	assert_non_null(st = store_open(path));
+	for (i = 0; i < 2002; i++) {
+		snprintf(id, sizeof(id), "K%05d", i);
+		put_case(st, seq++, id, FSM_COMPLETED, 86400 + i);
+		if (i >= 2000)
+			continue;
+		snprintf(cmd, sizeof(cmd), "{\"command\":\"erase\",\"by\":"
+		    "\"retention\",\"partner\":\"FR\",\"case\":\"%s\","
+		    "\"reason\":\"period over\",\"key_ids\":[]}", id);
+		put_command(st, seq++, 86400 * 400, cmd);
+	}
+	memset(&p, 0, sizeof(p));
+	p.last_at = INT64_MIN;
+	do {
+		p.rows = p.skipped = 0;
+		assert_true(store_retain_scan(st, "FR", 86400 * 300,
+		    p.last_at, p.last_id, 100, scan_cb, &p) >= 0);
+		assert_true(p.rows <= 100);	/* the bound */
+		rows += p.rows;
+		skipped += p.skipped;
+		pages++;
+	} while (p.rows == 100);
+	assert_int_equal(rows, 2002);
+	assert_int_equal(skipped, 2000);
+	assert_int_equal(pages, 21);
+	assert_string_equal(p.due, "K02000 K02001 ");
+	/* the candidates, over the same pages, are the same two */
+	got[0] = '\0';
+	assert_int_equal(store_retain_candidates(st, "FR", 1, 86400 * 300, 10,
+	    collect, got), 2);
+	assert_string_equal(got, "K02000 K02001 ");
+	store_close(st);
+	assert_int_equal(test_rmtree(dir), 0);
+}
+
 int
 main(void)
 {
@@ -349,6 +432,7 @@ main(void)
 		cmocka_unit_test(test_end),
 		cmocka_unit_test(test_loader),
 		cmocka_unit_test(test_store),
+		cmocka_unit_test(test_scan_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
