@@ -186,8 +186,13 @@ check "privsep, second start: READY=1 within the bounding set" \
 check "... and no permission was refused" \
     sh -c '! grep -Eq "Permission denied|Operation not permitted" "$1"' _ \
     "$kzlog"
+# (after READY=1 a 10 ms period is the engine's loop's bound, not the
+# start's: a loaded machine may miss it there, and the first run above
+# checks what the parent does then)
 check "... nor a warning of the engine's silence while it started" \
-    sh -c '! grep -q "has not answered" "$1"' _ "$kzlog"
+    sh -c 'grep -q "ready (told the service manager)" "$1" &&
+	! sed -n "1,/ready (told the service manager)/p" "$1" |
+	grep -q "has not answered"' _ "$kzlog"
 kill -TERM $kzpid
 wait_gone $kzpid 10
 wait $kzpid; rc=$?
