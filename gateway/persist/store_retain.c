@@ -4,7 +4,6 @@
  * the table "retain"; a release keeps the row, held 0, so the last hold
  * stays visible.
  */
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -131,55 +130,6 @@ store_retain_scan(struct store *st, const char *partner,
 	}
 	sqlite3_finalize(s);
 	return n;
-}
-
-/* store_retain_candidates() over pages of store_retain_scan(). */
-struct store_retain_pick {
-	int			 final, limit, n, stop, rows;
-	store_retain_cb		 cb;
-	void			*arg;
-	struct store_retain_case last;
-};
-
-#define STORE_RETAIN_PAGE	256
-
-static int
-store_retain_pick_cb(void *arg, const struct store_retain_case *c)
-{
-	struct store_retain_pick *p = arg;
-
-	p->last = *c;
-	p->rows++;
-	if (c->skip || c->final != p->final)
-		return 0;
-	p->n++;
-	if (p->cb(p->arg, c) != 0 || p->n == p->limit) {
-		p->stop = 1;
-		return 1;
-	}
-	return 0;
-}
-
-int
-store_retain_candidates(struct store *st, const char *partner, int final,
-    accord_time_t until, int limit, store_retain_cb cb, void *arg)
-{
-	struct store_retain_pick p;
-
-	memset(&p, 0, sizeof(p));
-	p.final = final;
-	p.limit = limit;
-	p.cb = cb;
-	p.arg = arg;
-	p.last.updated_at = INT64_MIN;
-	do {
-		p.rows = 0;
-		if (store_retain_scan(st, partner, until, p.last.updated_at,
-		    p.last.case_id, STORE_RETAIN_PAGE, store_retain_pick_cb,
-		    &p) == -1)
-			return -1;
-	} while (!p.stop && p.rows == STORE_RETAIN_PAGE);
-	return p.n;
 }
 
 int

@@ -30,19 +30,11 @@ struct store_retain_case {
 	char		 partner[RECORD_PARTNER_MAX];
 	char		 case_id[RECORD_ID_MAX];
 	int		 final;		/* in a final state */
-	int		 skip;		/* held or erased (scans only) */
+	int		 skip;		/* held or erased */
 	accord_time_t	 updated_at;
 };
 
 typedef int (*store_retain_cb)(void *arg, const struct store_retain_case *);
-
-/*
- * Partner's cases, final ones (final 1) or the others (0), last updated
- * at or before until, neither held nor erased, the oldest first, at
- * most limit of them.  @return the number given to cb, or -1.
- */
-int store_retain_candidates(struct store *st, const char *partner, int final,
-    accord_time_t until, int limit, store_retain_cb cb, void *arg);
 
 /*
  * A bounded page for the retention job, on the event loop: partner's

@@ -257,6 +257,60 @@ put_command(struct store *st, uint64_t seq, accord_time_t t,
 	    json, strlen(json)), 0);
 }
 
+/*
+ * The cases the retention job is offered: partner's cases, final ones
+ * (final 1) or the others (0), last updated at or before until, neither
+ * held nor erased, the oldest first, at most limit -- over pages of
+ * store_retain_scan(), as the job reads them.  @return how many, or -1.
+ */
+struct retain_pick {
+	int			 final, limit, n, stop, rows;
+	store_retain_cb		 cb;
+	void			*arg;
+	struct store_retain_case last;
+};
+
+#define RETAIN_PAGE	256
+
+static int
+retain_pick_cb(void *arg, const struct store_retain_case *c)
+{
+	struct retain_pick *p = arg;
+
+	p->last = *c;
+	p->rows++;
+	if (c->skip || c->final != p->final)
+		return 0;
+	p->n++;
+	if (p->cb(p->arg, c) != 0 || p->n == p->limit) {
+		p->stop = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+retain_candidates(struct store *st, const char *partner, int final,
+    accord_time_t until, int limit, store_retain_cb cb, void *arg)
+{
+	struct retain_pick p;
+
+	memset(&p, 0, sizeof(p));
+	p.final = final;
+	p.limit = limit;
+	p.cb = cb;
+	p.arg = arg;
+	p.last.updated_at = INT64_MIN;
+	do {
+		p.rows = 0;
+		if (store_retain_scan(st, partner, until, p.last.updated_at,
+		    p.last.case_id, RETAIN_PAGE, retain_pick_cb,
+		    &p) == -1)
+			return -1;
+	} while (!p.stop && p.rows == RETAIN_PAGE);
+	return p.n;
+}
+
 /* The store: holds, releases, erasures from the journalled commands, and
  * the cases the retention job is offered. */
 static int
@@ -287,15 +341,15 @@ test_store(void **state)
 		put_case(st, (uint64_t)i + 1, ids[i], i < 3 ? FSM_COMPLETED :
 		    FSM_PENDING_REPLY, 86400 * (i < 3 ? i + 1 : 1));
 	got[0] = '\0';
-	assert_int_equal(store_retain_candidates(st, "FR", 1, 86400 * 2, 10,
+	assert_int_equal(retain_candidates(st, "FR", 1, 86400 * 2, 10,
 	    collect, got), 2);
 	assert_string_equal(got, "C1 C2 ");
 	got[0] = '\0';
-	assert_int_equal(store_retain_candidates(st, "FR", 0, 86400 * 9, 10,
+	assert_int_equal(retain_candidates(st, "FR", 0, 86400 * 9, 10,
 	    collect, got), 1);
 	assert_string_equal(got, "C4 ");
 	got[0] = '\0';
-	assert_int_equal(store_retain_candidates(st, "FR", 1, 86400 * 9, 1,
+	assert_int_equal(retain_candidates(st, "FR", 1, 86400 * 9, 1,
 	    collect, got), 1);
 	assert_string_equal(got, "C1 ");
 
@@ -309,7 +363,7 @@ test_store(void **state)
 	    "\"retention\",\"partner\":\"FR\",\"case\":\"C2\","
 	    "\"reason\":\"period over\",\"key_ids\":[]}");
 	got[0] = '\0';
-	assert_int_equal(store_retain_candidates(st, "FR", 1, 86400 * 9, 10,
+	assert_int_equal(retain_candidates(st, "FR", 1, 86400 * 9, 10,
 	    collect, got), 1);
 	assert_string_equal(got, "C3 ");
 	assert_int_equal(store_retain_get(st, "FR", "C1", &r), 1);
@@ -327,7 +381,7 @@ test_store(void **state)
 	    "\"partner\":\"FR\",\"case\":\"C1\",\"reason\":"
 	    "\"order lifted\"}");
 	got[0] = '\0';
-	assert_int_equal(store_retain_candidates(st, "FR", 1, 86400 * 9, 10,
+	assert_int_equal(retain_candidates(st, "FR", 1, 86400 * 9, 10,
 	    collect, got), 2);
 	assert_string_equal(got, "C1 C3 ");
 	assert_int_equal(store_retain_get(st, "FR", "C1", &r), 1);
@@ -335,7 +389,7 @@ test_store(void **state)
 	assert_string_equal(r.hold_reason, "court order 12");
 	/* another partner's cases are not FR's */
 	got[0] = '\0';
-	assert_int_equal(store_retain_candidates(st, "DE", 1, 86400 * 9, 10,
+	assert_int_equal(retain_candidates(st, "DE", 1, 86400 * 9, 10,
 	    collect, got), 0);
 	store_close(st);
 	assert_int_equal(test_rmtree(dir), 0);
@@ -417,7 +471,7 @@ test_scan_bounded(void **state)
 	assert_string_equal(p.due, "K02000 K02001 ");
 	/* the candidates, over the same pages, are the same two */
 	got[0] = '\0';
-	assert_int_equal(store_retain_candidates(st, "FR", 1, 86400 * 300, 10,
+	assert_int_equal(retain_candidates(st, "FR", 1, 86400 * 300, 10,
 	    collect, got), 2);
 	assert_string_equal(got, "K02000 K02001 ");
 	store_close(st);
