@@ -423,17 +423,18 @@ store_deadlines_due_page(struct store *st, accord_time_t now,
     const struct store_deadline *after, int limit, store_deadline_cb cb,
     void *arg)
 {
+	/* from the start: after a row that sorts before every real one
+	 * (the due time comes first in the order) */
+	static const struct store_deadline first = { .due = INT64_MIN };
 	struct store_tramp tr = { .dcb = cb, .arg = arg };
 	sqlite3_stmt *s;
 
-	/* from the start: after a row that sorts before every real one */
-	s = after != NULL ? store_query(st, SQ_DL_DUE, "IIsssI",
-	    (int64_t)now, (int64_t)after->due, after->partner, after->case_id,
+	if (after == NULL)
+		after = &first;
+	if ((s = store_query(st, SQ_DL_DUE, "IIsssI", (int64_t)now,
+	    (int64_t)after->due, after->partner, after->case_id,
 	    fsm_deadline_name(after->which), (int64_t)(limit > 0 ? limit :
-	    -1)) : store_query(st, SQ_DL_DUE, "IIsssI", (int64_t)now,
-	    (int64_t)INT64_MIN, "", "", "", (int64_t)(limit > 0 ? limit :
-	    -1));
-	if (s == NULL)
+	    -1))) == NULL)
 		return store_query_failed(st, NULL, SQLITE_OK, "deadlines");
 	return store_collect(st, s, ROW_DEADLINE,
 	    sizeof(struct store_deadline), store_tramp_deadline, &tr,
