@@ -407,12 +407,30 @@ void engine_outgoing_clear(struct engine_outgoing *o);
 /*
  * Encryption at rest (engine_seal.c), admin commands, each journalled
  * (OPERATOR_COMMAND with the uid and the reason) before it acts:
- * rotate the master key (every case key re-wrapped, the old master key
- * destroyed); give one case's key (*keytext, free(); the text of an
- * exported key, keystore.h) to an auditor.  @return 0, or -1 with ans.
+ *
+ * rotate the master key: every case key re-wrapped, the old master key
+ * destroyed (keystore.h).  With done NULL all of it at once: @return 0,
+ * or -1 with ans.  Otherwise it is begun: @return 1 with ans (started),
+ * and engine_rotate_step() does the rest a slice at a time, then calls
+ * done once, with the answer of the end (or of a failed slice).
+ *
+ * give one case's key (*keytext, free(); the text of an exported key,
+ * keystore.h) to an auditor.  @return 0, or -1 with ans.
  */
 int engine_rotate_master_key(struct engine *e, uid_t uid, const char *reason,
+    void (*done)(void *arg, const struct engine_answer *a), void *arg,
     struct engine_answer *ans);
+/*
+ * One slice of a rotation under way (begun by the command, or by a start
+ * that found one a crash interrupted): at most ENGINE_ROTATE_SLICE keys.
+ * @return 1 when more is left (call again once the loop has run), 0 when
+ * none is under way or this slice finished it, -1 when it failed (it
+ * stays under way: try again later).
+ */
+#define ENGINE_ROTATE_SLICE	256
+int engine_rotate_step(struct engine *e);
+/* Is a rotation under way? */
+int engine_rotating(const struct engine *e);
 int engine_export_key(struct engine *e, uid_t uid, const char *partner,
     const char *case_id, const char *reason, char **keytext,
     struct engine_answer *ans);

@@ -12,6 +12,8 @@
  */
 #include <sys/prctl.h>
 
+#include "accord-build.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,10 +168,82 @@ engine_key_journal(struct engine *e, json_t *cmd, struct engine_answer *ans)
 }
 
 int
+engine_rotating(const struct engine *e)
+{
+	return e->keys != NULL && keystore_rotating(e->keys);
+}
+
+/* A rotation ended, or a slice failed: tell whoever waits. */
+static void
+engine_rotate_tell(struct engine *e, const struct engine_answer *a)
+{
+	void (*done)(void *, const struct engine_answer *) = e->rot_done;
+
+	e->rot_done = NULL;
+	if (done != NULL)
+		done(e->rot_arg, a);
+}
+
+/* Keys a slice re-wraps (test builds: ACCORD_TEST_ROTATE_SLICE, so that
+ * a few keys make several slices). */
+static int
+engine_rotate_slice(void)
+{
+#ifdef ACCORD_TEST_CLOCK
+	const char *s = getenv("ACCORD_TEST_ROTATE_SLICE");
+
+	if (s != NULL && atoi(s) > 0)
+		return atoi(s);
+#endif
+	return ENGINE_ROTATE_SLICE;
+}
+
+static void
+engine_rotate_copy(void *arg, const struct engine_answer *a)
+{
+	memcpy(arg, a, sizeof(*a));
+}
+
+int
+engine_rotate_step(struct engine *e)
+{
+	struct engine_answer a;
+	int64_t n = 0;
+	int r;
+
+	if (!engine_rotating(e))
+		return 0;
+	memset(&a, 0, sizeof(a));
+	e->rot_slices++;
+	if ((r = keystore_rotate_step(e->keys, engine_rotate_slice(),
+	    &n)) == 0)
+		return 1;
+	if (r == 1 && keystore_rotate_finish(e->keys) == 0) {
+		engine_answer_set(&a, 200, AE_OK, "master key rotated: %lld "
+		    "case key(s) re-wrapped in %lld slice(s), the old master "
+		    "key destroyed", (long long)n, (long long)e->rot_slices);
+		log_info(ETAG, "master key rotation finished: %lld key(s) "
+		    "re-wrapped in %lld slice(s)", (long long)n,
+		    (long long)e->rot_slices);
+		e->rot_slices = 0;
+		engine_rotate_tell(e, &a);
+		return 0;
+	}
+	engine_answer_set(&a, 500, AE_INTERNAL, "master key rotation "
+	    "stopped (see the log); it stays under way and goes on later, "
+	    "the old master key still in force");
+	log_errx(ETAG, "a master key rotation slice failed; trying again "
+	    "later");
+	engine_rotate_tell(e, &a);
+	return -1;
+}
+
+int
 engine_rotate_master_key(struct engine *e, uid_t uid, const char *reason,
+    void (*done)(void *arg, const struct engine_answer *a), void *arg,
     struct engine_answer *ans)
 {
-	int64_t n;
+	int r;
 
 	memset(ans, 0, sizeof(*ans));
 	if (e->keys == NULL) {
@@ -177,24 +251,40 @@ engine_rotate_master_key(struct engine *e, uid_t uid, const char *reason,
 		    "configured: nothing is sealed");
 		return -1;
 	}
+	if (engine_rotating(e)) {
+		engine_answer_set(ans, 409, AE_CONFLICT, "a master key "
+		    "rotation is under way already");
+		return -1;
+	}
 	if (engine_lagging(e, ans))
 		return -1;
 	/* journalled first: a rotation that fails after it is logged, and
-	 * the old key stays in force (keystore_rotate) */
+	 * the old key stays in force (keystore.h) */
 	if (engine_key_journal(e, json_pack("{s:s, s:i, s:s}", "command",
 	    "rotate-master-key", "uid", (int)uid, "reason", reason), ans) ==
 	    -1)
 		return -1;
-	if ((n = keystore_rotate(e->keys)) == -1) {
+	if (keystore_rotate_begin(e->keys) == -1) {
 		engine_answer_set(ans, 500, AE_INTERNAL, "master key rotation "
-		    "failed; the old master key is still in force");
+		    "failed to start; the old master key is still in force");
 		return -1;
 	}
-	engine_answer_set(ans, 200, AE_OK, "master key rotated: %lld case "
-	    "key(s) re-wrapped, the old master key destroyed", (long long)n);
-	log_info(ETAG, "master key rotated by uid %u: %lld key(s) "
-	    "re-wrapped", (unsigned)uid, (long long)n);
-	return 0;
+	log_info(ETAG, "master key rotation begun by uid %u", (unsigned)uid);
+	e->rot_slices = 0;
+	if (done != NULL) {
+		e->rot_done = done;
+		e->rot_arg = arg;
+		engine_answer_set(ans, 202, AE_OK, "master key rotation "
+		    "begun");
+		return 1;
+	}
+	/* all at once, on the caller's time: the last step answers */
+	e->rot_done = engine_rotate_copy;
+	e->rot_arg = ans;
+	while ((r = engine_rotate_step(e)) == 1)
+		;
+	e->rot_done = NULL;
+	return r == 0 && ans->status == 200 ? 0 : -1;
 }
 
 int

@@ -137,6 +137,11 @@ struct engine {
 	EVP_PKEY		*journal_key;
 	struct keystore		*keys;		/* encryption at rest; NULL:
 						 * messages in clear */
+	/* a master key rotation under way: who waits for its end */
+	void			(*rot_done)(void *arg,
+				    const struct engine_answer *a);
+	void			*rot_arg;
+	int64_t			 rot_slices;
 	char			*journal_dir;
 	char			*store_path;
 	uint64_t		 person_lookups;	/* find-person */

@@ -42,6 +42,13 @@ struct casecmd_ctx {
 	struct control		 *control;
 	/* the socket whose deferred submits were answered last */
 	struct control		 *signed_ctl;
+	/* a master key rotation was begun: run engine_rotate_step() from
+	 * the loop until it is done (may be NULL: all at once) */
+	void			(*rotating)(void *arg);
+	void			 *rotating_arg;
+	/* whose rotate-master-key waits for its end (keycmd.c) */
+	struct control		 *rot_ctl;
+	uint64_t		  rot_token;
 };
 
 /* The engine's signing pool has finished submits (engine_sign_fd() is

@@ -11,6 +11,7 @@
 
 #include "engine/engine.h"
 #include "faces/casecmd.h"
+#include "faces/control.h"
 #include "faces/keycmd.h"
 #include "persist/store.h"
 #include "report/cmd.h"
@@ -28,6 +29,30 @@ keycmd_reason(json_t *args)
 	return r != NULL && r[0] != '\0' ? r : NULL;
 }
 
+/* The end of a rotation begun from the socket: its deferred answer. */
+static void
+keycmd_rotated(void *arg, const struct engine_answer *a)
+{
+	struct casecmd_ctx *ctx = arg;
+	struct control *ctl = ctx->rot_ctl;
+
+	ctx->rot_ctl = NULL;
+	if (ctl == NULL)
+		return;
+	if (a->status == 200)
+		control_deferred_done(ctl, ctx->rot_token, json_pack("{s:s}",
+		    "text", a->text), NULL, NULL);
+	else
+		control_deferred_done(ctl, ctx->rot_token, NULL,
+		    errcode_name(a->code), a->text);
+	control_deferred_flush(ctl);
+}
+
+/*
+ * rotate-master-key: begun here, re-wrapped a slice at a time from the
+ * loop (ctx->rotating), answered when it ends; other requests are served
+ * meanwhile.  Without a socket, or without the loop's help, all at once.
+ */
 static json_t *
 keycmd_rotate(void *arg, const struct cmd_caller *who, json_t *args,
     const char **code, char *text, size_t len)
@@ -35,13 +60,25 @@ keycmd_rotate(void *arg, const struct cmd_caller *who, json_t *args,
 	struct casecmd_ctx *ctx = arg;
 	struct engine_answer a;
 	const char *reason = keycmd_reason(args);
+	int slices = ctx->rotating != NULL && who->ctl != NULL &&
+	    who->conn != NULL;
+	int rc;
 
 	if (reason == NULL || cmd_arg(args, 0) != NULL)
 		return cmd_fail(code, text, len, "BAD_REQUEST", "usage: "
 		    "rotate-master-key reason=TEXT");
-	if (engine_rotate_master_key(ctx->engine, who->uid, reason, &a) == -1)
+	rc = engine_rotate_master_key(ctx->engine, who->uid, reason,
+	    slices ? keycmd_rotated : NULL, ctx, &a);
+	if (rc == -1)
 		return cmd_fail(code, text, len, errcode_name(a.code), "%s",
 		    a.text);
+	if (rc == 1) {
+		ctx->rot_ctl = who->ctl;
+		ctx->rot_token = control_defer(who);
+		ctx->rotating(ctx->rotating_arg);
+		*code = NULL;
+		return NULL;
+	}
 	return json_pack("{s:s}", "text", a.text);
 }
 

@@ -33,6 +33,7 @@
 #include "persist/keystore.h"
 #include "persist/keystore_priv.h"
 #include "persist/personidx.h"
+#include "persist/walckpt.h"
 #include "util/aead.h"
 #include "util/clock.h"
 #include "util/file.h"
@@ -45,6 +46,7 @@
 #define KS_WRAPPED_LEN	(AEAD_KEY_LEN + AEAD_OVERHEAD)
 #define KS_EXPORT_MAGIC	KEYSTORE_EXPORT_MAGIC
 #define KS_POOL		64	/* keys made per durable transaction */
+#define KS_CKPT_PAGES	1000	/* WAL pages a checkpoint waits for */
 
 static const char ks_schema[] =
 	"CREATE TABLE IF NOT EXISTS meta(id INTEGER PRIMARY KEY "
@@ -60,7 +62,15 @@ static const char ks_schema[] =
 	"  case_id TEXT NOT NULL, kind INTEGER NOT NULL, "
 	"  hmac BLOB NOT NULL, UNIQUE (hmac, kind, partner, case_id));"
 	"CREATE INDEX IF NOT EXISTS persons_case ON persons(partner, "
-	"  case_id);";
+	"  case_id);"
+	/* a master key rotation under way (keystore_rotate_begin): the new
+	 * key's check blob, and how far the slices have re-wrapped, in the
+	 * order of the rows in the file (rowid: a slice's rows share a few
+	 * pages, where the order of the random ids would spread them over
+	 * one page each) */
+	"CREATE TABLE IF NOT EXISTS rotation(id INTEGER PRIMARY KEY "
+	"  CHECK (id = 1), next_check BLOB NOT NULL, after INTEGER NOT NULL, "
+	"  done INTEGER NOT NULL, started INTEGER NOT NULL);";
 
 int
 keystore_check_master(const char *file, uid_t uid, char *why,
@@ -165,6 +175,42 @@ ks_destroy_and_replace(const char *file, const char *tmp)
 	return 0;
 }
 
+/*
+ * A rotation under way: the new master key from master_file".new", which
+ * must open the check blob the rotation began with.  @return 0 (none, or
+ * loaded), or -1 (logged: keys already re-wrapped would not open).
+ */
+static int
+ks_rotation_load(struct keystore *ks)
+{
+	sqlite3_stmt *s = NULL;
+	uint8_t out[1];
+	char tmp[1024];
+	int rc = 0;
+
+	/* a store older than rotation in slices has no such table */
+	if (sqlite3_prepare_v2(ks->db, "SELECT next_check FROM rotation "
+	    "WHERE id = 1", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW)
+		goto done;
+	snprintf(tmp, sizeof(tmp), "%s.new", ks->master_file);
+	if (sqlite3_column_bytes(s, 0) != AEAD_OVERHEAD ||
+	    keystore_read_master(tmp, ks->next) == -1 ||
+	    aead_open(ks->next, KS_CHECK_AAD, strlen(KS_CHECK_AAD),
+	    sqlite3_column_blob(s, 0), AEAD_OVERHEAD, out) == -1) {
+		log_errx(KTAG, "a master key rotation is under way and %s "
+		    "does not hold its new key: the case keys it re-wrapped "
+		    "cannot be opened", tmp);
+		aead_wipe(ks->next, sizeof(ks->next));
+		rc = -1;
+		goto done;
+	}
+	ks->rotating = 1;
+done:
+	sqlite3_finalize(s);
+	return rc;
+}
+
 struct keystore *
 keystore_open(const char *dir, const char *master_file, int readonly)
 {
@@ -200,9 +246,16 @@ keystore_open_file(const char *path, const char *master_file, int readonly)
 		    ks_exec(ks, "PRAGMA synchronous=NORMAL") == -1 ||
 		    ks_exec(ks, ks_schema) == -1)
 			goto fail;
+		/* not in a commit on the loop (a rotation's slices would
+		 * wait for it): on a thread; SQLite's own if it fails */
+		ks->ckpt = walckpt_start(ks->db, path, KS_CKPT_PAGES,
+		    KTAG);
 	}
-	if ((m = ks_master_matches(ks, ks->master, !readonly)) == 1)
+	if ((m = ks_master_matches(ks, ks->master, !readonly)) == 1) {
+		if (ks_rotation_load(ks) == -1)
+			goto fail;
 		return ks;
+	}
 	/* A rotation that committed but did not replace the file yet */
 	snprintf(tmp, sizeof(tmp), "%s.new", master_file);
 	if (m == 0 && keystore_read_master(tmp, next) == 0 &&
@@ -257,6 +310,7 @@ keystore_close(struct keystore *ks)
 	if (ks == NULL)
 		return;
 	(void)keystore_batch_commit(ks);
+	walckpt_stop(ks->ckpt, ks->db, KS_CKPT_PAGES);
 	if (ks->db != NULL)
 		sqlite3_close(ks->db);
 	free(ks->master_file);
@@ -270,8 +324,10 @@ ks_unwrap(struct keystore *ks, const uint8_t id[KEYSTORE_ID_LEN],
     const void *wrapped, int wlen, uint8_t key[AEAD_KEY_LEN])
 {
 	if (wrapped == NULL || wlen != KS_WRAPPED_LEN ||
-	    aead_open(ks->master, id, KEYSTORE_ID_LEN, wrapped,
-	    KS_WRAPPED_LEN, key) == -1) {
+	    (aead_open(ks->master, id, KEYSTORE_ID_LEN, wrapped,
+	    KS_WRAPPED_LEN, key) == -1 && (!ks->rotating ||
+	    aead_open(ks->next, id, KEYSTORE_ID_LEN, wrapped,
+	    KS_WRAPPED_LEN, key) == -1))) {
 		log_errx(KTAG, "a wrapped key does not open under the "
 		    "master key");
 		return -1;
@@ -393,8 +449,8 @@ ks_pool_fill(struct keystore *ks)
 	for (i = 0; i < KS_POOL; i++) {
 		if (aead_random(id, sizeof(id)) == -1 ||
 		    aead_random(key, sizeof(key)) == -1 ||
-		    aead_seal(ks->master, id, sizeof(id), key, sizeof(key),
-		    wrapped) == -1)
+		    aead_seal(ks->rotating ? ks->next : ks->master, id,
+		    sizeof(id), key, sizeof(key), wrapped) == -1)
 			goto rollback;
 		sqlite3_reset(s);
 		if (sqlite3_bind_blob(s, 1, id, sizeof(id), SQLITE_STATIC) !=
@@ -553,85 +609,236 @@ ks_write_master(const char *file, const uint8_t key[AEAD_KEY_LEN])
 	return rc;
 }
 
+/* Directory of file made durable (a new file's entry).  @return 0/-1. */
+static int
+ks_sync_dir(const char *file)
+{
+	char dir[1024], *slash;
+	int fd, rc;
+
+	snprintf(dir, sizeof(dir), "%s", file);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int
+keystore_rotating(struct keystore *ks)
+{
+	return ks != NULL && ks->rotating;
+}
+
+int
+keystore_rotate_begin(struct keystore *ks)
+{
+	sqlite3_stmt *s = NULL;
+	uint8_t check[AEAD_OVERHEAD];
+	char tmp[1024];
+	int rc = -1;
+
+	if (ks->db == NULL || ks->rotating)
+		return -1;
+	snprintf(tmp, sizeof(tmp), "%s.new", ks->master_file);
+	/* the new key is on the disk before any key is wrapped under it */
+	if (aead_random(ks->next, sizeof(ks->next)) == -1 ||
+	    ks_write_master(tmp, ks->next) == -1)
+		goto out;
+	if (ks_sync_dir(tmp) == -1) {
+		log_err(KTAG, "syncing the directory of %s", tmp);
+		goto out;
+	}
+	if (keystore_batch_commit(ks) == -1 ||
+	    ks_exec(ks, "PRAGMA synchronous=FULL") == -1)
+		goto out;
+	if (ks_exec(ks, "BEGIN IMMEDIATE") == -1)
+		goto sync;
+	/* the pool holds no case's data: made again under the new key */
+	if (ks_exec(ks, "DELETE FROM keys WHERE partner IS NULL") == -1 ||
+	    aead_seal(ks->next, KS_CHECK_AAD, strlen(KS_CHECK_AAD), NULL, 0,
+	    check) == -1 || sqlite3_prepare_v2(ks->db, "INSERT INTO "
+	    "rotation VALUES(1, ?1, 0, 0, ?2)", -1, &s, NULL) !=
+	    SQLITE_OK || sqlite3_bind_blob(s, 1, check, sizeof(check),
+	    SQLITE_STATIC) != SQLITE_OK || sqlite3_bind_int64(s, 2,
+	    (sqlite3_int64)clock_now()) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE || ks_exec(ks, "COMMIT") == -1) {
+		log_errx(KTAG, "starting a master key rotation: %s",
+		    sqlite3_errmsg(ks->db));
+		(void)ks_exec(ks, "ROLLBACK");
+		goto sync;
+	}
+	ks->rotating = 1;
+	rc = 0;
+sync:
+	sqlite3_finalize(s);
+	if (ks_exec(ks, "PRAGMA synchronous=NORMAL") == -1)
+		rc = -1;
+out:
+	if (rc == -1 && !ks->rotating) {
+		(void)unlink(tmp);
+		aead_wipe(ks->next, sizeof(ks->next));
+	}
+	return rc;
+}
+
+int
+keystore_rotate_step(struct keystore *ks, int max, int64_t *done)
+{
+	sqlite3_stmt *s = NULL, *u = NULL, *c = NULL;
+	uint8_t key[AEAD_KEY_LEN], w[KS_WRAPPED_LEN], id[KEYSTORE_ID_LEN];
+	sqlite3_int64 after = 0;
+	const void *p;
+	int64_t n = 0;
+	int rows = 0, rc = -1, r;
+
+	if (ks->db == NULL || !ks->rotating)
+		return -1;
+	if (keystore_batch_commit(ks) == -1 ||
+	    ks_exec(ks, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	/* where the last slice stopped, and how many it had done */
+	if (sqlite3_prepare_v2(ks->db, "SELECT after, done FROM rotation "
+	    "WHERE id = 1", -1, &c, NULL) != SQLITE_OK ||
+	    sqlite3_step(c) != SQLITE_ROW)
+		goto fail;
+	after = sqlite3_column_int64(c, 0);
+	n = sqlite3_column_int64(c, 1);
+	if (sqlite3_prepare_v2(ks->db, "SELECT rowid, id, wrapped FROM keys "
+	    "WHERE rowid > ?1 ORDER BY rowid LIMIT ?2", -1, &s, NULL) !=
+	    SQLITE_OK || sqlite3_bind_int64(s, 1, after) != SQLITE_OK ||
+	    sqlite3_bind_int(s, 2, max) != SQLITE_OK ||
+	    sqlite3_prepare_v2(ks->db, "UPDATE keys SET wrapped = ?2 WHERE "
+	    "rowid = ?1", -1, &u, NULL) != SQLITE_OK)
+		goto fail;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((p = sqlite3_column_blob(s, 1)) == NULL ||
+		    sqlite3_column_bytes(s, 1) != KEYSTORE_ID_LEN ||
+		    sqlite3_column_bytes(s, 2) != KS_WRAPPED_LEN)
+			goto fail;
+		after = sqlite3_column_int64(s, 0);
+		memcpy(id, p, sizeof(id));
+		rows++;
+		/* made (or re-wrapped) under the new key already: a pool
+		 * key made during the rotation */
+		if (aead_open(ks->master, id, sizeof(id),
+		    sqlite3_column_blob(s, 2), KS_WRAPPED_LEN, key) == -1) {
+			if (aead_open(ks->next, id, sizeof(id),
+			    sqlite3_column_blob(s, 2), KS_WRAPPED_LEN,
+			    key) == -1) {
+				log_errx(KTAG, "a case key opens under neither "
+				    "the old nor the new master key");
+				goto fail;
+			}
+			continue;
+		}
+		if (aead_seal(ks->next, id, sizeof(id), key, sizeof(key),
+		    w) == -1)
+			goto fail;
+		sqlite3_reset(u);
+		if (sqlite3_bind_int64(u, 1, after) != SQLITE_OK ||
+		    sqlite3_bind_blob(u, 2, w, sizeof(w), SQLITE_STATIC) !=
+		    SQLITE_OK || sqlite3_step(u) != SQLITE_DONE)
+			goto fail;
+		n++;
+	}
+	if (r != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(u);
+	u = NULL;
+	if (sqlite3_prepare_v2(ks->db, "UPDATE rotation SET after = ?1, "
+	    "done = ?2 WHERE id = 1", -1, &u, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(u, 1, after) != SQLITE_OK ||
+	    sqlite3_bind_int64(u, 2, n) != SQLITE_OK ||
+	    sqlite3_step(u) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(c);
+	sqlite3_finalize(s);
+	sqlite3_finalize(u);
+	c = s = u = NULL;
+	/* synchronous=NORMAL: a slice lost in a crash is done again, its
+	 * keys still open under the old key, which stays until the end */
+	if (ks_exec(ks, "COMMIT") == -1)
+		goto fail;
+	if (done != NULL)
+		*done = n;
+	rc = rows < max ? 1 : 0;
+	goto out;
+fail:
+	log_errx(KTAG, "a master key rotation slice failed: %s",
+	    sqlite3_errmsg(ks->db));
+	sqlite3_finalize(c);
+	sqlite3_finalize(s);
+	sqlite3_finalize(u);
+	(void)ks_exec(ks, "ROLLBACK");
+out:
+	aead_wipe(key, sizeof(key));
+	return rc;
+}
+
+int
+keystore_rotate_finish(struct keystore *ks)
+{
+	sqlite3_stmt *u = NULL;
+	char tmp[1024];
+	int rc = -1;
+
+	if (ks->db == NULL || !ks->rotating)
+		return -1;
+	snprintf(tmp, sizeof(tmp), "%s.new", ks->master_file);
+	if (keystore_batch_commit(ks) == -1 ||
+	    ks_exec(ks, "PRAGMA synchronous=FULL") == -1)
+		return -1;
+	if (ks_exec(ks, "BEGIN IMMEDIATE") == -1)
+		goto sync;
+	/* the person index's key too (the index itself stays valid), and
+	 * the check blob: from this commit the new key is the one.  The
+	 * commit's sync makes the slices' commits durable with it. */
+	if (personidx_rewrap(ks, ks->next) == -1 ||
+	    sqlite3_prepare_v2(ks->db, "UPDATE meta SET master_check = "
+	    "(SELECT next_check FROM rotation WHERE id = 1) WHERE id = 1 AND "
+	    "EXISTS (SELECT 1 FROM rotation WHERE id = 1)", -1, &u, NULL) !=
+	    SQLITE_OK || sqlite3_step(u) != SQLITE_DONE ||
+	    sqlite3_changes(ks->db) != 1 ||
+	    ks_exec(ks, "DELETE FROM rotation") == -1 ||
+	    ks_exec(ks, "COMMIT") == -1) {
+		log_errx(KTAG, "finishing the master key rotation: %s",
+		    sqlite3_errmsg(ks->db));
+		(void)ks_exec(ks, "ROLLBACK");
+		goto sync;
+	}
+	/* committed: keystore_open() finishes this step if it is
+	 * interrupted */
+	memcpy(ks->master, ks->next, sizeof(ks->master));
+	aead_wipe(ks->next, sizeof(ks->next));
+	ks->rotating = 0;
+	rc = ks_destroy_and_replace(ks->master_file, tmp);
+sync:
+	sqlite3_finalize(u);
+	if (ks_exec(ks, "PRAGMA synchronous=NORMAL") == -1)
+		rc = -1;
+	return rc;
+}
+
 int64_t
 keystore_rotate(struct keystore *ks)
 {
-	sqlite3_stmt *s = NULL, *u = NULL;
-	uint8_t next[AEAD_KEY_LEN], key[AEAD_KEY_LEN], w[KS_WRAPPED_LEN];
-	uint8_t check[AEAD_OVERHEAD], id[KEYSTORE_ID_LEN];
-	char tmp[1024];
-	const void *p;
 	int64_t n = 0;
-	int ok = 0;
+	int r;
 
-	if (ks->db == NULL)
+	if (!ks->rotating && keystore_rotate_begin(ks) == -1)
 		return -1;
-	snprintf(tmp, sizeof(tmp), "%s.new", ks->master_file);
-	if (aead_random(next, sizeof(next)) == -1 ||
-	    ks_write_master(tmp, next) == -1)
-		goto out;
-	if (keystore_batch_commit(ks) == -1 ||
-	    ks_exec(ks, "PRAGMA synchronous=FULL") == -1 ||
-	    ks_exec(ks, "BEGIN IMMEDIATE") == -1)
-		goto out;
-	/* the pool holds no case's data: made again under the new key */
-	if (ks_exec(ks, "DELETE FROM keys WHERE partner IS NULL") == -1)
-		goto rollback;
-	if (sqlite3_prepare_v2(ks->db, "SELECT id, wrapped FROM keys", -1,
-	    &s, NULL) != SQLITE_OK || sqlite3_prepare_v2(ks->db, "UPDATE "
-	    "keys SET wrapped = ?2 WHERE id = ?1", -1, &u, NULL) != SQLITE_OK)
-		goto rollback;
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		if ((p = sqlite3_column_blob(s, 0)) == NULL ||
-		    sqlite3_column_bytes(s, 0) != KEYSTORE_ID_LEN)
-			goto rollback;
-		memcpy(id, p, sizeof(id));
-		if (ks_unwrap(ks, id, sqlite3_column_blob(s, 1),
-		    sqlite3_column_bytes(s, 1), key) == -1 ||
-		    aead_seal(next, id, sizeof(id), key, sizeof(key), w) == -1)
-			goto rollback;
-		sqlite3_reset(u);
-		if (sqlite3_bind_blob(u, 1, id, sizeof(id), SQLITE_STATIC) !=
-		    SQLITE_OK || sqlite3_bind_blob(u, 2, w, sizeof(w),
-		    SQLITE_STATIC) != SQLITE_OK || sqlite3_step(u) !=
-		    SQLITE_DONE)
-			goto rollback;
-		n++;
-	}
-	sqlite3_finalize(u);
-	u = NULL;
-	/* the person index's key too: the index itself stays valid */
-	if (personidx_rewrap(ks, next) == -1)
-		goto rollback;
-	if (aead_seal(next, KS_CHECK_AAD, strlen(KS_CHECK_AAD), NULL, 0,
-	    check) == -1 || sqlite3_prepare_v2(ks->db, "UPDATE meta SET "
-	    "master_check = ?1 WHERE id = 1", -1, &u, NULL) != SQLITE_OK ||
-	    sqlite3_bind_blob(u, 1, check, sizeof(check), SQLITE_STATIC) !=
-	    SQLITE_OK || sqlite3_step(u) != SQLITE_DONE)
-		goto rollback;
-	sqlite3_finalize(s);
-	sqlite3_finalize(u);
-	s = u = NULL;
-	if (ks_exec(ks, "COMMIT") == -1)
-		goto rollback;
-	/* committed: the new key is the one; keystore_open() finishes
-	 * this step if it is interrupted */
-	memcpy(ks->master, next, sizeof(next));
-	ok = ks_destroy_and_replace(ks->master_file, tmp) == 0;
-	goto out;
-rollback:
-	log_errx(KTAG, "master key rotation failed: %s",
-	    sqlite3_errmsg(ks->db));
-	sqlite3_finalize(s);
-	sqlite3_finalize(u);
-	s = u = NULL;
-	(void)ks_exec(ks, "ROLLBACK");
-	(void)unlink(tmp);
-out:
-	aead_wipe(next, sizeof(next));
-	aead_wipe(key, sizeof(key));
-	(void)ks_exec(ks, "PRAGMA synchronous=NORMAL");
-	return ok ? n : -1;
+	while ((r = keystore_rotate_step(ks, 4096, &n)) == 0)
+		;
+	if (r == -1 || keystore_rotate_finish(ks) == -1)
+		return -1;
+	return n;
 }
 
 int
@@ -671,7 +878,9 @@ keystore_erase(struct keystore *ks, const char *partner,
 	sqlite3_finalize(d);
 	s = d = NULL;
 	if (ks_exec(ks, "COMMIT") == 0) {
-		/* the deleted rows' pages out of the WAL too */
+		/* the deleted rows' pages out of the WAL too (here, not on
+		 * the checkpoint thread: a TRUNCATE holds the writers'
+		 * lock, which the loop's next write would find busy) */
 		(void)ks_exec(ks, "PRAGMA wal_checkpoint(TRUNCATE)");
 		goto sync;
 	}

@@ -117,13 +117,39 @@ int keystore_export(struct keystore *ks, const char *partner,
     const char *case_id, const char *file);
 
 /*
- * Rotate the master key: make a new one, write it to master_file".new",
- * re-wrap every case's key under it in one transaction (the keys made
- * ahead are dropped), then destroy the old file (overwritten, synced,
- * replaced by the new one).
- * @return the number of keys re-wrapped, or -1 (logged; the old master
- * key is then still in force).
+ * Rotating the master key, in slices so that no call holds the engine's
+ * loop long (DESIGN.md 3):
+ *
+ * begin	make a new key, write it to master_file".new" (synced), and
+ *		record in keys.db, durably, that a rotation is under way
+ *		(the keys made ahead are dropped).  From here every key
+ *		opens under either master key, and new keys are wrapped
+ *		under the new one.
+ * step		re-wrap at most max keys, in the order of their rows, from
+ *		where the last step stopped (kept in keys.db with the
+ *		re-wrapped keys, synchronous=NORMAL: a slice a crash loses
+ *		is done again).  *done: the keys re-wrapped so far.
+ * finish	re-wrap the person index's key and make the new key the
+ *		one (a synced commit), then destroy the old file
+ *		(overwritten, synced, replaced by the new one).
+ *
+ * keystore_open() takes up a rotation a crash interrupted: before its
+ * finish, with both keys (the steps go on); after it, by replacing the
+ * file.  The old master key is in force, and its file untouched, until
+ * the finish commits.
+ *
+ * @return begin and finish: 0, or -1 (logged); step: 1 when no key is
+ * left, 0 when more are, -1 (logged; the rotation stays under way).
  */
+int keystore_rotate_begin(struct keystore *ks);
+int keystore_rotate_step(struct keystore *ks, int max, int64_t *done);
+int keystore_rotate_finish(struct keystore *ks);
+
+/* Is a rotation under way (begun, not finished)? */
+int keystore_rotating(struct keystore *ks);
+
+/* All of a rotation at once (the tests).  @return the keys re-wrapped,
+ * or -1. */
 int64_t keystore_rotate(struct keystore *ks);
 
 /*

@@ -11,6 +11,7 @@
 
 struct keystore {
 	sqlite3		*db;		/* NULL: an exported key alone */
+	struct walckpt	*ckpt;		/* its checkpoints, off the loop */
 	char		*master_file;
 	uint8_t		 master[AEAD_KEY_LEN];
 	uint8_t		 xid[KEYSTORE_ID_LEN];	/* exported key's id */
@@ -19,6 +20,10 @@ struct keystore {
 	uint8_t		 ikey[AEAD_KEY_LEN];	/* the person index key, */
 	int		 has_ikey;	/* ... once read (rotation re-wraps it,
 					 * never changes it) */
+	/* a rotation under way (keystore_rotate_begin): keys are wrapped
+	 * under master until a slice re-wraps them under next */
+	int		 rotating;
+	uint8_t		 next[AEAD_KEY_LEN];
 };
 
 /* Run sql on the key store's database.  @return 0, or -1 (logged). */

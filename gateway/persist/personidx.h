@@ -91,7 +91,7 @@ int personidx_erase(struct keystore *ks, const char *partner,
     const char *case_id);
 
 /* The index key wrapped under next, in the caller's transaction
- * (keystore_rotate).  @return 0, or -1. */
+ * (keystore_rotate_finish).  @return 0, or -1. */
 int personidx_rewrap(struct keystore *ks, const uint8_t next[AEAD_KEY_LEN]);
 
 /* The rows of a case.  @return their count, or -1. */

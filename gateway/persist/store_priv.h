@@ -88,8 +88,8 @@ struct store {
 	int		 busy_ms;	/* how long a locked database is
 					 * waited for; 0: never */
 	struct store_busy busy;		/* what the busy handler saw */
-	struct store_ckpt *ckpt;	/* checkpoints off the loop, or
-					 * NULL (store_ckpt.c) */
+	struct walckpt	*ckpt;		/* checkpoints off the loop, or
+					 * NULL (store_ckpt.c, walckpt.h) */
 	/* a run of records in one open transaction (store_run_*) */
 	int		 run_open;
 	uint64_t	 run_last;	/* the run's last applied seq */

@@ -83,6 +83,7 @@ struct accordd {
 	char			*journal_dir;
 	struct event		*ev_deadline;
 	struct event		*ev_store;	/* the store catches up */
+	struct event		*ev_rotate;	/* master key re-wrapping */
 	struct event		*ev_commit;	/* a journal flight landed */
 	struct event		*ev_signed;	/* the signing pool is done */
 	struct event		*ev_notify;	/* the parent pings (privsep) */
@@ -238,6 +239,42 @@ accordd_store_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	log_flush_suppressed();
 	accordd_stats_snapshot(ad);
+}
+
+/*
+ * A master key rotation under way: one slice of keys re-wrapped, then
+ * the loop runs what waits before the next (DESIGN.md 3).  A failed
+ * slice is tried again in a minute.
+ */
+static void
+accordd_rotate_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct accordd *ad = arg;
+	struct timeval tv = { 0, 0 };
+	int r;
+
+	if ((r = engine_rotate_step(ad->engine)) == 0)
+		return;
+	if (r == -1)
+		tv.tv_sec = 60;
+#ifdef ACCORD_TEST_CLOCK
+	/* test builds: slices far apart, to see the loop between them */
+	else if (getenv("ACCORD_TEST_ROTATE_PAUSE_MS") != NULL) {
+		r = atoi(getenv("ACCORD_TEST_ROTATE_PAUSE_MS"));
+		tv.tv_sec = r / 1000;
+		tv.tv_usec = 1000L * (r % 1000);
+	}
+#endif
+	evtimer_add(ad->ev_rotate, &tv);
+}
+
+static void
+accordd_rotating(void *arg)
+{
+	struct accordd *ad = arg;
+	struct timeval tv = { 0, 0 };
+
+	evtimer_add(ad->ev_rotate, &tv);
 }
 
 /* A partner sent us an authenticated message: it is up again. */
@@ -887,6 +924,8 @@ accordd_start(struct accordd *ad)
 	ad->cctx.retry_arg = ad;
 	ad->cctx.clock_moved = accordd_clock_moved;
 	ad->cctx.clock_arg = ad;
+	ad->cctx.rotating = accordd_rotating;
+	ad->cctx.rotating_arg = ad;
 	ad->control = control_start(ad->base, ad->conf, accordd_commands, ad);
 	if (ad->control == NULL)
 		return -1;
@@ -912,6 +951,17 @@ accordd_start(struct accordd *ad)
 	/* deadlines that passed while we were down fire now, at their time */
 	ad->ev_deadline = evtimer_new(ad->base, accordd_deadline_tick, ad);
 	accordd_deadline_tick(-1, 0, ad);
+	/* a rotation a crash or a stop interrupted goes on */
+	if ((ad->ev_rotate = evtimer_new(ad->base, accordd_rotate_tick,
+	    ad)) == NULL) {
+		log_errx("accordd", "cannot make the rotation timer");
+		return -1;
+	}
+	if (engine_rotating(ad->engine)) {
+		log_warnx("accordd", "a master key rotation is under way: "
+		    "going on with it");
+		accordd_rotating(ad);
+	}
 	ad->ev_store = event_new(ad->base, -1, EV_PERSIST, accordd_store_tick,
 	    ad);
 	{
@@ -1044,6 +1094,8 @@ accordd_stop(struct accordd *ad)
 	metrics_http_stop(ad->metrics);
 	event_free(ad->ev_deadline);
 	event_free(ad->ev_store);
+	if (ad->ev_rotate != NULL)
+		event_free(ad->ev_rotate);
 	event_free(ad->ev_commit);
 	if (ad->ev_signed != NULL)
 		event_free(ad->ev_signed);

@@ -264,6 +264,140 @@ test_export(void **state)
 	keystore_close(x);
 }
 
+/* Keys of keys.db that open under the master key in file (raw SQL, aside
+ * from the key store). */
+static int
+rows_under(const char *db, const char *file)
+{
+	uint8_t mk[AEAD_KEY_LEN], k[AEAD_KEY_LEN];
+	sqlite3 *h = NULL;
+	sqlite3_stmt *s = NULL;
+	int n = 0;
+
+	assert_int_equal(keystore_read_master(file, mk), 0);
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "SELECT id, wrapped FROM keys",
+	    -1, &s, NULL), SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		if (aead_open(mk, sqlite3_column_blob(s, 0), KEYSTORE_ID_LEN,
+		    sqlite3_column_blob(s, 1), sqlite3_column_bytes(s, 1),
+		    k) == 0)
+			n++;
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	return n;
+}
+
+/*
+ * Rotation in slices (issue 14): each step re-wraps at most its max, in
+ * the order of the ids, from where the last stopped -- across a close
+ * (a crash) and a reopen, which takes the rotation up with both keys.
+ * Mid-rotation every key opens, read-only too, and a new case's key is
+ * wrapped under the new master key; the old key stays in force, its file
+ * untouched, until the finish.  A rotation whose new key file is gone
+ * cannot be opened, and says why.
+ */
+static void
+test_rotate_slices(void **state)
+{
+	const char *dir = newdir("slices");
+	static uint8_t ids[300][KEYSTORE_ID_LEN], keys[300][AEAD_KEY_LEN];
+	uint8_t id[KEYSTORE_ID_LEN], k[AEAD_KEY_LEN], nid[KEYSTORE_ID_LEN];
+	uint8_t nk[AEAD_KEY_LEN];
+	char mk[1100], mknew[1100], db[1100], cid[32], saved[1100];
+	struct keystore *ks, *ro;
+	int64_t done = -1;
+	int i;
+
+	(void)state;
+	snprintf(mk, sizeof(mk), "%s/master.key", dir);
+	snprintf(mknew, sizeof(mknew), "%s/master.key.new", dir);
+	snprintf(saved, sizeof(saved), "%s/saved.key", dir);
+	snprintf(db, sizeof(db), "%s/" KEYSTORE_FILE, dir);
+	write_file(mk, MASTER1, 0600);
+	ks = keystore_open(dir, mk, 0);
+	assert_non_null(ks);
+	for (i = 0; i < 300; i++) {
+		snprintf(cid, sizeof(cid), "C-%d", i);
+		assert_int_equal(keystore_case_key(ks, "FR", cid, ids[i],
+		    keys[i]), 0);
+	}
+	assert_false(keystore_rotating(ks));
+	assert_int_equal(keystore_rotate_begin(ks), 0);
+	assert_true(keystore_rotating(ks));
+	assert_int_equal(keystore_rotate_begin(ks), -1);	/* one at once */
+	assert_int_equal(access(mknew, F_OK), 0);
+	/* the pool is dropped: 300 keys, all still under the old key */
+	assert_int_equal(rows_under(db, mk), 300);
+	assert_int_equal(rows_under(db, mknew), 0);
+
+	assert_int_equal(keystore_rotate_step(ks, 100, &done), 0);
+	assert_int_equal(done, 100);
+	assert_int_equal(rows_under(db, mknew), 100);
+	assert_int_equal(rows_under(db, mk), 200);
+	/* every key opens, and a new case's key is made under the new key */
+	for (i = 0; i < 300; i++) {
+		assert_int_equal(keystore_key(ks, ids[i], k), 1);
+		assert_memory_equal(k, keys[i], AEAD_KEY_LEN);
+	}
+	assert_int_equal(keystore_case_key(ks, "FR", "C-new", nid, nk), 0);
+	assert_int_equal(rows_under(db, mk), 200);
+	assert_true(rows_under(db, mknew) > 100);
+
+	/* a crash: closed mid-rotation, opened again with both keys */
+	keystore_close(ks);
+	ro = keystore_open(dir, mk, 1);
+	assert_non_null(ro);
+	assert_true(keystore_rotating(ro));
+	for (i = 0; i < 300; i += 7) {
+		assert_int_equal(keystore_key(ro, ids[i], k), 1);
+		assert_memory_equal(k, keys[i], AEAD_KEY_LEN);
+	}
+	keystore_close(ro);
+	/* without its new key file a rotation under way does not open */
+	assert_int_equal(rename(mknew, saved), 0);
+	assert_null(keystore_open(dir, mk, 0));
+	assert_non_null(strstr(logbuf, "rotation is under way"));
+	assert_int_equal(rename(saved, mknew), 0);
+	ks = keystore_open(dir, mk, 0);
+	assert_non_null(ks);
+	assert_true(keystore_rotating(ks));
+	/* ... and goes on from where it stopped: at most 100 more (fewer
+	 * when the slice meets keys made under the new key), not the first
+	 * 100 again */
+	assert_int_equal(keystore_rotate_step(ks, 100, &done), 0);
+	assert_true(done > 100 && done <= 200);
+	assert_int_equal(rows_under(db, mk), 300 - done);
+	assert_int_equal(keystore_rotate_step(ks, 400, &done), 1);
+	assert_int_equal(done, 300);
+	assert_int_equal(rows_under(db, mk), 0);
+	/* the old key in force until the finish */
+	assert_int_equal(access(mknew, F_OK), 0);
+	assert_int_equal(keystore_rotate_finish(ks), 0);
+	assert_false(keystore_rotating(ks));
+	assert_int_equal(access(mknew, F_OK), -1);
+	/* every row now under it: 300 cases', and the 64 keys made ahead
+	 * mid-rotation (one of them C-new's) */
+	assert_int_equal(rows_under(db, mk), 300 + 64);
+	keystore_close(ks);
+
+	ks = keystore_open(dir, mk, 0);
+	assert_non_null(ks);
+	assert_false(keystore_rotating(ks));
+	for (i = 0; i < 300; i++) {
+		assert_int_equal(keystore_key(ks, ids[i], k), 1);
+		assert_memory_equal(k, keys[i], AEAD_KEY_LEN);
+	}
+	assert_int_equal(keystore_key(ks, nid, k), 1);
+	assert_memory_equal(k, nk, AEAD_KEY_LEN);
+	(void)id;
+	keystore_close(ks);
+	/* the old master key opens the store no more */
+	write_file(mk, MASTER1, 0600);
+	assert_null(keystore_open(dir, mk, 0));
+}
+
 /* A sealed message record: no byte of the body in clear, its header
  * readable without a key, opened with the key only; in the journal,
  * cipher 1, the key id and the body's digest, read back and directly. */
@@ -574,6 +708,7 @@ main(void)
 		cmocka_unit_test(test_master),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_export),
+		cmocka_unit_test(test_rotate_slices),
 		cmocka_unit_test(test_sealed_record),
 		cmocka_unit_test(test_sealed_grounds),
 		cmocka_unit_test(test_fact_paths),
