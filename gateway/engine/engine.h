@@ -423,9 +423,10 @@ int engine_rotate_master_key(struct engine *e, uid_t uid, const char *reason,
 /*
  * One slice of a rotation under way (begun by the command, or by a start
  * that found one a crash interrupted): at most ENGINE_ROTATE_SLICE keys.
- * @return 1 when more is left (call again once the loop has run), 0 when
- * none is under way or this slice finished it, -1 when it failed (it
- * stays under way: try again later).
+ * @return 1 when more is left (call again once the loop has run), 2 when
+ * it waits for keys.db's checkpoint (call again in a few ms), 0 when none
+ * is under way or this slice finished it, -1 when it failed (it stays
+ * under way: try again later).
  */
 #define ENGINE_ROTATE_SLICE	256
 int engine_rotate_step(struct engine *e);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "engine/engine.h"
 #include "engine/engine_state_priv.h"
@@ -216,8 +217,11 @@ engine_rotate_step(struct engine *e)
 	memset(&a, 0, sizeof(a));
 	e->rot_slices++;
 	if ((r = keystore_rotate_step(e->keys, engine_rotate_slice(),
-	    &n)) == 0)
-		return 1;
+	    &n)) == 0 || r == 2) {
+		if (r == 2)
+			e->rot_slices--;
+		return r == 2 ? 2 : 1;
+	}
 	if (r == 1 && keystore_rotate_finish(e->keys) == 0) {
 		engine_answer_set(&a, 200, AE_OK, "master key rotated: %lld "
 		    "case key(s) re-wrapped in %lld slice(s), the old master "
@@ -281,8 +285,9 @@ engine_rotate_master_key(struct engine *e, uid_t uid, const char *reason,
 	/* all at once, on the caller's time: the last step answers */
 	e->rot_done = engine_rotate_copy;
 	e->rot_arg = ans;
-	while ((r = engine_rotate_step(e)) == 1)
-		;
+	while ((r = engine_rotate_step(e)) == 1 || r == 2)
+		if (r == 2)
+			usleep(1000);
 	e->rot_done = NULL;
 	return r == 0 && ans->status == 200 ? 0 : -1;
 }

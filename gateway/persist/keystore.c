@@ -700,6 +700,9 @@ keystore_rotate_step(struct keystore *ks, int max, int64_t *done)
 
 	if (ks->db == NULL || !ks->rotating)
 		return -1;
+	/* the WAL's checkpoint first, or the WAL grows (walckpt.h) */
+	if (walckpt_busy(ks->ckpt))
+		return 2;
 	if (keystore_batch_commit(ks) == -1 ||
 	    ks_exec(ks, "BEGIN IMMEDIATE") == -1)
 		return -1;
@@ -834,8 +837,9 @@ keystore_rotate(struct keystore *ks)
 
 	if (!ks->rotating && keystore_rotate_begin(ks) == -1)
 		return -1;
-	while ((r = keystore_rotate_step(ks, 4096, &n)) == 0)
-		;
+	while ((r = keystore_rotate_step(ks, 4096, &n)) == 0 || r == 2)
+		if (r == 2)
+			usleep(1000);
 	if (r == -1 || keystore_rotate_finish(ks) == -1)
 		return -1;
 	return n;

@@ -139,7 +139,9 @@ int keystore_export(struct keystore *ks, const char *partner,
  * the finish commits.
  *
  * @return begin and finish: 0, or -1 (logged); step: 1 when no key is
- * left, 0 when more are, -1 (logged; the rotation stays under way).
+ * left, 0 when more are, 2 when it did nothing, waiting for the WAL's
+ * checkpoint (walckpt.h; call again in a few ms), -1 (logged; the
+ * rotation stays under way).
  */
 int keystore_rotate_begin(struct keystore *ks);
 int keystore_rotate_step(struct keystore *ks, int max, int64_t *done);

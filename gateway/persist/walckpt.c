@@ -28,6 +28,7 @@ struct walckpt {
 	char		*tag;
 	int		 pages;		/* the threshold */
 	int		 want;		/* the hook asked for one */
+	int		 running;	/* one runs now */
 	int		 stop;
 	uint64_t	 done;		/* checkpoints run */
 	uint64_t	 failed;
@@ -46,12 +47,14 @@ walckpt_main(void *arg)
 		if (k->stop)
 			break;
 		k->want = 0;
+		k->running = 1;
 		pthread_mutex_unlock(&k->mu);
 		/* PASSIVE: never the writers' lock, which the loop's next
 		 * write would find busy */
 		rc = sqlite3_wal_checkpoint_v2(k->db, NULL,
 		    SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
 		pthread_mutex_lock(&k->mu);
+		k->running = 0;
 		if (rc == SQLITE_OK && nlog >= 0)
 			k->done++;
 		else if (rc != SQLITE_OK) {
@@ -180,6 +183,19 @@ int
 walckpt_pages(const struct walckpt *k)
 {
 	return k != NULL ? k->pages : 0;
+}
+
+int
+walckpt_busy(struct walckpt *k)
+{
+	int busy;
+
+	if (k == NULL)
+		return 0;
+	pthread_mutex_lock(&k->mu);
+	busy = k->want || k->running;
+	pthread_mutex_unlock(&k->mu);
+	return busy;
 }
 
 uint64_t

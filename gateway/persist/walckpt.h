@@ -38,6 +38,15 @@ void walckpt_hook(struct walckpt *k, sqlite3 *db);
  * checkpoints again (every pages pages). */
 void walckpt_stop(struct walckpt *k, sqlite3 *db, int pages);
 
+/*
+ * Is a checkpoint asked for or running?  A checkpoint that runs beside
+ * writes cannot copy what they add, and the WAL starts again from its
+ * beginning only after one that copied everything: a writer of many
+ * commits in a row (a key rotation's slices) waits while this says 1,
+ * or the WAL grows without end.
+ */
+int walckpt_busy(struct walckpt *k);
+
 /* The threshold; the checkpoints run. */
 int walckpt_pages(const struct walckpt *k);
 uint64_t walckpt_done(struct walckpt *k);

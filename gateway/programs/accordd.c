@@ -257,6 +257,8 @@ accordd_rotate_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (r == -1)
 		tv.tv_sec = 60;
+	else if (r == 2)
+		tv.tv_usec = 5000;	/* keys.db's checkpoint runs */
 #ifdef ACCORD_TEST_CLOCK
 	/* test builds: slices far apart, to see the loop between them */
 	else if (getenv("ACCORD_TEST_ROTATE_PAUSE_MS") != NULL) {
