@@ -678,8 +678,8 @@ keystore_rotate_begin(struct keystore *ks)
 	rc = 0;
 sync:
 	sqlite3_finalize(s);
-	if (ks_exec(ks, "PRAGMA synchronous=NORMAL") == -1)
-		rc = -1;
+	/* begun or not, as committed: a failure here is only logged */
+	(void)ks_exec(ks, "PRAGMA synchronous=NORMAL");
 out:
 	if (rc == -1 && !ks->rotating) {
 		(void)unlink(tmp);
