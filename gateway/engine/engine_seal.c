@@ -215,13 +215,12 @@ engine_rotate_step(struct engine *e)
 	if (!engine_rotating(e))
 		return 0;
 	memset(&a, 0, sizeof(a));
-	e->rot_slices++;
 	if ((r = keystore_rotate_step(e->keys, engine_rotate_slice(),
-	    &n)) == 0 || r == 2) {
-		if (r == 2)
-			e->rot_slices--;
-		return r == 2 ? 2 : 1;
-	}
+	    &n)) == 2)
+		return 2;	/* keys.db's checkpoint first */
+	e->rot_slices++;
+	if (r == 0)
+		return 1;
 	if (r == 1 && keystore_rotate_finish(e->keys) == 0) {
 		engine_answer_set(&a, 200, AE_OK, "master key rotated: %lld "
 		    "case key(s) re-wrapped in %lld slice(s), the old master "
