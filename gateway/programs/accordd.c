@@ -539,15 +539,21 @@ accordd_cmd_ping(void *arg, const struct cmd_caller *who, json_t *args,
 {
 	struct accordd *ad = arg;
 	char now[32], started[32], roles[64];
+	json_t *res;
 
 	clock_format_utc(clock_now(), now, sizeof(now));
 	clock_format_utc(ad->started, started, sizeof(started));
 	control_roles_string(who->roles, roles, sizeof(roles));
-	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:i, s:i}",
+	res = json_pack("{s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:i, s:i}",
 	    "version", PACKAGE_VERSION, "gateway", ad->conf->country,
 	    "now", now, "started", started, "test_clock", clock_is_test(),
 	    "partners", ad->conf->npartners, "roles", roles,
 	    "uid", (int)who->uid, "reloads", ad->reloads);
+	/* what an operator would wonder at: keys being re-wrapped */
+	if (res != NULL && engine_rotating(ad->engine))
+		json_object_set_new(res, "master_key_rotation",
+		    json_string("under way"));
+	return res;
 }
 
 /* Days from now to t, rounded down (negative once past). */
