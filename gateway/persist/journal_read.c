@@ -44,6 +44,7 @@ struct journal_reader {
 	EVP_PKEY		*key;
 
 	uint8_t			*data;		/* the whole current file */
+	size_t			 datacap;	/* reused from file to file */
 	size_t			 size;
 	size_t			 off;
 	int			 first_in_file;
@@ -279,18 +280,22 @@ journal_reader_load(struct journal_reader *r)
 	ssize_t n;
 	int fd, rc = -1;
 
-	free(r->data);
-	r->data = NULL;
 	r->size = r->off = 0;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
 	    fstat(fd, &sb) == -1) {
 		journal_reader_fail(r, 0, "cannot read: %s", strerror(errno));
 		goto done;
 	}
-	if ((r->data = malloc(sb.st_size > 0 ? (size_t)sb.st_size : 1)) ==
-	    NULL) {
-		journal_reader_fail(r, 0, "out of memory");
-		goto done;
+	/* one buffer for every file: a new one per file was mapped and
+	 * zeroed by the kernel again, each time (a tenth of a rebuild) */
+	if (r->data == NULL || r->datacap < (size_t)sb.st_size) {
+		free(r->data);
+		r->datacap = sb.st_size > 0 ? (size_t)sb.st_size : 1;
+		if ((r->data = malloc(r->datacap)) == NULL) {
+			r->datacap = 0;
+			journal_reader_fail(r, 0, "out of memory");
+			goto done;
+		}
 	}
 	while (got < (size_t)sb.st_size) {
 		n = read(fd, r->data + got, (size_t)sb.st_size - got);
