@@ -409,6 +409,68 @@ test_rotate_slices(void **state)
 	assert_null(keystore_open(dir, mk, 0));
 }
 
+/*
+ * A slice that finds keys.db locked by another process fails at once
+ * (the loop never waits for a lock), changes nothing, and the rotation
+ * stays under way: the next slice, once the lock is gone, goes on from
+ * the same place, and every key still opens.
+ */
+static void
+test_rotate_locked(void **state)
+{
+	const char *dir = newdir("locked");
+	static uint8_t ids[50][KEYSTORE_ID_LEN], keys[50][AEAD_KEY_LEN];
+	uint8_t k[AEAD_KEY_LEN];
+	char mk[1100], mknew[1100], db[1100], cid[32];
+	struct keystore *ks;
+	sqlite3 *other = NULL;
+	int64_t done = -1;
+	int i;
+
+	(void)state;
+	snprintf(mk, sizeof(mk), "%s/master.key", dir);
+	snprintf(mknew, sizeof(mknew), "%s/master.key.new", dir);
+	snprintf(db, sizeof(db), "%s/" KEYSTORE_FILE, dir);
+	write_file(mk, MASTER1, 0600);
+	ks = keystore_open(dir, mk, 0);
+	assert_non_null(ks);
+	for (i = 0; i < 50; i++) {
+		snprintf(cid, sizeof(cid), "C-%d", i);
+		assert_int_equal(keystore_case_key(ks, "FR", cid, ids[i],
+		    keys[i]), 0);
+	}
+	assert_int_equal(keystore_rotate_begin(ks), 0);
+	assert_int_equal(rotate_step(ks, 20, &done), 0);
+	assert_int_equal(done, 20);
+
+	/* another process holds the write lock */
+	assert_int_equal(sqlite3_open(db, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL), SQLITE_OK);
+	assert_int_equal(rotate_step(ks, 20, &done), -1);
+	assert_true(keystore_rotating(ks));
+	assert_non_null(strstr(logbuf, "locked"));
+	assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(other);
+	assert_int_equal(rows_under(db, mknew), 20);
+
+	/* ... and once it is gone, the same place */
+	assert_int_equal(rotate_step(ks, 20, &done), 0);
+	assert_int_equal(done, 40);
+	assert_int_equal(rotate_step(ks, 20, &done), 1);
+	assert_int_equal(done, 50);
+	assert_int_equal(keystore_rotate_finish(ks), 0);
+	for (i = 0; i < 50; i++) {
+		assert_int_equal(keystore_key(ks, ids[i], k), 1);
+		assert_memory_equal(k, keys[i], AEAD_KEY_LEN);
+	}
+	keystore_close(ks);
+	/* the 50 cases' keys (the keys made ahead went at the begin), each
+	 * re-wrapped once, all under the new key */
+	assert_int_equal(rows_under(db, mk), 50);
+}
+
 /* A sealed message record: no byte of the body in clear, its header
  * readable without a key, opened with the key only; in the journal,
  * cipher 1, the key id and the body's digest, read back and directly. */
@@ -720,6 +782,7 @@ main(void)
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_export),
 		cmocka_unit_test(test_rotate_slices),
+		cmocka_unit_test(test_rotate_locked),
 		cmocka_unit_test(test_sealed_record),
 		cmocka_unit_test(test_sealed_grounds),
 		cmocka_unit_test(test_fact_paths),
