@@ -24,6 +24,7 @@
 #include "util/clock.h"
 #include "persist/journal.h"
 #include "persist/journal_priv.h"
+#include "util/file.h"
 #include "util/log.h"
 
 /* A TORN_TAIL_CUT payload at its largest. */
@@ -195,32 +196,6 @@ done:
 
 /* ---- opening and closing ------------------------------------------------ */
 
-/* fsync the directory holding path. */
-static int
-journal_sync_parent(const char *path)
-{
-	char parent[PATH_MAX], *slash;
-	int fd, rc = -1;
-
-	snprintf(parent, sizeof(parent), "%s", path);
-	if ((slash = strrchr(parent, '/')) == NULL)
-		snprintf(parent, sizeof(parent), ".");
-	else if (slash == parent)
-		parent[1] = '\0';
-	else
-		*slash = '\0';
-	if ((fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    fsync(fd) == -1) {
-		log_err(JTAG, "%s: fsync", parent);
-		goto done;
-	}
-	rc = 0;
-done:
-	if (fd != -1)
-		close(fd);
-	return rc;
-}
-
 /* A fresh journal of p, nothing opened yet.  @return NULL after logging. */
 static struct journal *
 journal_new(const struct journal_params *p)
@@ -265,8 +240,11 @@ journal_lock_dir(struct journal *j)
 {
 	if (mkdir(j->dir, 0700) == 0) {
 		/* The new directory's own name must survive a crash too. */
-		if (journal_sync_parent(j->dir) == -1)
+		if (file_sync_parent(j->dir) == -1) {
+			log_err(JTAG, "%s: fsync of the directory holding it",
+			    j->dir);
 			return -1;
+		}
 	} else if (errno != EEXIST) {
 		log_err(JTAG, "%s: mkdir", j->dir);
 		return -1;

@@ -609,27 +609,6 @@ ks_write_master(const char *file, const uint8_t key[AEAD_KEY_LEN])
 	return rc;
 }
 
-/* Directory of file made durable (a new file's entry).  @return 0/-1. */
-static int
-ks_sync_dir(const char *file)
-{
-	char dir[1024], *slash;
-	int fd, rc;
-
-	snprintf(dir, sizeof(dir), "%s", file);
-	if ((slash = strrchr(dir, '/')) == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 int
 keystore_rotating(struct keystore *ks)
 {
@@ -651,7 +630,7 @@ keystore_rotate_begin(struct keystore *ks)
 	if (aead_random(ks->next, sizeof(ks->next)) == -1 ||
 	    ks_write_master(tmp, ks->next) == -1)
 		goto out;
-	if (ks_sync_dir(tmp) == -1) {
+	if (file_sync_parent(tmp) == -1) {
 		log_err(KTAG, "syncing the directory of %s", tmp);
 		goto out;
 	}

@@ -562,6 +562,9 @@ store_run_commit(struct store *st)
 		st->last_file = st->run_last_file;
 	return 0;
  fail:
+	log_errx("store", "%s: commit failed: %s; nothing of the batch "
+	    "applied, last applied stays %llu", st->path, st->err,
+	    (unsigned long long)st->last);
 	store_run_abort(st);
 	return -1;
 }
@@ -573,16 +576,14 @@ store_run_abort(struct store *st)
 		return;
 	st->run_open = 0;
 	store_rollback(st);
+	/* a record that failed says why; a run the caller stops (a break
+	 * in the journal, which it logs) rolls back without a word */
 	if (st->run_failed_seq != 0)
 		log_errx("store", "%s: record %llu (%s) not applied: %s; "
 		    "nothing of its batch applied, last applied stays %llu",
 		    st->path, (unsigned long long)st->run_failed_seq,
 		    journal_kind_name(st->run_failed_kind), st->err,
 		    (unsigned long long)st->last);
-	else
-		log_errx("store", "%s: commit failed: %s; nothing of the "
-		    "batch applied, last applied stays %llu", st->path,
-		    st->err, (unsigned long long)st->last);
 }
 
 int

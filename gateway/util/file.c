@@ -1,9 +1,14 @@
 /*
- * file.c -- a whole small file in memory (see file.h).
+ * file.c -- a whole small file in memory, a directory synced (see
+ * file.h).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "util/file.h"
 
@@ -46,4 +51,26 @@ fail:
 	fclose(fp);
 	errno = err;
 	return NULL;
+}
+
+int
+file_sync_parent(const char *path)
+{
+	char parent[PATH_MAX], *slash;
+	int fd, rc, err;
+
+	snprintf(parent, sizeof(parent), "%s", path);
+	if ((slash = strrchr(parent, '/')) == NULL)
+		snprintf(parent, sizeof(parent), ".");
+	else if (slash == parent)
+		parent[1] = '\0';
+	else
+		*slash = '\0';
+	if ((fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = fsync(fd);
+	err = errno;
+	close(fd);
+	errno = err;
+	return rc;
 }

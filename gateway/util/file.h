@@ -1,6 +1,7 @@
 /*
  * file.h -- a whole small file in memory (a document given with
- * key=@FILE, a key read once at start).  Floor 1: libc only.
+ * key=@FILE, a key read once at start), and a new file's name made
+ * durable.  Floor 1: libc only.
  */
 #ifndef ACCORD_FILE_H
 #define ACCORD_FILE_H
@@ -13,5 +14,9 @@
  * when the file is larger than max).
  */
 char *file_read(const char *path, size_t max, size_t *len);
+
+/* fsync the directory holding path (a file created or renamed there).
+ * @return 0, or -1 with errno set. */
+int file_sync_parent(const char *path);
 
 #endif
