@@ -172,6 +172,9 @@ ks_destroy_and_replace(const char *file, const char *tmp)
 		log_err(KTAG, "rename %s to %s", tmp, file);
 		return -1;
 	}
+	/* the new name durable too: the old content is gone already */
+	if (file_sync_parent(file) == -1)
+		log_err(KTAG, "syncing the directory of %s", file);
 	return 0;
 }
 
@@ -226,11 +229,16 @@ keystore_open_file(const char *path, const char *master_file, int readonly)
 	struct keystore *ks;
 	uint8_t next[AEAD_KEY_LEN];
 	char tmp[1024];
-	int m, flags;
+	int m, flags, have;
 
 	ks = xcalloc(1, sizeof(*ks));
 	ks->master_file = xstrdup(master_file);
-	if (keystore_read_master(master_file, ks->master) == -1)
+	snprintf(tmp, sizeof(tmp), "%s.new", master_file);
+	/* a rotation stopped between overwriting the old file and renaming
+	 * the new one over it leaves no key in the file: the new one is in
+	 * tmp, and the check below finishes that step */
+	if (!(have = keystore_read_master(master_file, ks->master) == 0) &&
+	    access(tmp, F_OK) == -1)
 		goto fail;
 	flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE;
@@ -251,13 +259,13 @@ keystore_open_file(const char *path, const char *master_file, int readonly)
 		ks->ckpt = walckpt_start(ks->db, path, KS_CKPT_PAGES,
 		    KTAG);
 	}
-	if ((m = ks_master_matches(ks, ks->master, !readonly)) == 1) {
+	m = have ? ks_master_matches(ks, ks->master, !readonly) : 0;
+	if (m == 1) {
 		if (ks_rotation_load(ks) == -1)
 			goto fail;
 		return ks;
 	}
 	/* A rotation that committed but did not replace the file yet */
-	snprintf(tmp, sizeof(tmp), "%s.new", master_file);
 	if (m == 0 && keystore_read_master(tmp, next) == 0 &&
 	    ks_master_matches(ks, next, 0) == 1 && !readonly &&
 	    ks_destroy_and_replace(master_file, tmp) == 0) {

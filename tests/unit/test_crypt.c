@@ -471,6 +471,58 @@ test_rotate_locked(void **state)
 	assert_int_equal(rows_under(db, mk), 50);
 }
 
+/*
+ * A crash between the two halves of replacing the master key file (the
+ * old one overwritten with zeros and synced, the new one not renamed
+ * over it yet) leaves no key in the file: the next open finishes the
+ * replacement from master.key.new instead of refusing to start.
+ */
+static void
+test_rotate_torn_replace(void **state)
+{
+	const char *dir = newdir("torn");
+	uint8_t id[KEYSTORE_ID_LEN], key[AEAD_KEY_LEN], k[AEAD_KEY_LEN];
+	char mk[1100], mknew[1100], cur[128], zeros[66];
+	struct keystore *ks;
+	FILE *f;
+	size_t n;
+
+	(void)state;
+	snprintf(mk, sizeof(mk), "%s/master.key", dir);
+	snprintf(mknew, sizeof(mknew), "%s/master.key.new", dir);
+	write_file(mk, MASTER1, 0600);
+	ks = keystore_open(dir, mk, 0);
+	assert_non_null(ks);
+	assert_int_equal(keystore_case_key(ks, "FR", "C-1", id, key), 0);
+	assert_int_equal(keystore_rotate(ks), 1);
+	keystore_close(ks);
+	f = fopen(mk, "r");
+	assert_non_null(f);
+	n = fread(cur, 1, sizeof(cur) - 1, f);
+	cur[n] = '\0';
+	fclose(f);
+	/* the state ks_destroy_and_replace() leaves between its steps */
+	write_file(mknew, cur, 0600);
+	memset(zeros, '0', 65);
+	zeros[65] = '\0';
+	write_file(mk, zeros, 0600);
+
+	ks = keystore_open(dir, mk, 0);
+	assert_non_null(ks);
+	assert_non_null(strstr(logbuf, "finished an interrupted master key "
+	    "rotation"));
+	assert_int_equal(keystore_key(ks, id, k), 1);
+	assert_memory_equal(k, key, AEAD_KEY_LEN);
+	keystore_close(ks);
+	assert_int_equal(access(mknew, F_OK), -1);
+	f = fopen(mk, "r");
+	assert_non_null(f);
+	n = fread(zeros, 1, sizeof(zeros) - 1, f);
+	fclose(f);
+	assert_int_equal(n, strlen(cur));
+	assert_memory_equal(zeros, cur, n);
+}
+
 /* A sealed message record: no byte of the body in clear, its header
  * readable without a key, opened with the key only; in the journal,
  * cipher 1, the key id and the body's digest, read back and directly. */
@@ -783,6 +835,7 @@ main(void)
 		cmocka_unit_test(test_export),
 		cmocka_unit_test(test_rotate_slices),
 		cmocka_unit_test(test_rotate_locked),
+		cmocka_unit_test(test_rotate_torn_replace),
 		cmocka_unit_test(test_sealed_record),
 		cmocka_unit_test(test_sealed_grounds),
 		cmocka_unit_test(test_fact_paths),
