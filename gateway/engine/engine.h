@@ -33,6 +33,7 @@
 #include "conf/config.h"
 #include "util/errcode.h"
 #include "fsm/fsm.h"
+#include "msg/model.h"
 #include "persist/record.h"
 #include "persist/store.h"
 
@@ -107,6 +108,32 @@ int engine_set_config(struct engine *e, const struct config *c);
  * @return 0 when a is filled (whatever the verdict), -1 on our fault.
  */
 int engine_receive(struct engine *e, const char *tls_partner,
+    const char *bytes, size_t len, struct engine_answer *a);
+
+/*
+ * engine_receive() in three steps, so that a parser process reads a
+ * message while the loop goes on (a privilege-separated engine, faces/
+ * inbound.c): engine_rx_prepare() on the loop takes what the read needs
+ * from the configuration and the time of arrival; engine_rx_parse(), on
+ * any thread, has the parser read the bytes into rx->m (it touches
+ * nothing of the engine but the parser client, which orders its callers);
+ * engine_receive_parsed(), on the loop, does all the rest exactly as
+ * engine_receive(), judging the message at its time of arrival, and
+ * clears rx.  Without a parser process (engine_parser() NULL) there is
+ * nothing to prepare: use engine_receive().
+ */
+struct engine_rx {
+	char			 partner[3];
+	struct envelope_limits	 lim;
+	accord_time_t		 now;
+	struct parser_client	*pc;
+	int			 rc;	/* parser_client_read()'s */
+	struct model		 m;
+};
+void engine_rx_prepare(struct engine *e, const char *tls_partner,
+    struct engine_rx *rx);
+void engine_rx_parse(struct engine_rx *rx, const char *bytes, size_t len);
+int engine_receive_parsed(struct engine *e, struct engine_rx *rx,
     const char *bytes, size_t len, struct engine_answer *a);
 
 /*

@@ -12,6 +12,7 @@
 #include "engine/engine_state_priv.h"
 #include "msg/envelope.h"
 #include "msg/model.h"
+#include "msg/parser.h"
 #include "persist/journal.h"
 #include "util/log.h"
 #include "persist/record.h"
@@ -167,15 +168,52 @@ struct engine_redelivered {
 };
 
 static int engine_receive_rx(struct engine *, const char *, const char *,
-    size_t, struct engine_answer *, const struct engine_redelivered *);
+    size_t, struct engine_answer *, const struct engine_redelivered *,
+    struct engine_rx *);
 
 int
 engine_receive(struct engine *e, const char *tls_partner, const char *bytes,
     size_t len, struct engine_answer *ans)
 {
-	if (engine_receive_rx(e, tls_partner, bytes, len, ans, NULL) == -1)
+	if (engine_receive_rx(e, tls_partner, bytes, len, ans, NULL,
+	    NULL) == -1)
 		return -1;
 	engine_metrics_answer(tls_partner, ans);
+	return 0;
+}
+
+void
+engine_rx_prepare(struct engine *e, const char *tls_partner,
+    struct engine_rx *rx)
+{
+	memset(rx, 0, sizeof(*rx));
+	snprintf(rx->partner, sizeof(rx->partner), "%s", tls_partner);
+	rx->lim.max_size = e->conf->max_message_size;
+	rx->lim.max_depth = e->conf->max_xml_depth;
+	rx->now = clock_now();
+	rx->pc = e->parser;
+	rx->rc = -1;
+}
+
+void
+engine_rx_parse(struct engine_rx *rx, const char *bytes, size_t len)
+{
+	if (rx->pc != NULL)
+		rx->rc = parser_client_read(rx->pc, rx->partner, bytes, len,
+		    &rx->lim, rx->now, &rx->m);
+}
+
+int
+engine_receive_parsed(struct engine *e, struct engine_rx *rx,
+    const char *bytes, size_t len, struct engine_answer *ans)
+{
+	int rc;
+
+	rc = engine_receive_rx(e, rx->partner, bytes, len, ans, NULL, rx);
+	model_clear(&rx->m);
+	if (rc == -1)
+		return -1;
+	engine_metrics_answer(rx->partner, ans);
 	return 0;
 }
 
@@ -204,7 +242,7 @@ engine_redelivery(struct engine *e, const struct agreement *a,
 	    a->country, agreement_msg_type_name(r->original_type),
 	    r->original_id);
 	return engine_receive_rx(e, a->country, r->original, r->original_len,
-	    ans, &rdv);
+	    ans, &rdv, NULL);
 }
 
 /*
@@ -215,20 +253,28 @@ engine_redelivery(struct engine *e, const struct agreement *a,
 
 /* 1. size, parse, schema: before authentication.  A parser reads the
  * bytes into *m (the caller clears it), the signature verified or not
- * (step 2 judges it); sha256 is the engine's own digest of the bytes. */
+ * (step 2 judges it), unless pre is the read done already (its model is
+ * moved into *m); sha256 is the engine's own digest of the bytes. */
 static int
 engine_rx_read(struct engine *e, const struct agreement *a,
     const char *bytes, size_t len, const char *sha256, accord_time_t now,
-    const struct engine_redelivered *rdv, struct model *m,
-    struct engine_answer *ans, int *rc)
+    const struct engine_redelivered *rdv, struct engine_rx *pre,
+    struct model *m, struct engine_answer *ans, int *rc)
 {
 	const struct envelope_header *h = &m->h;
 	struct envelope_limits lim;
 	struct envelope_error err;
+	int read;
 
 	lim.max_size = e->conf->max_message_size;
 	lim.max_depth = e->conf->max_xml_depth;
-	if (engine_parse(e, a, bytes, len, &lim, now, m) == -1) {
+	if (pre != NULL) {
+		read = pre->rc;
+		*m = pre->m;
+		memset(&pre->m, 0, sizeof(pre->m));
+	} else
+		read = engine_parse(e, a, bytes, len, &lim, now, m);
+	if (read == -1) {
 		engine_answer_set(ans, 503, AE_TEMPORARY, "the message could "
 		    "not be read on our side; retry");
 		*rc = -1;
@@ -607,14 +653,15 @@ fault:
 static int
 engine_receive_rx(struct engine *e, const char *tls_partner,
     const char *bytes, size_t len, struct engine_answer *ans,
-    const struct engine_redelivered *rdv)
+    const struct engine_redelivered *rdv, struct engine_rx *pre)
 {
 	const struct agreement *a;
 	struct model m;
 	struct fsm_case c;
 	struct fsm_event ev;
 	struct fsm_decision d;
-	accord_time_t now = clock_now();
+	/* read off the loop: judged at its arrival, as the parser read it */
+	accord_time_t now = pre != NULL ? pre->now : clock_now();
 	char sha256[RECORD_SHA256_HEX];
 	int rc = -1;
 
@@ -630,7 +677,7 @@ engine_receive_rx(struct engine *e, const char *tls_partner,
 	record_sha256_hex(bytes, len, sha256);
 
 	/* 1. to 3.: read, authenticated, ours; a signal is taken apart */
-	if (engine_rx_read(e, a, bytes, len, sha256, now, rdv, &m, ans,
+	if (engine_rx_read(e, a, bytes, len, sha256, now, rdv, pre, &m, ans,
 	    &rc) || engine_rx_authentic(e, a, &m, ans, &rc) ||
 	    engine_rx_signal(e, a, &m, bytes, len, now, rdv, ans, &rc) ||
 	    engine_rx_admit(e, a, &m.h, now, rdv, ans, &rc))

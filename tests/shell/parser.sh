@@ -7,7 +7,9 @@
 # the signer (its probe); the engine reads no partner XML itself (in test
 # builds it would abort), not even to show a stored one (inbox --body);
 # a parser killed mid-request gets the partner a 503 and a new parser
-# takes the retry, and accord_parser_deaths_total counts it; a reload starts a new parser; a partner's refusal is
+# takes the retry, and accord_parser_deaths_total counts it; while a
+# parser reads, the engine (its reader thread waits) still answers ping; a
+# reload starts a new parser; a partner's refusal is
 # journalled with its grounds as the parser read them, which the store
 # counts without reading the XML.
 . "$ACCORD_SRCDIR/tests/helpers/lib.sh"
@@ -21,7 +23,7 @@ if ! grep -q '^#define ACCORD_TEST_CLOCK 1' "$ACCORD_BUILDDIR/accord-build.h" \
 	echo "1..0 # SKIP needs a build with --enable-test-clock (its hooks)"
 	exit 0
 fi
-plan 26
+plan 27
 make_workdir parser
 use_system_groups
 # the engine re-opens journal segments by path (inbox --body): as under
@@ -125,6 +127,9 @@ sed 's|<ReadmissionRequest \([^>]*\)>|&<!-- accord-test-parser-sleep -->|' \
 out=$(fr submit KZ document=@"$work/rr-sleep.xml" 2>&1)
 case2=$(printf '%s' "$out" | sed -n 's/.*case //p')
 wait_for "$kzlog" "test: sleeping on the marker" 15
+# the parser reads on the engine's reader thread: the loop goes on
+check "while the parser is busy on a message, the engine answers ping" \
+	timeout 5 "$ACCORDCTL" -s "$work/run/kz/control.sock" ping
 kill -KILL "$parser"
 check "the parser killed mid-request: France gets a 503" \
 	wait_for "$frlog" "attempt 1 failed: HTTP 503" 15

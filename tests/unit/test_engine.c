@@ -36,11 +36,15 @@
 #include "msg/envelope.h"
 #include "fsm/fsm.h"
 #include "persist/journal.h"
+#include "util/frame.h"
 #include "util/log.h"
 #include "persist/record.h"
 #include "persist/store.h"
 #include "report/report.h"
 #include "testutil.h"
+#include "util/xmalloc.h"
+#include "msg/model.h"
+#include "msg/parser.h"
 #include "msg/signer.h"
 #include "msg/xmlsig.h"
 
@@ -2809,6 +2813,140 @@ test_submit_async_sealed(void **state)
 	assert_true(tree_holds(path("var/fr/journal"), "Nurlanov"));
 }
 
+/*
+ * A parser process's stand-in for test_receive_in_steps: a thread that
+ * serves one socketpair end as accordd_parse.c does (parser_read() under
+ * the requested partner's agreement of kzc, the model as model_encode()
+ * writes it), or answers PARSER_FAILED when fail is set.
+ */
+struct fake_parser {
+	int		 fd;
+	int		 fail;
+	pthread_t	 thr;
+};
+
+static void *
+fake_parser_main(void *arg)
+{
+	struct fake_parser *fp = arg;
+	struct parser_request rq;
+	struct envelope_limits lim;
+	const struct agreement *a;
+	struct model m;
+	uint32_t type, seq;
+	char *in, *json, *ans;
+	size_t len, jlen, hdr = sizeof(seq) + sizeof(rq);
+
+	while (frame_read(fp->fd, &type, &in, &len, FRAME_MAX) == 1) {
+		assert_true(type == PARSER_READ && len >= hdr);
+		memcpy(&seq, in, sizeof(seq));
+		memcpy(&rq, in + sizeof(seq), sizeof(rq));
+		lim.max_size = rq.max_size;
+		lim.max_depth = rq.max_depth;
+		memset(&m, 0, sizeof(m));
+		json = NULL;
+		jlen = 0;
+		if (!fp->fail) {
+			a = config_partner(kzc, rq.partner);
+			assert_non_null(a);
+			parser_read(in + hdr, len - hdr, &lim, a, rq.now, &m);
+			assert_int_equal(model_encode(&m, &json, &jlen), 0);
+			model_clear(&m);
+		}
+		ans = xmalloc(sizeof(seq) + jlen);
+		memcpy(ans, &seq, sizeof(seq));
+		if (jlen > 0)
+			memcpy(ans + sizeof(seq), json, jlen);
+		assert_int_equal(frame_write(fp->fd, fp->fail ? PARSER_FAILED :
+		    PARSER_MODEL, ans, sizeof(seq) + jlen), 0);
+		free(ans);
+		free(json);
+		free(in);
+	}
+	return NULL;
+}
+
+/*
+ * A privilege-separated engine's receive in three steps (faces/inbound.c
+ * has a thread wait for the parser while the loop goes on): prepared at
+ * arrival, read by the parser, decided later on the loop.  The message is
+ * judged at its arrival: three days later (past the 48-hour window) it is
+ * still taken, where engine_receive() then refuses a copy as stale.  A
+ * parser that answers no model gets the partner a 503 TEMPORARY and
+ * nothing is journalled.
+ */
+static void
+test_receive_in_steps(void **state)
+{
+	struct engine_submission sub;
+	struct engine_outgoing out, out2;
+	struct engine_answer a, r;
+	struct fake_parser fp;
+	struct parser_client *pc;
+	struct engine_rx rx;
+	uint64_t seq;
+	size_t len;
+	char *doc = example_body("ReadmissionRequest", &len);
+	int sv[2];
+
+	memset(&sub, 0, sizeof(sub));
+	sub.partner = "KZ";
+	assert_int_equal(engine_submit(fr, &sub, doc, len, &out, &a), 0);
+	assert_int_equal(engine_submit(fr, &sub, doc, len, &out2, &a), 0);
+	free(doc);
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	memset(&fp, 0, sizeof(fp));
+	fp.fd = sv[1];
+	assert_int_equal(pthread_create(&fp.thr, NULL, fake_parser_main,
+	    &fp), 0);
+	pc = parser_client_new(sv[0]);
+	engine_set_parser(kz, pc);
+
+	/* arrives now, decided three days later */
+	engine_rx_prepare(kz, "FR", &rx);
+	engine_rx_parse(&rx, out.body, out.len);
+	assert_int_equal(rx.rc, 0);
+	assert_int_equal(rx.m.stage, MODEL_VERIFIED);
+	assert_int_equal(clock_test_advance(3 * 86400), 0);
+	assert_int_equal(engine_receive_parsed(kz, &rx, out.body, out.len,
+	    &r), 0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.code, AE_OK);
+	assert_non_null(r.body);
+	assert_int_equal(state_of(kz, "FR", out.case_id), FSM_PENDING_REPLY);
+	assert_int_equal(rx.m.stage, MODEL_REFUSED);	/* cleared */
+	engine_answer_clear(&r);
+
+	/* the same moment in one step: the other message is stale now */
+	seq = store_last_applied(engine_store(kz));
+	assert_int_equal(engine_receive(kz, "FR", out2.body, out2.len, &r),
+	    0);
+	assert_int_equal(r.code, AE_STALE_OR_FUTURE);
+	engine_answer_clear(&r);
+
+	/* a parser that answers no model */
+	fp.fail = 1;
+	engine_rx_prepare(kz, "FR", &rx);
+	engine_rx_parse(&rx, out2.body, out2.len);
+	assert_int_equal(rx.rc, -1);
+	assert_int_equal(engine_receive_parsed(kz, &rx, out2.body, out2.len,
+	    &r), -1);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(r.status, 503);
+	assert_int_equal(r.code, AE_TEMPORARY);
+	assert_int_equal(store_last_applied(engine_store(kz)), seq);
+	engine_answer_clear(&r);
+
+	engine_set_parser(kz, NULL);
+	parser_client_free(pc);		/* closes sv[0]: the thread ends */
+	assert_int_equal(pthread_join(fp.thr, NULL), 0);
+	close(sv[1]);
+	engine_outgoing_clear(&out);
+	engine_outgoing_clear(&out2);
+}
+
 int
 main(void)
 {
@@ -2856,6 +2994,7 @@ main(void)
 		T(test_submit_async_sealed),
 		T(test_submit_remote_void),
 		T(test_submit_remote_invalid),
+		T(test_receive_in_steps),
 	};
 
 	if (test_xml_start("test_engine") == -1)
