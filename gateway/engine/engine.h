@@ -208,6 +208,13 @@ int engine_receipt_batched(struct engine *e, const char *partner,
     const char *message_id, const char *bytes, size_t len,
     struct engine_answer *a);
 
+/* As engine_receipt_batched(), for an answer a reader read already
+ * (engine_rx_prepare() and engine_rx_parse() on rx, the partner's): the
+ * model is taken as the parser read it, and rx is cleared. */
+int engine_receipt_parsed(struct engine *e, struct engine_rx *rx,
+    const char *message_id, const char *bytes, size_t len,
+    struct engine_answer *a);
+
 /*
  * The outbox, for the outbound transport (which keeps its retry schedule
  * in memory): what is queued and may go by the outbox's own rules

@@ -42,7 +42,8 @@ engine_standalone_receipt(struct engine *e, const struct agreement *a,
 		return 0;
 	}
 	snprintf(id, sizeof(id), "%s", m->received_id.text);
-	rc = engine_receipt_take(e, a->country, id, bytes, len, ans, 0, m);
+	rc = engine_receipt_take(e, a->country, id, bytes, len, ans, 0, m,
+	    NULL);
 	if (rc == -1) {
 		if (ans->status == 0)
 			engine_answer_set(ans, 503, AE_TEMPORARY, "the receipt "

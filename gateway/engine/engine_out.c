@@ -295,23 +295,31 @@ engine_receipt_ours(struct engine *e, const char *partner,
 }
 
 /* The answer read and authenticated, by a parser into *m (the caller
- * clears it) unless inbound's parser did already (verified).  Why it is
- * not authentic into why (whylen bytes), left empty if it is.
+ * clears it) unless inbound's parser did already (verified), or a reader
+ * did (pre: its model is moved into *m).  Why it is not authentic into
+ * why (whylen bytes), left empty if it is.
  * @return 0, or -1 when no parser could read it (retry later). */
 static int
 engine_receipt_read(struct engine *e, const struct agreement *a,
     const char *bytes, size_t len, const struct model *verified,
-    accord_time_t now, struct model *m, const struct model **mp, char *why,
-    size_t whylen)
+    struct engine_rx *pre, accord_time_t now, struct model *m,
+    const struct model **mp, char *why, size_t whylen)
 {
 	char sha256[RECORD_SHA256_HEX];
+	int read;
 
 	if (verified != NULL) {
 		*mp = verified;
 		return 0;
 	}
 	*mp = m;
-	if (engine_parse(e, a, bytes, len, NULL, now, m) == -1)
+	if (pre != NULL) {
+		read = pre->rc;
+		*m = pre->m;
+		memset(&pre->m, 0, sizeof(pre->m));
+	} else
+		read = engine_parse(e, a, bytes, len, NULL, now, m);
+	if (read == -1)
 		return -1;
 	if (record_sha256_hex(bytes, len, sha256) == -1 ||
 	    strcmp(sha256, m->sha256) != 0)
@@ -534,7 +542,8 @@ engine_receipt_event(const struct store_message *m, const struct model *r,
 int
 engine_receipt_take(struct engine *e, const char *partner,
     const char *message_id, const char *bytes, size_t len,
-    struct engine_answer *ans, int commit, const struct model *verified)
+    struct engine_answer *ans, int commit, const struct model *verified,
+    struct engine_rx *pre)
 {
 	const struct agreement *a;
 	struct store_message m;
@@ -543,7 +552,8 @@ engine_receipt_take(struct engine *e, const char *partner,
 	struct fsm_case c;
 	struct fsm_event ev;
 	struct fsm_decision d;
-	accord_time_t now = clock_now(), at = 0;
+	/* read by a reader: when it came */
+	accord_time_t now = pre != NULL ? pre->now : clock_now(), at = 0;
 	char why[200];
 	int rc = -1;
 
@@ -554,8 +564,8 @@ engine_receipt_take(struct engine *e, const char *partner,
 		return rc;
 	why[0] = '\0';
 	memset(&rm, 0, sizeof(rm));
-	if (engine_receipt_read(e, a, bytes, len, verified, now, &rm, &r, why,
-	    sizeof(why)) == -1) {
+	if (engine_receipt_read(e, a, bytes, len, verified, pre, now, &rm,
+	    &r, why, sizeof(why)) == -1) {
 		/* not taken: the message goes again */
 		engine_answer_set(ans, 0, AE_TEMPORARY, "the answer could not "
 		    "be read on our side");
@@ -622,7 +632,7 @@ engine_receipt(struct engine *e, const char *partner, const char *message_id,
     const char *bytes, size_t len, struct engine_answer *ans)
 {
 	return engine_receipt_take(e, partner, message_id, bytes, len, ans, 1,
-	    NULL);
+	    NULL, NULL);
 }
 
 int
@@ -631,7 +641,20 @@ engine_receipt_batched(struct engine *e, const char *partner,
     struct engine_answer *ans)
 {
 	return engine_receipt_take(e, partner, message_id, bytes, len, ans, 0,
-	    NULL);
+	    NULL, NULL);
+}
+
+int
+engine_receipt_parsed(struct engine *e, struct engine_rx *rx,
+    const char *message_id, const char *bytes, size_t len,
+    struct engine_answer *ans)
+{
+	int rc;
+
+	rc = engine_receipt_take(e, rx->partner, message_id, bytes, len, ans,
+	    0, NULL, rx);
+	model_clear(&rx->m);
+	return rc;
 }
 
 int

@@ -397,7 +397,8 @@ void engine_remember_sent(struct engine *e, const char *partner,
     const char *message_id, const struct fsm_event *ev);
 int engine_receipt_take(struct engine *e, const char *partner,
     const char *message_id, const char *bytes, size_t len,
-    struct engine_answer *ans, int commit, const struct model *verified);
+    struct engine_answer *ans, int commit, const struct model *verified,
+    struct engine_rx *pre);
 
 /* engine_metrics.c: the families registered (at open, so a scrape shows
  * them before anything happened); a committed and applied record; a

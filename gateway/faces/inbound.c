@@ -32,7 +32,6 @@
  * them is closed to make room: a flood of idle or half-open connections
  * never keeps a partner out.
  */
-#include <sys/eventfd.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -43,7 +42,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +65,7 @@
 
 #include "conf/conffile.h"
 #include "faces/inbound.h"
+#include "faces/reader.h"
 #include "faces/tlspeer.h"
 #include "util/log.h"
 #include "util/metric.h"
@@ -99,38 +98,18 @@ struct inbound_conn {
 	TAILQ_ENTRY(inbound_conn) entry;
 };
 
-/* A request being read by the parser process, then waiting for the
- * group commit. */
+/* A request being read by the parser process (with one), then waiting
+ * for the group commit. */
 struct inbound_pending {
+	struct inbound		*in;
 	struct evhttp_request	*req;
 	struct engine_answer	 ans;
 	int			 engine_fault;
 	uint64_t		 batch;		/* engine batch of its records */
 	char			 partner[3];
 	struct timespec		 started;	/* the request was read */
-	char			*bytes;		/* being read: its copy */
-	size_t			 len;
-	struct engine_rx	 rx;
+	struct reader_job	 job;
 	TAILQ_ENTRY(inbound_pending) entry;
-};
-
-TAILQ_HEAD(inbound_pendq, inbound_pending);
-
-/*
- * The reader: with a parser process, a thread hands each request to it
- * and waits for the model, so that the loop serves the other connections
- * (and the next requests are read) meanwhile; one thread, so the models
- * come back in the order the requests came, and the loop decides them
- * in that order (inbound_parsed()).
- */
-struct inbound_reader {
-	pthread_t		 thr;
-	pthread_mutex_t		 mu;
-	pthread_cond_t		 cv;
-	struct inbound_pendq	 todo, done;
-	int			 stop;
-	int			 efd;		/* done is not empty */
-	struct event		*ev;
 };
 
 struct inbound {
@@ -152,8 +131,8 @@ struct inbound {
 	unsigned long		 evicted;
 	unsigned long		 timed_out;
 	TAILQ_HEAD(, inbound_conn) conns;
-	struct inbound_pendq	 batch;
-	struct inbound_reader	*reader;	/* with a parser process */
+	TAILQ_HEAD(, inbound_pending) batch;
+	struct reader		*reader;	/* with a parser process */
 };
 
 static int inbound_ex_idx = -1;
@@ -435,138 +414,49 @@ inbound_schedule_flush(struct inbound *in)
 
 /* ---- the reader ---------------------------------------------------------- */
 
-static void *
-inbound_reader_main(void *arg)
-{
-	struct inbound_reader *r = arg;
-	struct inbound_pending *p;
-	uint64_t one = 1;
-
-	pthread_mutex_lock(&r->mu);
-	for (;;) {
-		while (TAILQ_EMPTY(&r->todo) && !r->stop)
-			pthread_cond_wait(&r->cv, &r->mu);
-		if ((p = TAILQ_FIRST(&r->todo)) == NULL)
-			break;		/* stopping, and nothing left */
-		TAILQ_REMOVE(&r->todo, p, entry);
-		pthread_mutex_unlock(&r->mu);
-		engine_rx_parse(&p->rx, p->bytes, p->len);
-		pthread_mutex_lock(&r->mu);
-		TAILQ_INSERT_TAIL(&r->done, p, entry);
-		if (write(r->efd, &one, sizeof(one)) == -1 && errno != EAGAIN)
-			log_err(ITAG, "eventfd");
-	}
-	pthread_mutex_unlock(&r->mu);
-	return NULL;
-}
-
-/* The rest of each request the parser has read, in their order: the
- * engine decides, journals and answers (held for the group commit). */
+/*
+ * With a parser process, each request is read on a reader thread (faces/
+ * reader.h) while the loop serves the other connections; the models come
+ * back in the order the requests came, and the engine decides, journals
+ * and answers each here (held for the group commit) in that order.
+ */
 static void
-inbound_parsed(evutil_socket_t fd, short what, void *arg)
+inbound_parsed(struct reader_job *job, void *arg)
 {
-	struct inbound *in = arg;
-	struct inbound_reader *r = in->reader;
-	struct inbound_pendq done;
-	struct inbound_pending *p;
-	uint64_t n;
+	struct inbound_pending *p = arg;
+	struct inbound *in = p->in;
 
-	while (read(r->efd, &n, sizeof(n)) > 0)
-		;
-	TAILQ_INIT(&done);
-	pthread_mutex_lock(&r->mu);
-	TAILQ_CONCAT(&done, &r->done, entry);
-	pthread_mutex_unlock(&r->mu);
-	while ((p = TAILQ_FIRST(&done)) != NULL) {
-		TAILQ_REMOVE(&done, p, entry);
-		p->batch = engine_batch(in->engine);
-		stage_begin(STAGE_OTHER);
-		if (engine_receive_parsed(in->engine, &p->rx, p->bytes, p->len,
-		    &p->ans) == -1)
-			p->engine_fault = 1;
-		stage_end(STAGE_OTHER);
-		free(p->bytes);
-		p->bytes = NULL;
-		TAILQ_INSERT_TAIL(&in->batch, p, entry);
-	}
+	p->batch = engine_batch(in->engine);
+	stage_begin(STAGE_OTHER);
+	if (engine_receive_parsed(in->engine, &job->rx, job->bytes, job->len,
+	    &p->ans) == -1)
+		p->engine_fault = 1;
+	stage_end(STAGE_OTHER);
+	reader_job_clear(job);
+	TAILQ_INSERT_TAIL(&in->batch, p, entry);
 	inbound_schedule_flush(in);
 }
 
-static struct inbound_reader *
-inbound_reader_start(struct inbound *in)
-{
-	struct inbound_reader *r = xcalloc(1, sizeof(*r));
-
-	pthread_mutex_init(&r->mu, NULL);
-	pthread_cond_init(&r->cv, NULL);
-	TAILQ_INIT(&r->todo);
-	TAILQ_INIT(&r->done);
-	if ((r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
-	    (r->ev = event_new(in->base, r->efd, EV_READ | EV_PERSIST,
-	    inbound_parsed, in)) == NULL || event_add(r->ev, NULL) == -1 ||
-	    pthread_create(&r->thr, NULL, inbound_reader_main, r) != 0) {
-		log_err(ITAG, "cannot start the reader thread");
-		if (r->ev != NULL)
-			event_free(r->ev);
-		if (r->efd != -1)
-			close(r->efd);
-		pthread_cond_destroy(&r->cv);
-		pthread_mutex_destroy(&r->mu);
-		free(r);
-		return NULL;
-	}
-	log_info(ITAG, "partner messages are read by the parser process "
-	    "off the event loop");
-	return r;
-}
-
-/* Every request handed is read and decided (it waits for the group
- * commit, in->batch), then the thread ends. */
-static void
-inbound_reader_stop(struct inbound *in)
-{
-	struct inbound_reader *r = in->reader;
-
-	if (r == NULL)
-		return;
-	pthread_mutex_lock(&r->mu);
-	r->stop = 1;
-	pthread_cond_signal(&r->cv);
-	pthread_mutex_unlock(&r->mu);
-	pthread_join(r->thr, NULL);
-	inbound_parsed(r->efd, EV_READ, in);
-	event_free(r->ev);
-	close(r->efd);
-	pthread_cond_destroy(&r->cv);
-	pthread_mutex_destroy(&r->mu);
-	free(r);
-	in->reader = NULL;
-}
-
 /* Hand p (its request's body: body, len) to the reader.  @return 0, or
- * -1 when there is no reader (the caller reads it on the loop). */
+ * -1 when there is no parser process or no reader (the caller reads it
+ * on the loop). */
 static int
 inbound_reader_hand(struct inbound *in, struct inbound_pending *p,
     const unsigned char *body, size_t len)
 {
-	struct inbound_reader *r;
-
-	if (engine_parser(in->engine) == NULL)
+	if (engine_parser(in->engine) == NULL || in->stopping)
 		return -1;
-	if (in->reader == NULL && (in->reader =
-	    inbound_reader_start(in)) == NULL)
-		return -1;
-	r = in->reader;
-	p->bytes = xmalloc(len + 1);
-	memcpy(p->bytes, body, len);
-	p->bytes[len] = '\0';
-	p->len = len;
-	engine_rx_prepare(in->engine, p->partner, &p->rx);
-	pthread_mutex_lock(&r->mu);
-	TAILQ_INSERT_TAIL(&r->todo, p, entry);
-	pthread_cond_signal(&r->cv);
-	pthread_mutex_unlock(&r->mu);
-	return 0;
+	if (in->reader == NULL) {
+		if ((in->reader = reader_start(in->base)) == NULL)
+			return -1;
+		log_info(ITAG, "partner messages are read by the parser "
+		    "process off the event loop");
+	}
+	p->in = in;
+	p->job.done = inbound_parsed;
+	p->job.arg = p;
+	engine_rx_prepare(in->engine, p->partner, &p->job.rx);
+	return reader_hand(in->reader, &p->job, (const char *)body, len);
 }
 
 /* ---- who is calling ------------------------------------------------------ */
@@ -1400,7 +1290,8 @@ inbound_stop(struct inbound *in)
 	}
 	/* requests being read are decided, then they and those waiting for
 	 * the group commit are answered now */
-	inbound_reader_stop(in);
+	reader_stop(in->reader);
+	in->reader = NULL;
 	if (in->ev_flush != NULL) {
 		evtimer_del(in->ev_flush);
 		if (!TAILQ_EMPTY(&in->batch) && engine_flush(in->engine) == -1)

@@ -33,6 +33,7 @@
 #include "util/log.h"
 #include "faces/curlev.h"
 #include "faces/outbound.h"
+#include "faces/reader.h"
 #include "faces/tlspeer.h"
 #include "util/file.h"
 #include "util/metric.h"
@@ -104,6 +105,7 @@ struct outbound_xfer {
 						 * outbox entry, no engine */
 	char			 errbuf[CURL_ERROR_SIZE];
 	struct outbound_tls	*tls;		/* for a new connection */
+	struct reader_job	 job;		/* its answer being read */
 	TAILQ_ENTRY(outbound_xfer) entry;
 };
 
@@ -156,6 +158,8 @@ struct outbound {
 	struct curlev		 ce;		/* libcurl's multi, driven */
 	struct event		*ev_poll;	/* the outbox, every second */
 	struct event		*ev_kick;	/* the outbox, now */
+	struct event		*ev_commit;	/* answers read: commit */
+	struct reader		*reader;	/* with a parser process */
 	int			 nxfers;
 	int			 renew;		/* a reload waits for a new
 						 * multi (see outbound_renew) */
@@ -1012,9 +1016,11 @@ outbound_post_receipt(struct outbound *ob, const char *partner,
 		    "it", partner, o.message_id);
 }
 
-/* A transfer is over: let the engine judge the answer, or retry. */
+/* A transfer is over: let the engine judge the answer (read already by
+ * a reader when rx is not NULL), or retry. */
 static void
-outbound_done(struct outbound *ob, struct outbound_xfer *x, CURLcode res)
+outbound_done(struct outbound *ob, struct outbound_xfer *x, CURLcode res,
+    struct engine_rx *rx)
 {
 	struct engine_answer a;
 	char reason[CURL_ERROR_SIZE + 64];
@@ -1042,9 +1048,11 @@ outbound_done(struct outbound *ob, struct outbound_xfer *x, CURLcode res)
 		/* a Receipt, a signed Error, or something to dispute */
 		/* one commit for every answer of this loop turn: see
 		 * outbound_check() */
-		if (engine_receipt_batched(ob->engine, x->partner,
+		if ((rx != NULL ? engine_receipt_parsed(ob->engine, rx,
 		    x->message_id, x->answer != NULL ? x->answer : "",
-		    x->alen, &a) == -1) {
+		    x->alen, &a) : engine_receipt_batched(ob->engine,
+		    x->partner, x->message_id, x->answer != NULL ? x->answer :
+		    "", x->alen, &a)) == -1) {
 			/* our fault (journal): the answer is not taken, the
 			 * message stays in the outbox and goes again */
 			snprintf(reason, sizeof(reason), "HTTP %ld, but the "
@@ -1213,6 +1221,9 @@ outbound_kick(struct outbound *ob)
 
 /* Collect finished transfers (curlev's check: not called from inside a
  * curl callback). */
+static int outbound_read_later(struct outbound *, struct outbound_xfer *,
+    CURLcode);
+
 static void
 outbound_check(void *arg)
 {
@@ -1235,10 +1246,14 @@ outbound_check(void *arg)
 		if (curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS,
 		    &nconn) == CURLE_OK)
 			tlspeer_handshakes(TLSPEER_OUTBOUND, nconn);
+		/* an answer to take, with a parser process: read on the
+		 * reader thread, taken in outbound_parsed() */
+		if (outbound_read_later(ob, x, msg->data.result) == 0)
+			continue;
 		/* msg belongs to the handle: read it before removing it;
 		 * taking the answer is the engine's work, not HTTP's */
 		stage_begin(STAGE_OTHER);
-		outbound_done(ob, x, msg->data.result);
+		outbound_done(ob, x, msg->data.result, NULL);
 		stage_end(STAGE_OTHER);
 		TAILQ_REMOVE(&ob->xfers, x, entry);
 		ob->nxfers--;
@@ -1252,6 +1267,71 @@ outbound_check(void *arg)
 	    ENGINE_FLUSH_FAILED)
 		log_errx(OTAG, "committing %d answers failed: their messages "
 		    "stay in the outbox and go again", finished);
+}
+
+/* ---- answers read off the loop ------------------------------------------ */
+
+/* The answers taken since the last commit, in one commit on the
+ * journal's writer thread (as outbound_check() does for its own). */
+static void
+outbound_commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct outbound *ob = arg;
+
+	if (engine_flush_start(ob->engine) == ENGINE_FLUSH_FAILED)
+		log_errx(OTAG, "committing answers failed: their messages "
+		    "stay in the outbox and go again");
+}
+
+/* An answer the reader read: the transfer ends as in outbound_check(). */
+static void
+outbound_parsed(struct reader_job *job, void *arg)
+{
+	struct outbound_xfer *x = arg;
+	struct outbound *ob = x->ob;
+	struct timeval zero = { 0, 0 };
+
+	stage_begin(STAGE_OTHER);
+	outbound_done(ob, x, CURLE_OK, &job->rx);
+	stage_end(STAGE_OTHER);
+	reader_job_clear(job);
+	TAILQ_REMOVE(&ob->xfers, x, entry);
+	ob->nxfers--;
+	outbound_xfer_free(x);
+	if (!evtimer_pending(ob->ev_commit, NULL))
+		evtimer_add(ob->ev_commit, &zero);
+}
+
+/*
+ * With a parser process, the partner's answer to a message of ours (what
+ * outbound_done() would hand the engine) is read on a reader thread while
+ * the loop goes on; the transfer stays in flight (its connection is not
+ * used again) until outbound_parsed().  @return 0 when handed, -1 when
+ * the caller does it all now.
+ */
+static int
+outbound_read_later(struct outbound *ob, struct outbound_xfer *x,
+    CURLcode res)
+{
+	long code = 0;
+
+	if (x->signal || res != CURLE_OK || engine_parser(ob->engine) == NULL)
+		return -1;
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (!(code == 200 || (code >= 400 && code < 500 && code != 408 &&
+	    code != 429 && x->alen > 0)))
+		return -1;
+	if (ob->reader == NULL) {
+		if ((ob->reader = reader_start(ob->base)) == NULL)
+			return -1;
+		log_info(OTAG, "partners' answers to our messages are read by "
+		    "the parser process off the event loop");
+	}
+	x->job.done = outbound_parsed;
+	x->job.arg = x;
+	engine_rx_prepare(ob->engine, x->partner, &x->job.rx);
+	return reader_hand(ob->reader, &x->job, x->answer != NULL ?
+	    x->answer : "", x->alen);
 }
 
 /* ---- start, reload, stop ------------------------------------------------- */
@@ -1350,6 +1430,8 @@ outbound_start(struct event_base *base, const struct config *c,
 	TAILQ_INIT(&ob->cache);
 	if (curlev_init(&ob->ce, base, outbound_check, ob) == -1 ||
 	    (ob->ev_kick = evtimer_new(base, outbound_poll_cb, ob)) == NULL ||
+	    (ob->ev_commit = evtimer_new(base, outbound_commit_cb, ob)) ==
+	    NULL ||
 	    (ob->ev_poll = event_new(base, -1, EV_PERSIST, outbound_poll_cb,
 	    ob)) == NULL) {
 		log_errx(OTAG, "cannot set up the sender");
@@ -1397,6 +1479,9 @@ outbound_stop(struct outbound *ob)
 
 	if (ob == NULL)
 		return;
+	/* answers being read are taken (the last commit is the caller's) */
+	reader_stop(ob->reader);
+	ob->reader = NULL;
 	if (ob->nxfers > 0)
 		log_info(OTAG, "stopping with %d transfers in flight: they "
 		    "stay queued", ob->nxfers);
@@ -1417,6 +1502,8 @@ outbound_stop(struct outbound *ob)
 	}
 	if (ob->ev_kick != NULL)
 		event_free(ob->ev_kick);
+	if (ob->ev_commit != NULL)
+		event_free(ob->ev_commit);
 	if (ob->ev_poll != NULL)
 		event_free(ob->ev_poll);
 	if (ob->key.data != NULL)

@@ -8,7 +8,8 @@
 # builds it would abort), not even to show a stored one (inbox --body);
 # a parser killed mid-request gets the partner a 503 and a new parser
 # takes the retry, and accord_parser_deaths_total counts it; while a
-# parser reads, the engine (its reader thread waits) still answers ping; a
+# parser reads, the engine (its reader thread waits) still answers ping,
+# and the partner's receipts of our messages are read off the loop too; a
 # reload starts a new parser; a partner's refusal is
 # journalled with its grounds as the parser read them, which the store
 # counts without reading the XML.
@@ -23,7 +24,7 @@ if ! grep -q '^#define ACCORD_TEST_CLOCK 1' "$ACCORD_BUILDDIR/accord-build.h" \
 	echo "1..0 # SKIP needs a build with --enable-test-clock (its hooks)"
 	exit 0
 fi
-plan 27
+plan 29
 make_workdir parser
 use_system_groups
 # the engine re-opens journal segments by path (inbox --body): as under
@@ -174,6 +175,11 @@ EOF2
 out=$(kz submit FR document=@"$work/rr.xml" 2>&1)
 case4=$(printf '%s' "$out" | sed -n 's/.*case //p')
 wait_cmd 15 "PENDING_REPLY" fr status "$case4" >/dev/null
+check "Kazakhstan takes France's receipt of its request" \
+	wait_cmd 15 "out ReadmissionRequest *RECEIPTED" kz status "$case4"
+check "... read by its parser on the outbound reader thread" \
+	grep -q "answers to our messages are read by the parser process" \
+	    "$kzlog"
 fr submit KZ document=@"$work/refused.xml" case="$case4" >/dev/null 2>&1
 check "France's refusal reaches the engine ($case4)" \
 	wait_cmd 15 ": REFUSED " kz status "$case4"

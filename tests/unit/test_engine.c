@@ -2816,13 +2816,14 @@ test_submit_async_sealed(void **state)
 /*
  * A parser process's stand-in for test_receive_in_steps: a thread that
  * serves one socketpair end as accordd_parse.c does (parser_read() under
- * the requested partner's agreement of kzc, the model as model_encode()
+ * the requested partner's agreement of conf, the model as model_encode()
  * writes it), or answers PARSER_FAILED when fail is set.
  */
 struct fake_parser {
-	int		 fd;
-	int		 fail;
-	pthread_t	 thr;
+	int			 fd;
+	int			 fail;
+	const struct config	*conf;	/* whose agreements verify */
+	pthread_t		 thr;
 };
 
 static void *
@@ -2847,7 +2848,7 @@ fake_parser_main(void *arg)
 		json = NULL;
 		jlen = 0;
 		if (!fp->fail) {
-			a = config_partner(kzc, rq.partner);
+			a = config_partner(fp->conf, rq.partner);
 			assert_non_null(a);
 			parser_read(in + hdr, len - hdr, &lim, a, rq.now, &m);
 			assert_int_equal(model_encode(&m, &json, &jlen), 0);
@@ -2898,6 +2899,7 @@ test_receive_in_steps(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	memset(&fp, 0, sizeof(fp));
 	fp.fd = sv[1];
+	fp.conf = kzc;
 	assert_int_equal(pthread_create(&fp.thr, NULL, fake_parser_main,
 	    &fp), 0);
 	pc = parser_client_new(sv[0]);
@@ -2943,6 +2945,83 @@ test_receive_in_steps(void **state)
 	parser_client_free(pc);		/* closes sv[0]: the thread ends */
 	assert_int_equal(pthread_join(fp.thr, NULL), 0);
 	close(sv[1]);
+	engine_outgoing_clear(&out);
+	engine_outgoing_clear(&out2);
+}
+
+/*
+ * The partner's answer to a message of ours, read by a reader (faces/
+ * outbound.c) and taken later on the loop: engine_receipt_parsed() takes
+ * the receipt as the parser read it.  A parser that answers no model:
+ * not taken (AE_TEMPORARY, -1: the message goes again), still pending.
+ */
+static void
+test_receipt_in_steps(void **state)
+{
+	struct engine_submission sub;
+	struct engine_outgoing out, out2;
+	struct engine_answer a, r, r2;
+	struct store_message m;
+	struct fake_parser fp;
+	struct parser_client *pc;
+	struct engine_rx rx;
+	size_t len;
+	char *doc = example_body("ReadmissionRequest", &len);
+	int sv[2];
+
+	memset(&sub, 0, sizeof(sub));
+	sub.partner = "KZ";
+	assert_int_equal(engine_submit(fr, &sub, doc, len, &out, &a), 0);
+	assert_int_equal(engine_submit(fr, &sub, doc, len, &out2, &a), 0);
+	free(doc);
+	assert_int_equal(engine_receive(kz, "FR", out.body, out.len, &r), 0);
+	assert_int_equal(engine_receive(kz, "FR", out2.body, out2.len, &r2),
+	    0);
+	assert_int_equal(engine_flush(kz), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r2.status, 200);
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	memset(&fp, 0, sizeof(fp));
+	fp.fd = sv[1];
+	fp.conf = frc;
+	assert_int_equal(pthread_create(&fp.thr, NULL, fake_parser_main,
+	    &fp), 0);
+	pc = parser_client_new(sv[0]);
+	engine_set_parser(fr, pc);
+
+	engine_rx_prepare(fr, "KZ", &rx);
+	engine_rx_parse(&rx, r.body, r.len);
+	assert_int_equal(rx.rc, 0);
+	assert_int_equal(engine_receipt_parsed(fr, &rx, out.message_id,
+	    r.body, r.len, &a), 0);
+	assert_int_equal(engine_flush(fr), 0);
+	assert_int_equal(a.code, AE_OK);
+	assert_int_equal(rx.m.stage, MODEL_REFUSED);	/* cleared */
+	assert_int_equal(store_message_find(engine_store(fr), "KZ",
+	    out.message_id, RECORD_DIR_OUT, &m), 1);
+	assert_int_equal(m.state, RECORD_MS_RECEIPTED);
+	engine_answer_clear(&a);
+
+	fp.fail = 1;
+	engine_rx_prepare(fr, "KZ", &rx);
+	engine_rx_parse(&rx, r2.body, r2.len);
+	assert_int_equal(rx.rc, -1);
+	assert_int_equal(engine_receipt_parsed(fr, &rx, out2.message_id,
+	    r2.body, r2.len, &a), -1);
+	assert_int_equal(a.code, AE_TEMPORARY);
+	assert_int_equal(engine_flush(fr), 0);
+	assert_int_equal(store_message_find(engine_store(fr), "KZ",
+	    out2.message_id, RECORD_DIR_OUT, &m), 1);
+	assert_int_not_equal(m.state, RECORD_MS_RECEIPTED);
+	engine_answer_clear(&a);
+
+	engine_set_parser(fr, NULL);
+	parser_client_free(pc);
+	assert_int_equal(pthread_join(fp.thr, NULL), 0);
+	close(sv[1]);
+	engine_answer_clear(&r);
+	engine_answer_clear(&r2);
 	engine_outgoing_clear(&out);
 	engine_outgoing_clear(&out2);
 }
@@ -2995,6 +3074,7 @@ main(void)
 		T(test_submit_remote_void),
 		T(test_submit_remote_invalid),
 		T(test_receive_in_steps),
+		T(test_receipt_in_steps),
 	};
 
 	if (test_xml_start("test_engine") == -1)

@@ -1,0 +1,53 @@
+/*
+ * reader.h -- partner XML read by the parser process off the event loop
+ * (privilege separation, README "Process model").
+ *
+ * A reader is one thread that hands jobs to the engine's parser client
+ * (engine_rx_parse()) and waits for each model, so that the loop serves
+ * everything else meanwhile.  One thread per reader: the jobs are read,
+ * and their done callbacks run on the loop, in the order they were
+ * handed.  Each face that reads partner XML owns one (faces/inbound.c for
+ * partners' messages, faces/outbound.c for their answers to ours).
+ */
+#ifndef ACCORD_READER_H
+#define ACCORD_READER_H
+
+#include <sys/queue.h>
+
+#include <stddef.h>
+
+#include <event2/event.h>
+
+#include "engine/engine.h"
+
+struct reader;
+
+struct reader_job {
+	struct engine_rx	 rx;	/* engine_rx_prepare()'d by the caller */
+	char			*bytes;	/* reader_hand()'s copy */
+	size_t			 len;
+	/* on the loop once read; the bytes are the job's until then and
+	 * freed by reader_job_clear() */
+	void			(*done)(struct reader_job *, void *);
+	void			*arg;
+	TAILQ_ENTRY(reader_job)	 entry;
+};
+
+/* A reader on base, or NULL (logged). */
+struct reader *reader_start(struct event_base *base);
+
+/* Queue job with a copy of bytes; its done(job, arg) runs on the loop
+ * when the parser has answered.  @return 0, or -1 once the reader is
+ * stopped (the caller reads on the loop). */
+int reader_hand(struct reader *r, struct reader_job *job, const char *bytes,
+    size_t len);
+
+/* Free what reader_hand() gave the job (its copy); the model is the
+ * engine's to clear (engine_receive_parsed() and its kin do). */
+void reader_job_clear(struct reader_job *job);
+
+/* Every job handed is read and its done called, here, on the loop's
+ * thread; then the thread ends and the reader is freed.  NULL allowed. */
+void reader_stop(struct reader *r);
+
+#endif
