@@ -432,12 +432,12 @@ inbound_parsed(struct reader_job *job, void *arg)
 	    &p->ans) == -1)
 		p->engine_fault = 1;
 	stage_end(STAGE_OTHER);
-	reader_job_clear(job);
 	TAILQ_INSERT_TAIL(&in->batch, p, entry);
 	inbound_schedule_flush(in);
 }
 
-/* Hand p (its request's body: body, len) to the reader.  @return 0, or
+/* Hand p (its request's body: body, len, which stays in the request's
+ * input buffer while we hold the request) to the reader.  @return 0, or
  * -1 when there is no parser process or no reader (the caller reads it
  * on the loop). */
 static int

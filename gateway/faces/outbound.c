@@ -1294,7 +1294,6 @@ outbound_parsed(struct reader_job *job, void *arg)
 	stage_begin(STAGE_OTHER);
 	outbound_done(ob, x, CURLE_OK, &job->rx);
 	stage_end(STAGE_OTHER);
-	reader_job_clear(job);
 	TAILQ_REMOVE(&ob->xfers, x, entry);
 	ob->nxfers--;
 	outbound_xfer_free(x);

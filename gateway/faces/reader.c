@@ -9,7 +9,6 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "faces/reader.h"
@@ -114,23 +113,13 @@ reader_hand(struct reader *r, struct reader_job *job, const char *bytes,
 {
 	if (r == NULL || r->stop)
 		return -1;
-	job->bytes = xmalloc(len + 1);
-	memcpy(job->bytes, bytes, len);
-	job->bytes[len] = '\0';
+	job->bytes = bytes;
 	job->len = len;
 	pthread_mutex_lock(&r->mu);
 	TAILQ_INSERT_TAIL(&r->todo, job, entry);
 	pthread_cond_signal(&r->cv);
 	pthread_mutex_unlock(&r->mu);
 	return 0;
-}
-
-void
-reader_job_clear(struct reader_job *job)
-{
-	free(job->bytes);
-	job->bytes = NULL;
-	job->len = 0;
 }
 
 void

@@ -24,10 +24,9 @@ struct reader;
 
 struct reader_job {
 	struct engine_rx	 rx;	/* engine_rx_prepare()'d by the caller */
-	char			*bytes;	/* reader_hand()'s copy */
+	const char		*bytes;	/* the caller's, unchanged until done */
 	size_t			 len;
-	/* on the loop once read; the bytes are the job's until then and
-	 * freed by reader_job_clear() */
+	/* on the loop once read */
 	void			(*done)(struct reader_job *, void *);
 	void			*arg;
 	TAILQ_ENTRY(reader_job)	 entry;
@@ -36,15 +35,14 @@ struct reader_job {
 /* A reader on base, or NULL (logged). */
 struct reader *reader_start(struct event_base *base);
 
-/* Queue job with a copy of bytes; its done(job, arg) runs on the loop
- * when the parser has answered.  @return 0, or -1 once the reader is
- * stopped (the caller reads on the loop). */
+/* Queue job to read bytes, which are not copied: they must stay as they
+ * are until its done(job, arg) runs on the loop, when the parser has
+ * answered (a held request's body, a transfer's answer: no partner
+ * message is held twice).  The model is the engine's to clear
+ * (engine_receive_parsed() and engine_receipt_parsed() do).  @return 0,
+ * or -1 once the reader is stopped (the caller reads on the loop). */
 int reader_hand(struct reader *r, struct reader_job *job, const char *bytes,
     size_t len);
-
-/* Free what reader_hand() gave the job (its copy); the model is the
- * engine's to clear (engine_receive_parsed() and its kin do). */
-void reader_job_clear(struct reader_job *job);
 
 /* Every job handed is read and its done called, here, on the loop's
  * thread; then the thread ends and the reader is freed.  NULL allowed. */
