@@ -2867,6 +2867,51 @@ fake_parser_main(void *arg)
 	return NULL;
 }
 
+/* Two ReadmissionRequests France submits to Kazakhstan. */
+static void
+fr_requests(struct engine_outgoing *out, struct engine_outgoing *out2)
+{
+	struct engine_submission sub;
+	struct engine_answer a;
+	size_t len;
+	char *doc = example_body("ReadmissionRequest", &len);
+
+	memset(&sub, 0, sizeof(sub));
+	sub.partner = "KZ";
+	assert_int_equal(engine_submit(fr, &sub, doc, len, out, &a), 0);
+	assert_int_equal(engine_submit(fr, &sub, doc, len, out2, &a), 0);
+	free(doc);
+}
+
+/* e reads partner XML through a fake parser of c's agreements. */
+static struct parser_client *
+fake_parser_start(struct fake_parser *fp, const struct config *c,
+    struct engine *e)
+{
+	struct parser_client *pc;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	memset(fp, 0, sizeof(*fp));
+	fp->fd = sv[1];
+	fp->conf = c;
+	assert_int_equal(pthread_create(&fp->thr, NULL, fake_parser_main,
+	    fp), 0);
+	pc = parser_client_new(sv[0]);
+	engine_set_parser(e, pc);
+	return pc;
+}
+
+static void
+fake_parser_stop(struct fake_parser *fp, struct parser_client *pc,
+    struct engine *e)
+{
+	engine_set_parser(e, NULL);
+	parser_client_free(pc);		/* the thread reads the end */
+	assert_int_equal(pthread_join(fp->thr, NULL), 0);
+	close(fp->fd);
+}
+
 /*
  * A privilege-separated engine's receive in three steps (faces/inbound.c
  * has a thread wait for the parser while the loop goes on): prepared at
@@ -2879,31 +2924,16 @@ fake_parser_main(void *arg)
 static void
 test_receive_in_steps(void **state)
 {
-	struct engine_submission sub;
 	struct engine_outgoing out, out2;
-	struct engine_answer a, r;
+	struct engine_answer r;
 	struct fake_parser fp;
 	struct parser_client *pc;
 	struct engine_rx rx;
 	uint64_t seq;
-	size_t len;
-	char *doc = example_body("ReadmissionRequest", &len);
-	int sv[2];
 
-	memset(&sub, 0, sizeof(sub));
-	sub.partner = "KZ";
-	assert_int_equal(engine_submit(fr, &sub, doc, len, &out, &a), 0);
-	assert_int_equal(engine_submit(fr, &sub, doc, len, &out2, &a), 0);
-	free(doc);
+	fr_requests(&out, &out2);
 
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	memset(&fp, 0, sizeof(fp));
-	fp.fd = sv[1];
-	fp.conf = kzc;
-	assert_int_equal(pthread_create(&fp.thr, NULL, fake_parser_main,
-	    &fp), 0);
-	pc = parser_client_new(sv[0]);
-	engine_set_parser(kz, pc);
+	pc = fake_parser_start(&fp, kzc, kz);
 
 	/* arrives now, decided three days later */
 	engine_rx_prepare(kz, "FR", &rx);
@@ -2941,10 +2971,7 @@ test_receive_in_steps(void **state)
 	assert_int_equal(store_last_applied(engine_store(kz)), seq);
 	engine_answer_clear(&r);
 
-	engine_set_parser(kz, NULL);
-	parser_client_free(pc);		/* closes sv[0]: the thread ends */
-	assert_int_equal(pthread_join(fp.thr, NULL), 0);
-	close(sv[1]);
+	fake_parser_stop(&fp, pc, kz);
 	engine_outgoing_clear(&out);
 	engine_outgoing_clear(&out2);
 }
@@ -2958,22 +2985,14 @@ test_receive_in_steps(void **state)
 static void
 test_receipt_in_steps(void **state)
 {
-	struct engine_submission sub;
 	struct engine_outgoing out, out2;
 	struct engine_answer a, r, r2;
 	struct store_message m;
 	struct fake_parser fp;
 	struct parser_client *pc;
 	struct engine_rx rx;
-	size_t len;
-	char *doc = example_body("ReadmissionRequest", &len);
-	int sv[2];
 
-	memset(&sub, 0, sizeof(sub));
-	sub.partner = "KZ";
-	assert_int_equal(engine_submit(fr, &sub, doc, len, &out, &a), 0);
-	assert_int_equal(engine_submit(fr, &sub, doc, len, &out2, &a), 0);
-	free(doc);
+	fr_requests(&out, &out2);
 	assert_int_equal(engine_receive(kz, "FR", out.body, out.len, &r), 0);
 	assert_int_equal(engine_receive(kz, "FR", out2.body, out2.len, &r2),
 	    0);
@@ -2981,14 +3000,7 @@ test_receipt_in_steps(void **state)
 	assert_int_equal(r.status, 200);
 	assert_int_equal(r2.status, 200);
 
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	memset(&fp, 0, sizeof(fp));
-	fp.fd = sv[1];
-	fp.conf = frc;
-	assert_int_equal(pthread_create(&fp.thr, NULL, fake_parser_main,
-	    &fp), 0);
-	pc = parser_client_new(sv[0]);
-	engine_set_parser(fr, pc);
+	pc = fake_parser_start(&fp, frc, fr);
 
 	engine_rx_prepare(fr, "KZ", &rx);
 	engine_rx_parse(&rx, r.body, r.len);
@@ -3016,10 +3028,7 @@ test_receipt_in_steps(void **state)
 	assert_int_not_equal(m.state, RECORD_MS_RECEIPTED);
 	engine_answer_clear(&a);
 
-	engine_set_parser(fr, NULL);
-	parser_client_free(pc);
-	assert_int_equal(pthread_join(fp.thr, NULL), 0);
-	close(sv[1]);
+	fake_parser_stop(&fp, pc, fr);
 	engine_answer_clear(&r);
 	engine_answer_clear(&r2);
 	engine_outgoing_clear(&out);
