@@ -1016,6 +1016,16 @@ outbound_post_receipt(struct outbound *ob, const char *partner,
 		    "it", partner, o.message_id);
 }
 
+/* Did the partner answer with something for the engine to judge (a
+ * Receipt, a signed Error, or something to dispute), by HTTP status and
+ * body length? */
+static int
+outbound_answered(long code, size_t alen)
+{
+	return code == 200 || (code >= 400 && code < 500 && code != 408 &&
+	    code != 429 && alen > 0);
+}
+
 /* A transfer is over: let the engine judge the answer (read already by
  * a reader when rx is not NULL), or retry. */
 static void
@@ -1043,8 +1053,7 @@ outbound_done(struct outbound *ob, struct outbound_xfer *x, CURLcode res,
 		outbound_failed(ob, x, reason, 0);
 		return;
 	}
-	if (code == 200 || (code >= 400 && code < 500 && code != 408 &&
-	    code != 429 && x->alen > 0)) {
+	if (outbound_answered(code, x->alen)) {
 		/* a Receipt, a signed Error, or something to dispute */
 		/* one commit for every answer of this loop turn: see
 		 * outbound_check() */
@@ -1219,11 +1228,11 @@ outbound_kick(struct outbound *ob)
 
 /* ---- finished transfers -------------------------------------------------- */
 
-/* Collect finished transfers (curlev's check: not called from inside a
- * curl callback). */
 static int outbound_read_later(struct outbound *, struct outbound_xfer *,
     CURLcode);
 
+/* Collect finished transfers (curlev's check: not called from inside a
+ * curl callback). */
 static void
 outbound_check(void *arg)
 {
@@ -1317,8 +1326,7 @@ outbound_read_later(struct outbound *ob, struct outbound_xfer *x,
 	if (x->signal || res != CURLE_OK || engine_parser(ob->engine) == NULL)
 		return -1;
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
-	if (!(code == 200 || (code >= 400 && code < 500 && code != 408 &&
-	    code != 429 && x->alen > 0)))
+	if (!outbound_answered(code, x->alen))
 		return -1;
 	if (ob->reader == NULL) {
 		if ((ob->reader = reader_start(ob->base)) == NULL)
