@@ -56,6 +56,7 @@ static int parse_fd = -1;		/* the parser's end, kept */
 static pid_t parse_pid = -1;
 static time_t parse_started;
 static unsigned long parse_deaths;
+static pid_t parse_parent;		/* the parser's, once forked */
 
 /* ---- the parser ------------------------------------------------------------ */
 
@@ -95,6 +96,11 @@ parse_drop(const struct config *c)
 	if (setuid(0) != -1 || geteuid() == 0) {
 		log_errx(PPTAG, "could become root again after dropping to %s",
 		    who);
+		return -1;
+	}
+	/* the new uid cleared the parent-death signal: set it again */
+	if (accordd_sep_pdeath(parse_parent) == -1) {
+		log_errx(PPTAG, "the parent is gone");
 		return -1;
 	}
 	return prctl(PR_SET_DUMPABLE, 0) == -1 ? -1 : 0;
@@ -339,8 +345,8 @@ parse_fork(const struct config *c, pid_t parent, int close_fd)
 		log_err(PPTAG, "fork");
 		return -1;
 	case 0:
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
-		    getppid() != parent)
+		parse_parent = parent;
+		if (accordd_sep_pdeath(parent) == -1)
 			_exit(1);
 		if (close_fd != -1)
 			close(close_fd);

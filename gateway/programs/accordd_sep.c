@@ -72,13 +72,23 @@ static volatile sig_atomic_t sep_alarm;		/* the signer is late */
 static pid_t sep_engine_pid, sep_signer_pid;
 static const struct config *sep_conf;	/* for the parsers it restarts */
 
+static pid_t sep_parent;		/* a child's, for accordd_sep_pdeath() */
+
+int
+accordd_sep_pdeath(pid_t parent)
+{
+	return prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
+	    getppid() != parent ? -1 : 0;
+}
+
 /* The child ends when the parent does; a parent already gone ends it. */
 static void
 sep_child(pid_t parent)
 {
 	sigset_t none;
 
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+	sep_parent = parent;
+	if (accordd_sep_pdeath(parent) == -1)
 		_exit(1);
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
@@ -107,6 +117,11 @@ sep_become(uid_t uid, gid_t gid, const char *name, const gid_t *extra)
 	/* nothing it executes could gain privileges either */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
 		log_err(PTAG, "PR_SET_NO_NEW_PRIVS");
+		return -1;
+	}
+	/* the new uid cleared the parent-death signal: set it again */
+	if (accordd_sep_pdeath(sep_parent) == -1) {
+		log_errx(PTAG, "the parent is gone");
 		return -1;
 	}
 	return 0;

@@ -4,6 +4,8 @@
 #ifndef ACCORD_ACCORDD_SEP_H
 #define ACCORD_ACCORDD_SEP_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 struct accordd_listen;
@@ -29,6 +31,14 @@ int accordd_sep_give(const struct config *c, const char *control_dir);
 
 /* Become <user> for good.  @return 0, or -1 (logged). */
 int accordd_sep_drop(const struct config *c);
+
+/*
+ * A child of parent ends with SIGKILL when parent does
+ * (PR_SET_PDEATHSIG), and now if parent is gone already.  Changing the
+ * uid or gid clears that setting: a child sets it again after each.
+ * @return 0, or -1 (parent gone, or the prctl failed).
+ */
+int accordd_sep_pdeath(pid_t parent);
 
 /* The system-call filter of a process that only serves its socketpair,
  * with the calls in extra[] allowed too (none in sanitizer builds, whose

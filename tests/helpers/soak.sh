@@ -35,6 +35,9 @@
 #                     (default 3)
 #   SOAK_KILL_TREE    1: kill a random member of a gateway's process tree
 #                     rather than its top process (for the split daemon)
+#   SOAK_USER         run both gateways privilege-separated: <user
+#                     name="SOAK_USER"/> (needs root; with SOAK_KILL_TREE=1
+#                     the kills hit the parser, the signer and the engine)
 #   SOAK_MAX_BACKOFF  if set, the agreements' max-backoff-seconds in the
 #                     scratch configuration (default: as shipped)
 #   SOAK_PROXY_OPTS   the proxies' fault options (see faultproxy --help)
@@ -69,9 +72,20 @@ echo "# $SOAK_NAME: seed $SOAK_SEED (SOAK_SEED=$SOAK_SEED replays the plan" \
     "and the proxies' faults)"
 echo "# $SOAK_NAME: $SOAK_SECONDS s of faults, $SOAK_CASES cases," \
     "$SOAK_KILLS kills, $SOAK_BLACKHOLES blackholes, $SOAK_WORKERS" \
-    "submitters, kill tree: $SOAK_KILL_TREE; proxies: $SOAK_PROXY_OPTS"
+    "submitters, kill tree: $SOAK_KILL_TREE, user: ${SOAK_USER:-none};" \
+    "proxies: $SOAK_PROXY_OPTS"
 
 make_workdir "$SOAK_NAME"
+if [ -n "${SOAK_USER:-}" ]; then
+	# as parser.sh: the engine, as SOAK_USER, reaches its state directory
+	use_system_groups
+	mkdir -p "$work/var" && chmod 755 "$work/var"
+	for f in "$work/conf/accordd.xml" "$work/conf/demo-fr/accordd.xml"; do
+		sed -i "s|</state-directory>|</state-directory>\n  <user name=\"$SOAK_USER\"/>|" "$f"
+		grep -q "<user name=\"$SOAK_USER\"/>" "$f" ||
+		    { echo "Bail out! cannot set <user> in $f"; exit 1; }
+	done
+fi
 bo="$work/bo"
 mkdir -p "$bo"
 : >"$bo/kz.sub"

@@ -7,7 +7,8 @@
 # reload with a changed agreement and a new TLS key works, the root parent
 # reading the key the engine may not (no "Permission denied"), and a new
 # signing certificate is refused back to accordctl; a dead signer ends the
-# whole tree with a failure status; the listening sockets (partners'
+# whole tree with a failure status, and a parent killed outright takes the
+# engine, the signer and the parser with it; the listening sockets (partners'
 # HTTPS, metrics) are bound by the root parent, never by the engine, which
 # accepts on them, and the engine is nobody before it opens its journal
 # and never opens a key file (strace); a state
@@ -24,7 +25,7 @@ if ! grep -q '^#define ACCORD_TEST_CLOCK 1' "$ACCORD_BUILDDIR/accord-build.h" \
 	echo "1..0 # SKIP needs a build with --enable-test-clock (its probe)"
 	exit 0
 fi
-plan 30
+plan 31
 make_workdir privsep
 own_pki		# a TLS key is replaced below
 use_system_groups
@@ -169,6 +170,21 @@ wait $kzpid; rc=$?
 check "a killed signer ends the tree with a failure ($rc)" \
 	sh -c '[ $1 -ne 0 ] && ! kill -0 $2 2>/dev/null' _ $rc "$engine"
 check "... and says so" grep -q "the signer (pid $signer) ended" "$kzlog2"
+# A parent killed outright takes its children with it: each set its
+# parent-death signal again after taking its uid (which clears it).
+kzlog4="$work/kz4.log"
+"$ACCORDD" -d -c "$work/conf/accordd.xml" >"$kzlog4" 2>&1 &
+kzpid=$!
+wait_for "$kzlog4" "started: KZ/MVD" || cat "$kzlog4"
+children=$(sed -n 's/.*engine pid \([0-9]*\), signer pid \([0-9]*\),.*parser pid \([0-9]*\).*/\1 \2 \3/p' "$kzlog4")
+kill -KILL "$kzpid"
+wait $kzpid
+check "a parent killed with SIGKILL: engine, signer and parser end too ($children)" \
+	sh -c '[ $# -eq 3 ] || exit 1
+	    alive() { grep -qs "^State:[[:space:]]*[^Z]" /proc/$1/status; }
+	    i=0; while [ $i -lt 50 ]; do
+	    ! alive $1 && ! alive $2 && ! alive $3 && exit 0
+	    sleep 0.1; i=$((i + 1)); done; exit 1' _ $children
 # The listening sockets: the parent binds them, the engine serves them.
 mport=$((kz_port - 10001))
 sed -i "s|<limits |<metrics listen=\"127.0.0.1:$mport\"/>\n  &|" \
