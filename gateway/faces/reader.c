@@ -43,6 +43,14 @@ reader_main(void *arg)
 		if ((job = TAILQ_FIRST(&r->todo)) == NULL)
 			break;		/* stopping, and nothing left */
 		TAILQ_REMOVE(&r->todo, job, entry);
+		/* stopping: what no parser has seen yet is not read (its
+		 * model is missing: a 503, or an answer taken again later),
+		 * so that a parser stuck on hostile input holds the stop up
+		 * for one timeout at most, not one per message queued */
+		if (r->stop) {
+			TAILQ_INSERT_TAIL(&r->done, job, entry);
+			continue;
+		}
 		pthread_mutex_unlock(&r->mu);
 		engine_rx_parse(&job->rx, job->bytes, job->len);
 		pthread_mutex_lock(&r->mu);

@@ -44,8 +44,10 @@ struct reader *reader_start(struct event_base *base);
 int reader_hand(struct reader *r, struct reader_job *job, const char *bytes,
     size_t len);
 
-/* Every job handed is read and its done called, here, on the loop's
- * thread; then the thread ends and the reader is freed.  NULL allowed. */
+/* The job being read is finished, those not begun are not read (their
+ * rx.rc stays -1: no model), and every job's done is called, here, on
+ * the loop's thread; then the thread ends and the reader is freed.  NULL
+ * allowed. */
 void reader_stop(struct reader *r);
 
 #endif
