@@ -166,6 +166,7 @@ engine_refuse_unread(struct engine *e, const char *tls_partner,
 struct engine_redelivered {
 	const struct envelope_header	*outer;
 	const struct envelope_redelivery *r;
+	accord_time_t			 now;	/* the Redelivery's arrival */
 };
 
 static int engine_receive_rx(struct engine *, const char *, const char *,
@@ -227,7 +228,7 @@ engine_receive_parsed(struct engine *e, struct engine_rx *rx,
  */
 static int
 engine_redelivery(struct engine *e, const struct agreement *a,
-    const struct model *m, struct engine_answer *ans)
+    const struct model *m, accord_time_t now, struct engine_answer *ans)
 {
 	const struct envelope_redelivery *r = &m->rdv;
 	struct engine_redelivered rdv;
@@ -239,6 +240,7 @@ engine_redelivery(struct engine *e, const struct agreement *a,
 		    m->rdv_text : "no Original", ans);
 	rdv.outer = &m->h;
 	rdv.r = r;
+	rdv.now = now;
 	log_info(ETAG, "%s from %s: a Redelivery of %s %s", m->h.message_id,
 	    a->country, agreement_msg_type_name(r->original_type),
 	    r->original_id);
@@ -397,7 +399,7 @@ engine_rx_signal(struct engine *e, const struct agreement *a,
 			    "window", ans);
 			return 1;
 		}
-		*rc = engine_redelivery(e, a, m, ans);
+		*rc = engine_redelivery(e, a, m, now, ans);
 		return 1;
 	}
 	return 0;
@@ -661,8 +663,10 @@ engine_receive_rx(struct engine *e, const char *tls_partner,
 	struct fsm_case c;
 	struct fsm_event ev;
 	struct fsm_decision d;
-	/* read off the loop: judged at its arrival, as the parser read it */
-	accord_time_t now = pre != NULL ? pre->now : clock_now();
+	/* read off the loop: judged at its arrival, as the parser read it;
+	 * a Redelivery's original at the Redelivery's */
+	accord_time_t now = pre != NULL ? pre->now : rdv != NULL ? rdv->now :
+	    clock_now();
 	char sha256[RECORD_SHA256_HEX];
 	int rc = -1;
 

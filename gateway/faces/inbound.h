@@ -58,6 +58,12 @@ struct inbound *inbound_start(struct event_base *base, const struct config *c,
  */
 void inbound_set_config(struct inbound *in, const struct config *c);
 
+/* A stop begins: partner messages queued for the parser are no longer
+ * read (inbound_stop() answers them 503), so that the stop waits for one
+ * parser answer at most; outbound_stop_reading() likewise.  NULL is
+ * allowed. */
+void inbound_stop_reading(struct inbound *in);
+
 /*
  * Stop accepting, answer what is waiting for the group commit, give the
  * replies being written a few seconds to leave (PITFALLS.md 6), then close

@@ -1300,9 +1300,13 @@ outbound_parsed(struct reader_job *job, void *arg)
 	struct outbound *ob = x->ob;
 	struct timeval zero = { 0, 0 };
 
-	stage_begin(STAGE_OTHER);
-	outbound_done(ob, x, CURLE_OK, &job->rx);
-	stage_end(STAGE_OTHER);
+	/* not read, a stop being under way: the message stays in the
+	 * outbox as it is (no failed attempt, never UNDELIVERED for it) */
+	if (!job->unread) {
+		stage_begin(STAGE_OTHER);
+		outbound_done(ob, x, CURLE_OK, &job->rx);
+		stage_end(STAGE_OTHER);
+	}
 	TAILQ_REMOVE(&ob->xfers, x, entry);
 	ob->nxfers--;
 	outbound_xfer_free(x);
@@ -1337,6 +1341,9 @@ outbound_read_later(struct outbound *ob, struct outbound_xfer *x,
 	x->job.done = outbound_parsed;
 	x->job.arg = x;
 	engine_rx_prepare(ob->engine, x->partner, &x->job.rx);
+	/* an answer is read with the envelope's own limits, not those of a
+	 * partner's message (engine_receipt_take()'s own reading) */
+	memset(&x->job.rx.lim, 0, sizeof(x->job.rx.lim));
 	return reader_hand(ob->reader, &x->job, x->answer != NULL ?
 	    x->answer : "", x->alen);
 }
@@ -1474,6 +1481,13 @@ outbound_set_config(struct outbound *ob, const struct config *c)
 	ob->conf = c;
 	ob->renew = 1;
 	outbound_kick(ob);
+}
+
+void
+outbound_stop_reading(struct outbound *ob)
+{
+	if (ob != NULL)
+		reader_stop_begin(ob->reader);
 }
 
 void

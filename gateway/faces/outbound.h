@@ -90,6 +90,10 @@ int outbound_attempts(const char *partner, const char *message_id,
 /* Take a reloaded configuration (endpoints, CAs, retry policies). */
 void outbound_set_config(struct outbound *ob, const struct config *c);
 
+/* A stop begins: partners' answers queued for the parser are no longer
+ * read; their messages stay in the outbox as they are.  NULL allowed. */
+void outbound_stop_reading(struct outbound *ob);
+
 /*
  * Stop: transfers in flight are abandoned (the messages stay in the outbox
  * and a partner that already committed answers the resend with its

@@ -48,6 +48,7 @@ reader_main(void *arg)
 		 * so that a parser stuck on hostile input holds the stop up
 		 * for one timeout at most, not one per message queued */
 		if (r->stop) {
+			job->unread = 1;
 			TAILQ_INSERT_TAIL(&r->done, job, entry);
 			continue;
 		}
@@ -131,7 +132,7 @@ reader_hand(struct reader *r, struct reader_job *job, const char *bytes,
 }
 
 void
-reader_stop(struct reader *r)
+reader_stop_begin(struct reader *r)
 {
 	if (r == NULL)
 		return;
@@ -139,6 +140,14 @@ reader_stop(struct reader *r)
 	r->stop = 1;
 	pthread_cond_signal(&r->cv);
 	pthread_mutex_unlock(&r->mu);
+}
+
+void
+reader_stop(struct reader *r)
+{
+	if (r == NULL)
+		return;
+	reader_stop_begin(r);
 	pthread_join(r->thr, NULL);
 	reader_done(r->efd, EV_READ, r);
 	reader_free(r);

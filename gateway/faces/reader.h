@@ -29,6 +29,7 @@ struct reader_job {
 	/* on the loop once read */
 	void			(*done)(struct reader_job *, void *);
 	void			*arg;
+	int			 unread;	/* a stop came first */
 	TAILQ_ENTRY(reader_job)	 entry;
 };
 
@@ -44,10 +45,15 @@ struct reader *reader_start(struct event_base *base);
 int reader_hand(struct reader *r, struct reader_job *job, const char *bytes,
     size_t len);
 
-/* The job being read is finished, those not begun are not read (their
- * rx.rc stays -1: no model), and every job's done is called, here, on
- * the loop's thread; then the thread ends and the reader is freed.  NULL
+/* From now on no job is begun: those queued get no model (rx.rc stays
+ * -1, unread is set).  Stopping every reader this way first, then each
+ * with reader_stop(), a stop waits for one parser answer at most.  NULL
  * allowed. */
+void reader_stop_begin(struct reader *r);
+
+/* reader_stop_begin(); the job being read is finished, and every job's
+ * done is called, here, on the loop's thread; then the thread ends and
+ * the reader is freed.  NULL allowed. */
 void reader_stop(struct reader *r);
 
 #endif

@@ -1089,6 +1089,10 @@ accordd_stop(struct accordd *ad)
 	/* TRANSPORT: stop */
 	/* the faces go one by one: nobody is told of late commits */
 	engine_set_commit_cb(ad->engine, NULL, NULL);
+	/* no reader begins another message: a stuck parser holds the stop
+	 * up for one answer's timeout at most, not one per reader */
+	inbound_stop_reading(ad->inbound);
+	outbound_stop_reading(ad->outbound);
 	inbound_stop(ad->inbound);	/* commits and answers what it holds */
 	outbound_stop(ad->outbound);
 	tsaclient_stop(ad->tsa);

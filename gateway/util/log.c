@@ -2,6 +2,7 @@
  * log.c -- logging to stderr or syslog.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,8 @@ struct log_site {
 	enum log_level	 lvl;
 };
 static struct log_site	 log_sites[LOG_SITES];
+/* the loop and the threads that log (readers, signing pool, checkpoints) */
+static pthread_mutex_t	 log_sites_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static time_t
 log_mono(void)
@@ -139,8 +142,9 @@ log_site_limit(enum log_level lvl, const char *tag, const char *fmt)
 {
 	struct log_site *ls, *oldest = &log_sites[0];
 	time_t now = log_mono();
-	int i;
+	int i, drop = 1;
 
+	pthread_mutex_lock(&log_sites_mu);
 	for (i = 0; i < LOG_SITES; i++) {
 		ls = &log_sites[i];
 		if (ls->fmt == fmt && ls->tag == tag)
@@ -164,10 +168,11 @@ log_site_limit(enum log_level lvl, const char *tag, const char *fmt)
 	}
 	if (ls->lines < LOG_BURST) {
 		ls->lines++;
-		return 0;
-	}
-	ls->dropped++;
-	return 1;
+		drop = 0;
+	} else
+		ls->dropped++;
+	pthread_mutex_unlock(&log_sites_mu);
+	return drop;
 }
 
 void
@@ -176,6 +181,7 @@ log_flush_suppressed(void)
 	time_t now = log_mono();
 	int i;
 
+	pthread_mutex_lock(&log_sites_mu);
 	for (i = 0; i < LOG_SITES; i++)
 		if (log_sites[i].dropped > 0 &&
 		    now - log_sites[i].start >= LOG_WINDOW) {
@@ -183,6 +189,7 @@ log_flush_suppressed(void)
 			log_sites[i].start = now;
 			log_sites[i].lines = 0;
 		}
+	pthread_mutex_unlock(&log_sites_mu);
 }
 
 static void

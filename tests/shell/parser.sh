@@ -9,7 +9,9 @@
 # a parser killed mid-request gets the partner a 503 and a new parser
 # takes the retry, and accord_parser_deaths_total counts it; while a
 # parser reads, the engine (its reader thread waits) still answers ping,
-# and the partner's receipts of our messages are read off the loop too; a
+# and the connection of a message held past its deadline stays open for
+# the answer; the partner's receipts of our messages are read off the
+# loop too; a
 # reload starts a new parser; a partner's refusal is
 # journalled with its grounds as the parser read them, which the store
 # counts without reading the XML.
@@ -44,7 +46,10 @@ parser_of() {
 	    "$kzlog" | tail -1
 }
 
+# a connection's deadline of 3 s (30 in production), which a message
+# held by a busy parser outlasts below
 ACCORD_TEST_PARSER_PROBE=1 ACCORD_TEST_PARSER_SLEEP=1 \
+    ACCORD_TEST_INBOUND_DEADLINE=3 \
     "$ACCORDD" -d -c "$work/conf/accordd.xml" >>"$kzlog" 2>&1 &
 kzpid=$!
 wait_for "$kzlog" "started: KZ/MVD" || cat "$kzlog"
@@ -131,8 +136,11 @@ wait_for "$kzlog" "test: sleeping on the marker" 15
 # the parser reads on the engine's reader thread: the loop goes on
 check "while the parser is busy on a message, the engine answers ping" \
 	timeout 5 "$ACCORDCTL" -s "$work/run/kz/control.sock" ping
+# longer than the connection's deadline: a request read whole is ours to
+# answer, and its connection stays open until the answer
+sleep 5
 kill -KILL "$parser"
-check "the parser killed mid-request: France gets a 503" \
+check "the parser killed mid-request, past the deadline: France gets a 503" \
 	wait_for "$frlog" "attempt 1 failed: HTTP 503" 15
 check "... the parent logs and counts the death" \
 	grep -q "the parser died (signal 9; 1 so far)" "$kzlog"

@@ -4,8 +4,8 @@
  * after a delay: the jobs' callbacks run on the loop in the order they
  * were handed, each with its model; the loop runs its other events while
  * a job is being read; a reader stopped with jobs queued finishes the
- * one being read, reads none of the others (no model: rc -1) and still
- * calls every callback, in order.
+ * one being read, reads none of the others (no model: rc -1, marked
+ * unread) and still calls every callback, in order.
  */
 #include <sys/socket.h>
 
@@ -214,8 +214,11 @@ test_stop_reads_no_more(void **state)
 	for (i = 0; i < NJOBS; i++)
 		assert_int_equal(f->order[i], i);
 	assert_int_equal(f->rc[0], 0);
-	for (i = 1; i < NJOBS; i++)
+	assert_int_equal(f->jobs[0].unread, 0);
+	for (i = 1; i < NJOBS; i++) {
 		assert_int_equal(f->rc[i], -1);
+		assert_int_equal(f->jobs[i].unread, 1);
+	}
 	assert_int_equal(f->sp.requests, 1);
 }
 
