@@ -267,17 +267,10 @@ engine_rx_read(struct engine *e, const struct agreement *a,
 	const struct envelope_header *h = &m->h;
 	struct envelope_limits lim;
 	struct envelope_error err;
-	int read;
 
 	lim.max_size = e->conf->max_message_size;
 	lim.max_depth = e->conf->max_xml_depth;
-	if (pre != NULL) {
-		read = pre->rc;
-		*m = pre->m;
-		memset(&pre->m, 0, sizeof(pre->m));
-	} else
-		read = engine_parse(e, a, bytes, len, &lim, now, m);
-	if (read == -1) {
+	if (engine_parse(e, a, bytes, len, &lim, now, pre, m) == -1) {
 		engine_answer_set(ans, 503, AE_TEMPORARY, "the message could "
 		    "not be read on our side; retry");
 		*rc = -1;

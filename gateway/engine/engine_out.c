@@ -306,20 +306,13 @@ engine_receipt_read(struct engine *e, const struct agreement *a,
     const struct model **mp, char *why, size_t whylen)
 {
 	char sha256[RECORD_SHA256_HEX];
-	int read;
 
 	if (verified != NULL) {
 		*mp = verified;
 		return 0;
 	}
 	*mp = m;
-	if (pre != NULL) {
-		read = pre->rc;
-		*m = pre->m;
-		memset(&pre->m, 0, sizeof(pre->m));
-	} else
-		read = engine_parse(e, a, bytes, len, NULL, now, m);
-	if (read == -1)
+	if (engine_parse(e, a, bytes, len, NULL, now, pre, m) == -1)
 		return -1;
 	if (record_sha256_hex(bytes, len, sha256) == -1 ||
 	    strcmp(sha256, m->sha256) != 0)

@@ -26,8 +26,13 @@ engine_parser(struct engine *e)
 int
 engine_parse(struct engine *e, const struct agreement *a, const char *bytes,
     size_t len, const struct envelope_limits *lim, accord_time_t now,
-    struct model *m)
+    struct engine_rx *pre, struct model *m)
 {
+	if (pre != NULL) {
+		*m = pre->m;
+		memset(&pre->m, 0, sizeof(pre->m));
+		return pre->rc;
+	}
 	memset(m, 0, sizeof(*m));
 	if (e->parser != NULL)
 		return parser_client_read(e->parser, a->country, bytes, len,

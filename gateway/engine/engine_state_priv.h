@@ -385,11 +385,13 @@ int engine_check_dates(const struct model *m,
     char *why, size_t whylen);
 
 /* engine_parse.c: partner bytes into m (cleared first; clear it after),
- * by a parser process or in this process.  @return 0 with m->stage set,
- * or -1 when no parser answered (a temporary fault of ours: logged). */
+ * by a parser process or in this process, unless a reader read them
+ * already (pre not NULL: its model is moved into m).  @return 0 with
+ * m->stage set, or -1 when no parser answered (a temporary fault of
+ * ours: logged). */
 int engine_parse(struct engine *e, const struct agreement *a,
     const char *bytes, size_t len, const struct envelope_limits *lim,
-    accord_time_t now, struct model *m);
+    accord_time_t now, struct engine_rx *pre, struct model *m);
 
 /* engine_out.c: what we sent, and the partner's answer to it. */
 int engine_msg_pending(enum record_msg_state st);

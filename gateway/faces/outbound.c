@@ -1026,6 +1026,20 @@ outbound_answered(long code, size_t alen)
 	    code != 429 && alen > 0);
 }
 
+/* The engine takes x's answer, read already by a reader (rx) or now. */
+static int
+outbound_take(struct outbound *ob, struct outbound_xfer *x,
+    struct engine_rx *rx, struct engine_answer *a)
+{
+	const char *answer = x->answer != NULL ? x->answer : "";
+
+	if (rx != NULL)
+		return engine_receipt_parsed(ob->engine, rx, x->message_id,
+		    answer, x->alen, a);
+	return engine_receipt_batched(ob->engine, x->partner, x->message_id,
+	    answer, x->alen, a);
+}
+
 /* A transfer is over: let the engine judge the answer (read already by
  * a reader when rx is not NULL), or retry. */
 static void
@@ -1057,11 +1071,7 @@ outbound_done(struct outbound *ob, struct outbound_xfer *x, CURLcode res,
 		/* a Receipt, a signed Error, or something to dispute */
 		/* one commit for every answer of this loop turn: see
 		 * outbound_check() */
-		if ((rx != NULL ? engine_receipt_parsed(ob->engine, rx,
-		    x->message_id, x->answer != NULL ? x->answer : "",
-		    x->alen, &a) : engine_receipt_batched(ob->engine,
-		    x->partner, x->message_id, x->answer != NULL ? x->answer :
-		    "", x->alen, &a)) == -1) {
+		if (outbound_take(ob, x, rx, &a) == -1) {
 			/* our fault (journal): the answer is not taken, the
 			 * message stays in the outbox and goes again */
 			snprintf(reason, sizeof(reason), "HTTP %ld, but the "

@@ -25,7 +25,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +55,6 @@ static int parse_fd = -1;		/* the parser's end, kept */
 static pid_t parse_pid = -1;
 static time_t parse_started;
 static unsigned long parse_deaths;
-static pid_t parse_parent;		/* the parser's, once forked */
 
 /* ---- the parser ------------------------------------------------------------ */
 
@@ -87,22 +85,9 @@ parse_drop(const struct config *c)
 	const char *who = c->parser_user[0] != '\0' ? c->parser_user :
 	    c->user;
 
-	if (setgroups(0, NULL) == -1 ||
-	    setresgid(c->parser_gid, c->parser_gid, c->parser_gid) == -1 ||
-	    setresuid(c->parser_uid, c->parser_uid, c->parser_uid) == -1) {
-		log_err(PPTAG, "cannot become user %s", who);
+	if (accordd_sep_become(c->parser_uid, c->parser_gid, who,
+	    NULL) == -1)
 		return -1;
-	}
-	if (setuid(0) != -1 || geteuid() == 0) {
-		log_errx(PPTAG, "could become root again after dropping to %s",
-		    who);
-		return -1;
-	}
-	/* the new uid cleared the parent-death signal: set it again */
-	if (accordd_sep_pdeath(parse_parent) == -1) {
-		log_errx(PPTAG, "the parent is gone");
-		return -1;
-	}
 	return prctl(PR_SET_DUMPABLE, 0) == -1 ? -1 : 0;
 }
 
@@ -345,7 +330,6 @@ parse_fork(const struct config *c, pid_t parent, int close_fd)
 		log_err(PPTAG, "fork");
 		return -1;
 	case 0:
-		parse_parent = parent;
 		if (accordd_sep_pdeath(parent) == -1)
 			_exit(1);
 		if (close_fd != -1)

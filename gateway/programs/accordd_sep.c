@@ -72,11 +72,12 @@ static volatile sig_atomic_t sep_alarm;		/* the signer is late */
 static pid_t sep_engine_pid, sep_signer_pid;
 static const struct config *sep_conf;	/* for the parsers it restarts */
 
-static pid_t sep_parent;		/* a child's, for accordd_sep_pdeath() */
+static pid_t sep_parent;		/* a child's, accordd_sep_pdeath()'s */
 
 int
 accordd_sep_pdeath(pid_t parent)
 {
+	sep_parent = parent;
 	return prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
 	    getppid() != parent ? -1 : 0;
 }
@@ -87,7 +88,6 @@ sep_child(pid_t parent)
 {
 	sigset_t none;
 
-	sep_parent = parent;
 	if (accordd_sep_pdeath(parent) == -1)
 		_exit(1);
 	signal(SIGHUP, SIG_DFL);
@@ -98,10 +98,9 @@ sep_child(pid_t parent)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* Become uid and gid (of user name) for good, with no way back; extra,
- * when not NULL, the one supplementary group kept. */
-static int
-sep_become(uid_t uid, gid_t gid, const char *name, const gid_t *extra)
+int
+accordd_sep_become(uid_t uid, gid_t gid, const char *name,
+    const gid_t *extra)
 {
 	if (setgroups(extra != NULL ? 1 : 0, extra) == -1 ||
 	    setresgid(gid, gid, gid) == -1 ||
@@ -131,7 +130,7 @@ int
 accordd_sep_drop(const struct config *c)
 {
 	/* the control group stays its, to give the control socket it */
-	return sep_become(c->user_uid, c->user_gid, c->user,
+	return accordd_sep_become(c->user_uid, c->user_gid, c->user,
 	    c->control_gid_exists && c->control_gid != c->user_gid ?
 	    &c->control_gid : NULL);
 }
@@ -325,7 +324,7 @@ sep_signer(const struct config *c, const int *fds, int n)
 		    c->sign_cert)) == NULL)
 			id.xml = NULL;
 	if (id.xml == NULL || id.key == NULL || !id.has_log ||
-	    sep_become(c->signer_uid, c->signer_gid, sep_signer_user(c),
+	    accordd_sep_become(c->signer_uid, c->signer_gid, sep_signer_user(c),
 	    NULL) == -1 ||
 	    prctl(PR_SET_DUMPABLE, 0) == -1) {
 		log_errx("signer", "cannot start");

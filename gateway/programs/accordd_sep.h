@@ -35,10 +35,18 @@ int accordd_sep_drop(const struct config *c);
 /*
  * A child of parent ends with SIGKILL when parent does
  * (PR_SET_PDEATHSIG), and now if parent is gone already.  Changing the
- * uid or gid clears that setting: a child sets it again after each.
- * @return 0, or -1 (parent gone, or the prctl failed).
+ * uid or gid clears that setting: accordd_sep_become() sets it again for
+ * the parent recorded here.  @return 0, or -1 (parent gone, or the prctl
+ * failed).
  */
 int accordd_sep_pdeath(pid_t parent);
+
+/* In a child (after accordd_sep_pdeath()): become uid and gid (of user
+ * name) for good, with no way back, NoNewPrivs, still ending with the
+ * parent; extra, when not NULL, the one supplementary group kept.
+ * @return 0, or -1 (logged). */
+int accordd_sep_become(uid_t uid, gid_t gid, const char *name,
+    const gid_t *extra);
 
 /* The system-call filter of a process that only serves its socketpair,
  * with the calls in extra[] allowed too (none in sanitizer builds, whose
